@@ -1,0 +1,67 @@
+"""AgentHPO: an LLM agent that tunes hyperparameters the way an expert would, on Optuna.
+
+Training scripts only need :func:`report` (and :func:`get_config`); importing ``agenthpo``
+stays light for them, because the rest of the API is imported on first use.
+
+Example:
+    >>> import agenthpo
+    >>> agenthpo.report(step=1, val_accuracy=0.91)  # doctest: +SKIP
+    @@agenthpo {"step": 1, "metrics": {"val_accuracy": 0.91}}
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from agenthpo.reporter import get_config, report
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from agenthpo.agent.prompts import TaskContext
+    from agenthpo.errors import AgentHPOError, LLMError, SpaceError, TaskError
+    from agenthpo.sampler import AgentSampler
+    from agenthpo.space import Space
+    from agenthpo.task import Task, load_task
+    from agenthpo.tuner import RunSummary, Tuner
+
+_LAZY = {
+    "AgentHPOError": "agenthpo.errors",
+    "AgentSampler": "agenthpo.sampler",
+    "LLMError": "agenthpo.errors",
+    "RunSummary": "agenthpo.tuner",
+    "Space": "agenthpo.space",
+    "SpaceError": "agenthpo.errors",
+    "Task": "agenthpo.task",
+    "TaskContext": "agenthpo.agent.prompts",
+    "TaskError": "agenthpo.errors",
+    "Tuner": "agenthpo.tuner",
+    "load_task": "agenthpo.task",
+}
+
+__all__ = [
+    "AgentHPOError",
+    "AgentSampler",
+    "LLMError",
+    "RunSummary",
+    "Space",
+    "SpaceError",
+    "Task",
+    "TaskContext",
+    "TaskError",
+    "Tuner",
+    "__version__",
+    "get_config",
+    "load_task",
+    "report",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agenthpo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,33 @@
+"""Names of the attributes AgentHPO stores on Optuna trials and studies.
+
+Trials carry them as ``user_attrs`` so optuna-dashboard shows them. Everything a study needs
+to resume or to be reported lives in storage under these keys.
+"""
+
+from __future__ import annotations
+
+# Trial user attributes, written by the sampler.
+RATIONALE = "rationale"  # one line, at most ~500 characters
+PROPOSED_BY = "proposed_by"  # "llm", "backbone", "default_config", "enqueued"
+FALLBACK_REASON = "fallback_reason"  # why the backbone proposed instead of the LLM
+LLM_MODEL = "llm_model"
+LLM_PROMPT_TOKENS = "llm_prompt_tokens"
+LLM_COMPLETION_TOKENS = "llm_completion_tokens"
+LLM_LATENCY_S = "llm_latency_s"
+LLM_CALLS = "llm_calls"
+LLM_REPAIRED = "llm_repair"  # problems of the first answer that a repair round fixed
+
+# Trial user attributes, written by the tuner.
+METRICS = "metrics"  # every final metric, hidden ones included
+CURVE = "curve"  # the reported learning curve, downsampled
+ERROR = "error"  # one line: why a trial failed
+STDERR_TAIL = "stderr_tail"
+EXIT_CODE = "exit_code"
+DURATION_S = "duration_s"
+ANALYSIS = "analysis"  # the Executor's short analysis of the run
+
+# Study user attributes, written by the tuner.
+STUDY_TASK = "agenthpo_task"  # the task's background, for reports
+STUDY_METRIC = "agenthpo_metric"
+STUDY_HIDDEN = "agenthpo_hidden_metrics"
+STUDY_DEFAULT_ENQUEUED = "agenthpo_default_enqueued"

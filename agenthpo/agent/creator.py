@@ -1,0 +1,296 @@
+"""The Creator: asks the LLM for a configuration with a rationale and makes sure it is usable.
+
+Every answer is parsed, normalized (lossless coercions only), validated against the space and
+checked against the configurations already tried or running. Problems go back to the LLM for
+a repair round; an answer still unusable after that raises :class:`ProposalFailed`, and the
+caller (the sampler) lets its backbone propose instead and records why.
+
+Example:
+    >>> from agenthpo.space import Space
+    >>> space = Space.from_dict({"lr": {"type": "float", "low": 1e-4, "high": 1.0, "log": True}})
+    >>> parse_answer('```json\\n{"config": {"lr": 0.01}, "rationale": "mid range"}\\n```', space)
+    ({'lr': 0.01}, 'mid range')
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from agenthpo.agent.prompts import (
+    RATIONALE_MAX_CHARS,
+    SYSTEM_PROMPT,
+    TaskContext,
+    answer_schema,
+    creator_messages_text,
+    repair_prompt,
+)
+from agenthpo.errors import LLMError
+from agenthpo.llm import LLMClient, LLMResponse, Message
+from agenthpo.space import Config, Space
+
+__all__ = ["Creator", "Proposal", "ProposalFailed", "find_duplicate", "parse_answer"]
+
+_logger = logging.getLogger("agenthpo")
+
+FailureKind = Literal["llm_error", "not_json", "invalid", "duplicate"]
+
+
+@dataclass
+class CallRecord:
+    """One LLM call: what was asked and answered (kept for replay and cost accounting)."""
+
+    messages: list[dict[str, str]]
+    text: str
+    model: str
+    prompt_tokens: int
+    completion_tokens: int
+    latency_s: float
+
+
+@dataclass
+class Proposal:
+    """A usable configuration from the LLM."""
+
+    config: Config
+    rationale: str
+    model: str
+    calls: list[CallRecord] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
+    """Problems of the first answer that the repair round fixed."""
+    normalized: list[str] = field(default_factory=list)
+    """Lossless coercions applied to the answer ("Adam" -> "adam")."""
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Prompt tokens over all calls."""
+        return sum(c.prompt_tokens for c in self.calls)
+
+    @property
+    def completion_tokens(self) -> int:
+        """Completion tokens over all calls."""
+        return sum(c.completion_tokens for c in self.calls)
+
+    @property
+    def latency_s(self) -> float:
+        """Seconds spent waiting for the LLM over all calls."""
+        return sum(c.latency_s for c in self.calls)
+
+
+class ProposalFailed(Exception):
+    """No usable configuration came from the LLM; ``kind`` and the message say why."""
+
+    def __init__(self, kind: FailureKind, detail: str, calls: Sequence[CallRecord] = ()) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind: FailureKind = kind
+        self.detail = detail
+        self.calls = list(calls)
+
+
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+
+
+def _extract_json(text: str) -> Any:
+    candidates = [text.strip()]
+    candidates.extend(m.group(1).strip() for m in _FENCE.finditer(text))
+    start, end = text.find("{"), text.rfind("}")
+    if 0 <= start < end:
+        candidates.append(text[start : end + 1])
+    for candidate in candidates:
+        try:
+            return json.loads(candidate)
+        except ValueError:
+            continue
+    raise ValueError("no JSON object found")
+
+
+def _one_line(text: str, limit: int = RATIONALE_MAX_CHARS) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+def parse_answer(text: str, space: Space) -> tuple[dict[str, Any], str]:
+    """Extracts ``(config, rationale)`` from an LLM answer.
+
+    Accepts bare JSON, JSON in a Markdown fence or surrounded by prose, and an answer that
+    gives the config without the ``{"config": ...}`` wrapper.
+
+    Raises:
+        ValueError: No JSON object, or no config in it.
+    """
+    data = _extract_json(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"the answer is JSON but not an object (got {type(data).__name__})")
+    rationale = data.get("rationale", data.get("reason", ""))
+    config = data.get("config")
+    if config is None and any(name in data for name in space.names):
+        config = {k: v for k, v in data.items() if k not in ("rationale", "reason")}
+    if not isinstance(config, dict):
+        raise ValueError('the answer has no "config" object')
+    return config, _one_line(rationale if isinstance(rationale, str) else json.dumps(rationale))
+
+
+def find_duplicate(
+    config: Mapping[str, Any],
+    others: Sequence[tuple[int, Mapping[str, Any]]],
+    space: Space,
+    *,
+    tolerance: float = 1e-3,
+) -> int | None:
+    """The number of a trial whose config equals ``config`` or lies within ``tolerance``.
+
+    Distance is :meth:`Space.distance` (the largest per-parameter gap in the unit cube, log
+    scale where the parameter is log-scaled; any categorical difference counts 1).
+    """
+    for number, other in others:
+        if set(other) != set(config):
+            continue
+        if dict(other) == dict(config) or space.distance(config, other) < tolerance:
+            return number
+    return None
+
+
+class Creator:
+    """Proposes configurations with an LLM, validated, repaired once, de-duplicated.
+
+    Args:
+        llm: The model.
+        space: The search space every proposal must satisfy.
+        context: The task's background.
+        repair_rounds: Follow-up calls that send an unusable answer's problems back.
+        temperature: Sampling temperature.
+        max_tokens: Completion limit per call.
+        duplicate_tolerance: See :func:`find_duplicate`.
+
+    Example:
+        >>> creator = Creator(llm=my_llm, space=space, context=TaskContext())  # doctest: +SKIP
+        >>> creator.propose("History: ...", tried=[]).config  # doctest: +SKIP
+        {'lr': 0.01}
+    """
+
+    def __init__(
+        self,
+        *,
+        llm: LLMClient,
+        space: Space,
+        context: TaskContext,
+        repair_rounds: int = 1,
+        temperature: float = 0.7,
+        max_tokens: int = 384,
+        duplicate_tolerance: float = 1e-3,
+    ) -> None:
+        self.llm = llm
+        self.space = space
+        self.context = context
+        self.repair_rounds = repair_rounds
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.duplicate_tolerance = duplicate_tolerance
+
+    def messages(self, history: str) -> list[Message]:
+        """The messages of a first proposal request."""
+        return [
+            Message("system", SYSTEM_PROMPT),
+            Message("user", creator_messages_text(self.context, self.space, history)),
+        ]
+
+    def _problems(
+        self,
+        text: str,
+        tried: Sequence[tuple[int, Mapping[str, Any]]],
+    ) -> tuple[Config | None, str, list[str], list[str], FailureKind | None]:
+        """Parses and checks one answer: (config, rationale, problems, coercions, kind)."""
+        try:
+            raw, rationale = parse_answer(text, self.space)
+        except ValueError as exc:
+            return None, "", [f"{exc}; answer with one JSON object"], [], "not_json"
+        config, changes = self.space.normalize(raw)
+        violations = self.space.validate(config)
+        if violations:
+            problems = [str(v) for v in violations]
+            fixed, fixes = self.space.repair(config)
+            hints = [f"{c.name}: a valid value would be {fixed[c.name]!r}" for c in fixes]
+            return None, rationale, problems + hints[:5], [str(c) for c in changes], "invalid"
+        dup = find_duplicate(config, tried, self.space, tolerance=self.duplicate_tolerance)
+        if dup is not None:
+            return (
+                None,
+                rationale,
+                [f"this configuration was already tried or is running (trial #{dup})"],
+                [str(c) for c in changes],
+                "duplicate",
+            )
+        return config, rationale, [], [str(c) for c in changes], None
+
+    def propose(
+        self,
+        history: str,
+        *,
+        tried: Sequence[tuple[int, Mapping[str, Any]]] = (),
+        seed: int | None = None,
+    ) -> Proposal:
+        """Asks for one configuration.
+
+        Args:
+            history: The rendered history (:func:`agenthpo.agent.history.render_history`).
+            tried: ``(trial number, config)`` of every tried or running trial.
+            seed: Sampling seed passed to the LLM where it supports one.
+
+        Raises:
+            ProposalFailed: The LLM failed, or its answers stayed unusable after the repair
+                rounds.
+        """
+        messages = self.messages(history)
+        schema = answer_schema(self.space)
+        calls: list[CallRecord] = []
+        first_problems: list[str] = []
+        kind: FailureKind = "invalid"
+        problems: list[str] = []
+        for round_ in range(self.repair_rounds + 1):
+            try:
+                response = self.llm.complete(
+                    messages,
+                    schema=schema,
+                    max_tokens=self.max_tokens,
+                    temperature=self.temperature,
+                    seed=None if seed is None else seed + round_,
+                )
+            except LLMError as exc:
+                raise ProposalFailed("llm_error", str(exc), calls) from exc
+            calls.append(_record(messages, response))
+            config, rationale, problems, changes, failure = self._problems(response.text, tried)
+            if config is not None:
+                return Proposal(
+                    config=config,
+                    rationale=rationale or "(no rationale given)",
+                    model=response.model,
+                    calls=calls,
+                    repaired=first_problems,
+                    normalized=changes,
+                )
+            assert failure is not None  # noqa: S101 - set whenever config is None
+            kind = failure
+            if not first_problems:
+                first_problems = problems
+            _logger.debug("unusable LLM answer (%s): %s", failure, "; ".join(problems))
+            messages = [
+                *messages,
+                Message("assistant", _one_line(response.text, 2000)),
+                Message("user", repair_prompt(problems)),
+            ]
+        raise ProposalFailed(kind, "; ".join(problems), calls)
+
+
+def _record(messages: Sequence[Message], response: LLMResponse) -> CallRecord:
+    return CallRecord(
+        messages=[m.to_dict() for m in messages],
+        text=response.text,
+        model=response.model,
+        prompt_tokens=response.usage.prompt_tokens,
+        completion_tokens=response.usage.completion_tokens,
+        latency_s=response.latency_s,
+    )

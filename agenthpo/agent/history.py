@@ -1,0 +1,250 @@
+"""Turns stored trials into the compact history the Creator reads.
+
+The view is bounded: the best few trials, the most recent ones, one example of each kind of
+failure, and a per-parameter summary of everything tried, so the prompt does not grow with
+the number of trials.
+
+Example:
+    >>> view = TrialView(number=0, config={"lr": 0.1}, state="complete", value=0.9)
+    >>> render_history([view], metric="acc", direction="maximize")
+    'History: 1 trial (1 complete). Best so far: trial 0, acc=0.9.\\nTrials:\\n#0 acc=0.9 {"lr": 0.1}'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+from optuna.trial import FrozenTrial, TrialState
+
+from agenthpo import _keys
+from agenthpo.space import Space
+
+__all__ = ["TrialView", "render_history", "trial_views"]
+
+State = Literal["complete", "failed", "pruned", "running"]
+
+_STATE_NAMES: dict[TrialState, State] = {
+    TrialState.COMPLETE: "complete",
+    TrialState.FAIL: "failed",
+    TrialState.PRUNED: "pruned",
+    TrialState.RUNNING: "running",
+    TrialState.WAITING: "running",
+}
+
+
+@dataclass(frozen=True)
+class TrialView:
+    """What the Creator may see of one trial (hidden metrics are already removed)."""
+
+    number: int
+    config: Mapping[str, Any]
+    state: State
+    value: float | None = None
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    error: str | None = None
+    analysis: str | None = None
+    proposed_by: str | None = None
+
+
+def trial_views(
+    trials: Iterable[FrozenTrial],
+    *,
+    hidden_metrics: Iterable[str] = (),
+    metric: str = "value",
+) -> list[TrialView]:
+    """Views of the trials, in trial order, without hidden metrics."""
+    hidden = set(hidden_metrics)
+    views = []
+    for t in trials:
+        state = _STATE_NAMES.get(t.state)
+        if state is None:
+            continue
+        stored = t.user_attrs.get(_keys.METRICS)
+        metrics: dict[str, float] = {}
+        if isinstance(stored, Mapping):
+            for key, val in stored.items():
+                if key in hidden or key == metric or not isinstance(val, (int, float)):
+                    continue
+                metrics[str(key)] = float(val)
+        value = t.values[0] if t.values else None
+        if value is None and state == "pruned" and t.intermediate_values:
+            value = t.intermediate_values[max(t.intermediate_values)]
+        error = t.user_attrs.get(_keys.ERROR)
+        analysis = t.user_attrs.get(_keys.ANALYSIS)
+        proposed = t.user_attrs.get(_keys.PROPOSED_BY)
+        views.append(
+            TrialView(
+                number=t.number,
+                config=dict(t.params),
+                state=state,
+                value=value,
+                metrics=metrics,
+                error=error if isinstance(error, str) else None,
+                analysis=analysis if isinstance(analysis, str) else None,
+                proposed_by=proposed if isinstance(proposed, str) else None,
+            )
+        )
+    return views
+
+
+def _num(x: float) -> str:
+    return format(x, ".6g")
+
+
+def _config_text(config: Mapping[str, Any]) -> str:
+    out = {}
+    for key, val in config.items():
+        out[key] = float(_num(val)) if isinstance(val, float) else val
+    return json.dumps(out)
+
+
+def _line(view: TrialView, metric: str, hidden: frozenset[str] = frozenset()) -> str:
+    if view.state == "complete" and view.value is not None:
+        head = f"#{view.number} {metric}={_num(view.value)}"
+    elif view.state == "pruned":
+        last = f" (last {metric}={_num(view.value)})" if view.value is not None else ""
+        head = f"#{view.number} PRUNED{last}"
+    elif view.state == "running":
+        head = f"#{view.number} RUNNING"
+    else:
+        head = f"#{view.number} FAILED"
+    text = f"{head} {_config_text(view.config)}"
+    extras = [f"{k}={_num(v)}" for k, v in list(view.metrics.items())[:4] if k not in hidden]
+    if extras:
+        text += " | " + ", ".join(extras)
+    if view.state == "failed" and view.error:
+        text += f" | error: {_clip(view.error, 160)}"
+    if view.analysis:
+        text += f" | {_clip(view.analysis, 200)}"
+    return text
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _failure_kind(error: str | None) -> str:
+    if not error:
+        return "unknown"
+    head = error.split(":", 1)[0].strip()
+    return head if head.isidentifier() else " ".join(error.split()[:3])
+
+
+def _parameter_summary(
+    views: Sequence[TrialView], space: Space, metric: str, direction: str
+) -> list[str]:
+    done = [v for v in views if v.state == "complete" and v.value is not None]
+    lines = []
+    for name in space.names:
+        values = [v.config[name] for v in views if name in v.config]
+        if not values:
+            continue
+        param = space[name]
+        scored = [(v.value, v.config[name]) for v in done if name in v.config]
+        sign = -1.0 if direction == "maximize" else 1.0
+        best_part = ""
+        if scored:
+            scored.sort(key=lambda item: sign * float(item[0]))  # type: ignore[arg-type]
+            top = [val for _, val in scored[: max(1, len(scored) // 4)]]
+            if param.type == "categorical":
+                counts: dict[str, int] = {}
+                for val in top:
+                    counts[json.dumps(val)] = counts.get(json.dumps(val), 0) + 1
+                best_part = "; best quarter mostly " + max(counts, key=lambda k: counts[k])
+            else:
+                nums = [float(x) for x in top]
+                best_part = f"; best quarter {_num(min(nums))} to {_num(max(nums))}"
+        if param.type == "categorical":
+            seen: dict[str, int] = {}
+            for val in values:
+                seen[json.dumps(val)] = seen.get(json.dumps(val), 0) + 1
+            tried = ", ".join(f"{k} x{n}" for k, n in seen.items())
+            lines.append(f"- {name}: tried {tried}{best_part}")
+        else:
+            nums = [float(x) for x in values]
+            lines.append(
+                f"- {name}: {len(nums)} values from {_num(min(nums))} to {_num(max(nums))}"
+                f"{best_part}"
+            )
+    return lines
+
+
+def render_history(
+    views: Sequence[TrialView],
+    *,
+    metric: str,
+    direction: Literal["maximize", "minimize"],
+    space: Space | None = None,
+    n_best: int = 5,
+    n_recent: int = 5,
+    n_failure_examples: int = 3,
+    summary_after: int = 12,
+    hidden_metrics: Iterable[str] = (),
+) -> str:
+    """A bounded text view of the history.
+
+    Shows every trial while there are few; beyond that the ``n_best`` best, the ``n_recent``
+    most recent, one failure of each kind (at most ``n_failure_examples``), the running
+    trials (so parallel proposals differ), and, with ``space``, a per-parameter summary of
+    all trials.
+    """
+    hidden = frozenset(hidden_metrics)
+    finished = [v for v in views if v.state != "running"]
+    if not views:
+        return ""
+    complete = [
+        v
+        for v in finished
+        if v.state == "complete" and v.value is not None and not math.isnan(v.value)
+    ]
+    sign = -1.0 if direction == "maximize" else 1.0
+    ranked = sorted(complete, key=lambda v: (sign * float(v.value or 0.0), v.number))
+    counts = {
+        s: sum(1 for v in finished if v.state == s) for s in ("complete", "failed", "pruned")
+    }
+    parts = [f"{counts[s]} {s}" for s in ("complete", "failed", "pruned") if counts[s]]
+    n = len(finished)
+    head = f"History: {n} trial{'s' if n != 1 else ''} ({', '.join(parts)})."
+    if ranked:
+        best = ranked[0]
+        head += f" Best so far: trial {best.number}, {metric}={_num(float(best.value or 0.0))}."
+    lines = [head]
+    running = [v for v in views if v.state == "running"]
+    if len(finished) <= n_best + n_recent:
+        lines.append("Trials:")
+        lines.extend(_line(v, metric, hidden) for v in finished)
+    else:
+        shown: set[int] = set()
+        lines.append(f"Best {min(n_best, len(ranked))} trials:")
+        for v in ranked[:n_best]:
+            lines.append(_line(v, metric, hidden))
+            shown.add(v.number)
+        recent = [v for v in finished[-n_recent:] if v.number not in shown]
+        if recent:
+            lines.append("Most recent trials:")
+            for v in recent:
+                lines.append(_line(v, metric, hidden))
+                shown.add(v.number)
+        examples: dict[str, TrialView] = {}
+        for v in finished:
+            if v.state == "failed" and v.number not in shown:
+                examples.setdefault(_failure_kind(v.error), v)
+        if examples:
+            lines.append("Failures (one of each kind):")
+            for v in list(examples.values())[-n_failure_examples:]:
+                lines.append(_line(v, metric, hidden))
+        if space is not None and len(finished) >= summary_after:
+            lines.append(f"All {len(finished)} trials, per parameter:")
+            lines.extend(_parameter_summary(finished, space, metric, direction))
+    if running:
+        lines.append("Running now (do not propose these again):")
+        lines.extend(_line(v, metric, hidden) for v in running[-8:])
+    return "\n".join(lines)
+
+

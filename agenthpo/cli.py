@@ -1,0 +1,325 @@
+"""The command line: ``agenthpo run | show | best``.
+
+Thin: it parses, builds objects, calls the API and prints with rich. A user's mistake (a
+broken task file, a bad ``--llm`` spec, an unreachable endpoint) prints one message per
+problem, without a traceback, and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import optuna
+import typer
+from rich.console import Console, Group
+from rich.live import Live
+from rich.logging import RichHandler
+from rich.table import Table
+from rich.text import Text
+
+from agenthpo import __version__, _keys
+from agenthpo.errors import AgentHPOError
+from agenthpo.llm import resolve_llm
+from agenthpo.task import load_task
+from agenthpo.tuner import RunSummary, TrialEvent, Tuner, open_storage
+
+app = typer.Typer(
+    name="agenthpo",
+    help="An LLM agent that tunes hyperparameters the way an expert would.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+T = TypeVar("T")
+
+LLMOption = Annotated[
+    str | None,
+    typer.Option(
+        "--llm",
+        help="LLM spec: local, local:PATH, openai:MODEL, ollama:MODEL,"
+        " openai-compatible:URL#MODEL, openrouter:MODEL, deepseek:MODEL."
+        " Default: the task's llm, else OPENAI_API_KEY, else a local Ollama, else the"
+        " embedded model.",
+    ),
+]
+StorageOption = Annotated[
+    str | None,
+    typer.Option("--storage", help="Optuna storage URL (default: a SQLite file beside the task)."),
+]
+StudyOption = Annotated[
+    str | None, typer.Option("--study", help="Study name (default: the task's name).")
+]
+
+
+def _guard(fn: Callable[[], T]) -> T:
+    """Runs ``fn``; a user's error prints without a traceback and exits 2."""
+    try:
+        return fn()
+    except AgentHPOError as exc:
+        lines = str(exc).splitlines() or [type(exc).__name__]
+        for line in lines:
+            err_console.print(Text("error: ", style="bold red") + Text(line))
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        err_console.print("interrupted; every finished trial is stored")
+        raise typer.Exit(130) from None
+
+
+def _setup_logging(verbose: bool) -> None:
+    logger = logging.getLogger("agenthpo")
+    if not any(isinstance(h, RichHandler) for h in logger.handlers):
+        handler = RichHandler(console=err_console, show_path=False, show_time=False)
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def _short_config(config: Any, limit: int = 70) -> str:
+    parts = []
+    for key, value in dict(config).items():
+        text = format(value, ".4g") if isinstance(value, float) else str(value)
+        parts.append(f"{key}={text}")
+    out = " ".join(parts)
+    return out if len(out) <= limit else out[: limit - 1] + "…"
+
+
+def _fmt_value(value: float | None) -> str:
+    return "—" if value is None else format(value, ".5g")
+
+
+class _LiveTable:
+    """The live table of a run: trial, config, value, best so far, who proposed and why."""
+
+    def __init__(self, metric: str, max_rows: int = 25) -> None:
+        self.metric = metric
+        self.max_rows = max_rows
+        self.rows: list[tuple[str, str, str, str, str, str]] = []
+        self.running: str | None = None
+        self.live: Live | None = None
+
+    def table(self) -> Group:
+        table = Table(show_lines=False, expand=False)
+        table.add_column("trial", justify="right")
+        table.add_column("config", overflow="fold", max_width=60)
+        table.add_column(self.metric, justify="right")
+        table.add_column("best", justify="right")
+        table.add_column("by")
+        table.add_column("rationale", overflow="fold", max_width=50)
+        for row in self.rows[-self.max_rows :]:
+            table.add_row(*row)
+        parts: list[Any] = [table]
+        if self.running:
+            parts.append(Text(self.running, style="dim"))
+        return Group(*parts)
+
+    def _refresh(self) -> None:
+        if self.live is not None:
+            self.live.update(self.table())
+
+    def start(self, event: TrialEvent) -> None:
+        by = str(event.attrs.get(_keys.PROPOSED_BY, "?"))
+        self.running = f"trial {event.number} running ({by}): {_short_config(event.config)}"
+        self._refresh()
+
+    def end(self, event: TrialEvent) -> None:
+        by = str(event.attrs.get(_keys.PROPOSED_BY, "?"))
+        rationale = str(event.attrs.get(_keys.RATIONALE, ""))
+        value = _fmt_value(event.value) if event.error is None else f"[red]{event.state}[/]"
+        if event.error:
+            rationale = f"{rationale} [red]({event.error[:80]})[/]"
+        self.rows.append(
+            (
+                str(event.number),
+                _short_config(event.config),
+                value,
+                _fmt_value(event.best_value),
+                by,
+                rationale[:160],
+            )
+        )
+        self.running = None
+        if self.live is None:
+            row = self.rows[-1]
+            console.print(f"trial {row[0]}: {row[2]} (best {row[3]}) by {row[4]}: {row[1]} | {row[5]}")
+        self._refresh()
+
+
+def _print_summary(summary: RunSummary, task_arg: str) -> None:
+    console.print(
+        f"\n[bold]{summary.study_name}[/]: {summary.n_run} trials run now"
+        f" ({summary.n_complete} complete, {summary.n_failed} failed), {summary.n_total} in the"
+        " study."
+    )
+    if summary.llm_calls or summary.fallbacks:
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(summary.fallback_reasons.items()))
+        console.print(
+            f"LLM: {summary.llm_calls} calls, {summary.llm_prompt_tokens} prompt +"
+            f" {summary.llm_completion_tokens} completion tokens, {summary.llm_seconds:.1f} s;"
+            f" backbone fallbacks: {summary.fallbacks}" + (f" ({reasons})" if reasons else "")
+        )
+    if summary.best_config is not None:
+        console.print(
+            f"Best: trial {summary.best_trial}, value {_fmt_value(summary.best_value)}"
+        )
+        console.print_json(json.dumps(summary.best_config))
+    else:
+        console.print("[yellow]No trial completed yet.[/]")
+    console.print(f"Stored in {summary.storage}; see every trial with: agenthpo show {task_arg}")
+
+
+@app.command()
+def run(
+    task_file: Annotated[Path, typer.Argument(help="The task YAML file.")],
+    llm: LLMOption = None,
+    n_trials: Annotated[
+        int | None,
+        typer.Option("--n-trials", min=1, help="Total trials in the study (default: the task's)."),
+    ] = None,
+    storage: StorageOption = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each proposal.")] = False,
+) -> None:
+    """Tune a task: propose, run, analyse and store trials until the budget is spent."""
+    _setup_logging(verbose)
+
+    def go() -> RunSummary:
+        task = load_task(task_file)
+        live_table = _LiveTable(task.objective.metric)
+        client, note = (None, None) if llm is None else resolve_llm(llm, settings=task.llm_settings())
+        tuner = Tuner(
+            task,
+            storage=storage,
+            seed=seed,
+            n_trials=n_trials,
+            llm=client,
+            on_trial_start=[live_table.start],
+            on_trial_end=[live_table.end],
+        )
+        if note:
+            tuner.llm_note = note
+        tuner.sampler()
+        if tuner.llm_note:
+            console.print(tuner.llm_note)
+        if console.is_terminal:
+            with Live(live_table.table(), console=console, refresh_per_second=4) as live:
+                live_table.live = live
+                summary = tuner.run()
+        else:
+            summary = tuner.run()
+        return summary
+
+    summary = _guard(go)
+    _print_summary(summary, str(task_file))
+
+
+def _open_study(task_file: Path | None, storage: str | None, study: str | None) -> optuna.Study:
+    if task_file is None and storage is None:
+        raise AgentHPOError("give a task file or --storage URL")
+    name = study
+    url = storage
+    if task_file is not None:
+        task = load_task(task_file)
+        name = name or task.name
+        url = url or task.default_storage()
+    assert url is not None  # noqa: S101
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.exists():
+            raise AgentHPOError(f"no study stored yet at {path}; run `agenthpo run` first")
+    try:
+        if name is None:
+            names = optuna.get_all_study_names(storage=url)
+            if len(names) != 1:
+                raise AgentHPOError(
+                    f"{url} holds {len(names)} studies ({', '.join(names) or 'none'});"
+                    " choose one with --study NAME"
+                )
+            name = names[0]
+        return optuna.load_study(study_name=name, storage=open_storage(url))
+    except KeyError:
+        raise AgentHPOError(f"no study named {name!r} in {url}") from None
+
+
+@app.command()
+def show(
+    task_file: Annotated[Path | None, typer.Argument(help="The task YAML file.")] = None,
+    storage: StorageOption = None,
+    study: StudyOption = None,
+) -> None:
+    """List a study's trials with their values, who proposed them and why."""
+
+    def go() -> None:
+        s = _open_study(task_file, storage, study)
+        metric = str(s.user_attrs.get(_keys.STUDY_METRIC, "value"))
+        table = Table(title=f"{s.study_name} ({s.direction.name.lower()} {metric})")
+        table.add_column("trial", justify="right")
+        table.add_column("state")
+        table.add_column(metric, justify="right")
+        table.add_column("config", overflow="fold")
+        table.add_column("by")
+        table.add_column("rationale / analysis", overflow="fold")
+        for t in s.get_trials(deepcopy=False):
+            attrs = t.user_attrs
+            notes = str(attrs.get(_keys.RATIONALE, ""))
+            if attrs.get(_keys.ERROR):
+                notes += f" [red]error: {attrs[_keys.ERROR]}[/]"
+            elif attrs.get(_keys.ANALYSIS):
+                notes += f" [dim]({attrs[_keys.ANALYSIS]})[/]"
+            table.add_row(
+                str(t.number),
+                t.state.name.lower(),
+                _fmt_value(t.value if t.values else None),
+                _short_config(t.params, 200),
+                str(attrs.get(_keys.PROPOSED_BY, "")),
+                notes,
+            )
+        console.print(table)
+
+    _guard(go)
+
+
+@app.command()
+def best(
+    task_file: Annotated[Path | None, typer.Argument(help="The task YAML file.")] = None,
+    storage: StorageOption = None,
+    study: StudyOption = None,
+) -> None:
+    """Print the best configuration as JSON."""
+
+    def go() -> None:
+        s = _open_study(task_file, storage, study)
+        try:
+            trial = s.best_trial
+        except ValueError:
+            raise AgentHPOError(f"study {s.study_name!r} has no completed trial yet") from None
+        sys.stdout.write(json.dumps(trial.params, indent=2) + "\n")
+
+    _guard(go)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"agenthpo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = None,
+) -> None:
+    """AgentHPO: an LLM agent that tunes hyperparameters, on Optuna."""
+
+
+def main() -> None:
+    """Entry point of the ``agenthpo`` command."""
+    app()

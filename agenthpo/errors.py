@@ -1,0 +1,49 @@
+"""Errors a user can cause, each with a message that says what to fix.
+
+The CLI prints these without a traceback and exits with status 2.
+
+Example:
+    >>> from agenthpo.errors import TaskError
+    >>> str(TaskError("space.lr.low: must be below high (got low=1, high=0.1)"))
+    'space.lr.low: must be below high (got low=1, high=0.1)'
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AgentHPOError",
+    "ExecutorError",
+    "LLMError",
+    "LLMConfigError",
+    "LLMResponseError",
+    "SpaceError",
+    "TaskError",
+]
+
+
+class AgentHPOError(Exception):
+    """Base class of every error AgentHPO raises for a user's mistake or an outside fault."""
+
+
+class SpaceError(AgentHPOError):
+    """A search space definition is impossible (bad bounds, empty choices, unknown type)."""
+
+
+class TaskError(AgentHPOError):
+    """A task file is missing, unreadable or invalid; the message names the field."""
+
+
+class ExecutorError(AgentHPOError):
+    """A trial cannot be started at all (missing program, unimportable function)."""
+
+
+class LLMError(AgentHPOError):
+    """An LLM call failed after its retries (dead endpoint, timeout, refused request)."""
+
+
+class LLMConfigError(LLMError):
+    """An LLM spec or provider setting is invalid, or the provider is not installed."""
+
+
+class LLMResponseError(LLMError):
+    """The LLM answered, but the answer is unusable (not JSON, wrong shape)."""

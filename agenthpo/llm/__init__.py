@@ -1,0 +1,31 @@
+"""The LLM layer: one small protocol and its providers.
+
+Example:
+    >>> from agenthpo.llm import parse_llm_spec
+    >>> parse_llm_spec("openai-compatible:http://127.0.0.1:8000/v1#m").name
+    'openai-compatible:m'
+"""
+
+from __future__ import annotations
+
+from agenthpo.llm._base import LLMClient, LLMResponse, Message, Usage
+from agenthpo.llm._local import LocalLlamaClient, find_embedded_model
+from agenthpo.llm._openai import OpenAICompatibleClient, StructuredMode
+from agenthpo.llm._scripted import RandomLLM, ScriptedLLM
+from agenthpo.llm._spec import LLMSettings, parse_llm_spec, resolve_llm
+
+__all__ = [
+    "LLMClient",
+    "LLMResponse",
+    "LLMSettings",
+    "LocalLlamaClient",
+    "Message",
+    "OpenAICompatibleClient",
+    "RandomLLM",
+    "ScriptedLLM",
+    "StructuredMode",
+    "Usage",
+    "find_embedded_model",
+    "parse_llm_spec",
+    "resolve_llm",
+]

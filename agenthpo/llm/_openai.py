@@ -1,0 +1,263 @@
+"""OpenAI-compatible chat endpoints: OpenAI, Ollama, vLLM, llama.cpp's server, OpenRouter, ...
+
+One provider built on the ``openai`` SDK with a base URL. Retries with backoff on transient
+errors (connection errors, 408, 409, 429 with Retry-After, 5xx) are the SDK's own.
+
+How structured output is requested differs by backend, so it is a per-endpoint setting:
+
+- ``json_schema``: ``response_format={"type": "json_schema", ...}`` (OpenAI, vLLM, Ollama,
+  llama.cpp's ``llama-server``);
+- ``json_object_schema``: ``{"type": "json_object", "schema": ...}`` (llama-cpp-python's
+  server, which answers HTTP 500 to ``json_schema``);
+- ``json_object``: plain JSON mode without a schema;
+- ``none``: no constraint; the caller validates and repairs;
+- ``auto`` (default): tries them in that order on the first structured call and keeps the
+  first one the endpoint accepts.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import openai
+
+from agenthpo.errors import LLMConfigError, LLMError
+from agenthpo.llm._base import LLMResponse, Message, Usage
+
+__all__ = ["STRUCTURED_MODES", "OpenAICompatibleClient", "StructuredMode"]
+
+_logger = logging.getLogger("agenthpo")
+
+StructuredMode = Literal["auto", "json_schema", "json_object_schema", "json_object", "none"]
+STRUCTURED_MODES: tuple[str, ...] = (
+    "auto",
+    "json_schema",
+    "json_object_schema",
+    "json_object",
+    "none",
+)
+_AUTO_ORDER: tuple[str, ...] = ("json_schema", "json_object_schema", "json_object", "none")
+
+
+class OpenAICompatibleClient:
+    """A chat model behind an OpenAI-compatible HTTP API.
+
+    Args:
+        model: The model name the endpoint expects (``gpt-4o-mini``, ``qwen2.5:7b``, ...).
+        base_url: The API root, e.g. ``http://127.0.0.1:11434/v1``; ``None`` means OpenAI's
+            (or ``OPENAI_BASE_URL``).
+        api_key: The key; ``None`` sends a placeholder, which local servers accept. It is
+            kept out of :attr:`name`, ``repr`` and every error message.
+        structured_output: See the module docstring.
+        timeout: Seconds for one HTTP request.
+        max_retries: Retries of transient errors, with exponential backoff (by the SDK).
+        label: The provider part of :attr:`name` (``openai``, ``ollama``, ...).
+
+    Example:
+        >>> client = OpenAICompatibleClient(
+        ...     model="qwen2.5:7b", base_url="http://127.0.0.1:11434/v1", label="ollama"
+        ... )
+        >>> client.name
+        'ollama:qwen2.5:7b'
+    """
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        structured_output: StructuredMode = "auto",
+        timeout: float = 120.0,
+        max_retries: int = 3,
+        label: str = "openai-compatible",
+    ) -> None:
+        if structured_output not in STRUCTURED_MODES:
+            raise LLMConfigError(
+                f"structured_output must be one of {', '.join(STRUCTURED_MODES)}"
+                f" (got {structured_output!r})"
+            )
+        self.model = model
+        self.base_url = base_url
+        self.structured_output: StructuredMode = structured_output
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.label = label
+        self._api_key = api_key
+        self._mode: str | None = None if structured_output == "auto" else structured_output
+        self._client: openai.OpenAI | None = None
+
+    @property
+    def name(self) -> str:
+        """``label:model``; never contains the key."""
+        return f"{self.label}:{self.model}"
+
+    @property
+    def resolved_mode(self) -> str | None:
+        """The structured-output mode in use, once known."""
+        return self._mode
+
+    def __repr__(self) -> str:
+        return (
+            f"OpenAICompatibleClient(model={self.model!r}, base_url={self.base_url!r}, "
+            f"structured_output={self.structured_output!r})"
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_client"] = None  # rebuilt lazily after unpickling
+        return state
+
+    def _sdk(self) -> openai.OpenAI:
+        if self._client is None:
+            self._client = openai.OpenAI(
+                base_url=self.base_url,
+                api_key=self._api_key or "not-needed",
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+            )
+        return self._client
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        schema: dict[str, Any] | None = None,
+        max_tokens: int = 512,
+        temperature: float = 0.7,
+        seed: int | None = None,
+    ) -> LLMResponse:
+        """Returns one chat completion, constrained by ``schema`` where the endpoint can.
+
+        Raises:
+            LLMConfigError: The endpoint rejected the key or does not know the model.
+            LLMError: The endpoint could not be reached or kept failing after retries.
+        """
+        payload = [m.to_dict() for m in messages]
+        if schema is None:
+            return self._call(payload, "none", None, max_tokens, temperature, seed, probing=False)
+        if self._mode is not None:
+            return self._call(
+                payload, self._mode, schema, max_tokens, temperature, seed, probing=False
+            )
+        last_error: openai.APIStatusError | None = None
+        for mode in _AUTO_ORDER:
+            try:
+                response = self._call(
+                    payload, mode, schema, max_tokens, temperature, seed, probing=mode != "none"
+                )
+            except _ModeRejected as rejected:
+                last_error = rejected.cause
+                _logger.info(
+                    "%s rejected structured output mode %s (HTTP %s); trying the next one",
+                    self.name,
+                    mode,
+                    rejected.cause.status_code,
+                )
+                continue
+            self._mode = mode
+            _logger.info("%s: structured output mode %s", self.name, mode)
+            return response
+        raise LLMError(  # pragma: no cover - mode "none" never raises _ModeRejected
+            f"{self.name}: every structured output mode was rejected ({last_error})"
+        )
+
+    def _call(
+        self,
+        payload: list[dict[str, str]],
+        mode: str,
+        schema: dict[str, Any] | None,
+        max_tokens: int,
+        temperature: float,
+        seed: int | None,
+        *,
+        probing: bool,
+    ) -> LLMResponse:
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "messages": payload,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+        }
+        if seed is not None:
+            kwargs["seed"] = seed
+        if schema is not None and mode == "json_schema":
+            kwargs["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": schema, "strict": True},
+            }
+        elif schema is not None and mode == "json_object_schema":
+            kwargs["response_format"] = {"type": "json_object", "schema": schema}
+        elif schema is not None and mode == "json_object":
+            kwargs["response_format"] = {"type": "json_object"}
+        sdk = self._sdk()
+        if probing:
+            # A rejected mode should fail fast rather than be retried as if it were transient.
+            sdk = sdk.with_options(max_retries=0)
+        start = time.perf_counter()
+        try:
+            completion = sdk.chat.completions.create(**kwargs)
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+            raise LLMConfigError(
+                f"{self.name}: the endpoint refused the API key (HTTP {exc.status_code});"
+                " check the key in the environment variable for this provider"
+            ) from None
+        except openai.NotFoundError as exc:
+            raise LLMConfigError(
+                f"{self.name}: the endpoint does not know model {self.model!r} or path"
+                f" (HTTP 404 at {self._where()}); check the model name and base URL"
+            ) from exc
+        except openai.APIStatusError as exc:
+            if probing and exc.status_code in (400, 422, 500, 501):
+                raise _ModeRejected(exc) from exc
+            raise LLMError(
+                f"{self.name}: HTTP {exc.status_code} from {self._where()}: {self._short(exc)}"
+            ) from exc
+        except openai.APITimeoutError as exc:
+            raise LLMError(
+                f"{self.name}: no answer from {self._where()} within {self.timeout:g} s"
+            ) from exc
+        except openai.APIConnectionError as exc:
+            raise LLMError(
+                f"{self.name}: cannot reach {self._where()} ({self._short(exc)}); is the server"
+                " running and the URL right?"
+            ) from exc
+        latency = time.perf_counter() - start
+        if not completion.choices:
+            raise LLMError(f"{self.name}: the endpoint returned no choices")
+        text = completion.choices[0].message.content or ""
+        usage = Usage()
+        if completion.usage is not None:
+            usage = Usage(
+                prompt_tokens=completion.usage.prompt_tokens or 0,
+                completion_tokens=completion.usage.completion_tokens or 0,
+            )
+        return LLMResponse(
+            text=text,
+            model=completion.model or self.model,
+            provider=self.label,
+            usage=usage,
+            latency_s=latency,
+            structured=mode if schema is not None else "none",
+            extra={"finish_reason": completion.choices[0].finish_reason},
+        )
+
+    def _where(self) -> str:
+        return self.base_url or "the OpenAI API"
+
+    def _short(self, exc: Exception, limit: int = 200) -> str:
+        """One line of an SDK error, with the API key masked should the server echo it."""
+        text = " ".join(str(exc).split())
+        if self._api_key:
+            text = text.replace(self._api_key, "***")
+        return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class _ModeRejected(Exception):
+    def __init__(self, cause: openai.APIStatusError) -> None:
+        super().__init__(str(cause))
+        self.cause = cause
+

@@ -1,0 +1,188 @@
+"""LLM specs (``--llm``) and the automatic choice when none is given.
+
+Specs:
+    ``local``                                  the embedded SmolLM2-135M-Instruct
+    ``local:PATH``                             any GGUF file, run in-process
+    ``openai:MODEL``                           OpenAI (key in ``OPENAI_API_KEY``)
+    ``openai-compatible:URL#MODEL``            any OpenAI-compatible server (vLLM, llama.cpp,
+                                               LM Studio, ...); key in ``AGENTHPO_LLM_API_KEY``
+                                               if the server wants one
+    ``ollama:MODEL``                           Ollama on ``OLLAMA_HOST`` or 127.0.0.1:11434
+    ``openrouter:MODEL``, ``deepseek:MODEL``   presets (keys in ``OPENROUTER_API_KEY``,
+                                               ``DEEPSEEK_API_KEY``)
+
+Example:
+    >>> client = parse_llm_spec("ollama:qwen2.5:7b")
+    >>> client.name
+    'ollama:qwen2.5:7b'
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from agenthpo.errors import LLMConfigError
+from agenthpo.llm._base import LLMClient
+from agenthpo.llm._local import LocalLlamaClient
+from agenthpo.llm._openai import STRUCTURED_MODES, OpenAICompatibleClient, StructuredMode
+
+__all__ = ["LLMSettings", "parse_llm_spec", "resolve_llm"]
+
+_logger = logging.getLogger("agenthpo")
+
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+OLLAMA_DEFAULT_HOST = "http://127.0.0.1:11434"
+
+EMBEDDED_NOTE = (
+    "using the embedded SmolLM2-135M model: a tiny model for trying AgentHPO offline, with weak"
+    " ideas. For real tuning pass --llm openai:gpt-4o-mini, --llm ollama:MODEL,"
+    " --llm openai-compatible:URL#MODEL or --llm local:/path/to/model.gguf"
+)
+
+
+@dataclass(frozen=True)
+class _Preset:
+    base_url: str | None
+    key_env: str | None
+    key_required: bool
+
+
+_PRESETS: dict[str, _Preset] = {
+    "openai": _Preset(None, "OPENAI_API_KEY", True),
+    "openrouter": _Preset("https://openrouter.ai/api/v1", "OPENROUTER_API_KEY", True),
+    "deepseek": _Preset("https://api.deepseek.com", "DEEPSEEK_API_KEY", True),
+}
+
+SPEC_HELP = (
+    "use local, local:PATH, openai:MODEL, ollama:MODEL, openrouter:MODEL, deepseek:MODEL"
+    " or openai-compatible:URL#MODEL"
+)
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    """Provider settings besides the spec (from the task file's ``llm:`` section)."""
+
+    structured_output: StructuredMode = "auto"
+    timeout: float = 120.0
+    max_retries: int = 3
+
+
+def parse_llm_spec(
+    spec: str,
+    *,
+    settings: LLMSettings | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> LLMClient:
+    """Builds the client a spec names; raises :class:`LLMConfigError` on a bad spec."""
+    settings = settings or LLMSettings()
+    env = os.environ if environ is None else environ
+    if settings.structured_output not in STRUCTURED_MODES:
+        raise LLMConfigError(
+            f"llm.structured_output must be one of {', '.join(STRUCTURED_MODES)}"
+            f" (got {settings.structured_output!r})"
+        )
+    spec = spec.strip()
+    kind, _, rest = spec.partition(":")
+    kind = kind.lower()
+    if kind == "local":
+        return LocalLlamaClient(model_path=rest or None)
+    common = {
+        "structured_output": settings.structured_output,
+        "timeout": settings.timeout,
+        "max_retries": settings.max_retries,
+    }
+    if kind in _PRESETS:
+        preset = _PRESETS[kind]
+        model = rest or (DEFAULT_OPENAI_MODEL if kind == "openai" else "")
+        if not model:
+            raise LLMConfigError(f"--llm {spec!r} names no model; write {kind}:MODEL")
+        key = env.get(preset.key_env) if preset.key_env else None
+        if preset.key_required and not key:
+            raise LLMConfigError(
+                f"--llm {kind}:... needs an API key in the environment variable {preset.key_env}"
+            )
+        base_url = preset.base_url
+        if kind == "openai":
+            base_url = env.get("OPENAI_BASE_URL") or None
+        return OpenAICompatibleClient(
+            model=model, base_url=base_url, api_key=key, label=kind, **common
+        )
+    if kind == "ollama":
+        if not rest:
+            raise LLMConfigError("--llm ollama needs a model: write ollama:MODEL, e.g. ollama:qwen2.5:7b")
+        host = env.get("OLLAMA_HOST") or OLLAMA_DEFAULT_HOST
+        if "://" not in host:
+            host = "http://" + host
+        return OpenAICompatibleClient(
+            model=rest, base_url=host.rstrip("/") + "/v1", api_key="ollama", label="ollama", **common
+        )
+    if kind in ("openai-compatible", "openai_compatible"):
+        url, sep, model = rest.rpartition("#")
+        if not sep or not url or not model:
+            raise LLMConfigError(
+                f"--llm {spec!r}: write openai-compatible:URL#MODEL,"
+                " e.g. openai-compatible:http://127.0.0.1:8000/v1#my-model"
+            )
+        if not url.startswith(("http://", "https://")):
+            raise LLMConfigError(f"--llm {spec!r}: the URL must start with http:// or https://")
+        key = env.get("AGENTHPO_LLM_API_KEY") or None
+        return OpenAICompatibleClient(
+            model=model, base_url=url, api_key=key, label="openai-compatible", **common
+        )
+    raise LLMConfigError(f"unknown LLM spec {spec!r}; {SPEC_HELP}")
+
+
+def _ollama_model(host: str, timeout: float = 0.3) -> str | None:
+    """The first model of an Ollama server answering at ``host``, or ``None``."""
+    try:
+        with urllib.request.urlopen(  # noqa: S310 - fixed loopback URL or OLLAMA_HOST
+            host.rstrip("/") + "/api/tags", timeout=timeout
+        ) as response:
+            data = json.load(response)
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+    models = data.get("models") if isinstance(data, dict) else None
+    if not models or not isinstance(models, list):
+        return None
+    name = models[0].get("name") if isinstance(models[0], dict) else None
+    return name if isinstance(name, str) else None
+
+
+def resolve_llm(
+    spec: str | None,
+    *,
+    settings: LLMSettings | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[LLMClient, str]:
+    """Returns the client for ``spec`` or, with no spec, the one a user would expect.
+
+    Without a spec: ``AGENTHPO_LLM``; else OpenAI when ``OPENAI_API_KEY`` is set; else an
+    Ollama server answering on ``OLLAMA_HOST`` or 127.0.0.1:11434; else the embedded model.
+    The second value is one line saying what was chosen and why.
+    """
+    env = os.environ if environ is None else environ
+    if spec:
+        client = parse_llm_spec(spec, settings=settings, environ=env)
+        return client, f"LLM: {client.name}"
+    if env.get("AGENTHPO_LLM"):
+        client = parse_llm_spec(env["AGENTHPO_LLM"], settings=settings, environ=env)
+        return client, f"LLM: {client.name} (from AGENTHPO_LLM)"
+    if env.get("OPENAI_API_KEY"):
+        client = parse_llm_spec(f"openai:{DEFAULT_OPENAI_MODEL}", settings=settings, environ=env)
+        return client, f"LLM: {client.name} (OPENAI_API_KEY is set)"
+    host = env.get("OLLAMA_HOST") or OLLAMA_DEFAULT_HOST
+    if "://" not in host:
+        host = "http://" + host
+    model = _ollama_model(host)
+    if model:
+        client = parse_llm_spec(f"ollama:{model}", settings=settings, environ=env)
+        return client, f"LLM: {client.name} (an Ollama server answers at {host})"
+    client = LocalLlamaClient()
+    return client, f"LLM: {client.name}; {EMBEDDED_NOTE}"

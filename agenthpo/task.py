@@ -1,0 +1,313 @@
+"""The task: what is trained, on what, the goal, the space, and how one trial runs.
+
+Loaded from YAML and validated with pydantic; every mistake becomes a
+:class:`agenthpo.errors.TaskError` whose lines each name the field and what to fix.
+
+Example:
+    >>> task = Task.model_validate({
+    ...     "name": "demo",
+    ...     "objective": {"metric": "val_accuracy", "direction": "maximize"},
+    ...     "space": {"lr": {"type": "float", "low": 1e-4, "high": 0.1, "log": True}},
+    ...     "n_trials": 10,
+    ...     "command": ["python", "train.py"],
+    ... })
+    >>> task.objective.direction
+    'maximize'
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from agenthpo.errors import SpaceError, TaskError
+from agenthpo.llm import LLMSettings
+from agenthpo.space import Config, Space
+
+__all__ = ["LLMSection", "Objective", "Task", "load_task"]
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+_TARGET_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+class Objective(BaseModel):
+    """The metric to optimize and its direction."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    metric: str = Field(min_length=1)
+    direction: Literal["maximize", "minimize"]
+
+
+class LLMSection(BaseModel):
+    """The ``llm:`` section: a spec (``openai:gpt-4o-mini``, ``local``, ...) and settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    spec: str | None = None
+    structured_output: Literal["auto", "json_schema", "json_object_schema", "json_object", "none"] = (
+        "auto"
+    )
+    timeout: float = Field(default=120.0, gt=0)
+    max_retries: int = Field(default=3, ge=0, le=10)
+    temperature: float = Field(default=0.7, ge=0, le=2)
+
+
+class Task(BaseModel):
+    """One tuning task, as written in a task file.
+
+    Exactly one of ``command`` (an argv list; the config is appended as ``--name value``
+    or substituted into ``{name}`` placeholders, and written to a JSON file) and
+    ``function`` (``"module:callable"``, called with the config and a reporter) says how a
+    trial runs.
+    """
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+    name: str
+    description: str = ""
+    dataset: dict[str, Any] | str = Field(default_factory=dict)
+    model: dict[str, Any] | str = Field(default_factory=dict)
+    objective: Objective
+    hidden_metrics: list[str] = Field(default_factory=list)
+    space: Space
+    n_trials: int = Field(ge=1, le=100_000)
+    default_config: dict[str, Any] | None = None
+    command: list[str] | None = None
+    function: str | None = None
+    timeout: float | None = Field(default=None, gt=0)
+    env: dict[str, str] = Field(default_factory=dict)
+    llm: LLMSection | None = None
+    seed: int | None = None
+    storage: str | None = None
+
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    _source: Path | None = PrivateAttr(default=None)
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        if not _NAME_RE.match(value):
+            raise ValueError(
+                "use letters, digits, '_', '.' or '-' and start with a letter or digit"
+                f" (got {value!r})"
+            )
+        return value
+
+    @field_validator("space", mode="before")
+    @classmethod
+    def _build_space(cls, value: Any) -> Space:
+        if isinstance(value, Space):
+            return value
+        if not isinstance(value, dict):
+            raise ValueError(
+                "must be a mapping from hyperparameter name to its range, e.g."
+                " {lr: {type: float, low: 1.0e-4, high: 0.1, log: true}}"
+            )
+        try:
+            return Space.from_dict(value)
+        except SpaceError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("llm", mode="before")
+    @classmethod
+    def _llm_shorthand(cls, value: Any) -> Any:
+        return {"spec": value} if isinstance(value, str) else value
+
+    @field_validator("command", mode="before")
+    @classmethod
+    def _check_command(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            raise ValueError(
+                "must be a list of arguments, not one string (commands never run through a"
+                f" shell); write e.g. [{', '.join(value.split()) or 'python, train.py'}]"
+            )
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("must not be empty; write e.g. [python, train.py]")
+            return [str(v) if isinstance(v, (int, float)) else v for v in value]
+        return value
+
+    @field_validator("function")
+    @classmethod
+    def _check_function(cls, value: str | None) -> str | None:
+        if value is not None and not _TARGET_RE.match(value):
+            raise ValueError(f"must look like 'package.module:callable' (got {value!r})")
+        return value
+
+    @model_validator(mode="after")
+    def _check_task(self) -> Task:
+        if (self.command is None) == (self.function is None):
+            raise ValueError(
+                "give exactly one of `command` (e.g. [python, train.py]) or `function`"
+                " (e.g. 'train:objective') to say how a trial runs"
+            )
+        if self.default_config is not None:
+            config, _ = self.space.normalize(self.default_config)
+            problems = self.space.validate(config)
+            if problems:
+                raise ValueError(
+                    "default_config: " + "; ".join(str(p) for p in problems)
+                )
+            self.default_config = config
+        if self.objective.metric in self.hidden_metrics:
+            raise ValueError(
+                f"hidden_metrics: the objective metric {self.objective.metric!r} cannot be hidden"
+                " from the agent; remove it from hidden_metrics"
+            )
+        return self
+
+    @property
+    def base_dir(self) -> Path:
+        """The directory of the task file: commands run there and relative paths start there."""
+        return self._base_dir
+
+    @property
+    def source(self) -> Path | None:
+        """The task file, when loaded from one."""
+        return self._source
+
+    def with_base_dir(self, base_dir: Path, source: Path | None = None) -> Task:
+        """Sets the directory that relative paths are resolved against; returns ``self``."""
+        self._base_dir = base_dir
+        self._source = source
+        return self
+
+    def default_storage(self) -> str:
+        """``storage`` from the task, else a SQLite file beside the task file."""
+        if self.storage:
+            return self.storage
+        stem = self._source.stem if self._source is not None else self.name
+        return f"sqlite:///{(self._base_dir / f'{stem}.agenthpo.db').resolve()}"
+
+    def llm_settings(self) -> LLMSettings | None:
+        """The provider settings of the ``llm:`` section, if any."""
+        if self.llm is None:
+            return None
+        return LLMSettings(
+            structured_output=self.llm.structured_output,
+            timeout=self.llm.timeout,
+            max_retries=self.llm.max_retries,
+        )
+
+    def validate_config(self, config: Config) -> list[str]:
+        """Problems of ``config`` against the space (empty when valid)."""
+        return [str(v) for v in self.space.validate(config)]
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc) if loc else "(top level)"
+
+
+def _allowed_fields(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    current: Any = model
+    for part in loc[:-1]:
+        field = current.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            return []
+        annotation = field.annotation
+        candidates = [annotation, *getattr(annotation, "__args__", ())]
+        current = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+        if current is None:
+            return []
+    return list(current.model_fields)
+
+
+def _format_error(err: Any) -> str:
+    loc: tuple[int | str, ...] = tuple(err.get("loc", ()))
+    kind = err.get("type", "")
+    msg = str(err.get("msg", "invalid"))
+    msg = msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    where = _loc(loc)
+    if kind == "missing":
+        return f"{where}: required field is missing; add it"
+    if kind == "extra_forbidden":
+        allowed = _allowed_fields(Task, loc)
+        hint = ""
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1) if allowed else []
+        if close:
+            hint = f"; did you mean {close[0]!r}?"
+        elif allowed:
+            hint = f"; allowed fields: {', '.join(allowed)}"
+        return f"{where}: unknown field{hint}"
+    if msg.startswith(f"{where}.") or msg.startswith(f"{where}:"):
+        return msg
+    if kind in ("string_type", "int_type", "float_type", "dict_type", "list_type", "bool_type"):
+        return f"{where}: {msg} (got {err.get('input')!r})"
+    if kind == "model_type" or kind == "model_attributes_type":
+        return f"{where}: must be a mapping"
+    return f"{where}: {msg}"
+
+
+def _errors_from(exc: ValidationError) -> list[str]:
+    lines: list[str] = []
+    for err in exc.errors(include_url=False):
+        for line in _format_error(err).splitlines():
+            if line and line not in lines:
+                lines.append(line)
+    return lines
+
+
+def load_task(path: str | Path) -> Task:
+    """Loads and validates a task file.
+
+    Raises:
+        TaskError: The file is missing or unreadable, is not YAML, or does not describe a
+            valid task; each line of the message names a field and what to fix.
+
+    Example:
+        >>> task = load_task("examples/digits_mlp/task.yaml")  # doctest: +SKIP
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise TaskError(f"{path}: no such task file") from None
+    except IsADirectoryError:
+        raise TaskError(f"{path}: is a directory; give the path of a task YAML file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TaskError(f"{path}: cannot read the file ({exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise TaskError(f"{path}: invalid YAML{where}: {problem}") from None
+    if not isinstance(data, dict):
+        raise TaskError(
+            f"{path}: a task file must be a YAML mapping with name, objective, space, n_trials"
+            f" and command or function (got {type(data).__name__})"
+        )
+    return task_from_dict(data, base_dir=path.parent.resolve(), source=path.resolve(), label=str(path))
+
+
+def task_from_dict(
+    data: dict[str, Any],
+    *,
+    base_dir: Path | None = None,
+    source: Path | None = None,
+    label: str = "task",
+) -> Task:
+    """Validates a task given as a mapping; see :func:`load_task`."""
+    try:
+        task = Task.model_validate(data)
+    except ValidationError as exc:
+        lines = _errors_from(exc)
+        raise TaskError("\n".join(f"{label}: {line}" for line in lines)) from None
+    return task.with_base_dir(base_dir or Path.cwd(), source)

@@ -1,0 +1,439 @@
+"""The loop: ask the strategy, run the trial, tell the result, repeat.
+
+A study lives in Optuna storage (by default a SQLite file beside the task file), so running
+the same task again continues it: the task's ``n_trials`` is the study's total budget.
+
+Example:
+    >>> from agenthpo import Tuner, load_task
+    >>> summary = Tuner(load_task("examples/digits_mlp/task.yaml"), n_trials=3).run()  # doctest: +SKIP
+    >>> summary.best_value  # doctest: +SKIP
+    0.975
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import sys
+import threading
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+from optuna.samplers import BaseSampler
+from optuna.storages import BaseStorage, RDBStorage
+from optuna.storages._heartbeat import BaseHeartbeat
+from optuna.trial import FrozenTrial, TrialState
+
+from agenthpo import _keys
+from agenthpo.agent.analyst import analyze
+from agenthpo.agent.prompts import TaskContext
+from agenthpo.errors import AgentHPOError
+from agenthpo.executor import CommandExecutor, Executor, FunctionExecutor, TrialResult
+from agenthpo.llm import LLMClient, resolve_llm
+from agenthpo.sampler import AgentSampler
+from agenthpo.task import Task
+
+__all__ = ["RunSummary", "TrialEvent", "Tuner", "open_storage", "task_context"]
+
+_logger = logging.getLogger("agenthpo")
+
+_CURVE_MAX_POINTS = 200
+_TAIL_MAX = 2000
+HEARTBEAT_INTERVAL_S = 10
+GRACE_PERIOD_S = 60
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+@dataclass(frozen=True)
+class TrialEvent:
+    """What the tuner tells its listeners about a trial that started or finished."""
+
+    number: int
+    config: Mapping[str, Any]
+    attrs: Mapping[str, Any]
+    state: str = "running"
+    value: float | None = None
+    best_value: float | None = None
+    error: str | None = None
+
+
+TrialListener = Callable[[TrialEvent], None]
+
+
+@dataclass
+class RunSummary:
+    """What one :meth:`Tuner.run` did, and the study's best so far."""
+
+    study_name: str
+    storage: str
+    n_run: int = 0
+    n_complete: int = 0
+    n_failed: int = 0
+    n_total: int = 0
+    best_value: float | None = None
+    best_config: dict[str, Any] | None = None
+    best_trial: int | None = None
+    llm_calls: int = 0
+    llm_prompt_tokens: int = 0
+    llm_completion_tokens: int = 0
+    llm_seconds: float = 0.0
+    fallbacks: int = 0
+    fallback_reasons: dict[str, int] = field(default_factory=dict)
+    llm_note: str | None = None
+
+
+def task_context(task: Task) -> TaskContext:
+    """The background the agent reads, from a task."""
+    return TaskContext(
+        name=task.name,
+        description=task.description,
+        dataset=task.dataset,
+        model=task.model,
+        metric=task.objective.metric,
+        direction=task.objective.direction,
+    )
+
+
+def open_storage(url: str) -> BaseStorage | str:
+    """A storage for ``url``; SQL URLs get heartbeats, so a crashed run's trials are failed."""
+    if url.startswith(("sqlite:", "postgresql", "mysql")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(
+            url,
+                heartbeat_interval=HEARTBEAT_INTERVAL_S,
+                grace_period=GRACE_PERIOD_S,
+                engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else None,
+            )
+    return url
+
+
+def _python_argv(argv: Sequence[str]) -> list[str]:
+    """``python`` in a command means the interpreter AgentHPO runs in (its virtualenv)."""
+    out = list(argv)
+    if out and out[0] in ("python", "python3"):
+        out[0] = sys.executable
+    return out
+
+
+def build_executor(task: Task) -> Executor:
+    """The executor a task describes."""
+    if task.command is not None:
+        return CommandExecutor(
+            _python_argv(task.command),
+            cwd=task.base_dir,
+            timeout=task.timeout,
+            env=task.env or None,
+        )
+    assert task.function is not None  # noqa: S101 - the task validator guarantees one of them
+    return FunctionExecutor(task.function, search_path=task.base_dir, timeout=task.timeout)
+
+
+class _Heartbeat:
+    """Records a trial's heartbeat while it runs, so a killed run's trial can be detected."""
+
+    def __init__(self, storage: BaseStorage, trial_id: int) -> None:
+        self._storage = storage
+        self._trial_id = trial_id
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def __enter__(self) -> _Heartbeat:
+        if isinstance(self._storage, BaseHeartbeat) and self._storage.get_heartbeat_interval():
+            self._storage.record_heartbeat(self._trial_id)
+            self._thread = threading.Thread(target=self._beat, daemon=True)
+            self._thread.start()
+        return self
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_INTERVAL_S):
+            try:
+                assert isinstance(self._storage, BaseHeartbeat)  # noqa: S101
+                self._storage.record_heartbeat(self._trial_id)
+            except Exception:  # pragma: no cover - a storage hiccup must not kill the trial
+                _logger.debug("heartbeat failed", exc_info=True)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+
+def _downsample(curve: list[dict[str, float]], limit: int = _CURVE_MAX_POINTS) -> list[Any]:
+    if len(curve) <= limit:
+        return curve
+    step = len(curve) / (limit - 1)
+    picked = [curve[int(i * step)] for i in range(limit - 1)]
+    picked.append(curve[-1])
+    return picked
+
+
+def _fail_stale(study: optuna.Study) -> None:
+    """Marks trials whose run died (no heartbeat for the grace period) as failed."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+
+
+def _finished(study: optuna.Study) -> int:
+    states = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
+    return len(study.get_trials(deepcopy=False, states=states))
+
+
+class Tuner:
+    """Runs a task's study to its budget.
+
+    Args:
+        task: The task.
+        llm: The model; ``None`` takes the task's ``llm:`` spec or picks one
+            (:func:`agenthpo.llm.resolve_llm`).
+        storage: An Optuna storage URL; ``None`` means the task's ``storage`` or a SQLite
+            file beside the task file.
+        seed: Seeds the sampler (and the LLM where supported); ``None`` takes the task's.
+        n_trials: The study's total budget; ``None`` takes the task's ``n_trials``.
+        sampler: Any Optuna sampler instead of the agent (e.g. ``TPESampler`` as a baseline).
+        executor: How trials run; ``None`` builds it from the task.
+        on_trial_start: Called with a :class:`TrialEvent` when a trial starts.
+        on_trial_end: Called with a :class:`TrialEvent` when a trial has been stored.
+    """
+
+    def __init__(
+        self,
+        task: Task,
+        *,
+        llm: LLMClient | None = None,
+        storage: str | None = None,
+        seed: int | None = None,
+        n_trials: int | None = None,
+        sampler: BaseSampler | None = None,
+        executor: Executor | None = None,
+        on_trial_start: Sequence[TrialListener] = (),
+        on_trial_end: Sequence[TrialListener] = (),
+    ) -> None:
+        self.task = task
+        self.storage_url = storage or task.default_storage()
+        self.seed = seed if seed is not None else task.seed
+        self.n_trials = n_trials if n_trials is not None else task.n_trials
+        self._llm = llm
+        self._sampler = sampler
+        self._executor = executor
+        self.on_trial_start = list(on_trial_start)
+        self.on_trial_end = list(on_trial_end)
+        self.llm_note: str | None = None
+
+    def _resolve_llm(self) -> LLMClient:
+        if self._llm is None:
+            section = self.task.llm
+            self._llm, self.llm_note = resolve_llm(
+                section.spec if section is not None else None, settings=self.task.llm_settings()
+            )
+        return self._llm
+
+    def sampler(self) -> BaseSampler:
+        """The sampler the study uses: the given one, or an :class:`AgentSampler`."""
+        if self._sampler is None:
+            section = self.task.llm
+            self._sampler = AgentSampler(
+                llm=self._resolve_llm(),
+                space=self.task.space,
+                context=task_context(self.task),
+                seed=self.seed,
+                hidden_metrics=self.task.hidden_metrics,
+                temperature=section.temperature if section is not None else 0.7,
+            )
+        return self._sampler
+
+    def load_study(self) -> optuna.Study:
+        """Creates the study, or loads it if the storage already holds it."""
+        try:
+            study = optuna.create_study(
+                study_name=self.task.name,
+                storage=open_storage(self.storage_url),
+                direction=self.task.objective.direction,
+                sampler=self.sampler(),
+                load_if_exists=True,
+            )
+        except (optuna.exceptions.StorageInternalError, ValueError) as exc:
+            raise AgentHPOError(f"cannot open the study storage {self.storage_url}: {exc}") from exc
+        if study.direction.name.lower() != self.task.objective.direction:
+            raise AgentHPOError(
+                f"study {self.task.name!r} in {self.storage_url} was created to"
+                f" {study.direction.name.lower()}; the task now says"
+                f" {self.task.objective.direction}. Rename the task or use another storage."
+            )
+        attrs = study.user_attrs
+        if _keys.STUDY_METRIC not in attrs:
+            study.set_user_attr(_keys.STUDY_METRIC, self.task.objective.metric)
+            study.set_user_attr(_keys.STUDY_HIDDEN, list(self.task.hidden_metrics))
+            study.set_user_attr(
+                _keys.STUDY_TASK,
+                {
+                    "name": self.task.name,
+                    "description": self.task.description,
+                    "dataset": self.task.dataset,
+                    "model": self.task.model,
+                    "space": self.task.space.to_dict(),
+                },
+            )
+        if self.task.default_config and not attrs.get(_keys.STUDY_DEFAULT_ENQUEUED):
+            study.enqueue_trial(
+                self.task.default_config,
+                user_attrs={
+                    _keys.PROPOSED_BY: "default_config",
+                    _keys.RATIONALE: "the task's default configuration, run first as a baseline",
+                },
+            )
+            study.set_user_attr(_keys.STUDY_DEFAULT_ENQUEUED, True)
+        return study
+
+    def run(self) -> RunSummary:
+        """Runs trials until the study holds ``n_trials`` finished trials.
+
+        Returns:
+            What this run did and the study's best so far.
+        """
+        study = self.load_study()
+        _fail_stale(study)
+        executor = self._executor or build_executor(self.task)
+        summary = RunSummary(study_name=study.study_name, storage=self.storage_url)
+        summary.llm_note = self.llm_note
+        distributions = self.task.space.to_optuna()
+        while _finished(study) < self.n_trials:
+            _fail_stale(study)
+            with warnings.catch_warnings():
+                # Optuna warns that heartbeats are meant for Study.optimize; this loop records
+                # them itself (see _Heartbeat).
+                warnings.filterwarnings("ignore", message="Heartbeat of storage")
+                trial = study.ask(distributions)
+            frozen = self._run_trial(study, trial, executor)
+            summary.n_run += 1
+            self._account(summary, frozen)
+        self._finish_summary(summary, study)
+        return summary
+
+    def _run_trial(
+        self, study: optuna.Study, trial: optuna.Trial, executor: Executor
+    ) -> FrozenTrial:
+        config = dict(trial.params)
+        attrs = dict(study._storage.get_trial(trial._trial_id).user_attrs)
+        event = TrialEvent(number=trial.number, config=config, attrs=attrs)
+        for listener in self.on_trial_start:
+            listener(event)
+        metric = self.task.objective.metric
+        reported_steps: set[int] = set()
+
+        def on_report(step: int | None, metrics: dict[str, float]) -> None:
+            value = metrics.get(metric)
+            if step is None or value is None or not math.isfinite(value):
+                return
+            if step in reported_steps:
+                return
+            reported_steps.add(step)
+            trial.report(value, step)
+
+        try:
+            with _Heartbeat(study._storage, trial._trial_id):
+                result = executor.run(config, trial_number=trial.number, on_report=on_report)
+        except KeyboardInterrupt:
+            trial.set_user_attr(_keys.ERROR, "interrupted by the user")
+            study.tell(trial, state=TrialState.FAIL)
+            raise
+        except AgentHPOError as exc:
+            trial.set_user_attr(_keys.ERROR, str(exc))
+            study.tell(trial, state=TrialState.FAIL)
+            raise
+        value, error = self._outcome(result)
+        self._store_result(trial, result, error)
+        if error is None:
+            study.tell(trial, value)
+        else:
+            study.tell(trial, state=TrialState.FAIL)
+        frozen = study._storage.get_trial(trial._trial_id)
+        best = _best_value(study)
+        end = TrialEvent(
+            number=trial.number,
+            config=config,
+            attrs=frozen.user_attrs,
+            state=frozen.state.name.lower(),
+            value=value if error is None else None,
+            best_value=best,
+            error=error,
+        )
+        for listener in self.on_trial_end:
+            listener(end)
+        return frozen
+
+    def _outcome(self, result: TrialResult) -> tuple[float | None, str | None]:
+        metric = self.task.objective.metric
+        if result.status == "timeout":
+            return None, result.error or f"timed out after {self.task.timeout:g} s"
+        if result.status != "ok":
+            return None, result.error or f"the run failed (exit status {result.exit_code})"
+        value = result.metrics.get(metric)
+        if value is None and "value" in result.metrics and len(result.metrics) == 1:
+            value = result.metrics["value"]
+        if value is None:
+            reported = ", ".join(sorted(result.metrics)) or "nothing"
+            return None, (
+                f"the run finished but never reported {metric!r} (it reported {reported});"
+                f" call agenthpo.report({metric}=...) in the training script"
+            )
+        if not math.isfinite(value):
+            return None, f"{metric} is {value} (the run diverged or produced an invalid value)"
+        return float(value), None
+
+    def _store_result(self, trial: optuna.Trial, result: TrialResult, error: str | None) -> None:
+        trial.set_user_attr(_keys.METRICS, dict(result.metrics))
+        if result.curve:
+            trial.set_user_attr(_keys.CURVE, _downsample(result.curve))
+        trial.set_user_attr(_keys.DURATION_S, round(result.duration_s, 3))
+        if result.exit_code is not None:
+            trial.set_user_attr(_keys.EXIT_CODE, result.exit_code)
+        if error is not None:
+            trial.set_user_attr(_keys.ERROR, error)
+            if result.stderr_tail:
+                trial.set_user_attr(_keys.STDERR_TAIL, result.stderr_tail[-_TAIL_MAX:])
+        analysis = analyze(
+            result,
+            metric=self.task.objective.metric,
+            direction=self.task.objective.direction,
+            error=error,
+        )
+        if analysis:
+            trial.set_user_attr(_keys.ANALYSIS, analysis)
+
+    def _account(self, summary: RunSummary, frozen: FrozenTrial) -> None:
+        attrs = frozen.user_attrs
+        if frozen.state == TrialState.COMPLETE:
+            summary.n_complete += 1
+        elif frozen.state == TrialState.FAIL:
+            summary.n_failed += 1
+        summary.llm_calls += int(attrs.get(_keys.LLM_CALLS, 0))
+        summary.llm_prompt_tokens += int(attrs.get(_keys.LLM_PROMPT_TOKENS, 0))
+        summary.llm_completion_tokens += int(attrs.get(_keys.LLM_COMPLETION_TOKENS, 0))
+        summary.llm_seconds += float(attrs.get(_keys.LLM_LATENCY_S, 0.0))
+        if attrs.get(_keys.PROPOSED_BY) == "backbone":
+            summary.fallbacks += 1
+            reason = str(attrs.get(_keys.FALLBACK_REASON, "unknown")).split(":", 1)[0]
+            summary.fallback_reasons[reason] = summary.fallback_reasons.get(reason, 0) + 1
+
+    def _finish_summary(self, summary: RunSummary, study: optuna.Study) -> None:
+        summary.n_total = _finished(study)
+        try:
+            best = study.best_trial
+        except ValueError:
+            return
+        summary.best_value = best.value
+        summary.best_config = dict(best.params)
+        summary.best_trial = best.number
+
+
+def _best_value(study: optuna.Study) -> float | None:
+    try:
+        return study.best_value
+    except ValueError:
+        return None
