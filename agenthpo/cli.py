@@ -147,7 +147,9 @@ class _LiveTable:
         self.running = None
         if self.live is None:
             row = self.rows[-1]
-            console.print(f"trial {row[0]}: {row[2]} (best {row[3]}) by {row[4]}: {row[1]} | {row[5]}")
+            console.print(
+                f"trial {row[0]}: {row[2]} (best {row[3]}) by {row[4]}: {row[1]} | {row[5]}"
+            )
         self._refresh()
 
 
@@ -165,9 +167,7 @@ def _print_summary(summary: RunSummary, task_arg: str) -> None:
             f" backbone fallbacks: {summary.fallbacks}" + (f" ({reasons})" if reasons else "")
         )
     if summary.best_config is not None:
-        console.print(
-            f"Best: trial {summary.best_trial}, value {_fmt_value(summary.best_value)}"
-        )
+        console.print(f"Best: trial {summary.best_trial}, value {_fmt_value(summary.best_value)}")
         console.print_json(json.dumps(summary.best_config))
     else:
         console.print("[yellow]No trial completed yet.[/]")
@@ -192,7 +192,9 @@ def run(
     def go() -> RunSummary:
         task = load_task(task_file)
         live_table = _LiveTable(task.objective.metric)
-        client, note = (None, None) if llm is None else resolve_llm(llm, settings=task.llm_settings())
+        client, note = (
+            (None, None) if llm is None else resolve_llm(llm, settings=task.llm_settings())
+        )
         tuner = Tuner(
             task,
             storage=storage,
@@ -228,7 +230,7 @@ def _open_study(task_file: Path | None, storage: str | None, study: str | None) 
         task = load_task(task_file)
         name = name or task.name
         url = url or task.default_storage()
-    assert url is not None  # noqa: S101
+    assert url is not None
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         if not path.exists():

@@ -13,8 +13,8 @@ from __future__ import annotations
 __all__ = [
     "AgentHPOError",
     "ExecutorError",
-    "LLMError",
     "LLMConfigError",
+    "LLMError",
     "LLMResponseError",
     "SpaceError",
     "TaskError",

@@ -15,7 +15,8 @@ Example:
     >>> from agenthpo import AgentSampler
     >>> sampler = AgentSampler(llm=my_llm, seed=0)  # doctest: +SKIP
     >>> study = optuna.create_study(sampler=sampler)  # doctest: +SKIP
-    >>> study.optimize(lambda t: (t.suggest_float("x", -5, 5) - 2) ** 2, n_trials=10)  # doctest: +SKIP
+    >>> objective = lambda t: (t.suggest_float("x", -5, 5) - 2) ** 2  # doctest: +SKIP
+    >>> study.optimize(objective, n_trials=10)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -157,8 +158,9 @@ class AgentSampler(BaseSampler):
             duplicate_tolerance=self._duplicate_tolerance,
         )
         seed = None if self._seed is None else self._seed + trial.number
+        reference = _best(trials, context.direction)
         try:
-            proposal = creator.propose(history, tried=tried, seed=seed)
+            proposal = creator.propose(history, tried=tried, seed=seed, reference=reference)
         except ProposalFailed as failed:
             _logger.info(
                 "trial %d: the LLM gave no usable proposal (%s); the backbone proposes",
@@ -235,6 +237,15 @@ class AgentSampler(BaseSampler):
     def _store(study: Study, trial: FrozenTrial, attrs: dict[str, Any]) -> None:
         for key, value in attrs.items():
             study._storage.set_trial_user_attr(trial._trial_id, key, value)
+
+
+def _best(trials: Sequence[FrozenTrial], direction: str) -> tuple[int, dict[str, Any]] | None:
+    done = [t for t in trials if t.state == TrialState.COMPLETE and t.values]
+    if not done:
+        return None
+    sign = -1.0 if direction == "maximize" else 1.0
+    best = min(done, key=lambda t: sign * t.values[0])
+    return best.number, dict(best.params)
 
 
 def _clip(text: str, limit: int) -> str:

@@ -34,7 +34,7 @@ from pydantic import (
 )
 
 from agenthpo.errors import SpaceError, TaskError
-from agenthpo.llm import LLMSettings
+from agenthpo.llm import LLMSettings, StructuredMode
 from agenthpo.space import Config, Space
 
 __all__ = ["LLMSection", "Objective", "Task", "load_task"]
@@ -58,9 +58,7 @@ class LLMSection(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     spec: str | None = None
-    structured_output: Literal["auto", "json_schema", "json_object_schema", "json_object", "none"] = (
-        "auto"
-    )
+    structured_output: StructuredMode = "auto"
     timeout: float = Field(default=120.0, gt=0)
     max_retries: int = Field(default=3, ge=0, le=10)
     temperature: float = Field(default=0.7, ge=0, le=2)
@@ -159,9 +157,7 @@ class Task(BaseModel):
             config, _ = self.space.normalize(self.default_config)
             problems = self.space.validate(config)
             if problems:
-                raise ValueError(
-                    "default_config: " + "; ".join(str(p) for p in problems)
-                )
+                raise ValueError("default_config: " + "; ".join(str(p) for p in problems))
             self.default_config = config
         if self.objective.metric in self.hidden_metrics:
             raise ValueError(
@@ -294,7 +290,9 @@ def load_task(path: str | Path) -> Task:
             f"{path}: a task file must be a YAML mapping with name, objective, space, n_trials"
             f" and command or function (got {type(data).__name__})"
         )
-    return task_from_dict(data, base_dir=path.parent.resolve(), source=path.resolve(), label=str(path))
+    return task_from_dict(
+        data, base_dir=path.parent.resolve(), source=path.resolve(), label=str(path)
+    )
 
 
 def task_from_dict(

@@ -5,7 +5,8 @@ the same task again continues it: the task's ``n_trials`` is the study's total b
 
 Example:
     >>> from agenthpo import Tuner, load_task
-    >>> summary = Tuner(load_task("examples/digits_mlp/task.yaml"), n_trials=3).run()  # doctest: +SKIP
+    >>> task = load_task("examples/digits_mlp/task.yaml")  # doctest: +SKIP
+    >>> summary = Tuner(task, n_trials=3).run()  # doctest: +SKIP
     >>> summary.best_value  # doctest: +SKIP
     0.975
 """
@@ -104,7 +105,7 @@ def open_storage(url: str) -> BaseStorage | str:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return RDBStorage(
-            url,
+                url,
                 heartbeat_interval=HEARTBEAT_INTERVAL_S,
                 grace_period=GRACE_PERIOD_S,
                 engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else None,
@@ -129,7 +130,7 @@ def build_executor(task: Task) -> Executor:
             timeout=task.timeout,
             env=task.env or None,
         )
-    assert task.function is not None  # noqa: S101 - the task validator guarantees one of them
+    assert task.function is not None
     return FunctionExecutor(task.function, search_path=task.base_dir, timeout=task.timeout)
 
 
@@ -152,7 +153,7 @@ class _Heartbeat:
     def _beat(self) -> None:
         while not self._stop.wait(HEARTBEAT_INTERVAL_S):
             try:
-                assert isinstance(self._storage, BaseHeartbeat)  # noqa: S101
+                assert isinstance(self._storage, BaseHeartbeat)
                 self._storage.record_heartbeat(self._trial_id)
             except Exception:  # pragma: no cover - a storage hiccup must not kill the trial
                 _logger.debug("heartbeat failed", exc_info=True)

@@ -33,7 +33,15 @@ from agenthpo.errors import LLMError
 from agenthpo.llm import LLMClient, LLMResponse, Message
 from agenthpo.space import Config, Space
 
-__all__ = ["Creator", "Proposal", "ProposalFailed", "find_duplicate", "parse_answer"]
+__all__ = [
+    "Creator",
+    "Proposal",
+    "ProposalFailed",
+    "describe_change",
+    "find_duplicate",
+    "is_vacuous",
+    "parse_answer",
+]
 
 _logger = logging.getLogger("agenthpo")
 
@@ -154,6 +162,35 @@ def find_duplicate(
     return None
 
 
+_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def is_vacuous(rationale: str) -> bool:
+    """True when a rationale says nothing (fewer than three words), as tiny models often do."""
+    return len(_WORD.findall(rationale)) < 3
+
+
+def _fmt(value: Any) -> str:
+    return format(value, ".4g") if isinstance(value, float) else str(value)
+
+
+def describe_change(
+    space: Space, config: Mapping[str, Any], reference: tuple[int, Mapping[str, Any]] | None
+) -> str:
+    """A factual one-line account of how ``config`` differs from a reference trial's."""
+    if reference is None:
+        return "first proposal; the model gave no reason"
+    number, ref = reference
+    changes = []
+    for name in space.names:
+        old, new = ref.get(name), config.get(name)
+        if old != new:
+            changes.append(f"{name} {_fmt(old)} -> {_fmt(new)}")
+    if not changes:
+        return f"same as trial #{number}; the model gave no reason"
+    return f"the model gave no reason; changes from best trial #{number}: " + ", ".join(changes)
+
+
 class Creator:
     """Proposes configurations with an LLM, validated, repaired once, de-duplicated.
 
@@ -232,6 +269,7 @@ class Creator:
         *,
         tried: Sequence[tuple[int, Mapping[str, Any]]] = (),
         seed: int | None = None,
+        reference: tuple[int, Mapping[str, Any]] | None = None,
     ) -> Proposal:
         """Asks for one configuration.
 
@@ -239,6 +277,8 @@ class Creator:
             history: The rendered history (:func:`agenthpo.agent.history.render_history`).
             tried: ``(trial number, config)`` of every tried or running trial.
             seed: Sampling seed passed to the LLM where it supports one.
+            reference: ``(number, config)`` of the best trial; a proposal whose rationale
+                says nothing gets a factual one describing its changes from it.
 
         Raises:
             ProposalFailed: The LLM failed, or its answers stayed unusable after the repair
@@ -264,15 +304,17 @@ class Creator:
             calls.append(_record(messages, response))
             config, rationale, problems, changes, failure = self._problems(response.text, tried)
             if config is not None:
+                if is_vacuous(rationale):
+                    rationale = describe_change(self.space, config, reference)
                 return Proposal(
                     config=config,
-                    rationale=rationale or "(no rationale given)",
+                    rationale=rationale,
                     model=response.model,
                     calls=calls,
                     repaired=first_problems,
                     normalized=changes,
                 )
-            assert failure is not None  # noqa: S101 - set whenever config is None
+            assert failure is not None
             kind = failure
             if not first_problems:
                 first_problems = problems

@@ -6,8 +6,10 @@ the number of trials.
 
 Example:
     >>> view = TrialView(number=0, config={"lr": 0.1}, state="complete", value=0.9)
-    >>> render_history([view], metric="acc", direction="maximize")
-    'History: 1 trial (1 complete). Best so far: trial 0, acc=0.9.\\nTrials:\\n#0 acc=0.9 {"lr": 0.1}'
+    >>> print(render_history([view], metric="acc", direction="maximize"))
+    History: 1 trial (1 complete). Best so far: trial 0, acc=0.9.
+    Trials:
+    #0 acc=0.9 {"lr": 0.1}
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
-
 
 from optuna.trial import FrozenTrial, TrialState
 
@@ -205,9 +206,7 @@ def render_history(
     ]
     sign = -1.0 if direction == "maximize" else 1.0
     ranked = sorted(complete, key=lambda v: (sign * float(v.value or 0.0), v.number))
-    counts = {
-        s: sum(1 for v in finished if v.state == s) for s in ("complete", "failed", "pruned")
-    }
+    counts = {s: sum(1 for v in finished if v.state == s) for s in ("complete", "failed", "pruned")}
     parts = [f"{counts[s]} {s}" for s in ("complete", "failed", "pruned") if counts[s]]
     n = len(finished)
     head = f"History: {n} trial{'s' if n != 1 else ''} ({', '.join(parts)})."
@@ -246,5 +245,3 @@ def render_history(
         lines.append("Running now (do not propose these again):")
         lines.extend(_line(v, metric, hidden) for v in running[-8:])
     return "\n".join(lines)
-
-

@@ -5,7 +5,7 @@ Messages and an optional JSON schema go in; text, token usage and latency come o
 Example:
     >>> from agenthpo.llm import Message, LLMResponse, Usage
     >>> msg = Message(role="user", content="Propose a learning rate.")
-    >>> LLMResponse(text="{}", model="m", provider="fake", usage=Usage(3, 1), latency_s=0.1).usage.total
+    >>> LLMResponse(text="{}", model="m", provider="fake", usage=Usage(3, 1)).usage.total
     4
 """
 

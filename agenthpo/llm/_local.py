@@ -8,6 +8,7 @@ tiny model: its JSON is valid when decoding is constrained, but its ideas are we
 
 from __future__ import annotations
 
+import atexit
 import importlib.metadata
 import logging
 import os
@@ -135,9 +136,7 @@ class LocalLlamaClient:
             try:
                 import llama_cpp
             except ImportError:
-                raise LLMConfigError(
-                    f"llama-cpp-python is not installed; {INSTALL_HINT}"
-                ) from None
+                raise LLMConfigError(f"llama-cpp-python is not installed; {INSTALL_HINT}") from None
             start = time.perf_counter()
             try:
                 self._llama = llama_cpp.Llama(
@@ -151,6 +150,9 @@ class LocalLlamaClient:
                 raise LLMConfigError(
                     f"cannot load {self.model_path} with llama-cpp-python: {exc}"
                 ) from exc
+            # Free the model before interpreter teardown: llama-cpp-python's own __del__ fails
+            # noisily when it runs after its C library has been unloaded.
+            atexit.register(self.close)
             _logger.debug(
                 "loaded %s in %.1f s (%d threads)",
                 self.model_path.name,
@@ -158,6 +160,12 @@ class LocalLlamaClient:
                 self.n_threads,
             )
         return self._llama
+
+    def close(self) -> None:
+        """Frees the model (it is loaded again on the next call)."""
+        llama, self._llama = self._llama, None
+        if llama is not None:
+            llama.close()
 
     def complete(
         self,

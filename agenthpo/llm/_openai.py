@@ -260,4 +260,3 @@ class _ModeRejected(Exception):
     def __init__(self, cause: openai.APIStatusError) -> None:
         super().__init__(str(cause))
         self.cause = cause
-

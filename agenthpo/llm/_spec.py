@@ -93,11 +93,18 @@ def parse_llm_spec(
     kind = kind.lower()
     if kind == "local":
         return LocalLlamaClient(model_path=rest or None)
-    common = {
-        "structured_output": settings.structured_output,
-        "timeout": settings.timeout,
-        "max_retries": settings.max_retries,
-    }
+
+    def client(model: str, base_url: str | None, key: str | None, label: str) -> LLMClient:
+        return OpenAICompatibleClient(
+            model=model,
+            base_url=base_url,
+            api_key=key,
+            label=label,
+            structured_output=settings.structured_output,
+            timeout=settings.timeout,
+            max_retries=settings.max_retries,
+        )
+
     if kind in _PRESETS:
         preset = _PRESETS[kind]
         model = rest or (DEFAULT_OPENAI_MODEL if kind == "openai" else "")
@@ -111,18 +118,16 @@ def parse_llm_spec(
         base_url = preset.base_url
         if kind == "openai":
             base_url = env.get("OPENAI_BASE_URL") or None
-        return OpenAICompatibleClient(
-            model=model, base_url=base_url, api_key=key, label=kind, **common
-        )
+        return client(model, base_url, key, kind)
     if kind == "ollama":
         if not rest:
-            raise LLMConfigError("--llm ollama needs a model: write ollama:MODEL, e.g. ollama:qwen2.5:7b")
+            raise LLMConfigError(
+                "--llm ollama needs a model: write ollama:MODEL, e.g. ollama:qwen2.5:7b"
+            )
         host = env.get("OLLAMA_HOST") or OLLAMA_DEFAULT_HOST
         if "://" not in host:
             host = "http://" + host
-        return OpenAICompatibleClient(
-            model=rest, base_url=host.rstrip("/") + "/v1", api_key="ollama", label="ollama", **common
-        )
+        return client(rest, host.rstrip("/") + "/v1", "ollama", "ollama")
     if kind in ("openai-compatible", "openai_compatible"):
         url, sep, model = rest.rpartition("#")
         if not sep or not url or not model:
@@ -133,9 +138,7 @@ def parse_llm_spec(
         if not url.startswith(("http://", "https://")):
             raise LLMConfigError(f"--llm {spec!r}: the URL must start with http:// or https://")
         key = env.get("AGENTHPO_LLM_API_KEY") or None
-        return OpenAICompatibleClient(
-            model=model, base_url=url, api_key=key, label="openai-compatible", **common
-        )
+        return client(model, url, key, "openai-compatible")
     raise LLMConfigError(f"unknown LLM spec {spec!r}; {SPEC_HELP}")
 
 
