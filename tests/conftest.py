@@ -1,0 +1,69 @@
+"""Shared fixtures: small tasks and scripted LLM answers."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agenthpo.llm import Message
+from agenthpo.space import Space
+from agenthpo.task import Task, task_from_dict
+
+# One decoding thread: two threads on a busy 2-core machine made llama.cpp 100x slower.
+os.environ.setdefault("AGENTHPO_LLAMA_THREADS", "1")
+
+QUADRATIC = """
+def objective(config, report):
+    x = config["x"]
+    bonus = {"a": 0.0, "b": 1.0}[config["kind"]]
+    for step in range(3):
+        report(step=step, loss=(x - 2) ** 2 + bonus + 1.0 / (step + 1))
+    return {"loss": (x - 2) ** 2 + bonus, "test_loss": 123.0}
+"""
+
+
+def answer(config: dict[str, Any], rationale: str = "try the middle of the range") -> str:
+    """A well-formed LLM answer."""
+    return json.dumps({"config": config, "rationale": rationale})
+
+
+@pytest.fixture
+def small_space() -> Space:
+    return Space.from_dict(
+        {
+            "x": {"type": "float", "low": -5.0, "high": 5.0},
+            "kind": {"type": "categorical", "choices": ["a", "b"]},
+        }
+    )
+
+
+@pytest.fixture
+def quadratic_task(tmp_path: Path) -> Task:
+    """A function task (isolated in a child process) whose optimum is x=2, kind=a."""
+    (tmp_path / "quad.py").write_text(QUADRATIC)
+    return task_from_dict(
+        {
+            "name": "quad",
+            "description": "a quadratic bowl",
+            "objective": {"metric": "loss", "direction": "minimize"},
+            "hidden_metrics": ["test_loss"],
+            "space": {
+                "x": {"type": "float", "low": -5.0, "high": 5.0},
+                "kind": ["a", "b"],
+            },
+            "n_trials": 4,
+            "function": "quad:objective",
+        },
+        base_dir=tmp_path,
+    )
+
+
+def responder(
+    fn: Callable[[Sequence[Message], dict[str, Any] | None], str],
+) -> Callable[[Sequence[Message], dict[str, Any] | None], str]:
+    return fn

@@ -1,0 +1,155 @@
+"""The Creator: parsing, validation, the repair round, duplicates, fallbacks."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agenthpo.agent.creator import (
+    Creator,
+    ProposalFailed,
+    describe_change,
+    find_duplicate,
+    is_vacuous,
+    parse_answer,
+)
+from agenthpo.agent.prompts import TaskContext, answer_schema
+from agenthpo.errors import LLMError
+from agenthpo.llm import ScriptedLLM
+from agenthpo.space import Space
+from tests.conftest import answer
+
+CTX = TaskContext(name="quad", metric="loss", direction="minimize", dataset={"rows": 10})
+
+
+def test_parse_answer_accepts_fences_prose_and_missing_wrapper(small_space: Space) -> None:
+    fenced = 'Sure!\n```json\n{"config": {"x": 1.0, "kind": "a"}, "rationale": "ok"}\n```'
+    assert parse_answer(fenced, small_space) == ({"x": 1.0, "kind": "a"}, "ok")
+    prose = 'I propose {"config": {"x": 2, "kind": "b"}, "rationale": "two"} as next.'
+    assert parse_answer(prose, small_space)[0] == {"x": 2, "kind": "b"}
+    bare = '{"x": 3.0, "kind": "a", "rationale": "no wrapper"}'
+    assert parse_answer(bare, small_space) == ({"x": 3.0, "kind": "a"}, "no wrapper")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["not json at all", "[1, 2, 3]", '{"rationale": "no config"}', '{"config": 5}', ""],
+)
+def test_parse_answer_rejects_unusable_text(small_space: Space, text: str) -> None:
+    with pytest.raises(ValueError, match=r"JSON|config"):
+        parse_answer(text, small_space)
+
+
+def test_rationale_is_one_capped_line(small_space: Space) -> None:
+    text = json.dumps({"config": {"x": 1.0, "kind": "a"}, "rationale": "a\nb\n" + "c" * 500})
+    _, rationale = parse_answer(text, small_space)
+    assert "\n" not in rationale
+    assert len(rationale) <= 240
+
+
+def test_valid_first_answer_is_used(small_space: Space) -> None:
+    llm = ScriptedLLM([answer({"x": 1.5, "kind": "b"}, "move toward the optimum at 2")])
+    creator = Creator(llm=llm, space=small_space, context=CTX)
+    proposal = creator.propose("History: none")
+    assert proposal.config == {"x": 1.5, "kind": "b"}
+    assert proposal.rationale == "move toward the optimum at 2"
+    assert proposal.repaired == []
+    assert len(llm.calls) == 1
+    # The request carries the schema, the space, the task background and the history.
+    call = llm.calls[0]
+    assert call.schema == answer_schema(small_space)
+    user = call.messages[-1].content
+    assert "x (float, -5 to 5)" in user
+    assert "rows: 10" in user
+    assert "minimize loss" in user
+    assert "History: none" in user
+
+
+def test_lossless_coercions_do_not_cost_a_repair_round(small_space: Space) -> None:
+    llm = ScriptedLLM([answer({"x": "1.5", "kind": " B "}, "string numbers and case")])
+    proposal = Creator(llm=llm, space=small_space, context=CTX).propose("")
+    assert proposal.config == {"x": 1.5, "kind": "b"}
+    assert len(llm.calls) == 1
+    assert proposal.normalized
+
+
+def test_out_of_range_answer_gets_one_repair_round(small_space: Space) -> None:
+    llm = ScriptedLLM(
+        [
+            answer({"x": 9.0, "kind": "AdamW"}, "too far"),
+            answer({"x": 4.0, "kind": "a"}, "fixed"),
+        ]
+    )
+    creator = Creator(llm=llm, space=small_space, context=CTX)
+    proposal = creator.propose("")
+    assert proposal.config == {"x": 4.0, "kind": "a"}
+    assert len(llm.calls) == 2
+    # The violations went back to the LLM with its own answer.
+    follow_up = llm.calls[1].messages
+    assert follow_up[-2].role == "assistant"
+    assert "x: 9.0 is above the maximum 5.0" in follow_up[-1].content
+    assert "kind" in follow_up[-1].content
+    assert any("x" in p for p in proposal.repaired)
+    assert proposal.prompt_tokens > 0
+
+
+def test_still_invalid_after_repair_raises(small_space: Space) -> None:
+    llm = ScriptedLLM([answer({"x": 9.0, "kind": "a"}), answer({"x": -9.0, "kind": "a"})])
+    with pytest.raises(ProposalFailed) as info:
+        Creator(llm=llm, space=small_space, context=CTX).propose("")
+    assert info.value.kind == "invalid"
+    assert "below the minimum" in info.value.detail
+    assert len(info.value.calls) == 2
+
+
+def test_non_json_twice_raises_not_json(small_space: Space) -> None:
+    llm = ScriptedLLM(["model.fit(X, y)  # keras code", "still not json"])
+    with pytest.raises(ProposalFailed) as info:
+        Creator(llm=llm, space=small_space, context=CTX).propose("")
+    assert info.value.kind == "not_json"
+
+
+def test_duplicate_of_tried_config_is_refused(small_space: Space) -> None:
+    tried = [(0, {"x": 1.0, "kind": "a"})]
+    llm = ScriptedLLM([answer({"x": 1.0, "kind": "a"}), answer({"x": 1.00000001, "kind": "a"})])
+    with pytest.raises(ProposalFailed) as info:
+        Creator(llm=llm, space=small_space, context=CTX).propose("", tried=tried)
+    assert info.value.kind == "duplicate"
+    assert "#0" in info.value.detail
+
+
+def test_duplicate_then_new_config_succeeds(small_space: Space) -> None:
+    tried = [(3, {"x": 1.0, "kind": "a"})]
+    llm = ScriptedLLM([answer({"x": 1.0, "kind": "a"}), answer({"x": 1.0, "kind": "b"})])
+    proposal = Creator(llm=llm, space=small_space, context=CTX).propose("", tried=tried)
+    assert proposal.config == {"x": 1.0, "kind": "b"}
+    assert "already tried" in llm.calls[1].messages[-1].content
+
+
+def test_llm_error_becomes_proposal_failed(small_space: Space) -> None:
+    llm = ScriptedLLM([LLMError("cannot reach http://127.0.0.1:9/v1")])
+    with pytest.raises(ProposalFailed) as info:
+        Creator(llm=llm, space=small_space, context=CTX).propose("")
+    assert info.value.kind == "llm_error"
+    assert "cannot reach" in info.value.detail
+
+
+def test_find_duplicate_uses_unit_distance(small_space: Space) -> None:
+    others = [(0, {"x": 0.0, "kind": "a"}), (1, {"x": 3.0, "kind": "b"})]
+    assert find_duplicate({"x": 0.0, "kind": "a"}, others, small_space) == 0
+    assert find_duplicate({"x": 0.001, "kind": "a"}, others, small_space) == 0
+    assert find_duplicate({"x": 0.5, "kind": "a"}, others, small_space) is None
+    assert find_duplicate({"x": 3.0, "kind": "a"}, others, small_space) is None
+
+
+def test_vacuous_rationale_is_replaced_by_the_change(small_space: Space) -> None:
+    assert is_vacuous("1")
+    assert is_vacuous("0.962")
+    assert not is_vacuous("lower the learning rate to stop divergence")
+    llm = ScriptedLLM([answer({"x": 2.0, "kind": "a"}, "...")])
+    proposal = Creator(llm=llm, space=small_space, context=CTX).propose(
+        "", reference=(4, {"x": 1.0, "kind": "a"})
+    )
+    assert proposal.rationale == ("the model gave no reason; changes from best trial #4: x 1 -> 2")
+    assert describe_change(small_space, {"x": 1.0}, None).startswith("first proposal")

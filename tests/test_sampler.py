@@ -1,0 +1,166 @@
+"""AgentSampler inside plain Optuna studies: proposals, fallbacks, stored attributes."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import optuna
+import pytest
+
+from agenthpo import _keys
+from agenthpo.agent.prompts import TaskContext
+from agenthpo.errors import LLMError
+from agenthpo.llm import Message, RandomLLM, ScriptedLLM
+from agenthpo.sampler import AgentSampler
+from agenthpo.space import Space
+from tests.conftest import answer
+
+CTX = TaskContext(name="quad", metric="loss", direction="minimize")
+
+
+def objective(trial: optuna.Trial) -> float:
+    x = trial.suggest_float("x", -5.0, 5.0)
+    kind = trial.suggest_categorical("kind", ["a", "b"])
+    return (x - 2) ** 2 + (0.0 if kind == "a" else 1.0)
+
+
+def test_llm_proposals_become_trial_params_with_attrs(small_space: Space) -> None:
+    llm = ScriptedLLM(
+        [
+            answer({"x": 0.0, "kind": "a"}, "start at the centre of the range"),
+            answer({"x": 2.0, "kind": "a"}, "move right since loss fell"),
+        ]
+    )
+    sampler = AgentSampler(llm=llm, space=small_space, context=CTX, seed=0)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(objective, n_trials=2)
+    t0, t1 = study.trials
+    assert t0.params == {"x": 0.0, "kind": "a"}
+    assert t1.params == {"x": 2.0, "kind": "a"}
+    assert t1.value == 0.0
+    attrs = t1.user_attrs
+    assert attrs[_keys.PROPOSED_BY] == "llm"
+    assert attrs[_keys.RATIONALE] == "move right since loss fell"
+    assert attrs[_keys.LLM_MODEL] == "scripted:scripted"
+    assert attrs[_keys.LLM_PROMPT_TOKENS] > 0
+    assert attrs[_keys.LLM_CALLS] == 1
+    assert _keys.FALLBACK_REASON not in attrs
+    # The second request showed the first trial's result to the LLM.
+    assert "#0 loss=4" in llm.calls[1].messages[-1].content
+
+
+def test_invalid_answers_fall_back_to_the_backbone(small_space: Space) -> None:
+    llm = ScriptedLLM([answer({"x": 50.0, "kind": "a"})])  # always out of range
+    sampler = AgentSampler(llm=llm, space=small_space, context=CTX, seed=0)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(objective, n_trials=3)
+    for t in study.trials:
+        assert t.state == optuna.trial.TrialState.COMPLETE
+        assert -5.0 <= t.params["x"] <= 5.0
+        assert t.user_attrs[_keys.PROPOSED_BY] == "backbone"
+        assert t.user_attrs[_keys.FALLBACK_REASON].startswith("invalid: x: 50.0 is above")
+        assert t.user_attrs[_keys.LLM_CALLS] == 2  # first answer and one repair round
+
+
+def test_dead_endpoint_falls_back_and_records_why(small_space: Space) -> None:
+    llm = ScriptedLLM([LLMError("cannot reach http://127.0.0.1:9/v1")])
+    sampler = AgentSampler(llm=llm, space=small_space, context=CTX, seed=1)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(objective, n_trials=2)
+    assert [t.user_attrs[_keys.PROPOSED_BY] for t in study.trials] == ["backbone"] * 2
+    assert "cannot reach" in study.trials[0].user_attrs[_keys.FALLBACK_REASON]
+
+
+def test_repeated_proposal_falls_back(small_space: Space) -> None:
+    llm = ScriptedLLM([answer({"x": 1.0, "kind": "b"})])  # the same answer every time
+    sampler = AgentSampler(llm=llm, space=small_space, context=CTX, seed=0)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(objective, n_trials=2)
+    assert study.trials[0].user_attrs[_keys.PROPOSED_BY] == "llm"
+    assert study.trials[1].user_attrs[_keys.PROPOSED_BY] == "backbone"
+    assert study.trials[1].user_attrs[_keys.FALLBACK_REASON].startswith("duplicate")
+    assert study.trials[1].params != study.trials[0].params
+
+
+def test_enqueued_trials_skip_the_llm(small_space: Space) -> None:
+    llm = ScriptedLLM([answer({"x": 1.0, "kind": "b"})])
+    study = optuna.create_study(sampler=AgentSampler(llm=llm, space=small_space, context=CTX))
+    study.enqueue_trial({"x": 3.0, "kind": "a"})
+    study.optimize(objective, n_trials=1)
+    assert study.trials[0].params == {"x": 3.0, "kind": "a"}
+    assert llm.calls == []
+
+
+def test_without_a_space_it_learns_the_space_from_finished_trials() -> None:
+    llm = RandomLLM(seed=3)
+    study = optuna.create_study(sampler=AgentSampler(llm=llm, seed=3))
+    study.optimize(objective, n_trials=4)
+    by = [t.user_attrs.get(_keys.PROPOSED_BY) for t in study.trials]
+    assert by[0] is None  # nothing known yet: the backbone's independent sampling
+    assert by[1:] == ["llm"] * 3
+    assert llm.calls == 3
+
+
+def test_hidden_metrics_never_reach_the_prompt(small_space: Space) -> None:
+    seen: list[str] = []
+
+    def respond(messages: list[Message], schema: object) -> str:
+        seen.append(messages[-1].content)
+        return answer({"x": float(len(seen)), "kind": "a"})
+
+    sampler = AgentSampler(
+        llm=ScriptedLLM([respond]),
+        space=small_space,
+        context=CTX,
+        hidden_metrics=["test_loss"],
+    )
+    study = optuna.create_study(sampler=sampler)
+
+    def obj(trial: optuna.Trial) -> float:
+        value = objective(trial)
+        trial.set_user_attr(_keys.METRICS, {"loss": value, "test_loss": 0.123, "aux": 7.5})
+        return value
+
+    study.optimize(obj, n_trials=3)
+    assert "aux=7.5" in seen[-1]
+    assert all("test_loss" not in text and "0.123" not in text for text in seen)
+
+
+def test_sampler_pickles_and_keeps_working(small_space: Space) -> None:
+    sampler = AgentSampler(llm=RandomLLM(seed=0), space=small_space, context=CTX, seed=0)
+    clone = pickle.loads(pickle.dumps(sampler))
+    study = optuna.create_study(sampler=clone)
+    study.optimize(objective, n_trials=2)
+    assert len(study.trials) == 2
+
+
+def test_relative_values_are_always_inside_the_distribution(small_space: Space) -> None:
+    # Whatever the LLM says, what Optuna stores is inside the space.
+    answers = [
+        "garbage",
+        json.dumps({"config": {"x": 1e9, "kind": "zzz"}}),
+        answer({"x": -5.0, "kind": "a"}),
+    ]
+    sampler = AgentSampler(llm=ScriptedLLM(answers, cycle=True), space=small_space, context=CTX)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(objective, n_trials=6)
+    for t in study.trials:
+        assert -5.0 <= t.params["x"] <= 5.0
+        assert t.params["kind"] in ("a", "b")
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+def test_anonymous_context_reads_direction_from_study(direction: str) -> None:
+    seen: list[str] = []
+
+    def respond(messages: list[Message], schema: object) -> str:
+        seen.append(messages[-1].content)
+        return answer({"x": float(len(seen)) / 10, "kind": "a"})
+
+    space = Space.from_dict({"x": {"type": "float", "low": -5, "high": 5}, "kind": ["a", "b"]})
+    study = optuna.create_study(
+        direction=direction, sampler=AgentSampler(llm=ScriptedLLM([respond]), space=space)
+    )
+    study.optimize(objective, n_trials=1)
+    assert f"Goal: {direction} value." in seen[0]

@@ -1,0 +1,179 @@
+"""The tuner loop: budget, resume, stored results, failures the agent sees next."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+
+from agenthpo import _keys
+from agenthpo.errors import AgentHPOError
+from agenthpo.llm import Message, RandomLLM, ScriptedLLM
+from agenthpo.task import Task, task_from_dict
+from agenthpo.tuner import TrialEvent, Tuner
+from tests.conftest import answer
+
+
+def _load(storage: str, name: str = "quad") -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def test_runs_to_budget_and_stores_everything(quadratic_task: Task, tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    ends: list[TrialEvent] = []
+    summary = Tuner(
+        quadratic_task, llm=RandomLLM(seed=0), storage=storage, on_trial_end=[ends.append]
+    ).run()
+    assert summary.n_run == 4
+    assert summary.n_complete == 4
+    assert summary.llm_calls == 4
+    assert summary.best_config is not None
+    study = _load(storage)
+    assert len(study.trials) == 4
+    for t in study.trials:
+        assert t.state == optuna.trial.TrialState.COMPLETE
+        metrics = t.user_attrs[_keys.METRICS]
+        assert metrics["test_loss"] == 123.0  # hidden metrics are stored
+        assert t.value == pytest.approx(metrics["loss"])
+        assert sorted(t.intermediate_values) == [0, 1, 2]
+        assert len(t.user_attrs[_keys.CURVE]) == 3
+        assert t.user_attrs[_keys.RATIONALE]
+        assert t.user_attrs[_keys.PROPOSED_BY] == "llm"
+    assert [e.number for e in ends] == [0, 1, 2, 3]
+    assert ends[-1].best_value == pytest.approx(summary.best_value)
+    assert study.user_attrs[_keys.STUDY_METRIC] == "loss"
+
+
+def test_a_second_run_continues_the_study(quadratic_task: Task, tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    Tuner(quadratic_task, llm=RandomLLM(seed=0), storage=storage, n_trials=2).run()
+    first = [(t.number, t.params, t.value) for t in _load(storage).trials]
+    summary = Tuner(quadratic_task, llm=RandomLLM(seed=1), storage=storage, n_trials=3).run()
+    assert summary.n_run == 1
+    trials = _load(storage).trials
+    assert len(trials) == 3
+    assert [(t.number, t.params, t.value) for t in trials[:2]] == first
+    # At its budget, another run does nothing.
+    assert Tuner(quadratic_task, llm=RandomLLM(), storage=storage, n_trials=3).run().n_run == 0
+
+
+def test_default_config_runs_first_and_only_once(tmp_path: Path, quadratic_task: Task) -> None:
+    data = quadratic_task.model_dump()
+    data["space"] = quadratic_task.space.to_dict()
+    data["default_config"] = {"x": 0.5, "kind": "A"}
+    task = task_from_dict(data, base_dir=tmp_path)
+    assert task.default_config == {"x": 0.5, "kind": "a"}
+    storage = f"sqlite:///{tmp_path / 'd.db'}"
+    llm = RandomLLM(seed=0)
+    Tuner(task, llm=llm, storage=storage, n_trials=2).run()
+    Tuner(task, llm=llm, storage=storage, n_trials=3).run()
+    trials = _load(storage).trials
+    assert trials[0].params == {"x": 0.5, "kind": "a"}
+    assert trials[0].user_attrs[_keys.PROPOSED_BY] == "default_config"
+    assert sum(t.params == {"x": 0.5, "kind": "a"} for t in trials) == 1
+    assert llm.calls == 2
+
+
+def _command_task(tmp_path: Path, script: str, **extra: object) -> Task:
+    (tmp_path / "train.py").write_text(script)
+    data: dict[str, object] = {
+        "name": "cmd",
+        "objective": {"metric": "acc", "direction": "maximize"},
+        "space": {"lr": {"type": "float", "low": 0.001, "high": 1.0, "log": True}},
+        "n_trials": 2,
+        "command": ["python", "train.py"],
+    }
+    data.update(extra)
+    return task_from_dict(data, base_dir=tmp_path)
+
+
+def test_a_crash_is_stored_as_failed_and_shown_to_the_agent(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "lr = float(sys.argv[sys.argv.index('--lr') + 1])\n"
+        "if lr > 0.05:\n"
+        "    raise FloatingPointError(f'loss exploded with lr={lr}')\n"
+        "from agenthpo import report\n"
+        "report(acc=1 - lr)\n"
+    )
+    task = _command_task(tmp_path, script)
+    seen: list[str] = []
+
+    def respond(messages: list[Message], schema: object) -> str:
+        seen.append(messages[-1].content)
+        return answer({"lr": 0.5 if len(seen) == 1 else 0.01}, "try a value")
+
+    storage = f"sqlite:///{tmp_path / 'c.db'}"
+    summary = Tuner(task, llm=ScriptedLLM([respond]), storage=storage).run()
+    assert summary.n_failed == 1
+    assert summary.n_complete == 1
+    failed, ok = _load(storage, "cmd").trials
+    assert failed.state == optuna.trial.TrialState.FAIL
+    assert failed.user_attrs[_keys.ERROR] == "FloatingPointError: loss exploded with lr=0.5"
+    assert "Traceback" in failed.user_attrs[_keys.STDERR_TAIL]
+    assert failed.user_attrs[_keys.ANALYSIS].startswith("crashed: FloatingPointError")
+    assert ok.value == pytest.approx(0.99)
+    assert "FAILED" in seen[1]
+    assert "loss exploded with lr=0.5" in seen[1]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("print('training done, no metric')", "never reported 'acc'"),
+        ("from agenthpo import report\nreport(acc=float('nan'))", "acc is nan"),
+        ("from agenthpo import report\nreport(loss=0.1)", "it reported loss"),
+        ("print('@@agenthpo {broken json')", "never reported 'acc'"),
+    ],
+)
+def test_runs_without_a_usable_metric_fail_clearly(
+    tmp_path: Path, body: str, expected: str
+) -> None:
+    task = _command_task(tmp_path, body, n_trials=1)
+    storage = f"sqlite:///{tmp_path / 'm.db'}"
+    summary = Tuner(task, llm=RandomLLM(), storage=storage).run()
+    assert summary.n_failed == 1
+    trial = _load(storage, "cmd").trials[0]
+    assert trial.state == optuna.trial.TrialState.FAIL
+    assert expected in trial.user_attrs[_keys.ERROR]
+
+
+def test_timeout_fails_the_trial_and_the_study_goes_on(tmp_path: Path) -> None:
+    script = (
+        "import sys, time\n"
+        "lr = float(sys.argv[sys.argv.index('--lr') + 1])\n"
+        "if lr > 0.05:\n"
+        "    time.sleep(60)\n"
+        "from agenthpo import report\n"
+        "report(acc=lr)\n"
+    )
+    task = _command_task(tmp_path, script, timeout=1.5)
+    llm = ScriptedLLM([answer({"lr": 0.5}), answer({"lr": 0.01})])
+    storage = f"sqlite:///{tmp_path / 't.db'}"
+    summary = Tuner(task, llm=llm, storage=storage).run()
+    assert (summary.n_failed, summary.n_complete) == (1, 1)
+    slow = _load(storage, "cmd").trials[0]
+    assert "timed out" in slow.user_attrs[_keys.ERROR]
+    assert slow.user_attrs[_keys.ANALYSIS].startswith("timed out")
+
+
+def test_direction_change_is_refused(quadratic_task: Task, tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'x.db'}"
+    optuna.create_study(study_name="quad", storage=storage, direction="maximize")
+    with pytest.raises(AgentHPOError, match="created to maximize"):
+        Tuner(quadratic_task, llm=RandomLLM(), storage=storage).run()
+
+
+def test_python_in_a_command_is_this_interpreter(tmp_path: Path) -> None:
+    script = "import sys\nfrom agenthpo import report\nreport(acc=0.5)\nprint(sys.executable)\n"
+    task = _command_task(tmp_path, script, n_trials=1)
+    from agenthpo.tuner import build_executor
+
+    executor = build_executor(task)
+    result = executor.run({"lr": 0.01}, trial_number=0)
+    assert result.status == "ok"
+    assert sys.executable in result.stdout_tail
+    assert math.isclose(result.metrics["acc"], 0.5)
