@@ -1,0 +1,592 @@
+"""Runs a trial as a command: an argv list, never a shell string.
+
+Example:
+    >>> import sys
+    >>> from agenthpo.executor import CommandExecutor
+    >>> executor = CommandExecutor([sys.executable, "-c", "import sys; print(sys.argv[1:])"])
+    >>> result = executor.run({"lr": 0.01, "optimizer": "adam"}, trial_number=0)
+    >>> result.status, result.stdout_tail
+    ('ok', "['--lr', '0.01', '--optimizer', 'adam']\\n")
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import queue
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from agenthpo.errors import ExecutorError
+from agenthpo.executor._base import (
+    TAIL_CHARS,
+    ReportCallback,
+    TrialResult,
+    _CurveRecorder,
+    _exit_status_line,
+    _metrics_from_return,
+    _one_line,
+)
+from agenthpo.reporter import CONFIG_ENV, METRICS_ENV, REPORT_PREFIX, TRIAL_ENV, Report
+from agenthpo.reporter import parse_report_line as _parse_report_line
+
+__all__ = ["CommandExecutor"]
+
+_logger = logging.getLogger("agenthpo")
+
+_POSIX = os.name == "posix" and hasattr(os, "killpg")
+_SIGKILL: int = getattr(signal, "SIGKILL", signal.SIGTERM)  # Windows has no SIGKILL
+_POLL_S = 0.05
+_DRAIN_S = 2.0
+"""How long to wait for the output pipes to close after the program exited."""
+_LINE_LIMIT = 65536
+"""Longest line parsed as a report; longer lines only go to the tails."""
+
+_PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+_TRACEBACK = "Traceback (most recent call last):"
+_EXCEPTION_HEADER = re.compile(r"^[A-Za-z_][\w.]*(?::.*)?$")
+_ARGPARSE_ERROR = re.compile(r"^[^\s:]+: error: .+$")  # "train.py: error: argument --lr: ..."
+_EXCEPTION_LINE = re.compile(
+    r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Fault|Failure)(?::.*)?$"
+)
+
+
+def _format_value(value: Any) -> str:
+    """Formats a parameter value for the command line.
+
+    Bools become ``true``/``false``, floats their ``repr`` (which round-trips), everything
+    else ``str()``. Numpy scalars are treated as the Python value they hold.
+    """
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(float(value))
+    return str(value)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def _uses_placeholders(argv: Sequence[str], config: Mapping[str, Any]) -> bool:
+    return any(match.group(1) in config for arg in argv for match in _PLACEHOLDER.finditer(arg))
+
+
+def _command_line(argv: Sequence[str], config: Mapping[str, Any], pass_args: bool) -> list[str]:
+    """Builds the argv of one trial: placeholders substituted, or ``--name value`` appended."""
+    if not pass_args:
+        return list(argv)
+    if _uses_placeholders(argv, config):
+
+        def substitute(match: re.Match[str]) -> str:
+            name = match.group(1)
+            return _format_value(config[name]) if name in config else match.group(0)
+
+        # One pass, so that a value that itself looks like "{name}" is never substituted.
+        return [_PLACEHOLDER.sub(substitute, arg) for arg in argv]
+    command = list(argv)
+    for name, value in config.items():
+        command += [f"--{name}", _format_value(value)]
+    return command
+
+
+def _error_from_stderr(text: str) -> str | None:
+    """Returns the exception line of a Python traceback (or similar) at the end of stderr."""
+    index = text.rfind(_TRACEBACK)
+    if index >= 0:
+        for line in text[index + len(_TRACEBACK) :].splitlines():
+            if not line.strip() or line[0].isspace():
+                continue
+            if _EXCEPTION_HEADER.match(line):
+                return _one_line(line)
+            break
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if lines and (_EXCEPTION_LINE.match(lines[-1]) or _ARGPARSE_ERROR.match(lines[-1])):
+        return _one_line(lines[-1])
+    return None
+
+
+class _Tail:
+    """The last ``limit`` characters written to it; thread-safe."""
+
+    def __init__(self, limit: int = TAIL_CHARS) -> None:
+        self._limit = limit
+        self._parts: list[str] = []
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def append(self, text: str) -> None:
+        with self._lock:
+            self._parts.append(text)
+            self._size += len(text)
+            if self._size > 2 * self._limit:
+                joined = "".join(self._parts)[-self._limit :]
+                self._parts = [joined]
+                self._size = len(joined)
+
+    def text(self) -> str:
+        with self._lock:
+            return "".join(self._parts)[-self._limit :]
+
+
+_EOF = object()
+
+
+def _pump(
+    pipe: IO[bytes],
+    tail: _Tail,
+    log: IO[bytes] | None,
+    reports: queue.SimpleQueue[object] | None,
+) -> None:
+    """Reads a pipe line by line until EOF; reports go to the queue, the rest to the tail."""
+    continuation = False
+    try:
+        while True:
+            chunk = pipe.readline(_LINE_LIMIT)
+            if not chunk:
+                break
+            if log is not None:
+                log.write(chunk)
+            text = chunk.decode("utf-8", errors="replace")
+            truncated = len(chunk) >= _LINE_LIMIT and not chunk.endswith(b"\n")
+            is_continuation, continuation = continuation, truncated
+            if reports is not None and not is_continuation:
+                if not truncated:
+                    # After a progress bar's carriage return, a terminal shows only the
+                    # text after the last "\r": a report there is still a report.
+                    before, _, last = text.rstrip("\r\n").rpartition("\r")
+                    parsed = _parse_report_line(last)
+                    if parsed is not None:
+                        reports.put(parsed)
+                        if before:
+                            tail.append(before + "\r")
+                        continue
+                elif text.startswith(REPORT_PREFIX):
+                    _logger.warning(
+                        "Ignored a report line longer than %d bytes; report fewer metrics per line",
+                        _LINE_LIMIT,
+                    )
+            tail.append(text)
+    except (OSError, ValueError):  # pipe closed under us
+        pass
+    finally:
+        if log is not None:
+            with contextlib.suppress(OSError, ValueError):
+                log.flush()
+        if reports is not None:
+            reports.put(_EOF)
+
+
+def _kill_group(process: subprocess.Popen[bytes], sig: int) -> None:
+    """Sends a signal to the process group of ``process``; quiet if nothing is left."""
+    if _POSIX:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, sig)
+    elif process.poll() is None:  # pragma: no cover - not POSIX
+        if sig == signal.SIGTERM:
+            process.terminate()
+        else:
+            process.kill()
+
+
+def _read_metrics_file(path: Path) -> tuple[dict[str, float] | None, str | None]:
+    """Returns (metrics, error) from the metrics file; (None, None) if there is none."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None, None
+    except OSError as exc:
+        return None, f"cannot read the metrics file ${METRICS_ENV} ({exc.strerror})"
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        return None, _one_line(f"the metrics file ${METRICS_ENV} is not valid JSON ({exc})")
+    if not isinstance(data, dict):
+        return None, (
+            f"the metrics file ${METRICS_ENV} holds a JSON {type(data).__name__}; write an "
+            'object of metric names and numbers, e.g. {"val_accuracy": 0.91}'
+        )
+    return _metrics_from_return(data), None
+
+
+class CommandExecutor:
+    """Runs each trial as a program: an argv list, never through a shell.
+
+    The configuration reaches the program in two ways:
+
+    * as arguments: if an element of ``argv`` contains a placeholder ``{name}`` for a
+      parameter of the configuration, each such placeholder is replaced by the value and
+      nothing is appended; otherwise ``--name value`` is appended for every parameter, in
+      the configuration's order (bools as ``true``/``false``, floats so that they
+      round-trip). Placeholders of names not in the configuration (an inactive conditional
+      parameter) stay as they are. Values are separate list elements, so shell
+      metacharacters reach the program literally;
+    * as a JSON file whose path is in the environment variable ``AGENTHPO_CONFIG_FILE``
+      (read it with :func:`agenthpo.reporter.get_config`).
+
+    The program reports metrics with :func:`agenthpo.reporter.report` (tagged lines on
+    stdout, read live) and may also write a JSON object of final metrics to the path in
+    ``AGENTHPO_METRICS_FILE``, which overrides the reports. It runs in a new session (process
+    group); at the time limit the whole group gets SIGTERM and, ``kill_grace`` seconds later,
+    SIGKILL. Processes of the group still alive when the program exits are killed too.
+
+    Args:
+        argv: The program and its arguments, e.g. ``[sys.executable, "train.py"]``.
+        cwd: Working directory of the program; default: the tuner's.
+        timeout: Seconds a trial may run; None for no limit.
+        env: Extra environment variables (added to the tuner's environment).
+        workdir: Directory for the trial files (``trial_<n>/config.json``,
+            ``metrics.json``, ``stdout.log``, ``stderr.log``), kept afterwards; default: a
+            temporary directory per trial, removed when it ends.
+        pass_args: False to pass the configuration only through the config file (argv is
+            then used exactly as given).
+        kill_grace: Seconds between SIGTERM and SIGKILL at the time limit.
+
+    Raises:
+        ExecutorError: ``argv`` is empty or a single string.
+
+    Example:
+        >>> import sys
+        >>> executor = CommandExecutor([sys.executable, "train.py", "--lr={lr}"], timeout=600)
+        >>> executor.command_line({"lr": 0.001, "epochs": 5})[1:]
+        ['train.py', '--lr=0.001']
+    """
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: str | Path | None = None,
+        timeout: float | None = None,
+        env: Mapping[str, str] | None = None,
+        workdir: str | Path | None = None,
+        pass_args: bool = True,
+        kill_grace: float = 3.0,
+    ) -> None:
+        if isinstance(argv, (str, bytes)):
+            raise ExecutorError(
+                f"the command must be a list of arguments, not the string {argv!r}; "
+                'split it, e.g. ["python", "train.py"] (it is never run through a shell)'
+            )
+        if not argv:
+            raise ExecutorError(
+                'the command is empty; give the program and its arguments, e.g. ["python", '
+                '"train.py"]'
+            )
+        if not all(isinstance(arg, str) for arg in argv):
+            raise ExecutorError(f"every element of the command must be a string, got {argv!r}")
+        if timeout is not None and not timeout > 0:
+            raise ExecutorError(f"timeout must be a positive number of seconds, got {timeout!r}")
+        if env is not None and not all(
+            isinstance(key, str) and isinstance(value, str) for key, value in env.items()
+        ):
+            raise ExecutorError("env must map variable names to strings")
+        self.argv = list(argv)
+        self.cwd = cwd
+        self.timeout = timeout
+        self.env = dict(env) if env is not None else {}
+        self.workdir = workdir
+        self.pass_args = pass_args
+        self.kill_grace = kill_grace
+        self._warned_unplaced: set[str] = set()
+
+    def command_line(self, config: Mapping[str, Any]) -> list[str]:
+        """Returns the argv a trial with this configuration runs.
+
+        Args:
+            config: Parameter names and values.
+
+        Returns:
+            The argv list.
+
+        Example:
+            >>> CommandExecutor(["prog"]).command_line({"lr": 0.1, "adam": True})
+            ['prog', '--lr', '0.1', '--adam', 'true']
+        """
+        return _command_line(self.argv, config, self.pass_args)
+
+    def run(
+        self,
+        config: Mapping[str, Any],
+        *,
+        trial_number: int,
+        on_report: ReportCallback | None = None,
+    ) -> TrialResult:
+        """Runs one trial and waits for it.
+
+        Args:
+            config: Parameter names and values.
+            trial_number: The trial's number (names ``trial_<n>`` and sets
+                ``AGENTHPO_TRIAL_NUMBER``).
+            on_report: Called as ``on_report(step, metrics)`` for each report as it
+                arrives, in the calling thread. If it raises, the program's process group
+                is killed and the exception propagates.
+
+        Returns:
+            The result: ``"ok"``, ``"failed"`` (non-zero exit status, or an invalid metrics
+            file) or ``"timeout"``.
+
+        Raises:
+            ExecutorError: The program cannot be started, or the trial files cannot be
+                written.
+        """
+        command = self.command_line(config)
+        self._warn_unplaced(config)
+        cleanup = self.workdir is None
+        if self.workdir is not None:
+            root = Path(self.workdir)
+        else:
+            try:
+                root = Path(tempfile.mkdtemp(prefix="agenthpo-"))
+            except OSError as exc:
+                raise ExecutorError(f"cannot create a temporary directory: {exc}") from exc
+        try:
+            trial_dir = root / f"trial_{trial_number}"
+            config_path = trial_dir / "config.json"
+            metrics_path = trial_dir / "metrics.json"
+            try:
+                trial_dir.mkdir(parents=True, exist_ok=True)
+                config_path.write_text(
+                    json.dumps(dict(config), indent=2, allow_nan=True, default=_json_default)
+                    + "\n",
+                    encoding="utf-8",
+                )
+                metrics_path.unlink(missing_ok=True)  # a stale file of an earlier run
+            except OSError as exc:
+                raise ExecutorError(
+                    f"cannot write the trial files under {str(trial_dir)!r} ({exc}); "
+                    "choose a writable workdir"
+                ) from exc
+            except (TypeError, ValueError) as exc:
+                raise ExecutorError(
+                    f"the configuration cannot be written as JSON ({exc}); parameter values "
+                    "must be numbers, strings, bools or None"
+                ) from exc
+            env = dict(os.environ)
+            env["PYTHONUNBUFFERED"] = "1"
+            env.update(self.env)
+            env[CONFIG_ENV] = str(config_path.resolve())
+            env[METRICS_ENV] = str(metrics_path.resolve())
+            env[TRIAL_ENV] = str(trial_number)
+            return self._execute(
+                command,
+                env=env,
+                metrics_path=metrics_path,
+                log_dir=None if cleanup else trial_dir,
+                on_report=on_report,
+            )
+        finally:
+            if cleanup:
+                shutil.rmtree(root, ignore_errors=True)
+
+    def _warn_unplaced(self, config: Mapping[str, Any]) -> None:
+        if not self.pass_args or not _uses_placeholders(self.argv, config):
+            return
+        joined = "\n".join(self.argv)
+        missing = {name for name in config if "{" + name + "}" not in joined}
+        new = sorted(missing - self._warned_unplaced)
+        if new:
+            self._warned_unplaced.update(new)
+            _logger.warning(
+                "The command has placeholders but none for %s; the program gets %s only "
+                "through the config file (agenthpo.reporter.get_config())",
+                ", ".join(new),
+                "it" if len(new) == 1 else "them",
+            )
+
+    def _start(self, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        cwd = None if self.cwd is None else Path(self.cwd)
+        if cwd is not None and not cwd.is_dir():
+            raise ExecutorError(
+                f"the working directory {str(cwd)!r} of the trial command does not exist; fix cwd"
+            )
+        program = command[0]
+        where = f" (relative to the working directory {str(cwd)!r})" if cwd else ""
+        try:
+            return subprocess.Popen(
+                command,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=_POSIX,
+            )
+        except FileNotFoundError as exc:
+            raise ExecutorError(
+                f"cannot start the trial command: program {program!r} not found{where}; "
+                "check the spelling, give its full path or put it on PATH (for a Python "
+                "script use [sys.executable, 'script.py'])"
+            ) from exc
+        except PermissionError as exc:
+            raise ExecutorError(
+                f"cannot start the trial command: permission denied for {program!r}{where}; "
+                "make it executable (chmod +x) or run it through its interpreter, e.g. "
+                "['python', 'script.py']"
+            ) from exc
+        except OSError as exc:
+            raise ExecutorError(
+                f"cannot start the trial command {program!r}: {exc.strerror or exc}; if it "
+                "is a script without a '#!' line, run it through its interpreter"
+            ) from exc
+
+    def _execute(
+        self,
+        command: list[str],
+        *,
+        env: dict[str, str],
+        metrics_path: Path,
+        log_dir: Path | None,
+        on_report: ReportCallback | None,
+    ) -> TrialResult:
+        logs: list[IO[bytes]] = []
+        stdout_log = stderr_log = None
+        if log_dir is not None:
+            try:
+                stdout_log = open(log_dir / "stdout.log", "wb")  # noqa: SIM115
+                logs.append(stdout_log)
+                stderr_log = open(log_dir / "stderr.log", "wb")  # noqa: SIM115
+                logs.append(stderr_log)
+            except OSError as exc:
+                _logger.warning("Cannot write the trial's output logs: %s", exc)
+        start = time.monotonic()
+        try:
+            process = self._start(command, env)
+        except BaseException:
+            for log in logs:
+                log.close()
+            raise
+        _logger.debug("Trial started (pid %d): %s", process.pid, command)
+        assert process.stdout is not None
+        assert process.stderr is not None
+        stdout_tail, stderr_tail = _Tail(), _Tail()
+        reports: queue.SimpleQueue[object] = queue.SimpleQueue()
+        readers = [
+            threading.Thread(
+                target=_pump,
+                args=(process.stdout, stdout_tail, stdout_log, reports),
+                name=f"agenthpo-stdout-{process.pid}",
+                daemon=True,
+            ),
+            threading.Thread(
+                target=_pump,
+                args=(process.stderr, stderr_tail, stderr_log, None),
+                name=f"agenthpo-stderr-{process.pid}",
+                daemon=True,
+            ),
+        ]
+        for reader in readers:
+            reader.start()
+
+        recorder = _CurveRecorder()
+        deadline = None if self.timeout is None else start + self.timeout
+        timed_out = False
+        term_sent_at: float | None = None
+        kill_sent = False
+        exited_at: float | None = None
+        stdout_done = False
+        try:
+            while True:
+                try:
+                    item = reports.get(timeout=_POLL_S)
+                except queue.Empty:
+                    item = None
+                if item is _EOF:
+                    stdout_done = True
+                elif isinstance(item, Report):
+                    recorder.add(item.step, item.metrics)
+                    if on_report is not None:
+                        on_report(item.step, dict(item.metrics))
+                now = time.monotonic()
+                if exited_at is None and process.poll() is not None:
+                    exited_at = now
+                    _kill_group(process, _SIGKILL)  # leftovers of the group
+                if exited_at is not None:
+                    if stdout_done:
+                        break
+                    if now - exited_at > _DRAIN_S:
+                        _logger.warning(
+                            "A process started by the trial (outside its process group) "
+                            "still holds its stdout open; not waiting for it"
+                        )
+                        break
+                    continue
+                if deadline is not None and now >= deadline and term_sent_at is None:
+                    timed_out = True
+                    term_sent_at = now
+                    _logger.info(
+                        "Trial timed out after %g s; stopping its process group", self.timeout
+                    )
+                    _kill_group(process, signal.SIGTERM)
+                grace_over = term_sent_at is not None and now - term_sent_at >= self.kill_grace
+                if grace_over and not kill_sent:
+                    kill_sent = True
+                    _kill_group(process, _SIGKILL)
+        except BaseException:
+            # KeyboardInterrupt, or on_report raised (e.g. to prune): stop the whole group.
+            _kill_group(process, _SIGKILL)
+            process.wait()
+            raise
+        finally:
+            if process.poll() is None:  # pragma: no cover - defensive
+                _kill_group(process, _SIGKILL)
+                process.wait()
+            for reader in readers:
+                reader.join(timeout=_DRAIN_S)
+            if not any(reader.is_alive() for reader in readers):
+                process.stdout.close()
+                process.stderr.close()
+                for log in logs:
+                    log.close()
+        duration = time.monotonic() - start
+        # Reports that arrived after the loop ended (only when a pipe stayed open).
+        while True:
+            try:
+                item = reports.get_nowait()
+            except queue.Empty:
+                break
+            if isinstance(item, Report):
+                recorder.add(item.step, item.metrics)
+        code = process.returncode
+        status: Literal["ok", "failed", "timeout"]
+        metrics = dict(recorder.last)
+        error: str | None = None
+        err_text = stderr_tail.text()
+        if timed_out:
+            status = "timeout"
+            error = f"timed out after {self.timeout:g} s"
+        elif code != 0:
+            status = "failed"
+            error = _error_from_stderr(err_text) or _exit_status_line(code)
+        else:
+            status = "ok"
+            file_metrics, file_error = _read_metrics_file(metrics_path)
+            if file_error is not None:
+                status, error = "failed", file_error
+            elif file_metrics is not None:
+                metrics.update(file_metrics)
+        _logger.debug("Trial finished: %s in %.1f s (exit status %s)", status, duration, code)
+        return TrialResult(
+            status=status,
+            metrics=metrics,
+            curve=recorder.curve,
+            error=error,
+            exit_code=code,
+            stdout_tail=stdout_tail.text(),
+            stderr_tail=err_text,
+            duration_s=duration,
+        )

