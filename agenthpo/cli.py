@@ -66,7 +66,8 @@ def _guard(fn: Callable[[], T]) -> T:
     except AgentHPOError as exc:
         lines = str(exc).splitlines() or [type(exc).__name__]
         for line in lines:
-            err_console.print(Text("error: ", style="bold red") + Text(line))
+            # soft_wrap: one problem stays one line, whatever the terminal width.
+            err_console.print(Text("error: ", style="bold red") + Text(line), soft_wrap=True)
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         err_console.print("interrupted; every finished trial is stored")
@@ -148,7 +149,8 @@ class _LiveTable:
         if self.live is None:
             row = self.rows[-1]
             console.print(
-                f"trial {row[0]}: {row[2]} (best {row[3]}) by {row[4]}: {row[1]} | {row[5]}"
+                f"trial {row[0]}: {row[2]} (best {row[3]}) by {row[4]}: {row[1]} | {row[5]}",
+                soft_wrap=True,
             )
         self._refresh()
 
@@ -159,6 +161,11 @@ def _print_summary(summary: RunSummary, task_arg: str) -> None:
         f" ({summary.n_complete} complete, {summary.n_failed} failed), {summary.n_total} in the"
         " study."
     )
+    if summary.n_run == 0:
+        console.print(
+            f"The study already holds its budget of {summary.n_total} trials; raise"
+            " --n-trials to continue it, or give another --storage to start afresh."
+        )
     if summary.llm_calls or summary.fallbacks:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(summary.fallback_reasons.items()))
         console.print(
@@ -167,11 +174,23 @@ def _print_summary(summary: RunSummary, task_arg: str) -> None:
             f" backbone fallbacks: {summary.fallbacks}" + (f" ({reasons})" if reasons else "")
         )
     if summary.best_config is not None:
-        console.print(f"Best: trial {summary.best_trial}, value {_fmt_value(summary.best_value)}")
+        others = ", ".join(
+            f"{k} {_fmt_value(v)}"
+            for k, v in summary.best_metrics.items()
+            if k != summary.metric and isinstance(v, (int, float))
+        )
+        console.print(
+            f"Best: trial {summary.best_trial}, {summary.metric} {_fmt_value(summary.best_value)}"
+            + (f" ({others})" if others else ""),
+            soft_wrap=True,
+        )
         console.print_json(json.dumps(summary.best_config))
     else:
         console.print("[yellow]No trial completed yet.[/]")
-    console.print(f"Stored in {summary.storage}; see every trial with: agenthpo show {task_arg}")
+    console.print(
+        f"Stored in {summary.storage}; see every trial with: agenthpo show {task_arg}",
+        soft_wrap=True,
+    )
 
 
 @app.command()

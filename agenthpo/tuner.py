@@ -78,6 +78,9 @@ class RunSummary:
     best_value: float | None = None
     best_config: dict[str, Any] | None = None
     best_trial: int | None = None
+    best_metrics: dict[str, float] = field(default_factory=dict)
+    """Every final metric of the best trial, hidden ones included (for the user's eyes)."""
+    metric: str = "value"
     llm_calls: int = 0
     llm_prompt_tokens: int = 0
     llm_completion_tokens: int = 0
@@ -300,7 +303,11 @@ class Tuner:
         study = self.load_study()
         _fail_stale(study)
         executor = self._executor or build_executor(self.task)
-        summary = RunSummary(study_name=study.study_name, storage=self.storage_url)
+        summary = RunSummary(
+            study_name=study.study_name,
+            storage=self.storage_url,
+            metric=self.task.objective.metric,
+        )
         summary.llm_note = self.llm_note
         distributions = self.task.space.to_optuna()
         while _finished(study) < self.n_trials:
@@ -431,6 +438,9 @@ class Tuner:
         summary.best_value = best.value
         summary.best_config = dict(best.params)
         summary.best_trial = best.number
+        stored = best.user_attrs.get(_keys.METRICS)
+        if isinstance(stored, dict):
+            summary.best_metrics = {str(k): v for k, v in stored.items()}
 
 
 def _best_value(study: optuna.Study) -> float | None:
