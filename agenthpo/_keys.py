@@ -16,6 +16,11 @@ LLM_COMPLETION_TOKENS = "llm_completion_tokens"
 LLM_LATENCY_S = "llm_latency_s"
 LLM_CALLS = "llm_calls"
 LLM_REPAIRED = "llm_repair"  # problems of the first answer that a repair round fixed
+LLM_COST = "llm_cost_usd"  # dollars, for models with a known price
+STRATEGY = "strategy"
+
+# Trial system attributes (kept out of optuna-dashboard's tables).
+SYS_LLM_CALLS = "agenthpo:llm_calls"  # every request and response, for audit and replay
 
 # Trial user attributes, written by the tuner.
 METRICS = "metrics"  # every final metric, hidden ones included

@@ -1,14 +1,19 @@
-"""``AgentSampler``: the agent as an Optuna sampler.
+"""``AgentSampler``: the agent as an Optuna sampler, alone or steering a classical optimizer.
 
 It proposes the whole configuration in ``sample_relative`` from an LLM (the paper's Creator),
 validated against the space before it is returned (Optuna would silently replace an invalid
-relative value). When the LLM fails, or its answer stays invalid or repeats a tried
-configuration, the backbone sampler (TPE by default) proposes instead and the reason is
-recorded. The backbone also serves ``sample_independent`` and learns from every trial.
+relative value). When the LLM fails, its answer stays invalid or repeats a tried
+configuration, or the LLM budget is spent, the backbone sampler (TPE by default) proposes
+instead and the reason is recorded. The backbone also serves ``sample_independent`` and
+learns from every trial, whoever proposed it.
+
+A schedule decides which trials the LLM proposes (see :mod:`agenthpo.strategies`): every
+trial (``agent``), the first few and then a share (``hybrid-tpe``), or a share after a
+warm-up while seeing the backbone's own proposal and state (``centaur``).
 
 On each trial the sampler stores as ``user_attrs`` (shown by optuna-dashboard): the
-rationale, who proposed (``llm`` or ``backbone``), the model, tokens, latency, and the
-fallback's reason.
+rationale, who proposed (``llm`` or ``backbone``), the model, tokens, cost, latency, and the
+fallback's reason; every LLM request and response goes into the trial's system attributes.
 
 Example:
     >>> import optuna
@@ -21,23 +26,29 @@ Example:
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import optuna
 from optuna.distributions import BaseDistribution
-from optuna.samplers import BaseSampler, TPESampler
+from optuna.samplers import BaseSampler, CmaEsSampler, TPESampler
 from optuna.search_space import IntersectionSearchSpace
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from agenthpo import _keys
-from agenthpo.agent.creator import Creator, Proposal, ProposalFailed
+from agenthpo.agent.creator import CallRecord, Creator, Proposal, ProposalFailed
 from agenthpo.agent.history import render_history, trial_views
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.llm import LLMClient, resolve_llm
+from agenthpo.llm._pricing import price_of
 from agenthpo.space import Space
+
+if TYPE_CHECKING:
+    from optuna._typing import JSONSerializable
 
 __all__ = ["AgentSampler"]
 
@@ -56,13 +67,25 @@ class AgentSampler(BaseSampler):
             TPE), so the first trial of a fresh study comes from the backbone.
         context: The task's background (description, dataset and model facts, metric, goal).
             ``None`` describes an anonymous study; its direction is read from the study.
-        backbone: The sampler for fallbacks and ``sample_independent``; TPE by default.
+        backbone: The sampler for fallbacks, the trials the schedule gives it, and
+            ``sample_independent``; TPE by default.
         seed: Seeds the backbone and, where the LLM supports it, its sampling.
         hidden_metrics: Stored metrics never shown to the LLM (e.g. ``test_accuracy``).
         temperature: LLM sampling temperature.
         repair_rounds: Follow-up calls that send an invalid answer's problems back.
         duplicate_tolerance: Proposals closer than this (unit-cube distance) to a tried or
             running configuration are duplicates.
+        llm_warmup_trials: The first trials go to the backbone alone (``centaur``: 10).
+        llm_startup_trials: After the warm-up, this many trials all go to the LLM.
+        llm_share: After that, the share of trials the LLM proposes (1 = all, 0 = none),
+            spread evenly by trial number so that every worker agrees.
+        show_backbone: Ask the backbone first and show its proposal (and, for CMA-ES, its
+            mean and step size) to the LLM, which may keep or override it.
+        max_llm_tokens: Stop asking the LLM once the study's trials used this many tokens.
+        max_llm_cost: Stop asking the LLM once the study's LLM cost reaches this many
+            dollars (known models only; see :mod:`agenthpo.llm._pricing`).
+        price_per_mtok: ``(input, output)`` dollars per million tokens, overriding the table.
+        record_calls: Store every request and response on the trial (for audit and replay).
     """
 
     def __init__(
@@ -77,7 +100,17 @@ class AgentSampler(BaseSampler):
         temperature: float = 0.7,
         repair_rounds: int = 1,
         duplicate_tolerance: float = 1e-3,
+        llm_warmup_trials: int = 0,
+        llm_startup_trials: int = 0,
+        llm_share: float = 1.0,
+        show_backbone: bool = False,
+        max_llm_tokens: int | None = None,
+        max_llm_cost: float | None = None,
+        price_per_mtok: tuple[float, float] | None = None,
+        record_calls: bool = True,
     ) -> None:
+        if not 0.0 <= llm_share <= 1.0:
+            raise ValueError(f"llm_share must be between 0 and 1 (got {llm_share})")
         self._llm = llm
         self._space = space
         self._context = context
@@ -87,6 +120,14 @@ class AgentSampler(BaseSampler):
         self._temperature = temperature
         self._repair_rounds = repair_rounds
         self._duplicate_tolerance = duplicate_tolerance
+        self._warmup = max(0, llm_warmup_trials)
+        self._startup = max(0, llm_startup_trials)
+        self._share = llm_share
+        self._show_backbone = show_backbone
+        self._max_tokens = max_llm_tokens
+        self._max_cost = max_llm_cost
+        self._price = price_per_mtok
+        self._record_calls = record_calls
         self._intersection = IntersectionSearchSpace()
         self.llm_note: str | None = None
 
@@ -108,6 +149,16 @@ class AgentSampler(BaseSampler):
         """Reseeds the backbone (Optuna calls this for each worker process)."""
         self._backbone.reseed_rng()
 
+    def llm_turn(self, number: int) -> bool:
+        """Whether the schedule gives trial ``number`` to the LLM."""
+        if number < self._warmup:
+            return False
+        k = number - self._warmup
+        if k < self._startup:
+            return True
+        j = k - self._startup
+        return math.floor((j + 1) * self._share + 1e-9) > math.floor(j * self._share + 1e-9)
+
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
@@ -126,12 +177,37 @@ class AgentSampler(BaseSampler):
         trial: FrozenTrial,
         search_space: dict[str, BaseDistribution],
     ) -> dict[str, Any]:
-        """Asks the agent for the whole configuration; falls back to the backbone."""
+        """Asks the agent (or, by the schedule, the backbone) for the whole configuration."""
         if not search_space:
             return {}
         fixed = trial.system_attrs.get("fixed_params") or {}
         if all(name in fixed for name in search_space):
             return {}
+        backbone_name = type(self._backbone).__name__
+        if not self.llm_turn(trial.number):
+            self._store(
+                study,
+                trial,
+                {
+                    _keys.PROPOSED_BY: "backbone",
+                    _keys.RATIONALE: f"{backbone_name}'s turn by the schedule",
+                },
+            )
+            return self._backbone_relative(study, trial)
+        trials = [t for t in study.get_trials(deepcopy=False) if t.number != trial.number]
+        budget_note = self._budget_exhausted(trials)
+        if budget_note is not None:
+            self._store(
+                study,
+                trial,
+                {
+                    _keys.PROPOSED_BY: "backbone",
+                    _keys.FALLBACK_REASON: f"budget: {budget_note}",
+                    _keys.RATIONALE: f"{backbone_name} proposed (LLM budget spent)",
+                },
+            )
+            return self._backbone_relative(study, trial)
+
         space = self._space if self._space is not None else Space.from_optuna(search_space)
         context = self._context or TaskContext(
             name=study.study_name,
@@ -139,7 +215,6 @@ class AgentSampler(BaseSampler):
             if study.direction == optuna.study.StudyDirection.MAXIMIZE
             else "minimize",
         )
-        trials = [t for t in study.get_trials(deepcopy=False) if t.number != trial.number]
         views = trial_views(trials, hidden_metrics=self._hidden_metrics, metric=context.metric)
         history = render_history(
             views,
@@ -148,6 +223,14 @@ class AgentSampler(BaseSampler):
             space=space,
             hidden_metrics=self._hidden_metrics,
         )
+        backbone_proposal: dict[str, Any] | None = None
+        if self._show_backbone:
+            backbone_proposal = self._backbone_relative(study, trial)
+            history = "\n".join(
+                part
+                for part in (history, self._backbone_note(study, backbone_proposal, space))
+                if part
+            )
         tried = [(t.number, t.params) for t in trials if t.params]
         creator = Creator(
             llm=self.llm,
@@ -163,13 +246,18 @@ class AgentSampler(BaseSampler):
             proposal = creator.propose(history, tried=tried, seed=seed, reference=reference)
         except ProposalFailed as failed:
             _logger.info(
-                "trial %d: the LLM gave no usable proposal (%s); the backbone proposes",
+                "trial %d: the LLM gave no usable proposal (%s); %s proposes",
                 trial.number,
                 failed,
+                backbone_name,
             )
             self._store(study, trial, self._fallback_attrs(failed))
+            self._record(study, trial, failed.calls)
+            if backbone_proposal is not None:
+                return backbone_proposal
             return self._backbone_relative(study, trial)
         self._store(study, trial, self._proposal_attrs(proposal))
+        self._record(study, trial, proposal.calls)
         _logger.info(
             "trial %d: the LLM proposed %s: %s", trial.number, proposal.config, proposal.rationale
         )
@@ -206,6 +294,42 @@ class AgentSampler(BaseSampler):
             return {}
         return self._backbone.sample_relative(study, trial, space)
 
+    def _backbone_note(self, study: Study, proposal: dict[str, Any], space: Space) -> str:
+        name = type(self._backbone).__name__
+        if not proposal:
+            return f"{name} has no proposal of its own yet (it is still warming up)."
+        shown = {
+            k: (float(format(v, ".4g")) if isinstance(v, float) else v) for k, v in proposal.items()
+        }
+        note = f"{name}, the optimizer running this study, proposes: {json.dumps(shown)}."
+        state = _cmaes_state(self._backbone, study)
+        if state:
+            note += " " + state
+        note += (
+            " Keep its proposal if it looks right, or override it with a better configuration"
+            " (complete it with values for any parameter it left out)."
+        )
+        return note
+
+    def _budget_exhausted(self, trials: Sequence[FrozenTrial]) -> str | None:
+        if self._max_tokens is None and self._max_cost is None:
+            return None
+        tokens = 0
+        cost = 0.0
+        for t in trials:
+            attrs = t.user_attrs
+            tokens += int(attrs.get(_keys.LLM_PROMPT_TOKENS, 0))
+            tokens += int(attrs.get(_keys.LLM_COMPLETION_TOKENS, 0))
+            cost += float(attrs.get(_keys.LLM_COST, 0.0) or 0.0)
+        if self._max_tokens is not None and tokens >= self._max_tokens:
+            return f"{tokens} LLM tokens used, limit {self._max_tokens}"
+        if self._max_cost is not None and cost >= self._max_cost:
+            return f"${cost:.4f} spent on the LLM, limit ${self._max_cost:g}"
+        return None
+
+    def _cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:
+        return price_of(self.llm.name, prompt_tokens, completion_tokens, price_per_mtok=self._price)
+
     def _proposal_attrs(self, proposal: Proposal) -> dict[str, Any]:
         attrs: dict[str, Any] = {
             _keys.PROPOSED_BY: "llm",
@@ -216,27 +340,85 @@ class AgentSampler(BaseSampler):
             _keys.LLM_LATENCY_S: round(proposal.latency_s, 3),
             _keys.LLM_CALLS: len(proposal.calls),
         }
+        cost = self._cost(proposal.prompt_tokens, proposal.completion_tokens)
+        if cost is not None:
+            attrs[_keys.LLM_COST] = round(cost, 6)
         if proposal.repaired:
             attrs[_keys.LLM_REPAIRED] = _clip("; ".join(proposal.repaired), _RATIONALE_ATTR_MAX)
         return attrs
 
     def _fallback_attrs(self, failed: ProposalFailed) -> dict[str, Any]:
-        return {
+        prompt = sum(c.prompt_tokens for c in failed.calls)
+        completion = sum(c.completion_tokens for c in failed.calls)
+        attrs: dict[str, Any] = {
             _keys.PROPOSED_BY: "backbone",
             _keys.FALLBACK_REASON: _clip(f"{failed.kind}: {failed.detail}", _RATIONALE_ATTR_MAX),
             _keys.RATIONALE: f"{type(self._backbone).__name__} proposed (LLM fallback:"
             f" {failed.kind})",
             _keys.LLM_MODEL: self.llm.name,
-            _keys.LLM_PROMPT_TOKENS: sum(c.prompt_tokens for c in failed.calls),
-            _keys.LLM_COMPLETION_TOKENS: sum(c.completion_tokens for c in failed.calls),
+            _keys.LLM_PROMPT_TOKENS: prompt,
+            _keys.LLM_COMPLETION_TOKENS: completion,
             _keys.LLM_LATENCY_S: round(sum(c.latency_s for c in failed.calls), 3),
             _keys.LLM_CALLS: len(failed.calls),
         }
+        cost = self._cost(prompt, completion)
+        if cost is not None:
+            attrs[_keys.LLM_COST] = round(cost, 6)
+        return attrs
+
+    def _record(self, study: Study, trial: FrozenTrial, calls: Sequence[CallRecord]) -> None:
+        if not self._record_calls or not calls:
+            return
+        payload: list[Any] = [
+            {
+                "messages": c.messages,
+                "text": c.text,
+                "model": c.model,
+                "prompt_tokens": c.prompt_tokens,
+                "completion_tokens": c.completion_tokens,
+                "latency_s": round(c.latency_s, 3),
+            }
+            for c in calls
+        ]
+        study._storage.set_trial_system_attr(
+            trial._trial_id, _keys.SYS_LLM_CALLS, cast("JSONSerializable", payload)
+        )
 
     @staticmethod
     def _store(study: Study, trial: FrozenTrial, attrs: dict[str, Any]) -> None:
         for key, value in attrs.items():
             study._storage.set_trial_user_attr(trial._trial_id, key, value)
+
+
+def _cmaes_state(backbone: BaseSampler, study: Study) -> str:
+    """CMA-ES's mean and step size in words, or "" (uses Optuna internals, guarded)."""
+    if not isinstance(backbone, CmaEsSampler):
+        return ""
+    try:
+        from optuna._transform import _SearchSpaceTransform
+
+        completed = backbone._get_trials(study)
+        optimizer = backbone._restore_optimizer(completed)
+        space = backbone.infer_relative_search_space(study, completed[-1] if completed else None)  # type: ignore[arg-type]
+        if optimizer is None or not space:
+            return ""
+        trans = _SearchSpaceTransform(space, transform_step=True, transform_0_1=True)
+        mean = trans.untransform(optimizer._mean)
+        shown = {
+            k: (float(format(v, ".4g")) if isinstance(v, float) else v) for k, v in mean.items()
+        }
+        return (
+            f"Its search distribution after generation {optimizer.generation}: mean"
+            f" {json.dumps(shown)}, step size sigma {float(optimizer._sigma):.3g} (as a"
+            " fraction of each parameter's range)."
+        )
+    except Exception:
+        _logger.debug("could not read the CMA-ES state", exc_info=True)
+        return ""
+
+
+def _rounded(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: (float(format(v, ".4g")) if isinstance(v, float) else v) for k, v in config.items()}
 
 
 def _best(trials: Sequence[FrozenTrial], direction: str) -> tuple[int, dict[str, Any]] | None:

@@ -41,6 +41,9 @@ __all__ = ["LLMSection", "Objective", "Task", "load_task"]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _TARGET_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+_FIELD_PREFIX_RE = re.compile(r"^[A-Za-z_]\w*[.:]")
+# Characters str.splitlines() breaks at, written escaped so that one problem stays one line.
+_ESCAPE_BREAKS = str.maketrans({c: repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
 
 
 class Objective(BaseModel):
@@ -115,10 +118,31 @@ class Task(BaseModel):
                 "must be a mapping from hyperparameter name to its range, e.g."
                 " {lr: {type: float, low: 1.0e-4, high: 0.1, log: true}}"
             )
+        for name, spec in value.items():
+            # Field paths embed these keys; a line break in one would split a message line.
+            for i, key in enumerate([name, *(spec if isinstance(spec, dict) else ())]):
+                if isinstance(key, str) and not key.isprintable():
+                    where = "space" if i == 0 else f"space.{name}"
+                    raise ValueError(
+                        f"{where}: the key {key!r} contains a line break or invisible"
+                        " character; use letters, digits, '_', '.' or '-'"
+                    )
         try:
             return Space.from_dict(value)
         except SpaceError as exc:
             raise ValueError(str(exc)) from None
+
+    @field_validator("dataset", "model", mode="before")
+    @classmethod
+    def _check_facts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict):
+            return {str(k): v for k, v in value.items()}
+        raise ValueError(
+            "must be a mapping of facts (e.g. {name: digits, samples: 1797}) or a text"
+            f" (got {value!r})"
+        )
 
     @field_validator("llm", mode="before")
     @classmethod
@@ -148,16 +172,27 @@ class Task(BaseModel):
 
     @model_validator(mode="after")
     def _check_task(self) -> Task:
-        if (self.command is None) == (self.function is None):
+        if self.command is None and self.function is None:
             raise ValueError(
-                "give exactly one of `command` (e.g. [python, train.py]) or `function`"
-                " (e.g. 'train:objective') to say how a trial runs"
+                "command: missing; give exactly one of `command` (e.g. [python, train.py]) or"
+                " `function` (e.g. 'train:objective') to say how a trial runs"
+            )
+        if self.command is not None and self.function is not None:
+            raise ValueError(
+                "function: give exactly one of `command` and `function`, not both; remove one"
             )
         if self.default_config is not None:
             config, _ = self.space.normalize(self.default_config)
             problems = self.space.validate(config)
             if problems:
-                raise ValueError("default_config: " + "; ".join(str(p) for p in problems))
+                # Each violation message starts with "<name>: ".
+                raise ValueError(
+                    "\n".join(
+                        f"default_config.{_key(p.name)}: "
+                        + p.message.removeprefix(p.name + ": ").translate(_ESCAPE_BREAKS)
+                        for p in problems
+                    )
+                )
             self.default_config = config
         if self.objective.metric in self.hidden_metrics:
             raise ValueError(
@@ -204,8 +239,14 @@ class Task(BaseModel):
         return [str(v) for v in self.space.validate(config)]
 
 
+def _key(part: int | str) -> str:
+    """A path part as written, or quoted when it is empty or holds invisible characters."""
+    text = str(part)
+    return text if text and text.isprintable() else repr(part)
+
+
 def _loc(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(p) for p in loc) if loc else "(top level)"
+    return ".".join(_key(p) for p in loc) if loc else "(top level)"
 
 
 def _allowed_fields(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
@@ -243,6 +284,8 @@ def _format_error(err: Any) -> str:
         return f"{where}: unknown field{hint}"
     if msg.startswith(f"{where}.") or msg.startswith(f"{where}:"):
         return msg
+    if not loc and _FIELD_PREFIX_RE.match(msg):
+        return msg  # a whole-task check that names its field itself
     if kind in ("string_type", "int_type", "float_type", "dict_type", "list_type", "bool_type"):
         return f"{where}: {msg} (got {err.get('input')!r})"
     if kind == "model_type" or kind == "model_attributes_type":

@@ -250,7 +250,11 @@ class Creator:
         if violations:
             problems = [str(v) for v in violations]
             fixed, fixes = self.space.repair(config)
-            hints = [f"{c.name}: a valid value would be {fixed[c.name]!r}" for c in fixes]
+            hints = [
+                f"{c.name}: a valid value would be {fixed[c.name]!r}"
+                for c in fixes
+                if c.name in fixed and c.after is not None
+            ]
             return None, rationale, problems + hints[:5], [str(c) for c in changes], "invalid"
         dup = find_duplicate(config, tried, self.space, tolerance=self.duplicate_tolerance)
         if dup is not None:

@@ -1,0 +1,284 @@
+"""The CLI on a user's mistakes: one clear line per problem on stderr, no traceback, exit 2."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+from click.testing import Result
+from typer.testing import CliRunner
+
+from agenthpo import __version__
+from agenthpo.cli import app
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "digits_mlp" / "task.yaml"
+SUBPROCESS_TIMEOUT_S = 60
+
+
+def _cli_argv() -> list[str]:
+    """The installed ``agenthpo`` console script of this interpreter (editable install)."""
+    beside = Path(sys.executable).with_name("agenthpo")
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return [str(beside)]
+    found = shutil.which("agenthpo")
+    if found is not None:
+        return [found]
+    # No console script on PATH: the same entry point, through this interpreter.
+    return [sys.executable, "-c", "from agenthpo.cli import main; main()"]
+
+
+def run_cli(
+    *args: str, cwd: Path, env_drop: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in env_drop}
+    # A narrow, non-terminal console: long messages must still stay on one line.
+    env.update({"COLUMNS": "80", "TERM": "dumb", "NO_COLOR": "1", "PYTHONWARNINGS": "ignore"})
+    return subprocess.run(
+        [*_cli_argv(), *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT_S,
+        check=False,
+    )
+
+
+def error_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def good_task(tmp_path: Path) -> Path:
+    """A valid copy of the example task in an empty directory (no storage yet)."""
+    path = tmp_path / "task.yaml"
+    path.write_text(EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def low_above_high_task(tmp_path: Path) -> Path:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    old = "alpha: {type: float, low: 1.0e-6, high: 1.0e-1"
+    assert old in text
+    path = tmp_path / "broken.yaml"
+    path.write_text(text.replace(old, "alpha: {type: float, low: 1.0, high: 1.0e-1"), "utf-8")
+    return path
+
+
+# ---------------------------------------------------------------------- real subprocesses
+
+
+@pytest.mark.integration
+def test_run_broken_task_subprocess(tmp_path: Path, low_above_high_task: Path) -> None:
+    proc = run_cli("run", str(low_above_high_task), cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    lines = error_lines(proc.stderr)
+    assert len(lines) == 1, proc.stderr
+    line = lines[0]
+    assert line.startswith("error: ")
+    assert str(low_above_high_task) in line
+    assert "space.alpha.low" in line
+    assert "lower than high" in line
+    assert proc.stdout.strip() == ""
+    # Nothing was started: no study storage beside the task.
+    assert not list(tmp_path.glob("*.db"))
+
+
+@pytest.mark.integration
+def test_run_yaml_syntax_error_subprocess(tmp_path: Path) -> None:
+    path = tmp_path / "task.yaml"
+    path.write_text("name: demo\nobjective: {metric: loss, direction: minimize\n", "utf-8")
+    proc = run_cli("run", str(path), cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    lines = error_lines(proc.stderr)
+    assert len(lines) == 1, proc.stderr
+    assert "invalid YAML at line" in lines[0]
+    assert "column" in lines[0]
+
+
+@pytest.mark.integration
+def test_run_missing_file_subprocess(tmp_path: Path) -> None:
+    proc = run_cli("run", "no_such_task.yaml", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    lines = error_lines(proc.stderr)
+    assert lines == ["error: no_such_task.yaml: no such task file"]
+
+
+@pytest.mark.integration
+def test_run_openai_without_key_subprocess(tmp_path: Path, good_task: Path) -> None:
+    proc = run_cli(
+        "run",
+        str(good_task),
+        "--llm",
+        "openai:gpt-4o-mini",
+        cwd=tmp_path,
+        env_drop=("OPENAI_API_KEY",),
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    lines = error_lines(proc.stderr)
+    assert len(lines) == 1, proc.stderr
+    assert "OPENAI_API_KEY" in lines[0]
+    assert not list(tmp_path.glob("*.db"))
+
+
+# ---------------------------------------------------------------------- in-process (CliRunner)
+
+
+def assert_user_error(result: Result, *needles: str) -> str:
+    """Exit 2, no traceback, every needle on stderr; returns stderr."""
+    stdout, stderr = result.stdout, result.stderr
+    assert result.exit_code == 2, (stdout, stderr, result.exception)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in stdout + stderr
+    for needle in needles:
+        assert needle in stderr, stderr
+    lines = error_lines(stderr)
+    assert lines
+    assert all(line.startswith("error: ") for line in lines), stderr
+    return stderr
+
+
+def test_run_broken_task_in_process(runner: CliRunner, low_above_high_task: Path) -> None:
+    result = runner.invoke(app, ["run", str(low_above_high_task)])
+    stderr = assert_user_error(result, "space.alpha.low")
+    assert len(error_lines(stderr)) == 1
+
+
+def test_run_every_problem_one_line_each(runner: CliRunner, tmp_path: Path) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8").replace("n_trials: 12", "n_trails: 12")
+    text = text.replace("direction: maximize", "direction: max")
+    path = tmp_path / "task.yaml"
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["run", str(path)])
+    stderr = assert_user_error(result, "objective.direction", "n_trails", "'n_trials'")
+    assert len(error_lines(stderr)) == 3  # direction, unknown n_trails, missing n_trials
+
+
+def test_run_directory(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["run", str(tmp_path)])
+    assert_user_error(result, "is a directory")
+
+
+def test_run_bogus_llm_spec(runner: CliRunner, good_task: Path) -> None:
+    result = runner.invoke(app, ["run", str(good_task), "--llm", "bogus:thing"])
+    stderr = assert_user_error(result, "bogus:thing")
+    for spec in ("local", "openai:MODEL", "ollama:MODEL", "openai-compatible:URL#MODEL"):
+        assert spec in stderr
+    assert len(error_lines(stderr)) == 1
+    assert not list(good_task.parent.glob("*.db"))
+
+
+def test_run_openai_without_key_in_process(
+    runner: CliRunner, good_task: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    result = runner.invoke(app, ["run", str(good_task), "--llm", "openai:gpt-4o-mini"])
+    assert_user_error(result, "OPENAI_API_KEY")
+
+
+@pytest.mark.parametrize("command", ["show", "best"])
+def test_storage_does_not_exist_yet(runner: CliRunner, good_task: Path, command: str) -> None:
+    result = runner.invoke(app, [command, str(good_task)])
+    assert_user_error(result, "no study stored yet", "agenthpo run")
+    assert not list(good_task.parent.glob("*.db"))
+
+
+@pytest.mark.parametrize("command", ["show", "best"])
+def test_explicit_storage_does_not_exist(runner: CliRunner, tmp_path: Path, command: str) -> None:
+    url = f"sqlite:///{tmp_path / 'missing.db'}"
+    result = runner.invoke(app, [command, "--storage", url])
+    assert_user_error(result, "no study stored yet")
+    assert not (tmp_path / "missing.db").exists()
+
+
+@pytest.mark.parametrize("command", ["show", "best"])
+def test_broken_task_for_show_and_best(
+    runner: CliRunner, low_above_high_task: Path, command: str
+) -> None:
+    result = runner.invoke(app, [command, str(low_above_high_task)])
+    assert_user_error(result, "space.alpha.low")
+
+
+@pytest.mark.parametrize("command", ["show", "best"])
+def test_neither_task_nor_storage(runner: CliRunner, command: str) -> None:
+    result = runner.invoke(app, [command])
+    assert_user_error(result, "task file", "--storage")
+
+
+def _sqlite(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'x.db'}"
+
+
+def test_best_empty_study(runner: CliRunner, tmp_path: Path) -> None:
+    url = _sqlite(tmp_path)
+    optuna.create_study(study_name="empty", storage=url)
+    result = runner.invoke(app, ["best", "--storage", url])
+    assert_user_error(result, "no completed trial", "'empty'")
+
+
+def test_show_empty_study_is_fine(runner: CliRunner, tmp_path: Path) -> None:
+    url = _sqlite(tmp_path)
+    optuna.create_study(study_name="empty", storage=url)
+    result = runner.invoke(app, ["show", "--storage", url])
+    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
+
+
+@pytest.mark.parametrize("command", ["show", "best"])
+def test_unknown_study(runner: CliRunner, tmp_path: Path, command: str) -> None:
+    url = _sqlite(tmp_path)
+    optuna.create_study(study_name="real", storage=url)
+    result = runner.invoke(app, [command, "--storage", url, "--study", "nosuch"])
+    assert_user_error(result, "no study named 'nosuch'")
+
+
+def test_several_studies_need_a_name(runner: CliRunner, tmp_path: Path) -> None:
+    url = _sqlite(tmp_path)
+    optuna.create_study(study_name="one", storage=url)
+    optuna.create_study(study_name="two", storage=url)
+    result = runner.invoke(app, ["best", "--storage", url])
+    assert_user_error(result, "2 studies", "--study")
+
+
+def test_best_prints_params_as_json(runner: CliRunner, tmp_path: Path) -> None:
+    url = _sqlite(tmp_path)
+    study = optuna.create_study(study_name="done", storage=url, direction="maximize")
+    study.enqueue_trial({"lr": 0.01, "opt": "adam"})
+    study.optimize(
+        lambda t: (
+            t.suggest_float("lr", 1e-4, 1.0, log=True)
+            + (1.0 if t.suggest_categorical("opt", ["adam", "sgd"]) == "adam" else 0.0)
+        ),
+        n_trials=1,
+    )
+    result = runner.invoke(app, ["best", "--storage", url])
+    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
+    assert json.loads(result.stdout) == {"lr": 0.01, "opt": "adam"}
+
+
+def test_version(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert f"agenthpo {__version__}" in result.stdout
+
+
+@pytest.mark.integration
+def test_version_subprocess(tmp_path: Path) -> None:
+    proc = run_cli("--version", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"agenthpo {__version__}"
