@@ -25,7 +25,7 @@ from rich.text import Text
 from agenthpo import __version__, _keys
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import resolve_llm
-from agenthpo.task import load_task
+from agenthpo.task import load_task, task_with
 from agenthpo.tuner import RunSummary, TrialEvent, Tuner, open_storage
 
 app = typer.Typer(
@@ -203,6 +203,22 @@ def run(
     ] = None,
     storage: StorageOption = None,
     seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+    strategy: Annotated[
+        str | None,
+        typer.Option(
+            "--strategy",
+            help="Who proposes trials: agent, hybrid-tpe, centaur, tpe, random, cmaes, gp"
+            " (default: the task's, else hybrid-tpe).",
+        ),
+    ] = None,
+    max_llm_tokens: Annotated[
+        int | None,
+        typer.Option("--max-llm-tokens", min=0, help="Stop asking the LLM after this many tokens."),
+    ] = None,
+    max_llm_cost: Annotated[
+        float | None,
+        typer.Option("--max-llm-cost", min=0, help="Stop asking the LLM after this many dollars."),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each proposal.")] = False,
 ) -> None:
     """Tune a task: propose, run, analyse and store trials until the budget is spent."""
@@ -210,6 +226,15 @@ def run(
 
     def go() -> RunSummary:
         task = load_task(task_file)
+        overrides: dict[str, Any] = {}
+        if strategy is not None:
+            overrides["strategy"] = strategy
+        if max_llm_tokens is not None:
+            overrides["max_llm_tokens"] = max_llm_tokens
+        if max_llm_cost is not None:
+            overrides["max_llm_cost"] = max_llm_cost
+        if overrides:
+            task = task_with(task, **overrides)
         live_table = _LiveTable(task.objective.metric)
         client, note = (
             (None, None) if llm is None else resolve_llm(llm, settings=task.llm_settings())

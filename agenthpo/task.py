@@ -37,13 +37,17 @@ from agenthpo.errors import SpaceError, TaskError
 from agenthpo.llm import LLMSettings, StructuredMode
 from agenthpo.space import Config, Space
 
-__all__ = ["LLMSection", "Objective", "Task", "load_task"]
+__all__ = ["LLMSection", "Objective", "StrategyName", "Task", "load_task"]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _TARGET_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 _FIELD_PREFIX_RE = re.compile(r"^[A-Za-z_]\w*[.:]")
 # Characters str.splitlines() breaks at, written escaped so that one problem stays one line.
 _ESCAPE_BREAKS = str.maketrans({c: repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
+
+
+StrategyName = Literal["agent", "hybrid-tpe", "centaur", "tpe", "random", "cmaes", "gp"]
+"""The strategies (see :mod:`agenthpo.strategies`)."""
 
 
 class Objective(BaseModel):
@@ -65,6 +69,8 @@ class LLMSection(BaseModel):
     timeout: float = Field(default=120.0, gt=0)
     max_retries: int = Field(default=3, ge=0, le=10)
     temperature: float = Field(default=0.7, ge=0, le=2)
+    price_per_mtok: tuple[float, float] | None = None
+    """(input, output) dollars per million tokens, for models the price table lacks."""
 
 
 class Task(BaseModel):
@@ -92,6 +98,10 @@ class Task(BaseModel):
     timeout: float | None = Field(default=None, gt=0)
     env: dict[str, str] = Field(default_factory=dict)
     llm: LLMSection | None = None
+    strategy: StrategyName = "hybrid-tpe"
+    llm_share: float | None = Field(default=None, ge=0, le=1)
+    max_llm_tokens: int | None = Field(default=None, ge=0)
+    max_llm_cost: float | None = Field(default=None, ge=0)
     seed: int | None = None
     storage: str | None = None
 
@@ -243,6 +253,19 @@ def _key(part: int | str) -> str:
     """A path part as written, or quoted when it is empty or holds invisible characters."""
     text = str(part)
     return text if text and text.isprintable() else repr(part)
+
+
+def task_with(task: Task, **changes: Any) -> Task:
+    """A validated copy of ``task`` with some fields changed (e.g. from command-line options).
+
+    Raises:
+        TaskError: A changed value is invalid.
+    """
+    data = task.model_dump()
+    data["space"] = task.space
+    data.update(changes)
+    label = str(task.source) if task.source is not None else "task"
+    return task_from_dict(data, base_dir=task.base_dir, source=task.source, label=label)
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:

@@ -34,7 +34,7 @@ from agenthpo.agent.prompts import TaskContext
 from agenthpo.errors import AgentHPOError
 from agenthpo.executor import CommandExecutor, Executor, FunctionExecutor, TrialResult
 from agenthpo.llm import LLMClient, resolve_llm
-from agenthpo.sampler import AgentSampler
+from agenthpo.strategies import make_sampler, uses_llm
 from agenthpo.task import Task
 
 __all__ = ["RunSummary", "TrialEvent", "Tuner", "open_storage", "task_context"]
@@ -199,7 +199,8 @@ class Tuner:
             file beside the task file.
         seed: Seeds the sampler (and the LLM where supported); ``None`` takes the task's.
         n_trials: The study's total budget; ``None`` takes the task's ``n_trials``.
-        sampler: Any Optuna sampler instead of the agent (e.g. ``TPESampler`` as a baseline).
+        strategy: Who proposes trials (:mod:`agenthpo.strategies`); ``None`` takes the task's.
+        sampler: Any Optuna sampler instead of a strategy's.
         executor: How trials run; ``None`` builds it from the task.
         on_trial_start: Called with a :class:`TrialEvent` when a trial starts.
         on_trial_end: Called with a :class:`TrialEvent` when a trial has been stored.
@@ -213,6 +214,7 @@ class Tuner:
         storage: str | None = None,
         seed: int | None = None,
         n_trials: int | None = None,
+        strategy: str | None = None,
         sampler: BaseSampler | None = None,
         executor: Executor | None = None,
         on_trial_start: Sequence[TrialListener] = (),
@@ -222,6 +224,7 @@ class Tuner:
         self.storage_url = storage or task.default_storage()
         self.seed = seed if seed is not None else task.seed
         self.n_trials = n_trials if n_trials is not None else task.n_trials
+        self.strategy = strategy or task.strategy
         self._llm = llm
         self._sampler = sampler
         self._executor = executor
@@ -238,16 +241,22 @@ class Tuner:
         return self._llm
 
     def sampler(self) -> BaseSampler:
-        """The sampler the study uses: the given one, or an :class:`AgentSampler`."""
+        """The sampler the study uses: the given one, or the strategy's."""
         if self._sampler is None:
             section = self.task.llm
-            self._sampler = AgentSampler(
-                llm=self._resolve_llm(),
+            llm = self._resolve_llm() if uses_llm(self.strategy) else None
+            self._sampler = make_sampler(
+                self.strategy,
+                llm=llm,
                 space=self.task.space,
                 context=task_context(self.task),
                 seed=self.seed,
                 hidden_metrics=self.task.hidden_metrics,
+                llm_share=self.task.llm_share,
                 temperature=section.temperature if section is not None else 0.7,
+                max_llm_tokens=self.task.max_llm_tokens,
+                max_llm_cost=self.task.max_llm_cost,
+                price_per_mtok=section.price_per_mtok if section is not None else None,
             )
         return self._sampler
 
@@ -328,6 +337,12 @@ class Tuner:
     ) -> FrozenTrial:
         config = dict(trial.params)
         attrs = dict(study._storage.get_trial(trial._trial_id).user_attrs)
+        if _keys.PROPOSED_BY not in attrs:
+            # A classical strategy (or an enqueued trial): say who proposed it.
+            fixed = study._storage.get_trial(trial._trial_id).system_attrs.get("fixed_params")
+            attrs[_keys.PROPOSED_BY] = "enqueued" if fixed else self.strategy
+            trial.set_user_attr(_keys.PROPOSED_BY, attrs[_keys.PROPOSED_BY])
+        trial.set_user_attr(_keys.STRATEGY, self.strategy)
         event = TrialEvent(number=trial.number, config=config, attrs=attrs)
         for listener in self.on_trial_start:
             listener(event)
@@ -424,7 +439,7 @@ class Tuner:
         summary.llm_prompt_tokens += int(attrs.get(_keys.LLM_PROMPT_TOKENS, 0))
         summary.llm_completion_tokens += int(attrs.get(_keys.LLM_COMPLETION_TOKENS, 0))
         summary.llm_seconds += float(attrs.get(_keys.LLM_LATENCY_S, 0.0))
-        if attrs.get(_keys.PROPOSED_BY) == "backbone":
+        if attrs.get(_keys.FALLBACK_REASON):
             summary.fallbacks += 1
             reason = str(attrs.get(_keys.FALLBACK_REASON, "unknown")).split(":", 1)[0]
             summary.fallback_reasons[reason] = summary.fallback_reasons.get(reason, 0) + 1

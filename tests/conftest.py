@@ -58,6 +58,7 @@ def quadratic_task(tmp_path: Path) -> Task:
             },
             "n_trials": 4,
             "function": "quad:objective",
+            "strategy": "agent",
         },
         base_dir=tmp_path,
     )

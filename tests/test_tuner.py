@@ -84,6 +84,7 @@ def _command_task(tmp_path: Path, script: str, **extra: object) -> Task:
         "objective": {"metric": "acc", "direction": "maximize"},
         "space": {"lr": {"type": "float", "low": 0.001, "high": 1.0, "log": True}},
         "n_trials": 2,
+        "strategy": "agent",
         "command": ["python", "train.py"],
     }
     data.update(extra)
@@ -177,3 +178,83 @@ def test_python_in_a_command_is_this_interpreter(tmp_path: Path) -> None:
     assert result.status == "ok"
     assert sys.executable in result.stdout_tail
     assert math.isclose(result.metrics["acc"], 0.5)
+
+
+@pytest.mark.parametrize(
+    ("strategy", "expected"),
+    [
+        ("agent", ["llm"] * 8),
+        ("hybrid-tpe", ["llm"] * 3 + ["backbone"] * 3 + ["llm", "backbone"]),
+        ("tpe", ["tpe"] * 8),
+        ("random", ["random"] * 8),
+    ],
+)
+def test_strategies_decide_who_proposes(
+    quadratic_task: Task, tmp_path: Path, strategy: str, expected: list[str]
+) -> None:
+    storage = f"sqlite:///{tmp_path / 'st.db'}"
+    llm = RandomLLM(seed=0)
+    summary = Tuner(
+        quadratic_task, llm=llm, storage=storage, n_trials=8, strategy=strategy, seed=0
+    ).run()
+    trials = _load(storage).trials
+    assert [t.user_attrs[_keys.PROPOSED_BY] for t in trials] == expected
+    assert all(t.user_attrs[_keys.STRATEGY] == strategy for t in trials)
+    assert llm.calls == expected.count("llm")
+    assert summary.fallbacks == 0
+
+
+def test_centaur_lets_cmaes_run_and_the_llm_override_after_warmup(
+    quadratic_task: Task, tmp_path: Path
+) -> None:
+    seen: list[str] = []
+
+    def respond(messages: list[Message], schema: object) -> str:
+        seen.append(messages[-1].content)
+        return answer({"x": 2.0 - len(seen) / 100, "kind": "a"}, "stay near the CMA-ES mean")
+
+    storage = f"sqlite:///{tmp_path / 'c.db'}"
+    Tuner(
+        quadratic_task,
+        llm=ScriptedLLM([respond]),
+        storage=storage,
+        n_trials=14,
+        strategy="centaur",
+        seed=0,
+    ).run()
+    trials = _load(storage).trials
+    by = [t.user_attrs[_keys.PROPOSED_BY] for t in trials]
+    assert by[:10] == ["backbone"] * 10  # the warm-up
+    assert by[10:].count("llm") == len(seen) >= 1
+    # The LLM saw CMA-ES's own proposal before deciding.
+    assert "CmaEsSampler, the optimizer running this study, proposes" in seen[0]
+
+
+def test_token_budget_stops_llm_use_and_the_study_finishes(
+    quadratic_task: Task, tmp_path: Path
+) -> None:
+    from agenthpo.task import task_with
+
+    task = task_with(quadratic_task, max_llm_tokens=500)
+    storage = f"sqlite:///{tmp_path / 'b.db'}"
+    llm = RandomLLM(seed=0)
+    summary = Tuner(task, llm=llm, storage=storage, n_trials=6).run()
+    assert summary.n_complete == 6
+    trials = _load(storage).trials
+    spent = [
+        t.user_attrs.get(_keys.LLM_PROMPT_TOKENS, 0)
+        + t.user_attrs.get(_keys.LLM_COMPLETION_TOKENS, 0)
+        for t in trials
+    ]
+    first_budget = next(
+        i
+        for i, t in enumerate(trials)
+        if t.user_attrs.get(_keys.FALLBACK_REASON, "").startswith("budget")
+    )
+    assert sum(spent[:first_budget]) >= 500
+    assert sum(spent[: first_budget - 1]) < 500
+    assert all(
+        t.user_attrs[_keys.FALLBACK_REASON].startswith("budget") for t in trials[first_budget:]
+    )
+    assert llm.calls == first_budget
+    assert summary.fallback_reasons == {"budget": 6 - first_budget}

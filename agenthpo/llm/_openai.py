@@ -20,12 +20,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any, Literal
-
-import openai
+from typing import TYPE_CHECKING, Any, Literal
 
 from agenthpo.errors import LLMConfigError, LLMError
 from agenthpo.llm._base import LLMResponse, Message, Usage
+
+if TYPE_CHECKING:
+    import openai
 
 __all__ = ["STRUCTURED_MODES", "OpenAICompatibleClient", "StructuredMode"]
 
@@ -112,6 +113,8 @@ class OpenAICompatibleClient:
         return state
 
     def _sdk(self) -> openai.OpenAI:
+        import openai  # imported on first use: it takes about a second
+
         if self._client is None:
             self._client = openai.OpenAI(
                 base_url=self.base_url,
@@ -193,6 +196,8 @@ class OpenAICompatibleClient:
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
         elif schema is not None and mode == "json_object":
             kwargs["response_format"] = {"type": "json_object"}
+        import openai
+
         sdk = self._sdk()
         if probing:
             # A rejected mode should fail fast rather than be retried as if it were transient.

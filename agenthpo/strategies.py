@@ -1,0 +1,128 @@
+"""Strategies: who proposes each trial, the LLM, a classical optimizer, or both.
+
+=============  ===============================================================================
+``agent``      every trial from the LLM (the AgentHPO paper's method); TPE steps in only when an
+               answer is unusable (invalid after a repair round, a duplicate, an LLM error)
+``hybrid-tpe`` the LLM proposes the first ``llm_startup_trials`` trials (default 3), then a
+               share ``llm_share`` (default 0.25) of the rest, spread evenly; TPE proposes the
+               others and learns from every trial; the LLM's history marks which trials TPE
+               proposed and how they went
+``centaur``    CMA-ES runs every trial; after a 10-trial warm-up, on a share ``llm_share``
+               (default 0.3) of trials the LLM sees CMA-ES's proposal, its mean and step
+               size and the top configurations, and may keep or override the proposal;
+               CMA-ES learns from every result (categorical parameters are sampled at
+               random by CMA-ES, and chosen by the LLM on its turns)
+``tpe``        Optuna's TPE sampler (its defaults), no LLM
+``random``     Optuna's random sampler, no LLM
+``cmaes``      Optuna's CMA-ES sampler, no LLM
+``gp``         Optuna's Gaussian-process sampler, no LLM (needs torch: ``agenthpo[gp]``)
+=============  ===============================================================================
+
+Example:
+    >>> from agenthpo.strategies import make_sampler
+    >>> type(make_sampler("tpe", seed=0)).__name__
+    'TPESampler'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, get_args
+
+from optuna.samplers import BaseSampler, CmaEsSampler, RandomSampler, TPESampler
+
+from agenthpo.agent.prompts import TaskContext
+from agenthpo.errors import AgentHPOError
+from agenthpo.llm import LLMClient
+from agenthpo.sampler import AgentSampler
+from agenthpo.space import Space
+from agenthpo.task import StrategyName
+
+__all__ = ["CLASSICAL", "DEFAULT_STRATEGY", "STRATEGIES", "make_sampler", "uses_llm"]
+
+STRATEGIES: tuple[str, ...] = get_args(StrategyName)
+CLASSICAL: tuple[str, ...] = ("tpe", "random", "cmaes", "gp")
+DEFAULT_STRATEGY = "hybrid-tpe"
+
+
+def uses_llm(strategy: str) -> bool:
+    """Whether a strategy asks an LLM at all."""
+    return strategy not in CLASSICAL
+
+
+def _check(strategy: str) -> None:
+    if strategy not in STRATEGIES:
+        raise AgentHPOError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+
+
+def classical_sampler(strategy: str, *, seed: int | None = None) -> BaseSampler:
+    """The plain Optuna sampler of a classical strategy."""
+    _check(strategy)
+    if strategy == "tpe":
+        return TPESampler(seed=seed)
+    if strategy == "random":
+        return RandomSampler(seed=seed)
+    if strategy == "cmaes":
+        return CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    if strategy == "gp":
+        import importlib.util
+
+        if importlib.util.find_spec("torch") is None:
+            raise AgentHPOError("the gp strategy needs PyTorch: pip install 'agenthpo[gp]'")
+        from optuna.samplers import GPSampler
+
+        return GPSampler(seed=seed)
+    raise AgentHPOError(f"{strategy!r} is not a classical strategy")
+
+
+def make_sampler(
+    strategy: str = DEFAULT_STRATEGY,
+    *,
+    llm: LLMClient | None = None,
+    space: Space | None = None,
+    context: TaskContext | None = None,
+    seed: int | None = None,
+    hidden_metrics: Iterable[str] = (),
+    llm_share: float | None = None,
+    llm_startup_trials: int | None = None,
+    **options: Any,
+) -> BaseSampler:
+    """The sampler for a strategy; ``options`` go to :class:`AgentSampler`.
+
+    Raises:
+        AgentHPOError: Unknown strategy, or one whose dependencies are missing.
+    """
+    _check(strategy)
+    if strategy in CLASSICAL:
+        return classical_sampler(strategy, seed=seed)
+    common: dict[str, Any] = {
+        "llm": llm,
+        "space": space,
+        "context": context,
+        "seed": seed,
+        "hidden_metrics": hidden_metrics,
+        **options,
+    }
+    if strategy == "agent":
+        return AgentSampler(
+            backbone=TPESampler(seed=seed),
+            llm_share=1.0 if llm_share is None else llm_share,
+            llm_startup_trials=llm_startup_trials or 0,
+            **common,
+        )
+    if strategy == "hybrid-tpe":
+        return AgentSampler(
+            backbone=TPESampler(seed=seed),
+            llm_startup_trials=3 if llm_startup_trials is None else llm_startup_trials,
+            llm_share=0.25 if llm_share is None else llm_share,
+            **common,
+        )
+    # centaur
+    return AgentSampler(
+        backbone=CmaEsSampler(seed=seed, warn_independent_sampling=False),
+        llm_warmup_trials=10,
+        llm_startup_trials=0 if llm_startup_trials is None else llm_startup_trials,
+        llm_share=0.3 if llm_share is None else llm_share,
+        show_backbone=True,
+        **common,
+    )
