@@ -24,9 +24,9 @@ from rich.text import Text
 
 from agenthpo import __version__, _keys
 from agenthpo.errors import AgentHPOError
-from agenthpo.llm import resolve_llm
+from agenthpo.llm import LLMClient, resolve_llm
 from agenthpo.task import load_task, task_with
-from agenthpo.tuner import RunSummary, TrialEvent, Tuner, open_storage
+from agenthpo.tuner import RunSummary, TrialEvent, Tuner, open_storage, replay_llm
 
 app = typer.Typer(
     name="agenthpo",
@@ -170,7 +170,9 @@ def _print_summary(summary: RunSummary, task_arg: str) -> None:
         reasons = ", ".join(f"{k} {v}" for k, v in sorted(summary.fallback_reasons.items()))
         console.print(
             f"LLM: {summary.llm_calls} calls, {summary.llm_prompt_tokens} prompt +"
-            f" {summary.llm_completion_tokens} completion tokens, {summary.llm_seconds:.1f} s;"
+            f" {summary.llm_completion_tokens} completion tokens, {summary.llm_seconds:.1f} s"
+            + (f", ${summary.llm_cost_usd:.4f}" if summary.llm_cost_usd else "")
+            + ";"
             f" backbone fallbacks: {summary.fallbacks}" + (f" ({reasons})" if reasons else "")
         )
     if summary.best_config is not None:
@@ -219,6 +221,15 @@ def run(
         float | None,
         typer.Option("--max-llm-cost", min=0, help="Stop asking the LLM after this many dollars."),
     ] = None,
+    replay: Annotated[
+        str | None,
+        typer.Option(
+            "--replay",
+            help="Replay the LLM answers recorded by an earlier study (a storage URL, or"
+            " URL#STUDY) instead of calling an LLM; with the same seed the proposals are"
+            " identical. Write the new run to another --storage.",
+        ),
+    ] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each proposal.")] = False,
 ) -> None:
     """Tune a task: propose, run, analyse and store trials until the budget is spent."""
@@ -236,9 +247,23 @@ def run(
         if overrides:
             task = task_with(task, **overrides)
         live_table = _LiveTable(task.objective.metric)
-        client, note = (
-            (None, None) if llm is None else resolve_llm(llm, settings=task.llm_settings())
-        )
+        client: LLMClient | None = None
+        note: str | None = None
+        if replay is not None:
+            if llm is not None:
+                raise AgentHPOError("give either --llm or --replay, not both")
+            source_url, _, source_study = replay.partition("#")
+            target = storage or task.default_storage()
+            source_study = source_study or task.name
+            if source_url == target and source_study == task.name:
+                raise AgentHPOError(
+                    "--replay would write into the study it replays; give another --storage"
+                )
+            replayed = replay_llm(source_url, source_study)
+            note = f"LLM: replaying {replayed.remaining} recorded answers of {replayed.model}"
+            client = replayed
+        elif llm is not None:
+            client, note = resolve_llm(llm, settings=task.llm_settings())
         tuner = Tuner(
             task,
             storage=storage,

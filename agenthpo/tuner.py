@@ -33,11 +33,18 @@ from agenthpo.agent.analyst import analyze
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.errors import AgentHPOError
 from agenthpo.executor import CommandExecutor, Executor, FunctionExecutor, TrialResult
-from agenthpo.llm import LLMClient, resolve_llm
+from agenthpo.llm import LLMClient, ReplayLLM, resolve_llm
 from agenthpo.strategies import make_sampler, uses_llm
 from agenthpo.task import Task
 
-__all__ = ["RunSummary", "TrialEvent", "Tuner", "open_storage", "task_context"]
+__all__ = [
+    "RunSummary",
+    "TrialEvent",
+    "Tuner",
+    "open_storage",
+    "replay_llm",
+    "task_context",
+]
 
 _logger = logging.getLogger("agenthpo")
 
@@ -85,6 +92,7 @@ class RunSummary:
     llm_prompt_tokens: int = 0
     llm_completion_tokens: int = 0
     llm_seconds: float = 0.0
+    llm_cost_usd: float = 0.0
     fallbacks: int = 0
     fallback_reasons: dict[str, int] = field(default_factory=dict)
     llm_note: str | None = None
@@ -114,6 +122,31 @@ def open_storage(url: str) -> BaseStorage | str:
                 engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else None,
             )
     return url
+
+
+def replay_llm(storage: str, study_name: str) -> ReplayLLM:
+    """A :class:`ReplayLLM` serving the answers a stored study recorded, in trial order.
+
+    Raises:
+        AgentHPOError: No such study, or it recorded no LLM answers.
+    """
+    try:
+        source = optuna.load_study(study_name=study_name, storage=open_storage(storage))
+    except KeyError:
+        raise AgentHPOError(f"--replay: no study named {study_name!r} in {storage}") from None
+    texts: list[str] = []
+    model = "recorded"
+    for trial in sorted(source.get_trials(deepcopy=False), key=lambda t: t.number):
+        calls = trial.system_attrs.get(_keys.SYS_LLM_CALLS) or []
+        for call in calls:
+            if isinstance(call, dict) and isinstance(call.get("text"), str):
+                texts.append(call["text"])
+                model = str(call.get("model") or model)
+    if not texts:
+        raise AgentHPOError(
+            f"--replay: study {study_name!r} in {storage} recorded no LLM answers to replay"
+        )
+    return ReplayLLM(texts, model=model)
 
 
 def _python_argv(argv: Sequence[str]) -> list[str]:
@@ -439,6 +472,7 @@ class Tuner:
         summary.llm_prompt_tokens += int(attrs.get(_keys.LLM_PROMPT_TOKENS, 0))
         summary.llm_completion_tokens += int(attrs.get(_keys.LLM_COMPLETION_TOKENS, 0))
         summary.llm_seconds += float(attrs.get(_keys.LLM_LATENCY_S, 0.0))
+        summary.llm_cost_usd += float(attrs.get(_keys.LLM_COST, 0.0) or 0.0)
         if attrs.get(_keys.FALLBACK_REASON):
             summary.fallbacks += 1
             reason = str(attrs.get(_keys.FALLBACK_REASON, "unknown")).split(":", 1)[0]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from agenthpo.llm._base import LLMClient, LLMResponse, Message, Usage
 from agenthpo.llm._local import LocalLlamaClient, find_embedded_model
 from agenthpo.llm._openai import OpenAICompatibleClient, StructuredMode
+from agenthpo.llm._replay import ReplayLLM
 from agenthpo.llm._scripted import RandomLLM, ScriptedLLM
 from agenthpo.llm._spec import LLMSettings, parse_llm_spec, resolve_llm
 
@@ -22,6 +23,7 @@ __all__ = [
     "Message",
     "OpenAICompatibleClient",
     "RandomLLM",
+    "ReplayLLM",
     "ScriptedLLM",
     "StructuredMode",
     "Usage",
