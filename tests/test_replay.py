@@ -48,9 +48,7 @@ def test_recorded_calls_hold_request_and_answer(quadratic_task: Task, tmp_path: 
     (call,) = trial.system_attrs[_keys.SYS_LLM_CALLS]
     assert call["messages"][0]["role"] == "system"
     assert "#0 loss=" in call["messages"][-1]["content"]
-    assert trial.params == {
-        k: v for k, v in __import__("json").loads(call["text"])["config"].items()
-    }
+    assert trial.params == json.loads(call["text"])["config"]
 
 
 def test_replay_of_a_study_without_llm_answers_is_refused(
