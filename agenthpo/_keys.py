@@ -16,6 +16,7 @@ LLM_COMPLETION_TOKENS = "llm_completion_tokens"
 LLM_LATENCY_S = "llm_latency_s"
 LLM_CALLS = "llm_calls"
 LLM_REPAIRED = "llm_repair"  # problems of the first answer that a repair round fixed
+LLM_PREFETCHED = "llm_prefetched"  # the proposal was prepared while the previous trial ran
 LLM_COST = "llm_cost_usd"  # dollars, for models with a known price
 STRATEGY = "strategy"
 

@@ -30,6 +30,8 @@ import json
 import logging
 import math
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import optuna
@@ -40,7 +42,7 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from agenthpo import _keys
-from agenthpo.agent.creator import CallRecord, Creator, Proposal, ProposalFailed
+from agenthpo.agent.creator import CallRecord, Creator, Proposal, ProposalFailed, find_duplicate
 from agenthpo.agent.history import render_history, trial_views
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.llm import LLMClient, resolve_llm
@@ -130,6 +132,16 @@ class AgentSampler(BaseSampler):
         self._record_calls = record_calls
         self._intersection = IntersectionSearchSpace()
         self.llm_note: str | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._prefetched: _Prefetched | None = None
+        self._carried: list[CallRecord] = []
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_pool"] = None  # threads and pending work stay with the original
+        state["_prefetched"] = None
+        state["_carried"] = []
+        return state
 
     # -- the LLM, built lazily so that an unpickled sampler rebuilds its client -------------
     @property
@@ -209,12 +221,52 @@ class AgentSampler(BaseSampler):
             return self._backbone_relative(study, trial)
 
         space = self._space if self._space is not None else Space.from_optuna(search_space)
-        context = self._context or TaskContext(
+        extra_note: str | None = None
+        backbone_proposal: dict[str, Any] | None = None
+        if self._show_backbone:
+            backbone_proposal = self._backbone_relative(study, trial)
+            extra_note = self._backbone_note(study, backbone_proposal, space)
+        outcome = self._take_prefetched(study, trial.number, space)
+        if outcome is None:
+            outcome = self._ask_llm(study, trial.number, space, extra_note)
+            carried, self._carried = self._carried, []
+            outcome.calls[:0] = carried
+        elif isinstance(outcome, Proposal) and outcome.calls:
+            self._store(study, trial, {_keys.LLM_PREFETCHED: True})
+        if isinstance(outcome, ProposalFailed):
+            _logger.info(
+                "trial %d: the LLM gave no usable proposal (%s); %s proposes",
+                trial.number,
+                outcome,
+                backbone_name,
+            )
+            self._store(study, trial, self._fallback_attrs(outcome))
+            self._record(study, trial, outcome.calls)
+            if backbone_proposal is not None:
+                return backbone_proposal
+            return self._backbone_relative(study, trial)
+        self._store(study, trial, self._proposal_attrs(outcome))
+        self._record(study, trial, outcome.calls)
+        _logger.info(
+            "trial %d: the LLM proposed %s: %s", trial.number, outcome.config, outcome.rationale
+        )
+        return {name: outcome.config[name] for name in search_space}
+
+    # -- the LLM's proposal, now or prepared while a trial runs ------------------------------
+    def _context_for(self, study: Study) -> TaskContext:
+        return self._context or TaskContext(
             name=study.study_name,
             direction="maximize"
             if study.direction == optuna.study.StudyDirection.MAXIMIZE
             else "minimize",
         )
+
+    def _ask_llm(
+        self, study: Study, number: int, space: Space, extra_note: str | None
+    ) -> Proposal | ProposalFailed:
+        """One proposal from the LLM for trial ``number`` from the history stored now."""
+        context = self._context_for(study)
+        trials = [t for t in study.get_trials(deepcopy=False) if t.number != number]
         views = trial_views(trials, hidden_metrics=self._hidden_metrics, metric=context.metric)
         history = render_history(
             views,
@@ -223,14 +275,8 @@ class AgentSampler(BaseSampler):
             space=space,
             hidden_metrics=self._hidden_metrics,
         )
-        backbone_proposal: dict[str, Any] | None = None
-        if self._show_backbone:
-            backbone_proposal = self._backbone_relative(study, trial)
-            history = "\n".join(
-                part
-                for part in (history, self._backbone_note(study, backbone_proposal, space))
-                if part
-            )
+        if extra_note:
+            history = f"{history}\n{extra_note}" if history else extra_note
         tried = [(t.number, t.params) for t in trials if t.params]
         creator = Creator(
             llm=self.llm,
@@ -240,28 +286,86 @@ class AgentSampler(BaseSampler):
             temperature=self._temperature,
             duplicate_tolerance=self._duplicate_tolerance,
         )
-        seed = None if self._seed is None else self._seed + trial.number
+        seed = None if self._seed is None else self._seed + number
         reference = _best(trials, context.direction)
         try:
-            proposal = creator.propose(history, tried=tried, seed=seed, reference=reference)
+            return creator.propose(history, tried=tried, seed=seed, reference=reference)
         except ProposalFailed as failed:
-            _logger.info(
-                "trial %d: the LLM gave no usable proposal (%s); %s proposes",
-                trial.number,
-                failed,
-                backbone_name,
-            )
-            self._store(study, trial, self._fallback_attrs(failed))
-            self._record(study, trial, failed.calls)
-            if backbone_proposal is not None:
-                return backbone_proposal
-            return self._backbone_relative(study, trial)
-        self._store(study, trial, self._proposal_attrs(proposal))
-        self._record(study, trial, proposal.calls)
-        _logger.info(
-            "trial %d: the LLM proposed %s: %s", trial.number, proposal.config, proposal.rationale
-        )
-        return {name: proposal.config[name] for name in search_space}
+            return failed
+
+    def prefetch(self, study: Study, number: int) -> bool:
+        """Starts preparing the LLM's proposal for trial ``number`` in the background.
+
+        The tuner calls this while a trial runs, so that the next proposal is ready when the
+        trial ends: N trials then take about N x max(LLM time, trial time) instead of
+        N x (LLM time + trial time). The proposal is made from the history known now (the
+        running trial included, so it is not repeated). It is dropped and asked again if a
+        trial that was running meanwhile failed (its error is news the LLM should see), or
+        if it now duplicates a configuration another worker started.
+
+        Returns:
+            Whether a proposal is being prepared (not for backbone turns, ``centaur``'s
+            turns, which need the backbone's proposal first, or once the budget is spent).
+        """
+        if self._show_backbone or not self.llm_turn(number):
+            return False
+        trials = study.get_trials(deepcopy=False)
+        if self._budget_exhausted(trials) is not None:
+            return False
+        if self._space is not None:
+            space = self._space
+        else:
+            inferred = {
+                name: dist
+                for name, dist in self._intersection.calculate(study).items()
+                if not dist.single()
+            }
+            if not inferred:
+                return False
+            space = Space.from_optuna(inferred)
+        self._discard_prefetched()
+        running = tuple(t.number for t in trials if t.state == TrialState.RUNNING)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agenthpo-llm")
+        future = self._pool.submit(self._ask_llm, study, number, space, None)
+        self._prefetched = _Prefetched(number=number, future=future, watched=running)
+        return True
+
+    def _discard_prefetched(self) -> list[CallRecord]:
+        pending, self._prefetched = self._prefetched, None
+        if pending is None:
+            return []
+        return list(pending.future.result().calls)
+
+    def _take_prefetched(
+        self, study: Study, number: int, space: Space
+    ) -> Proposal | ProposalFailed | None:
+        """The prepared outcome for trial ``number`` if it still holds, else ``None``.
+
+        The calls of a dropped proposal are carried into the next one, so their tokens
+        count.
+        """
+        pending = self._prefetched
+        if pending is None:
+            return None
+        if pending.number != number:
+            self._carried.extend(self._discard_prefetched())
+            return None
+        self._prefetched = None
+        outcome = pending.future.result()
+        carried, self._carried = self._carried, []
+        trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+        stale = any(trials[n].state == TrialState.FAIL for n in pending.watched if n in trials)
+        if isinstance(outcome, Proposal) and not stale:
+            others = [(n, t.params) for n, t in trials.items() if n != number and t.params]
+            if find_duplicate(outcome.config, others, space, tolerance=self._duplicate_tolerance):
+                stale = True
+        if stale:
+            self._carried = carried + list(outcome.calls)
+            _logger.info("trial %d: the prepared proposal is out of date; asking again", number)
+            return None
+        outcome.calls[:0] = carried
+        return outcome
 
     def sample_independent(
         self,
@@ -388,6 +492,13 @@ class AgentSampler(BaseSampler):
     def _store(study: Study, trial: FrozenTrial, attrs: dict[str, Any]) -> None:
         for key, value in attrs.items():
             study._storage.set_trial_user_attr(trial._trial_id, key, value)
+
+
+@dataclass(frozen=True)
+class _Prefetched:
+    number: int
+    future: Future[Proposal | ProposalFailed]
+    watched: tuple[int, ...]
 
 
 def _cmaes_state(backbone: BaseSampler, study: Study) -> str:

@@ -34,6 +34,7 @@ from agenthpo.agent.prompts import TaskContext
 from agenthpo.errors import AgentHPOError
 from agenthpo.executor import CommandExecutor, Executor, FunctionExecutor, TrialResult
 from agenthpo.llm import LLMClient, ReplayLLM, resolve_llm
+from agenthpo.sampler import AgentSampler
 from agenthpo.strategies import make_sampler, uses_llm
 from agenthpo.task import Task
 
@@ -233,6 +234,8 @@ class Tuner:
         seed: Seeds the sampler (and the LLM where supported); ``None`` takes the task's.
         n_trials: The study's total budget; ``None`` takes the task's ``n_trials``.
         strategy: Who proposes trials (:mod:`agenthpo.strategies`); ``None`` takes the task's.
+        prefetch: Prepare the LLM's next proposal while a trial runs (see
+            :meth:`AgentSampler.prefetch`), taking the LLM off the critical path.
         sampler: Any Optuna sampler instead of a strategy's.
         executor: How trials run; ``None`` builds it from the task.
         on_trial_start: Called with a :class:`TrialEvent` when a trial starts.
@@ -248,6 +251,7 @@ class Tuner:
         seed: int | None = None,
         n_trials: int | None = None,
         strategy: str | None = None,
+        prefetch: bool = True,
         sampler: BaseSampler | None = None,
         executor: Executor | None = None,
         on_trial_start: Sequence[TrialListener] = (),
@@ -258,6 +262,7 @@ class Tuner:
         self.seed = seed if seed is not None else task.seed
         self.n_trials = n_trials if n_trials is not None else task.n_trials
         self.strategy = strategy or task.strategy
+        self.prefetch = prefetch
         self._llm = llm
         self._sampler = sampler
         self._executor = executor
@@ -391,6 +396,13 @@ class Tuner:
             reported_steps.add(step)
             trial.report(value, step)
 
+        sampler = self.sampler()
+        if (
+            self.prefetch
+            and isinstance(sampler, AgentSampler)
+            and _finished(study) + 1 < self.n_trials
+        ):
+            sampler.prefetch(study, trial.number + 1)
         try:
             with _Heartbeat(study._storage, trial._trial_id):
                 result = executor.run(config, trial_number=trial.number, on_report=on_report)

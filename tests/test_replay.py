@@ -47,7 +47,7 @@ def test_recorded_calls_hold_request_and_answer(quadratic_task: Task, tmp_path: 
     trial = optuna.load_study(study_name="quad", storage=storage).trials[1]
     (call,) = trial.system_attrs[_keys.SYS_LLM_CALLS]
     assert call["messages"][0]["role"] == "system"
-    assert "#0 loss=" in call["messages"][-1]["content"]
+    assert "#0 RUNNING" in call["messages"][-1]["content"]  # prepared while trial 0 ran
     assert trial.params == json.loads(call["text"])["config"]
 
 

@@ -117,8 +117,12 @@ def test_a_crash_is_stored_as_failed_and_shown_to_the_agent(tmp_path: Path) -> N
     assert "Traceback" in failed.user_attrs[_keys.STDERR_TAIL]
     assert failed.user_attrs[_keys.ANALYSIS].startswith("crashed: FloatingPointError")
     assert ok.value == pytest.approx(0.99)
-    assert "FAILED" in seen[1]
-    assert "loss exploded with lr=0.5" in seen[1]
+    # The proposal prepared while trial 0 ran was dropped when trial 0 crashed, and the
+    # LLM was asked again with the crash in view.
+    assert len(seen) == 3
+    assert "#0 RUNNING" in seen[1]
+    assert "FAILED" in seen[2]
+    assert "loss exploded with lr=0.5" in seen[2]
 
 
 @pytest.mark.parametrize(
@@ -258,3 +262,17 @@ def test_token_budget_stops_llm_use_and_the_study_finishes(
     )
     assert llm.calls == first_budget
     assert summary.fallback_reasons == {"budget": 6 - first_budget}
+
+
+def test_proposals_are_prepared_while_trials_run(quadratic_task: Task, tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'p.db'}"
+    llm = RandomLLM(seed=0)
+    Tuner(quadratic_task, llm=llm, storage=storage, n_trials=5).run()
+    trials = _load(storage).trials
+    flags = [bool(t.user_attrs.get(_keys.LLM_PREFETCHED)) for t in trials]
+    assert flags == [False, True, True, True, True]
+    assert llm.calls == 5  # nothing prepared was wasted: no extra call after the last trial
+    # Without prefetching, every proposal is made after the previous trial ended.
+    storage2 = f"sqlite:///{tmp_path / 'q.db'}"
+    Tuner(quadratic_task, llm=RandomLLM(seed=0), storage=storage2, n_trials=3, prefetch=False).run()
+    assert not any(t.user_attrs.get(_keys.LLM_PREFETCHED) for t in _load(storage2).trials)

@@ -209,13 +209,18 @@ def render_history(
     counts = {s: sum(1 for v in finished if v.state == s) for s in ("complete", "failed", "pruned")}
     parts = [f"{counts[s]} {s}" for s in ("complete", "failed", "pruned") if counts[s]]
     n = len(finished)
-    head = f"History: {n} trial{'s' if n != 1 else ''} ({', '.join(parts)})."
+    if not finished:
+        head = "No trial has finished yet."
+    else:
+        head = f"History: {n} trial{'s' if n != 1 else ''} ({', '.join(parts)})."
     if ranked:
         best = ranked[0]
         head += f" Best so far: trial {best.number}, {metric}={_num(float(best.value or 0.0))}."
     lines = [head]
     running = [v for v in views if v.state == "running"]
-    if len(finished) <= n_best + n_recent:
+    if not finished:
+        pass
+    elif len(finished) <= n_best + n_recent:
         lines.append("Trials:")
         lines.extend(_line(v, metric, hidden) for v in finished)
     else:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,6 +112,8 @@ class RandomLLM:
     seed: int | None = 0
     model: str = "random"
     calls: int = 0
+    latency_s: float = 0.0
+    """Seconds each call sleeps: a stand-in for a real model's latency in benchmarks."""
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -136,9 +139,15 @@ class RandomLLM:
     ) -> LLMResponse:
         """A random answer following ``schema`` (``{}`` without one)."""
         self.calls += 1
+        if self.latency_s > 0:
+            time.sleep(self.latency_s)
         rng = random.Random(seed) if seed is not None else self._rng
         value = _sample(schema, rng) if schema is not None else {}
         text = json.dumps(value)
         return LLMResponse(
-            text=text, model=self.model, provider="random", usage=_usage(messages, text)
+            text=text,
+            model=self.model,
+            provider="random",
+            usage=_usage(messages, text),
+            latency_s=self.latency_s,
         )

@@ -4,6 +4,9 @@ Specs:
     ``local``                                  the embedded SmolLM2-135M-Instruct
     ``local:PATH``                             any GGUF file, run in-process
     ``openai:MODEL``                           OpenAI (key in ``OPENAI_API_KEY``)
+    ``anthropic:MODEL``                        Anthropic's Messages API (key in
+                                               ``ANTHROPIC_API_KEY``; ``ANTHROPIC_BASE_URL``
+                                               honoured)
     ``openai-compatible:URL#MODEL``            any OpenAI-compatible server (vLLM, llama.cpp,
                                                LM Studio, ...); key in ``AGENTHPO_LLM_API_KEY``
                                                if the server wants one
@@ -11,10 +14,30 @@ Specs:
     ``openrouter:MODEL``, ``deepseek:MODEL``   presets (keys in ``OPENROUTER_API_KEY``,
                                                ``DEEPSEEK_API_KEY``)
 
+Presets for the usual providers and servers (a task file's ``llm:`` takes the same spec):
+
+- OpenAI: ``openai:gpt-4o-mini``; key in ``OPENAI_API_KEY``.
+- Anthropic: ``anthropic:claude-haiku-4-5`` (or ``anthropic:claude-sonnet-4-5``); key in
+  ``ANTHROPIC_API_KEY``. Structured output is a forced tool call (see
+  :mod:`agenthpo.llm._anthropic`), so ``structured_output`` does not apply.
+- Ollama: ``ollama:qwen2.5:7b`` after ``ollama serve`` and ``ollama pull qwen2.5:7b``;
+  another host in ``OLLAMA_HOST``.
+- vLLM: ``openai-compatible:http://127.0.0.1:8000/v1#Qwen/Qwen2.5-7B-Instruct`` after
+  ``vllm serve Qwen/Qwen2.5-7B-Instruct`` (the model part is the served model's name).
+- llama.cpp: ``openai-compatible:http://127.0.0.1:8080/v1#local`` after
+  ``llama-server -m model.gguf --port 8080``; llama-cpp-python's own server
+  (``python -m llama_cpp.server``, port 8000) wants ``structured_output: json_object_schema``,
+  which ``auto`` finds by itself.
+- OpenRouter: ``openrouter:meta-llama/llama-3.1-70b-instruct``; key in
+  ``OPENROUTER_API_KEY``.
+- DeepSeek: ``deepseek:deepseek-chat``; key in ``DEEPSEEK_API_KEY``.
+
 Example:
     >>> client = parse_llm_spec("ollama:qwen2.5:7b")
     >>> client.name
     'ollama:qwen2.5:7b'
+    >>> parse_llm_spec("anthropic:claude-haiku-4-5", environ={"ANTHROPIC_API_KEY": "k"}).name
+    'anthropic:claude-haiku-4-5'
 """
 
 from __future__ import annotations
@@ -28,6 +51,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from agenthpo.errors import LLMConfigError
+from agenthpo.llm._anthropic import AnthropicClient
 from agenthpo.llm._base import LLMClient
 from agenthpo.llm._local import LocalLlamaClient
 from agenthpo.llm._openai import STRUCTURED_MODES, OpenAICompatibleClient, StructuredMode
@@ -37,11 +61,13 @@ __all__ = ["LLMSettings", "parse_llm_spec", "resolve_llm"]
 _logger = logging.getLogger("agenthpo")
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+DEFAULT_ANTHROPIC_MODEL = "claude-haiku-4-5"
 OLLAMA_DEFAULT_HOST = "http://127.0.0.1:11434"
 
 EMBEDDED_NOTE = (
     "using the embedded SmolLM2-135M model: a tiny model for trying AgentHPO offline, with weak"
-    " ideas. For real tuning pass --llm openai:gpt-4o-mini, --llm ollama:MODEL,"
+    " ideas. For real tuning pass --llm openai:gpt-4o-mini, --llm anthropic:claude-haiku-4-5,"
+    " --llm ollama:MODEL,"
     " --llm openai-compatible:URL#MODEL or --llm local:/path/to/model.gguf"
 )
 
@@ -60,8 +86,8 @@ _PRESETS: dict[str, _Preset] = {
 }
 
 SPEC_HELP = (
-    "use local, local:PATH, openai:MODEL, ollama:MODEL, openrouter:MODEL, deepseek:MODEL"
-    " or openai-compatible:URL#MODEL"
+    "use local, local:PATH, openai:MODEL, anthropic:MODEL, ollama:MODEL, openrouter:MODEL,"
+    " deepseek:MODEL or openai-compatible:URL#MODEL"
 )
 
 
@@ -119,6 +145,20 @@ def parse_llm_spec(
         if kind == "openai":
             base_url = env.get("OPENAI_BASE_URL") or None
         return client(model, base_url, key, kind)
+    if kind == "anthropic":
+        model = rest or DEFAULT_ANTHROPIC_MODEL
+        key = env.get("ANTHROPIC_API_KEY") or None
+        if not key:
+            raise LLMConfigError(
+                "--llm anthropic:... needs an API key in the environment variable ANTHROPIC_API_KEY"
+            )
+        return AnthropicClient(
+            model=model,
+            api_key=key,
+            base_url=env.get("ANTHROPIC_BASE_URL") or None,
+            timeout=settings.timeout,
+            max_retries=settings.max_retries,
+        )
     if kind == "ollama":
         if not rest:
             raise LLMConfigError(
@@ -166,9 +206,15 @@ def resolve_llm(
 ) -> tuple[LLMClient, str]:
     """Returns the client for ``spec`` or, with no spec, the one a user would expect.
 
-    Without a spec: ``AGENTHPO_LLM``; else OpenAI when ``OPENAI_API_KEY`` is set; else an
-    Ollama server answering on ``OLLAMA_HOST`` or 127.0.0.1:11434; else the embedded model.
-    The second value is one line saying what was chosen and why.
+    Without a spec: ``AGENTHPO_LLM``; else OpenAI when ``OPENAI_API_KEY`` is set; else
+    Anthropic's Claude Haiku 4.5 when ``ANTHROPIC_API_KEY`` is set; else an Ollama server
+    answering on ``OLLAMA_HOST`` or 127.0.0.1:11434; else the embedded model. The second
+    value is one line saying what was chosen and why.
+
+    Example:
+        >>> client, note = resolve_llm(None, environ={"ANTHROPIC_API_KEY": "k"})
+        >>> client.name
+        'anthropic:claude-haiku-4-5'
     """
     env = os.environ if environ is None else environ
     if spec:
@@ -180,6 +226,15 @@ def resolve_llm(
     if env.get("OPENAI_API_KEY"):
         client = parse_llm_spec(f"openai:{DEFAULT_OPENAI_MODEL}", settings=settings, environ=env)
         return client, f"LLM: {client.name} (OPENAI_API_KEY is set)"
+    if env.get("ANTHROPIC_API_KEY"):
+        client = parse_llm_spec(
+            f"anthropic:{DEFAULT_ANTHROPIC_MODEL}", settings=settings, environ=env
+        )
+        return client, (
+            f"LLM: {client.name} (ANTHROPIC_API_KEY is set; Haiku is the fast, low-cost"
+            " Claude, enough for proposing configurations; --llm anthropic:claude-sonnet-4-5"
+            " picks a stronger one)"
+        )
     host = env.get("OLLAMA_HOST") or OLLAMA_DEFAULT_HOST
     if "://" not in host:
         host = "http://" + host

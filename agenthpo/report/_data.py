@@ -1,0 +1,432 @@
+"""What a report shows, read from the stored study alone.
+
+Everything here comes from Optuna storage: the trials with their ``user_attrs`` (see
+:mod:`agenthpo._keys`) and the study's attributes (the task's background, the metric's name,
+the hidden metrics). Nothing is taken from the memory of a running tuner.
+
+Example:
+    >>> import optuna
+    >>> study = optuna.create_study(direction="maximize")
+    >>> study.add_trial(optuna.trial.create_trial(
+    ...     params={"x": 0.5},
+    ...     distributions={"x": optuna.distributions.FloatDistribution(0, 1)},
+    ...     value=0.9,
+    ... ))
+    >>> data = collect_data(study)
+    >>> data.best.number, data.best.value, data.counts()["complete"]
+    (0, 0.9, 1)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.trial import FrozenTrial, TrialState
+
+from agenthpo import _keys
+
+__all__ = [
+    "NOISE",
+    "STUDY_REFERENCE",
+    "LLMUsage",
+    "NoiseBand",
+    "ProposerStats",
+    "ReportData",
+    "TrialRow",
+    "collect_data",
+]
+
+NOISE = "noise"
+"""Trial user attribute: ``{"mean": m, "std": s, "n": k}`` when the trial was re-run with other
+seeds."""
+
+STUDY_REFERENCE = "agenthpo_reference"
+"""Study user attribute: ``{label: [best-so-far value after trial 1, 2, ...]}``, e.g. the median
+of random-search runs on a benchmark, drawn as a reference line in the history plot."""
+
+STATES = ("complete", "pruned", "fail", "running", "waiting")
+
+
+@dataclass(frozen=True)
+class NoiseBand:
+    """The spread of a configuration's value over re-runs with other seeds."""
+
+    mean: float
+    std: float
+    n: int
+
+
+@dataclass(frozen=True)
+class TrialRow:
+    """One stored trial, as the report shows it."""
+
+    number: int
+    state: str
+    values: tuple[float, ...] | None
+    params: dict[str, Any]
+    proposed_by: str = ""
+    rationale: str = ""
+    analysis: str = ""
+    error: str = ""
+    fallback_reason: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+    curve: list[dict[str, float]] = field(default_factory=list)
+    noise: NoiseBand | None = None
+    duration_s: float | None = None
+    llm_model: str = ""
+    llm_calls: int = 0
+    llm_prompt_tokens: int = 0
+    llm_completion_tokens: int = 0
+    llm_cost_usd: float | None = None
+    llm_latency_s: float = 0.0
+
+    @property
+    def value(self) -> float | None:
+        """The first objective's value; ``None`` unless the trial completed."""
+        return self.values[0] if self.values else None
+
+
+@dataclass(frozen=True)
+class ProposerStats:
+    """How the trials of one proposer (``llm``, ``backbone``, ...) went."""
+
+    n: int
+    n_complete: int
+    best_value: float | None
+    best_trial: int | None
+
+
+@dataclass(frozen=True)
+class LLMUsage:
+    """What the study's proposals cost, summed over its trials."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+    latency_s: float = 0.0
+    models: tuple[str, ...] = ()
+    trials_asked: int = 0
+    fallbacks: int = 0
+    fallback_reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total_tokens(self) -> int:
+        """Prompt plus completion tokens."""
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """A study as stored: its task, its trials, its best, what the LLM cost."""
+
+    study_name: str
+    directions: tuple[str, ...]
+    metric_names: tuple[str, ...]
+    hidden_metrics: tuple[str, ...]
+    task: dict[str, Any]
+    space: dict[str, dict[str, Any]]
+    trials: tuple[TrialRow, ...]
+    best: TrialRow | None
+    pareto: tuple[TrialRow, ...]
+    llm: LLMUsage
+    proposers: dict[str, ProposerStats]
+    references: dict[str, list[float]]
+
+    @property
+    def metric(self) -> str:
+        """The (first) objective's metric name."""
+        return self.metric_names[0]
+
+    @property
+    def direction(self) -> str:
+        """``minimize`` or ``maximize`` (of the first objective)."""
+        return self.directions[0]
+
+    @property
+    def multi_objective(self) -> bool:
+        """Whether the study has more than one objective."""
+        return len(self.directions) > 1
+
+    @property
+    def completed(self) -> tuple[TrialRow, ...]:
+        """The trials with a value."""
+        return tuple(t for t in self.trials if t.state == "complete" and t.values)
+
+    def counts(self) -> dict[str, int]:
+        """Trials by state (``complete``, ``pruned``, ``fail``, ``running``, ``waiting``)."""
+        out = dict.fromkeys(STATES, 0)
+        for t in self.trials:
+            out[t.state] = out.get(t.state, 0) + 1
+        return out
+
+    def trial(self, number: int) -> TrialRow | None:
+        """The trial with this number, or ``None``."""
+        for t in self.trials:
+            if t.number == number:
+                return t
+        return None
+
+    def better(self, a: float, b: float) -> bool:
+        """Whether ``a`` is strictly better than ``b`` for the first objective."""
+        return a > b if self.direction == "maximize" else a < b
+
+    def ranked(self) -> list[TrialRow]:
+        """Completed trials, best first (by the first objective)."""
+        sign = -1.0 if self.direction == "maximize" else 1.0
+        return sorted(self.completed, key=lambda t: (sign * (t.value or 0.0), t.number))
+
+    @property
+    def param_names(self) -> list[str]:
+        """Every parameter: the task's space order first, then any others seen in trials."""
+        names = list(self.space)
+        for t in self.trials:
+            for name in t.params:
+                if name not in names:
+                    names.append(name)
+        return names
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    out = float(value)
+    return out if math.isfinite(out) else None
+
+
+def _int(value: Any) -> int:
+    number = _float(value)
+    return int(number) if number is not None else 0
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else " ".join(str(value).split())
+
+
+def _noise(value: Any) -> NoiseBand | None:
+    if not isinstance(value, Mapping):
+        return None
+    mean, std, n = _float(value.get("mean")), _float(value.get("std")), _float(value.get("n"))
+    if mean is None or std is None or n is None:
+        return None
+    return NoiseBand(mean=mean, std=abs(std), n=int(n))
+
+
+def _curve(trial: FrozenTrial, metric: str) -> list[dict[str, float]]:
+    stored = trial.user_attrs.get(_keys.CURVE)
+    points: list[dict[str, float]] = []
+    if isinstance(stored, list):
+        for i, point in enumerate(stored):
+            if not isinstance(point, Mapping):
+                continue
+            clean = {str(k): f for k, v in point.items() if (f := _float(v)) is not None}
+            clean.setdefault("step", float(i))
+            points.append(clean)
+    if not points and trial.intermediate_values:
+        points = [
+            {"step": float(step), metric: float(v)}
+            for step, v in sorted(trial.intermediate_values.items())
+            if math.isfinite(v)
+        ]
+    return points
+
+
+def _metrics(value: Any) -> dict[str, float]:
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(k): f for k, v in value.items() if (f := _float(v)) is not None}
+
+
+def trial_row(trial: FrozenTrial, metric: str) -> TrialRow:
+    """A stored trial as a :class:`TrialRow`."""
+    attrs = trial.user_attrs
+    values = None
+    if trial.state == TrialState.COMPLETE and trial.values:
+        values = tuple(float(v) for v in trial.values)
+    duration = _float(attrs.get(_keys.DURATION_S))
+    if duration is None and trial.datetime_start and trial.datetime_complete:
+        duration = (trial.datetime_complete - trial.datetime_start).total_seconds()
+    return TrialRow(
+        number=trial.number,
+        state=trial.state.name.lower(),
+        values=values,
+        params=dict(trial.params),
+        proposed_by=_text(attrs.get(_keys.PROPOSED_BY)),
+        rationale=_text(attrs.get(_keys.RATIONALE)),
+        analysis=_text(attrs.get(_keys.ANALYSIS)),
+        error=_text(attrs.get(_keys.ERROR)),
+        fallback_reason=_text(attrs.get(_keys.FALLBACK_REASON)),
+        metrics=_metrics(attrs.get(_keys.METRICS)),
+        curve=_curve(trial, metric),
+        noise=_noise(attrs.get(NOISE)),
+        duration_s=duration,
+        llm_model=_text(attrs.get(_keys.LLM_MODEL)),
+        llm_calls=_int(attrs.get(_keys.LLM_CALLS)),
+        llm_prompt_tokens=_int(attrs.get(_keys.LLM_PROMPT_TOKENS)),
+        llm_completion_tokens=_int(attrs.get(_keys.LLM_COMPLETION_TOKENS)),
+        llm_cost_usd=_float(attrs.get(_keys.LLM_COST)),
+        llm_latency_s=_float(attrs.get(_keys.LLM_LATENCY_S)) or 0.0,
+    )
+
+
+def _metric_names(study: optuna.Study, n_objectives: int) -> tuple[str, ...]:
+    stored = study.user_attrs.get(_keys.STUDY_METRIC)
+    if isinstance(stored, str) and n_objectives == 1:
+        return (stored,)
+    if isinstance(stored, list) and len(stored) == n_objectives:
+        return tuple(str(s) for s in stored)
+    names = study.metric_names
+    if names and len(names) == n_objectives:
+        return tuple(str(n) for n in names)
+    return ("value",) if n_objectives == 1 else tuple(f"value_{i}" for i in range(n_objectives))
+
+
+def _describe(dist: BaseDistribution) -> dict[str, Any]:
+    if isinstance(dist, CategoricalDistribution):
+        return {"type": "categorical", "choices": list(dist.choices)}
+    if isinstance(dist, (FloatDistribution, IntDistribution)):
+        out: dict[str, Any] = {
+            "type": "int" if isinstance(dist, IntDistribution) else "float",
+            "low": dist.low,
+            "high": dist.high,
+            "log": dist.log,
+        }
+        if dist.step is not None:
+            out["step"] = dist.step
+        return out
+    return {"type": type(dist).__name__}
+
+
+def _space(task: Mapping[str, Any], trials: Sequence[FrozenTrial]) -> dict[str, dict[str, Any]]:
+    stored = task.get("space")
+    out: dict[str, dict[str, Any]] = {}
+    if isinstance(stored, Mapping):
+        for name, spec in stored.items():
+            out[str(name)] = dict(spec) if isinstance(spec, Mapping) else {"spec": spec}
+    for trial in trials:
+        for name, dist in trial.distributions.items():
+            if name not in out:
+                out[name] = _describe(dist)
+    return out
+
+
+def _references(raw: Any) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    if isinstance(raw, Mapping):
+        for label, values in raw.items():
+            if isinstance(values, Sequence) and not isinstance(values, str):
+                clean = [f for v in values if (f := _float(v)) is not None]
+                if clean:
+                    out[str(label)] = clean
+    return out
+
+
+def _usage(rows: Sequence[TrialRow]) -> LLMUsage:
+    reasons: dict[str, int] = {}
+    costs = [r.llm_cost_usd for r in rows if r.llm_cost_usd is not None]
+    models: list[str] = []
+    for r in rows:
+        if r.llm_model and r.llm_model not in models:
+            models.append(r.llm_model)
+        if r.fallback_reason:
+            kind = r.fallback_reason.split(":", 1)[0].strip() or "unknown"
+            reasons[kind] = reasons.get(kind, 0) + 1
+    return LLMUsage(
+        calls=sum(r.llm_calls for r in rows),
+        prompt_tokens=sum(r.llm_prompt_tokens for r in rows),
+        completion_tokens=sum(r.llm_completion_tokens for r in rows),
+        cost_usd=sum(costs) if costs else None,
+        latency_s=sum(r.llm_latency_s for r in rows),
+        models=tuple(models),
+        trials_asked=sum(1 for r in rows if r.llm_calls > 0),
+        fallbacks=sum(reasons.values()),
+        fallback_reasons=dict(sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))),
+    )
+
+
+def _proposers(rows: Sequence[TrialRow], maximize: bool) -> dict[str, ProposerStats]:
+    groups: dict[str, list[TrialRow]] = {}
+    for r in rows:
+        groups.setdefault(r.proposed_by or "unknown", []).append(r)
+    out: dict[str, ProposerStats] = {}
+    for name, group in groups.items():
+        done = [r for r in group if r.value is not None]
+        best = None
+        if done:
+            best = max(done, key=lambda r: r.value or 0.0) if maximize else min(
+                done, key=lambda r: r.value or 0.0
+            )
+        out[name] = ProposerStats(
+            n=len(group),
+            n_complete=len(done),
+            best_value=best.value if best else None,
+            best_trial=best.number if best else None,
+        )
+    return out
+
+
+def collect_data(
+    study: optuna.Study, *, references: Mapping[str, Sequence[float]] | None = None
+) -> ReportData:
+    """Reads everything a report shows from a stored study.
+
+    Args:
+        study: The study (loaded from its storage).
+        references: Extra reference curves for the history plot, ``{label: best-so-far
+            values by trial}``; they are added to any stored under the study attribute
+            ``agenthpo_reference``.
+
+    Returns:
+        The study's data, ready to be reported.
+    """
+    frozen = study.get_trials(deepcopy=False)
+    directions = tuple(d.name.lower() for d in study.directions)
+    metrics = _metric_names(study, len(directions))
+    rows = tuple(trial_row(t, metrics[0]) for t in frozen)
+    by_number = {r.number: r for r in rows}
+    best: TrialRow | None = None
+    pareto: tuple[TrialRow, ...] = ()
+    if len(directions) == 1:
+        try:
+            best = by_number.get(study.best_trial.number)
+        except ValueError:
+            best = None
+    else:
+        pareto = tuple(
+            by_number[t.number] for t in study.best_trials if t.number in by_number
+        )
+    attrs = study.user_attrs
+    task_raw = attrs.get(_keys.STUDY_TASK)
+    task: dict[str, Any] = dict(task_raw) if isinstance(task_raw, Mapping) else {}
+    hidden_raw = attrs.get(_keys.STUDY_HIDDEN)
+    hidden = (
+        tuple(str(h) for h in hidden_raw)
+        if isinstance(hidden_raw, list)
+        else ()
+    )
+    refs = _references(attrs.get(STUDY_REFERENCE))
+    refs.update(_references(dict(references or {})))
+    return ReportData(
+        study_name=study.study_name,
+        directions=directions,
+        metric_names=metrics,
+        hidden_metrics=hidden,
+        task=task,
+        space=_space(task, frozen),
+        trials=rows,
+        best=best,
+        pareto=pareto,
+        llm=_usage(rows),
+        proposers=_proposers(rows, directions[0] == "maximize"),
+        references=refs,
+    )

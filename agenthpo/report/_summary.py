@@ -1,0 +1,621 @@
+"""The agent's summary: what mattered, what did not, what to try next.
+
+The LLM reads a compact digest of the stored study and answers JSON (a schema constrains it):
+prose whose numbers are placeholders, plus its list of important parameters. The prose is
+checked and filled from storage (:mod:`agenthpo.report._placeholders`), and the list is set
+beside the measured importance, with disagreement flagged. With no LLM, or when its answer
+is unusable, a deterministic summary is written from the data alone, and it says so.
+
+Example:
+    >>> import json, optuna
+    >>> from agenthpo.llm import ScriptedLLM
+    >>> from agenthpo.report._data import collect_data
+    >>> from agenthpo.report._importance import Importance
+    >>> study = optuna.create_study()
+    >>> study.add_trial(optuna.trial.create_trial(
+    ...     params={"x": 1.0}, distributions={"x": optuna.distributions.FloatDistribution(0, 2)},
+    ...     value=0.5))
+    >>> llm = ScriptedLLM([json.dumps({"important_params": ["x"],
+    ...     "what_mattered": "x gave {best_value} in {trial:0}.", "what_did_not": "",
+    ...     "next_steps": ["Try 3 more trials."]})])
+    >>> summary = write_summary(collect_data(study), Importance(), llm=llm)
+    >>> summary.sections[0].paragraphs[0].plain()
+    'x gave 0.5 in trial 0.'
+    >>> [p.kind for p in summary.problems]
+    ['literal_number']
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from agenthpo.llm import LLMClient, Message
+from agenthpo.report._data import ReportData, TrialRow
+from agenthpo.report._format import fmt_share
+from agenthpo.report._importance import Importance
+from agenthpo.report._placeholders import PLACEHOLDER_HELP, Filled, Filler, Problem
+
+__all__ = [
+    "AgentSummary",
+    "ComparisonRow",
+    "SummarySection",
+    "compare_importance",
+    "data_summary",
+    "digest",
+    "summary_messages",
+    "summary_schema",
+    "write_summary",
+]
+
+_logger = logging.getLogger("agenthpo")
+
+MAX_TEXT = 1500
+MAX_STEPS = 5
+MAX_TOKENS = 900
+
+SYSTEM_PROMPT = """\
+You write the summary of a hyperparameter-tuning study for the person who ran it: what \
+mattered, what did not, and what to try next. You read a digest of the stored results.
+Rules, checked by a program:
+- Never write a digit. Every number, value or count must be a placeholder from the list \
+given; the program fills it from the stored data. Numbers you write yourself are deleted.
+- Cite trials only as {trial:N} (or {trial:N.value}, {trial:N.PARAM}), with N a trial \
+number from the digest. A cited trial that does not exist is flagged.
+- important_params: the parameters that mattered most, most important first, judged from \
+the results (the measured importance in the digest is one piece of evidence).
+- Be specific and brief: two to four sentences per part; up to four next steps.
+Answer with one JSON object:
+{"important_params": [...], "what_mattered": "...", "what_did_not": "...", \
+"next_steps": ["...", ...]}"""
+
+ComparisonStatus = Literal[
+    "agree", "agree_unimportant", "llm_only", "measured_only", "not_measurable", "not_measured"
+]
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One parameter: the LLM's rank beside the measured importance."""
+
+    param: str
+    llm_rank: int | None
+    """1-based position in the LLM's list; ``None`` when not listed (or no LLM)."""
+    share: float | None
+    measured_rank: int | None
+    status: ComparisonStatus
+    flagged: bool
+    note: str
+
+
+@dataclass(frozen=True)
+class SummarySection:
+    """One part of the summary: a title and its filled paragraphs (or bullets)."""
+
+    key: str
+    title: str
+    paragraphs: list[Filled]
+    bullets: bool = False
+
+
+@dataclass
+class AgentSummary:
+    """The summary shown in the report, with the checks that were run on it."""
+
+    source: Literal["llm", "data"]
+    author: str
+    sections: list[SummarySection]
+    important_params: list[str]
+    comparison: list[ComparisonRow]
+    problems: list[Problem] = field(default_factory=list)
+    note: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    raw: str = ""
+    """The LLM's answer as received (for audit); empty for a data summary."""
+
+    @property
+    def cited_trials(self) -> list[int]:
+        """Every (existing) trial the summary cites."""
+        out: list[int] = []
+        for section in self.sections:
+            for para in section.paragraphs:
+                out.extend(n for n in para.cited if n not in out)
+        return out
+
+    @property
+    def flagged(self) -> list[ComparisonRow]:
+        """The parameters where the LLM and the measurement disagree."""
+        return [r for r in self.comparison if r.flagged]
+
+
+# ---------------------------------------------------------------------------- digest
+
+
+def _round(x: float | None) -> float | None:
+    if x is None or not math.isfinite(x):
+        return x
+    return float(format(x, ".4g"))
+
+
+def _config(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: _round(v) if isinstance(v, float) else v for k, v in params.items()}
+
+
+def _trial_view(t: TrialRow) -> dict[str, Any]:
+    view: dict[str, Any] = {"trial": t.number, "state": t.state, "value": _round(t.value)}
+    view["config"] = _config(t.params)
+    if t.proposed_by:
+        view["proposed_by"] = t.proposed_by
+    if t.analysis:
+        view["analysis"] = t.analysis[:200]
+    if t.error:
+        view["error"] = t.error[:160]
+    if t.noise is not None:
+        view["noise"] = {"mean": _round(t.noise.mean), "std": _round(t.noise.std), "n": t.noise.n}
+    return view
+
+
+def digest(data: ReportData, importance: Importance, filler: Filler | None = None) -> dict[str, Any]:
+    """A compact view of the study for the LLM (hidden metrics are never in it).
+
+    Its size is bounded: the best eight trials, the last five, and up to five failures.
+    """
+    filler = filler or Filler(data, importance)
+    task = data.task
+    counts = data.counts()
+    ranked = data.ranked()
+    top = ranked[:8]
+    shown = {t.number for t in top}
+    recent = [t for t in data.trials[-5:] if t.number not in shown]
+    failures = [t for t in data.trials if t.state == "fail"][:5]
+    out: dict[str, Any] = {
+        "task": {
+            "name": task.get("name", data.study_name),
+            "description": task.get("description", ""),
+            "dataset": task.get("dataset", ""),
+            "model": task.get("model", ""),
+            "goal": f"{data.direction} {data.metric}",
+        },
+        "space": data.space,
+        "trials": {k: v for k, v in counts.items() if v},
+        "best_trials": [_trial_view(t) for t in top],
+        "recent_trials": [_trial_view(t) for t in recent],
+        "failures": [_trial_view(t) for t in failures],
+        "measured_importance": {
+            "evaluator": importance.evaluator,
+            "shares": {k: _round(v) for k, v in importance.values.items()},
+            "tried_at_one_value_only": list(importance.single_valued),
+            "note": importance.note,
+        },
+        "best_quarter_ranges": {
+            p: r for p in data.param_names if (r := filler.top_range(p)) is not None
+        },
+        "proposers": {
+            name: {"trials": s.n, "completed": s.n_complete, "best_value": _round(s.best_value)}
+            for name, s in data.proposers.items()
+        },
+    }
+    if data.multi_objective:
+        out["objectives"] = [f"{d} {m}" for d, m in zip(data.directions, data.metric_names)]
+        out["pareto_trials"] = [t.number for t in data.pareto]
+    return out
+
+
+def summary_schema(params: Sequence[str]) -> dict[str, Any]:
+    """The JSON schema of the LLM's answer."""
+    item: dict[str, Any] = {"type": "string"}
+    if params:
+        item["enum"] = list(params)
+    return {
+        "type": "object",
+        "properties": {
+            "important_params": {"type": "array", "items": item},
+            "what_mattered": {"type": "string"},
+            "what_did_not": {"type": "string"},
+            "next_steps": {"type": "array", "items": {"type": "string"}},
+        },
+        "required": ["important_params", "what_mattered", "what_did_not", "next_steps"],
+        "additionalProperties": False,
+    }
+
+
+def summary_messages(data: ReportData, importance: Importance) -> list[Message]:
+    """The messages that ask the LLM for the summary."""
+    placeholders = "\n".join(f"{k}: {v}" for k, v in PLACEHOLDER_HELP.items())
+    user = (
+        "Digest of the study (JSON):\n"
+        + json.dumps(digest(data, importance), default=str, separators=(",", ":"))
+        + "\n\nPlaceholders (PARAM is a parameter name, N a trial number):\n"
+        + placeholders
+        + f"\n\nParameters: {', '.join(data.param_names)}."
+        + "\nWrite the summary now, as the JSON object described; no digits outside"
+        " placeholders."
+    )
+    return [Message("system", SYSTEM_PROMPT), Message("user", user)]
+
+
+# ---------------------------------------------------------------------------- comparison
+
+
+def compare_importance(
+    data: ReportData, importance: Importance, llm_params: Sequence[str] | None
+) -> list[ComparisonRow]:
+    """Sets the LLM's list of important parameters beside the measured importance.
+
+    A parameter is flagged when the LLM lists it but its measured share is below
+    :meth:`Importance.threshold`, or when it is measured important and the LLM leaves it
+    out. Parameters tried at one value only, or not measured, are never flagged.
+    """
+    ranking = importance.ranking()
+    important = set(importance.important())
+    cut = importance.threshold()
+    listed = list(llm_params) if llm_params is not None else []
+    rows: list[ComparisonRow] = []
+    for param in data.param_names:
+        llm_rank = listed.index(param) + 1 if param in listed else None
+        share = importance.share(param)
+        rank = ranking.index(param) + 1 if param in ranking else None
+        status: ComparisonStatus
+        if param in importance.single_valued:
+            status, flagged, note = "not_measurable", False, "tried at one value only"
+        elif share is None:
+            status, flagged, note = "not_measured", False, importance.note or "not measured"
+        elif llm_params is None:
+            measured = param in important
+            status = "measured_only" if measured else "agree_unimportant"
+            flagged, note = False, "important" if measured else ""
+        elif llm_rank is not None and param in important:
+            status, flagged, note = "agree", False, "both call it important"
+        elif llm_rank is not None:
+            status, flagged = "llm_only", True
+            note = (
+                f"the LLM calls it important, but its measured share {fmt_share(share)} is"
+                f" below {fmt_share(cut)}"
+            )
+        elif param in important:
+            status, flagged = "measured_only", True
+            note = f"measured important ({fmt_share(share)}), but the LLM did not list it"
+        else:
+            status, flagged, note = "agree_unimportant", False, "both leave it out"
+        rows.append(ComparisonRow(param, llm_rank, share, rank, status, flagged, note))
+    rows.sort(
+        key=lambda r: (
+            r.measured_rank if r.measured_rank is not None else 10_000,
+            r.llm_rank if r.llm_rank is not None else 10_000,
+        )
+    )
+    return rows
+
+
+# ---------------------------------------------------------------------------- LLM answer
+
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+
+
+def _extract_json(text: str) -> Any:
+    candidates = [text.strip()]
+    candidates.extend(m.group(1).strip() for m in _FENCE.finditer(text))
+    start, end = text.find("{"), text.rfind("}")
+    if 0 <= start < end:
+        candidates.append(text[start : end + 1])
+    for candidate in candidates:
+        try:
+            return json.loads(candidate)
+        except ValueError:
+            continue
+    raise ValueError("the answer holds no JSON object")
+
+
+def _clip(text: Any) -> str:
+    out = " ".join(str(text).split()) if text is not None else ""
+    return out if len(out) <= MAX_TEXT else out[: MAX_TEXT - 3] + "..."
+
+
+def _parse(text: str) -> dict[str, Any]:
+    data = _extract_json(text)
+    if not isinstance(data, dict):
+        raise ValueError("the answer is not a JSON object")
+    mattered = data.get("what_mattered")
+    if not isinstance(mattered, str) or not mattered.strip():
+        raise ValueError("the answer has no what_mattered text")
+    steps = data.get("next_steps", [])
+    if isinstance(steps, str):
+        steps = [steps]
+    params = data.get("important_params", [])
+    if isinstance(params, str):
+        params = [params]
+    if not isinstance(steps, list) or not isinstance(params, list):
+        raise ValueError("next_steps and important_params must be lists")
+    return {
+        "important_params": [str(p).strip() for p in params if str(p).strip()],
+        "what_mattered": _clip(mattered),
+        "what_did_not": _clip(data.get("what_did_not", "")),
+        "next_steps": [_clip(s) for s in steps if str(s).strip()][:MAX_STEPS],
+    }
+
+
+def _llm_summary(
+    data: ReportData, importance: Importance, llm: LLMClient, seed: int | None
+) -> AgentSummary:
+    filler = Filler(data, importance)
+    response = llm.complete(
+        summary_messages(data, importance),
+        schema=summary_schema(data.param_names),
+        max_tokens=MAX_TOKENS,
+        temperature=0.2,
+        seed=seed,
+    )
+    answer = _parse(response.text)
+    problems: list[Problem] = []
+    sections: list[SummarySection] = []
+    for key, title, texts, bullets in (
+        ("what_mattered", "What mattered", [answer["what_mattered"]], False),
+        ("what_did_not", "What did not", [answer["what_did_not"]], False),
+        ("next_steps", "What to try next", answer["next_steps"], True),
+    ):
+        paragraphs = [filler.fill(text, title.lower()) for text in texts if text]
+        for para in paragraphs:
+            problems.extend(para.problems)
+        sections.append(SummarySection(key, title, paragraphs, bullets))
+    known = set(data.param_names)
+    listed: list[str] = []
+    for param in answer["important_params"]:
+        if param not in known:
+            problems.append(
+                Problem(
+                    "unknown_param",
+                    "important parameters",
+                    f"the LLM lists {param!r}, which is not a parameter of this study",
+                )
+            )
+        elif param not in listed:
+            listed.append(param)
+    usage = response.usage
+    return AgentSummary(
+        source="llm",
+        author=llm.name,
+        sections=sections,
+        important_params=listed,
+        comparison=compare_importance(data, importance, listed),
+        problems=problems,
+        note=f"written by {llm.name} from the stored data; every number in it is filled in"
+        " from storage",
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        latency_s=response.latency_s,
+        raw=response.text,
+    )
+
+
+# ---------------------------------------------------------------------------- data summary
+
+
+def _edge(data: ReportData, param: str, value: Any) -> str | None:
+    spec = data.space.get(param, {})
+    low, high = spec.get("low"), spec.get("high")
+    if not all(isinstance(v, (int, float)) for v in (value, low, high)) or low == high:
+        return None
+    if spec.get("log") and low > 0 and value > 0:
+        pos = (math.log(value) - math.log(low)) / (math.log(high) - math.log(low))
+    else:
+        pos = (value - low) / (high - low)
+    if pos <= 0.02:
+        return "lower"
+    if pos >= 0.98:
+        return "upper"
+    return None
+
+
+def _names(params: Sequence[str]) -> str:
+    if len(params) <= 1:
+        return "".join(params)
+    return ", ".join(params[:-1]) + " and " + params[-1]
+
+
+def _mattered(data: ReportData, importance: Importance) -> str:
+    parts: list[str] = []
+    best = data.best
+    if best is not None:
+        by = f", proposed by {best.proposed_by}" if best.proposed_by else ""
+        parts.append(f"The best {data.metric} is {{best_value}} ({{best_trial}}{by}).")
+        default = next((t for t in data.trials if t.proposed_by == "default_config"), None)
+        if default is not None and default.value is not None and default.number != best.number:
+            parts.append(
+                f"The task's default configuration ({{trial:{default.number}}}) reached"
+                " {default_value}."
+            )
+        if data.best.noise is not None:
+            parts.append(
+                "Re-run with {noise_n} seeds, the best configuration averages {noise_mean}"
+                " with a standard deviation of {noise_std}."
+            )
+    elif data.multi_objective and data.pareto:
+        parts.append("The Pareto front holds {pareto_size} trials.")
+    else:
+        parts.append("No trial has completed yet, so nothing can be said about what mattered.")
+    if importance.measured:
+        important = importance.important()[:3]
+        shares = ", ".join(f"{p} {{importance:{p}}}" for p in important)
+        parts.append(
+            f"Measured by {importance.evaluator}, the parameters that explain most of the"
+            f" variation in {data.metric} are {shares}."
+        )
+        for param in important:
+            ranged = f"{{top_range:{param}}}"
+            parts.append(f"The best quarter of trials used {param} = {ranged}.")
+    elif importance.note:
+        parts.append(f"Parameter importance was not measured: {importance.note}.")
+    return " ".join(parts)
+
+
+def _did_not(data: ReportData, importance: Importance) -> str:
+    parts: list[str] = []
+    if importance.measured:
+        important = set(importance.important())
+        weak = [p for p in importance.ranking() if p not in important]
+        if weak:
+            shares = ", ".join(f"{p} {{importance:{p}}}" for p in weak)
+            parts.append(
+                f"{_names(weak)} made little difference within the ranges tried ({shares};"
+                f" below {fmt_share(importance.threshold())}, half an even share)."
+            )
+    if importance.single_valued:
+        parts.append(
+            f"{_names(list(importance.single_valued))} was only ever tried at one value, so its"
+            " effect is unknown."
+        )
+    failed = [t for t in data.trials if t.state == "fail"]
+    if failed:
+        kinds = Counter(t.error.split(":", 1)[0][:80] or "no error recorded" for t in failed)
+        common = kinds.most_common(1)[0][0].replace("{", "(").replace("}", ")")
+        cites = ", ".join(f"{{trial:{t.number}}}" for t in failed[:3])
+        parts.append(f"{{n_failed}} trials failed ({cites}); the most common error: {common}.")
+    if data.counts()["pruned"]:
+        parts.append("{n_pruned} trials were pruned early.")
+    llm = data.proposers.get("llm")
+    rival: tuple[str, int, float] | None = None
+    for name, stats in data.proposers.items():
+        if name == "llm" or stats.best_value is None or stats.best_trial is None:
+            continue
+        if rival is None or data.better(stats.best_value, rival[2]):
+            rival = (name, stats.best_trial, stats.best_value)
+    if llm is not None and llm.best_value is not None and llm.best_trial is not None and rival:
+        name, number, value = rival
+        if not data.better(llm.best_value, value):
+            parts.append(
+                f"The LLM's proposals did not beat the {name} trials: its best was"
+                f" {{trial:{llm.best_trial}.value}} ({{trial:{llm.best_trial}}}) against"
+                f" {{trial:{number}.value}} ({{trial:{number}}})."
+            )
+    if not parts:
+        parts.append("Nothing stands out as unimportant yet.")
+    return " ".join(parts)
+
+
+def _next_steps(data: ReportData, importance: Importance) -> list[str]:
+    steps: list[str] = []
+    best = data.best
+    if best is not None:
+        for param in data.param_names:
+            value = best.params.get(param)
+            edge = _edge(data, param, value)
+            if edge is not None:
+                steps.append(
+                    f"{param} = {{best:{param}}} in the best trial is at the {edge} end of its"
+                    f" range: extend the range past it."
+                )
+    if importance.measured:
+        for param in importance.important()[:2]:
+            spec = data.space.get(param, {})
+            if spec.get("type") in ("int", "float"):
+                steps.append(
+                    f"Narrow {param} to {{top_range:{param}}}, where the best trials lie, and"
+                    " spend the next trials there."
+                )
+    if best is not None and data.completed:
+        ranked_numbers = [t.number for t in data.trials]
+        position = ranked_numbers.index(best.number) + 1
+        since = len(data.trials) - position
+        if position > 0.75 * len(data.trials):
+            steps.append(
+                "The best was found late ({best_trial} of {n_trials}): more trials are likely to"
+                " improve on it."
+            )
+        elif since >= 5:
+            steps.append(
+                f"The last {since} trials did not improve on {{best_trial}}: the search has"
+                " probably converged in this space; widen it or change the model."
+            )
+    if best is not None and best.noise is None:
+        steps.append(
+            "Re-run the best configuration with other seeds to see how much of its lead is"
+            " noise."
+        )
+    if best is not None and best.noise is not None:
+        steps.append(
+            "Treat differences smaller than {noise_std} (the best configuration's spread over"
+            " seeds) as noise, not gains."
+        )
+    if any(t.state == "fail" for t in data.trials):
+        steps.append("Read the failed trials' errors below and fix their cause or the range.")
+    if not steps:
+        steps.append("Run more trials: there is too little data for advice.")
+    return steps[:MAX_STEPS]
+
+
+def data_summary(data: ReportData, importance: Importance, *, note: str = "") -> AgentSummary:
+    """The deterministic summary written from the data alone (no LLM).
+
+    Args:
+        data: The stored study.
+        importance: The measured importance.
+        note: Why no LLM wrote the summary (shown with it).
+    """
+    filler = Filler(data, importance)
+
+    def fill(text: str, where: str) -> Filled:
+        return filler.fill(text, where, check_literals=False)
+
+    sections = [
+        SummarySection("what_mattered", "What mattered", [fill(_mattered(data, importance), "")]),
+        SummarySection("what_did_not", "What did not", [fill(_did_not(data, importance), "")]),
+        SummarySection(
+            "next_steps",
+            "What to try next",
+            [fill(step, "") for step in _next_steps(data, importance)],
+            bullets=True,
+        ),
+    ]
+    problems = [p for s in sections for para in s.paragraphs for p in para.problems]
+    return AgentSummary(
+        source="data",
+        author="AgentHPO (data only)",
+        sections=sections,
+        important_params=importance.important(),
+        comparison=compare_importance(data, importance, None),
+        problems=problems,
+        note=note or "written from the stored data alone, without an LLM",
+    )
+
+
+def write_summary(
+    data: ReportData,
+    importance: Importance,
+    *,
+    llm: LLMClient | None = None,
+    seed: int | None = 0,
+) -> AgentSummary:
+    """The summary: by the LLM when one is given and answers usably, else from the data.
+
+    Args:
+        data: The stored study.
+        importance: The measured importance.
+        llm: The model that writes the prose; ``None`` writes a data-only summary.
+        seed: Passed to the LLM where supported.
+
+    Returns:
+        The checked, filled summary. On an LLM failure it is the data-only summary, whose
+        ``note`` says what went wrong.
+    """
+    if llm is None:
+        return data_summary(data, importance)
+    try:
+        return _llm_summary(data, importance, llm, seed)
+    except Exception as exc:  # any provider failure falls back to the data, never aborts
+        reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+        _logger.warning("the LLM summary failed (%s); writing a data-only summary", reason)
+        return data_summary(
+            data,
+            importance,
+            note=f"{llm.name} could not write the summary ({reason}); this one is written from"
+            " the stored data alone",
+        )
+
