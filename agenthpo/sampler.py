@@ -250,7 +250,7 @@ class AgentSampler(BaseSampler):
         _logger.info(
             "trial %d: the LLM proposed %s: %s", trial.number, outcome.config, outcome.rationale
         )
-        return {name: outcome.config[name] for name in search_space}
+        return {name: outcome.config[name] for name in search_space if name in outcome.config}
 
     # -- the LLM's proposal, now or prepared while a trial runs ------------------------------
     def _context_for(self, study: Study) -> TaskContext:

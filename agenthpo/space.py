@@ -29,7 +29,7 @@ import logging
 import math
 import numbers
 import re
-from collections.abc import ItemsView, Iterator, Mapping
+from collections.abc import ItemsView, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -60,7 +60,7 @@ logger = logging.getLogger("agenthpo")
 Config = dict[str, Any]
 """One configuration: parameter name -> value."""
 
-ViolationKind = Literal["unknown", "missing", "type", "range", "step", "choice"]
+ViolationKind = Literal["unknown", "missing", "type", "range", "step", "choice", "inactive"]
 
 _TYPES = ("float", "int", "categorical")
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
@@ -94,6 +94,16 @@ def _check_after_validation(param: _AnyParam, info: pydantic.ValidationInfo) -> 
         raise ValueError("; ".join(f"{field}: {message}" for field, message in problems))
 
 
+def _listify_condition(value: Any) -> Any:
+    """``{optimizer: sgd}`` is shorthand for ``{optimizer: [sgd]}``."""
+    if isinstance(value, Mapping):
+        return {
+            key: list(val) if isinstance(val, (list, tuple)) else [val]
+            for key, val in value.items()
+        }
+    return value
+
+
 class FloatParam(pydantic.BaseModel):
     """A real-valued parameter in ``[low, high]``, optionally log-scaled or on a step grid.
 
@@ -104,6 +114,9 @@ class FloatParam(pydantic.BaseModel):
         log: Sample on a log scale.
         step: Grid spacing; ``high - low`` must be a multiple of it. Not allowed with ``log``.
         description: Free text shown to the LLM.
+        condition: Makes the parameter conditional: it exists only when each named
+            categorical parameter (defined earlier) takes one of the listed values, e.g.
+            ``{optimizer: [sgd]}`` for a momentum.
 
     Example:
         >>> FloatParam(low=1e-5, high=0.1, log=True).log
@@ -118,6 +131,9 @@ class FloatParam(pydantic.BaseModel):
     log: bool = False
     step: float | None = None
     description: str | None = None
+    condition: dict[str, list[StrictBool | StrictInt | StrictFloat | StrictStr]] | None = None
+
+    _cond = pydantic.field_validator("condition", mode="before")(_listify_condition)
 
     _no_bool = pydantic.field_validator("low", "high", "step", mode="before")(_reject_bool)
 
@@ -151,6 +167,9 @@ class IntParam(pydantic.BaseModel):
     log: bool = False
     step: int = 1
     description: str | None = None
+    condition: dict[str, list[StrictBool | StrictInt | StrictFloat | StrictStr]] | None = None
+
+    _cond = pydantic.field_validator("condition", mode="before")(_listify_condition)
 
     _no_bool = pydantic.field_validator("low", "high", "step", mode="before")(_reject_bool)
 
@@ -181,6 +200,9 @@ class CategoricalParam(pydantic.BaseModel):
     type: Literal["categorical"] = "categorical"
     choices: list[StrictBool | StrictInt | StrictFloat | StrictStr]
     description: str | None = None
+    condition: dict[str, list[StrictBool | StrictInt | StrictFloat | StrictStr]] | None = None
+
+    _cond = pydantic.field_validator("condition", mode="before")(_listify_condition)
 
     @pydantic.model_validator(mode="after")
     def _check(self, info: pydantic.ValidationInfo) -> CategoricalParam:
@@ -291,6 +313,11 @@ class Space:
                     f"{type(param).__name__}; use Space.from_dict() for plain mappings"
                 )
             checked[name] = param
+        problems: list[str] = []
+        for name, param in checked.items():
+            problems.extend(_condition_problems(name, param, checked))
+        if problems:
+            raise SpaceError("\n".join(problems))
         self._params = checked
 
     # ------------------------------------------------------------------ construction
@@ -489,6 +516,56 @@ class Space:
         """
         return self._params.items()
 
+    # ------------------------------------------------------------------ conditional parameters
+
+    def is_conditional(self, name: str) -> bool:
+        """Whether a parameter exists only under a condition on other parameters."""
+        return bool(self[name].condition)
+
+    def active(self, config: Mapping[str, Any]) -> list[str]:
+        """The parameters that exist for ``config``, in order.
+
+        A conditional parameter is active when every parent it names is active and takes one
+        of the listed values.
+
+        Example:
+            >>> space = Space.from_dict({
+            ...     "optimizer": ["sgd", "adam"],
+            ...     "momentum": {"type": "float", "low": 0.0, "high": 0.99,
+            ...                  "condition": {"optimizer": "sgd"}}})
+            >>> space.active({"optimizer": "adam"})
+            ['optimizer']
+            >>> space.active({"optimizer": "sgd"})
+            ['optimizer', 'momentum']
+        """
+        active: list[str] = []
+        for name, param in self._params.items():
+            if self._holds(param, config, active):
+                active.append(name)
+        return active
+
+    def _holds(self, param: _AnyParam, config: Mapping[str, Any], active: Sequence[str]) -> bool:
+        for parent, values in (param.condition or {}).items():
+            if parent not in active or parent not in config:
+                return False
+            choices = self._params[parent]
+            assert isinstance(choices, CategoricalParam)
+            index = _choice_index(choices.choices, config[parent])
+            if index is None or _choice_index(values, choices.choices[index]) is None:
+                return False
+        return True
+
+    def condition_text(self, name: str) -> str:
+        """``only when optimizer is sgd`` (empty for an unconditional parameter)."""
+        condition = self[name].condition
+        if not condition:
+            return ""
+        parts = [
+            f"{parent} is {' or '.join(_format_choice(v) for v in values)}"
+            for parent, values in condition.items()
+        ]
+        return "only when " + " and ".join(parts)
+
     def __eq__(self, other: object) -> bool:
         """Spaces are equal when they allow the same values for the same names.
 
@@ -504,10 +581,14 @@ class Space:
     def _signature(self) -> dict[str, tuple[Any, ...]]:
         out: dict[str, tuple[Any, ...]] = {}
         for name, param in self._params.items():
+            cond = tuple(
+                (k, tuple((type(v), v) for v in vals))
+                for k, vals in (param.condition or {}).items()
+            )
             if isinstance(param, CategoricalParam):
-                out[name] = ("categorical", tuple((type(c), c) for c in param.choices))
+                out[name] = ("categorical", tuple((type(c), c) for c in param.choices), cond)
             else:
-                out[name] = (param.type, param.low, param.high, param.log, param.step)
+                out[name] = (param.type, param.low, param.high, param.log, param.step, cond)
         return out
 
     def __repr__(self) -> str:
@@ -541,7 +622,18 @@ class Space:
             unknown | seed: not a parameter of this space; the parameters are: lr, opt
         """
         violations: list[Violation] = []
+        active = self.active(config)
         for name, param in self._params.items():
+            if name not in active:
+                if name in config:
+                    violations.append(
+                        Violation(
+                            name,
+                            "inactive",
+                            f"{name}: is used {self.condition_text(name)}; leave it out here",
+                        )
+                    )
+                continue
             if name not in config:
                 violations.append(
                     Violation(name, "missing", f"{name}: missing; give {_expectation(param)}")
@@ -599,6 +691,14 @@ class Space:
             out[key] = new
             if reasons:
                 changes.append(Change(key, value, new, "; ".join(reasons)))
+        active = self.active(out)
+        for key in list(out):
+            if key in self._params and key not in active:
+                value = out.pop(key)
+                if value is not None:
+                    changes.append(
+                        Change(key, value, None, f"dropped: used {self.condition_text(key)}")
+                    )
         return out, changes
 
     def repair(self, config: Mapping[str, Any]) -> tuple[Config, list[Change]]:
@@ -645,6 +745,12 @@ class Space:
             if len(matches) == 1:
                 renamed[name] = matches[0]
         for name, param in self._params.items():
+            if param.condition and not self._holds(param, out, list(out)):
+                source = name if name in config else renamed.get(name)
+                if source is not None and config[source] is not None:
+                    reason = f"not used here; it is used {self.condition_text(name)}"
+                    changes.append(Change(name, config[source], None, reason))
+                continue
             if name in config or name in renamed:
                 source = name if name in config else renamed[name]
                 value = config[source]
@@ -714,6 +820,11 @@ class Space:
             text = "; ".join(part for part in (param.description, ", ".join(notes)) if part)
             if text:
                 prop["description"] = text
+            if param.condition:
+                prop = {
+                    "anyOf": [prop, {"type": "null"}],
+                    "description": f"{self.condition_text(name)}; null otherwise",
+                }
             properties[name] = prop
         return {
             "type": "object",
@@ -744,6 +855,8 @@ class Space:
                 inner = ", ".join(
                     [param.type, f"{_fmt(param.low)} to {_fmt(param.high)}", *_scale_notes(param)]
                 )
+            if param.condition:
+                inner += f"; {self.condition_text(name)}"
             line = f"- {name} ({inner})"
             if param.description:
                 line += f": {param.description}"
@@ -773,7 +886,10 @@ class Space:
             >>> space.to_unit({"lr": 0.01, "opt": "c"})
             [0.5, 1.0]
         """
-        return [self._unit(name, param, config) for name, param in self._params.items()]
+        return [
+            0.0 if param.condition and name not in config else self._unit(name, param, config)
+            for name, param in self._params.items()
+        ]
 
     def distance(self, a: Mapping[str, Any], b: Mapping[str, Any]) -> float:
         """The largest per-parameter difference between two configurations, in ``[0, 1]``.
@@ -794,7 +910,9 @@ class Space:
         """
         worst = 0.0
         for name, param in self._params.items():
-            if isinstance(param, CategoricalParam):
+            if param.condition and (name not in a or name not in b):
+                diff = 0.0 if (name in a) == (name in b) else 1.0
+            elif isinstance(param, CategoricalParam):
                 diff = 0.0 if self._index(name, param, a) == self._index(name, param, b) else 1.0
             else:
                 diff = abs(self._unit(name, param, a) - self._unit(name, param, b))
@@ -831,6 +949,32 @@ class Space:
 
 
 # ---------------------------------------------------------------------- definition checks
+
+
+def _condition_problems(name: str, param: _AnyParam, params: Mapping[str, _AnyParam]) -> list[str]:
+    if not param.condition:
+        return []
+    problems = []
+    names = list(params)
+    for parent, values in param.condition.items():
+        where = f"space.{name}.condition.{parent}"
+        if parent not in params:
+            problems.append(f"{where}: {parent!r} is not a parameter; name a categorical one")
+            continue
+        if names.index(parent) >= names.index(name):
+            problems.append(f"{where}: define {parent!r} before {name!r}")
+            continue
+        owner = params[parent]
+        if not isinstance(owner, CategoricalParam):
+            problems.append(f"{where}: a condition must name a categorical parameter")
+            continue
+        if not values:
+            problems.append(f"{where}: list at least one of {parent}'s choices")
+        for value in values:
+            if _choice_index(owner.choices, value) is None:
+                choices = ", ".join(_format_choice(c) for c in owner.choices)
+                problems.append(f"{where}: {value!r} is not one of {parent}'s choices: {choices}")
+    return problems
 
 
 def _name_problem(name: Any) -> str | None:

@@ -35,6 +35,7 @@ from agenthpo.errors import AgentHPOError
 from agenthpo.executor import CommandExecutor, Executor, FunctionExecutor, TrialResult
 from agenthpo.llm import LLMClient, ReplayLLM, resolve_llm
 from agenthpo.sampler import AgentSampler
+from agenthpo.space import FloatParam, IntParam, Space
 from agenthpo.strategies import make_sampler, uses_llm
 from agenthpo.task import Task
 
@@ -148,6 +149,29 @@ def replay_llm(storage: str, study_name: str) -> ReplayLLM:
             f"--replay: study {study_name!r} in {storage} recorded no LLM answers to replay"
         )
     return ReplayLLM(texts, model=model)
+
+
+def suggest_config(trial: optuna.Trial, space: Space) -> dict[str, Any]:
+    """Suggests every active parameter of ``space`` on ``trial``, in order.
+
+    Conditional parameters are suggested only when their condition holds, so Optuna stores
+    exactly the configuration that runs.
+    """
+    config: dict[str, Any] = {}
+    for name, param in space.items():
+        if param.condition and name not in space.active(config):
+            continue
+        if isinstance(param, FloatParam):
+            config[name] = trial.suggest_float(
+                name, param.low, param.high, log=param.log, step=param.step
+            )
+        elif isinstance(param, IntParam):
+            config[name] = trial.suggest_int(
+                name, param.low, param.high, log=param.log, step=param.step
+            )
+        else:
+            config[name] = trial.suggest_categorical(name, list(param.choices))
+    return config
 
 
 def _python_argv(argv: Sequence[str]) -> list[str]:
@@ -356,14 +380,14 @@ class Tuner:
             metric=self.task.objective.metric,
         )
         summary.llm_note = self.llm_note
-        distributions = self.task.space.to_optuna()
         while _finished(study) < self.n_trials:
             _fail_stale(study)
             with warnings.catch_warnings():
                 # Optuna warns that heartbeats are meant for Study.optimize; this loop records
                 # them itself (see _Heartbeat).
                 warnings.filterwarnings("ignore", message="Heartbeat of storage")
-                trial = study.ask(distributions)
+                trial = study.ask()
+                suggest_config(trial, self.task.space)
             frozen = self._run_trial(study, trial, executor)
             summary.n_run += 1
             self._account(summary, frozen)
