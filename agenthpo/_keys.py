@@ -17,6 +17,7 @@ LLM_LATENCY_S = "llm_latency_s"
 LLM_CALLS = "llm_calls"
 LLM_REPAIRED = "llm_repair"  # problems of the first answer that a repair round fixed
 LLM_PREFETCHED = "llm_prefetched"  # the proposal was prepared while the previous trial ran
+LLM_BATCH = "llm_batch"  # one of several candidates the LLM proposed in one call
 LLM_COST = "llm_cost_usd"  # dollars, for models with a known price
 STRATEGY = "strategy"
 

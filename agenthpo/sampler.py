@@ -42,7 +42,14 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from agenthpo import _keys
-from agenthpo.agent.creator import CallRecord, Creator, Proposal, ProposalFailed, find_duplicate
+from agenthpo.agent.creator import (
+    CallRecord,
+    Creator,
+    Proposal,
+    ProposalFailed,
+    find_duplicate,
+    propose_batch,
+)
 from agenthpo.agent.history import render_history, trial_views
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.llm import LLMClient, resolve_llm
@@ -88,6 +95,9 @@ class AgentSampler(BaseSampler):
             dollars (known models only; see :mod:`agenthpo.llm._pricing`).
         price_per_mtok: ``(input, output)`` dollars per million tokens, overriding the table.
         record_calls: Store every request and response on the trial (for audit and replay).
+        llm_batch_size: Ask the LLM for this many diverse candidates in one call; the first
+            runs now and the others are enqueued in the study, where any worker picks them
+            up (each with its own rationale).
     """
 
     def __init__(
@@ -110,6 +120,7 @@ class AgentSampler(BaseSampler):
         max_llm_cost: float | None = None,
         price_per_mtok: tuple[float, float] | None = None,
         record_calls: bool = True,
+        llm_batch_size: int = 1,
     ) -> None:
         if not 0.0 <= llm_share <= 1.0:
             raise ValueError(f"llm_share must be between 0 and 1 (got {llm_share})")
@@ -130,6 +141,7 @@ class AgentSampler(BaseSampler):
         self._max_cost = max_llm_cost
         self._price = price_per_mtok
         self._record_calls = record_calls
+        self._batch = max(1, llm_batch_size)
         self._intersection = IntersectionSearchSpace()
         self.llm_note: str | None = None
         self._pool: ThreadPoolExecutor | None = None
@@ -289,9 +301,28 @@ class AgentSampler(BaseSampler):
         seed = None if self._seed is None else self._seed + number
         reference = _best(trials, context.direction)
         try:
+            if self._batch > 1 and not extra_note:
+                first, *others = propose_batch(
+                    creator, history, self._batch, tried=tried, seed=seed
+                )
+                self._enqueue(study, others)
+                return first
             return creator.propose(history, tried=tried, seed=seed, reference=reference)
         except ProposalFailed as failed:
             return failed
+
+    def _enqueue(self, study: Study, proposals: Sequence[Proposal]) -> None:
+        for proposal in proposals:
+            study.enqueue_trial(
+                proposal.config,
+                user_attrs={
+                    _keys.PROPOSED_BY: "llm",
+                    _keys.RATIONALE: _clip(proposal.rationale, _RATIONALE_ATTR_MAX),
+                    _keys.LLM_MODEL: self.llm.name,
+                    _keys.LLM_BATCH: True,
+                },
+                skip_if_exists=True,
+            )
 
     def prefetch(self, study: Study, number: int) -> bool:
         """Starts preparing the LLM's proposal for trial ``number`` in the background.
@@ -312,6 +343,8 @@ class AgentSampler(BaseSampler):
         trials = study.get_trials(deepcopy=False)
         if self._budget_exhausted(trials) is not None:
             return False
+        if any(t.state == TrialState.WAITING for t in trials):
+            return False  # an enqueued trial runs next; it needs no proposal
         if self._space is not None:
             space = self._space
         else:

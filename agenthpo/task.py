@@ -100,6 +100,7 @@ class Task(BaseModel):
     llm: LLMSection | None = None
     strategy: StrategyName = "hybrid-tpe"
     llm_share: float | None = Field(default=None, ge=0, le=1)
+    llm_batch_size: int = Field(default=1, ge=1, le=16)
     max_llm_tokens: int | None = Field(default=None, ge=0)
     max_llm_cost: float | None = Field(default=None, ge=0)
     seed: int | None = None

@@ -317,6 +317,7 @@ class Tuner:
                 llm_share=self.task.llm_share,
                 temperature=section.temperature if section is not None else 0.7,
                 max_llm_tokens=self.task.max_llm_tokens,
+                llm_batch_size=self.task.llm_batch_size,
                 max_llm_cost=self.task.max_llm_cost,
                 price_per_mtok=section.price_per_mtok if section is not None else None,
             )

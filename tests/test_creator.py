@@ -153,3 +153,33 @@ def test_vacuous_rationale_is_replaced_by_the_change(small_space: Space) -> None
     )
     assert proposal.rationale == ("the model gave no reason; changes from best trial #4: x 1 -> 2")
     assert describe_change(small_space, {"x": 1.0}, None).startswith("first proposal")
+
+
+def test_batch_drops_invalid_and_duplicate_candidates(small_space: Space) -> None:
+    from agenthpo.agent.creator import propose_batch
+
+    candidates = [
+        {"config": {"x": 1.0, "kind": "a"}, "rationale": "tried before"},
+        {"config": {"x": 9.0, "kind": "a"}, "rationale": "out of range"},
+        {"config": {"x": -2.0, "kind": "b"}, "rationale": "explore the left side"},
+        {"config": {"x": -2.0000001, "kind": "b"}, "rationale": "near copy of the previous"},
+        {"config": {"x": 4.0, "kind": "a"}, "rationale": "explore the right side"},
+    ]
+    llm = ScriptedLLM([json.dumps({"candidates": candidates})])
+    creator = Creator(llm=llm, space=small_space, context=CTX)
+    proposals = propose_batch(creator, "", 5, tried=[(0, {"x": 1.0, "kind": "a"})])
+    assert [p.config for p in proposals] == [{"x": -2.0, "kind": "b"}, {"x": 4.0, "kind": "a"}]
+    assert [len(p.calls) for p in proposals] == [1, 0]  # tokens booked once
+    schema = llm.calls[0].schema
+    assert schema is not None
+    assert schema["properties"]["candidates"]["minItems"] == 5
+    assert "Propose 5 different configurations" in llm.calls[0].messages[-1].content
+
+
+def test_batch_with_nothing_usable_fails(small_space: Space) -> None:
+    from agenthpo.agent.creator import propose_batch
+
+    llm = ScriptedLLM([json.dumps({"candidates": [{"config": {"x": 99.0, "kind": "a"}}]})])
+    with pytest.raises(ProposalFailed) as info:
+        propose_batch(Creator(llm=llm, space=small_space, context=CTX), "", 2)
+    assert info.value.kind == "invalid"

@@ -164,3 +164,27 @@ def test_anonymous_context_reads_direction_from_study(direction: str) -> None:
     )
     study.optimize(objective, n_trials=1)
     assert f"Goal: {direction} value." in seen[0]
+
+
+def test_batch_candidates_are_enqueued_for_any_worker(small_space: Space) -> None:
+    batch = json.dumps(
+        {
+            "candidates": [
+                {"config": {"x": 0.0, "kind": "a"}, "rationale": "centre"},
+                {"config": {"x": 2.0, "kind": "a"}, "rationale": "right"},
+                {"config": {"x": -2.0, "kind": "b"}, "rationale": "left"},
+            ]
+        }
+    )
+    llm = ScriptedLLM([batch])
+    sampler = AgentSampler(llm=llm, space=small_space, context=CTX, llm_batch_size=3)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(objective, n_trials=3)
+    assert len(llm.calls) == 1
+    assert [t.params for t in study.trials] == [
+        {"x": 0.0, "kind": "a"},
+        {"x": 2.0, "kind": "a"},
+        {"x": -2.0, "kind": "b"},
+    ]
+    assert [t.user_attrs[_keys.RATIONALE] for t in study.trials] == ["centre", "right", "left"]
+    assert study.trials[1].user_attrs[_keys.LLM_BATCH] is True

@@ -26,6 +26,8 @@ from agenthpo.agent.prompts import (
     SYSTEM_PROMPT,
     TaskContext,
     answer_schema,
+    batch_request,
+    batch_schema,
     creator_messages_text,
     repair_prompt,
 )
@@ -41,6 +43,7 @@ __all__ = [
     "find_duplicate",
     "is_vacuous",
     "parse_answer",
+    "propose_batch",
 ]
 
 _logger = logging.getLogger("agenthpo")
@@ -340,3 +343,65 @@ def _record(messages: Sequence[Message], response: LLMResponse) -> CallRecord:
         completion_tokens=response.usage.completion_tokens,
         latency_s=response.latency_s,
     )
+
+
+def propose_batch(
+    creator: Creator,
+    history: str,
+    k: int,
+    *,
+    tried: Sequence[tuple[int, Mapping[str, Any]]] = (),
+    seed: int | None = None,
+) -> list[Proposal]:
+    """Asks for ``k`` diverse configurations in one call (for parallel workers).
+
+    Each candidate is parsed, normalized and validated like a single proposal; invalid ones,
+    and exact or near duplicates of tried, running or earlier candidates, are dropped. The
+    call's tokens are booked on the first usable candidate.
+
+    Raises:
+        ProposalFailed: The LLM failed, or no candidate was usable.
+    """
+    messages = creator.messages(history)
+    last = messages[-1]
+    body = last.content.rsplit("\n", 1)[0]
+    messages[-1] = Message("user", f"{body}\n{batch_request(k)}")
+    try:
+        response = creator.llm.complete(
+            messages,
+            schema=batch_schema(creator.space, k),
+            max_tokens=creator.max_tokens * k,
+            temperature=creator.temperature,
+            seed=seed,
+        )
+    except LLMError as exc:
+        raise ProposalFailed("llm_error", str(exc)) from exc
+    call = _record(messages, response)
+    try:
+        data = _extract_json(response.text)
+    except ValueError:
+        raise ProposalFailed("not_json", "the answer was not JSON", [call]) from None
+    items = data.get("candidates") if isinstance(data, dict) else data
+    if not isinstance(items, list):
+        raise ProposalFailed("not_json", 'the answer has no "candidates" list', [call])
+    seen = list(tried)
+    proposals: list[Proposal] = []
+    problems: list[str] = []
+    for index, item in enumerate(items[:k]):
+        config, rationale, item_problems, changes, _ = creator._problems(json.dumps(item), seen)
+        if config is None:
+            problems.extend(f"candidate {index + 1}: {p}" for p in item_problems[:2])
+            continue
+        seen.append((-1 - index, config))
+        proposals.append(
+            Proposal(
+                config=config,
+                rationale=rationale or "(no rationale given)",
+                model=response.model,
+                calls=[call] if not proposals else [],
+                normalized=changes,
+            )
+        )
+    if not proposals:
+        raise ProposalFailed("invalid", "; ".join(problems) or "no candidates", [call])
+    return proposals

@@ -20,6 +20,8 @@ __all__ = [
     "SYSTEM_PROMPT",
     "TaskContext",
     "answer_schema",
+    "batch_request",
+    "batch_schema",
     "creator_messages_text",
     "format_facts",
     "repair_prompt",
@@ -118,6 +120,32 @@ def creator_messages_text(
         '{"config": {...}, "rationale": "..."}; the config holds every hyperparameter above.'
     )
     return "\n".join(lines)
+
+
+def batch_schema(space: Space, k: int) -> dict[str, Any]:
+    """The JSON schema of an answer with ``k`` candidates."""
+    return {
+        "type": "object",
+        "properties": {
+            "candidates": {
+                "type": "array",
+                "items": answer_schema(space),
+                "minItems": k,
+                "maxItems": k,
+            }
+        },
+        "required": ["candidates"],
+        "additionalProperties": False,
+    }
+
+
+def batch_request(k: int) -> str:
+    """The closing line of a request for ``k`` candidates (replaces the one-config line)."""
+    return (
+        f"Propose {k} different configurations to run in parallel: spread them out so each"
+        " tests a different idea, none repeating a tried or running one. Answer with JSON"
+        ' only: {"candidates": [{"config": {...}, "rationale": "..."}, ...]}.'
+    )
 
 
 def repair_prompt(problems: Sequence[str]) -> str:
