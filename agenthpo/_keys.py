@@ -38,3 +38,4 @@ STUDY_TASK = "agenthpo_task"  # the task's background, for reports
 STUDY_METRIC = "agenthpo_metric"
 STUDY_HIDDEN = "agenthpo_hidden_metrics"
 STUDY_DEFAULT_ENQUEUED = "agenthpo_default_enqueued"
+STUDY_NOISE = "agenthpo_noise"  # {trial number: {"values", "seeds", "mean", "std", "n"}}

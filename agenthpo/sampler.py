@@ -287,6 +287,9 @@ class AgentSampler(BaseSampler):
             space=space,
             hidden_metrics=self._hidden_metrics,
         )
+        noise_note = _noise_note(study, context.metric)
+        if noise_note:
+            history = f"{history}\n{noise_note}" if history else noise_note
         if extra_note:
             history = f"{history}\n{extra_note}" if history else extra_note
         tried = [(t.number, t.params) for t in trials if t.params]
@@ -559,6 +562,23 @@ def _cmaes_state(backbone: BaseSampler, study: Study) -> str:
     except Exception:
         _logger.debug("could not read the CMA-ES state", exc_info=True)
         return ""
+
+
+def _noise_note(study: Study, metric: str) -> str:
+    """What re-running the incumbent with other seeds showed, for the LLM."""
+    stored = study.user_attrs.get(_keys.STUDY_NOISE)
+    if not isinstance(stored, dict) or not stored:
+        return ""
+    number, entry = max(stored.items(), key=lambda item: int(item[0]))
+    try:
+        mean, std, n = float(entry["mean"]), float(entry["std"]), int(entry["n"])
+    except (KeyError, TypeError, ValueError):
+        return ""
+    return (
+        f"Seed noise: trial #{number} re-run with {n} seeds gave {metric} {mean:.6g} with a"
+        f" standard deviation of {std:.3g}. Differences smaller than about {2 * std:.3g} are"
+        " within the noise: do not call them gains or chase them."
+    )
 
 
 def _rounded(config: dict[str, Any]) -> dict[str, Any]:

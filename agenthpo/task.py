@@ -73,6 +73,20 @@ class LLMSection(BaseModel):
     """(input, output) dollars per million tokens, for models the price table lacks."""
 
 
+class NoiseSection(BaseModel):
+    """Re-running the incumbent with other seeds, to measure how noisy the metric is."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    repeats: int = Field(default=2, ge=1, le=20)
+    """Extra runs of the incumbent, with seeds 1..repeats (the trial itself ran with its own)."""
+    seed_param: str = Field(default="seed", min_length=1)
+    """How the seed reaches the run: ``--seed N`` for a command, ``config["seed"]`` for a
+    function. It must not be a parameter of the space."""
+    every: int = Field(default=10, ge=1)
+    """Measure the incumbent after this many trials (and again at the end if it changed)."""
+
+
 class Task(BaseModel):
     """One tuning task, as written in a task file.
 
@@ -101,6 +115,7 @@ class Task(BaseModel):
     strategy: StrategyName = "hybrid-tpe"
     llm_share: float | None = Field(default=None, ge=0, le=1)
     llm_batch_size: int = Field(default=1, ge=1, le=16)
+    noise: NoiseSection | None = None
     max_llm_tokens: int | None = Field(default=None, ge=0)
     max_llm_cost: float | None = Field(default=None, ge=0)
     seed: int | None = None
@@ -205,6 +220,11 @@ class Task(BaseModel):
                     )
                 )
             self.default_config = config
+        if self.noise is not None and self.noise.seed_param in self.space:
+            raise ValueError(
+                f"noise.seed_param: {self.noise.seed_param!r} is a parameter of the space;"
+                " name the script's seed option, which the tuner varies itself"
+            )
         if self.objective.metric in self.hidden_metrics:
             raise ValueError(
                 f"hidden_metrics: the objective metric {self.objective.metric!r} cannot be hidden"

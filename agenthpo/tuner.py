@@ -392,8 +392,53 @@ class Tuner:
             frozen = self._run_trial(study, trial, executor)
             summary.n_run += 1
             self._account(summary, frozen)
+            noise = self.task.noise
+            if noise is not None and _finished(study) % noise.every == 0:
+                self.measure_noise(study, executor)
+        if self.task.noise is not None:
+            self.measure_noise(study, executor)
         self._finish_summary(summary, study)
         return summary
+
+    def measure_noise(self, study: optuna.Study, executor: Executor) -> dict[str, Any] | None:
+        """Re-runs the incumbent with other seeds, unless it was measured already.
+
+        The runs are not trials (they do not spend the budget or mislead the sampler); their
+        values, mean and standard deviation go into the study's ``agenthpo_noise``
+        attribute, which the agent and the report read.
+        """
+        noise = self.task.noise
+        if noise is None:
+            return None
+        try:
+            best = study.best_trial
+        except ValueError:
+            return None
+        stored = dict(study.user_attrs.get(_keys.STUDY_NOISE) or {})
+        if str(best.number) in stored:
+            return dict(stored[str(best.number)])
+        assert best.value is not None
+        values = [float(best.value)]
+        seeds: list[int | None] = [None]
+        for seed in range(1, noise.repeats + 1):
+            config = {**best.params, noise.seed_param: seed}
+            result = executor.run(config, trial_number=best.number)
+            value, error = self._outcome(result)
+            if error is not None or value is None:
+                _logger.warning(
+                    "noise run of trial %d with seed %d failed: %s", best.number, seed, error
+                )
+                continue
+            values.append(value)
+            seeds.append(seed)
+        n = len(values)
+        mean = sum(values) / n
+        std = (sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5 if n > 1 else 0.0
+        entry = {"values": values, "seeds": seeds, "mean": mean, "std": std, "n": n}
+        stored[str(best.number)] = entry
+        study.set_user_attr(_keys.STUDY_NOISE, stored)
+        _logger.info("noise: trial %d over %d seeds: %.6g +- %.3g", best.number, n, mean, std)
+        return entry
 
     def _run_trial(
         self, study: optuna.Study, trial: optuna.Trial, executor: Executor
