@@ -1,0 +1,66 @@
+"""The Executor's analysis of a run's curve and outcome."""
+
+from __future__ import annotations
+
+import math
+
+from agenthpo.agent.analyst import analyze
+from agenthpo.executor import TrialResult
+
+
+def _result(curve: list[dict[str, float]], **kw: object) -> TrialResult:
+    fields: dict[str, object] = {"status": "ok", "metrics": {}, "curve": curve}
+    fields.update(kw)
+    return TrialResult(**fields)  # type: ignore[arg-type]
+
+
+def test_divergence_names_the_step() -> None:
+    curve = [{"step": s, "train_loss": 1.0 / (s + 1), "val_acc": 0.5} for s in range(5)]
+    curve.append({"step": 5, "train_loss": math.nan, "val_acc": 0.1})
+    text = analyze(_result(curve), metric="val_acc", direction="maximize")
+    assert text == "diverged: train_loss became nan at step 5"
+
+
+def test_nan_objective_is_divergence() -> None:
+    curve = [{"step": 0, "loss": 1.0}, {"step": 1, "loss": math.inf}]
+    text = analyze(_result(curve), metric="loss", direction="minimize")
+    assert text.startswith("diverged: loss became inf at step 1")
+
+
+def test_overfitting_is_seen_from_train_and_validation() -> None:
+    curve = []
+    for s in range(20):
+        val = 0.7 + 0.02 * s if s <= 10 else 0.9 - 0.01 * (s - 10)
+        curve.append({"step": s, "train_loss": 1.0 / (s + 1), "val_acc": val})
+    text = analyze(_result(curve), metric="val_acc", direction="maximize")
+    assert text.startswith("overfitting: val_acc peaked at step 10 (0.9) and ended at 0.81")
+    assert "train_loss kept improving" in text
+
+
+def test_still_improving_at_the_end() -> None:
+    curve = [{"step": s, "loss": 2.0 - 0.1 * s} for s in range(10)]
+    text = analyze(_result(curve), metric="loss", direction="minimize")
+    assert text.startswith("still improving at the last step (9): loss fell")
+    assert "longer budget" in text
+
+
+def test_early_plateau() -> None:
+    curve = [{"step": s, "acc": min(0.9, 0.5 + 0.2 * s)} for s in range(12)]
+    curve[2]["acc"] = 0.95
+    text = analyze(_result(curve), metric="acc", direction="maximize")
+    assert text.startswith("plateaued early: best acc 0.95 at step 2 of 11")
+
+
+def test_crash_and_timeout() -> None:
+    crash = _result([], status="failed", error="CUDA out of memory", exit_code=1)
+    assert analyze(
+        crash, metric="acc", direction="maximize", error="RuntimeError: CUDA out of memory"
+    ) == ("crashed: RuntimeError: CUDA out of memory")
+    slow = _result([], status="timeout", error="timed out after 30 s")
+    assert analyze(slow, metric="acc", direction="maximize") == "timed out: timed out after 30 s"
+
+
+def test_a_short_or_flat_curve_says_nothing() -> None:
+    assert analyze(_result([{"step": 0, "acc": 0.5}]), metric="acc", direction="maximize") == ""
+    flat = [{"step": s, "acc": 0.5} for s in range(10)]
+    assert analyze(_result(flat), metric="acc", direction="maximize") == ""

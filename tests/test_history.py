@@ -1,0 +1,92 @@
+"""The history the Creator reads: bounded, informative, free of hidden metrics."""
+
+from __future__ import annotations
+
+import random
+
+from agenthpo.agent.creator import Creator
+from agenthpo.agent.history import TrialView, render_history
+from agenthpo.agent.prompts import TaskContext
+from agenthpo.llm import RandomLLM
+from agenthpo.space import Space
+
+SPACE = Space.from_dict(
+    {
+        "lr": {"type": "float", "low": 1e-5, "high": 1.0, "log": True},
+        "units": {"type": "int", "low": 16, "high": 1024, "log": True},
+        "dropout": {"type": "float", "low": 0.0, "high": 0.5},
+        "act": ["relu", "tanh", "gelu"],
+    }
+)
+ERRORS = ["RuntimeError: CUDA out of memory", "ValueError: lr too large", "timed out after 60 s"]
+
+
+def _views(n: int, seed: int = 0) -> list[TrialView]:
+    rng = random.Random(seed)
+    views = []
+    for i in range(n):
+        config = {
+            "lr": 10 ** rng.uniform(-5, 0),
+            "units": rng.randint(16, 1024),
+            "dropout": rng.uniform(0, 0.5),
+            "act": rng.choice(["relu", "tanh", "gelu"]),
+        }
+        if i % 9 == 4:
+            views.append(TrialView(i, config, "failed", error=ERRORS[(i // 9) % 3]))
+        else:
+            views.append(
+                TrialView(
+                    i,
+                    config,
+                    "complete",
+                    value=rng.uniform(0.5, 0.99),
+                    metrics={"train_acc": rng.uniform(0.5, 1.0)},
+                    analysis="still improving at the last step (20)",
+                )
+            )
+    return views
+
+
+def _prompt_chars(n: int) -> int:
+    history = render_history(_views(n), metric="acc", direction="maximize", space=SPACE)
+    creator = Creator(llm=RandomLLM(), space=SPACE, context=TaskContext(metric="acc"))
+    return sum(len(m.content) for m in creator.messages(history))
+
+
+def test_prompt_at_500_trials_is_within_one_and_a_half_times_that_at_50() -> None:
+    at_50, at_500 = _prompt_chars(50), _prompt_chars(500)
+    assert at_500 <= 1.5 * at_50, (at_50, at_500)
+
+
+def test_bounded_view_keeps_best_recent_failures_and_a_summary() -> None:
+    views = _views(200)
+    text = render_history(views, metric="acc", direction="maximize", space=SPACE)
+    complete = [v for v in views if v.state == "complete"]
+    best = max(complete, key=lambda v: v.value or 0.0)
+    assert f"Best so far: trial {best.number}" in text
+    assert "Best 5 trials:" in text
+    assert "Most recent trials:" in text
+    assert "#199 " in text
+    # One failure of each kind, with its error.
+    assert text.count("FAILED") == 3
+    for error in ERRORS:
+        assert error in text
+    assert "All 200 trials, per parameter:" in text
+    assert "- act: tried" in text
+    assert "- lr: " in text
+    assert "best quarter" in text
+
+
+def test_few_trials_are_all_shown_and_hidden_metrics_never_are() -> None:
+    views = [
+        TrialView(0, {"lr": 0.1}, "complete", value=0.8, metrics={"train_acc": 0.9}),
+        TrialView(1, {"lr": 0.2}, "failed", error="ValueError: boom"),
+        TrialView(2, {"lr": 0.3}, "running"),
+    ]
+    text = render_history(views, metric="acc", direction="maximize", hidden_metrics=["train_acc"])
+    assert "#0 acc=0.8" in text
+    assert "#1 FAILED" in text
+    assert "ValueError: boom" in text
+    assert "Running now (do not propose these again):" in text
+    assert "#2 RUNNING" in text
+    assert "train_acc" not in text
