@@ -23,6 +23,7 @@ STRATEGY = "strategy"
 
 # Trial system attributes (kept out of optuna-dashboard's tables).
 SYS_LLM_CALLS = "agenthpo:llm_calls"  # every request and response, for audit and replay
+SYS_CLAIM = "agenthpo:claim"  # the config an LLM proposal claims before Optuna stores it
 
 # Trial user attributes, written by the tuner.
 METRICS = "metrics"  # every final metric, hidden ones included
@@ -32,6 +33,8 @@ STDERR_TAIL = "stderr_tail"
 EXIT_CODE = "exit_code"
 DURATION_S = "duration_s"
 ANALYSIS = "analysis"  # the Executor's short analysis of the run
+NOT_COUNTED = "not_counted"  # "interrupted", "time_limit" or "surplus": not in the budget
+RERUN_OF = "rerun_of"  # the number of the interrupted trial this one runs again
 
 # Study user attributes, written by the tuner.
 STUDY_TASK = "agenthpo_task"  # the task's background, for reports

@@ -25,8 +25,9 @@ from rich.text import Text
 from agenthpo import __version__, _keys
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient, resolve_llm
+from agenthpo.storage import is_single_process, open_storage
 from agenthpo.task import load_task, task_with
-from agenthpo.tuner import RunSummary, TrialEvent, Tuner, open_storage, replay_llm
+from agenthpo.tuner import RunSummary, TrialEvent, Tuner, replay_llm
 
 app = typer.Typer(
     name="agenthpo",
@@ -161,7 +162,11 @@ def _print_summary(summary: RunSummary, task_arg: str) -> None:
         f" ({summary.n_complete} complete, {summary.n_failed} failed), {summary.n_total} in the"
         " study."
     )
-    if summary.n_run == 0:
+    if summary.stopped_by_time_limit:
+        console.print(
+            "Stopped at the time limit; run the same command again to continue the study."
+        )
+    elif summary.n_run == 0:
         console.print(
             f"The study already holds its budget of {summary.n_total} trials; raise"
             " --n-trials to continue it, or give another --storage to start afresh."
@@ -221,6 +226,14 @@ def run(
         float | None,
         typer.Option("--max-llm-cost", min=0, help="Stop asking the LLM after this many dollars."),
     ] = None,
+    time_limit: Annotated[
+        float | None,
+        typer.Option(
+            "--time-limit",
+            min=0.001,
+            help="Seconds for this run; the trial running then is stopped and re-run next time.",
+        ),
+    ] = None,
     replay: Annotated[
         str | None,
         typer.Option(
@@ -244,6 +257,8 @@ def run(
             overrides["max_llm_tokens"] = max_llm_tokens
         if max_llm_cost is not None:
             overrides["max_llm_cost"] = max_llm_cost
+        if time_limit is not None:
+            overrides["time_limit"] = time_limit
         if overrides:
             task = task_with(task, **overrides)
         live_table = _LiveTable(task.objective.metric)
@@ -290,6 +305,43 @@ def run(
     _print_summary(summary, str(task_file))
 
 
+@app.command()
+def worker(
+    task_file: Annotated[Path, typer.Argument(help="The task YAML file.")],
+    storage: StorageOption = None,
+    llm: LLMOption = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", min=0.001, help="Seconds for this worker.")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each proposal.")] = False,
+) -> None:
+    """Join a study as one of several workers (processes or machines) sharing its storage.
+
+    Start as many as you like, on one machine with --storage journal:PATH or on several
+    with --storage postgresql://...; together they run exactly the task's budget.
+    """
+
+    def check() -> None:
+        task = load_task(task_file)
+        url = storage or task.default_storage()
+        if is_single_process(url):
+            raise AgentHPOError(
+                f"{url} is SQLite, which is not safe under several writers; give"
+                " --storage journal:PATH (one machine) or postgresql://... (several machines)"
+            )
+
+    _guard(check)
+    run(
+        task_file,
+        llm=llm,
+        storage=storage,
+        seed=seed,
+        time_limit=time_limit,
+        verbose=verbose,
+    )
+
+
 def _open_study(task_file: Path | None, storage: str | None, study: str | None) -> optuna.Study:
     if task_file is None and storage is None:
         raise AgentHPOError("give a task file or --storage URL")
@@ -306,7 +358,7 @@ def _open_study(task_file: Path | None, storage: str | None, study: str | None) 
             raise AgentHPOError(f"no study stored yet at {path}; run `agenthpo run` first")
     try:
         if name is None:
-            names = optuna.get_all_study_names(storage=url)
+            names = optuna.get_all_study_names(storage=open_storage(url))
             if len(names) != 1:
                 raise AgentHPOError(
                     f"{url} holds {len(names)} studies ({', '.join(names) or 'none'});"

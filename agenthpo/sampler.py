@@ -257,6 +257,18 @@ class AgentSampler(BaseSampler):
             if backbone_proposal is not None:
                 return backbone_proposal
             return self._backbone_relative(study, trial)
+        rival = self._claim(study, trial, outcome.config, space)
+        if rival is not None:
+            failed = ProposalFailed(
+                "duplicate",
+                f"trial #{rival} (another worker) took the same configuration meanwhile",
+                outcome.calls,
+            )
+            self._store(study, trial, self._fallback_attrs(failed))
+            self._record(study, trial, failed.calls)
+            if backbone_proposal is not None:
+                return backbone_proposal
+            return self._backbone_relative(study, trial)
         self._store(study, trial, self._proposal_attrs(outcome))
         self._record(study, trial, outcome.calls)
         _logger.info(
@@ -433,6 +445,24 @@ class AgentSampler(BaseSampler):
         if not space:
             return {}
         return self._backbone.sample_relative(study, trial, space)
+
+    def _claim(
+        self, study: Study, trial: FrozenTrial, config: dict[str, Any], space: Space
+    ) -> int | None:
+        """Claims ``config`` for this trial; the number of a rival trial holding it, if any.
+
+        Workers write their claim first and then look at everyone else's, so of two workers
+        racing for the same configuration at least one sees the other and yields.
+        """
+        study._storage.set_trial_system_attr(trial._trial_id, _keys.SYS_CLAIM, config)
+        others: list[tuple[int, dict[str, Any]]] = []
+        for t in study.get_trials(deepcopy=False):
+            if t.number == trial.number:
+                continue
+            claimed = t.params or t.system_attrs.get(_keys.SYS_CLAIM)
+            if isinstance(claimed, dict) and claimed:
+                others.append((t.number, claimed))
+        return find_duplicate(config, others, space, tolerance=self._duplicate_tolerance)
 
     def _backbone_note(self, study: Study, proposal: dict[str, Any], space: Space) -> str:
         name = type(self._backbone).__name__

@@ -110,6 +110,7 @@ class Task(BaseModel):
     command: list[str] | None = None
     function: str | None = None
     timeout: float | None = Field(default=None, gt=0)
+    time_limit: float | None = Field(default=None, gt=0)
     env: dict[str, str] = Field(default_factory=dict)
     llm: LLMSection | None = None
     strategy: StrategyName = "hybrid-tpe"

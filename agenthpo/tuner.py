@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import math
 import sys
-import threading
+import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,11 +24,17 @@ from typing import Any
 
 import optuna
 from optuna.samplers import BaseSampler
-from optuna.storages import BaseStorage, RDBStorage
-from optuna.storages._heartbeat import BaseHeartbeat
 from optuna.trial import FrozenTrial, TrialState
 
 from agenthpo import _keys
+from agenthpo._lifecycle import (
+    Heartbeat,
+    budget,
+    claims_before,
+    quiet_optuna,
+    record_process,
+    recover_stale,
+)
 from agenthpo.agent.analyst import analyze
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.errors import AgentHPOError
@@ -36,6 +42,7 @@ from agenthpo.executor import CommandExecutor, Executor, FunctionExecutor, Trial
 from agenthpo.llm import LLMClient, ReplayLLM, resolve_llm
 from agenthpo.sampler import AgentSampler
 from agenthpo.space import FloatParam, IntParam, Space
+from agenthpo.storage import open_storage
 from agenthpo.strategies import make_sampler, uses_llm
 from agenthpo.task import Task
 
@@ -52,8 +59,7 @@ _logger = logging.getLogger("agenthpo")
 
 _CURVE_MAX_POINTS = 200
 _TAIL_MAX = 2000
-HEARTBEAT_INTERVAL_S = 10
-GRACE_PERIOD_S = 60
+_POLL_S = 1.0
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -96,6 +102,7 @@ class RunSummary:
     llm_seconds: float = 0.0
     llm_cost_usd: float = 0.0
     fallbacks: int = 0
+    stopped_by_time_limit: bool = False
     fallback_reasons: dict[str, int] = field(default_factory=dict)
     llm_note: str | None = None
 
@@ -110,20 +117,6 @@ def task_context(task: Task) -> TaskContext:
         metric=task.objective.metric,
         direction=task.objective.direction,
     )
-
-
-def open_storage(url: str) -> BaseStorage | str:
-    """A storage for ``url``; SQL URLs get heartbeats, so a crashed run's trials are failed."""
-    if url.startswith(("sqlite:", "postgresql", "mysql")):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(
-                url,
-                heartbeat_interval=HEARTBEAT_INTERVAL_S,
-                grace_period=GRACE_PERIOD_S,
-                engine_kwargs={"pool_pre_ping": True} if not url.startswith("sqlite") else None,
-            )
-    return url
 
 
 def replay_llm(storage: str, study_name: str) -> ReplayLLM:
@@ -195,36 +188,6 @@ def build_executor(task: Task) -> Executor:
     return FunctionExecutor(task.function, search_path=task.base_dir, timeout=task.timeout)
 
 
-class _Heartbeat:
-    """Records a trial's heartbeat while it runs, so a killed run's trial can be detected."""
-
-    def __init__(self, storage: BaseStorage, trial_id: int) -> None:
-        self._storage = storage
-        self._trial_id = trial_id
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def __enter__(self) -> _Heartbeat:
-        if isinstance(self._storage, BaseHeartbeat) and self._storage.get_heartbeat_interval():
-            self._storage.record_heartbeat(self._trial_id)
-            self._thread = threading.Thread(target=self._beat, daemon=True)
-            self._thread.start()
-        return self
-
-    def _beat(self) -> None:
-        while not self._stop.wait(HEARTBEAT_INTERVAL_S):
-            try:
-                assert isinstance(self._storage, BaseHeartbeat)
-                self._storage.record_heartbeat(self._trial_id)
-            except Exception:  # pragma: no cover - a storage hiccup must not kill the trial
-                _logger.debug("heartbeat failed", exc_info=True)
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-
-
 def _downsample(curve: list[dict[str, float]], limit: int = _CURVE_MAX_POINTS) -> list[Any]:
     if len(curve) <= limit:
         return curve
@@ -232,18 +195,6 @@ def _downsample(curve: list[dict[str, float]], limit: int = _CURVE_MAX_POINTS) -
     picked = [curve[int(i * step)] for i in range(limit - 1)]
     picked.append(curve[-1])
     return picked
-
-
-def _fail_stale(study: optuna.Study) -> None:
-    """Marks trials whose run died (no heartbeat for the grace period) as failed."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        optuna.storages.fail_stale_trials(study)
-
-
-def _finished(study: optuna.Study) -> int:
-    states = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
-    return len(study.get_trials(deepcopy=False, states=states))
 
 
 class Tuner:
@@ -258,6 +209,8 @@ class Tuner:
         seed: Seeds the sampler (and the LLM where supported); ``None`` takes the task's.
         n_trials: The study's total budget; ``None`` takes the task's ``n_trials``.
         strategy: Who proposes trials (:mod:`agenthpo.strategies`); ``None`` takes the task's.
+        time_limit: Seconds for the whole run; the trial running when it ends is stopped,
+            stored as interrupted (outside the budget) and queued to run again next time.
         prefetch: Prepare the LLM's next proposal while a trial runs (see
             :meth:`AgentSampler.prefetch`), taking the LLM off the critical path.
         sampler: Any Optuna sampler instead of a strategy's.
@@ -276,6 +229,7 @@ class Tuner:
         n_trials: int | None = None,
         strategy: str | None = None,
         prefetch: bool = True,
+        time_limit: float | None = None,
         sampler: BaseSampler | None = None,
         executor: Executor | None = None,
         on_trial_start: Sequence[TrialListener] = (),
@@ -287,6 +241,7 @@ class Tuner:
         self.n_trials = n_trials if n_trials is not None else task.n_trials
         self.strategy = strategy or task.strategy
         self.prefetch = prefetch
+        self.time_limit = time_limit if time_limit is not None else task.time_limit
         self._llm = llm
         self._sampler = sampler
         self._executor = executor
@@ -367,13 +322,16 @@ class Tuner:
         return study
 
     def run(self) -> RunSummary:
-        """Runs trials until the study holds ``n_trials`` finished trials.
+        """Runs trials until the study's budget of ``n_trials`` counted trials is spent.
+
+        Several processes may run the same study (``agenthpo worker``); together they run
+        exactly the budget. A trial whose runner died is detected by its stale heartbeat,
+        marked interrupted, and run again; interrupted trials do not spend the budget.
 
         Returns:
             What this run did and the study's best so far.
         """
         study = self.load_study()
-        _fail_stale(study)
         executor = self._executor or build_executor(self.task)
         summary = RunSummary(
             study_name=study.study_name,
@@ -381,24 +339,55 @@ class Tuner:
             metric=self.task.objective.metric,
         )
         summary.llm_note = self.llm_note
-        while _finished(study) < self.n_trials:
-            _fail_stale(study)
-            with warnings.catch_warnings():
-                # Optuna warns that heartbeats are meant for Study.optimize; this loop records
-                # them itself (see _Heartbeat).
-                warnings.filterwarnings("ignore", message="Heartbeat of storage")
-                trial = study.ask()
-                suggest_config(trial, self.task.space)
-            frozen = self._run_trial(study, trial, executor)
-            summary.n_run += 1
-            self._account(summary, frozen)
-            noise = self.task.noise
-            if noise is not None and _finished(study) % noise.every == 0:
+        started = time.monotonic()
+        with quiet_optuna():
+            while True:
+                recover_stale(study)
+                spent = budget(study)
+                if spent.counted >= self.n_trials:
+                    break
+                if self._time_left(started) == 0.0:
+                    summary.stopped_by_time_limit = True
+                    break
+                if spent.counted + spent.active >= self.n_trials:
+                    # The rest of the budget is running elsewhere (or waits for a dead
+                    # runner's grace period): wait for it to finish or to be recovered.
+                    time.sleep(_POLL_S)
+                    continue
+                frozen = self._next_trial(study, executor, started)
+                if frozen is None:
+                    continue
+                summary.n_run += 1
+                self._account(summary, frozen)
+                noise = self.task.noise
+                if noise is not None and budget(study).counted % noise.every == 0:
+                    self.measure_noise(study, executor)
+            if self.task.noise is not None and not summary.stopped_by_time_limit:
                 self.measure_noise(study, executor)
-        if self.task.noise is not None:
-            self.measure_noise(study, executor)
         self._finish_summary(summary, study)
         return summary
+
+    def _time_left(self, started: float) -> float | None:
+        if self.time_limit is None:
+            return None
+        return max(0.0, self.time_limit - (time.monotonic() - started))
+
+    def _next_trial(
+        self, study: optuna.Study, executor: Executor, started: float
+    ) -> FrozenTrial | None:
+        """Asks for, runs and stores one trial; ``None`` if it lost the race for the budget."""
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Heartbeat of storage")
+            trial = study.ask()
+        with Heartbeat(study._storage, trial._trial_id):
+            if claims_before(study, trial.number) >= self.n_trials:
+                # Another worker took the last slot between our check and our ask.
+                trial.set_user_attr(_keys.NOT_COUNTED, "surplus")
+                trial.set_user_attr(_keys.ERROR, "surplus: the budget was spent meanwhile")
+                study.tell(trial, state=TrialState.FAIL)
+                return None
+            suggest_config(trial, self.task.space)
+            return self._run_trial(study, trial, executor, started)
 
     def measure_noise(self, study: optuna.Study, executor: Executor) -> dict[str, Any] | None:
         """Re-runs the incumbent with other seeds, unless it was measured already.
@@ -441,7 +430,7 @@ class Tuner:
         return entry
 
     def _run_trial(
-        self, study: optuna.Study, trial: optuna.Trial, executor: Executor
+        self, study: optuna.Study, trial: optuna.Trial, executor: Executor, started: float
     ) -> FrozenTrial:
         config = dict(trial.params)
         attrs = dict(study._storage.get_trial(trial._trial_id).user_attrs)
@@ -467,24 +456,44 @@ class Tuner:
             trial.report(value, step)
 
         sampler = self.sampler()
+        spent = budget(study)
         if (
             self.prefetch
             and isinstance(sampler, AgentSampler)
-            and _finished(study) + 1 < self.n_trials
+            and spent.counted + spent.active < self.n_trials
         ):
             sampler.prefetch(study, trial.number + 1)
+        left = self._time_left(started)
+        timeout = self.task.timeout
+        cut_by_limit = left is not None and (timeout is None or left < timeout)
+        if cut_by_limit:
+            timeout = max(left or 0.0, 0.001)
+
+        def on_start(pid: int) -> None:
+            record_process(study._storage, trial._trial_id, pid)
+
         try:
-            with _Heartbeat(study._storage, trial._trial_id):
-                result = executor.run(config, trial_number=trial.number, on_report=on_report)
+            result = executor.run(
+                config,
+                trial_number=trial.number,
+                on_report=on_report,
+                on_start=on_start,
+                timeout=timeout,
+            )
         except KeyboardInterrupt:
-            trial.set_user_attr(_keys.ERROR, "interrupted by the user")
-            study.tell(trial, state=TrialState.FAIL)
+            self._interrupt(study, trial, "interrupted", "interrupted by the user")
             raise
         except AgentHPOError as exc:
             trial.set_user_attr(_keys.ERROR, str(exc))
             study.tell(trial, state=TrialState.FAIL)
             raise
         value, error = self._outcome(result)
+        if result.status == "timeout" and cut_by_limit:
+            self._store_result(trial, result, "stopped: the study's time limit was reached")
+            self._interrupt(
+                study, trial, "time_limit", "stopped: the study's time limit was reached"
+            )
+            return study._storage.get_trial(trial._trial_id)
         self._store_result(trial, result, error)
         if error is None:
             study.tell(trial, value)
@@ -504,6 +513,19 @@ class Tuner:
         for listener in self.on_trial_end:
             listener(end)
         return frozen
+
+    def _interrupt(self, study: optuna.Study, trial: optuna.Trial, why: str, error: str) -> None:
+        """Fails a trial that did not get to finish, outside the budget, and queues it again."""
+        trial.set_user_attr(_keys.NOT_COUNTED, why)
+        trial.set_user_attr(_keys.ERROR, error)
+        study.tell(trial, state=TrialState.FAIL)
+        attrs: dict[str, Any] = {_keys.RERUN_OF: trial.number}
+        frozen = study._storage.get_trial(trial._trial_id)
+        for key in (_keys.PROPOSED_BY, _keys.RATIONALE, _keys.LLM_MODEL):
+            if key in frozen.user_attrs:
+                attrs[key] = frozen.user_attrs[key]
+        if trial.params:
+            study.enqueue_trial(dict(trial.params), user_attrs=attrs)
 
     def _outcome(self, result: TrialResult) -> tuple[float | None, str | None]:
         metric = self.task.objective.metric
@@ -561,7 +583,7 @@ class Tuner:
             summary.fallback_reasons[reason] = summary.fallback_reasons.get(reason, 0) + 1
 
     def _finish_summary(self, summary: RunSummary, study: optuna.Study) -> None:
-        summary.n_total = _finished(study)
+        summary.n_total = budget(study).counted
         try:
             best = study.best_trial
         except ValueError:

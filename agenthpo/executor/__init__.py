@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from agenthpo.executor._base import Executor, ReportCallback, TrialResult
+from agenthpo.executor._base import Executor, ReportCallback, StartCallback, TrialResult
 from agenthpo.executor._command import CommandExecutor
 from agenthpo.executor._function import FunctionExecutor
 
@@ -23,5 +23,6 @@ __all__ = [
     "Executor",
     "FunctionExecutor",
     "ReportCallback",
+    "StartCallback",
     "TrialResult",
 ]

@@ -19,6 +19,7 @@ __all__ = ["MAX_CURVE_POINTS", "TAIL_CHARS", "Executor", "ReportCallback", "Tria
 
 _logger = logging.getLogger("agenthpo")
 
+StartCallback = Callable[[int], None]
 ReportCallback = Callable[[int | None, dict[str, float]], None]
 """Called as ``callback(step, metrics)`` for each report of a running trial; ``step`` is None
 for a final report. If it raises, the executor stops the trial and ``run`` re-raises the
@@ -88,6 +89,8 @@ class Executor(Protocol):
         *,
         trial_number: int,
         on_report: ReportCallback | None = None,
+        on_start: StartCallback | None = None,
+        timeout: float | None = None,
     ) -> TrialResult:
         """Runs the trial.
 
@@ -95,6 +98,8 @@ class Executor(Protocol):
             config: Parameter names and values.
             trial_number: The trial's number, used to name its files.
             on_report: Called for each report as it arrives.
+            on_start: Called with the process id of a trial run in a child process.
+            timeout: Seconds for this run, overriding the executor's own limit.
 
         Returns:
             The result; never raises for a failing trial.

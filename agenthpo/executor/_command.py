@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import logging
 import os
@@ -20,17 +21,19 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Any, Literal, cast
 
 from agenthpo.errors import ExecutorError
 from agenthpo.executor._base import (
     TAIL_CHARS,
     ReportCallback,
+    StartCallback,
     TrialResult,
     _CurveRecorder,
     _exit_status_line,
@@ -45,6 +48,28 @@ __all__ = ["CommandExecutor"]
 _logger = logging.getLogger("agenthpo")
 
 _POSIX = os.name == "posix" and hasattr(os, "killpg")
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        return cast(Callable[..., int], libc.prctl)
+    except (OSError, AttributeError):  # pragma: no cover - exotic libc
+        return None
+
+
+_PDEATHSIG = _load_prctl()
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    # Resolved in the parent, so the child only makes one system call here.
+    assert _PDEATHSIG is not None
+    _PDEATHSIG(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 _SIGKILL: int = getattr(signal, "SIGKILL", signal.SIGTERM)  # Windows has no SIGKILL
 _POLL_S = 0.05
 _DRAIN_S = 2.0
@@ -325,6 +350,8 @@ class CommandExecutor:
         *,
         trial_number: int,
         on_report: ReportCallback | None = None,
+        on_start: StartCallback | None = None,
+        timeout: float | None = None,
     ) -> TrialResult:
         """Runs one trial and waits for it.
 
@@ -335,6 +362,11 @@ class CommandExecutor:
             on_report: Called as ``on_report(step, metrics)`` for each report as it
                 arrives, in the calling thread. If it raises, the program's process group
                 is killed and the exception propagates.
+            on_start: Called with the process id (which is also its process group id)
+                once the program started, e.g. to record it so that a later run can clean
+                up after a crash of this one.
+            timeout: Seconds for this run, instead of the executor's ``timeout`` (the
+                tuner passes what is left of a study-wide time limit).
 
         Returns:
             The result: ``"ok"``, ``"failed"`` (non-zero exit status, or an invalid metrics
@@ -388,6 +420,8 @@ class CommandExecutor:
                 metrics_path=metrics_path,
                 log_dir=None if cleanup else trial_dir,
                 on_report=on_report,
+                on_start=on_start,
+                timeout=self.timeout if timeout is None else timeout,
             )
         finally:
             if cleanup:
@@ -425,6 +459,8 @@ class CommandExecutor:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 start_new_session=_POSIX,
+                # If the tuner dies (even by SIGKILL), the kernel kills the program too.
+                preexec_fn=_die_with_parent if _PDEATHSIG else None,
             )
         except FileNotFoundError as exc:
             raise ExecutorError(
@@ -452,6 +488,8 @@ class CommandExecutor:
         metrics_path: Path,
         log_dir: Path | None,
         on_report: ReportCallback | None,
+        on_start: StartCallback | None = None,
+        timeout: float | None = None,
     ) -> TrialResult:
         logs: list[IO[bytes]] = []
         stdout_log = stderr_log = None
@@ -471,6 +509,11 @@ class CommandExecutor:
                 log.close()
             raise
         _logger.debug("Trial started (pid %d): %s", process.pid, command)
+        if on_start is not None:
+            try:
+                on_start(process.pid)
+            except Exception:
+                _logger.warning("recording the trial's process failed", exc_info=True)
         assert process.stdout is not None
         assert process.stderr is not None
         stdout_tail, stderr_tail = _Tail(), _Tail()
@@ -493,7 +536,7 @@ class CommandExecutor:
             reader.start()
 
         recorder = _CurveRecorder()
-        deadline = None if self.timeout is None else start + self.timeout
+        deadline = None if timeout is None else start + timeout
         timed_out = False
         term_sent_at: float | None = None
         kill_sent = False
@@ -528,9 +571,7 @@ class CommandExecutor:
                 if deadline is not None and now >= deadline and term_sent_at is None:
                     timed_out = True
                     term_sent_at = now
-                    _logger.info(
-                        "Trial timed out after %g s; stopping its process group", self.timeout
-                    )
+                    _logger.info("Trial timed out after %g s; stopping its process group", timeout)
                     _kill_group(process, signal.SIGTERM)
                 grace_over = term_sent_at is not None and now - term_sent_at >= self.kill_grace
                 if grace_over and not kill_sent:
@@ -568,7 +609,7 @@ class CommandExecutor:
         err_text = stderr_tail.text()
         if timed_out:
             status = "timeout"
-            error = f"timed out after {self.timeout:g} s"
+            error = f"timed out after {timeout:g} s"
         elif code != 0:
             status = "failed"
             error = _error_from_stderr(err_text) or _exit_status_line(code)

@@ -33,6 +33,7 @@ from agenthpo.errors import ExecutorError
 from agenthpo.executor._base import (
     TAIL_CHARS,
     ReportCallback,
+    StartCallback,
     TrialResult,
     _CurveRecorder,
     _exception_line,
@@ -320,6 +321,8 @@ class FunctionExecutor:
         *,
         trial_number: int,
         on_report: ReportCallback | None = None,
+        on_start: StartCallback | None = None,
+        timeout: float | None = None,
     ) -> TrialResult:
         """Runs one trial.
 
@@ -328,6 +331,8 @@ class FunctionExecutor:
             trial_number: The trial's number.
             on_report: Called as ``on_report(step, metrics)`` for each report as it is
                 made. If it raises, the trial stops and the exception propagates.
+            on_start: Called with the child's process id (isolated runs only).
+            timeout: Seconds for this run instead of the executor's (isolated runs only).
 
         Returns:
             The result; an exception in the function gives status ``"failed"`` with its
@@ -337,7 +342,13 @@ class FunctionExecutor:
             ExecutorError: The child process cannot be started.
         """
         if self._command is not None:
-            return self._command.run(config, trial_number=trial_number, on_report=on_report)
+            return self._command.run(
+                config,
+                trial_number=trial_number,
+                on_report=on_report,
+                on_start=on_start,
+                timeout=timeout,
+            )
         assert self._fn is not None
         return self._run_in_process(self._fn, config, on_report)
 

@@ -230,6 +230,11 @@ class OpenAICompatibleClient:
                 f"{self.name}: cannot reach {self._where()} ({self._short(exc)}); is the server"
                 " running and the URL right?"
             ) from exc
+        except (openai.OpenAIError, ValueError, KeyError, TypeError) as exc:
+            # A malformed or truncated response body, or an SDK-side validation failure.
+            raise LLMError(
+                f"{self.name}: unusable response from {self._where()}: {self._short(exc)}"
+            ) from exc
         latency = time.perf_counter() - start
         if not completion.choices:
             raise LLMError(f"{self.name}: the endpoint returned no choices")

@@ -1,0 +1,225 @@
+"""Trials that outlive their runner: heartbeats, recovery, process clean-up, the budget.
+
+Every running trial carries a heartbeat (a timestamp in its system attributes, refreshed by
+the process that runs it) and the identity of its training process. A trial whose heartbeat
+is older than the grace period belongs to a runner that died (killed, crashed, machine
+gone): any worker that notices marks it failed as *interrupted*, kills its leftover process
+group if it was on this machine, and enqueues its configuration again, so it runs to the end
+once. Interrupted trials (and surplus trials that lost a race for the last slot of the
+budget) do not count toward the budget.
+
+This works the same on every storage (SQLite, a journal file, PostgreSQL), unlike Optuna's
+own heartbeats, which only RDB storages have.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+from optuna.exceptions import UpdateFinishedTrialError
+from optuna.storages import BaseStorage
+from optuna.trial import FrozenTrial, TrialState
+
+from agenthpo import _keys
+
+__all__ = [
+    "Budget",
+    "Heartbeat",
+    "budget",
+    "grace_period",
+    "heartbeat_interval",
+    "is_counted",
+    "record_process",
+    "recover_stale",
+]
+
+_logger = logging.getLogger("agenthpo")
+
+HEARTBEAT_KEY = "agenthpo:heartbeat"
+PROCESS_KEY = "agenthpo:process"
+
+
+def _env_seconds(name: str, default: float) -> float:
+    try:
+        return max(0.05, float(os.environ.get(name, default)))
+    except ValueError:
+        return default
+
+
+def heartbeat_interval() -> float:
+    """Seconds between heartbeats (``AGENTHPO_HEARTBEAT_INTERVAL``, default 10)."""
+    return _env_seconds("AGENTHPO_HEARTBEAT_INTERVAL", 10.0)
+
+
+def grace_period() -> float:
+    """Seconds without a heartbeat after which a trial is stale (``AGENTHPO_GRACE_PERIOD``,
+    default 60; at least three intervals)."""
+    return max(_env_seconds("AGENTHPO_GRACE_PERIOD", 60.0), 3 * heartbeat_interval())
+
+
+class Heartbeat:
+    """Refreshes a trial's heartbeat from a background thread while the block runs."""
+
+    def __init__(self, storage: BaseStorage, trial_id: int) -> None:
+        self._storage = storage
+        self._trial_id = trial_id
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._beat, name=f"agenthpo-heartbeat-{trial_id}", daemon=True
+        )
+
+    def _write(self) -> None:
+        self._storage.set_trial_system_attr(self._trial_id, HEARTBEAT_KEY, time.time())
+
+    def __enter__(self) -> Heartbeat:
+        self._write()
+        self._thread.start()
+        return self
+
+    def _beat(self) -> None:
+        while not self._stop.wait(heartbeat_interval()):
+            try:
+                self._write()
+            except UpdateFinishedTrialError:
+                return
+            except Exception:
+                _logger.debug("heartbeat failed", exc_info=True)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _start_ticks(pid: int) -> int | None:
+    """A process's start time in clock ticks since boot (Linux), to tell a reused pid apart."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return int(fields[19])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def record_process(storage: BaseStorage, trial_id: int, pid: int) -> None:
+    """Stores where a trial's training process runs, so a later run can clean up after it."""
+    info: dict[str, Any] = {"host": socket.gethostname(), "pid": pid, "start": _start_ticks(pid)}
+    storage.set_trial_system_attr(trial_id, PROCESS_KEY, info)
+
+
+def _kill_leftover(trial: FrozenTrial) -> None:
+    info = trial.system_attrs.get(PROCESS_KEY)
+    if not isinstance(info, dict) or info.get("host") != socket.gethostname():
+        return
+    pid = info.get("pid")
+    if not isinstance(pid, int) or pid <= 1:
+        return
+    ticks = _start_ticks(pid)
+    if ticks is not None and info.get("start") is not None and ticks != info.get("start"):
+        # The pid now belongs to another process. (While the old group still had members,
+        # Linux would not have reused its id, so that group is empty.)
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+        _logger.info("killed the leftover processes of trial %d (group %d)", trial.number, pid)
+
+
+def _last_sign_of_life(trial: FrozenTrial) -> float:
+    beat = trial.system_attrs.get(HEARTBEAT_KEY)
+    if isinstance(beat, (int, float)):
+        return float(beat)
+    start = trial.datetime_start
+    return start.timestamp() if start is not None else time.time()
+
+
+def recover_stale(study: optuna.Study, *, now: float | None = None) -> list[int]:
+    """Fails the stale running trials of ``study``, cleans up and re-enqueues them.
+
+    Returns:
+        The numbers of the trials this call recovered (another worker may get others).
+    """
+    now = time.time() if now is None else now
+    limit = grace_period()
+    recovered = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if now - _last_sign_of_life(trial) <= limit:
+            continue
+        try:
+            if not study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):
+                continue
+        except UpdateFinishedTrialError:
+            continue  # another worker got there first
+        recovered.append(trial.number)
+        _logger.warning(
+            "trial %d lost its runner (no heartbeat for %.0f s); it is marked interrupted"
+            " and will run again",
+            trial.number,
+            now - _last_sign_of_life(trial),
+        )
+        _kill_leftover(trial)
+        if trial.params:
+            attrs: dict[str, Any] = {_keys.RERUN_OF: trial.number}
+            for key in (_keys.PROPOSED_BY, _keys.RATIONALE, _keys.LLM_MODEL):
+                if key in trial.user_attrs:
+                    attrs[key] = trial.user_attrs[key]
+            study.enqueue_trial(dict(trial.params), user_attrs=attrs)
+    return recovered
+
+
+def is_counted(trial: FrozenTrial) -> bool:
+    """Whether a trial spends the budget: finished, and not interrupted or surplus."""
+    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
+        return True
+    if trial.state != TrialState.FAIL:
+        return False
+    attrs = trial.user_attrs
+    return _keys.ERROR in attrs and not attrs.get(_keys.NOT_COUNTED)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """How much of a study's budget is spent, and how much is being spent right now."""
+
+    counted: int
+    active: int  # running or waiting, and not counted yet
+
+
+def budget(study: optuna.Study) -> Budget:
+    """The study's spent and in-flight trials."""
+    counted = active = 0
+    for trial in study.get_trials(deepcopy=False):
+        if is_counted(trial):
+            counted += 1
+        elif trial.state in (TrialState.RUNNING, TrialState.WAITING):
+            active += 1
+    return Budget(counted, active)
+
+
+def claims_before(study: optuna.Study, number: int) -> int:
+    """Trials numbered below ``number`` that hold a slot of the budget."""
+    return sum(
+        1
+        for t in study.get_trials(deepcopy=False)
+        if t.number < number
+        and (is_counted(t) or t.state in (TrialState.RUNNING, TrialState.WAITING))
+    )
+
+
+@contextlib.contextmanager
+def quiet_optuna() -> Iterator[None]:
+    """Silences Optuna's info logs (e.g. "Trial 3 failed") inside the block."""
+    level = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(level)
