@@ -21,7 +21,9 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import os
 import warnings
 from pathlib import Path
 
@@ -75,6 +77,8 @@ def open_storage(url: str) -> BaseStorage:
         return JournalStorage(JournalRedisBackend(url))
     if url.startswith(("sqlite:", "postgresql", "mysql")):
         engine_kwargs: dict[str, object] = {}
+        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+            _create_sqlite_atomically(Path(url.removeprefix("sqlite:///")))
         if url.startswith("sqlite:"):
             # Wait for a lock instead of failing at once when another process writes.
             engine_kwargs["connect_args"] = {"timeout": 60}
@@ -92,6 +96,30 @@ def open_storage(url: str) -> BaseStorage:
         except Exception as exc:
             raise AgentHPOError(f"cannot open storage {_safe(url)}: {_first_line(exc)}") from None
     raise AgentHPOError(f"unknown storage URL {_safe(url)}; {STORAGE_HELP}")
+
+
+def _create_sqlite_atomically(path: Path) -> None:
+    """Creates a new SQLite study database in one step.
+
+    Optuna creates its tables and indexes one statement at a time; a process killed in the
+    middle leaves a schema without its unique constraints (seen: four studies of one name).
+    So a new database is built in a temporary file and linked into place, which either
+    happens whole or not at all; a process that loses the race keeps the winner's file.
+    """
+    if path.exists():
+        return
+    if not path.parent.exists():
+        raise AgentHPOError(f"cannot create {path}: the folder {path.parent} does not exist")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            storage = RDBStorage(f"sqlite:///{tmp}")
+        storage.engine.dispose()
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _safe(url: str) -> str:
