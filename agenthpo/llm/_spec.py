@@ -3,6 +3,9 @@
 Specs:
     ``local``                                  the embedded SmolLM2-135M-Instruct
     ``local:PATH``                             any GGUF file, run in-process
+    ``random``, ``random:SEED``                no model: random valid configs following the
+                                               answer's JSON schema (dry runs, tests, and a
+                                               control for what an LLM's ideas add)
     ``openai:MODEL``                           OpenAI (key in ``OPENAI_API_KEY``)
     ``anthropic:MODEL``                        Anthropic's Messages API (key in
                                                ``ANTHROPIC_API_KEY``; ``ANTHROPIC_BASE_URL``
@@ -55,6 +58,7 @@ from agenthpo.llm._anthropic import AnthropicClient
 from agenthpo.llm._base import LLMClient
 from agenthpo.llm._local import LocalLlamaClient
 from agenthpo.llm._openai import STRUCTURED_MODES, OpenAICompatibleClient, StructuredMode
+from agenthpo.llm._scripted import RandomLLM
 
 __all__ = ["LLMSettings", "parse_llm_spec", "resolve_llm"]
 
@@ -86,8 +90,8 @@ _PRESETS: dict[str, _Preset] = {
 }
 
 SPEC_HELP = (
-    "use local, local:PATH, openai:MODEL, anthropic:MODEL, ollama:MODEL, openrouter:MODEL,"
-    " deepseek:MODEL or openai-compatible:URL#MODEL"
+    "use local, local:PATH, random[:SEED], openai:MODEL, anthropic:MODEL, ollama:MODEL,"
+    " openrouter:MODEL, deepseek:MODEL or openai-compatible:URL#MODEL"
 )
 
 
@@ -119,6 +123,12 @@ def parse_llm_spec(
     kind = kind.lower()
     if kind == "local":
         return LocalLlamaClient(model_path=rest or None)
+    if kind == "random":
+        try:
+            seed = int(rest) if rest else 0
+        except ValueError:
+            raise LLMConfigError(f"--llm {spec!r}: write random or random:SEED") from None
+        return RandomLLM(seed=seed)
 
     def client(model: str, base_url: str | None, key: str | None, label: str) -> LLMClient:
         return OpenAICompatibleClient(
