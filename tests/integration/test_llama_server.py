@@ -7,78 +7,18 @@ thread, and the tests drive the OpenAI-compatible provider and a whole study thr
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 
 import optuna
 import pytest
 
 from agenthpo import _keys
 from agenthpo.agent.prompts import answer_schema
-from agenthpo.llm import Message, OpenAICompatibleClient, find_embedded_model, parse_llm_spec
+from agenthpo.llm import Message, OpenAICompatibleClient, parse_llm_spec
 from agenthpo.space import Space
 from agenthpo.task import Task
 from agenthpo.tuner import Tuner
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
-    log = tmp_path_factory.mktemp("llama") / "server.log"
-    argv = [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
-        "--model",
-        str(find_embedded_model()),
-        "--model_alias",
-        "smollm2",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--n_ctx",
-        "4096",
-        "--n_threads",
-        "1",
-        "--n_threads_batch",
-        "1",
-    ]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}/v1"
-        deadline = time.monotonic() + 90
-        while True:
-            try:
-                with urllib.request.urlopen(url + "/models", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail(f"llama_cpp.server did not start:\n{log.read_text()[-2000:]}")
-            time.sleep(0.3)
-        try:
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def test_structured_output_falls_back_to_what_the_server_accepts(llama_server: str) -> None:
