@@ -190,7 +190,7 @@ class Budget:
     """How much of a study's budget is spent, and how much is being spent right now."""
 
     counted: int
-    active: int  # running or waiting, and not counted yet
+    active: int  # running now (somewhere), not counted yet; waiting trials are not included
 
 
 def budget(study: optuna.Study) -> Budget:
@@ -199,7 +199,7 @@ def budget(study: optuna.Study) -> Budget:
     for trial in study.get_trials(deepcopy=False):
         if is_counted(trial):
             counted += 1
-        elif trial.state in (TrialState.RUNNING, TrialState.WAITING):
+        elif trial.state == TrialState.RUNNING:
             active += 1
     return Budget(counted, active)
 

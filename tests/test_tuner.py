@@ -304,3 +304,15 @@ def test_time_limit_ends_the_run_cleanly_and_the_cut_trial_runs_again(tmp_path: 
     assert len(rerun) == 1
     assert rerun[0].params == cut[0].params
     assert rerun[0].state == optuna.trial.TrialState.COMPLETE
+
+
+def test_a_queued_trial_in_the_last_slot_is_run_not_waited_for(
+    quadratic_task: Task, tmp_path: Path
+) -> None:
+    storage = f"sqlite:///{tmp_path / 'w.db'}"
+    Tuner(quadratic_task, llm=RandomLLM(seed=0), storage=storage, n_trials=2).run()
+    study = _load(storage)
+    study.enqueue_trial({"x": 1.5, "kind": "a"})
+    summary = Tuner(quadratic_task, llm=RandomLLM(seed=1), storage=storage, n_trials=3).run()
+    assert summary.n_run == 1
+    assert _load(storage).trials[-1].params == {"x": 1.5, "kind": "a"}
