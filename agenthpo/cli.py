@@ -243,6 +243,10 @@ def run(
             " identical. Write the new run to another --storage.",
         ),
     ] = None,
+    report: Annotated[
+        bool,
+        typer.Option("--report/--no-report", help="Write the study report at the end."),
+    ] = True,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each proposal.")] = False,
 ) -> None:
     """Tune a task: propose, run, analyse and store trials until the budget is spent."""
@@ -303,6 +307,9 @@ def run(
 
     summary = _guard(go)
     _print_summary(summary, str(task_file))
+    paths = write_run_report(task_file, storage=storage) if report else None
+    if paths is not None:
+        console.print(f"Report: {paths.html}", soft_wrap=True)
 
 
 @app.command()
@@ -338,6 +345,7 @@ def worker(
         storage=storage,
         seed=seed,
         time_limit=time_limit,
+        report=False,
         verbose=verbose,
     )
 
@@ -446,3 +454,10 @@ def _main(
 def main() -> None:
     """Entry point of the ``agenthpo`` command."""
     app()
+
+
+# The report's command lives in its own module (it imports this one for _guard & co.).
+from agenthpo.cli_report import report_command, write_run_report  # noqa: E402
+
+app.command("report")(report_command)
+

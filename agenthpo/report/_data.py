@@ -153,6 +153,10 @@ class ReportData:
         """``minimize`` or ``maximize`` (of the first objective)."""
         return self.directions[0]
 
+    def objectives(self) -> list[tuple[str, str]]:
+        """``(direction, metric)`` of each objective."""
+        return list(zip(self.directions, self.metric_names, strict=True))
+
     @property
     def multi_objective(self) -> bool:
         """Whether the study has more than one objective."""
@@ -226,11 +230,11 @@ def _curve(trial: FrozenTrial, metric: str) -> list[dict[str, float]]:
     stored = trial.user_attrs.get(_keys.CURVE)
     points: list[dict[str, float]] = []
     if isinstance(stored, list):
-        for i, point in enumerate(stored):
-            if not isinstance(point, Mapping):
+        for point in stored:
+            # A report without a step is a run's final summary, not a point of its curve.
+            if not isinstance(point, Mapping) or _float(point.get("step")) is None:
                 continue
             clean = {str(k): f for k, v in point.items() if (f := _float(v)) is not None}
-            clean.setdefault("step", float(i))
             points.append(clean)
     if not points and trial.intermediate_values:
         points = [
@@ -247,9 +251,18 @@ def _metrics(value: Any) -> dict[str, float]:
     return {str(k): f for k, v in value.items() if (f := _float(v)) is not None}
 
 
-def trial_row(trial: FrozenTrial, metric: str) -> TrialRow:
-    """A stored trial as a :class:`TrialRow`."""
+def trial_row(
+    trial: FrozenTrial, metric: str, study_noise: Mapping[str, Any] | None = None
+) -> TrialRow:
+    """A stored trial as a :class:`TrialRow`.
+
+    Its noise band comes from the study's ``agenthpo_noise`` attribute (the tuner's
+    re-runs of an incumbent with other seeds), or from a trial attribute ``noise``.
+    """
     attrs = trial.user_attrs
+    noise_value = attrs.get(NOISE)
+    if noise_value is None and study_noise is not None:
+        noise_value = study_noise.get(str(trial.number))
     values = None
     if trial.state == TrialState.COMPLETE and trial.values:
         values = tuple(float(v) for v in trial.values)
@@ -268,7 +281,7 @@ def trial_row(trial: FrozenTrial, metric: str) -> TrialRow:
         fallback_reason=_text(attrs.get(_keys.FALLBACK_REASON)),
         metrics=_metrics(attrs.get(_keys.METRICS)),
         curve=_curve(trial, metric),
-        noise=_noise(attrs.get(NOISE)),
+        noise=_noise(noise_value),
         duration_s=duration,
         llm_model=_text(attrs.get(_keys.LLM_MODEL)),
         llm_calls=_int(attrs.get(_keys.LLM_CALLS)),
@@ -363,8 +376,10 @@ def _proposers(rows: Sequence[TrialRow], maximize: bool) -> dict[str, ProposerSt
         done = [r for r in group if r.value is not None]
         best = None
         if done:
-            best = max(done, key=lambda r: r.value or 0.0) if maximize else min(
-                done, key=lambda r: r.value or 0.0
+            best = (
+                max(done, key=lambda r: r.value or 0.0)
+                if maximize
+                else min(done, key=lambda r: r.value or 0.0)
             )
         out[name] = ProposerStats(
             n=len(group),
@@ -392,7 +407,9 @@ def collect_data(
     frozen = study.get_trials(deepcopy=False)
     directions = tuple(d.name.lower() for d in study.directions)
     metrics = _metric_names(study, len(directions))
-    rows = tuple(trial_row(t, metrics[0]) for t in frozen)
+    stored_noise = study.user_attrs.get(_keys.STUDY_NOISE)
+    study_noise = stored_noise if isinstance(stored_noise, Mapping) else None
+    rows = tuple(trial_row(t, metrics[0], study_noise) for t in frozen)
     by_number = {r.number: r for r in rows}
     best: TrialRow | None = None
     pareto: tuple[TrialRow, ...] = ()
@@ -402,18 +419,12 @@ def collect_data(
         except ValueError:
             best = None
     else:
-        pareto = tuple(
-            by_number[t.number] for t in study.best_trials if t.number in by_number
-        )
+        pareto = tuple(by_number[t.number] for t in study.best_trials if t.number in by_number)
     attrs = study.user_attrs
     task_raw = attrs.get(_keys.STUDY_TASK)
     task: dict[str, Any] = dict(task_raw) if isinstance(task_raw, Mapping) else {}
     hidden_raw = attrs.get(_keys.STUDY_HIDDEN)
-    hidden = (
-        tuple(str(h) for h in hidden_raw)
-        if isinstance(hidden_raw, list)
-        else ()
-    )
+    hidden = tuple(str(h) for h in hidden_raw) if isinstance(hidden_raw, list) else ()
     refs = _references(attrs.get(STUDY_REFERENCE))
     refs.update(_references(dict(references or {})))
     return ReportData(

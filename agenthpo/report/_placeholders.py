@@ -222,8 +222,9 @@ class Filler:
         if name in ("best", "importance", "top_range"):
             param = arg.strip()
             if param not in d.param_names:
-                return Problem("unknown_param", where, f"{source}: the study has no parameter"
-                               f" {param!r}")
+                return Problem(
+                    "unknown_param", where, f"{source}: the study has no parameter {param!r}"
+                )
             if name == "best":
                 if d.best is None or param not in d.best.params:
                     return Segment("invalid", "[not available]", source)
@@ -232,8 +233,9 @@ class Filler:
                 if param in self.importance.single_valued:
                     return Segment("value", "not measurable (one value tried)", source)
                 share = self.importance.share(param)
-                return Segment("value", fmt_share(share) if share is not None else "not measured",
-                               source)
+                return Segment(
+                    "value", fmt_share(share) if share is not None else "not measured", source
+                )
             ranged = self.top_range(param)
             return Segment("value", ranged or "[not available]", source)
         return Problem("unknown_placeholder", where, f"{source} is not a placeholder")
@@ -246,8 +248,11 @@ class Filler:
             return Problem("unknown_trial", where, f"{source}: {ref!r} is not a trial number")
         row = self.data.trial(number)
         if row is None:
-            return Problem("unknown_trial", where,
-                           f"{source} cites trial {number}, which the study does not have")
+            return Problem(
+                "unknown_trial",
+                where,
+                f"{source} cites trial {number}, which the study does not have",
+            )
         attr = attr.strip()
         if not attr:
             return self._trial_ref(row, source)
@@ -257,8 +262,9 @@ class Filler:
             return Segment("value", fmt_value(row.value), source, trial=row.number)
         if attr in row.params:
             return Segment("value", fmt_param(row.params[attr]), source, trial=row.number)
-        return Problem("unknown_param", where, f"{source}: trial {number} has no parameter"
-                       f" {attr!r}")
+        return Problem(
+            "unknown_param", where, f"{source}: trial {number} has no parameter {attr!r}"
+        )
 
     # ------------------------------------------------------------------ filling
 

@@ -16,11 +16,12 @@ Example:
     ...     params={"x": 1.0}, distributions={"x": optuna.distributions.FloatDistribution(0, 2)},
     ...     value=0.5))
     >>> llm = ScriptedLLM([json.dumps({"important_params": ["x"],
-    ...     "what_mattered": "x gave {best_value} in {trial:0}.", "what_did_not": "",
+    ...     "what_mattered": "Only x was tuned; it gave {best_value} in {trial:0}.",
+    ...     "what_did_not": "",
     ...     "next_steps": ["Try 3 more trials."]})])
     >>> summary = write_summary(collect_data(study), Importance(), llm=llm)
     >>> summary.sections[0].paragraphs[0].plain()
-    'x gave 0.5 in trial 0.'
+    'Only x was tuned; it gave 0.5 in trial 0.'
     >>> [p.kind for p in summary.problems]
     ['literal_number']
 """
@@ -59,13 +60,17 @@ _logger = logging.getLogger("agenthpo")
 MAX_TEXT = 1500
 MAX_STEPS = 5
 MAX_TOKENS = 900
+MIN_WORDS = 5
+"""Fewer words of prose in ``what_mattered`` (placeholders aside) and the answer is unusable."""
+_WORDS = re.compile(r"[^\W\d_]{2,}")
 
 SYSTEM_PROMPT = """\
 You write the summary of a hyperparameter-tuning study for the person who ran it: what \
 mattered, what did not, and what to try next. You read a digest of the stored results.
 Rules, checked by a program:
-- Never write a digit. Every number, value or count must be a placeholder from the list \
-given; the program fills it from the stored data. Numbers you write yourself are deleted.
+- Never write a digit outside a placeholder. Every number, value or count must be a \
+placeholder from the list given; the program fills it from the stored data. Numbers you \
+write yourself (including ones copied from the digest) are deleted.
 - Cite trials only as {trial:N} (or {trial:N.value}, {trial:N.PARAM}), with N a trial \
 number from the digest. A cited trial that does not exist is flagged.
 - important_params: the parameters that mattered most, most important first, judged from \
@@ -163,7 +168,9 @@ def _trial_view(t: TrialRow) -> dict[str, Any]:
     return view
 
 
-def digest(data: ReportData, importance: Importance, filler: Filler | None = None) -> dict[str, Any]:
+def digest(
+    data: ReportData, importance: Importance, filler: Filler | None = None
+) -> dict[str, Any]:
     """A compact view of the study for the LLM (hidden metrics are never in it).
 
     Its size is bounded: the best eight trials, the last five, and up to five failures.
@@ -204,7 +211,7 @@ def digest(data: ReportData, importance: Importance, filler: Filler | None = Non
         },
     }
     if data.multi_objective:
-        out["objectives"] = [f"{d} {m}" for d, m in zip(data.directions, data.metric_names)]
+        out["objectives"] = [f"{d} {m}" for d, m in data.objectives()]
         out["pareto_trials"] = [t.number for t in data.pareto]
     return out
 
@@ -271,7 +278,7 @@ def compare_importance(
         elif llm_params is None:
             measured = param in important
             status = "measured_only" if measured else "agree_unimportant"
-            flagged, note = False, "important" if measured else ""
+            flagged, note = False, ""
         elif llm_rank is not None and param in important:
             status, flagged, note = "agree", False, "both call it important"
         elif llm_rank is not None:
@@ -365,6 +372,11 @@ def _llm_summary(
         for para in paragraphs:
             problems.extend(para.problems)
         sections.append(SummarySection(key, title, paragraphs, bullets))
+    prose = " ".join(
+        seg.text for para in sections[0].paragraphs for seg in para.segments if seg.kind == "text"
+    )
+    if len(_WORDS.findall(prose)) < MIN_WORDS:
+        raise ValueError(f"its what_mattered says next to nothing ({answer['what_mattered']!r})")
     known = set(data.param_names)
     listed: list[str] = []
     for param in answer["important_params"]:
@@ -386,8 +398,7 @@ def _llm_summary(
         important_params=listed,
         comparison=compare_importance(data, importance, listed),
         problems=problems,
-        note=f"written by {llm.name} from the stored data; every number in it is filled in"
-        " from storage",
+        note=f"written by {llm.name} from a digest of the stored data",
         prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,
         latency_s=response.latency_s,
@@ -400,8 +411,9 @@ def _llm_summary(
 
 def _edge(data: ReportData, param: str, value: Any) -> str | None:
     spec = data.space.get(param, {})
-    low, high = spec.get("low"), spec.get("high")
-    if not all(isinstance(v, (int, float)) for v in (value, low, high)) or low == high:
+    low: Any = spec.get("low")
+    high: Any = spec.get("high")
+    if not (_is_num(value) and _is_num(low) and _is_num(high)) or low == high:
         return None
     if spec.get("log") and low > 0 and value > 0:
         pos = (math.log(value) - math.log(low)) / (math.log(high) - math.log(low))
@@ -412,6 +424,10 @@ def _edge(data: ReportData, param: str, value: Any) -> str | None:
     if pos >= 0.98:
         return "upper"
     return None
+
+
+def _is_num(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _names(params: Sequence[str]) -> str:
@@ -432,7 +448,7 @@ def _mattered(data: ReportData, importance: Importance) -> str:
                 f"The task's default configuration ({{trial:{default.number}}}) reached"
                 " {default_value}."
             )
-        if data.best.noise is not None:
+        if best.noise is not None:
             parts.append(
                 "Re-run with {noise_n} seeds, the best configuration averages {noise_mean}"
                 " with a standard deviation of {noise_std}."
@@ -450,7 +466,8 @@ def _mattered(data: ReportData, importance: Importance) -> str:
         )
         for param in important:
             ranged = f"{{top_range:{param}}}"
-            parts.append(f"The best quarter of trials used {param} = {ranged}.")
+            by = f" by {data.metric}" if data.multi_objective else ""
+            parts.append(f"The best quarter of trials{by} used {param} = {ranged}.")
     elif importance.note:
         parts.append(f"Parameter importance was not measured: {importance.note}.")
     return " ".join(parts)
@@ -477,9 +494,11 @@ def _did_not(data: ReportData, importance: Importance) -> str:
         kinds = Counter(t.error.split(":", 1)[0][:80] or "no error recorded" for t in failed)
         common = kinds.most_common(1)[0][0].replace("{", "(").replace("}", ")")
         cites = ", ".join(f"{{trial:{t.number}}}" for t in failed[:3])
-        parts.append(f"{{n_failed}} trials failed ({cites}); the most common error: {common}.")
+        verb = "trials failed" if len(failed) > 1 else "trial failed"
+        parts.append(f"{{n_failed}} {verb} ({cites}); the most common error: {common}.")
     if data.counts()["pruned"]:
-        parts.append("{n_pruned} trials were pruned early.")
+        pruned = data.counts()["pruned"]
+        parts.append(f"{{n_pruned}} {'trials were' if pruned > 1 else 'trial was'} pruned early.")
     llm = data.proposers.get("llm")
     rival: tuple[str, int, float] | None = None
     for name, stats in data.proposers.items():
@@ -512,7 +531,13 @@ def _next_steps(data: ReportData, importance: Importance) -> list[str]:
                     f"{param} = {{best:{param}}} in the best trial is at the {edge} end of its"
                     f" range: extend the range past it."
                 )
-    if importance.measured:
+    if data.multi_objective and data.pareto:
+        others = ", ".join(data.metric_names[1:])
+        steps.append(
+            "Choose a trade-off among the {pareto_size} Pareto-optimal trials; importance and"
+            f" ranges here are measured for {data.metric} alone and ignore {others}."
+        )
+    elif importance.measured:
         for param in importance.important()[:2]:
             spec = data.space.get(param, {})
             if spec.get("type") in ("int", "float"):
@@ -531,13 +556,12 @@ def _next_steps(data: ReportData, importance: Importance) -> list[str]:
             )
         elif since >= 5:
             steps.append(
-                f"The last {since} trials did not improve on {{best_trial}}: the search has"
-                " probably converged in this space; widen it or change the model."
+                f"The last {since} trials did not improve on {{best_trial}}; if more trials do"
+                " not either, widen the ranges or change the model."
             )
     if best is not None and best.noise is None:
         steps.append(
-            "Re-run the best configuration with other seeds to see how much of its lead is"
-            " noise."
+            "Re-run the best configuration with other seeds to see how much of its lead is noise."
         )
     if best is not None and best.noise is not None:
         steps.append(
@@ -618,4 +642,3 @@ def write_summary(
             note=f"{llm.name} could not write the summary ({reason}); this one is written from"
             " the stored data alone",
         )
-

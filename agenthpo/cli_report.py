@@ -1,0 +1,189 @@
+"""``agenthpo report``: write a study's report (HTML and Markdown) from its storage.
+
+Registered in :mod:`agenthpo.cli` as ``app.command("report")(report_command)``.
+
+Example:
+    .. code-block:: console
+
+        $ agenthpo report examples/digits_mlp/task.yaml
+        Report of digits-mlp (12 trials): examples/digits_mlp/task-report/report.html
+        $ agenthpo report --storage sqlite:///studies.db --study quad -o out --no-llm
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from agenthpo.errors import AgentHPOError
+from agenthpo.llm import LLMClient, resolve_llm
+from agenthpo.report import EVALUATORS, ReportPaths, build_report
+from agenthpo.task import load_task
+
+__all__ = ["default_report_dir", "report_command", "write_run_report"]
+
+_logger = logging.getLogger("agenthpo")
+
+
+def default_report_dir(task_file: Path | None, study_name: str) -> Path:
+    """``<task dir>/<task stem>-report`` beside a task file, else ``./<study>-report``.
+
+    Example:
+        >>> default_report_dir(Path("examples/digits_mlp/task.yaml"), "digits-mlp").as_posix()
+        'examples/digits_mlp/task-report'
+        >>> default_report_dir(None, "quad").as_posix()
+        'quad-report'
+    """
+    if task_file is not None:
+        return task_file.parent / f"{task_file.stem}-report"
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in study_name) or "study"
+    return Path(f"{safe}-report")
+
+
+def _references(path: Path | None) -> dict[str, list[float]] | None:
+    if path is None:
+        return None
+    try:
+        data: Any = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise AgentHPOError(f"--reference {path}: cannot read the file ({exc})") from None
+    except ValueError as exc:
+        raise AgentHPOError(f"--reference {path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(v, list) and all(isinstance(x, (int, float)) for x in v) for v in data.values()
+    ):
+        raise AgentHPOError(
+            f"--reference {path}: write a JSON object of best-so-far curves,"
+            ' e.g. {"random search": [0.81, 0.85, 0.85, 0.9]}'
+        )
+    return {str(k): [float(x) for x in v] for k, v in data.items()}
+
+
+def _summary_llm(
+    task_file: Path | None, llm: str | None, no_llm: bool
+) -> tuple[LLMClient | None, str | None]:
+    if no_llm:
+        if llm is not None:
+            raise AgentHPOError("give --llm or --no-llm, not both")
+        return None, None
+    if llm is None and task_file is not None:
+        task = load_task(task_file)
+        spec = task.llm.spec if task.llm is not None else None
+        return resolve_llm(spec, settings=task.llm_settings())
+    return resolve_llm(llm)
+
+
+def write_run_report(
+    task_file: Path, *, storage: str | None = None, llm: LLMClient | None = None
+) -> ReportPaths | None:
+    """Writes the report of a task's study into its default directory, for ``agenthpo run``.
+
+    Never raises: a report that cannot be written is logged and ``None`` returned, so a
+    finished run is never reported as failed because of its report.
+
+    Args:
+        task_file: The task file that was run.
+        storage: The ``--storage`` the run used, if any.
+        llm: The model for the summary; ``None`` writes the data-only summary (fast, free).
+    """
+    try:
+        study = _open_study(task_file, storage, None)
+        out_dir = default_report_dir(task_file, study.study_name)
+        return build_report(study, out_dir=out_dir, llm=llm)
+    except Exception as exc:  # the run's results are stored whatever happens here
+        _logger.warning("could not write the report: %s", exc)
+        return None
+
+
+def report_command(
+    task_file: Annotated[Path | None, typer.Argument(help="The task YAML file.")] = None,
+    storage: StorageOption = None,
+    study: StudyOption = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Directory for report.html and report.md (default: <task stem>-report beside"
+            " the task file, or ./<study>-report).",
+        ),
+    ] = None,
+    llm: Annotated[
+        str | None,
+        typer.Option(
+            "--llm",
+            help="LLM that writes the summary's prose (its numbers are always filled in from"
+            " storage). Default: the task's llm, else the one `agenthpo run` would pick.",
+        ),
+    ] = None,
+    no_llm: Annotated[
+        bool, typer.Option("--no-llm", help="Write a data-only summary, with no LLM call.")
+    ] = False,
+    reference: Annotated[
+        Path | None,
+        typer.Option(
+            "--reference",
+            help="JSON file of reference best-so-far curves for the history plot, e.g."
+            ' {"random search": [0.81, 0.85, ...]}.',
+        ),
+    ] = None,
+    importance: Annotated[
+        str,
+        typer.Option("--importance", help=f"Importance evaluator: {', '.join(EVALUATORS)}."),
+    ] = "fanova",
+) -> None:
+    """Write a study's report: a self-contained HTML page with plots, and Markdown."""
+
+    def go() -> ReportPaths:
+        if importance not in EVALUATORS:
+            raise AgentHPOError(
+                f"--importance {importance!r}: choose one of {', '.join(EVALUATORS)}"
+            )
+        references = _references(reference)
+        s = _open_study(task_file, storage, study)
+        client, note = _summary_llm(task_file, llm, no_llm)
+        if note:
+            console.print(note)
+        target = out_dir or default_report_dir(task_file, s.study_name)
+        return build_report(
+            s, out_dir=target, llm=client, references=references, evaluator=importance
+        )
+
+    paths = _guard(go)
+    report = paths.report
+    summary = report.summary
+    console.print(
+        f"Report of [bold]{report.data.study_name}[/] ({len(report.data.trials)} trials):"
+        f" {paths.html}",
+        soft_wrap=True,
+    )
+    console.print(f"Markdown: {paths.markdown}", soft_wrap=True)
+    if summary.source == "llm":
+        checks = (
+            f"{len(summary.problems)} problems caught in the LLM's summary"
+            if summary.problems
+            else "the LLM's summary passed every check"
+        )
+        flagged = len(summary.flagged)
+        console.print(
+            f"Summary by {summary.author}: {checks};"
+            f" {flagged} disagreement{'s' if flagged != 1 else ''} with the measured importance.",
+            soft_wrap=True,
+        )
+    else:
+        console.print(f"Summary: {summary.note}.", soft_wrap=True)
+
+
+# Imported last: agenthpo.cli imports this module to register the command, and by the time
+# it does, the helpers below are defined there (the annotations above are resolved lazily).
+from agenthpo.cli import (  # noqa: E402
+    StorageOption,
+    StudyOption,
+    _guard,
+    _open_study,
+    console,
+)

@@ -1,0 +1,416 @@
+"""The report's plots, as plotly figure specs (``{"data": [...], "layout": {...}}``).
+
+History, importance, learning curves and the Pareto front are built here from
+:class:`~agenthpo.report._data.ReportData`, so what they draw is exactly what storage holds;
+slice and contour plots come from :mod:`optuna.visualization`. A plot that cannot be drawn
+(too few trials, a single-valued parameter) is left out with a note instead of failing.
+
+Example:
+    >>> import optuna
+    >>> from agenthpo.report._data import collect_data
+    >>> study = optuna.create_study()
+    >>> for x in (3.0, 1.0, 2.0):
+    ...     study.add_trial(optuna.trial.create_trial(
+    ...         params={"x": x}, value=x,
+    ...         distributions={"x": optuna.distributions.FloatDistribution(0, 5)}))
+    >>> fig = history_figure(collect_data(study))
+    >>> [t["name"] for t in fig.spec["data"]]
+    ['trials', 'best so far']
+    >>> fig.spec["data"][1]["y"]
+    [3.0, 1.0, 1.0]
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+
+from agenthpo.report._data import ReportData, TrialRow
+from agenthpo.report._format import fmt_config, fmt_share, fmt_value
+from agenthpo.report._importance import Importance
+
+__all__ = [
+    "Figure",
+    "build_figures",
+    "contour_figure",
+    "curves_figure",
+    "history_figure",
+    "importance_figure",
+    "pareto_figure",
+    "slice_figure",
+]
+
+_logger = logging.getLogger("agenthpo")
+
+PALETTE = {
+    "llm": "#7c3aed",
+    "backbone": "#0ea5e9",
+    "default_config": "#f59e0b",
+    "enqueued": "#f59e0b",
+}
+OTHER_COLORS = ["#10b981", "#ef4444", "#64748b", "#ec4899", "#84cc16"]
+BEST_COLOR = "#111827"
+REFERENCE_COLORS = ["#9ca3af", "#d97706", "#059669"]
+FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"
+MAX_SLICE_PARAMS = 4
+MAX_CURVES = 5
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One plot: a key, a title, the plotly spec and a caption."""
+
+    key: str
+    title: str
+    spec: dict[str, Any]
+    caption: str = ""
+
+
+def _layout(**extra: Any) -> dict[str, Any]:
+    axis = {"gridcolor": "#e5e7eb", "zerolinecolor": "#d1d5db", "linecolor": "#9ca3af"}
+    layout: dict[str, Any] = {
+        "height": 420,
+        "margin": {"l": 70, "r": 20, "t": 30, "b": 60},
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
+        "font": {"family": FONT, "size": 13, "color": "#1f2937"},
+        "legend": {"orientation": "h", "y": -0.2, "yanchor": "top"},
+        "hovermode": "closest",
+        "xaxis": dict(axis),
+        "yaxis": dict(axis),
+    }
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(layout.get(key), dict):
+            layout[key] = {**layout[key], **value}
+        else:
+            layout[key] = value
+    return layout
+
+
+def _hover(t: TrialRow, metric: str) -> str:
+    lines = [f"trial {t.number}: {metric} {fmt_value(t.value)}"]
+    if t.noise is not None:
+        lines.append(f"seeds: {fmt_value(t.noise.mean)} ± {fmt_value(t.noise.std)} (n={t.noise.n})")
+    if t.proposed_by:
+        lines.append(f"by {t.proposed_by}")
+    config = fmt_config(t.params)
+    lines.append(config if len(config) <= 90 else config[:89] + "…")
+    return "<br>".join(lines)
+
+
+def _color(name: str, seen: dict[str, str]) -> str:
+    if name in PALETTE:
+        return PALETTE[name]
+    if name not in seen:
+        seen[name] = OTHER_COLORS[len(seen) % len(OTHER_COLORS)]
+    return seen[name]
+
+
+def history_figure(data: ReportData) -> Figure:
+    """Every completed trial's value by trial number, the best so far, and references.
+
+    Trials are coloured by who proposed them; a trial re-run with other seeds has an error
+    bar of one standard deviation. Reference curves (e.g. random search) are dashed.
+    """
+    metric = data.metric
+    done = data.completed
+    groups: dict[str, list[TrialRow]] = {}
+    for t in done:
+        groups.setdefault(t.proposed_by or "trials", []).append(t)
+    traces: list[dict[str, Any]] = []
+    others: dict[str, str] = {}
+    single = len(groups) == 1
+    for name, rows in groups.items():
+        trace: dict[str, Any] = {
+            "type": "scatter",
+            "mode": "markers",
+            "name": "trials" if single else f"proposed by {name}",
+            "x": [t.number for t in rows],
+            "y": [t.value for t in rows],
+            "text": [_hover(t, metric) for t in rows],
+            "hovertemplate": "%{text}<extra></extra>",
+            "marker": {"size": 9, "color": _color(name, others), "opacity": 0.85},
+        }
+        if any(t.noise is not None for t in rows):
+            trace["error_y"] = {
+                "type": "data",
+                "array": [t.noise.std if t.noise else 0.0 for t in rows],
+                "visible": True,
+                "thickness": 1.2,
+            }
+        traces.append(trace)
+    best_x: list[int] = []
+    best_y: list[float] = []
+    current: float | None = None
+    for t in done:
+        assert t.value is not None
+        if current is None or data.better(t.value, current):
+            current = t.value
+        best_x.append(t.number)
+        best_y.append(current)
+    if best_x:
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "best so far",
+                "x": best_x,
+                "y": best_y,
+                "line": {"color": BEST_COLOR, "width": 2.5, "shape": "hv"},
+                "hovertemplate": "best after trial %{x}: %{y:.5g}<extra></extra>",
+            }
+        )
+    for i, (label, values) in enumerate(data.references.items()):
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": label,
+                "x": list(range(len(values))),
+                "y": list(values),
+                "line": {
+                    "color": REFERENCE_COLORS[i % len(REFERENCE_COLORS)],
+                    "width": 2,
+                    "dash": "dash",
+                    "shape": "hv",
+                },
+                "hovertemplate": f"{label}: %{{y:.5g}} after %{{x}}<extra></extra>",
+            }
+        )
+    counts = data.counts()
+    skipped = [f"{counts[s]} {s}" for s in ("fail", "pruned", "running") if counts[s]]
+    caption = f"{len(done)} completed trials; {data.direction} {metric}"
+    caption += " (the first objective)." if data.multi_objective else "."
+    if skipped:
+        caption += " Not drawn: " + ", ".join(skipped).replace("fail", "failed") + "."
+    if data.references:
+        caption += " Dashed: reference best-so-far curves after each trial."
+    spec = {
+        "data": traces,
+        "layout": _layout(
+            xaxis={"title": {"text": "trial"}, "range": [-0.6, max(len(data.trials), 2) - 0.4]},
+            yaxis={"title": {"text": metric}},
+        ),
+    }
+    return Figure("history", "Optimization history", spec, caption)
+
+
+def importance_figure(
+    importance: Importance, llm_params: list[str] | None = None, target: str = ""
+) -> Figure:
+    """The measured importance shares as horizontal bars (most important on top)."""
+    items = [(p, importance.values[p]) for p in importance.ranking()][::-1]
+    llm = set(llm_params or [])
+    colors = ["#7c3aed" if p in llm else "#0ea5e9" for p, _ in items]
+    trace: dict[str, Any] = {
+        "type": "bar",
+        "orientation": "h",
+        "x": [v for _, v in items],
+        "y": [p for p, _ in items],
+        "text": [fmt_share(v) for _, v in items],
+        "textposition": "auto",
+        "marker": {"color": colors},
+        "hovertemplate": "%{y}: %{text}<extra></extra>",
+        "name": "measured importance",
+    }
+    spec = {
+        "data": [trace],
+        "layout": _layout(
+            height=max(220, 60 + 38 * len(items)),
+            xaxis={
+                "title": {"text": f"share of the variation ({importance.evaluator})"},
+                "tickformat": ".0%",
+                "rangemode": "tozero",
+            },
+            yaxis={"automargin": True},
+            showlegend=False,
+            margin={"l": 20},
+        ),
+    }
+    caption = f"{importance.evaluator} over {importance.n_trials} completed trials"
+    caption += f", for {target}." if target else "."
+    if llm_params is not None:
+        caption += " Purple bars: parameters the LLM listed as important."
+    if importance.single_valued:
+        caption += (
+            f" Not measurable, tried at one value only: {', '.join(importance.single_valued)}."
+        )
+    if importance.note:
+        caption += f" {importance.note[0].upper()}{importance.note[1:]}."
+    return Figure("importance", "Parameter importance", spec, caption)
+
+
+def _optuna_figure(make: Callable[[], Any]) -> dict[str, Any]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        verbosity = optuna.logging.get_verbosity()
+        optuna.logging.set_verbosity(optuna.logging.ERROR)
+        try:
+            fig = make()
+        finally:
+            optuna.logging.set_verbosity(verbosity)
+    fig.update_layout(template="plotly_white", title_text="", font={"family": FONT})
+    spec = json.loads(fig.to_json())
+    # Optuna fixes a width for multi-panel plots; the page sizes plots to their section.
+    spec.get("layout", {}).pop("width", None)
+    if not isinstance(spec, dict):  # pragma: no cover - plotly always returns an object
+        raise TypeError("plotly returned a non-object figure")
+    return spec
+
+
+def _target(data: ReportData) -> Callable[[optuna.trial.FrozenTrial], float] | None:
+    if not data.multi_objective:
+        return None
+    return lambda t: float(t.values[0])
+
+
+def _varied(data: ReportData, params: list[str]) -> list[str]:
+    done = data.completed
+    return [p for p in params if len({repr(t.params.get(p)) for t in done if p in t.params}) > 1]
+
+
+def slice_figure(study: optuna.Study, data: ReportData, params: list[str]) -> Figure | None:
+    """Optuna's slice plot of the given parameters; ``None`` when it cannot be drawn."""
+    params = _varied(data, params)[:MAX_SLICE_PARAMS]
+    if len(data.completed) < 2 or not params:
+        return None
+    spec = _optuna_figure(
+        lambda: optuna.visualization.plot_slice(
+            study, params=params, target=_target(data), target_name=data.metric
+        )
+    )
+    spec["layout"]["height"] = 380
+    return Figure(
+        "slice",
+        "Slice plots",
+        spec,
+        f"{data.metric} against each of the most important parameters ({', '.join(params)});"
+        " colour: trial number.",
+    )
+
+
+def contour_figure(study: optuna.Study, data: ReportData, params: list[str]) -> Figure | None:
+    """Optuna's contour plot of the two most important parameters; ``None`` if not drawable."""
+    params = _varied(data, params)[:2]
+    if len(data.completed) < 3 or len(params) < 2:
+        return None
+    spec = _optuna_figure(
+        lambda: optuna.visualization.plot_contour(
+            study, params=params, target=_target(data), target_name=data.metric
+        )
+    )
+    spec["layout"]["height"] = 480
+    return Figure(
+        "contour",
+        "Contour plot",
+        spec,
+        f"{data.metric} over {params[0]} and {params[1]}, interpolated between the trials (dots).",
+    )
+
+
+def curves_figure(data: ReportData, n: int = MAX_CURVES) -> Figure | None:
+    """The learning curves (the metric by step) of the best ``n`` trials that reported one."""
+    metric = data.metric
+    rows = [t for t in data.ranked() if any(metric in p for p in t.curve)][:n]
+    if not rows:
+        return None
+    traces = []
+    for i, t in enumerate(rows):
+        points = [p for p in t.curve if metric in p]
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers" if len(points) < 30 else "lines",
+                "name": f"trial {t.number} ({fmt_value(t.value)})",
+                "x": [p.get("step", j) for j, p in enumerate(points)],
+                "y": [p[metric] for p in points],
+                "line": {"width": 3 if i == 0 else 1.6},
+                "marker": {"size": 5},
+                "hovertemplate": f"trial {t.number}, step %{{x}}: %{{y:.5g}}<extra></extra>",
+            }
+        )
+    spec = {
+        "data": traces,
+        "layout": _layout(xaxis={"title": {"text": "step"}}, yaxis={"title": {"text": metric}}),
+    }
+    return Figure(
+        "curves",
+        "Learning curves",
+        spec,
+        f"{metric} as reported at each step by the best {len(rows)} trials (bold: the best).",
+    )
+
+
+def pareto_figure(study: optuna.Study, data: ReportData) -> Figure | None:
+    """Optuna's Pareto-front plot of a study with two or three objectives."""
+    if not data.multi_objective or len(data.directions) > 3 or not data.completed:
+        return None
+    spec = _optuna_figure(
+        lambda: optuna.visualization.plot_pareto_front(study, target_names=list(data.metric_names))
+    )
+    spec["layout"]["height"] = 480
+    goals = ", ".join(f"{d} {m}" for d, m in data.objectives())
+    return Figure(
+        "pareto",
+        "Pareto front",
+        spec,
+        f"{len(data.pareto)} Pareto-optimal trials ({goals}).",
+    )
+
+
+def build_figures(
+    study: optuna.Study,
+    data: ReportData,
+    importance: Importance,
+    *,
+    llm_params: list[str] | None = None,
+) -> tuple[list[Figure], list[str]]:
+    """Every figure the study supports, and a note for each one left out.
+
+    Returns:
+        The figures in report order, and notes such as ``"no learning curves were stored"``.
+    """
+    figures: list[Figure] = []
+    notes: list[str] = []
+
+    def add(key: str, make: Callable[[], Figure | None], missing: str) -> None:
+        try:
+            figure = make()
+        except Exception as exc:  # a plot must never cost the whole report
+            _logger.warning("the %s plot could not be drawn: %s", key, exc)
+            notes.append(f"the {key} plot could not be drawn: {exc}")
+            return
+        if figure is None:
+            if missing:
+                notes.append(missing)
+        else:
+            figures.append(figure)
+
+    top = importance.ranking() or data.param_names
+    if data.completed:
+        add("history", lambda: history_figure(data), "")
+    else:
+        notes.append("no completed trial yet: nothing to plot")
+        return figures, notes
+    if importance.measured:
+        target = f"{data.metric} (the first objective)" if data.multi_objective else ""
+        add("importance", lambda: importance_figure(importance, llm_params, target), "")
+    add("pareto", lambda: pareto_figure(study, data), "")
+    add(
+        "slice",
+        lambda: slice_figure(study, data, top),
+        "slice plots need two completed trials and a parameter tried at two values",
+    )
+    add(
+        "contour",
+        lambda: contour_figure(study, data, top),
+        "a contour plot needs three completed trials and two parameters that varied",
+    )
+    add("curves", lambda: curves_figure(data), "no learning curves were stored")
+    return figures, notes
