@@ -45,10 +45,10 @@ LLMOption = Annotated[
     str | None,
     typer.Option(
         "--llm",
-        help="LLM spec: local, local:PATH, openai:MODEL, ollama:MODEL,"
-        " openai-compatible:URL#MODEL, openrouter:MODEL, deepseek:MODEL."
-        " Default: the task's llm, else OPENAI_API_KEY, else a local Ollama, else the"
-        " embedded model.",
+        help="LLM spec: local, local:PATH, openai:MODEL, anthropic:MODEL, ollama:MODEL,"
+        " openai-compatible:URL#MODEL, openrouter:MODEL, deepseek:MODEL, random[:SEED]."
+        " Default: the task's llm, else OPENAI_API_KEY, else ANTHROPIC_API_KEY, else a local"
+        " Ollama, else the embedded model.",
     ),
 ]
 StorageOption = Annotated[
@@ -461,3 +461,6 @@ from agenthpo.cli_report import report_command, write_run_report  # noqa: E402
 
 app.command("report")(report_command)
 
+from agenthpo.cli_dashboard import dashboard_command  # noqa: E402 - uses _guard/_open_study
+
+app.command("dashboard")(dashboard_command)

@@ -202,6 +202,7 @@ class AgentSampler(BaseSampler):
         search_space: dict[str, BaseDistribution],
     ) -> dict[str, Any]:
         """Asks the agent (or, by the schedule, the backbone) for the whole configuration."""
+        self._raise_error_if_multi_objective(study)
         if not search_space:
             return {}
         fixed = trial.system_attrs.get("fixed_params") or {}
@@ -217,7 +218,7 @@ class AgentSampler(BaseSampler):
                     _keys.RATIONALE: f"{backbone_name}'s turn by the schedule",
                 },
             )
-            return self._backbone_relative(study, trial)
+            return self._backbone_complete(study, trial, search_space)
         trials = [t for t in study.get_trials(deepcopy=False) if t.number != trial.number]
         budget_note = self._budget_exhausted(trials)
         if budget_note is not None:
@@ -230,13 +231,13 @@ class AgentSampler(BaseSampler):
                     _keys.RATIONALE: f"{backbone_name} proposed (LLM budget spent)",
                 },
             )
-            return self._backbone_relative(study, trial)
+            return self._backbone_complete(study, trial, search_space)
 
         space = self._space if self._space is not None else Space.from_optuna(search_space)
         extra_note: str | None = None
         backbone_proposal: dict[str, Any] | None = None
         if self._show_backbone:
-            backbone_proposal = self._backbone_relative(study, trial)
+            backbone_proposal = self._backbone_relative(study, trial, search_space)
             extra_note = self._backbone_note(study, backbone_proposal, space)
         outcome = self._take_prefetched(study, trial.number, space)
         if outcome is None:
@@ -254,9 +255,7 @@ class AgentSampler(BaseSampler):
             )
             self._store(study, trial, self._fallback_attrs(outcome))
             self._record(study, trial, outcome.calls)
-            if backbone_proposal is not None:
-                return backbone_proposal
-            return self._backbone_relative(study, trial)
+            return self._backbone_complete(study, trial, search_space, backbone_proposal)
         rival = self._claim(study, trial, outcome.config, space)
         if rival is not None:
             failed = ProposalFailed(
@@ -266,9 +265,7 @@ class AgentSampler(BaseSampler):
             )
             self._store(study, trial, self._fallback_attrs(failed))
             self._record(study, trial, failed.calls)
-            if backbone_proposal is not None:
-                return backbone_proposal
-            return self._backbone_relative(study, trial)
+            return self._backbone_complete(study, trial, search_space, backbone_proposal)
         self._store(study, trial, self._proposal_attrs(outcome))
         self._record(study, trial, outcome.calls)
         _logger.info(
@@ -423,6 +420,7 @@ class AgentSampler(BaseSampler):
         param_distribution: BaseDistribution,
     ) -> Any:
         """Delegates to the backbone."""
+        self._raise_error_if_multi_objective(study)
         return self._backbone.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
@@ -440,11 +438,43 @@ class AgentSampler(BaseSampler):
         self._backbone.after_trial(study, trial, state, values)
 
     # -- helpers ----------------------------------------------------------------------------
-    def _backbone_relative(self, study: Study, trial: FrozenTrial) -> dict[str, Any]:
-        space = self._backbone.infer_relative_search_space(study, trial)
+    def _backbone_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        """The backbone's own relative proposal, within ``search_space``; may be partial (TPE
+        proposes nothing relative by default, CMA-ES leaves categoricals out)."""
+        space = {
+            name: dist
+            for name, dist in self._backbone.infer_relative_search_space(study, trial).items()
+            if name in search_space
+        }
         if not space:
             return {}
-        return self._backbone.sample_relative(study, trial, space)
+        proposal = self._backbone.sample_relative(study, trial, space)
+        return {
+            name: value
+            for name, value in proposal.items()
+            if name in search_space
+            and search_space[name]._contains(search_space[name].to_internal_repr(value))
+        }
+
+    def _backbone_complete(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        search_space: dict[str, BaseDistribution],
+        proposal: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A value for every parameter of ``search_space`` from the backbone: its relative
+        proposal completed by its ``sample_independent`` (Optuna's relative contract)."""
+        if proposal is None:
+            proposal = self._backbone_relative(study, trial, search_space)
+        return {
+            name: proposal[name]
+            if name in proposal
+            else self._backbone.sample_independent(study, trial, name, dist)
+            for name, dist in search_space.items()
+        }
 
     def _claim(
         self, study: Study, trial: FrozenTrial, config: dict[str, Any], space: Space

@@ -37,6 +37,7 @@ from agenthpo._lifecycle import (
 )
 from agenthpo.agent.analyst import analyze
 from agenthpo.agent.prompts import TaskContext
+from agenthpo.dashboard import dashboard_available, write_trial_note
 from agenthpo.errors import AgentHPOError
 from agenthpo.executor import CommandExecutor, Executor, FunctionExecutor, TrialResult
 from agenthpo.llm import LLMClient, ReplayLLM, resolve_llm
@@ -248,6 +249,7 @@ class Tuner:
         self.on_trial_start = list(on_trial_start)
         self.on_trial_end = list(on_trial_end)
         self.llm_note: str | None = None
+        self._notes = dashboard_available()
 
     def _resolve_llm(self) -> LLMClient:
         if self._llm is None:
@@ -500,6 +502,11 @@ class Tuner:
         else:
             study.tell(trial, state=TrialState.FAIL)
         frozen = study._storage.get_trial(trial._trial_id)
+        if self._notes:
+            try:
+                write_trial_note(study, frozen)
+            except Exception:  # a note must never cost a trial
+                _logger.debug("could not write trial %d's note", trial.number, exc_info=True)
         best = _best_value(study)
         end = TrialEvent(
             number=trial.number,
