@@ -489,7 +489,9 @@ class AgentSampler(BaseSampler):
         for t in study.get_trials(deepcopy=False):
             if t.number == trial.number:
                 continue
-            claimed = t.params or t.system_attrs.get(_keys.SYS_CLAIM)
+            # The claim first: a running trial's params may be half stored (Optuna writes
+            # them one by one), and a partial config never matches a whole one.
+            claimed = t.system_attrs.get(_keys.SYS_CLAIM) or t.params
             if isinstance(claimed, dict) and claimed:
                 others.append((t.number, claimed))
         return find_duplicate(config, others, space, tolerance=self._duplicate_tolerance)

@@ -496,11 +496,23 @@ class Tuner:
                 study, trial, "time_limit", "stopped: the study's time limit was reached"
             )
             return study._storage.get_trial(trial._trial_id)
-        self._store_result(trial, result, error)
-        if error is None:
-            study.tell(trial, value)
-        else:
-            study.tell(trial, state=TrialState.FAIL)
+        try:
+            self._store_result(trial, result, error)
+            if error is None:
+                study.tell(trial, value)
+            else:
+                study.tell(trial, state=TrialState.FAIL)
+        except (optuna.exceptions.UpdateFinishedTrialError, ValueError) as exc:
+            # Another worker declared this trial lost (its heartbeat starved for the whole
+            # grace period, e.g. on an overloaded machine) and queued its config again; the
+            # rerun will produce the stored result.
+            _logger.warning(
+                "trial %d was declared lost while it ran, so its result (%s) is not stored;"
+                " its rerun will be (raise AGENTHPO_GRACE_PERIOD on a busy machine): %s",
+                trial.number,
+                value if error is None else error,
+                exc,
+            )
         frozen = study._storage.get_trial(trial._trial_id)
         if self._notes:
             try:
