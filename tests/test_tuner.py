@@ -316,3 +316,12 @@ def test_a_queued_trial_in_the_last_slot_is_run_not_waited_for(
     summary = Tuner(quadratic_task, llm=RandomLLM(seed=1), storage=storage, n_trials=3).run()
     assert summary.n_run == 1
     assert _load(storage).trials[-1].params == {"x": 1.5, "kind": "a"}
+
+
+def test_the_gp_strategy_runs_in_the_same_loop(quadratic_task: Task, tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 'gp.db'}"
+    summary = Tuner(quadratic_task, storage=storage, n_trials=6, strategy="gp", seed=0).run()
+    assert summary.n_complete == 6
+    trials = _load(storage).trials
+    assert {t.user_attrs[_keys.PROPOSED_BY] for t in trials} == {"gp"}
+    assert summary.llm_calls == 0
