@@ -34,6 +34,7 @@ EXIT_CODE = "exit_code"
 DURATION_S = "duration_s"
 ANALYSIS = "analysis"  # the Executor's short analysis of the run
 NOT_COUNTED = "not_counted"  # "interrupted", "time_limit" or "surplus": not in the budget
+WARM_START = "warm_start"  # where a warm-start config came from
 RERUN_OF = "rerun_of"  # the number of the interrupted trial this one runs again
 
 # Study user attributes, written by the tuner.
@@ -41,4 +42,5 @@ STUDY_TASK = "agenthpo_task"  # the task's background, for reports
 STUDY_METRIC = "agenthpo_metric"
 STUDY_HIDDEN = "agenthpo_hidden_metrics"
 STUDY_DEFAULT_ENQUEUED = "agenthpo_default_enqueued"
+STUDY_WARM_STARTED = "agenthpo_warm_started"
 STUDY_NOISE = "agenthpo_noise"  # {trial number: {"values", "seeds", "mean", "std", "n"}}

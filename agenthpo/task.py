@@ -87,6 +87,16 @@ class NoiseSection(BaseModel):
     """Measure the incumbent after this many trials (and again at the end if it changed)."""
 
 
+class WarmStartFrom(BaseModel):
+    """The best trials of an earlier study, run first."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    study: str = Field(min_length=1)
+    """A storage URL, optionally with ``#STUDY`` (default: the task's name)."""
+    top: int = Field(default=3, ge=1, le=100)
+
+
 class Task(BaseModel):
     """One tuning task, as written in a task file.
 
@@ -107,6 +117,8 @@ class Task(BaseModel):
     space: Space
     n_trials: int = Field(ge=1, le=100_000)
     default_config: dict[str, Any] | None = None
+    warm_start: list[dict[str, Any]] = Field(default_factory=list)
+    warm_start_from: WarmStartFrom | None = None
     command: list[str] | None = None
     function: str | None = None
     timeout: float | None = Field(default=None, gt=0)
@@ -171,6 +183,11 @@ class Task(BaseModel):
             f" (got {value!r})"
         )
 
+    @field_validator("warm_start_from", mode="before")
+    @classmethod
+    def _warm_start_shorthand(cls, value: Any) -> Any:
+        return {"study": value} if isinstance(value, str) else value
+
     @field_validator("llm", mode="before")
     @classmethod
     def _llm_shorthand(cls, value: Any) -> Any:
@@ -221,6 +238,14 @@ class Task(BaseModel):
                     )
                 )
             self.default_config = config
+        checked = []
+        for index, config in enumerate(self.warm_start):
+            normalized, _ = self.space.normalize(config)
+            problems = self.space.validate(normalized)
+            if problems:
+                raise ValueError(f"warm_start.{index}: " + "; ".join(str(p) for p in problems))
+            checked.append(normalized)
+        self.warm_start = checked
         if self.noise is not None and self.noise.seed_param in self.space:
             raise ValueError(
                 f"noise.seed_param: {self.noise.seed_param!r} is a parameter of the space;"

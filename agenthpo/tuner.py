@@ -321,7 +321,54 @@ class Tuner:
                 },
             )
             study.set_user_attr(_keys.STUDY_DEFAULT_ENQUEUED, True)
+        if not attrs.get(_keys.STUDY_WARM_STARTED):
+            for config, origin in self._warm_start_configs():
+                study.enqueue_trial(
+                    config,
+                    user_attrs={
+                        _keys.PROPOSED_BY: "warm_start",
+                        _keys.RATIONALE: origin,
+                        _keys.WARM_START: origin,
+                    },
+                    skip_if_exists=True,
+                )
+            study.set_user_attr(_keys.STUDY_WARM_STARTED, True)
         return study
+
+    def _warm_start_configs(self) -> list[tuple[dict[str, Any], str]]:
+        """Known-good configs from the task file, then the best of an earlier study."""
+        out: list[tuple[dict[str, Any], str]] = [
+            (dict(config), f"warm start: known-good config #{i + 1} from the task file")
+            for i, config in enumerate(self.task.warm_start)
+        ]
+        source = self.task.warm_start_from
+        if source is None:
+            return out
+        url, _, name = source.study.partition("#")
+        name = name or self.task.name
+        try:
+            earlier = optuna.load_study(study_name=name, storage=open_storage(url))
+        except KeyError:
+            raise AgentHPOError(
+                f"warm_start_from: no study named {name!r} in {url}; give URL#STUDY"
+            ) from None
+        done = [t for t in earlier.trials if t.state == TrialState.COMPLETE and t.values]
+        maximize = earlier.direction == optuna.study.StudyDirection.MAXIMIZE
+        done.sort(key=lambda t: t.values[0], reverse=maximize)
+        for t in done:
+            if len(out) >= len(self.task.warm_start) + source.top:
+                break
+            config, _ = self.task.space.normalize(t.params)
+            if self.task.space.validate(config):
+                continue  # the space changed since; this config no longer fits
+            out.append(
+                (
+                    config,
+                    f"warm start: trial {t.number} of study {name!r} ({t.values[0]:.6g}),"
+                    f" one of its {source.top} best",
+                )
+            )
+        return out
 
     def run(self) -> RunSummary:
         """Runs trials until the study's budget of ``n_trials`` counted trials is spent.
