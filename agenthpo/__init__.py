@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from agenthpo.errors import AgentHPOError, LLMError, SpaceError, TaskError
     from agenthpo.sampler import AgentSampler
     from agenthpo.space import Space
+    from agenthpo.study import create_study
     from agenthpo.task import Task, load_task
     from agenthpo.tuner import RunSummary, Tuner
 
@@ -36,6 +37,7 @@ _LAZY = {
     "Task": "agenthpo.task",
     "TaskContext": "agenthpo.agent.prompts",
     "TaskError": "agenthpo.errors",
+    "create_study": "agenthpo.study",
     "Tuner": "agenthpo.tuner",
     "load_task": "agenthpo.task",
 }
@@ -52,6 +54,7 @@ __all__ = [
     "TaskError",
     "Tuner",
     "__version__",
+    "create_study",
     "get_config",
     "load_task",
     "report",

@@ -47,6 +47,7 @@ _logger = logging.getLogger("agenthpo")
 
 HEARTBEAT_KEY = "agenthpo:heartbeat"
 PROCESS_KEY = "agenthpo:process"
+EXTERNAL_KEY = "agenthpo:external"  # asked with `agenthpo ask`: run elsewhere, no heartbeat
 
 
 def _env_seconds(name: str, default: float) -> float:
@@ -151,6 +152,8 @@ def recover_stale(study: optuna.Study, *, now: float | None = None) -> list[int]
     limit = grace_period()
     recovered = []
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if trial.system_attrs.get(EXTERNAL_KEY):
+            continue  # run outside AgentHPO; it ends with `agenthpo tell`
         if now - _last_sign_of_life(trial) <= limit:
             continue
         try:

@@ -27,7 +27,7 @@ from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient, resolve_llm
 from agenthpo.storage import is_single_process, open_storage
 from agenthpo.task import load_task, task_with
-from agenthpo.tuner import RunSummary, TrialEvent, Tuner, replay_llm
+from agenthpo.tuner import RunSummary, TrialEvent, Tuner, build_executor, replay_llm
 
 app = typer.Typer(
     name="agenthpo",
@@ -348,6 +348,74 @@ def worker(
         report=False,
         verbose=verbose,
     )
+
+
+@app.command()
+def ask(
+    task_file: Annotated[Path, typer.Argument(help="The task YAML file.")],
+    storage: StorageOption = None,
+    llm: LLMOption = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+) -> None:
+    """Start a trial to run outside AgentHPO; print it as JSON (for loops driven elsewhere).
+
+    The JSON holds the trial number, the configuration, who proposed it and why, and the
+    command line the task would run. Report the result with `agenthpo tell`.
+    """
+
+    def go() -> dict[str, Any]:
+        task = load_task(task_file)
+        client = None if llm is None else resolve_llm(llm, settings=task.llm_settings())[0]
+        tuner = Tuner(task, storage=storage, seed=seed, llm=client)
+        event = tuner.ask()
+        out: dict[str, Any] = {
+            "trial": event.number,
+            "config": dict(event.config),
+            "proposed_by": event.attrs.get(_keys.PROPOSED_BY),
+            "rationale": event.attrs.get(_keys.RATIONALE),
+        }
+        if task.command is not None:
+            out["command"] = build_executor(task).command_line(event.config)  # type: ignore[attr-defined]
+        return out
+
+    sys.stdout.write(json.dumps(_guard(go), indent=2) + "\n")
+
+
+@app.command()
+def tell(
+    task_file: Annotated[Path, typer.Argument(help="The task YAML file.")],
+    trial: Annotated[int, typer.Option("--trial", help="The trial number `ask` printed.")],
+    value: Annotated[float | None, typer.Option("--value", help="The objective's value.")] = None,
+    metrics: Annotated[
+        str | None,
+        typer.Option("--metrics", help="Final metrics as JSON, e.g. '{\"val_acc\": 0.97}'."),
+    ] = None,
+    failed: Annotated[str | None, typer.Option("--failed", help="The run failed; say why.")] = None,
+    storage: StorageOption = None,
+) -> None:
+    """Store the result of a trial started with `agenthpo ask`."""
+
+    def go() -> None:
+        task = load_task(task_file)
+        parsed: dict[str, float] | None = None
+        if metrics is not None:
+            try:
+                data = json.loads(metrics)
+            except ValueError as exc:
+                raise AgentHPOError(f"--metrics is not JSON: {exc}") from None
+            if not isinstance(data, dict) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in data.values()
+            ):
+                raise AgentHPOError('--metrics must be a JSON object of numbers, e.g. {"acc": 0.9}')
+            parsed = {str(k): float(v) for k, v in data.items()}
+        frozen = Tuner(task, storage=storage, strategy="random").tell(
+            trial, value=value, metrics=parsed, error=failed
+        )
+        state = frozen.state.name.lower()
+        shown = _fmt_value(frozen.value if frozen.values else None)
+        console.print(f"trial {trial}: {state} {shown}", soft_wrap=True)
+
+    _guard(go)
 
 
 def _open_study(task_file: Path | None, storage: str | None, study: str | None) -> optuna.Study:

@@ -28,6 +28,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from agenthpo import _keys
 from agenthpo._lifecycle import (
+    EXTERNAL_KEY,
     Heartbeat,
     budget,
     claims_before,
@@ -579,6 +580,79 @@ class Tuner:
         for listener in self.on_trial_end:
             listener(end)
         return frozen
+
+    # -- loops driven from outside: ask for a config, run it elsewhere, tell the result -------
+    def ask(self) -> TrialEvent:
+        """Starts a trial whose run happens outside AgentHPO (``agenthpo ask``).
+
+        The trial is marked external, so no heartbeat is expected from it; finish it with
+        :meth:`tell`.
+
+        Raises:
+            AgentHPOError: The study's budget is spent (raise ``n_trials`` to go on).
+        """
+        study = self.load_study()
+        recover_stale(study)
+        spent = budget(study)
+        if spent.counted + spent.active >= self.n_trials:
+            raise AgentHPOError(
+                f"the study's budget of {self.n_trials} trials is spent or running"
+                f" ({spent.counted} done, {spent.active} running); raise n_trials to go on"
+            )
+        with quiet_optuna():
+            trial = study.ask()
+        study._storage.set_trial_system_attr(trial._trial_id, EXTERNAL_KEY, True)
+        config = suggest_config(trial, self.task.space)
+        attrs = dict(study._storage.get_trial(trial._trial_id).user_attrs)
+        if _keys.PROPOSED_BY not in attrs:
+            trial.set_user_attr(_keys.PROPOSED_BY, self.strategy)
+            attrs[_keys.PROPOSED_BY] = self.strategy
+        trial.set_user_attr(_keys.STRATEGY, self.strategy)
+        return TrialEvent(number=trial.number, config=config, attrs=attrs)
+
+    def tell(
+        self,
+        number: int,
+        *,
+        value: float | None = None,
+        metrics: Mapping[str, float] | None = None,
+        error: str | None = None,
+    ) -> FrozenTrial:
+        """Stores the result of a trial started with :meth:`ask`.
+
+        Give the objective's ``value``, or ``metrics`` holding it (other metrics are stored
+        too), or ``error`` for a run that failed.
+
+        Raises:
+            AgentHPOError: No such running trial, or no value for the objective.
+        """
+        study = self.load_study()
+        matches = [t for t in study.get_trials(deepcopy=False) if t.number == number]
+        if not matches or matches[0].state != TrialState.RUNNING:
+            state = matches[0].state.name.lower() if matches else "missing"
+            raise AgentHPOError(f"trial {number} is not running (it is {state}); nothing to tell")
+        trial = optuna.Trial(study, matches[0]._trial_id)
+        final = {str(k): float(v) for k, v in (metrics or {}).items()}
+        if value is not None:
+            final[self.task.objective.metric] = float(value)
+        if error is None and self.task.objective.metric not in final:
+            raise AgentHPOError(
+                f"give --value or a metrics JSON with {self.task.objective.metric!r}"
+                " (or --failed REASON)"
+            )
+        result = TrialResult(
+            status="ok" if error is None else "failed",
+            metrics=final,
+            error=error,
+        )
+        outcome, problem = self._outcome(result)
+        self._store_result(trial, result, problem)
+        with quiet_optuna():
+            if problem is None:
+                study.tell(trial, outcome)
+            else:
+                study.tell(trial, state=TrialState.FAIL)
+        return study._storage.get_trial(trial._trial_id)
 
     def _interrupt(self, study: optuna.Study, trial: optuna.Trial, why: str, error: str) -> None:
         """Fails a trial that did not get to finish, outside the budget, and queues it again."""

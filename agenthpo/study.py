@@ -1,0 +1,101 @@
+"""``agenthpo.create_study``: an Optuna study whose sampler is the agent, in one call.
+
+Example:
+    >>> import agenthpo
+    >>> study = agenthpo.create_study(
+    ...     space={"x": {"type": "float", "low": -10.0, "high": 10.0}},
+    ...     llm="random:0",
+    ...     direction="minimize",
+    ...     description="a parabola with its minimum at x=2",
+    ... )
+    >>> study.optimize(lambda t: (t.suggest_float("x", -10.0, 10.0) - 2) ** 2, n_trials=5)
+    >>> len(study.trials)
+    5
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Literal
+
+import optuna
+
+from agenthpo.agent.prompts import TaskContext
+from agenthpo.llm import LLMClient, parse_llm_spec
+from agenthpo.space import Space
+from agenthpo.storage import open_storage
+from agenthpo.strategies import DEFAULT_STRATEGY, make_sampler, uses_llm
+
+__all__ = ["create_study"]
+
+
+def create_study(
+    *,
+    space: Space | Mapping[str, Any] | None = None,
+    llm: LLMClient | str | None = None,
+    strategy: str = DEFAULT_STRATEGY,
+    direction: Literal["minimize", "maximize"] = "minimize",
+    metric: str = "value",
+    description: str = "",
+    dataset: Mapping[str, Any] | str | None = None,
+    model: Mapping[str, Any] | str | None = None,
+    hidden_metrics: Iterable[str] = (),
+    storage: str | None = None,
+    study_name: str | None = None,
+    load_if_exists: bool = False,
+    seed: int | None = None,
+    **sampler_options: Any,
+) -> optuna.Study:
+    """Creates (or loads) an Optuna study driven by an AgentHPO strategy.
+
+    Args:
+        space: The search space (a :class:`Space` or its YAML form). With it the agent sees
+            the whole space from the first trial; without it the space is learned from
+            finished trials.
+        llm: A client, or a spec such as ``"ollama:qwen2.5:7b"``; ``None`` picks one as the
+            CLI does.
+        strategy: ``hybrid-tpe`` (default), ``agent``, ``centaur`` or a classical one.
+        direction: ``minimize`` or ``maximize``.
+        metric: What the objective returns, as the agent should call it.
+        description: What is trained and on what, for the agent.
+        dataset: Dataset facts for the agent.
+        model: Model facts for the agent.
+        hidden_metrics: Metrics (stored as the ``metrics`` user attribute) the agent must not
+            see.
+        storage: An AgentHPO storage URL (``sqlite:///``, ``journal:``, ``postgresql://``);
+            ``None`` keeps the study in memory.
+        study_name: The study's name.
+        load_if_exists: Load the study if the storage already has it.
+        seed: Seeds the sampler.
+        **sampler_options: Passed on to :class:`agenthpo.AgentSampler` (e.g. ``llm_share``).
+
+    Returns:
+        An ordinary :class:`optuna.Study`: call ``optimize`` or ``ask``/``tell`` on it.
+    """
+    if space is not None and not isinstance(space, Space):
+        space = Space.from_dict(space)
+    client = parse_llm_spec(llm) if isinstance(llm, str) else llm
+    context = TaskContext(
+        name=study_name or "study",
+        description=description,
+        dataset=dataset or {},
+        model=model or {},
+        metric=metric,
+        direction=direction,
+    )
+    sampler = make_sampler(
+        strategy,
+        llm=client if uses_llm(strategy) else None,
+        space=space,
+        context=context,
+        seed=seed,
+        hidden_metrics=hidden_metrics,
+        **sampler_options,
+    )
+    return optuna.create_study(
+        storage=None if storage is None else open_storage(storage),
+        sampler=sampler,
+        study_name=study_name,
+        direction=direction,
+        load_if_exists=load_if_exists,
+    )

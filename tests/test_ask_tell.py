@@ -1,0 +1,93 @@
+"""`agenthpo ask` / `agenthpo tell`: loops driven from outside."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import optuna
+import yaml
+from typer.testing import CliRunner
+
+from agenthpo import _keys
+from agenthpo._lifecycle import recover_stale
+from agenthpo.cli import app
+
+
+def _task_file(tmp_path: Path) -> Path:
+    task = {
+        "name": "outside",
+        "objective": {"metric": "acc", "direction": "maximize"},
+        "space": {"lr": {"type": "float", "low": 0.001, "high": 1.0, "log": True}},
+        "n_trials": 2,
+        "command": ["python", "train.py", "--lr={lr}"],
+        "strategy": "agent",
+        "llm": "random:3",
+    }
+    path = tmp_path / "task.yaml"
+    path.write_text(yaml.safe_dump(task))
+    return path
+
+
+def test_ask_then_tell(tmp_path: Path) -> None:
+    task_file = _task_file(tmp_path)
+    runner = CliRunner()
+    first = runner.invoke(app, ["ask", str(task_file)])
+    assert first.exit_code == 0, first.output
+    asked = json.loads(first.stdout)
+    assert asked["trial"] == 0
+    assert 0.001 <= asked["config"]["lr"] <= 1.0
+    assert asked["proposed_by"] == "llm"
+    assert asked["rationale"]
+    assert asked["command"][-1] == f"--lr={asked['config']['lr']!r}"
+
+    second = json.loads(runner.invoke(app, ["ask", str(task_file)]).stdout)
+    assert second["trial"] == 1
+    over = runner.invoke(app, ["ask", str(task_file)])
+    assert over.exit_code == 2
+    assert "budget of 2 trials is spent or running" in over.output
+
+    done = runner.invoke(
+        app, ["tell", str(task_file), "--trial", "0", "--metrics", '{"acc": 0.91, "loss": 0.3}']
+    )
+    assert done.exit_code == 0, done.output
+    assert "complete" in done.output
+    failed = runner.invoke(app, ["tell", str(task_file), "--trial", "1", "--failed", "OOM"])
+    assert failed.exit_code == 0, failed.output
+    again = runner.invoke(app, ["tell", str(task_file), "--trial", "0", "--value", "1"])
+    assert again.exit_code == 2
+    assert "not running" in again.output
+
+    storage = f"sqlite:///{tmp_path / 'task.agenthpo.db'}"
+    study = optuna.load_study(study_name="outside", storage=storage)
+    t0, t1 = study.trials
+    assert t0.value == 0.91
+    assert t0.user_attrs[_keys.METRICS] == {"acc": 0.91, "loss": 0.3}
+    assert t1.state == optuna.trial.TrialState.FAIL
+    assert t1.user_attrs[_keys.ERROR] == "OOM"
+
+
+def test_asked_trials_are_not_taken_for_lost_runs(tmp_path: Path) -> None:
+    task_file = _task_file(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(app, ["ask", str(task_file)]).exit_code == 0
+    study = optuna.load_study(
+        study_name="outside", storage=f"sqlite:///{tmp_path / 'task.agenthpo.db'}"
+    )
+    # Even long after, an asked trial has no heartbeat and is not recovered.
+    assert recover_stale(study, now=1e12) == []
+
+
+def test_bad_tell_input_is_a_clear_error(tmp_path: Path) -> None:
+    task_file = _task_file(tmp_path)
+    runner = CliRunner()
+    runner.invoke(app, ["ask", str(task_file)])
+    for args, message in (
+        (["--metrics", "{not json"], "--metrics is not JSON"),
+        (["--metrics", '{"acc": "high"}'], "JSON object of numbers"),
+        (["--metrics", '{"loss": 0.1}'], "give --value or a metrics JSON with 'acc'"),
+        ([], "give --value"),
+    ):
+        result = runner.invoke(app, ["tell", str(task_file), "--trial", "0", *args])
+        assert result.exit_code == 2, args
+        assert message in result.output
