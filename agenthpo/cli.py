@@ -159,8 +159,9 @@ class _LiveTable:
 def _print_summary(summary: RunSummary, task_arg: str) -> None:
     console.print(
         f"\n[bold]{summary.study_name}[/]: {summary.n_run} trials run now"
-        f" ({summary.n_complete} complete, {summary.n_failed} failed), {summary.n_total} in the"
-        " study."
+        f" ({summary.n_complete} complete, {summary.n_failed} failed"
+        + (f", {summary.n_pruned} pruned" if summary.n_pruned else "")
+        + f"), {summary.n_total} in the study."
     )
     if summary.stopped_by_time_limit:
         console.print(

@@ -73,6 +73,26 @@ class LLMSection(BaseModel):
     """(input, output) dollars per million tokens, for models the price table lacks."""
 
 
+PrunerName = Literal["none", "median", "successive_halving", "hyperband", "agent"]
+
+
+class PrunerSection(BaseModel):
+    """``pruner: {type: median, n_warmup_steps: 5, ...}``: a pruner and its options."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: PrunerName
+    n_startup_trials: int | None = Field(default=None, ge=0)
+    n_warmup_steps: int | None = Field(default=None, ge=0)
+    patience: int | None = Field(default=None, ge=1)
+    min_resource: int | None = Field(default=None, ge=1)
+    reduction_factor: int | None = Field(default=None, ge=2)
+
+    def spec(self) -> dict[str, Any]:
+        """The options given, for :func:`agenthpo.pruners.make_pruner`."""
+        return self.model_dump(exclude_none=True)
+
+
 class NoiseSection(BaseModel):
     """Re-running the incumbent with other seeds, to measure how noisy the metric is."""
 
@@ -129,6 +149,7 @@ class Task(BaseModel):
     llm_share: float | None = Field(default=None, ge=0, le=1)
     llm_batch_size: int = Field(default=1, ge=1, le=16)
     noise: NoiseSection | None = None
+    pruner: PrunerName | PrunerSection | None = None
     max_llm_tokens: int | None = Field(default=None, ge=0)
     max_llm_cost: float | None = Field(default=None, ge=0)
     seed: int | None = None
@@ -280,6 +301,12 @@ class Task(BaseModel):
             return self.storage
         stem = self._source.stem if self._source is not None else self.name
         return f"sqlite:///{(self._base_dir / f'{stem}.agenthpo.db').resolve()}"
+
+    def pruner_spec(self) -> str | dict[str, Any] | None:
+        """The ``pruner:`` setting in the form :func:`agenthpo.pruners.make_pruner` takes."""
+        if isinstance(self.pruner, PrunerSection):
+            return self.pruner.spec()
+        return self.pruner
 
     def llm_settings(self) -> LLMSettings | None:
         """The provider settings of the ``llm:`` section, if any."""

@@ -42,6 +42,7 @@ from agenthpo.dashboard import dashboard_available, write_trial_note
 from agenthpo.errors import AgentHPOError
 from agenthpo.executor import CommandExecutor, Executor, FunctionExecutor, TrialResult
 from agenthpo.llm import LLMClient, ReplayLLM, resolve_llm
+from agenthpo.pruners import make_pruner
 from agenthpo.sampler import AgentSampler
 from agenthpo.space import FloatParam, IntParam, Space
 from agenthpo.storage import open_storage
@@ -91,6 +92,7 @@ class RunSummary:
     n_run: int = 0
     n_complete: int = 0
     n_failed: int = 0
+    n_pruned: int = 0
     n_total: int = 0
     best_value: float | None = None
     best_config: dict[str, Any] | None = None
@@ -281,6 +283,15 @@ class Tuner:
             )
         return self._sampler
 
+    def pruner(self) -> optuna.pruners.BasePruner:
+        """The task's pruner (:mod:`agenthpo.pruners`); Optuna's ``NopPruner`` without one."""
+        spec = self.task.pruner_spec()
+        try:
+            pruner = make_pruner(spec)
+        except (TypeError, ValueError) as exc:
+            raise AgentHPOError(f"pruner: {exc}; see agenthpo.pruners for the options") from None
+        return pruner if pruner is not None else optuna.pruners.NopPruner()
+
     def load_study(self) -> optuna.Study:
         """Creates the study, or loads it if the storage already holds it."""
         try:
@@ -289,6 +300,7 @@ class Tuner:
                 storage=open_storage(self.storage_url),
                 direction=self.task.objective.direction,
                 sampler=self.sampler(),
+                pruner=self.pruner(),
                 load_if_exists=True,
             )
         except (optuna.exceptions.StorageInternalError, ValueError) as exc:
@@ -495,15 +507,31 @@ class Tuner:
             listener(event)
         metric = self.task.objective.metric
         reported_steps: set[int] = set()
+        pruning = self.task.pruner_spec() not in (None, "none")
+        seen: list[dict[str, float]] = []
+        pruned_because: list[str] = []
 
         def on_report(step: int | None, metrics: dict[str, float]) -> None:
+            if step is not None:
+                seen.append({"step": float(step), **metrics})
             value = metrics.get(metric)
-            if step is None or value is None or not math.isfinite(value):
+            if step is None or value is None:
+                return
+            if not math.isfinite(value):
+                if pruning:
+                    pruned_because.append(f"diverged: {metric} became {value} at step {step}")
+                    raise optuna.TrialPruned()
                 return
             if step in reported_steps:
                 return
             reported_steps.add(step)
             trial.report(value, step)
+            if pruning and trial.should_prune():
+                pruner = type(study.pruner).__name__
+                pruned_because.append(
+                    f"pruned by {pruner} at step {step} ({metric}={value:.6g}): not promising"
+                )
+                raise optuna.TrialPruned()
 
         sampler = self.sampler()
         spent = budget(study)
@@ -530,6 +558,27 @@ class Tuner:
                 on_start=on_start,
                 timeout=timeout,
             )
+        except optuna.TrialPruned:
+            reason = pruned_because[-1] if pruned_because else "pruned"
+            if seen:
+                trial.set_user_attr(_keys.CURVE, _downsample(seen))
+                last = {k: v for k, v in seen[-1].items() if k != "step"}
+                trial.set_user_attr(_keys.METRICS, last)
+            trial.set_user_attr(_keys.ANALYSIS, reason)
+            with quiet_optuna():
+                study.tell(trial, state=TrialState.PRUNED)
+            frozen = study._storage.get_trial(trial._trial_id)
+            pruned_event = TrialEvent(
+                number=trial.number,
+                config=config,
+                attrs=frozen.user_attrs,
+                state="pruned",
+                best_value=_best_value(study),
+                error=reason,
+            )
+            for listener in self.on_trial_end:
+                listener(pruned_event)
+            return frozen
         except KeyboardInterrupt:
             self._interrupt(study, trial, "interrupted", "interrupted by the user")
             raise
@@ -712,6 +761,8 @@ class Tuner:
             summary.n_complete += 1
         elif frozen.state == TrialState.FAIL:
             summary.n_failed += 1
+        elif frozen.state == TrialState.PRUNED:
+            summary.n_pruned += 1
         summary.llm_calls += int(attrs.get(_keys.LLM_CALLS, 0))
         summary.llm_prompt_tokens += int(attrs.get(_keys.LLM_PROMPT_TOKENS, 0))
         summary.llm_completion_tokens += int(attrs.get(_keys.LLM_COMPLETION_TOKENS, 0))
