@@ -169,13 +169,42 @@ def recover_stale(study: optuna.Study, *, now: float | None = None) -> list[int]
             now - _last_sign_of_life(trial),
         )
         _kill_leftover(trial)
-        if trial.params:
-            attrs: dict[str, Any] = {_keys.RERUN_OF: trial.number}
-            for key in (_keys.PROPOSED_BY, _keys.RATIONALE, _keys.LLM_MODEL):
-                if key in trial.user_attrs:
-                    attrs[key] = trial.user_attrs[key]
-            study.enqueue_trial(dict(trial.params), user_attrs=attrs)
+    requeue_interrupted(study)
     return recovered
+
+
+def _needs_rerun(trial: FrozenTrial) -> bool:
+    return (
+        trial.state == TrialState.FAIL
+        and not is_counted(trial)
+        and trial.user_attrs.get(_keys.NOT_COUNTED) != "surplus"
+        and bool(trial.params)
+    )
+
+
+def requeue_interrupted(study: optuna.Study) -> list[int]:
+    """Enqueues a rerun of every interrupted trial that has none yet.
+
+    Marking a trial interrupted and enqueueing its rerun are two storage writes; a runner
+    killed between them would lose the rerun, so every recovery pass looks for interrupted
+    trials without one (whoever marked them).
+
+    Returns:
+        The numbers of the interrupted trials re-enqueued now.
+    """
+    trials = study.get_trials(deepcopy=False)
+    rerun = {t.user_attrs.get(_keys.RERUN_OF) for t in trials}
+    done = []
+    for trial in trials:
+        if not _needs_rerun(trial) or trial.number in rerun:
+            continue
+        attrs: dict[str, Any] = {_keys.RERUN_OF: trial.number}
+        for key in (_keys.PROPOSED_BY, _keys.RATIONALE, _keys.LLM_MODEL):
+            if key in trial.user_attrs:
+                attrs[key] = trial.user_attrs[key]
+        study.enqueue_trial(dict(trial.params), user_attrs=attrs)
+        done.append(trial.number)
+    return done
 
 
 def is_counted(trial: FrozenTrial) -> bool:

@@ -35,6 +35,7 @@ from agenthpo._lifecycle import (
     quiet_optuna,
     record_process,
     recover_stale,
+    requeue_interrupted,
 )
 from agenthpo.agent.analyst import analyze
 from agenthpo.agent.prompts import TaskContext
@@ -707,14 +708,9 @@ class Tuner:
         """Fails a trial that did not get to finish, outside the budget, and queues it again."""
         trial.set_user_attr(_keys.NOT_COUNTED, why)
         trial.set_user_attr(_keys.ERROR, error)
-        study.tell(trial, state=TrialState.FAIL)
-        attrs: dict[str, Any] = {_keys.RERUN_OF: trial.number}
-        frozen = study._storage.get_trial(trial._trial_id)
-        for key in (_keys.PROPOSED_BY, _keys.RATIONALE, _keys.LLM_MODEL):
-            if key in frozen.user_attrs:
-                attrs[key] = frozen.user_attrs[key]
-        if trial.params:
-            study.enqueue_trial(dict(trial.params), user_attrs=attrs)
+        with quiet_optuna():
+            study.tell(trial, state=TrialState.FAIL)
+        requeue_interrupted(study)
 
     def _outcome(self, result: TrialResult) -> tuple[float | None, str | None]:
         metric = self.task.objective.metric
