@@ -1,0 +1,471 @@
+"""The benchmark CLI: ``python -m benchmarks run|report|overhead|calibrate|list``.
+
+Example:
+    ``python -m benchmarks run --suite quick`` then ``python -m benchmarks report``.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Before numpy, scikit-learn or llama.cpp load: one BLAS/OpenMP thread per process (the
+# harness runs one process per core), one decoding thread for the embedded model.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("AGENTHPO_LLAMA_THREADS", "1")
+
+import argparse  # noqa: E402
+import datetime as _dt  # noqa: E402
+import logging  # noqa: E402
+import platform  # noqa: E402
+import re  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+from rich.console import Console  # noqa: E402
+from rich.progress import (  # noqa: E402
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table  # noqa: E402
+
+from benchmarks import REPO_ROOT, RESULTS_DIR  # noqa: E402
+
+console = Console()
+
+
+def _stamp() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%d-%H%M%S")
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:40] or "none"
+
+
+def _host() -> dict[str, Any]:
+    import optuna
+
+    return {
+        "loadavg_1min": round(os.getloadavg()[0], 2),
+        "cpus": os.cpu_count(),
+        "machine": platform.machine(),
+        "python": platform.python_version(),
+        "optuna": optuna.__version__,
+    }
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Prints the suites, tasks and strategies."""
+    from benchmarks.optimizers import ALL_STRATEGIES, DEFAULT_STRATEGIES, available
+    from benchmarks.tasks import SUITES, all_tasks, suite_tasks
+
+    for suite in SUITES:
+        console.print(f"[bold]{suite}[/bold]: {len(suite_tasks(suite))} tasks")
+    table = Table("task", "suite", "params", "direction", "notes")
+    for name, task in all_tasks().items():
+        table.add_row(name, task.suite, str(len(task.space)), task.direction, task.notes)
+    console.print(table)
+    for s in ALL_STRATEGIES:
+        why = available(s)
+        tag = "default" if s in DEFAULT_STRATEGIES else "on request"
+        console.print(f"{s}: {tag}" + (f" [red](unavailable: {why})[/red]" if why else ""))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Runs a suite and stores its results."""
+    from benchmarks.optimizers import DEFAULT_STRATEGIES, available, uses_llm
+    from benchmarks.reference import load_reference
+    from benchmarks.runner import RunSpec, load_results, run_plan, save_results
+    from benchmarks.tasks import QUICK_TRIALS, get_task, select_tasks
+
+    strategies: list[str] = list(args.strategies or DEFAULT_STRATEGIES)
+    for s in list(strategies):
+        why = available(s)
+        if why:
+            console.print(f"[yellow]skipping {s}: {why}[/yellow]")
+            strategies.remove(s)
+    if not strategies:
+        console.print("[red]no strategy to run[/red]")
+        return 2
+    try:
+        tasks = select_tasks(args.suite, args.tasks or ())
+    except KeyError as exc:
+        console.print(f"[red]{exc.args[0]}[/red]")
+        return 2
+    if args.exclude:
+        import fnmatch
+
+        tasks = [t for t in tasks if not any(fnmatch.fnmatchcase(t, p) for p in args.exclude)]
+    seeds = args.seeds if args.seeds is not None else (1 if args.suite == "quick" else 3)
+    if args.trials is None:
+        args.trials = QUICK_TRIALS if args.suite == "quick" else 50
+    llm = args.llm
+    if any(uses_llm(s) for s in strategies) and llm != "random":
+        from agenthpo.errors import AgentHPOError
+        from agenthpo.llm import parse_llm_spec
+
+        try:
+            parse_llm_spec(llm)
+        except AgentHPOError as exc:
+            console.print(f"[red]--llm {llm}: {exc}[/red]")
+            return 2
+    specs = [
+        RunSpec(t, s, seed, args.trials, llm if uses_llm(s) else None)
+        for t in tasks
+        for s in strategies
+        for seed in range(args.seed_offset, args.seed_offset + seeds)
+    ]
+    results_dir = Path(args.results_dir)
+    if args.skip_done:
+        done = {
+            (r["task"], r["strategy"], r["seed"], r["n_trials"], r.get("llm"))
+            for f in load_results(results_dir.glob("*.json"))
+            for r in f["runs"]
+            if not r.get("error") and "n_trials" in r
+        }
+        before = len(specs)
+        specs = [s for s in specs if s.key() not in done]
+        console.print(f"skipping {before - len(specs)} runs already stored")
+    refs = load_reference()
+    missing = sorted({s.task for s in specs} - set(refs))
+    if missing:
+        console.print(
+            f"[yellow]no reference values for {len(missing)} task(s) ({', '.join(missing[:5])}"
+            f"{'...' if len(missing) > 5 else ''}): they will not be scored until"
+            " `python -m benchmarks calibrate` is run[/yellow]"
+        )
+    jobs = args.jobs or os.cpu_count() or 1
+    stamp = _stamp()
+    label = llm if any(uses_llm(s) for s in strategies) else "classical"
+    out = Path(args.out) if args.out else results_dir / f"{args.suite}-{_slug(label)}-{stamp}.json"
+    meta: dict[str, Any] = {
+        "kind": "suite",
+        "suite": args.suite,
+        "llm": llm if any(uses_llm(s) for s in strategies) else None,
+        "strategies": strategies,
+        "tasks": tasks,
+        "seeds": seeds,
+        "seed_offset": args.seed_offset,
+        "trials": args.trials,
+        "jobs": jobs,
+        "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": "python -m benchmarks " + " ".join(sys.argv[1:]),
+        "host": _host(),
+    }
+    records: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    console.print(
+        f"{len(specs)} runs: {len(tasks)} tasks x {len(strategies)} strategies x {seeds} seed(s),"
+        f" {args.trials} trials, LLM {meta['llm'] or 'none'}, {jobs} process(es) -> {out}"
+    )
+    failures = 0
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
+        trials_bar = progress.add_task("trials", total=sum(s.n_trials for s in specs))
+        runs_bar = progress.add_task("runs", total=len(specs))
+
+        def on_trial(_index: int) -> None:
+            progress.advance(trials_bar)
+
+        def on_run(spec: RunSpec, rec: dict[str, Any]) -> None:
+            nonlocal failures
+            records.append(rec)
+            if rec.get("error"):
+                failures += 1
+                progress.console.print(
+                    f"[red]{spec.task} {spec.strategy} seed {spec.seed}: {rec['error']}[/red]"
+                )
+            progress.advance(runs_bar)
+            progress.update(runs_bar, description=f"runs (last: {spec.task} {spec.strategy})")
+            meta["wall_time_s"] = None
+            save_results(out, meta, records)
+
+        run_plan(specs, jobs=jobs, on_trial=on_trial, on_run=on_run)
+    meta["wall_time_s"] = round(time.perf_counter() - started, 1)
+    meta["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
+    meta["finished"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    save_results(out, meta, records)
+    console.print(
+        f"done in {meta['wall_time_s'] / 60:.1f} min ({failures} failed runs); results: {out}"
+    )
+    _print_summary(records, [get_task(t).name for t in tasks])
+    console.print("regenerate the report with: python -m benchmarks report")
+    return 1 if failures else 0
+
+
+def _print_summary(records: Sequence[dict[str, Any]], tasks: Sequence[str]) -> None:
+    from benchmarks.metrics import headline, score_at, score_trajectory
+    from benchmarks.reference import load_reference
+    from benchmarks.report import BUDGETS, label
+
+    refs = load_reference()
+    scores: dict[str, dict[int, list[float]]] = {}
+    for r in records:
+        if r.get("error") or r["task"] not in refs:
+            continue
+        ref = refs[r["task"]]
+        traj = score_trajectory(r["best"], opt=ref.opt, median_random=ref.median_random)
+        for b in BUDGETS:
+            v = score_at(traj, b)
+            if v is not None:
+                scores.setdefault(label(r), {}).setdefault(b, []).append(v)
+    if not scores:
+        return
+    table = Table("strategy", *[f"@{b}" for b in BUDGETS], title="100 * (1 - score), this run")
+    for s, per in scores.items():
+        table.add_row(s, *[f"{headline(per[b]):.1f}" if b in per else "-" for b in BUDGETS])
+    console.print(table)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Regenerates BENCHMARKS.md and the plots."""
+    from benchmarks.report import write_report
+
+    path = write_report(
+        results_dir=Path(args.results_dir),
+        out=Path(args.out),
+        plots_dir=Path(args.plots_dir) if args.plots_dir else None,
+    )
+    console.print(f"wrote {path}")
+    return 0
+
+
+def cmd_overhead(args: argparse.Namespace) -> int:
+    """Runs the overhead and scale benchmarks."""
+    from benchmarks.overhead import OVERHEAD_STRATEGIES, prompt_growth, sampler_overhead
+    from benchmarks.runner import save_results
+
+    strategies = args.strategies or list(OVERHEAD_STRATEGIES)
+    started = time.perf_counter()
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        bar = progress.add_task("trials", total=args.trials * len(strategies) + args.token_trials)
+        rows = sampler_overhead(
+            n_trials=args.trials, strategies=strategies, tick=lambda: progress.advance(bar)
+        )
+        growth = prompt_growth(n_trials=args.token_trials, tick=lambda: progress.advance(bar))
+    meta = {
+        "kind": "overhead",
+        "suite": "overhead",
+        "llm": "random",
+        "strategies": strategies,
+        "tasks": ["synthetic-mixed"],
+        "seeds": 1,
+        "trials": args.trials,
+        "jobs": 1,
+        "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "wall_time_s": round(time.perf_counter() - started, 1),
+        "command": "python -m benchmarks " + " ".join(sys.argv[1:]),
+        "host": _host(),
+    }
+    out = Path(args.results_dir) / f"overhead-{_stamp()}.json"
+    save_results(out, meta, [])
+    import json
+
+    data = json.loads(out.read_text())
+    data["sampler"] = rows
+    data["prompt"] = growth
+    out.write_text(json.dumps(data, separators=(",", ":")) + "\n")
+    table = Table("strategy", "ms/trial 1-100", "ms/trial last 100")
+    for r in rows:
+        table.add_row(r["strategy"], f"{r['ms_first_100']:.1f}", f"{r['ms_last_100']:.1f}")
+    console.print(table)
+    console.print(
+        f"agent prompt tokens: {growth['tokens_at']}; ratio {args.token_trials}/50 ="
+        f" {growth['ratio_last_to_50']}"
+    )
+    console.print(f"results: {out}")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Computes and freezes the reference values of tasks that have none."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from benchmarks.reference import (
+        Reference,
+        best_known,
+        calibrate_task,
+        load_reference,
+        save_reference,
+    )
+    from benchmarks.runner import load_results
+    from benchmarks.tasks import get_task, select_tasks
+
+    refs = load_reference()
+    files = load_results(Path(args.results_dir).glob("*.json"))
+    runs = [r for f in files for r in f["runs"]]
+    tasks = select_tasks(args.suite, args.tasks or ())
+    if args.update_opt:
+        changed = 0
+        for name in tasks:
+            ref = refs.get(name)
+            task = get_task(name)
+            if ref is None or ref.source == "table":
+                continue
+            best = best_known(runs, name, task.direction)
+            better = best is not None and (
+                best < ref.opt if task.direction == "minimize" else best > ref.opt
+            )
+            if better:
+                assert best is not None
+                refs[name] = Reference(best, ref.median_random, "results", ref.n_random)
+                changed += 1
+                console.print(f"{name}: opt {ref.opt:.6g} -> {best:.6g}")
+        save_reference(refs)
+        console.print(f"updated opt of {changed} task(s)")
+        return 0
+    todo = [t for t in tasks if args.force or t not in refs]
+    console.print(f"calibrating {len(todo)} task(s)")
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    ) as progress:
+        bar = progress.add_task("tasks", total=len(todo))
+        with ProcessPoolExecutor(max_workers=args.jobs or os.cpu_count() or 1) as pool:
+            futures = {
+                pool.submit(
+                    calibrate_task,
+                    name,
+                    random_evals=args.random_evals,
+                    tpe_trials=args.tpe_trials,
+                    known_values=[
+                        v
+                        for r in runs
+                        if r.get("task") == name and not r.get("error")
+                        for v in r.get("true_values", [])
+                        if v is not None
+                    ],
+                ): name
+                for name in sorted(todo, key=lambda n: -get_task(n).eval_cost_s)
+            }
+            for fut in as_completed(futures):
+                name = futures[fut]
+                try:
+                    refs[name] = fut.result()
+                except Exception as exc:
+                    progress.console.print(f"[red]{name}: {exc}[/red]")
+                else:
+                    save_reference(refs)
+                progress.advance(bar)
+                progress.update(bar, description=f"tasks (last: {name})")
+    save_reference(refs)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    from benchmarks.optimizers import ALL_STRATEGIES
+    from benchmarks.tasks import QUICK_TRIALS, SUITES
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a suite and store its results as JSON")
+    run.add_argument("--suite", choices=SUITES, default="quick")
+    run.add_argument(
+        "--llm",
+        default="local",
+        help="any AgentHPO LLM spec (local, openai:MODEL, ...) or 'random'",
+    )
+    run.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        help="seeds per (task, strategy); default 1 for quick, 3 otherwise",
+    )
+    run.add_argument("--seed-offset", type=int, default=0, help="first seed")
+    run.add_argument(
+        "--trials",
+        type=int,
+        default=None,
+        help=f"trials per run; default {QUICK_TRIALS} for the quick suite, 50 otherwise",
+    )
+    run.add_argument(
+        "--strategies",
+        nargs="+",
+        choices=ALL_STRATEGIES,
+        metavar="STRATEGY",
+        help=f"default: all but gp and smac; choose from {', '.join(ALL_STRATEGIES)}",
+    )
+    run.add_argument("--tasks", nargs="+", metavar="PATTERN", help="shell patterns of tasks")
+    run.add_argument("--exclude", nargs="+", metavar="PATTERN", help="tasks to leave out")
+    run.add_argument("--jobs", type=int, default=None, help="processes (default: cores)")
+    run.add_argument(
+        "--skip-done",
+        action="store_true",
+        help="skip runs already stored under the results directory",
+    )
+    run.add_argument("--results-dir", default=str(RESULTS_DIR))
+    run.add_argument("--out", default=None, help="results file (default: a new one)")
+    run.set_defaults(func=cmd_run)
+
+    rep = sub.add_parser("report", help="regenerate BENCHMARKS.md and its plots")
+    rep.add_argument("--results-dir", default=str(RESULTS_DIR))
+    rep.add_argument("--out", default=str(REPO_ROOT / "BENCHMARKS.md"))
+    rep.add_argument("--plots-dir", default=None)
+    rep.set_defaults(func=cmd_report)
+
+    ovh = sub.add_parser("overhead", help="sampler time per trial and prompt tokens vs trials")
+    ovh.add_argument("--trials", type=int, default=1000)
+    ovh.add_argument("--token-trials", type=int, default=500)
+    ovh.add_argument("--strategies", nargs="+", choices=ALL_STRATEGIES, metavar="STRATEGY")
+    ovh.add_argument("--results-dir", default=str(RESULTS_DIR))
+    ovh.set_defaults(func=cmd_overhead)
+
+    cal = sub.add_parser("calibrate", help="freeze opt and median_random of new tasks")
+    cal.add_argument("--suite", choices=SUITES, default="full")
+    cal.add_argument("--tasks", nargs="+", metavar="PATTERN")
+    cal.add_argument("--random-evals", type=int, default=200)
+    cal.add_argument("--tpe-trials", type=int, default=100)
+    cal.add_argument("--force", action="store_true", help="recompute tasks already in the file")
+    cal.add_argument(
+        "--update-opt",
+        action="store_true",
+        help="lower opt of non-table tasks to the best value any stored run found",
+    )
+    cal.add_argument("--jobs", type=int, default=None)
+    cal.add_argument("--results-dir", default=str(RESULTS_DIR))
+    cal.set_defaults(func=cmd_calibrate)
+
+    lst = sub.add_parser("list", help="list suites, tasks and strategies")
+    lst.set_defaults(func=cmd_list)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

