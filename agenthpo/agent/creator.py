@@ -32,7 +32,7 @@ from agenthpo.agent.prompts import (
     repair_prompt,
 )
 from agenthpo.errors import LLMError
-from agenthpo.llm import LLMClient, LLMResponse, Message
+from agenthpo.llm import LLMClient, LLMResponse, Message, extract_json
 from agenthpo.space import Config, Space
 
 __all__ = [
@@ -102,23 +102,6 @@ class ProposalFailed(Exception):
         self.calls = list(calls)
 
 
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
-
-
-def _extract_json(text: str) -> Any:
-    candidates = [text.strip()]
-    candidates.extend(m.group(1).strip() for m in _FENCE.finditer(text))
-    start, end = text.find("{"), text.rfind("}")
-    if 0 <= start < end:
-        candidates.append(text[start : end + 1])
-    for candidate in candidates:
-        try:
-            return json.loads(candidate)
-        except ValueError:
-            continue
-    raise ValueError("no JSON object found")
-
-
 def _one_line(text: str, limit: int = RATIONALE_MAX_CHARS) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
@@ -133,7 +116,7 @@ def parse_answer(text: str, space: Space) -> tuple[dict[str, Any], str]:
     Raises:
         ValueError: No JSON object, or no config in it.
     """
-    data = _extract_json(text)
+    data = extract_json(text)
     if not isinstance(data, dict):
         raise ValueError(f"the answer is JSON but not an object (got {type(data).__name__})")
     rationale = data.get("rationale", data.get("reason", ""))
@@ -378,7 +361,7 @@ def propose_batch(
         raise ProposalFailed("llm_error", str(exc)) from exc
     call = _record(messages, response)
     try:
-        data = _extract_json(response.text)
+        data = extract_json(response.text)
     except ValueError:
         raise ProposalFailed("not_json", "the answer was not JSON", [call]) from None
     items = data.get("candidates") if isinstance(data, dict) else data

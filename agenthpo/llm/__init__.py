@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from agenthpo.llm._anthropic import AnthropicClient
 from agenthpo.llm._base import LLMClient, LLMResponse, Message, Usage
+from agenthpo.llm._json import extract_json
 from agenthpo.llm._local import LocalLlamaClient, find_embedded_model
 from agenthpo.llm._openai import OpenAICompatibleClient, StructuredMode
 from agenthpo.llm._replay import ReplayLLM
@@ -31,6 +32,7 @@ __all__ = [
     "ScriptedLLM",
     "StructuredMode",
     "Usage",
+    "extract_json",
     "find_embedded_model",
     "parse_llm_spec",
     "resolve_llm",

@@ -37,7 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from agenthpo.llm import LLMClient, Message
+from agenthpo.llm import LLMClient, Message, extract_json
 from agenthpo.report._data import ReportData, TrialRow
 from agenthpo.report._format import fmt_share
 from agenthpo.report._importance import Importance
@@ -304,21 +304,12 @@ def compare_importance(
 
 # ---------------------------------------------------------------------------- LLM answer
 
-_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
-
 
 def _extract_json(text: str) -> Any:
-    candidates = [text.strip()]
-    candidates.extend(m.group(1).strip() for m in _FENCE.finditer(text))
-    start, end = text.find("{"), text.rfind("}")
-    if 0 <= start < end:
-        candidates.append(text[start : end + 1])
-    for candidate in candidates:
-        try:
-            return json.loads(candidate)
-        except ValueError:
-            continue
-    raise ValueError("the answer holds no JSON object")
+    try:
+        return extract_json(text)
+    except ValueError:
+        raise ValueError("the answer holds no JSON object") from None
 
 
 def _clip(text: Any) -> str:
