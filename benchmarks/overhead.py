@@ -29,6 +29,7 @@ import numpy as np
 
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.space import Space
+from benchmarks.optimizers import DEFAULT_STRATEGIES
 from benchmarks.runner import RunSpec, run_one
 from benchmarks.tasks import Evaluation, Objective, Task
 
@@ -36,7 +37,7 @@ __all__ = ["OVERHEAD_STRATEGIES", "prompt_growth", "sampler_overhead", "syntheti
 
 _logger = logging.getLogger("benchmarks")
 
-OVERHEAD_STRATEGIES = ("random", "tpe", "tpe-mv", "cmaes", "hybrid-tpe", "centaur", "agent")
+OVERHEAD_STRATEGIES = DEFAULT_STRATEGIES
 TOKEN_MARKS = (1, 10, 50, 100, 200, 300, 400, 500)
 
 

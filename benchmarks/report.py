@@ -165,9 +165,13 @@ def _curve(group: Group, strategy: str) -> list[float | None]:
     return out
 
 
-def _seeds(group: Group, strategy: str) -> int:
+def _seeds(group: Group, strategy: str) -> str:
     per = group.table.get(strategy, {})
-    return min((len(per[t]) for t in group.tasks if t in per), default=0)
+    counts = [len(per[t]) for t in group.tasks if t in per]
+    if not counts:
+        return "0"
+    lo, hi = min(counts), max(counts)
+    return str(lo) if lo == hi else f"{lo}-{hi}"
 
 
 def _score_table(group: Group) -> list[str]:
@@ -188,7 +192,7 @@ def _score_table(group: Group) -> list[str]:
     for s in group.strategies:
         lo, hi, n = seed_interval(group.table, s, top, group.tasks)
         ci = f"{_fmt(lo)} to {_fmt(hi)}" if n >= 2 else "n/a (1 seed)"
-        cells = [f"`{s}`", str(_seeds(group, s))]
+        cells = [f"`{s}`", _seeds(group, s)]
         cells += [_fmt(_headline_at(group, s, b)) for b in budgets]
         cells += [ci, _fmt(ranks.get(s), 2)]
         if has_tpe:
@@ -314,6 +318,53 @@ def _losses(groups: Sequence[Group]) -> tuple[list[str], dict[str, list[str]]]:
     return lines, worse
 
 
+def _llm_usage(groups: Sequence[Group]) -> list[str]:
+    """How often each LLM strategy's trials really came from the LLM (the rest: backbone)."""
+    lines: list[str] = []
+    for g in groups:
+        if g.family == "all":
+            continue
+        for s in g.strategies:
+            if not _is_llm(s):
+                continue
+            runs = [r for r in g.runs if label(r) == s and r["task"] in g.tasks]
+            trials = sum(len(r["best"]) for r in runs)
+            used = sum(r.get("llm_proposals", 0) for r in runs)
+            fb: dict[str, int] = defaultdict(int)
+            for r in runs:
+                for k, v in r.get("fallbacks", {}).items():
+                    fb[k] += int(v)
+            if not trials:
+                continue
+            kinds = ", ".join(f"{v} {k}" for k, v in sorted(fb.items(), key=lambda x: -x[1]))
+            lines.append(
+                f"- `{s}` on {g.section} / {g.family}: the LLM's answer was used on {used} of"
+                f" {trials} trials ({100 * used / trials:.0f}%)"
+                + (f"; fallbacks to the backbone: {kinds}" if kinds else "")
+                + "."
+            )
+    if not lines:
+        return []
+    return [
+        "How much of each AgentHPO run the LLM really proposed (the rest came from the"
+        " backbone, by the schedule or as a fallback when the answer was invalid or repeated"
+        " a tried configuration):\n",
+        *lines,
+        "",
+    ]
+
+
+def _evidence(groups: Sequence[Group], strategy: str) -> str:
+    """How much the verdict on a strategy rests on: sections, tasks and seeded runs."""
+    parts = []
+    for g in groups:
+        if g.family == "all" or strategy not in g.strategies or BASELINE not in g.strategies:
+            continue
+        runs = sum(len(g.table[strategy].get(t, {})) for t in g.tasks)
+        parts.append(f"{g.section}/{g.family}: {len(g.tasks)} tasks, {runs} runs")
+    return "; ".join(parts) if parts else "no comparison"
+
+
 def _best_classical(group: Group, budget: int) -> tuple[str, float] | None:
     best: tuple[str, float] | None = None
     for s in group.strategies:
@@ -385,7 +436,7 @@ def _files_table(files: Sequence[Mapping[str, Any]], base: Path) -> list[str]:
                 [
                     f"`{_rel(Path(f['path']), base)}`",
                     str(m.get("suite")),
-                    f"`{m.get('llm')}`",
+                    f"`{m['llm']}`" if m.get("llm") else "-",
                     ", ".join(m.get("strategies", [])),
                     str(len(m.get("tasks", []))),
                     str(m.get("seeds")),
@@ -457,6 +508,31 @@ def _limitations() -> list[str]:
         why = available(s)
         if why:
             out.append(f"- `{s}` could not run on the machine that wrote this report: {why}.")
+    return out
+
+
+def _not_run(sections: Sections) -> list[str]:
+    """What the stored results do not cover: tasks without a full-suite run, and per family
+    the strategies with runs (so that a missing one shows)."""
+    from benchmarks.tasks import suite_tasks
+
+    full = [g for g in sections.groups if g.section == "full" and g.family != "all"]
+    ran = {t for g in full for t in g.all_tasks}
+    missing = [t for t in suite_tasks("full") if t not in ran]
+    out: list[str] = []
+    if missing:
+        out.append(
+            f"- No full-suite run yet for {len(missing)} task(s): "
+            + ", ".join(f"`{t}`" for t in missing)
+            + "."
+        )
+    for g in full:
+        names = sorted(g.table, key=_order_key)
+        out.append(
+            f"- Full {g.family} suite, strategies with runs (tasks covered): "
+            + ", ".join(f"`{n}` ({len(g.table[n])})" for n in names)
+            + "."
+        )
     return out
 
 
@@ -623,6 +699,7 @@ def build_report(
             + (f" Best classical: `{best[0]}` {best[1]:.1f}." if best else "")
         )
     md.append("")
+    md += _llm_usage(sections.groups)
     md.append("### Where AgentHPO loses\n")
     if loss_lines:
         md += loss_lines
@@ -658,11 +735,14 @@ def build_report(
         cells = worse.get(s)
         if cells is None:
             continue
+        evidence = _evidence(sections.groups, s)
         if not cells:
-            md.append(f"- `{s}`: never worse than TPE here.")
+            md.append(f"- `{s}`: never worse than TPE here ({evidence}).")
         else:
             md.append(
-                f"- `{s}`: worse than TPE in {len(cells)} place(s): " + "; ".join(cells) + "."
+                f"- `{s}`: worse than TPE in {len(cells)} place(s) ({evidence}): "
+                + "; ".join(cells)
+                + "."
             )
     md.append("")
     if never:
@@ -700,6 +780,8 @@ def build_report(
             md.append("")
             path = _plot(g, plots_dir)
             md.append(f"![{g.slug}]({_rel(path, base)})\n")
+            if g.family == "all":
+                continue
             md.append(
                 f"Per task, after {_budgets(g)[-1]} trials (mean over seeds; best in bold):\n"
             )
@@ -720,6 +802,7 @@ def build_report(
     )
     md.append("## Notes and limitations\n")
     md += _limitations()
+    md += _not_run(sections)
     md.append("")
     md.append("## What ran\n")
     md += _files_table(sections.files, base)

