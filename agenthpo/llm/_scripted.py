@@ -14,14 +14,17 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from optuna.distributions import BaseDistribution
 
 from agenthpo.errors import LLMError
 from agenthpo.llm._base import LLMResponse, Message, Usage
 
-__all__ = ["RandomLLM", "ScriptedLLM"]
+__all__ = ["RandomLLM", "SamplingSpace", "ScriptedLLM"]
 
 Script = str | Exception | Callable[[Sequence[Message], dict[str, Any] | None], str]
 
@@ -86,18 +89,63 @@ class ScriptedLLM:
         )
 
 
-def _sample(schema: dict[str, Any], rng: random.Random) -> Any:
+class SamplingSpace(Protocol):
+    """What :class:`RandomLLM` needs of a search space (:class:`agenthpo.space.Space` has it)."""
+
+    def to_optuna(self) -> Mapping[str, BaseDistribution]:
+        """The parameters as Optuna distributions (log scales and steps included)."""
+        ...
+
+    def active(self, config: Mapping[str, Any]) -> list[str]:
+        """The parameters that exist for ``config`` (conditional ones may not)."""
+        ...
+
+
+def _sample_space(space: SamplingSpace, rng: random.Random) -> dict[str, Any]:
+    """One configuration drawn as Optuna's ``RandomSampler`` draws it: uniform in each
+    parameter's transformed range (log space for log scales), snapped to its step grid,
+    categoricals uniform; conditional parameters that are inactive are ``None``."""
+    import numpy as np
+    from optuna._transform import _SearchSpaceTransform
+    from optuna.distributions import IntDistribution
+
+    distributions = dict(space.to_optuna())
+    trans = _SearchSpaceTransform(distributions)
+    state = np.random.RandomState(rng.randrange(2**32))
+    drawn = trans.untransform(state.uniform(trans.bounds[:, 0], trans.bounds[:, 1]))
+    config: dict[str, Any] = {}
+    for name, dist in distributions.items():
+        value = drawn[name]
+        if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+            value = int(value) if isinstance(dist, IntDistribution) else float(value)
+        config[name] = value
+    active = set(space.active(config))
+    return {name: (value if name in active else None) for name, value in config.items()}
+
+
+def _sample(schema: dict[str, Any], rng: random.Random, space: SamplingSpace | None) -> Any:
     if "enum" in schema:
         return rng.choice(list(schema["enum"]))
+    if "anyOf" in schema:
+        options = [o for o in schema["anyOf"] if o.get("type") != "null"] or schema["anyOf"]
+        return _sample(rng.choice(options), rng, space)
     kind = schema.get("type")
     if kind == "integer":
         return rng.randint(int(schema["minimum"]), int(schema["maximum"]))
     if kind == "number":
         return rng.uniform(float(schema["minimum"]), float(schema["maximum"]))
     if kind == "object":
-        return {k: _sample(v, rng) for k, v in schema.get("properties", {}).items()}
+        properties = schema.get("properties", {})
+        if space is not None and properties and set(properties) == set(space.to_optuna()):
+            return _sample_space(space, rng)
+        return {k: _sample(v, rng, space) for k, v in properties.items()}
+    if kind == "array":
+        count = int(schema.get("minItems", schema.get("maxItems", 1)))
+        return [_sample(schema.get("items", {}), rng, space) for _ in range(count)]
     if kind == "string":
         return "a random proposal"
+    if kind == "null":
+        return None
     raise ValueError(f"RandomLLM cannot sample schema {schema!r}")
 
 
@@ -106,7 +154,24 @@ class RandomLLM:
     """Answers every request with a random answer that follows the request's JSON schema.
 
     Deterministic for a given ``seed`` and request sequence (or per-call ``seed``). Useful
-    as the LLM behind :class:`agenthpo.AgentSampler` in contract tests and dry runs.
+    as the LLM behind :class:`agenthpo.AgentSampler` in contract tests and dry runs, and as
+    the benchmarks' control: a proposer with no ideas.
+
+    A JSON schema cannot say that a parameter is log-scaled or on a step grid, so without a
+    ``space`` numbers are drawn uniformly between the schema's bounds. Given the search
+    ``space``, every configuration in an answer is drawn through it as Optuna's
+    ``RandomSampler`` draws (log scales in log space, steps on their grid), so the control
+    proposes like random search.
+
+    Example:
+        >>> from agenthpo.space import Space
+        >>> space = Space.from_dict({"lr": {"type": "float", "low": 1e-6, "high": 1.0,
+        ...                                 "log": True}})
+        >>> schema = {"type": "object", "properties": {"config": space.json_schema()}}
+        >>> llm = RandomLLM(seed=0, space=space)
+        >>> answer = json.loads(llm.complete([Message("user", "go")], schema=schema).text)
+        >>> 1e-6 <= answer["config"]["lr"] <= 1.0
+        True
     """
 
     seed: int | None = 0
@@ -114,6 +179,8 @@ class RandomLLM:
     calls: int = 0
     latency_s: float = 0.0
     """Seconds each call sleeps: a stand-in for a real model's latency in benchmarks."""
+    space: SamplingSpace | None = None
+    """The search space configurations are drawn through (log scales, steps); see above."""
 
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
@@ -142,7 +209,7 @@ class RandomLLM:
         if self.latency_s > 0:
             time.sleep(self.latency_s)
         rng = random.Random(seed) if seed is not None else self._rng
-        value = _sample(schema, rng) if schema is not None else {}
+        value = _sample(schema, rng, self.space) if schema is not None else {}
         text = json.dumps(value)
         return LLMResponse(
             text=text,
