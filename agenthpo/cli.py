@@ -533,3 +533,7 @@ app.command("report")(report_command)
 from agenthpo.cli_dashboard import dashboard_command  # noqa: E402 - uses _guard/_open_study
 
 app.command("dashboard")(dashboard_command)
+
+from agenthpo.cli_init import init_command  # noqa: E402 - uses _guard/console
+
+app.command("init")(init_command)

@@ -4,7 +4,7 @@ Example:
     >>> import pathlib, tempfile, yaml
     >>> from agenthpo.scaffold._draft import draft_task
     >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (d / "fit.py").write_text("def fit(lr: float = 0.1, depth: int = 3):\n    ...")
+    >>> _ = (d / "fit.py").write_text("def fit(lr: float = 0.1, depth: int = 3): ...")
     >>> text = render_draft(draft_task(d / "fit.py:fit", llm=None))
     >>> yaml.safe_load(text)["space"]["depth"]
     {'type': 'int', 'low': 1, 'high': 6, 'log': False}
