@@ -49,6 +49,23 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:40] or "none"
 
 
+def _git() -> str | None:
+    """The commit the code ran at, with ``+dirty`` when agenthpo/ or benchmarks/ had edits."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--", "agenthpo", "benchmarks/*.py")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
+
+
 def _host() -> dict[str, Any]:
     import optuna
 
@@ -58,6 +75,7 @@ def _host() -> dict[str, Any]:
         "machine": platform.machine(),
         "python": platform.python_version(),
         "optuna": optuna.__version__,
+        "git": _git(),
     }
 
 

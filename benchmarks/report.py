@@ -8,9 +8,13 @@ new results come in.
 *quick* section (files run with ``--suite quick``) and the *full* section (every other suite
 file). Within a section, runs are keyed by (task, strategy, LLM, seed); a later file replaces
 an earlier run with the same key, so the slow baselines (GP, SMAC) can be run once and kept.
-Each section is split by task family (tabular, sklearn, real). A strategy that ran fewer than
-half of a family's tasks is listed but left out of that family's tables; the tables use the
-tasks that every remaining strategy ran.
+Each section is split by task family (tabular, sklearn, real).
+
+**Partial coverage.** A family's main table averages over the tasks TPE ran, and shows only
+the strategies that ran every one of them. A strategy that ran fewer tasks is never averaged
+as if it covered the suite: it gets its own table on exactly the tasks it ran, next to every
+main strategy restricted to those tasks, and the heading says "N of M tasks". Every row says
+how many tasks and seeds it averages.
 
 Example:
     >>> from benchmarks.report import label
@@ -20,7 +24,9 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import json
 import math
 import os
 from collections import defaultdict
@@ -61,9 +67,16 @@ TIE = 0.05
 
 
 def label(run: Mapping[str, Any]) -> str:
-    """How a run's strategy is named in tables: ``agent [local]``, ``tpe``."""
+    """How a run's strategy is named in tables: ``agent [local]``, ``tpe``.
+
+    ``[random]`` is the RandomLLM control drawing through the task's space (as random search
+    does); runs stored before that fix drew uniformly between the schema's bounds and are
+    named ``[random-uniform]``, so the two controls are never mixed in one row.
+    """
     strategy = str(run["strategy"])
     llm = run.get("llm")
+    if llm == "random" and run.get("llm_sampling") != "space":
+        llm = "random-uniform"
     return f"{strategy} [{llm}]" if llm else strategy
 
 
@@ -79,23 +92,44 @@ def _is_llm(name: str) -> bool:
 
 @dataclass
 class Group:
-    """One section x family: its runs, strategies and the tasks the tables use."""
+    """One section x family (or a subset of its tasks): runs, strategies, the tasks averaged.
+
+    ``tasks`` are the tasks every strategy in ``strategies`` ran; ``all_tasks`` are the
+    family's tasks with any run. ``subsets`` hold the strategies that ran fewer tasks, each
+    on the tasks it ran (with the main strategies restricted to them).
+    """
 
     section: str
     family: str
     runs: list[dict[str, Any]]
     table: dict[str, dict[str, dict[int, list[float]]]] = field(default_factory=dict)
     strategies: list[str] = field(default_factory=list)
-    dropped: dict[str, int] = field(default_factory=dict)
     tasks: list[str] = field(default_factory=list)
     all_tasks: list[str] = field(default_factory=list)
     unscored: list[str] = field(default_factory=list)
     max_trials: int = 0
+    partial: list[str] = field(default_factory=list)
+    """The strategies of this subset that ran fewer tasks than the main table (subsets only)."""
+    subsets: list[Group] = field(default_factory=list)
+    of_tasks: int = 0
+    """How many tasks the main table averages (subsets: to say "N of M tasks")."""
+    left_out: dict[str, int] = field(default_factory=dict)
+    """Strategies that ran only some of the main table's tasks -> how many they ran."""
 
     @property
     def slug(self) -> str:
         """File-name-safe identifier."""
         return f"{self.section}-{self.family}"
+
+    @property
+    def is_subset(self) -> bool:
+        """Whether this is a partial-coverage table."""
+        return bool(self.partial)
+
+    def where(self) -> str:
+        """``full / sklearn`` or ``full / sklearn (12 of 32 tasks)``."""
+        text = f"{self.section} / {self.family}"
+        return f"{text} ({len(self.tasks)} of {self.of_tasks} tasks)" if self.is_subset else text
 
 
 def _merge(files: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -106,7 +140,7 @@ def _merge(files: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             if run.get("error"):
                 continue
             key = (run["task"], run["strategy"], run.get("llm"), run["seed"])
-            merged[key] = run
+            merged[key] = {**run, "_file": data.get("path")}
     return list(merged.values())
 
 
@@ -125,14 +159,32 @@ def _group(
         table[label(run)][run["task"]][int(run["seed"])] = traj
         group.max_trials = max(group.max_trials, len(traj))
     group.unscored = sorted(unscored)
-    all_tasks = sorted({t for per in table.values() for t in per})
-    group.all_tasks = all_tasks
-    names = sorted(table, key=_order_key)
-    kept = [s for s in names if len(table[s]) * 2 >= len(all_tasks)]
-    group.dropped = {s: len(table[s]) for s in names if s not in kept}
-    group.strategies = kept
-    group.tasks = [t for t in all_tasks if all(t in table[s] for s in kept)]
     group.table = {s: dict(v) for s, v in table.items()}
+    group.all_tasks = sorted({t for per in table.values() for t in per})
+    names = sorted(table, key=_order_key)
+    # The main table averages over the tasks the baseline ran (all tasks without one).
+    main = sorted(table[BASELINE]) if BASELINE in table else group.all_tasks
+    group.tasks = main
+    group.of_tasks = len(main)
+    group.strategies = [s for s in names if all(t in table[s] for t in main)]
+    partial = [s for s in names if s not in group.strategies]
+    group.left_out = {s: sum(t in table[s] for t in main) for s in partial}
+    if family == "all":  # the per-family sections show the partial strategies
+        return group
+    by_tasks: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for s in partial:
+        ran = tuple(t for t in main if t in table[s])
+        if ran:
+            by_tasks[ran].append(s)
+    for ran, names_ in sorted(by_tasks.items(), key=lambda kv: (-len(kv[0]), kv[1])):
+        sub = Group(section, family, group.runs, group.table)
+        sub.tasks = list(ran)
+        sub.all_tasks = group.all_tasks
+        sub.of_tasks = len(main)
+        sub.max_trials = group.max_trials
+        sub.partial = names_
+        sub.strategies = sorted([*group.strategies, *names_], key=_order_key)
+        group.subsets.append(sub)
     return group
 
 
@@ -181,6 +233,7 @@ def _score_table(group: Group) -> list[str]:
     ranks = mean_ranks(group.table, group.strategies, top, group.tasks)
     head = [
         "strategy",
+        "tasks",
         "seeds",
         *[f"score@{b}" for b in budgets],
         f"95% CI@{top}",
@@ -192,7 +245,8 @@ def _score_table(group: Group) -> list[str]:
     for s in group.strategies:
         lo, hi, n = seed_interval(group.table, s, top, group.tasks)
         ci = f"{_fmt(lo)} to {_fmt(hi)}" if n >= 2 else "n/a (1 seed)"
-        cells = [f"`{s}`", _seeds(group, s)]
+        ran = sum(t in group.table.get(s, {}) for t in group.tasks)
+        cells = [f"`{s}`", f"{ran} of {group.of_tasks}", _seeds(group, s)]
         cells += [_fmt(_headline_at(group, s, b)) for b in budgets]
         cells += [ci, _fmt(ranks.get(s), 2)]
         if has_tpe:
@@ -241,13 +295,10 @@ def _time_table(group: Group) -> list[str]:
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for run in group.runs:
-        if run["task"] in group.tasks:
-            by[label(run)].append(run)
-    for s in group.strategies:
-        runs = by.get(s, [])
-        if not runs:
-            continue
+    for run in group.runs:  # every run of the family, also of strategies with fewer tasks
+        by[label(run)].append(run)
+    for s in sorted(by, key=_order_key):
+        runs = by[s]
         trials = sum(len(r["best"]) for r in runs)
         t_opt = sum(r["time"]["optimizer_s"] for r in runs)
         t_llm = sum(r["time"]["llm_s"] for r in runs)
@@ -291,43 +342,81 @@ def _plot(group: Group, plots_dir: Path) -> Path:
     return path
 
 
-def _losses(groups: Sequence[Group]) -> tuple[list[str], dict[str, list[str]]]:
-    """Sentences on where each LLM strategy is below TPE, and per strategy the cells where it
-    is below TPE (empty list: never worse)."""
-    lines: list[str] = []
-    worse: dict[str, list[str]] = {}
+def _comparisons(groups: Sequence[Group]) -> list[Group]:
+    """Every per-family table and partial-coverage table that has TPE to compare with."""
+    out: list[Group] = []
     for g in groups:
-        if BASELINE not in g.strategies:
+        if g.family == "all":
             continue
-        for s in g.strategies:
-            if s == BASELINE:
-                continue
+        out += [x for x in (g, *g.subsets) if BASELINE in x.strategies]
+    return out
+
+
+def _own(group: Group) -> list[str]:
+    """The LLM strategies a table is about: all of a main table's, a subset's partial ones."""
+    return [s for s in (group.partial if group.is_subset else group.strategies) if _is_llm(s)]
+
+
+def _vs(mine: float | None, other: float | None) -> str:
+    """``88.4 (+2.1)``: a score and its difference to another; losses in bold."""
+    if mine is None or other is None:
+        return "-"
+    diff = mine - other
+    shown = f"{diff:+.1f}"
+    return f"{mine:.1f} ({f'**{shown}**' if diff < -TIE else shown})"
+
+
+def _losses(groups: Sequence[Group]) -> tuple[list[str], dict[str, list[str]]]:
+    """A table of every AgentHPO row against TPE (and the best classical sampler) on the
+    same tasks, and per strategy the places where it is below TPE (empty: never worse)."""
+    worse: dict[str, list[str]] = {}
+    rows: list[str] = []
+    for g in _comparisons(groups):
+        budgets = _budgets(g)
+        top = budgets[-1]
+        best = _best_classical(g, top)
+        for s in _own(g):
             worse.setdefault(s, [])
-            for b in _budgets(g):
+            cells = []
+            for b in budgets:
                 mine, tpe = _headline_at(g, s, b), _headline_at(g, BASELINE, b)
-                if mine is None or tpe is None:
-                    continue
-                if mine < tpe - TIE:
-                    worse[s].append(f"{g.section}/{g.family}@{b}: {mine:.1f} vs {tpe:.1f}")
-                    if _is_llm(s):
-                        lines.append(
-                            f"- `{s}` scores **{mine:.1f}** against TPE's {tpe:.1f}"
-                            f" ({mine - tpe:+.1f}) on the {g.section} {g.family} suite after"
-                            f" {b} trials."
-                        )
-    return lines, worse
+                cells.append(_vs(mine, tpe))
+                if mine is not None and tpe is not None and mine < tpe - TIE:
+                    worse[s].append(f"{g.where()}@{b}: {mine:.1f} vs {tpe:.1f}")
+            cells += ["-"] * (len(BUDGETS) - len(cells))
+            vs_best = (
+                f"`{best[0]}` {best[1]:.1f}: {_vs(_headline_at(g, s, top), best[1])}"
+                if best and best[0] != BASELINE
+                else "TPE"
+            )
+            rows.append(
+                f"| {g.where()} | `{s}` | {_seeds(g, s)} | " + " | ".join(cells) + f" | {vs_best} |"
+            )
+    if not rows:
+        return [], worse
+    head = [
+        "suite (tasks)",
+        "strategy",
+        "seeds",
+        *[f"@{b}" for b in BUDGETS],
+        "best classical at the last budget",
+    ]
+    table = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), *rows]
+    return table, worse
 
 
 def _llm_usage(groups: Sequence[Group]) -> list[str]:
     """How often each LLM strategy's trials really came from the LLM (the rest: backbone)."""
-    lines: list[str] = []
+    rows: list[str] = []
     for g in groups:
         if g.family == "all":
             continue
-        for s in g.strategies:
-            if not _is_llm(s):
-                continue
-            runs = [r for r in g.runs if label(r) == s and r["task"] in g.tasks]
+        by: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for r in g.runs:
+            if _is_llm(label(r)):
+                by[label(r)].append(r)
+        for s in sorted(by, key=_order_key):
+            runs = by[s]
             trials = sum(len(r["best"]) for r in runs)
             used = sum(r.get("llm_proposals", 0) for r in runs)
             fb: dict[str, int] = defaultdict(int)
@@ -336,32 +425,33 @@ def _llm_usage(groups: Sequence[Group]) -> list[str]:
                     fb[k] += int(v)
             if not trials:
                 continue
-            kinds = ", ".join(f"{v} {k}" for k, v in sorted(fb.items(), key=lambda x: -x[1]))
-            lines.append(
-                f"- `{s}` on {g.section} / {g.family}: the LLM's answer was used on {used} of"
-                f" {trials} trials ({100 * used / trials:.0f}%)"
-                + (f"; fallbacks to the backbone: {kinds}" if kinds else "")
-                + "."
+            kinds = ", ".join(f"{k}: {v}" for k, v in sorted(fb.items(), key=lambda x: -x[1]))
+            tasks = len({r["task"] for r in runs})
+            rows.append(
+                f"| {g.section} / {g.family} | `{s}` | {tasks} | {trials}"
+                f" | {used} ({100 * used / trials:.0f}%) | {kinds or '-'} |"
             )
-    if not lines:
+    if not rows:
         return []
     return [
         "How much of each AgentHPO run the LLM really proposed (the rest came from the"
         " backbone, by the schedule or as a fallback when the answer was invalid or repeated"
         " a tried configuration):\n",
-        *lines,
+        "| suite | strategy | tasks | trials | LLM-proposed | fallbacks to the backbone |",
+        "|---|---|---|---|---|---|",
+        *rows,
         "",
     ]
 
 
 def _evidence(groups: Sequence[Group], strategy: str) -> str:
-    """How much the verdict on a strategy rests on: sections, tasks and seeded runs."""
+    """How much the verdict on a strategy rests on: tables, tasks and seeded runs."""
     parts = []
-    for g in groups:
-        if g.family == "all" or strategy not in g.strategies or BASELINE not in g.strategies:
+    for g in _comparisons(groups):
+        if strategy not in _own(g):
             continue
         runs = sum(len(g.table[strategy].get(t, {})) for t in g.tasks)
-        parts.append(f"{g.section}/{g.family}: {len(g.tasks)} tasks, {runs} runs")
+        parts.append(f"{g.where()}: {len(g.tasks)} tasks, {runs} runs")
     return "; ".join(parts) if parts else "no comparison"
 
 
@@ -384,6 +474,7 @@ class Sections:
     files: list[dict[str, Any]]
     overhead: dict[str, Any] | None
     refs: dict[str, Reference]
+    critical_path: dict[str, Any] | None = None
 
 
 def collect(results_dir: Path = RESULTS_DIR) -> Sections:
@@ -393,11 +484,14 @@ def collect(results_dir: Path = RESULTS_DIR) -> Sections:
     overhead = [f for f in files if f.get("meta", {}).get("kind") == "overhead"]
     refs = load_reference()
     groups: list[Group] = []
+    used: dict[str, int] = {}
     for section in ("quick", "full"):
         chosen = [
             f for f in suite_files if (f["meta"].get("suite") == "quick") == (section == "quick")
         ]
         runs = _merge(chosen)
+        for run in runs:
+            used[run["_file"]] = used.get(run["_file"], 0) + 1
         found = [
             g for f in FAMILIES if (g := _group(section, f, runs, refs)).strategies and g.tasks
         ]
@@ -406,7 +500,12 @@ def collect(results_dir: Path = RESULTS_DIR) -> Sections:
             if combined.strategies and combined.tasks:
                 groups.append(combined)
         groups += found
-    return Sections(groups, suite_files, overhead[-1] if overhead else None, refs)
+    for f in suite_files:
+        f["runs_used"] = used.get(f["path"], 0)
+    critical: dict[str, Any] | None = None
+    with contextlib.suppress(OSError, ValueError):
+        critical = json.loads((results_dir / "critical_path.json").read_text())
+    return Sections(groups, suite_files, overhead[-1] if overhead else None, refs, critical)
 
 
 def _rel(path: Path, base: Path) -> str:
@@ -425,6 +524,8 @@ def _files_table(files: Sequence[Mapping[str, Any]], base: Path) -> list[str]:
         "jobs",
         "wall time",
         "load avg (start / end)",
+        "git",
+        "runs (in the tables)",
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for f in files:
@@ -444,6 +545,8 @@ def _files_table(files: Sequence[Mapping[str, Any]], base: Path) -> list[str]:
                     str(m.get("jobs")),
                     f"{wall / 60:.1f} min" if isinstance(wall, (int, float)) else "unfinished",
                     _load(m),
+                    f"`{m['host']['git']}`" if m.get("host", {}).get("git") else "-",
+                    f"{len(f.get('runs', []))} ({f.get('runs_used', 0)})",
                 ]
             )
             + " |"
@@ -492,10 +595,12 @@ def _limitations() -> list[str]:
         " `tpe-mv` (`multivariate=True`) is the same sampler there; `tpe-indep`"
         " (`multivariate=False`) is the classic independent TPE. AgentHPO's `hybrid-tpe` uses"
         " the default (multivariate) TPE as its backbone.",
-        "- `RandomLLM` (the `[random]` control) draws numbers uniformly between the bounds of"
-        " the JSON schema, ignoring log scales and steps, so on log-scaled parameters its"
-        " proposals are worse than Optuna's random sampler: `agent [random]` is a lower bound,"
-        " not random search.",
+        "- `RandomLLM` (the `[random]` control) draws every configuration through the task's"
+        " space as Optuna's `RandomSampler` does (log scales in log space, steps on their"
+        " grid), so `agent [random]` is random search through the agent's machinery. Runs"
+        " stored before that fix drew numbers uniformly between the JSON schema's bounds,"
+        " which is worse than random search on log-scaled parameters; where such runs remain"
+        " they are named `[random-uniform]` and never mixed with `[random]`.",
         "- Timings come from a shared 2-core machine: other jobs were running (see the load"
         ' averages under "What ran"), which slows the embedded model most.',
     ]
@@ -676,74 +781,155 @@ stored. GP needs `torch==2.13.0`; SMAC needs `pip install smac`.
 """
 
 
+def _summary_line(g: Group) -> str:
+    top = _budgets(g)[-1]
+    best = _best_classical(g, top)
+    scores = sorted(
+        ((s, _headline_at(g, s, top)) for s in g.strategies), key=lambda x: -(x[1] or -1e9)
+    )
+    listing = ", ".join(f"`{s}` {_fmt(h)}" for s, h in scores)
+    if g.is_subset:
+        who = ", ".join(f"`{s}`" for s in g.partial)
+        where = (
+            f"**{g.section} / {g.family}, only the {len(g.tasks)} of {g.of_tasks} tasks"
+            f" {who} ran** ({top} trials)"
+        )
+    else:
+        where = f"**{g.section} / {g.family}** ({len(g.tasks)} tasks, {top} trials)"
+    return f"- {where}: {listing}." + (
+        f" Best classical: `{best[0]}` {best[1]:.1f}." if best else ""
+    )
+
+
+def _group_md(g: Group, base: Path, plots_dir: Path) -> list[str]:
+    md: list[str] = []
+    section = g.section
+    if g.is_subset:
+        who = ", ".join(f"`{s}`" for s in g.partial)
+        md.append(
+            f"#### {FAMILY_TITLES[g.family].split(':')[0]} ({section}): the {len(g.tasks)} of"
+            f" {g.of_tasks} tasks that {who} ran\n"
+        )
+        md.append(
+            f"{who} ran only these tasks, so they are compared here, on exactly these tasks,"
+            " with every strategy of the main table; these numbers are not the suite's average."
+        )
+    else:
+        md.append(f"### {FAMILY_TITLES[g.family]} ({section})\n")
+    md.append(f"Tasks ({len(g.tasks)}): " + ", ".join(f"`{t}`" for t in g.tasks) + ".")
+    if g.left_out:
+        tail = (
+            "; see the per-suite tables."
+            if g.family == "all"
+            else "; each has its own table below, on the tasks it ran."
+        )
+        md.append(
+            "Not in this table (ran fewer tasks): "
+            + ", ".join(f"`{s}` ({n} of {len(g.tasks)})" for s, n in g.left_out.items())
+            + tail
+        )
+    if g.unscored and not g.is_subset:
+        md.append(
+            "No reference values (run `python -m benchmarks calibrate`): "
+            + ", ".join(g.unscored)
+            + "."
+        )
+    md.append("")
+    md.append("Headline `100 * (1 - normalized score)` (higher is better):\n")
+    md += _score_table(g)
+    md.append("")
+    if not g.is_subset:
+        path = _plot(g, plots_dir)
+        md.append(f"![{g.slug}]({_rel(path, base)})\n")
+    if g.family == "all":
+        return md
+    md.append(f"Per task, after {_budgets(g)[-1]} trials (mean over seeds; best in bold):\n")
+    md += _per_task_table(g)
+    md.append("")
+    if not g.is_subset:
+        md.append(
+            "Where the time went (per trial, averaged over every run of the suite, including"
+            " strategies that ran fewer tasks):\n"
+        )
+        md += _time_table(g)
+        md.append("")
+    for sub in g.subsets:
+        md += _group_md(sub, base, plots_dir)
+    return md
+
+
+def _critical_path_md(data: Mapping[str, Any] | None) -> list[str]:
+    if not data:
+        return ["Not run yet: `python -m benchmarks.critical_path`.\n"]
+    n, llm_s, trial_s = data["trials"], data["llm_seconds"], data["trial_seconds"]
+    ideal, serial = float(data["ideal_s"]), float(data["serial_s"])
+    on, off = float(data["wall_s_prefetch"]), float(data["wall_s_no_prefetch"])
+    return [
+        f"One `agent` study of {n} trials through the tuner, on SQLite storage, with a simulated"
+        f" LLM that takes {llm_s:g} s a call (`RandomLLM(latency_s={llm_s:g})`) and trials that"
+        f" take {trial_s:g} s (`python -m benchmarks.critical_path`). With prefetching, the"
+        " agent prepares the next proposal while a trial runs, so the ideal is"
+        f" {n} x max(LLM, trial) = {ideal:g} s; asking only after each trial costs"
+        f" {n} x (LLM + trial) = {serial:g} s.",
+        "",
+        "| | wall time | vs ideal | vs serial |",
+        "|---|---|---|---|",
+        f"| ideal: {n} x max(LLM, trial) | {ideal:.1f} s | 1.00x | {ideal / serial:.2f}x |",
+        f"| prefetch on (the default) | {on:.1f} s | {on / ideal:.2f}x | {on / serial:.2f}x |",
+        f"| prefetch off | {off:.1f} s | {off / ideal:.2f}x | {off / serial:.2f}x |",
+        "",
+        f"Prefetching made the study **{off / on:.2f}x** faster. It stayed"
+        f" {on - ideal:.1f} s ({100 * (on / ideal - 1):.0f}%) above the ideal: the first"
+        f" proposal ({llm_s:g} s) has no trial to overlap, the rest is the tuner's own time"
+        " between trials.\n",
+    ]
+
+
 def build_report(
     sections: Sections, *, base: Path = REPO_ROOT, plots_dir: Path | None = None
 ) -> str:
     """The Markdown text (and, as a side effect, the SVG plots under ``plots_dir``)."""
     plots_dir = plots_dir or (RESULTS_DIR / "plots")
     md: list[str] = [INTRO, _reference_note(sections.refs)]
-    loss_lines, worse = _losses(sections.groups)
+    loss_table, worse = _losses(sections.groups)
 
     md.append("## Summary\n")
     if not sections.groups:
         md.append("No results yet: run `python -m benchmarks run --suite quick`.\n")
     for g in sections.groups:
-        top = _budgets(g)[-1]
-        best = _best_classical(g, top)
-        scores = sorted(
-            ((s, _headline_at(g, s, top)) for s in g.strategies), key=lambda x: -(x[1] or -1e9)
-        )
-        listing = ", ".join(f"`{s}` {_fmt(h)}" for s, h in scores)
-        md.append(
-            f"- **{g.section} / {g.family}** ({len(g.tasks)} tasks, {top} trials): {listing}."
-            + (f" Best classical: `{best[0]}` {best[1]:.1f}." if best else "")
-        )
+        md.append(_summary_line(g))
+        md += [_summary_line(sub) for sub in g.subsets]
     md.append("")
     md += _llm_usage(sections.groups)
     md.append("### Where AgentHPO loses\n")
-    if loss_lines:
-        md += loss_lines
+    if loss_table:
+        md.append(
+            "Every AgentHPO row against TPE on the same tasks (a strategy that ran fewer tasks"
+            " is compared on those tasks only), after 10, 25 and 50 trials, and at the largest"
+            " budget against the best classical sampler of that table. Each cell is the"
+            " AgentHPO headline and, in brackets, its difference to TPE's on the same tasks"
+            " (last column: to the best classical sampler's); **bold** is a loss (more than"
+            f" {TIE} points below).\n"
+        )
+        md += loss_table
     else:
-        md.append("- Nowhere below TPE in these results.")
+        md.append("- No AgentHPO run to compare with TPE yet.")
     md.append("")
-    for g in sections.groups:
-        top = _budgets(g)[-1]
-        best = _best_classical(g, top)
-        if best is None:
-            continue
-        for s in g.strategies:
-            if not _is_llm(s):
-                continue
-            h = _headline_at(g, s, top)
-            if h is not None and h < best[1] - TIE and best[0] != BASELINE:
-                md.append(
-                    f"- `{s}` is also below the best classical sampler `{best[0]}` on"
-                    f" {g.section} / {g.family} after {top} trials: {h:.1f} vs {best[1]:.1f}."
-                )
-    md.append("")
-    llm_names = sorted(
-        {s for g in sections.groups for s in g.strategies if _is_llm(s)}, key=_order_key
-    )
-    never = [s for s in llm_names if s in worse and not worse[s]]
+    llm_names = sorted(worse, key=_order_key)
+    never = [s for s in llm_names if not worse[s]]
     md.append("### Never worse than TPE?\n")
     md.append(
         "A strategy counts as never worse than TPE when its headline is at least TPE's in every"
-        f" suite section and budget above (a difference under {TIE} points is a tie)."
+        f" row and budget above (a difference under {TIE} points is a tie).\n"
     )
-    md.append("")
     for s in llm_names:
-        cells = worse.get(s)
-        if cells is None:
-            continue
+        cells = worse[s]
         evidence = _evidence(sections.groups, s)
+        total = sum(len(_budgets(g)) for g in _comparisons(sections.groups) if s in _own(g))
         if not cells:
-            md.append(f"- `{s}`: never worse than TPE here ({evidence}).")
+            md.append(f"- `{s}`: never worse than TPE here, 0 of {total} cells ({evidence}).")
         else:
-            md.append(
-                f"- `{s}`: worse than TPE in {len(cells)} place(s) ({evidence}): "
-                + "; ".join(cells)
-                + "."
-            )
+            md.append(f"- `{s}`: worse than TPE in {len(cells)} of {total} cells ({evidence}).")
     md.append("")
     if never:
         md.append(
@@ -760,51 +946,24 @@ def build_report(
         title = "Quick suite" if section == "quick" else "Full suite"
         md.append(f"## {title}\n")
         for g in groups:
-            md.append(f"### {FAMILY_TITLES[g.family]} ({section})\n")
-            md.append(f"Tasks ({len(g.tasks)}): " + ", ".join(f"`{t}`" for t in g.tasks) + ".")
-            if g.dropped:
-                md.append(
-                    "Left out of these tables (ran too few tasks): "
-                    + ", ".join(f"`{s}` ({n} of {len(g.all_tasks)})" for s, n in g.dropped.items())
-                    + "."
-                )
-            if g.unscored:
-                md.append(
-                    "No reference values (run `python -m benchmarks calibrate`): "
-                    + ", ".join(g.unscored)
-                    + "."
-                )
-            md.append("")
-            md.append("Headline `100 * (1 - normalized score)` (higher is better):\n")
-            md += _score_table(g)
-            md.append("")
-            path = _plot(g, plots_dir)
-            md.append(f"![{g.slug}]({_rel(path, base)})\n")
-            if g.family == "all":
-                continue
-            md.append(
-                f"Per task, after {_budgets(g)[-1]} trials (mean over seeds; best in bold):\n"
-            )
-            md += _per_task_table(g)
-            md.append("")
-            md.append("Where the time went (per trial, averaged over every run in the table):\n")
-            md += _time_table(g)
-            md.append("")
+            md += _group_md(g, base, plots_dir)
 
     md.append("## Overhead and scale\n")
     md += _overhead_md(sections.overhead, _rel(plots_dir, base))
     _overhead_plots(sections.overhead, plots_dir)
     md.append("")
     md.append("## LLM off the critical path\n")
-    md.append(
-        "_Placeholder: the wall-time benchmark with a simulated LLM latency is being built"
-        " separately._\n"
-    )
+    md += _critical_path_md(sections.critical_path)
     md.append("## Notes and limitations\n")
     md += _limitations()
     md += _not_run(sections)
     md.append("")
     md.append("## What ran\n")
+    md.append(
+        "A later run of the same task, strategy, LLM and seed replaces an earlier one; the last"
+        " column says how many of a file's runs are still in the tables. `git` is the commit"
+        " the code ran at (`+dirty`: with uncommitted edits).\n"
+    )
     md += _files_table(sections.files, base)
     md.append("")
     md.append(HOWTO)

@@ -40,6 +40,7 @@ from typing import Any
 import optuna
 
 from agenthpo import _keys
+from agenthpo.llm import LLMClient, RandomLLM
 from benchmarks.optimizers import llm_label, make_llm, optuna_sampler, uses_llm
 from benchmarks.tasks import Evaluation, Objective, Task, get_task, suggest
 
@@ -149,7 +150,14 @@ def _best_so_far(values: Sequence[float | None], direction: str) -> list[float |
 def _run_optuna(
     spec: RunSpec, task: Task, rec: _Recorder, tick: Callable[[], None]
 ) -> list[dict[str, Any]]:
-    llm = make_llm(spec.llm or "random", spec.seed) if uses_llm(spec.strategy) else None
+    llm: LLMClient | None = None
+    if uses_llm(spec.strategy):
+        if spec.llm in (None, "random"):
+            # The control proposes as random search does: through the task's space, so log
+            # scales and step grids are respected (the JSON schema cannot express them).
+            llm = RandomLLM(seed=spec.seed, space=task.space)
+        else:
+            llm = make_llm(spec.llm, spec.seed)
     sampler = optuna_sampler(spec.strategy, task=task, seed=spec.seed, llm=llm)
     study = optuna.create_study(direction=task.direction, sampler=sampler)
     rec.start()
@@ -266,6 +274,10 @@ def run_one(
         if a.get(_keys.FALLBACK_REASON)
     )
     llm_model = next((a[_keys.LLM_MODEL] for a in attrs if a.get(_keys.LLM_MODEL)), None)
+    # How RandomLLM drew numbers: "space" (log scales and steps, as random search does) since
+    # the control was made fair; older results drew uniformly between the schema's bounds.
+    control = uses_llm(spec.strategy) and spec.llm in (None, "random")
+    sampling = "space" if control else None
     record: dict[str, Any] = {
         "task": spec.task,
         "suite": task.suite,
@@ -274,6 +286,7 @@ def run_one(
         "n_trials": spec.n_trials,
         "llm": llm_label(spec.strategy, spec.llm),
         "llm_model": llm_model,
+        "llm_sampling": sampling,
         "direction": task.direction,
         "values": rec.values,
         "true_values": rec.true_values,

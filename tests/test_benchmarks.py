@@ -264,6 +264,7 @@ def test_tiny_run_writes_results_and_a_report(tmp_path: Path) -> None:
         assert run["time"]["total_s"] >= run["time"]["eval_s"]
         if run["strategy"] == "agent":
             assert run["llm"] == "random"
+            assert run["llm_sampling"] == "space"  # the control draws through the space
             assert run["llm_calls"] >= 5
             assert run["prompt_tokens"] > 0
             assert run["llm_proposals"] + sum(run["fallbacks"].values()) == 5
@@ -280,3 +281,88 @@ def test_tiny_run_writes_results_and_a_report(tmp_path: Path) -> None:
     plot = results / "plots" / "full-sklearn.svg"
     assert plot.read_text().startswith("<svg")
     assert "results/plots/full-sklearn.svg" in text
+
+
+# ------------------------------------------------------------------------------------ report
+
+
+def _fake_run(task: str, strategy: str, best: list[float], *, llm: str | None = None) -> dict:
+    from benchmarks.tasks import get_task
+
+    n = len(best)
+    return {
+        "task": task,
+        "suite": get_task(task).suite,
+        "strategy": strategy,
+        "seed": 0,
+        "n_trials": n,
+        "llm": llm,
+        "llm_sampling": "space" if llm == "random" else None,
+        "best": best,
+        "time": {"total_s": 1.0, "optimizer_s": 0.1, "llm_s": 0.5, "eval_s": 0.4},
+        "llm_calls": n if llm else 0,
+        "prompt_tokens": 100 * n if llm else 0,
+        "completion_tokens": 10 * n if llm else 0,
+        "llm_proposals": n // 2 if llm else 0,
+        "fallbacks": {},
+    }
+
+
+def _write_results(path: Path, suite: str, runs: list[dict]) -> None:
+    meta = {"kind": "suite", "suite": suite, "started": "2026-01-01T00:00:00+00:00"}
+    path.write_text(json.dumps({"version": 1, "meta": meta, "runs": runs}))
+
+
+def test_report_never_averages_a_partial_row_as_the_whole_suite(tmp_path: Path) -> None:
+    from benchmarks.reference import load_reference
+    from benchmarks.report import write_report
+
+    refs = load_reference()
+    tasks = ["skl-dt-iris", "skl-knn-wine", "skl-svm-wine"]
+    good = {t: refs[t].opt for t in tasks}
+    bad = {t: refs[t].median_random for t in tasks}
+    runs = []
+    for t in tasks:
+        runs += [_fake_run(t, "tpe", [bad[t], good[t]]), _fake_run(t, "random", [bad[t]] * 2)]
+    # hybrid-tpe [local] ran one task of three, and found its optimum there
+    runs.append(_fake_run("skl-dt-iris", "hybrid-tpe", [good["skl-dt-iris"]] * 2, llm="local"))
+    _write_results(tmp_path / "sklearn-a.json", "sklearn", runs)
+    (tmp_path / "critical_path.json").write_text(
+        json.dumps(
+            {
+                "trials": 20,
+                "llm_seconds": 2.0,
+                "trial_seconds": 2.0,
+                "wall_s_prefetch": 44.0,
+                "wall_s_no_prefetch": 80.0,
+                "ideal_s": 40.0,
+                "serial_s": 80.0,
+            }
+        )
+    )
+    out = tmp_path / "BENCHMARKS.md"
+    text = write_report(results_dir=tmp_path, out=out).read_text()
+    main = text[text.index("### Suite 2") : text.index("#### Suite 2")]
+    assert "`hybrid-tpe [local]` (1 of 3)" in main  # named as left out, with its coverage
+    scores = main[main.index("Headline") : main.index("Per task")]
+    assert "| `hybrid-tpe [local]` |" not in scores  # and not a row of the 3-task table
+    assert "| `tpe` | 3 of 3 | 1 |" in scores
+    subset = text[text.index("#### Suite 2") :]
+    assert "the 1 of 3 tasks that `hybrid-tpe [local]` ran" in subset
+    assert "| `hybrid-tpe [local]` | 1 of 3 | 1 |" in subset
+    assert "| `tpe` | 1 of 3 | 1 |" in subset
+    assert "full / sklearn (1 of 3 tasks) | `hybrid-tpe [local]`" in text  # the loss table
+    # the critical path section is rendered from its JSON, with the ratios
+    assert "| prefetch on (the default) | 44.0 s | 1.10x | 0.55x |" in text
+    assert "**1.82x** faster" in text
+    assert "Placeholder" not in text
+
+
+def test_report_names_the_old_uniform_random_control_apart() -> None:
+    from benchmarks.report import label
+
+    assert label({"strategy": "agent", "llm": "random", "llm_sampling": "space"}) == (
+        "agent [random]"
+    )
+    assert label({"strategy": "agent", "llm": "random"}) == "agent [random-uniform]"
+    assert label({"strategy": "agent", "llm": "local"}) == "agent [local]"
