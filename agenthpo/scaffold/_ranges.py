@@ -107,6 +107,9 @@ _PROB_LIKE = re.compile(
     r"(^|_)(dropout|drop|momentum|beta\d?|subsample|colsample\w*|fraction|frac|ratio|prob"
     r"|keep_prob|smoothing|label_smoothing|p|mixup|cutmix)($|_)|(?<!learning_)rate$"
 )
+# Float options that are fractions when their default is in (0, 1] (scikit-learn's
+# max_features=1.0, max_df=1.0, max_samples=0.8).
+_FRACTION_HINT = re.compile(r"(^|_)(features|samples|df|fraction|portion|share)($|_)")
 _LR_LIKE = re.compile(r"(^|_)(lr|learning_rate\w*|eta|step_size)($|_)|^lr")
 _REG_LIKE = re.compile(
     r"(^|_)(alpha|lambda|lam|reg\w*|weight_decay|wd|l1|l2|c|gamma|penalty|eps|epsilon|tol)($|_)"
@@ -166,6 +169,15 @@ class RangeResult:
 
 def _norm(name: str) -> str:
     return name.lower().replace("-", "_")
+
+
+def _is_fraction(name: str, default: float | None) -> bool:
+    """A float in [0, 1] by its name (and its default, when there is one)."""
+    if default is not None and not 0 <= default <= 1:
+        return False
+    if _PROB_LIKE.search(name):
+        return True
+    return default is not None and default > 0 and bool(_FRACTION_HINT.search(name))
 
 
 def skip_reason(option: Option) -> str | None:
@@ -235,7 +247,7 @@ def heuristic_range(option: Option) -> tuple[dict[str, Any], str]:
         )
     if option.kind == "float":
         x = None if d is None else float(d)
-        if _PROB_LIKE.search(name) and (x is None or 0 <= x <= 1):
+        if _is_fraction(name, x):
             if x is not None and x > 0.5:
                 high = 1.0 if x >= 1 else max(x, 0.99)
                 return _float(0.5, high, False), f"a fraction: 0.5 to {_fmt(high)}"
@@ -476,7 +488,7 @@ def check_llm_range(option: Option, entry: Any) -> tuple[dict[str, Any] | None, 
         return None, [], f"low {_fmt(low)} is not below high {_fmt(high)}"
     name = _norm(option.name)
     d = float(option.default) if option.has_default and option.kind != "bool" else None
-    if _PROB_LIKE.search(name) and (d is None or 0 <= d <= 1) and (low < 0 or high > 1):
+    if option.kind == "float" and _is_fraction(name, d) and (low < 0 or high > 1):
         low, high = max(low, 0.0), min(high, 1.0)
         fixes.append("clipped to 0..1 (a fraction)")
     if d is not None and d > 0 and low < 0 and option.kind == "float":

@@ -20,7 +20,7 @@ from __future__ import annotations
 import ast
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -177,16 +177,180 @@ def read_source(
 # ---------------------------------------------------------------------------- helpers
 
 
-def _literal(node: ast.AST | None, constants: dict[str, Any]) -> tuple[bool, Any]:
-    """``(True, value)`` for a literal (or a module constant), else ``(False, None)``."""
+class _Unknown(Exception):
+    """The expression cannot be worked out from the source alone."""
+
+
+@dataclass(frozen=True)
+class _Ref:
+    """A name that is not data (a function or class), e.g. a ``type=`` converter."""
+
+    name: str
+
+
+_BUILTIN_TYPES: dict[str, type] = {"float": float, "int": int, "str": str, "bool": bool}
+_MAX_ITEMS = 1000
+
+
+def _evaluate(node: ast.AST, env: Mapping[str, Any]) -> Any:
+    """The value of a data expression (literals, names bound in ``env``, ``d.get(k)``,
+    ``type(x)``, ``a if c else b``, f-strings, arithmetic on numbers), never by running it.
+
+    Raises:
+        _Unknown: The expression needs more than the source to be known.
+    """
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, (ast.Name, ast.Attribute)):
+        name = _dotted(node)
+        if name in env:
+            return env[name]
+        if name in _BUILTIN_TYPES:
+            return _BUILTIN_TYPES[name]
+        if name:
+            return _Ref(name)
+        raise _Unknown
+    if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+        values = [_evaluate(e, env) for e in node.elts]
+        return tuple(values) if isinstance(node, ast.Tuple) else values
+    if isinstance(node, ast.Dict):
+        if any(k is None for k in node.keys):
+            raise _Unknown
+        return {
+            _evaluate(k, env): _evaluate(v, env)
+            for k, v in zip(node.keys, node.values, strict=True)
+            if k is not None
+        }
+    if isinstance(node, ast.UnaryOp):
+        operand = _evaluate(node.operand, env)
+        if isinstance(node.op, ast.Not):
+            return not operand
+        if _is_number(operand):
+            return -operand if isinstance(node.op, ast.USub) else +operand
+        raise _Unknown
+    if isinstance(node, ast.BinOp):
+        left, right = _evaluate(node.left, env), _evaluate(node.right, env)
+        if not (_is_number(left) and _is_number(right)):
+            raise _Unknown
+        ops: dict[type, Any] = {
+            ast.Add: lambda a, b: a + b,
+            ast.Sub: lambda a, b: a - b,
+            ast.Mult: lambda a, b: a * b,
+            ast.Div: lambda a, b: a / b,
+        }
+        if isinstance(node.op, ast.Pow) and abs(right) <= 64 and abs(left) <= 1e6:
+            return left**right
+        if type(node.op) in ops:
+            try:
+                return ops[type(node.op)](left, right)
+            except ArithmeticError:
+                raise _Unknown from None
+        raise _Unknown
+    if isinstance(node, ast.IfExp):
+        return _evaluate(node.body if _evaluate(node.test, env) else node.orelse, env)
+    if isinstance(node, ast.BoolOp):
+        values = [_evaluate(v, env) for v in node.values]
+        return all(values) if isinstance(node.op, ast.And) else any(values)
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        left, right = _evaluate(node.left, env), _evaluate(node.comparators[0], env)
+        op = node.ops[0]
+        if isinstance(op, (ast.Eq, ast.Is)):
+            return left == right
+        if isinstance(op, (ast.NotEq, ast.IsNot)):
+            return left != right
+        if isinstance(op, (ast.In, ast.NotIn)) and isinstance(right, (list, tuple, set, dict, str)):
+            return (left in right) == isinstance(op, ast.In)
+        raise _Unknown
+    if isinstance(node, ast.Subscript):
+        container = _evaluate(node.value, env)
+        key = _evaluate(node.slice, env)
+        try:
+            return container[key]
+        except (KeyError, IndexError, TypeError):
+            raise _Unknown from None
+    if isinstance(node, ast.JoinedStr):
+        parts = []
+        for value in node.values:
+            if isinstance(value, ast.FormattedValue):
+                if value.format_spec is not None or value.conversion != -1:
+                    raise _Unknown
+                parts.append(str(_evaluate(value.value, env)))
+            else:
+                parts.append(str(_evaluate(value, env)))
+        return "".join(parts)
+    if isinstance(node, ast.Call):
+        return _evaluate_call(node, env)
+    raise _Unknown
+
+
+def _evaluate_call(node: ast.Call, env: Mapping[str, Any]) -> Any:
+    args = [_evaluate(a, env) for a in node.args] if not node.keywords else None
+    if args is None:
+        raise _Unknown
+    if isinstance(node.func, ast.Attribute):
+        owner = _evaluate(node.func.value, env)
+        method = node.func.attr
+        if isinstance(owner, dict):
+            if method == "get" and 1 <= len(args) <= 2:
+                return owner.get(args[0], args[1] if len(args) > 1 else None)
+            if method in ("items", "keys", "values") and not args:
+                return list(getattr(owner, method)())
+        raise _Unknown
+    func = _dotted(node.func)
+    if func == "type" and len(args) == 1 and isinstance(args[0], (bool, int, float, str)):
+        return type(args[0])
+    if func == "isinstance" and len(args) == 2:
+        kinds = args[1] if isinstance(args[1], tuple) else (args[1],)
+        if all(isinstance(k, type) for k in kinds):
+            return isinstance(args[0], kinds)
+    if (
+        func in ("tuple", "list", "sorted")
+        and len(args) == 1
+        and isinstance(args[0], (list, tuple, dict))
+    ):
+        items = list(args[0])
+        return tuple(items) if func == "tuple" else sorted(items) if func == "sorted" else items
+    if func == "range" and 1 <= len(args) <= 3 and all(isinstance(a, int) for a in args):
+        values = range(*args)
+        if len(values) <= _MAX_ITEMS:
+            return list(values)
+    if (
+        func in ("float", "int", "str")
+        and len(args) == 1
+        and isinstance(args[0], (int, float, str))
+    ):
+        try:
+            return _BUILTIN_TYPES[func](args[0])
+        except ValueError:
+            raise _Unknown from None
+    raise _Unknown
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _has_ref(value: Any) -> bool:
+    if isinstance(value, (_Ref, type)):
+        return True
+    if isinstance(value, (list, tuple, set)):
+        return any(_has_ref(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_ref(v) for v in value.values())
+    return False
+
+
+def _literal(node: ast.AST | None, constants: Mapping[str, Any]) -> tuple[bool, Any]:
+    """``(True, value)`` for a data expression (see :func:`_evaluate`), else ``(False, None)``."""
     if node is None:
         return False, None
-    if isinstance(node, (ast.Name, ast.Attribute)) and _dotted(node) in constants:
-        return True, constants[_dotted(node)]
     try:
-        return True, ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        value = _evaluate(node, constants)
+    except (_Unknown, RecursionError, TypeError, ValueError, OverflowError):
         return False, None
+    if _has_ref(value):
+        return False, None
+    return True, value
 
 
 def _dotted(node: ast.AST) -> str:
@@ -262,19 +426,15 @@ class _Reader:
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
         }
         self.imports = self._imports()
+        self.parents: dict[ast.AST, ast.AST] = {}
+        for parent in ast.walk(tree):
+            for child in ast.iter_child_nodes(parent):
+                self.parents[child] = parent
 
     # -- module facts
 
     def _module_constants(self) -> dict[str, Any]:
-        constants: dict[str, Any] = {}
-        for node in self.tree.body:
-            if isinstance(node, ast.Assign) and len(node.targets) == 1:
-                target = node.targets[0]
-                if isinstance(target, ast.Name):
-                    ok, value = _literal(node.value, {})
-                    if ok:
-                        constants[target.id] = value
-        return constants
+        return _assignments(self.tree.body, {})
 
     def _enums(self) -> dict[str, tuple[Any, ...]]:
         enums: dict[str, tuple[Any, ...]] = {}
@@ -410,20 +570,53 @@ class _Reader:
     # -- argparse
 
     def _argparse_options(self) -> list[Option]:
+        parents = self.parents
         options: list[Option] = []
         for call in self._calls():
-            if isinstance(call.func, ast.Attribute) and call.func.attr == "add_argument":
-                option = self._argparse_option(call)
+            if not (isinstance(call.func, ast.Attribute) and call.func.attr == "add_argument"):
+                continue
+            for env in self._environments(call, parents):
+                option = self._argparse_option(call, env)
                 if option is not None:
                     options.append(option)
         return sorted(options, key=lambda o: o.line)
 
-    def _argparse_option(self, call: ast.Call) -> Option | None:
-        flags = [_string(a) for a in call.args if _string(a)]
+    def _environments(self, call: ast.AST, parents: dict[ast.AST, ast.AST]) -> list[dict[str, Any]]:
+        """The names a call sees: the module's constants, its function's assignments, and
+        one binding per item of an enclosing ``for`` loop over data
+        (``for name, default in DEFAULTS.items(): parser.add_argument(f"--{name}", ...)``)."""
+        chain: list[ast.AST] = []
+        node: ast.AST | None = call
+        while node is not None:
+            chain.append(node)
+            node = parents.get(node)
+        env: dict[str, Any] = dict(self.constants)
+        function = next(
+            (n for n in chain if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))), None
+        )
+        if function is not None:
+            env = _assignments(function.body, env, before=chain)
+        loop = next((n for n in chain if isinstance(n, ast.For)), None)
+        if loop is None:
+            return [env]
+        ok, items = _literal(loop.iter, env)
+        if not ok or not isinstance(items, (list, tuple)) or len(items) > _MAX_ITEMS:
+            return [env]
+        envs = []
+        for item in items:
+            bound = _bind(loop.target, item)
+            if bound is None:
+                return [env]
+            envs.append(_assignments(loop.body, {**env, **bound}, before=chain))
+        return envs
+
+    def _argparse_option(self, call: ast.Call, env: Mapping[str, Any]) -> Option | None:
+        flags = [v for v in (_literal(a, env)[1] for a in call.args) if isinstance(v, str) and v]
         if not flags:
             return None
         kw = _kwargs(call)
-        dest = _string(kw.get("dest"))
+        _, dest_value = _literal(kw.get("dest"), env)
+        dest = dest_value if isinstance(dest_value, str) else ""
         long = next((f for f in flags if f.startswith("--")), None)
         positional = not flags[0].startswith("-")
         if positional:
@@ -435,8 +628,8 @@ class _Reader:
         if name in ("help", "version", "h"):
             return None
         help_text = _string(kw.get("help"))
-        has_default, default = _literal(kw.get("default"), self.constants)
-        ok_choices, choices = _literal(kw.get("choices"), self.constants)
+        has_default, default = _literal(kw.get("default"), env)
+        ok_choices, choices = _literal(kw.get("choices"), env)
         choice_tuple = (
             tuple(choices)
             if ok_choices and isinstance(choices, (list, tuple, range, set))
@@ -448,6 +641,15 @@ class _Reader:
         skip: str | None = None
         type_node = kw.get("type")
         type_name = _last(_dotted(type_node)) if type_node is not None else ""
+        if type_node is not None:
+            try:
+                converter = _evaluate(type_node, env)
+            except (_Unknown, RecursionError, TypeError, ValueError, OverflowError):
+                converter = None
+            if isinstance(converter, type) and converter.__name__ in _TYPE_NAMES:
+                type_name = converter.__name__
+            elif isinstance(converter, _Ref):
+                type_name = _last(converter.name)
         if action in ("store_true", "store_false", "BooleanOptionalAction"):
             kind = "bool"
             if not has_default:
@@ -1000,12 +1202,16 @@ class _Reader:
                 for target in targets:
                     if isinstance(target, ast.Name) and isinstance(node.value, ast.Dict):
                         keys.setdefault(target.id, []).extend(_dict_literal_keys(node.value))
-                    elif (
-                        isinstance(target, ast.Subscript)
-                        and isinstance(target.value, ast.Name)
-                        and _string(target.slice)
-                    ):
-                        keys.setdefault(target.value.id, []).append(_string(target.slice))
+                    elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+                        names = keys.setdefault(target.value.id, [])
+                        if _string(target.slice) and isinstance(target.slice, ast.Constant):
+                            names.append(_string(target.slice))
+                            continue
+                        # final[f"{split}_auc"] = ... inside `for split in ("val", "test")`
+                        for env in self._environments(target, self.parents):
+                            ok, key = _literal(target.slice, env)
+                            if ok and isinstance(key, str):
+                                names.append(key)
         return keys
 
 
@@ -1032,3 +1238,44 @@ def _dedupe(options: list[Option]) -> list[Option]:
     for option in options:
         seen.setdefault(option.name, option)
     return list(seen.values())
+
+
+def _bind(target: ast.expr, item: Any) -> dict[str, Any] | None:
+    """The names a ``for`` target binds to one item, or ``None`` if it is not that simple."""
+    if isinstance(target, ast.Name):
+        return {target.id: item}
+    if isinstance(target, ast.Tuple) and isinstance(item, (list, tuple)):
+        if len(target.elts) != len(item):
+            return None
+        bound: dict[str, Any] = {}
+        for elt, value in zip(target.elts, item, strict=True):
+            inner = _bind(elt, value)
+            if inner is None:
+                return None
+            bound.update(inner)
+        return bound
+    return None
+
+
+def _assignments(
+    body: Sequence[ast.stmt], env: Mapping[str, Any], before: Sequence[ast.AST] = ()
+) -> dict[str, Any]:
+    """``env`` plus the data assigned to plain names in ``body``'s top-level statements
+    (up to the statement holding one of ``before``); what cannot be worked out is skipped."""
+    out = dict(env)
+    stop = set(map(id, before))
+    for statement in body:
+        if id(statement) in stop:
+            break
+        if isinstance(statement, ast.Assign) and len(statement.targets) == 1:
+            target, value = statement.targets[0], statement.value
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            target, value = statement.target, statement.value
+        else:
+            continue
+        if isinstance(target, ast.Name):
+            try:
+                out[target.id] = _evaluate(value, out)
+            except (_Unknown, RecursionError, TypeError, ValueError, OverflowError):
+                out.pop(target.id, None)
+    return out
