@@ -133,7 +133,12 @@ class _LiveTable:
     def end(self, event: TrialEvent) -> None:
         by = str(event.attrs.get(_keys.PROPOSED_BY, "?"))
         rationale = str(event.attrs.get(_keys.RATIONALE, ""))
-        value = _fmt_value(event.value) if event.error is None else f"[red]{event.state}[/]"
+        if event.error is not None:
+            value = f"[red]{event.state}[/]"
+        elif event.values:
+            value = " / ".join(_fmt_value(v) for v in event.values)
+        else:
+            value = _fmt_value(event.value)
         if event.error:
             rationale = f"{rationale} [red]({event.error[:80]})[/]"
         self.rows.append(
@@ -141,7 +146,9 @@ class _LiveTable:
                 str(event.number),
                 _short_config(event.config),
                 value,
-                _fmt_value(event.best_value),
+                _fmt_value(event.best_value)
+                if event.front_size is None
+                else f"front of {event.front_size}",
                 by,
                 rationale[:160],
             )
@@ -154,6 +161,24 @@ class _LiveTable:
                 soft_wrap=True,
             )
         self._refresh()
+
+
+def _print_front(summary: RunSummary) -> None:
+    table = Table(
+        title=f"Pareto front: {len(summary.pareto_front)} trials no other trial beats on every"
+        " objective"
+    )
+    table.add_column("trial", justify="right")
+    for name in summary.metrics:
+        table.add_column(name, justify="right")
+    table.add_column("config", overflow="fold")
+    for entry in summary.pareto_front:
+        table.add_row(
+            str(entry["number"]),
+            *(_fmt_value(v) for v in entry["values"]),
+            _short_config(entry["config"], 200),
+        )
+    console.print(table)
 
 
 def _print_summary(summary: RunSummary, task_arg: str) -> None:
@@ -181,7 +206,9 @@ def _print_summary(summary: RunSummary, task_arg: str) -> None:
             + ";"
             f" backbone fallbacks: {summary.fallbacks}" + (f" ({reasons})" if reasons else "")
         )
-    if summary.best_config is not None:
+    if summary.pareto_front:
+        _print_front(summary)
+    elif summary.best_config is not None:
         others = ", ".join(
             f"{k} {_fmt_value(v)}"
             for k, v in summary.best_metrics.items()
@@ -266,7 +293,7 @@ def run(
             overrides["time_limit"] = time_limit
         if overrides:
             task = task_with(task, **overrides)
-        live_table = _LiveTable(task.objective.metric)
+        live_table = _LiveTable(" / ".join(task.metric_names))
         client: LLMClient | None = None
         note: str | None = None
         if replay is not None:
@@ -413,10 +440,24 @@ def tell(
             trial, value=value, metrics=parsed, error=failed
         )
         state = frozen.state.name.lower()
-        shown = _fmt_value(frozen.value if frozen.values else None)
+        shown = " / ".join(_fmt_value(v) for v in frozen.values) if frozen.values else "-"
         console.print(f"trial {trial}: {state} {shown}", soft_wrap=True)
 
     _guard(go)
+
+
+def _metric_names(study: optuna.Study) -> list[str]:
+    """The objectives' names, as the task stored them (else Optuna's, else ``value``)."""
+    n = len(study.directions)
+    stored = study.user_attrs.get(_keys.STUDY_METRIC)
+    if isinstance(stored, str) and n == 1:
+        return [stored]
+    if isinstance(stored, list) and len(stored) == n:
+        return [str(m) for m in stored]
+    names = study.metric_names
+    if names is not None and len(names) == n:
+        return list(names)
+    return ["value"] if n == 1 else [f"value_{i}" for i in range(n)]
 
 
 def _open_study(task_file: Path | None, storage: str | None, study: str | None) -> optuna.Study:
@@ -457,11 +498,15 @@ def show(
 
     def go() -> None:
         s = _open_study(task_file, storage, study)
-        metric = str(s.user_attrs.get(_keys.STUDY_METRIC, "value"))
-        table = Table(title=f"{s.study_name} ({s.direction.name.lower()} {metric})")
+        metrics = _metric_names(s)
+        goals = " and ".join(
+            f"{d.name.lower()} {m}" for d, m in zip(s.directions, metrics, strict=True)
+        )
+        table = Table(title=f"{s.study_name} ({goals})")
         table.add_column("trial", justify="right")
         table.add_column("state")
-        table.add_column(metric, justify="right")
+        for metric in metrics:
+            table.add_column(metric, justify="right")
         table.add_column("config", overflow="fold")
         table.add_column("by")
         table.add_column("rationale / analysis", overflow="fold")
@@ -475,7 +520,7 @@ def show(
             table.add_row(
                 str(t.number),
                 t.state.name.lower(),
-                _fmt_value(t.value if t.values else None),
+                *(_fmt_value(t.values[i] if t.values else None) for i in range(len(metrics))),
                 _short_config(t.params, 200),
                 str(attrs.get(_keys.PROPOSED_BY, "")),
                 notes,
@@ -491,10 +536,25 @@ def best(
     storage: StorageOption = None,
     study: StudyOption = None,
 ) -> None:
-    """Print the best configuration as JSON."""
+    """Print the best configuration as JSON (several objectives: the Pareto front)."""
 
     def go() -> None:
         s = _open_study(task_file, storage, study)
+        if len(s.directions) > 1:
+            metrics = _metric_names(s)
+            front = sorted(s.best_trials, key=lambda t: t.number)
+            if not front:
+                raise AgentHPOError(f"study {s.study_name!r} has no completed trial yet")
+            entries = [
+                {
+                    "trial": t.number,
+                    "values": dict(zip(metrics, t.values, strict=True)),
+                    "config": t.params,
+                }
+                for t in front
+            ]
+            sys.stdout.write(json.dumps(entries, indent=2) + "\n")
+            return
         try:
             trial = s.best_trial
         except ValueError:

@@ -101,6 +101,12 @@ def _fence(text: str, limit: int) -> str:
 def _head(trial: FrozenTrial, metric: str) -> str:
     state = trial.state.name.lower()
     if trial.state == TrialState.COMPLETE and trial.values:
+        names = metric.split(" / ")
+        if len(trial.values) > 1 and len(names) == len(trial.values):
+            shown = ", ".join(
+                f"{n} {format(v, '.6g')}" for n, v in zip(names, trial.values, strict=True)
+            )
+            return f"## Trial {trial.number}: {state}, {shown}"
         shown = ", ".join(format(v, ".6g") for v in trial.values)
         return f"## Trial {trial.number}: {state}, {metric} {shown}"
     return f"## Trial {trial.number}: {state}"
@@ -157,7 +163,7 @@ def trial_note(trial: FrozenTrial, *, metric: str = "value") -> str:
 
     Args:
         trial: The trial.
-        metric: The name of the study's objective, for the heading.
+        metric: The study's objective, for the heading (several: ``"acc / seconds"``).
 
     Example:
         >>> import optuna
@@ -254,7 +260,8 @@ def write_trial_note(study: optuna.Study, trial: FrozenTrial | int) -> str:
     """
     dashboard = _dashboard()
     frozen = _frozen(study, trial)
-    metric = str(study.user_attrs.get(_keys.STUDY_METRIC, "value"))
+    stored = study.user_attrs.get(_keys.STUDY_METRIC, "value")
+    metric = " / ".join(map(str, stored)) if isinstance(stored, list) else str(stored)
     body = trial_note(frozen, metric=metric)
     # save_note wants a live Trial; a Study handle with a plain sampler gives one without
     # waking the study's own sampler (an optuna.Trial calls its sampler's before_trial).

@@ -26,13 +26,14 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import optuna
 from optuna.distributions import BaseDistribution
@@ -50,7 +51,7 @@ from agenthpo.agent.creator import (
     find_duplicate,
     propose_batch,
 )
-from agenthpo.agent.history import render_history, trial_views
+from agenthpo.agent.history import pareto_ranks, render_history, trial_views
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.llm import LLMClient, resolve_llm
 from agenthpo.llm._pricing import price_of
@@ -202,7 +203,7 @@ class AgentSampler(BaseSampler):
         search_space: dict[str, BaseDistribution],
     ) -> dict[str, Any]:
         """Asks the agent (or, by the schedule, the backbone) for the whole configuration."""
-        self._raise_error_if_multi_objective(study)
+        self._refuse_if_single_only(study)
         if not search_space:
             return {}
         fixed = trial.system_attrs.get("fixed_params") or {}
@@ -275,11 +276,26 @@ class AgentSampler(BaseSampler):
 
     # -- the LLM's proposal, now or prepared while a trial runs ------------------------------
     def _context_for(self, study: Study) -> TaskContext:
-        return self._context or TaskContext(
-            name=study.study_name,
-            direction="maximize"
-            if study.direction == optuna.study.StudyDirection.MAXIMIZE
-            else "minimize",
+        """The given context, or one read from the study (its directions and metric names)."""
+        directions: list[Literal["maximize", "minimize"]] = [
+            "maximize" if d == optuna.study.StudyDirection.MAXIMIZE else "minimize"
+            for d in study.directions
+        ]
+        if self._context is not None and len(self._context.all_objectives) == len(directions):
+            return self._context
+        names = study.metric_names
+        if names is None or len(names) != len(directions):
+            names = (
+                ["value"]
+                if len(directions) == 1
+                else [f"value_{i}" for i in range(len(directions))]
+            )
+        base = self._context or TaskContext(name=study.study_name)
+        return dataclasses.replace(
+            base,
+            metric=names[0],
+            direction=directions[0],
+            objectives=tuple(zip(names, directions, strict=True)) if len(directions) > 1 else (),
         )
 
     def _ask_llm(
@@ -288,15 +304,17 @@ class AgentSampler(BaseSampler):
         """One proposal from the LLM for trial ``number`` from the history stored now."""
         context = self._context_for(study)
         trials = [t for t in study.get_trials(deepcopy=False) if t.number != number]
-        views = trial_views(trials, hidden_metrics=self._hidden_metrics, metric=context.metric)
+        objectives = context.all_objectives
+        metrics = [m for m, _ in objectives]
+        views = trial_views(trials, hidden_metrics=self._hidden_metrics, metric=metrics)
         history = render_history(
             views,
-            metric=context.metric,
-            direction=context.direction,
+            metric=metrics,
+            direction=[d for _, d in objectives],
             space=space,
             hidden_metrics=self._hidden_metrics,
         )
-        noise_note = _noise_note(study, context.metric)
+        noise_note = "" if context.is_multi_objective else _noise_note(study, context.metric)
         if noise_note:
             history = f"{history}\n{noise_note}" if history else noise_note
         if extra_note:
@@ -311,7 +329,7 @@ class AgentSampler(BaseSampler):
             duplicate_tolerance=self._duplicate_tolerance,
         )
         seed = None if self._seed is None else self._seed + number
-        reference = _best(trials, context.direction)
+        reference = _best(trials, [d for _, d in objectives])
         try:
             if self._batch > 1 and not extra_note:
                 first, *others = propose_batch(
@@ -420,7 +438,7 @@ class AgentSampler(BaseSampler):
         param_distribution: BaseDistribution,
     ) -> Any:
         """Delegates to the backbone."""
-        self._raise_error_if_multi_objective(study)
+        self._refuse_if_single_only(study)
         return self._backbone.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
@@ -438,6 +456,11 @@ class AgentSampler(BaseSampler):
         self._backbone.after_trial(study, trial, state, values)
 
     # -- helpers ----------------------------------------------------------------------------
+    def _refuse_if_single_only(self, study: Study) -> None:
+        """Several objectives need a backbone that handles them (TPE, random, GP; not CMA-ES)."""
+        if isinstance(self._backbone, CmaEsSampler):
+            self._raise_error_if_multi_objective(study)
+
     def _backbone_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
@@ -647,11 +670,21 @@ def _rounded(config: dict[str, Any]) -> dict[str, Any]:
     return {k: (float(format(v, ".4g")) if isinstance(v, float) else v) for k, v in config.items()}
 
 
-def _best(trials: Sequence[FrozenTrial], direction: str) -> tuple[int, dict[str, Any]] | None:
-    done = [t for t in trials if t.state == TrialState.COMPLETE and t.values]
+def _best(
+    trials: Sequence[FrozenTrial], directions: Sequence[str]
+) -> tuple[int, dict[str, Any]] | None:
+    """The best trial (of several objectives: the Pareto front's best on the first)."""
+    done = [
+        t
+        for t in trials
+        if t.state == TrialState.COMPLETE and t.values and len(t.values) == len(directions)
+    ]
     if not done:
         return None
-    sign = -1.0 if direction == "maximize" else 1.0
+    if len(directions) > 1:
+        ranks = pareto_ranks([t.values for t in done], directions)
+        done = [t for t, r in zip(done, ranks, strict=True) if r == 0]
+    sign = -1.0 if directions[0] == "maximize" else 1.0
     best = min(done, key=lambda t: sign * t.values[0])
     return best.number, dict(best.params)
 

@@ -15,7 +15,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import optuna
@@ -35,7 +36,8 @@ def create_study(
     llm: LLMClient | str | None = None,
     strategy: str = DEFAULT_STRATEGY,
     direction: Literal["minimize", "maximize"] = "minimize",
-    metric: str = "value",
+    directions: Sequence[Literal["minimize", "maximize"]] | None = None,
+    metric: str | Sequence[str] = "value",
     description: str = "",
     dataset: Mapping[str, Any] | str | None = None,
     model: Mapping[str, Any] | str | None = None,
@@ -56,7 +58,10 @@ def create_study(
             CLI does.
         strategy: ``hybrid-tpe`` (default), ``agent``, ``centaur`` or a classical one.
         direction: ``minimize`` or ``maximize``.
-        metric: What the objective returns, as the agent should call it.
+        directions: Several objectives' directions (a multi-objective study, as in Optuna);
+            the agent then sees the Pareto front.
+        metric: What the objective returns, as the agent should call it (with
+            ``directions``: one name per objective).
         description: What is trained and on what, for the agent.
         dataset: Dataset facts for the agent.
         model: Model facts for the agent.
@@ -75,13 +80,21 @@ def create_study(
     if space is not None and not isinstance(space, Space):
         space = Space.from_dict(space)
     client = parse_llm_spec(llm) if isinstance(llm, str) else llm
+    goals = list(directions) if directions is not None else [direction]
+    if isinstance(metric, str):
+        names = [metric] if len(goals) == 1 else [f"{metric}_{i}" for i in range(len(goals))]
+    else:
+        names = list(metric)
+    if len(names) != len(goals):
+        raise ValueError(f"{len(names)} metric names for {len(goals)} directions")
     context = TaskContext(
         name=study_name or "study",
         description=description,
         dataset=dataset or {},
         model=model or {},
-        metric=metric,
-        direction=direction,
+        metric=names[0],
+        direction=goals[0],
+        objectives=tuple(zip(names, goals, strict=True)) if len(goals) > 1 else (),
     )
     sampler = make_sampler(
         strategy,
@@ -92,10 +105,15 @@ def create_study(
         hidden_metrics=hidden_metrics,
         **sampler_options,
     )
-    return optuna.create_study(
+    study = optuna.create_study(
         storage=None if storage is None else open_storage(storage),
         sampler=sampler,
         study_name=study_name,
-        direction=direction,
+        directions=goals,
         load_if_exists=load_if_exists,
     )
+    if study.metric_names is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names(names)
+    return study

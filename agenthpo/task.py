@@ -51,7 +51,7 @@ StrategyName = Literal["agent", "hybrid-tpe", "centaur", "tpe", "random", "cmaes
 
 
 class Objective(BaseModel):
-    """The metric to optimize and its direction."""
+    """A metric to optimize and its direction (a task has one, or several for a trade-off)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -133,6 +133,10 @@ class Task(BaseModel):
     dataset: dict[str, Any] | str = Field(default_factory=dict)
     model: dict[str, Any] | str = Field(default_factory=dict)
     objective: Objective
+    """The objective, or the first of several."""
+    objectives: list[Objective] = Field(default_factory=list)
+    """Every objective, the first included; more than one makes a multi-objective task
+    (``objective:`` may be written as a list for this)."""
     hidden_metrics: list[str] = Field(default_factory=list)
     space: Space
     n_trials: int = Field(ge=1, le=100_000)
@@ -157,6 +161,32 @@ class Task(BaseModel):
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
     _source: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _objective_list(cls, data: Any) -> Any:
+        """``objective: [..]`` (or ``objectives:``) lists several; ``objective`` is the first."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        given = data.get("objective")
+        if isinstance(given, list):
+            if "objectives" in data and data["objectives"] != given:
+                raise ValueError(
+                    "objectives: give the objectives once, as `objective: [...]` or"
+                    " `objectives: [...]`"
+                )
+            if not given:
+                raise ValueError("objective: the list is empty; name at least one metric")
+            data["objectives"] = given
+            try:
+                data["objective"] = Objective.model_validate(given[0])
+            except ValidationError:
+                # Reported once, at objectives.0; this stand-in never outlives validation.
+                data["objective"] = Objective(metric="?", direction="minimize")
+        elif given is None and isinstance(data.get("objectives"), list) and data["objectives"]:
+            data["objective"] = data["objectives"][0]
+        return data
 
     @field_validator("name")
     @classmethod
@@ -272,12 +302,59 @@ class Task(BaseModel):
                 f"noise.seed_param: {self.noise.seed_param!r} is a parameter of the space;"
                 " name the script's seed option, which the tuner varies itself"
             )
-        if self.objective.metric in self.hidden_metrics:
-            raise ValueError(
-                f"hidden_metrics: the objective metric {self.objective.metric!r} cannot be hidden"
-                " from the agent; remove it from hidden_metrics"
-            )
+        self._check_objectives()
         return self
+
+    def _check_objectives(self) -> None:
+        if not self.objectives:
+            self.objectives = [self.objective]
+        if self.objectives[0] != self.objective:
+            raise ValueError(
+                "objectives: the first objective must be `objective`; give the list once, as"
+                " `objective: [...]`"
+            )
+        names = [o.metric for o in self.objectives]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"objective: {', '.join(map(repr, twice))} is listed more than once")
+        for name in names:
+            if name in self.hidden_metrics:
+                raise ValueError(
+                    f"hidden_metrics: the objective metric {name!r} cannot be hidden"
+                    " from the agent; remove it from hidden_metrics"
+                )
+        if len(names) == 1:
+            return
+        if self.pruner_spec() not in (None, "none"):
+            raise ValueError(
+                "pruner: Optuna prunes single-objective studies only; remove `pruner` or keep"
+                " one objective"
+            )
+        if self.noise is not None:
+            raise ValueError(
+                "noise: the seed-noise measurement needs a single objective; remove `noise`"
+                " or keep one objective"
+            )
+        if self.strategy in ("cmaes", "centaur"):
+            raise ValueError(
+                f"strategy: {self.strategy!r} uses CMA-ES, which optimizes one objective;"
+                " with several use hybrid-tpe, agent, tpe, random or gp"
+            )
+
+    @property
+    def is_multi_objective(self) -> bool:
+        """Whether the task trades off several objectives (a Pareto front, not one best)."""
+        return len(self.objectives) > 1
+
+    @property
+    def metric_names(self) -> list[str]:
+        """The objectives' metrics, in order."""
+        return [o.metric for o in self.objectives]
+
+    @property
+    def directions(self) -> list[Literal["maximize", "minimize"]]:
+        """The objectives' directions, in order."""
+        return [o.direction for o in self.objectives]
 
     @property
     def base_dir(self) -> Path:

@@ -79,6 +79,10 @@ class TrialEvent:
     value: float | None = None
     best_value: float | None = None
     error: str | None = None
+    values: tuple[float, ...] = ()
+    """Every objective's value, for a multi-objective task (``value`` is the first)."""
+    front_size: int | None = None
+    """Of a multi-objective task: how many trials the Pareto front holds now."""
 
 
 TrialListener = Callable[[TrialEvent], None]
@@ -101,6 +105,12 @@ class RunSummary:
     best_metrics: dict[str, float] = field(default_factory=dict)
     """Every final metric of the best trial, hidden ones included (for the user's eyes)."""
     metric: str = "value"
+    pareto_front: list[dict[str, Any]] = field(default_factory=list)
+    """Of a multi-objective task: the trials no other trial beats on every objective, as
+    ``{"number", "values", "config"}`` (``best_*`` then describe the front's best on the
+    first objective)."""
+    metrics: list[str] = field(default_factory=list)
+    """The objectives' metrics, in order."""
     llm_calls: int = 0
     llm_prompt_tokens: int = 0
     llm_completion_tokens: int = 0
@@ -121,6 +131,7 @@ def task_context(task: Task) -> TaskContext:
         model=task.model,
         metric=task.objective.metric,
         direction=task.objective.direction,
+        objectives=tuple((o.metric, o.direction) for o in task.objectives),
     )
 
 
@@ -299,22 +310,32 @@ class Tuner:
             study = optuna.create_study(
                 study_name=self.task.name,
                 storage=open_storage(self.storage_url),
-                direction=self.task.objective.direction,
+                directions=self.task.directions,
                 sampler=self.sampler(),
                 pruner=self.pruner(),
                 load_if_exists=True,
             )
         except (optuna.exceptions.StorageInternalError, ValueError) as exc:
             raise AgentHPOError(f"cannot open the study storage {self.storage_url}: {exc}") from exc
-        if study.direction.name.lower() != self.task.objective.direction:
+        stored = [d.name.lower() for d in study.directions]
+        if stored != self.task.directions:
             raise AgentHPOError(
                 f"study {self.task.name!r} in {self.storage_url} was created to"
-                f" {study.direction.name.lower()}; the task now says"
-                f" {self.task.objective.direction}. Rename the task or use another storage."
+                f" {' and '.join(stored)}; the task now says"
+                f" {' and '.join(self.task.directions)}. Rename the task or use another storage."
             )
         attrs = study.user_attrs
         if _keys.STUDY_METRIC not in attrs:
-            study.set_user_attr(_keys.STUDY_METRIC, self.task.objective.metric)
+            # Optuna's own metric names label the axes in optuna-dashboard.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                study.set_metric_names(self.task.metric_names)
+            study.set_user_attr(
+                _keys.STUDY_METRIC,
+                self.task.objective.metric
+                if not self.task.is_multi_objective
+                else self.task.metric_names,
+            )
             study.set_user_attr(_keys.STUDY_HIDDEN, list(self.task.hidden_metrics))
             study.set_user_attr(
                 _keys.STUDY_TASK,
@@ -367,8 +388,12 @@ class Tuner:
                 f"warm_start_from: no study named {name!r} in {url}; give URL#STUDY"
             ) from None
         done = [t for t in earlier.trials if t.state == TrialState.COMPLETE and t.values]
-        maximize = earlier.direction == optuna.study.StudyDirection.MAXIMIZE
-        done.sort(key=lambda t: t.values[0], reverse=maximize)
+        if len(earlier.directions) > 1:
+            front = {t.number for t in earlier.best_trials}  # the Pareto front first
+            done.sort(key=lambda t: t.number not in front)
+        else:
+            maximize = earlier.direction == optuna.study.StudyDirection.MAXIMIZE
+            done.sort(key=lambda t: t.values[0], reverse=maximize)
         for t in done:
             if len(out) >= len(self.task.warm_start) + source.top:
                 break
@@ -378,7 +403,8 @@ class Tuner:
             out.append(
                 (
                     config,
-                    f"warm start: trial {t.number} of study {name!r} ({t.values[0]:.6g}),"
+                    f"warm start: trial {t.number} of study {name!r}"
+                    f" ({', '.join(format(v, '.6g') for v in t.values)}),"
                     f" one of its {source.top} best",
                 )
             )
@@ -400,6 +426,7 @@ class Tuner:
             study_name=study.study_name,
             storage=self.storage_url,
             metric=self.task.objective.metric,
+            metrics=self.task.metric_names,
         )
         summary.llm_note = self.llm_note
         started = time.monotonic()
@@ -460,7 +487,7 @@ class Tuner:
         attribute, which the agent and the report read.
         """
         noise = self.task.noise
-        if noise is None:
+        if noise is None or self.task.is_multi_objective:
             return None
         try:
             best = study.best_trial
@@ -475,7 +502,8 @@ class Tuner:
         for seed in range(1, noise.repeats + 1):
             config = {**best.params, noise.seed_param: seed}
             result = executor.run(config, trial_number=best.number)
-            value, error = self._outcome(result)
+            outcome, error = self._outcome(result)
+            value = outcome[0] if outcome else None
             if error is not None or value is None:
                 _logger.warning(
                     "noise run of trial %d with seed %d failed: %s", best.number, seed, error
@@ -509,6 +537,9 @@ class Tuner:
         metric = self.task.objective.metric
         reported_steps: set[int] = set()
         pruning = self.task.pruner_spec() not in (None, "none")
+        # Optuna keeps intermediate values (and prunes) for single-objective studies only;
+        # a multi-objective trial's curve is still stored and analysed.
+        intermediate = not self.task.is_multi_objective
         seen: list[dict[str, float]] = []
         pruned_because: list[str] = []
 
@@ -523,7 +554,7 @@ class Tuner:
                     pruned_because.append(f"diverged: {metric} became {value} at step {step}")
                     raise optuna.TrialPruned()
                 return
-            if step in reported_steps:
+            if step in reported_steps or not intermediate:
                 return
             reported_steps.add(step)
             trial.report(value, step)
@@ -587,7 +618,7 @@ class Tuner:
             trial.set_user_attr(_keys.ERROR, str(exc))
             study.tell(trial, state=TrialState.FAIL)
             raise
-        value, error = self._outcome(result)
+        values, error = self._outcome(result)
         if result.status == "timeout" and cut_by_limit:
             self._store_result(trial, result, "stopped: the study's time limit was reached")
             self._interrupt(
@@ -597,7 +628,7 @@ class Tuner:
         try:
             self._store_result(trial, result, error)
             if error is None:
-                study.tell(trial, value)
+                study.tell(trial, values)
             else:
                 study.tell(trial, state=TrialState.FAIL)
         except (optuna.exceptions.UpdateFinishedTrialError, ValueError) as exc:
@@ -608,7 +639,7 @@ class Tuner:
                 "trial %d was declared lost while it ran, so its result (%s) is not stored;"
                 " its rerun will be (raise AGENTHPO_GRACE_PERIOD on a busy machine): %s",
                 trial.number,
-                value if error is None else error,
+                values if error is None else error,
                 exc,
             )
         frozen = study._storage.get_trial(trial._trial_id)
@@ -623,9 +654,11 @@ class Tuner:
             config=config,
             attrs=frozen.user_attrs,
             state=frozen.state.name.lower(),
-            value=value if error is None else None,
+            value=values[0] if error is None and values else None,
             best_value=best,
             error=error,
+            values=tuple(values) if error is None and values and len(values) > 1 else (),
+            front_size=len(study.best_trials) if self.task.is_multi_objective else None,
         )
         for listener in self.on_trial_end:
             listener(end)
@@ -684,11 +717,21 @@ class Tuner:
         trial = optuna.Trial(study, matches[0]._trial_id)
         final = {str(k): float(v) for k, v in (metrics or {}).items()}
         if value is not None:
+            if self.task.is_multi_objective:
+                raise AgentHPOError(
+                    "the task has several objectives; give a metrics JSON with"
+                    f" {', '.join(map(repr, self.task.metric_names))} instead of --value"
+                )
             final[self.task.objective.metric] = float(value)
-        if error is None and self.task.objective.metric not in final:
+        missing = [m for m in self.task.metric_names if m not in final]
+        if error is None and missing:
             raise AgentHPOError(
-                f"give --value or a metrics JSON with {self.task.objective.metric!r}"
-                " (or --failed REASON)"
+                (
+                    f"give --value or a metrics JSON with {missing[0]!r}"
+                    if not self.task.is_multi_objective
+                    else f"give a metrics JSON with {', '.join(map(repr, missing))}"
+                )
+                + " (or --failed REASON)"
             )
         result = TrialResult(
             status="ok" if error is None else "failed",
@@ -712,24 +755,34 @@ class Tuner:
             study.tell(trial, state=TrialState.FAIL)
         requeue_interrupted(study)
 
-    def _outcome(self, result: TrialResult) -> tuple[float | None, str | None]:
-        metric = self.task.objective.metric
+    def _outcome(self, result: TrialResult) -> tuple[list[float] | None, str | None]:
+        """Every objective's value, or why the trial failed."""
         if result.status == "timeout":
             return None, result.error or f"timed out after {self.task.timeout:g} s"
         if result.status != "ok":
             return None, result.error or f"the run failed (exit status {result.exit_code})"
-        value = result.metrics.get(metric)
-        if value is None and "value" in result.metrics and len(result.metrics) == 1:
-            value = result.metrics["value"]
-        if value is None:
-            reported = ", ".join(sorted(result.metrics)) or "nothing"
-            return None, (
-                f"the run finished but never reported {metric!r} (it reported {reported});"
-                f" call agenthpo.report({metric}=...) in the training script"
-            )
-        if not math.isfinite(value):
-            return None, f"{metric} is {value} (the run diverged or produced an invalid value)"
-        return float(value), None
+        values: list[float] = []
+        for metric in self.task.metric_names:
+            value = result.metrics.get(metric)
+            if (
+                value is None
+                and not self.task.is_multi_objective
+                and "value" in result.metrics
+                and len(result.metrics) == 1
+            ):
+                value = result.metrics["value"]
+            if value is None:
+                reported = ", ".join(sorted(result.metrics)) or "nothing"
+                return None, (
+                    f"the run finished but never reported {metric!r} (it reported {reported});"
+                    f" call agenthpo.report({metric}=...) in the training script"
+                )
+            if not math.isfinite(value):
+                return None, (
+                    f"{metric} is {value} (the run diverged or produced an invalid value)"
+                )
+            values.append(float(value))
+        return values, None
 
     def _store_result(self, trial: optuna.Trial, result: TrialResult, error: str | None) -> None:
         trial.set_user_attr(_keys.METRICS, dict(result.metrics))
@@ -771,11 +824,22 @@ class Tuner:
 
     def _finish_summary(self, summary: RunSummary, study: optuna.Study) -> None:
         summary.n_total = budget(study).counted
-        try:
-            best = study.best_trial
-        except ValueError:
-            return
-        summary.best_value = best.value
+        if self.task.is_multi_objective:
+            sign = -1.0 if self.task.directions[0] == "maximize" else 1.0
+            front = sorted(study.best_trials, key=lambda t: (sign * t.values[0], t.number))
+            summary.pareto_front = [
+                {"number": t.number, "values": list(t.values), "config": dict(t.params)}
+                for t in front
+            ]
+            if not front:
+                return
+            best = front[0]
+        else:
+            try:
+                best = study.best_trial
+            except ValueError:
+                return
+        summary.best_value = best.values[0]
         summary.best_config = dict(best.params)
         summary.best_trial = best.number
         stored = best.user_attrs.get(_keys.METRICS)
@@ -784,6 +848,9 @@ class Tuner:
 
 
 def _best_value(study: optuna.Study) -> float | None:
+    """The best value so far (``None`` before the first, and for several objectives)."""
+    if len(study.directions) > 1:
+        return None
     try:
         return study.best_value
     except ValueError:

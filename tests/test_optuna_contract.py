@@ -10,11 +10,10 @@ range, but not always on a ``step`` grid, which the schema cannot express: those
 exercise the repair-and-fallback path, as an off-grid answer of a real model would).
 
 Which suite classes apply: ``BasicSamplerTestCase`` and ``RelativeSamplerTestCase`` (the
-agent proposes whole configurations in ``sample_relative``), and ``SingleOnlySamplerTestCase``,
-as Optuna uses for its single-objective samplers (CMA-ES): ``AgentSampler`` is
-single-objective today (its prompts, history and ``best`` read one value), so
-``MultiObjectiveSamplerTestCase`` is not run; it replaces ``SingleOnlySamplerTestCase`` once
-the agent handles several objectives (the Pareto front in the prompt).
+agent proposes whole configurations in ``sample_relative``) for all three;
+``MultiObjectiveSamplerTestCase`` for ``AgentSampler`` and ``hybrid-tpe`` (the agent sees the
+Pareto front; TPE's multi-objective mode is the backbone), and ``SingleOnlySamplerTestCase``
+for ``centaur``, whose CMA-ES backbone optimizes one objective, as Optuna tests CMA-ES.
 
 Below the suite, Optuna's reproducibility checks are ported: the same seed and the same LLM
 answers (random, scripted, or replayed from a study's records) give the same parameters, in
@@ -42,6 +41,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.samplers import BaseSampler, CmaEsSampler, TPESampler
 from optuna.testing.pytest_samplers import (
     BasicSamplerTestCase,
+    MultiObjectiveSamplerTestCase,
     RelativeSamplerTestCase,
     SingleOnlySamplerTestCase,
 )
@@ -80,15 +80,13 @@ def _backbone_proposals_are_partial() -> bool:
     return set(sampler.sample_relative(study, _new_trial(study), space)) != set(space)
 
 
-def _multi_objective_is_accepted() -> bool:
-    """Whether ``AgentSampler`` samples in a multi-objective study instead of refusing it.
+def _centaur_accepts_multi_objective() -> bool:
+    """Whether ``centaur`` samples in a multi-objective study instead of refusing it.
 
-    It cannot optimize several objectives (``study.direction`` raises RuntimeError at the
-    LLM's first turn), so it should refuse such a study up front with the ValueError of
-    ``BaseSampler._raise_error_if_multi_objective``, as CMA-ES does. The fix: call it first
-    in ``sample_relative`` and ``sample_independent``.
+    Its CMA-ES backbone optimizes one objective, so it should refuse such a study up front
+    with the ValueError of ``BaseSampler._raise_error_if_multi_objective``, as CMA-ES does.
     """
-    sampler = AgentSampler(llm=RandomLLM(seed=0), seed=0)
+    sampler = make_sampler("centaur", llm=RandomLLM(seed=0), seed=0)
     study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
     try:
         sampler.sample_independent(study, _new_trial(study), "x", FloatDistribution(0, 1))
@@ -102,10 +100,10 @@ PARTIAL_REASON = (
     "AgentSampler bug: backbone turns return a partial relative proposal (fix: see"
     " _backbone_proposals_are_partial)"
 )
-MULTI = _multi_objective_is_accepted()
+MULTI = _centaur_accepts_multi_objective()
 MULTI_REASON = (
-    "AgentSampler bug: a multi-objective study is not refused (fix: see"
-    " _multi_objective_is_accepted)"
+    "AgentSampler bug: centaur does not refuse a multi-objective study (fix: see"
+    " _centaur_accepts_multi_objective)"
 )
 _ALL = object()
 _FALLBACKS = object()
@@ -119,13 +117,11 @@ _FALLBACKS = object()
 #   other failure still fails.
 KNOWN_FAILURES: dict[str, dict[str, object]] = {
     "TestAgentSampler": {
-        "test_raise_error_for_samplers_during_multi_objectives": _ALL,
         "test_sample_relative_numerical": _FALLBACKS,
         "test_sample_relative_categorical": _FALLBACKS,
         "test_sample_relative_mixed": _FALLBACKS,
     },
     "TestHybridTPE": {
-        "test_raise_error_for_samplers_during_multi_objectives": _ALL,
         "test_sample_relative_numerical": _ALL,
         "test_sample_relative_categorical": _ALL,
         "test_sample_relative_mixed": _ALL,
@@ -165,7 +161,7 @@ class _KnownFailures:
 
 # -- Optuna's suite --------------------------------------------------------------------------
 class TestAgentSampler(
-    _KnownFailures, BasicSamplerTestCase, RelativeSamplerTestCase, SingleOnlySamplerTestCase
+    _KnownFailures, BasicSamplerTestCase, RelativeSamplerTestCase, MultiObjectiveSamplerTestCase
 ):
     @pytest.fixture
     def sampler(self) -> Callable[[], BaseSampler]:
@@ -173,7 +169,7 @@ class TestAgentSampler(
 
 
 class TestHybridTPE(
-    _KnownFailures, BasicSamplerTestCase, RelativeSamplerTestCase, SingleOnlySamplerTestCase
+    _KnownFailures, BasicSamplerTestCase, RelativeSamplerTestCase, MultiObjectiveSamplerTestCase
 ):
     @pytest.fixture
     def sampler(self) -> Callable[[], BaseSampler]:

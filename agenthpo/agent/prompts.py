@@ -55,10 +55,42 @@ class TaskContext:
     model: Mapping[str, Any] | str = field(default_factory=dict)
     metric: str = "value"
     direction: Literal["maximize", "minimize"] = "minimize"
+    objectives: tuple[tuple[str, Literal["maximize", "minimize"]], ...] = ()
+    """Every objective as ``(metric, direction)``, when there are several (the first is
+    ``metric``/``direction``); empty for one objective."""
+
+    def __post_init__(self) -> None:
+        if len(self.objectives) == 1:
+            object.__setattr__(self, "objectives", ())
+        elif self.objectives:  # the first objective is the primary metric
+            object.__setattr__(self, "metric", self.objectives[0][0])
+            object.__setattr__(self, "direction", self.objectives[0][1])
+
+    @property
+    def all_objectives(self) -> tuple[tuple[str, Literal["maximize", "minimize"]], ...]:
+        """``(metric, direction)`` of every objective (one, or several for a trade-off)."""
+        return self.objectives or ((self.metric, self.direction),)
+
+    @property
+    def is_multi_objective(self) -> bool:
+        """Whether the goal is a trade-off between several metrics."""
+        return len(self.all_objectives) > 1
 
     def goal(self) -> str:
-        """``maximize val_accuracy``."""
-        return f"{self.direction} {self.metric}"
+        """``maximize val_accuracy`` (several objectives: a Pareto-front goal).
+
+        Example:
+            >>> ctx = TaskContext(objectives=(("acc", "maximize"), ("seconds", "minimize")))
+            >>> ctx.goal().split(":")[0]
+            'maximize acc and minimize seconds'
+        """
+        if not self.is_multi_objective:
+            return f"{self.direction} {self.metric}"
+        parts = " and ".join(f"{d} {m}" for m, d in self.all_objectives)
+        return (
+            f"{parts}: a trade-off, so find configurations on the Pareto front (no other trial"
+            " is better on every objective) and spread along it"
+        )
 
 
 def format_facts(facts: Mapping[str, Any] | str) -> str:
