@@ -1,0 +1,228 @@
+"""``agenthpo init`` end to end: the command, its errors, the examples, and drafts that run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+import agenthpo.cli_init
+from agenthpo.cli import app
+from agenthpo.llm import Message, ScriptedLLM
+from agenthpo.scaffold import draft_task, write_draft
+from agenthpo.task import load_task
+from agenthpo.tuner import Tuner
+
+from .test_cli_errors import error_lines, run_cli
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = Path(__file__).resolve().parent / "scaffold_scripts"
+# Every example's training script (other examples may be added; each must draft cleanly).
+EXAMPLE_SCRIPTS = sorted((ROOT / "examples").glob("*/train.py"))
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def scripts(tmp_path: Path) -> Path:
+    target = tmp_path / "scripts"
+    shutil.copytree(SCRIPTS, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target
+
+
+def schema_answer(messages: Sequence[Message], schema: dict[str, Any] | None) -> str:
+    """A valid answer to any ranges request, built from its schema."""
+    assert schema is not None
+    answer: dict[str, Any] = {}
+    for name, prop in schema["properties"].items():
+        if "choices" in prop["properties"]:
+            answer[name] = {"choices": ["x"], "reason": "r"}
+        elif prop["properties"]["low"]["type"] == "integer":
+            answer[name] = {"low": 2, "high": 20, "log": False, "reason": f"{name} counts"}
+        else:
+            answer[name] = {"low": 1e-4, "high": 0.5, "log": True, "reason": f"{name} scale"}
+    return json.dumps(answer)
+
+
+@pytest.fixture
+def scripted(monkeypatch: pytest.MonkeyPatch) -> ScriptedLLM:
+    """Makes ``--llm`` (and the automatic choice) resolve to a scripted model."""
+    llm = ScriptedLLM([schema_answer], model="cli")
+    calls: list[str | None] = []
+
+    def fake_resolve(spec: str | None, **kwargs: Any) -> tuple[ScriptedLLM, str]:
+        calls.append(spec)
+        return llm, f"LLM: {llm.name}"
+
+    monkeypatch.setattr(agenthpo.cli_init, "resolve_llm", fake_resolve)
+    llm.resolved = calls  # type: ignore[attr-defined]
+    return llm
+
+
+# ------------------------------------------------------------------ the command
+
+
+def test_init_writes_a_draft_and_prints_the_review(
+    runner: CliRunner, scripts: Path, scripted: ScriptedLLM
+) -> None:
+    result = runner.invoke(
+        app, ["init", str(scripts / "train_argparse.py"), "--llm", "x"], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert scripted.resolved == ["x"]  # type: ignore[attr-defined]
+    for column in ("parameter", "type", "default", "range", "range from", "reason"):
+        assert column in out
+    assert "LLM (scripted:cli)" in out
+    assert "lr scale" in out
+    assert "--seed: a random seed" in out
+    assert "Objective: minimize val_loss" in out
+    assert f"agenthpo run {scripts / 'task.yaml'}" in out
+    task = load_task(scripts / "task.yaml")
+    assert "lr" in task.space
+
+
+def test_init_without_llm_and_with_the_objective_given(runner: CliRunner, scripts: Path) -> None:
+    out = scripts / "drafts" / "t.yaml"
+    result = runner.invoke(
+        app,
+        [
+            "init",
+            f"{scripts / 'fit_function.py'}:fit",
+            "--no-llm",
+            "--metric",
+            "value",
+            "--direction",
+            "minimize",
+            "--out",
+            str(out),
+            "--n-trials",
+            "7",
+        ],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    task = load_task(out)
+    assert (task.objective.metric, task.objective.direction, task.n_trials) == (
+        "value",
+        "minimize",
+        7,
+    )
+    assert "heuristic" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.py"], "missing.py: no such file"),
+        (["broken.py"], "syntax error at line 1"),
+        (["plain.py"], "found no command-line options"),
+        (["fit.py:nope"], "no function named 'nope'"),
+        (["fit.py:fit", "--direction", "up"], "--direction 'up': give maximize or minimize"),
+        (["fit.py:fit", "--no-llm", "--llm", "local"], "give --llm or --no-llm, not both"),
+        (["fit.py:fit", "--llm", "bogus:thing"], "bogus"),
+    ],
+)
+def test_init_user_errors(runner: CliRunner, tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "broken.py").write_text("def f(:\n")
+    (tmp_path / "plain.py").write_text("print('hi')\n")
+    (tmp_path / "fit.py").write_text("def fit(lr: float = 0.1):\n    return lr\n")
+    args = [str(tmp_path / args[0]), *args[1:]]
+    result = runner.invoke(app, ["init", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "task.yaml").exists()
+
+
+def test_init_refuses_to_overwrite(runner: CliRunner, scripts: Path) -> None:
+    (scripts / "task.yaml").write_text("mine\n")
+    result = runner.invoke(app, ["init", str(scripts / "train_click.py"), "--no-llm"])
+    assert result.exit_code == 2
+    assert "already exists; give --force" in result.output
+    assert (scripts / "task.yaml").read_text() == "mine\n"
+    forced = runner.invoke(app, ["init", str(scripts / "train_click.py"), "--no-llm", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert load_task(scripts / "task.yaml").objective.metric == "val_f1"
+
+
+def test_init_errors_in_a_subprocess_have_no_traceback(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text("import argparse\ndef f(:\n")
+    done = run_cli("init", "broken.py", "--no-llm", cwd=tmp_path)
+    assert done.returncode == 2
+    lines = error_lines(done.stderr)
+    assert lines == [
+        "error: broken.py: cannot be read, it has a syntax error at line 2: invalid syntax;"
+        " fix the script"
+    ]
+    missing = run_cli("init", "nope.py:fit", "--no-llm", cwd=tmp_path)
+    assert missing.returncode == 2
+    assert error_lines(missing.stderr) == ["error: nope.py: no such file"]
+
+
+# ------------------------------------------------------------------ the examples
+
+
+def test_the_examples_are_found() -> None:
+    assert ROOT / "examples" / "digits_mlp" / "train.py" in EXAMPLE_SCRIPTS
+
+
+@pytest.mark.parametrize("script", EXAMPLE_SCRIPTS, ids=lambda p: p.parent.name)
+@pytest.mark.parametrize("with_llm", [False, True], ids=["heuristics", "llm"])
+def test_examples_draft_and_load(script: Path, with_llm: bool, tmp_path: Path) -> None:
+    llm = ScriptedLLM([schema_answer]) if with_llm else None
+    folder = tmp_path / script.parent.name
+    shutil.copytree(script.parent, folder, ignore=shutil.ignore_patterns("*.db", "*-report"))
+    draft = draft_task(folder / "train.py", llm=llm)
+    task = load_task(write_draft(draft, force=True))
+    assert task.command == ["python", "train.py"]
+    assert draft.objective.found, draft.objective.how
+    assert task.objective.metric.startswith("val_")
+    assert "seed" not in task.space
+    assert any(s.name == "seed" for s in draft.skipped)
+    assert task.default_config is not None
+    if with_llm:
+        assert any(p.source == "llm" for p in draft.params)
+
+
+def test_digits_mlp_draft_matches_the_hand_written_task(tmp_path: Path) -> None:
+    script = ROOT / "examples" / "digits_mlp" / "train.py"
+    draft = draft_task(script, llm=None, out=tmp_path / "task.yaml")
+    hand = load_task(ROOT / "examples" / "digits_mlp" / "task.yaml")
+    names = [p.option.name for p in draft.params]
+    assert set(hand.space.names) <= set(names)
+    assert set(names) - set(hand.space.names) == {"patience"}
+    assert (draft.objective.metric, draft.objective.direction) == ("val_accuracy", "maximize")
+    assert draft.objective.hidden == ("test_accuracy",)
+    assert hand.default_config is not None
+    defaults = {p.option.name: p.option.default for p in draft.params}
+    assert {k: defaults[k] for k in hand.default_config} == hand.default_config
+
+
+# ------------------------------------------------------------------ drafts that run
+
+
+@pytest.mark.parametrize(
+    ("target", "metric"),
+    [
+        ("train_argparse.py", "val_loss"),
+        ("train_click.py", "val_f1"),
+        ("fit_function.py:fit", "value"),
+        ("fit_function.py:objective", "val_mae"),
+    ],
+)
+def test_a_drafted_task_runs(scripts: Path, target: str, metric: str) -> None:
+    draft = draft_task(f"{scripts}/{target}", llm=None, n_trials=2)
+    task = load_task(write_draft(draft))
+    assert task.objective.metric == metric
+    summary = Tuner(task, strategy="random", seed=0).run()
+    assert (summary.n_complete, summary.n_failed) == (2, 0)
+    assert summary.best_value is not None
