@@ -20,7 +20,7 @@ from rich.text import Text
 
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient, resolve_llm
-from agenthpo.scaffold import Draft, draft_task, range_text, write_draft
+from agenthpo.scaffold import Draft, ParamDraft, draft_task, range_text, write_draft
 from agenthpo.scaffold._ranges import clean_text
 from agenthpo.scaffold._read import split_target
 
@@ -29,18 +29,19 @@ __all__ = ["init_command", "review_table"]
 _SOURCE_STYLE = {"script": "green", "llm": "yellow", "heuristic": "magenta"}
 
 
-def _default_text(draft: Draft, name: str) -> str:
-    for p in draft.params:
-        if p.option.name == name:
-            if not p.option.has_default:
-                return "—"
-            value = p.option.default
-            return "true" if value is True else "false" if value is False else str(value)
-    return "—"
+def _default_text(param: ParamDraft) -> str:
+    if not param.option.has_default:
+        return "—"
+    value = param.option.default
+    return "true" if value is True else "false" if value is False else str(value)
 
 
 def review_table(draft: Draft) -> Table:
-    """The review: each parameter's type, default, range, where the range came from, why."""
+    """The review: each parameter's type, default, range, where the range came from, why.
+
+    Every text is a :class:`rich.text.Text`, so brackets in a script's help or an LLM's
+    reason are shown as written, never read as markup.
+    """
     table = Table(title=f"Draft for {draft.info.path.name} ({draft.info.style})")
     table.add_column("parameter", no_wrap=True)
     table.add_column("type")
@@ -48,14 +49,14 @@ def review_table(draft: Draft) -> Table:
     table.add_column("range", overflow="fold")
     table.add_column("range from")
     table.add_column("reason", overflow="fold", max_width=60)
+    source = {"llm": f"LLM ({draft.llm})", "heuristic": "heuristic", "script": "script"}
     for p in draft.params:
         kind = p.option.kind + (f" ({p.option.type_guess})" if p.option.type_guess else "")
-        source = {"llm": f"LLM ({draft.llm})", "heuristic": "heuristic", "script": "script"}
         reason = p.reason + "".join(f"; {fix}" for fix in p.fixes)
         table.add_row(
             Text(p.option.name),
             Text(kind),
-            Text(_default_text(draft, p.option.name)),
+            Text(_default_text(p)),
             Text(range_text(p)),
             Text(source[p.source], style=_SOURCE_STYLE[p.source]),
             Text(clean_text(reason, 300)),

@@ -226,3 +226,37 @@ def test_a_drafted_task_runs(scripts: Path, target: str, metric: str) -> None:
     summary = Tuner(task, strategy="random", seed=0).run()
     assert (summary.n_complete, summary.n_failed) == (2, 0)
     assert summary.best_value is not None
+
+
+def test_the_readme_init_command_runs(runner: CliRunner, tmp_path: Path) -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    start = text.index("## Drafting a task from your script: `agenthpo init`")
+    block = text[
+        text.index("```bash\n", start) + 8 : text.index("```", text.index("```bash\n", start) + 8)
+    ]
+    commands = [line.split("#")[0].split() for line in block.splitlines() if line.strip()]
+    runnable = [c for c in commands if len(c) > 2 and c[2].startswith("examples/")]
+    assert runnable, block
+    for argv in runnable:
+        assert argv[:2] == ["agenthpo", "init"]
+        args = [str(ROOT / argv[2]), *argv[3:]]
+        out_at = args.index("--out") + 1
+        args[out_at] = str(tmp_path / Path(args[out_at]).name)
+        result = runner.invoke(app, ["init", *args, "--no-llm"])
+        assert result.exit_code == 0, result.output
+        load_task(args[out_at])
+
+
+def test_review_shows_the_llm_text_as_written_and_says_when_it_failed(
+    runner: CliRunner, scripts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    answers = iter(['{"lr": {"low": 0.001, "high": 0.1, "log": true, "reason": "[red]x[/red]"}}'])
+    llm = ScriptedLLM([lambda m, s: next(answers), "not json at all"], model="m")
+    monkeypatch.setattr(agenthpo.cli_init, "resolve_llm", lambda spec, **kw: (llm, "LLM: m"))
+    args = ["init", str(scripts / "train_argparse.py")]
+    result = runner.invoke(app, args, env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "[red]x[/red]" in result.output
+    again = runner.invoke(app, [*args, "--force"], env={"COLUMNS": "250"})
+    assert again.exit_code == 0, again.output
+    assert "LLM: the LLM's answer was not JSON; the ranges come from heuristics" in again.output

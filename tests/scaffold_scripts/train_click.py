@@ -16,7 +16,12 @@ from agenthpo.reporter import report
 @click.option("--log-dir", type=click.Path(), default="logs")
 @click.argument("name", required=False)
 def main(
-    lr: float, epochs: int, activation: str, label_smoothing: float, shuffle: bool, log_dir: str,
+    lr: float,
+    epochs: int,
+    activation: str,
+    label_smoothing: float,
+    shuffle: bool,
+    log_dir: str,
     name: str | None,
 ) -> None:
     score = 1.0 - abs(lr - 0.003) - label_smoothing / 10 + epochs / 1000
