@@ -144,9 +144,20 @@ def init_command(
         + Text(f" ({clean_text(objective.how, 200)})"),
         soft_wrap=True,
     )
+    asked = [p for p in draft.params if p.source != "script"]
     if draft.llm_problem and not no_llm:
         console.print(
             Text(f"LLM: {draft.llm_problem}; the ranges come from heuristics", style="yellow"),
+            soft_wrap=True,
+        )
+    elif draft.llm and asked and not any(p.source == "llm" for p in asked):
+        console.print(
+            Text(
+                f"LLM: none of the {len(asked)} ranges {draft.llm} proposed passed the checks;"
+                " they come from heuristics. A stronger model (--llm openai:gpt-4o-mini,"
+                " --llm anthropic:claude-haiku-4-5, --llm ollama:MODEL) proposes better ones.",
+                style="yellow",
+            ),
             soft_wrap=True,
         )
     console.print(Text(f"Wrote the draft to {path}. Nothing has run."), soft_wrap=True)

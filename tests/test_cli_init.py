@@ -260,3 +260,21 @@ def test_review_shows_the_llm_text_as_written_and_says_when_it_failed(
     again = runner.invoke(app, [*args, "--force"], env={"COLUMNS": "250"})
     assert again.exit_code == 0, again.output
     assert "LLM: the LLM's answer was not JSON; the ranges come from heuristics" in again.output
+
+
+def test_review_says_when_no_llm_range_passed_the_checks(
+    runner: CliRunner, scripts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def degenerate(messages: Sequence[Message], schema: dict[str, Any] | None) -> str:
+        assert schema is not None
+        return json.dumps(
+            {n: {"low": 1, "high": 1, "log": True, "reason": "same"} for n in schema["properties"]}
+        )
+
+    llm = ScriptedLLM([degenerate], model="tiny")
+    monkeypatch.setattr(agenthpo.cli_init, "resolve_llm", lambda spec, **kw: (llm, "LLM: tiny"))
+    result = runner.invoke(app, ["init", str(scripts / "train_click.py")], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert "none of the 3 ranges scripted:tiny proposed passed the checks" in result.output
+    text = (scripts / "task.yaml").read_text()
+    assert "#   the LLM's range was unusable: low 1 is not below high 1" in text

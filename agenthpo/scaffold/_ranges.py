@@ -43,7 +43,7 @@ _logger = logging.getLogger("agenthpo")
 
 Source = Literal["script", "llm", "heuristic"]
 
-REASON_MAX_CHARS = 160
+REASON_MAX_CHARS = 100
 _MAX_CHOICES = 8
 _CHOICE_RE = re.compile(r"^[A-Za-z0-9_.+\-]{1,40}$")
 
@@ -415,19 +415,14 @@ def ranges_messages(
     lines.append("Hyperparameters:")
     lines.extend(_describe(o) for o in options)
     lines.append("")
-    lines.append(
-        'For each number answer {"low": ..., "high": ..., "log": true or false, "reason":'
-        ' "<one short sentence>"}; for each text answer {"choices": [...], "reason": "..."}.'
-        " Answer one JSON object with a key for every hyperparameter above, e.g."
-        f' {{"{options[0].name}": {_example(options[0])}}}'
+    text = (
+        'For each number answer {"low": <number below the default>, "high": <number above'
+        ' the default>, "log": <true or false>, "reason": "<why, in one short sentence>"}'
     )
+    if any(o.kind == "str" for o in options):
+        text += '; for each text answer {"choices": [<values>], "reason": "<why>"}'
+    lines.append(f"{text}. Answer one JSON object with a key for every hyperparameter above.")
     return [Message("system", SYSTEM_PROMPT), Message("user", "\n".join(lines))]
-
-
-def _example(option: Option) -> str:
-    if option.kind == "str":
-        return json.dumps({"choices": [option.default], "reason": "..."})
-    return json.dumps({"low": "...", "high": "...", "log": "...", "reason": "..."})
 
 
 def _number(value: Any) -> float | None:
@@ -593,7 +588,9 @@ def propose_ranges(
             spec, fixes, why = check_llm_range(option, answer[option.name])
             if spec is not None:
                 entry = answer[option.name]
-                reason = clean_text(entry.get("reason", "")) or "(no reason given)"
+                reason = clean_text(entry.get("reason", ""))
+                if sum(c.isalpha() for c in reason) < 3:
+                    reason = "(the LLM gave no reason)"
                 params.append(ParamDraft(option, spec, "llm", reason, tuple(fixes)))
                 continue
             note = f"the LLM's range was unusable: {why}"
