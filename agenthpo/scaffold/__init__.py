@@ -6,9 +6,15 @@ each; every range is checked, heuristics fill in where the LLM fails, and the dr
 comments say which values were read and which were guessed.
 
 Example:
-    >>> from agenthpo.scaffold import draft_task, render_draft
-    >>> draft = draft_task("examples/digits_mlp/train.py", llm=None)  # doctest: +SKIP
-    >>> print(render_draft(draft))  # doctest: +SKIP
+    >>> import pathlib, tempfile
+    >>> from agenthpo.scaffold import draft_task, write_draft
+    >>> script = pathlib.Path(tempfile.mkdtemp()) / "train.py"
+    >>> _ = script.write_text("def fit(lr: float = 0.01, epochs: int = 10): ...")
+    >>> draft = draft_task(f"{script}:fit", llm=None)  # llm=None: heuristic ranges only
+    >>> draft.params[0].spec, draft.params[0].source
+    ({'type': 'float', 'low': 0.001, 'high': 0.1, 'log': True}, 'heuristic')
+    >>> write_draft(draft).name
+    'task.yaml'
 """
 
 from __future__ import annotations

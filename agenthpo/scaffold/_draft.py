@@ -260,7 +260,12 @@ def draft_task(
             does not exist, or no option was found.
 
     Example:
-        >>> draft = draft_task("examples/digits_mlp/train.py", llm=None)  # doctest: +SKIP
+        >>> import pathlib, tempfile
+        >>> script = pathlib.Path(tempfile.mkdtemp()) / "fit.py"
+        >>> _ = script.write_text("def fit(lr: float = 0.1, seed: int = 0): ...")
+        >>> draft = draft_task(f"{script}:fit", llm=None)
+        >>> [p.option.name for p in draft.params], [s.name for s in draft.skipped]
+        (['lr'], ['seed'])
     """
     info = read_target(target)
     out_path = Path(out) if out is not None else info.path.parent / "task.yaml"

@@ -133,8 +133,11 @@ def read_target(target: str | Path) -> ScriptInfo:
             exist, or no option or parameter was found.
 
     Example:
-        >>> read_target("examples/digits_mlp/train.py").style  # doctest: +SKIP
-        'argparse'
+        >>> import pathlib, tempfile
+        >>> script = pathlib.Path(tempfile.mkdtemp()) / "fit.py"
+        >>> _ = script.write_text("def fit(lr: float = 0.1, depth: int = 3): ...")
+        >>> [(o.name, o.kind) for o in read_target(f"{script}:fit").options]
+        [('lr', 'float'), ('depth', 'int')]
     """
     path, function = split_target(str(target))
     if path.suffix != ".py":

@@ -73,9 +73,9 @@ def _param_comments(param: ParamDraft, draft: Draft) -> list[str]:
         read = f"no default in {where}{type_note}"
     if param.source == "script":
         return [f"{param.reason} and {read}"]
-    lines = [f"range {source_text(param, draft.llm)}: {param.reason}", read]
+    lines = [f"range {source_text(param, draft.llm)}: {param.reason}"]
     lines.extend(f"  {clean_text(fix, 200)}" for fix in param.fixes)
-    return lines
+    return [*lines, read]
 
 
 def render_draft(draft: Draft) -> str:

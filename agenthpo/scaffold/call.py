@@ -11,7 +11,7 @@ Usage: ``python -m agenthpo.scaffold.call [--search-path DIR] [--config] module:
 
 Example:
     >>> from agenthpo.scaffold.call import main
-    >>> main(["not a target"])  # doctest: +SKIP
+    >>> main(["not a target"])  # not run by AgentHPO: no config file
     2
 """
 
