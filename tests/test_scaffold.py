@@ -515,3 +515,21 @@ def test_function_targets(
     assert (draft.command, draft.function) == (command, function)
     task = load_task(write_draft(draft))
     assert (task.command, task.function) == (command, function)
+
+
+def test_an_option_whose_name_cannot_be_a_key_is_left_out(tmp_path: Path) -> None:
+    (tmp_path / "s.py").write_text(
+        "import argparse\np = argparse.ArgumentParser()\n"
+        "p.add_argument('--1cycle', type=float, default=0.1)\n"
+        "p.add_argument('--lr', type=float, default=0.1)\n"
+    )
+    draft = draft_task(tmp_path / "s.py", llm=None)
+    assert [p.option.name for p in draft.params] == ["lr"]
+    assert "cannot be a search-space key" in draft.skipped[0].reason
+    load_task(write_draft(draft))
+
+
+def test_a_given_metric_the_script_does_not_report_is_flagged() -> None:
+    guess = pick_objective(("val_loss",), metric="val_acc", script="t.py")
+    assert guess.direction == "maximize"
+    assert "t.py does not seem to report it (it reports val_loss)" in guess.how

@@ -108,6 +108,8 @@ def pick_objective(
             how += "; direction guessed (minimize): give --direction to be sure"
         elif direction is None:
             how += f"; direction {chosen_dir} from its name"
+        if metrics and metric not in metrics:
+            how += f"; {script} does not seem to report it (it reports {', '.join(metrics)})"
         return ObjectiveGuess(
             metric, chosen_dir, how, metric in metrics, tuple(h for h in hidden if h != metric)
         )

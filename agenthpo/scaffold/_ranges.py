@@ -102,6 +102,7 @@ _SKIP_RULES: list[tuple[re.Pattern[str], str]] = [
         "a run mode, not a hyperparameter",
     ),
 ]
+_KEY_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")  # agenthpo.space's rule for names
 _PATH_LIKE = re.compile(r"[/\\]|\.(csv|json|ya?ml|txt|pt|pth|ckpt|pkl|npz?|h5|parquet|db|log)$")
 _PROB_LIKE = re.compile(
     r"(^|_)(dropout|drop|momentum|beta\d?|subsample|colsample\w*|fraction|frac|ratio|prob"
@@ -191,6 +192,11 @@ def skip_reason(option: Option) -> str | None:
     """
     if option.skip:
         return option.skip
+    if not _KEY_RE.fullmatch(option.name):
+        return (
+            f"{clean_text(option.name, 40)!r} cannot be a search-space key (letters, digits,"
+            " '_', '.', '-'; not starting with a digit)"
+        )
     name = _norm(option.name)
     for pattern, why in _SKIP_RULES:
         if pattern.search(name):

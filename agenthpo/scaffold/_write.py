@@ -127,6 +127,7 @@ def render_draft(draft: Draft) -> str:
     else:
         lines.append("# No default_config: some parameters have no default in the script.")
     lines.append(f"n_trials: {draft.n_trials}")
+    lines.append("# timeout: 600                  # seconds a trial may run (optional)")
     if draft.function is not None:
         lines.append(f"# {script}'s function is called with the config and a reporter.")
         lines.append(f"function: {_flow(draft.function)}")
@@ -141,7 +142,7 @@ def render_draft(draft: Draft) -> str:
     if draft.skipped:
         lines.append(f"# Left out of the space ({script}'s own default is used):")
         for s in draft.skipped:
-            lines.append(f"#   {s.flag or s.name}: {clean_text(s.reason, 200)}")
+            lines.append(f"#   {clean_text(s.flag or s.name, 60)}: {clean_text(s.reason, 200)}")
     return "\n".join(lines) + "\n"
 
 
