@@ -533,3 +533,14 @@ def test_a_given_metric_the_script_does_not_report_is_flagged() -> None:
     guess = pick_objective(("val_loss",), metric="val_acc", script="t.py")
     assert guess.direction == "maximize"
     assert "t.py does not seem to report it (it reports val_loss)" in guess.how
+
+
+def test_a_command_of_a_click_group_is_named_in_the_command(tmp_path: Path) -> None:
+    (tmp_path / "cli.py").write_text(
+        "import click\n@click.group()\ndef cli(): ...\n"
+        "@cli.command()\n@click.option('--lr', type=float, default=0.1)\n"
+        "def train_model(lr): ...\n"
+        "@cli.command()\ndef export(): ...\n"
+    )
+    draft = draft_task(tmp_path / "cli.py", llm=None)
+    assert draft.command == ["python", "cli.py", "train-model"]

@@ -494,7 +494,9 @@ class _Reader:
                     f"{self.path}: no function named {function!r} at module level{hint}"
                 )
             if self._is_click_command(node):
-                return self._finish("click", function, self._click_options(node), doc)
+                return self._finish(
+                    "click", function, self._click_options(node), doc, _group_command(node)
+                )
             if "typer" in self.imports and self._typer_commands():
                 names = [n.name for n in self._typer_commands()]
                 sub = self._typer_subcommand(node, names)
@@ -511,8 +513,9 @@ class _Reader:
             if len(commands) > 1:
                 self._several(commands)
             if commands:
+                node = commands[0]
                 return self._finish(
-                    "click", commands[0].name, self._click_options(commands[0]), doc
+                    "click", node.name, self._click_options(node), doc, _group_command(node)
                 )
         if "typer" in self.imports:
             commands = self._typer_commands()
@@ -1282,3 +1285,16 @@ def _assignments(
             except (_Unknown, RecursionError, TypeError, ValueError, OverflowError):
                 out.pop(target.id, None)
     return out
+
+
+def _group_command(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
+    """The name to type for a command of a click group (``@cli.command()``), else ``None``."""
+    for deco in node.decorator_list:
+        target = deco.func if isinstance(deco, ast.Call) else deco
+        if isinstance(target, ast.Attribute) and target.attr == "command":
+            owner = _dotted(target.value)
+            if owner and owner != "click":
+                if isinstance(deco, ast.Call) and deco.args and _string(deco.args[0]):
+                    return _string(deco.args[0])
+                return node.name.replace("_", "-")  # click's default command name
+    return None
