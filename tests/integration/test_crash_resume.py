@@ -79,8 +79,17 @@ def test_sigkill_at_random_moments_loses_nothing(tmp_path: Path) -> None:
     rng = random.Random(7)
     kills = 0
     while kills < KILLS:
+        started = len(list(piddir.iterdir()))
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(rng.uniform(1.0, 3.5))
+        if kills % 2:
+            time.sleep(rng.uniform(1.0, 3.5))  # any moment: start-up, between or in trials
+        else:
+            # In a trial: a busy machine can take longer than the sleep above just to start
+            # the CLI, and a run killed only at start-up never interrupts a trial.
+            deadline = time.monotonic() + 60
+            while len(list(piddir.iterdir())) == started and time.monotonic() < deadline:
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0.0, 0.3))
         if proc.poll() is not None:
             err = proc.stderr.read().decode() if proc.stderr else ""
             pytest.fail(f"the run ended before it was killed ({proc.returncode}): {err}")
