@@ -66,6 +66,16 @@ def _git() -> str | None:
     return commit + ("+dirty" if dirty else "")
 
 
+def _cpu_seconds() -> float:
+    """CPU time of this process and its finished workers: what the run cost, whatever else
+    shared the machine (its wall time depends on that)."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return round(own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime, 1)
+
+
 def _host() -> dict[str, Any]:
     import optuna
 
@@ -212,8 +222,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             meta["wall_time_s"] = None
             save_results(out, meta, records)
 
-        run_plan(specs, jobs=jobs, on_trial=on_trial, on_run=on_run)
+        run_plan(
+            specs, jobs=jobs, on_trial=on_trial, on_run=on_run, cheapest_first=args.cheapest_first
+        )
     meta["wall_time_s"] = round(time.perf_counter() - started, 1)
+    meta["cpu_time_s"] = _cpu_seconds()
     meta["loadavg_end"] = [round(x, 2) for x in os.getloadavg()]
     meta["finished"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     save_results(out, meta, records)
@@ -436,6 +449,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--skip-done",
         action="store_true",
         help="skip runs already stored under the results directory",
+    )
+    run.add_argument(
+        "--cheapest-first",
+        action="store_true",
+        help="run the cheapest runs first (default: longest first); each run is stored as it"
+        " ends, so a plan stopped early keeps as many tasks as the time allowed",
     )
     run.add_argument("--results-dir", default=str(RESULTS_DIR))
     run.add_argument("--out", default=None, help="results file (default: a new one)")

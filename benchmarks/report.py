@@ -5,9 +5,10 @@ values (:mod:`benchmarks.reference`); nothing is typed in by hand, so the text s
 new results come in.
 
 **Which runs feed which section.** Suite files (``meta.kind == "suite"``) are grouped into the
-*quick* section (files run with ``--suite quick``) and the *full* section (every other suite
-file). Within a section, runs are keyed by (task, strategy, LLM, seed); a later file replaces
-an earlier run with the same key, so the slow baselines (GP, SMAC) can be run once and kept.
+*quick* section (files run with ``--suite quick``, on the suite's current tasks) and the
+*full* section (every other suite file). Within a section, runs are keyed by (task, strategy,
+LLM, seed); a later file replaces an earlier run with the same key, so the slow baselines (GP,
+SMAC) can be run once and kept.
 Each section is split by task family (tabular, sklearn, real).
 
 **Partial coverage.** A family's main table averages over the tasks TPE ran, and shows only
@@ -190,6 +191,11 @@ def _group(
 
 def _budgets(group: Group) -> list[int]:
     return [b for b in BUDGETS if b <= group.max_trials] or [group.max_trials]
+
+
+def _n(count: int, word: str) -> str:
+    """``1 task``, ``3 tasks``."""
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 def _fmt(x: float | None, digits: int = 1) -> str:
@@ -451,7 +457,7 @@ def _evidence(groups: Sequence[Group], strategy: str) -> str:
         if strategy not in _own(g):
             continue
         runs = sum(len(g.table[strategy].get(t, {})) for t in g.tasks)
-        parts.append(f"{g.where()}: {len(g.tasks)} tasks, {runs} runs")
+        parts.append(f"{g.where()}: {_n(len(g.tasks), 'task')}, {_n(runs, 'run')}")
     return "; ".join(parts) if parts else "no comparison"
 
 
@@ -490,6 +496,10 @@ def collect(results_dir: Path = RESULTS_DIR) -> Sections:
             f for f in suite_files if (f["meta"].get("suite") == "quick") == (section == "quick")
         ]
         runs = _merge(chosen)
+        if section == "quick":  # the suite's current tasks only (it was changed over time)
+            from benchmarks.tasks import QUICK
+
+            runs = [r for r in runs if r["task"] in QUICK]
         for run in runs:
             used[run["_file"]] = used.get(run["_file"], 0) + 1
         found = [
@@ -523,6 +533,7 @@ def _files_table(files: Sequence[Mapping[str, Any]], base: Path) -> list[str]:
         "trials",
         "jobs",
         "wall time",
+        "CPU time",
         "load avg (start / end)",
         "git",
         "runs (in the tables)",
@@ -544,6 +555,7 @@ def _files_table(files: Sequence[Mapping[str, Any]], base: Path) -> list[str]:
                     str(m.get("trials")),
                     str(m.get("jobs")),
                     f"{wall / 60:.1f} min" if isinstance(wall, (int, float)) else "unfinished",
+                    f"{cpu / 60:.1f} min" if isinstance(cpu := m.get("cpu_time_s"), float) else "-",
                     _load(m),
                     f"`{m['host']['git']}`" if m.get("host", {}).get("git") else "-",
                     f"{len(f.get('runs', []))} ({f.get('runs_used', 0)})",
@@ -777,7 +789,9 @@ python -m benchmarks calibrate              # only for new tasks: freezes opt an
 `openai:gpt-4o-mini`, `ollama:qwen2.5:7b`, `openai-compatible:URL#MODEL`, ...) or `random`.
 `--tasks 'hpobench-*'` narrows a suite, `--jobs N` sets parallel processes (default: the
 number of cores; each embedded-model worker uses one thread), `--skip-done` skips runs already
-stored. GP needs `torch==2.13.0`; SMAC needs `pip install smac`.
+stored, `--cheapest-first` runs the cheapest runs first (each run is stored when it ends, so a
+plan stopped early keeps as many tasks as time allowed; the report then compares such a
+strategy on the tasks it ran). GP needs `torch==2.13.0`; SMAC needs `pip install smac`.
 """
 
 
@@ -795,7 +809,7 @@ def _summary_line(g: Group) -> str:
             f" {who} ran** ({top} trials)"
         )
     else:
-        where = f"**{g.section} / {g.family}** ({len(g.tasks)} tasks, {top} trials)"
+        where = f"**{g.section} / {g.family}** ({_n(len(g.tasks), 'task')}, {top} trials)"
     return f"- {where}: {listing}." + (
         f" Best classical: `{best[0]}` {best[1]:.1f}." if best else ""
     )
@@ -856,6 +870,35 @@ def _group_md(g: Group, base: Path, plots_dir: Path) -> list[str]:
     for sub in g.subsets:
         md += _group_md(sub, base, plots_dir)
     return md
+
+
+def _quick_timing(files: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The wall time of the last complete quick run (the suite's promise: under 15 minutes)."""
+    runs = [
+        f
+        for f in files
+        if f["meta"].get("suite") == "quick" and isinstance(f["meta"].get("wall_time_s"), float)
+    ]
+    if not runs:
+        return []
+    m = runs[-1]["meta"]
+    calls = sum(int(r.get("llm_calls", 0)) for r in runs[-1]["runs"])
+    minutes = m["wall_time_s"] / 60
+    verdict = "within" if minutes < 15 else "**over**"
+    cores = m.get("host", {}).get("cpus") or 2
+    cpu = m.get("cpu_time_s")
+    cpu_note = (
+        f" It used {cpu / 60:.1f} CPU-minutes, so on {cores} cores to itself it would take"
+        f" about {cpu / 60 / min(cores, m.get('jobs') or cores):.1f} min."
+        if isinstance(cpu, float)
+        else ""
+    )
+    return [
+        f"The last `{m.get('command', 'python -m benchmarks run --suite quick')}` took"
+        f" **{minutes:.1f} min** ({verdict} the 15-minute aim) with {m.get('jobs')} processes on"
+        f" {cores} cores and {calls} calls of the embedded model, while other jobs shared the"
+        f" machine (load average {_load(m)} at the start / end).{cpu_note}\n"
+    ]
 
 
 def _critical_path_md(data: Mapping[str, Any] | None) -> list[str]:
@@ -945,6 +988,8 @@ def build_report(
             continue
         title = "Quick suite" if section == "quick" else "Full suite"
         md.append(f"## {title}\n")
+        if section == "quick":
+            md += _quick_timing(sections.files)
         for g in groups:
             md += _group_md(g, base, plots_dir)
 

@@ -354,6 +354,7 @@ def run_plan(
     jobs: int = 1,
     on_trial: Callable[[int], None] | None = None,
     on_run: Callable[[RunSpec, dict[str, Any]], None] | None = None,
+    cheapest_first: bool = False,
 ) -> list[dict[str, Any]]:
     """Runs every spec, longest first, in ``jobs`` processes (``1``: in this process).
 
@@ -363,11 +364,14 @@ def run_plan(
         on_trial: Called with the run's index after each trial.
         on_run: Called with each finished run's spec and record (also failed runs, whose
             record has an ``error``).
+        cheapest_first: Run the cheapest first instead (for a plan that may be stopped
+            before the end: as many tasks as the time allows, each stored when it ends).
 
     Returns:
         The records, in the order of ``specs``.
     """
-    order = sorted(range(len(specs)), key=lambda i: -expected_cost(specs[i]))
+    sign = 1.0 if cheapest_first else -1.0
+    order = sorted(range(len(specs)), key=lambda i: sign * expected_cost(specs[i]))
     records: dict[int, dict[str, Any]] = {}
     if jobs <= 1:
         for i in order:
