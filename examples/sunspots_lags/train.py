@@ -103,9 +103,9 @@ def _check(config: Mapping[str, Any]) -> dict[str, Any]:
     return cfg
 
 
-def _rolling(cfg: Mapping[str, Any], start_year: int, seed: int) -> tuple[Array, Array, Array]:
-    """Forecasts of ``N_FOLDS`` folds from ``start_year``, the truth, and the mean over folds
-    of the squared error on the transformed scale after each boosting round."""
+def _rolling(cfg: Mapping[str, Any], start_year: int, seed: int) -> tuple[list[Array], Array]:
+    """Forecasts of ``N_FOLDS`` folds from ``start_year`` after each boosting round (one
+    array per round, the folds concatenated; the last is the model's) and the truth."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
     years, values = load_series()
@@ -113,9 +113,8 @@ def _rolling(cfg: Mapping[str, Any], start_year: int, seed: int) -> tuple[Array,
     x, y = lag_matrix(_forward(values, transform), int(cfg["n_lags"]))
     target_years = years[MAX_LAGS:]
     truth = values[MAX_LAGS:]
-    predictions: list[Array] = []
+    staged: list[list[Array]] = []
     actual: list[Array] = []
-    curves: list[Array] = []
     for fold in range(N_FOLDS):
         lo = start_year + fold * FOLD_YEARS
         fit = target_years < lo
@@ -126,18 +125,15 @@ def _rolling(cfg: Mapping[str, Any], start_year: int, seed: int) -> tuple[Array,
             max_leaf_nodes=int(cfg["max_leaf_nodes"]),
             min_samples_leaf=int(cfg["min_samples_leaf"]),
             l2_regularization=float(cfg["l2_regularization"]),
-            # Never stops early (patience above max_iter); the "validation" scores are the
-            # fold's forecast errors after each round, computed incrementally by the model.
-            early_stopping=True,
-            n_iter_no_change=int(cfg["max_iter"]) + 1,
-            scoring="loss",
+            early_stopping=False,
             random_state=seed,
         )
-        model.fit(x[fit], y[fit], X_val=x[predict], y_val=y[predict])
-        predictions.append(_inverse(model.predict(x[predict]), transform))
+        model.fit(x[fit], y[fit])
+        # Incremental: each stage adds one tree's predictions to the previous stage's.
+        staged.append([_inverse(p, transform) for p in model.staged_predict(x[predict])])
         actual.append(truth[predict])
-        curves.append(-2.0 * np.asarray(model.validation_score_[1:]))  # half squared error
-    return np.concatenate(predictions), np.concatenate(actual), np.mean(curves, axis=0)
+    rounds = [np.concatenate(per_fold) for per_fold in zip(*staged, strict=True)]
+    return rounds, np.concatenate(actual)
 
 
 def _rmse(pred: Array, truth: Array) -> float:
@@ -167,10 +163,11 @@ def train(config: Mapping[str, Any] | None = None, *, seed: int = 0) -> dict[str
     cfg = _check(config or {})
     start = time.perf_counter()
     with threadpool_limits(limits=1):
-        val_pred, val_truth, curve = _rolling(cfg, VAL_START, seed)
-        test_pred, test_truth, _ = _rolling(cfg, TEST_START, seed)
-    for step, mse in enumerate(curve, start=1):
-        report(step=step, val_mse_transformed=float(mse))
+        val_rounds, val_truth = _rolling(cfg, VAL_START, seed)
+        test_rounds, test_truth = _rolling(cfg, TEST_START, seed)
+    for step, pred in enumerate(val_rounds, start=1):
+        report(step=step, val_rmse=_rmse(pred, val_truth))
+    val_pred, test_pred = val_rounds[-1], test_rounds[-1]
     final = {
         "val_rmse": _rmse(val_pred, val_truth),
         "val_mae": float(np.mean(np.abs(val_pred - val_truth))),
