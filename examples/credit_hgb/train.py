@@ -135,7 +135,7 @@ def train(config: Mapping[str, Any] | None = None, *, seed: int = 0) -> dict[str
             final[f"{split}_log_loss"] = float(log_loss(y, proba))
     final["n_iter"] = float(model.n_iter_)
     final["train_time_s"] = time.perf_counter() - start
-    report(**final)
+    report(None, **final)
     return final
 
 

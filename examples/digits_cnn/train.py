@@ -163,7 +163,7 @@ def train(config: Mapping[str, Any] | None = None, *, seed: int = 0) -> dict[str
                 idx = order[i : i + batch]
                 optimizer.zero_grad()
                 loss = nn.functional.cross_entropy(model(x_train[idx]), y_train[idx])
-                loss.backward()
+                loss.backward()  # type: ignore[no-untyped-call]
                 optimizer.step()
                 total += loss.item() * len(idx)
             val_loss, val_accuracy = _evaluate(model, *data["val"])
@@ -190,7 +190,7 @@ def train(config: Mapping[str, Any] | None = None, *, seed: int = 0) -> dict[str
         "epochs_run": float(epoch),
         "train_time_s": time.perf_counter() - start,
     }
-    report(**final)
+    report(None, **final)
     return final
 
 

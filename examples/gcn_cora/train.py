@@ -216,7 +216,7 @@ def train(config: Mapping[str, Any] | None = None, *, seed: int = 0) -> dict[str
             optimizer.zero_grad()
             logits = model(x, adj)
             loss = nn.functional.cross_entropy(logits[data.train_mask], data.y[data.train_mask])
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             optimizer.step()
             train_loss = loss.item()
             metrics = evaluate()
@@ -245,7 +245,7 @@ def train(config: Mapping[str, Any] | None = None, *, seed: int = 0) -> dict[str
         "epochs_run": float(epoch),
         "train_time_s": time.perf_counter() - start,
     }
-    report(**final)
+    report(None, **final)
     return final
 
 

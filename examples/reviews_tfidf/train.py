@@ -139,7 +139,7 @@ def train(config: Mapping[str, Any] | None = None, *, seed: int = 0) -> dict[str
             final[f"{split}_auc"] = float(roc_auc_score(labels, proba))
     final["vocabulary"] = float(len(vectorizer.vocabulary_))
     final["train_time_s"] = time.perf_counter() - start
-    report(**final)
+    report(None, **final)
     return final
 
 

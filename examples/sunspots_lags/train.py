@@ -175,7 +175,7 @@ def train(config: Mapping[str, Any] | None = None, *, seed: int = 0) -> dict[str
         "test_mae": float(np.mean(np.abs(test_pred - test_truth))),
         "train_time_s": time.perf_counter() - start,
     }
-    report(**final)
+    report(None, **final)
     return final
 
 
