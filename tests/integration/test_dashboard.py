@@ -95,6 +95,10 @@ def study_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def dashboard(study_url: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    yield from _serve(study_url)
+
+
+def _serve(study_url: str) -> Iterator[tuple[str, subprocess.Popen[str]]]:
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-c", COMMAND, "--storage", study_url, "--port", str(port)],
@@ -215,3 +219,53 @@ def test_a_note_for_a_trial_id_and_an_unknown_id(study_url: str) -> None:
 
     with pytest.raises(AgentHPOError, match="no trial with id 999"):
         write_trial_note(study, 999)
+
+
+TRADE_OFF = """
+def objective(config, report):
+    acc = 1.0 - 1.0 / config["width"]
+    report(step=0, acc=acc / 2, seconds=config["width"] / 4)
+    return {"acc": acc, "seconds": config["width"] / 2}
+"""
+
+
+def test_a_multi_objective_study_shows_its_metric_names_and_notes(tmp_path: Path) -> None:
+    from agenthpo.task import task_from_dict
+    from agenthpo.tuner import Tuner
+
+    (tmp_path / "tradeoff.py").write_text(TRADE_OFF)
+    task = task_from_dict(
+        {
+            "name": "tradeoff",
+            "objective": [
+                {"metric": "acc", "direction": "maximize"},
+                {"metric": "seconds", "direction": "minimize"},
+            ],
+            "space": {"width": {"type": "int", "low": 1, "high": 64, "log": True}},
+            "n_trials": 4,
+            "function": "tradeoff:objective",
+            "strategy": "agent",
+        },
+        base_dir=tmp_path,
+    )
+    url = f"sqlite:///{tmp_path / 'mo.db'}"
+    answers = [
+        json.dumps({"config": {"width": w}, "rationale": f"width {w}"}) for w in (2, 8, 32, 64)
+    ]
+    Tuner(task, llm=ScriptedLLM(answers, model="mo"), storage=url).run()
+    served = _serve(url)
+    base, _ = next(served)
+    try:
+        studies = _get(base + "/api/studies")["study_summaries"]
+        (summary,) = [s for s in studies if s["study_name"] == "tradeoff"]
+        assert summary["directions"] == ["maximize", "minimize"]
+        detail = _get(f"{base}/api/studies/{summary['study_id']}")
+        assert detail["objective_names"] == ["acc", "seconds"]  # its axis labels
+        trials = sorted(detail["trials"], key=lambda t: t["number"])
+        assert [t["values"][1] for t in trials] == [1.0, 4.0, 16.0, 32.0]
+        for trial in trials:
+            head = trial["note"]["body"].splitlines()[0]
+            assert head.startswith(f"## Trial {trial['number']}: complete, acc ")
+            assert ", seconds " in head
+    finally:
+        served.close()
