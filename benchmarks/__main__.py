@@ -245,20 +245,22 @@ def _print_summary(records: Sequence[dict[str, Any]], tasks: Sequence[str]) -> N
 
     refs = load_reference()
     scores: dict[str, dict[int, list[float]]] = {}
+    lengths = {len(r["best"]) for r in records if not r.get("error")}
+    budgets = sorted({b for b in BUDGETS if b <= max(lengths, default=0)} | lengths)
     for r in records:
         if r.get("error") or r["task"] not in refs:
             continue
         ref = refs[r["task"]]
         traj = score_trajectory(r["best"], opt=ref.opt, median_random=ref.median_random)
-        for b in BUDGETS:
+        for b in budgets:
             v = score_at(traj, b)
             if v is not None:
                 scores.setdefault(label(r), {}).setdefault(b, []).append(v)
     if not scores:
         return
-    table = Table("strategy", *[f"@{b}" for b in BUDGETS], title="100 * (1 - score), this run")
+    table = Table("strategy", *[f"@{b}" for b in budgets], title="100 * (1 - score), this run")
     for s, per in scores.items():
-        table.add_row(s, *[f"{headline(per[b]):.1f}" if b in per else "-" for b in BUDGETS])
+        table.add_row(s, *[f"{headline(per[b]):.1f}" if b in per else "-" for b in budgets])
     console.print(table)
 
 

@@ -114,6 +114,8 @@ class Group:
     subsets: list[Group] = field(default_factory=list)
     of_tasks: int = 0
     """How many tasks the main table averages (subsets: to say "N of M tasks")."""
+    families: list[str] = field(default_factory=list)
+    """The families an ``all`` group pools."""
     left_out: dict[str, int] = field(default_factory=dict)
     """Strategies that ran only some of the main table's tasks -> how many they ran."""
 
@@ -509,8 +511,13 @@ def collect(results_dir: Path = RESULTS_DIR) -> Sections:
         found = [
             g for f in FAMILIES if (g := _group(section, f, runs, refs)).strategies and g.tasks
         ]
-        if len(found) > 1:
-            combined = _group(section, "all", runs, refs)
+        # "All suites together" pools the families whose runs have the same, longest length
+        # (a family run with a smaller budget has no score at the others' last budget).
+        longest = max((g.max_trials for g in found), default=0)
+        pooled = [g.family for g in found if g.max_trials == longest]
+        if len(pooled) > 1:
+            combined = _group(section, "all", [r for r in runs if r.get("suite") in pooled], refs)
+            combined.families = pooled
             if combined.strategies and combined.tasks:
                 groups.append(combined)
         groups += found
@@ -813,7 +820,8 @@ def _summary_line(g: Group) -> str:
             f" {who} ran** ({top} trials)"
         )
     else:
-        where = f"**{g.section} / {g.family}** ({_n(len(g.tasks), 'task')}, {top} trials)"
+        family = " + ".join(g.families) if g.families else g.family
+        where = f"**{g.section} / {family}** ({_n(len(g.tasks), 'task')}, {top} trials)"
     return f"- {where}: {listing}." + (
         f" Best classical: `{best[0]}` {best[1]:.1f}." if best else ""
     )
@@ -833,7 +841,8 @@ def _group_md(g: Group, base: Path, plots_dir: Path) -> list[str]:
             " with every strategy of the main table; these numbers are not the suite's average."
         )
     else:
-        md.append(f"### {FAMILY_TITLES[g.family]} ({section})\n")
+        pooled = f": {' + '.join(g.families)}" if g.families else ""
+        md.append(f"### {FAMILY_TITLES[g.family]} ({section}{pooled})\n")
     md.append(f"Tasks ({len(g.tasks)}): " + ", ".join(f"`{t}`" for t in g.tasks) + ".")
     if g.left_out:
         tail = (
