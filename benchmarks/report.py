@@ -395,7 +395,7 @@ def _losses(groups: Sequence[Group]) -> tuple[list[str], dict[str, list[str]]]:
                 mine, tpe = _headline_at(g, s, b), _headline_at(g, BASELINE, b)
                 cells.append(_vs(mine, tpe))
                 if mine is not None and tpe is not None and mine < tpe - TIE:
-                    worse[s].append(f"{g.where()}@{b}: {mine:.1f} vs {tpe:.1f}")
+                    worse[s].append(f"{g.where()}@{b}: {mine - tpe:+.1f}")
             vs_best = (
                 f"`{best[0]}` {best[1]:.1f}: {_vs(_headline_at(g, s, top), best[1])}"
                 if best and best[0] != BASELINE
@@ -778,8 +778,9 @@ Mean rank is across tasks (1 = best). "vs TPE" counts the tasks where the strate
 score is better / tied / worse than TPE's, with a paired two-sided Wilcoxon signed-rank test
 over tasks. The 95% interval is a t-interval over seeds of the per-seed headline (only with 2 or
 more seeds). `[local]` is the embedded SmolLM2-135M model (tiny, weak ideas: the product's
-offline default), `[random]` is `RandomLLM`, a schema-following random proposer: the control
-that separates an LLM's ideas from the hybrid mechanism.
+offline default), `[random]` is `RandomLLM`, a proposer with no ideas that draws each
+configuration through the task's space as random search does: the control that separates an
+LLM's ideas from the hybrid mechanism.
 """
 
 HOWTO = """\
@@ -985,7 +986,11 @@ def build_report(
         if not cells:
             md.append(f"- `{s}`: never worse than TPE here, 0 of {total} cells ({evidence}).")
         else:
-            md.append(f"- `{s}`: worse than TPE in {len(cells)} of {total} cells ({evidence}).")
+            worst = min(cells, key=lambda c: float(c.rsplit(": ", 1)[1]))
+            md.append(
+                f"- `{s}`: worse than TPE in {len(cells)} of {total} cells, worst"
+                f" {worst} ({evidence})."
+            )
     md.append("")
     if never:
         md.append(

@@ -154,12 +154,13 @@ def get_task(name: str) -> Task:
 # short prompts, and cheap fits) and 20 trials, so that it runs in under 15 minutes on 2
 # cores. Its cost is the embedded model's calls, mostly reading the prompt (about 1,000 new
 # tokens a proposal, at 100 to 200 tokens a second on one core): with its repair rounds the
-# agent makes about 35 calls a run, hybrid-tpe about 11 and centaur about 5. At 25 trials the
-# suite needed about 25 CPU-minutes (16 minutes on a busy machine), so 20 it is: TPE still
-# has 10 model-based trials, the LLM of hybrid-tpe proposes about 7 and centaur's 3. The
-# tasks separate the strategies (random search is far from TPE on each) and cost little to
-# evaluate: skl-ada-breast (2 s a fit, 6 CPU-minutes of the suite) was replaced by
-# skl-svm-diabetes (0.03 s); MLP tasks are left out (10 to 40 s an evaluation on digits).
+# agent makes about 35 calls a run, hybrid-tpe about 12 and centaur about 5. At 20 trials the
+# suite took 21 CPU-minutes (about 11 minutes on 2 free cores; 29 at load average 8); 25
+# trials cost about a quarter more. At 20, TPE still has 10 model-based trials, the LLM of
+# hybrid-tpe proposes about 7 and centaur's 3. The tasks separate the strategies (random
+# search is far from TPE on each) and cost little to evaluate: skl-ada-breast (2 s a fit, 6
+# CPU-minutes of the suite) was replaced by skl-svm-diabetes (0.03 s); MLP tasks are left
+# out (10 to 40 s an evaluation on digits).
 QUICK_TRIALS = 20
 QUICK = (
     "hpobench-australian",
