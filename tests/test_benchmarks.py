@@ -366,3 +366,24 @@ def test_report_names_the_old_uniform_random_control_apart() -> None:
     )
     assert label({"strategy": "agent", "llm": "random"}) == "agent [random-uniform]"
     assert label({"strategy": "agent", "llm": "local"}) == "agent [local]"
+
+
+def test_report_pools_only_families_run_with_the_same_budget(tmp_path: Path) -> None:
+    from benchmarks.reference import load_reference
+    from benchmarks.report import collect
+
+    refs = load_reference()
+    runs = []
+    for task, n in (("skl-dt-iris", 3), ("skl-knn-wine", 3), ("nb201-cifar10", 5)):
+        for strategy in ("tpe", "random"):
+            runs.append(_fake_run(task, strategy, [refs[task].median_random] * n))
+    _write_results(tmp_path / "full-a.json", "full", runs)
+    families = [g.family for g in collect(tmp_path).groups]
+    assert families == ["tabular", "sklearn"]  # no "all": a 3-trial and a 5-trial family
+    for run in runs:  # the same budget everywhere: pooled
+        run["best"] = [run["best"][0]] * 5
+    _write_results(tmp_path / "full-a.json", "full", runs)
+    groups = collect(tmp_path).groups
+    assert [g.family for g in groups] == ["all", "tabular", "sklearn"]
+    assert groups[0].families == ["tabular", "sklearn"]
+    assert len(groups[0].tasks) == 3
