@@ -11,8 +11,8 @@ raw Planetoid files (``ind.cora.x``, ``ind.cora.graph``, ...) from ``ROOT/Cora/r
 script links them there, in a cache directory, from the first of:
 
 * the directory named by the environment variable ``AGENTHPO_PLANETOID_DIR``;
-* ``../shared/data/planetoid`` beside the repository (where this project's machines and CI
-  keep them).
+* ``shared/data/planetoid`` beside the repository or beside a folder above it, then
+  ``/work/shared/data/planetoid`` (where this project's machines and CI keep them).
 
 When neither holds the files, Planetoid downloads them as usual (into the same cache). The
 processed graph is cached too (``AGENTHPO_CACHE_DIR``, default ``~/.cache/agenthpo``).
@@ -69,7 +69,11 @@ def local_planetoid_dir() -> Path | None:
     downloads them)."""
     env = os.environ.get(PLANETOID_ENV)
     candidates = [Path(env)] if env else []
-    candidates.append(Path(__file__).resolve().parents[2].parent / "shared" / "data" / "planetoid")
+    # ``shared/data/planetoid`` beside the repository or beside any folder above it (a CI
+    # checkout may sit deeper than the working copy), then this project's machines' own.
+    repo = Path(__file__).resolve().parents[2]
+    candidates += [up / "shared" / "data" / "planetoid" for up in repo.parents]
+    candidates.append(Path("/work/shared/data/planetoid"))
     for folder in candidates:
         if all((folder / name).is_file() for name in RAW_FILES):
             return folder
