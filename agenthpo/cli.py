@@ -25,6 +25,7 @@ from rich.text import Text
 from agenthpo import __version__, _keys
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient, resolve_llm
+from agenthpo.report._data import _metric_names as report_metric_names
 from agenthpo.storage import is_single_process, open_storage
 from agenthpo.task import load_task, task_with
 from agenthpo.tuner import RunSummary, TrialEvent, Tuner, build_executor, replay_llm
@@ -447,17 +448,8 @@ def tell(
 
 
 def _metric_names(study: optuna.Study) -> list[str]:
-    """The objectives' names, as the task stored them (else Optuna's, else ``value``)."""
-    n = len(study.directions)
-    stored = study.user_attrs.get(_keys.STUDY_METRIC)
-    if isinstance(stored, str) and n == 1:
-        return [stored]
-    if isinstance(stored, list) and len(stored) == n:
-        return [str(m) for m in stored]
-    names = study.metric_names
-    if names is not None and len(names) == n:
-        return list(names)
-    return ["value"] if n == 1 else [f"value_{i}" for i in range(n)]
+    """The objectives' names, as the task stored them (the report reads them the same way)."""
+    return list(report_metric_names(study, len(study.directions)))
 
 
 def _open_study(task_file: Path | None, storage: str | None, study: str | None) -> optuna.Study:
