@@ -19,6 +19,7 @@ LLM_REPAIRED = "llm_repair"  # problems of the first answer that a repair round 
 LLM_PREFETCHED = "llm_prefetched"  # the proposal was prepared while the previous trial ran
 LLM_BATCH = "llm_batch"  # one of several candidates the LLM proposed in one call
 LLM_COST = "llm_cost_usd"  # dollars, for models with a known price
+LLM_TRUST = "llm_trust"  # the adaptive share's trust in the LLM when this trial was proposed
 STRATEGY = "strategy"
 
 # Trial system attributes (kept out of optuna-dashboard's tables).

@@ -30,6 +30,7 @@ import dataclasses
 import json
 import logging
 import math
+import random
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -53,7 +54,8 @@ from agenthpo.agent.creator import (
 )
 from agenthpo.agent.history import pareto_ranks, render_history, trial_views
 from agenthpo.agent.prompts import TaskContext
-from agenthpo.llm import LLMClient, resolve_llm
+from agenthpo.agent.trust import Trust, llm_trust
+from agenthpo.llm import LLMClient, LocalLlamaClient, resolve_llm
 from agenthpo.llm._pricing import price_of
 from agenthpo.space import Space
 
@@ -82,13 +84,20 @@ class AgentSampler(BaseSampler):
         seed: Seeds the backbone and, where the LLM supports it, its sampling.
         hidden_metrics: Stored metrics never shown to the LLM (e.g. ``test_accuracy``).
         temperature: LLM sampling temperature.
-        repair_rounds: Follow-up calls that send an invalid answer's problems back.
+        repair_rounds: Follow-up calls that send an invalid answer's problems back; ``None``
+            means one, or none for the embedded model (SmolLM2-135M fixed 2 answers in 89
+            repair rounds, which were a third of its calls).
         duplicate_tolerance: Proposals closer than this (unit-cube distance) to a tried or
             running configuration are duplicates.
         llm_warmup_trials: The first trials go to the backbone alone (``centaur``: 10).
         llm_startup_trials: After the warm-up, this many trials all go to the LLM.
         llm_share: After that, the share of trials the LLM proposes (1 = all, 0 = none),
             spread evenly by trial number so that every worker agrees.
+        adaptive_share: Give a scheduled LLM turn to the LLM only with probability
+            :func:`~agenthpo.agent.trust.llm_trust` (1 while its proposals do as well as the
+            backbone's, falling to ``trust_floor`` as they keep doing worse), so that a weak
+            model costs little as the budget grows. Single-objective studies only.
+        trust_floor: The least trust: a losing LLM keeps this share of its turns.
         show_backbone: Ask the backbone first and show its proposal (and, for CMA-ES, its
             mean and step size) to the LLM, which may keep or override it.
         max_llm_tokens: Stop asking the LLM once the study's trials used this many tokens.
@@ -111,11 +120,13 @@ class AgentSampler(BaseSampler):
         seed: int | None = None,
         hidden_metrics: Iterable[str] = (),
         temperature: float = 0.7,
-        repair_rounds: int = 1,
+        repair_rounds: int | None = None,
         duplicate_tolerance: float = 1e-3,
         llm_warmup_trials: int = 0,
         llm_startup_trials: int = 0,
         llm_share: float = 1.0,
+        adaptive_share: bool = False,
+        trust_floor: float = 0.1,
         show_backbone: bool = False,
         max_llm_tokens: int | None = None,
         max_llm_cost: float | None = None,
@@ -137,6 +148,8 @@ class AgentSampler(BaseSampler):
         self._warmup = max(0, llm_warmup_trials)
         self._startup = max(0, llm_startup_trials)
         self._share = llm_share
+        self._adaptive = adaptive_share
+        self._trust_floor = trust_floor
         self._show_backbone = show_backbone
         self._max_tokens = max_llm_tokens
         self._max_cost = max_llm_cost
@@ -175,7 +188,7 @@ class AgentSampler(BaseSampler):
         self._backbone.reseed_rng()
 
     def llm_turn(self, number: int) -> bool:
-        """Whether the schedule gives trial ``number`` to the LLM."""
+        """Whether the schedule gives trial ``number`` to the LLM (before any trust check)."""
         if number < self._warmup:
             return False
         k = number - self._warmup
@@ -183,6 +196,29 @@ class AgentSampler(BaseSampler):
             return True
         j = k - self._startup
         return math.floor((j + 1) * self._share + 1e-9) > math.floor(j * self._share + 1e-9)
+
+    def trust(self, study: Study) -> Trust | None:
+        """The trust in the LLM from the study's trials (``None`` unless adaptive)."""
+        if not self._adaptive or len(study.directions) != 1:
+            return None
+        return llm_trust(study.get_trials(deepcopy=False), study.direction, floor=self._trust_floor)
+
+    def _turn(self, study: Study, number: int) -> tuple[bool, Trust | None]:
+        """Whether trial ``number`` goes to the LLM, and the trust that decided it.
+
+        Start-up turns always go to the LLM (there is no evidence yet); later scheduled
+        turns go to it with probability ``trust``, drawn from the seed and the trial number
+        so that every worker and a resumed study decide alike.
+        """
+        if not self.llm_turn(number):
+            return False, None
+        if number < self._warmup + self._startup:
+            return True, None
+        trust = self.trust(study)
+        if trust is None or trust.value >= 1.0:
+            return True, trust
+        draw = random.Random(f"agenthpo-trust:{self._seed}:{number}").random()
+        return draw < trust.value, trust
 
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
@@ -210,15 +246,15 @@ class AgentSampler(BaseSampler):
         if all(name in fixed for name in search_space):
             return {}
         backbone_name = type(self._backbone).__name__
-        if not self.llm_turn(trial.number):
-            self._store(
-                study,
-                trial,
-                {
-                    _keys.PROPOSED_BY: "backbone",
-                    _keys.RATIONALE: f"{backbone_name}'s turn by the schedule",
-                },
-            )
+        llm_turn, trust = self._turn(study, trial.number)
+        if trust is not None:
+            self._store(study, trial, {_keys.LLM_TRUST: round(trust.value, 3)})
+        if not llm_turn:
+            if trust is not None and self.llm_turn(trial.number):
+                why = f"{backbone_name}'s turn: {trust.describe()}"
+            else:
+                why = f"{backbone_name}'s turn by the schedule"
+            self._store(study, trial, {_keys.PROPOSED_BY: "backbone", _keys.RATIONALE: why})
             return self._backbone_complete(study, trial, search_space)
         trials = [t for t in study.get_trials(deepcopy=False) if t.number != trial.number]
         budget_note = self._budget_exhausted(trials)
@@ -324,7 +360,7 @@ class AgentSampler(BaseSampler):
             llm=self.llm,
             space=space,
             context=context,
-            repair_rounds=self._repair_rounds,
+            repair_rounds=self._repairs(),
             temperature=self._temperature,
             duplicate_tolerance=self._duplicate_tolerance,
         )
@@ -368,7 +404,7 @@ class AgentSampler(BaseSampler):
             Whether a proposal is being prepared (not for backbone turns, ``centaur``'s
             turns, which need the backbone's proposal first, or once the budget is spent).
         """
-        if self._show_backbone or not self.llm_turn(number):
+        if self._show_backbone or not self._turn(study, number)[0]:
             return False
         trials = study.get_trials(deepcopy=False)
         if self._budget_exhausted(trials) is not None:
@@ -535,6 +571,11 @@ class AgentSampler(BaseSampler):
             " (complete it with values for any parameter it left out)."
         )
         return note
+
+    def _repairs(self) -> int:
+        if self._repair_rounds is not None:
+            return self._repair_rounds
+        return 0 if isinstance(self.llm, LocalLlamaClient) else 1
 
     def _budget_exhausted(self, trials: Sequence[FrozenTrial]) -> str | None:
         if self._max_tokens is None and self._max_cost is None:

@@ -6,12 +6,15 @@
 ``hybrid-tpe`` the LLM proposes the first ``llm_startup_trials`` trials (default 3), then a
                share ``llm_share`` (default 0.25) of the rest, spread evenly; TPE proposes the
                others and learns from every trial; the LLM's history marks which trials TPE
-               proposed and how they went
+               proposed and how they went. The share adapts (``adaptive_share``): while the
+               LLM's proposals beat the running median less often than TPE's, it keeps only
+               part of its turns (:mod:`agenthpo.agent.trust`), down to a tenth
 ``centaur``    CMA-ES runs every trial; after a 10-trial warm-up, on a share ``llm_share``
                (default 0.3) of trials the LLM sees CMA-ES's proposal, its mean and step
                size and the top configurations, and may keep or override the proposal;
                CMA-ES learns from every result (categorical parameters are sampled at
-               random by CMA-ES, and chosen by the LLM on its turns)
+               random by CMA-ES, and chosen by the LLM on its turns); adaptive share as
+               for ``hybrid-tpe``
 ``tpe``        Optuna's TPE sampler (its defaults), no LLM
 ``random``     Optuna's random sampler, no LLM
 ``cmaes``      Optuna's CMA-ES sampler, no LLM
@@ -115,6 +118,7 @@ def make_sampler(
             backbone=TPESampler(seed=seed),
             llm_startup_trials=3 if llm_startup_trials is None else llm_startup_trials,
             llm_share=0.25 if llm_share is None else llm_share,
+            adaptive_share=common.pop("adaptive_share", True),
             **common,
         )
     # centaur
@@ -123,6 +127,7 @@ def make_sampler(
         llm_warmup_trials=10,
         llm_startup_trials=0 if llm_startup_trials is None else llm_startup_trials,
         llm_share=0.3 if llm_share is None else llm_share,
+        adaptive_share=common.pop("adaptive_share", True),
         show_backbone=True,
         **common,
     )

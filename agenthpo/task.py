@@ -151,6 +151,7 @@ class Task(BaseModel):
     llm: LLMSection | None = None
     strategy: StrategyName = "hybrid-tpe"
     llm_share: float | None = Field(default=None, ge=0, le=1)
+    adaptive_share: bool | None = None
     llm_batch_size: int = Field(default=1, ge=1, le=16)
     noise: NoiseSection | None = None
     pruner: PrunerName | PrunerSection | None = None

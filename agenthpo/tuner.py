@@ -287,6 +287,11 @@ class Tuner:
                 seed=self.seed,
                 hidden_metrics=self.task.hidden_metrics,
                 llm_share=self.task.llm_share,
+                **(
+                    {}
+                    if self.task.adaptive_share is None
+                    else {"adaptive_share": self.task.adaptive_share}
+                ),
                 temperature=section.temperature if section is not None else 0.7,
                 max_llm_tokens=self.task.max_llm_tokens,
                 llm_batch_size=self.task.llm_batch_size,

@@ -72,12 +72,15 @@ def label(run: Mapping[str, Any]) -> str:
 
     ``[random]`` is the RandomLLM control drawing through the task's space (as random search
     does); runs stored before that fix drew uniformly between the schema's bounds and are
-    named ``[random-uniform]``, so the two controls are never mixed in one row.
+    named ``[random-uniform]``, so the two controls are never mixed in one row. ``hybrid-tpe``
+    and ``centaur`` runs stored before their share became adaptive are ``[local, fixed share]``.
     """
     strategy = str(run["strategy"])
     llm = run.get("llm")
     if llm == "random" and run.get("llm_sampling") != "space":
         llm = "random-uniform"
+    if llm and strategy in ("hybrid-tpe", "centaur") and run.get("share") != "adaptive":
+        llm = f"{llm}, fixed share"
     return f"{strategy} [{llm}]" if llm else strategy
 
 
@@ -624,6 +627,10 @@ def _limitations() -> list[str]:
         " stored before that fix drew numbers uniformly between the JSON schema's bounds,"
         " which is worse than random search on log-scaled parameters; where such runs remain"
         " they are named `[random-uniform]` and never mixed with `[random]`.",
+        "- `hybrid-tpe` and `centaur` adapt the LLM's share of trials to how its proposals"
+        " do against the backbone's (`agenthpo.agent.trust`). Runs stored before that ran a"
+        " fixed share; they are named `[local, fixed share]` and never mixed with the adaptive"
+        " runs.",
         "- Timings come from a shared 2-core machine: other jobs were running (see the load"
         ' averages under "What ran"), which slows the embedded model most.',
     ]

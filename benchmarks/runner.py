@@ -287,6 +287,9 @@ def run_one(
         "llm": llm_label(spec.strategy, spec.llm),
         "llm_model": llm_model,
         "llm_sampling": sampling,
+        # hybrid-tpe and centaur adapt the LLM's share to how its proposals do (trust);
+        # results stored before that ran a fixed share and are labelled so.
+        "share": "adaptive" if spec.strategy in ("hybrid-tpe", "centaur") else None,
         "direction": task.direction,
         "values": rec.values,
         "true_values": rec.true_values,

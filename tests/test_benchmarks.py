@@ -298,6 +298,7 @@ def _fake_run(task: str, strategy: str, best: list[float], *, llm: str | None = 
         "n_trials": n,
         "llm": llm,
         "llm_sampling": "space" if llm == "random" else None,
+        "share": "adaptive" if strategy in ("hybrid-tpe", "centaur") else None,
         "best": best,
         "time": {"total_s": 1.0, "optimizer_s": 0.1, "llm_s": 0.5, "eval_s": 0.4},
         "llm_calls": n if llm else 0,
@@ -311,6 +312,17 @@ def _fake_run(task: str, strategy: str, best: list[float], *, llm: str | None = 
 def _write_results(path: Path, suite: str, runs: list[dict]) -> None:
     meta = {"kind": "suite", "suite": suite, "started": "2026-01-01T00:00:00+00:00"}
     path.write_text(json.dumps({"version": 1, "meta": meta, "runs": runs}))
+
+
+def test_runs_from_before_the_adaptive_share_are_labelled_apart() -> None:
+    from benchmarks.report import label
+
+    new = _fake_run("skl-dt-iris", "hybrid-tpe", [0.5], llm="local")
+    old = {**new, "share": None}
+    assert label(new) == "hybrid-tpe [local]"
+    assert label(old) == "hybrid-tpe [local, fixed share]"
+    assert label({**old, "strategy": "agent"}) == "agent [local]"  # the agent never adapted
+    assert label(_fake_run("skl-dt-iris", "tpe", [0.5])) == "tpe"
 
 
 def test_report_never_averages_a_partial_row_as_the_whole_suite(tmp_path: Path) -> None:
