@@ -89,6 +89,19 @@ def _host() -> dict[str, Any]:
     }
 
 
+def _current(run: dict[str, Any]) -> bool:
+    """Whether a stored run is what this code would run now (not an older variant that the
+    report labels apart: ``[random-uniform]``, ``[local, fixed share]``)."""
+    from benchmarks.report import label
+
+    now = {
+        **run,
+        "llm_sampling": "space" if run.get("llm") == "random" else run.get("llm_sampling"),
+        "share": "adaptive" if run["strategy"] in ("hybrid-tpe", "centaur") else None,
+    }
+    return label(run) == label(now)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     """Prints the suites, tasks and strategies."""
     from benchmarks.optimizers import ALL_STRATEGIES, DEFAULT_STRATEGIES, available
@@ -157,7 +170,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             (r["task"], r["strategy"], r["seed"], r["n_trials"], r.get("llm"))
             for f in load_results(results_dir.glob("*.json"))
             for r in f["runs"]
-            if not r.get("error") and "n_trials" in r
+            if not r.get("error") and "n_trials" in r and _current(r)
         }
         before = len(specs)
         specs = [s for s in specs if s.key() not in done]

@@ -325,6 +325,19 @@ def test_runs_from_before_the_adaptive_share_are_labelled_apart() -> None:
     assert label(_fake_run("skl-dt-iris", "tpe", [0.5])) == "tpe"
 
 
+def test_skip_done_reruns_older_variants_only() -> None:
+    from benchmarks.__main__ import _current
+
+    new = _fake_run("skl-dt-iris", "hybrid-tpe", [0.5], llm="local")
+    assert _current(new)
+    assert not _current({**new, "share": None})  # a fixed-share run is not what runs now
+    assert _current(_fake_run("skl-dt-iris", "agent", [0.5], llm="random"))
+    assert not _current(
+        {**_fake_run("skl-dt-iris", "agent", [0.5], llm="random"), "llm_sampling": None}
+    )
+    assert _current(_fake_run("skl-dt-iris", "tpe", [0.5]))
+
+
 def test_report_never_averages_a_partial_row_as_the_whole_suite(tmp_path: Path) -> None:
     from benchmarks.reference import load_reference
     from benchmarks.report import write_report
