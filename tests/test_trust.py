@@ -211,3 +211,16 @@ def test_repair_rounds_default_to_none_for_the_embedded_model(small_space: Space
     sampler = AgentSampler(llm=local, space=small_space, context=CTX)
     assert sampler._repairs() == 0
     assert AgentSampler(llm=local, space=small_space, repair_rounds=2)._repairs() == 2
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, True), (False, False), (True, True)])
+def test_the_task_file_can_turn_the_adaptive_share_off(
+    quadratic_task: Any, tmp_path: Any, given: bool | None, expected: bool
+) -> None:
+    from agenthpo.tuner import Tuner
+
+    task = quadratic_task.model_copy(update={"strategy": "hybrid-tpe", "adaptive_share": given})
+    tuner = Tuner(task, llm=_stubborn_llm(), storage=f"sqlite:///{tmp_path / 's.db'}")
+    sampler = tuner.sampler()
+    assert isinstance(sampler, AgentSampler)
+    assert sampler._adaptive is expected
