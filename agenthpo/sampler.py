@@ -575,7 +575,8 @@ class AgentSampler(BaseSampler):
     def _repairs(self) -> int:
         if self._repair_rounds is not None:
             return self._repair_rounds
-        return 0 if isinstance(self.llm, LocalLlamaClient) else 1
+        llm = self.llm
+        return 0 if isinstance(llm, LocalLlamaClient) and llm.embedded else 1
 
     def _budget_exhausted(self, trials: Sequence[FrozenTrial]) -> str | None:
         if self._max_tokens is None and self._max_cost is None:

@@ -208,9 +208,12 @@ def test_repair_rounds_default_to_none_for_the_embedded_model(small_space: Space
     assert study.trials[0].user_attrs[_keys.LLM_CALLS] == 2  # the answer and one repair round
 
     local = LocalLlamaClient.__new__(LocalLlamaClient)  # no model is loaded by this test
+    local.embedded = True
     sampler = AgentSampler(llm=local, space=small_space, context=CTX)
     assert sampler._repairs() == 0
     assert AgentSampler(llm=local, space=small_space, repair_rounds=2)._repairs() == 2
+    local.embedded = False  # a GGUF of the user's own: a capable model may fix its answer
+    assert AgentSampler(llm=local, space=small_space)._repairs() == 1
 
 
 @pytest.mark.parametrize(("given", "expected"), [(None, True), (False, False), (True, True)])

@@ -20,6 +20,7 @@ from typing import Any
 
 from agenthpo.errors import LLMConfigError, LLMError
 from agenthpo.llm._base import LLMResponse, Message, Usage
+from agenthpo.llm._probe import check_llama_build
 
 __all__ = ["LocalLlamaClient", "default_threads", "find_embedded_model"]
 
@@ -137,6 +138,7 @@ class LocalLlamaClient:
                 import llama_cpp
             except ImportError:
                 raise LLMConfigError(f"llama-cpp-python is not installed; {INSTALL_HINT}") from None
+            check_llama_build(self.model_path)
             start = time.perf_counter()
             try:
                 self._llama = llama_cpp.Llama(
