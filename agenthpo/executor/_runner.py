@@ -20,7 +20,8 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from agenthpo.errors import ExecutorError
 from agenthpo.executor._base import _metrics_from_return
@@ -44,9 +45,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("target", help="module:function")
     args = parser.parse_args(argv)
     sys.path[:0] = [path for path in args.search_path if path not in sys.path]
+    return _run_objective(args.target, lambda fn, config: _call_objective(fn, config, report))
+
+
+def _run_objective(target: str, call: Callable[[Callable[..., Any], dict[str, Any]], Any]) -> int:
+    """Loads ``target`` (``module:function``), calls it through ``call(fn, config)`` with the
+    trial's configuration and writes what it returns as the trial's final metrics.
+
+    Shared with :mod:`agenthpo.scaffold.call`, which calls the function differently.
+
+    Returns:
+        0 on success, 1 if importing the module or calling the function raised, 2 if it
+        cannot be run at all (no configuration, no such function); the error goes to stderr.
+    """
     try:
         config = get_config()
-        fn = _load_target(args.target)
+        fn = _load_target(target)
     except ExecutorError as exc:
         sys.stderr.write(f"ExecutorError: {exc}\n")
         return 2
@@ -54,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         traceback.print_exc()  # importing the module failed
         return 1
     try:
-        metrics = _metrics_from_return(_call_objective(fn, config, report))
+        metrics = _metrics_from_return(call(fn, config))
     except Exception:
         traceback.print_exc()
         return 1

@@ -18,16 +18,14 @@ Example:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from agenthpo.errors import ExecutorError
-from agenthpo.executor._base import _metrics_from_return
-from agenthpo.executor._function import _call_objective, _load_target
-from agenthpo.reporter import METRICS_ENV, get_config, report
+from agenthpo.executor._function import _call_objective
+from agenthpo.executor._runner import _run_objective
+from agenthpo.reporter import report
 
 __all__ = ["main"]
 
@@ -48,26 +46,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("target", help="module:function")
     args, _ = parser.parse_known_args(argv)
     sys.path[:0] = [p for p in [*args.search_path, os.getcwd()] if p not in sys.path]
-    try:
-        config = get_config()
-        fn = _load_target(args.target)
-    except ExecutorError as exc:
-        sys.stderr.write(f"ExecutorError: {exc}\n")
-        return 2
-    except Exception:
-        traceback.print_exc()  # importing the module failed
-        return 1
-    try:
-        returned = _call_objective(fn, config, report) if args.config else fn(**config)
-        metrics = _metrics_from_return(returned)
-    except Exception:
-        traceback.print_exc()
-        return 1
-    path = os.environ.get(METRICS_ENV)
-    if metrics is not None and path:
-        with open(path, "w", encoding="utf-8") as file:
-            json.dump(metrics, file, allow_nan=True)
-    return 0
+
+    def call(fn: Callable[..., Any], config: dict[str, Any]) -> Any:
+        return _call_objective(fn, config, report) if args.config else fn(**config)
+
+    return _run_objective(args.target, call)
 
 
 if __name__ == "__main__":
