@@ -107,6 +107,33 @@ def parse():
     assert opts["kind"].choices == ("a", "b")
 
 
+def test_a_flag_named_by_an_unknown_loop_variable_is_left_out() -> None:
+    source = """
+import argparse
+parser = argparse.ArgumentParser()
+for n, v in zip(["lr", "wd"], [0.1, 0.01]):
+    parser.add_argument(f"--{n}", type=float, default=v)
+parser.add_argument("--epochs", type=int, default=5)
+"""
+    info = read_source(source, path="zip.py")
+    names = [o.name for o in info.options]
+    assert names == ["epochs"]  # never an option called "_Ref(name='n')"
+
+
+def test_typer_option_with_a_keyword_default() -> None:
+    source = """
+import typer
+app = typer.Typer()
+
+@app.command()
+def train(lr: float = typer.Option(default=0.05), depth: int = typer.Option(...)) -> None:
+    pass
+"""
+    opts = {o.name: o for o in read_source(source, path="t.py").options}
+    assert (opts["lr"].default, opts["lr"].required) == (0.05, False)
+    assert opts["depth"].required
+
+
 def test_click_options() -> None:
     info = read_target(SCRIPTS / "train_click.py")
     assert (info.style, info.function) == ("click", "main")

@@ -123,7 +123,10 @@ def _evaluate(node: ast.AST, env: Mapping[str, Any]) -> Any:
             if isinstance(value, ast.FormattedValue):
                 if value.format_spec is not None or value.conversion != -1:
                     raise _Unknown
-                parts.append(str(_evaluate(value.value, env)))
+                part = _evaluate(value.value, env)
+                if isinstance(part, _Ref):  # a name the source does not bind to data
+                    raise _Unknown
+                parts.append(str(part))
             else:
                 parts.append(str(_evaluate(value, env)))
         return "".join(parts)

@@ -74,9 +74,10 @@ def _typer_default(
     has_default, default = (
         _literal(default_call.args[0], module.constants) if default_call.args else (False, None)
     )
-    if "default" in _kwargs(default_call):
+    keyword = "default" in _kwargs(default_call)
+    if keyword:
         has_default, default = _literal(_kwargs(default_call)["default"], module.constants)
-    if default is Ellipsis or not default_call.args:
+    if default is Ellipsis or not (default_call.args or keyword):
         return False, None, True
     return has_default, default, False
 
