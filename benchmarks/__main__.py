@@ -122,6 +122,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Runs a suite and stores its results."""
+    from benchmarks.controls import CONTROLS
     from benchmarks.optimizers import DEFAULT_STRATEGIES, available, uses_llm
     from benchmarks.reference import load_reference
     from benchmarks.runner import RunSpec, load_results, run_plan, save_results
@@ -149,7 +150,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.trials is None:
         args.trials = QUICK_TRIALS if args.suite == "quick" else 50
     llm = args.llm
-    if any(uses_llm(s) for s in strategies) and llm != "random":
+    if any(uses_llm(s) for s in strategies) and llm not in CONTROLS:
         from agenthpo.errors import AgentHPOError
         from agenthpo.llm import parse_llm_spec
 
@@ -435,7 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--llm",
         default="local",
-        help="any AgentHPO LLM spec (local, openai:MODEL, ...) or 'random'",
+        help="any AgentHPO LLM spec (local, openai:MODEL, ...), or a synthetic control:"
+        " 'random' (no ideas) or 'corners' (extreme settings: a confidently wrong model)",
     )
     run.add_argument(
         "--seeds",

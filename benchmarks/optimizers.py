@@ -13,6 +13,8 @@
 ``hybrid-tpe``    AgentHPO: the LLM proposes 3 + 25% of the trials, TPE the rest
 ``centaur``       AgentHPO: CMA-ES, with the LLM overriding 30% of trials after 10
 ``agent``         AgentHPO: the LLM proposes every trial (the paper's method)
+``hybrid-tpe-     ``hybrid-tpe`` with the LLM's share fixed (``adaptive_share=False``), as
+fixed``           before the share adapted; on request, to measure what adapting buys
 ================  ==========================================================================
 
 The LLM strategies are built with :func:`agenthpo.strategies.make_sampler`, given the task's
@@ -44,7 +46,8 @@ __all__ = [
     "uses_llm",
 ]
 
-LLM_STRATEGIES: tuple[str, ...] = ("hybrid-tpe", "centaur", "agent")
+LLM_STRATEGIES: tuple[str, ...] = ("hybrid-tpe", "centaur", "agent", "hybrid-tpe-fixed")
+ON_REQUEST: tuple[str, ...] = ("hybrid-tpe-fixed",)
 CLASSICAL_STRATEGIES: tuple[str, ...] = (
     "random",
     "tpe",
@@ -68,7 +71,9 @@ def _tpe_default_is_multivariate() -> bool:
 # Every fast strategy, less the TPE variant that is the same as ``tpe`` on this Optuna.
 _SAME_AS_TPE = "tpe-mv" if _tpe_default_is_multivariate() else "tpe-indep"
 DEFAULT_STRATEGIES: tuple[str, ...] = tuple(
-    s for s in ALL_STRATEGIES if s not in SLOW_STRATEGIES and s != _SAME_AS_TPE
+    s
+    for s in ALL_STRATEGIES
+    if s not in SLOW_STRATEGIES and s != _SAME_AS_TPE and s not in ON_REQUEST
 )
 
 _LLM_CACHE: dict[str, LLMClient] = {}
@@ -117,6 +122,9 @@ def optuna_sampler(strategy: str, *, task: Task, seed: int, llm: LLMClient | Non
     kwargs: dict[str, Any] = {"seed": seed}
     if uses_llm(strategy):
         kwargs.update(llm=llm, space=task.space, context=task.context)
+    if strategy == "hybrid-tpe-fixed":
+        strategy = "hybrid-tpe"
+        kwargs["adaptive_share"] = False
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return make_sampler(strategy, **kwargs)

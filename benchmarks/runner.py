@@ -41,6 +41,7 @@ import optuna
 
 from agenthpo import _keys
 from agenthpo.llm import LLMClient, RandomLLM
+from benchmarks.controls import CONTROLS, CornerLLM
 from benchmarks.optimizers import llm_label, make_llm, optuna_sampler, uses_llm
 from benchmarks.tasks import Evaluation, Objective, Task, get_task, suggest
 
@@ -87,8 +88,8 @@ def expected_cost(spec: RunSpec) -> float:
     """A rough duration in seconds, to start the longest runs first."""
     task = get_task(spec.task)
     cost = spec.n_trials * task.eval_cost_s
-    if uses_llm(spec.strategy) and spec.llm not in (None, "random"):
-        cost += spec.n_trials * _LLM_SHARE[spec.strategy] * _LLM_CALL_S
+    if uses_llm(spec.strategy) and spec.llm not in (None, *CONTROLS):
+        cost += spec.n_trials * _LLM_SHARE.get(spec.strategy, 0.3) * _LLM_CALL_S
     if spec.strategy in ("gp", "smac"):
         cost += spec.n_trials * 0.5
     return cost
@@ -156,6 +157,8 @@ def _run_optuna(
             # The control proposes as random search does: through the task's space, so log
             # scales and step grids are respected (the JSON schema cannot express them).
             llm = RandomLLM(seed=spec.seed, space=task.space)
+        elif spec.llm == "corners":
+            llm = CornerLLM(seed=spec.seed, space=task.space)
         else:
             llm = make_llm(spec.llm, spec.seed)
     sampler = optuna_sampler(spec.strategy, task=task, seed=spec.seed, llm=llm)

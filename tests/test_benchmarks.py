@@ -412,3 +412,29 @@ def test_report_pools_only_families_run_with_the_same_budget(tmp_path: Path) -> 
     assert [g.family for g in groups] == ["all", "tabular", "sklearn"]
     assert groups[0].families == ["tabular", "sklearn"]
     assert len(groups[0].tasks) == 3
+
+
+def test_the_corners_control_and_the_fixed_share_variant() -> None:
+    from benchmarks.controls import CornerLLM
+    from benchmarks.optimizers import DEFAULT_STRATEGIES, optuna_sampler
+    from benchmarks.runner import RunSpec, run_one
+    from benchmarks.tasks import get_task
+
+    task = get_task("hpobench-kc1")
+    llm = CornerLLM(seed=0, space=task.space)
+    bounds = task.space.to_optuna()
+    for _ in range(20):
+        corner = llm.corner()
+        for name, dist in bounds.items():
+            if hasattr(dist, "low"):
+                assert corner[name] in (dist.low, dist.high)
+    fixed = optuna_sampler("hybrid-tpe-fixed", task=task, seed=0, llm=llm)
+    adaptive = optuna_sampler("hybrid-tpe", task=task, seed=0, llm=llm)
+    assert (fixed._adaptive, adaptive._adaptive) == (False, True)  # type: ignore[attr-defined]
+    assert "hybrid-tpe-fixed" not in DEFAULT_STRATEGIES  # on request only
+
+    rec = run_one(RunSpec("hpobench-kc1", "hybrid-tpe", 0, 30, "corners"), lambda: None)
+    assert rec["llm"] == "corners"
+    assert rec["share"] == "adaptive"
+    # A confidently wrong proposer loses its turns: fewer than the fixed schedule's 3 + 7.
+    assert 3 <= rec["llm_proposals"] < 10
