@@ -139,13 +139,14 @@ class Group:
 
 
 def _merge(files: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Runs of the given files, later files replacing runs with the same key."""
+    """Runs of the given files, later files replacing runs with the same key (task, label,
+    seed): a run of an older variant (``[local, fixed share]``) is kept beside the new one."""
     merged: dict[tuple[Any, ...], dict[str, Any]] = {}
     for data in files:
         for run in data.get("runs", []):
             if run.get("error"):
                 continue
-            key = (run["task"], run["strategy"], run.get("llm"), run["seed"])
+            key = (run["task"], label(run), run["seed"])
             merged[key] = {**run, "_file": data.get("path")}
     return list(merged.values())
 

@@ -325,6 +325,17 @@ def test_runs_from_before_the_adaptive_share_are_labelled_apart() -> None:
     assert label(_fake_run("skl-dt-iris", "tpe", [0.5])) == "tpe"
 
 
+def test_merging_keeps_an_older_variant_beside_the_new_run() -> None:
+    from benchmarks.report import _merge, label
+
+    new = _fake_run("skl-dt-iris", "hybrid-tpe", [0.5], llm="local")
+    old = {**new, "share": None, "best": [0.9]}
+    again = {**new, "best": [0.4]}
+    runs = _merge([{"runs": [old]}, {"runs": [new]}, {"runs": [again]}])
+    by_label = {label(r): r["best"] for r in runs}
+    assert by_label == {"hybrid-tpe [local, fixed share]": [0.9], "hybrid-tpe [local]": [0.4]}
+
+
 def test_skip_done_reruns_older_variants_only() -> None:
     from benchmarks.__main__ import _current
 
