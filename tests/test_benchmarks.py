@@ -449,3 +449,27 @@ def test_the_corners_control_and_the_fixed_share_variant() -> None:
     assert rec["share"] == "adaptive"
     # A confidently wrong proposer loses its turns: fewer than the fixed schedule's 3 + 7.
     assert 3 <= rec["llm_proposals"] < 10
+
+
+def test_report_compares_the_fixed_and_adaptive_share_against_tpe(tmp_path: Path) -> None:
+    from benchmarks.reference import load_reference
+    from benchmarks.report import write_report
+
+    refs = load_reference()
+    tasks = ["skl-dt-iris", "skl-knn-wine"]
+    runs = []
+    for t in tasks:
+        good, bad = refs[t].opt, refs[t].median_random
+        runs += [
+            _fake_run(t, "tpe", [bad] * 5 + [good] * 5),  # headline 100 from trial 6
+            _fake_run(t, "hybrid-tpe-fixed", [bad] * 10, llm="corners"),  # never better: 0
+            _fake_run(t, "hybrid-tpe", [bad] * 7 + [good] * 3, llm="corners"),  # 100 at 10
+        ]
+    # an older fixed-share run of the embedded model on one task has no adaptive partner
+    runs.append({**_fake_run("skl-dt-iris", "hybrid-tpe", [bad] * 10, llm="local"), "share": None})
+    _write_results(tmp_path / "sklearn-a.json", "sklearn", runs)
+    text = write_report(results_dir=tmp_path, out=tmp_path / "B.md").read_text()
+    section = text[text.index("### What the adaptive share buys") :]
+    section = section[: section.index("\n## ")]
+    assert "| full / sklearn | `corners` | 2 | 1/1/1 | 0.0 (-100.0) → 100.0 (+0.0) |" in section
+    assert "`local`" not in section
