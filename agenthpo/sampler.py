@@ -136,6 +136,8 @@ class AgentSampler(BaseSampler):
     ) -> None:
         if not 0.0 <= llm_share <= 1.0:
             raise ValueError(f"llm_share must be between 0 and 1 (got {llm_share})")
+        if not 0.0 <= trust_floor <= 1.0:
+            raise ValueError(f"trust_floor must be between 0 and 1 (got {trust_floor})")
         self._llm = llm
         self._space = space
         self._context = context

@@ -227,3 +227,9 @@ def test_the_task_file_can_turn_the_adaptive_share_off(
     sampler = tuner.sampler()
     assert isinstance(sampler, AgentSampler)
     assert sampler._adaptive is expected
+
+
+@pytest.mark.parametrize("floor", [-0.1, 1.5])
+def test_an_impossible_floor_is_refused(small_space: Space, floor: float) -> None:
+    with pytest.raises(ValueError, match="trust_floor"):
+        AgentSampler(llm=_stubborn_llm(), space=small_space, trust_floor=floor)
