@@ -56,6 +56,9 @@ from benchmarks.svg import line_chart
 __all__ = ["BUDGETS", "Group", "build_report", "label", "write_report"]
 
 BUDGETS = (10, 25, 50)
+# The product's strategies as a new user runs them: the embedded model, adaptive share.
+PRODUCT = ("hybrid-tpe [local]", "centaur [local]", "agent [local]")
+FULL_FAMILIES = ("tabular", "sklearn", "real")
 FAMILIES = ("tabular", "sklearn", "real")
 FAMILY_TITLES = {
     "all": "All suites together",
@@ -380,9 +383,12 @@ def _vs(mine: float | None, other: float | None) -> str:
     return f"{mine:.1f} ({f'**{shown}**' if diff < -TIE else shown})"
 
 
-def _losses(groups: Sequence[Group]) -> tuple[list[str], dict[str, list[str]]]:
-    """A table of every AgentHPO row against TPE (and the best classical sampler) on the
-    same tasks, and per strategy the places where it is below TPE (empty: never worse)."""
+def _losses(
+    groups: Sequence[Group], only: Sequence[str] | None = None
+) -> tuple[list[str], dict[str, list[str]]]:
+    """A table of every AgentHPO row (or those named in ``only``) against TPE (and the best
+    classical sampler) on the same tasks, and per strategy the places where it is below TPE
+    (empty: never worse)."""
     worse: dict[str, list[str]] = {}
     rows: list[str] = []
     columns = sorted({b for g in _comparisons(groups) for b in _budgets(g)})
@@ -391,6 +397,8 @@ def _losses(groups: Sequence[Group]) -> tuple[list[str], dict[str, list[str]]]:
         top = budgets[-1]
         best = _best_classical(g, top)
         for s in _own(g):
+            if only is not None and s not in only:
+                continue
             worse.setdefault(s, [])
             cells = []
             for b in columns:
@@ -420,6 +428,57 @@ def _losses(groups: Sequence[Group]) -> tuple[list[str], dict[str, list[str]]]:
     ]
     table = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), *rows]
     return table, worse
+
+
+def _verdicts(
+    groups: Sequence[Group], worse: Mapping[str, list[str]], names: Sequence[str]
+) -> list[str]:
+    """One line per strategy: in how many table cells it is below TPE, and the worst."""
+    lines = []
+    for s in names:
+        cells = worse[s]
+        evidence = _evidence(groups, s)
+        total = sum(len(_budgets(g)) for g in _comparisons(groups) if s in _own(g))
+        if not cells:
+            lines.append(f"- `{s}`: never worse than TPE here, 0 of {total} cells ({evidence}).")
+        else:
+            worst = min(cells, key=lambda c: float(c.rsplit(": ", 1)[1]))
+            lines.append(
+                f"- `{s}`: worse than TPE in {len(cells)} of {total} cells, worst"
+                f" {worst} ({evidence})."
+            )
+    return lines
+
+
+def _at_a_glance(groups: Sequence[Group]) -> list[str]:
+    """The product's strategies with the embedded model against TPE and the best classical
+    sampler, per suite: the loss table without the controls and the older variants."""
+    table, worse = _losses(groups, only=PRODUCT)
+    if not table:
+        return []
+    names = [s for s in PRODUCT if s in worse]
+    covered = {
+        s: sorted({g.family for g in _comparisons(groups) if s in _own(g) and g.section == "full"})
+        for s in names
+    }
+    missing = [
+        f"`{s}` has no full-suite run on {', '.join(f for f in FULL_FAMILIES if f not in fams)}"
+        for s, fams in covered.items()
+        if any(f not in fams for f in FULL_FAMILIES)
+    ]
+    return [
+        "## At a glance: AgentHPO with the embedded model\n",
+        "The three strategies as a new user runs them (`--llm local`: the embedded"
+        " SmolLM2-135M, no key, no network), each against TPE on the tasks it ran; the"
+        " controls and older variants are further down. A row with fewer tasks than its suite"
+        " says so in the first column. Cells: the headline (higher is better) and, in"
+        " brackets, the difference to TPE; **bold** is a loss.\n",
+        *table,
+        "",
+        *_verdicts(groups, worse, names),
+        *(f"- Not measured: {m}." for m in missing),
+        "",
+    ]
 
 
 def _llm_usage(groups: Sequence[Group]) -> list[str]:
@@ -1016,6 +1075,7 @@ def build_report(
     """The Markdown text (and, as a side effect, the SVG plots under ``plots_dir``)."""
     plots_dir = plots_dir or (RESULTS_DIR / "plots")
     md: list[str] = [INTRO, _reference_note(sections.refs)]
+    md += _at_a_glance(sections.groups)
     loss_table, worse = _losses(sections.groups)
 
     md.append("## Summary\n")
@@ -1047,18 +1107,7 @@ def build_report(
         "A strategy counts as never worse than TPE when its headline is at least TPE's in every"
         f" row and budget above (a difference under {TIE} points is a tie).\n"
     )
-    for s in llm_names:
-        cells = worse[s]
-        evidence = _evidence(sections.groups, s)
-        total = sum(len(_budgets(g)) for g in _comparisons(sections.groups) if s in _own(g))
-        if not cells:
-            md.append(f"- `{s}`: never worse than TPE here, 0 of {total} cells ({evidence}).")
-        else:
-            worst = min(cells, key=lambda c: float(c.rsplit(": ", 1)[1]))
-            md.append(
-                f"- `{s}`: worse than TPE in {len(cells)} of {total} cells, worst"
-                f" {worst} ({evidence})."
-            )
+    md += _verdicts(sections.groups, worse, llm_names)
     md.append("")
     if never:
         md.append(

@@ -473,3 +473,29 @@ def test_report_compares_the_fixed_and_adaptive_share_against_tpe(tmp_path: Path
     section = section[: section.index("\n## ")]
     assert "| full / sklearn | `corners` | 2 | 1/1/1 | 0.0 (-100.0) → 100.0 (+0.0) |" in section
     assert "`local`" not in section
+
+
+def test_at_a_glance_shows_only_the_embedded_model_and_says_what_is_missing(
+    tmp_path: Path,
+) -> None:
+    from benchmarks.reference import load_reference
+    from benchmarks.report import write_report
+
+    refs = load_reference()
+    tasks = ["skl-dt-iris", "skl-knn-wine"]
+    runs = []
+    for t in tasks:
+        good, bad = refs[t].opt, refs[t].median_random
+        runs += [
+            _fake_run(t, "tpe", [bad] * 5 + [good] * 5),
+            _fake_run(t, "hybrid-tpe", [bad] * 10, llm="local"),  # a loss at 10: 0 vs 100
+            _fake_run(t, "agent", [good] * 10, llm="random"),  # a control: not at a glance
+        ]
+    _write_results(tmp_path / "sklearn-a.json", "sklearn", runs)
+    text = write_report(results_dir=tmp_path, out=tmp_path / "B.md").read_text()
+    glance = text[text.index("## At a glance") : text.index("## Summary")]
+    assert "| full / sklearn | `hybrid-tpe [local]` | 1 | 0.0 (**-100.0**) |" in glance
+    assert "[random]" not in glance
+    assert "`hybrid-tpe [local]`: worse than TPE in 1 of 1 cells" in glance
+    assert "Not measured: `hybrid-tpe [local]` has no full-suite run on tabular, real." in glance
+    assert "centaur" not in glance  # a strategy with no run is not invented
