@@ -619,7 +619,9 @@ def collect(results_dir: Path = RESULTS_DIR) -> Sections:
         chosen = [
             f for f in suite_files if (f["meta"].get("suite") == "quick") == (section == "quick")
         ]
-        runs = _merge(chosen)
+        # The uniform random control was a bug (it ignored log scales), superseded by
+        # ``[random]`` on the same tasks: its runs stay in their files, out of the tables.
+        runs = [r for r in _merge(chosen) if not label(r).endswith("[random-uniform]")]
         if section == "quick":  # the suite's current tasks only (it was changed over time)
             from benchmarks.tasks import QUICK
 
@@ -740,8 +742,9 @@ def _limitations() -> list[str]:
         " space as Optuna's `RandomSampler` does (log scales in log space, steps on their"
         " grid), so `agent [random]` is random search through the agent's machinery. Runs"
         " stored before that fix drew numbers uniformly between the JSON schema's bounds,"
-        " which is worse than random search on log-scaled parameters; where such runs remain"
-        " they are named `[random-uniform]` and never mixed with `[random]`.",
+        " which is worse than random search on log-scaled parameters; such runs"
+        " (`[random-uniform]`) stay in their files but are left out of the tables, since"
+        " `[random]` reran the same tasks.",
         "- `hybrid-tpe` and `centaur` adapt the LLM's share of trials to how its proposals"
         " do against the backbone's (`agenthpo.agent.trust`). Runs stored before that ran a"
         " fixed share; they are named `[local, fixed share]` and never mixed with the adaptive"

@@ -404,6 +404,19 @@ def test_report_names_the_old_uniform_random_control_apart() -> None:
     assert label({"strategy": "agent", "llm": "local"}) == "agent [local]"
 
 
+def test_report_leaves_the_superseded_uniform_control_out_of_the_tables(tmp_path: Path) -> None:
+    from benchmarks.report import collect
+
+    runs = [
+        _fake_run("skl-dt-iris", "tpe", [0.5] * 3),
+        _fake_run("skl-dt-iris", "agent", [0.5] * 3, llm="random"),
+        {**_fake_run("skl-dt-iris", "agent", [0.5] * 3, llm="random"), "llm_sampling": None},
+    ]
+    _write_results(tmp_path / "sklearn-a.json", "sklearn", runs)
+    (group,) = collect(tmp_path).groups
+    assert group.strategies == ["tpe", "agent [random]"]
+
+
 def test_report_pools_only_families_run_with_the_same_budget(tmp_path: Path) -> None:
     from benchmarks.reference import load_reference
     from benchmarks.report import collect
