@@ -411,6 +411,11 @@ def test_report_leaves_the_superseded_uniform_control_out_of_the_tables(tmp_path
         _fake_run("skl-dt-iris", "tpe", [0.5] * 3),
         _fake_run("skl-dt-iris", "agent", [0.5] * 3, llm="random"),
         {**_fake_run("skl-dt-iris", "agent", [0.5] * 3, llm="random"), "llm_sampling": None},
+        {  # the uniform control with the fixed share: "hybrid-tpe [random-uniform, fixed share]"
+            **_fake_run("skl-dt-iris", "hybrid-tpe", [0.5] * 3, llm="random"),
+            "llm_sampling": None,
+            "share": None,
+        },
     ]
     _write_results(tmp_path / "sklearn-a.json", "sklearn", runs)
     (group,) = collect(tmp_path).groups
