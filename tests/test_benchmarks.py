@@ -517,3 +517,40 @@ def test_at_a_glance_shows_only_the_embedded_model_and_says_what_is_missing(
     assert "`hybrid-tpe [local]`: worse than TPE in 1 of 1 cells" in glance
     assert "Not measured: `hybrid-tpe [local]` has no full-suite run on tabular, real." in glance
     assert "centaur" not in glance  # a strategy with no run is not invented
+
+
+def test_report_says_when_a_run_beat_the_frozen_opt(tmp_path: Path) -> None:
+    from benchmarks.reference import load_reference
+    from benchmarks.report import build_report, collect, stale_opt
+
+    refs = load_reference()
+    opt = refs["skl-dt-iris"].opt
+    median = refs["skl-dt-iris"].median_random
+    runs = [
+        {**_fake_run("skl-dt-iris", "tpe", [median, opt]), "true_values": [median, opt]},
+        {**_fake_run("skl-dt-iris", "random", [median, median]), "true_values": [median] * 2},
+    ]
+    _write_results(tmp_path / "sklearn-a.json", "sklearn", runs)
+    sections = collect(tmp_path)
+    assert stale_opt(sections) == {}  # reaching opt is not beating it
+    assert "is stale" not in build_report(sections, base=tmp_path, plots_dir=tmp_path)
+
+    better = opt - 0.01  # the task is minimized (a loss)
+    runs[1] = {**runs[1], "best": [median, better], "true_values": [median, better]}
+    _write_results(tmp_path / "sklearn-a.json", "sklearn", runs)
+    sections = collect(tmp_path)
+    assert stale_opt(sections) == {"skl-dt-iris": (opt, better)}
+    text = build_report(sections, base=tmp_path, plots_dir=tmp_path)
+    assert "**`opt` is stale for 1 task**" in text
+    assert "calibrate --update-opt" in text
+
+    # A table's optimum is exact: a noisy seed beyond it is not a stale reference.
+    beyond = refs["nb201-cifar10"].opt + 1  # accuracy: maximized
+    _write_results(
+        tmp_path / "sklearn-a.json",
+        "tabular",
+        [{**_fake_run("nb201-cifar10", "tpe", [beyond]), "true_values": [beyond]}],
+    )
+    sections = collect(tmp_path)
+    assert [r["task"] for g in sections.groups for r in g.runs] == ["nb201-cifar10"]
+    assert stale_opt(sections) == {}
