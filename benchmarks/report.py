@@ -753,6 +753,15 @@ def _limitations() -> list[str]:
         " runs.",
         "- Timings come from a shared 2-core machine: other jobs were running (see the load"
         ' averages under "What ran"), which slows the embedded model most.',
+        "- A run's samplers (and the `[random]` and `[corners]` proposers) are seeded with the"
+        " run's seed alone, the same on every task. Strategies therefore share their random"
+        " draws on a task (TPE's start-up draws are the same in `tpe` and `hybrid-tpe`, shifted"
+        " by the LLM's start-up trials), which makes paired differences less noisy; but tasks"
+        " with the same space (one model on several datasets) also get the same draws, so"
+        " their results are not independent. The tasks of one scikit-learn model move"
+        " together, mostly after 10 trials, when one start-up draw that escapes a plateau"
+        " (a stump forest, say) decides the score on all its datasets: read the @10 column"
+        " with few seeds, and Wilcoxon p-values over tasks, with that in mind.",
     ]
     if not suite_tasks("real"):
         out.append(
