@@ -759,7 +759,7 @@ def _limitations() -> list[str]:
         " by the LLM's start-up trials), which makes paired differences less noisy; but tasks"
         " with the same space (one model on several datasets) also get the same draws, so"
         " their results are not independent. The tasks of one scikit-learn model move"
-        " together, mostly after 10 trials, when one start-up draw that escapes a plateau"
+        " together, above all at 10 trials, when one start-up draw that escapes a plateau"
         " (a stump forest, say) decides the score on all its datasets: read the @10 column"
         " with few seeds, and Wilcoxon p-values over tasks, with that in mind.",
     ]
