@@ -125,7 +125,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from benchmarks.controls import CONTROLS
     from benchmarks.optimizers import DEFAULT_STRATEGIES, available, uses_llm
     from benchmarks.reference import load_reference
-    from benchmarks.runner import RunSpec, load_results, run_plan, save_results
+    from benchmarks.runner import RunSpec, load_results, run_plan, save_results, stored_key
     from benchmarks.tasks import QUICK_TRIALS, get_task, select_tasks
 
     strategies: list[str] = list(args.strategies or DEFAULT_STRATEGIES)
@@ -160,7 +160,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             console.print(f"[red]--llm {llm}: {exc}[/red]")
             return 2
     specs = [
-        RunSpec(t, s, seed, args.trials, llm if uses_llm(s) else None)
+        RunSpec(t, s, seed, args.trials, llm if uses_llm(s) else None, seeding=args.seeding)
         for t in tasks
         for s in strategies
         for seed in range(args.seed_offset, args.seed_offset + seeds)
@@ -168,7 +168,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     results_dir = Path(args.results_dir)
     if args.skip_done:
         done = {
-            (r["task"], r["strategy"], r["seed"], r["n_trials"], r.get("llm"))
+            stored_key(r)
             for f in load_results(results_dir.glob("*.json"))
             for r in f["runs"]
             if not r.get("error") and "n_trials" in r and _current(r)
@@ -196,6 +196,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "tasks": tasks,
         "seeds": seeds,
         "seed_offset": args.seed_offset,
+        "seeding": args.seeding,
         "trials": args.trials,
         "jobs": jobs,
         "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -446,6 +447,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="seeds per (task, strategy); default 1 for quick, 3 otherwise",
     )
     run.add_argument("--seed-offset", type=int, default=0, help="first seed")
+    run.add_argument(
+        "--seeding",
+        choices=("run", "task"),
+        default="run",
+        help="'run' (default, as the stored results ran): the samplers get the run's seed,"
+        " the same on every task, so tasks with one space share their draws; 'task': a seed"
+        " derived from the task and the run's seed, so tasks are independent (strategies on"
+        " one task still share draws). A later file's run replaces a stored one of the same"
+        " task, strategy and seed in the report",
+    )
     run.add_argument(
         "--trials",
         type=int,

@@ -15,6 +15,9 @@
 ``agent``         AgentHPO: the LLM proposes every trial (the paper's method)
 ``hybrid-tpe-     ``hybrid-tpe`` with the LLM's share fixed (``adaptive_share=False``), as
 fixed``           before the share adapted; on request, to measure what adapting buys
+``hybrid-tpe-     ``hybrid-tpe`` whose LLM turns begin after TPE's 10 random start-up trials
+late``            (``llm_warmup_trials=10``, no start-up turns): equal to TPE up to trial 10
+                  by construction; on request, the candidate default for a weak model
 ================  ==========================================================================
 
 The LLM strategies are built with :func:`agenthpo.strategies.make_sampler`, given the task's
@@ -46,8 +49,14 @@ __all__ = [
     "uses_llm",
 ]
 
-LLM_STRATEGIES: tuple[str, ...] = ("hybrid-tpe", "centaur", "agent", "hybrid-tpe-fixed")
-ON_REQUEST: tuple[str, ...] = ("hybrid-tpe-fixed",)
+LLM_STRATEGIES: tuple[str, ...] = (
+    "hybrid-tpe",
+    "centaur",
+    "agent",
+    "hybrid-tpe-fixed",
+    "hybrid-tpe-late",
+)
+ON_REQUEST: tuple[str, ...] = ("hybrid-tpe-fixed", "hybrid-tpe-late")
 CLASSICAL_STRATEGIES: tuple[str, ...] = (
     "random",
     "tpe",
@@ -125,6 +134,9 @@ def optuna_sampler(strategy: str, *, task: Task, seed: int, llm: LLMClient | Non
     if strategy == "hybrid-tpe-fixed":
         strategy = "hybrid-tpe"
         kwargs["adaptive_share"] = False
+    if strategy == "hybrid-tpe-late":
+        strategy = "hybrid-tpe"
+        kwargs.update(llm_warmup_trials=10, llm_startup_trials=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return make_sampler(strategy, **kwargs)

@@ -719,7 +719,16 @@ def _reference_note(refs: Mapping[str, Reference]) -> str:
     )
 
 
-def _limitations() -> list[str]:
+def _per_task_share(files: Sequence[Mapping[str, Any]]) -> str:
+    """How many stored runs were seeded per task (``run --seeding task``)."""
+    runs = [r for f in files for r in f.get("runs", []) if not r.get("error")]
+    n = sum(r.get("seeding") == "task" for r in runs)
+    if n == 0:
+        return "none of the stored runs used it yet (a full rerun with it would replace them)."
+    return f"{n} of the {len(runs)} stored runs used it."
+
+
+def _limitations(files: Sequence[Mapping[str, Any]] = ()) -> list[str]:
     from benchmarks.optimizers import available
     from benchmarks.tasks import suite_tasks
 
@@ -761,7 +770,9 @@ def _limitations() -> list[str]:
         " their results are not independent. The tasks of one scikit-learn model move"
         " together, above all at 10 trials, when one start-up draw that escapes a plateau"
         " (a stump forest, say) decides the score on all its datasets: read the @10 column"
-        " with few seeds, and Wilcoxon p-values over tasks, with that in mind.",
+        " with few seeds, and Wilcoxon p-values over tasks, with that in mind. `run"
+        " --seeding task` seeds each task apart (strategies on one task still share draws);"
+        f" {_per_task_share(files)}",
     ]
     if not suite_tasks("real"):
         out.append(
@@ -1186,7 +1197,7 @@ def build_report(
     md.append("## LLM off the critical path\n")
     md += _critical_path_md(sections.critical_path)
     md.append("## Notes and limitations\n")
-    md += _limitations()
+    md += _limitations(sections.files)
     md += _not_run(sections)
     md += _stale_note(stale_opt(sections))
     md.append("")

@@ -30,12 +30,13 @@ import queue
 import tempfile
 import time
 import traceback
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import optuna
 
@@ -57,10 +58,16 @@ __all__ = [
 _logger = logging.getLogger("benchmarks")
 
 RESULTS_VERSION = 1
+# How a run's random number generators are seeded (see RunSpec.rng_seed).
+Seeding = Literal["run", "task"]
+
+# The strategies whose LLM share adapts to how its proposals do.
+ADAPTIVE = ("hybrid-tpe", "centaur", "hybrid-tpe-late")
+
 # A rough cost of one embedded-model proposal on 2 cores, for scheduling only.
 _LLM_CALL_S = 5.0
 # The share of trials each LLM strategy gives the LLM (for scheduling only).
-_LLM_SHARE = {"agent": 1.0, "hybrid-tpe": 0.3, "centaur": 0.25}
+_LLM_SHARE = {"agent": 1.0, "hybrid-tpe": 0.3, "centaur": 0.25, "hybrid-tpe-late": 0.2}
 
 
 @dataclass(frozen=True)
@@ -72,8 +79,9 @@ class RunSpec:
     seed: int
     n_trials: int
     llm: str | None = None
+    seeding: Seeding = "run"
 
-    def key(self) -> tuple[str, str, int, int, str | None]:
+    def key(self) -> tuple[str, str, int, int, str | None, str]:
         """The run's identity in results files."""
         return (
             self.task,
@@ -81,7 +89,40 @@ class RunSpec:
             self.seed,
             self.n_trials,
             llm_label(self.strategy, self.llm),
+            self.seeding,
         )
+
+    @property
+    def rng_seed(self) -> int:
+        """The seed the run's samplers, proposers and noisy objective get.
+
+        ``seeding="run"`` gives them the run's seed itself, the same on every task, so tasks
+        with the same space share their draws; ``"task"`` derives a seed from the task's
+        name and the run's seed, so every task gets its own draws while strategies on one
+        task still share theirs (the pairing that makes differences to TPE less noisy).
+
+        Example:
+            >>> RunSpec("a", "tpe", 0, 10).rng_seed
+            0
+            >>> RunSpec("a", "tpe", 0, 10, seeding="task").rng_seed != RunSpec(
+            ...     "b", "tpe", 0, 10, seeding="task").rng_seed
+            True
+        """
+        if self.seeding == "run":
+            return self.seed
+        return zlib.crc32(f"{self.task}/{self.seed}".encode()) & 0x7FFFFFFF
+
+
+def stored_key(run: Mapping[str, Any]) -> tuple[str, str, int, int, str | None, str]:
+    """A stored run's identity, as :meth:`RunSpec.key` gives it (older runs: per-run seeding)."""
+    return (
+        run["task"],
+        run["strategy"],
+        run["seed"],
+        run["n_trials"],
+        run.get("llm"),
+        run.get("seeding", "run"),
+    )
 
 
 def expected_cost(spec: RunSpec) -> float:
@@ -156,12 +197,12 @@ def _run_optuna(
         if spec.llm in (None, "random"):
             # The control proposes as random search does: through the task's space, so log
             # scales and step grids are respected (the JSON schema cannot express them).
-            llm = RandomLLM(seed=spec.seed, space=task.space)
+            llm = RandomLLM(seed=spec.rng_seed, space=task.space)
         elif spec.llm == "corners":
-            llm = CornerLLM(seed=spec.seed, space=task.space)
+            llm = CornerLLM(seed=spec.rng_seed, space=task.space)
         else:
-            llm = make_llm(spec.llm, spec.seed)
-    sampler = optuna_sampler(spec.strategy, task=task, seed=spec.seed, llm=llm)
+            llm = make_llm(spec.llm, spec.rng_seed)
+    sampler = optuna_sampler(spec.strategy, task=task, seed=spec.rng_seed, llm=llm)
     study = optuna.create_study(direction=task.direction, sampler=sampler)
     rec.start()
     study.optimize(
@@ -223,10 +264,10 @@ def _run_smac(
     sign = 1.0 if task.direction == "minimize" else -1.0
     with tempfile.TemporaryDirectory(prefix="agenthpo-smac-") as tmp:
         scenario = Scenario(
-            _config_space(task, spec.seed),
+            _config_space(task, spec.rng_seed),
             deterministic=True,
             n_trials=spec.n_trials,
-            seed=spec.seed,
+            seed=spec.rng_seed,
             output_directory=Path(tmp) / "smac",
         )
         facade = Facade(
@@ -259,7 +300,7 @@ def run_one(
     """
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     task = task if task is not None else get_task(spec.task)
-    objective = task.build(spec.seed)
+    objective = task.build(spec.rng_seed)
     rec = _Recorder(task, objective)
     started = time.perf_counter()
     run = _run_smac if spec.strategy == "smac" else _run_optuna
@@ -286,13 +327,15 @@ def run_one(
         "suite": task.suite,
         "strategy": spec.strategy,
         "seed": spec.seed,
+        "seeding": spec.seeding,
+        "rng_seed": spec.rng_seed,
         "n_trials": spec.n_trials,
         "llm": llm_label(spec.strategy, spec.llm),
         "llm_model": llm_model,
         "llm_sampling": sampling,
         # hybrid-tpe and centaur adapt the LLM's share to how its proposals do (trust);
         # results stored before that ran a fixed share and are labelled so.
-        "share": "adaptive" if spec.strategy in ("hybrid-tpe", "centaur") else None,
+        "share": "adaptive" if spec.strategy in ADAPTIVE else None,
         "direction": task.direction,
         "values": rec.values,
         "true_values": rec.true_values,

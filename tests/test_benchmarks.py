@@ -554,3 +554,57 @@ def test_report_says_when_a_run_beat_the_frozen_opt(tmp_path: Path) -> None:
     sections = collect(tmp_path)
     assert [r["task"] for g in sections.groups for r in g.runs] == ["nb201-cifar10"]
     assert stale_opt(sections) == {}
+
+
+def test_per_task_seeding_gives_tasks_with_one_space_their_own_draws() -> None:
+    from benchmarks.runner import RunSpec, run_one, stored_key
+
+    def draws(task: str, seeding: str, strategy: str = "random") -> list[float]:
+        spec = RunSpec(task, strategy, 0, 6, seeding=seeding)  # type: ignore[arg-type]
+        return run_one(spec)["values"]
+
+    # The HPOBench-MLP datasets share one space: seeded per run, random search evaluates the
+    # same configurations on both (so the values move together); seeded per task, it does not.
+    a, b = "hpobench-kc1", "hpobench-car"
+    same_run = run_one(RunSpec(a, "random", 0, 6))
+    assert same_run["seeding"] == "run"
+    assert same_run["rng_seed"] == 0
+    per_task = run_one(RunSpec(a, "random", 0, 6, seeding="task"))
+    assert per_task["seeding"] == "task"
+    assert per_task["rng_seed"] != 0
+    assert per_task["values"] != same_run["values"]
+    assert (
+        RunSpec(a, "tpe", 0, 6, seeding="task").rng_seed
+        != RunSpec(b, "tpe", 0, 6, seeding="task").rng_seed
+    )
+    # the derived seed is a function of (task, seed) alone: a rerun draws the same
+    assert draws(a, "task", "tpe") == draws(a, "task", "tpe")
+    # and --skip-done tells the two schemes apart, older runs counting as per run
+    old = {k: v for k, v in same_run.items() if k != "seeding"}
+    assert stored_key(old) == RunSpec(a, "random", 0, 6).key()
+    assert stored_key(per_task) == RunSpec(a, "random", 0, 6, seeding="task").key()
+    assert stored_key(per_task) != stored_key(old)
+
+
+def test_report_counts_the_runs_seeded_per_task() -> None:
+    from benchmarks.report import _limitations
+
+    old = _fake_run("skl-dt-iris", "tpe", [0.5])
+    new = {**_fake_run("skl-dt-wine", "tpe", [0.5]), "seeding": "task"}
+    text = "\n".join(_limitations([{"runs": [old]}]))
+    assert "none of the stored runs used it yet" in text
+    assert "1 of the 2 stored runs used it." in "\n".join(_limitations([{"runs": [old, new]}]))
+
+
+def test_the_late_hybrid_equals_tpe_until_its_start_up_ends() -> None:
+    from benchmarks.optimizers import DEFAULT_STRATEGIES
+    from benchmarks.runner import RunSpec, run_one
+
+    tpe = run_one(RunSpec("hpobench-kc1", "tpe", 0, 16))
+    late = run_one(RunSpec("hpobench-kc1", "hybrid-tpe-late", 0, 16, "random"))
+    # TPE's 10 random start-up draws come first, unchanged; the LLM's first turn is after them
+    assert late["values"][:10] == tpe["values"][:10]
+    assert "llm" not in late["proposed_by"][:10]
+    assert "llm" in late["proposed_by"][10:]
+    assert late["share"] == "adaptive"
+    assert "hybrid-tpe-late" not in DEFAULT_STRATEGIES  # on request only
