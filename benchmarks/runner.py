@@ -318,6 +318,16 @@ def run_one(
         if a.get(_keys.FALLBACK_REASON)
     )
     llm_model = next((a[_keys.LLM_MODEL] for a in attrs if a.get(_keys.LLM_MODEL)), None)
+    llm_calls = sum(int(a.get(_keys.LLM_CALLS, 0) or 0) for a in attrs)
+    if fallbacks.get("llm_error") and not llm_calls:
+        # An LLM that never answered (a model that did not load, a dead endpoint) turns the
+        # run into its backbone alone: stored, it would pass for the LLM strategy's result.
+        first = next(
+            str(a[_keys.FALLBACK_REASON])
+            for a in attrs
+            if str(a.get(_keys.FALLBACK_REASON, "")).startswith("llm_error")
+        )
+        raise RuntimeError(f"the LLM never answered in {n} trials; the first error: {first[:300]}")
     # How RandomLLM drew numbers: "space" (log scales and steps, as random search does) since
     # the control was made fair; older results drew uniformly between the schema's bounds.
     control = uses_llm(spec.strategy) and spec.llm in (None, "random")
@@ -351,7 +361,7 @@ def run_one(
             "llm_s": [round(x, 4) for x in llm_s],
             "eval_s": [round(x, 5) for x in rec.eval_s],
         },
-        "llm_calls": sum(int(a.get(_keys.LLM_CALLS, 0) or 0) for a in attrs),
+        "llm_calls": llm_calls,
         "prompt_tokens": sum(int(a.get(_keys.LLM_PROMPT_TOKENS, 0) or 0) for a in attrs),
         "completion_tokens": sum(int(a.get(_keys.LLM_COMPLETION_TOKENS, 0) or 0) for a in attrs),
         "prompt_tokens_per_trial": [int(a.get(_keys.LLM_PROMPT_TOKENS, 0) or 0) for a in attrs],

@@ -608,3 +608,24 @@ def test_the_late_hybrid_equals_tpe_until_its_start_up_ends() -> None:
     assert "llm" in late["proposed_by"][10:]
     assert late["share"] == "adaptive"
     assert "hybrid-tpe-late" not in DEFAULT_STRATEGIES  # on request only
+
+
+def test_a_run_whose_llm_never_answered_is_not_stored_as_a_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import benchmarks.runner as runner
+    from agenthpo.errors import LLMError
+    from agenthpo.llm import ScriptedLLM
+
+    # A model that did not load (or a dead endpoint) leaves every turn to TPE: such a run is
+    # TPE under another name, so it must fail rather than be scored as the LLM strategy.
+    dead = ScriptedLLM([LLMError("model file not found")])
+    monkeypatch.setattr(runner, "make_llm", lambda spec, seed: dead)
+    with pytest.raises(RuntimeError, match=r"never answered.*model file not found"):
+        runner.run_one(runner.RunSpec("hpobench-kc1", "hybrid-tpe", 0, 5, "some-model"))
+    # one that answers some of the time is measured as it is
+    flaky = ScriptedLLM([LLMError("timeout"), '{"config": {}, "rationale": "x"}'], cycle=True)
+    monkeypatch.setattr(runner, "make_llm", lambda spec, seed: flaky)
+    rec = runner.run_one(runner.RunSpec("hpobench-kc1", "agent", 0, 4, "some-model"))
+    assert rec["llm_calls"] > 0
+    assert rec["fallbacks"].get("llm_error", 0) > 0
