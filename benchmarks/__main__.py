@@ -76,6 +76,30 @@ def _cpu_seconds() -> float:
     return round(own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime, 1)
 
 
+def _cpu_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def _versions() -> dict[str, str]:
+    """The versions behind the objectives: a task's values can move with them."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str] = {}
+    for dist in ("scikit-learn", "numpy", "scipy", "torch", "llama-cpp-python"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
 def _host() -> dict[str, Any]:
     import optuna
 
@@ -83,8 +107,12 @@ def _host() -> dict[str, Any]:
         "loadavg_1min": round(os.getloadavg()[0], 2),
         "cpus": os.cpu_count(),
         "machine": platform.machine(),
+        # The CPU too: liblinear's solutions (skl-linear-breast and -wine) differ in the
+        # third digit between two machines with the same packages.
+        "cpu": _cpu_model(),
         "python": platform.python_version(),
         "optuna": optuna.__version__,
+        "versions": _versions(),
         "git": _git(),
     }
 

@@ -629,3 +629,14 @@ def test_a_run_whose_llm_never_answered_is_not_stored_as_a_result(
     rec = runner.run_one(runner.RunSpec("hpobench-kc1", "agent", 0, 4, "some-model"))
     assert rec["llm_calls"] > 0
     assert rec["fallbacks"].get("llm_error", 0) > 0
+
+
+def test_results_record_the_versions_and_cpu_behind_the_objectives() -> None:
+    from importlib.metadata import version
+
+    from benchmarks.__main__ import _host
+
+    host = _host()
+    assert host["versions"]["scikit-learn"] == version("scikit-learn")
+    assert host["versions"]["numpy"] == version("numpy")
+    assert "cpu" in host
