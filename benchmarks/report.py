@@ -1171,8 +1171,12 @@ def build_report(
     md += _verdicts(sections.groups, worse, llm_names)
     md.append("")
     if never:
+        # Say what each verdict rests on: a strategy that ran one suite with one seed is
+        # "never worse" on far less evidence than one that ran them all.
         md.append(
-            "Never worse than TPE on these suites: " + ", ".join(f"`{s}`" for s in never) + "."
+            "Never worse than TPE where it ran: "
+            + "; ".join(f"`{s}` ({_evidence(sections.groups, s)})" for s in never)
+            + "."
         )
     else:
         md.append("No AgentHPO strategy is never worse than TPE on these suites.")

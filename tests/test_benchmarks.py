@@ -491,6 +491,11 @@ def test_report_compares_the_fixed_and_adaptive_share_against_tpe(tmp_path: Path
     section = section[: section.index("\n## ")]
     assert "| full / sklearn | `corners` | 2 | 1/1/1 | 0.0 (-100.0) → 100.0 (+0.0) |" in section
     assert "`local`" not in section
+    # a "never worse" verdict says what it rests on
+    assert (
+        "Never worse than TPE where it ran: `hybrid-tpe [corners]` (full / sklearn: 2 tasks,"
+        " 2 runs)." in text
+    )
 
 
 def test_at_a_glance_shows_only_the_embedded_model_and_says_what_is_missing(
