@@ -151,6 +151,11 @@ class Task(BaseModel):
     llm: LLMSection | None = None
     strategy: StrategyName = "hybrid-tpe"
     llm_share: float | None = Field(default=None, ge=0, le=1)
+    llm_startup_trials: int | None = Field(default=None, ge=0, le=100_000)
+    """Trials the LLM proposes at the start (``hybrid-tpe``: 3; none with the embedded model)."""
+    llm_warmup_trials: int | None = Field(default=None, ge=0, le=100_000)
+    """Trials the backbone proposes before the LLM's first turn (``centaur`` and
+    ``hybrid-tpe`` with the embedded model: 10)."""
     adaptive_share: bool | None = None
     llm_batch_size: int = Field(default=1, ge=1, le=16)
     noise: NoiseSection | None = None

@@ -287,6 +287,8 @@ class Tuner:
                 seed=self.seed,
                 hidden_metrics=self.task.hidden_metrics,
                 llm_share=self.task.llm_share,
+                llm_startup_trials=self.task.llm_startup_trials,
+                llm_warmup_trials=self.task.llm_warmup_trials,
                 **(
                     {}
                     if self.task.adaptive_share is None
