@@ -26,6 +26,7 @@ from agenthpo import __version__, _keys
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient, resolve_llm
 from agenthpo.report._data import _metric_names as report_metric_names
+from agenthpo.sampler import AgentSampler
 from agenthpo.storage import is_single_process, open_storage
 from agenthpo.task import load_task, task_with
 from agenthpo.tuner import RunSummary, TrialEvent, Tuner, build_executor, replay_llm
@@ -323,9 +324,11 @@ def run(
         )
         if note:
             tuner.llm_note = note
-        tuner.sampler()
+        sampler = tuner.sampler()
         if tuner.llm_note:
             console.print(tuner.llm_note)
+        if isinstance(sampler, AgentSampler):
+            console.print(f"{tuner.strategy}: {sampler.schedule()}.")
         if console.is_terminal:
             with Live(live_table.table(), console=console, refresh_per_second=4) as live:
                 live_table.live = live

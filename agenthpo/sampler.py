@@ -66,6 +66,9 @@ __all__ = ["AgentSampler"]
 
 _logger = logging.getLogger("agenthpo")
 
+# How a run's first lines name the classical samplers behind the agent.
+_BACKBONE_NAMES = {"TPESampler": "TPE", "CmaEsSampler": "CMA-ES", "GPSampler": "GP"}
+
 _RATIONALE_ATTR_MAX = 480
 
 
@@ -188,6 +191,38 @@ class AgentSampler(BaseSampler):
     def reseed_rng(self) -> None:
         """Reseeds the backbone (Optuna calls this for each worker process)."""
         self._backbone.reseed_rng()
+
+    def schedule(self) -> str:
+        """Who proposes which trials, in one sentence (shown when a run starts).
+
+        Example:
+            >>> AgentSampler(llm_warmup_trials=10, llm_share=0.25).schedule()
+            'TPE proposes the first 10 trials, then the LLM 25% of the rest and TPE the others'
+        """
+        backbone = _BACKBONE_NAMES.get(type(self._backbone).__name__, "the backbone")
+        fewer = f" (fewer while its proposals do worse than {backbone}'s)" if self._adaptive else ""
+        if self._share >= 1 and not self._warmup and not self._startup:
+            return f"The LLM proposes every trial ({backbone} steps in when an answer is unusable)"
+        if self._show_backbone:
+            first = f" after the first {self._warmup}" if self._warmup else ""
+            return (
+                f"{backbone} proposes every trial;{first} the LLM may override"
+                f" {self._share:.0%} of them{fewer}"
+            )
+        head = []
+        if self._warmup:
+            head.append(f"{backbone} proposes the first {self._warmup} trials")
+        if self._startup:
+            head.append(
+                f"the LLM the next {self._startup}"
+                if self._warmup
+                else f"the LLM proposes the first {self._startup} trials"
+            )
+        rest = f"the LLM {self._share:.0%} of the {'rest' if head else 'trials'}{fewer}"
+        if self._share < 1:
+            rest += f" and {backbone} the others"
+        text = ", then ".join([", ".join(head), rest]) if head else rest
+        return text[0].upper() + text[1:]
 
     def llm_turn(self, number: int) -> bool:
         """Whether the schedule gives trial ``number`` to the LLM (before any trust check)."""

@@ -90,4 +90,6 @@ def test_cli_replay(quadratic_task: Task, tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", str(task_file), "--replay", original, "--storage", copy])
     assert result.exit_code == 0, result.output
     assert "replaying 3 recorded answers" in result.output
+    # who proposes which trials, said before the first trial runs
+    assert "agent: The LLM proposes every trial (TPE steps in" in result.output
     assert _params(copy) == _params(original)

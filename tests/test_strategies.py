@@ -103,3 +103,22 @@ def test_a_negative_schedule_in_the_task_file_is_refused(quadratic_task: Task) -
 
     with pytest.raises(ValidationError, match="llm_startup_trials"):
         Task.model_validate({**quadratic_task.model_dump(), "llm_startup_trials": -1})
+
+
+def test_a_run_says_who_proposes_which_trials(small_space: Space) -> None:
+    def said(strategy: str, llm: ScriptedLLM) -> str:
+        sampler = make_sampler(strategy, llm=llm, space=small_space, context=CTX)
+        assert isinstance(sampler, AgentSampler)
+        return sampler.schedule()
+
+    assert said("hybrid-tpe", _llm(embedded=True)) == (
+        "TPE proposes the first 10 trials, then the LLM 25% of the rest (fewer while its"
+        " proposals do worse than TPE's) and TPE the others"
+    )
+    assert said("hybrid-tpe", _llm(embedded=False)).startswith(
+        "The LLM proposes the first 3 trials, then the LLM 25% of the rest"
+    )
+    assert said("agent", _llm(embedded=False)).startswith("The LLM proposes every trial")
+    assert said("centaur", _llm(embedded=False)).startswith(
+        "CMA-ES proposes every trial; after the first 10 the LLM may override 30% of them"
+    )
