@@ -7,7 +7,9 @@ The normalized score of a run after ``k`` trials is Bayesmark's
 0 is the optimum, 1 is the median of random-search evaluations (or worse), below 0 beats the
 frozen optimum. It does not depend on the direction. Scores are averaged over seeds, then over
 tasks; the headline is ``100 * (1 - score)`` (100 = the optimum every time, 0 = a typical
-random configuration).
+random configuration). Comparisons between strategies (differences, the Wilcoxon test, mean
+ranks) average each task over the seeds the compared strategies all ran, since runs with one
+seed share their random draws (:func:`matched_task_means`).
 
 Example:
     >>> normalized_score(0.5, opt=0.0, median_random=1.0)
@@ -27,9 +29,13 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
+    "HeadlineDifference",
+    "MatchedMeans",
     "ScoreTable",
     "WilcoxonResult",
     "headline",
+    "headline_difference",
+    "matched_task_means",
     "mean_ranks",
     "normalized_score",
     "score_at",
@@ -73,6 +79,13 @@ def headline(scores: Sequence[float]) -> float:
     return 100.0 * (1.0 - float(np.mean(scores)))
 
 
+def _by_seed(table: ScoreTable, strategy: str, task: str, budget: int) -> dict[int, float]:
+    """Seed -> score after ``budget`` trials of one strategy's runs on one task (runs
+    shorter than ``budget`` are left out)."""
+    runs = table.get(strategy, {}).get(task, {})
+    return {seed: v for seed, traj in runs.items() if (v := score_at(traj, budget)) is not None}
+
+
 def task_means(
     table: ScoreTable, strategy: str, budget: int, tasks: Sequence[str]
 ) -> dict[str, float]:
@@ -80,11 +93,100 @@ def task_means(
     run of that length are left out)."""
     out: dict[str, float] = {}
     for task in tasks:
-        seeds = table.get(strategy, {}).get(task, {})
-        vals = [v for traj in seeds.values() if (v := score_at(traj, budget)) is not None]
-        if vals:
-            out[task] = float(np.mean(vals))
+        scores = _by_seed(table, strategy, task, budget)
+        if scores:
+            out[task] = float(np.mean(list(scores.values())))
     return out
+
+
+@dataclass(frozen=True)
+class MatchedMeans:
+    """Per-task mean scores of several strategies, each over the seeds they all ran.
+
+    Attributes:
+        means: Strategy -> task -> mean score after the budget. Only the tasks every strategy
+            ran at that budget are present.
+        unpaired: The tasks (of those present) on which the strategies share no seed: there
+            each strategy's mean is over its own seeds.
+    """
+
+    means: dict[str, dict[str, float]]
+    unpaired: list[str]
+
+    @property
+    def tasks(self) -> list[str]:
+        """The tasks every strategy ran at the budget (in the order asked for)."""
+        return list(next(iter(self.means.values()), {}))
+
+
+def matched_task_means(
+    table: ScoreTable, strategies: Sequence[str], budget: int, tasks: Sequence[str]
+) -> MatchedMeans:
+    """Per task, each strategy's mean score after ``budget`` trials over the seeds every one
+    of ``strategies`` ran to that budget.
+
+    Runs with the same seed share their random draws across strategies, so comparing them
+    seed by seed removes the noise of the draws: a strategy that ran seed 0 only is compared
+    with the others' seed-0 runs, not with their mean over more seeds. A task on which the
+    strategies share no seed falls back to each one's mean over its own seeds and is listed
+    in ``unpaired``; a task that some strategy did not run to ``budget`` is left out.
+
+    Example:
+        >>> table = {
+        ...     "x": {"t1": {0: [0.4]}, "t2": {1: [0.2]}},
+        ...     "tpe": {"t1": {0: [0.4], 1: [0.0]}, "t2": {0: [0.6]}},
+        ... }
+        >>> m = matched_task_means(table, ["x", "tpe"], 1, ["t1", "t2"])
+        >>> m.means["x"], m.means["tpe"]  # t1 on seed 0 only; t2 shares no seed
+        ({'t1': 0.4, 't2': 0.2}, {'t1': 0.4, 't2': 0.6})
+        >>> m.unpaired
+        ['t2']
+    """
+    means: dict[str, dict[str, float]] = {s: {} for s in strategies}
+    unpaired: list[str] = []
+    for task in tasks:
+        scores = [_by_seed(table, s, task, budget) for s in strategies]
+        if not scores or not all(scores):
+            continue
+        common = set.intersection(*(set(d) for d in scores))
+        if not common:
+            unpaired.append(task)
+        for s, d in zip(strategies, scores, strict=True):
+            means[s][task] = float(np.mean([d[seed] for seed in sorted(common or d)]))
+    return MatchedMeans(means, unpaired)
+
+
+@dataclass(frozen=True)
+class HeadlineDifference:
+    """A seed-matched difference of headlines (see :func:`headline_difference`).
+
+    Attributes:
+        points: ``headline(strategy) - headline(baseline)`` over the seeds both ran per task
+            (positive: the strategy is better).
+        unpaired: How many tasks share no seed, compared on each one's own seeds instead.
+    """
+
+    points: float
+    unpaired: int
+
+
+def headline_difference(
+    table: ScoreTable, strategy: str, baseline: str, budget: int, tasks: Sequence[str]
+) -> HeadlineDifference | None:
+    """The headline of ``strategy`` minus that of ``baseline`` after ``budget`` trials, per
+    task on the seeds both ran (:func:`matched_task_means`); ``None`` unless both ran every
+    task to ``budget``.
+
+    Example:
+        >>> table = {"x": {"t": {0: [0.4]}}, "tpe": {"t": {0: [0.4], 1: [0.0]}}}
+        >>> headline_difference(table, "x", "tpe", 1, ["t"])  # not -20: seed 0 against seed 0
+        HeadlineDifference(points=0.0, unpaired=0)
+    """
+    m = matched_task_means(table, [strategy, baseline], budget, tasks)
+    if not tasks or len(m.tasks) < len(tasks):
+        return None
+    mine, theirs = (headline(list(m.means[s].values())) for s in (strategy, baseline))
+    return HeadlineDifference(mine - theirs, len(m.unpaired))
 
 
 def t_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[float, float, float]:
@@ -129,10 +231,15 @@ def mean_ranks(
     table: ScoreTable, strategies: Sequence[str], budget: int, tasks: Sequence[str]
 ) -> dict[str, float]:
     """Mean rank across tasks (1 = best; ties share the average rank) of each strategy's
-    seed-mean score. Tasks that some strategy did not run are skipped."""
+    mean score on a task.
+
+    Each task is ranked on the seeds every ranked strategy ran (runs with one seed share
+    their draws); a task on which they share no seed is ranked on each one's mean over its
+    own seeds (:func:`matched_task_means`). Tasks that some strategy did not run are skipped.
+    """
     from scipy.stats import rankdata
 
-    means = {s: task_means(table, s, budget, tasks) for s in strategies}
+    means = matched_task_means(table, strategies, budget, tasks).means
     ranks: dict[str, list[float]] = {s: [] for s in strategies}
     for task in tasks:
         if not all(task in means[s] for s in strategies):
@@ -155,6 +262,7 @@ class WilcoxonResult:
         statistic: The test statistic (``nan`` when every pair is tied).
         pvalue: Two-sided p-value (1.0 when every pair is tied).
         mean_diff: Mean over tasks of (strategy - baseline) scores; negative is better.
+        unpaired: Tasks where the two share no seed, compared on each one's own seeds.
     """
 
     n: int
@@ -164,18 +272,19 @@ class WilcoxonResult:
     statistic: float
     pvalue: float
     mean_diff: float
+    unpaired: int = 0
 
 
 def wilcoxon_vs(
     table: ScoreTable, strategy: str, baseline: str, budget: int, tasks: Sequence[str]
 ) -> WilcoxonResult | None:
-    """Paired Wilcoxon signed-rank test of ``strategy`` against ``baseline`` over tasks (on
-    the seed-mean scores); ``None`` when no task has both."""
+    """Paired Wilcoxon signed-rank test of ``strategy`` against ``baseline`` over tasks, on
+    each task's mean scores over the seeds both ran (:func:`matched_task_means`); ``None``
+    when no task has both."""
     from scipy.stats import wilcoxon
 
-    a = task_means(table, strategy, budget, tasks)
-    b = task_means(table, baseline, budget, tasks)
-    common = [t for t in tasks if t in a and t in b]
+    m = matched_task_means(table, [strategy, baseline], budget, tasks)
+    a, b, common = m.means[strategy], m.means[baseline], m.tasks
     if not common:
         return None
     diffs = np.array([a[t] - b[t] for t in common])
@@ -187,4 +296,6 @@ def wilcoxon_vs(
     else:
         res = wilcoxon(np.where(np.abs(diffs) <= 1e-12, 0.0, diffs), zero_method="wilcox")
         stat, p = float(res.statistic), float(res.pvalue)
-    return WilcoxonResult(len(common), wins, ties, losses, stat, p, float(diffs.mean()))
+    return WilcoxonResult(
+        len(common), wins, ties, losses, stat, p, float(diffs.mean()), len(m.unpaired)
+    )

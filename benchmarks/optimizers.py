@@ -10,18 +10,21 @@
 ``cmaes``         Optuna's CmaEsSampler (categoricals sampled at random)
 ``gp``            Optuna's GPSampler (needs torch; about 1 s a trial: a slow baseline)
 ``smac``          SMAC3's HyperparameterOptimizationFacade (random forest), ask-and-tell
-``hybrid-tpe``    AgentHPO: the LLM proposes 3 + 25% of the trials, TPE the rest
+``hybrid-tpe``    AgentHPO: the LLM proposes 3 start-up trials + 25% of the rest, TPE the
+                  others (``hybrid-tpe``'s default with any model but the embedded one)
 ``centaur``       AgentHPO: CMA-ES, with the LLM overriding 30% of trials after 10
 ``agent``         AgentHPO: the LLM proposes every trial (the paper's method)
 ``hybrid-tpe-     ``hybrid-tpe`` with the LLM's share fixed (``adaptive_share=False``), as
 fixed``           before the share adapted; on request, to measure what adapting buys
 ``hybrid-tpe-     ``hybrid-tpe`` whose LLM turns begin after TPE's 10 random start-up trials
 late``            (``llm_warmup_trials=10``, no start-up turns): equal to TPE up to trial 10
-                  by construction; on request, the candidate default for a weak model
+                  by construction; ``hybrid-tpe``'s default with the embedded model
+                  (:func:`agenthpo.strategies.weak_model_schedule`)
 ================  ==========================================================================
 
 The LLM strategies are built with :func:`agenthpo.strategies.make_sampler`, given the task's
-space and background.
+space and background, and with their schedule spelled out, so a row means the same whichever
+model runs it and whatever the product's defaults become.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ LLM_STRATEGIES: tuple[str, ...] = (
     "hybrid-tpe-fixed",
     "hybrid-tpe-late",
 )
-ON_REQUEST: tuple[str, ...] = ("hybrid-tpe-fixed", "hybrid-tpe-late")
+ON_REQUEST: tuple[str, ...] = ("hybrid-tpe-fixed",)
 CLASSICAL_STRATEGIES: tuple[str, ...] = (
     "random",
     "tpe",
@@ -131,6 +134,8 @@ def optuna_sampler(strategy: str, *, task: Task, seed: int, llm: LLMClient | Non
     kwargs: dict[str, Any] = {"seed": seed}
     if uses_llm(strategy):
         kwargs.update(llm=llm, space=task.space, context=task.context)
+    if strategy in ("hybrid-tpe", "hybrid-tpe-fixed"):
+        kwargs.update(llm_warmup_trials=0, llm_startup_trials=3)
     if strategy == "hybrid-tpe-fixed":
         strategy = "hybrid-tpe"
         kwargs["adaptive_share"] = False

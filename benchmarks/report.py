@@ -42,7 +42,10 @@ import numpy as np
 
 from benchmarks import REPO_ROOT, RESULTS_DIR
 from benchmarks.metrics import (
+    HeadlineDifference,
+    WilcoxonResult,
     headline,
+    headline_difference,
     mean_ranks,
     score_trajectory,
     seed_interval,
@@ -71,6 +74,16 @@ FAMILY_TITLES = {
 BASELINE = "tpe"
 # Headline differences below this (the tables' precision) count as ties.
 TIE = 0.05
+# How the report says which seeds a difference between two strategies is taken over.
+MATCHED = (
+    "differences to TPE (and to the best classical sampler) are over the (task, seed) pairs"
+    " both ran, since runs with one seed share their draws: a strategy that ran seed 0 only is"
+    " compared with TPE's seed-0 runs, not with TPE's mean over more seeds"
+)
+UNPAIRED = (
+    "†: on some of the row's tasks the two share no seed; there each is averaged over its own"
+    " seeds."
+)
 
 
 def label(run: Mapping[str, Any]) -> str:
@@ -273,9 +286,15 @@ def _score_table(group: Group) -> list[str]:
                 cells += ["(baseline)", ""]
             else:
                 w = wilcoxon_vs(group.table, s, BASELINE, top, group.tasks)
-                cells += [f"{w.wins}/{w.ties}/{w.losses}", _p(w.pvalue)] if w else ["n/a", "n/a"]
+                cells += [_wtl(w), _p(w.pvalue)] if w else ["n/a", "n/a"]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
+
+
+def _wtl(w: WilcoxonResult) -> str:
+    """``12/3/25``: wins, ties and losses against TPE (and how many tasks were unpaired)."""
+    text = f"{w.wins}/{w.ties}/{w.losses}"
+    return f"{text} ({w.unpaired} unpaired)" if w.unpaired else text
 
 
 def _per_task_table(group: Group) -> list[str]:
@@ -376,13 +395,22 @@ def _own(group: Group) -> list[str]:
     return [s for s in (group.partial if group.is_subset else group.strategies) if _is_llm(s)]
 
 
-def _vs(mine: float | None, other: float | None) -> str:
-    """``88.4 (+2.1)``: a score and its difference to another; losses in bold."""
-    if mine is None or other is None:
+def _vs(mine: float | None, diff: HeadlineDifference | None, *, bold: bool = True) -> str:
+    """``88.4 (+2.1)``: a headline and its seed-matched difference to another strategy's;
+    losses in bold (with ``bold``), ``†`` when some task had no seed in common
+    (:data:`UNPAIRED`)."""
+    if mine is None or diff is None:
         return "-"
-    diff = mine - other
-    shown = f"{diff:+.1f}"
-    return f"{mine:.1f} ({f'**{shown}**' if diff < -TIE else shown})"
+    shown = f"{diff.points:+.1f}"
+    mark = "†" if diff.unpaired else ""
+    return f"{mine:.1f} ({f'**{shown}**' if bold and diff.points < -TIE else shown}){mark}"
+
+
+def _vs_other(group: Group, strategy: str, other: str, budget: int, *, bold: bool = True) -> str:
+    """:func:`_vs` of a strategy's headline on the group's tasks and its seed-matched
+    difference to ``other``'s."""
+    diff = headline_difference(group.table, strategy, other, budget, group.tasks)
+    return _vs(_headline_at(group, strategy, budget), diff, bold=bold)
 
 
 def _losses(
@@ -407,12 +435,12 @@ def _losses(
                 if b not in budgets:
                     cells.append("")
                     continue
-                mine, tpe = _headline_at(g, s, b), _headline_at(g, BASELINE, b)
-                cells.append(_vs(mine, tpe))
-                if mine is not None and tpe is not None and mine < tpe - TIE:
-                    worse[s].append(f"{g.where()}@{b}: {mine - tpe:+.1f}")
+                diff = headline_difference(g.table, s, BASELINE, b, g.tasks)
+                cells.append(_vs(_headline_at(g, s, b), diff))
+                if diff is not None and diff.points < -TIE:
+                    worse[s].append(f"{g.where()}@{b}: {diff.points:+.1f}")
             vs_best = (
-                f"`{best[0]}` {best[1]:.1f}: {_vs(_headline_at(g, s, top), best[1])}"
+                f"`{best[0]}` {best[1]:.1f}: {_vs_other(g, s, best[0], top)}"
                 if best and best[0] != BASELINE
                 else "TPE"
             )
@@ -429,6 +457,8 @@ def _losses(
         "best classical at the last budget",
     ]
     table = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), *rows]
+    if any("†" in row for row in rows):
+        table += ["", UNPAIRED]
     return table, worse
 
 
@@ -474,7 +504,7 @@ def _at_a_glance(groups: Sequence[Group]) -> list[str]:
         " SmolLM2-135M, no key, no network), each against TPE on the tasks it ran; the"
         " controls and older variants are further down. A row with fewer tasks than its suite"
         " says so in the first column. Cells: the headline (higher is better) and, in"
-        " brackets, the difference to TPE; **bold** is a loss.\n",
+        f" brackets, the difference to TPE; **bold** is a loss. The {MATCHED}.\n",
         *table,
         "",
         *_verdicts(groups, worse, names),
@@ -545,33 +575,33 @@ def _adaptive_share(groups: Sequence[Group]) -> list[str]:
     budgets = sorted({b for g, *_ in found for b in _budgets(g)})
     rows = []
     for g, proposer, fixed, name, tasks in found:
+        sub = dataclasses.replace(g, tasks=tasks)
         cells = []
         for budget in budgets:
             if budget not in _budgets(g):
                 cells.append("")
                 continue
-            tpe, old, new = (
-                headline(list(task_means(g.table, s, budget, tasks).values()))
-                for s in (BASELINE, fixed, name)
+            cells.append(
+                " → ".join(_vs_other(sub, s, BASELINE, budget, bold=False) for s in (fixed, name))
             )
-            cells.append(f"{old:.1f} ({old - tpe:+.1f}) → {new:.1f} ({new - tpe:+.1f})")
-        sub = dataclasses.replace(g, tasks=tasks)
         seeds = "/".join(_seeds(sub, s) for s in (BASELINE, fixed, name))
         rows.append(
             f"| {g.section} / {g.family} | `{proposer}` | {len(tasks)} | {seeds} | "
             + " | ".join(cells)
             + " |"
         )
+    note = ["", UNPAIRED] if any("†" in row for row in rows) else []
     return [
         "### What the adaptive share buys\n",
         "`hybrid-tpe` with the LLM's share fixed → adaptive (in brackets: the difference to TPE"
-        " on the same tasks), per proposer: the embedded model, the random control and the"
-        " confidently wrong `[corners]` control.\n",
+        " on the same tasks and seeds), per proposer: the embedded model, the random control"
+        " and the confidently wrong `[corners]` control.\n",
         "| suite | proposer | tasks | seeds (TPE/fixed/adaptive) | "
         + " | ".join(f"@{b}" for b in budgets)
         + " |",
         "|---|---|---|---|" + "---|" * len(budgets),
         *rows,
+        *note,
         "",
     ]
 
@@ -957,16 +987,18 @@ found (scikit-learn); `median_random` is the median of random-search evaluations
 below). Tables show **`100 * (1 - score)`**, averaged over seeds and then tasks: higher is
 better, 100 = the optimum every time, 0 = a typical random configuration. On the noisy tabular
 benchmarks the optimizer sees one training seed's result and the score uses the mean over seeds.
-Mean rank is across tasks (1 = best). "vs TPE" counts the tasks where the strategy's seed-mean
-score is better / tied / worse than TPE's, with a paired two-sided Wilcoxon signed-rank test
-over tasks. The 95% interval is a t-interval over seeds of the per-seed headline (only with 2 or
-more seeds). `[local]` is the embedded SmolLM2-135M model (tiny, weak ideas: the product's
-offline default), `[random]` is `RandomLLM`, a proposer with no ideas that draws each
-configuration through the task's space as random search does: the control that separates an
-LLM's ideas from the hybrid mechanism. `[corners]` is a confidently wrong proposer (every
-numeric hyperparameter at one end of its range): what a model with bad advice costs each
-strategy. `hybrid-tpe-fixed` is `hybrid-tpe` with the LLM's share fixed, as it was before the
-share adapted to how the LLM's proposals do.
+Runs with one seed share their random draws across strategies, so comparisons are
+seed-matched: on each task, strategies are compared on the seeds they all ran (on their own
+seeds only where they share none, which the tables mark). Mean rank is across tasks (1 = best).
+"vs TPE" counts the tasks where the strategy's score is better / tied / worse than TPE's, with
+a paired two-sided Wilcoxon signed-rank test over tasks. The 95% interval is a t-interval over
+seeds of the per-seed headline (only with 2 or more seeds). `[local]` is the embedded
+SmolLM2-135M model (tiny, weak ideas: the product's offline default), `[random]` is
+`RandomLLM`, a proposer with no ideas that draws each configuration through the task's space as
+random search does: the control that separates an LLM's ideas from the hybrid mechanism.
+`[corners]` is a confidently wrong proposer (every numeric hyperparameter at one end of its
+range): what a model with bad advice costs each strategy. `hybrid-tpe-fixed` is `hybrid-tpe`
+with the LLM's share fixed, as it was before the share adapted to how the LLM's proposals do.
 """
 
 HOWTO = """\
@@ -1153,9 +1185,10 @@ def build_report(
             "Every AgentHPO row against TPE on the same tasks (a strategy that ran fewer tasks"
             " is compared on those tasks only), after each budget its runs reached, and at the"
             " largest budget against the best classical sampler of that table. Each cell is the"
-            " AgentHPO headline and, in brackets, its difference to TPE's on the same tasks"
-            " (last column: to the best classical sampler's); **bold** is a loss (more than"
-            f" {TIE} points below).\n"
+            " AgentHPO headline (its mean over its seeds, as in the score tables) and, in"
+            " brackets, its difference to TPE's on the same tasks (last column: to the best"
+            f" classical sampler's); **bold** is a loss (more than {TIE} points below). The"
+            f" {MATCHED}.\n"
         )
         md += loss_table
     else:
@@ -1165,8 +1198,9 @@ def build_report(
     never = [s for s in llm_names if not worse[s]]
     md.append("### Never worse than TPE?\n")
     md.append(
-        "A strategy counts as never worse than TPE when its headline is at least TPE's in every"
-        f" row and budget above (a difference under {TIE} points is a tie).\n"
+        "A strategy counts as never worse than TPE when its seed-matched difference to TPE is"
+        f" at least zero in every row and budget above (a difference under {TIE} points is a"
+        " tie).\n"
     )
     md += _verdicts(sections.groups, worse, llm_names)
     md.append("")

@@ -12,7 +12,10 @@ import pytest
 pytest.importorskip("scipy")
 
 from benchmarks.metrics import (
+    HeadlineDifference,
     headline,
+    headline_difference,
+    matched_task_means,
     mean_ranks,
     normalized_score,
     score_at,
@@ -93,6 +96,72 @@ def test_wilcoxon_all_ties_gives_p_one() -> None:
     assert res is not None
     assert res.pvalue == 1.0
     assert res.ties == 1
+
+
+# "x" ran seed 0 only and drew exactly what TPE drew on seed 0; TPE's seed 1 did better.
+SEED0 = {
+    "x": {t: {0: [0.5, v]} for t, v in (("t1", 0.4), ("t2", 0.3), ("t3", 0.2))},
+    "tpe": {
+        t: {0: [0.5, v], 1: [0.5, v - 0.2]} for t, v in (("t1", 0.4), ("t2", 0.3), ("t3", 0.2))
+    },
+}
+
+
+def test_a_one_seed_run_equal_to_tpes_seed_0_is_a_tie_not_a_loss() -> None:
+    tasks = ["t1", "t2", "t3"]
+    # unpaired, "x" would look 10 points worse: TPE's mean includes its better seed 1
+    unpaired = headline(list(task_means(SEED0, "x", 2, tasks).values())) - headline(
+        list(task_means(SEED0, "tpe", 2, tasks).values())
+    )
+    assert unpaired == pytest.approx(-10.0)
+    diff = headline_difference(SEED0, "x", "tpe", 2, tasks)
+    assert diff == HeadlineDifference(points=0.0, unpaired=0)
+    res = wilcoxon_vs(SEED0, "x", "tpe", 2, tasks)
+    assert res is not None
+    assert (res.n, res.wins, res.ties, res.losses) == (3, 0, 3, 0)
+    assert (res.pvalue, res.mean_diff, res.unpaired) == (1.0, 0.0, 0)
+    # a run shorter than the budget is no comparison
+    assert headline_difference(SEED0, "x", "tpe", 3, tasks) is None
+
+
+def test_a_task_without_a_shared_seed_falls_back_to_unpaired_and_says_so() -> None:
+    table = {
+        "x": {"t1": {0: [0.4]}, "t2": {1: [0.1]}},
+        "tpe": {"t1": {0: [0.4], 1: [0.0]}, "t2": {0: [0.5], 2: [0.3]}},
+    }
+    m = matched_task_means(table, ["x", "tpe"], 1, ["t1", "t2"])
+    assert m.tasks == ["t1", "t2"]
+    assert m.unpaired == ["t2"]
+    assert m.means["x"] == pytest.approx({"t1": 0.4, "t2": 0.1})
+    # t1 on the shared seed 0; t2 on each one's own seeds (TPE: mean of seeds 0 and 2)
+    assert m.means["tpe"] == pytest.approx({"t1": 0.4, "t2": 0.4})
+    diff = headline_difference(table, "x", "tpe", 1, ["t1", "t2"])
+    assert diff is not None
+    assert diff.unpaired == 1
+    assert diff.points == pytest.approx(100 * 0.3 / 2)  # t2's 0.3 better, averaged over 2
+    res = wilcoxon_vs(table, "x", "tpe", 1, ["t1", "t2"])
+    assert res is not None
+    assert (res.wins, res.ties, res.losses, res.unpaired) == (1, 1, 0, 1)
+    # a task one strategy did not run is left out, not counted as unpaired
+    m = matched_task_means(table, ["x", "tpe"], 1, ["t1", "t3"])
+    assert (m.tasks, m.unpaired) == (["t1"], [])
+
+
+def test_mean_ranks_rank_each_task_on_the_seeds_every_strategy_ran() -> None:
+    table = {
+        # "a" ran two seeds; its mean (0.3) beats b's, but on seed 0, the one b ran, it loses
+        "a": {"t1": {0: [0.5], 1: [0.1]}, "t2": {0: [0.2], 1: [0.2]}},
+        "b": {"t1": {0: [0.4]}, "t2": {1: [0.3]}},
+        "c": {"t1": {0: [0.6], 1: [0.0]}, "t2": {0: [0.9], 1: [0.1]}},
+    }
+    ranks = mean_ranks(table, ["a", "b", "c"], 1, ["t1", "t2"])
+    # t1 on seed 0: b 0.4 < a 0.5 < c 0.6. t2 shares seed 1 only: c 0.1 < a 0.2 < b 0.3
+    assert ranks == pytest.approx({"a": 2.0, "b": 2.0, "c": 2.0})
+    # no seed that all three ran (b's t2 is seed 1, c has only seed 0): each on its own seeds
+    table["c"]["t2"] = {0: [0.9]}
+    ranks = mean_ranks(table, ["a", "b", "c"], 1, ["t1", "t2"])
+    # t2: a 0.2 < b 0.3 < c 0.9 (ranked, not skipped)
+    assert ranks == pytest.approx({"a": 1.5, "b": 1.5, "c": 3.0})
 
 
 def test_intervals_over_seeds() -> None:
@@ -524,6 +593,38 @@ def test_at_a_glance_shows_only_the_embedded_model_and_says_what_is_missing(
     assert "centaur" not in glance  # a strategy with no run is not invented
 
 
+def test_report_compares_with_tpe_on_the_seeds_both_ran(tmp_path: Path) -> None:
+    from benchmarks.reference import load_reference
+    from benchmarks.report import UNPAIRED, write_report
+
+    refs = load_reference()
+    runs = []
+    for t in ("skl-dt-iris", "skl-knn-wine"):
+        good, bad = refs[t].opt, refs[t].median_random
+        mid = (good + bad) / 2  # score 0.5: headline 50
+        runs += [
+            _fake_run(t, "tpe", [bad] * 5 + [mid] * 5),
+            {**_fake_run(t, "tpe", [good] * 10), "seed": 1},  # TPE's better seed: mean 75
+            # the late hybrid is TPE itself on seed 0: level with it, not 25 points behind
+            _fake_run(t, "hybrid-tpe-late", [bad] * 5 + [mid] * 5, llm="local"),
+            {**_fake_run(t, "agent", [good] * 10, llm="local"), "seed": 2},  # no seed shared
+        ]
+    _write_results(tmp_path / "sklearn-a.json", "sklearn", runs)
+    text = write_report(results_dir=tmp_path, out=tmp_path / "B.md").read_text()
+    losses = text[text.index("### Where AgentHPO loses") : text.index("### Never worse")]
+    assert "over the (task, seed) pairs both ran" in losses
+    # its own headline stays its mean over its seeds; the difference is seed-matched
+    assert "| full / sklearn | `hybrid-tpe-late [local]` | 1 | 50.0 (+0.0) | TPE |" in losses
+    # no seed in common with TPE: compared on each one's own seeds, and marked as such
+    assert "| full / sklearn | `agent [local]` | 1 | 100.0 (+25.0)† | TPE |" in losses
+    assert UNPAIRED in losses
+    assert "`hybrid-tpe-late [local]`: never worse than TPE here, 0 of 1 cells" in text
+    scores = text[text.index("### Suite 2") : text.index("Per task")]
+    assert "| `hybrid-tpe-late [local]` | 2 of 2 | 1 | 50.0 |" in scores
+    assert "| 0/2/0 | 1 |" in scores  # Wilcoxon: two ties
+    assert "| 2/0/0 (2 unpaired) |" in scores
+
+
 def test_report_says_when_a_run_beat_the_frozen_opt(tmp_path: Path) -> None:
     from benchmarks.reference import load_reference
     from benchmarks.report import build_report, collect, stale_opt
@@ -612,7 +713,33 @@ def test_the_late_hybrid_equals_tpe_until_its_start_up_ends() -> None:
     assert "llm" not in late["proposed_by"][:10]
     assert "llm" in late["proposed_by"][10:]
     assert late["share"] == "adaptive"
-    assert "hybrid-tpe-late" not in DEFAULT_STRATEGIES  # on request only
+    # hybrid-tpe's default with the embedded model runs in every suite
+    assert "hybrid-tpe-late" in DEFAULT_STRATEGIES
+
+
+def test_the_hybrid_row_keeps_its_start_up_turns_whatever_the_model() -> None:
+    from agenthpo.llm import RandomLLM
+    from agenthpo.sampler import AgentSampler
+    from benchmarks.optimizers import optuna_sampler
+
+    class Embedded(RandomLLM):
+        embedded = True  # what hybrid-tpe's own default would start late for
+
+    task = get_task("hpobench-kc1")
+    llm = Embedded(seed=0)
+    rows = {
+        s: optuna_sampler(s, task=task, seed=0, llm=llm)
+        for s in ("hybrid-tpe", "hybrid-tpe-fixed", "hybrid-tpe-late")
+    }
+    schedules = {}
+    for s, sampler in rows.items():
+        assert isinstance(sampler, AgentSampler)
+        schedules[s] = (sampler._warmup, sampler._startup)
+    assert schedules == {
+        "hybrid-tpe": (0, 3),
+        "hybrid-tpe-fixed": (0, 3),
+        "hybrid-tpe-late": (10, 0),
+    }
 
 
 def test_a_run_whose_llm_never_answered_is_not_stored_as_a_result(
