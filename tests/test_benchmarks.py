@@ -581,11 +581,17 @@ def test_at_a_glance_shows_only_the_embedded_model_and_says_what_is_missing(
         runs += [
             _fake_run(t, "tpe", [bad] * 5 + [good] * 5),
             _fake_run(t, "hybrid-tpe", [bad] * 10, llm="local"),  # a loss at 10: 0 vs 100
+            _fake_run(t, "hybrid-tpe-late", [bad] * 5 + [good] * 5, llm="local"),  # TPE itself
             _fake_run(t, "agent", [good] * 10, llm="random"),  # a control: not at a glance
         ]
     _write_results(tmp_path / "sklearn-a.json", "sklearn", runs)
     text = write_report(results_dir=tmp_path, out=tmp_path / "B.md").read_text()
     glance = text[text.index("## At a glance") : text.index("## Summary")]
+    # the default strategy as the embedded model runs it comes first
+    late = "| full / sklearn | `hybrid-tpe-late [local]` | 1 | 100.0 (+0.0) |"
+    assert late in glance
+    assert glance.index(late) < glance.index("`hybrid-tpe [local]` | 1 |")
+    assert "`hybrid-tpe-late [local]`: never worse than TPE here" in glance
     assert "| full / sklearn | `hybrid-tpe [local]` | 1 | 0.0 (**-100.0**) |" in glance
     assert "[random]" not in glance
     assert "`hybrid-tpe [local]`: worse than TPE in 1 of 1 cells" in glance
