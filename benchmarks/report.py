@@ -56,6 +56,7 @@ from benchmarks.optimizers import ALL_STRATEGIES, LLM_STRATEGIES
 from benchmarks.reference import Reference, best_known, load_reference
 from benchmarks.runner import load_results
 from benchmarks.svg import line_chart
+from benchmarks.tasks import QUICK
 
 _logger = logging.getLogger("benchmarks")
 
@@ -1115,13 +1116,23 @@ def _group_md(g: Group, base: Path, plots_dir: Path) -> list[str]:
     return md
 
 
+def _whole_quick_run(meta: Mapping[str, Any]) -> bool:
+    """Whether a results file is the quick suite as its one command runs it: every quick task,
+    one seed, the classical baselines and AgentHPO's strategies; not a top-up of a few
+    strategies or seeds, whose time says nothing about the suite's."""
+    return (
+        meta.get("suite") == "quick"
+        and isinstance(meta.get("wall_time_s"), float)
+        and meta.get("seeds") == 1
+        and not meta.get("seed_offset")
+        and set(meta.get("tasks") or ()) == set(QUICK)
+        and {"random", "tpe", "hybrid-tpe"} <= set(meta.get("strategies") or ())
+    )
+
+
 def _quick_timing(files: Sequence[Mapping[str, Any]]) -> list[str]:
     """The wall time of the last complete quick run (the suite's promise: under 15 minutes)."""
-    runs = [
-        f
-        for f in files
-        if f["meta"].get("suite") == "quick" and isinstance(f["meta"].get("wall_time_s"), float)
-    ]
+    runs = [f for f in files if _whole_quick_run(f["meta"])]
     if not runs:
         return []
     m = runs[-1]["meta"]

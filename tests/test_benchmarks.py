@@ -778,3 +778,32 @@ def test_results_record_the_versions_and_cpu_behind_the_objectives() -> None:
     assert host["versions"]["scikit-learn"] == version("scikit-learn")
     assert host["versions"]["numpy"] == version("numpy")
     assert "cpu" in host
+
+
+def test_the_quick_suites_time_comes_from_a_whole_run_not_a_top_up() -> None:
+    from benchmarks.report import _quick_timing
+    from benchmarks.tasks import QUICK
+
+    def meta(**extra: object) -> dict[str, object]:
+        base = {
+            "suite": "quick",
+            "tasks": list(QUICK),
+            "seeds": 1,
+            "seed_offset": 0,
+            "strategies": ["random", "tpe", "cmaes", "hybrid-tpe", "agent"],
+            "jobs": 2,
+            "wall_time_s": 400.0,
+            "command": "python -m benchmarks run --suite quick",
+        }
+        return {"meta": {**base, **extra}, "runs": []}
+
+    whole = meta()
+    top_ups = [
+        meta(strategies=["hybrid-tpe-late"], wall_time_s=1000.0, command="late"),
+        meta(seeds=4, seed_offset=1, wall_time_s=900.0, command="more seeds"),
+        meta(tasks=list(QUICK)[:1], wall_time_s=60.0, command="one task"),
+    ]
+    text = "".join(_quick_timing([whole, *top_ups]))
+    assert "took **6.7 min** (within the 15-minute aim)" in text
+    assert "`python -m benchmarks run --suite quick`" in text
+    assert _quick_timing(top_ups) == []
