@@ -289,6 +289,11 @@ class AgentSampler(BaseSampler):
         if not llm_turn:
             if trust is not None and self.llm_turn(trial.number):
                 why = f"{backbone_name}'s turn: {trust.describe()}"
+            elif trial.number < self._warmup:
+                why = (
+                    f"{backbone_name}'s turn: the first {self._warmup} trials are its warm-up,"
+                    " the LLM's turns start after them"
+                )
             else:
                 why = f"{backbone_name}'s turn by the schedule"
             self._store(study, trial, {_keys.PROPOSED_BY: "backbone", _keys.RATIONALE: why})

@@ -55,6 +55,9 @@ def test_the_embedded_model_gets_its_turns_after_tpes_start_up(small_space: Spac
     who = [t.user_attrs[_keys.PROPOSED_BY] for t in study.trials]
     assert who[:10] == ["backbone"] * 10
     assert "llm" in who[10:]
+    assert study.trials[0].user_attrs[_keys.RATIONALE] == (
+        "TPESampler's turn: the first 10 trials are its warm-up, the LLM's turns start after them"
+    )
     # The first ten trials are TPE's own: the same configurations a plain TPE study draws.
     tpe = _run(optuna.samplers.TPESampler(seed=0), 10)
     assert [t.params for t in study.trials[:10]] == [t.params for t in tpe.trials]
