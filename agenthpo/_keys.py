@@ -45,3 +45,7 @@ STUDY_HIDDEN = "agenthpo_hidden_metrics"
 STUDY_DEFAULT_ENQUEUED = "agenthpo_default_enqueued"
 STUDY_WARM_STARTED = "agenthpo_warm_started"
 STUDY_NOISE = "agenthpo_noise"  # {trial number: {"values", "seeds", "mean", "std", "n"}}
+# Study user attributes, written by the sampler.
+# {"warmup": n, "startup": n, "embedded": bool}: who proposes which trials, fixed by the first
+# trial proposed, so that a resumed study, every worker and a replay keep one schedule.
+STUDY_SCHEDULE = "agenthpo_schedule"

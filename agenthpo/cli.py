@@ -328,7 +328,8 @@ def run(
         if tuner.llm_note:
             console.print(tuner.llm_note)
         if isinstance(sampler, AgentSampler):
-            console.print(f"{tuner.strategy}: {sampler.schedule()}.")
+            # the study's own schedule: a resumed study keeps the one it started with
+            console.print(f"{tuner.strategy}: {sampler.schedule(tuner.load_study())}.")
         if console.is_terminal:
             with Live(live_table.table(), console=console, refresh_per_second=4) as live:
                 live_table.live = live

@@ -55,7 +55,7 @@ from agenthpo.agent.creator import (
 from agenthpo.agent.history import pareto_ranks, render_history, trial_views
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.agent.trust import Trust, llm_trust
-from agenthpo.llm import LLMClient, LocalLlamaClient, resolve_llm
+from agenthpo.llm import LLMClient, is_embedded, resolve_llm
 from agenthpo.llm._pricing import price_of
 from agenthpo.space import Space
 
@@ -65,6 +65,23 @@ if TYPE_CHECKING:
 __all__ = ["AgentSampler"]
 
 _logger = logging.getLogger("agenthpo")
+
+
+def _percent(share: float) -> str:
+    """``25%``, ``0.4%``: a share as people write it, never rounded to 0% or 100%."""
+    text = f"{share:.0%}"
+    return f"{share:.1%}" if text in ("0%", "100%") and 0 < share < 1 else text
+
+
+def _stored_schedule(stored: Any) -> tuple[int, int] | None:
+    """A study's stored ``(warm-up, start-up)``, or ``None`` when absent or malformed."""
+    if not isinstance(stored, dict):
+        return None
+    warmup, startup = stored.get("warmup"), stored.get("startup")
+    if isinstance(warmup, int) and isinstance(startup, int) and min(warmup, startup) >= 0:
+        return warmup, startup
+    return None
+
 
 # How a run's first lines name the classical samplers behind the agent.
 _BACKBONE_NAMES = {"TPESampler": "TPE", "CmaEsSampler": "CMA-ES", "GPSampler": "GP"}
@@ -92,8 +109,15 @@ class AgentSampler(BaseSampler):
             repair rounds, which were a third of its calls).
         duplicate_tolerance: Proposals closer than this (unit-cube distance) to a tried or
             running configuration are duplicates.
-        llm_warmup_trials: The first trials go to the backbone alone (``centaur``: 10).
-        llm_startup_trials: After the warm-up, this many trials all go to the LLM.
+        llm_warmup_trials: The first trials go to the backbone alone (``centaur``: 10);
+            ``None`` takes it from the schedules below.
+        llm_startup_trials: After the warm-up, this many trials all go to the LLM; ``None``
+            takes it from the schedules below.
+        default_schedule: ``(warm-up, start-up)`` for whichever of the two is ``None``.
+        embedded_schedule: The same when the LLM is the embedded model
+            (:func:`~agenthpo.llm.is_embedded`), if it differs. A study's first proposal
+            stores the schedule in the study (``agenthpo_schedule``); a resumed study, every
+            worker and a replay then keep it.
         llm_share: After that, the share of trials the LLM proposes (1 = all, 0 = none),
             spread evenly by trial number so that every worker agrees.
         adaptive_share: Give a scheduled LLM turn to the LLM only with probability
@@ -125,8 +149,10 @@ class AgentSampler(BaseSampler):
         temperature: float = 0.7,
         repair_rounds: int | None = None,
         duplicate_tolerance: float = 1e-3,
-        llm_warmup_trials: int = 0,
-        llm_startup_trials: int = 0,
+        llm_warmup_trials: int | None = None,
+        llm_startup_trials: int | None = None,
+        default_schedule: tuple[int, int] = (0, 0),
+        embedded_schedule: tuple[int, int] | None = None,
         llm_share: float = 1.0,
         adaptive_share: bool = False,
         trust_floor: float = 0.1,
@@ -150,8 +176,13 @@ class AgentSampler(BaseSampler):
         self._temperature = temperature
         self._repair_rounds = repair_rounds
         self._duplicate_tolerance = duplicate_tolerance
-        self._warmup = max(0, llm_warmup_trials)
-        self._startup = max(0, llm_startup_trials)
+        self._given = (
+            None if llm_warmup_trials is None else max(0, llm_warmup_trials),
+            None if llm_startup_trials is None else max(0, llm_startup_trials),
+        )
+        self._default_schedule = default_schedule
+        self._embedded_schedule = embedded_schedule
+        self._fixed: tuple[str, tuple[int, int]] | None = None  # (study name, schedule)
         self._share = llm_share
         self._adaptive = adaptive_share
         self._trust_floor = trust_floor
@@ -192,46 +223,91 @@ class AgentSampler(BaseSampler):
         """Reseeds the backbone (Optuna calls this for each worker process)."""
         self._backbone.reseed_rng()
 
-    def schedule(self) -> str:
+    def schedule(self, study: Study | None = None) -> str:
         """Who proposes which trials, in one sentence (shown when a run starts).
 
         Example:
             >>> AgentSampler(llm_warmup_trials=10, llm_share=0.25).schedule()
             'TPE proposes the first 10 trials, then the LLM 25% of the rest and TPE the others'
         """
+        warmup, startup = self.warmup_and_startup(study)
         backbone = _BACKBONE_NAMES.get(type(self._backbone).__name__, "the backbone")
-        fewer = f" (fewer while its proposals do worse than {backbone}'s)" if self._adaptive else ""
-        if self._share >= 1 and not self._warmup and not self._startup:
-            return f"The LLM proposes every trial ({backbone} steps in when an answer is unusable)"
+        multi = study is not None and len(study.directions) > 1
+        fewer = (
+            f" (fewer while its proposals do worse than {backbone}'s)"
+            if self._adaptive and self._share > 0 and not multi
+            else ""
+        )
+        share = _percent(self._share)
         if self._show_backbone:
-            first = f" after the first {self._warmup}" if self._warmup else ""
-            return (
-                f"{backbone} proposes every trial;{first} the LLM may override"
-                f" {self._share:.0%} of them{fewer}"
-            )
+            text = f"{backbone} proposes every trial"
+            override = [f"the next {startup}"] if startup else []
+            if self._share > 0:
+                override.append(f"{share} of {'the rest' if startup else 'them'}{fewer}")
+            if not override:
+                return text
+            after = f" after the first {warmup}" if warmup else ""
+            return f"{text};{after} the LLM may override {' and '.join(override)}"
         head = []
-        if self._warmup:
-            head.append(f"{backbone} proposes the first {self._warmup} trials")
-        if self._startup:
+        if warmup:
+            head.append(f"{backbone} proposes the first {warmup} trials")
+        if startup:
             head.append(
-                f"the LLM the next {self._startup}"
-                if self._warmup
-                else f"the LLM proposes the first {self._startup} trials"
+                f"the LLM the next {startup}"
+                if warmup
+                else f"the LLM proposes the first {startup} trials"
             )
-        rest = f"the LLM {self._share:.0%} of the {'rest' if head else 'trials'}{fewer}"
-        if self._share < 1:
+        if self._share >= 1:
+            rest = "the LLM every trial after them" if head else "the LLM proposes every trial"
+            rest += f" ({backbone} steps in when an answer is unusable)"
+        elif self._share <= 0:
+            rest = f"{backbone} the rest" if head else f"{backbone} proposes every trial"
+        else:
+            verb = "" if head else "proposes "
+            rest = f"the LLM {verb}{share} of the {'rest' if head else 'trials'}{fewer}"
             rest += f" and {backbone} the others"
         text = ", then ".join([", ".join(head), rest]) if head else rest
         return text[0].upper() + text[1:]
 
-    def llm_turn(self, number: int) -> bool:
+    def warmup_and_startup(self, study: Study | None = None) -> tuple[int, int]:
+        """The schedule's ``(warm-up, start-up)`` trials: the given ones, else the study's
+        stored schedule, else the model's (:func:`~agenthpo.llm.is_embedded`). With a study,
+        the first call stores it there, so every worker and a resumed study agree.
+
+        Example:
+            >>> AgentSampler(llm_startup_trials=2, default_schedule=(5, 0)).warmup_and_startup()
+            (5, 2)
+        """
+        if study is not None and self._fixed is not None and self._fixed[0] == study.study_name:
+            return self._fixed[1]
+        warmup, startup = self._given
+        stored = study.user_attrs.get(_keys.STUDY_SCHEDULE) if study is not None else None
+        if warmup is None or startup is None:
+            base = _stored_schedule(stored)
+            if base is None:
+                weak = self._embedded_schedule is not None and is_embedded(self.llm)
+                base = self._embedded_schedule if weak else self._default_schedule
+                assert base is not None
+            warmup = base[0] if warmup is None else warmup
+            startup = base[1] if startup is None else startup
+        if study is not None:
+            if stored is None:
+                study.set_user_attr(
+                    _keys.STUDY_SCHEDULE,
+                    {"warmup": warmup, "startup": startup, "embedded": is_embedded(self.llm)},
+                )
+            self._fixed = (study.study_name, (warmup, startup))
+        return warmup, startup
+
+    def llm_turn(self, number: int, study: Study | None = None) -> bool:
         """Whether the schedule gives trial ``number`` to the LLM (before any trust check)."""
-        if number < self._warmup:
+        warmup, startup = self.warmup_and_startup(study)
+        if number < warmup:
             return False
-        k = number - self._warmup
-        if k < self._startup:
+        k = number - warmup
+        if k < startup:
             return True
-        j = k - self._startup
+        j = k - startup
         return math.floor((j + 1) * self._share + 1e-9) > math.floor(j * self._share + 1e-9)
 
     def trust(self, study: Study) -> Trust | None:
@@ -247,9 +323,9 @@ class AgentSampler(BaseSampler):
         turns go to it with probability ``trust``, drawn from the seed and the trial number
         so that every worker and a resumed study decide alike.
         """
-        if not self.llm_turn(number):
+        if not self.llm_turn(number, study):
             return False, None
-        if number < self._warmup + self._startup:
+        if number < sum(self.warmup_and_startup(study)):
             return True, None
         trust = self.trust(study)
         if trust is None or trust.value >= 1.0:
@@ -287,13 +363,11 @@ class AgentSampler(BaseSampler):
         if trust is not None:
             self._store(study, trial, {_keys.LLM_TRUST: round(trust.value, 3)})
         if not llm_turn:
-            if trust is not None and self.llm_turn(trial.number):
+            warmup = self.warmup_and_startup(study)[0]
+            if trust is not None and self.llm_turn(trial.number, study):
                 why = f"{backbone_name}'s turn: {trust.describe()}"
-            elif trial.number < self._warmup:
-                why = (
-                    f"{backbone_name}'s turn: the first {self._warmup} trials are its warm-up,"
-                    " the LLM's turns start after them"
-                )
+            elif trial.number < warmup:
+                why = f"{backbone_name}'s turn: the first {warmup} trials are its warm-up"
             else:
                 why = f"{backbone_name}'s turn by the schedule"
             self._store(study, trial, {_keys.PROPOSED_BY: "backbone", _keys.RATIONALE: why})
@@ -617,8 +691,7 @@ class AgentSampler(BaseSampler):
     def _repairs(self) -> int:
         if self._repair_rounds is not None:
             return self._repair_rounds
-        llm = self.llm
-        return 0 if isinstance(llm, LocalLlamaClient) and llm.embedded else 1
+        return 0 if is_embedded(self.llm) else 1
 
     def _budget_exhausted(self, trials: Sequence[FrozenTrial]) -> str | None:
         if self._max_tokens is None and self._max_cost is None:

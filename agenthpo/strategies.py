@@ -9,8 +9,8 @@
                proposed and how they went. The share adapts (``adaptive_share``): while the
                LLM's proposals beat the running median less often than TPE's, it keeps only
                part of its turns (:mod:`agenthpo.agent.trust`), down to a tenth. With the
-               embedded model (:func:`weak_model_schedule`) the LLM's turns start after
-               TPE's 10 random start-up trials instead (``llm_warmup_trials=10``, no
+               embedded model (:func:`~agenthpo.llm.is_embedded`) the LLM's turns start
+               after TPE's 10 random start-up trials instead (``llm_warmup_trials=10``, no
                start-up turns), so the first 10 trials are TPE's own
 ``centaur``    CMA-ES runs every trial; after a 10-trial warm-up, on a share ``llm_share``
                (default 0.3) of trials the LLM sees CMA-ES's proposal, its mean and step
@@ -32,7 +32,6 @@ Example:
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from typing import Any, get_args
 
@@ -45,16 +44,7 @@ from agenthpo.sampler import AgentSampler
 from agenthpo.space import Space
 from agenthpo.task import StrategyName
 
-__all__ = [
-    "CLASSICAL",
-    "DEFAULT_STRATEGY",
-    "STRATEGIES",
-    "make_sampler",
-    "uses_llm",
-    "weak_model_schedule",
-]
-
-_logger = logging.getLogger("agenthpo")
+__all__ = ["CLASSICAL", "DEFAULT_STRATEGY", "STRATEGIES", "make_sampler", "uses_llm"]
 
 STRATEGIES: tuple[str, ...] = get_args(StrategyName)
 CLASSICAL: tuple[str, ...] = ("tpe", "random", "cmaes", "gp")
@@ -72,22 +62,6 @@ _WEAK_MODEL_SCHEDULE = (10, 0)
 def uses_llm(strategy: str) -> bool:
     """Whether a strategy asks an LLM at all."""
     return strategy not in CLASSICAL
-
-
-def weak_model_schedule(llm: LLMClient | None) -> bool:
-    """Whether ``hybrid-tpe`` starts the LLM's turns after TPE's random start-up trials.
-
-    True for the embedded SmolLM2-135M (a :class:`~agenthpo.llm.LocalLlamaClient` built
-    without a model path): its first ideas are no better than random draws, so it gets no
-    start-up turns and its share begins at trial 11. Any other model proposes the first
-    three trials, where a capable model's prior knowledge helps most.
-
-    Example:
-        >>> from agenthpo.llm import RandomLLM
-        >>> weak_model_schedule(RandomLLM(seed=0)), weak_model_schedule(None)
-        (False, False)
-    """
-    return bool(getattr(llm, "embedded", False))
 
 
 def _check(strategy: str) -> None:
@@ -131,8 +105,9 @@ def make_sampler(
     """The sampler for a strategy; ``options`` go to :class:`AgentSampler`.
 
     ``llm_share``, ``llm_startup_trials`` and ``llm_warmup_trials`` left at ``None`` take the
-    strategy's defaults (the module's table); for ``hybrid-tpe`` with the embedded model, the
-    schedule of :func:`weak_model_schedule` unless either of the last two is given.
+    strategy's defaults (the module's table); for ``hybrid-tpe`` the two schedule numbers
+    default to those of the model, known once the LLM is (:class:`AgentSampler`'s
+    ``embedded_schedule``).
 
     Raises:
         AgentHPOError: Unknown strategy, or one whose dependencies are missing.
@@ -152,23 +127,17 @@ def make_sampler(
         return AgentSampler(
             backbone=TPESampler(seed=seed),
             llm_share=1.0 if llm_share is None else llm_share,
-            llm_warmup_trials=llm_warmup_trials or 0,
-            llm_startup_trials=llm_startup_trials or 0,
+            llm_warmup_trials=llm_warmup_trials,
+            llm_startup_trials=llm_startup_trials,
             **common,
         )
     if strategy == "hybrid-tpe":
-        warmup, startup = _HYBRID_SCHEDULE
-        if llm_warmup_trials is None and llm_startup_trials is None and weak_model_schedule(llm):
-            warmup, startup = _WEAK_MODEL_SCHEDULE
-            _logger.info(
-                "hybrid-tpe with the embedded model: TPE proposes the first %d trials, then the"
-                " LLM a share of the rest",
-                warmup,
-            )
         return AgentSampler(
             backbone=TPESampler(seed=seed),
-            llm_warmup_trials=warmup if llm_warmup_trials is None else llm_warmup_trials,
-            llm_startup_trials=startup if llm_startup_trials is None else llm_startup_trials,
+            llm_warmup_trials=llm_warmup_trials,
+            llm_startup_trials=llm_startup_trials,
+            default_schedule=_HYBRID_SCHEDULE,
+            embedded_schedule=_WEAK_MODEL_SCHEDULE,
             llm_share=0.25 if llm_share is None else llm_share,
             adaptive_share=common.pop("adaptive_share", True),
             **common,
@@ -176,8 +145,9 @@ def make_sampler(
     # centaur
     return AgentSampler(
         backbone=CmaEsSampler(seed=seed, warn_independent_sampling=False),
-        llm_warmup_trials=10 if llm_warmup_trials is None else llm_warmup_trials,
-        llm_startup_trials=0 if llm_startup_trials is None else llm_startup_trials,
+        llm_warmup_trials=llm_warmup_trials,
+        llm_startup_trials=llm_startup_trials,
+        default_schedule=(10, 0),
         llm_share=0.3 if llm_share is None else llm_share,
         adaptive_share=common.pop("adaptive_share", True),
         show_backbone=True,

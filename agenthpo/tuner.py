@@ -157,7 +157,9 @@ def replay_llm(storage: str, study_name: str) -> ReplayLLM:
         raise AgentHPOError(
             f"--replay: study {study_name!r} in {storage} recorded no LLM answers to replay"
         )
-    return ReplayLLM(texts, model=model)
+    stored = source.user_attrs.get(_keys.STUDY_SCHEDULE)
+    embedded = isinstance(stored, dict) and bool(stored.get("embedded"))
+    return ReplayLLM(texts, model=model, embedded=embedded)
 
 
 def suggest_config(trial: optuna.Trial, space: Space) -> dict[str, Any]:

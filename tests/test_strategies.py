@@ -10,10 +10,10 @@ import pytest
 
 from agenthpo import _keys
 from agenthpo.agent.prompts import TaskContext
-from agenthpo.llm import ScriptedLLM
+from agenthpo.llm import ScriptedLLM, is_embedded
 from agenthpo.sampler import AgentSampler
 from agenthpo.space import Space
-from agenthpo.strategies import make_sampler, weak_model_schedule
+from agenthpo.strategies import make_sampler
 from agenthpo.task import Task
 from tests.conftest import answer
 
@@ -49,14 +49,14 @@ def _run(sampler: optuna.samplers.BaseSampler, n: int) -> optuna.Study:
 
 def test_the_embedded_model_gets_its_turns_after_tpes_start_up(small_space: Space) -> None:
     llm = _llm(embedded=True)
-    assert weak_model_schedule(llm)
+    assert is_embedded(llm)
     sampler = make_sampler("hybrid-tpe", llm=llm, space=small_space, context=CTX, seed=0)
     study = _run(sampler, 16)
     who = [t.user_attrs[_keys.PROPOSED_BY] for t in study.trials]
     assert who[:10] == ["backbone"] * 10
     assert "llm" in who[10:]
     assert study.trials[0].user_attrs[_keys.RATIONALE] == (
-        "TPESampler's turn: the first 10 trials are its warm-up, the LLM's turns start after them"
+        "TPESampler's turn: the first 10 trials are its warm-up"
     )
     # The first ten trials are TPE's own: the same configurations a plain TPE study draws.
     tpe = _run(optuna.samplers.TPESampler(seed=0), 10)
@@ -65,7 +65,7 @@ def test_the_embedded_model_gets_its_turns_after_tpes_start_up(small_space: Spac
 
 def test_any_other_model_proposes_the_first_three_trials(small_space: Space) -> None:
     llm = _llm(embedded=False)
-    assert not weak_model_schedule(llm)
+    assert not is_embedded(llm)
     sampler = make_sampler("hybrid-tpe", llm=llm, space=small_space, context=CTX, seed=0)
     study = _run(sampler, 4)
     who = [t.user_attrs[_keys.PROPOSED_BY] for t in study.trials]
@@ -76,9 +76,11 @@ def test_any_other_model_proposes_the_first_three_trials(small_space: Space) -> 
     ("options", "warmup", "startup"),
     [
         ({}, 10, 0),
-        ({"llm_startup_trials": 3}, 0, 3),
-        ({"llm_warmup_trials": 5}, 5, 3),
-        ({"llm_warmup_trials": 0, "llm_startup_trials": 0}, 0, 0),
+        # a number left out comes from the model's own schedule, not from another model's
+        ({"llm_startup_trials": 3}, 10, 3),
+        ({"llm_startup_trials": 0}, 10, 0),
+        ({"llm_warmup_trials": 5}, 5, 0),
+        ({"llm_warmup_trials": 0, "llm_startup_trials": 3}, 0, 3),
     ],
 )
 def test_a_schedule_the_user_gives_wins_over_the_embedded_default(
@@ -88,7 +90,7 @@ def test_a_schedule_the_user_gives_wins_over_the_embedded_default(
         "hybrid-tpe", llm=_llm(embedded=True), space=small_space, context=CTX, **options
     )
     assert isinstance(sampler, AgentSampler)
-    assert (sampler._warmup, sampler._startup) == (warmup, startup)
+    assert sampler.warmup_and_startup() == (warmup, startup)
 
 
 def test_the_task_file_sets_the_schedule(quadratic_task: Task, tmp_path: Path) -> None:
@@ -98,7 +100,7 @@ def test_the_task_file_sets_the_schedule(quadratic_task: Task, tmp_path: Path) -
     tuner = Tuner(task, llm=_llm(embedded=False), storage=f"sqlite:///{tmp_path / 's.db'}")
     sampler = tuner.sampler()
     assert isinstance(sampler, AgentSampler)
-    assert (sampler._warmup, sampler._startup) == (4, 2)
+    assert sampler.warmup_and_startup() == (4, 2)
 
 
 def test_a_negative_schedule_in_the_task_file_is_refused(quadratic_task: Task) -> None:
@@ -125,3 +127,78 @@ def test_a_run_says_who_proposes_which_trials(small_space: Space) -> None:
     assert said("centaur", _llm(embedded=False)).startswith(
         "CMA-ES proposes every trial; after the first 10 the LLM may override 30% of them"
     )
+
+
+@pytest.mark.parametrize(
+    ("options", "text"),
+    [
+        ({"llm_share": 0.0, "llm_startup_trials": 0}, "TPE proposes every trial"),
+        (
+            {"llm_share": 0.0, "llm_warmup_trials": 2, "llm_startup_trials": 1},
+            "TPE proposes the first 2 trials, the LLM the next 1, then TPE the rest",
+        ),
+        (
+            {"llm_share": 1.0, "llm_warmup_trials": 4, "llm_startup_trials": 0},
+            "TPE proposes the first 4 trials, then the LLM every trial after them (TPE steps in"
+            " when an answer is unusable)",
+        ),
+        (
+            {"llm_share": 0.004, "adaptive_share": False},
+            "The LLM proposes the first 3 trials, then the LLM 0.4% of the rest and TPE the others",
+        ),
+    ],
+)
+def test_the_schedule_reads_right_at_the_edges(
+    small_space: Space, options: dict[str, Any], text: str
+) -> None:
+    sampler = make_sampler("hybrid-tpe", llm=_llm(embedded=False), space=small_space, **options)
+    assert isinstance(sampler, AgentSampler)
+    assert sampler.schedule() == text
+
+
+def test_a_model_chosen_later_still_gets_its_schedule(
+    small_space: Space, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No model given: the sampler resolves one when first needed (the auto-choice falls back
+    # to the embedded model when there is no key and no Ollama), as create_study and Ray do.
+    import agenthpo.sampler as sampler_module
+
+    monkeypatch.setattr(sampler_module, "resolve_llm", lambda spec: (_llm(embedded=True), "n"))
+    sampler = make_sampler("hybrid-tpe", space=small_space, context=CTX, seed=0)
+    study = _run(sampler, 11)
+    assert [t.user_attrs[_keys.PROPOSED_BY] for t in study.trials[:10]] == ["backbone"] * 10
+    assert study.user_attrs[_keys.STUDY_SCHEDULE] == {"warmup": 10, "startup": 0, "embedded": True}
+
+
+def test_a_resumed_study_keeps_its_schedule_whatever_model_resumes_it(
+    small_space: Space, tmp_path: Path
+) -> None:
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+
+    def sampler(embedded: bool) -> optuna.samplers.BaseSampler:
+        return make_sampler("hybrid-tpe", llm=_llm(embedded), space=small_space, context=CTX)
+
+    first = optuna.create_study(storage=storage, study_name="s", sampler=sampler(True))
+    first.optimize(_objective, n_trials=4)
+    # another worker (or a resumed run) with a capable model: trials 4-9 stay TPE's
+    second = optuna.load_study(storage=storage, study_name="s", sampler=sampler(False))
+    second.optimize(_objective, n_trials=6)
+    who = [t.user_attrs[_keys.PROPOSED_BY] for t in second.trials]
+    assert who == ["backbone"] * 10
+
+
+def test_a_replay_of_an_embedded_model_study_gets_the_same_schedule(
+    small_space: Space, tmp_path: Path
+) -> None:
+    from agenthpo.tuner import replay_llm
+
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    llm = _llm(embedded=True)
+    sampler = make_sampler("hybrid-tpe", llm=llm, space=small_space, context=CTX, seed=0)
+    original = optuna.create_study(storage=storage, study_name="orig", sampler=sampler)
+    original.optimize(_objective, n_trials=14)
+    replay = replay_llm(storage, "orig")
+    assert replay.embedded
+    again = make_sampler("hybrid-tpe", llm=replay, space=small_space, context=CTX, seed=0)
+    copy = _run(again, 14)
+    assert [t.params for t in copy.trials] == [t.params for t in original.trials]

@@ -11,7 +11,7 @@ Example:
 from __future__ import annotations
 
 from agenthpo.llm._anthropic import AnthropicClient
-from agenthpo.llm._base import LLMClient, LLMResponse, Message, Usage
+from agenthpo.llm._base import LLMClient, LLMResponse, Message, Usage, is_embedded
 from agenthpo.llm._json import extract_json
 from agenthpo.llm._local import LocalLlamaClient, find_embedded_model
 from agenthpo.llm._openai import OpenAICompatibleClient, StructuredMode
@@ -34,6 +34,7 @@ __all__ = [
     "Usage",
     "extract_json",
     "find_embedded_model",
+    "is_embedded",
     "parse_llm_spec",
     "resolve_llm",
 ]

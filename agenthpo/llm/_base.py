@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-__all__ = ["LLMClient", "LLMResponse", "Message", "Usage"]
+__all__ = ["LLMClient", "LLMResponse", "Message", "Usage", "is_embedded"]
 
 
 @dataclass(frozen=True)
@@ -84,3 +84,16 @@ class LLMClient(Protocol):
     ) -> LLMResponse:
         """Returns one completion; raises :class:`agenthpo.errors.LLMError` on failure."""
         ...
+
+
+def is_embedded(llm: object) -> bool:
+    """Whether a client is (or replays) the embedded SmolLM2-135M: a tiny model whose first
+    ideas are no better than random draws and whose invalid answers a repair round rarely
+    fixes. Clients say so with an ``embedded`` attribute.
+
+    Example:
+        >>> from agenthpo.llm import RandomLLM, ReplayLLM
+        >>> is_embedded(RandomLLM(seed=0)), is_embedded(ReplayLLM(["{}"], embedded=True))
+        (False, True)
+    """
+    return bool(getattr(llm, "embedded", False))

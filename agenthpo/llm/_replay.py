@@ -30,12 +30,17 @@ class ReplayLLM:
     Args:
         texts: The recorded answers, oldest first.
         model: The name of the model that wrote them (shown as ``replay:<model>``).
+        embedded: Whether that model was the embedded one, so the replay gets its schedule
+            and repair rounds (:func:`agenthpo.llm.is_embedded`).
     """
 
-    def __init__(self, texts: Sequence[str], *, model: str = "recorded") -> None:
+    def __init__(
+        self, texts: Sequence[str], *, model: str = "recorded", embedded: bool = False
+    ) -> None:
         self._texts = list(texts)
         self._next = 0
         self.model = model
+        self.embedded = embedded
 
     @property
     def name(self) -> str:
