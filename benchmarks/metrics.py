@@ -7,9 +7,9 @@ The normalized score of a run after ``k`` trials is Bayesmark's
 0 is the optimum, 1 is the median of random-search evaluations (or worse), below 0 beats the
 frozen optimum. It does not depend on the direction. Scores are averaged over seeds, then over
 tasks; the headline is ``100 * (1 - score)`` (100 = the optimum every time, 0 = a typical
-random configuration). Comparisons between strategies (differences, the Wilcoxon test, mean
-ranks) average each task over the seeds the compared strategies all ran, since runs with one
-seed share their random draws (:func:`matched_task_means`).
+random configuration). Comparisons of two strategies (differences, the Wilcoxon test)
+average each task over the seeds both ran, since runs with one seed share their random draws
+(:func:`matched_task_means`); mean ranks use each strategy's own seeds, like its headline.
 
 Example:
     >>> normalized_score(0.5, opt=0.0, median_random=1.0)
@@ -231,15 +231,15 @@ def mean_ranks(
     table: ScoreTable, strategies: Sequence[str], budget: int, tasks: Sequence[str]
 ) -> dict[str, float]:
     """Mean rank across tasks (1 = best; ties share the average rank) of each strategy's
-    mean score on a task.
-
-    Each task is ranked on the seeds every ranked strategy ran (runs with one seed share
-    their draws); a task on which they share no seed is ranked on each one's mean over its
-    own seeds (:func:`matched_task_means`). Tasks that some strategy did not run are skipped.
+    mean score on a task, over its own seeds: the rank summarizes the same numbers as the
+    strategy's headline. (Ranking on the seeds every row ran would drop every second seed
+    as soon as one row has a single seed; the differences to TPE are the seed-matched
+    comparison, :func:`headline_difference`.) Tasks that some strategy did not run are
+    skipped.
     """
     from scipy.stats import rankdata
 
-    means = matched_task_means(table, strategies, budget, tasks).means
+    means = {s: task_means(table, s, budget, tasks) for s in strategies}
     ranks: dict[str, list[float]] = {s: [] for s in strategies}
     for task in tasks:
         if not all(task in means[s] for s in strategies):

@@ -19,7 +19,7 @@ fixed``           before the share adapted; on request, to measure what adapting
 ``hybrid-tpe-     ``hybrid-tpe`` whose LLM turns begin after TPE's 10 random start-up trials
 late``            (``llm_warmup_trials=10``, no start-up turns): equal to TPE up to trial 10
                   by construction; ``hybrid-tpe``'s default with the embedded model
-                  (:func:`agenthpo.strategies.weak_model_schedule`)
+                  (:func:`agenthpo.llm.is_embedded`)
 ================  ==========================================================================
 
 The LLM strategies are built with :func:`agenthpo.strategies.make_sampler`, given the task's

@@ -56,7 +56,7 @@ from benchmarks.optimizers import ALL_STRATEGIES, LLM_STRATEGIES
 from benchmarks.reference import Reference, best_known, load_reference
 from benchmarks.runner import load_results
 from benchmarks.svg import line_chart
-from benchmarks.tasks import QUICK
+from benchmarks.tasks import QUICK, QUICK_TRIALS
 
 _logger = logging.getLogger("benchmarks")
 
@@ -65,7 +65,7 @@ __all__ = ["BUDGETS", "Group", "build_report", "label", "stale_opt", "write_repo
 BUDGETS = (10, 25, 50)
 # The product's strategies as a new user runs them: the embedded model, adaptive share.
 # The product's strategies with the embedded model: hybrid-tpe-late is what hybrid-tpe runs
-# with it (agenthpo.strategies.weak_model_schedule); hybrid-tpe's start-up turns are what any
+# with it (agenthpo.llm.is_embedded); hybrid-tpe's start-up turns are what any
 # other model gets, measured here with the embedded one.
 PRODUCT = ("hybrid-tpe-late [local]", "hybrid-tpe [local]", "centaur [local]", "agent [local]")
 FAMILIES = ("tabular", "sklearn", "real")
@@ -105,6 +105,13 @@ def label(run: Mapping[str, Any]) -> str:
     if llm and strategy in ("hybrid-tpe", "centaur") and run.get("share") != "adaptive":
         llm = f"{llm}, fixed share"
     return f"{strategy} [{llm}]" if llm else strategy
+
+
+def draws(run: Mapping[str, Any]) -> int:
+    """The seed a run's draws came from (``rng_seed``; older runs: ``seed``, seeded per run):
+    tables key runs by it, so runs are matched on the draws they share, and a ``--seeding
+    task`` run never stands in for a per-run-seeded one with the same ``seed``."""
+    return int(run.get("rng_seed", run["seed"]))
 
 
 def _order_key(name: str) -> tuple[int, str]:
@@ -169,7 +176,7 @@ def _merge(files: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         for run in data.get("runs", []):
             if run.get("error"):
                 continue
-            key = (run["task"], label(run), run["seed"])
+            key = (run["task"], label(run), draws(run))
             merged[key] = {**run, "_file": data.get("path")}
     return list(merged.values())
 
@@ -186,7 +193,7 @@ def _group(
             unscored.add(run["task"])
             continue
         traj = score_trajectory(run["best"], opt=ref.opt, median_random=ref.median_random)
-        table[label(run)][run["task"]][int(run["seed"])] = traj
+        table[label(run)][run["task"]][draws(run)] = traj
         group.max_trials = max(group.max_trials, len(traj))
     group.unscored = sorted(unscored)
     group.table = {s: dict(v) for s, v in table.items()}
@@ -662,8 +669,6 @@ def collect(results_dir: Path = RESULTS_DIR) -> Sections:
         # ``[random]`` on the same tasks: its runs stay in their files, out of the tables.
         runs = [r for r in _merge(chosen) if "[random-uniform" not in label(r)]
         if section == "quick":  # the suite's current tasks only (it was changed over time)
-            from benchmarks.tasks import QUICK
-
             runs = [r for r in runs if r["task"] in QUICK]
         for run in runs:
             used[run["_file"]] = used.get(run["_file"], 0) + 1
@@ -994,9 +999,10 @@ found (scikit-learn); `median_random` is the median of random-search evaluations
 below). Tables show **`100 * (1 - score)`**, averaged over seeds and then tasks: higher is
 better, 100 = the optimum every time, 0 = a typical random configuration. On the noisy tabular
 benchmarks the optimizer sees one training seed's result and the score uses the mean over seeds.
-Runs with one seed share their random draws across strategies, so comparisons are
-seed-matched: on each task, strategies are compared on the seeds they all ran (on their own
-seeds only where they share none, which the tables mark). Mean rank is across tasks (1 = best).
+Runs with one seed share their random draws across strategies, so comparisons with TPE are
+seed-matched: on each task, the two are compared on the seeds both ran (on their own seeds only
+where they share none, which the tables mark). Mean rank is across tasks (1 = best), of each
+strategy's mean over its own seeds, like its headline.
 "vs TPE" counts the tasks where the strategy's score is better / tied / worse than TPE's, with
 a paired two-sided Wilcoxon signed-rank test over tasks. The 95% interval is a t-interval over
 seeds of the per-seed headline (only with 2 or more seeds). `[local]` is the embedded
@@ -1118,13 +1124,16 @@ def _group_md(g: Group, base: Path, plots_dir: Path) -> list[str]:
 
 def _whole_quick_run(meta: Mapping[str, Any]) -> bool:
     """Whether a results file is the quick suite as its one command runs it: every quick task,
-    one seed, the classical baselines and AgentHPO's strategies; not a top-up of a few
-    strategies or seeds, whose time says nothing about the suite's."""
+    one seed, its budget, the embedded model, the classical baselines and AgentHPO's
+    strategies; not a top-up of a few strategies or seeds, whose time says nothing about the
+    suite's."""
     return (
         meta.get("suite") == "quick"
         and isinstance(meta.get("wall_time_s"), float)
         and meta.get("seeds") == 1
         and not meta.get("seed_offset")
+        and meta.get("trials", QUICK_TRIALS) == QUICK_TRIALS
+        and meta.get("llm", "local") == "local"
         and set(meta.get("tasks") or ()) == set(QUICK)
         and {"random", "tpe", "hybrid-tpe"} <= set(meta.get("strategies") or ())
     )

@@ -147,21 +147,19 @@ def test_a_task_without_a_shared_seed_falls_back_to_unpaired_and_says_so() -> No
     assert (m.tasks, m.unpaired) == (["t1"], [])
 
 
-def test_mean_ranks_rank_each_task_on_the_seeds_every_strategy_ran() -> None:
+def test_mean_ranks_rank_each_strategy_on_its_own_seeds() -> None:
     table = {
-        # "a" ran two seeds; its mean (0.3) beats b's, but on seed 0, the one b ran, it loses
+        # "a" ran two seeds; its mean (0.3) beats b's 0.4, though on seed 0 alone it loses
         "a": {"t1": {0: [0.5], 1: [0.1]}, "t2": {0: [0.2], 1: [0.2]}},
         "b": {"t1": {0: [0.4]}, "t2": {1: [0.3]}},
         "c": {"t1": {0: [0.6], 1: [0.0]}, "t2": {0: [0.9], 1: [0.1]}},
     }
     ranks = mean_ranks(table, ["a", "b", "c"], 1, ["t1", "t2"])
-    # t1 on seed 0: b 0.4 < a 0.5 < c 0.6. t2 shares seed 1 only: c 0.1 < a 0.2 < b 0.3
-    assert ranks == pytest.approx({"a": 2.0, "b": 2.0, "c": 2.0})
-    # no seed that all three ran (b's t2 is seed 1, c has only seed 0): each on its own seeds
-    table["c"]["t2"] = {0: [0.9]}
-    ranks = mean_ranks(table, ["a", "b", "c"], 1, ["t1", "t2"])
-    # t2: a 0.2 < b 0.3 < c 0.9 (ranked, not skipped)
-    assert ranks == pytest.approx({"a": 1.5, "b": 1.5, "c": 3.0})
+    # t1: c 0.3 = a 0.3 < b 0.4; t2: a 0.2 < b 0.3 < c 0.5
+    assert ranks == pytest.approx({"a": 1.25, "b": 2.5, "c": 2.25})
+    # one row with a single seed does not drop the others' second seed (as ranking on the
+    # seeds every row ran would: t1 on seed 0 alone ranks b first)
+    assert mean_ranks(table, ["a", "b"], 1, ["t1"]) == {"a": 1.0, "b": 2.0}
 
 
 def test_intervals_over_seeds() -> None:
@@ -740,7 +738,7 @@ def test_the_hybrid_row_keeps_its_start_up_turns_whatever_the_model() -> None:
     schedules = {}
     for s, sampler in rows.items():
         assert isinstance(sampler, AgentSampler)
-        schedules[s] = (sampler._warmup, sampler._startup)
+        schedules[s] = sampler.warmup_and_startup()
     assert schedules == {
         "hybrid-tpe": (0, 3),
         "hybrid-tpe-fixed": (0, 3),
@@ -802,8 +800,21 @@ def test_the_quick_suites_time_comes_from_a_whole_run_not_a_top_up() -> None:
         meta(strategies=["hybrid-tpe-late"], wall_time_s=1000.0, command="late"),
         meta(seeds=4, seed_offset=1, wall_time_s=900.0, command="more seeds"),
         meta(tasks=list(QUICK)[:1], wall_time_s=60.0, command="one task"),
+        meta(trials=5, wall_time_s=60.0, command="fewer trials"),
+        meta(llm="random", wall_time_s=60.0, command="the control"),
     ]
     text = "".join(_quick_timing([whole, *top_ups]))
     assert "took **6.7 min** (within the 15-minute aim)" in text
     assert "`python -m benchmarks run --suite quick`" in text
     assert _quick_timing(top_ups) == []
+
+
+def test_runs_are_matched_on_the_draws_they_share_not_on_the_seed_number() -> None:
+    from benchmarks.report import _merge, draws
+
+    per_run = _fake_run("skl-dt-iris", "tpe", [0.5])
+    per_task = {**per_run, "seeding": "task", "rng_seed": 123456}
+    assert (draws(per_run), draws(per_task)) == (0, 123456)
+    # both kept: the task-seeded run is another seed, not a newer copy of the same run
+    merged = _merge([{"runs": [per_run]}, {"runs": [per_task]}])
+    assert sorted(draws(r) for r in merged) == [0, 123456]
