@@ -73,6 +73,11 @@ def _percent(share: float) -> str:
     return f"{share:.1%}" if text in ("0%", "100%") and 0 < share < 1 else text
 
 
+def _first(n: int) -> str:
+    """``the first trial``, ``the first 10 trials``."""
+    return "the first trial" if n == 1 else f"the first {n} trials"
+
+
 def _stored_schedule(stored: Any) -> tuple[int, int] | None:
     """A study's stored ``(warm-up, start-up)``, or ``None`` when absent or malformed."""
     if not isinstance(stored, dict):
@@ -250,12 +255,10 @@ class AgentSampler(BaseSampler):
             return f"{text};{after} the LLM may override {' and '.join(override)}"
         head = []
         if warmup:
-            head.append(f"{backbone} proposes the first {warmup} trials")
+            head.append(f"{backbone} proposes {_first(warmup)}")
         if startup:
             head.append(
-                f"the LLM the next {startup}"
-                if warmup
-                else f"the LLM proposes the first {startup} trials"
+                f"the LLM the next {startup}" if warmup else f"the LLM proposes {_first(startup)}"
             )
         if self._share >= 1:
             rest = "the LLM every trial after them" if head else "the LLM proposes every trial"

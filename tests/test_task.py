@@ -83,7 +83,7 @@ def test_example_loads() -> None:
         "epochs",
     ]
     assert task.space["alpha"].log is True
-    assert task.n_trials == 12
+    assert task.n_trials == 20
     assert task.timeout == 300
     assert task.command == ["python", "train.py"]
     assert task.function is None
