@@ -202,3 +202,12 @@ def test_a_replay_of_an_embedded_model_study_gets_the_same_schedule(
     again = make_sampler("hybrid-tpe", llm=replay, space=small_space, context=CTX, seed=0)
     copy = _run(again, 14)
     assert [t.params for t in copy.trials] == [t.params for t in original.trials]
+
+
+def test_the_real_embedded_client_gets_the_late_schedule(small_space: Space) -> None:
+    # The bundled model's own client (not a stand-in with the flag set); nothing is loaded.
+    from agenthpo.llm import LocalLlamaClient
+
+    sampler = make_sampler("hybrid-tpe", llm=LocalLlamaClient(), space=small_space, context=CTX)
+    assert isinstance(sampler, AgentSampler)
+    assert sampler.warmup_and_startup() == (10, 0)
