@@ -54,6 +54,7 @@ from agenthpo.agent.creator import (
 )
 from agenthpo.agent.history import pareto_ranks, render_history, trial_views
 from agenthpo.agent.prompts import TaskContext
+from agenthpo.agent.screen import ScreenVerdict, tpe_screen
 from agenthpo.agent.trust import Trust, llm_trust
 from agenthpo.llm import LLMClient, is_embedded, resolve_llm
 from agenthpo.llm._pricing import price_of
@@ -130,6 +131,11 @@ class AgentSampler(BaseSampler):
             backbone's, falling to ``trust_floor`` as they keep doing worse), so that a weak
             model costs little as the budget grows. Single-objective studies only.
         trust_floor: The least trust: a losing LLM keeps this share of its turns.
+        screen_llm: Let a TPE backbone screen the LLM's proposals
+            (:func:`~agenthpo.agent.screen.tpe_screen`): one that TPE's density ratio ranks
+            below the median of its own candidates goes back to TPE. ``None`` screens when
+            the model is the embedded one (as stored in the study, else
+            :func:`~agenthpo.llm.is_embedded`) and the backbone is TPE.
         show_backbone: Ask the backbone first and show its proposal (and, for CMA-ES, its
             mean and step size) to the LLM, which may keep or override it.
         max_llm_tokens: Stop asking the LLM once the study's trials used this many tokens.
@@ -161,6 +167,7 @@ class AgentSampler(BaseSampler):
         llm_share: float = 1.0,
         adaptive_share: bool = False,
         trust_floor: float = 0.1,
+        screen_llm: bool | None = False,
         show_backbone: bool = False,
         max_llm_tokens: int | None = None,
         max_llm_cost: float | None = None,
@@ -191,6 +198,9 @@ class AgentSampler(BaseSampler):
         self._share = llm_share
         self._adaptive = adaptive_share
         self._trust_floor = trust_floor
+        if screen_llm and not isinstance(self._backbone, TPESampler):
+            raise ValueError("screen_llm needs a TPESampler backbone (TPE's density ratio)")
+        self._screen_llm = screen_llm
         self._show_backbone = show_backbone
         self._max_tokens = max_llm_tokens
         self._max_cost = max_llm_cost
@@ -270,6 +280,11 @@ class AgentSampler(BaseSampler):
             rest = f"the LLM {verb}{share} of the {'rest' if head else 'trials'}{fewer}"
             rest += f" and {backbone} the others"
         text = ", then ".join([", ".join(head), rest]) if head else rest
+        if self._share > 0 and self.screens(study):
+            text += (
+                f"; {backbone} screens the LLM's proposals (one its density ratio ranks below"
+                " the median of its own candidates goes back to it)"
+            )
         return text[0].upper() + text[1:]
 
     def warmup_and_startup(self, study: Study | None = None) -> tuple[int, int]:
@@ -301,6 +316,23 @@ class AgentSampler(BaseSampler):
                 )
             self._fixed = (study.study_name, (warmup, startup))
         return warmup, startup
+
+    def screens(self, study: Study | None = None) -> bool:
+        """Whether TPE screens the LLM's proposals in ``study`` (see ``screen_llm``).
+
+        Example:
+            >>> from agenthpo.llm import ScriptedLLM
+            >>> AgentSampler(llm=ScriptedLLM([]), screen_llm=None).screens()
+            False
+        """
+        if self._screen_llm is not None:
+            return self._screen_llm
+        if not isinstance(self._backbone, TPESampler):
+            return False
+        stored = study.user_attrs.get(_keys.STUDY_SCHEDULE) if study is not None else None
+        if isinstance(stored, dict) and isinstance(stored.get("embedded"), bool):
+            return bool(stored["embedded"])
+        return is_embedded(self.llm)
 
     def llm_turn(self, number: int, study: Study | None = None) -> bool:
         """Whether the schedule gives trial ``number`` to the LLM (before any trust check)."""
@@ -410,6 +442,18 @@ class AgentSampler(BaseSampler):
                 backbone_name,
             )
             self._store(study, trial, self._fallback_attrs(outcome))
+            self._record(study, trial, outcome.calls)
+            return self._backbone_complete(study, trial, search_space, backbone_proposal)
+        verdict = self._verdict(study, trial, search_space, outcome.config)
+        if verdict is not None and not verdict.passed:
+            _logger.info(
+                "trial %d: %s screened out the LLM's proposal %s (%s)",
+                trial.number,
+                backbone_name,
+                outcome.config,
+                verdict.describe(),
+            )
+            self._store(study, trial, self._screened_attrs(outcome, verdict))
             self._record(study, trial, outcome.calls)
             return self._backbone_complete(study, trial, search_space, backbone_proposal)
         rival = self._claim(study, trial, outcome.config, space)
@@ -730,6 +774,34 @@ class AgentSampler(BaseSampler):
             attrs[_keys.LLM_COST] = round(cost, 6)
         if proposal.repaired:
             attrs[_keys.LLM_REPAIRED] = _clip("; ".join(proposal.repaired), _RATIONALE_ATTR_MAX)
+        return attrs
+
+    def _verdict(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        search_space: dict[str, BaseDistribution],
+        config: dict[str, Any],
+    ) -> ScreenVerdict | None:
+        if not self.screens(study) or not isinstance(self._backbone, TPESampler):
+            return None
+        return tpe_screen(self._backbone, study, trial, search_space, config, seed=self._seed)
+
+    def _screened_attrs(self, proposal: Proposal, verdict: ScreenVerdict) -> dict[str, Any]:
+        """A trial's attributes when TPE screened out the LLM's proposal: TPE's turn, with the
+        proposal, the model's reason and TPE's verdict kept for the history and the report."""
+        shown = json.dumps(_rounded(proposal.config))
+        failed = ProposalFailed(
+            "screened",
+            f"{shown} ({verdict.describe()}); the LLM's reason: {proposal.rationale}",
+            proposal.calls,
+        )
+        attrs = self._fallback_attrs(failed)
+        attrs[_keys.RATIONALE] = _clip(
+            f"{type(self._backbone).__name__} proposed: it screened out the LLM's proposal"
+            f" {shown}, {verdict.describe()}",
+            _RATIONALE_ATTR_MAX,
+        )
         return attrs
 
     def _fallback_attrs(self, failed: ProposalFailed) -> dict[str, Any]:

@@ -140,6 +140,7 @@ def make_sampler(
             embedded_schedule=_WEAK_MODEL_SCHEDULE,
             llm_share=0.25 if llm_share is None else llm_share,
             adaptive_share=common.pop("adaptive_share", True),
+            screen_llm=common.pop("screen_llm", None),
             **common,
         )
     # centaur

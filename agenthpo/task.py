@@ -157,6 +157,10 @@ class Task(BaseModel):
     """Trials the backbone proposes before the LLM's first turn (``centaur`` and
     ``hybrid-tpe`` with the embedded model: 10)."""
     adaptive_share: bool | None = None
+    llm_screen: bool | None = None
+    """Whether TPE screens the LLM's proposals (``hybrid-tpe`` and ``agent``; by default on
+    with the embedded model in ``hybrid-tpe``): one its density ratio ranks below the median
+    of its own candidates goes back to TPE."""
     llm_batch_size: int = Field(default=1, ge=1, le=16)
     noise: NoiseSection | None = None
     pruner: PrunerName | PrunerSection | None = None
@@ -307,6 +311,11 @@ class Task(BaseModel):
             raise ValueError(
                 f"noise.seed_param: {self.noise.seed_param!r} is a parameter of the space;"
                 " name the script's seed option, which the tuner varies itself"
+            )
+        if self.llm_screen and self.strategy not in ("hybrid-tpe", "agent"):
+            raise ValueError(
+                f"llm_screen: TPE screens the LLM's proposals in hybrid-tpe and agent, not in"
+                f" {self.strategy}; remove llm_screen or change the strategy"
             )
         self._check_objectives()
         return self

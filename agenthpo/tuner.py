@@ -296,6 +296,7 @@ class Tuner:
                     if self.task.adaptive_share is None
                     else {"adaptive_share": self.task.adaptive_share}
                 ),
+                **({} if self.task.llm_screen is None else {"screen_llm": self.task.llm_screen}),
                 temperature=section.temperature if section is not None else 0.7,
                 max_llm_tokens=self.task.max_llm_tokens,
                 llm_batch_size=self.task.llm_batch_size,

@@ -19,7 +19,10 @@ fixed``           before the share adapted; on request, to measure what adapting
 ``hybrid-tpe-     ``hybrid-tpe`` whose LLM turns begin after TPE's 10 random start-up trials
 late``            (``llm_warmup_trials=10``, no start-up turns): equal to TPE up to trial 10
                   by construction; ``hybrid-tpe``'s default with the embedded model
-                  (:func:`agenthpo.llm.is_embedded`)
+                  (:func:`agenthpo.llm.is_embedded`) before TPE screened its proposals
+``hybrid-tpe-     ``hybrid-tpe-late`` whose LLM proposals TPE screens (``screen_llm=True``,
+screen``          :mod:`agenthpo.agent.screen`): ``hybrid-tpe``'s default with the embedded
+                  model
 ================  ==========================================================================
 
 The LLM strategies are built with :func:`agenthpo.strategies.make_sampler`, given the task's
@@ -58,6 +61,7 @@ LLM_STRATEGIES: tuple[str, ...] = (
     "agent",
     "hybrid-tpe-fixed",
     "hybrid-tpe-late",
+    "hybrid-tpe-screen",
 )
 ON_REQUEST: tuple[str, ...] = ("hybrid-tpe-fixed",)
 CLASSICAL_STRATEGIES: tuple[str, ...] = (
@@ -139,9 +143,11 @@ def optuna_sampler(strategy: str, *, task: Task, seed: int, llm: LLMClient | Non
     if strategy == "hybrid-tpe-fixed":
         strategy = "hybrid-tpe"
         kwargs["adaptive_share"] = False
-    if strategy == "hybrid-tpe-late":
-        strategy = "hybrid-tpe"
+    if strategy in ("hybrid-tpe-late", "hybrid-tpe-screen"):
         kwargs.update(llm_warmup_trials=10, llm_startup_trials=0)
+    if strategy.startswith("hybrid-tpe"):
+        kwargs["screen_llm"] = strategy == "hybrid-tpe-screen"
+        strategy = "hybrid-tpe"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return make_sampler(strategy, **kwargs)

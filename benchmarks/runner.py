@@ -62,12 +62,18 @@ RESULTS_VERSION = 1
 Seeding = Literal["run", "task"]
 
 # The strategies whose LLM share adapts to how its proposals do.
-ADAPTIVE = ("hybrid-tpe", "centaur", "hybrid-tpe-late")
+ADAPTIVE = ("hybrid-tpe", "centaur", "hybrid-tpe-late", "hybrid-tpe-screen")
 
 # A rough cost of one embedded-model proposal on 2 cores, for scheduling only.
 _LLM_CALL_S = 5.0
 # The share of trials each LLM strategy gives the LLM (for scheduling only).
-_LLM_SHARE = {"agent": 1.0, "hybrid-tpe": 0.3, "centaur": 0.25, "hybrid-tpe-late": 0.2}
+_LLM_SHARE = {
+    "agent": 1.0,
+    "hybrid-tpe": 0.3,
+    "centaur": 0.25,
+    "hybrid-tpe-late": 0.2,
+    "hybrid-tpe-screen": 0.2,
+}
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,9 @@ def _run(sampler: optuna.samplers.BaseSampler, n: int) -> optuna.Study:
 def test_the_embedded_model_gets_its_turns_after_tpes_start_up(small_space: Space) -> None:
     llm = _llm(embedded=True)
     assert is_embedded(llm)
-    sampler = make_sampler("hybrid-tpe", llm=llm, space=small_space, context=CTX, seed=0)
+    sampler = make_sampler(
+        "hybrid-tpe", llm=llm, space=small_space, context=CTX, seed=0, screen_llm=False
+    )
     study = _run(sampler, 16)
     who = [t.user_attrs[_keys.PROPOSED_BY] for t in study.trials]
     assert who[:10] == ["backbone"] * 10
@@ -118,7 +120,8 @@ def test_a_run_says_who_proposes_which_trials(small_space: Space) -> None:
 
     assert said("hybrid-tpe", _llm(embedded=True)) == (
         "TPE proposes the first 10 trials, then the LLM 25% of the rest (fewer while its"
-        " proposals do worse than TPE's) and TPE the others"
+        " proposals do worse than TPE's) and TPE the others; TPE screens the LLM's proposals"
+        " (one its density ratio ranks below the median of its own candidates goes back to it)"
     )
     assert said("hybrid-tpe", _llm(embedded=False)).startswith(
         "The LLM proposes the first 3 trials, then the LLM 25% of the rest"

@@ -48,7 +48,7 @@ __all__ = [
 
 _logger = logging.getLogger("agenthpo")
 
-FailureKind = Literal["llm_error", "not_json", "invalid", "duplicate"]
+FailureKind = Literal["llm_error", "not_json", "invalid", "duplicate", "screened"]
 
 
 @dataclass

@@ -1,0 +1,220 @@
+"""TPE screens the LLM's proposals: with the embedded model by default, on request otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution
+
+from agenthpo import _keys
+from agenthpo.agent.prompts import TaskContext
+from agenthpo.agent.screen import tpe_screen
+from agenthpo.llm import ScriptedLLM
+from agenthpo.sampler import AgentSampler
+from agenthpo.space import Space
+from agenthpo.strategies import make_sampler
+from agenthpo.task import Task
+from tests.conftest import answer
+
+CTX = TaskContext(name="quad", metric="loss", direction="minimize")
+SPACE = {"x": FloatDistribution(-5.0, 5.0), "kind": CategoricalDistribution(["a", "b"])}
+
+
+class _EmbeddedLike(ScriptedLLM):
+    """A scripted model that says it is the embedded one (as ``LocalLlamaClient`` does)."""
+
+    embedded = True
+
+
+def _proposing(config: dict[str, Any], embedded: bool = True) -> ScriptedLLM:
+    def propose(messages: Any, schema: Any) -> str:
+        return answer(config, "a guess")
+
+    return _EmbeddedLike([propose]) if embedded else ScriptedLLM([propose])
+
+
+def _objective(trial: optuna.Trial) -> float:
+    x = trial.suggest_float("x", -5.0, 5.0)
+    kind = trial.suggest_categorical("kind", ["a", "b"])
+    return (x - 2) ** 2 + (0.0 if kind == "a" else 10.0)
+
+
+def _run(sampler: optuna.samplers.BaseSampler, n: int) -> optuna.Study:
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(_objective, n_trials=n)
+    return study
+
+
+def _fitted(n: int = 30) -> tuple[optuna.Study, optuna.trial.FrozenTrial]:
+    study = _run(optuna.samplers.TPESampler(seed=0), n)
+    trial = study.ask()
+    return study, study._storage.get_trial(trial._trial_id)
+
+
+def test_tpe_ranks_a_proposal_near_the_optimum_above_a_bad_one() -> None:
+    study, trial = _fitted()
+    assert isinstance(study.sampler, optuna.samplers.TPESampler)
+    good = tpe_screen(study.sampler, study, trial, SPACE, {"x": 2.0, "kind": "a"}, seed=0)
+    bad = tpe_screen(study.sampler, study, trial, SPACE, {"x": -3.0, "kind": "b"}, seed=0)
+    assert good is not None
+    assert bad is not None
+    assert good.passed
+    assert not bad.passed
+    assert good.above < bad.above <= bad.candidates == 24
+    assert "below" in bad.describe()
+
+
+def test_the_screen_is_repeatable_and_leaves_tpes_random_stream_alone() -> None:
+    study, trial = _fitted()
+    sampler = study.sampler
+    assert isinstance(sampler, optuna.samplers.TPESampler)
+    state = sampler._rng.rng.get_state()[1].copy()
+    config = {"x": 0.5, "kind": "a"}
+    first = tpe_screen(sampler, study, trial, SPACE, config, seed=3)
+    assert first == tpe_screen(sampler, study, trial, SPACE, config, seed=3)
+    assert (sampler._rng.rng.get_state()[1] == state).all()
+
+
+def test_no_verdict_while_tpe_is_still_drawing_at_random() -> None:
+    study, trial = _fitted(n=5)
+    assert isinstance(study.sampler, optuna.samplers.TPESampler)
+    assert tpe_screen(study.sampler, study, trial, SPACE, {"x": 2.0, "kind": "a"}, seed=0) is None
+
+
+def test_a_screened_out_run_is_tpe_itself(small_space: Space) -> None:
+    # The embedded model keeps proposing next to the worst trial so far, where TPE has seen
+    # bad results: TPE screens each proposal out, and the study is the one plain TPE runs
+    # with the same seed, trial for trial.
+    study = optuna.create_study()
+
+    def beside_the_worst(messages: Any, schema: Any) -> str:
+        done = [t for t in study.trials if t.value is not None]
+        worst = max(done, key=lambda t: t.value or 0.0)
+        x = worst.params["x"]
+        return answer(
+            {"x": x + (0.05 if x < 4.9 else -0.05), "kind": worst.params["kind"]},
+            "probe the region next to the worst trial",
+        )
+
+    llm = _EmbeddedLike([beside_the_worst])
+    study.sampler = make_sampler("hybrid-tpe", llm=llm, space=small_space, context=CTX, seed=0)
+    study.optimize(_objective, n_trials=30)
+    tpe = _run(optuna.samplers.TPESampler(seed=0), 30)
+    assert [t.params for t in study.trials] == [t.params for t in tpe.trials]
+    screened = [t for t in study.trials if t.user_attrs.get(_keys.FALLBACK_REASON)]
+    assert len(screened) >= 3, "the model was asked and screened out on each of its turns"
+    for t in screened:
+        assert t.user_attrs[_keys.PROPOSED_BY] == "backbone"
+        assert t.user_attrs[_keys.FALLBACK_REASON].startswith('screened: {"x": ')
+        assert "the LLM's reason: probe the region" in t.user_attrs[_keys.FALLBACK_REASON]
+        assert t.user_attrs[_keys.RATIONALE].startswith(
+            "TPESampler proposed: it screened out the LLM's proposal {"
+        )
+        assert "TPE's density ratio ranks it below" in t.user_attrs[_keys.RATIONALE]
+        assert t.user_attrs[_keys.LLM_CALLS] == 1
+
+
+def test_a_proposal_tpe_rates_well_is_kept(small_space: Space) -> None:
+    sampler = make_sampler(
+        "hybrid-tpe",
+        llm=_proposing({"x": 2.0, "kind": "a"}),
+        space=small_space,
+        context=CTX,
+        seed=0,
+    )
+    study = _run(sampler, 20)
+    who = [t.user_attrs[_keys.PROPOSED_BY] for t in study.trials]
+    assert "llm" in who[10:]
+
+
+def test_any_other_model_is_not_screened_unless_asked(small_space: Space) -> None:
+    def proposed(**options: Any) -> list[str]:
+        study = optuna.create_study()
+
+        def beside_the_worst(messages: Any, schema: Any) -> str:
+            worst = max(
+                (t for t in study.trials if t.value is not None), key=lambda t: t.value or 0.0
+            )
+            return answer({"x": worst.params["x"] * 0.99, "kind": worst.params["kind"]})
+
+        study.sampler = make_sampler(
+            "hybrid-tpe",
+            llm=ScriptedLLM([beside_the_worst]),
+            space=small_space,
+            context=CTX,
+            seed=0,
+            llm_warmup_trials=10,
+            llm_startup_trials=0,
+            **options,
+        )
+        study.optimize(_objective, n_trials=20)
+        return [t.user_attrs[_keys.PROPOSED_BY] for t in study.trials]
+
+    assert "llm" in proposed()
+    assert "llm" not in proposed(screen_llm=True)
+
+
+def test_the_run_says_that_tpe_screens(small_space: Space) -> None:
+    sampler = make_sampler("hybrid-tpe", llm=_proposing({}), space=small_space, context=CTX)
+    assert isinstance(sampler, AgentSampler)
+    assert sampler.screens()
+    assert sampler.schedule().endswith(
+        "; TPE screens the LLM's proposals (one its density ratio ranks below the median of"
+        " its own candidates goes back to it)"
+    )
+    other = make_sampler(
+        "hybrid-tpe", llm=_proposing({}, embedded=False), space=small_space, context=CTX
+    )
+    assert isinstance(other, AgentSampler)
+    assert not other.screens()
+    assert "screens" not in other.schedule()
+    agent = make_sampler("agent", llm=_proposing({}), space=small_space, context=CTX)
+    assert isinstance(agent, AgentSampler)
+    assert not agent.screens()
+
+
+def test_a_resumed_study_keeps_screening_whatever_model_resumes_it(small_space: Space) -> None:
+    study = optuna.create_study(
+        sampler=make_sampler(
+            "hybrid-tpe", llm=_proposing({"x": 2.0, "kind": "a"}), space=small_space, seed=0
+        )
+    )
+    study.optimize(_objective, n_trials=2)
+    later = make_sampler(
+        "hybrid-tpe", llm=_proposing({}, embedded=False), space=small_space, seed=0
+    )
+    assert isinstance(later, AgentSampler)
+    assert later.screens(study)
+    assert not later.screens()
+
+
+def test_screening_needs_a_tpe_backbone() -> None:
+    with pytest.raises(ValueError, match="TPESampler backbone"):
+        AgentSampler(backbone=optuna.samplers.RandomSampler(), screen_llm=True)
+
+
+def test_the_task_file_turns_screening_on_and_off(quadratic_task: Task, tmp_path: Path) -> None:
+    from agenthpo.tuner import Tuner
+
+    def screens(llm: ScriptedLLM, **update: Any) -> bool:
+        task = quadratic_task.model_copy(update={"strategy": "hybrid-tpe", **update})
+        tuner = Tuner(task, llm=llm, storage=f"sqlite:///{tmp_path / 's.db'}")
+        sampler = tuner.sampler()
+        assert isinstance(sampler, AgentSampler)
+        return sampler.screens()
+
+    assert screens(_proposing({}))
+    assert not screens(_proposing({}), llm_screen=False)
+    assert screens(_proposing({}, embedded=False), llm_screen=True)
+    assert not screens(_proposing({}, embedded=False))
+
+
+def test_the_task_file_refuses_screening_where_there_is_no_tpe(quadratic_task: Task) -> None:
+    from pydantic import ValidationError
+
+    data = {**quadratic_task.model_dump(), "strategy": "centaur", "llm_screen": True}
+    with pytest.raises(ValidationError, match="llm_screen: TPE screens"):
+        Task.model_validate(data)
