@@ -444,7 +444,7 @@ class AgentSampler(BaseSampler):
             self._store(study, trial, self._fallback_attrs(outcome))
             self._record(study, trial, outcome.calls)
             return self._backbone_complete(study, trial, search_space, backbone_proposal)
-        verdict = self._verdict(study, trial, search_space, outcome.config)
+        verdict = self._verdict(study, trial.number, search_space, outcome.config)
         if verdict is not None and not verdict.passed:
             _logger.info(
                 "trial %d: %s screened out the LLM's proposal %s (%s)",
@@ -534,14 +534,27 @@ class AgentSampler(BaseSampler):
                 first, *others = propose_batch(
                     creator, history, self._batch, tried=tried, seed=seed
                 )
-                self._enqueue(study, others)
+                self._enqueue(study, number, space, others)
                 return first
             return creator.propose(history, tried=tried, seed=seed, reference=reference)
         except ProposalFailed as failed:
             return failed
 
-    def _enqueue(self, study: Study, proposals: Sequence[Proposal]) -> None:
+    def _enqueue(
+        self, study: Study, number: int, space: Space, proposals: Sequence[Proposal]
+    ) -> None:
+        """Enqueues a batch's other candidates (those TPE's screen lets through, if it
+        screens: an enqueued trial's configuration is fixed, so it is screened now)."""
+        distributions = space.to_optuna()
         for proposal in proposals:
+            verdict = self._verdict(study, number, distributions, proposal.config)
+            if verdict is not None and not verdict.passed:
+                _logger.info(
+                    "the LLM's batch candidate %s is screened out (%s)",
+                    proposal.config,
+                    verdict.describe(),
+                )
+                continue
             study.enqueue_trial(
                 proposal.config,
                 user_attrs={
@@ -779,13 +792,13 @@ class AgentSampler(BaseSampler):
     def _verdict(
         self,
         study: Study,
-        trial: FrozenTrial,
+        number: int,
         search_space: dict[str, BaseDistribution],
         config: dict[str, Any],
     ) -> ScreenVerdict | None:
         if not self.screens(study) or not isinstance(self._backbone, TPESampler):
             return None
-        return tpe_screen(self._backbone, study, trial, search_space, config, seed=self._seed)
+        return tpe_screen(self._backbone, study, number, search_space, config, seed=self._seed)
 
     def _screened_attrs(self, proposal: Proposal, verdict: ScreenVerdict) -> dict[str, Any]:
         """A trial's attributes when TPE screened out the LLM's proposal: TPE's turn, with the

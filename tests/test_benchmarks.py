@@ -733,17 +733,36 @@ def test_the_hybrid_row_keeps_its_start_up_turns_whatever_the_model() -> None:
     llm = Embedded(seed=0)
     rows = {
         s: optuna_sampler(s, task=task, seed=0, llm=llm)
-        for s in ("hybrid-tpe", "hybrid-tpe-fixed", "hybrid-tpe-late")
+        for s in ("hybrid-tpe", "hybrid-tpe-fixed", "hybrid-tpe-late", "hybrid-tpe-screen")
     }
     schedules = {}
     for s, sampler in rows.items():
         assert isinstance(sampler, AgentSampler)
-        schedules[s] = sampler.warmup_and_startup()
+        schedules[s] = (*sampler.warmup_and_startup(), sampler.screens())
+    # the rows stored before TPE screened the embedded model's proposals stay unscreened
     assert schedules == {
-        "hybrid-tpe": (0, 3),
-        "hybrid-tpe-fixed": (0, 3),
-        "hybrid-tpe-late": (10, 0),
+        "hybrid-tpe": (0, 3, False),
+        "hybrid-tpe-fixed": (0, 3, False),
+        "hybrid-tpe-late": (10, 0, False),
+        "hybrid-tpe-screen": (10, 0, True),
     }
+
+
+def test_the_screened_hybrid_is_tpe_wherever_it_screens_every_proposal() -> None:
+    from benchmarks.optimizers import DEFAULT_STRATEGIES
+    from benchmarks.runner import RunSpec, run_one
+
+    tpe = run_one(RunSpec("hpobench-kc1", "tpe", 0, 30))
+    screened = run_one(RunSpec("hpobench-kc1", "hybrid-tpe-screen", 0, 30, "random"))
+    assert "hybrid-tpe-screen" in DEFAULT_STRATEGIES
+    assert screened["share"] == "adaptive"
+    assert screened["values"][:10] == tpe["values"][:10]
+    fallbacks = screened["fallbacks"]
+    assert fallbacks.get("screened", 0) >= 1, fallbacks
+    # Up to the first proposal TPE kept, the run is TPE's own, screened-out turns included.
+    first = screened["proposed_by"].index("llm") if "llm" in screened["proposed_by"] else 30
+    assert first > 10
+    assert screened["values"][:first] == tpe["values"][:first]
 
 
 def test_a_run_whose_llm_never_answered_is_not_stored_as_a_result(

@@ -48,10 +48,9 @@ def _run(sampler: optuna.samplers.BaseSampler, n: int) -> optuna.Study:
     return study
 
 
-def _fitted(n: int = 30) -> tuple[optuna.Study, optuna.trial.FrozenTrial]:
+def _fitted(n: int = 30) -> tuple[optuna.Study, int]:
     study = _run(optuna.samplers.TPESampler(seed=0), n)
-    trial = study.ask()
-    return study, study._storage.get_trial(trial._trial_id)
+    return study, n
 
 
 def test_tpe_ranks_a_proposal_near_the_optimum_above_a_bad_one() -> None:
@@ -218,3 +217,30 @@ def test_the_task_file_refuses_screening_where_there_is_no_tpe(quadratic_task: T
     data = {**quadratic_task.model_dump(), "strategy": "centaur", "llm_screen": True}
     with pytest.raises(ValidationError, match="llm_screen: TPE screens"):
         Task.model_validate(data)
+
+
+def test_a_batch_candidate_tpe_screens_out_is_not_enqueued(small_space: Space) -> None:
+    import json
+
+    study, _ = _fitted()
+    batch = json.dumps(
+        {
+            "candidates": [
+                {"config": {"x": 2.0, "kind": "a"}, "rationale": "the best region"},
+                {"config": {"x": 2.1, "kind": "a"}, "rationale": "beside it"},
+                {"config": {"x": -3.0, "kind": "b"}, "rationale": "where it went badly"},
+            ]
+        }
+    )
+    study.sampler = AgentSampler(
+        llm=ScriptedLLM([batch]),
+        space=small_space,
+        context=CTX,
+        seed=0,
+        llm_batch_size=3,
+        screen_llm=True,
+    )
+    study.optimize(_objective, n_trials=1)
+    waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert study.trials[30].params == {"x": 2.0, "kind": "a"}
+    assert [t.system_attrs["fixed_params"] for t in waiting] == [{"x": 2.1, "kind": "a"}]

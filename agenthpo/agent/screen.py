@@ -27,10 +27,9 @@ Example:
     >>> study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0))
     >>> study.optimize(loss, n_trials=30)
     >>> space = {"x": FloatDistribution(-5, 5), "kind": CategoricalDistribution(["a", "b"])}
-    >>> trial = study.ask()._cached_frozen_trial
-    >>> tpe_screen(study.sampler, study, trial, space, {"x": 2.0, "kind": "a"}, seed=0).passed
+    >>> tpe_screen(study.sampler, study, 30, space, {"x": 2.0, "kind": "a"}, seed=0).passed
     True
-    >>> tpe_screen(study.sampler, study, trial, space, {"x": -3.0, "kind": "b"}, seed=0).passed
+    >>> tpe_screen(study.sampler, study, 30, space, {"x": -3.0, "kind": "b"}, seed=0).passed
     False
 
 TPE's density ratio also rates regions no trial has visited highly (its prior weighs more in
@@ -87,14 +86,14 @@ class ScreenVerdict:
 def tpe_screen(
     sampler: TPESampler,
     study: Study,
-    trial: FrozenTrial,
+    number: int,
     search_space: Mapping[str, BaseDistribution],
     config: Mapping[str, Any],
     *,
     seed: int | None,
     n_candidates: int = 24,
 ) -> ScreenVerdict | None:
-    """TPE's verdict on ``config`` for ``trial``, or ``None`` when TPE cannot judge yet.
+    """TPE's verdict on ``config`` for trial ``number``, or ``None`` when TPE cannot judge.
 
     ``None`` while TPE is still in its random start-up (no model to judge by), for several
     objectives, and where Optuna's internals differ from those this was written against.
@@ -105,13 +104,11 @@ def tpe_screen(
         return None
     space = {n: search_space[n] for n in names}
     states = (TrialState.COMPLETE, TrialState.PRUNED)
-    trials = [
-        t for t in study.get_trials(deepcopy=False, states=states) if t.number != trial.number
-    ]
+    trials = [t for t in study.get_trials(deepcopy=False, states=states) if t.number != number]
     if len(trials) < getattr(sampler, "_n_startup_trials", 10):
         return None
     try:
-        scores = _scores(sampler, study, trials, space, config, seed, trial.number, n_candidates)
+        scores = _scores(sampler, study, trials, space, config, seed, number, n_candidates)
     except (AttributeError, ImportError, TypeError) as exc:  # Optuna's internals moved
         if not _warned:
             _warned.append(str(exc))
