@@ -132,8 +132,8 @@ class AgentSampler(BaseSampler):
             model costs little as the budget grows. Single-objective studies only.
         trust_floor: The least trust: a losing LLM keeps this share of its turns.
         screen_llm: Let a TPE backbone screen the LLM's proposals
-            (:func:`~agenthpo.agent.screen.tpe_screen`): one that TPE's density ratio ranks
-            below the median of its own candidates goes back to TPE. ``None`` screens when
+            (:func:`~agenthpo.agent.screen.tpe_screen`): one that TPE's density ratio rates
+            below TPE's own proposal for the trial goes back to TPE. ``None`` screens when
             the model is the embedded one (as stored in the study, else
             :func:`~agenthpo.llm.is_embedded`) and the backbone is TPE.
         show_backbone: Ask the backbone first and show its proposal (and, for CMA-ES, its
@@ -212,12 +212,14 @@ class AgentSampler(BaseSampler):
         self._pool: ThreadPoolExecutor | None = None
         self._prefetched: _Prefetched | None = None
         self._carried: list[CallRecord] = []
+        self._batches: dict[int, list[Proposal]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_pool"] = None  # threads and pending work stay with the original
         state["_prefetched"] = None
         state["_carried"] = []
+        state["_batches"] = {}
         return state
 
     # -- the LLM, built lazily so that an unpickled sampler rebuilds its client -------------
@@ -282,8 +284,8 @@ class AgentSampler(BaseSampler):
         text = ", then ".join([", ".join(head), rest]) if head else rest
         if self._share > 0 and self.screens(study):
             text += (
-                f"; {backbone} screens the LLM's proposals (one its density ratio ranks below"
-                " the median of its own candidates goes back to it)"
+                f"; {backbone} screens the LLM's proposals (it keeps its own where its density"
+                " ratio rates it higher)"
             )
         return text[0].upper() + text[1:]
 
@@ -444,8 +446,14 @@ class AgentSampler(BaseSampler):
             self._store(study, trial, self._fallback_attrs(outcome))
             self._record(study, trial, outcome.calls)
             return self._backbone_complete(study, trial, search_space, backbone_proposal)
-        verdict = self._verdict(study, trial.number, search_space, outcome.config)
-        if verdict is not None and not verdict.passed:
+        own = None
+        if self._screening(study):
+            # TPE's own proposal for this trial, drawn as plain TPE draws it: the bar the
+            # LLM's proposals must clear, and the trial's configuration if they do not.
+            own = self._backbone_complete(study, trial, search_space, backbone_proposal)
+        self._enqueue(study, trial.number, search_space, self._pop_batch(trial.number), own)
+        verdict = self._verdict(study, trial.number, search_space, outcome.config, own)
+        if verdict is not None and not verdict.passed and own is not None:
             _logger.info(
                 "trial %d: %s screened out the LLM's proposal %s (%s)",
                 trial.number,
@@ -455,7 +463,7 @@ class AgentSampler(BaseSampler):
             )
             self._store(study, trial, self._screened_attrs(outcome, verdict))
             self._record(study, trial, outcome.calls)
-            return self._backbone_complete(study, trial, search_space, backbone_proposal)
+            return own
         rival = self._claim(study, trial, outcome.config, space)
         if rival is not None:
             failed = ProposalFailed(
@@ -534,20 +542,32 @@ class AgentSampler(BaseSampler):
                 first, *others = propose_batch(
                     creator, history, self._batch, tried=tried, seed=seed
                 )
-                self._enqueue(study, number, space, others)
+                self._batches[number] = others  # enqueued when trial ``number`` starts
                 return first
             return creator.propose(history, tried=tried, seed=seed, reference=reference)
         except ProposalFailed as failed:
             return failed
 
+    def _pop_batch(self, number: int) -> list[Proposal]:
+        """The other candidates of the batch asked for trial ``number`` (older ones dropped:
+        their proposal was out of date and asked again)."""
+        for stale in [n for n in self._batches if n < number]:
+            del self._batches[stale]
+        return self._batches.pop(number, [])
+
     def _enqueue(
-        self, study: Study, number: int, space: Space, proposals: Sequence[Proposal]
+        self,
+        study: Study,
+        number: int,
+        search_space: dict[str, BaseDistribution],
+        proposals: Sequence[Proposal],
+        own: dict[str, Any] | None,
     ) -> None:
-        """Enqueues a batch's other candidates (those TPE's screen lets through, if it
-        screens: an enqueued trial's configuration is fixed, so it is screened now)."""
-        distributions = space.to_optuna()
+        """Enqueues a batch's other candidates for any worker; when TPE screens, only those
+        it rates at least as high as its own proposal for trial ``number`` (an enqueued
+        trial's configuration is fixed, so it is screened now)."""
         for proposal in proposals:
-            verdict = self._verdict(study, number, distributions, proposal.config)
+            verdict = self._verdict(study, number, search_space, proposal.config, own)
             if verdict is not None and not verdict.passed:
                 _logger.info(
                     "the LLM's batch candidate %s is screened out (%s)",
@@ -789,16 +809,20 @@ class AgentSampler(BaseSampler):
             attrs[_keys.LLM_REPAIRED] = _clip("; ".join(proposal.repaired), _RATIONALE_ATTR_MAX)
         return attrs
 
+    def _screening(self, study: Study) -> bool:
+        return isinstance(self._backbone, TPESampler) and self.screens(study)
+
     def _verdict(
         self,
         study: Study,
         number: int,
         search_space: dict[str, BaseDistribution],
         config: dict[str, Any],
+        own: dict[str, Any] | None,
     ) -> ScreenVerdict | None:
-        if not self.screens(study) or not isinstance(self._backbone, TPESampler):
+        if own is None or not isinstance(self._backbone, TPESampler):
             return None
-        return tpe_screen(self._backbone, study, number, search_space, config, seed=self._seed)
+        return tpe_screen(self._backbone, study, number, search_space, config, own)
 
     def _screened_attrs(self, proposal: Proposal, verdict: ScreenVerdict) -> dict[str, Any]:
         """A trial's attributes when TPE screened out the LLM's proposal: TPE's turn, with the
@@ -806,7 +830,7 @@ class AgentSampler(BaseSampler):
         shown = json.dumps(_rounded(proposal.config))
         failed = ProposalFailed(
             "screened",
-            f"{shown} ({verdict.describe()}); the LLM's reason: {proposal.rationale}",
+            f"{shown}; {verdict.describe()}; the LLM's reason: {proposal.rationale}",
             proposal.calls,
         )
         attrs = self._fallback_attrs(failed)

@@ -48,39 +48,46 @@ def _run(sampler: optuna.samplers.BaseSampler, n: int) -> optuna.Study:
     return study
 
 
-def _fitted(n: int = 30) -> tuple[optuna.Study, int]:
+def _fitted(n: int = 30) -> tuple[optuna.Study, dict[str, Any]]:
+    """A TPE study of ``n`` trials and TPE's own proposal for trial ``n``."""
     study = _run(optuna.samplers.TPESampler(seed=0), n)
-    return study, n
+    return study, study.ask(fixed_distributions=SPACE).params
 
 
-def test_tpe_ranks_a_proposal_near_the_optimum_above_a_bad_one() -> None:
-    study, trial = _fitted()
-    assert isinstance(study.sampler, optuna.samplers.TPESampler)
-    good = tpe_screen(study.sampler, study, trial, SPACE, {"x": 2.0, "kind": "a"}, seed=0)
-    bad = tpe_screen(study.sampler, study, trial, SPACE, {"x": -3.0, "kind": "b"}, seed=0)
+def test_tpe_keeps_its_own_proposal_over_a_worse_one() -> None:
+    study, own = _fitted()
+    sampler = study.sampler
+    assert isinstance(sampler, optuna.samplers.TPESampler)
+    good = tpe_screen(sampler, study, 30, SPACE, {"x": 2.0, "kind": "a"}, own)
+    bad = tpe_screen(sampler, study, 30, SPACE, {"x": -3.0, "kind": "b"}, own)
+    same = tpe_screen(sampler, study, 30, SPACE, own, own)
     assert good is not None
     assert bad is not None
-    assert good.passed
+    assert same is not None
+    assert same.passed
+    assert same.llm == same.own
+    assert bad.llm < bad.own
     assert not bad.passed
-    assert good.above < bad.above <= bad.candidates == 24
-    assert "below" in bad.describe()
+    assert bad.describe().startswith("TPE's density ratio rates its own proposal higher")
+    assert good.passed == (good.llm >= good.own)
+    assert good.llm > bad.llm
 
 
-def test_the_screen_is_repeatable_and_leaves_tpes_random_stream_alone() -> None:
-    study, trial = _fitted()
+def test_the_screen_leaves_tpes_random_stream_alone() -> None:
+    study, own = _fitted()
     sampler = study.sampler
     assert isinstance(sampler, optuna.samplers.TPESampler)
     state = sampler._rng.rng.get_state()[1].copy()
     config = {"x": 0.5, "kind": "a"}
-    first = tpe_screen(sampler, study, trial, SPACE, config, seed=3)
-    assert first == tpe_screen(sampler, study, trial, SPACE, config, seed=3)
+    first = tpe_screen(sampler, study, 30, SPACE, config, own)
+    assert first == tpe_screen(sampler, study, 30, SPACE, config, own)
     assert (sampler._rng.rng.get_state()[1] == state).all()
 
 
 def test_no_verdict_while_tpe_is_still_drawing_at_random() -> None:
-    study, trial = _fitted(n=5)
+    study, own = _fitted(n=5)
     assert isinstance(study.sampler, optuna.samplers.TPESampler)
-    assert tpe_screen(study.sampler, study, trial, SPACE, {"x": 2.0, "kind": "a"}, seed=0) is None
+    assert tpe_screen(study.sampler, study, 5, SPACE, {"x": 2.0, "kind": "a"}, own) is None
 
 
 def test_a_screened_out_run_is_tpe_itself(small_space: Space) -> None:
@@ -112,21 +119,22 @@ def test_a_screened_out_run_is_tpe_itself(small_space: Space) -> None:
         assert t.user_attrs[_keys.RATIONALE].startswith(
             "TPESampler proposed: it screened out the LLM's proposal {"
         )
-        assert "TPE's density ratio ranks it below" in t.user_attrs[_keys.RATIONALE]
+        assert "TPE's density ratio rates its own proposal higher" in t.user_attrs[_keys.RATIONALE]
         assert t.user_attrs[_keys.LLM_CALLS] == 1
 
 
-def test_a_proposal_tpe_rates_well_is_kept(small_space: Space) -> None:
+def test_a_proposal_tpe_rates_above_its_own_is_kept(small_space: Space) -> None:
+    # Far from every trial: once TPE's own proposals have covered the good region, its ratio
+    # rates this unvisited corner above them (TPE's own exploration), and the proposal runs.
     sampler = make_sampler(
-        "hybrid-tpe",
-        llm=_proposing({"x": 2.0, "kind": "a"}),
-        space=small_space,
-        context=CTX,
-        seed=0,
+        "hybrid-tpe", llm=_proposing({"x": 4.9, "kind": "b"}), space=small_space, seed=0
     )
-    study = _run(sampler, 20)
-    who = [t.user_attrs[_keys.PROPOSED_BY] for t in study.trials]
-    assert "llm" in who[10:]
+    study = _run(sampler, 30)
+    used = [t for t in study.trials if t.user_attrs[_keys.PROPOSED_BY] == "llm"]
+    assert used
+    assert all(t.params == {"x": 4.9, "kind": "b"} for t in used)
+    turns = [t for t in study.trials if t.user_attrs.get(_keys.FALLBACK_REASON)]
+    assert all(t.number < used[0].number for t in turns)  # screened out until then
 
 
 def test_any_other_model_is_not_screened_unless_asked(small_space: Space) -> None:
@@ -161,8 +169,8 @@ def test_the_run_says_that_tpe_screens(small_space: Space) -> None:
     assert isinstance(sampler, AgentSampler)
     assert sampler.screens()
     assert sampler.schedule().endswith(
-        "; TPE screens the LLM's proposals (one its density ratio ranks below the median of"
-        " its own candidates goes back to it)"
+        "; TPE screens the LLM's proposals (it keeps its own where its density ratio rates it"
+        " higher)"
     )
     other = make_sampler(
         "hybrid-tpe", llm=_proposing({}, embedded=False), space=small_space, context=CTX
@@ -222,13 +230,14 @@ def test_the_task_file_refuses_screening_where_there_is_no_tpe(quadratic_task: T
 def test_a_batch_candidate_tpe_screens_out_is_not_enqueued(small_space: Space) -> None:
     import json
 
-    study, _ = _fitted()
+    study, _own = _fitted()
+    study.tell(study.trials[-1].number, state=optuna.trial.TrialState.FAIL)  # _fitted's ask
     batch = json.dumps(
         {
             "candidates": [
-                {"config": {"x": 2.0, "kind": "a"}, "rationale": "the best region"},
-                {"config": {"x": 2.1, "kind": "a"}, "rationale": "beside it"},
                 {"config": {"x": -3.0, "kind": "b"}, "rationale": "where it went badly"},
+                {"config": {"x": 4.9, "kind": "b"}, "rationale": "nobody looked there"},
+                {"config": {"x": -2.9, "kind": "a"}, "rationale": "where it went badly too"},
             ]
         }
     )
@@ -242,5 +251,6 @@ def test_a_batch_candidate_tpe_screens_out_is_not_enqueued(small_space: Space) -
     )
     study.optimize(_objective, n_trials=1)
     waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
-    assert study.trials[30].params == {"x": 2.0, "kind": "a"}
-    assert [t.system_attrs["fixed_params"] for t in waiting] == [{"x": 2.1, "kind": "a"}]
+    ran = study.trials[31]
+    assert ran.user_attrs[_keys.FALLBACK_REASON].startswith('screened: {"x": -3.0')
+    assert [t.system_attrs["fixed_params"] for t in waiting] == [{"x": 4.9, "kind": "b"}]

@@ -121,7 +121,7 @@ def test_a_run_says_who_proposes_which_trials(small_space: Space) -> None:
     assert said("hybrid-tpe", _llm(embedded=True)) == (
         "TPE proposes the first 10 trials, then the LLM 25% of the rest (fewer while its"
         " proposals do worse than TPE's) and TPE the others; TPE screens the LLM's proposals"
-        " (one its density ratio ranks below the median of its own candidates goes back to it)"
+        " (it keeps its own where its density ratio rates it higher)"
     )
     assert said("hybrid-tpe", _llm(embedded=False)).startswith(
         "The LLM proposes the first 3 trials, then the LLM 25% of the rest"

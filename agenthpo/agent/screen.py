@@ -1,20 +1,22 @@
-"""TPE's verdict on an LLM's proposal: would TPE itself consider this configuration?
+"""TPE's verdict on an LLM's proposal: would TPE pick it over its own?
 
 A tiny model's proposals are often the worst configuration of the study so far (the bundled
 SmolLM2-135M's were, on the NAS-Bench-201 tables), and each one it gets takes a trial from
-TPE and changes TPE's later path. The screen scores a proposal with TPE's own acquisition,
-``log l(x) - log g(x)`` from the two Parzen estimators TPE builds for its next proposal (``l``
-over the best trials, ``g`` over the rest), and compares it with candidates drawn from
-``l(x)`` as TPE draws its own. The proposal passes when it scores at least as high as the
-median candidate: it looks like one of the configurations TPE would weigh. A proposal that
-fails goes back to TPE, which proposes the trial as if the LLM had not been asked.
+TPE and changes TPE's later path. TPE picks its own proposal from 24 candidates by its
+acquisition, ``log l(x) - log g(x)`` from two Parzen estimators (``l`` over the best trials,
+``g`` over the rest). The screen makes the LLM's proposal one more candidate: it passes when
+TPE's acquisition rates it at least as high as TPE's own proposal for the same trial, and
+otherwise TPE's proposal runs, exactly as plain TPE would have run it. A study in which every
+proposal is screened out is TPE's own study, trial for trial.
 
-The candidates come from a random state of the screen's own, seeded by the sampler's seed and
-the trial number, so screening never moves TPE's own random stream.
+A looser rule (pass when the proposal beats the median of TPE's candidates) let through the
+proposals that cost most on the NAS-Bench-201 tables: at trial 13, with 13 trials behind it,
+TPE's ratio is nearly flat, and the tiny model's worst-so-far proposals passed it.
 
-This reads TPE's internals (``TPESampler._build_parzen_estimator``, Optuna's
-``_split_trials``), unchanged from Optuna 4.0 to 5.0; where they are missing the screen
-cannot judge and says so (:func:`tpe_screen` returns ``None`` and logs a warning once).
+This reads TPE's internals (``TPESampler._build_parzen_estimator`` and
+``_compute_acquisition_func``, Optuna's ``_split_trials``), unchanged from Optuna 4.0 to 5.0;
+where they are missing the screen cannot judge and says so (:func:`tpe_screen` returns
+``None`` and logs a warning once).
 
 Example:
     >>> import optuna
@@ -27,20 +29,21 @@ Example:
     >>> study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0))
     >>> study.optimize(loss, n_trials=30)
     >>> space = {"x": FloatDistribution(-5, 5), "kind": CategoricalDistribution(["a", "b"])}
-    >>> tpe_screen(study.sampler, study, 30, space, {"x": 2.0, "kind": "a"}, seed=0).passed
-    True
-    >>> tpe_screen(study.sampler, study, 30, space, {"x": -3.0, "kind": "b"}, seed=0).passed
+    >>> own = study.ask(space).params  # TPE's own proposal for trial 30
+    >>> tpe_screen(study.sampler, study, 30, space, {"x": -3.0, "kind": "b"}, own).passed
     False
+    >>> tpe_screen(study.sampler, study, 30, space, {"x": 4.9, "kind": "b"}, own).passed
+    True
 
-TPE's density ratio also rates regions no trial has visited highly (its prior weighs more in
-``l`` than in ``g``), so the screen turns away proposals where TPE has seen bad results, not
-bold ones: on the tabular benchmarks, of random configurations offered after 16 and 32 trials,
-it passed 25% and 15% of those worse than the study's median, 43% and 27% of the better ones.
+The second passes though its loss is high: no trial has been near it yet.
+
+TPE's ratio rates regions no trial has visited highly (its prior weighs more in ``l`` than in
+``g``: TPE explores that way itself), so a bold proposal can pass where one next to bad
+results cannot.
 """
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 import logging
 from collections.abc import Mapping
@@ -61,25 +64,27 @@ _warned: list[str] = []
 
 @dataclass(frozen=True)
 class ScreenVerdict:
-    """Where the proposal ranks among TPE's candidates by TPE's acquisition."""
+    """TPE's acquisition of the LLM's proposal and of its own (higher is better)."""
 
     passed: bool
-    above: int
-    """How many candidates TPE scores higher than the proposal."""
-    candidates: int
+    llm: float
+    own: float
 
     def describe(self) -> str:
         """One line for a trial's rationale.
 
         Example:
-            >>> ScreenVerdict(passed=False, above=20, candidates=24).describe()
-            "TPE's density ratio ranks it below 20 of 24 candidates TPE drew"
+            >>> ScreenVerdict(passed=False, llm=-0.41, own=0.87).describe()
+            "TPE's density ratio rates its own proposal higher: log ratio 0.87 against -0.41"
         """
-        if self.above == 0:
-            return f"TPE's density ratio ranks it above all {self.candidates} candidates TPE drew"
+        if self.passed:
+            return (
+                "TPE's density ratio rates it at least as high as TPE's own proposal: log"
+                f" ratio {self.llm:.2f} against {self.own:.2f}"
+            )
         return (
-            f"TPE's density ratio ranks it below {self.above} of {self.candidates}"
-            " candidates TPE drew"
+            f"TPE's density ratio rates its own proposal higher: log ratio {self.own:.2f}"
+            f" against {self.llm:.2f}"
         )
 
 
@@ -89,17 +94,15 @@ def tpe_screen(
     number: int,
     search_space: Mapping[str, BaseDistribution],
     config: Mapping[str, Any],
-    *,
-    seed: int | None,
-    n_candidates: int = 24,
+    own: Mapping[str, Any],
 ) -> ScreenVerdict | None:
-    """TPE's verdict on ``config`` for trial ``number``, or ``None`` when TPE cannot judge.
+    """TPE's verdict on ``config`` against its own proposal ``own`` for trial ``number``.
 
-    ``None`` while TPE is still in its random start-up (no model to judge by), for several
-    objectives, and where Optuna's internals differ from those this was written against.
-    Only the parameters of ``search_space`` that ``config`` sets are judged.
+    ``None`` when TPE cannot judge: while it is still in its random start-up (no model), for
+    several objectives, and where Optuna's internals differ from those this was written
+    against. The parameters of ``search_space`` that both configurations set are judged.
     """
-    names = [n for n, d in search_space.items() if n in config and not d.single()]
+    names = [n for n, d in search_space.items() if n in config and n in own and not d.single()]
     if not names or len(study.directions) != 1:
         return None
     space = {n: search_space[n] for n in names}
@@ -108,7 +111,7 @@ def tpe_screen(
     if len(trials) < getattr(sampler, "_n_startup_trials", 10):
         return None
     try:
-        scores = _scores(sampler, study, trials, space, config, seed, number, n_candidates)
+        llm, mine = _acquisition(sampler, study, trials, space, [config, own])
     except (AttributeError, ImportError, TypeError) as exc:  # Optuna's internals moved
         if not _warned:
             _warned.append(str(exc))
@@ -118,29 +121,23 @@ def tpe_screen(
                 exc,
             )
         return None
-    proposal, candidates = scores
-    above = int(np.sum(candidates > proposal))
-    return ScreenVerdict(
-        passed=above <= len(candidates) // 2, above=above, candidates=len(candidates)
-    )
+    return ScreenVerdict(passed=llm >= mine, llm=llm, own=mine)
 
 
-def _scores(
+def _acquisition(
     sampler: TPESampler,
     study: Study,
     trials: list[FrozenTrial],
     space: dict[str, BaseDistribution],
-    config: Mapping[str, Any],
-    seed: int | None,
-    number: int,
-    n_candidates: int,
-) -> tuple[float, np.ndarray]:
-    """TPE's acquisition of the proposal and of ``n_candidates`` draws from ``l(x)``."""
+    configs: list[Mapping[str, Any]],
+) -> list[float]:
+    """TPE's acquisition of each configuration, from the estimators it builds for the next
+    trial (deterministic: no random draw)."""
     from optuna.samplers._tpe import sampler as tpe_module
 
     gamma = getattr(sampler, "_gamma", None) or tpe_module.default_gamma
     split: Any = tpe_module._split_trials
-    if "constraints_enabled" in inspect.signature(split).parameters:  # Optuna 4.0-4.x
+    if "constraints_enabled" in inspect.signature(split).parameters:  # older Optuna
         below, above = split(
             study,
             trials,
@@ -152,12 +149,6 @@ def _scores(
     build = sampler._build_parzen_estimator
     mpe_below = build(study, space, below, handle_below=True)
     mpe_above = build(study, space, above, handle_below=False)
-    digest = hashlib.sha256(f"agenthpo-screen:{seed}:{number}".encode()).digest()
-    rng = np.random.RandomState(int.from_bytes(digest[:4], "little"))
-    drawn = mpe_below.sample(rng, n_candidates)
-    proposal = {n: np.asarray([d.to_internal_repr(config[n])]) for n, d in space.items()}
-    acquisition = sampler._compute_acquisition_func
-    return (
-        float(acquisition(proposal, mpe_below, mpe_above)[0]),
-        np.asarray(acquisition(drawn, mpe_below, mpe_above)),
-    )
+    samples = {n: np.asarray([d.to_internal_repr(c[n]) for c in configs]) for n, d in space.items()}
+    values = sampler._compute_acquisition_func(samples, mpe_below, mpe_above)
+    return [float(v) for v in values]

@@ -58,7 +58,9 @@ PLACEHOLDER_HELP: dict[str, str] = {
     "{n_complete}": "completed trials",
     "{n_failed}": "failed trials",
     "{n_pruned}": "pruned trials",
-    "{n_fallbacks}": "trials where the LLM's proposal was unusable and the backbone stepped in",
+    "{n_fallbacks}": (
+        "trials where the LLM's proposal was unusable or screened out and the backbone stepped in"
+    ),
     "{llm_calls}": "LLM calls made while tuning",
     "{llm_tokens}": "LLM tokens used while tuning",
     "{llm_cost}": "LLM cost in dollars",
