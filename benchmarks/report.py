@@ -520,8 +520,9 @@ def _at_a_glance(groups: Sequence[Group]) -> list[str]:
         " SmolLM2-135M, no key, no network), each against TPE on the tasks it ran; the"
         " controls and older variants are further down. `hybrid-tpe-screen` is what the"
         " default strategy, `hybrid-tpe`, runs with the embedded model (TPE proposes the"
-        " first 10 trials, the LLM a share of the rest, and TPE screens each of the LLM's"
-        " proposals by its own density ratio); `hybrid-tpe-late` is the same without the"
+        " first 10 trials, the LLM a share of the rest, and a proposal of the LLM's runs only"
+        " if TPE's density ratio rates it at least as high as TPE's own); `hybrid-tpe-late`"
+        " is the same without the"
         " screen (the embedded model's default before); `hybrid-tpe` with its three LLM"
         " start-up trials is what it runs with any other model, measured here with the"
         " embedded one (and the embedded model's default before that). A row with fewer"
@@ -1023,10 +1024,9 @@ range): what a model with bad advice costs each strategy. `hybrid-tpe-fixed` is 
 with the LLM's share fixed, as it was before the share adapted to how the LLM's proposals do.
 `hybrid-tpe` gives the LLM the first 3 trials; `hybrid-tpe-late` gives TPE the first 10 (its
 random start-up draws) and starts the LLM's share after them, so up to trial 10 it is TPE
-itself. `hybrid-tpe-screen` is `hybrid-tpe-late` whose LLM proposals TPE screens: one that
-TPE's density ratio ranks below the median of 24 candidates drawn as TPE draws its own goes
-back to TPE, which then proposes the trial as plain TPE would. It is what `hybrid-tpe` runs
-with the embedded model.
+itself. `hybrid-tpe-screen` is `hybrid-tpe-late` whose LLM proposals TPE screens: TPE draws
+its own proposal for the trial as plain TPE would, and the LLM's runs only if TPE's density
+ratio rates it at least as high. It is what `hybrid-tpe` runs with the embedded model.
 """
 
 HOWTO = """\
