@@ -11,7 +11,9 @@
                part of its turns (:mod:`agenthpo.agent.trust`), down to a tenth. With the
                embedded model (:func:`~agenthpo.llm.is_embedded`) the LLM's turns start
                after TPE's 10 random start-up trials instead (``llm_warmup_trials=10``, no
-               start-up turns), so the first 10 trials are TPE's own
+               start-up turns), so the first 10 trials are TPE's own, and its proposals run
+               only where TPE's density ratio rates them at least as high as TPE's own
+               proposal (``screen_llm``, :mod:`agenthpo.agent.screen`)
 ``centaur``    CMA-ES runs every trial; after a 10-trial warm-up, on a share ``llm_share``
                (default 0.3) of trials the LLM sees CMA-ES's proposal, its mean and step
                size and the top configurations, and may keep or override the proposal;
