@@ -447,13 +447,13 @@ class AgentSampler(BaseSampler):
             self._record(study, trial, outcome.calls)
             return self._backbone_complete(study, trial, search_space, backbone_proposal)
         own = None
-        if self._screening(study):
+        if self.screens(study):
             # TPE's own proposal for this trial, drawn as plain TPE draws it: the bar the
             # LLM's proposals must clear, and the trial's configuration if they do not.
             own = self._backbone_complete(study, trial, search_space, backbone_proposal)
         self._enqueue(study, trial.number, search_space, self._pop_batch(trial.number), own)
         verdict = self._verdict(study, trial.number, search_space, outcome.config, own)
-        if verdict is not None and not verdict.passed and own is not None:
+        if own is not None and verdict is not None and not verdict.passed:
             _logger.info(
                 "trial %d: %s screened out the LLM's proposal %s (%s)",
                 trial.number,
@@ -808,9 +808,6 @@ class AgentSampler(BaseSampler):
         if proposal.repaired:
             attrs[_keys.LLM_REPAIRED] = _clip("; ".join(proposal.repaired), _RATIONALE_ATTR_MAX)
         return attrs
-
-    def _screening(self, study: Study) -> bool:
-        return isinstance(self._backbone, TPESampler) and self.screens(study)
 
     def _verdict(
         self,
