@@ -214,3 +214,4 @@ def test_the_real_embedded_client_gets_the_late_schedule(small_space: Space) -> 
     sampler = make_sampler("hybrid-tpe", llm=LocalLlamaClient(), space=small_space, context=CTX)
     assert isinstance(sampler, AgentSampler)
     assert sampler.warmup_and_startup() == (10, 0)
+    assert sampler.screens()  # and TPE screens its proposals
