@@ -1,8 +1,8 @@
 """TPE's verdict on an LLM's proposal: would TPE pick it over its own?
 
-A tiny model's proposals are often the worst configuration of the study so far (the bundled
-SmolLM2-135M's were, on the NAS-Bench-201 tables), and each one it gets takes a trial from
-TPE and changes TPE's later path. TPE picks its own proposal from 24 candidates by its
+A tiny model's proposals are often the worst configuration of the study so far (7 of the
+bundled SmolLM2-135M's 15 on the NAS-Bench-201 tables), and each one it gets takes a trial
+from TPE and changes TPE's later path. TPE picks its own proposal from 24 candidates by its
 acquisition, ``log l(x) - log g(x)`` from two Parzen estimators (``l`` over the best trials,
 ``g`` over the rest). The screen makes the LLM's proposal one more candidate: it passes when
 TPE's acquisition rates it at least as high as TPE's own proposal for the same trial, and
