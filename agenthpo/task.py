@@ -159,8 +159,8 @@ class Task(BaseModel):
     adaptive_share: bool | None = None
     llm_screen: bool | None = None
     """Whether TPE screens the LLM's proposals (``hybrid-tpe`` and ``agent``; by default on
-    with the embedded model in ``hybrid-tpe``): one its density ratio ranks below the median
-    of its own candidates goes back to TPE."""
+    with the embedded model in ``hybrid-tpe``): a proposal runs only if TPE's density ratio
+    rates it at least as high as TPE's own proposal for the trial."""
     llm_batch_size: int = Field(default=1, ge=1, le=16)
     noise: NoiseSection | None = None
     pruner: PrunerName | PrunerSection | None = None
