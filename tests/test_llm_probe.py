@@ -77,6 +77,8 @@ def test_the_probe_can_be_switched_off(cache: Path, monkeypatch: pytest.MonkeyPa
     assert runs == []
 
 
+@pytest.mark.slow
+@pytest.mark.llamacpp
 def test_the_real_embedded_model_passes_the_probe(
     cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -12,6 +12,7 @@ import pytest
 from agenthpo.errors import LLMConfigError
 from agenthpo.llm import (
     LLMSettings,
+    LocalClient,
     LocalLlamaClient,
     OpenAICompatibleClient,
     find_embedded_model,
@@ -109,7 +110,7 @@ def test_auto_finds_a_running_ollama() -> None:
 
 def test_auto_falls_back_to_the_embedded_model_and_says_so() -> None:
     client, note = resolve_llm(None, environ=dict(NO_OLLAMA))
-    assert isinstance(client, LocalLlamaClient)
+    assert isinstance(client, LocalClient)
     assert client.embedded
     assert "tiny model" in note
     assert "--llm" in note
@@ -126,6 +127,11 @@ def test_local_spec_accepts_any_gguf_path(tmp_path: Path) -> None:
     fake = tmp_path / "model.gguf"
     fake.write_bytes(b"GGUF")
     client = parse_llm_spec(f"local:{fake}", environ={})
-    assert isinstance(client, LocalLlamaClient)
+    assert isinstance(client, LocalClient)
     assert client.name == "local:model"
     assert not client.embedded
+    llama = parse_llm_spec(f"llamacpp:{fake}", environ={})
+    assert isinstance(llama, LocalLlamaClient)
+    assert llama.name == "llamacpp:model"
+    assert not llama.embedded
+    assert parse_llm_spec("llamacpp", environ={}).embedded

@@ -24,7 +24,7 @@ SPACE = {"x": FloatDistribution(-5.0, 5.0), "kind": CategoricalDistribution(["a"
 
 
 class _EmbeddedLike(ScriptedLLM):
-    """A scripted model that says it is the embedded one (as ``LocalLlamaClient`` does)."""
+    """A scripted model that says it is the embedded one (as ``LocalClient`` does)."""
 
     embedded = True
 

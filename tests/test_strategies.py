@@ -21,7 +21,7 @@ CTX = TaskContext(name="quad", metric="loss", direction="minimize")
 
 
 class _EmbeddedLike(ScriptedLLM):
-    """A scripted model that says it is the embedded one (as ``LocalLlamaClient`` does)."""
+    """A scripted model that says it is the embedded one (as ``LocalClient`` does)."""
 
     embedded = True
 
@@ -209,9 +209,9 @@ def test_a_replay_of_an_embedded_model_study_gets_the_same_schedule(
 
 def test_the_real_embedded_client_gets_the_late_schedule(small_space: Space) -> None:
     # The bundled model's own client (not a stand-in with the flag set); nothing is loaded.
-    from agenthpo.llm import LocalLlamaClient
+    from agenthpo.llm import LocalClient
 
-    sampler = make_sampler("hybrid-tpe", llm=LocalLlamaClient(), space=small_space, context=CTX)
+    sampler = make_sampler("hybrid-tpe", llm=LocalClient(), space=small_space, context=CTX)
     assert isinstance(sampler, AgentSampler)
     assert sampler.warmup_and_startup() == (10, 0)
     assert sampler.screens()  # and TPE screens its proposals

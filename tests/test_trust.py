@@ -12,7 +12,7 @@ import pytest
 from agenthpo import _keys
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.agent.trust import llm_trust, prob_greater
-from agenthpo.llm import LocalLlamaClient, ScriptedLLM
+from agenthpo.llm import LocalClient, ScriptedLLM
 from agenthpo.sampler import AgentSampler
 from agenthpo.space import Space
 from agenthpo.strategies import make_sampler
@@ -207,7 +207,7 @@ def test_repair_rounds_default_to_none_for_the_embedded_model(small_space: Space
     study.optimize(_bad_llm_objective, n_trials=1)
     assert study.trials[0].user_attrs[_keys.LLM_CALLS] == 2  # the answer and one repair round
 
-    local = LocalLlamaClient.__new__(LocalLlamaClient)  # no model is loaded by this test
+    local = LocalClient.__new__(LocalClient)  # no model is loaded by this test
     local.embedded = True
     sampler = AgentSampler(llm=local, space=small_space, context=CTX)
     assert sampler._repairs() == 0

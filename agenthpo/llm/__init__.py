@@ -13,7 +13,8 @@ from __future__ import annotations
 from agenthpo.llm._anthropic import AnthropicClient
 from agenthpo.llm._base import LLMClient, LLMResponse, Message, Usage, is_embedded
 from agenthpo.llm._json import extract_json
-from agenthpo.llm._local import LocalLlamaClient, find_embedded_model
+from agenthpo.llm._llamacpp import LocalLlamaClient
+from agenthpo.llm._local import LocalClient, find_embedded_model
 from agenthpo.llm._openai import OpenAICompatibleClient, StructuredMode
 from agenthpo.llm._replay import ReplayLLM
 from agenthpo.llm._scripted import RandomLLM, ScriptedLLM
@@ -24,6 +25,7 @@ __all__ = [
     "LLMClient",
     "LLMResponse",
     "LLMSettings",
+    "LocalClient",
     "LocalLlamaClient",
     "Message",
     "OpenAICompatibleClient",

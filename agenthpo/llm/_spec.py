@@ -2,7 +2,9 @@
 
 Specs:
     ``local``                                  the embedded SmolLM2-135M-Instruct
-    ``local:PATH``                             any GGUF file, run in-process
+    ``local:PATH``                             any GGUF file, run in-process by transformers
+    ``llamacpp``, ``llamacpp:PATH``            the same file, or any GGUF, run by llama.cpp
+                                               (``agenthpo[llamacpp]``; fast for large models)
     ``random``, ``random:SEED``                no model: random valid configs following the
                                                answer's JSON schema (dry runs, tests, and a
                                                control for what an LLM's ideas add)
@@ -56,7 +58,8 @@ from dataclasses import dataclass
 from agenthpo.errors import LLMConfigError
 from agenthpo.llm._anthropic import AnthropicClient
 from agenthpo.llm._base import LLMClient
-from agenthpo.llm._local import LocalLlamaClient
+from agenthpo.llm._llamacpp import LocalLlamaClient
+from agenthpo.llm._local import LocalClient
 from agenthpo.llm._openai import STRUCTURED_MODES, OpenAICompatibleClient, StructuredMode
 from agenthpo.llm._scripted import RandomLLM
 
@@ -90,7 +93,8 @@ _PRESETS: dict[str, _Preset] = {
 }
 
 SPEC_HELP = (
-    "use local, local:PATH, random[:SEED], openai:MODEL, anthropic:MODEL, ollama:MODEL,"
+    "use local, local:PATH, llamacpp[:PATH], random[:SEED], openai:MODEL, anthropic:MODEL,"
+    " ollama:MODEL,"
     " openrouter:MODEL, deepseek:MODEL or openai-compatible:URL#MODEL"
 )
 
@@ -122,6 +126,8 @@ def parse_llm_spec(
     kind, _, rest = spec.partition(":")
     kind = kind.lower()
     if kind == "local":
+        return LocalClient(model_path=rest or None)
+    if kind in ("llamacpp", "llama-cpp"):
         return LocalLlamaClient(model_path=rest or None)
     if kind == "random":
         try:
@@ -252,5 +258,5 @@ def resolve_llm(
     if model:
         client = parse_llm_spec(f"ollama:{model}", settings=settings, environ=env)
         return client, f"LLM: {client.name} (an Ollama server answers at {host})"
-    client = LocalLlamaClient()
+    client = LocalClient()
     return client, f"LLM: {client.name}; {EMBEDDED_NOTE}"

@@ -1,17 +1,28 @@
-"""Fixtures for the integration tests: a real llama-cpp-python server on loopback."""
+"""Fixtures for the integration tests: a real OpenAI-compatible server on loopback.
+
+The server is Hugging Face's ``transformers serve`` (FastAPI and uvicorn, from the dev
+extra's ``transformers[serving]``) running the embedded SmolLM2-135M-Instruct, converted
+once from its GGUF file. It accepts and ignores ``response_format`` (it logs "Ignoring
+unsupported fields"), as some servers do: the client's own validation is what keeps the
+answers honest there.
+"""
 
 from __future__ import annotations
 
+import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from agenthpo.llm import find_embedded_model
+from agenthpo.llm._local import converted_model
+from tests.integration.fault_proxy import FaultProxy
 
 
 def _free_port() -> int:
@@ -20,33 +31,38 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _serve_argv() -> list[str]:
+    exe = shutil.which("transformers", path=str(Path(sys.executable).parent))
+    if exe is None:
+        pytest.fail("the transformers command is missing: make setup-dev installs it")
+    return [exe, "serve"]
+
+
 @pytest.fixture(scope="session")
-def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def openai_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
-    log = tmp_path_factory.mktemp("llama") / "server.log"
+    folder = tmp_path_factory.mktemp("server")
+    log = folder / "server.log"
+    # served from a folder named smollm2 (a link to the converted model), so the model's
+    # name in requests is "smollm2" rather than a cache path
+    (folder / "smollm2").symlink_to(converted_model(), target_is_directory=True)
     argv = [
-        sys.executable,
-        "-m",
-        "llama_cpp.server",
-        "--model",
-        str(find_embedded_model()),
-        "--model_alias",
+        *_serve_argv(),
         "smollm2",
         "--host",
         "127.0.0.1",
         "--port",
         str(port),
-        "--n_ctx",
-        "4096",
-        "--n_threads",
-        "1",
-        "--n_threads_batch",
-        "1",
+        "--device",
+        "cpu",
+        "--dtype",
+        "float32",
     ]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1"}
     with log.open("wb") as out:
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=folder)
         url = f"http://127.0.0.1:{port}/v1"
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180
         while True:
             try:
                 with urllib.request.urlopen(url + "/models", timeout=1) as response:
@@ -56,8 +72,8 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
-                pytest.fail(f"llama_cpp.server did not start:\n{log.read_text()[-2000:]}")
-            time.sleep(0.3)
+                pytest.fail(f"transformers serve did not start:\n{log.read_text()[-2000:]}")
+            time.sleep(0.5)
         try:
             yield url
         finally:
@@ -66,3 +82,23 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@pytest.fixture
+def proxy(openai_server: str) -> Iterator[FaultProxy]:
+    yield from _running(FaultProxy(openai_server, rate=0.45, seed=3))
+
+
+@pytest.fixture
+def clean_proxy(openai_server: str) -> Iterator[FaultProxy]:
+    """The real server behind the same proxy with no faults: only the token cap."""
+    yield from _running(FaultProxy(openai_server, rate=0.0))
+
+
+def _running(fault_proxy: FaultProxy) -> Iterator[FaultProxy]:
+    fault_proxy.thread.start()
+    try:
+        yield fault_proxy
+    finally:
+        fault_proxy.server.shutdown()
+        fault_proxy.server.server_close()

@@ -13,7 +13,7 @@ import optuna
 import pytest
 
 from agenthpo import _keys
-from agenthpo.llm import LocalLlamaClient, Message
+from agenthpo.llm import LocalClient, Message
 from agenthpo.task import load_task
 
 pytestmark = pytest.mark.integration
@@ -41,7 +41,7 @@ def _offline_env() -> dict[str, str]:
 
 def test_embedded_model_proposes_valid_configs_for_the_example() -> None:
     task = load_task(EXAMPLE)
-    client = LocalLlamaClient()
+    client = LocalClient()
     from agenthpo.agent.prompts import answer_schema
 
     response = client.complete(

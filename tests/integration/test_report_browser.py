@@ -1,6 +1,7 @@
 """The report page in a real browser: headless Chromium draws every plot without a script error.
 
-Chromium (Debian's ``chromium`` package, installed in CI by ``.ci/install-chromium``) is
+Chromium (Debian's ``chromium`` package, which ``make test`` installs through
+``scripts/install-chromium``) is
 driven over the Chrome DevTools protocol with a small stdlib WebSocket client, so nothing
 beyond the standard library is needed. Every network request the page makes is recorded:
 the report must need none but its own ``file://`` URL. A screenshot of the demo study's
@@ -152,7 +153,7 @@ def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
         pytest.fail(
             f"Chromium is not installed at {CHROMIUM}: the report's browser test needs it."
-            " Install it with `bash .ci/install-chromium` (Debian's chromium and"
+            " Install it with `bash scripts/install-chromium` (Debian's chromium and"
             " chromium-driver packages), or set AGENTHPO_CHROMIUM to a Chromium binary.",
             pytrace=False,
         )

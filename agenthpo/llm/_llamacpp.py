@@ -1,0 +1,169 @@
+"""Any GGUF chat model run in-process by llama.cpp (the optional ``agenthpo[llamacpp]`` runtime).
+
+``--llm llamacpp:/path/to/model.gguf``. llama.cpp runs quantized weights fast, which pays
+for models of a billion parameters and more; the price is llama-cpp-python's install, which
+compiles llama.cpp (15 minutes or more on 2 cores) for the CPU that builds it. Before the
+first in-process load, a child process decodes two tokens (:mod:`agenthpo.llm._probe`), so a
+build that crashes on this CPU is an error that says how to rebuild, not a dead tuner. The
+embedded default does not need any of this: see :mod:`agenthpo.llm._local`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from agenthpo.errors import LLMConfigError, LLMError
+from agenthpo.llm._base import LLMResponse, Message, Usage
+from agenthpo.llm._local import default_threads, find_embedded_model
+from agenthpo.llm._probe import check_llama_build
+
+__all__ = ["LocalLlamaClient"]
+
+_logger = logging.getLogger("agenthpo")
+
+INSTALL_HINT = (
+    "install the llama.cpp runtime with: pip install 'agenthpo[llamacpp]' (it compiles"
+    " llama.cpp), or run the file with --llm local:PATH, which needs no compiler"
+)
+
+
+class LocalLlamaClient:
+    """A GGUF chat model run in-process by llama-cpp-python.
+
+    The model is loaded on the first call (and again after unpickling), so constructing a
+    client is cheap. Calls are serialized: one llama context is not thread-safe.
+
+    Args:
+        model_path: A ``.gguf`` file; ``None`` means the embedded model's file.
+        n_ctx: Context window in tokens.
+        n_threads: Decoding threads; ``None`` means :func:`default_threads`.
+
+    Example:
+        >>> client = LocalLlamaClient(model_path="/models/qwen.gguf")  # doctest: +SKIP
+        >>> client.name  # doctest: +SKIP
+        'llamacpp:qwen'
+    """
+
+    def __init__(
+        self,
+        *,
+        model_path: str | Path | None = None,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+    ) -> None:
+        self.model_path = (
+            find_embedded_model() if model_path is None else Path(model_path).expanduser()
+        )
+        self.embedded = model_path is None
+        if not self.model_path.is_file():
+            raise LLMConfigError(
+                f"model file not found: {self.model_path}; give the path of a .gguf"
+                " file, e.g. --llm llamacpp:/models/qwen2.5-1.5b-instruct-q4_k_m.gguf"
+            )
+        self.n_ctx = n_ctx
+        self.n_threads = n_threads if n_threads is not None else default_threads()
+        self._llama: Any = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """``llamacpp:<file stem>``."""
+        return f"llamacpp:{self.model_path.stem}"
+
+    def __repr__(self) -> str:
+        return f"LocalLlamaClient(model_path={str(self.model_path)!r}, n_ctx={self.n_ctx})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_llama"] = None
+        state["_lock"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        if self._llama is None:
+            try:
+                import llama_cpp
+            except ImportError:
+                raise LLMConfigError(f"llama-cpp-python is not installed; {INSTALL_HINT}") from None
+            check_llama_build(self.model_path)
+            start = time.perf_counter()
+            try:
+                self._llama = llama_cpp.Llama(
+                    model_path=str(self.model_path),
+                    n_ctx=self.n_ctx,
+                    n_threads=self.n_threads,
+                    n_threads_batch=self.n_threads,
+                    verbose=False,
+                )
+            except (ValueError, RuntimeError) as exc:
+                raise LLMConfigError(
+                    f"cannot load {self.model_path} with llama-cpp-python: {exc}"
+                ) from exc
+            # Free the model before interpreter teardown: llama-cpp-python's own __del__ fails
+            # noisily when it runs after its C library has been unloaded.
+            atexit.register(self.close)
+            _logger.debug(
+                "loaded %s in %.1f s (%d threads)",
+                self.model_path.name,
+                time.perf_counter() - start,
+                self.n_threads,
+            )
+        return self._llama
+
+    def close(self) -> None:
+        """Frees the model (it is loaded again on the next call)."""
+        llama, self._llama = self._llama, None
+        if llama is not None:
+            llama.close()
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        schema: dict[str, Any] | None = None,
+        max_tokens: int = 512,
+        temperature: float = 0.7,
+        seed: int | None = None,
+    ) -> LLMResponse:
+        """Returns one completion; with ``schema``, decoding follows a grammar made from it."""
+        kwargs: dict[str, Any] = {
+            "messages": [m.to_dict() for m in messages],
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+        }
+        if seed is not None:
+            kwargs["seed"] = seed
+        if schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": schema}
+        with self._lock:
+            llama = self._load()
+            start = time.perf_counter()
+            try:
+                out = llama.create_chat_completion(**kwargs)
+            except (ValueError, RuntimeError) as exc:
+                raise LLMError(f"{self.name}: generation failed: {exc}") from exc
+            latency = time.perf_counter() - start
+        choice = out["choices"][0]
+        usage = out.get("usage") or {}
+        return LLMResponse(
+            text=choice["message"].get("content") or "",
+            model=self.model_path.stem,
+            provider="llamacpp",
+            usage=Usage(
+                prompt_tokens=int(usage.get("prompt_tokens", 0)),
+                completion_tokens=int(usage.get("completion_tokens", 0)),
+            ),
+            latency_s=latency,
+            structured="json_object_schema" if schema is not None else "none",
+            extra={"finish_reason": choice.get("finish_reason")},
+        )
