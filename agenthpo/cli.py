@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -23,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agenthpo import __version__, _keys
-from agenthpo.errors import AgentHPOError
+from agenthpo.errors import AgentHPOError, LLMUnavailableWarning
 from agenthpo.llm import LLMClient, resolve_llm
 from agenthpo.report._data import _metric_names as report_metric_names
 from agenthpo.sampler import AgentSampler
@@ -183,6 +184,26 @@ def _print_front(summary: RunSummary) -> None:
     console.print(table)
 
 
+def _llm_line(summary: RunSummary) -> str:
+    """What the LLM did in a run: its turns, what became of them, and what it cost."""
+    reasons = ", ".join(
+        f"{k} {v}" for k, v in sorted(summary.fallback_reasons.items()) if k != "budget"
+    )
+    fell_back = summary.llm_turns - summary.llm_used
+    turns = f"LLM turns: {summary.llm_turns}, its proposal ran on {summary.llm_used}" + (
+        f", the backbone's on {fell_back} ({reasons})" if fell_back else ""
+    )
+    spent = summary.fallback_reasons.get("budget", 0)
+    if spent:
+        turns += f"; {spent} more after its token/cost budget was spent"
+    cost = (
+        f"{summary.llm_calls} calls, {summary.llm_prompt_tokens} prompt +"
+        f" {summary.llm_completion_tokens} completion tokens, {summary.llm_seconds:.1f} s"
+        + (f", ${summary.llm_cost_usd:.4f}" if summary.llm_cost_usd else "")
+    )
+    return f"{turns}. {cost}."
+
+
 def _print_summary(summary: RunSummary, task_arg: str) -> None:
     console.print(
         f"\n[bold]{summary.study_name}[/]: {summary.n_run} trials run now"
@@ -199,15 +220,10 @@ def _print_summary(summary: RunSummary, task_arg: str) -> None:
             f"The study already holds its budget of {summary.n_total} trials; raise"
             " --n-trials to continue it, or give another --storage to start afresh."
         )
-    if summary.llm_calls or summary.fallbacks:
-        reasons = ", ".join(f"{k} {v}" for k, v in sorted(summary.fallback_reasons.items()))
-        console.print(
-            f"LLM: {summary.llm_calls} calls, {summary.llm_prompt_tokens} prompt +"
-            f" {summary.llm_completion_tokens} completion tokens, {summary.llm_seconds:.1f} s"
-            + (f", ${summary.llm_cost_usd:.4f}" if summary.llm_cost_usd else "")
-            + ";"
-            f" backbone fallbacks: {summary.fallbacks}" + (f" ({reasons})" if reasons else "")
-        )
+    if summary.llm_turns or summary.llm_calls or summary.fallbacks:
+        console.print(_llm_line(summary), soft_wrap=True, markup=False)
+    if summary.llm_failure:
+        console.print(f"The LLM did not run: {summary.llm_failure}", style="yellow", markup=False)
     if summary.pareto_front:
         _print_front(summary)
     elif summary.best_config is not None:
@@ -277,6 +293,14 @@ def run(
         bool,
         typer.Option("--report/--no-report", help="Write the study report at the end."),
     ] = True,
+    require_llm: Annotated[
+        bool,
+        typer.Option(
+            "--require-llm",
+            help="Stop with an error (exit 2) if the LLM cannot run, instead of letting the"
+            " backbone propose its trials (the task file's require_llm: true).",
+        ),
+    ] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each proposal.")] = False,
 ) -> None:
     """Tune a task: propose, run, analyse and store trials until the budget is spent."""
@@ -293,6 +317,8 @@ def run(
             overrides["max_llm_cost"] = max_llm_cost
         if time_limit is not None:
             overrides["time_limit"] = time_limit
+        if require_llm:
+            overrides["require_llm"] = True
         if overrides:
             task = task_with(task, **overrides)
         live_table = _LiveTable(" / ".join(task.metric_names))
@@ -326,10 +352,18 @@ def run(
             tuner.llm_note = note
         sampler = tuner.sampler()
         if tuner.llm_note:
-            console.print(tuner.llm_note)
+            console.print(tuner.llm_note, markup=False)
         if isinstance(sampler, AgentSampler):
             # the study's own schedule: a resumed study keeps the one it started with
             console.print(f"{tuner.strategy}: {sampler.schedule(tuner.load_study())}.")
+            failure = tuner.check_llm()
+            if failure:
+                console.print(
+                    f"{failure}\nThe backbone proposes the LLM's trials instead;"
+                    " --require-llm (or require_llm: true) makes this an error.",
+                    style="yellow",
+                    markup=False,
+                )
         if console.is_terminal:
             with Live(live_table.table(), console=console, refresh_per_second=4) as live:
                 live_table.live = live
@@ -338,7 +372,10 @@ def run(
             summary = tuner.run()
         return summary
 
-    summary = _guard(go)
+    with warnings.catch_warnings():
+        # the run's first and last lines say it; no Python warning text in between
+        warnings.simplefilter("ignore", LLMUnavailableWarning)
+        summary = _guard(go)
     _print_summary(summary, str(task_file))
     paths = write_run_report(task_file, storage=storage) if report else None
     if paths is not None:

@@ -15,7 +15,9 @@ __all__ = [
     "ExecutorError",
     "LLMConfigError",
     "LLMError",
+    "LLMRequiredError",
     "LLMResponseError",
+    "LLMUnavailableWarning",
     "SpaceError",
     "TaskError",
 ]
@@ -47,3 +49,16 @@ class LLMConfigError(LLMError):
 
 class LLMResponseError(LLMError):
     """The LLM answered, but the answer is unusable (not JSON, wrong shape)."""
+
+
+class LLMRequiredError(LLMError):
+    """The LLM is required (``require_llm``) but could not run; nothing fell back to the
+    backbone."""
+
+
+class LLMUnavailableWarning(UserWarning):
+    """The LLM could not run, so the backbone proposed the trials it would have proposed.
+
+    Issued once per sampler, with the cause; ``require_llm=True`` makes it an
+    :class:`LLMRequiredError` instead.
+    """

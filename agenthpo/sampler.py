@@ -31,6 +31,7 @@ import json
 import logging
 import math
 import random
+import warnings
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -56,6 +57,7 @@ from agenthpo.agent.history import pareto_ranks, render_history, trial_views
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.agent.screen import ScreenVerdict, tpe_screen
 from agenthpo.agent.trust import Trust, llm_trust
+from agenthpo.errors import LLMRequiredError, LLMUnavailableWarning
 from agenthpo.llm import LLMClient, is_embedded, resolve_llm
 from agenthpo.llm._pricing import price_of
 from agenthpo.space import Space
@@ -146,6 +148,9 @@ class AgentSampler(BaseSampler):
         llm_batch_size: Ask the LLM for this many diverse candidates in one call; the first
             runs now and the others are enqueued in the study, where any worker picks them
             up (each with its own rationale).
+        require_llm: Make an LLM that cannot run an error (:class:`LLMRequiredError`, the
+            trial fails uncounted) instead of a fallback to the backbone with an
+            :class:`LLMUnavailableWarning`.
     """
 
     def __init__(
@@ -174,6 +179,7 @@ class AgentSampler(BaseSampler):
         price_per_mtok: tuple[float, float] | None = None,
         record_calls: bool = True,
         llm_batch_size: int = 1,
+        require_llm: bool = False,
     ) -> None:
         if not 0.0 <= llm_share <= 1.0:
             raise ValueError(f"llm_share must be between 0 and 1 (got {llm_share})")
@@ -207,6 +213,9 @@ class AgentSampler(BaseSampler):
         self._price = price_per_mtok
         self._record_calls = record_calls
         self._batch = max(1, llm_batch_size)
+        self._require_llm = require_llm
+        self.llm_failure: str | None = None
+        """The first LLM error of this sampler's life (``None`` while the LLM answers)."""
         self._intersection = IntersectionSearchSpace()
         self.llm_note: str | None = None
         self._pool: ThreadPoolExecutor | None = None
@@ -445,6 +454,8 @@ class AgentSampler(BaseSampler):
             )
             self._store(study, trial, self._fallback_attrs(outcome))
             self._record(study, trial, outcome.calls)
+            if outcome.kind == "llm_error":
+                self._llm_failed(study, trial, outcome, backbone_name)
             return self._backbone_complete(study, trial, search_space, backbone_proposal)
         own = None
         if self.screens(study):
@@ -480,6 +491,28 @@ class AgentSampler(BaseSampler):
             "trial %d: the LLM proposed %s: %s", trial.number, outcome.config, outcome.rationale
         )
         return {name: outcome.config[name] for name in search_space if name in outcome.config}
+
+    def _llm_failed(
+        self, study: Study, trial: FrozenTrial, failed: ProposalFailed, backbone_name: str
+    ) -> None:
+        """Says, where a user sees it, that the LLM could not run: a warning (once per
+        sampler) and a log line; with ``require_llm`` the trial fails and the run stops."""
+        message = (
+            f"the LLM ({self.llm.name}) could not run on trial {trial.number}: {failed.detail}"
+        )
+        if self._require_llm:
+            self._store(
+                study,
+                trial,
+                {_keys.ERROR: f"llm required: {failed.detail}", _keys.NOT_COUNTED: "llm"},
+            )
+            study.tell(trial.number, state=TrialState.FAIL)
+            raise LLMRequiredError(f"{message} (require_llm is on, so the run stops)")
+        if self.llm_failure is None:
+            self.llm_failure = failed.detail
+            text = f"{message}; {backbone_name} proposes its trials instead"
+            _logger.warning(text)
+            warnings.warn(LLMUnavailableWarning(text), stacklevel=2)
 
     # -- the LLM's proposal, now or prepared while a trial runs ------------------------------
     def _context_for(self, study: Study) -> TaskContext:

@@ -162,6 +162,9 @@ class Task(BaseModel):
     with the embedded model in ``hybrid-tpe``): a proposal runs only if TPE's density ratio
     rates it at least as high as TPE's own proposal for the trial."""
     llm_batch_size: int = Field(default=1, ge=1, le=16)
+    require_llm: bool = False
+    """Whether an LLM that cannot run stops the run with an error (``--require-llm``); by
+    default the backbone proposes its trials instead, and the run says so."""
     noise: NoiseSection | None = None
     pruner: PrunerName | PrunerSection | None = None
     max_llm_tokens: int | None = Field(default=None, ge=0)

@@ -40,7 +40,7 @@ from agenthpo._lifecycle import (
 from agenthpo.agent.analyst import analyze
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.dashboard import dashboard_available, write_trial_note
-from agenthpo.errors import AgentHPOError
+from agenthpo.errors import AgentHPOError, LLMError, LLMRequiredError, LLMUnavailableWarning
 from agenthpo.executor import CommandExecutor, Executor, FunctionExecutor, TrialResult
 from agenthpo.llm import LLMClient, ReplayLLM, resolve_llm
 from agenthpo.pruners import make_pruner
@@ -120,6 +120,12 @@ class RunSummary:
     stopped_by_time_limit: bool = False
     fallback_reasons: dict[str, int] = field(default_factory=dict)
     llm_note: str | None = None
+    llm_turns: int = 0
+    """Trials on which the LLM was asked (its proposal used, screened out, or fallen back)."""
+    llm_used: int = 0
+    """Trials that ran the LLM's proposal."""
+    llm_failure: str | None = None
+    """Why the LLM could not run (its first error in this run), or ``None``."""
 
 
 def task_context(task: Task) -> TaskContext:
@@ -267,6 +273,7 @@ class Tuner:
         self.on_trial_end = list(on_trial_end)
         self.llm_note: str | None = None
         self._notes = dashboard_available()
+        self._llm_checked: tuple[str | None] | None = None
 
     def _resolve_llm(self) -> LLMClient:
         if self._llm is None:
@@ -302,8 +309,39 @@ class Tuner:
                 llm_batch_size=self.task.llm_batch_size,
                 max_llm_cost=self.task.max_llm_cost,
                 price_per_mtok=section.price_per_mtok if section is not None else None,
+                **({"require_llm": True} if self.task.require_llm else {}),
             )
         return self._sampler
+
+    def check_llm(self) -> str | None:
+        """Checks, before the first trial, that the strategy's LLM can run (a local model
+        loads, a server answers); returns why not, or ``None`` when it can or when the
+        strategy asks no LLM.
+
+        Raises:
+            LLMRequiredError: The LLM cannot run and the task requires it.
+        """
+        if self._llm_checked is not None:
+            return self._llm_checked[0]
+        sampler = self.sampler()
+        if not isinstance(sampler, AgentSampler):
+            self._llm_checked = (None,)
+            return None
+        llm = sampler.llm
+        check = getattr(llm, "check", None)
+        if check is None:
+            return None
+        try:
+            check()
+        except LLMError as exc:
+            failure = f"the LLM ({llm.name}) cannot run: {exc}"
+            if self.task.require_llm:
+                raise LLMRequiredError(f"{failure} (require_llm is on, so nothing runs)") from exc
+            sampler.llm_failure = str(exc)
+            self._llm_checked = (failure,)
+            return failure
+        self._llm_checked = (None,)
+        return None
 
     def pruner(self) -> optuna.pruners.BasePruner:
         """The task's pruner (:mod:`agenthpo.pruners`); Optuna's ``NopPruner`` without one."""
@@ -432,6 +470,12 @@ class Tuner:
         """
         study = self.load_study()
         executor = self._executor or build_executor(self.task)
+        if self._llm_checked is None:
+            failure = self.check_llm()
+            if failure:
+                text = f"{failure}; the backbone proposes the LLM's trials instead"
+                _logger.warning(text)
+                warnings.warn(LLMUnavailableWarning(text), stacklevel=2)
         summary = RunSummary(
             study_name=study.study_name,
             storage=self.storage_url,
@@ -465,6 +509,9 @@ class Tuner:
             if self.task.noise is not None and not summary.stopped_by_time_limit:
                 self.measure_noise(study, executor)
         self._finish_summary(summary, study)
+        sampler = self.sampler()
+        if isinstance(sampler, AgentSampler):
+            summary.llm_failure = sampler.llm_failure
         return summary
 
     def _time_left(self, started: float) -> float | None:
@@ -827,6 +874,13 @@ class Tuner:
         summary.llm_completion_tokens += int(attrs.get(_keys.LLM_COMPLETION_TOKENS, 0))
         summary.llm_seconds += float(attrs.get(_keys.LLM_LATENCY_S, 0.0))
         summary.llm_cost_usd += float(attrs.get(_keys.LLM_COST, 0.0) or 0.0)
+        if attrs.get(_keys.PROPOSED_BY) == "llm":
+            summary.llm_used += 1
+            summary.llm_turns += 1
+        elif attrs.get(_keys.FALLBACK_REASON) and not str(attrs[_keys.FALLBACK_REASON]).startswith(
+            "budget"
+        ):
+            summary.llm_turns += 1
         if attrs.get(_keys.FALLBACK_REASON):
             summary.fallbacks += 1
             reason = str(attrs.get(_keys.FALLBACK_REASON, "unknown")).split(":", 1)[0]

@@ -120,6 +120,13 @@ class LocalLlamaClient:
             )
         return self._llama
 
+    def check(self) -> float:
+        """Loads the model now (after the crash probe); returns the seconds it took."""
+        start = time.perf_counter()
+        with self._lock:
+            self._load()
+        return time.perf_counter() - start
+
     def close(self) -> None:
         """Frees the model (it is loaded again on the next call)."""
         llama, self._llama = self._llama, None

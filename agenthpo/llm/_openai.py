@@ -124,6 +124,35 @@ class OpenAICompatibleClient:
             )
         return self._client
 
+    def check(self) -> float:
+        """Asks the endpoint for its models (no tokens spent); returns the seconds it took.
+
+        Raises:
+            LLMConfigError: The endpoint refused the key.
+            LLMError: Nothing answers at the URL, or not in time.
+        """
+        import openai
+
+        sdk = self._sdk().with_options(max_retries=0, timeout=min(self.timeout, 10.0))
+        start = time.perf_counter()
+        try:
+            sdk.models.list()
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+            raise LLMConfigError(
+                f"{self.name}: the endpoint refused the API key (HTTP {exc.status_code});"
+                " check the key in the environment variable for this provider"
+            ) from None
+        except openai.APITimeoutError as exc:
+            raise LLMError(f"{self.name}: no answer from {self._where()} in time") from exc
+        except openai.APIConnectionError as exc:
+            raise LLMError(
+                f"{self.name}: cannot reach {self._where()} ({self._short(exc)}); is the server"
+                " running and the URL right?"
+            ) from exc
+        except openai.OpenAIError:
+            pass  # it answered; a server without a model list can still complete
+        return time.perf_counter() - start
+
     def complete(
         self,
         messages: Sequence[Message],
