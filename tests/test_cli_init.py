@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 
 import agenthpo.cli_init
 from agenthpo.cli import app
+from agenthpo.errors import LLMError
 from agenthpo.llm import Message, ScriptedLLM
 from agenthpo.scaffold import draft_task, write_draft
 from agenthpo.task import load_task
@@ -259,7 +261,10 @@ def test_review_shows_the_llm_text_as_written_and_says_when_it_failed(
     assert "[red]x[/red]" in result.output
     again = runner.invoke(app, [*args, "--force"], env={"COLUMNS": "250"})
     assert again.exit_code == 0, again.output
-    assert "LLM: the LLM's answer was not JSON; the ranges come from heuristics" in again.output
+    assert (
+        "LLM review unavailable: the LLM's answer was not JSON; the draft uses the static"
+        " heuristics only"
+    ) in again.output
 
 
 def test_review_says_when_no_llm_range_passed_the_checks(
@@ -278,3 +283,32 @@ def test_review_says_when_no_llm_range_passed_the_checks(
     assert "none of the 3 ranges scripted:tiny proposed passed the checks" in result.output
     text = (scripts / "task.yaml").read_text()
     assert "#   the LLM's range was unusable: low 1 is not below high 1" in text
+
+
+def test_a_failed_llm_review_is_said_once(
+    runner: CliRunner,
+    scripts: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    cause = "ECONNREFUSED at localhost:11434"
+    llm = ScriptedLLM([LLMError(cause)], model="down")
+    monkeypatch.setattr(agenthpo.cli_init, "resolve_llm", lambda spec, **kw: (llm, "LLM: down"))
+    args = ["init", str(scripts / "train_argparse.py")]
+    with caplog.at_level(logging.INFO, logger="agenthpo"):
+        result = runner.invoke(app, args, env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert len(llm.calls) == 1
+    # One line in the review: not a note on every row, nor a logged warning besides it.
+    assert result.output.count("ECONNREFUSED") == 1, result.output
+    assert (
+        f"LLM review unavailable: the LLM call failed ({cause}); the draft uses the static"
+        " heuristics only"
+    ) in result.output
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+    # At most one comment in the written file, at the top; none on the parameters.
+    text = (scripts / "task.yaml").read_text()
+    assert text.count("ECONNREFUSED") == 1, text
+    assert f"the LLM call failed ({cause})" in text[: text.index("\nname:")]
+    task = load_task(scripts / "task.yaml")
+    assert "lr" in task.space

@@ -26,7 +26,17 @@ from agenthpo.scaffold._draft import Draft
 from agenthpo.scaffold._ranges import ParamDraft, clean_text
 from agenthpo.task import task_from_dict
 
-__all__ = ["range_text", "render_draft", "source_text", "write_draft"]
+__all__ = ["llm_unavailable", "range_text", "render_draft", "source_text", "write_draft"]
+
+
+def llm_unavailable(problem: str) -> str:
+    """The one line that says the LLM's ranges could not be used at all, and why.
+
+    Example:
+        >>> llm_unavailable("the LLM call failed (timed out)")
+        'LLM review unavailable: the LLM call failed (timed out); the draft uses the static heuristics only'
+    """  # noqa: E501
+    return f"LLM review unavailable: {problem}; the draft uses the static heuristics only"
 
 
 def _flow(value: Any) -> str:
@@ -90,8 +100,10 @@ def render_draft(draft: Draft) -> str:
         "# Review it before running: the ranges, types and objective below are guesses, and",
         "# each says where it came from. Nothing has run yet. When it looks right:",
         f"#   agenthpo run {_flow(str(draft.out))}",
-        f"name: {_flow(draft.name)}",
     ]
+    if draft.llm_problem:
+        lines.append(f"# {clean_text(llm_unavailable(draft.llm_problem), 400)}.")
+    lines.append(f"name: {_flow(draft.name)}")
     if draft.info.description:
         lines.append(f"description: {_flow(clean_text(draft.info.description, 600))}")
     else:
