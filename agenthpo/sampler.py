@@ -393,8 +393,9 @@ class AgentSampler(BaseSampler):
         if not search_space:
             return {}
         fixed = trial.system_attrs.get("fixed_params") or {}
-        if all(name in fixed for name in search_space):
-            return {}
+        left_out = trial.user_attrs.get(_keys.LEFT_OUT) or ()
+        if all(name in fixed or name in left_out for name in search_space):
+            return {}  # an enqueued configuration: nothing to propose
         backbone_name = type(self._backbone).__name__
         llm_turn, trust = self._turn(study, trial.number)
         if trust is not None:

@@ -9,10 +9,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import optuna
 import pytest
 from typer.testing import CliRunner
 
 import agenthpo.cli_init
+from agenthpo import _keys
 from agenthpo.cli import app
 from agenthpo.errors import LLMError
 from agenthpo.llm import Message, ScriptedLLM
@@ -228,6 +230,24 @@ def test_a_drafted_task_runs(scripts: Path, target: str, metric: str) -> None:
     summary = Tuner(task, strategy="random", seed=0).run()
     assert (summary.n_complete, summary.n_failed) == (2, 0)
     assert summary.best_value is not None
+
+
+def test_an_option_defaulting_to_none_is_left_out_of_the_baseline(scripts: Path) -> None:
+    draft = draft_task(scripts / "train_none_default.py", llm=None, n_trials=2)
+    assert [p.option.name for p in draft.params] == ["learning_rate", "max_depth"]
+    task = load_task(write_draft(draft))
+    # The baseline is kept: the script's default, and max_depth left to the script.
+    assert task.default_config == {"learning_rate": 0.1, "max_depth": None}
+    storage = f"sqlite:///{scripts / 'none.db'}"
+    summary = Tuner(task, strategy="random", seed=0, storage=storage).run()
+    assert (summary.n_complete, summary.n_failed) == (2, 0)
+    baseline, other = optuna.load_study(study_name=task.name, storage=storage).trials
+    assert baseline.user_attrs[_keys.PROPOSED_BY] == "default_config"
+    assert baseline.params == {"learning_rate": 0.1}  # no --max_depth on its command line
+    assert baseline.user_attrs[_keys.METRICS]["script_default_depth"] == 1.0
+    assert baseline.value == pytest.approx(0.05**2 + 0.4)
+    assert set(other.params) == {"learning_rate", "max_depth"}
+    assert other.user_attrs[_keys.METRICS]["script_default_depth"] == 0.0
 
 
 def test_the_readme_init_command_runs(runner: CliRunner, tmp_path: Path) -> None:

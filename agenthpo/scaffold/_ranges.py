@@ -393,6 +393,8 @@ def _describe(option: Option) -> str:
     parts = [f"- {option.name}: {kind}"]
     if option.has_default:
         parts.append(f"default {json.dumps(option.default)}")
+    elif option.default_none:
+        parts.append("default None (unset)")
     else:
         parts.append("no default")
     if option.low is not None or option.high is not None:

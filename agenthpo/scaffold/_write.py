@@ -79,6 +79,8 @@ def _param_comments(param: ParamDraft, draft: Draft) -> list[str]:
     type_note = f"; type {option.type_guess}" if option.type_guess else ""
     if option.has_default:
         read = f"default {_flow(option.default)} read from {where}{type_note}"
+    elif option.default_none:
+        read = f"default None read from {where}{type_note}"
     else:
         read = f"no default in {where}{type_note}"
     if param.source == "script":
@@ -86,6 +88,20 @@ def _param_comments(param: ParamDraft, draft: Draft) -> list[str]:
     lines = [f"range {source_text(param, draft.llm)}: {param.reason}"]
     lines.extend(f"  {clean_text(fix, 200)}" for fix in param.fixes)
     return [*lines, read]
+
+
+def _baseline(draft: Draft) -> dict[str, Any]:
+    """The script's defaults; ``None`` for a parameter the baseline leaves out (its default
+    is ``None``, and the trial's command can go without it: no ``{name}`` placeholder)."""
+    command = draft.command or []
+    out: dict[str, Any] = {}
+    for p in draft.params:
+        option = p.option
+        if option.has_default:
+            out[option.name] = option.default
+        elif option.default_none and not any("{" + option.name + "}" in a for a in command):
+            out[option.name] = None
+    return out
 
 
 def render_draft(draft: Draft) -> str:
@@ -131,11 +147,15 @@ def render_draft(draft: Draft) -> str:
         if param.option.help:
             spec["description"] = clean_text(param.option.help, 200)
         lines.append(f"  {_flow(param.option.name)}: {_flow(spec)}")
-    defaults = {p.option.name: p.option.default for p in draft.params if p.option.has_default}
-    if len(defaults) == len(draft.params):
+    baseline = _baseline(draft)
+    if len(baseline) == len(draft.params):
         lines.append(f"# {script}'s defaults, run first as the baseline to beat.")
         lines.append("default_config:")
-        lines.extend(f"  {_flow(k)}: {_flow(v)}" for k, v in defaults.items())
+        for key, value in baseline.items():
+            line = f"  {_flow(key)}: {_flow(value)}"
+            if value is None:
+                line += f"   # left out of the baseline's run: {script}'s own default (None)"
+            lines.append(line)
     else:
         lines.append("# No default_config: some parameters have no default in the script.")
     lines.append(f"n_trials: {draft.n_trials}")
