@@ -815,8 +815,7 @@ class Tuner:
             direction=self.task.objective.direction,
             error=error,
         )
-        if analysis:
-            trial.set_user_attr(_keys.ANALYSIS, analysis)
+        trial.set_user_attr(_keys.ANALYSIS, analysis)
 
     def _account(self, summary: RunSummary, frozen: FrozenTrial) -> None:
         attrs = frozen.user_attrs
