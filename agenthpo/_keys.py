@@ -37,6 +37,7 @@ ANALYSIS = "analysis"  # the Executor's short analysis of the run
 NOT_COUNTED = "not_counted"  # "interrupted", "time_limit" or "surplus": not in the budget
 WARM_START = "warm_start"  # where a warm-start config came from
 RERUN_OF = "rerun_of"  # the number of the interrupted trial this one runs again
+LEFT_OUT = "left_out"  # parameters an enqueued baseline runs without (the script's default)
 
 # Study user attributes, written by the tuner.
 STUDY_TASK = "agenthpo_task"  # the task's background, for reports

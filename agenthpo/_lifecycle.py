@@ -199,7 +199,7 @@ def requeue_interrupted(study: optuna.Study) -> list[int]:
         if not _needs_rerun(trial) or trial.number in rerun:
             continue
         attrs: dict[str, Any] = {_keys.RERUN_OF: trial.number}
-        for key in (_keys.PROPOSED_BY, _keys.RATIONALE, _keys.LLM_MODEL):
+        for key in (_keys.PROPOSED_BY, _keys.RATIONALE, _keys.LLM_MODEL, _keys.LEFT_OUT):
             if key in trial.user_attrs:
                 attrs[key] = trial.user_attrs[key]
         study.enqueue_trial(dict(trial.params), user_attrs=attrs)

@@ -20,7 +20,14 @@ from rich.text import Text
 
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient, resolve_llm
-from agenthpo.scaffold import Draft, ParamDraft, draft_task, range_text, write_draft
+from agenthpo.scaffold import (
+    Draft,
+    ParamDraft,
+    draft_task,
+    llm_unavailable,
+    range_text,
+    write_draft,
+)
 from agenthpo.scaffold._ranges import clean_text
 from agenthpo.scaffold._read import split_target
 
@@ -146,10 +153,7 @@ def init_command(
     )
     asked = [p for p in draft.params if p.source != "script"]
     if draft.llm_problem and not no_llm:
-        console.print(
-            Text(f"LLM: {draft.llm_problem}; the ranges come from heuristics", style="yellow"),
-            soft_wrap=True,
-        )
+        console.print(Text(llm_unavailable(draft.llm_problem), style="yellow"), soft_wrap=True)
     elif draft.llm and asked and not any(p.source == "llm" for p in asked):
         console.print(
             Text(

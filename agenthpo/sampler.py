@@ -129,9 +129,10 @@ class AgentSampler(BaseSampler):
         llm_share: After that, the share of trials the LLM proposes (1 = all, 0 = none),
             spread evenly by trial number so that every worker agrees.
         adaptive_share: Give a scheduled LLM turn to the LLM only with probability
-            :func:`~agenthpo.agent.trust.llm_trust` (1 while its proposals do as well as the
-            backbone's, falling to ``trust_floor`` as they keep doing worse), so that a weak
-            model costs little as the budget grows. Single-objective studies only.
+            :func:`~agenthpo.agent.trust.llm_trust` (1 until a few of its proposals were
+            judged and while they do as well as the backbone's, falling to ``trust_floor``
+            as they keep doing worse), so that a weak model costs little as the budget
+            grows. Single-objective studies only.
         trust_floor: The least trust: a losing LLM keeps this share of its turns.
         screen_llm: Let a TPE backbone screen the LLM's proposals
             (:func:`~agenthpo.agent.screen.tpe_screen`): one that TPE's density ratio rates
@@ -402,8 +403,9 @@ class AgentSampler(BaseSampler):
         if not search_space:
             return {}
         fixed = trial.system_attrs.get("fixed_params") or {}
-        if all(name in fixed for name in search_space):
-            return {}
+        left_out = trial.user_attrs.get(_keys.LEFT_OUT) or ()
+        if all(name in fixed or name in left_out for name in search_space):
+            return {}  # an enqueued configuration: nothing to propose
         backbone_name = type(self._backbone).__name__
         llm_turn, trust = self._turn(study, trial.number)
         if trust is not None:

@@ -6,9 +6,10 @@
 ``hybrid-tpe`` the LLM proposes the first ``llm_startup_trials`` trials (default 3), then a
                share ``llm_share`` (default 0.25) of the rest, spread evenly; TPE proposes the
                others and learns from every trial; the LLM's history marks which trials TPE
-               proposed and how they went. The share adapts (``adaptive_share``): while the
-               LLM's proposals beat the running median less often than TPE's, it keeps only
-               part of its turns (:mod:`agenthpo.agent.trust`), down to a tenth. With the
+               proposed and how they went. The share adapts (``adaptive_share``): once three
+               of the LLM's proposals were judged, while they beat the running median less
+               often than TPE's, it keeps only part of its turns
+               (:mod:`agenthpo.agent.trust`), down to a tenth. With the
                embedded model (:func:`~agenthpo.llm.is_embedded`) the LLM's turns start
                after TPE's 10 random start-up trials instead (``llm_warmup_trials=10``, no
                start-up turns), so the first 10 trials are TPE's own, and its proposals run

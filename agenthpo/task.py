@@ -141,6 +141,9 @@ class Task(BaseModel):
     space: Space
     n_trials: int = Field(ge=1, le=100_000)
     default_config: dict[str, Any] | None = None
+    """The configuration run first, as the baseline to beat. A parameter given as ``null``
+    is left out of that run (no ``--name value``, no key in the config), so the script
+    uses its own default, e.g. argparse's ``default=None``."""
     warm_start: list[dict[str, Any]] = Field(default_factory=list)
     warm_start_from: WarmStartFrom | None = None
     command: list[str] | None = None
@@ -291,7 +294,8 @@ class Task(BaseModel):
             )
         if self.default_config is not None:
             config, _ = self.space.normalize(self.default_config)
-            problems = self.space.validate(config)
+            left_out = {k for k, v in config.items() if v is None and k in self.space}
+            problems = [p for p in self.space.validate(config) if p.name not in left_out]
             if problems:
                 # Each violation message starts with "<name>: ".
                 raise ValueError(
@@ -412,6 +416,25 @@ class Task(BaseModel):
             timeout=self.llm.timeout,
             max_retries=self.llm.max_retries,
         )
+
+    def baseline(self) -> tuple[Config, list[str]] | None:
+        """The default configuration without its ``null`` entries, and the parameters those
+        leave to the script's own default; ``None`` when the task has none.
+
+        Example:
+            >>> task = Task.model_validate({
+            ...     "name": "demo", "objective": {"metric": "acc", "direction": "maximize"},
+            ...     "space": {"lr": {"type": "float", "low": 0.001, "high": 0.1},
+            ...               "depth": {"type": "int", "low": 1, "high": 9}},
+            ...     "default_config": {"lr": 0.01, "depth": None},
+            ...     "n_trials": 5, "command": ["python", "train.py"]})
+            >>> task.baseline()
+            ({'lr': 0.01}, ['depth'])
+        """
+        if self.default_config is None:
+            return None
+        given = {k: v for k, v in self.default_config.items() if v is not None}
+        return given, [k for k, v in self.default_config.items() if v is None]
 
     def validate_config(self, config: Config) -> list[str]:
         """Problems of ``config`` against the space (empty when valid)."""

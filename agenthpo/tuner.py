@@ -171,12 +171,14 @@ def replay_llm(storage: str, study_name: str) -> ReplayLLM:
 def suggest_config(trial: optuna.Trial, space: Space) -> dict[str, Any]:
     """Suggests every active parameter of ``space`` on ``trial``, in order.
 
-    Conditional parameters are suggested only when their condition holds, so Optuna stores
-    exactly the configuration that runs.
+    Conditional parameters are suggested only when their condition holds, and those an
+    enqueued trial leaves out (``_keys.LEFT_OUT``: a baseline's script defaults) not at
+    all, so Optuna stores exactly the configuration that runs.
     """
+    left_out = set(trial.user_attrs.get(_keys.LEFT_OUT) or ())
     config: dict[str, Any] = {}
     for name, param in space.items():
-        if param.condition and name not in space.active(config):
+        if name in left_out or (param.condition and name not in space.active(config)):
             continue
         if isinstance(param, FloatParam):
             config[name] = trial.suggest_float(
@@ -395,14 +397,16 @@ class Tuner:
                     "space": self.task.space.to_dict(),
                 },
             )
-        if self.task.default_config and not attrs.get(_keys.STUDY_DEFAULT_ENQUEUED):
-            study.enqueue_trial(
-                self.task.default_config,
-                user_attrs={
-                    _keys.PROPOSED_BY: "default_config",
-                    _keys.RATIONALE: "the task's default configuration, run first as a baseline",
-                },
-            )
+        baseline = self.task.baseline() if self.task.default_config else None
+        if baseline is not None and not attrs.get(_keys.STUDY_DEFAULT_ENQUEUED):
+            config, left_out = baseline
+            about: dict[str, Any] = {
+                _keys.PROPOSED_BY: "default_config",
+                _keys.RATIONALE: "the task's default configuration, run first as a baseline",
+            }
+            if left_out:  # null in the task file: the script's own default
+                about[_keys.LEFT_OUT] = left_out
+            study.enqueue_trial(config, user_attrs=about)
             study.set_user_attr(_keys.STUDY_DEFAULT_ENQUEUED, True)
         if not attrs.get(_keys.STUDY_WARM_STARTED):
             for config, origin in self._warm_start_configs():
@@ -858,8 +862,7 @@ class Tuner:
             direction=self.task.objective.direction,
             error=error,
         )
-        if analysis:
-            trial.set_user_attr(_keys.ANALYSIS, analysis)
+        trial.set_user_attr(_keys.ANALYSIS, analysis)
 
     def _account(self, summary: RunSummary, frozen: FrozenTrial) -> None:
         attrs = frozen.user_attrs

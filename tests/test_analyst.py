@@ -60,7 +60,21 @@ def test_crash_and_timeout() -> None:
     assert analyze(slow, metric="acc", direction="maximize") == "timed out: timed out after 30 s"
 
 
-def test_a_short_or_flat_curve_says_nothing() -> None:
-    assert analyze(_result([{"step": 0, "acc": 0.5}]), metric="acc", direction="maximize") == ""
+def test_a_run_with_nothing_wrong_still_gets_a_reading() -> None:
+    short = _result([{"step": 0, "acc": 0.5}], metrics={"acc": 0.5})
+    assert analyze(short, metric="acc", direction="maximize") == (
+        "finished: acc 0.5 after 1 reported step(s), too few to read a trend"
+    )
+    told = _result([], metrics={"acc": 0.75})  # e.g. `agenthpo tell`: no curve at all
+    assert analyze(told, metric="acc", direction="maximize") == (
+        "finished: acc 0.75; no learning curve of acc reported"
+    )
     flat = [{"step": s, "acc": 0.5} for s in range(10)]
-    assert analyze(_result(flat), metric="acc", direction="maximize") == ""
+    assert analyze(_result(flat), metric="acc", direction="maximize") == (
+        "flat: acc stayed at 0.5 over 10 reported steps"
+    )
+    accs = [0.5, 0.6, 0.7, 0.8, 0.85, 0.88, 0.9, 0.89, 0.89, 0.88]
+    rise = [{"step": s, "acc": a} for s, a in enumerate(accs)]
+    assert analyze(_result(rise), metric="acc", direction="maximize") == (
+        "no problem seen in the curve: best acc 0.9 at step 6 of 9, 0.88 at the end"
+    )

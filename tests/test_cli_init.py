@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import optuna
 import pytest
 from typer.testing import CliRunner
 
 import agenthpo.cli_init
+from agenthpo import _keys
 from agenthpo.cli import app
+from agenthpo.errors import LLMError
 from agenthpo.llm import Message, ScriptedLLM
 from agenthpo.scaffold import draft_task, write_draft
 from agenthpo.task import load_task
@@ -228,6 +232,24 @@ def test_a_drafted_task_runs(scripts: Path, target: str, metric: str) -> None:
     assert summary.best_value is not None
 
 
+def test_an_option_defaulting_to_none_is_left_out_of_the_baseline(scripts: Path) -> None:
+    draft = draft_task(scripts / "train_none_default.py", llm=None, n_trials=2)
+    assert [p.option.name for p in draft.params] == ["learning_rate", "max_depth"]
+    task = load_task(write_draft(draft))
+    # The baseline is kept: the script's default, and max_depth left to the script.
+    assert task.default_config == {"learning_rate": 0.1, "max_depth": None}
+    storage = f"sqlite:///{scripts / 'none.db'}"
+    summary = Tuner(task, strategy="random", seed=0, storage=storage).run()
+    assert (summary.n_complete, summary.n_failed) == (2, 0)
+    baseline, other = optuna.load_study(study_name=task.name, storage=storage).trials
+    assert baseline.user_attrs[_keys.PROPOSED_BY] == "default_config"
+    assert baseline.params == {"learning_rate": 0.1}  # no --max_depth on its command line
+    assert baseline.user_attrs[_keys.METRICS]["script_default_depth"] == 1.0
+    assert baseline.value == pytest.approx(0.05**2 + 0.4)
+    assert set(other.params) == {"learning_rate", "max_depth"}
+    assert other.user_attrs[_keys.METRICS]["script_default_depth"] == 0.0
+
+
 def test_the_readme_init_command_runs(runner: CliRunner, tmp_path: Path) -> None:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     start = text.index("## Drafting a task from your script: `agenthpo init`")
@@ -259,7 +281,10 @@ def test_review_shows_the_llm_text_as_written_and_says_when_it_failed(
     assert "[red]x[/red]" in result.output
     again = runner.invoke(app, [*args, "--force"], env={"COLUMNS": "250"})
     assert again.exit_code == 0, again.output
-    assert "LLM: the LLM's answer was not JSON; the ranges come from heuristics" in again.output
+    assert (
+        "LLM review unavailable: the LLM's answer was not JSON; the draft uses the static"
+        " heuristics only"
+    ) in again.output
 
 
 def test_review_says_when_no_llm_range_passed_the_checks(
@@ -278,3 +303,32 @@ def test_review_says_when_no_llm_range_passed_the_checks(
     assert "none of the 3 ranges scripted:tiny proposed passed the checks" in result.output
     text = (scripts / "task.yaml").read_text()
     assert "#   the LLM's range was unusable: low 1 is not below high 1" in text
+
+
+def test_a_failed_llm_review_is_said_once(
+    runner: CliRunner,
+    scripts: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    cause = "ECONNREFUSED at localhost:11434"
+    llm = ScriptedLLM([LLMError(cause)], model="down")
+    monkeypatch.setattr(agenthpo.cli_init, "resolve_llm", lambda spec, **kw: (llm, "LLM: down"))
+    args = ["init", str(scripts / "train_argparse.py")]
+    with caplog.at_level(logging.INFO, logger="agenthpo"):
+        result = runner.invoke(app, args, env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert len(llm.calls) == 1
+    # One line in the review: not a note on every row, nor a logged warning besides it.
+    assert result.output.count("ECONNREFUSED") == 1, result.output
+    assert (
+        f"LLM review unavailable: the LLM call failed ({cause}); the draft uses the static"
+        " heuristics only"
+    ) in result.output
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+    # At most one comment in the written file, at the top; none on the parameters.
+    text = (scripts / "task.yaml").read_text()
+    assert text.count("ECONNREFUSED") == 1, text
+    assert f"the LLM call failed ({cause})" in text[: text.index("\nname:")]
+    task = load_task(scripts / "task.yaml")
+    assert "lr" in task.space

@@ -120,6 +120,62 @@ parser.add_argument("--epochs", type=int, default=5)
     assert names == ["epochs"]  # never an option called "_Ref(name='n')"
 
 
+@pytest.mark.parametrize(
+    ("source", "target", "expected"),
+    [
+        (
+            "import argparse\np = argparse.ArgumentParser()\n"
+            "p.add_argument('--a', type=int)\n"  # argparse's own default: None
+            "p.add_argument('--b', type=int, default=None)\n"
+            "p.add_argument('--c', type=int, required=True)\n"
+            "p.add_argument('--d', type=int, default=3)\n"
+            "p.add_argument('--e', type=int, default=compute())\n",  # unknown, not None
+            "s.py",
+            {"a": True, "b": True, "c": False, "d": False, "e": False},
+        ),
+        (
+            "import click\n@click.command()\n@click.option('--a', type=int)\n"
+            "@click.option('--b', type=int, required=True)\n"
+            "@click.option('--c', type=int, default=3)\ndef main(a, b, c): ...\n",
+            "s.py",
+            {"a": True, "b": False, "c": False},
+        ),
+        (
+            "def fit(a: int | None = None, b: int = 3, c: float = 0.1): ...\n",
+            "s.py:fit",
+            {"a": True, "b": False, "c": False},
+        ),
+        (
+            "def objective(config, report):\n"
+            "    return config.get('a') or 0 + config['b'] + config.get('c', 2)"
+            " + config.get('d') + config['d']\n",
+            "s.py:objective",
+            {"a": True, "b": False, "c": False, "d": False},
+        ),
+    ],
+    ids=["argparse", "click", "signature", "config"],
+)
+def test_which_options_the_script_runs_without(
+    tmp_path: Path, source: str, target: str, expected: dict[str, bool]
+) -> None:
+    (tmp_path / "s.py").write_text(source)
+    info = read_target(f"{tmp_path}/{target}")
+    assert {o.name: o.default_none for o in info.options} == expected
+    assert not any(o.has_default and o.default_none for o in info.options)
+
+
+def test_a_none_default_cannot_be_left_out_of_a_command_with_placeholders(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "s.py").write_text(
+        "import argparse\np = argparse.ArgumentParser()\n"
+        "p.add_argument('-k', type=int)\np.add_argument('--lr', type=float, default=0.1)\n"
+    )
+    draft = draft_task(tmp_path / "s.py", llm=None)
+    assert draft.command == ["python", "s.py", "-k", "{k}", "--lr", "{lr}"]
+    assert load_task(write_draft(draft)).default_config is None  # "{k}" would stay as text
+
+
 def test_typer_option_with_a_keyword_default() -> None:
     source = """
 import typer
@@ -281,7 +337,7 @@ def test_llm_answer_not_json_falls_back_to_heuristics(scripts: Path) -> None:
     params = by_name(draft)
     assert params["lr"].source == "heuristic"
     assert params["lr"].spec == {"type": "float", "low": 0.001, "high": 0.1, "log": True}
-    assert params["lr"].fixes == ("the LLM's answer was not JSON",)
+    assert params["lr"].fixes == ()  # the draft's one problem, not repeated on each range
     assert draft.llm_problem == "the LLM's answer was not JSON"
 
 

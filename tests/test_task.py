@@ -426,6 +426,16 @@ def test_default_config_missing_param() -> None:
     assert "missing" in message
 
 
+def test_default_config_null_leaves_a_parameter_to_the_script() -> None:
+    data = small_dict()
+    data["default_config"] = {"lr": 0.01, "units": None, "opt": "adam"}
+    assert Task.model_validate(data).default_config == {"lr": 0.01, "units": None, "opt": "adam"}
+    data["default_config"] = {"lr": 0.01, "units": None, "opt": "adam", "seed": None}
+    message = error_of(data)
+    assert "default_config.seed" in message  # null does not excuse an unknown name
+    assert "default_config.units" not in message
+
+
 def test_default_config_not_a_mapping() -> None:
     data = small_dict()
     data["default_config"] = [0.01, 64, "adam"]
@@ -732,6 +742,14 @@ def _check_message(message: str, data: dict[str, Any]) -> None:
         assert where == "(top level)" or first in top_keys, f"line names no task field: {line!r}"
 
 
+def _assert_baseline_fits(task: Task) -> None:
+    """The default configuration fits the space, but for the parameters it leaves out."""
+    baseline = task.baseline()
+    if baseline is not None:
+        config, left_out = baseline
+        assert [v for v in task.space.validate(config) if v.name not in left_out] == []
+
+
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(draw=st.data(), base=st.sampled_from(["example", "small"]), n_mutations=st.integers(1, 3))
 def test_mutated_task_dict_gives_task_or_task_error(
@@ -748,8 +766,7 @@ def test_mutated_task_dict_gives_task_or_task_error(
     else:
         assert isinstance(task, Task)
         assert (task.command is None) != (task.function is None)
-        if task.default_config is not None:
-            assert task.validate_config(task.default_config) == []
+        _assert_baseline_fits(task)
 
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -774,7 +791,7 @@ def test_random_default_config_gives_task_or_task_error(
         assert "default_config" in message
     else:
         assert task.default_config is not None
-        assert task.validate_config(task.default_config) == []
+        _assert_baseline_fits(task)
         # validate_config on the raw junk must never raise either.
         assert all(isinstance(p, str) for p in task.validate_config(config))
 

@@ -11,7 +11,7 @@ import pytest
 
 from agenthpo import _keys
 from agenthpo.agent.prompts import TaskContext
-from agenthpo.agent.trust import llm_trust, prob_greater
+from agenthpo.agent.trust import MIN_LLM_JUDGED, llm_trust, prob_greater
 from agenthpo.llm import LocalClient, ScriptedLLM
 from agenthpo.sampler import AgentSampler
 from agenthpo.space import Space
@@ -48,6 +48,50 @@ def test_no_evidence_means_full_trust() -> None:
     study = _study([(1.0, "llm"), (2.0, "backbone")])
     trust = llm_trust(study.trials, study.direction)
     assert (trust.value, trust.llm_judged, trust.backbone_judged) == (1.0, 0, 0)
+
+
+def test_a_good_backbone_alone_is_no_evidence_against_the_llm() -> None:
+    rows = [(10.0 - i, "backbone") for i in range(10)]  # the backbone beats the median each time
+    trust = llm_trust(_study(rows).trials, optuna.study.StudyDirection.MINIMIZE)
+    assert (trust.llm_judged, trust.backbone_wins, trust.backbone_judged) == (0, 8, 8)
+    assert trust.value == 1.0
+    # Fewer than MIN_LLM_JUDGED proposals judged, even lost ones, are too few to withhold on.
+    for n in range(1, MIN_LLM_JUDGED + 1):
+        study = _study(rows + [(100.0, "llm")] * n)
+        trust = llm_trust(study.trials, study.direction)
+        assert (trust.llm_wins, trust.llm_judged) == (0, n)
+        assert (trust.value == 1.0) is (n < MIN_LLM_JUDGED), trust
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_an_llm_turn_is_not_withheld_before_the_llm_proposed_anything(
+    small_space: Space, seed: int
+) -> None:
+    distributions = small_space.to_optuna()
+    study = optuna.create_study(
+        sampler=AgentSampler(
+            llm=_optimum_llm(),
+            space=small_space,
+            context=CTX,
+            seed=seed,
+            llm_warmup_trials=10,
+            llm_startup_trials=0,
+            adaptive_share=True,
+        )
+    )
+    for i in range(10):  # the backbone's warm-up went well: every trial beat the median
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"x": 5.0 - 0.3 * i, "kind": "a"},
+                distributions=distributions,
+                value=(3.0 - 0.3 * i) ** 2,
+                user_attrs={_keys.PROPOSED_BY: "backbone"},
+            )
+        )
+    study.optimize(_bad_llm_objective, n_trials=1)
+    first = study.trials[-1]
+    assert first.user_attrs[_keys.PROPOSED_BY] == "llm", first.user_attrs[_keys.RATIONALE]
+    assert first.user_attrs[_keys.LLM_TRUST] == 1.0
 
 
 def test_an_llm_that_keeps_losing_falls_to_the_floor() -> None:

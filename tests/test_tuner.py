@@ -77,6 +77,57 @@ def test_default_config_runs_first_and_only_once(tmp_path: Path, quadratic_task:
     assert llm.calls == 2
 
 
+def test_every_complete_trial_has_the_executors_analysis(
+    tmp_path: Path, quadratic_task: Task
+) -> None:
+    data = quadratic_task.model_dump()
+    data["space"] = quadratic_task.space.to_dict()
+    data["default_config"] = {"x": 0.5, "kind": "a"}
+    data["warm_start"] = [{"x": 1.0, "kind": "b"}]
+    task = task_from_dict(data, base_dir=tmp_path)
+    storage = f"sqlite:///{tmp_path / 'a.db'}"
+    Tuner(task, llm=RandomLLM(seed=0), storage=storage, n_trials=4).run()
+    trials = _load(storage).trials
+    assert [t.user_attrs[_keys.PROPOSED_BY] for t in trials] == [
+        "default_config",
+        "warm_start",
+        "llm",
+        "llm",
+    ]
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
+    for t in trials:
+        assert t.user_attrs.get(_keys.ANALYSIS), f"trial {t.number} has no analysis"
+    # The baseline's curve (3.25, 2.75, 2.58) shows nothing wrong; its analysis says so.
+    assert trials[0].user_attrs[_keys.ANALYSIS] == (
+        "no problem seen in the curve: best loss 2.58 at step 2 of 2"
+    )
+
+
+def test_a_null_in_the_default_config_leaves_the_parameter_to_the_objective(
+    tmp_path: Path, quadratic_task: Task
+) -> None:
+    (tmp_path / "quad.py").write_text(
+        "def objective(config, report):\n"
+        "    kind = config.get('kind', 'b')\n"
+        "    loss = (config['x'] - 2) ** 2 + (kind == 'b')\n"
+        "    return {'loss': loss, 'kind_given': float('kind' in config)}\n"
+    )
+    data = quadratic_task.model_dump()
+    data["space"] = quadratic_task.space.to_dict()
+    data["default_config"] = {"x": 0.5, "kind": None}
+    task = task_from_dict(data, base_dir=tmp_path)
+    storage = f"sqlite:///{tmp_path / 'n.db'}"
+    llm = RandomLLM(seed=0)
+    Tuner(task, llm=llm, storage=storage, n_trials=3).run()
+    baseline, *others = _load(storage).trials
+    assert baseline.params == {"x": 0.5}
+    assert baseline.user_attrs[_keys.LEFT_OUT] == ["kind"]
+    assert baseline.user_attrs[_keys.METRICS]["kind_given"] == 0.0
+    assert baseline.value == pytest.approx(1.5**2 + 1)
+    assert llm.calls == 2  # the baseline asked the LLM for nothing
+    assert all(set(t.params) == {"x", "kind"} for t in others)
+
+
 def _command_task(tmp_path: Path, script: str, **extra: object) -> Task:
     (tmp_path / "train.py").write_text(script)
     data: dict[str, object] = {

@@ -2,7 +2,9 @@
 
 Computed from the reported metrics: diverged (NaN/inf), overfitting (training keeps
 improving while validation worsens), still improving at the last step (budget too short),
-plateaued early, timed out, crashed and why.
+plateaued early, timed out, crashed and why. A run with none of these still gets its
+reading (where the curve peaked, or that it was flat, or that there was no curve to read),
+so every finished trial, whoever proposed it, carries an analysis.
 
 Example:
     >>> from agenthpo.executor import TrialResult
@@ -55,7 +57,7 @@ def analyze(
     direction: str,
     error: str | None = None,
 ) -> str:
-    """One or two sentences on what happened in a trial; empty when there is nothing to say."""
+    """One or two sentences on what happened in a trial; never empty."""
     if result.status == "timeout":
         return f"timed out: {result.error or 'the per-trial time limit was reached'}"
     if error is not None and result.status != "ok":
@@ -72,7 +74,7 @@ def analyze(
     if error is not None:
         return f"failed: {error}"
     if len(series) < 3:
-        return ""
+        return _too_short(result, series, metric)
     sign = 1.0 if direction == "maximize" else -1.0
     values = [v for _, v in series]
     steps = [s for s, _ in series]
@@ -106,4 +108,25 @@ def analyze(
             f"plateaued early: best {metric} {_fmt(values[best_i])} at step"
             f" {steps[best_i]:g} of {steps[-1]:g}, no gain after"
         )
+    if not notes and span == 0:
+        notes.append(f"flat: {metric} stayed at {_fmt(last)} over {len(values)} reported steps")
+    elif not notes:
+        text = (
+            f"no problem seen in the curve: best {metric} {_fmt(values[best_i])} at step"
+            f" {steps[best_i]:g} of {steps[-1]:g}"
+        )
+        if best_i != len(values) - 1:
+            text += f", {_fmt(last)} at the end"
+        notes.append(text)
     return "; ".join(notes)
+
+
+def _too_short(result: TrialResult, series: Sequence[tuple[float, float]], metric: str) -> str:
+    """The reading of a run whose curve has fewer than three points: its final value."""
+    value = result.metrics.get(metric)
+    if value is None and series:
+        value = series[-1][1]
+    final = f"{metric} {_fmt(value)}" if value is not None else f"no final {metric}"
+    if not series:
+        return f"finished: {final}; no learning curve of {metric} reported"
+    return f"finished: {final} after {len(series)} reported step(s), too few to read a trend"

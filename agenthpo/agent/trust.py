@@ -12,6 +12,11 @@ towards ``floor`` as the LLM keeps losing. The sampler gives the LLM a scheduled
 that probability (a deterministic draw per trial number), so with a weak model the study
 drifts towards plain TPE while a good model keeps its share.
 
+The trust stays 1 until at least :data:`MIN_LLM_JUDGED` of the LLM's proposals were judged.
+Without that, a backbone doing well is itself read as evidence against an LLM that has not
+proposed anything (eight backbone wins out of eight put the trust at 0.2), and each turn
+withheld on that reading denies the LLM the trials that could change it.
+
 Example:
     >>> import optuna
     >>> from agenthpo.agent.trust import llm_trust
@@ -23,7 +28,9 @@ Example:
     >>> t = llm_trust(study.trials, study.direction)
     >>> (t.llm_wins, t.llm_judged, t.backbone_wins, t.backbone_judged)
     (0, 1, 1, 1)
-    >>> round(t.value, 2)
+    >>> t.value  # one proposal judged: too few to withhold a turn on
+    1.0
+    >>> round(llm_trust(study.trials, study.direction, min_llm_judged=1).value, 2)
     0.33
 """
 
@@ -39,7 +46,14 @@ from optuna.trial import FrozenTrial, TrialState
 
 from agenthpo import _keys
 
-__all__ = ["Trust", "llm_trust", "prob_greater"]
+__all__ = ["MIN_LLM_JUDGED", "Trust", "llm_trust", "prob_greater"]
+
+MIN_LLM_JUDGED = 3
+"""The LLM's judged proposals needed before its trust may fall below 1. A proposal as good
+as the running median loses half the time, so one or two losses are what a median-level
+model shows one time in two or in four; three losses in a row happen to it one time in
+eight, and the trust they give (0.04 to 0.1 against a backbone winning most of its trials)
+still leaves it a share of its turns."""
 
 
 @dataclass(frozen=True)
@@ -68,12 +82,15 @@ def llm_trust(
     *,
     floor: float = 0.1,
     min_history: int = 2,
+    min_llm_judged: int = MIN_LLM_JUDGED,
 ) -> Trust:
     """The trust in the LLM from the finished trials of a single-objective study.
 
     Trials proposed by the LLM (``proposed_by == "llm"``) are judged against those the
     backbone proposed (its turns and the LLM's fallbacks); other trials (a default config,
-    warm starts, enqueued ones) only count towards the running median.
+    warm starts, enqueued ones) only count towards the running median. Until
+    ``min_llm_judged`` of the LLM's proposals are judged there is no evidence on it, and
+    the trust is 1 whatever the backbone's record.
     """
     sign = -1.0 if direction == StudyDirection.MAXIMIZE else 1.0
     done = sorted(
@@ -98,14 +115,18 @@ def llm_trust(
             if x < _median(before):
                 wins[who] += 1
         bisect.insort(before, x)
-    p = prob_greater(
-        1 + wins["llm"],
-        1 + judged["llm"] - wins["llm"],
-        1 + wins["backbone"],
-        1 + judged["backbone"] - wins["backbone"],
-    )
+    if judged["llm"] < min_llm_judged:
+        value = 1.0
+    else:
+        p = prob_greater(
+            1 + wins["llm"],
+            1 + judged["llm"] - wins["llm"],
+            1 + wins["backbone"],
+            1 + judged["backbone"] - wins["backbone"],
+        )
+        value = max(floor, min(1.0, 2.0 * p))
     return Trust(
-        value=max(floor, min(1.0, 2.0 * p)),
+        value=value,
         llm_wins=wins["llm"],
         llm_judged=judged["llm"],
         backbone_wins=wins["backbone"],

@@ -29,7 +29,13 @@ from agenthpo.scaffold._ranges import (
     skip_reason,
 )
 from agenthpo.scaffold._read import Option, ScriptInfo, read_source, read_target
-from agenthpo.scaffold._write import range_text, render_draft, source_text, write_draft
+from agenthpo.scaffold._write import (
+    llm_unavailable,
+    range_text,
+    render_draft,
+    source_text,
+    write_draft,
+)
 
 __all__ = [
     "Draft",
@@ -42,6 +48,7 @@ __all__ = [
     "direction_of",
     "draft_task",
     "heuristic_range",
+    "llm_unavailable",
     "pick_objective",
     "propose_ranges",
     "range_text",

@@ -173,4 +173,5 @@ def _argparse_option(module: _Module, call: ast.Call, env: Mapping[str, Any]) ->
         type_guess=guess,
         skip=skip,
         required=required,
+        unset_is_none="default" not in kw and not positional,
     )

@@ -189,4 +189,5 @@ def _click_option(
         high=high,
         skip=skip,
         required=required,
+        unset_is_none="default" not in kw and which == "option",
     )

@@ -5,8 +5,9 @@ name, a kind, a default and why an option cannot be tuned; the kinds, the reason
 share and the final :class:`Option` are made here, the same way for all of them.
 
 Example:
-    >>> _make_option("lr", "--lr", "float", None, True, 3).has_default  # None is no default
-    False
+    >>> option = _make_option("depth", "--depth", "int", None, True, 3)
+    >>> option.has_default, option.default_none  # None is no default: the script's own
+    (False, True)
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class Option:
         flag: How the command passes it (``--lr``); ``None`` for a function's parameter.
         kind: ``float``, ``int``, ``bool`` or ``str``.
         default: The default value (``None`` if there is none or it is computed).
-        has_default: Whether the source gives a literal default.
+        has_default: Whether the source gives a literal default other than ``None``.
         choices: The allowed values, when the source lists them.
         help: The help text.
         line: The line of the source it was read from.
@@ -48,6 +49,9 @@ class Option:
             argument, several values, a path).
         required: The script cannot run without it (a required positional argument or
             option); when it is left out, the command needs a value for it.
+        default_none: Its default is ``None`` (written, or argparse's and click's own for
+            an option without one): the script runs without a value, so the baseline
+            leaves it out of the command.
     """
 
     name: str
@@ -63,6 +67,7 @@ class Option:
     high: float | None = None
     skip: str | None = None
     required: bool = False
+    default_none: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,8 +110,14 @@ def _make_option(
     high: float | None = None,
     skip: str | None = None,
     required: bool = False,
+    unset_is_none: bool = False,
 ) -> Option:
-    """An :class:`Option`, where a default of ``None`` counts as no default."""
+    """An :class:`Option`, where a default of ``None`` counts as no default.
+
+    ``unset_is_none``: the front-end gives an option written without a default the value
+    ``None`` (argparse, click), so it runs without one unless it is required.
+    """
+    default_none = not required and ((has_default and default is None) or unset_is_none)
     has_default = has_default and default is not None
     return Option(
         name=name,
@@ -122,6 +133,7 @@ def _make_option(
         high=high,
         skip=skip,
         required=required,
+        default_none=default_none and not has_default,
     )
 
 

@@ -393,6 +393,8 @@ def _describe(option: Option) -> str:
     parts = [f"- {option.name}: {kind}"]
     if option.has_default:
         parts.append(f"default {json.dumps(option.default)}")
+    elif option.default_none:
+        parts.append("default None (unset)")
     else:
         parts.append("no default")
     if option.low is not None or option.high is not None:
@@ -533,7 +535,8 @@ def propose_ranges(
 
     The LLM is asked once for every option that needs a range; a failed call or an
     unusable answer (for one option or all) falls back to :func:`heuristic_range`, and each
-    range records its source and why.
+    range records its source and why. A failure of the whole call or answer is the
+    result's one ``problem``; a range's ``fixes`` hold only what concerns that range.
 
     Args:
         options: The options to tune (see :func:`skip_reason` for the others).
@@ -582,7 +585,8 @@ def propose_ranges(
                 else:
                     problem = f"the LLM's answer was a JSON {type(parsed).__name__}, not an object"
         if problem:
-            _logger.warning("%s; using heuristic ranges", problem)
+            # Said once by whoever shows the draft (RangeResult.problem); not on every range.
+            _logger.info("%s; using heuristic ranges", problem)
     llm_name = llm.name if llm is not None and asked else None
     params: list[ParamDraft] = []
     for option in options:
@@ -603,7 +607,7 @@ def propose_ranges(
         elif llm_name is not None and problem is None:
             note = "the LLM gave no range for it"
         else:
-            note = problem or ""
+            note = ""  # no LLM, or its whole answer failed: that is one note for the draft
         spec, reason = _within_declared(option, *heuristic_range(option))
         params.append(ParamDraft(option, spec, "heuristic", reason, (note,) if note else ()))
     return RangeResult(params, llm=llm_name, problem=problem, tokens=tokens, messages=messages)

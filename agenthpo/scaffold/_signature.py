@@ -145,7 +145,7 @@ def _config_key(
         and sub.args
     ):
         has_default, default = (
-            _literal(sub.args[1], module.constants) if len(sub.args) > 1 else (False, None)
+            _literal(sub.args[1], module.constants) if len(sub.args) > 1 else (True, None)
         )
         return _string(sub.args[0]), has_default, default
     if (
@@ -181,6 +181,9 @@ def _config_keys(module: _Module, node: _FunctionNode, config: str) -> list[Opti
                 found[key] = replace(previous, kind=kind, type_guess=guess)
             if not previous.has_default and has_default and default is not None:
                 found[key] = replace(found[key], default=default, has_default=True)
+            if previous.default_none and not (has_default and default is None):
+                # config["x"] somewhere, or a real default: not a value it can do without
+                found[key] = replace(found[key], default_none=False)
             continue
         found[key] = _make_option(
             key,

@@ -26,7 +26,17 @@ from agenthpo.scaffold._draft import Draft
 from agenthpo.scaffold._ranges import ParamDraft, clean_text
 from agenthpo.task import task_from_dict
 
-__all__ = ["range_text", "render_draft", "source_text", "write_draft"]
+__all__ = ["llm_unavailable", "range_text", "render_draft", "source_text", "write_draft"]
+
+
+def llm_unavailable(problem: str) -> str:
+    """The one line that says the LLM's ranges could not be used at all, and why.
+
+    Example:
+        >>> llm_unavailable("the LLM call failed (timed out)")
+        'LLM review unavailable: the LLM call failed (timed out); the draft uses the static heuristics only'
+    """  # noqa: E501
+    return f"LLM review unavailable: {problem}; the draft uses the static heuristics only"
 
 
 def _flow(value: Any) -> str:
@@ -69,6 +79,8 @@ def _param_comments(param: ParamDraft, draft: Draft) -> list[str]:
     type_note = f"; type {option.type_guess}" if option.type_guess else ""
     if option.has_default:
         read = f"default {_flow(option.default)} read from {where}{type_note}"
+    elif option.default_none:
+        read = f"default None read from {where}{type_note}"
     else:
         read = f"no default in {where}{type_note}"
     if param.source == "script":
@@ -76,6 +88,20 @@ def _param_comments(param: ParamDraft, draft: Draft) -> list[str]:
     lines = [f"range {source_text(param, draft.llm)}: {param.reason}"]
     lines.extend(f"  {clean_text(fix, 200)}" for fix in param.fixes)
     return [*lines, read]
+
+
+def _baseline(draft: Draft) -> dict[str, Any]:
+    """The script's defaults; ``None`` for a parameter the baseline leaves out (its default
+    is ``None``, and the trial's command can go without it: no ``{name}`` placeholder)."""
+    command = draft.command or []
+    out: dict[str, Any] = {}
+    for p in draft.params:
+        option = p.option
+        if option.has_default:
+            out[option.name] = option.default
+        elif option.default_none and not any("{" + option.name + "}" in a for a in command):
+            out[option.name] = None
+    return out
 
 
 def render_draft(draft: Draft) -> str:
@@ -90,8 +116,10 @@ def render_draft(draft: Draft) -> str:
         "# Review it before running: the ranges, types and objective below are guesses, and",
         "# each says where it came from. Nothing has run yet. When it looks right:",
         f"#   agenthpo run {_flow(str(draft.out))}",
-        f"name: {_flow(draft.name)}",
     ]
+    if draft.llm_problem:
+        lines.append(f"# {clean_text(llm_unavailable(draft.llm_problem), 400)}.")
+    lines.append(f"name: {_flow(draft.name)}")
     if draft.info.description:
         lines.append(f"description: {_flow(clean_text(draft.info.description, 600))}")
     else:
@@ -119,11 +147,15 @@ def render_draft(draft: Draft) -> str:
         if param.option.help:
             spec["description"] = clean_text(param.option.help, 200)
         lines.append(f"  {_flow(param.option.name)}: {_flow(spec)}")
-    defaults = {p.option.name: p.option.default for p in draft.params if p.option.has_default}
-    if len(defaults) == len(draft.params):
+    baseline = _baseline(draft)
+    if len(baseline) == len(draft.params):
         lines.append(f"# {script}'s defaults, run first as the baseline to beat.")
         lines.append("default_config:")
-        lines.extend(f"  {_flow(k)}: {_flow(v)}" for k, v in defaults.items())
+        for key, value in baseline.items():
+            line = f"  {_flow(key)}: {_flow(value)}"
+            if value is None:
+                line += f"   # left out of the baseline's run: {script}'s own default (None)"
+            lines.append(line)
     else:
         lines.append("# No default_config: some parameters have no default in the script.")
     lines.append(f"n_trials: {draft.n_trials}")
