@@ -357,6 +357,10 @@ def run(
             # the study's own schedule: a resumed study keeps the one it started with
             console.print(f"{tuner.strategy}: {sampler.schedule(tuner.load_study())}.")
             failure = tuner.check_llm()
+            if tuner.llm_check_s is not None:
+                console.print(
+                    f"LLM ready ({tuner.llm_check_s:.1f} s to load or reach).", markup=False
+                )
             if failure:
                 console.print(
                     f"{failure}\nThe backbone proposes the LLM's trials instead;"

@@ -276,6 +276,8 @@ class Tuner:
         self.llm_note: str | None = None
         self._notes = dashboard_available()
         self._llm_checked: tuple[str | None] | None = None
+        self.llm_check_s: float | None = None
+        """Seconds the start check took when the LLM passed it (``None`` otherwise)."""
 
     def _resolve_llm(self) -> LLMClient:
         if self._llm is None:
@@ -334,7 +336,7 @@ class Tuner:
         if check is None:
             return None
         try:
-            check()
+            self.llm_check_s = float(check())
         except LLMError as exc:
             failure = f"the LLM ({llm.name}) cannot run: {exc}"
             if self.task.require_llm:
