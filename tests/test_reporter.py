@@ -79,7 +79,8 @@ def test_report_metric_name_with_newline_stays_on_one_line(
 
 
 def test_report_accepts_numpy_scalars(capsys: pytest.CaptureFixture[str]) -> None:
-    np = pytest.importorskip("numpy")
+    import numpy as np
+
     report(step=np.int64(2), a=np.float32(0.5), b=np.int64(7), c=np.float64(0.25))
     parsed = parse_report_line(capsys.readouterr().out)
     assert parsed == Report(step=2, metrics={"a": 0.5, "b": 7.0, "c": 0.25})

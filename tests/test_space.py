@@ -535,7 +535,8 @@ class TestNormalize:
         assert type(config["alpha"]) is float
 
     def test_numpy_like_scalars(self, mixed: Space) -> None:
-        np = pytest.importorskip("numpy")
+        import numpy as np
+
         config, changes = mixed.normalize(good_config(epochs=np.int64(50), lr=np.float32(0.5)))
         assert type(config["epochs"]) is int
         assert type(config["lr"]) is float

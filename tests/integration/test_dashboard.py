@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import optuna_dashboard  # noqa: F401  (the dashboard extra; make test installs it)
 import pytest
 
 from agenthpo import _keys
@@ -31,7 +32,6 @@ from agenthpo.space import Space
 
 pytestmark = pytest.mark.integration
 
-pytest.importorskip("optuna_dashboard")
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND = (

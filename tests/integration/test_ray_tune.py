@@ -16,6 +16,9 @@ from typing import Any
 
 import optuna
 import pytest
+import ray
+from ray import tune
+from ray.tune.search.optuna import OptunaSearch
 
 from agenthpo import _keys
 from agenthpo.agent.prompts import TaskContext
@@ -25,9 +28,6 @@ from agenthpo.space import Space
 
 pytestmark = pytest.mark.integration
 
-ray = pytest.importorskip("ray")
-tune = pytest.importorskip("ray.tune")
-OptunaSearch = pytest.importorskip("ray.tune.search.optuna").OptunaSearch
 
 N_TRIALS = 8
 SPACE = {

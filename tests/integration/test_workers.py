@@ -112,7 +112,8 @@ def postgres() -> Iterator[str]:
     try:
         storage = open_storage(POSTGRES_URL)
     except Exception as exc:
-        pytest.skip(f"no PostgreSQL answers at {POSTGRES_URL}: {exc}")
+        # make test's machines run PostgreSQL; a missing server is a failure, not a skip
+        pytest.fail(f"no PostgreSQL answers at {POSTGRES_URL}: {exc}")
     name = f"agenthpo-test-{uuid.uuid4().hex[:8]}"
     try:
         yield name
