@@ -61,6 +61,10 @@ StudyOption = Annotated[
     str | None, typer.Option("--study", help="Study name (default: the task's name).")
 ]
 
+FLAG = ""
+"""The ``metavar`` of an on/off option. Without it typer's help lists a flag as ``--verbose
+<bool>``, as if it took a value; an empty metavar lists it as ``--verbose``."""
+
 
 def _guard(fn: Callable[[], T]) -> T:
     """Runs ``fn``; a user's error prints without a traceback and exits 2."""
@@ -275,9 +279,13 @@ def run(
     ] = None,
     report: Annotated[
         bool,
-        typer.Option("--report/--no-report", help="Write the study report at the end."),
+        typer.Option(
+            "--report/--no-report", metavar=FLAG, help="Write the study report at the end."
+        ),
     ] = True,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each proposal.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", metavar=FLAG, help="Log each proposal.")
+    ] = False,
 ) -> None:
     """Tune a task: propose, run, analyse and store trials until the budget is spent."""
     _setup_logging(verbose)
@@ -354,7 +362,9 @@ def worker(
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", min=0.001, help="Seconds for this worker.")
     ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each proposal.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", metavar=FLAG, help="Log each proposal.")
+    ] = False,
 ) -> None:
     """Join a study as one of several workers (processes or machines) sharing its storage.
 
@@ -569,9 +579,11 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(
     version: Annotated[
-        bool | None,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
-    ] = None,
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, metavar=FLAG, help="Show the version."
+        ),
+    ] = False,
 ) -> None:
     """AgentHPO: an LLM agent that tunes hyperparameters, on Optuna."""
 

@@ -121,7 +121,12 @@ def report_command(
         ),
     ] = None,
     no_llm: Annotated[
-        bool, typer.Option("--no-llm", help="Write a data-only summary, with no LLM call.")
+        bool,
+        typer.Option(
+            "--no-llm",
+            metavar="",  # a flag: no "<bool>" in --help (see agenthpo.cli.FLAG)
+            help="Write a data-only summary, with no LLM call.",
+        ),
     ] = False,
     reference: Annotated[
         Path | None,
