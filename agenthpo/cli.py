@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -102,13 +103,49 @@ def _fmt_value(value: float | None) -> str:
     return "—" if value is None else format(value, ".5g")
 
 
+@dataclass(frozen=True)
+class _Row:
+    """One finished trial of a run, as the live table and the plain log line show it."""
+
+    number: int
+    config: str
+    value: str
+    best: str
+    by: str
+    rationale: str
+    error: str | None
+
+    def cells(self) -> tuple[Text, ...]:
+        """The table's cells; trial text is never read as rich markup."""
+        failed = self.error is not None
+        notes = Text(self.rationale)
+        if self.error:
+            notes.append(f" ({self.error})", style="red")
+        return (
+            Text(str(self.number)),
+            Text(self.config),
+            Text(self.value, style="red" if failed else ""),
+            Text(self.best),
+            Text(self.by),
+            notes,
+        )
+
+    def line(self) -> Text:
+        """One line for a log that is not a terminal; the error is never cut."""
+        notes = " ".join(x for x in (self.rationale, f"({self.error})" if self.error else "") if x)
+        return Text(
+            f"trial {self.number}: {self.value} (best {self.best}) by {self.by}: {self.config}"
+            f" | {notes}"
+        )
+
+
 class _LiveTable:
     """The live table of a run: trial, config, value, best so far, who proposed and why."""
 
     def __init__(self, metric: str, max_rows: int = 25) -> None:
         self.metric = metric
         self.max_rows = max_rows
-        self.rows: list[tuple[str, str, str, str, str, str]] = []
+        self.rows: list[_Row] = []
         self.running: str | None = None
         self.live: Live | None = None
 
@@ -121,7 +158,7 @@ class _LiveTable:
         table.add_column("by")
         table.add_column("rationale", overflow="fold", max_width=50)
         for row in self.rows[-self.max_rows :]:
-            table.add_row(*row)
+            table.add_row(*row.cells())
         parts: list[Any] = [table]
         if self.running:
             parts.append(Text(self.running, style="dim"))
@@ -137,35 +174,27 @@ class _LiveTable:
         self._refresh()
 
     def end(self, event: TrialEvent) -> None:
-        by = str(event.attrs.get(_keys.PROPOSED_BY, "?"))
-        rationale = str(event.attrs.get(_keys.RATIONALE, ""))
         if event.error is not None:
-            value = f"[red]{event.state}[/]"
+            value = event.state
         elif event.values:
             value = " / ".join(_fmt_value(v) for v in event.values)
         else:
             value = _fmt_value(event.value)
-        if event.error:
-            rationale = f"{rationale} [red]({event.error[:80]})[/]"
-        self.rows.append(
-            (
-                str(event.number),
-                _short_config(event.config),
-                value,
-                _fmt_value(event.best_value)
-                if event.front_size is None
-                else f"front of {event.front_size}",
-                by,
-                rationale[:160],
-            )
+        row = _Row(
+            number=event.number,
+            config=_short_config(event.config),
+            value=value,
+            best=_fmt_value(event.best_value)
+            if event.front_size is None
+            else f"front of {event.front_size}",
+            by=str(event.attrs.get(_keys.PROPOSED_BY, "?")),
+            rationale=str(event.attrs.get(_keys.RATIONALE, ""))[:160],
+            error=event.error,
         )
+        self.rows.append(row)
         self.running = None
         if self.live is None:
-            row = self.rows[-1]
-            console.print(
-                f"trial {row[0]}: {row[2]} (best {row[3]}) by {row[4]}: {row[1]} | {row[5]}",
-                soft_wrap=True,
-            )
+            console.print(row.line(), soft_wrap=True)
         self._refresh()
 
 

@@ -152,6 +152,11 @@ def _signal_name(number: int) -> str | None:
         return None
 
 
+def _killed_by_signal(code: int) -> bool:
+    """Whether an exit status means a signal ended the program (or, above 128, its child)."""
+    return code < 0 or (code > 128 and _signal_name(code - 128) is not None)
+
+
 def _exit_status_line(code: int) -> str:
     """Describes an exit status, e.g. ``exited with status -9 (killed by signal SIGKILL)``."""
     if code < 0:

@@ -95,6 +95,16 @@ class TrialRow:
         """The first objective's value; ``None`` unless the trial completed."""
         return self.values[0] if self.values else None
 
+    @property
+    def analysis_beyond_error(self) -> str:
+        """The analysis, unless it only repeats the error (``crashed: <error>``).
+
+        The trial tables show the error beside the analysis; saying it twice buries it.
+        """
+        if self.error and self.analysis in (f"crashed: {self.error}", f"failed: {self.error}"):
+            return ""
+        return self.analysis
+
 
 @dataclass(frozen=True)
 class ProposerStats:

@@ -427,6 +427,30 @@ def _names(params: Sequence[str]) -> str:
     return ", ".join(params[:-1]) + " and " + params[-1]
 
 
+_EXCEPTION_NAME = re.compile(
+    r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Fault|Failure|Warning)):"
+)
+
+
+def _error_kind(error: str) -> str:
+    """What errors are grouped by: the exception's name (``ValueError``), else the message.
+
+    Only an exception's name is a kind: the text before a message's first colon can be a
+    program (``python: can't open file ...``) or a path, which says nothing on its own.
+    """
+    match = _EXCEPTION_NAME.match(error)
+    return match.group(1) if match else error
+
+
+def _common_error(failed: Sequence[TrialRow]) -> str:
+    """The most common kind of error among failed trials, as one of its whole messages."""
+    kinds = Counter(_error_kind(t.error) for t in failed)
+    kind, count = kinds.most_common(1)[0]
+    example = next(t.error for t in reversed(failed) if _error_kind(t.error) == kind)
+    text = example or "no error recorded"
+    return text if count == len(failed) else f"{text} ({count} of {len(failed)} failures)"
+
+
 def _mattered(data: ReportData, importance: Importance) -> str:
     parts: list[str] = []
     best = data.best
@@ -482,8 +506,7 @@ def _did_not(data: ReportData, importance: Importance) -> str:
         )
     failed = [t for t in data.trials if t.state == "fail"]
     if failed:
-        kinds = Counter(t.error.split(":", 1)[0][:80] or "no error recorded" for t in failed)
-        common = kinds.most_common(1)[0][0].replace("{", "(").replace("}", ")")
+        common = _common_error(failed).replace("{", "(").replace("}", ")")
         cites = ", ".join(f"{{trial:{t.number}}}" for t in failed[:3])
         verb = "trials failed" if len(failed) > 1 else "trial failed"
         parts.append(f"{{n_failed}} {verb} ({cites}); the most common error: {common}.")
