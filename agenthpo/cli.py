@@ -2,7 +2,8 @@
 
 Thin: it parses, builds objects, calls the API and prints with rich. A user's mistake (a
 broken task file, a bad ``--llm`` spec, an unreachable endpoint) prints one message per
-problem, without a traceback, and exits with status 2.
+problem, without a traceback, and exits with status 2. A run whose trials all failed exits
+with status 1 and one line saying why, so that a script can tell it from a run that worked.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import typer
 from rich.console import Console, Group
 from rich.live import Live
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -67,15 +69,18 @@ FLAG = ""
 <bool>``, as if it took a value; an empty metavar lists it as ``--verbose``."""
 
 
+def _print_error(line: str) -> None:
+    """Prints ``error: <line>`` on stderr, literally and on one line whatever the width."""
+    err_console.print(Text("error: ", style="bold red") + Text(line), soft_wrap=True)
+
+
 def _guard(fn: Callable[[], T]) -> T:
     """Runs ``fn``; a user's error prints without a traceback and exits 2."""
     try:
         return fn()
     except AgentHPOError as exc:
-        lines = str(exc).splitlines() or [type(exc).__name__]
-        for line in lines:
-            # soft_wrap: one problem stays one line, whatever the terminal width.
-            err_console.print(Text("error: ", style="bold red") + Text(line), soft_wrap=True)
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            _print_error(line)  # one problem per line
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         err_console.print("interrupted; every finished trial is stored")
@@ -218,9 +223,10 @@ def _print_front(summary: RunSummary) -> None:
 
 def _print_summary(summary: RunSummary, task_arg: str) -> None:
     console.print(
-        f"\n[bold]{summary.study_name}[/]: {summary.n_run} trials run now"
+        f"\n[bold]{escape(summary.study_name)}[/]: {summary.n_run} trials run now"
         f" ({summary.n_complete} complete, {summary.n_failed} failed"
         + (f", {summary.n_pruned} pruned" if summary.n_pruned else "")
+        + (f", {summary.n_interrupted} interrupted" if summary.n_interrupted else "")
         + f"), {summary.n_total} in the study."
     )
     if summary.stopped_by_time_limit:
@@ -316,7 +322,14 @@ def run(
         bool, typer.Option("--verbose", "-v", metavar=FLAG, help="Log each proposal.")
     ] = False,
 ) -> None:
-    """Tune a task: propose, run, analyse and store trials until the budget is spent."""
+    """Tune a task: propose, run, analyse and store trials until the budget is spent.
+
+    Exit status: 0 when the run ended normally (the budget is spent, the time limit was
+    reached, or the study already held its budget); 1 when trials ran and none completed
+    (every one failed: the script is missing, crashes or never reports the metric), with
+    one line on stderr saying why; 2 for a mistake in the task file or the options; 130
+    when interrupted. Every finished trial is stored whatever the status.
+    """
     _setup_logging(verbose)
 
     def go() -> RunSummary:
@@ -380,6 +393,10 @@ def run(
     paths = write_run_report(task_file, storage=storage) if report else None
     if paths is not None:
         console.print(f"Report: {paths.html}", soft_wrap=True)
+    failure = summary.failure()
+    if failure is not None:
+        _print_error(failure)
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -399,6 +416,8 @@ def worker(
 
     Start as many as you like, on one machine with --storage journal:PATH or on several
     with --storage postgresql://...; together they run exactly the task's budget.
+
+    Exit status as for run: 1 when this worker ran trials and none completed.
     """
 
     def check() -> None:
