@@ -26,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agenthpo import __version__, _keys
+from agenthpo._text import clip, one_line
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient, resolve_llm
 from agenthpo.report._data import _metric_names as report_metric_names
@@ -95,13 +96,19 @@ def _setup_logging(verbose: bool) -> None:
     logger.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
-def _short_config(config: Any, limit: int = 70) -> str:
+_CONFIG_CHARS = 70
+"""Most characters of a config in the live table and its status line (whole pairs only)."""
+_RATIONALE_CHARS = 160
+"""Most characters of a rationale in a run's table and log line (whole words only)."""
+
+
+def _config_text(config: Any) -> str:
+    """Every ``name=value`` pair of a config, floats to four significant digits."""
     parts = []
     for key, value in dict(config).items():
         text = format(value, ".4g") if isinstance(value, float) else str(value)
         parts.append(f"{key}={text}")
-    out = " ".join(parts)
-    return out if len(out) <= limit else out[: limit - 1] + "…"
+    return " ".join(parts)
 
 
 def _fmt_value(value: float | None) -> str:
@@ -123,12 +130,12 @@ class _Row:
     def cells(self) -> tuple[Text, ...]:
         """The table's cells; trial text is never read as rich markup."""
         failed = self.error is not None
-        notes = Text(self.rationale)
+        notes = Text(one_line(self.rationale, _RATIONALE_CHARS))
         if self.error:
             notes.append(f" ({self.error})", style="red")
         return (
             Text(str(self.number)),
-            Text(self.config),
+            Text(clip(self.config, _CONFIG_CHARS)),
             Text(self.value, style="red" if failed else ""),
             Text(self.best),
             Text(self.by),
@@ -136,8 +143,9 @@ class _Row:
         )
 
     def line(self) -> Text:
-        """One line for a log that is not a terminal; the error is never cut."""
-        notes = " ".join(x for x in (self.rationale, f"({self.error})" if self.error else "") if x)
+        """One line for a log that is not a terminal; the config and error are never cut."""
+        rationale = one_line(self.rationale, _RATIONALE_CHARS)
+        notes = " ".join(x for x in (rationale, f"({self.error})" if self.error else "") if x)
         return Text(
             f"trial {self.number}: {self.value} (best {self.best}) by {self.by}: {self.config}"
             f" | {notes}"
@@ -175,7 +183,8 @@ class _LiveTable:
 
     def start(self, event: TrialEvent) -> None:
         by = str(event.attrs.get(_keys.PROPOSED_BY, "?"))
-        self.running = f"trial {event.number} running ({by}): {_short_config(event.config)}"
+        config = clip(_config_text(event.config), _CONFIG_CHARS)
+        self.running = f"trial {event.number} running ({by}): {config}"
         self._refresh()
 
     def end(self, event: TrialEvent) -> None:
@@ -187,13 +196,13 @@ class _LiveTable:
             value = _fmt_value(event.value)
         row = _Row(
             number=event.number,
-            config=_short_config(event.config),
+            config=_config_text(event.config),
             value=value,
             best=_fmt_value(event.best_value)
             if event.front_size is None
             else f"front of {event.front_size}",
             by=str(event.attrs.get(_keys.PROPOSED_BY, "?")),
-            rationale=str(event.attrs.get(_keys.RATIONALE, ""))[:160],
+            rationale=str(event.attrs.get(_keys.RATIONALE, "")),
             error=event.error,
         )
         self.rows.append(row)
@@ -216,7 +225,7 @@ def _print_front(summary: RunSummary) -> None:
         table.add_row(
             str(entry["number"]),
             *(_fmt_value(v) for v in entry["values"]),
-            _short_config(entry["config"], 200),
+            _config_text(entry["config"]),
         )
     console.print(table)
 
@@ -575,7 +584,7 @@ def show(
                 str(t.number),
                 t.state.name.lower(),
                 *(_fmt_value(t.values[i] if t.values else None) for i in range(len(metrics))),
-                _short_config(t.params, 200),
+                _config_text(t.params),
                 str(attrs.get(_keys.PROPOSED_BY, "")),
                 notes,
             )

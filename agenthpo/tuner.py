@@ -37,6 +37,7 @@ from agenthpo._lifecycle import (
     recover_stale,
     requeue_interrupted,
 )
+from agenthpo._text import tail_lines
 from agenthpo.agent.analyst import analyze
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.dashboard import dashboard_available, write_trial_note
@@ -830,7 +831,7 @@ class Tuner:
         if error is not None:
             trial.set_user_attr(_keys.ERROR, error)
             if result.stderr_tail:
-                trial.set_user_attr(_keys.STDERR_TAIL, result.stderr_tail[-_TAIL_MAX:])
+                trial.set_user_attr(_keys.STDERR_TAIL, tail_lines(result.stderr_tail, _TAIL_MAX))
         analysis = analyze(
             result,
             metric=self.task.objective.metric,

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from agenthpo._text import one_line
+
 __all__ = ["MAX_CURVE_POINTS", "TAIL_CHARS", "Executor", "ReportCallback", "TrialResult"]
 
 _logger = logging.getLogger("agenthpo")
@@ -133,9 +135,8 @@ class _CurveRecorder:
 
 
 def _one_line(text: str, limit: int = _MAX_ERROR_CHARS) -> str:
-    """Collapses whitespace (newlines included) and truncates to ``limit`` characters."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 3] + "..."
+    """Collapses whitespace (newlines included); a longer line is cut between words."""
+    return one_line(text, limit)
 
 
 def _exception_line(exc: BaseException) -> str:

@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agenthpo._text import one_line
 from agenthpo.llm import LLMClient, Message, extract_json
 from agenthpo.report._data import ReportData, TrialRow
 from agenthpo.report._format import fmt_share
@@ -160,9 +161,9 @@ def _trial_view(t: TrialRow) -> dict[str, Any]:
     if t.proposed_by:
         view["proposed_by"] = t.proposed_by
     if t.analysis:
-        view["analysis"] = t.analysis[:200]
+        view["analysis"] = one_line(t.analysis, 300)
     if t.error:
-        view["error"] = t.error[:160]
+        view["error"] = one_line(t.error, 300)
     if t.noise is not None:
         view["noise"] = {"mean": _round(t.noise.mean), "std": _round(t.noise.std), "n": t.noise.n}
     return view
@@ -313,8 +314,7 @@ def _extract_json(text: str) -> Any:
 
 
 def _clip(text: Any) -> str:
-    out = " ".join(str(text).split()) if text is not None else ""
-    return out if len(out) <= MAX_TEXT else out[: MAX_TEXT - 3] + "..."
+    return one_line(str(text), MAX_TEXT) if text is not None else ""
 
 
 def _parse(text: str) -> dict[str, Any]:
@@ -648,7 +648,7 @@ def write_summary(
     try:
         return _llm_summary(data, importance, llm, seed)
     except Exception as exc:  # any provider failure falls back to the data, never aborts
-        reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+        reason = one_line(str(exc), 300) or type(exc).__name__
         _logger.warning("the LLM summary failed (%s); writing a data-only summary", reason)
         return data_summary(
             data,
