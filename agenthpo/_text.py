@@ -16,7 +16,7 @@ Example:
 
 from __future__ import annotations
 
-__all__ = ["MARKER", "clip", "one_line", "tail_lines"]
+__all__ = ["MARKER", "clip", "one_line", "single_line", "tail_lines"]
 
 MARKER = "…"
 """What stands for the text left out."""
@@ -66,14 +66,24 @@ def clip(text: str, limit: int) -> str:
     return text[: limit - len(MARKER)] + MARKER
 
 
-def one_line(text: str, limit: int) -> str:
-    """``text`` with every run of whitespace (newlines too) made one space, then clipped.
+def single_line(text: str) -> str:
+    """``text`` with every run of whitespace (newlines too) made one space; nothing cut.
 
     Example:
-        >>> one_line("  ValueError:\\n  lr must be positive  ", 100)
+        >>> single_line("  ValueError:\\n  lr must be positive  ")
         'ValueError: lr must be positive'
     """
-    return clip(" ".join(text.split()), limit)
+    return " ".join(text.split())
+
+
+def one_line(text: str, limit: int) -> str:
+    """``text`` on a single line (:func:`single_line`), then clipped to ``limit``.
+
+    Example:
+        >>> one_line("ValueError:\\n  lr must be positive", 20)
+        'ValueError: lr …'
+    """
+    return clip(single_line(text), limit)
 
 
 def tail_lines(text: str, limit: int) -> str:

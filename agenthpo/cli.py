@@ -225,7 +225,7 @@ def _print_front(summary: RunSummary) -> None:
         table.add_row(
             str(entry["number"]),
             *(_fmt_value(v) for v in entry["values"]),
-            _config_text(entry["config"]),
+            Text(_config_text(entry["config"])),  # literal: a choice may hold "[...]"
         )
     console.print(table)
 
@@ -265,15 +265,17 @@ def _print_summary(summary: RunSummary, task_arg: str) -> None:
             if k != summary.metric and isinstance(v, (int, float))
         )
         console.print(
-            f"Best: trial {summary.best_trial}, {summary.metric} {_fmt_value(summary.best_value)}"
-            + (f" ({others})" if others else ""),
+            Text(
+                f"Best: trial {summary.best_trial}, {summary.metric}"
+                f" {_fmt_value(summary.best_value)}" + (f" ({others})" if others else "")
+            ),
             soft_wrap=True,
         )
         console.print_json(json.dumps(summary.best_config))
     else:
         console.print("[yellow]No trial completed yet.[/]")
     console.print(
-        f"Stored in {summary.storage}; see every trial with: agenthpo show {task_arg}",
+        Text(f"Stored in {summary.storage}; see every trial with: agenthpo show {task_arg}"),
         soft_wrap=True,
     )
 
@@ -385,10 +387,10 @@ def run(
             tuner.llm_note = note
         sampler = tuner.sampler()
         if tuner.llm_note:
-            console.print(tuner.llm_note)
+            console.print(Text(tuner.llm_note))
         if isinstance(sampler, AgentSampler):
             # the study's own schedule: a resumed study keeps the one it started with
-            console.print(f"{tuner.strategy}: {sampler.schedule(tuner.load_study())}.")
+            console.print(Text(f"{tuner.strategy}: {sampler.schedule(tuner.load_study())}."))
         if console.is_terminal:
             with Live(live_table.table(), console=console, refresh_per_second=4) as live:
                 live_table.live = live
@@ -401,7 +403,7 @@ def run(
     _print_summary(summary, str(task_file))
     paths = write_run_report(task_file, storage=storage) if report else None
     if paths is not None:
-        console.print(f"Report: {paths.html}", soft_wrap=True)
+        console.print(Text(f"Report: {paths.html}"), soft_wrap=True)
     failure = summary.failure()
     if failure is not None:
         _print_error(failure)
@@ -513,7 +515,7 @@ def tell(
         )
         state = frozen.state.name.lower()
         shown = " / ".join(_fmt_value(v) for v in frozen.values) if frozen.values else "-"
-        console.print(f"trial {trial}: {state} {shown}", soft_wrap=True)
+        console.print(Text(f"trial {trial}: {state} {shown}"), soft_wrap=True)
 
     _guard(go)
 
@@ -549,48 +551,6 @@ def _open_study(task_file: Path | None, storage: str | None, study: str | None) 
         return optuna.load_study(study_name=name, storage=open_storage(url))
     except KeyError:
         raise AgentHPOError(f"no study named {name!r} in {url}") from None
-
-
-@app.command()
-def show(
-    task_file: Annotated[Path | None, typer.Argument(help="The task YAML file.")] = None,
-    storage: StorageOption = None,
-    study: StudyOption = None,
-) -> None:
-    """List a study's trials with their values, who proposed them and why."""
-
-    def go() -> None:
-        s = _open_study(task_file, storage, study)
-        metrics = _metric_names(s)
-        goals = " and ".join(
-            f"{d.name.lower()} {m}" for d, m in zip(s.directions, metrics, strict=True)
-        )
-        table = Table(title=f"{s.study_name} ({goals})")
-        table.add_column("trial", justify="right")
-        table.add_column("state")
-        for metric in metrics:
-            table.add_column(metric, justify="right")
-        table.add_column("config", overflow="fold")
-        table.add_column("by")
-        table.add_column("rationale / analysis", overflow="fold")
-        for t in s.get_trials(deepcopy=False):
-            attrs = t.user_attrs
-            notes = str(attrs.get(_keys.RATIONALE, ""))
-            if attrs.get(_keys.ERROR):
-                notes += f" [red]error: {attrs[_keys.ERROR]}[/]"
-            elif attrs.get(_keys.ANALYSIS):
-                notes += f" [dim]({attrs[_keys.ANALYSIS]})[/]"
-            table.add_row(
-                str(t.number),
-                t.state.name.lower(),
-                *(_fmt_value(t.values[i] if t.values else None) for i in range(len(metrics))),
-                _config_text(t.params),
-                str(attrs.get(_keys.PROPOSED_BY, "")),
-                notes,
-            )
-        console.print(table)
-
-    _guard(go)
 
 
 @app.command()
@@ -654,6 +614,10 @@ def main() -> None:
 from agenthpo.cli_report import report_command, write_run_report  # noqa: E402
 
 app.command("report")(report_command)
+
+from agenthpo.cli_show import show_command  # noqa: E402 - uses _guard/_open_study/console
+
+app.command("show")(show_command)
 
 from agenthpo.cli_dashboard import dashboard_command  # noqa: E402 - uses _guard/_open_study
 

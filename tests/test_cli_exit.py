@@ -96,6 +96,17 @@ def test_show_shows_pythons_message_for_a_missing_script(missing_script: Ran) ->
     assert proc.stdout.count(NO_SUCH_FILE) == 3, proc.stdout
 
 
+def test_show_piped_at_80_columns_keeps_each_trial_on_one_line(missing_script: Ran) -> None:
+    proc = run_cli("show", str(missing_script.task), cwd=missing_script.task.parent)
+    assert proc.returncode == 0, proc.stderr
+    trials = [line for line in proc.stdout.splitlines() if CANT_OPEN in line]
+    assert len(trials) == 3, proc.stdout
+    for line in trials:
+        assert len(line) > 80  # not wrapped at the 80 columns run_cli sets
+        assert str(missing_script.script) in line
+        assert NO_SUCH_FILE in line
+
+
 def test_report_names_pythons_message_for_a_missing_script(missing_script: Ran) -> None:
     markdown = (missing_script.task.parent / "task-report" / "report.md").read_text("utf-8")
     summary = markdown.split("### What did not", 1)[1].split("###", 1)[0]
