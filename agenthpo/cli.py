@@ -2,7 +2,8 @@
 
 Thin: it parses, builds objects, calls the API and prints with rich. A user's mistake (a
 broken task file, a bad ``--llm`` spec, an unreachable endpoint) prints one message per
-problem, without a traceback, and exits with status 2.
+problem, without a traceback, and exits with status 2. A run whose trials all failed exits
+with status 1 and one line saying why, so that a script can tell it from a run that worked.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 import sys
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -20,10 +22,12 @@ import typer
 from rich.console import Console, Group
 from rich.live import Live
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from agenthpo import __version__, _keys
+from agenthpo._text import clip, one_line
 from agenthpo.errors import AgentHPOError, LLMUnavailableWarning
 from agenthpo.llm import LLMClient, resolve_llm
 from agenthpo.report._data import _metric_names as report_metric_names
@@ -62,16 +66,23 @@ StudyOption = Annotated[
     str | None, typer.Option("--study", help="Study name (default: the task's name).")
 ]
 
+FLAG = ""
+"""The ``metavar`` of an on/off option. Without it typer's help lists a flag as ``--verbose
+<bool>``, as if it took a value; an empty metavar lists it as ``--verbose``."""
+
+
+def _print_error(line: str) -> None:
+    """Prints ``error: <line>`` on stderr, literally and on one line whatever the width."""
+    err_console.print(Text("error: ", style="bold red") + Text(line), soft_wrap=True)
+
 
 def _guard(fn: Callable[[], T]) -> T:
     """Runs ``fn``; a user's error prints without a traceback and exits 2."""
     try:
         return fn()
     except AgentHPOError as exc:
-        lines = str(exc).splitlines() or [type(exc).__name__]
-        for line in lines:
-            # soft_wrap: one problem stays one line, whatever the terminal width.
-            err_console.print(Text("error: ", style="bold red") + Text(line), soft_wrap=True)
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            _print_error(line)  # one problem per line
         raise typer.Exit(2) from None
     except KeyboardInterrupt:
         err_console.print("interrupted; every finished trial is stored")
@@ -86,17 +97,60 @@ def _setup_logging(verbose: bool) -> None:
     logger.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
-def _short_config(config: Any, limit: int = 70) -> str:
+_CONFIG_CHARS = 70
+"""Most characters of a config in the live table and its status line (whole pairs only)."""
+_RATIONALE_CHARS = 160
+"""Most characters of a rationale in a run's table and log line (whole words only)."""
+
+
+def _config_text(config: Any) -> str:
+    """Every ``name=value`` pair of a config, floats to four significant digits."""
     parts = []
     for key, value in dict(config).items():
         text = format(value, ".4g") if isinstance(value, float) else str(value)
         parts.append(f"{key}={text}")
-    out = " ".join(parts)
-    return out if len(out) <= limit else out[: limit - 1] + "…"
+    return " ".join(parts)
 
 
 def _fmt_value(value: float | None) -> str:
     return "—" if value is None else format(value, ".5g")
+
+
+@dataclass(frozen=True)
+class _Row:
+    """One finished trial of a run, as the live table and the plain log line show it."""
+
+    number: int
+    config: str
+    value: str
+    best: str
+    by: str
+    rationale: str
+    error: str | None
+
+    def cells(self) -> tuple[Text, ...]:
+        """The table's cells; trial text is never read as rich markup."""
+        failed = self.error is not None
+        notes = Text(one_line(self.rationale, _RATIONALE_CHARS))
+        if self.error:
+            notes.append(f" ({self.error})", style="red")
+        return (
+            Text(str(self.number)),
+            Text(clip(self.config, _CONFIG_CHARS)),
+            Text(self.value, style="red" if failed else ""),
+            Text(self.best),
+            Text(self.by),
+            notes,
+        )
+
+    def line(self) -> Text:
+        """One line for a log that is not a terminal; the config and error are never cut."""
+        rationale = one_line(self.rationale, _RATIONALE_CHARS)
+        notes = " ".join(x for x in (rationale, f"({self.error})" if self.error else "") if x)
+        return Text(
+            f"trial {self.number}: {self.value} (best {self.best}) by {self.by}: {self.config}"
+            f" | {notes}"
+        )
 
 
 class _LiveTable:
@@ -105,7 +159,7 @@ class _LiveTable:
     def __init__(self, metric: str, max_rows: int = 25) -> None:
         self.metric = metric
         self.max_rows = max_rows
-        self.rows: list[tuple[str, str, str, str, str, str]] = []
+        self.rows: list[_Row] = []
         self.running: str | None = None
         self.live: Live | None = None
 
@@ -118,7 +172,7 @@ class _LiveTable:
         table.add_column("by")
         table.add_column("rationale", overflow="fold", max_width=50)
         for row in self.rows[-self.max_rows :]:
-            table.add_row(*row)
+            table.add_row(*row.cells())
         parts: list[Any] = [table]
         if self.running:
             parts.append(Text(self.running, style="dim"))
@@ -130,39 +184,32 @@ class _LiveTable:
 
     def start(self, event: TrialEvent) -> None:
         by = str(event.attrs.get(_keys.PROPOSED_BY, "?"))
-        self.running = f"trial {event.number} running ({by}): {_short_config(event.config)}"
+        config = clip(_config_text(event.config), _CONFIG_CHARS)
+        self.running = f"trial {event.number} running ({by}): {config}"
         self._refresh()
 
     def end(self, event: TrialEvent) -> None:
-        by = str(event.attrs.get(_keys.PROPOSED_BY, "?"))
-        rationale = str(event.attrs.get(_keys.RATIONALE, ""))
         if event.error is not None:
-            value = f"[red]{event.state}[/]"
+            value = event.state
         elif event.values:
             value = " / ".join(_fmt_value(v) for v in event.values)
         else:
             value = _fmt_value(event.value)
-        if event.error:
-            rationale = f"{rationale} [red]({event.error[:80]})[/]"
-        self.rows.append(
-            (
-                str(event.number),
-                _short_config(event.config),
-                value,
-                _fmt_value(event.best_value)
-                if event.front_size is None
-                else f"front of {event.front_size}",
-                by,
-                rationale[:160],
-            )
+        row = _Row(
+            number=event.number,
+            config=_config_text(event.config),
+            value=value,
+            best=_fmt_value(event.best_value)
+            if event.front_size is None
+            else f"front of {event.front_size}",
+            by=str(event.attrs.get(_keys.PROPOSED_BY, "?")),
+            rationale=str(event.attrs.get(_keys.RATIONALE, "")),
+            error=event.error,
         )
+        self.rows.append(row)
         self.running = None
         if self.live is None:
-            row = self.rows[-1]
-            console.print(
-                f"trial {row[0]}: {row[2]} (best {row[3]}) by {row[4]}: {row[1]} | {row[5]}",
-                soft_wrap=True,
-            )
+            console.print(row.line(), soft_wrap=True)
         self._refresh()
 
 
@@ -179,7 +226,7 @@ def _print_front(summary: RunSummary) -> None:
         table.add_row(
             str(entry["number"]),
             *(_fmt_value(v) for v in entry["values"]),
-            _short_config(entry["config"], 200),
+            Text(_config_text(entry["config"])),  # literal: a choice may hold "[...]"
         )
     console.print(table)
 
@@ -206,9 +253,10 @@ def _llm_line(summary: RunSummary) -> str:
 
 def _print_summary(summary: RunSummary, task_arg: str) -> None:
     console.print(
-        f"\n[bold]{summary.study_name}[/]: {summary.n_run} trials run now"
+        f"\n[bold]{escape(summary.study_name)}[/]: {summary.n_run} trials run now"
         f" ({summary.n_complete} complete, {summary.n_failed} failed"
         + (f", {summary.n_pruned} pruned" if summary.n_pruned else "")
+        + (f", {summary.n_interrupted} interrupted" if summary.n_interrupted else "")
         + f"), {summary.n_total} in the study."
     )
     if summary.stopped_by_time_limit:
@@ -233,15 +281,17 @@ def _print_summary(summary: RunSummary, task_arg: str) -> None:
             if k != summary.metric and isinstance(v, (int, float))
         )
         console.print(
-            f"Best: trial {summary.best_trial}, {summary.metric} {_fmt_value(summary.best_value)}"
-            + (f" ({others})" if others else ""),
+            Text(
+                f"Best: trial {summary.best_trial}, {summary.metric}"
+                f" {_fmt_value(summary.best_value)}" + (f" ({others})" if others else "")
+            ),
             soft_wrap=True,
         )
         console.print_json(json.dumps(summary.best_config))
     else:
         console.print("[yellow]No trial completed yet.[/]")
     console.print(
-        f"Stored in {summary.storage}; see every trial with: agenthpo show {task_arg}",
+        Text(f"Stored in {summary.storage}; see every trial with: agenthpo show {task_arg}"),
         soft_wrap=True,
     )
 
@@ -291,19 +341,31 @@ def run(
     ] = None,
     report: Annotated[
         bool,
-        typer.Option("--report/--no-report", help="Write the study report at the end."),
+        typer.Option(
+            "--report/--no-report", metavar=FLAG, help="Write the study report at the end."
+        ),
     ] = True,
     require_llm: Annotated[
         bool,
         typer.Option(
             "--require-llm",
+            metavar=FLAG,
             help="Stop with an error (exit 2) if the LLM cannot run, instead of letting the"
             " backbone propose its trials (the task file's require_llm: true).",
         ),
     ] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each proposal.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", metavar=FLAG, help="Log each proposal.")
+    ] = False,
 ) -> None:
-    """Tune a task: propose, run, analyse and store trials until the budget is spent."""
+    """Tune a task: propose, run, analyse and store trials until the budget is spent.
+
+    Exit status: 0 when the run ended normally (the budget is spent, the time limit was
+    reached, or the study already held its budget); 1 when trials ran and none completed
+    (every one failed: the script is missing, crashes or never reports the metric), with
+    one line on stderr saying why; 2 for a mistake in the task file or the options; 130
+    when interrupted. Every finished trial is stored whatever the status.
+    """
     _setup_logging(verbose)
 
     def go() -> RunSummary:
@@ -352,10 +414,10 @@ def run(
             tuner.llm_note = note
         sampler = tuner.sampler()
         if tuner.llm_note:
-            console.print(tuner.llm_note, markup=False)
+            console.print(Text(tuner.llm_note))
         if isinstance(sampler, AgentSampler):
             # the study's own schedule: a resumed study keeps the one it started with
-            console.print(f"{tuner.strategy}: {sampler.schedule(tuner.load_study())}.")
+            console.print(Text(f"{tuner.strategy}: {sampler.schedule(tuner.load_study())}."))
             failure = tuner.check_llm()
             if tuner.llm_check_s is not None:
                 console.print(
@@ -383,7 +445,11 @@ def run(
     _print_summary(summary, str(task_file))
     paths = write_run_report(task_file, storage=storage) if report else None
     if paths is not None:
-        console.print(f"Report: {paths.html}", soft_wrap=True)
+        console.print(Text(f"Report: {paths.html}"), soft_wrap=True)
+    failure = summary.failure()
+    if failure is not None:
+        _print_error(failure)
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -395,12 +461,16 @@ def worker(
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", min=0.001, help="Seconds for this worker.")
     ] = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each proposal.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", metavar=FLAG, help="Log each proposal.")
+    ] = False,
 ) -> None:
     """Join a study as one of several workers (processes or machines) sharing its storage.
 
     Start as many as you like, on one machine with --storage journal:PATH or on several
     with --storage postgresql://...; together they run exactly the task's budget.
+
+    Exit status as for run: 1 when this worker ran trials and none completed.
     """
 
     def check() -> None:
@@ -487,7 +557,7 @@ def tell(
         )
         state = frozen.state.name.lower()
         shown = " / ".join(_fmt_value(v) for v in frozen.values) if frozen.values else "-"
-        console.print(f"trial {trial}: {state} {shown}", soft_wrap=True)
+        console.print(Text(f"trial {trial}: {state} {shown}"), soft_wrap=True)
 
     _guard(go)
 
@@ -523,48 +593,6 @@ def _open_study(task_file: Path | None, storage: str | None, study: str | None) 
         return optuna.load_study(study_name=name, storage=open_storage(url))
     except KeyError:
         raise AgentHPOError(f"no study named {name!r} in {url}") from None
-
-
-@app.command()
-def show(
-    task_file: Annotated[Path | None, typer.Argument(help="The task YAML file.")] = None,
-    storage: StorageOption = None,
-    study: StudyOption = None,
-) -> None:
-    """List a study's trials with their values, who proposed them and why."""
-
-    def go() -> None:
-        s = _open_study(task_file, storage, study)
-        metrics = _metric_names(s)
-        goals = " and ".join(
-            f"{d.name.lower()} {m}" for d, m in zip(s.directions, metrics, strict=True)
-        )
-        table = Table(title=f"{s.study_name} ({goals})")
-        table.add_column("trial", justify="right")
-        table.add_column("state")
-        for metric in metrics:
-            table.add_column(metric, justify="right")
-        table.add_column("config", overflow="fold")
-        table.add_column("by")
-        table.add_column("rationale / analysis", overflow="fold")
-        for t in s.get_trials(deepcopy=False):
-            attrs = t.user_attrs
-            notes = str(attrs.get(_keys.RATIONALE, ""))
-            if attrs.get(_keys.ERROR):
-                notes += f" [red]error: {attrs[_keys.ERROR]}[/]"
-            elif attrs.get(_keys.ANALYSIS):
-                notes += f" [dim]({attrs[_keys.ANALYSIS]})[/]"
-            table.add_row(
-                str(t.number),
-                t.state.name.lower(),
-                *(_fmt_value(t.values[i] if t.values else None) for i in range(len(metrics))),
-                _short_config(t.params, 200),
-                str(attrs.get(_keys.PROPOSED_BY, "")),
-                notes,
-            )
-        console.print(table)
-
-    _guard(go)
 
 
 @app.command()
@@ -610,9 +638,11 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(
     version: Annotated[
-        bool | None,
-        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
-    ] = None,
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, metavar=FLAG, help="Show the version."
+        ),
+    ] = False,
 ) -> None:
     """AgentHPO: an LLM agent that tunes hyperparameters, on Optuna."""
 
@@ -626,6 +656,10 @@ def main() -> None:
 from agenthpo.cli_report import report_command, write_run_report  # noqa: E402
 
 app.command("report")(report_command)
+
+from agenthpo.cli_show import show_command  # noqa: E402 - uses _guard/_open_study/console
+
+app.command("show")(show_command)
 
 from agenthpo.cli_dashboard import dashboard_command  # noqa: E402 - uses _guard/_open_study
 

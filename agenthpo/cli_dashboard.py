@@ -50,6 +50,7 @@ def dashboard_command(
         bool,
         typer.Option(
             "--notes/--no-notes",
+            metavar="",  # a flag: no "<bool>" in --help (see agenthpo.cli.FLAG)
             help="First write the Markdown note (reasoning, analysis, LLM answers) of every"
             " finished trial that has none.",
         ),

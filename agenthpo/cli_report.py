@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
+from rich.text import Text
 
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient, resolve_llm
@@ -121,7 +123,12 @@ def report_command(
         ),
     ] = None,
     no_llm: Annotated[
-        bool, typer.Option("--no-llm", help="Write a data-only summary, with no LLM call.")
+        bool,
+        typer.Option(
+            "--no-llm",
+            metavar="",  # a flag: no "<bool>" in --help (see agenthpo.cli.FLAG)
+            help="Write a data-only summary, with no LLM call.",
+        ),
     ] = False,
     reference: Annotated[
         Path | None,
@@ -147,7 +154,7 @@ def report_command(
         s = _open_study(task_file, storage, study)
         client, note = _summary_llm(task_file, llm, no_llm)
         if note:
-            console.print(note)
+            console.print(Text(note))
         target = out_dir or default_report_dir(task_file, s.study_name)
         return build_report(
             s, out_dir=target, llm=client, references=references, evaluator=importance
@@ -157,11 +164,11 @@ def report_command(
     report = paths.report
     summary = report.summary
     console.print(
-        f"Report of [bold]{report.data.study_name}[/] ({len(report.data.trials)} trials):"
-        f" {paths.html}",
+        f"Report of [bold]{escape(report.data.study_name)}[/] ({len(report.data.trials)}"
+        f" trials): {escape(str(paths.html))}",
         soft_wrap=True,
     )
-    console.print(f"Markdown: {paths.markdown}", soft_wrap=True)
+    console.print(Text(f"Markdown: {paths.markdown}"), soft_wrap=True)
     if summary.source == "llm":
         checks = (
             f"{len(summary.problems)} problems caught in the LLM's summary"
@@ -170,12 +177,14 @@ def report_command(
         )
         flagged = len(summary.flagged)
         console.print(
-            f"Summary by {summary.author}: {checks};"
-            f" {flagged} disagreement{'s' if flagged != 1 else ''} with the measured importance.",
+            Text(
+                f"Summary by {summary.author}: {checks}; {flagged}"
+                f" disagreement{'s' if flagged != 1 else ''} with the measured importance."
+            ),
             soft_wrap=True,
         )
     else:
-        console.print(f"Summary: {summary.note}.", soft_wrap=True)
+        console.print(Text(f"Summary: {summary.note}."), soft_wrap=True)  # may quote an error
 
 
 # Imported last: agenthpo.cli imports this module to register the command, and by the time

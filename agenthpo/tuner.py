@@ -37,6 +37,7 @@ from agenthpo._lifecycle import (
     recover_stale,
     requeue_interrupted,
 )
+from agenthpo._text import tail_lines
 from agenthpo.agent.analyst import analyze
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.dashboard import dashboard_available, write_trial_note
@@ -126,6 +127,32 @@ class RunSummary:
     """Trials that ran the LLM's proposal."""
     llm_failure: str | None = None
     """Why the LLM could not run (its first error in this run), or ``None``."""
+    n_interrupted: int = 0
+    """Trials stopped before they finished (the time limit): not counted, and run again."""
+    last_error: str | None = None
+    """The error of the last trial of this run that failed."""
+
+    def failure(self) -> str | None:
+        """Why this run achieved nothing, on one line; ``None`` when it did not fail.
+
+        A run fails when trials of it failed and none completed: the training script is
+        missing, crashes, or never reports the metric. Pruned trials are the pruner's
+        judgement and interrupted ones run again, so neither alone fails a run.
+
+        Example:
+            >>> RunSummary("s", "sqlite://", n_run=2, n_failed=2, last_error="boom").failure()
+            'no trial completed: all 2 failed; the last: boom'
+        """
+        if self.n_complete or not self.n_failed:
+            return None
+        if self.n_failed == self.n_run:
+            counts = f"all {self.n_failed} failed"
+        else:
+            extra = (f"{self.n_pruned} pruned", f"{self.n_interrupted} interrupted")
+            counts = ", ".join(
+                [f"{self.n_failed} failed"] + [x for x in extra if not x.startswith("0 ")]
+            )
+        return f"no trial completed: {counts}; the last: {self.last_error or 'no error recorded'}"
 
 
 def task_context(task: Task) -> TaskContext:
@@ -857,7 +884,7 @@ class Tuner:
         if error is not None:
             trial.set_user_attr(_keys.ERROR, error)
             if result.stderr_tail:
-                trial.set_user_attr(_keys.STDERR_TAIL, result.stderr_tail[-_TAIL_MAX:])
+                trial.set_user_attr(_keys.STDERR_TAIL, tail_lines(result.stderr_tail, _TAIL_MAX))
         analysis = analyze(
             result,
             metric=self.task.objective.metric,
@@ -870,8 +897,11 @@ class Tuner:
         attrs = frozen.user_attrs
         if frozen.state == TrialState.COMPLETE:
             summary.n_complete += 1
+        elif frozen.state == TrialState.FAIL and attrs.get(_keys.NOT_COUNTED):
+            summary.n_interrupted += 1
         elif frozen.state == TrialState.FAIL:
             summary.n_failed += 1
+            summary.last_error = str(attrs.get(_keys.ERROR) or "") or None
         elif frozen.state == TrialState.PRUNED:
             summary.n_pruned += 1
         summary.llm_calls += int(attrs.get(_keys.LLM_CALLS, 0))

@@ -282,3 +282,27 @@ def test_version_subprocess(tmp_path: Path) -> None:
     proc = run_cli("--version", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == f"agenthpo {__version__}"
+
+
+def _option_line(help_text: str, option: str) -> str:
+    """The line of ``--help`` that lists ``option`` (first column), e.g. ``--version``."""
+    for line in help_text.splitlines():
+        cells = line.strip("│ ").split()
+        if cells and cells[0] == option:
+            return line
+    raise AssertionError(f"{option} is not listed in:\n{help_text}")
+
+
+def test_help_lists_version_as_a_plain_flag(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--help"], env={"COLUMNS": "100"})
+    assert result.exit_code == 0, (result.stdout, result.exception)
+    line = _option_line(result.stdout, "--version")
+    assert "Show the version." in line
+    assert "<bool>" not in line, line  # a flag takes no value
+
+
+def test_run_help_lists_flags_without_a_value(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["run", "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, (result.stdout, result.exception)
+    for option in ("--verbose", "--report"):
+        assert "<bool>" not in _option_line(result.stdout, option), option

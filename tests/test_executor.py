@@ -425,9 +425,53 @@ def test_nonzero_exit_without_exception(tmp_path: Path) -> None:
     )
     result = python(script).run({}, trial_number=0)
     assert result.status == "failed"
-    assert result.error == "exited with status 3"
+    # The program's own last word on stderr says why; the status alone does not.
+    assert result.error == "cannot open data dir (exited with status 3)"
     assert result.exit_code == 3
     assert result.stderr_tail == "cannot open data dir\n"
+
+
+def test_missing_script_shows_pythons_own_message(tmp_path: Path) -> None:
+    missing = tmp_path / "no_such_train.py"
+    result = python(missing).run({"lr": 0.1}, trial_number=0)
+    assert result.status == "failed"
+    assert result.exit_code == 2
+    assert result.error is not None
+    assert "can't open file" in result.error, result.error
+    assert str(missing) in result.error
+    assert "No such file or directory" in result.error
+    assert result.error.endswith("(exited with status 2)"), result.error
+
+
+def test_the_last_meaningful_stderr_line_is_the_error(tmp_path: Path) -> None:
+    # Decoration, progress-bar redraws, colour codes and blank lines are not the reason.
+    script = write_script(
+        tmp_path,
+        """
+        import sys
+        sys.stderr.write("loading data\\n")
+        sys.stderr.write("100%|####| 10/10\\rfatal: ")
+        sys.stderr.write("\\x1b[31mcheckpoint dir is read-only\\x1b[0m\\n")
+        sys.stderr.write("----------\\n\\n   \\n")
+        sys.exit(4)
+        """,
+    )
+    result = python(script).run({}, trial_number=0)
+    assert result.error == "fatal: checkpoint dir is read-only (exited with status 4)"
+
+
+def test_killed_by_signal_after_output_names_the_signal_first(tmp_path: Path) -> None:
+    script = write_script(
+        tmp_path,
+        "import os, signal, sys\n"
+        "sys.stderr.write('epoch 3: loss 0.52\\n'); sys.stderr.flush()\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n",
+    )
+    result = python(script).run({}, trial_number=0)
+    assert result.error == (
+        "exited with status -9 (killed by signal SIGKILL); the last line on stderr:"
+        " epoch 3: loss 0.52"
+    )
 
 
 def test_killed_by_signal(tmp_path: Path) -> None:

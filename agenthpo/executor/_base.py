@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
+from agenthpo._text import one_line
+
 __all__ = ["MAX_CURVE_POINTS", "TAIL_CHARS", "Executor", "ReportCallback", "TrialResult"]
 
 _logger = logging.getLogger("agenthpo")
@@ -133,9 +135,8 @@ class _CurveRecorder:
 
 
 def _one_line(text: str, limit: int = _MAX_ERROR_CHARS) -> str:
-    """Collapses whitespace (newlines included) and truncates to ``limit`` characters."""
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 3] + "..."
+    """Collapses whitespace (newlines included); a longer line is cut between words."""
+    return one_line(text, limit)
 
 
 def _exception_line(exc: BaseException) -> str:
@@ -150,6 +151,11 @@ def _signal_name(number: int) -> str | None:
         return signal.Signals(number).name
     except ValueError:
         return None
+
+
+def _killed_by_signal(code: int) -> bool:
+    """Whether an exit status means a signal ended the program (or, above 128, its child)."""
+    return code < 0 or (code > 128 and _signal_name(code - 128) is not None)
 
 
 def _exit_status_line(code: int) -> str:

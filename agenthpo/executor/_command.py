@@ -37,6 +37,7 @@ from agenthpo.executor._base import (
     TrialResult,
     _CurveRecorder,
     _exit_status_line,
+    _killed_by_signal,
     _metrics_from_return,
     _one_line,
 )
@@ -84,6 +85,7 @@ _ARGPARSE_ERROR = re.compile(r"^[^\s:]+: error: .+$")  # "train.py: error: argum
 _EXCEPTION_LINE = re.compile(
     r"^[A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Fault|Failure)(?::.*)?$"
 )
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
 
 
 def _format_value(value: Any) -> str:
@@ -143,6 +145,40 @@ def _error_from_stderr(text: str) -> str | None:
     if lines and (_EXCEPTION_LINE.match(lines[-1]) or _ARGPARSE_ERROR.match(lines[-1])):
         return _one_line(lines[-1])
     return None
+
+
+def _last_meaningful_line(text: str) -> str | None:
+    """The last line of ``text`` that says something, on one line; None if none does.
+
+    What a terminal would show: the text after a progress bar's carriage return, without
+    colour codes. Blank lines and lines of mere decoration (``-----``) are skipped.
+    """
+    for raw in reversed(text.splitlines()):  # splitlines also splits at "\r"
+        line = _ANSI_ESCAPE.sub("", raw).strip()
+        if any(char.isalnum() for char in line):
+            return _one_line(line)
+    return None
+
+
+def _failure_line(stderr: str, code: int) -> str:
+    """Why a program that exited with the non-zero status ``code`` failed, on one line.
+
+    The exception of a traceback (or an argparse error) if stderr ends with one; else the
+    program's last meaningful line on stderr with the exit status, e.g. Python's own
+    ``python: can't open file '/x/train.py': [Errno 2] No such file or directory (exited
+    with status 2)``: the status alone does not say what to fix. A program killed by a
+    signal did not write that line as its reason, so the signal comes first then.
+    """
+    found = _error_from_stderr(stderr)
+    if found is not None:
+        return found
+    status = _exit_status_line(code)
+    last = _last_meaningful_line(stderr)
+    if last is None:
+        return status
+    if _killed_by_signal(code):
+        return f"{status}; the last line on stderr: {last}"
+    return f"{last} ({status})"
 
 
 class _Tail:
@@ -612,7 +648,7 @@ class CommandExecutor:
             error = f"timed out after {timeout:g} s"
         elif code != 0:
             status = "failed"
-            error = _error_from_stderr(err_text) or _exit_status_line(code)
+            error = _failure_line(err_text, code)
         else:
             status = "ok"
             file_metrics, file_error = _read_metrics_file(metrics_path)

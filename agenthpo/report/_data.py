@@ -43,6 +43,7 @@ __all__ = [
     "ProposerStats",
     "ReportData",
     "TrialRow",
+    "analysis_beyond_error",
     "collect_data",
 ]
 
@@ -64,6 +65,20 @@ class NoiseBand:
     mean: float
     std: float
     n: int
+
+
+def analysis_beyond_error(analysis: str, error: str) -> str:
+    """``analysis``, unless it only repeats ``error`` (the analyst's ``crashed: <error>``).
+
+    Trial tables show the error beside the analysis; saying it twice buries it.
+
+    Example:
+        >>> analysis_beyond_error("crashed: ValueError: bad lr", "ValueError: bad lr")
+        ''
+    """
+    if error and analysis in (f"crashed: {error}", f"failed: {error}"):
+        return ""
+    return analysis
 
 
 @dataclass(frozen=True)
@@ -94,6 +109,11 @@ class TrialRow:
     def value(self) -> float | None:
         """The first objective's value; ``None`` unless the trial completed."""
         return self.values[0] if self.values else None
+
+    @property
+    def analysis_beyond_error(self) -> str:
+        """The analysis, unless it only repeats the error (see :func:`analysis_beyond_error`)."""
+        return analysis_beyond_error(self.analysis, self.error)
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from typing import Any
 
 import optuna
 
+from agenthpo._text import clip
 from agenthpo.report._data import ReportData, TrialRow
 from agenthpo.report._format import fmt_config, fmt_share, fmt_value
 from agenthpo.report._importance import Importance
@@ -99,8 +100,7 @@ def _hover(t: TrialRow, metric: str) -> str:
         lines.append(f"seeds: {fmt_value(t.noise.mean)} ± {fmt_value(t.noise.std)} (n={t.noise.n})")
     if t.proposed_by:
         lines.append(f"by {t.proposed_by}")
-    config = fmt_config(t.params)
-    lines.append(config if len(config) <= 90 else config[:89] + "…")
+    lines.append(clip(fmt_config(t.params), 90))
     return "<br>".join(lines)
 
 

@@ -498,8 +498,8 @@ def _trial_rows(report: Report) -> list[str]:
             if k != data.metric
         )
         notes = []
-        if t.analysis:
-            notes.append(_e(t.analysis))
+        if t.analysis_beyond_error:
+            notes.append(_e(t.analysis_beyond_error))
         if t.error:
             notes.append(f'<span class="err">error: {_e(t.error)}</span>')
         if t.fallback_reason:

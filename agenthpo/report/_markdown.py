@@ -245,7 +245,8 @@ def render_markdown(report: Report) -> str:
                 value += f" (seeds {fmt_value(t.noise.mean)} ± {fmt_value(t.noise.std)})"
         else:
             value = DASH
-        notes = "; ".join(x for x in (t.analysis, f"error: {t.error}" if t.error else "") if x)
+        analysis = t.analysis_beyond_error
+        notes = "; ".join(x for x in (analysis, f"error: {t.error}" if t.error else "") if x)
         rows.append(
             [t.number, t.state, value, fmt_config(t.params), t.proposed_by, t.rationale, notes]
         )

@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agenthpo._text import one_line
 from agenthpo.llm import LLMClient, Message, extract_json
 from agenthpo.report._data import ReportData, TrialRow
 from agenthpo.report._format import fmt_share
@@ -160,9 +161,9 @@ def _trial_view(t: TrialRow) -> dict[str, Any]:
     if t.proposed_by:
         view["proposed_by"] = t.proposed_by
     if t.analysis:
-        view["analysis"] = t.analysis[:200]
+        view["analysis"] = one_line(t.analysis, 300)
     if t.error:
-        view["error"] = t.error[:160]
+        view["error"] = one_line(t.error, 300)
     if t.noise is not None:
         view["noise"] = {"mean": _round(t.noise.mean), "std": _round(t.noise.std), "n": t.noise.n}
     return view
@@ -313,8 +314,7 @@ def _extract_json(text: str) -> Any:
 
 
 def _clip(text: Any) -> str:
-    out = " ".join(str(text).split()) if text is not None else ""
-    return out if len(out) <= MAX_TEXT else out[: MAX_TEXT - 3] + "..."
+    return one_line(str(text), MAX_TEXT) if text is not None else ""
 
 
 def _parse(text: str) -> dict[str, Any]:
@@ -427,6 +427,30 @@ def _names(params: Sequence[str]) -> str:
     return ", ".join(params[:-1]) + " and " + params[-1]
 
 
+_EXCEPTION_NAME = re.compile(
+    r"^([A-Za-z_][\w.]*(?:Error|Exception|Exit|Interrupt|Fault|Failure|Warning)):"
+)
+
+
+def _error_kind(error: str) -> str:
+    """What errors are grouped by: the exception's name (``ValueError``), else the message.
+
+    Only an exception's name is a kind: the text before a message's first colon can be a
+    program (``python: can't open file ...``) or a path, which says nothing on its own.
+    """
+    match = _EXCEPTION_NAME.match(error)
+    return match.group(1) if match else error
+
+
+def _common_error(failed: Sequence[TrialRow]) -> str:
+    """The most common kind of error among failed trials, as one of its whole messages."""
+    kinds = Counter(_error_kind(t.error) for t in failed)
+    kind, count = kinds.most_common(1)[0]
+    example = next(t.error for t in reversed(failed) if _error_kind(t.error) == kind)
+    text = example or "no error recorded"
+    return text if count == len(failed) else f"{text} ({count} of {len(failed)} failures)"
+
+
 def _mattered(data: ReportData, importance: Importance) -> str:
     parts: list[str] = []
     best = data.best
@@ -482,8 +506,7 @@ def _did_not(data: ReportData, importance: Importance) -> str:
         )
     failed = [t for t in data.trials if t.state == "fail"]
     if failed:
-        kinds = Counter(t.error.split(":", 1)[0][:80] or "no error recorded" for t in failed)
-        common = kinds.most_common(1)[0][0].replace("{", "(").replace("}", ")")
+        common = _common_error(failed).replace("{", "(").replace("}", ")")
         cites = ", ".join(f"{{trial:{t.number}}}" for t in failed[:3])
         verb = "trials failed" if len(failed) > 1 else "trial failed"
         parts.append(f"{{n_failed}} {verb} ({cites}); the most common error: {common}.")
@@ -625,7 +648,7 @@ def write_summary(
     try:
         return _llm_summary(data, importance, llm, seed)
     except Exception as exc:  # any provider failure falls back to the data, never aborts
-        reason = " ".join(str(exc).split())[:300] or type(exc).__name__
+        reason = one_line(str(exc), 300) or type(exc).__name__
         _logger.warning("the LLM summary failed (%s); writing a data-only summary", reason)
         return data_summary(
             data,

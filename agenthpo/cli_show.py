@@ -1,0 +1,243 @@
+"""``agenthpo show``: a study's trials, for a person or for a program.
+
+Registered in :mod:`agenthpo.cli` as ``app.command("show")(show_command)``.
+
+On a terminal it draws a table; in a pipe or a file it prints plain lines, one per trial and
+never wrapped, so that ``grep`` and ``less`` see whole messages. ``--format json`` and
+``--format csv`` give the trial records to a program. Text that trials carry (rationale,
+analysis, errors) is printed literally, never read as rich markup.
+
+Example:
+    .. code-block:: console
+
+        $ agenthpo show examples/digits_mlp/task.yaml --format json > trials.json
+        $ agenthpo show --storage sqlite:///studies.db --study quad --format csv
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Sequence
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import optuna
+import typer
+from optuna.trial import FrozenTrial, TrialState
+from rich.table import Table
+from rich.text import Text
+
+from agenthpo import _keys
+from agenthpo._text import single_line
+from agenthpo.report._data import analysis_beyond_error
+
+__all__ = ["ShowFormat", "show_command", "trial_records"]
+
+
+class ShowFormat(str, Enum):
+    """How ``agenthpo show`` prints the trials."""
+
+    table = "table"
+    plain = "plain"
+    json = "json"
+    csv = "csv"
+
+
+TEXT_FIELDS = ("proposed_by", "rationale", "analysis", "error")
+"""The text of a trial record, after its number, state, values and params."""
+_TEXT_KEYS = {
+    "proposed_by": _keys.PROPOSED_BY,
+    "rationale": _keys.RATIONALE,
+    "analysis": _keys.ANALYSIS,
+    "error": _keys.ERROR,
+}
+
+
+def _record(trial: FrozenTrial, metrics: Sequence[str]) -> dict[str, Any]:
+    """One trial as a JSON-ready record: its text exactly as stored, None when absent."""
+    complete = trial.state == TrialState.COMPLETE and trial.values
+    values = trial.values if complete else [None] * len(metrics)
+    attrs = trial.user_attrs
+    return {
+        "number": trial.number,
+        "state": trial.state.name.lower(),
+        "values": dict(zip(metrics, values, strict=True)),
+        "params": dict(trial.params),
+        **{
+            name: None if attrs.get(key) in (None, "") else str(attrs[key])
+            for name, key in _TEXT_KEYS.items()
+        },
+    }
+
+
+def trial_records(study: optuna.Study) -> list[dict[str, Any]]:
+    """Every trial of ``study`` as a record: number, state, values by metric, params,
+    proposed_by, rationale, analysis and error (the ``--format json`` output).
+
+    Example:
+        >>> study = optuna.create_study()
+        >>> study.optimize(lambda t: t.suggest_float("x", 0, 1) * 0, n_trials=1)
+        >>> record = trial_records(study)[0]
+        >>> record["values"], record["error"]
+        ({'value': 0.0}, None)
+    """
+    metrics = _metric_names(study)
+    return [_record(t, metrics) for t in study.get_trials(deepcopy=False)]
+
+
+def _csv_text(study: optuna.Study) -> str:
+    """The records as CSV: ``values.<metric>`` and ``params.<name>`` columns, text as is."""
+    metrics = _metric_names(study)
+    records = trial_records(study)
+    params = list(dict.fromkeys(name for r in records for name in r["params"]))
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        [
+            "number",
+            "state",
+            *(f"values.{m}" for m in metrics),
+            *(f"params.{p}" for p in params),
+            *TEXT_FIELDS,
+        ]
+    )
+    for r in records:
+        writer.writerow(
+            [
+                r["number"],
+                r["state"],
+                *(_csv_cell(r["values"][m]) for m in metrics),
+                *(_csv_cell(r["params"].get(p)) for p in params),
+                *(_csv_cell(r[name]) for name in TEXT_FIELDS),
+            ]
+        )
+    return out.getvalue()
+
+
+def _csv_cell(value: Any) -> str:
+    """A cell: empty for None, floats in full (``repr``), everything else ``str``."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
+
+
+def _title(study: optuna.Study) -> str:
+    """``name (maximize acc and minimize seconds)``."""
+    metrics = _metric_names(study)
+    goals = " and ".join(
+        f"{d.name.lower()} {m}" for d, m in zip(study.directions, metrics, strict=True)
+    )
+    return f"{study.study_name} ({goals})"
+
+
+def _cells(record: dict[str, Any]) -> list[str]:
+    """A record's cells before its notes: number, state, values, by, config."""
+    return [
+        str(record["number"]),
+        record["state"],
+        *(_fmt_value(v) for v in record["values"].values()),
+        record["proposed_by"] or "",
+        _config_text(record["params"]),
+    ]
+
+
+def _notes(record: dict[str, Any]) -> tuple[str, str, str]:
+    """(rationale, ``error: ...``, ``(analysis)``), each on one line; the analysis only
+    where it adds to the error."""
+    error = record["error"] or ""
+    analysis = single_line(analysis_beyond_error(record["analysis"] or "", error))
+    return (
+        single_line(record["rationale"] or ""),
+        f"error: {single_line(error)}" if error else "",
+        f"({analysis})" if analysis else "",
+    )
+
+
+def _plain_text(study: optuna.Study) -> str:
+    """A title, a header and one unwrapped line per trial, columns aligned by spaces."""
+    metrics = _metric_names(study)
+    header = ["trial", "state", *metrics, "by", "config", "rationale / error / analysis"]
+    rows = [header] + [
+        [*_cells(r), " ".join(x for x in _notes(r) if x)] for r in trial_records(study)
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    right = {0, *range(2, 2 + len(metrics))}  # numbers align right
+    lines = [_title(study)]
+    for row in rows:
+        cells = [
+            cell.rjust(width) if i in right else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row[:-1], widths, strict=True))
+        ]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def _table(study: optuna.Study) -> Table:
+    """The rich table for a terminal; every cell is a Text, so markup stays literal."""
+    metrics = _metric_names(study)
+    table = Table(title=Text(_title(study)))
+    table.add_column("trial", justify="right")
+    table.add_column("state")
+    for metric in metrics:
+        table.add_column(metric, justify="right")
+    table.add_column("by")
+    table.add_column("config", overflow="fold")
+    table.add_column("rationale / error / analysis", overflow="fold")
+    for record in trial_records(study):
+        notes = Text(" ").join(
+            Text(text, style=style)
+            for text, style in zip(_notes(record), ("", "red", "dim"), strict=True)
+            if text
+        )
+        table.add_row(*(Text(cell) for cell in _cells(record)), notes)
+    return table
+
+
+def show_command(
+    task_file: Annotated[Path | None, typer.Argument(help="The task YAML file.")] = None,
+    storage: StorageOption = None,
+    study: StudyOption = None,
+    fmt: Annotated[
+        ShowFormat | None,
+        typer.Option(
+            "--format",
+            help="table, plain (one unwrapped line per trial), json (a list of trial records)"
+            " or csv (the records flattened). Default: table on a terminal, else plain.",
+        ),
+    ] = None,
+) -> None:
+    """List a study's trials with their values, who proposed them and why."""
+
+    def go() -> None:
+        s = _open_study(task_file, storage, study)
+        chosen = fmt or (ShowFormat.table if console.is_terminal else ShowFormat.plain)
+        if chosen is ShowFormat.table:
+            console.print(_table(s))
+        elif chosen is ShowFormat.plain:
+            sys.stdout.write(_plain_text(s))
+        elif chosen is ShowFormat.json:
+            sys.stdout.write(json.dumps(trial_records(s), indent=2) + "\n")
+        else:
+            sys.stdout.write(_csv_text(s))
+
+    _guard(go)
+
+
+# Imported last: agenthpo.cli imports this module to register the command, and by the time
+# it does, the helpers below are defined there (the annotations above are resolved lazily).
+from agenthpo.cli import (  # noqa: E402
+    StorageOption,
+    StudyOption,
+    _config_text,
+    _fmt_value,
+    _guard,
+    _metric_names,
+    _open_study,
+    console,
+)

@@ -1,0 +1,242 @@
+"""``agenthpo show`` in a pipe, a file or a program: plain, JSON and CSV (issue 17, item 5).
+
+Text that trials carry (rationale, errors, analysis) is printed literally: a rationale
+holding ``[/]`` is rich markup's closing tag and must neither crash nor vanish.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import optuna
+import pytest
+from optuna.distributions import CategoricalDistribution, FloatDistribution
+from optuna.trial import TrialState, create_trial
+from rich.console import Console
+from typer.testing import CliRunner
+
+from agenthpo import _keys, cli, cli_show
+from agenthpo.cli import app
+from agenthpo.tuner import TrialEvent
+
+MARKUP_RATIONALE = "lower lr: [/] closes nothing, [bold]x[/bold] is not bold, [red]"
+LONG_ERROR = (
+    "the run finished but never reported 'val_accuracy' (it reported loss, train_loss,"
+    " val_accuracy_top5); call agenthpo.report(val_accuracy=...) in the training script"
+)
+DISTRIBUTIONS = {
+    "lr": FloatDistribution(1e-5, 1.0, log=True),
+    "optimizer": CategoricalDistribution(["adam", "sgd"]),
+    "momentum": FloatDistribution(0.0, 0.99),
+}
+
+
+def trial(
+    state: TrialState, params: dict[str, Any], attrs: dict[str, Any], value: float | None = None
+) -> optuna.trial.FrozenTrial:
+    return create_trial(
+        state=state,
+        value=value,
+        params=params,
+        distributions={name: DISTRIBUTIONS[name] for name in params},
+        user_attrs=attrs,
+    )
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> str:
+    """A study of three trials: complete (markup in its rationale), failed, pruned."""
+    url = f"sqlite:///{tmp_path / 'show.db'}"
+    study = optuna.create_study(study_name="demo", storage=url, direction="maximize")
+    study.set_user_attr(_keys.STUDY_METRIC, "val_accuracy")
+    study.add_trial(
+        trial(
+            TrialState.COMPLETE,
+            {"lr": 0.001, "optimizer": "sgd", "momentum": 0.9},
+            {
+                _keys.PROPOSED_BY: "llm",
+                _keys.RATIONALE: MARKUP_RATIONALE,
+                _keys.ANALYSIS: "still improving at the last step",
+            },
+            value=0.9123456789,
+        )
+    )
+    study.add_trial(
+        trial(
+            TrialState.FAIL,
+            {"lr": 0.5, "optimizer": "adam"},
+            {
+                _keys.PROPOSED_BY: "tpe",
+                _keys.RATIONALE: 'a rationale\nover two lines, with a comma and "quotes"',
+                _keys.ERROR: LONG_ERROR,
+                _keys.ANALYSIS: f"crashed: {LONG_ERROR}",
+            },
+        )
+    )
+    study.add_trial(
+        trial(
+            TrialState.PRUNED,
+            {"lr": 0.01, "optimizer": "adam"},
+            {_keys.PROPOSED_BY: "tpe", _keys.ANALYSIS: "pruned by MedianPruner at step 3"},
+        )
+    )
+    return url
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def show(runner: CliRunner, storage: str, *extra: str) -> str:
+    result = runner.invoke(app, ["show", "--storage", storage, *extra])
+    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
+    return result.stdout
+
+
+EXPECTED = [
+    {
+        "number": 0,
+        "state": "complete",
+        "values": {"val_accuracy": 0.9123456789},
+        "params": {"lr": 0.001, "optimizer": "sgd", "momentum": 0.9},
+        "proposed_by": "llm",
+        "rationale": MARKUP_RATIONALE,
+        "analysis": "still improving at the last step",
+        "error": None,
+    },
+    {
+        "number": 1,
+        "state": "fail",
+        "values": {"val_accuracy": None},
+        "params": {"lr": 0.5, "optimizer": "adam"},
+        "proposed_by": "tpe",
+        "rationale": 'a rationale\nover two lines, with a comma and "quotes"',
+        "analysis": f"crashed: {LONG_ERROR}",
+        "error": LONG_ERROR,
+    },
+    {
+        "number": 2,
+        "state": "pruned",
+        "values": {"val_accuracy": None},
+        "params": {"lr": 0.01, "optimizer": "adam"},
+        "proposed_by": "tpe",
+        "rationale": None,
+        "analysis": "pruned by MedianPruner at step 3",
+        "error": None,
+    },
+]
+
+
+def test_show_json_is_a_list_of_trial_records(runner: CliRunner, storage: str) -> None:
+    assert json.loads(show(runner, storage, "--format", "json")) == EXPECTED
+
+
+def test_show_csv_has_the_same_columns_flattened(runner: CliRunner, storage: str) -> None:
+    reader = csv.DictReader(io.StringIO(show(runner, storage, "--format", "csv")))
+    assert reader.fieldnames == [
+        "number",
+        "state",
+        "values.val_accuracy",
+        "params.lr",
+        "params.optimizer",
+        "params.momentum",
+        "proposed_by",
+        "rationale",
+        "analysis",
+        "error",
+    ]
+    rows = list(reader)
+    assert len(rows) == 3
+    assert rows[0]["values.val_accuracy"] == "0.9123456789"
+    assert rows[0]["params.momentum"] == "0.9"
+    assert rows[0]["rationale"] == MARKUP_RATIONALE
+    assert rows[1]["values.val_accuracy"] == ""
+    assert rows[1]["params.momentum"] == ""  # not a parameter of this trial
+    assert rows[1]["rationale"] == EXPECTED[1]["rationale"]  # newline, comma, quotes kept
+    assert rows[1]["error"] == LONG_ERROR
+    assert rows[2]["state"] == "pruned"
+
+
+def test_show_in_a_pipe_is_plain_one_line_per_trial(runner: CliRunner, storage: str) -> None:
+    out = show(runner, storage)  # CliRunner's stdout is not a terminal
+    assert out == show(runner, storage, "--format", "plain")
+    lines = out.splitlines()
+    assert lines[0] == "demo (maximize val_accuracy)"
+    assert lines[1].split()[:3] == ["trial", "state", "val_accuracy"]
+    trials = lines[2:]
+    assert [line.split()[:2] for line in trials] == [
+        ["0", "complete"],
+        ["1", "fail"],
+        ["2", "pruned"],
+    ]
+    assert "│" not in out  # no table borders
+    assert "┃" not in out
+    assert MARKUP_RATIONALE in trials[0]  # literal, whole
+    assert "0.91235" in trials[0]
+    assert "lr=0.001 optimizer=sgd momentum=0.9" in trials[0]
+    assert "a rationale over two lines" in trials[1]  # one line per trial
+    assert f"error: {LONG_ERROR}" in trials[1]  # whole, however long
+    assert trials[1].count("never reported") == 1  # the analysis does not repeat it
+    assert "pruned by MedianPruner at step 3" in trials[2]
+
+
+def test_show_table_prints_markup_literally(
+    runner: CliRunner, storage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A console wide enough that no cell folds (it writes to the runner's stdout).
+    monkeypatch.setattr(cli_show, "console", Console(width=1000))
+    out = show(runner, storage, "--format", "table")
+    assert "┃" in out  # a rich table
+    assert MARKUP_RATIONALE in out
+    assert f"error: {LONG_ERROR}" in out
+
+
+def test_show_rejects_an_unknown_format(runner: CliRunner, storage: str) -> None:
+    result = runner.invoke(app, ["show", "--storage", storage, "--format", "yaml"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("fmt", ["plain", "json", "csv", "table"])
+def test_show_an_empty_study(runner: CliRunner, tmp_path: Path, fmt: str) -> None:
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    optuna.create_study(study_name="empty", storage=url)
+    out = show(runner, url, "--format", fmt)
+    if fmt == "json":
+        assert json.loads(out) == []
+    elif fmt == "csv":
+        assert out.splitlines() == [
+            "number,state,values.value,proposed_by,rationale,analysis,error"
+        ]
+    else:
+        assert "empty (minimize value)" in out
+
+
+def test_run_log_line_prints_markup_literally(monkeypatch: pytest.MonkeyPatch) -> None:
+    buffer = io.StringIO()
+    monkeypatch.setattr(cli, "console", Console(file=buffer, width=80, no_color=True))
+    table = cli._LiveTable("val_accuracy")
+    table.end(
+        TrialEvent(
+            number=4,
+            config={"optimizer": "[adam]"},
+            attrs={_keys.PROPOSED_BY: "llm", _keys.RATIONALE: MARKUP_RATIONALE},
+            state="fail",
+            error="KeyError: '[/]'",
+        )
+    )
+    line = buffer.getvalue().strip()
+    assert "optimizer=[adam]" in line
+    assert MARKUP_RATIONALE in line
+    assert line.endswith("(KeyError: '[/]')")
+    # ... and in the live table of a terminal.
+    wide = Console(file=io.StringIO(), width=400, no_color=True)
+    wide.print(table.table())
+    drawn = wide.file.getvalue()  # type: ignore[attr-defined]
+    for word in MARKUP_RATIONALE.split():  # the column folds between words
+        assert word in drawn, word
