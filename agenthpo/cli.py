@@ -25,6 +25,7 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperCommand, TyperGroup
 
 from agenthpo import __version__, _keys
 from agenthpo._text import clip, one_line
@@ -36,8 +37,27 @@ from agenthpo.storage import is_single_process, open_storage
 from agenthpo.task import load_task, task_with
 from agenthpo.tuner import RunSummary, TrialEvent, Tuner, build_executor, replay_llm
 
+
+def _as_flag(option: Any) -> Any:
+    """``--help`` listed as a flag (typer's help otherwise shows ``--help <bool>``)."""
+    if option is not None:
+        option.metavar = ""
+    return option
+
+
+class _Group(TyperGroup):
+    def get_help_option(self, ctx: Any) -> Any:
+        return _as_flag(super().get_help_option(ctx))
+
+
+class _Command(TyperCommand):
+    def get_help_option(self, ctx: Any) -> Any:
+        return _as_flag(super().get_help_option(ctx))
+
+
 app = typer.Typer(
     name="agenthpo",
+    cls=_Group,
     help="An LLM agent that tunes hyperparameters the way an expert would.",
     add_completion=False,
     no_args_is_help=True,
@@ -668,3 +688,7 @@ app.command("dashboard")(dashboard_command)
 from agenthpo.cli_init import init_command  # noqa: E402 - uses _guard/console
 
 app.command("init")(init_command)
+
+for _info in app.registered_commands:  # every command lists --help as a flag too
+    if _info.cls in (None, TyperCommand):
+        _info.cls = _Command

@@ -81,7 +81,7 @@ def init_command(
     ],
     llm: LLMOption = None,
     no_llm: Annotated[
-        bool, typer.Option("--no-llm", help="Guess the ranges with heuristics only.")
+        bool, typer.Option("--no-llm", metavar=FLAG, help="Guess the ranges with heuristics only.")
     ] = False,
     metric: Annotated[
         str | None,
@@ -98,7 +98,7 @@ def init_command(
         ),
     ] = None,
     force: Annotated[
-        bool, typer.Option("--force", help="Replace the task file if it exists.")
+        bool, typer.Option("--force", metavar=FLAG, help="Replace the task file if it exists.")
     ] = False,
     n_trials: Annotated[
         int, typer.Option("--n-trials", min=1, help="The study's budget in the draft.")
@@ -174,4 +174,4 @@ def init_command(
 
 # Imported last: agenthpo.cli imports this module to register the command, and by the time
 # it does, the helpers below are defined there (the annotations above are resolved lazily).
-from agenthpo.cli import LLMOption, _guard, console  # noqa: E402
+from agenthpo.cli import FLAG, LLMOption, _guard, console  # noqa: E402
