@@ -668,3 +668,7 @@ app.command("dashboard")(dashboard_command)
 from agenthpo.cli_init import init_command  # noqa: E402 - uses _guard/console
 
 app.command("init")(init_command)
+
+from agenthpo.mcp._command import mcp_command  # noqa: E402 - imports the SDK only when run
+
+app.command("mcp")(mcp_command)
