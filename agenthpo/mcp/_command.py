@@ -36,7 +36,7 @@ def mcp_command(
         ),
     ] = None,
 ) -> None:
-    """Serve AgentHPO's tools to a coding agent over MCP (stdio; --http PORT for HTTP).
+    r"""Serve AgentHPO's tools to a coding agent over MCP (stdio; --http PORT for HTTP).
 
     Register it with a client (Claude Code, Codex, Cursor, ...) in its mcpServers JSON:
 
@@ -45,7 +45,7 @@ def mcp_command(
 
     or, with Claude Code: claude mcp add agenthpo -- agenthpo mcp --root /path/to/project.
     Over HTTP: agenthpo mcp --http 8765, then point the client at http://127.0.0.1:8765/mcp.
-    Needs the mcp extra: pip install 'agenthpo[mcp]'. Tools: draft_task, validate_task,
+    Needs the mcp extra: pip install 'agenthpo\[mcp]'. Tools: draft_task, validate_task,
     ask, tell, run_trials, run_status, cancel_run, study_status, best, trials, get_trial,
     importance, llm_usage, report, proposer_view, propose.
     """
