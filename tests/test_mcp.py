@@ -20,11 +20,11 @@ import pytest
 
 pytest.importorskip("mcp")
 
-from mcp.client.session import ClientSession  # noqa: E402
-from mcp.client.stdio import StdioServerParameters, stdio_client  # noqa: E402
-from mcp.client.streamable_http import streamable_http_client  # noqa: E402
+from mcp.client.session import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
 
-from tests.conftest import QUADRATIC  # noqa: E402
+from tests.conftest import QUADRATIC
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = "sk-test-very-secret-0123456789"
@@ -111,10 +111,12 @@ async def stdio_session(root: Path) -> AsyncIterator[ClientSession]:
         command=sys.executable, args=_server_argv(root), env=_env(), cwd=str(root)
     )
     with open(os.devnull, "w") as errlog:
-        async with stdio_client(params, errlog=errlog) as (read, write):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                yield session
+        async with (
+            stdio_client(params, errlog=errlog) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            yield session
 
 
 async def call(session: ClientSession, tool: str, **args: Any) -> dict[str, Any]:
@@ -133,7 +135,8 @@ async def fails(session: ClientSession, tool: str, **args: Any) -> dict[str, Any
     assert result.structured_content is not None, (tool, result.content)
     error = result.structured_content["error"]
     assert error["tool"] == tool
-    assert error["message"] and error["problems"]
+    assert error["message"]
+    assert error["problems"]
     assert SECRET not in json.dumps(error)
     return dict(error)
 
@@ -155,15 +158,18 @@ def test_stdio_whole_study_draft_validate_run_best_report(tmp_path: Path) -> Non
             assert all(t.description and t.input_schema for t in tools.values())
 
             draft = await call(s, "draft_task", script="train.py", metric="val_loss")
-            assert draft["written"] is False and not (tmp_path / "task.yaml").exists()
+            assert draft["written"] is False
+            assert not (tmp_path / "task.yaml").exists()
             assert {p["name"] for p in draft["review"]} == {"x", "lr"}
             assert "val_loss" in draft["yaml"]
             written = await call(
                 s, "draft_task", script="train.py", metric="val_loss", n_trials=3, write=True
             )
-            assert written["written"] and (tmp_path / "task.yaml").exists()
+            assert written["written"]
+            assert (tmp_path / "task.yaml").exists()
             valid = await call(s, "validate_task", task_file="task.yaml")
-            assert valid["valid"] and set(valid["space"]) == {"x", "lr"}
+            assert valid["valid"]
+            assert set(valid["space"]) == {"x", "lr"}
 
             progress: list[tuple[float, float | None, str | None]] = []
 
@@ -175,24 +181,34 @@ def test_stdio_whole_study_draft_validate_run_best_report(tmp_path: Path) -> Non
                 {"task_file": "task.yaml", "n_trials": 3, "strategy": "tpe", "wait_seconds": 0},
             )
             job = started.structured_content
-            assert job is not None and job["state"] == "running"
+            assert job is not None
+            assert job["state"] == "running"
             # the protocol answers while trials run
             status = await call(s, "run_status", job=job["job"])
             assert status["job"] == job["job"]
             followed = await s.call_tool(
-                "run_status", {"job": job["job"], "wait_seconds": 120}, progress_callback=on_progress
+                "run_status",
+                {"job": job["job"], "wait_seconds": 120},
+                progress_callback=on_progress,
             )
             final = followed.structured_content
-            assert final is not None and final["state"] == "finished", final
-            assert final["done"] == 3 and final["summary"]["n_complete"] == 3
-            assert progress and progress[-1][0] == 3 and progress[-1][1] == 3
+            assert final is not None
+            assert final["state"] == "finished", final
+            assert final["done"] == 3
+            assert final["summary"]["n_complete"] == 3
+            assert progress
+            assert progress[-1][0] == 3
+            assert progress[-1][1] == 3
 
             state = await call(s, "study_status", task_file="task.yaml")
-            assert state["states"] == {"complete": 3} and state["budget"]["counted"] == 3
+            assert state["states"] == {"complete": 3}
+            assert state["budget"]["counted"] == 3
             best = await call(s, "best", task_file="task.yaml")
-            assert best["metric"] == "val_loss" and set(best["config"]) == {"x", "lr"}
+            assert best["metric"] == "val_loss"
+            assert set(best["config"]) == {"x", "lr"}
             page = await call(s, "trials", task_file="task.yaml", limit=2)
-            assert page["total"] == 3 and page["next_offset"] == 2
+            assert page["total"] == 3
+            assert page["next_offset"] == 2
             assert all(t["analysis"] and t["proposed_by"] for t in page["trials"])
             rest = await call(s, "trials", task_file="task.yaml", offset=2)
             assert [t["trial"] for t in rest["trials"]] == [2]
@@ -204,8 +220,10 @@ def test_stdio_whole_study_draft_validate_run_best_report(tmp_path: Path) -> Non
             usage = await call(s, "llm_usage", task_file="task.yaml")
             assert usage["calls"] == 0
             rep = await call(s, "report", task_file="task.yaml")
-            assert (tmp_path / rep["html"]).exists() and (tmp_path / rep["markdown"]).exists()
-            assert rep["facts"]["n_trials"] == 3 and rep["summary"]["sections"]
+            assert (tmp_path / rep["html"]).exists()
+            assert (tmp_path / rep["markdown"]).exists()
+            assert rep["facts"]["n_trials"] == 3
+            assert rep["summary"]["sections"]
 
             text = await s.read_resource("agenthpo://task/task.yaml")
             assert "val_loss" in text.contents[0].text  # type: ignore[union-attr]
@@ -227,54 +245,79 @@ def test_stdio_ask_tell_and_client_as_creator(tmp_path: Path) -> None:
             asked = await call(s, "ask", task_file="quad.yaml")
             assert set(asked["config"]) == {"x", "kind"}
             told = await call(s, "tell", task_file="quad.yaml", trial=asked["trial"], value=1.5)
-            assert told["state"] == "complete" and told["values"] == [1.5]
+            assert told["state"] == "complete"
+            assert told["values"] == [1.5]
             second = await call(s, "ask", task_file="quad.yaml")
             await call(s, "tell", task_file="quad.yaml", trial=second["trial"], failed="OOM")
             third = await call(s, "ask", task_file="quad.yaml")
             pruned = await call(
-                s, "tell", task_file="quad.yaml", trial=third["trial"], pruned="flat curve",
+                s,
+                "tell",
+                task_file="quad.yaml",
+                trial=third["trial"],
+                pruned="flat curve",
                 metrics={"loss": 9.0},
             )
-            assert pruned["state"] == "pruned" and "flat curve" in pruned["analysis"]
+            assert pruned["state"] == "pruned"
+            assert "flat curve" in pruned["analysis"]
 
             view = await call(s, "proposer_view", task_file="quad.yaml")
-            assert set(view["space"]) == {"x", "kind"} and view["answer_schema"]
-            assert "History" in view["history"] and view["failures"][0]["error"] == "OOM"
+            assert set(view["space"]) == {"x", "kind"}
+            assert view["answer_schema"]
+            assert "History" in view["history"]
+            assert view["failures"][0]["error"] == "OOM"
             assert "test_loss" not in json.dumps(view)
             assert "***" in view["task"]["description"]  # the key, masked
 
             before = (await call(s, "trials", task_file="quad.yaml"))["total"]
             bad = await fails(
-                s, "propose", task_file="quad.yaml", config={"x": 99, "kind": "z"},
+                s,
+                "propose",
+                task_file="quad.yaml",
+                config={"x": 99, "kind": "z"},
                 rationale="the far corner was never tried",
             )
-            assert any("x" in p for p in bad["problems"]) and any("kind" in p for p in bad["problems"])
+            assert any("x" in p for p in bad["problems"])
+            assert any("kind" in p for p in bad["problems"])
             await fails(
                 s, "propose", task_file="quad.yaml", config={"x": 1.0, "kind": "a"}, rationale="ok"
             )
             twin = await fails(
-                s, "propose", task_file="quad.yaml", config=asked["config"],
+                s,
+                "propose",
+                task_file="quad.yaml",
+                config=asked["config"],
                 rationale="repeat the first trial exactly",
             )
             assert "already" in twin["message"]
             assert (await call(s, "trials", task_file="quad.yaml"))["total"] == before
 
             mine = await call(
-                s, "propose", task_file="quad.yaml", config={"x": 2.0, "kind": "a"},
-                rationale="x=2 sits at the bowl's centre by the trend so far", client="test-agent",
+                s,
+                "propose",
+                task_file="quad.yaml",
+                config={"x": 2.0, "kind": "a"},
+                rationale="x=2 sits at the bowl's centre by the trend so far",
+                client="test-agent",
             )
             assert mine["started"]["trial"] == mine["trial"]
             assert mine["started"]["proposed_by"] == "client:test-agent"
             await call(s, "tell", task_file="quad.yaml", trial=mine["trial"], metrics={"loss": 0.0})
             ran = await call(
-                s, "propose", task_file="quad.yaml", config={"x": 2.5, "kind": "a"},
-                rationale="probe just right of the best to see the slope", client="test-agent",
+                s,
+                "propose",
+                task_file="quad.yaml",
+                config={"x": 2.5, "kind": "a"},
+                rationale="probe just right of the best to see the slope",
+                client="test-agent",
                 start="run",
             )
             done = await call(s, "run_status", job=ran["job"], wait_seconds=60)
-            assert done["state"] == "finished" and done["done"] == 1, done
+            assert done["state"] == "finished", done
+            assert done["done"] == 1
             record = await call(s, "get_trial", task_file="quad.yaml", trial=ran["trial"])
-            assert record["state"] == "complete" and record["proposed_by"] == "client:test-agent"
+            assert record["state"] == "complete"
+            assert record["proposed_by"] == "client:test-agent"
             assert record["values"] == [0.25]
             best = await call(s, "best", task_file="quad.yaml")
             assert best["trial"] == mine["trial"]
@@ -316,31 +359,50 @@ def test_path_confinement_and_bad_input_to_every_tool(tmp_path: Path) -> None:
 
             bad: dict[str, list[dict[str, Any]]] = {
                 "draft_task": [{}, {"script": "missing.py"}, {"script": "train.py", "n_trials": 0}],
-                "validate_task": [{}, {"task_file": 3}, {"task_file": "missing.yaml"},
-                                  {"task_file": "quad.yaml", "yaml_text": "name: [unclosed"}],
+                "validate_task": [
+                    {},
+                    {"task_file": 3},
+                    {"task_file": "missing.yaml"},
+                    {"task_file": "quad.yaml", "yaml_text": "name: [unclosed"},
+                ],
                 "ask": [{}, {"task_file": "quad.yaml", "n_trials": -1}],
-                "tell": [{"task_file": "quad.yaml"}, {"task_file": "quad.yaml", "trial": 99,
-                                                      "value": 1.0},
-                         {"task_file": "quad.yaml", "trial": asked["trial"], "metrics": {"a": "x"}},
-                         {"task_file": "quad.yaml", "trial": asked["trial"]}],
-                "run_trials": [{"task_file": "quad.yaml", "n_trials": 0},
-                               {"task_file": "quad.yaml", "strategy": "nonsense"}],
+                "tell": [
+                    {"task_file": "quad.yaml"},
+                    {"task_file": "quad.yaml", "trial": 99, "value": 1.0},
+                    {"task_file": "quad.yaml", "trial": asked["trial"], "metrics": {"a": "x"}},
+                    {"task_file": "quad.yaml", "trial": asked["trial"]},
+                ],
+                "run_trials": [
+                    {"task_file": "quad.yaml", "n_trials": 0},
+                    {"task_file": "quad.yaml", "strategy": "nonsense"},
+                ],
                 "run_status": [{}, {"job": "nope"}],
                 "cancel_run": [{}, {"job": "nope"}],
                 "study_status": [{}, {"task_file": "missing.yaml"}],
                 "best": [{}, {"task_file": "quad.yaml", "extra": [1]}],
-                "trials": [{"task_file": "quad.yaml", "limit": 0},
-                           {"task_file": "quad.yaml", "state": "weird"}],
+                "trials": [
+                    {"task_file": "quad.yaml", "limit": 0},
+                    {"task_file": "quad.yaml", "state": "weird"},
+                ],
                 "get_trial": [{"task_file": "quad.yaml"}, {"task_file": "quad.yaml", "trial": 77}],
                 "importance": [{"task_file": "quad.yaml", "evaluator": "magic"}],
                 "llm_usage": [{}],
                 "report": [{}, {"task_file": "quad.yaml", "evaluator": "magic"}],
                 "proposer_view": [{}, {"task_file": "../outside.yaml"}],
-                "propose": [{"task_file": "quad.yaml"},
-                            {"task_file": "quad.yaml", "config": {"x": "high", "kind": "a"},
-                             "rationale": "strings are not numbers at all"},
-                            {"task_file": "quad.yaml", "config": {"x": 1.0, "kind": "a"},
-                             "rationale": "a fine reason for this", "client": "!!!"}],
+                "propose": [
+                    {"task_file": "quad.yaml"},
+                    {
+                        "task_file": "quad.yaml",
+                        "config": {"x": "high", "kind": "a"},
+                        "rationale": "strings are not numbers at all",
+                    },
+                    {
+                        "task_file": "quad.yaml",
+                        "config": {"x": 1.0, "kind": "a"},
+                        "rationale": "a fine reason for this",
+                        "client": "!!!",
+                    },
+                ],
             }
             assert set(bad) == TOOLS
             for tool, cases in bad.items():
@@ -386,25 +448,28 @@ def test_http_transport_runs_a_study(tmp_path: Path) -> None:
 
         async def main() -> None:
             url = f"http://127.0.0.1:{port}/mcp"
-            async with streamable_http_client(url) as (read, write):
-                async with ClientSession(read, write) as s:
-                    await s.initialize()
-                    await call(s, "validate_task", task_file="quad.yaml")
-                    seen: list[float] = []
+            async with (
+                streamable_http_client(url) as (read, write),
+                ClientSession(read, write) as s,
+            ):
+                await s.initialize()
+                await call(s, "validate_task", task_file="quad.yaml")
+                seen: list[float] = []
 
-                    async def on_progress(done: float, total: float | None, _: str | None) -> None:
-                        seen.append(done)
+                async def on_progress(done: float, total: float | None, _: str | None) -> None:
+                    seen.append(done)
 
-                    result = await s.call_tool(
-                        "run_trials",
-                        {"task_file": "quad.yaml", "n_trials": 2, "wait_seconds": 120},
-                        progress_callback=on_progress,
-                    )
-                    assert result.structured_content is not None
-                    assert result.structured_content["state"] == "finished"
-                    assert seen and seen[-1] == 2
-                    best = await call(s, "best", task_file="quad.yaml")
-                    assert set(best["config"]) == {"x", "kind"}
+                result = await s.call_tool(
+                    "run_trials",
+                    {"task_file": "quad.yaml", "n_trials": 2, "wait_seconds": 120},
+                    progress_callback=on_progress,
+                )
+                assert result.structured_content is not None
+                assert result.structured_content["state"] == "finished"
+                assert seen
+                assert seen[-1] == 2
+                best = await call(s, "best", task_file="quad.yaml")
+                assert set(best["config"]) == {"x", "kind"}
 
         asyncio.run(main())
     finally:
@@ -435,6 +500,8 @@ def test_cancel_stops_the_running_trial_and_queues_it_again(tmp_path: Path) -> N
     assert time.monotonic() - start < 10
     assert job.status()["state"] == "cancelled"
     trials = service.trials("slow.yaml")["trials"]
-    assert trials[0]["state"] == "failed" and trials[0]["not_counted"] == "interrupted"
-    assert trials[1]["state"] == "waiting" and trials[1]["config"] == trials[0]["config"]
+    assert trials[0]["state"] == "failed"
+    assert trials[0]["not_counted"] == "interrupted"
+    assert trials[1]["state"] == "waiting"
+    assert trials[1]["config"] == trials[0]["config"]
     assert service.study_status("slow.yaml")["budget"]["counted"] == 0

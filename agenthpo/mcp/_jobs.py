@@ -8,6 +8,7 @@ presses Ctrl-C in ``agenthpo run``, so nothing is lost.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -89,10 +90,8 @@ class _CancellableExecutor:
         pid = self.pid
         if pid is None or not hasattr(os, "killpg"):
             return
-        try:
+        with contextlib.suppress(OSError):  # it may have ended meanwhile
             os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass  # it ended meanwhile
 
 
 def _event(event: TrialEvent) -> dict[str, Any]:

@@ -45,8 +45,9 @@ TaskFile = Annotated[str, Field(description="The task YAML file, relative to the
 LLMSpec = Annotated[
     str | None,
     Field(
-        description="The server's LLM for proposals: e.g. 'openai:gpt-4o-mini', 'ollama:qwen2.5:7b',"
-        " 'random' (no LLM); default: the task's llm, else the server's environment."
+        description="The server's LLM for proposals: e.g. 'openai:gpt-4o-mini',"
+        " 'ollama:qwen2.5:7b', 'random' (no LLM); default: the task's llm, else the server's"
+        " environment."
     ),
 ]
 
@@ -176,7 +177,9 @@ def build_server(root: str | Path) -> MCPServer[Any]:
         out: Annotated[
             str | None, Field(description="The task file to write (default: task.yaml beside).")
         ] = None,
-        write: Annotated[bool, Field(description="Write the draft (default: only return it).")] = False,
+        write: Annotated[
+            bool, Field(description="Write the draft (default: only return it).")
+        ] = False,
         force: Annotated[bool, Field(description="Replace an existing task file.")] = False,
         llm: LLMSpec = None,
     ) -> dict[str, Any]:
@@ -390,7 +393,9 @@ def build_server(root: str | Path) -> MCPServer[Any]:
                 " the background; queue: only enqueue it."
             ),
         ] = "ask",
-        n_trials: Annotated[int | None, Field(ge=1, description="The study's total budget.")] = None,
+        n_trials: Annotated[
+            int | None, Field(ge=1, description="The study's total budget.")
+        ] = None,
     ) -> dict[str, Any]:
         """Propose the next trial yourself: the config is checked against the space and
         against every earlier trial (duplicates refused), then stored as a normal trial."""

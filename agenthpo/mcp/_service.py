@@ -82,7 +82,9 @@ MAX_PAGE = 200
 def _client_name(client: str) -> str:
     name = "".join(c for c in client.strip() if c.isalnum() or c in "-_.:")[:40]
     if not name:
-        raise AgentHPOError("client: give a short name such as 'claude-code' (letters, digits, -_.)")
+        raise AgentHPOError(
+            "client: give a short name such as 'claude-code' (letters, digits, -_.)"
+        )
     return name
 
 
@@ -141,7 +143,12 @@ class Service:
         if llm is not None:
             client, _ = resolve_llm(llm)
         draft = draft_task(
-            target, llm=client, metric=metric, direction=direction, out=destination, n_trials=n_trials
+            target,
+            llm=client,
+            metric=metric,
+            direction=direction,
+            out=destination,
+            n_trials=n_trials,
         )
         text = render_draft(draft)
         written = write_draft(draft, force=force) if write else None
@@ -323,7 +330,11 @@ class Service:
             "study": study.study_name,
             "trials": len(trials),
             "states": counts,
-            "budget": {"n_trials": task.n_trials, "counted": spent.counted, "running": spent.active},
+            "budget": {
+                "n_trials": task.n_trials,
+                "counted": spent.counted,
+                "running": spent.active,
+            },
             "best": self._best(study, task),
             "runs": [j.status(recent=0) for j in self.jobs.values() if j.task_file == key],
         }
@@ -465,7 +476,9 @@ class Service:
             raise AgentHPOError(
                 f"evaluator {evaluator!r}: give fanova, ped-anova or mean-decrease-impurity"
             )
-        paths = build_report(study, out_dir=directory, llm=self._llm(task, llm), evaluator=evaluator)
+        paths = build_report(
+            study, out_dir=directory, llm=self._llm(task, llm), evaluator=evaluator
+        )
         report = paths.report
         summary = report.summary
         return {
@@ -492,7 +505,9 @@ class Service:
         return self.root.path(task_file, what="task_file").read_text(encoding="utf-8")
 
     # -- the client as the Creator -----------------------------------------------------
-    def proposer_view(self, task_file: str, *, n_best: int = 5, n_recent: int = 5) -> dict[str, Any]:
+    def proposer_view(
+        self, task_file: str, *, n_best: int = 5, n_recent: int = 5
+    ) -> dict[str, Any]:
         """What the agent's own prompt would hold, hidden metrics removed."""
         task = self.task(task_file)
         try:
@@ -634,7 +649,7 @@ class Service:
 
 
 def _view(v: TrialView) -> dict[str, Any]:
-    data = {
+    data: dict[str, Any] = {
         "trial": v.number,
         "state": v.state,
         "value": v.value,
