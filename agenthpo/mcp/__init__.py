@@ -28,7 +28,10 @@ if TYPE_CHECKING:
 
 __all__ = ["PathOutsideRootError", "Root", "Service", "build_server", "serve"]
 
-_MISSING = "the MCP server needs the mcp package: pip install 'agenthpo[mcp]'"
+_MISSING = (
+    "the MCP server needs the mcp package, version 2 (its MCPServer API):"
+    " pip install 'agenthpo[mcp]' 'mcp>=2'"
+)
 
 
 def _server_module() -> Any:
