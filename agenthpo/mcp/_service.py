@@ -35,7 +35,7 @@ from agenthpo.scaffold import draft_task, render_draft, write_draft
 from agenthpo.scaffold._read import split_target
 from agenthpo.storage import open_storage
 from agenthpo.task import Task, load_task, task_from_dict
-from agenthpo.tuner import Tuner, build_executor, task_context
+from agenthpo.tuner import TrialEvent, Tuner, build_executor, task_context
 
 __all__ = ["Service"]
 
@@ -241,17 +241,7 @@ class Service:
         """Starts a trial to run outside (``agenthpo ask``)."""
         task = self.task(task_file)
         tuner = Tuner(task, seed=seed, llm=self._llm(task, llm), n_trials=n_trials)
-        event = tuner.ask()
-        out: dict[str, Any] = {
-            "trial": event.number,
-            "config": dict(event.config),
-            "proposed_by": event.attrs.get(_keys.PROPOSED_BY),
-            "rationale": event.attrs.get(_keys.RATIONALE),
-        }
-        if task.command is not None:
-            out["command"] = build_executor(task).command_line(event.config)  # type: ignore[attr-defined]
-        out["next"] = "run it, then report with tell (value or metrics, failed, or pruned)"
-        return out
+        return _asked(task, tuner.ask())
 
     def tell(
         self,
@@ -634,7 +624,9 @@ class Service:
             out["state"] = "waiting"
             out["next"] = "run it with run_trials, or take it with ask and report with tell"
         elif start == "ask":
-            asked = self.ask(task_file, n_trials=tuner.n_trials)
+            # the study's own strategy is not asked (an enqueued trial needs no proposer), so
+            # this mode needs no LLM and no API key
+            asked = _asked(task, tuner.ask())
             if asked["trial"] != number:
                 out["note"] = (
                     f"trial {asked['trial']} was queued before yours and was started instead;"
@@ -646,6 +638,20 @@ class Service:
             out["job"] = job.id
             out["next"] = "follow it with run_status"
         return out
+
+
+def _asked(task: Task, event: TrialEvent) -> dict[str, Any]:
+    """A trial started for the client to run, as ``agenthpo ask`` prints it."""
+    out: dict[str, Any] = {
+        "trial": event.number,
+        "config": dict(event.config),
+        "proposed_by": event.attrs.get(_keys.PROPOSED_BY),
+        "rationale": event.attrs.get(_keys.RATIONALE),
+    }
+    if task.command is not None:
+        out["command"] = build_executor(task).command_line(event.config)  # type: ignore[attr-defined]
+    out["next"] = "run it, then report with tell (value or metrics, failed, or pruned)"
+    return out
 
 
 def _view(v: TrialView) -> dict[str, Any]:
