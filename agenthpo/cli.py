@@ -689,6 +689,10 @@ from agenthpo.cli_init import init_command  # noqa: E402 - uses _guard/console
 
 app.command("init")(init_command)
 
+from agenthpo.mcp._command import mcp_command  # noqa: E402 - imports the SDK only when run
+
+app.command("mcp")(mcp_command)
+
 for _info in app.registered_commands:  # every command lists --help as a flag too
     if _info.cls in (None, TyperCommand):
         _info.cls = _Command

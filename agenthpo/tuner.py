@@ -790,11 +790,13 @@ class Tuner:
         value: float | None = None,
         metrics: Mapping[str, float] | None = None,
         error: str | None = None,
+        pruned: str | None = None,
     ) -> FrozenTrial:
         """Stores the result of a trial started with :meth:`ask`.
 
         Give the objective's ``value``, or ``metrics`` holding it (other metrics are stored
-        too), or ``error`` for a run that failed.
+        too), or ``error`` for a run that failed, or ``pruned`` (why) for a run stopped early
+        as not promising (its ``metrics`` and ``value``, if given, are the last seen).
 
         Raises:
             AgentHPOError: No such running trial, or no value for the objective.
@@ -806,6 +808,10 @@ class Tuner:
             raise AgentHPOError(f"trial {number} is not running (it is {state}); nothing to tell")
         trial = optuna.Trial(study, matches[0]._trial_id)
         final = {str(k): float(v) for k, v in (metrics or {}).items()}
+        if pruned is not None:
+            if error is not None:
+                raise AgentHPOError("a trial either failed or was pruned; give one of the two")
+            return self._tell_pruned(study, trial, pruned, final, value)
         if value is not None:
             if self.task.is_multi_objective:
                 raise AgentHPOError(
@@ -835,6 +841,27 @@ class Tuner:
                 study.tell(trial, outcome)
             else:
                 study.tell(trial, state=TrialState.FAIL)
+        return study._storage.get_trial(trial._trial_id)
+
+    def _tell_pruned(
+        self,
+        study: optuna.Study,
+        trial: optuna.Trial,
+        why: str,
+        metrics: dict[str, float],
+        value: float | None,
+    ) -> FrozenTrial:
+        """Stores a trial the caller stopped early: its last metrics, why, state pruned."""
+        if value is not None and not self.task.is_multi_objective:
+            metrics[self.task.objective.metric] = float(value)
+        last = metrics.get(self.task.objective.metric)
+        if last is not None and math.isfinite(last) and not self.task.is_multi_objective:
+            step = max(study._storage.get_trial(trial._trial_id).intermediate_values, default=-1)
+            trial.report(last, step + 1)
+        trial.set_user_attr(_keys.METRICS, metrics)
+        trial.set_user_attr(_keys.ANALYSIS, f"pruned by the caller: {why}")
+        with quiet_optuna():
+            study.tell(trial, state=TrialState.PRUNED)
         return study._storage.get_trial(trial._trial_id)
 
     def _interrupt(self, study: optuna.Study, trial: optuna.Trial, why: str, error: str) -> None:

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from agenthpo.cli import app
 
-COMMANDS = ["run", "worker", "ask", "tell", "best", "report", "show", "dashboard", "init"]
+COMMANDS = ["run", "worker", "ask", "tell", "best", "report", "show", "dashboard", "init", "mcp"]
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])

@@ -1,0 +1,447 @@
+"""The MCP server: AgentHPO's tools and resources over the official ``mcp`` SDK.
+
+Thin: each tool validates its arguments (by its JSON schema), calls :class:`Service` in a
+worker thread and returns its data. A user's mistake becomes a structured error result
+(``is_error``, with ``{"error": {"tool", "type", "message", "problems"}}``); nothing is
+stored by a call that fails. Long runs happen in background threads, so the protocol keeps
+answering while trials run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import anyio
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, InputRequiredResult, TextContent
+from pydantic import Field, ValidationError
+
+from agenthpo import __version__
+from agenthpo.errors import AgentHPOError
+from agenthpo.mcp._jobs import Job
+from agenthpo.mcp._service import Service, dumps
+
+__all__ = ["build_server", "serve"]
+
+_logger = logging.getLogger("agenthpo")
+
+_SECRET_NAME = re.compile(r"KEY|TOKEN|SECRET|PASSWORD", re.IGNORECASE)
+_POLL_S = 0.2
+
+INSTRUCTIONS = """\
+AgentHPO tunes hyperparameters of a training script. Paths are relative to the server's root.
+Typical study: draft_task (read a script, review the draft, write=true) -> validate_task ->
+run_trials (background; follow with run_status) or ask/tell (you run each trial) or
+proposer_view/propose (you are the proposer) -> best / trials / importance -> report."""
+
+TaskFile = Annotated[str, Field(description="The task YAML file, relative to the server's root.")]
+LLMSpec = Annotated[
+    str | None,
+    Field(
+        description="The server's LLM for proposals: e.g. 'openai:gpt-4o-mini',"
+        " 'ollama:qwen2.5:7b', 'random' (no LLM); default: the task's llm, else the server's"
+        " environment."
+    ),
+]
+
+
+def _secrets() -> list[str]:
+    """Values of the environment's keys and tokens, which no result may show."""
+    return sorted(
+        (v for k, v in os.environ.items() if _SECRET_NAME.search(k) and len(v) >= 8),
+        key=len,
+        reverse=True,
+    )
+
+
+def scrub(text: str) -> str:
+    """``text`` with every secret of the environment replaced by ``***``."""
+    for secret in _secrets():
+        text = text.replace(secret, "***")
+    return text
+
+
+def _error_result(tool: str, exc: BaseException) -> CallToolResult:
+    cause = exc.__cause__
+    if isinstance(cause, ValidationError):
+        kind = "invalid_arguments"
+        problems = [
+            f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}"
+            for err in cause.errors()
+        ]
+        message = f"{tool}: the arguments do not fit the tool's schema"
+    elif isinstance(cause, AgentHPOError):
+        kind = type(cause).__name__
+        problems = str(cause).splitlines() or [kind]
+        message = problems[0]
+    elif cause is None:
+        kind = "tool_error"
+        message = str(exc)
+        problems = [message]
+    else:
+        kind = "internal_error"
+        message = f"{type(cause).__name__}: {cause}"
+        problems = [message]
+        _logger.error("tool %s failed", tool, exc_info=cause)
+    error = {
+        "error": {
+            "tool": tool,
+            "type": kind,
+            "message": scrub(message),
+            "problems": [scrub(p) for p in problems],
+            "stored": "nothing: a call that fails changes no study",
+        }
+    }
+    return CallToolResult(
+        content=[TextContent(type="text", text=dumps(error))],
+        structured_content=error,
+        is_error=True,
+    )
+
+
+class _Server(MCPServer[Any]):
+    """:class:`MCPServer` whose tool errors are structured data, and whose results never
+    hold a secret of the server's environment."""
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        try:
+            result = await super().call_tool(name, arguments, context)
+        except ToolError as exc:
+            return _error_result(name, exc)
+        if isinstance(result, CallToolResult):
+            text = result.model_dump_json(by_alias=True)
+            clean = scrub(text)
+            if clean != text:
+                result = CallToolResult.model_validate_json(clean)
+        return result
+
+
+async def _follow(job: Job, ctx: Context[Any, Any], wait_seconds: float) -> dict[str, Any]:
+    """Waits up to ``wait_seconds`` for the run to end, sending a progress notification
+    each time a trial finishes; returns the run's status."""
+    deadline = time.monotonic() + wait_seconds
+    seen = -1
+    while True:
+        if job.done != seen:
+            seen = job.done
+            last = job.finished[-1] if job.finished else None
+            message = (
+                f"trial {last['trial']}: {last['state']} {last['value']}"
+                f" (best {last['best_value']})"
+                if last
+                else "started"
+            )
+            await ctx.report_progress(seen, job.n_trials, scrub(message))
+        if job.state != "running" or time.monotonic() >= deadline:
+            return job.status()
+        await anyio.sleep(_POLL_S)
+
+
+def build_server(root: str | Path) -> MCPServer[Any]:
+    """The MCP server of AgentHPO, confined to ``root``.
+
+    Example:
+        >>> import tempfile
+        >>> server = build_server(tempfile.mkdtemp())  # doctest: +SKIP
+    """
+    service = Service(root)
+    server = _Server(
+        name="agenthpo",
+        title="AgentHPO",
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        log_level="WARNING",
+    )
+
+    def run(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        return anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
+
+    @server.tool()
+    async def draft_task(
+        script: Annotated[str, Field(description="The training script (.py), read, never run.")],
+        function: Annotated[
+            str | None, Field(description="Read this function's parameters instead of its CLI.")
+        ] = None,
+        metric: Annotated[str | None, Field(description="The metric to optimize.")] = None,
+        direction: Literal["maximize", "minimize"] | None = None,
+        n_trials: Annotated[int, Field(ge=1, le=100_000)] = 20,
+        out: Annotated[
+            str | None, Field(description="The task file to write (default: task.yaml beside).")
+        ] = None,
+        write: Annotated[
+            bool, Field(description="Write the draft (default: only return it).")
+        ] = False,
+        force: Annotated[bool, Field(description="Replace an existing task file.")] = False,
+        llm: LLMSpec = None,
+    ) -> dict[str, Any]:
+        """Draft a task file from a training script: hyperparameters, ranges with reasons,
+        objective; returns the YAML and its review, and writes it only with write=true."""
+        result: dict[str, Any] = await run(
+            service.draft_task,
+            script,
+            function=function,
+            metric=metric,
+            direction=direction,
+            n_trials=n_trials,
+            out=out,
+            write=write,
+            force=force,
+            llm=llm,
+        )
+        return result
+
+    @server.tool()
+    async def validate_task(
+        task_file: TaskFile,
+        yaml_text: Annotated[
+            str | None,
+            Field(description="Validate this YAML as if written at task_file (nothing written)."),
+        ] = None,
+    ) -> dict[str, Any]:
+        """Check a task file (or YAML text) as agenthpo run would; every problem is listed."""
+        if yaml_text is not None:
+            text_result: dict[str, Any] = await run(
+                service.validate_task_text, yaml_text, task_file
+            )
+            return text_result
+        result: dict[str, Any] = await run(service.validate_task, task_file)
+        return result
+
+    @server.tool()
+    async def ask(
+        task_file: TaskFile,
+        llm: LLMSpec = None,
+        seed: int | None = None,
+        n_trials: Annotated[
+            int | None, Field(ge=1, description="The study's total budget (default: the task's).")
+        ] = None,
+    ) -> dict[str, Any]:
+        """Start the next trial, proposed by the study's strategy, for you to run; returns
+        its number, config, rationale and command. Report it with tell."""
+        result: dict[str, Any] = await run(
+            service.ask, task_file, llm=llm, seed=seed, n_trials=n_trials
+        )
+        return result
+
+    @server.tool()
+    async def tell(
+        task_file: TaskFile,
+        trial: Annotated[int, Field(ge=0, description="The trial number ask or propose gave.")],
+        value: Annotated[float | None, Field(description="The objective's value.")] = None,
+        metrics: Annotated[
+            dict[str, float] | None, Field(description="Final metrics, the objective's included.")
+        ] = None,
+        failed: Annotated[str | None, Field(description="The run failed: why.")] = None,
+        pruned: Annotated[
+            str | None, Field(description="You stopped the run early as not promising: why.")
+        ] = None,
+    ) -> dict[str, Any]:
+        """Report a trial's result (value or metrics), its failure, or its pruning."""
+        result: dict[str, Any] = await run(
+            service.tell,
+            task_file,
+            trial=trial,
+            value=value,
+            metrics=metrics,
+            failed=failed,
+            pruned=pruned,
+        )
+        return result
+
+    @server.tool()
+    async def run_trials(
+        task_file: TaskFile,
+        ctx: Context[Any, Any],
+        n_trials: Annotated[int, Field(ge=1, le=10_000, description="Trials to add now.")] = 1,
+        llm: LLMSpec = None,
+        seed: int | None = None,
+        strategy: Annotated[
+            str | None,
+            Field(description="agent, hybrid-tpe, centaur, tpe, random, cmaes or gp."),
+        ] = None,
+        wait_seconds: Annotated[
+            float,
+            Field(
+                ge=0,
+                le=3600,
+                description="Wait this long for the run, with progress notifications (0: return"
+                " at once; follow later with run_status).",
+            ),
+        ] = 0.0,
+    ) -> dict[str, Any]:
+        """Run N more trials of the task in the background (the task's own command or
+        function); returns the run's id at once. Follow with run_status, stop with cancel_run."""
+        job: Job = await run(
+            service.run_trials, task_file, n_trials=n_trials, llm=llm, seed=seed, strategy=strategy
+        )
+        return await _follow(job, ctx, wait_seconds)
+
+    @server.tool()
+    async def run_status(
+        job: Annotated[str, Field(description="The run id run_trials returned.")],
+        ctx: Context[Any, Any],
+        wait_seconds: Annotated[
+            float, Field(ge=0, le=3600, description="Wait for the run, with progress.")
+        ] = 0.0,
+    ) -> dict[str, Any]:
+        """A background run's state: trials done, the one running, recent results, summary."""
+        return await _follow(service.job(job), ctx, wait_seconds)
+
+    @server.tool()
+    async def cancel_run(
+        job: Annotated[str, Field(description="The run id run_trials returned.")],
+    ) -> dict[str, Any]:
+        """Stop a background run; its running trial is stored as interrupted and re-queued."""
+        found = service.job(job)
+        found.stop()
+        if found.thread is not None:
+            await run(found.thread.join, 30.0)
+        return found.status()
+
+    @server.tool()
+    async def study_status(task_file: TaskFile) -> dict[str, Any]:
+        """The study's trial counts, budget, best so far, and runs in progress."""
+        result: dict[str, Any] = await run(service.study_status, task_file)
+        return result
+
+    @server.tool()
+    async def best(task_file: TaskFile) -> dict[str, Any]:
+        """The best trial's config, value and metrics (several objectives: the Pareto front)."""
+        result: dict[str, Any] = await run(service.best, task_file)
+        return result
+
+    @server.tool()
+    async def trials(
+        task_file: TaskFile,
+        offset: Annotated[int, Field(ge=0)] = 0,
+        limit: Annotated[int, Field(ge=1, le=200)] = 20,
+        state: Literal["complete", "failed", "pruned", "running", "waiting"] | None = None,
+    ) -> dict[str, Any]:
+        """One page of trials with config, values, who proposed and why, analysis, error."""
+        result: dict[str, Any] = await run(
+            service.trials, task_file, offset=offset, limit=limit, state=state
+        )
+        return result
+
+    @server.tool()
+    async def get_trial(task_file: TaskFile, trial: Annotated[int, Field(ge=0)]) -> dict[str, Any]:
+        """One trial's whole record: metrics, learning curve, stderr tail, LLM usage."""
+        result: dict[str, Any] = await run(service.trial_record, task_file, trial)
+        return result
+
+    @server.tool()
+    async def importance(
+        task_file: TaskFile,
+        evaluator: Literal["fanova", "ped-anova", "mean-decrease-impurity"] = "fanova",
+    ) -> dict[str, Any]:
+        """How much each hyperparameter explains of the objective (shares summing to 1)."""
+        result: dict[str, Any] = await run(service.importance, task_file, evaluator=evaluator)
+        return result
+
+    @server.tool()
+    async def llm_usage(task_file: TaskFile) -> dict[str, Any]:
+        """The LLM's calls, tokens, cost in dollars and fallbacks over the whole study."""
+        result: dict[str, Any] = await run(service.llm_usage, task_file)
+        return result
+
+    @server.tool()
+    async def report(
+        task_file: TaskFile,
+        out_dir: Annotated[
+            str | None, Field(description="Folder for report.html/md (default: beside the task).")
+        ] = None,
+        llm: LLMSpec = None,
+        evaluator: Literal["fanova", "ped-anova", "mean-decrease-impurity"] = "fanova",
+    ) -> dict[str, Any]:
+        """Write the study's report (HTML and Markdown); returns its summary as data and
+        the paths."""
+        result: dict[str, Any] = await run(
+            service.report, task_file, out_dir=out_dir, llm=llm, evaluator=evaluator
+        )
+        return result
+
+    @server.tool()
+    async def proposer_view(task_file: TaskFile) -> dict[str, Any]:
+        """What a proposer should read to choose the next config: the task, the space, a
+        bounded history with analyses and failures (hidden metrics removed). Answer with propose."""
+        result: dict[str, Any] = await run(service.proposer_view, task_file)
+        return result
+
+    @server.tool()
+    async def propose(
+        task_file: TaskFile,
+        config: Annotated[dict[str, Any], Field(description="A value for every parameter.")],
+        rationale: Annotated[
+            str, Field(description="One line: why this config, from the history.")
+        ],
+        client: Annotated[
+            str, Field(description="Your name, stored as proposed_by 'client:NAME'.")
+        ] = "client",
+        start: Annotated[
+            Literal["ask", "queue", "run"],
+            Field(
+                description="ask: start it for you to run and tell; run: the server runs it in"
+                " the background; queue: only enqueue it."
+            ),
+        ] = "ask",
+        n_trials: Annotated[
+            int | None, Field(ge=1, description="The study's total budget.")
+        ] = None,
+    ) -> dict[str, Any]:
+        """Propose the next trial yourself: the config is checked against the space and
+        against every earlier trial (duplicates refused), then stored as a normal trial."""
+        result: dict[str, Any] = await run(
+            service.propose,
+            task_file,
+            config=config,
+            rationale=rationale,
+            client=client,
+            start=start,
+            n_trials=n_trials,
+        )
+        return result
+
+    @server.resource("agenthpo://task/{+task_file}", mime_type="text/yaml")
+    async def task_resource(task_file: str) -> str:
+        """The task file."""
+        text: str = await run(service.task_text, task_file)
+        return scrub(text)
+
+    @server.resource("agenthpo://report/{+task_file}", mime_type="text/markdown")
+    async def report_resource(task_file: str) -> str:
+        """The study's report in Markdown, built from the stored study."""
+        text: str = await run(service.report_markdown, task_file)
+        return scrub(text)
+
+    @server.resource("agenthpo://trial/{number}/{+task_file}", mime_type="application/json")
+    async def trial_resource(number: str, task_file: str) -> str:
+        """One trial's record as JSON."""
+        if not number.isdigit():
+            raise AgentHPOError(f"trial {number!r}: give a trial number")
+        record = await run(service.trial_record, task_file, int(number))
+        return scrub(json.dumps(record, default=str))
+
+    return server
+
+
+def serve(*, root: str | Path, http: int | None = None) -> None:
+    """Serves until the client disconnects (stdio) or the process is stopped (HTTP).
+
+    Args:
+        root: The only folder the server reads, writes and runs trials in.
+        http: Serve streamable HTTP on ``127.0.0.1:PORT`` (path ``/mcp``) instead of stdio.
+    """
+    server = build_server(root)
+    if http is None:
+        anyio.run(server.run_stdio_async)
+    else:
+        anyio.run(lambda: server.run_streamable_http_async(host="127.0.0.1", port=http))

@@ -1,0 +1,507 @@
+"""The MCP server driven by the SDK's own client: over stdio (a subprocess, as a coding
+agent starts it) and over streamable HTTP; a whole study, the client as the proposer,
+path confinement, and bad input to every tool."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("mcp")
+
+from mcp.client.session import ClientSession
+from mcp.client.stdio import StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.conftest import QUADRATIC
+
+REPO = Path(__file__).resolve().parents[1]
+SECRET = "sk-test-very-secret-0123456789"
+
+TRAIN = '''"""Trains nothing: a bowl in x and log10(lr), for the MCP tests."""
+import argparse
+import math
+
+from agenthpo.reporter import report
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--x", type=float, default=0.5, help="the point")
+    parser.add_argument("--lr", type=float, default=0.01, help="learning rate")
+    args = parser.parse_args()
+    val_loss = (args.x - 2) ** 2 + (math.log10(args.lr) + 2) ** 2
+    report(step=0, val_loss=val_loss + 1.0)
+    report(val_loss=val_loss)
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+QUAD_TASK = """\
+name: quad
+description: a quadratic bowl, key {secret}
+objective: {{metric: loss, direction: minimize}}
+hidden_metrics: [test_loss]
+space:
+  x: {{type: float, low: -5.0, high: 5.0}}
+  kind: [a, b]
+n_trials: {n_trials}
+function: quad:objective
+strategy: tpe
+"""
+
+SLOW = """
+import time
+
+def objective(config, report):
+    report(step=0, loss=1.0)
+    time.sleep(60)
+    return {"loss": 0.0}
+"""
+
+TOOLS = {
+    "draft_task",
+    "validate_task",
+    "ask",
+    "tell",
+    "run_trials",
+    "run_status",
+    "cancel_run",
+    "study_status",
+    "best",
+    "trials",
+    "get_trial",
+    "importance",
+    "llm_usage",
+    "report",
+    "proposer_view",
+    "propose",
+}
+
+
+def _env() -> dict[str, str]:
+    return {
+        "PYTHONPATH": str(REPO),
+        "OPENAI_API_KEY": SECRET,
+        "AGENTHPO_LLM": "random",
+        "AGENTHPO_LLAMA_THREADS": "1",
+    }
+
+
+def _server_argv(root: Path, *extra: str) -> list[str]:
+    return ["-c", "from agenthpo.cli import main; main()", "mcp", "--root", str(root), *extra]
+
+
+@asynccontextmanager
+async def stdio_session(root: Path) -> AsyncIterator[ClientSession]:
+    params = StdioServerParameters(
+        command=sys.executable, args=_server_argv(root), env=_env(), cwd=str(root)
+    )
+    with open(os.devnull, "w") as errlog:
+        async with (
+            stdio_client(params, errlog=errlog) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            yield session
+
+
+async def call(session: ClientSession, tool: str, **args: Any) -> dict[str, Any]:
+    """Calls a tool that must succeed; returns its structured result."""
+    result = await session.call_tool(tool, args)
+    assert not result.is_error, (tool, result.content)
+    assert result.structured_content is not None
+    assert SECRET not in json.dumps(result.structured_content)
+    return result.structured_content
+
+
+async def fails(session: ClientSession, tool: str, **args: Any) -> dict[str, Any]:
+    """Calls a tool that must fail with a structured error; returns the error."""
+    result = await session.call_tool(tool, args)
+    assert result.is_error, (tool, args, result.content)
+    assert result.structured_content is not None, (tool, result.content)
+    error = result.structured_content["error"]
+    assert error["tool"] == tool
+    assert error["message"]
+    assert error["problems"]
+    assert SECRET not in json.dumps(error)
+    return dict(error)
+
+
+def _write_quad(root: Path, n_trials: int = 12) -> None:
+    (root / "quad.py").write_text(QUADRATIC)
+    (root / "quad.yaml").write_text(QUAD_TASK.format(secret=SECRET, n_trials=n_trials))
+
+
+def test_stdio_whole_study_draft_validate_run_best_report(tmp_path: Path) -> None:
+    """A complete study through MCP alone: draft, write, validate, run in the background
+    with progress, then status, best, trials, importance, usage, report and resources."""
+    (tmp_path / "train.py").write_text(TRAIN)
+
+    async def main() -> None:
+        async with stdio_session(tmp_path) as s:
+            tools = {t.name: t for t in (await s.list_tools()).tools}
+            assert set(tools) == TOOLS
+            assert all(t.description and t.input_schema for t in tools.values())
+
+            draft = await call(s, "draft_task", script="train.py", metric="val_loss")
+            assert draft["written"] is False
+            assert not (tmp_path / "task.yaml").exists()
+            assert {p["name"] for p in draft["review"]} == {"x", "lr"}
+            assert "val_loss" in draft["yaml"]
+            written = await call(
+                s, "draft_task", script="train.py", metric="val_loss", n_trials=3, write=True
+            )
+            assert written["written"]
+            assert (tmp_path / "task.yaml").exists()
+            valid = await call(s, "validate_task", task_file="task.yaml")
+            assert valid["valid"]
+            assert set(valid["space"]) == {"x", "lr"}
+
+            progress: list[tuple[float, float | None, str | None]] = []
+
+            async def on_progress(done: float, total: float | None, message: str | None) -> None:
+                progress.append((done, total, message))
+
+            started = await s.call_tool(
+                "run_trials",
+                {"task_file": "task.yaml", "n_trials": 3, "strategy": "tpe", "wait_seconds": 0},
+            )
+            job = started.structured_content
+            assert job is not None
+            assert job["state"] == "running"
+            # the protocol answers while trials run
+            status = await call(s, "run_status", job=job["job"])
+            assert status["job"] == job["job"]
+            followed = await s.call_tool(
+                "run_status",
+                {"job": job["job"], "wait_seconds": 120},
+                progress_callback=on_progress,
+            )
+            final = followed.structured_content
+            assert final is not None
+            assert final["state"] == "finished", final
+            assert final["done"] == 3
+            assert final["summary"]["n_complete"] == 3
+            assert progress
+            assert progress[-1][0] == 3
+            assert progress[-1][1] == 3
+
+            state = await call(s, "study_status", task_file="task.yaml")
+            assert state["states"] == {"complete": 3}
+            assert state["budget"]["counted"] == 3
+            best = await call(s, "best", task_file="task.yaml")
+            assert best["metric"] == "val_loss"
+            assert set(best["config"]) == {"x", "lr"}
+            page = await call(s, "trials", task_file="task.yaml", limit=2)
+            assert page["total"] == 3
+            assert page["next_offset"] == 2
+            assert all(t["analysis"] and t["proposed_by"] for t in page["trials"])
+            rest = await call(s, "trials", task_file="task.yaml", offset=2)
+            assert [t["trial"] for t in rest["trials"]] == [2]
+            record = await call(s, "get_trial", task_file="task.yaml", trial=0)
+            assert record["metrics"]["val_loss"] == record["values"][0]
+            assert record["curve"]
+            imp = await call(s, "importance", task_file="task.yaml", evaluator="ped-anova")
+            assert "evaluator" in imp
+            usage = await call(s, "llm_usage", task_file="task.yaml")
+            assert usage["calls"] == 0
+            rep = await call(s, "report", task_file="task.yaml")
+            assert (tmp_path / rep["html"]).exists()
+            assert (tmp_path / rep["markdown"]).exists()
+            assert rep["facts"]["n_trials"] == 3
+            assert rep["summary"]["sections"]
+
+            text = await s.read_resource("agenthpo://task/task.yaml")
+            assert "val_loss" in text.contents[0].text  # type: ignore[union-attr]
+            md = await s.read_resource("agenthpo://report/task.yaml")
+            assert "#" in md.contents[0].text  # type: ignore[union-attr]
+            one = await s.read_resource("agenthpo://trial/1/task.yaml")
+            assert json.loads(one.contents[0].text)["trial"] == 1  # type: ignore[union-attr]
+
+    asyncio.run(main())
+
+
+def test_stdio_ask_tell_and_client_as_creator(tmp_path: Path) -> None:
+    """ask/tell (result, failure, pruning) and the client proposing: validated, de-duplicated,
+    stored as normal trials with proposed_by naming the client; hidden metrics never shown."""
+    _write_quad(tmp_path)
+
+    async def main() -> None:
+        async with stdio_session(tmp_path) as s:
+            asked = await call(s, "ask", task_file="quad.yaml")
+            assert set(asked["config"]) == {"x", "kind"}
+            told = await call(s, "tell", task_file="quad.yaml", trial=asked["trial"], value=1.5)
+            assert told["state"] == "complete"
+            assert told["values"] == [1.5]
+            second = await call(s, "ask", task_file="quad.yaml")
+            await call(s, "tell", task_file="quad.yaml", trial=second["trial"], failed="OOM")
+            third = await call(s, "ask", task_file="quad.yaml")
+            pruned = await call(
+                s,
+                "tell",
+                task_file="quad.yaml",
+                trial=third["trial"],
+                pruned="flat curve",
+                metrics={"loss": 9.0},
+            )
+            assert pruned["state"] == "pruned"
+            assert "flat curve" in pruned["analysis"]
+
+            view = await call(s, "proposer_view", task_file="quad.yaml")
+            assert set(view["space"]) == {"x", "kind"}
+            assert view["answer_schema"]
+            assert "History" in view["history"]
+            assert view["failures"][0]["error"] == "OOM"
+            assert "test_loss" not in json.dumps(view)
+            assert "***" in view["task"]["description"]  # the key, masked
+
+            before = (await call(s, "trials", task_file="quad.yaml"))["total"]
+            bad = await fails(
+                s,
+                "propose",
+                task_file="quad.yaml",
+                config={"x": 99, "kind": "z"},
+                rationale="the far corner was never tried",
+            )
+            assert any("x" in p for p in bad["problems"])
+            assert any("kind" in p for p in bad["problems"])
+            await fails(
+                s, "propose", task_file="quad.yaml", config={"x": 1.0, "kind": "a"}, rationale="ok"
+            )
+            twin = await fails(
+                s,
+                "propose",
+                task_file="quad.yaml",
+                config=asked["config"],
+                rationale="repeat the first trial exactly",
+            )
+            assert "already" in twin["message"]
+            assert (await call(s, "trials", task_file="quad.yaml"))["total"] == before
+
+            mine = await call(
+                s,
+                "propose",
+                task_file="quad.yaml",
+                config={"x": 2.0, "kind": "a"},
+                rationale="x=2 sits at the bowl's centre by the trend so far",
+                client="test-agent",
+            )
+            assert mine["started"]["trial"] == mine["trial"]
+            assert mine["started"]["proposed_by"] == "client:test-agent"
+            await call(s, "tell", task_file="quad.yaml", trial=mine["trial"], metrics={"loss": 0.0})
+            ran = await call(
+                s,
+                "propose",
+                task_file="quad.yaml",
+                config={"x": 2.5, "kind": "a"},
+                rationale="probe just right of the best to see the slope",
+                client="test-agent",
+                start="run",
+            )
+            done = await call(s, "run_status", job=ran["job"], wait_seconds=60)
+            assert done["state"] == "finished", done
+            assert done["done"] == 1
+            record = await call(s, "get_trial", task_file="quad.yaml", trial=ran["trial"])
+            assert record["state"] == "complete"
+            assert record["proposed_by"] == "client:test-agent"
+            assert record["values"] == [0.25]
+            best = await call(s, "best", task_file="quad.yaml")
+            assert best["trial"] == mine["trial"]
+
+    asyncio.run(main())
+
+
+def test_path_confinement_and_bad_input_to_every_tool(tmp_path: Path) -> None:
+    """Every path leaves the root only to be refused, and every tool answers bad input with
+    a structured error that changes nothing."""
+    root = tmp_path / "root"
+    root.mkdir()
+    _write_quad(root, n_trials=2)
+    (tmp_path / "outside.yaml").write_text((root / "quad.yaml").read_text())
+    (tmp_path / "quad.py").write_text(QUADRATIC)
+    (root / "link.yaml").symlink_to(tmp_path / "outside.yaml")
+    (root / "escape.yaml").write_text(
+        (root / "quad.yaml").read_text() + f"storage: sqlite:///{tmp_path / 'x.db'}\n"
+    )
+    (root / "train.py").write_text(TRAIN)
+
+    async def main() -> None:
+        async with stdio_session(root) as s:
+            for path in ("../outside.yaml", str(tmp_path / "outside.yaml"), "link.yaml"):
+                error = await fails(s, "validate_task", task_file=path)
+                assert error["type"] == "PathOutsideRootError", error
+            error = await fails(s, "validate_task", task_file="escape.yaml")
+            assert error["type"] == "PathOutsideRootError"
+            await fails(s, "draft_task", script="../quad.py")
+            await fails(s, "draft_task", script="train.py", out="../task.yaml", write=True)
+            assert not (tmp_path / "task.yaml").exists()
+            await fails(s, "run_trials", task_file="../outside.yaml")
+            with pytest.raises(Exception):  # noqa: B017 - the SDK's own resource error
+                await s.read_resource("agenthpo://task/../outside.yaml")
+
+            asked = await call(s, "ask", task_file="quad.yaml")
+            await fails(s, "report", task_file="quad.yaml", out_dir="../rep")
+            assert not (tmp_path / "rep").exists()
+
+            bad: dict[str, list[dict[str, Any]]] = {
+                "draft_task": [{}, {"script": "missing.py"}, {"script": "train.py", "n_trials": 0}],
+                "validate_task": [
+                    {},
+                    {"task_file": 3},
+                    {"task_file": "missing.yaml"},
+                    {"task_file": "quad.yaml", "yaml_text": "name: [unclosed"},
+                ],
+                "ask": [{}, {"task_file": "quad.yaml", "n_trials": -1}],
+                "tell": [
+                    {"task_file": "quad.yaml"},
+                    {"task_file": "quad.yaml", "trial": 99, "value": 1.0},
+                    {"task_file": "quad.yaml", "trial": asked["trial"], "metrics": {"a": "x"}},
+                    {"task_file": "quad.yaml", "trial": asked["trial"]},
+                ],
+                "run_trials": [
+                    {"task_file": "quad.yaml", "n_trials": 0},
+                    {"task_file": "quad.yaml", "strategy": "nonsense"},
+                ],
+                "run_status": [{}, {"job": "nope"}],
+                "cancel_run": [{}, {"job": "nope"}],
+                "study_status": [{}, {"task_file": "missing.yaml"}],
+                "best": [{}, {"task_file": "quad.yaml", "extra": [1]}],
+                "trials": [
+                    {"task_file": "quad.yaml", "limit": 0},
+                    {"task_file": "quad.yaml", "state": "weird"},
+                ],
+                "get_trial": [{"task_file": "quad.yaml"}, {"task_file": "quad.yaml", "trial": 77}],
+                "importance": [{"task_file": "quad.yaml", "evaluator": "magic"}],
+                "llm_usage": [{}],
+                "report": [{}, {"task_file": "quad.yaml", "evaluator": "magic"}],
+                "proposer_view": [{}, {"task_file": "../outside.yaml"}],
+                "propose": [
+                    {"task_file": "quad.yaml"},
+                    {
+                        "task_file": "quad.yaml",
+                        "config": {"x": "high", "kind": "a"},
+                        "rationale": "strings are not numbers at all",
+                    },
+                    {
+                        "task_file": "quad.yaml",
+                        "config": {"x": 1.0, "kind": "a"},
+                        "rationale": "a fine reason for this",
+                        "client": "!!!",
+                    },
+                ],
+            }
+            assert set(bad) == TOOLS
+            for tool, cases in bad.items():
+                for args in cases:
+                    await fails(s, tool, **args)
+            # nothing was lost or added: the asked trial still runs, and can be told
+            page = await call(s, "trials", task_file="quad.yaml")
+            assert [(t["trial"], t["state"]) for t in page["trials"]] == [
+                (asked["trial"], "running")
+            ]
+            await call(s, "tell", task_file="quad.yaml", trial=asked["trial"], value=3.0)
+
+    asyncio.run(main())
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_http_transport_runs_a_study(tmp_path: Path) -> None:
+    """Streamable HTTP on 127.0.0.1: validate, run two trials with progress, best."""
+    _write_quad(tmp_path, n_trials=2)
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, *_server_argv(tmp_path, "--http", str(port))],
+        env={**os.environ, **_env()},
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None, "the server exited"
+                assert time.monotonic() < deadline, "the server never listened"
+                time.sleep(0.2)
+
+        async def main() -> None:
+            url = f"http://127.0.0.1:{port}/mcp"
+            async with (
+                streamable_http_client(url) as (read, write),
+                ClientSession(read, write) as s,
+            ):
+                await s.initialize()
+                await call(s, "validate_task", task_file="quad.yaml")
+                seen: list[float] = []
+
+                async def on_progress(done: float, total: float | None, _: str | None) -> None:
+                    seen.append(done)
+
+                result = await s.call_tool(
+                    "run_trials",
+                    {"task_file": "quad.yaml", "n_trials": 2, "wait_seconds": 120},
+                    progress_callback=on_progress,
+                )
+                assert result.structured_content is not None
+                assert result.structured_content["state"] == "finished"
+                assert seen
+                assert seen[-1] == 2
+                best = await call(s, "best", task_file="quad.yaml")
+                assert set(best["config"]) == {"x", "kind"}
+
+        asyncio.run(main())
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def test_cancel_stops_the_running_trial_and_queues_it_again(tmp_path: Path) -> None:
+    """cancel_run kills a running trial at once; it is stored as interrupted, outside the
+    budget, and queued to run again (the service, without a transport)."""
+    from agenthpo.mcp import Service
+
+    (tmp_path / "slow.py").write_text(SLOW)
+    (tmp_path / "slow.yaml").write_text(
+        QUAD_TASK.format(secret="s", n_trials=3).replace("quad:objective", "slow:objective")
+    )
+    service = Service(tmp_path)
+    job = service.run_trials("slow.yaml", n_trials=2, strategy="random")
+    deadline = time.monotonic() + 30
+    while job.running is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert job.running is not None
+    time.sleep(1.5)  # the trial reported its first step
+    start = time.monotonic()
+    job.stop()
+    assert job.thread is not None
+    job.thread.join(20)
+    assert time.monotonic() - start < 10
+    assert job.status()["state"] == "cancelled"
+    trials = service.trials("slow.yaml")["trials"]
+    assert trials[0]["state"] == "failed"
+    assert trials[0]["not_counted"] == "interrupted"
+    assert trials[1]["state"] == "waiting"
+    assert trials[1]["config"] == trials[0]["config"]
+    assert service.study_status("slow.yaml")["budget"]["counted"] == 0
