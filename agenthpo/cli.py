@@ -283,6 +283,16 @@ def _print_summary(summary: RunSummary, task_arg: str, storage: str | None = Non
             for k, v in summary.best_metrics.items()
             if k != summary.metric and isinstance(v, (int, float))
         )
+        if summary.selection is not None:
+            verdict = (
+                "the default configuration is recommended"
+                if summary.selection.get("improvement") is False
+                else f"trial {summary.best_trial} is recommended"
+            )
+            console.print(
+                Text(f"Noise-robust selection: {verdict}: {summary.selection['reason']}."),
+                soft_wrap=True,
+            )
         console.print(
             Text(
                 f"Best: trial {summary.best_trial}, {summary.metric}"

@@ -84,7 +84,7 @@ def _undertrained(curve: Sequence[dict[str, float]], metric: str, direction: str
     if found is None:
         return None
     key, series = found
-    if len(series) < 3:
+    if len(series) < 6:  # too short a log to tell a slow start from an undertrained run
         return None
     (_, first), (last_step, last) = series[0], series[-1]
     if not (first > 0 and last > 0) or last <= UNDERTRAINED_RATIO * first:
