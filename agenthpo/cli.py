@@ -271,7 +271,10 @@ def _llm_line(summary: RunSummary) -> str:
     return f"{turns}. {cost}."
 
 
-def _print_summary(summary: RunSummary, task_arg: str) -> None:
+def _print_summary(summary: RunSummary, task_arg: str, storage: str | None = None) -> None:
+    """The run's closing lines; every hint names the storage it refers to (``storage`` is
+    the ``--storage`` given, which the hints' commands then carry)."""
+    again = f" --storage {storage}" if storage else ""
     console.print(
         f"\n[bold]{escape(summary.study_name)}[/]: {summary.n_run} trials run now"
         f" ({summary.n_complete} complete, {summary.n_failed} failed"
@@ -300,6 +303,16 @@ def _print_summary(summary: RunSummary, task_arg: str) -> None:
             for k, v in summary.best_metrics.items()
             if k != summary.metric and isinstance(v, (int, float))
         )
+        if summary.selection is not None:
+            verdict = (
+                "the default configuration is recommended"
+                if summary.selection.get("improvement") is False
+                else f"trial {summary.best_trial} is recommended"
+            )
+            console.print(
+                Text(f"Noise-robust selection: {verdict}: {summary.selection['reason']}."),
+                soft_wrap=True,
+            )
         console.print(
             Text(
                 f"Best: trial {summary.best_trial}, {summary.metric}"
@@ -311,7 +324,7 @@ def _print_summary(summary: RunSummary, task_arg: str) -> None:
     else:
         console.print("[yellow]No trial completed yet.[/]")
     console.print(
-        Text(f"Stored in {summary.storage}; see every trial with: agenthpo show {task_arg}"),
+        Text(f"Stored in {summary.storage}; see every trial with: agenthpo show {task_arg}{again}"),
         soft_wrap=True,
     )
 
@@ -462,10 +475,13 @@ def run(
         # the run's first and last lines say it; no Python warning text in between
         warnings.simplefilter("ignore", LLMUnavailableWarning)
         summary = _guard(go)
-    _print_summary(summary, str(task_file))
+    _print_summary(summary, str(task_file), storage)
     paths = write_run_report(task_file, storage=storage) if report else None
     if paths is not None:
-        console.print(Text(f"Report: {paths.html}"), soft_wrap=True)
+        console.print(
+            Text(f"Report of {summary.study_name} in {summary.storage}: {paths.html}"),
+            soft_wrap=True,
+        )
     failure = summary.failure()
     if failure is not None:
         _print_error(failure)

@@ -6,14 +6,17 @@ Example:
     .. code-block:: console
 
         $ agenthpo report examples/digits_mlp/task.yaml
-        Report of digits-mlp (12 trials): examples/digits_mlp/task-report/report.html
+        Report of digits-mlp in sqlite:///.../task.agenthpo.db (12 trials):
+        examples/digits_mlp/task-report/report.html
         $ agenthpo report --storage sqlite:///studies.db --study quad -o out --no-llm
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -26,24 +29,94 @@ from agenthpo.llm import LLMClient, resolve_llm
 from agenthpo.report import EVALUATORS, ReportPaths, build_report
 from agenthpo.task import load_task
 
-__all__ = ["default_report_dir", "report_command", "write_run_report"]
+__all__ = [
+    "default_report_dir",
+    "report_command",
+    "report_dir_for",
+    "storage_tag",
+    "storage_url",
+    "write_run_report",
+]
 
 _logger = logging.getLogger("agenthpo")
 
 
-def default_report_dir(task_file: Path | None, study_name: str) -> Path:
-    """``<task dir>/<task stem>-report`` beside a task file, else ``./<study>-report``.
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "study"
+
+
+def storage_tag(url: str) -> str:
+    """A short, stable name for a storage: its file's stem (or its scheme) and a hash of the
+    whole URL, so two files of one name in two folders get two tags.
+
+    Example:
+        >>> storage_tag("sqlite:////data/runs/other.db")
+        'other-d85313'
+    """
+    scheme, _, rest = url.partition(":")
+    path = rest.lstrip("/") if scheme in ("sqlite", "journal") else ""
+    base = Path(path).stem if path else scheme
+    digest = hashlib.sha256(url.encode("utf-8")).hexdigest()[:6]
+    return f"{_slug(base)}-{digest}"
+
+
+def default_report_dir(
+    task_file: Path | None,
+    study_name: str,
+    *,
+    storage: str | None = None,
+    task_name: str | None = None,
+) -> Path:
+    """Where a study's report goes by default: named after the study and its storage.
+
+    Beside a task file, its own study (``task_name``) in its own storage (``storage``
+    ``None``) reports into ``<task stem>-report``; any other study or storage into
+    ``<task stem>-report-<study>-<storage tag>``, so two studies never overwrite each
+    other's report. Without a task file: ``./<study>-<storage tag>-report``.
+
+    Args:
+        task_file: The task file, if the study came from one.
+        study_name: The study's name.
+        storage: The study's storage URL when it is not the task file's own.
+        task_name: The task's name (its own study's name), if known.
 
     Example:
         >>> default_report_dir(Path("examples/digits_mlp/task.yaml"), "digits-mlp").as_posix()
         'examples/digits_mlp/task-report'
-        >>> default_report_dir(None, "quad").as_posix()
-        'quad-report'
+        >>> default_report_dir(Path("t/task.yaml"), "quad", storage="sqlite:////x/other.db").as_posix()
+        't/task-report-quad-other-22c8fe'
+        >>> default_report_dir(None, "quad", storage="sqlite:////x/other.db").as_posix()
+        'quad-other-22c8fe-report'
     """
+    study = _slug(study_name)
     if task_file is not None:
-        return task_file.parent / f"{task_file.stem}-report"
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in study_name) or "study"
-    return Path(f"{safe}-report")
+        own = f"{task_file.stem}-report"
+        if storage is None and (task_name is None or study_name == task_name):
+            return task_file.parent / own
+        tag = storage_tag(storage) if storage is not None else "own-storage"
+        return task_file.parent / f"{own}-{study}-{tag}"
+    tag = storage_tag(storage) if storage is not None else "storage"
+    return Path(f"{study}-{tag}-report")
+
+
+def report_dir_for(task_file: Path | None, study_name: str, storage: str | None) -> Path:
+    """:func:`default_report_dir` for a study opened from ``task_file`` and ``--storage``
+    (``storage`` the task's own default counts as its own)."""
+    if task_file is None:
+        return default_report_dir(None, study_name, storage=storage)
+    task = load_task(task_file)
+    if storage is not None and storage == task.default_storage():
+        storage = None
+    return default_report_dir(task_file, study_name, storage=storage, task_name=task.name)
+
+
+def storage_url(task_file: Path | None, storage: str | None) -> str:
+    """The storage a command refers to: ``--storage``, else the task's own."""
+    if storage is not None:
+        return storage
+    if task_file is None:
+        raise AgentHPOError("give a task file or --storage URL")
+    return load_task(task_file).default_storage()
 
 
 def _references(path: Path | None) -> dict[str, list[float]] | None:
@@ -94,7 +167,7 @@ def write_run_report(
     """
     try:
         study = _open_study(task_file, storage, None)
-        out_dir = default_report_dir(task_file, study.study_name)
+        out_dir = report_dir_for(task_file, study.study_name, storage)
         return build_report(study, out_dir=out_dir, llm=llm)
     except Exception as exc:  # the run's results are stored whatever happens here
         _logger.warning("could not write the report: %s", exc)
@@ -111,7 +184,8 @@ def report_command(
             "--out",
             "-o",
             help="Directory for report.html and report.md (default: <task stem>-report beside"
-            " the task file, or ./<study>-report).",
+            " the task file for its own study and storage, <task stem>-report-<study>-<storage>"
+            " for another, ./<study>-<storage>-report without a task file).",
         ),
     ] = None,
     llm: Annotated[
@@ -145,7 +219,7 @@ def report_command(
 ) -> None:
     """Write a study's report: a self-contained HTML page with plots, and Markdown."""
 
-    def go() -> ReportPaths:
+    def go() -> tuple[ReportPaths, str]:
         if importance not in EVALUATORS:
             raise AgentHPOError(
                 f"--importance {importance!r}: choose one of {', '.join(EVALUATORS)}"
@@ -155,17 +229,18 @@ def report_command(
         client, note = _summary_llm(task_file, llm, no_llm)
         if note:
             console.print(Text(note))
-        target = out_dir or default_report_dir(task_file, s.study_name)
-        return build_report(
+        target = out_dir or report_dir_for(task_file, s.study_name, storage)
+        built = build_report(
             s, out_dir=target, llm=client, references=references, evaluator=importance
         )
+        return built, storage_url(task_file, storage)
 
-    paths = _guard(go)
+    paths, url = _guard(go)
     report = paths.report
     summary = report.summary
     console.print(
-        f"Report of [bold]{escape(report.data.study_name)}[/] ({len(report.data.trials)}"
-        f" trials): {escape(str(paths.html))}",
+        f"Report of [bold]{escape(report.data.study_name)}[/] in {escape(url)}"
+        f" ({len(report.data.trials)} trials): {escape(str(paths.html))}",
         soft_wrap=True,
     )
     console.print(Text(f"Markdown: {paths.markdown}"), soft_wrap=True)

@@ -105,6 +105,12 @@ class NoiseSection(BaseModel):
     function. It must not be a parameter of the space."""
     every: int = Field(default=10, ge=1)
     """Measure the incumbent after this many trials (and again at the end if it changed)."""
+    top: int = Field(default=3, ge=1, le=20)
+    """At the end, re-run this many best trials and the default configuration on the
+    further seeds, and recommend by the mean: a single run's win can be a seed fluke."""
+    band: float = Field(default=2.0, ge=0.0)
+    """The noise band, in standard errors of the difference of two means: a candidate is an
+    improvement only when its mean beats the default's by more than this."""
 
 
 class WarmStartFrom(BaseModel):

@@ -131,6 +131,11 @@ class RunSummary:
     """Trials stopped before they finished (the time limit): not counted, and run again."""
     last_error: str | None = None
     """The error of the last trial of this run that failed."""
+    selection: dict[str, Any] | None = None
+    """The noise-robust recommendation (see :meth:`Tuner.select`), when the task has a
+    ``noise:`` section: ``recommended_trial``, ``improvement`` (``False``: the default is
+    recommended, as nothing beat it beyond the noise band), ``reason`` and each
+    candidate's ``mean``, ``std``, ``n``. ``best_*`` then describe the recommended trial."""
 
     def failure(self) -> str | None:
         """Why this run achieved nothing, on one line; ``None`` when it did not fail.
@@ -541,6 +546,7 @@ class Tuner:
                     self.measure_noise(study, executor)
             if self.task.noise is not None and not summary.stopped_by_time_limit:
                 self.measure_noise(study, executor)
+                self.select(study, executor)
         self._finish_summary(summary, study)
         sampler = self.sampler()
         if isinstance(sampler, AgentSampler):
@@ -586,6 +592,18 @@ class Tuner:
         stored = dict(study.user_attrs.get(_keys.STUDY_NOISE) or {})
         if str(best.number) in stored:
             return dict(stored[str(best.number)])
+        return self._measure(study, executor, best)
+
+    def _measure(
+        self, study: optuna.Study, executor: Executor, trial: FrozenTrial
+    ) -> dict[str, Any]:
+        """Re-runs one completed trial's configuration on the further seeds (once)."""
+        noise = self.task.noise
+        assert noise is not None
+        stored = dict(study.user_attrs.get(_keys.STUDY_NOISE) or {})
+        if str(trial.number) in stored:
+            return dict(stored[str(trial.number)])
+        best = trial
         assert best.value is not None
         values = [float(best.value)]
         seeds: list[int | None] = [None]
@@ -609,6 +627,89 @@ class Tuner:
         study.set_user_attr(_keys.STUDY_NOISE, stored)
         _logger.info("noise: trial %d over %d seeds: %.6g +- %.3g", best.number, n, mean, std)
         return entry
+
+    def select(self, study: optuna.Study, executor: Executor) -> dict[str, Any] | None:
+        """Recommends a configuration by evidence that survives seed noise.
+
+        The ``noise.top`` best trials and the default configuration's trial are re-run on
+        the further seeds (runs, not trials: they spend no budget and the sampler never
+        sees them; the agent reads them in the study's noise attribute). The candidate
+        with the best mean wins, but is presented as an improvement only when its mean
+        beats the default's by more than ``noise.band`` standard errors of the difference;
+        otherwise the default is recommended. The result is stored in the study's
+        ``agenthpo_selection`` attribute.
+        """
+        noise = self.task.noise
+        if noise is None or self.task.is_multi_objective:
+            return None
+        done = [
+            t
+            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t.value is not None
+        ]
+        if not done:
+            return None
+        sign = 1.0 if self.task.objective.direction == "maximize" else -1.0
+        ranked = sorted(done, key=lambda t: (-sign * float(t.value or 0.0), t.number))
+        default = next(
+            (t for t in done if t.user_attrs.get(_keys.PROPOSED_BY) == "default_config"), None
+        )
+        candidates = ranked[: noise.top]
+        if default is not None and default not in candidates:
+            candidates.append(default)
+        stats = {t.number: self._measure(study, executor, t) for t in candidates}
+        by_mean = sorted(candidates, key=lambda t: (-sign * stats[t.number]["mean"], t.number))
+        winner = by_mean[0]
+
+        def sem(n: int) -> float:
+            return float(stats[n]["std"]) / math.sqrt(max(1, int(stats[n]["n"])))
+
+        w = stats[winner.number]
+        improvement: bool | None = None
+        recommended = winner
+        if default is None:
+            reason = (
+                f"trial {winner.number} has the best mean {w['mean']:.6g} ± {w['std']:.3g}"
+                f" over {w['n']} seeds (no default configuration to compare with)"
+            )
+        elif winner.number == default.number:
+            improvement = False
+            reason = (
+                f"the default configuration (trial {default.number}) has the best mean"
+                f" {w['mean']:.6g} ± {w['std']:.3g} over {w['n']} seeds: no candidate beat it"
+            )
+        else:
+            d = stats[default.number]
+            gain = sign * (w["mean"] - d["mean"])
+            margin = noise.band * math.hypot(sem(winner.number), sem(default.number))
+            improvement = gain > margin
+            said = (
+                f"trial {winner.number}'s mean {w['mean']:.6g} ± {w['std']:.3g} against the"
+                f" default's (trial {default.number}) {d['mean']:.6g} ± {d['std']:.3g}, over"
+                f" {w['n']} and {d['n']} seeds: a gain of {gain:.3g}"
+            )
+            if improvement:
+                reason = f"{said}, beyond the noise band {margin:.3g}"
+            else:
+                recommended = default
+                reason = (
+                    f"{said}, within the noise band {margin:.3g}: not an improvement, so the"
+                    " default configuration is recommended"
+                )
+        selection: dict[str, Any] = {
+            "recommended_trial": recommended.number,
+            "config": dict(recommended.params),
+            "improvement": improvement,
+            "reason": reason,
+            "best_single_run": ranked[0].number,
+            "candidates": {
+                str(t.number): {k: stats[t.number][k] for k in ("mean", "std", "n")}
+                for t in candidates
+            },
+        }
+        study.set_user_attr(_keys.STUDY_SELECTION, selection)
+        _logger.info("selection: %s", reason)
+        return selection
 
     def _run_trial(
         self, study: optuna.Study, trial: optuna.Trial, executor: Executor, started: float
@@ -965,6 +1066,11 @@ class Tuner:
                 best = study.best_trial
             except ValueError:
                 return
+            selection = study.user_attrs.get(_keys.STUDY_SELECTION)
+            if isinstance(selection, dict) and self.task.noise is not None:
+                summary.selection = dict(selection)
+                chosen = int(selection["recommended_trial"])
+                best = next((t for t in study.trials if t.number == chosen), best)
         summary.best_value = best.values[0]
         summary.best_config = dict(best.params)
         summary.best_trial = best.number

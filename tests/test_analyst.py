@@ -78,3 +78,74 @@ def test_a_run_with_nothing_wrong_still_gets_a_reading() -> None:
     assert analyze(_result(rise), metric="acc", direction="maximize") == (
         "no problem seen in the curve: best acc 0.9 at step 6 of 9, 0.88 at the end"
     )
+
+
+# Curves of each kind, as the analysis should name them (issue 18, item 4).
+
+
+def _gcn_like(
+    *, train_end: float, steps: int = 51, val_best_step: int = 20
+) -> list[dict[str, float]]:
+    """A full-batch classifier's log: train_loss falls from ln 7 to `train_end`; val_loss
+    falls until `val_best_step`, then stays there (early stopping ends the run 30 later)."""
+    curve = []
+    for s in range(steps):
+        train = 1.95 - (1.95 - train_end) * s / (steps - 1)
+        frac = min(s, val_best_step) / val_best_step
+        val = 1.94 - (1.94 - (train_end + 0.05)) * frac + (0.002 if s > val_best_step else 0)
+        curve.append({"step": s, "train_loss": train, "val_loss": val})
+    return curve
+
+
+def test_a_run_stopped_with_a_high_loss_is_undertrained_not_plateaued() -> None:
+    # The GCN run of issue 18: train loss 1.59 when early stopping ended it (about 0.5 at
+    # the defaults); "plateaued early" hid that it had barely trained.
+    curve = _gcn_like(train_end=1.59)
+    text = analyze(_result(curve), metric="val_loss", direction="minimize")
+    assert text.startswith("undertrained / stopped early: train_loss was still 1.59")
+    assert "plateaued" not in text
+    assert "learning rate" in text
+
+
+def test_a_high_objective_loss_alone_reads_as_undertrained() -> None:
+    # No training series: the objective itself is a loss that stayed near its start.
+    values = [2.0, 1.9, 1.85, 1.82, 1.8] + [1.81] * 10
+    curve = [{"step": s, "loss": v} for s, v in enumerate(values)]
+    text = analyze(_result(curve), metric="loss", direction="minimize")
+    assert text.startswith("undertrained / stopped early: loss was still 1.81")
+
+
+def test_a_trained_run_that_stopped_improving_early_has_plateaued() -> None:
+    curve = _gcn_like(train_end=0.3, val_best_step=10)
+    text = analyze(_result(curve), metric="val_loss", direction="minimize")
+    assert text.startswith("plateaued early: best val_loss 0.35 at step 10 of 50")
+    assert "undertrained" not in text
+
+
+def test_a_noisy_curve_says_its_best_is_within_the_noise() -> None:
+    import random
+
+    rng = random.Random(3)
+    curve = [{"step": s, "val_acc": 0.7 + rng.uniform(-0.05, 0.05)} for s in range(30)]
+    text = analyze(_result(curve), metric="val_acc", direction="maximize")
+    assert text.startswith("noisy: val_acc moved")
+    assert "within the noise" in text
+    assert "plateaued" not in text
+
+
+def test_each_kind_of_curve_gets_its_own_name() -> None:
+    rise = [{"step": s, "train_loss": 1.0 / (s + 1), "acc": 0.5 + 0.04 * s} for s in range(10)]
+    over = []
+    for s in range(20):
+        acc = 0.7 + 0.02 * s if s <= 10 else 0.9 - 0.01 * (s - 10)
+        over.append({"step": s, "train_loss": 1.0 / (s + 1), "acc": acc})
+    flat = [{"step": s, "acc": 0.5} for s in range(10)]
+    nan = [{"step": 0, "acc": 0.5}, {"step": 1, "acc": math.nan}]
+    kinds = {
+        "diverged": nan,
+        "overfitting": over,
+        "still improving": rise,
+        "flat": flat,
+    }
+    for kind, curve in kinds.items():
+        assert analyze(_result(curve), metric="acc", direction="maximize").startswith(kind)

@@ -253,3 +253,21 @@ def test_run_summary_failure_line() -> None:
     assert RunSummary(study_name="s", storage="", n_run=2, n_pruned=2).failure() is None
     assert RunSummary(study_name="s", storage="", n_run=1, n_interrupted=1).failure() is None
     assert RunSummary(study_name="s", storage="").failure() is None
+
+
+def test_a_run_elsewhere_hints_at_its_own_storage_and_report(
+    tmp_path: Path, runner: CliRunner
+) -> None:
+    task = str(function_task(tmp_path, "works"))
+    first = runner.invoke(app, ["run", task, "--strategy", "random"])
+    assert first.exit_code == 0, (first.stdout, first.stderr, first.exception)
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    second = runner.invoke(app, ["run", task, "--storage", other, "--strategy", "random"])
+    assert second.exit_code == 0, (second.stdout, second.stderr, second.exception)
+    out = second.stdout.replace("\n", "")
+    assert f"agenthpo show {task} --storage {other}" in out
+    assert f"Report of works in {other}: " in out
+    reports = sorted(p.parent.name for p in tmp_path.glob("*/report.html"))
+    assert len(reports) == 2, reports  # the first study's report is still there
+    assert reports[0] == "task-report"
+    assert reports[1].startswith("task-report-works-other-")

@@ -332,3 +332,72 @@ def test_a_failed_llm_review_is_said_once(
     assert f"the LLM call failed ({cause})" in text[: text.index("\nname:")]
     task = load_task(scripts / "task.yaml")
     assert "lr" in task.space
+
+
+# ------------------------------------------------------------------ plausible drafts
+
+
+def _issue18_answer(messages: Sequence[Message], schema: dict[str, Any] | None) -> str:
+    """The ranges a small LLM proposed for the GCN script in issue 18, all 'looking good'."""
+    return json.dumps(
+        {
+            "lr": {"low": 0.0, "high": 16.0, "log": False, "reason": "looks good"},
+            "hidden": {"low": 1, "high": 16, "log": False, "reason": "looks good"},
+            "weight_decay": {"low": 0.0005, "high": 0.05, "log": False, "reason": "looks good"},
+            "dropout": {"low": 0.0, "high": 0.8, "log": False, "reason": "looks good"},
+            "epochs": {"low": 20, "high": 200, "log": False, "reason": "looks good"},
+        }
+    )
+
+
+@pytest.fixture
+def issue18_draft(
+    runner: CliRunner, scripts: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[Any, str]:
+    llm = ScriptedLLM([_issue18_answer], model="small")
+    monkeypatch.setattr(agenthpo.cli_init, "resolve_llm", lambda spec, **kw: (llm, "LLM: s"))
+    result = runner.invoke(
+        app, ["init", str(scripts / "train_gcn_like.py")], env={"COLUMNS": "300"}
+    )
+    assert result.exit_code == 0, result.output
+    return load_task(scripts / "task.yaml"), (scripts / "task.yaml").read_text()
+
+
+def test_init_never_keeps_a_linear_learning_rate_up_to_16(issue18_draft: tuple[Any, str]) -> None:
+    task, text = issue18_draft
+    lr = task.space["lr"]
+    assert lr.log is True
+    assert 0 < lr.low < 0.01 < lr.high <= 1.0
+    assert lr.high / lr.low >= 10
+    assert "implausible" in text.split("lr:")[0]  # the comment above it says why
+
+
+def test_init_moves_a_width_default_off_the_top_of_its_range(
+    issue18_draft: tuple[Any, str],
+) -> None:
+    task, _ = issue18_draft
+    hidden = task.space["hidden"]
+    assert hidden.log is True
+    assert hidden.low < 16 < hidden.high
+    assert hidden.high >= 32
+
+
+def test_init_puts_weight_decay_on_a_log_scale_around_its_default(
+    issue18_draft: tuple[Any, str],
+) -> None:
+    task, text = issue18_draft
+    wd = task.space["weight_decay"]
+    assert wd.log is True
+    assert wd.low < 5e-4 < wd.high
+    assert wd.high / wd.low >= 100  # two decades or more
+    assert "log scale" in text.split("weight_decay:")[0]
+
+
+def test_init_keeps_no_default_at_a_range_edge_the_script_does_not_set(
+    issue18_draft: tuple[Any, str],
+) -> None:
+    task, _ = issue18_draft
+    defaults = task.default_config
+    for name in ("lr", "hidden", "weight_decay", "dropout", "epochs"):
+        param = task.space[name]
+        assert param.low < defaults[name] < param.high, (name, param)

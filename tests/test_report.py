@@ -745,3 +745,106 @@ def test_write_run_report_never_raises(tmp_path: Path) -> None:
     assert paths is not None
     assert paths.html == tmp_path / "task-report" / "report.html"
     assert paths.report.summary.source == "data"
+
+
+# ------------------------------------------------------------ reports belong to their study
+
+
+def _quad_study(storage: str, values: Sequence[float]) -> None:
+    study = optuna.create_study(study_name="cli-demo", storage=storage)
+    study.set_user_attr(_keys.STUDY_METRIC, "loss")
+    for x in values:
+        study.add_trial(
+            create_trial(
+                params={"x": x}, distributions={"x": FloatDistribution(-5, 5)}, value=(x - 2) ** 2
+            )
+        )
+
+
+def test_two_studies_of_one_task_never_share_a_report_folder(tmp_path: Path) -> None:
+    task_file = tmp_path / "task.yaml"
+    task_file.write_text(TASK_YAML)
+    default = f"sqlite:///{(tmp_path / 'task.agenthpo.db').resolve()}"
+    other = f"sqlite:///{(tmp_path / 'elsewhere' / 'other.db').resolve()}"
+    (tmp_path / "elsewhere").mkdir()
+    _quad_study(default, [3.0, -1.0, 2.5])
+    _quad_study(other, [0.0, 1.0, 4.0, 2.0])
+    first = write_run_report(task_file)
+    second = write_run_report(task_file, storage=other)
+    assert first is not None
+    assert second is not None
+    assert first.html == tmp_path / "task-report" / "report.html"  # the task's own storage
+    assert second.html.parent != first.html.parent
+    assert second.html.parent.parent == tmp_path
+    assert "other" in second.html.parent.name  # named after its storage
+    assert len(first.report.data.trials) == 3
+    assert len(second.report.data.trials) == 4
+    assert first.html.exists()
+    assert second.html.exists()
+    # The same storage file name in another folder is another storage: another folder.
+    (tmp_path / "third").mkdir()
+    third_url = f"sqlite:///{(tmp_path / 'third' / 'other.db').resolve()}"
+    _quad_study(third_url, [1.0, 2.0])
+    third = write_run_report(task_file, storage=third_url)
+    assert third is not None
+    assert third.html.parent not in (first.html.parent, second.html.parent)
+    # `agenthpo report` picks the same folder as the run did, and says which storage.
+    result = CliRunner().invoke(_cli(), ["report", str(task_file), "--storage", other, "--no-llm"])
+    assert result.exit_code == 0, result.output
+    assert str(second.html) in result.output.replace("\n", "")
+    assert other in result.output.replace("\n", "")
+
+
+def _echoed_template() -> str:
+    return json.dumps(
+        {
+            "important_params": [],
+            "what_mattered": "{best_value} {best_trial} {best_trial} {n_trials} {default_value}",
+            "what_did_not": "",
+            "next_steps": [],
+        }
+    )
+
+
+def _unfilled() -> str:
+    return json.dumps(
+        {
+            "important_params": ["learning_rate"],
+            "what_mattered": "The learning rate mattered most: the best run reached {{best value}}"
+            " while the default stayed at {default value}.",
+            "what_did_not": "",
+            "next_steps": ["Narrow the learning rate."],
+        }
+    )
+
+
+@pytest.mark.parametrize("bad", [_echoed_template(), _unfilled()], ids=["echo", "unfilled"])
+def test_an_unusable_llm_summary_is_retried_once_saying_why(
+    rich: optuna.Study, tmp_path: Path, bad: str
+) -> None:
+    llm = ScriptedLLM([bad, good_llm_answer()])
+    summary = build_report(rich, out_dir=tmp_path, llm=llm).report.summary
+    assert len(llm.calls) == 2
+    assert summary.source == "llm"
+    assert "retried once" in summary.note
+    retry = llm.calls[1].messages
+    assert retry[-2].role == "assistant"
+    assert retry[-2].content == bad
+    assert "unusable" in retry[-1].content
+    shown = " ".join(p.plain() for s in summary.sections for p in s.paragraphs)
+    assert "{" not in shown
+
+
+@pytest.mark.parametrize("bad", [_echoed_template(), _unfilled()], ids=["echo", "unfilled"])
+def test_a_summary_unusable_twice_falls_back_saying_why(
+    rich: optuna.Study, tmp_path: Path, bad: str
+) -> None:
+    llm = ScriptedLLM([bad])
+    summary = build_report(rich, out_dir=tmp_path, llm=llm).report.summary
+    assert len(llm.calls) == 2  # the answer, and one retry
+    assert summary.source == "data"
+    assert "could not write the summary" in summary.note
+    assert "first answer:" in summary.note
+    assert "retry:" in summary.note
+    if "unfilled" in bad or "{{" in bad:
+        assert "unfilled placeholder" in summary.note

@@ -374,7 +374,8 @@ def test_each_llm_range_is_checked() -> None:
     }
     result = propose_ranges(options, llm=ScriptedLLM([json.dumps(answer)]))
     params = {p.option.name: p for p in result.params}
-    assert params["lr"].spec["high"] == 0.5
+    # Widened to hold the default, then off the edge (a learning rate stays at most 1).
+    assert params["lr"].spec["high"] == 1.0
     assert "widened to include the default 0.5" in params["lr"].fixes
     assert (params["units"].spec["low"], params["units"].spec["high"]) == (15, 301)
     assert params["dropout"].spec["low"] == 0.0
@@ -537,7 +538,8 @@ def test_yaml_marks_every_guess_and_loads(scripts: Path) -> None:
         "momentum": 0.9,
         "scheduler": "cosine",
     }
-    assert task.space["hidden"].high == 64
+    # Widened to hold 64, then off the top edge: a width a factor of 2 from each end.
+    assert task.space["hidden"].high == 128
 
 
 def test_refuses_to_overwrite_without_force(scripts: Path) -> None:
@@ -627,3 +629,70 @@ def test_a_command_of_a_click_group_is_named_in_the_command(tmp_path: Path) -> N
     )
     draft = draft_task(tmp_path / "cli.py", llm=None)
     assert draft.command == ["python", "cli.py", "train-model"]
+
+
+@pytest.mark.parametrize(
+    ("option", "entry", "expected"),
+    [
+        # A script bound is an edge the default may sit at; so is a fraction's 1.
+        (
+            Option(
+                name="epochs", flag="--epochs", kind="int", default=50, has_default=True, high=50
+            ),
+            {"low": 5, "high": 50, "log": False},
+            (5, 50, False),
+        ),
+        (
+            Option(
+                name="subsample", flag="--subsample", kind="float", default=1.0, has_default=True
+            ),
+            {"low": 0.5, "high": 1.0, "log": False},
+            (0.5, 1.0, False),
+        ),
+        # Any other default at an edge moves inside (half the span beyond it).
+        (
+            Option(name="epochs", flag="--epochs", kind="int", default=200, has_default=True),
+            {"low": 20, "high": 200, "log": False},
+            (20, 290, False),
+        ),
+        (
+            Option(name="C", flag="--C", kind="float", default=1.0, has_default=True),
+            {"low": 1.0, "high": 100.0, "log": True},
+            (0.1, 100.0, True),
+        ),
+    ],
+)
+def test_llm_ranges_keep_the_default_off_edges_the_script_does_not_set(
+    option: Option, entry: dict[str, Any], expected: tuple[Any, ...]
+) -> None:
+    spec, _, problem = check_llm_range(option, entry)
+    assert spec is not None, problem
+    assert (spec["low"], spec["high"], spec["log"]) == expected
+
+
+@pytest.mark.parametrize(
+    ("option", "entry", "problem"),
+    [
+        (
+            Option(name="lr", flag="--lr", kind="float", default=0.01, has_default=True),
+            {"low": 0.0, "high": 16.0, "log": False},
+            "implausible for a learning rate (default 0.01): high 16 is above 1",
+        ),
+        (
+            Option(name="n_estimators", flag="--n", kind="int", default=100, has_default=True),
+            {"low": 10, "high": 100000, "log": True},
+            "implausible for this parameter (default 100): high 1e+05 is above 1e+04",
+        ),
+        (
+            Option(name="hidden", flag="--hidden", kind="int", default=16, has_default=True),
+            {"low": 1, "high": 16, "log": False},
+            "implausible for a width (default 16): low 1 is below 2",
+        ),
+    ],
+)
+def test_implausible_llm_ranges_are_not_kept(
+    option: Option, entry: dict[str, Any], problem: str
+) -> None:
+    spec, _, why = check_llm_range(option, entry)
+    assert spec is None
+    assert why == problem

@@ -2,7 +2,10 @@
 
 Computed from the reported metrics: diverged (NaN/inf), overfitting (training keeps
 improving while validation worsens), still improving at the last step (budget too short),
-plateaued early, timed out, crashed and why. A run with none of these still gets its
+undertrained / stopped early (the loss still high when the run ended: a curve that stopped
+moving early because the model barely learned is not a plateau), noisy (the curve swings up
+and down so its best point is within the noise), plateaued early, timed out, crashed and
+why. A run with none of these still gets its
 reading (where the curve peaked, or that it was flat, or that there was no curve to read),
 so every finished trial, whoever proposed it, carries an analysis.
 
@@ -17,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -48,6 +52,65 @@ def _train_key(curve: Sequence[dict[str, float]], metric: str) -> tuple[str, boo
             lower = "loss" in key or "error" in key
             return key, not lower
     return None
+
+
+UNDERTRAINED_RATIO = 0.5
+"""A run is undertrained when its last loss keeps more than this share of its first: a
+model that removed less than half of its starting loss has barely learned, whatever the
+validation curve did."""
+
+NOISE_RATIO = 0.2
+"""A curve is noisy when its median step-to-step move is at least this share of its range:
+a trend crosses its range in many small moves (a share near 1/steps), noise in a few
+large ones (about 0.3 for uniform noise). The median ignores one-off jumps."""
+
+
+def _loss_series(
+    curve: Sequence[dict[str, float]], metric: str, direction: str
+) -> tuple[str, list[tuple[float, float]]] | None:
+    """The loss that says how far training got: the training loss, else the objective when
+    it is a minimized loss."""
+    train = _train_key(curve, metric)
+    if train is not None and not train[1]:
+        return train[0], _series(curve, train[0])
+    if direction == "minimize" and "loss" in metric:
+        return metric, _series(curve, metric)
+    return None
+
+
+def _undertrained(curve: Sequence[dict[str, float]], metric: str, direction: str) -> str | None:
+    """The note for a run whose loss was still high when it stopped, or ``None``."""
+    found = _loss_series(curve, metric, direction)
+    if found is None:
+        return None
+    key, series = found
+    if len(series) < 6:  # too short a log to tell a slow start from an undertrained run
+        return None
+    (_, first), (last_step, last) = series[0], series[-1]
+    if not (first > 0 and last > 0) or last <= UNDERTRAINED_RATIO * first:
+        return None
+    return (
+        f"undertrained / stopped early: {key} was still {_fmt(last)} at the last step"
+        f" ({last_step:g}), {last / first:.0%} of its first value {_fmt(first)}; the model"
+        " barely learned before the run ended, so a higher learning rate, less"
+        " regularization or more steps may help"
+    )
+
+
+def _noisy(values: Sequence[float], metric: str, best: float, best_step: float) -> str | None:
+    """The note for a curve that swings up and down more than it trends, or ``None``."""
+    if len(values) < 8:
+        return None
+    span = max(values) - min(values)
+    moves = [abs(b - a) for a, b in itertools.pairwise(values)]
+    typical = sorted(moves)[len(moves) // 2]
+    if span <= 0 or typical < NOISE_RATIO * span:
+        return None
+    return (
+        f"noisy: {metric} moved about {_fmt(typical)} from step to step between"
+        f" {_fmt(min(values))} and {_fmt(max(values))}; its best {_fmt(best)} at step"
+        f" {best_step:g} is within the noise, so re-evaluate before trusting it"
+    )
 
 
 def analyze(
@@ -103,6 +166,14 @@ def analyze(
                     f" ({_fmt(values[best_i])}) and ended at {_fmt(last)} while {tkey} kept"
                     " improving; more regularization or fewer steps may help"
                 )
+    if not notes:
+        under = _undertrained(result.curve, metric, direction)
+        if under is not None:
+            notes.append(under)
+    if not notes:
+        noisy = _noisy(values, metric, values[best_i], steps[best_i])
+        if noisy is not None:
+            notes.append(noisy)
     if not notes and span > 0 and best_i < len(values) * 0.5 and len(values) >= 6:
         notes.append(
             f"plateaued early: best {metric} {_fmt(values[best_i])} at step"

@@ -3,8 +3,10 @@
 The LLM reads a compact digest of the stored study and answers JSON (a schema constrains it):
 prose whose numbers are placeholders, plus its list of important parameters. The prose is
 checked and filled from storage (:mod:`agenthpo.report._placeholders`), and the list is set
-beside the measured importance, with disagreement flagged. With no LLM, or when its answer
-is unusable, a deterministic summary is written from the data alone, and it says so.
+beside the measured importance, with disagreement flagged. An unusable answer (no JSON, next
+to no prose, a template echoed back, placeholders left unfilled) is sent back once with what
+was wrong; with no LLM, or when the retry is unusable too, a deterministic summary is written
+from the data alone, and its note says why.
 
 Example:
     >>> import json, optuna
@@ -28,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -340,18 +343,62 @@ def _parse(text: str) -> dict[str, Any]:
     }
 
 
+class _Unusable(ValueError):
+    """An answer that cannot be used, with the text received (sent back on the retry)."""
+
+    def __init__(self, reason: str, raw: str, tokens: tuple[int, int]) -> None:
+        super().__init__(reason)
+        self.raw = raw
+        self.tokens = tokens
+
+
+_BRACES = re.compile(r"\{[^{}]{0,60}\}?|\}")
+
+
+def _unfilled(sections: Sequence[SummarySection]) -> list[str]:
+    """Brace text left in the prose after filling: placeholders the filler could not read
+    (``{best value}``, ``{{n trials}}``), which the reader would see verbatim."""
+    found: list[str] = []
+    for section in sections:
+        for para in section.paragraphs:
+            for seg in para.segments:
+                if seg.kind == "text":
+                    found.extend(m.group(0) for m in _BRACES.finditer(seg.text))
+    return list(dict.fromkeys(found))
+
+
 def _llm_summary(
-    data: ReportData, importance: Importance, llm: LLMClient, seed: int | None
+    data: ReportData,
+    importance: Importance,
+    llm: LLMClient,
+    seed: int | None,
+    messages: Sequence[Message],
 ) -> AgentSummary:
     filler = Filler(data, importance)
     response = llm.complete(
-        summary_messages(data, importance),
+        messages,
         schema=summary_schema(data.param_names),
         max_tokens=MAX_TOKENS,
         temperature=0.2,
         seed=seed,
     )
-    answer = _parse(response.text)
+    tokens = (response.usage.prompt_tokens, response.usage.completion_tokens)
+    try:
+        summary = _checked_summary(data, importance, llm, filler, response.text, tokens)
+    except ValueError as exc:
+        raise _Unusable(str(exc), response.text, tokens) from None
+    return dataclasses.replace(summary, latency_s=response.latency_s)
+
+
+def _checked_summary(
+    data: ReportData,
+    importance: Importance,
+    llm: LLMClient,
+    filler: Filler,
+    text: str,
+    tokens: tuple[int, int],
+) -> AgentSummary:
+    answer = _parse(text)
     problems: list[Problem] = []
     sections: list[SummarySection] = []
     for key, title, texts, bullets in (
@@ -367,7 +414,16 @@ def _llm_summary(
         seg.text for para in sections[0].paragraphs for seg in para.segments if seg.kind == "text"
     )
     if len(_WORDS.findall(prose)) < MIN_WORDS:
-        raise ValueError(f"its what_mattered says next to nothing ({answer['what_mattered']!r})")
+        raise ValueError(
+            f"its what_mattered says next to nothing, placeholders aside"
+            f" ({answer['what_mattered']!r})"
+        )
+    unfilled = _unfilled(sections)
+    if unfilled:
+        raise ValueError(
+            f"it left {len(unfilled)} unfilled placeholder{'s' if len(unfilled) != 1 else ''}"
+            f" ({', '.join(unfilled[:4])})"
+        )
     known = set(data.param_names)
     listed: list[str] = []
     for param in answer["important_params"]:
@@ -381,7 +437,6 @@ def _llm_summary(
             )
         elif param not in listed:
             listed.append(param)
-    usage = response.usage
     return AgentSummary(
         source="llm",
         author=llm.name,
@@ -390,10 +445,9 @@ def _llm_summary(
         comparison=compare_importance(data, importance, listed),
         problems=problems,
         note=f"written by {llm.name} from a digest of the stored data",
-        prompt_tokens=usage.prompt_tokens,
-        completion_tokens=usage.completion_tokens,
-        latency_s=response.latency_s,
-        raw=response.text,
+        prompt_tokens=tokens[0],
+        completion_tokens=tokens[1],
+        raw=text,
     )
 
 
@@ -640,19 +694,51 @@ def write_summary(
         seed: Passed to the LLM where supported.
 
     Returns:
-        The checked, filled summary. On an LLM failure it is the data-only summary, whose
-        ``note`` says what went wrong.
+        The checked, filled summary. An unusable answer is sent back once with what was
+        wrong (and the note of a usable retry says so); on a provider failure or a second
+        unusable answer it is the data-only summary, whose ``note`` says what went wrong.
     """
     if llm is None:
         return data_summary(data, importance)
+    messages = summary_messages(data, importance)
     try:
-        return _llm_summary(data, importance, llm, seed)
+        return _llm_summary(data, importance, llm, seed, messages)
+    except _Unusable as exc:
+        first = one_line(str(exc), 300)
+        bad = exc
     except Exception as exc:  # any provider failure falls back to the data, never aborts
-        reason = one_line(str(exc), 300) or type(exc).__name__
-        _logger.warning("the LLM summary failed (%s); writing a data-only summary", reason)
-        return data_summary(
-            data,
-            importance,
-            note=f"{llm.name} could not write the summary ({reason}); this one is written from"
-            " the stored data alone",
-        )
+        return _fallback(data, importance, llm, one_line(str(exc), 300) or type(exc).__name__)
+    _logger.info("the LLM summary was unusable (%s); asking once more", first)
+    retry = [
+        *messages,
+        Message("assistant", bad.raw),
+        Message(
+            "user",
+            f"That answer is unusable: {first}. Write the summary again as the JSON object"
+            " described: real sentences of prose, every number as one of the placeholders"
+            " listed (exactly as written there, e.g. {best_value}), no other braces.",
+        ),
+    ]
+    try:
+        summary = _llm_summary(data, importance, llm, seed, retry)
+    except Exception as exc:
+        second = one_line(str(exc), 300) or type(exc).__name__
+        return _fallback(data, importance, llm, f"first answer: {first}; retry: {second}")
+    return dataclasses.replace(
+        summary,
+        note=f"{summary.note}; retried once, as its first answer was unusable ({first})",
+        prompt_tokens=summary.prompt_tokens + bad.tokens[0],
+        completion_tokens=summary.completion_tokens + bad.tokens[1],
+    )
+
+
+def _fallback(
+    data: ReportData, importance: Importance, llm: LLMClient, reason: str
+) -> AgentSummary:
+    _logger.warning("the LLM summary failed (%s); writing a data-only summary", reason)
+    return data_summary(
+        data,
+        importance,
+        note=f"{llm.name} could not write the summary ({reason}); this one is written from"
+        " the stored data alone",
+    )

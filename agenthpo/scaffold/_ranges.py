@@ -4,6 +4,12 @@ The LLM is asked once, for every parameter at a time, with a JSON schema for the
 ``low``/``high``/``log`` (or ``choices`` for free text) and a one-line ``reason``. Its answer
 is data: it is parsed as JSON and checked (numbers, ``low < high``, integers for ``int``
 parameters, the default inside the range, log scale only above zero) and never executed.
+It must then be plausible, whatever reason the LLM gave: each end within a window around
+the script's default (a learning rate at most 1, nothing thousands of times the default),
+rate- and scale-like parameters (learning rates, weight decay, regularization strengths,
+widths) on a log scale spanning at least a decade (widths a factor of four), and the
+default never at an edge of the range unless the script bounds it there or the edge is the
+value's natural end (0, a fraction's 1, a count's 1).
 Whatever is missing or unusable falls back to a heuristic, and each range says where it came
 from.
 
@@ -114,6 +120,12 @@ _FRACTION_HINT = re.compile(r"(^|_)(features|samples|df|fraction|portion|share)(
 _LR_LIKE = re.compile(r"(^|_)(lr|learning_rate\w*|eta|step_size)($|_)|^lr")
 _REG_LIKE = re.compile(
     r"(^|_)(alpha|lambda|lam|reg\w*|weight_decay|wd|l1|l2|c|gamma|penalty|eps|epsilon|tol)($|_)"
+)
+# Scale-like parameters whose good values span decades (checked on LLM ranges).
+_DECAY_LIKE = re.compile(r"(^|_)(weight_decay|wd|decay|l2)($|_)")
+_REG_SCALE = re.compile(r"(^|_)(alpha|lambda|lam|reg\w*|l1|l2|c|penalty)($|_)")
+_WIDTH_LIKE = re.compile(
+    r"(^|_)(units|hidden\w*|width|channels|filters|dim|dims|neurons|embed\w*|d_model|ff)($|_)"
 )
 _COUNT_LIKE = re.compile(
     r"(^|_)(units|hidden\w*|width|channels|filters|dim|dims|size|neurons|estimators|trees"
@@ -450,14 +462,17 @@ def check_llm_range(option: Option, entry: Any) -> tuple[dict[str, Any] | None, 
     """Checks the LLM's range for one option; returns ``(spec or None, fixes, problem)``.
 
     Harmless slips are fixed and listed (a default outside the range widens it, a log scale
-    over zero is dropped, ``16.0`` becomes ``16``); anything else makes ``spec`` ``None``
-    with ``problem`` saying why.
+    over zero is dropped, ``16.0`` becomes ``16``, a learning rate gets its log scale, a
+    default at an edge moves inside); an unusable or implausible range makes ``spec``
+    ``None`` with ``problem`` saying why.
 
     Example:
-        >>> opt = Option(name="lr", flag="--lr", kind="float", default=0.5, has_default=True)
-        >>> spec, fixes, _ = check_llm_range(opt, {"low": 0.001, "high": 0.1, "log": True})
-        >>> spec["high"], fixes
-        (0.5, ['widened to include the default 0.5'])
+        >>> opt = Option(name="lr", flag="--lr", kind="float", default=0.05, has_default=True)
+        >>> spec, fixes, _ = check_llm_range(opt, {"low": 0.001, "high": 0.5, "log": False})
+        >>> spec["log"], fixes[0].startswith("log scale")
+        (True, True)
+        >>> check_llm_range(opt, {"low": 0, "high": 16, "log": False})[2]
+        'implausible for a learning rate (default 0.05): high 16 is above 1'
         >>> check_llm_range(opt, {"low": 1, "high": 0.1})[2]
         'low 1 is not below high 0.1'
     """
@@ -514,12 +529,136 @@ def check_llm_range(option: Option, entry: Any) -> tuple[dict[str, Any] | None, 
         fixes.append(f"widened to include the default {_fmt(d)}")
     if low >= high:
         return None, [], f"empty after the checks ({_fmt(low)} to {_fmt(high)})"
+    if d is not None:
+        checked = _plausible(option, name, d, low, high, log, fixes)
+        if isinstance(checked, str):
+            return None, [], checked
+        low, high, log = checked
     if log and low <= 0:
         log = False
         fixes.append("log scale dropped (the range reaches 0 or below)")
     if option.kind == "int":
         return _int(int(low), int(high), log), fixes, ""
     return _float(low, high, log), fixes, ""
+
+
+Scale = Literal["learning rate", "weight decay", "regularization strength", "width"]
+
+PLAUSIBLE_DECADES = 4
+"""A range reaching further than this many decades from the script's default (either way)
+is implausible (ints: two decades above, a factor of 100 below)."""
+
+
+def _scale_kind(option: Option, name: str) -> Scale | None:
+    """Which rate- or scale-like parameter ``option`` is, if any (these get log scales)."""
+    if option.kind == "float" and _LR_LIKE.search(name):
+        return "learning rate"
+    if option.kind == "float" and _DECAY_LIKE.search(name):
+        return "weight decay"
+    if option.kind == "float" and _REG_SCALE.search(name):
+        return "regularization strength"
+    if option.kind == "int" and _WIDTH_LIKE.search(name):
+        return "width"
+    return None
+
+
+def _window(option: Option, kind: Scale | None, d: float) -> tuple[float, float]:
+    """The plausible window of a parameter with positive default ``d``."""
+    if kind == "learning rate":
+        return d / 1e4, (1.0 if d < 1 else d * 10)
+    if kind == "weight decay":
+        return d / 1e4, (1.0 if d < 1 else d * 10)
+    if kind == "regularization strength":
+        return d / 1e4, d * 1e4
+    if kind == "width":
+        return max(1.0, d / 8), d * 16
+    if option.kind == "int":
+        return max(1.0, d / 100), d * 100
+    return d / 10**PLAUSIBLE_DECADES, d * 10**PLAUSIBLE_DECADES
+
+
+def _natural_edge(option: Option, name: str, d: float, at_low: bool) -> bool:
+    """Whether the default sitting at this edge is the value's natural end."""
+    if option.kind == "float" and _is_fraction(name, d) and d in (0.0, 1.0):
+        return True
+    if at_low:
+        if d == 0 or (option.kind == "int" and d <= 1):
+            return True  # nothing below 0, a count's 1, or a negative int meaning "off"
+        if option.low is not None and d <= option.low:
+            return True
+    elif option.high is not None and d >= option.high:
+        return True
+    return False
+
+
+def _plausible(
+    option: Option,
+    name: str,
+    d: float,
+    low: float,
+    high: float,
+    log: bool,
+    fixes: list[str],
+) -> tuple[float, float, bool] | str:
+    """Plausibility checks on a type-checked range holding the default ``d``.
+
+    Returns the range (possibly moved, each move appended to ``fixes``) or, for a range
+    no fix could make sensible, why it is implausible.
+    """
+    kind = _scale_kind(option, name)
+    is_int = option.kind == "int"
+    floor = 0.0 if d >= 0 and not is_int else (1.0 if is_int and d >= 1 else -math.inf)
+    if option.kind == "float" and _is_fraction(name, d):
+        lo_cap, hi_cap = 0.0, 1.0
+    elif d > 0:
+        lo_cap, hi_cap = _window(option, kind, d)
+        what = f"implausible for {f'a {kind}' if kind else 'this parameter'} (default {_fmt(d)})"
+        if high > hi_cap * (1 + 1e-9):
+            return f"{what}: high {_fmt(high)} is above {_fmt(hi_cap)}"
+        if low > 0 and low < lo_cap * (1 - 1e-9):
+            return f"{what}: low {_fmt(low)} is below {_fmt(lo_cap)}"
+    else:
+        lo_cap, hi_cap = -math.inf, math.inf
+    if option.low is not None:
+        lo_cap = max(lo_cap, option.low)
+    if option.high is not None:
+        hi_cap = min(hi_cap, option.high)
+    if kind is not None and d > 0:
+        if low <= 0:
+            low = max(d / (10 if kind in ("learning rate", "width") else 100), lo_cap)
+            if is_int:
+                low = float(max(1, math.floor(low)))
+            fixes.append(f"raised the low end to {_fmt(low)} for a log scale (a {kind})")
+        if not log:
+            log = True
+            fixes.append(f"log scale: good values of a {kind} span orders of magnitude")
+        f = {"learning rate": 3.0, "width": 2.0}.get(kind, 10.0)
+        want_low, want_high = max(d / f, lo_cap), min(d * f, hi_cap)
+        if is_int:
+            want_low, want_high = float(math.floor(want_low)), float(math.ceil(want_high))
+        if want_low < low or want_high > high:
+            low, high = min(low, want_low), max(high, want_high)
+            fixes.append(
+                f"widened to {_fmt(low)}..{_fmt(high)}: the default {_fmt(d)} is a factor"
+                f" of {_fmt(f)} or more from each end"
+            )
+        return low, high, log
+    # Any other number: the default must not sit at an edge the script does not set.
+    if d == low and not _natural_edge(option, name, d, at_low=True):
+        new = d / math.sqrt(high / d) if log and d > 0 else d - (high - d) / 2
+        new = max(new, floor, lo_cap)
+        new = float(math.floor(new)) if is_int else _round_sig(new)
+        if new < low:
+            low = new
+            fixes.append(f"lowered to {_fmt(low)}: the default {_fmt(d)} was the low end")
+    if d == high and not _natural_edge(option, name, d, at_low=False):
+        new = d * math.sqrt(d / low) if log and low > 0 else d + (d - low) / 2
+        new = min(new, hi_cap)
+        new = float(math.ceil(new)) if is_int else _round_sig(new)
+        if new > high:
+            high = new
+            fixes.append(f"raised to {_fmt(high)}: the default {_fmt(d)} was the high end")
+    return low, high, log
 
 
 def propose_ranges(
