@@ -314,6 +314,8 @@ def test_a_failed_llm_review_is_said_once(
     cause = "ECONNREFUSED at localhost:11434"
     llm = ScriptedLLM([LLMError(cause)], model="down")
     monkeypatch.setattr(agenthpo.cli_init, "resolve_llm", lambda spec, **kw: (llm, "LLM: down"))
+    # an earlier in-process CLI call leaves its log handler on the logger: not this run's output
+    monkeypatch.setattr(logging.getLogger("agenthpo"), "handlers", [])
     args = ["init", str(scripts / "train_argparse.py")]
     with caplog.at_level(logging.INFO, logger="agenthpo"):
         result = runner.invoke(app, args, env={"COLUMNS": "300"})
