@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import atexit
 import logging
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 from agenthpo.errors import LLMConfigError, LLMError
 from agenthpo.llm._base import LLMResponse, Message, Usage
-from agenthpo.llm._local import default_threads, find_embedded_model
+from agenthpo.llm._local import InProcessModel
 from agenthpo.llm._probe import check_llama_build
 
 __all__ = ["LocalLlamaClient"]
@@ -33,7 +32,7 @@ INSTALL_HINT = (
 )
 
 
-class LocalLlamaClient:
+class LocalLlamaClient(InProcessModel):
     """A GGUF chat model run in-process by llama-cpp-python.
 
     The model is loaded on the first call (and again after unpickling), so constructing a
@@ -50,6 +49,9 @@ class LocalLlamaClient:
         'llamacpp:qwen'
     """
 
+    prefix = "llamacpp"
+    example = "--llm llamacpp:/models/qwen2.5-1.5b-instruct-q4_k_m.gguf"
+
     def __init__(
         self,
         *,
@@ -57,40 +59,10 @@ class LocalLlamaClient:
         n_ctx: int = 4096,
         n_threads: int | None = None,
     ) -> None:
-        self.model_path = (
-            find_embedded_model() if model_path is None else Path(model_path).expanduser()
-        )
-        self.embedded = model_path is None
-        if not self.model_path.is_file():
-            raise LLMConfigError(
-                f"model file not found: {self.model_path}; give the path of a .gguf"
-                " file, e.g. --llm llamacpp:/models/qwen2.5-1.5b-instruct-q4_k_m.gguf"
-            )
-        self.n_ctx = n_ctx
-        self.n_threads = n_threads if n_threads is not None else default_threads()
-        self._llama: Any = None
-        self._lock = threading.Lock()
-
-    @property
-    def name(self) -> str:
-        """``llamacpp:<file stem>``."""
-        return f"llamacpp:{self.model_path.stem}"
-
-    def __repr__(self) -> str:
-        return f"LocalLlamaClient(model_path={str(self.model_path)!r}, n_ctx={self.n_ctx})"
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_llama"] = None
-        state["_lock"] = None
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
+        super().__init__(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads)
 
     def _load(self) -> Any:
-        if self._llama is None:
+        if self._model is None:
             try:
                 import llama_cpp
             except ImportError:
@@ -98,7 +70,7 @@ class LocalLlamaClient:
             check_llama_build(self.model_path)
             start = time.perf_counter()
             try:
-                self._llama = llama_cpp.Llama(
+                self._model = llama_cpp.Llama(
                     model_path=str(self.model_path),
                     n_ctx=self.n_ctx,
                     n_threads=self.n_threads,
@@ -118,18 +90,11 @@ class LocalLlamaClient:
                 time.perf_counter() - start,
                 self.n_threads,
             )
-        return self._llama
-
-    def check(self) -> float:
-        """Loads the model now (after the crash probe); returns the seconds it took."""
-        start = time.perf_counter()
-        with self._lock:
-            self._load()
-        return time.perf_counter() - start
+        return self._model
 
     def close(self) -> None:
         """Frees the model (it is loaded again on the next call)."""
-        llama, self._llama = self._llama, None
+        llama, self._model = self._model, None
         if llama is not None:
             llama.close()
 

@@ -36,6 +36,7 @@ __all__ = [
     "EMBEDDED_PACKAGE",
     "EMBEDDED_WEIGHTS_FIX",
     "INSTALL_HINT",
+    "InProcessModel",
     "LocalClient",
     "converted_model",
     "default_threads",
@@ -242,61 +243,43 @@ def _schema_processor(loaded: _Loaded, schema: dict[str, Any]) -> Callable[[Any,
     return process
 
 
-class LocalClient:
-    """A GGUF chat model run in-process by transformers, answers constrained by llguidance.
+class InProcessModel:
+    """What the in-process GGUF clients share: the file, threads, a lock, a lazy load.
 
-    The model is loaded on the first call (and again after unpickling), so constructing a
-    client is cheap. Calls are serialized (one model, one lock), run on
-    :func:`default_threads` threads, and leave the caller's torch thread count and random
-    state as they found them.
-
-    Args:
-        model_path: A ``.gguf`` file; ``None`` means the embedded SmolLM2-135M-Instruct.
-        n_ctx: The longest prompt in tokens; a longer one is an :class:`LLMError`.
-        n_threads: Decoding threads; ``None`` means :func:`default_threads`.
-
-    Example:
-        >>> client = LocalClient()  # doctest: +SKIP
-        >>> client.name  # doctest: +SKIP
-        'local:SmolLM2-135M-Instruct.Q4_1'
+    The model is loaded on the first call (and again after unpickling, which drops it), so
+    constructing a client is cheap; calls are serialized on one lock. Subclasses set
+    ``prefix`` (the spec's kind) and implement ``_load`` and ``complete``.
     """
 
-    provider = "local"
+    prefix = "local"
+    example = "--llm local:/models/qwen2.5-0.5b-instruct-q8_0.gguf"
 
-    def __init__(
-        self,
-        *,
-        model_path: str | Path | None = None,
-        n_ctx: int = 8192,
-        n_threads: int | None = None,
-    ) -> None:
-        if model_path is None:
-            self.model_path = find_embedded_model()
-            self.embedded = True
-        else:
-            self.model_path = Path(model_path).expanduser()
-            self.embedded = False
-            if not self.model_path.is_file():
-                raise LLMConfigError(
-                    f"local model file not found: {self.model_path}; give the path of a .gguf"
-                    " file, e.g. --llm local:/models/qwen2.5-0.5b-instruct-q8_0.gguf"
-                )
+    def __init__(self, *, model_path: str | Path | None, n_ctx: int, n_threads: int | None) -> None:
+        self.embedded = model_path is None
+        self.model_path = (
+            find_embedded_model() if model_path is None else Path(model_path).expanduser()
+        )
+        if not self.model_path.is_file():
+            raise LLMConfigError(
+                f"model file not found: {self.model_path}; give the path of a .gguf file,"
+                f" e.g. {self.example}"
+            )
         self.n_ctx = n_ctx
         self.n_threads = n_threads if n_threads is not None else default_threads()
-        self._loaded: _Loaded | None = None
+        self._model: Any = None
         self._lock = threading.Lock()
 
     @property
     def name(self) -> str:
-        """``local:<file stem>``."""
-        return f"local:{self.model_path.stem}"
+        """``<prefix>:<file stem>``, e.g. ``local:SmolLM2-135M-Instruct.Q4_1``."""
+        return f"{self.prefix}:{self.model_path.stem}"
 
     def __repr__(self) -> str:
-        return f"LocalClient(model_path={str(self.model_path)!r})"
+        return f"{type(self).__name__}(model_path={str(self.model_path)!r}, n_ctx={self.n_ctx})"
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_loaded"] = None
+        state["_model"] = None
         state["_lock"] = None
         return state
 
@@ -315,8 +298,38 @@ class LocalClient:
             self._load()
         return time.perf_counter() - start
 
+    def _load(self) -> Any:
+        raise NotImplementedError
+
+
+class LocalClient(InProcessModel):
+    """A GGUF chat model run in-process by transformers, answers constrained by llguidance.
+
+    Calls run on :func:`default_threads` threads and leave the caller's torch thread count
+    and random state as they found them.
+
+    Args:
+        model_path: A ``.gguf`` file; ``None`` means the embedded SmolLM2-135M-Instruct.
+        n_ctx: The longest prompt in tokens; a longer one is an :class:`LLMError`.
+        n_threads: Decoding threads; ``None`` means :func:`default_threads`.
+
+    Example:
+        >>> client = LocalClient()  # doctest: +SKIP
+        >>> client.name  # doctest: +SKIP
+        'local:SmolLM2-135M-Instruct.Q4_1'
+    """
+
+    def __init__(
+        self,
+        *,
+        model_path: str | Path | None = None,
+        n_ctx: int = 8192,
+        n_threads: int | None = None,
+    ) -> None:
+        super().__init__(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads)
+
     def _load(self) -> _Loaded:
-        if self._loaded is None:
+        if self._model is None:
             missing = _missing_runtime()
             if missing:
                 raise LLMConfigError(
