@@ -547,6 +547,19 @@ class AgentSampler(BaseSampler):
             return creator.propose(history, tried=tried, seed=seed, reference=reference)
         except ProposalFailed as failed:
             return failed
+        except Exception as exc:
+            # The LLM's answer is outside input: whatever a provider or the parsing of an
+            # answer raises must cost this trial its LLM proposal, not the run.
+            _logger.warning(
+                "trial %d: handling the LLM's answer failed (%s: %s)",
+                number,
+                type(exc).__name__,
+                _clip(str(exc), 200),
+                exc_info=_logger.isEnabledFor(logging.DEBUG),
+            )
+            return ProposalFailed(
+                "llm_error", f"unexpected {type(exc).__name__}: {_clip(str(exc), 200)}"
+            )
 
     def _pop_batch(self, number: int) -> list[Proposal]:
         """The other candidates of the batch asked for trial ``number`` (older ones dropped:

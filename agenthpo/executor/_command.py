@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Literal, cast
 
+from agenthpo._jsonsafe import loads
 from agenthpo.errors import ExecutorError
 from agenthpo.executor._base import (
     TAIL_CHARS,
@@ -237,7 +238,7 @@ def _read_metrics_file(path: Path) -> tuple[dict[str, float] | None, str | None]
     except OSError as exc:
         return None, f"cannot read the metrics file ${METRICS_ENV} ({exc.strerror})"
     try:
-        data = json.loads(text)
+        data = loads(text)
     except ValueError as exc:
         return None, _one_line(f"the metrics file ${METRICS_ENV} is not valid JSON ({exc})")
     if not isinstance(data, dict):

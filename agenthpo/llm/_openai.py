@@ -230,30 +230,67 @@ class OpenAICompatibleClient:
                 f"{self.name}: cannot reach {self._where()} ({self._short(exc)}); is the server"
                 " running and the URL right?"
             ) from exc
-        except (openai.OpenAIError, ValueError, KeyError, TypeError) as exc:
-            # A malformed or truncated response body, or an SDK-side validation failure.
+        except Exception as exc:
+            # A malformed, truncated or absurdly nested response body (the SDK's JSON decoding
+            # raises RecursionError on "[" * 5000), or an SDK-side validation failure.
+            _logger.debug("unusable response from %s", self._where(), exc_info=True)
             raise LLMError(
-                f"{self.name}: unusable response from {self._where()}: {self._short(exc)}"
-            ) from exc
+                f"{self.name}: unusable response from {self._where()}:"
+                f" {type(exc).__name__}: {self._short(exc)}"
+            ) from None
         latency = time.perf_counter() - start
-        if not completion.choices:
-            raise LLMError(f"{self.name}: the endpoint returned no choices")
-        text = completion.choices[0].message.content or ""
-        usage = Usage()
-        if completion.usage is not None:
-            usage = Usage(
-                prompt_tokens=completion.usage.prompt_tokens or 0,
-                completion_tokens=completion.usage.completion_tokens or 0,
-            )
+        text, model, finish, usage = self._read(completion)
         return LLMResponse(
             text=text,
-            model=completion.model or self.model,
+            model=model,
             provider=self.label,
             usage=usage,
             latency_s=latency,
             structured=mode if schema is not None else "none",
-            extra={"finish_reason": completion.choices[0].finish_reason},
+            extra={"finish_reason": finish},
         )
+
+    def _read(self, completion: Any) -> tuple[str, str, str | None, Usage]:
+        """The text, model, finish reason and usage of a completion, checked field by field.
+
+        The SDK builds its response objects without validating them, so a hostile or broken
+        endpoint can put any JSON type anywhere; each field read here is checked.
+
+        Raises:
+            LLMError: The body does not have the shape of a chat completion.
+        """
+
+        def bad(what: str) -> LLMError:
+            return LLMError(f"{self.name}: unusable response from {self._where()}: {what}")
+
+        choices = getattr(completion, "choices", None)
+        if not isinstance(choices, list):
+            raise bad("no list of choices")
+        if not choices:
+            raise LLMError(f"{self.name}: the endpoint returned no choices")
+        message = getattr(choices[0], "message", None)
+        if message is None:
+            raise bad("the first choice has no message")
+        content = getattr(message, "content", None)
+        if content is None:
+            content = ""
+        if not isinstance(content, str):
+            raise bad(f"the message content is a {type(content).__name__}, not text")
+        model = getattr(completion, "model", None) or self.model
+        if not isinstance(model, str):
+            raise bad(f"the model field is a {type(model).__name__}, not text")
+        finish = getattr(choices[0], "finish_reason", None)
+        usage = Usage()
+        raw_usage = getattr(completion, "usage", None)
+        if raw_usage is not None:
+            counts = [
+                getattr(raw_usage, "prompt_tokens", 0) or 0,
+                getattr(raw_usage, "completion_tokens", 0) or 0,
+            ]
+            if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
+                raise bad("the token usage is not a pair of counts")
+            usage = Usage(prompt_tokens=counts[0], completion_tokens=counts[1])
+        return content, model, finish if isinstance(finish, str) else None, usage
 
     def _where(self) -> str:
         return self.base_url or "the OpenAI API"
