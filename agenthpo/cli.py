@@ -23,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from agenthpo import __version__, _keys
+from agenthpo._text import one_line
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient, resolve_llm
 from agenthpo.report._data import _metric_names as report_metric_names
@@ -38,8 +39,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# markup=False: text from a task, an LLM or a training script ("[/]" in an error, a tag in
+# a rationale) is printed as written, never read as Rich markup; styles are given as Text.
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
 
 T = TypeVar("T")
 
@@ -85,13 +88,17 @@ def _setup_logging(verbose: bool) -> None:
     logger.setLevel(logging.INFO if verbose else logging.WARNING)
 
 
+def literal(text: object, style: str = "", limit: int | None = None) -> Text:
+    """Outside text as one printable line, shown as written (never parsed as markup)."""
+    return Text(one_line(text, limit), style=style)
+
+
 def _short_config(config: Any, limit: int = 70) -> str:
     parts = []
     for key, value in dict(config).items():
         text = format(value, ".4g") if isinstance(value, float) else str(value)
         parts.append(f"{key}={text}")
-    out = " ".join(parts)
-    return out if len(out) <= limit else out[: limit - 1] + "…"
+    return one_line(" ".join(parts), limit)
 
 
 def _fmt_value(value: float | None) -> str:
@@ -104,7 +111,7 @@ class _LiveTable:
     def __init__(self, metric: str, max_rows: int = 25) -> None:
         self.metric = metric
         self.max_rows = max_rows
-        self.rows: list[tuple[str, str, str, str, str, str]] = []
+        self.rows: list[tuple[Text, ...]] = []
         self.running: str | None = None
         self.live: Live | None = None
 
@@ -112,7 +119,7 @@ class _LiveTable:
         table = Table(show_lines=False, expand=False)
         table.add_column("trial", justify="right")
         table.add_column("config", overflow="fold", max_width=60)
-        table.add_column(self.metric, justify="right")
+        table.add_column(literal(self.metric), justify="right")
         table.add_column("best", justify="right")
         table.add_column("by")
         table.add_column("rationale", overflow="fold", max_width=50)
@@ -120,7 +127,7 @@ class _LiveTable:
             table.add_row(*row)
         parts: list[Any] = [table]
         if self.running:
-            parts.append(Text(self.running, style="dim"))
+            parts.append(literal(self.running, style="dim"))
         return Group(*parts)
 
     def _refresh(self) -> None:
@@ -133,33 +140,38 @@ class _LiveTable:
         self._refresh()
 
     def end(self, event: TrialEvent) -> None:
-        by = str(event.attrs.get(_keys.PROPOSED_BY, "?"))
-        rationale = str(event.attrs.get(_keys.RATIONALE, ""))
+        by = literal(event.attrs.get(_keys.PROPOSED_BY, "?"))
+        rationale = literal(event.attrs.get(_keys.RATIONALE, ""), limit=160)
         if event.error is not None:
-            value = f"[red]{event.state}[/]"
+            value = literal(event.state, style="red")
         elif event.values:
-            value = " / ".join(_fmt_value(v) for v in event.values)
+            value = Text(" / ".join(_fmt_value(v) for v in event.values))
         else:
-            value = _fmt_value(event.value)
+            value = Text(_fmt_value(event.value))
         if event.error:
-            rationale = f"{rationale} [red]({event.error[:80]})[/]"
-        self.rows.append(
-            (
-                str(event.number),
-                _short_config(event.config),
-                value,
-                _fmt_value(event.best_value)
-                if event.front_size is None
-                else f"front of {event.front_size}",
-                by,
-                rationale[:160],
-            )
+            rationale = rationale + literal(f" ({one_line(event.error, 80)})", style="red")
+        best = (
+            _fmt_value(event.best_value)
+            if event.front_size is None
+            else f"front of {event.front_size}"
         )
+        row = (
+            Text(str(event.number)),
+            literal(_short_config(event.config)),
+            value,
+            Text(best),
+            by,
+            rationale,
+        )
+        self.rows.append(row)
         self.running = None
         if self.live is None:
-            row = self.rows[-1]
             console.print(
-                f"trial {row[0]}: {row[2]} (best {row[3]}) by {row[4]}: {row[1]} | {row[5]}",
+                Text.assemble(
+                    f"trial {row[0]}: ", row[2], f" (best {row[3]}) by ", row[4], ": ", row[1]
+                )
+                + Text(" | ")
+                + row[5],
                 soft_wrap=True,
             )
         self._refresh()
@@ -172,23 +184,27 @@ def _print_front(summary: RunSummary) -> None:
     )
     table.add_column("trial", justify="right")
     for name in summary.metrics:
-        table.add_column(name, justify="right")
+        table.add_column(literal(name), justify="right")
     table.add_column("config", overflow="fold")
     for entry in summary.pareto_front:
         table.add_row(
             str(entry["number"]),
             *(_fmt_value(v) for v in entry["values"]),
-            _short_config(entry["config"], 200),
+            literal(_short_config(entry["config"], 200)),
         )
     console.print(table)
 
 
 def _print_summary(summary: RunSummary, task_arg: str) -> None:
     console.print(
-        f"\n[bold]{summary.study_name}[/]: {summary.n_run} trials run now"
-        f" ({summary.n_complete} complete, {summary.n_failed} failed"
-        + (f", {summary.n_pruned} pruned" if summary.n_pruned else "")
-        + f"), {summary.n_total} in the study."
+        Text("\n")
+        + literal(summary.study_name, style="bold")
+        + Text(
+            f": {summary.n_run} trials run now"
+            f" ({summary.n_complete} complete, {summary.n_failed} failed"
+            + (f", {summary.n_pruned} pruned" if summary.n_pruned else "")
+            + f"), {summary.n_total} in the study."
+        )
     )
     if summary.stopped_by_time_limit:
         console.print(
@@ -223,7 +239,7 @@ def _print_summary(summary: RunSummary, task_arg: str) -> None:
         )
         console.print_json(json.dumps(summary.best_config))
     else:
-        console.print("[yellow]No trial completed yet.[/]")
+        console.print(Text("No trial completed yet.", style="yellow"))
     console.print(
         f"Stored in {summary.storage}; see every trial with: agenthpo show {task_arg}",
         soft_wrap=True,
@@ -498,27 +514,27 @@ def show(
         goals = " and ".join(
             f"{d.name.lower()} {m}" for d, m in zip(s.directions, metrics, strict=True)
         )
-        table = Table(title=f"{s.study_name} ({goals})")
+        table = Table(title=literal(f"{s.study_name} ({goals})"))
         table.add_column("trial", justify="right")
         table.add_column("state")
         for metric in metrics:
-            table.add_column(metric, justify="right")
+            table.add_column(literal(metric), justify="right")
         table.add_column("config", overflow="fold")
         table.add_column("by")
         table.add_column("rationale / analysis", overflow="fold")
         for t in s.get_trials(deepcopy=False):
             attrs = t.user_attrs
-            notes = str(attrs.get(_keys.RATIONALE, ""))
+            notes = literal(attrs.get(_keys.RATIONALE, ""))
             if attrs.get(_keys.ERROR):
-                notes += f" [red]error: {attrs[_keys.ERROR]}[/]"
+                notes += literal(f" error: {one_line(attrs[_keys.ERROR])}", style="red")
             elif attrs.get(_keys.ANALYSIS):
-                notes += f" [dim]({attrs[_keys.ANALYSIS]})[/]"
+                notes += literal(f" ({one_line(attrs[_keys.ANALYSIS])})", style="dim")
             table.add_row(
                 str(t.number),
                 t.state.name.lower(),
                 *(_fmt_value(t.values[i] if t.values else None) for i in range(len(metrics))),
-                _short_config(t.params, 200),
-                str(attrs.get(_keys.PROPOSED_BY, "")),
+                literal(_short_config(t.params, 200)),
+                literal(attrs.get(_keys.PROPOSED_BY, "")),
                 notes,
             )
         console.print(table)

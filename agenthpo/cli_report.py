@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
+from agenthpo._text import one_line
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient, resolve_llm
 from agenthpo.report import EVALUATORS, ReportPaths, build_report
@@ -157,8 +159,9 @@ def report_command(
     report = paths.report
     summary = report.summary
     console.print(
-        f"Report of [bold]{report.data.study_name}[/] ({len(report.data.trials)} trials):"
-        f" {paths.html}",
+        Text("Report of ")
+        + Text(one_line(report.data.study_name), style="bold")
+        + Text(f" ({len(report.data.trials)} trials): {paths.html}"),
         soft_wrap=True,
     )
     console.print(f"Markdown: {paths.markdown}", soft_wrap=True)
