@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from agenthpo.errors import LLMConfigError, LLMError
 from agenthpo.llm._base import LLMResponse, Message, Usage
+from agenthpo.llm._mask import mask, mask_response
 
 if TYPE_CHECKING:
     import openai
@@ -51,7 +52,8 @@ class OpenAICompatibleClient:
         base_url: The API root, e.g. ``http://127.0.0.1:11434/v1``; ``None`` means OpenAI's
             (or ``OPENAI_BASE_URL``).
         api_key: The key; ``None`` sends a placeholder, which local servers accept. It is
-            kept out of :attr:`name`, ``repr`` and every error message.
+            kept out of :attr:`name`, ``repr`` and every error message, and masked in every
+            answer should the endpoint echo it.
         structured_output: See the module docstring.
         timeout: Seconds for one HTTP request.
         max_retries: Retries of transient errors, with exponential backoff (by the SDK).
@@ -240,7 +242,7 @@ class OpenAICompatibleClient:
             ) from None
         latency = time.perf_counter() - start
         text, model, finish, usage = self._read(completion)
-        return LLMResponse(
+        response = LLMResponse(
             text=text,
             model=model,
             provider=self.label,
@@ -249,6 +251,8 @@ class OpenAICompatibleClient:
             structured=mode if schema is not None else "none",
             extra={"finish_reason": finish},
         )
+        # The key never leaves this client, even when the endpoint echoes it in an answer.
+        return mask_response(response, [self._api_key])
 
     def _read(self, completion: Any) -> tuple[str, str, str | None, Usage]:
         """The text, model, finish reason and usage of a completion, checked field by field.
@@ -297,9 +301,7 @@ class OpenAICompatibleClient:
 
     def _short(self, exc: Exception, limit: int = 200) -> str:
         """One line of an SDK error, with the API key masked should the server echo it."""
-        text = " ".join(str(exc).split())
-        if self._api_key:
-            text = text.replace(self._api_key, "***")
+        text = mask(" ".join(str(exc).split()), [self._api_key])
         return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
