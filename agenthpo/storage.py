@@ -25,6 +25,7 @@ import contextlib
 import importlib.util
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import optuna
@@ -85,7 +86,7 @@ def open_storage(url: str) -> BaseStorage:
         else:
             engine_kwargs["pool_pre_ping"] = True
         try:
-            with warnings.catch_warnings():
+            with _schema_lock(url), warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 return RDBStorage(url, engine_kwargs=engine_kwargs)
         except ImportError as exc:
@@ -96,6 +97,41 @@ def open_storage(url: str) -> BaseStorage:
         except Exception as exc:
             raise AgentHPOError(f"cannot open storage {_safe(url)}: {_first_line(exc)}") from None
     raise AgentHPOError(f"unknown storage URL {_safe(url)}; {STORAGE_HELP}")
+
+
+_SCHEMA_LOCK_KEY = 0x4147454E54485030  # "AGENTHP0": one advisory lock for schema creation
+
+
+@contextlib.contextmanager
+def _schema_lock(url: str) -> Iterator[None]:
+    """Holds a PostgreSQL advisory lock while Optuna creates or checks its schema.
+
+    Optuna's ``create_all`` is not safe under concurrency on PostgreSQL: two processes
+    creating the same table on an empty database collide in the catalog (``UniqueViolation
+    ... pg_type_typname_nsp_index``), so of N workers started together some died. With the
+    lock they create the schema one at a time, and each later one finds it made. Other
+    databases need no lock (SQLite files are created atomically, see below).
+    """
+    if not url.startswith("postgresql"):
+        yield
+        return
+    import sqlalchemy
+    from sqlalchemy.pool import NullPool
+
+    engine = sqlalchemy.create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(
+                sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": _SCHEMA_LOCK_KEY}
+            )
+            try:
+                yield
+            finally:
+                conn.execute(
+                    sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": _SCHEMA_LOCK_KEY}
+                )
+    finally:
+        engine.dispose()
 
 
 def _create_sqlite_atomically(path: Path) -> None:
