@@ -44,6 +44,7 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from agenthpo import _keys
+from agenthpo._seeding import reseed, trial_seed
 from agenthpo.agent.creator import (
     CallRecord,
     Creator,
@@ -93,6 +94,7 @@ def _stored_schedule(stored: Any) -> tuple[int, int] | None:
 _BACKBONE_NAMES = {"TPESampler": "TPE", "CmaEsSampler": "CMA-ES", "GPSampler": "GP"}
 
 _RATIONALE_ATTR_MAX = 480
+_REDRAWS = 10  # draws of the backbone beyond the first while it repeats a tried config
 
 
 class AgentSampler(BaseSampler):
@@ -237,7 +239,13 @@ class AgentSampler(BaseSampler):
         return self._backbone
 
     def reseed_rng(self) -> None:
-        """Reseeds the backbone (Optuna calls this for each worker process)."""
+        """Reseeds the backbone (Optuna calls this for each worker process).
+
+        A seeded sampler takes a fresh random seed: its per-trial draws change, and stay
+        distinct per trial.
+        """
+        if self._seed is not None:
+            self._seed = random.randrange(2**31)
         self._backbone.reseed_rng()
 
     def schedule(self, study: Study | None = None) -> str:
@@ -408,7 +416,7 @@ class AgentSampler(BaseSampler):
             else:
                 why = f"{backbone_name}'s turn by the schedule"
             self._store(study, trial, {_keys.PROPOSED_BY: "backbone", _keys.RATIONALE: why})
-            return self._backbone_complete(study, trial, search_space)
+            return self._backbone_fresh(study, trial, search_space)
         trials = [t for t in study.get_trials(deepcopy=False) if t.number != trial.number]
         budget_note = self._budget_exhausted(trials)
         if budget_note is not None:
@@ -687,7 +695,14 @@ class AgentSampler(BaseSampler):
         return self._backbone.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        """Delegates to the backbone."""
+        """Reseeds the backbone for this trial (when seeded), then delegates to it.
+
+        The backbone's draws then depend on the seed and the trial number, not on how many
+        draws this process made before: a seeded study stays reproducible, and workers or
+        restarts that share the seed draw distinct streams.
+        """
+        if self._seed is not None:
+            reseed(self._backbone, trial_seed(self._seed, trial.number))
         self._backbone.before_trial(study, trial)
 
     def after_trial(
@@ -744,8 +759,40 @@ class AgentSampler(BaseSampler):
             for name, dist in search_space.items()
         }
 
+    def _backbone_fresh(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        """The backbone's proposal, drawn again while it equals a finished or running trial's.
+
+        Each configuration is claimed like an LLM proposal, so two workers that draw the
+        same one meanwhile see each other. After :data:`_REDRAWS` identical draws (a small
+        space nearly exhausted) the last one is kept.
+        """
+        space = self._space if self._space is not None else Space.from_optuna(search_space)
+        config = self._backbone_complete(study, trial, search_space)
+        for attempt in range(1, _REDRAWS + 1):
+            rival = self._claim(study, trial, config, space, tolerance=0.0)
+            if rival is None:
+                break
+            _logger.info(
+                "trial %d: %s drew trial #%d's configuration again; drawing anew",
+                trial.number,
+                type(self._backbone).__name__,
+                rival,
+            )
+            seed = random.randrange(2**32) if self._seed is None else self._seed
+            reseed(self._backbone, trial_seed(seed, trial.number, attempt))
+            config = self._backbone_complete(study, trial, search_space)
+        return config
+
     def _claim(
-        self, study: Study, trial: FrozenTrial, config: dict[str, Any], space: Space
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        config: dict[str, Any],
+        space: Space,
+        *,
+        tolerance: float | None = None,
     ) -> int | None:
         """Claims ``config`` for this trial; the number of a rival trial holding it, if any.
 
@@ -762,7 +809,9 @@ class AgentSampler(BaseSampler):
             claimed = t.system_attrs.get(_keys.SYS_CLAIM) or t.params
             if isinstance(claimed, dict) and claimed:
                 others.append((t.number, claimed))
-        return find_duplicate(config, others, space, tolerance=self._duplicate_tolerance)
+        if tolerance is None:
+            tolerance = self._duplicate_tolerance
+        return find_duplicate(config, others, space, tolerance=tolerance)
 
     def _backbone_note(self, study: Study, proposal: dict[str, Any], space: Space) -> str:
         name = type(self._backbone).__name__

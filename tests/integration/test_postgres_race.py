@@ -31,9 +31,10 @@ def empty_database() -> Iterator[str]:
     try:
         yield f"{SERVER}/{name}"
     finally:
-        with contextlib.suppress(Exception), psycopg.connect(
-            f"{SERVER}/test", autocommit=True
-        ) as admin:
+        with (
+            contextlib.suppress(Exception),
+            psycopg.connect(f"{SERVER}/test", autocommit=True) as admin,
+        ):
             admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
