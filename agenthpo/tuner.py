@@ -42,6 +42,7 @@ from agenthpo.agent.prompts import TaskContext
 from agenthpo.dashboard import dashboard_available, write_trial_note
 from agenthpo.errors import AgentHPOError
 from agenthpo.executor import CommandExecutor, Executor, FunctionExecutor, TrialResult
+from agenthpo.executor._base import _CurveRecorder
 from agenthpo.llm import LLMClient, ReplayLLM, resolve_llm
 from agenthpo.pruners import make_pruner
 from agenthpo.sampler import AgentSampler
@@ -195,15 +196,20 @@ def _python_argv(argv: Sequence[str]) -> list[str]:
 
 def build_executor(task: Task) -> Executor:
     """The executor a task describes."""
+    # The task's own metrics survive the limit on metric names a run may report.
+    keep = (*task.metric_names, *task.hidden_metrics)
     if task.command is not None:
         return CommandExecutor(
             _python_argv(task.command),
             cwd=task.base_dir,
             timeout=task.timeout,
             env=task.env or None,
+            keep_metrics=keep,
         )
     assert task.function is not None
-    return FunctionExecutor(task.function, search_path=task.base_dir, timeout=task.timeout)
+    return FunctionExecutor(
+        task.function, search_path=task.base_dir, timeout=task.timeout, keep_metrics=keep
+    )
 
 
 def _downsample(curve: list[dict[str, float]], limit: int = _CURVE_MAX_POINTS) -> list[Any]:
@@ -550,12 +556,12 @@ class Tuner:
         # Optuna keeps intermediate values (and prunes) for single-objective studies only;
         # a multi-objective trial's curve is still stored and analysed.
         intermediate = not self.task.is_multi_objective
-        seen: list[dict[str, float]] = []
+        seen = _CurveRecorder(keep=self.task.metric_names)  # bounded, as the executor's
         pruned_because: list[str] = []
 
         def on_report(step: int | None, metrics: dict[str, float]) -> None:
             if step is not None:
-                seen.append({"step": float(step), **metrics})
+                seen.add(step, metrics)
             value = metrics.get(metric)
             if step is None or value is None:
                 return
@@ -602,9 +608,10 @@ class Tuner:
             )
         except optuna.TrialPruned:
             reason = pruned_because[-1] if pruned_because else "pruned"
-            if seen:
-                trial.set_user_attr(_keys.CURVE, _downsample(seen))
-                last = {k: v for k, v in seen[-1].items() if k != "step"}
+            points = seen.points()
+            if points:
+                trial.set_user_attr(_keys.CURVE, _downsample(points))
+                last = {k: v for k, v in points[-1].items() if k != "step"}
                 trial.set_user_attr(_keys.METRICS, last)
             trial.set_user_attr(_keys.ANALYSIS, reason)
             with quiet_optuna():
@@ -796,6 +803,9 @@ class Tuner:
 
     def _store_result(self, trial: optuna.Trial, result: TrialResult, error: str | None) -> None:
         trial.set_user_attr(_keys.METRICS, dict(result.metrics))
+        if result.metrics_cut:
+            _logger.warning("trial %d: %s", trial.number, result.metrics_cut)
+            trial.set_user_attr(_keys.METRICS_CUT, result.metrics_cut)
         if result.curve:
             trial.set_user_attr(_keys.CURVE, _downsample(result.curve))
         trial.set_user_attr(_keys.DURATION_S, round(result.duration_s, 3))

@@ -302,6 +302,7 @@ class CommandExecutor:
         workdir: str | Path | None = None,
         pass_args: bool = True,
         kill_grace: float = 3.0,
+        keep_metrics: Sequence[str] = (),
     ) -> None:
         if isinstance(argv, (str, bytes)):
             raise ExecutorError(
@@ -328,6 +329,7 @@ class CommandExecutor:
         self.workdir = workdir
         self.pass_args = pass_args
         self.kill_grace = kill_grace
+        self.keep_metrics = tuple(keep_metrics)
         self._warned_unplaced: set[str] = set()
 
     def command_line(self, config: Mapping[str, Any]) -> list[str]:
@@ -536,7 +538,7 @@ class CommandExecutor:
         for reader in readers:
             reader.start()
 
-        recorder = _CurveRecorder()
+        recorder = _CurveRecorder(keep=self.keep_metrics)
         deadline = None if timeout is None else start + timeout
         timed_out = False
         term_sent_at: float | None = None
@@ -552,9 +554,9 @@ class CommandExecutor:
                 if item is _EOF:
                     stdout_done = True
                 elif isinstance(item, Report):
-                    recorder.add(item.step, item.metrics)
+                    kept = recorder.add(item.step, item.metrics)
                     if on_report is not None:
-                        on_report(item.step, dict(item.metrics))
+                        on_report(item.step, kept)
                 now = time.monotonic()
                 if exited_at is None and process.poll() is not None:
                     exited_at = now
@@ -620,12 +622,13 @@ class CommandExecutor:
             if file_error is not None:
                 status, error = "failed", file_error
             elif file_metrics is not None:
-                metrics.update(file_metrics)
+                metrics.update(recorder.admit(file_metrics))
         _logger.debug("Trial finished: %s in %.1f s (exit status %s)", status, duration, code)
         return TrialResult(
             status=status,
             metrics=metrics,
-            curve=recorder.curve,
+            curve=recorder.points(),
+            metrics_cut=recorder.note(),
             error=error,
             exit_code=code,
             stdout_tail=stdout_tail.text(),
