@@ -17,6 +17,7 @@ __all__ = [
     "LLMError",
     "LLMResponseError",
     "SpaceError",
+    "StorageError",
     "TaskError",
 ]
 
@@ -31,6 +32,10 @@ class SpaceError(AgentHPOError):
 
 class TaskError(AgentHPOError):
     """A task file is missing, unreadable or invalid; the message names the field."""
+
+
+class StorageError(AgentHPOError):
+    """A study's storage cannot be written or read (a full disk, a damaged journal file)."""
 
 
 class ExecutorError(AgentHPOError):
