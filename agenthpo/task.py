@@ -491,6 +491,71 @@ def _errors_from(exc: ValidationError) -> list[str]:
     return lines
 
 
+MAX_TASK_FILE_BYTES = 1_000_000
+"""The largest task file read: a task describes data in a few lines, it does not hold it."""
+MAX_YAML_VALUES = 100_000
+"""How many values a task file may hold once its YAML aliases are expanded (an alias bomb
+of nine levels holds 9**9 from a few hundred bytes)."""
+
+
+class _Refused(Exception):
+    """A task file refused before it is read into Python values."""
+
+
+def _expanded_size(node: yaml.Node, limit: int) -> int:
+    """How many nodes ``node`` stands for with every alias expanded, counted up to ``limit``.
+
+    Iterative, and memoized per node, so a bomb costs its size in the file, not its
+    expansion.
+    """
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+    while stack:
+        current, done = stack.pop()
+        if id(current) in sizes:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(current, yaml.SequenceNode):
+            children = list(current.value)
+        elif isinstance(current, yaml.MappingNode):
+            children = [n for pair in current.value for n in pair]
+        if done:
+            sizes[id(current)] = min(limit + 1, 1 + sum(sizes[id(c)] for c in children))
+            continue
+        stack.append((current, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(node)]
+
+
+def _safe_yaml(text: str) -> Any:
+    """``yaml.safe_load`` with a bound on what aliases expand to.
+
+    Raises:
+        _Refused: The aliases expand to more than :data:`MAX_YAML_VALUES` values (the
+            message names the top-level field).
+        yaml.YAMLError: Not YAML.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        root = loader.get_single_node()
+        if root is None:
+            return None
+        if _expanded_size(root, MAX_YAML_VALUES) > MAX_YAML_VALUES:
+            where = "the file"
+            if isinstance(root, yaml.MappingNode):
+                for key, value in root.value:
+                    if _expanded_size(value, MAX_YAML_VALUES) > MAX_YAML_VALUES // 2:
+                        where = str(key.value)[:80]
+                        break
+            raise _Refused(
+                f"{where}: its YAML aliases expand to more than {MAX_YAML_VALUES:,} values"
+                " (an alias bomb?); write the values out instead"
+            )
+        return loader.construct_document(root)
+    finally:
+        loader.dispose()
+
+
 def load_task(path: str | Path) -> Task:
     """Loads and validates a task file.
 
@@ -503,6 +568,13 @@ def load_task(path: str | Path) -> Task:
     """
     path = Path(path)
     try:
+        size = path.stat().st_size if path.is_file() else 0
+        if size > MAX_TASK_FILE_BYTES:
+            raise TaskError(
+                f"{path}: the task file is larger than {MAX_TASK_FILE_BYTES // 1_000_000} MB"
+                f" ({size:,} bytes); keep data out of it (the dataset field describes data in a"
+                " few lines)"
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise TaskError(f"{path}: no such task file") from None
@@ -511,7 +583,9 @@ def load_task(path: str | Path) -> Task:
     except (OSError, UnicodeDecodeError) as exc:
         raise TaskError(f"{path}: cannot read the file ({exc})") from None
     try:
-        data = yaml.safe_load(text)
+        data = _safe_yaml(text)
+    except _Refused as exc:
+        raise TaskError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -1,0 +1,60 @@
+"""Hostile task files (issue 19, items 8, 9, 11, 12): each is refused with the usual
+one-line error naming the field, never a traceback, a hang or a silent surprise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from agenthpo.errors import TaskError
+from agenthpo.task import MAX_TASK_FILE_BYTES, load_task
+
+GOOD = """\
+name: t
+objective: {metric: loss, direction: minimize}
+space:
+  x: {type: float, low: -5.0, high: 5.0}
+n_trials: 3
+command: [python, train.py]
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "task.yaml"
+    path.write_text(text)
+    return path
+
+
+def _bomb(levels: int) -> str:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, levels):
+        refs = ", ".join([f"*a{i - 1}"] * 9)
+        lines.append(f"a{i}: &a{i} [{refs}]")
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("levels", [6, 9])
+def test_an_alias_bomb_is_refused_quickly(tmp_path: Path, levels: int) -> None:
+    bomb = "\n".join("  " + line for line in _bomb(levels).splitlines())
+    path = _write(tmp_path, GOOD + "dataset:\n" + bomb + "\n")
+    with pytest.raises(TaskError) as info:
+        load_task(path)
+    message = str(info.value)
+    assert len(message.splitlines()) == 1
+    assert "dataset" in message
+    assert "alias" in message
+
+
+def test_a_few_aliases_are_fine(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD + "dataset:\n  a: &r [1, 2]\n  b: *r\n")
+    assert load_task(path).dataset == {"a": [1, 2], "b": [1, 2]}
+
+
+def test_an_oversize_task_file_is_refused(tmp_path: Path) -> None:
+    filler = "# " + "x" * 100 + "\n"
+    path = _write(tmp_path, GOOD + filler * (MAX_TASK_FILE_BYTES // len(filler) + 1))
+    with pytest.raises(TaskError) as info:
+        load_task(path)
+    assert len(str(info.value).splitlines()) == 1
+    assert "larger than" in str(info.value)
