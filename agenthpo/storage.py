@@ -314,8 +314,15 @@ def _create_sqlite_atomically(path: Path) -> None:
         storage.engine.dispose()
         with contextlib.suppress(FileExistsError):
             os.link(tmp, path)
+    except Exception as exc:
+        # An unwritable place (/proc, a read-only mount, no permission): the user's to fix.
+        raise AgentHPOError(
+            f"cannot create the study database {path}: {_first_line(exc)}; give a storage in a"
+            " folder you can write to"
+        ) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def _safe(url: str) -> str:

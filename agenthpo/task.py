@@ -498,6 +498,10 @@ MAX_YAML_VALUES = 100_000
 of nine levels holds 9**9 from a few hundred bytes)."""
 
 
+MAX_YAML_DEPTH = 50
+"""How deep a task file's values may nest (a task needs four or five levels)."""
+
+
 class _Refused(Exception):
     """A task file refused before it is read into Python values."""
 
@@ -527,6 +531,24 @@ def _expanded_size(node: yaml.Node, limit: int) -> int:
     return sizes[id(node)]
 
 
+def _too_deep(node: yaml.Node, limit: int) -> bool:
+    """Whether values nest deeper than ``limit`` under ``node`` (iterative; each node once)."""
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, int]] = [(node, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > limit:
+            return True
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, yaml.SequenceNode):
+            stack.extend((c, depth + 1) for c in current.value)
+        elif isinstance(current, yaml.MappingNode):
+            stack.extend((n, depth + 1) for pair in current.value for n in pair)
+    return False
+
+
 def _safe_yaml(text: str) -> Any:
     """``yaml.safe_load`` with a bound on what aliases expand to.
 
@@ -537,9 +559,20 @@ def _safe_yaml(text: str) -> Any:
     """
     loader = yaml.SafeLoader(text)
     try:
-        root = loader.get_single_node()
+        try:
+            root = loader.get_single_node()  # recursive: a very deep file exhausts the stack
+        except RecursionError:
+            raise _Refused(f"the YAML nests deeper than {MAX_YAML_DEPTH} levels") from None
         if root is None:
             return None
+        if _too_deep(root, MAX_YAML_DEPTH):
+            where = "the file"
+            if isinstance(root, yaml.MappingNode):
+                for key, value in root.value:
+                    if _too_deep(value, MAX_YAML_DEPTH - 1):
+                        where = str(key.value)[:80]
+                        break
+            raise _Refused(f"{where}: the YAML nests deeper than {MAX_YAML_DEPTH} levels")
         if _expanded_size(root, MAX_YAML_VALUES) > MAX_YAML_VALUES:
             where = "the file"
             if isinstance(root, yaml.MappingNode):

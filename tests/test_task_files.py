@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from agenthpo.cli import app
 from agenthpo.errors import TaskError
 from agenthpo.task import MAX_TASK_FILE_BYTES, load_task
 
@@ -58,3 +60,32 @@ def test_an_oversize_task_file_is_refused(tmp_path: Path) -> None:
         load_task(path)
     assert len(str(info.value).splitlines()) == 1
     assert "larger than" in str(info.value)
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output  # stdout and stderr
+
+
+def _one_error_line(output: str) -> str:
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1, output
+    assert "Traceback" not in output
+    return lines[0]
+
+
+@pytest.mark.parametrize("depth", [100, 5000])
+def test_deeply_nested_yaml_is_one_line_exit_2(tmp_path: Path, depth: int) -> None:
+    path = _write(tmp_path, GOOD + "dataset: {a: " + "[" * depth + "]" * depth + "}\n")
+    code, output = _run("run", str(path))
+    assert code == 2
+    line = _one_error_line(output)
+    assert "nest" in line
+
+
+def test_an_unwritable_sqlite_storage_is_one_line_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "train.py").write_text("")
+    path = _write(tmp_path, GOOD + "strategy: random\nstorage: sqlite:////proc/agenthpo.db\n")
+    code, output = _run("run", str(path))
+    assert code == 2
+    assert "/proc" in _one_error_line(output)
