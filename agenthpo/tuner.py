@@ -724,13 +724,20 @@ class Tuner:
         too), or ``error`` for a run that failed.
 
         Raises:
-            AgentHPOError: No such running trial, or no value for the objective.
+            AgentHPOError: No such running trial, one not started by :meth:`ask`, or no
+                value for the objective.
         """
         study = self.load_study()
         matches = [t for t in study.get_trials(deepcopy=False) if t.number == number]
         if not matches or matches[0].state != TrialState.RUNNING:
             state = matches[0].state.name.lower() if matches else "missing"
             raise AgentHPOError(f"trial {number} is not running (it is {state}); nothing to tell")
+        if not matches[0].system_attrs.get(EXTERNAL_KEY):
+            # A trial that `run` (or a worker) is executing: its result is that runner's.
+            raise AgentHPOError(
+                f"trial {number} was not started by `agenthpo ask` (a run or worker is"
+                " executing it); tell only the trials `ask` printed"
+            )
         trial = optuna.Trial(study, matches[0]._trial_id)
         final = {str(k): float(v) for k, v in (metrics or {}).items()}
         if value is not None:
