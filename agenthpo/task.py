@@ -388,9 +388,14 @@ class Task(BaseModel):
         return self
 
     def default_storage(self) -> str:
-        """``storage`` from the task, else a SQLite file beside the task file."""
+        """``storage`` from the task, else a SQLite file beside the task file.
+
+        A relative path in a ``sqlite:///`` or ``journal:`` URL is relative to the task
+        file's folder, not the working directory: run from anywhere, a task finds its
+        study.
+        """
         if self.storage:
-            return self.storage
+            return _resolve_storage(self.storage, self._base_dir)
         stem = self._source.stem if self._source is not None else self.name
         return f"sqlite:///{(self._base_dir / f'{stem}.agenthpo.db').resolve()}"
 
@@ -489,6 +494,19 @@ def _errors_from(exc: ValidationError) -> list[str]:
             if line and line not in lines:
                 lines.append(line)
     return lines
+
+
+def _resolve_storage(url: str, base_dir: Path) -> str:
+    """``url`` with a relative SQLite or journal file path made absolute under ``base_dir``."""
+    for prefix in ("sqlite:///", "journal:"):
+        if url.startswith(prefix):
+            rest = url.removeprefix(prefix)
+            if prefix == "journal:" and rest.startswith("//"):
+                return url  # journal:///ABSOLUTE
+            if not rest or rest.startswith(("/", ":memory:", "~")):
+                return url
+            return f"{prefix}{(base_dir / rest).resolve()}"
+    return url
 
 
 MAX_TASK_FILE_BYTES = 1_000_000

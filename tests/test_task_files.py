@@ -89,3 +89,28 @@ def test_an_unwritable_sqlite_storage_is_one_line_exit_2(tmp_path: Path) -> None
     code, output = _run("run", str(path))
     assert code == 2
     assert "/proc" in _one_error_line(output)
+
+
+@pytest.mark.parametrize(
+    ("storage", "expected"),
+    [
+        ("sqlite:///rel.db", "sqlite:///{base}/rel.db"),
+        ("sqlite:///sub/rel.db", "sqlite:///{base}/sub/rel.db"),
+        ("journal:rel.log", "journal:{base}/rel.log"),
+        ("sqlite:////abs/x.db", "sqlite:////abs/x.db"),
+        ("sqlite:///:memory:", "sqlite:///:memory:"),
+        ("postgresql://u@h:5432/db", "postgresql://u@h:5432/db"),
+    ],
+)
+def test_a_relative_storage_resolves_against_the_task_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, storage: str, expected: str
+) -> None:
+    """Issue 19, item 11: run from another folder, a relative storage silently started a
+    new study there."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    path = folder / "task.yaml"
+    path.write_text(GOOD + f"storage: '{storage}'\n")
+    monkeypatch.chdir(tmp_path)
+    task = load_task(Path("project") / "task.yaml")
+    assert task.default_storage() == expected.format(base=folder.resolve())
