@@ -40,6 +40,9 @@ from agenthpo.space import Config, Space
 __all__ = ["LLMSection", "Objective", "StrategyName", "Task", "load_task"]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+MAX_NAME_CHARS = 200
+"""The longest task (and so study) name: Optuna's SQL schema holds 512 characters."""
+_PLACEHOLDER_NAME = re.compile(r"\{([A-Za-z_][\w.\-]*)\}")
 _TARGET_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 _FIELD_PREFIX_RE = re.compile(r"^[A-Za-z_]\w*[.:]")
 # Characters str.splitlines() breaks at, written escaped so that one problem stays one line.
@@ -201,6 +204,11 @@ class Task(BaseModel):
     @field_validator("name")
     @classmethod
     def _check_name(cls, value: str) -> str:
+        if len(value) > MAX_NAME_CHARS:
+            raise ValueError(
+                f"at most {MAX_NAME_CHARS} characters (got {len(value)}, starting"
+                f" {value[:20]!r}); it names the study in the storage"
+            )
         if not _NAME_RE.match(value):
             raise ValueError(
                 "use letters, digits, '_', '.' or '-' and start with a letter or digit"
@@ -275,6 +283,29 @@ class Task(BaseModel):
             raise ValueError(f"must look like 'package.module:callable' (got {value!r})")
         return value
 
+    def _check_placeholders(self, command: list[str]) -> None:
+        """Refuses placeholders that name no parameter, and a standalone placeholder whose
+        choices include one the program would read as an option (``--help``)."""
+        known = set(self.space.names)
+        if self.noise is not None:
+            known.add(self.noise.seed_param)
+        for arg in command:
+            for match in _PLACEHOLDER_NAME.finditer(arg):
+                name = match.group(1)
+                if name not in known:
+                    raise ValueError(
+                        f"command: the placeholder {{{name}}} names no parameter of the space"
+                        f" ({', '.join(sorted(known)) or 'none'}); fix the name or remove it"
+                    )
+                param = self.space[name] if name in self.space.names else None
+                choices = getattr(param, "choices", None) or []
+                risky = [c for c in choices if isinstance(c, str) and c.startswith("-")]
+                if arg == match.group(0) and risky:
+                    raise ValueError(
+                        f"command: the placeholder {{{name}}} stands alone, and the choice"
+                        f" {risky[0]!r} would be read as an option; write --{name}={{{name}}}"
+                    )
+
     @model_validator(mode="after")
     def _check_task(self) -> Task:
         if self.command is None and self.function is None:
@@ -286,6 +317,8 @@ class Task(BaseModel):
             raise ValueError(
                 "function: give exactly one of `command` and `function`, not both; remove one"
             )
+        if self.command is not None:
+            self._check_placeholders(self.command)
         if self.default_config is not None:
             config, _ = self.space.normalize(self.default_config)
             problems = self.space.validate(config)
@@ -567,6 +600,36 @@ def _too_deep(node: yaml.Node, limit: int) -> bool:
     return False
 
 
+def _duplicate_key(root: yaml.Node) -> str | None:
+    """The first key that a mapping holds twice, as a refusal naming its field, or ``None``.
+
+    YAML says keys are unique, but PyYAML lets the last one win silently.
+    """
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, str]] = [(root, "")]
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((child, f"{path}[{i}]") for i, child in enumerate(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            first: dict[str, yaml.Node] = {}
+            for key, value in node.value:
+                name = str(key.value)[:80] if isinstance(key, yaml.ScalarNode) else "?"
+                field = f"{path}.{name}" if path else name
+                if isinstance(key, yaml.ScalarNode) and name in first:
+                    return (
+                        f"{field}: the key appears twice (lines"
+                        f" {first[name].start_mark.line + 1} and {key.start_mark.line + 1});"
+                        " keep one"
+                    )
+                first[name] = key
+                stack.append((value, field))
+    return None
+
+
 def _safe_yaml(text: str) -> Any:
     """``yaml.safe_load`` with a bound on what aliases expand to.
 
@@ -583,6 +646,9 @@ def _safe_yaml(text: str) -> Any:
             raise _Refused(f"the YAML nests deeper than {MAX_YAML_DEPTH} levels") from None
         if root is None:
             return None
+        duplicate = _duplicate_key(root)
+        if duplicate is not None:
+            raise _Refused(duplicate)
         if _too_deep(root, MAX_YAML_DEPTH):
             where = "the file"
             if isinstance(root, yaml.MappingNode):

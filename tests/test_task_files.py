@@ -114,3 +114,58 @@ def test_a_relative_storage_resolves_against_the_task_folder(
     monkeypatch.chdir(tmp_path)
     task = load_task(Path("project") / "task.yaml")
     assert task.default_storage() == expected.format(base=folder.resolve())
+
+
+# -- issue 19, item 12: silently accepted before -------------------------------------------
+def _refusal(tmp_path: Path, text: str) -> str:
+    with pytest.raises(TaskError) as info:
+        load_task(_write(tmp_path, text))
+    lines = str(info.value).splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_a_duplicate_key_is_refused(tmp_path: Path) -> None:
+    line = _refusal(tmp_path, GOOD.replace("n_trials: 3", "n_trials: 3\nn_trials: 30"))
+    assert "n_trials" in line
+    assert "twice" in line
+    nested = GOOD.replace("low: -5.0,", "low: -5.0, low: -4.0,")
+    assert "space.x.low" in _refusal(tmp_path, nested)
+
+
+def test_an_unknown_placeholder_in_the_command_is_refused(tmp_path: Path) -> None:
+    line = _refusal(tmp_path, GOOD.replace("[python, train.py]", "[python, train.py, '{nope}']"))
+    assert line.count("command") == 1
+    assert "{nope}" in line
+
+
+def test_json_braces_in_the_command_are_not_placeholders(tmp_path: Path) -> None:
+    text = GOOD.replace("[python, train.py]", """[python, train.py, '--cfg={"a": 1}', '{x}']""")
+    assert load_task(_write(tmp_path, text)).command is not None
+
+
+@pytest.mark.parametrize("bound", ["low: 0, high: 1.0e+26", "low: 0, high: 100000000000000000000"])
+def test_int_bounds_beyond_exact_floats_are_refused(tmp_path: Path, bound: str) -> None:
+    text = GOOD.replace("x: {type: float, low: -5.0, high: 5.0}", f"x: {{type: int, {bound}}}")
+    assert "space.x" in _refusal(tmp_path, text)
+
+
+def test_a_5000_character_name_is_refused(tmp_path: Path) -> None:
+    line = _refusal(tmp_path, GOOD.replace("name: t", "name: " + "n" * 5000))
+    assert line.count("n" * 200) == 0  # the message does not repeat the whole name
+    assert "name:" in line
+
+
+def test_a_choice_that_looks_like_an_option_is_passed_safely() -> None:
+    from agenthpo.executor._command import _command_line
+
+    argv = _command_line(["python", "t.py"], {"k": "--help", "x": -0.5}, pass_args=True)
+    assert argv == ["python", "t.py", "--k=--help", "--x", "-0.5"]
+
+
+def test_a_standalone_placeholder_of_an_option_like_choice_is_refused(tmp_path: Path) -> None:
+    text = GOOD.replace("[python, train.py]", "[python, train.py, --k, '{k}']").replace(
+        "space:\n", "space:\n  k: [a, --help]\n"
+    )
+    line = _refusal(tmp_path, text)
+    assert "--help" in line

@@ -126,7 +126,12 @@ def _command_line(argv: Sequence[str], config: Mapping[str, Any], pass_args: boo
         return [_PLACEHOLDER.sub(substitute, arg) for arg in argv]
     command = list(argv)
     for name, value in config.items():
-        command += [f"--{name}", _format_value(value)]
+        text = _format_value(value)
+        if isinstance(value, str) and text.startswith("-"):
+            # A choice such as "--help" would be read as an option of its own.
+            command.append(f"--{name}={text}")
+        else:
+            command += [f"--{name}", text]
     return command
 
 
@@ -258,9 +263,10 @@ class CommandExecutor:
       parameter of the configuration, each such placeholder is replaced by the value and
       nothing is appended; otherwise ``--name value`` is appended for every parameter, in
       the configuration's order (bools as ``true``/``false``, floats so that they
-      round-trip). Placeholders of names not in the configuration (an inactive conditional
-      parameter) stay as they are. Values are separate list elements, so shell
-      metacharacters reach the program literally;
+      round-trip; a string value that starts with ``-`` as ``--name=value``, so that a
+      choice such as ``--help`` is never read as an option). Placeholders of names not in
+      the configuration (an inactive conditional parameter) stay as they are. Values are
+      separate list elements, so shell metacharacters reach the program literally;
     * as a JSON file whose path is in the environment variable ``AGENTHPO_CONFIG_FILE``
       (read it with :func:`agenthpo.reporter.get_config`).
 
