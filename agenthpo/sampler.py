@@ -94,6 +94,9 @@ def _stored_schedule(stored: Any) -> tuple[int, int] | None:
 _BACKBONE_NAMES = {"TPESampler": "TPE", "CmaEsSampler": "CMA-ES", "GPSampler": "GP"}
 
 _RATIONALE_ATTR_MAX = 480
+MAX_STORED_ANSWER_CHARS = 20_000
+"""How much of one LLM answer is stored with a trial (an answer that long is unusable
+anyway); the cut is marked in the stored text."""
 _REDRAWS = 10  # draws of the backbone beyond the first while it repeats a tried config
 
 
@@ -925,7 +928,7 @@ class AgentSampler(BaseSampler):
         payload: list[Any] = [
             {
                 "messages": c.messages,
-                "text": c.text,
+                "text": _cut(c.text, MAX_STORED_ANSWER_CHARS),
                 "model": c.model,
                 "prompt_tokens": c.prompt_tokens,
                 "completion_tokens": c.completion_tokens,
@@ -1015,6 +1018,13 @@ def _best(
     sign = -1.0 if directions[0] == "maximize" else 1.0
     best = min(done, key=lambda t: sign * t.values[0])
     return best.number, dict(best.params)
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, the cut marked with how much went."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [{len(text) - limit:,} characters cut]"
 
 
 def _clip(text: str, limit: int) -> str:

@@ -3,6 +3,8 @@ reason and goes on; it never crashes and never leaks the API key."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +16,11 @@ from agenthpo.agent.creator import Creator, ProposalFailed, parse_answer
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.errors import LLMError
 from agenthpo.llm import Message, OpenAICompatibleClient, ScriptedLLM, extract_json
+from agenthpo.sampler import MAX_STORED_ANSWER_CHARS
 from agenthpo.space import Space
 from agenthpo.task import Task
 from agenthpo.tuner import Tuner
-from tests.fake_openai import FakeOpenAI, Reply, completion
+from tests.fake_openai import FakeOpenAI, Reply, completion, error
 
 MSGS = [Message("user", "propose x")]
 
@@ -110,3 +113,53 @@ def test_any_exception_of_a_client_is_a_stored_fallback(
     assert summary.n_complete == 2
     for trial in optuna.load_study(study_name="quad", storage=storage).trials:
         assert "RecursionError" in trial.user_attrs[_keys.FALLBACK_REASON]
+
+
+# -- issue 19, item 13 ------------------------------------------------------------------------
+SCHEMA = {"type": "object", "properties": {"x": {"type": "number"}}, "required": ["x"]}
+
+
+def test_transient_500s_while_probing_do_not_drop_json_schema() -> None:
+    """Two HTTP 500s while probing permanently dropped json_schema for the process."""
+    calls = {"n": 0}
+
+    def handler(req: dict[str, Any], headers: dict[str, str]) -> Reply:
+        calls["n"] += 1
+        if calls["n"] <= 2:
+            return error(500, "internal error: the GPU is busy")
+        return completion('{"x": 1}')
+
+    with FakeOpenAI(handler) as server:
+        client = OpenAICompatibleClient(model="m", base_url=server.url, max_retries=0)
+        for _ in range(3):
+            with contextlib.suppress(LLMError):
+                client.complete(MSGS, schema=SCHEMA)
+        assert client.resolved_mode == "json_schema"
+        formats = [r.get("response_format", {}).get("type") for r in server.requests]
+    assert formats[-1] == "json_schema"
+
+
+def test_an_answer_that_says_the_mode_is_unsupported_still_downgrades() -> None:
+    def handler(req: dict[str, Any], headers: dict[str, str]) -> Reply:
+        if req.get("response_format", {}).get("type") == "json_schema":
+            return error(400, "json_schema is not supported by this server")
+        return completion('{"x": 1}')
+
+    with FakeOpenAI(handler) as server:
+        client = OpenAICompatibleClient(model="m", base_url=server.url, max_retries=0)
+        client.complete(MSGS, schema=SCHEMA)
+    assert client.resolved_mode == "json_object_schema"
+
+
+def test_a_huge_answer_is_stored_cut_and_marked(quadratic_task: Task, tmp_path: Path) -> None:
+    """5 MB answers were stored verbatim (10 MB of database after 24 trials)."""
+    huge = json.dumps({"config": {"x": 1.0, "kind": "a"}, "rationale": "r" * 5_000_000})
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    with FakeOpenAI(lambda req, h: completion(huge)) as server:
+        client = OpenAICompatibleClient(model="m", base_url=server.url, max_retries=0)
+        Tuner(quadratic_task, llm=client, storage=storage, n_trials=1).run()
+    (trial,) = optuna.load_study(study_name="quad", storage=storage).trials
+    (call,) = trial.system_attrs[_keys.SYS_LLM_CALLS]
+    assert len(call["text"]) <= MAX_STORED_ANSWER_CHARS + 100
+    assert "characters cut" in call["text"]
+    assert (tmp_path / "s.db").stat().st_size < 1_000_000

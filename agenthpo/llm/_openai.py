@@ -218,7 +218,7 @@ class OpenAICompatibleClient:
                 f" (HTTP 404 at {self._where()}); check the model name and base URL"
             ) from exc
         except openai.APIStatusError as exc:
-            if probing and exc.status_code in (400, 422, 500, 501):
+            if probing and _says_mode_unsupported(exc):
                 raise _ModeRejected(exc) from exc
             raise LLMError(
                 f"{self.name}: HTTP {exc.status_code} from {self._where()}: {self._short(exc)}"
@@ -303,6 +303,34 @@ class OpenAICompatibleClient:
         """One line of an SDK error, with the API key masked should the server echo it."""
         text = mask(" ".join(str(exc).split()), [self._api_key])
         return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_MODE_WORDS = (
+    "response_format",
+    "json_schema",
+    "json_object",
+    "schema",
+    "structured",
+    "grammar",
+    "guided",
+    "unsupported",
+    "not supported",
+)
+
+
+def _says_mode_unsupported(exc: openai.APIStatusError) -> bool:
+    """Whether an error answers the structured-output mode itself, not a passing fault.
+
+    A 501, or a 400/422/500 whose message names the format (llama-cpp-python's server
+    answers 500 "response_format type must be text or json_object"). A bare 500 (a busy
+    GPU, a crash) is transient: downgrading on it dropped json_schema for the process.
+    """
+    if exc.status_code == 501:
+        return True
+    if exc.status_code not in (400, 422, 500):
+        return False
+    text = f"{exc.message} {exc.body}".lower()
+    return any(word in text for word in _MODE_WORDS)
 
 
 class _ModeRejected(Exception):
