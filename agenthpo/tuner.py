@@ -37,6 +37,7 @@ from agenthpo._lifecycle import (
     recover_stale,
     requeue_interrupted,
 )
+from agenthpo._text import one_line
 from agenthpo.agent.analyst import analyze
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.dashboard import dashboard_available, write_trial_note
@@ -63,6 +64,7 @@ __all__ = [
 _logger = logging.getLogger("agenthpo")
 
 _CURVE_MAX_POINTS = 200
+_ERROR_MAX = 500
 _TAIL_MAX = 2000
 _POLL_S = 1.0
 
@@ -796,10 +798,21 @@ class Tuner:
             ):
                 value = result.metrics["value"]
             if value is None:
-                reported = ", ".join(sorted(result.metrics)) or "nothing"
+                names = sorted(result.metrics)
+                reported = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+                if result.problems:
+                    # Say what happened: values were there but unusable.
+                    more = len(result.problems) - 1
+                    return None, one_line(
+                        f"the run finished but no usable {metric!r} reached AgentHPO"
+                        f" (it reported {reported or 'no usable metric'}): {result.problems[0]}"
+                        + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""),
+                        _ERROR_MAX,
+                    )
                 return None, (
-                    f"the run finished but never reported {metric!r} (it reported {reported});"
-                    f" call agenthpo.report({metric}=...) in the training script"
+                    f"the run finished but never reported {metric!r} (it reported"
+                    f" {reported or 'nothing'}); call agenthpo.report({metric}=...) in the"
+                    " training script"
                 )
             if not math.isfinite(value):
                 return None, (

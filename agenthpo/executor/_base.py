@@ -44,6 +44,10 @@ MAX_METRIC_NAMES = 100
 metrics never are), and the trial says so in its ``metrics_cut`` attribute."""
 
 _MAX_ERROR_CHARS = 500
+_MAX_PROBLEMS = 3
+PROBLEMS_KEY = "agenthpo:problems"
+"""The key of the metrics file under which the function runner passes back what it dropped
+from the objective's return value."""
 
 
 @dataclass
@@ -81,6 +85,9 @@ class TrialResult:
     duration_s: float = 0.0
     metrics_cut: str | None = None
     """What the limits on metric names dropped, in one line; ``None`` if nothing."""
+    problems: list[str] = field(default_factory=list)
+    """Report lines ignored and values dropped (the first few), each in one line: what went
+    wrong when a metric is missing."""
 
     @property
     def ok(self) -> bool:
@@ -140,6 +147,8 @@ class _CurveRecorder:
         self._count = 0
         self._latest: dict[str, float] | None = None
         self._others = 0  # names admitted that are not in ``keep``
+        self.problems: list[str] = []  # the first few
+        self.n_problems = 0
 
     def admit(self, metrics: Mapping[str, float]) -> dict[str, float]:
         """The metrics whose names fit the limit on names (new names beyond it dropped)."""
@@ -173,6 +182,12 @@ class _CurveRecorder:
                 self.curve = self.curve[::2]
                 self._stride *= 2
         return kept
+
+    def problem(self, text: str) -> None:
+        """Notes a report line ignored or a value dropped."""
+        self.n_problems += 1
+        if len(self.problems) < _MAX_PROBLEMS:
+            self.problems.append(text)
 
     def points(self) -> list[dict[str, float]]:
         """The curve, ending with the latest report."""
@@ -235,11 +250,11 @@ def _to_metric(value: Any) -> float | None:
         return None
 
 
-def _metrics_from_return(value: Any) -> dict[str, float] | None:
+def _metrics_from_return(value: Any, problems: list[str] | None = None) -> dict[str, float] | None:
     """Turns an objective's return value into final metrics.
 
     A number becomes ``{"value": number}``, a mapping keeps its numeric items (others are
-    dropped with a warning), None means "use the reports".
+    dropped with a warning, and a line in ``problems``), None means "use the reports".
 
     Raises:
         TypeError: The value is neither a number, a mapping, nor None.
@@ -251,12 +266,13 @@ def _metrics_from_return(value: Any) -> dict[str, float] | None:
         for name, item in value.items():
             number = _to_metric(item)
             if not isinstance(name, str) or number is None:
-                _logger.warning(
-                    "Dropped %r from the objective's return value: expected a metric name "
-                    "(str) and a number, got %s",
-                    name,
-                    type(item).__name__,
+                problem = (
+                    f"Dropped {name!r:.80} from the objective's return value: expected a metric"
+                    f" name (str) and a number, got {type(item).__name__}"
                 )
+                _logger.warning("%s", problem)
+                if problems is not None:
+                    problems.append(problem)
                 continue
             metrics[name] = number
         return metrics

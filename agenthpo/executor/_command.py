@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import json
 import logging
 import os
@@ -32,6 +33,7 @@ from typing import IO, Any, Literal, cast
 from agenthpo._jsonsafe import loads
 from agenthpo.errors import ExecutorError
 from agenthpo.executor._base import (
+    PROBLEMS_KEY,
     TAIL_CHARS,
     ReportCallback,
     StartCallback,
@@ -41,8 +43,14 @@ from agenthpo.executor._base import (
     _metrics_from_return,
     _one_line,
 )
-from agenthpo.reporter import CONFIG_ENV, METRICS_ENV, REPORT_PREFIX, TRIAL_ENV, Report
-from agenthpo.reporter import parse_report_line as _parse_report_line
+from agenthpo.reporter import (
+    CONFIG_ENV,
+    METRICS_ENV,
+    REPORT_PREFIX,
+    TRIAL_ENV,
+    Report,
+    check_report_line,
+)
 
 __all__ = ["CommandExecutor"]
 
@@ -177,6 +185,13 @@ class _Tail:
 _EOF = object()
 
 
+@dataclasses.dataclass(frozen=True)
+class _Problem:
+    """A report line that was ignored, or a value dropped from one."""
+
+    text: str
+
+
 def _pump(
     pipe: IO[bytes],
     tail: _Tail,
@@ -200,17 +215,22 @@ def _pump(
                     # After a progress bar's carriage return, a terminal shows only the
                     # text after the last "\r": a report there is still a report.
                     before, _, last = text.rstrip("\r\n").rpartition("\r")
-                    parsed = _parse_report_line(last)
+                    parsed, problems = check_report_line(last)
+                    for problem in problems:
+                        _logger.warning("%s", problem)
+                        reports.put(_Problem(problem))
                     if parsed is not None:
                         reports.put(parsed)
                         if before:
                             tail.append(before + "\r")
                         continue
                 elif text.startswith(REPORT_PREFIX):
-                    _logger.warning(
-                        "Ignored a report line longer than %d bytes; report fewer metrics per line",
-                        _LINE_LIMIT,
+                    problem = (
+                        f"Ignored a report line longer than {_LINE_LIMIT} bytes; report fewer"
+                        " metrics per line"
                     )
+                    _logger.warning("%s", problem)
+                    reports.put(_Problem(problem))
             tail.append(text)
     except (OSError, ValueError):  # pipe closed under us
         pass
@@ -234,8 +254,14 @@ def _kill_group(process: subprocess.Popen[bytes], sig: int) -> None:
             process.kill()
 
 
-def _read_metrics_file(path: Path) -> tuple[dict[str, float] | None, str | None]:
-    """Returns (metrics, error) from the metrics file; (None, None) if there is none."""
+def _read_metrics_file(
+    path: Path, problems: list[str] | None = None
+) -> tuple[dict[str, float] | None, str | None]:
+    """Returns (metrics, error) from the metrics file; (None, None) if there is none.
+
+    What the function runner dropped from a return value (under :data:`PROBLEMS_KEY`) goes
+    to ``problems``.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -251,7 +277,10 @@ def _read_metrics_file(path: Path) -> tuple[dict[str, float] | None, str | None]
             f"the metrics file ${METRICS_ENV} holds a JSON {type(data).__name__}; write an "
             'object of metric names and numbers, e.g. {"val_accuracy": 0.91}'
         )
-    return _metrics_from_return(data), None
+    passed = data.pop(PROBLEMS_KEY, None)
+    if problems is not None and isinstance(passed, list):
+        problems.extend(str(p) for p in passed[:3])
+    return _metrics_from_return(data, problems), None
 
 
 class CommandExecutor:
@@ -559,6 +588,8 @@ class CommandExecutor:
                     item = None
                 if item is _EOF:
                     stdout_done = True
+                elif isinstance(item, _Problem):
+                    recorder.problem(item.text)
                 elif isinstance(item, Report):
                     kept = recorder.add(item.step, item.metrics)
                     if on_report is not None:
@@ -611,6 +642,8 @@ class CommandExecutor:
                 break
             if isinstance(item, Report):
                 recorder.add(item.step, item.metrics)
+            elif isinstance(item, _Problem):
+                recorder.problem(item.text)
         code = process.returncode
         status: Literal["ok", "failed", "timeout"]
         metrics = dict(recorder.last)
@@ -624,7 +657,10 @@ class CommandExecutor:
             error = _error_from_stderr(err_text) or _exit_status_line(code)
         else:
             status = "ok"
-            file_metrics, file_error = _read_metrics_file(metrics_path)
+            dropped: list[str] = []
+            file_metrics, file_error = _read_metrics_file(metrics_path, dropped)
+            for problem in dropped:
+                recorder.problem(problem)
             if file_error is not None:
                 status, error = "failed", file_error
             elif file_metrics is not None:
@@ -635,6 +671,7 @@ class CommandExecutor:
             metrics=metrics,
             curve=recorder.points(),
             metrics_cut=recorder.note(),
+            problems=recorder.problems,
             error=error,
             exit_code=code,
             stdout_tail=stdout_tail.text(),

@@ -393,7 +393,10 @@ class FunctionExecutor:
                 if callback_errors:
                     raise callback_errors[0]
                 try:
-                    returned = _metrics_from_return(value)
+                    dropped: list[str] = []
+                    returned = _metrics_from_return(value, dropped)
+                    for problem in dropped:
+                        recorder.problem(problem)
                 except TypeError as exc:
                     status, error = "failed", _exception_line(exc)
         duration = time.monotonic() - start
@@ -405,6 +408,7 @@ class FunctionExecutor:
             metrics=metrics,
             curve=recorder.points(),
             metrics_cut=recorder.note(),
+            problems=recorder.problems,
             error=error,
             exit_code=None,
             stdout_tail="",
