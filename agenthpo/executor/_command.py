@@ -43,6 +43,7 @@ from agenthpo.executor._base import (
     _metrics_from_return,
     _one_line,
 )
+from agenthpo.executor._tree import ProcessTree, become_subreaper
 from agenthpo.reporter import (
     CONFIG_ENV,
     METRICS_ENV,
@@ -540,6 +541,7 @@ class CommandExecutor:
             except OSError as exc:
                 _logger.warning("Cannot write the trial's output logs: %s", exc)
         start = time.monotonic()
+        become_subreaper()  # orphans of the trial come to us, to be ended with it
         try:
             process = self._start(command, env)
         except BaseException:
@@ -547,6 +549,7 @@ class CommandExecutor:
                 log.close()
             raise
         _logger.debug("Trial started (pid %d): %s", process.pid, command)
+        tree = ProcessTree(process.pid)
         if on_start is not None:
             try:
                 on_start(process.pid)
@@ -595,9 +598,12 @@ class CommandExecutor:
                     if on_report is not None:
                         on_report(item.step, kept)
                 now = time.monotonic()
+                if exited_at is None:
+                    tree.scan()
                 if exited_at is None and process.poll() is not None:
                     exited_at = now
                     _kill_group(process, _SIGKILL)  # leftovers of the group
+                    tree.end()  # and those that left it
                 if exited_at is not None:
                     if stdout_done:
                         break
@@ -613,19 +619,24 @@ class CommandExecutor:
                     term_sent_at = now
                     _logger.info("Trial timed out after %g s; stopping its process group", timeout)
                     _kill_group(process, signal.SIGTERM)
+                    tree.signal(signal.SIGTERM)
                 grace_over = term_sent_at is not None and now - term_sent_at >= self.kill_grace
                 if grace_over and not kill_sent:
                     kill_sent = True
                     _kill_group(process, _SIGKILL)
+                    tree.signal(_SIGKILL)
         except BaseException:
             # KeyboardInterrupt, or on_report raised (e.g. to prune): stop the whole group.
             _kill_group(process, _SIGKILL)
+            tree.signal(_SIGKILL)
             process.wait()
+            tree.end()
             raise
         finally:
             if process.poll() is None:  # pragma: no cover - defensive
                 _kill_group(process, _SIGKILL)
                 process.wait()
+            tree.end()
             for reader in readers:
                 reader.join(timeout=_DRAIN_S)
             if not any(reader.is_alive() for reader in readers):
