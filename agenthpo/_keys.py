@@ -29,6 +29,7 @@ SYS_CLAIM = "agenthpo:claim"  # the config an LLM proposal claims before Optuna 
 # Trial user attributes, written by the tuner.
 METRICS = "metrics"  # every final metric, hidden ones included
 CURVE = "curve"  # the reported learning curve, downsampled
+METRICS_CUT = "metrics_cut"  # what the limit on metric names per trial dropped
 ERROR = "error"  # one line: why a trial failed
 STDERR_TAIL = "stderr_tail"
 EXIT_CODE = "exit_code"

@@ -66,24 +66,31 @@ def clip(text: str, limit: int) -> str:
     return text[: limit - len(MARKER)] + MARKER
 
 
-def single_line(text: str) -> str:
-    """``text`` with every run of whitespace (newlines too) made one space; nothing cut.
+def single_line(text: object) -> str:
+    """``text`` as one printable line: control characters (escape sequences' ESC, bells,
+    bidi overrides) become spaces and every run of whitespace one space; nothing cut.
 
     Example:
         >>> single_line("  ValueError:\\n  lr must be positive  ")
         'ValueError: lr must be positive'
+        >>> single_line("two\\nlines\\x1b[31m and a bell\\x07")
+        'two lines [31m and a bell'
     """
-    return " ".join(text.split())
+    raw = str(text)
+    if not raw.isprintable():
+        raw = "".join(c if c.isprintable() else " " for c in raw)
+    return " ".join(raw.split())
 
 
-def one_line(text: str, limit: int) -> str:
-    """``text`` on a single line (:func:`single_line`), then clipped to ``limit``.
+def one_line(text: object, limit: int | None = None) -> str:
+    """``text`` on a single line (:func:`single_line`), then clipped to ``limit`` if given.
 
     Example:
         >>> one_line("ValueError:\\n  lr must be positive", 20)
         'ValueError: lr …'
     """
-    return clip(single_line(text), limit)
+    line = single_line(text)
+    return line if limit is None else clip(line, limit)
 
 
 def tail_lines(text: str, limit: int) -> str:

@@ -22,7 +22,6 @@ import typer
 from rich.console import Console, Group
 from rich.live import Live
 from rich.logging import RichHandler
-from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from typer.core import TyperCommand, TyperGroup
@@ -63,8 +62,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# markup=False: text from a task, an LLM or a training script ("[/]" in an error, a tag in
+# a rationale) is printed as written, never read as Rich markup; styles are given as Text.
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
 
 T = TypeVar("T")
 
@@ -121,6 +122,11 @@ _CONFIG_CHARS = 70
 """Most characters of a config in the live table and its status line (whole pairs only)."""
 _RATIONALE_CHARS = 160
 """Most characters of a rationale in a run's table and log line (whole words only)."""
+
+
+def literal(text: object, style: str = "", limit: int | None = None) -> Text:
+    """Outside text as one printable line, shown as written (never parsed as markup)."""
+    return Text(one_line(text, limit), style=style)
 
 
 def _config_text(config: Any) -> str:
@@ -187,7 +193,7 @@ class _LiveTable:
         table = Table(show_lines=False, expand=False)
         table.add_column("trial", justify="right")
         table.add_column("config", overflow="fold", max_width=60)
-        table.add_column(self.metric, justify="right")
+        table.add_column(literal(self.metric), justify="right")
         table.add_column("best", justify="right")
         table.add_column("by")
         table.add_column("rationale", overflow="fold", max_width=50)
@@ -195,7 +201,7 @@ class _LiveTable:
             table.add_row(*row.cells())
         parts: list[Any] = [table]
         if self.running:
-            parts.append(Text(self.running, style="dim"))
+            parts.append(literal(self.running, style="dim"))
         return Group(*parts)
 
     def _refresh(self) -> None:
@@ -240,7 +246,7 @@ def _print_front(summary: RunSummary) -> None:
     )
     table.add_column("trial", justify="right")
     for name in summary.metrics:
-        table.add_column(name, justify="right")
+        table.add_column(literal(name), justify="right")
     table.add_column("config", overflow="fold")
     for entry in summary.pareto_front:
         table.add_row(
@@ -276,11 +282,15 @@ def _print_summary(summary: RunSummary, task_arg: str, storage: str | None = Non
     the ``--storage`` given, which the hints' commands then carry)."""
     again = f" --storage {storage}" if storage else ""
     console.print(
-        f"\n[bold]{escape(summary.study_name)}[/]: {summary.n_run} trials run now"
-        f" ({summary.n_complete} complete, {summary.n_failed} failed"
-        + (f", {summary.n_pruned} pruned" if summary.n_pruned else "")
-        + (f", {summary.n_interrupted} interrupted" if summary.n_interrupted else "")
-        + f"), {summary.n_total} in the study."
+        Text("\n")
+        + literal(summary.study_name, style="bold")
+        + Text(
+            f": {summary.n_run} trials run now"
+            f" ({summary.n_complete} complete, {summary.n_failed} failed"
+            + (f", {summary.n_pruned} pruned" if summary.n_pruned else "")
+            + (f", {summary.n_interrupted} interrupted" if summary.n_interrupted else "")
+            + f"), {summary.n_total} in the study."
+        )
     )
     if summary.stopped_by_time_limit:
         console.print(
@@ -322,7 +332,7 @@ def _print_summary(summary: RunSummary, task_arg: str, storage: str | None = Non
         )
         console.print_json(json.dumps(summary.best_config))
     else:
-        console.print("[yellow]No trial completed yet.[/]")
+        console.print(Text("No trial completed yet.", style="yellow"))
     console.print(
         Text(f"Stored in {summary.storage}; see every trial with: agenthpo show {task_arg}{again}"),
         soft_wrap=True,

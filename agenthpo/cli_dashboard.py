@@ -23,7 +23,7 @@ from agenthpo.task import load_task
 
 __all__ = ["dashboard_command"]
 
-_console = Console()
+_console = Console(markup=False)
 
 
 def _storage_url(task_file: Path | None, storage: str | None) -> str:

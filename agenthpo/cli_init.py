@@ -49,7 +49,7 @@ def review_table(draft: Draft) -> Table:
     Every text is a :class:`rich.text.Text`, so brackets in a script's help or an LLM's
     reason are shown as written, never read as markup.
     """
-    table = Table(title=f"Draft for {draft.info.path.name} ({draft.info.style})")
+    table = Table(title=Text(clean_text(f"Draft for {draft.info.path.name} ({draft.info.style})")))
     table.add_column("parameter", no_wrap=True)
     table.add_column("type")
     table.add_column("default", justify="right")

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 from rich.text import Text
 
+from agenthpo._text import one_line
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient, resolve_llm
 from agenthpo.report import EVALUATORS, ReportPaths, build_report
@@ -239,8 +239,9 @@ def report_command(
     report = paths.report
     summary = report.summary
     console.print(
-        f"Report of [bold]{escape(report.data.study_name)}[/] in {escape(url)}"
-        f" ({len(report.data.trials)} trials): {escape(str(paths.html))}",
+        Text("Report of ")
+        + Text(one_line(report.data.study_name), style="bold")
+        + Text(f" in {url} ({len(report.data.trials)} trials): {paths.html}"),
         soft_wrap=True,
     )
     console.print(Text(f"Markdown: {paths.markdown}"), soft_wrap=True)

@@ -19,6 +19,7 @@ __all__ = [
     "LLMResponseError",
     "LLMUnavailableWarning",
     "SpaceError",
+    "StorageError",
     "TaskError",
 ]
 
@@ -33,6 +34,10 @@ class SpaceError(AgentHPOError):
 
 class TaskError(AgentHPOError):
     """A task file is missing, unreadable or invalid; the message names the field."""
+
+
+class StorageError(AgentHPOError):
+    """A study's storage cannot be written or read (a full disk, a damaged journal file)."""
 
 
 class ExecutorError(AgentHPOError):

@@ -39,6 +39,7 @@ __all__ = [
     "TRIAL_ENV",
     "Report",
     "active_reporter",
+    "check_report_line",
     "get_config",
     "parse_report_line",
     "report",
@@ -224,20 +225,18 @@ def get_config(default: Mapping[str, Any] | None = None) -> dict[str, Any]:
     return data
 
 
-def _json_number(name: str, value: Any, line: str) -> float | None:
-    """Returns a parsed JSON metric value as float, or None (with a warning) if not a number."""
+def _json_number(name: str, value: Any, line: str, problems: list[str]) -> float | None:
+    """Returns a parsed JSON metric value as float, or None (with a problem) if not a number."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        _logger.warning(
-            "Dropped metric %r: its value %r is not a number (in report line %.200r)",
-            name,
-            value,
-            line,
+        problems.append(
+            f"Dropped metric {name!r:.80}: its value {value!r:.80} is not a number (in report"
+            f" line {line!r:.200})"
         )
         return None
     try:
         return float(value)
     except OverflowError:
-        _logger.warning("Dropped metric %r: its value is too large (in %.200r)", name, line)
+        problems.append(f"Dropped metric {name!r:.80}: its value is too large (in {line!r:.200})")
         return None
 
 
@@ -273,38 +272,56 @@ def parse_report_line(line: str) -> Report | None:
         >>> parse_report_line("epoch 2: loss nan") is None
         True
     """
+    report, problems = check_report_line(line)
+    for problem in problems:
+        _logger.warning("%s", problem)
+    return report
+
+
+def check_report_line(line: str) -> tuple[Report | None, list[str]]:
+    """Like :func:`parse_report_line`, but returns what was wrong with the line (one
+    message per problem) instead of logging it.
+
+    Example:
+        >>> check_report_line("@@agenthpo {broken")[1][0][:44]
+        'Ignored a report line that is not valid JSON'
+    """
+    problems: list[str] = []
     tag = REPORT_PREFIX.rstrip()
     if not line.startswith(tag):
-        return None
+        return None, problems
     text = line.rstrip("\r\n")
     if not text.startswith(REPORT_PREFIX):
-        _logger.warning("Ignored a malformed report line (no space after the tag): %.200r", text)
-        return None
+        problems.append(f"Ignored a malformed report line (no space after the tag): {text!r:.200}")
+        return None, problems
     try:
         payload = json.loads(text[len(REPORT_PREFIX) :])
     except (ValueError, RecursionError) as exc:
-        _logger.warning("Ignored a report line that is not valid JSON (%s): %.200r", exc, text)
-        return None
-    if not isinstance(payload, dict) or not isinstance(payload.get("metrics"), dict):
-        _logger.warning(
-            'Ignored a report line without a "metrics" object: %.200r '
-            '(expected {"step": <int or null>, "metrics": {"name": <number>, ...}})',
-            text,
+        problems.append(
+            f"Ignored a report line that is not valid JSON ({str(exc)[:100]}): {text!r:.200}"
         )
-        return None
+        return None, problems
+    if not isinstance(payload, dict) or not isinstance(payload.get("metrics"), dict):
+        problems.append(
+            f'Ignored a report line without a "metrics" object: {text!r:.200}'
+            ' (expected {"step": <int or null>, "metrics": {"name": <number>, ...}})'
+        )
+        return None, problems
     valid, step = _parse_step(payload.get("step"))
     if not valid:
-        _logger.warning("Ignored a report line whose step is not a non-negative int: %.200r", text)
-        return None
+        problems.append(
+            f"Ignored a report line whose step is not a non-negative int: {text!r:.200}"
+        )
+        return None, problems
     metrics: dict[str, float] = {}
     for name, value in payload["metrics"].items():
         if name == "step":
-            _logger.warning('Dropped a metric named "step" (reserved) in %.200r', text)
+            problems.append(f'Dropped a metric named "step" (reserved) in {text!r:.200}')
             continue
-        number = _json_number(name, value, text)
+        number = _json_number(name, value, text, problems)
         if number is not None:
             metrics[name] = number
     if not metrics:
-        _logger.warning("Ignored a report line with no numeric metrics: %.200r", text)
-        return None
-    return Report(step=step, metrics=metrics)
+        problems.append(f"Ignored a report line with no numeric metrics: {text!r:.200}")
+        return None, problems
+    return Report(step=step, metrics=metrics), problems

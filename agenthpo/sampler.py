@@ -45,6 +45,7 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from agenthpo import _keys
+from agenthpo._seeding import reseed, trial_seed
 from agenthpo.agent.creator import (
     CallRecord,
     Creator,
@@ -95,6 +96,10 @@ def _stored_schedule(stored: Any) -> tuple[int, int] | None:
 _BACKBONE_NAMES = {"TPESampler": "TPE", "CmaEsSampler": "CMA-ES", "GPSampler": "GP"}
 
 _RATIONALE_ATTR_MAX = 480
+MAX_STORED_ANSWER_CHARS = 20_000
+"""How much of one LLM answer is stored with a trial (an answer that long is unusable
+anyway); the cut is marked in the stored text."""
+_REDRAWS = 10  # draws of the backbone beyond the first while it repeats a tried config
 
 
 class AgentSampler(BaseSampler):
@@ -247,7 +252,13 @@ class AgentSampler(BaseSampler):
         return self._backbone
 
     def reseed_rng(self) -> None:
-        """Reseeds the backbone (Optuna calls this for each worker process)."""
+        """Reseeds the backbone (Optuna calls this for each worker process).
+
+        A seeded sampler takes a fresh random seed: its per-trial draws change, and stay
+        distinct per trial.
+        """
+        if self._seed is not None:
+            self._seed = random.randrange(2**31)
         self._backbone.reseed_rng()
 
     def schedule(self, study: Study | None = None) -> str:
@@ -419,7 +430,7 @@ class AgentSampler(BaseSampler):
             else:
                 why = f"{backbone_name}'s turn by the schedule"
             self._store(study, trial, {_keys.PROPOSED_BY: "backbone", _keys.RATIONALE: why})
-            return self._backbone_complete(study, trial, search_space)
+            return self._backbone_fresh(study, trial, search_space)
         trials = [t for t in study.get_trials(deepcopy=False) if t.number != trial.number]
         budget_note = self._budget_exhausted(trials)
         if budget_note is not None:
@@ -582,6 +593,19 @@ class AgentSampler(BaseSampler):
             return creator.propose(history, tried=tried, seed=seed, reference=reference)
         except ProposalFailed as failed:
             return failed
+        except Exception as exc:
+            # The LLM's answer is outside input: whatever a provider or the parsing of an
+            # answer raises must cost this trial its LLM proposal, not the run.
+            _logger.warning(
+                "trial %d: handling the LLM's answer failed (%s: %s)",
+                number,
+                type(exc).__name__,
+                _clip(str(exc), 200),
+                exc_info=_logger.isEnabledFor(logging.DEBUG),
+            )
+            return ProposalFailed(
+                "llm_error", f"unexpected {type(exc).__name__}: {_clip(str(exc), 200)}"
+            )
 
     def _pop_batch(self, number: int) -> list[Proposal]:
         """The other candidates of the batch asked for trial ``number`` (older ones dropped:
@@ -709,7 +733,14 @@ class AgentSampler(BaseSampler):
         return self._backbone.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        """Delegates to the backbone."""
+        """Reseeds the backbone for this trial (when seeded), then delegates to it.
+
+        The backbone's draws then depend on the seed and the trial number, not on how many
+        draws this process made before: a seeded study stays reproducible, and workers or
+        restarts that share the seed draw distinct streams.
+        """
+        if self._seed is not None:
+            reseed(self._backbone, trial_seed(self._seed, trial.number))
         self._backbone.before_trial(study, trial)
 
     def after_trial(
@@ -766,8 +797,40 @@ class AgentSampler(BaseSampler):
             for name, dist in search_space.items()
         }
 
+    def _backbone_fresh(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        """The backbone's proposal, drawn again while it equals a finished or running trial's.
+
+        Each configuration is claimed like an LLM proposal, so two workers that draw the
+        same one meanwhile see each other. After :data:`_REDRAWS` identical draws (a small
+        space nearly exhausted) the last one is kept.
+        """
+        space = self._space if self._space is not None else Space.from_optuna(search_space)
+        config = self._backbone_complete(study, trial, search_space)
+        for attempt in range(1, _REDRAWS + 1):
+            rival = self._claim(study, trial, config, space, tolerance=0.0)
+            if rival is None:
+                break
+            _logger.info(
+                "trial %d: %s drew trial #%d's configuration again; drawing anew",
+                trial.number,
+                type(self._backbone).__name__,
+                rival,
+            )
+            seed = random.randrange(2**32) if self._seed is None else self._seed
+            reseed(self._backbone, trial_seed(seed, trial.number, attempt))
+            config = self._backbone_complete(study, trial, search_space)
+        return config
+
     def _claim(
-        self, study: Study, trial: FrozenTrial, config: dict[str, Any], space: Space
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        config: dict[str, Any],
+        space: Space,
+        *,
+        tolerance: float | None = None,
     ) -> int | None:
         """Claims ``config`` for this trial; the number of a rival trial holding it, if any.
 
@@ -784,7 +847,9 @@ class AgentSampler(BaseSampler):
             claimed = t.system_attrs.get(_keys.SYS_CLAIM) or t.params
             if isinstance(claimed, dict) and claimed:
                 others.append((t.number, claimed))
-        return find_duplicate(config, others, space, tolerance=self._duplicate_tolerance)
+        if tolerance is None:
+            tolerance = self._duplicate_tolerance
+        return find_duplicate(config, others, space, tolerance=tolerance)
 
     def _backbone_note(self, study: Study, proposal: dict[str, Any], space: Space) -> str:
         name = type(self._backbone).__name__
@@ -898,7 +963,7 @@ class AgentSampler(BaseSampler):
         payload: list[Any] = [
             {
                 "messages": c.messages,
-                "text": c.text,
+                "text": _cut(c.text, MAX_STORED_ANSWER_CHARS),
                 "model": c.model,
                 "prompt_tokens": c.prompt_tokens,
                 "completion_tokens": c.completion_tokens,
@@ -988,6 +1053,13 @@ def _best(
     sign = -1.0 if directions[0] == "maximize" else 1.0
     best = min(done, key=lambda t: sign * t.values[0])
     return best.number, dict(best.params)
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, the cut marked with how much went."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... [{len(text) - limit:,} characters cut]"
 
 
 def _clip(text: str, limit: int) -> str:

@@ -985,12 +985,29 @@ def _name_problem(name: Any) -> str | None:
     return None
 
 
+_MAX_EXACT_INT = 2**53
+
+
 def _param_problems(param: _AnyParam) -> list[tuple[str, str]]:
     """Cross-field problems of a parameter whose fields have the right types."""
     if isinstance(param, CategoricalParam):
         return _choices_problems(param.choices)
     problems: list[tuple[str, str]] = []
     low, high = param.low, param.high
+    if isinstance(param, IntParam):
+        # Beyond 2**53 an int no longer survives the float round trips of the stores, the
+        # LLM's JSON and the tables: the shown and the stored number would differ.
+        for field_name, bound in (("low", low), ("high", high)):
+            if abs(bound) > _MAX_EXACT_INT:
+                problems.append(
+                    (
+                        field_name,
+                        f"must be within -2**53..2**53 (about 9.0e15; got {float(bound):.3g});"
+                        " use a float parameter with log: true for larger numbers",
+                    )
+                )
+        if problems:
+            return problems
     ordered = low < high
     if not ordered:
         if low == high:

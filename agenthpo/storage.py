@@ -22,17 +22,25 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib.util
+import json
+import logging
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
+from optuna.storages.journal import JournalFileBackend
 
-from agenthpo.errors import AgentHPOError
+from agenthpo.errors import AgentHPOError, StorageError
 
-__all__ = ["STORAGE_HELP", "is_single_process", "open_storage"]
+__all__ = ["STORAGE_HELP", "SafeJournalFileBackend", "is_single_process", "open_storage"]
+
+_logger = logging.getLogger("agenthpo")
 
 STORAGE_HELP = (
     "use sqlite:///PATH, journal:PATH, postgresql://USER@HOST:PORT/DB, mysql://... or"
@@ -63,12 +71,10 @@ def open_storage(url: str) -> BaseStorage:
             reached; the message says what to do.
     """
     if url.startswith("journal:"):
-        from optuna.storages.journal import JournalFileBackend
-
         path = journal_path(url)
         if not path.parent.exists():
             raise AgentHPOError(f"storage {url!r}: the folder {path.parent} does not exist")
-        return JournalStorage(JournalFileBackend(str(path)))
+        return _open_journal(path)
     if url.startswith("redis://"):
         if importlib.util.find_spec("redis") is None:
             raise AgentHPOError("storage redis://... needs the redis package: pip install redis")
@@ -85,7 +91,7 @@ def open_storage(url: str) -> BaseStorage:
         else:
             engine_kwargs["pool_pre_ping"] = True
         try:
-            with warnings.catch_warnings():
+            with _schema_lock(url), warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 return RDBStorage(url, engine_kwargs=engine_kwargs)
         except ImportError as exc:
@@ -96,6 +102,196 @@ def open_storage(url: str) -> BaseStorage:
         except Exception as exc:
             raise AgentHPOError(f"cannot open storage {_safe(url)}: {_first_line(exc)}") from None
     raise AgentHPOError(f"unknown storage URL {_safe(url)}; {STORAGE_HELP}")
+
+
+_SCHEMA_LOCK_KEY = 0x4147454E54485030  # "AGENTHP0": one advisory lock for schema creation
+
+
+@contextlib.contextmanager
+def _schema_lock(url: str) -> Iterator[None]:
+    """Holds a PostgreSQL advisory lock while Optuna creates or checks its schema.
+
+    Optuna's ``create_all`` is not safe under concurrency on PostgreSQL: two processes
+    creating the same table on an empty database collide in the catalog (``UniqueViolation
+    ... pg_type_typname_nsp_index``), so of N workers started together some died. With the
+    lock they create the schema one at a time, and each later one finds it made. Other
+    databases need no lock (SQLite files are created atomically, see below).
+    """
+    if not url.startswith("postgresql"):
+        yield
+        return
+    import sqlalchemy
+    from sqlalchemy.pool import NullPool
+
+    engine = sqlalchemy.create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.execute(
+                sqlalchemy.text("SELECT pg_advisory_lock(:key)"), {"key": _SCHEMA_LOCK_KEY}
+            )
+            try:
+                yield
+            finally:
+                conn.execute(
+                    sqlalchemy.text("SELECT pg_advisory_unlock(:key)"), {"key": _SCHEMA_LOCK_KEY}
+                )
+    finally:
+        engine.dispose()
+
+
+def _open_journal(path: Path) -> JournalStorage:
+    """A journal file storage, its torn tail or glued lines repaired first if it has any."""
+    backend = SafeJournalFileBackend(path)
+    try:
+        return JournalStorage(backend)
+    except (ValueError, AttributeError, KeyError):
+        # A bad line in the middle (a write appended to a torn one by an earlier version):
+        # Optuna's replay fails on it. Repair the file and read it again.
+        _logger.debug("replaying %s failed; repairing it", path, exc_info=True)
+    if not backend.repair(full=True):
+        raise StorageError(
+            f"the journal {path} is damaged and could not be repaired; restore it from a"
+            " backup or start a new study with another --storage"
+        )
+    try:
+        return JournalStorage(SafeJournalFileBackend(path))
+    except (ValueError, AttributeError, KeyError) as exc:
+        raise StorageError(
+            f"the journal {path} is damaged ({_first_line(exc)}) even after repair; restore"
+            " it from a backup or start a new study with another --storage"
+        ) from None
+
+
+class SafeJournalFileBackend(JournalFileBackend):
+    """Optuna's journal file backend, safe against torn writes.
+
+    * A write that fails (disk full, file size limit) is taken back by truncating the file
+      to where it was, and raises :class:`~agenthpo.errors.StorageError` with one line that
+      says what happened and what to do; nothing written before is touched.
+    * A write that died half way (the process killed, the truncation itself failed) leaves
+      a last line without its newline: before each write, and on open, such a torn tail is
+      cut off (kept beside the journal in ``PATH.torn``), under the journal's lock, so no
+      writer is mid-line then. It was never acknowledged, so nothing completed is lost.
+    * A journal an earlier version damaged (a write glued to a torn line) is repaired on
+      open: the complete entry at the end of the glued line is kept, the torn part dropped.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            super().__init__(str(path))
+        except OSError as exc:
+            raise StorageError(f"cannot create the journal {path}: {exc.strerror}") from None
+        self.repair()
+
+    def repair(self, *, full: bool = False) -> bool:
+        """Cuts a torn last line; with ``full``, also salvages or drops undecodable lines.
+
+        Returns:
+            Whether the file is sound now.
+        """
+        self._lock.acquire()
+        try:
+            return self._repair_locked(full=full)
+        finally:
+            self._lock.release()
+
+    def _repair_locked(self, *, full: bool) -> bool:
+        data = self.path.read_bytes()
+        end = data.rfind(b"\n") + 1
+        torn = data[end:]
+        if not full:
+            if torn:
+                self._keep_torn(torn)
+                os.truncate(self.path, end)
+                _logger.warning(
+                    "%s ended in a torn line (a write that did not finish); cut it off", self.path
+                )
+            return True
+        kept: list[bytes] = []
+        dropped: list[bytes] = []
+        for line in data[:end].splitlines():
+            good = _salvage(line)
+            if good is None:
+                dropped.append(line)
+            else:
+                kept.append(good)
+                if good != line:
+                    dropped.append(line[: len(line) - len(good)])
+        if torn:
+            dropped.append(torn)
+        if not dropped:
+            return True
+        self._keep_torn(b"\n".join(dropped))
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.repair")
+        tmp.write_bytes(b"".join(line + b"\n" for line in kept))
+        os.replace(tmp, self.path)
+        self._log_number_offset = {0: 0}
+        _logger.warning(
+            "%s held %d damaged line(s) (torn writes); repaired, the torn parts kept in %s",
+            self.path,
+            len(dropped),
+            self.path.with_name(self.path.name + ".torn"),
+        )
+        return True
+
+    def _keep_torn(self, torn: bytes) -> None:
+        with contextlib.suppress(OSError), open(f"{self.path}.torn", "ab") as f:
+            f.write(torn + b"\n")
+
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        """Appends whole lines, or nothing: see the class docstring."""
+        data = ("\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n").encode()
+        self._lock.acquire()
+        try:
+            self._repair_locked(full=False)
+            # Unbuffered: a buffer would write its rest again when the file is closed, after
+            # the truncation that takes a failed write back.
+            with open(self.path, "ab", buffering=0) as f:
+                start = f.tell()
+                try:
+                    view = memoryview(data)
+                    while view:
+                        view = view[f.write(view) or 0 :]
+                    os.fsync(f.fileno())
+                except OSError as exc:
+                    with contextlib.suppress(OSError):
+                        os.truncate(self.path, start)
+                    raise StorageError(_write_failed(self.path, exc)) from None
+        finally:
+            self._lock.release()
+
+
+def _write_failed(path: Path, exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        why = "no space left on the device"
+    elif exc.errno == errno.EFBIG:
+        why = "the file is too large for the file system or the process's limit"
+    elif exc.errno == errno.EDQUOT:
+        why = "the disk quota is exceeded"
+    else:
+        why = exc.strerror or type(exc).__name__
+    return (
+        f"cannot write to the journal {path}: {why}; free some space and run the same"
+        " command again (every finished trial is stored, the unfinished one runs again)"
+    )
+
+
+def _salvage(line: bytes) -> bytes | None:
+    """The line if it is one JSON object, else its longest suffix that is, else ``None``."""
+    try:
+        json.loads(line)
+        return line
+    except ValueError:
+        pass
+    start = line.find(b'{"op_code"', 1)
+    while start != -1:
+        try:
+            json.loads(line[start:])
+            return line[start:]
+        except ValueError:
+            start = line.find(b'{"op_code"', start + 1)
+    return None
 
 
 def _create_sqlite_atomically(path: Path) -> None:
@@ -118,8 +314,15 @@ def _create_sqlite_atomically(path: Path) -> None:
         storage.engine.dispose()
         with contextlib.suppress(FileExistsError):
             os.link(tmp, path)
+    except Exception as exc:
+        # An unwritable place (/proc, a read-only mount, no permission): the user's to fix.
+        raise AgentHPOError(
+            f"cannot create the study database {path}: {_first_line(exc)}; give a storage in a"
+            " folder you can write to"
+        ) from None
     finally:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def _safe(url: str) -> str:

@@ -40,6 +40,7 @@ from typing import Any, get_args
 
 from optuna.samplers import BaseSampler, CmaEsSampler, RandomSampler, TPESampler
 
+from agenthpo._seeding import seeded_per_trial
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient
@@ -75,12 +76,14 @@ def _check(strategy: str) -> None:
 def classical_sampler(strategy: str, *, seed: int | None = None) -> BaseSampler:
     """The plain Optuna sampler of a classical strategy."""
     _check(strategy)
+    # Seeded: reseeded before each trial from (seed, trial number), so that workers and
+    # restarts sharing the seed draw distinct streams (see agenthpo._seeding).
     if strategy == "tpe":
-        return TPESampler(seed=seed)
+        return seeded_per_trial(TPESampler, seed)
     if strategy == "random":
-        return RandomSampler(seed=seed)
+        return seeded_per_trial(RandomSampler, seed)
     if strategy == "cmaes":
-        return CmaEsSampler(seed=seed, warn_independent_sampling=False)
+        return seeded_per_trial(CmaEsSampler, seed, warn_independent_sampling=False)
     if strategy == "gp":
         import importlib.util
 
@@ -88,7 +91,7 @@ def classical_sampler(strategy: str, *, seed: int | None = None) -> BaseSampler:
             raise AgentHPOError("the gp strategy needs PyTorch: pip install 'agenthpo[gp]'")
         from optuna.samplers import GPSampler
 
-        return GPSampler(seed=seed)
+        return seeded_per_trial(GPSampler, seed)
     raise AgentHPOError(f"{strategy!r} is not a classical strategy")
 
 

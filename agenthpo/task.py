@@ -40,6 +40,9 @@ from agenthpo.space import Config, Space
 __all__ = ["LLMSection", "Objective", "StrategyName", "Task", "load_task"]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+MAX_NAME_CHARS = 200
+"""The longest task (and so study) name: Optuna's SQL schema holds 512 characters."""
+_PLACEHOLDER_NAME = re.compile(r"\{([A-Za-z_][\w.\-]*)\}")
 _TARGET_RE = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 _FIELD_PREFIX_RE = re.compile(r"^[A-Za-z_]\w*[.:]")
 # Characters str.splitlines() breaks at, written escaped so that one problem stays one line.
@@ -213,6 +216,11 @@ class Task(BaseModel):
     @field_validator("name")
     @classmethod
     def _check_name(cls, value: str) -> str:
+        if len(value) > MAX_NAME_CHARS:
+            raise ValueError(
+                f"at most {MAX_NAME_CHARS} characters (got {len(value)}, starting"
+                f" {value[:20]!r}); it names the study in the storage"
+            )
         if not _NAME_RE.match(value):
             raise ValueError(
                 "use letters, digits, '_', '.' or '-' and start with a letter or digit"
@@ -287,6 +295,29 @@ class Task(BaseModel):
             raise ValueError(f"must look like 'package.module:callable' (got {value!r})")
         return value
 
+    def _check_placeholders(self, command: list[str]) -> None:
+        """Refuses placeholders that name no parameter, and a standalone placeholder whose
+        choices include one the program would read as an option (``--help``)."""
+        known = set(self.space.names)
+        if self.noise is not None:
+            known.add(self.noise.seed_param)
+        for arg in command:
+            for match in _PLACEHOLDER_NAME.finditer(arg):
+                name = match.group(1)
+                if name not in known:
+                    raise ValueError(
+                        f"command: the placeholder {{{name}}} names no parameter of the space"
+                        f" ({', '.join(sorted(known)) or 'none'}); fix the name or remove it"
+                    )
+                param = self.space[name] if name in self.space.names else None
+                choices = getattr(param, "choices", None) or []
+                risky = [c for c in choices if isinstance(c, str) and c.startswith("-")]
+                if arg == match.group(0) and risky:
+                    raise ValueError(
+                        f"command: the placeholder {{{name}}} stands alone, and the choice"
+                        f" {risky[0]!r} would be read as an option; write --{name}={{{name}}}"
+                    )
+
     @model_validator(mode="after")
     def _check_task(self) -> Task:
         if self.command is None and self.function is None:
@@ -298,6 +329,8 @@ class Task(BaseModel):
             raise ValueError(
                 "function: give exactly one of `command` and `function`, not both; remove one"
             )
+        if self.command is not None:
+            self._check_placeholders(self.command)
         if self.default_config is not None:
             config, _ = self.space.normalize(self.default_config)
             left_out = {k for k, v in config.items() if v is None and k in self.space}
@@ -401,9 +434,14 @@ class Task(BaseModel):
         return self
 
     def default_storage(self) -> str:
-        """``storage`` from the task, else a SQLite file beside the task file."""
+        """``storage`` from the task, else a SQLite file beside the task file.
+
+        A relative path in a ``sqlite:///`` or ``journal:`` URL is relative to the task
+        file's folder, not the working directory: run from anywhere, a task finds its
+        study.
+        """
         if self.storage:
-            return self.storage
+            return _resolve_storage(self.storage, self._base_dir)
         stem = self._source.stem if self._source is not None else self.name
         return f"sqlite:///{(self._base_dir / f'{stem}.agenthpo.db').resolve()}"
 
@@ -523,6 +561,150 @@ def _errors_from(exc: ValidationError) -> list[str]:
     return lines
 
 
+def _resolve_storage(url: str, base_dir: Path) -> str:
+    """``url`` with a relative SQLite or journal file path made absolute under ``base_dir``."""
+    for prefix in ("sqlite:///", "journal:"):
+        if url.startswith(prefix):
+            rest = url.removeprefix(prefix)
+            if prefix == "journal:" and rest.startswith("//"):
+                return url  # journal:///ABSOLUTE
+            if not rest or rest.startswith(("/", ":memory:", "~")):
+                return url
+            return f"{prefix}{(base_dir / rest).resolve()}"
+    return url
+
+
+MAX_TASK_FILE_BYTES = 1_000_000
+"""The largest task file read: a task describes data in a few lines, it does not hold it."""
+MAX_YAML_VALUES = 100_000
+"""How many values a task file may hold once its YAML aliases are expanded (an alias bomb
+of nine levels holds 9**9 from a few hundred bytes)."""
+
+
+MAX_YAML_DEPTH = 50
+"""How deep a task file's values may nest (a task needs four or five levels)."""
+
+
+class _Refused(Exception):
+    """A task file refused before it is read into Python values."""
+
+
+def _expanded_size(node: yaml.Node, limit: int) -> int:
+    """How many nodes ``node`` stands for with every alias expanded, counted up to ``limit``.
+
+    Iterative, and memoized per node, so a bomb costs its size in the file, not its
+    expansion.
+    """
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+    while stack:
+        current, done = stack.pop()
+        if id(current) in sizes:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(current, yaml.SequenceNode):
+            children = list(current.value)
+        elif isinstance(current, yaml.MappingNode):
+            children = [n for pair in current.value for n in pair]
+        if done:
+            sizes[id(current)] = min(limit + 1, 1 + sum(sizes[id(c)] for c in children))
+            continue
+        stack.append((current, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(node)]
+
+
+def _too_deep(node: yaml.Node, limit: int) -> bool:
+    """Whether values nest deeper than ``limit`` under ``node`` (iterative; each node once)."""
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, int]] = [(node, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > limit:
+            return True
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, yaml.SequenceNode):
+            stack.extend((c, depth + 1) for c in current.value)
+        elif isinstance(current, yaml.MappingNode):
+            stack.extend((n, depth + 1) for pair in current.value for n in pair)
+    return False
+
+
+def _duplicate_key(root: yaml.Node) -> str | None:
+    """The first key that a mapping holds twice, as a refusal naming its field, or ``None``.
+
+    YAML says keys are unique, but PyYAML lets the last one win silently.
+    """
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, str]] = [(root, "")]
+    while stack:
+        node, path = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((child, f"{path}[{i}]") for i, child in enumerate(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            first: dict[str, yaml.Node] = {}
+            for key, value in node.value:
+                name = str(key.value)[:80] if isinstance(key, yaml.ScalarNode) else "?"
+                field = f"{path}.{name}" if path else name
+                if isinstance(key, yaml.ScalarNode) and name in first:
+                    return (
+                        f"{field}: the key appears twice (lines"
+                        f" {first[name].start_mark.line + 1} and {key.start_mark.line + 1});"
+                        " keep one"
+                    )
+                first[name] = key
+                stack.append((value, field))
+    return None
+
+
+def _safe_yaml(text: str) -> Any:
+    """``yaml.safe_load`` with a bound on what aliases expand to.
+
+    Raises:
+        _Refused: The aliases expand to more than :data:`MAX_YAML_VALUES` values (the
+            message names the top-level field).
+        yaml.YAMLError: Not YAML.
+    """
+    loader = yaml.SafeLoader(text)
+    try:
+        try:
+            root = loader.get_single_node()  # recursive: a very deep file exhausts the stack
+        except RecursionError:
+            raise _Refused(f"the YAML nests deeper than {MAX_YAML_DEPTH} levels") from None
+        if root is None:
+            return None
+        duplicate = _duplicate_key(root)
+        if duplicate is not None:
+            raise _Refused(duplicate)
+        if _too_deep(root, MAX_YAML_DEPTH):
+            where = "the file"
+            if isinstance(root, yaml.MappingNode):
+                for key, value in root.value:
+                    if _too_deep(value, MAX_YAML_DEPTH - 1):
+                        where = str(key.value)[:80]
+                        break
+            raise _Refused(f"{where}: the YAML nests deeper than {MAX_YAML_DEPTH} levels")
+        if _expanded_size(root, MAX_YAML_VALUES) > MAX_YAML_VALUES:
+            where = "the file"
+            if isinstance(root, yaml.MappingNode):
+                for key, value in root.value:
+                    if _expanded_size(value, MAX_YAML_VALUES) > MAX_YAML_VALUES // 2:
+                        where = str(key.value)[:80]
+                        break
+            raise _Refused(
+                f"{where}: its YAML aliases expand to more than {MAX_YAML_VALUES:,} values"
+                " (an alias bomb?); write the values out instead"
+            )
+        return loader.construct_document(root)
+    finally:
+        loader.dispose()
+
+
 def load_task(path: str | Path) -> Task:
     """Loads and validates a task file.
 
@@ -535,6 +717,13 @@ def load_task(path: str | Path) -> Task:
     """
     path = Path(path)
     try:
+        size = path.stat().st_size if path.is_file() else 0
+        if size > MAX_TASK_FILE_BYTES:
+            raise TaskError(
+                f"{path}: the task file is larger than {MAX_TASK_FILE_BYTES // 1_000_000} MB"
+                f" ({size:,} bytes); keep data out of it (the dataset field describes data in a"
+                " few lines)"
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise TaskError(f"{path}: no such task file") from None
@@ -543,7 +732,9 @@ def load_task(path: str | Path) -> Task:
     except (OSError, UnicodeDecodeError) as exc:
         raise TaskError(f"{path}: cannot read the file ({exc})") from None
     try:
-        data = yaml.safe_load(text)
+        data = _safe_yaml(text)
+    except _Refused as exc:
+        raise TaskError(f"{path}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

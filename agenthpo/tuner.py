@@ -37,12 +37,13 @@ from agenthpo._lifecycle import (
     recover_stale,
     requeue_interrupted,
 )
-from agenthpo._text import tail_lines
+from agenthpo._text import one_line, tail_lines
 from agenthpo.agent.analyst import analyze
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.dashboard import dashboard_available, write_trial_note
 from agenthpo.errors import AgentHPOError, LLMError, LLMRequiredError, LLMUnavailableWarning
 from agenthpo.executor import CommandExecutor, Executor, FunctionExecutor, TrialResult
+from agenthpo.executor._base import _CurveRecorder
 from agenthpo.llm import LLMClient, ReplayLLM, resolve_llm
 from agenthpo.pruners import make_pruner
 from agenthpo.sampler import AgentSampler
@@ -63,6 +64,7 @@ __all__ = [
 _logger = logging.getLogger("agenthpo")
 
 _CURVE_MAX_POINTS = 200
+_ERROR_MAX = 500
 _TAIL_MAX = 2000
 _POLL_S = 1.0
 
@@ -235,15 +237,20 @@ def _python_argv(argv: Sequence[str]) -> list[str]:
 
 def build_executor(task: Task) -> Executor:
     """The executor a task describes."""
+    # The task's own metrics survive the limit on metric names a run may report.
+    keep = (*task.metric_names, *task.hidden_metrics)
     if task.command is not None:
         return CommandExecutor(
             _python_argv(task.command),
             cwd=task.base_dir,
             timeout=task.timeout,
             env=task.env or None,
+            keep_metrics=keep,
         )
     assert task.function is not None
-    return FunctionExecutor(task.function, search_path=task.base_dir, timeout=task.timeout)
+    return FunctionExecutor(
+        task.function, search_path=task.base_dir, timeout=task.timeout, keep_metrics=keep
+    )
 
 
 def _downsample(curve: list[dict[str, float]], limit: int = _CURVE_MAX_POINTS) -> list[Any]:
@@ -731,12 +738,12 @@ class Tuner:
         # Optuna keeps intermediate values (and prunes) for single-objective studies only;
         # a multi-objective trial's curve is still stored and analysed.
         intermediate = not self.task.is_multi_objective
-        seen: list[dict[str, float]] = []
+        seen = _CurveRecorder(keep=self.task.metric_names)  # bounded, as the executor's
         pruned_because: list[str] = []
 
         def on_report(step: int | None, metrics: dict[str, float]) -> None:
             if step is not None:
-                seen.append({"step": float(step), **metrics})
+                seen.add(step, metrics)
             value = metrics.get(metric)
             if step is None or value is None:
                 return
@@ -783,9 +790,10 @@ class Tuner:
             )
         except optuna.TrialPruned:
             reason = pruned_because[-1] if pruned_because else "pruned"
-            if seen:
-                trial.set_user_attr(_keys.CURVE, _downsample(seen))
-                last = {k: v for k, v in seen[-1].items() if k != "step"}
+            points = seen.points()
+            if points:
+                trial.set_user_attr(_keys.CURVE, _downsample(points))
+                last = {k: v for k, v in points[-1].items() if k != "step"}
                 trial.set_user_attr(_keys.METRICS, last)
             trial.set_user_attr(_keys.ANALYSIS, reason)
             with quiet_optuna():
@@ -900,13 +908,20 @@ class Tuner:
         as not promising (its ``metrics`` and ``value``, if given, are the last seen).
 
         Raises:
-            AgentHPOError: No such running trial, or no value for the objective.
+            AgentHPOError: No such running trial, one not started by :meth:`ask`, or no
+                value for the objective.
         """
         study = self.load_study()
         matches = [t for t in study.get_trials(deepcopy=False) if t.number == number]
         if not matches or matches[0].state != TrialState.RUNNING:
             state = matches[0].state.name.lower() if matches else "missing"
             raise AgentHPOError(f"trial {number} is not running (it is {state}); nothing to tell")
+        if not matches[0].system_attrs.get(EXTERNAL_KEY):
+            # A trial that `run` (or a worker) is executing: its result is that runner's.
+            raise AgentHPOError(
+                f"trial {number} was not started by `agenthpo ask` (a run or worker is"
+                " executing it); tell only the trials `ask` printed"
+            )
         trial = optuna.Trial(study, matches[0]._trial_id)
         final = {str(k): float(v) for k, v in (metrics or {}).items()}
         if pruned is not None:
@@ -990,10 +1005,21 @@ class Tuner:
             ):
                 value = result.metrics["value"]
             if value is None:
-                reported = ", ".join(sorted(result.metrics)) or "nothing"
+                names = sorted(result.metrics)
+                reported = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+                if result.problems:
+                    # Say what happened: values were there but unusable.
+                    more = len(result.problems) - 1
+                    return None, one_line(
+                        f"the run finished but no usable {metric!r} reached AgentHPO"
+                        f" (it reported {reported or 'no usable metric'}): {result.problems[0]}"
+                        + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""),
+                        _ERROR_MAX,
+                    )
                 return None, (
-                    f"the run finished but never reported {metric!r} (it reported {reported});"
-                    f" call agenthpo.report({metric}=...) in the training script"
+                    f"the run finished but never reported {metric!r} (it reported"
+                    f" {reported or 'nothing'}); call agenthpo.report({metric}=...) in the"
+                    " training script"
                 )
             if not math.isfinite(value):
                 return None, (
@@ -1004,6 +1030,9 @@ class Tuner:
 
     def _store_result(self, trial: optuna.Trial, result: TrialResult, error: str | None) -> None:
         trial.set_user_attr(_keys.METRICS, dict(result.metrics))
+        if result.metrics_cut:
+            _logger.warning("trial %d: %s", trial.number, result.metrics_cut)
+            trial.set_user_attr(_keys.METRICS_CUT, result.metrics_cut)
         if result.curve:
             trial.set_user_attr(_keys.CURVE, _downsample(result.curve))
         trial.set_user_attr(_keys.DURATION_S, round(result.duration_s, 3))

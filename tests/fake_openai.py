@@ -21,6 +21,8 @@ class Reply:
     body: dict[str, Any] | None = None
     delay_s: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    """The exact body to send instead of ``body`` (a truncated or malformed answer)."""
 
 
 def completion(text: str, prompt_tokens: int = 11, completion_tokens: int = 7) -> Reply:
@@ -74,7 +76,7 @@ class FakeOpenAI:
                 reply = outer.handler(payload, headers)
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
-                data = json.dumps(reply.body or {}).encode()
+                data = reply.raw if reply.raw is not None else json.dumps(reply.body or {}).encode()
                 try:
                     self.send_response(reply.status)
                     self.send_header("Content-Type", "application/json")

@@ -91,3 +91,21 @@ def test_bad_tell_input_is_a_clear_error(tmp_path: Path) -> None:
         result = runner.invoke(app, ["tell", str(task_file), "--trial", "0", *args])
         assert result.exit_code == 2, args
         assert message in result.output
+
+
+def test_tell_refuses_a_trial_that_run_is_executing(tmp_path: Path) -> None:
+    """Issue 19, item 10: `tell` stored a trial `run` was executing as best, and the tuner
+    then logged a rerun that never happened."""
+    task_file = _task_file(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(app, ["ask", str(task_file)]).exit_code == 0  # creates the study
+    storage = f"sqlite:///{tmp_path / 'task.agenthpo.db'}"
+    study = optuna.load_study(study_name="outside", storage=storage)
+    running = study.ask()  # as `agenthpo run` starts a trial: not handed out by `ask`
+    told = runner.invoke(app, ["tell", str(task_file), "--trial", "1", "--value", "0.9"])
+    assert told.exit_code == 2
+    lines = [line for line in told.output.splitlines() if line.strip()]
+    assert len(lines) == 1
+    assert "not started by `agenthpo ask`" in lines[0]
+    frozen = study._storage.get_trial(running._trial_id)
+    assert frozen.state == optuna.trial.TrialState.RUNNING

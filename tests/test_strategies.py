@@ -60,8 +60,9 @@ def test_the_embedded_model_gets_its_turns_after_tpes_start_up(small_space: Spac
     assert study.trials[0].user_attrs[_keys.RATIONALE] == (
         "TPESampler's turn: the first 10 trials are its warm-up"
     )
-    # The first ten trials are TPE's own: the same configurations a plain TPE study draws.
-    tpe = _run(optuna.samplers.TPESampler(seed=0), 10)
+    # The first ten trials are TPE's own: the same configurations the tpe strategy draws
+    # (both reseed TPE from the seed and the trial number before each trial).
+    tpe = _run(make_sampler("tpe", seed=0), 10)
     assert [t.params for t in study.trials[:10]] == [t.params for t in tpe.trials]
 
 

@@ -117,7 +117,9 @@ def test_relative_path_resolves_against_the_file(
 def test_explicit_storage_wins() -> None:
     data = example_dict()
     data["storage"] = "sqlite:///elsewhere.db"
-    assert task_from_dict(data).default_storage() == "sqlite:///elsewhere.db"
+    # a relative path is relative to the task's folder (here, without a file: the cwd)
+    expected = f"sqlite:///{(Path.cwd() / 'elsewhere.db').resolve()}"
+    assert task_from_dict(data).default_storage() == expected
 
 
 def test_default_storage_without_file_uses_name(tmp_path: Path) -> None:

@@ -182,7 +182,7 @@ def test_a_crash_is_stored_as_failed_and_shown_to_the_agent(tmp_path: Path) -> N
         ("print('training done, no metric')", "never reported 'acc'"),
         ("from agenthpo import report\nreport(acc=float('nan'))", "acc is nan"),
         ("from agenthpo import report\nreport(loss=0.1)", "it reported loss"),
-        ("print('@@agenthpo {broken json')", "never reported 'acc'"),
+        ("print('@@agenthpo {broken json')", "a report line that is not valid JSON"),
     ],
 )
 def test_runs_without_a_usable_metric_fail_clearly(
@@ -377,3 +377,54 @@ def test_the_gp_strategy_runs_in_the_same_loop(quadratic_task: Task, tmp_path: P
     trials = _load(storage).trials
     assert {t.user_attrs[_keys.PROPOSED_BY] for t in trials} == {"gp"}
     assert summary.llm_calls == 0
+
+
+@pytest.mark.parametrize(
+    ("kind", "body", "expected"),
+    [
+        (
+            "function",
+            "import threading\ndef objective(config, report):\n"
+            "    return {'acc': threading.Lock()}\n",
+            "'acc' from the objective's return value: expected a metric name (str) and a number",
+        ),
+        (
+            "command",
+            "print('@@agenthpo {broken json')\n"
+            'print(\'@@agenthpo {"step": 1, "metrics": {"acc": "high"}}\')\n',
+            "report line that is not valid JSON",
+        ),
+        (
+            "command",
+            'print(\'@@agenthpo {"step": 1, "metrics": {"acc": "high"}}\')\n',
+            "Dropped metric 'acc': its value 'high' is not a number",
+        ),
+    ],
+)
+def test_a_run_whose_results_were_unusable_says_what_happened(
+    tmp_path: Path, kind: str, body: str, expected: str
+) -> None:
+    """Issue 19, item 15: these were stored as "never reported 'acc' (it reported
+    nothing)"."""
+    if kind == "function":
+        (tmp_path / "obj.py").write_text(body)
+        task = task_from_dict(
+            {
+                "name": "cmd",
+                "objective": {"metric": "acc", "direction": "maximize"},
+                "space": {"lr": {"type": "float", "low": 0.001, "high": 1.0, "log": True}},
+                "n_trials": 1,
+                "strategy": "random",
+                "function": "obj:objective",
+            },
+            base_dir=tmp_path,
+        )
+    else:
+        task = _command_task(tmp_path, body, n_trials=1, strategy="random")
+    storage = f"sqlite:///{tmp_path / 'c.db'}"
+    Tuner(task, storage=storage).run()
+    (trial,) = _load(storage, "cmd").trials
+    error = trial.user_attrs[_keys.ERROR]
+    assert "reported nothing" not in error
+    assert expected in error
+    assert "\n" not in error

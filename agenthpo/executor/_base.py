@@ -11,13 +11,20 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from agenthpo._text import one_line
 
-__all__ = ["MAX_CURVE_POINTS", "TAIL_CHARS", "Executor", "ReportCallback", "TrialResult"]
+__all__ = [
+    "MAX_CURVE_POINTS",
+    "MAX_METRIC_NAMES",
+    "TAIL_CHARS",
+    "Executor",
+    "ReportCallback",
+    "TrialResult",
+]
 
 _logger = logging.getLogger("agenthpo")
 
@@ -30,10 +37,19 @@ exception (the tuner raises ``optuna.TrialPruned`` there to prune)."""
 TAIL_CHARS = 4000
 """How many trailing characters of stdout and stderr a result keeps."""
 
-MAX_CURVE_POINTS = 10_000
-"""How many reports a result's curve keeps; later ones still update the final metrics."""
+MAX_CURVE_POINTS = 2_000
+"""How many points a result's curve keeps: past that, every other point is dropped (the
+curve stays spread over the whole run) and the latest point is always kept; every report
+still updates the final metrics."""
+MAX_METRIC_NAMES = 100
+"""How many distinct metric names a trial keeps: later new names are dropped (the task's own
+metrics never are), and the trial says so in its ``metrics_cut`` attribute."""
 
 _MAX_ERROR_CHARS = 500
+_MAX_PROBLEMS = 3
+PROBLEMS_KEY = "agenthpo:problems"
+"""The key of the metrics file under which the function runner passes back what it dropped
+from the objective's return value."""
 
 
 @dataclass
@@ -47,7 +63,8 @@ class TrialResult:
             metrics file or the function's return value, if any. Whether the objective
             metric is among them is for the caller to check.
         curve: Every report in order, each ``{"step": s, **metrics}`` (no ``"step"`` key for
-            final reports); at most :data:`MAX_CURVE_POINTS` entries.
+            final reports); at most :data:`MAX_CURVE_POINTS` entries (plus the last), of
+            at most :data:`MAX_METRIC_NAMES` names.
         error: One readable line when not ok, e.g. ``"ValueError: lr must be positive"``.
         exit_code: The process exit status (negative: killed by that signal); None for
             in-process functions.
@@ -68,6 +85,11 @@ class TrialResult:
     stdout_tail: str = ""
     stderr_tail: str = ""
     duration_s: float = 0.0
+    metrics_cut: str | None = None
+    """What the limits on metric names dropped, in one line; ``None`` if nothing."""
+    problems: list[str] = field(default_factory=list)
+    """Report lines ignored and values dropped (the first few), each in one line: what went
+    wrong when a metric is missing."""
 
     @property
     def ok(self) -> bool:
@@ -110,28 +132,82 @@ class Executor(Protocol):
 
 
 class _CurveRecorder:
-    """Collects reports into a curve and the last value of each metric."""
+    """Collects reports into a bounded curve and the last value of each metric.
 
-    def __init__(self) -> None:
+    Args:
+        keep: Metric names never dropped (the task's objectives and hidden metrics).
+    """
+
+    def __init__(self, keep: Iterable[str] = ()) -> None:
         self.curve: list[dict[str, float]] = []
         self.last: dict[str, float] = {}
-        self._warned = False
+        self.keep = frozenset(keep)
+        self.dropped = 0
+        self.dropped_names: list[str] = []  # the first few, for the note
+        self._seen_dropped: set[str] = set()
+        self._stride = 1
+        self._count = 0
+        self._latest: dict[str, float] | None = None
+        self._others = 0  # names admitted that are not in ``keep``
+        self.problems: list[str] = []  # the first few
+        self.n_problems = 0
 
-    def add(self, step: int | None, metrics: Mapping[str, float]) -> None:
-        self.last.update(metrics)
-        if len(self.curve) >= MAX_CURVE_POINTS:
-            if not self._warned:
-                self._warned = True
-                _logger.warning(
-                    "A trial reported more than %d times; the curve keeps the first %d "
-                    "(final metrics still follow every report)",
-                    MAX_CURVE_POINTS,
-                    MAX_CURVE_POINTS,
-                )
-            return
+    def admit(self, metrics: Mapping[str, float]) -> dict[str, float]:
+        """The metrics whose names fit the limit on names (new names beyond it dropped)."""
+        kept: dict[str, float] = {}
+        room = max(0, MAX_METRIC_NAMES - len(self.keep))  # the task's own always fit
+        for name, value in metrics.items():
+            if name in self.last or name in self.keep or self._others < room:
+                kept[name] = value
+                if name not in self.last:
+                    self.last[name] = value
+                    self._others += name not in self.keep
+            elif name not in self._seen_dropped:
+                self.dropped += 1
+                if len(self.dropped_names) < 5:
+                    self.dropped_names.append(name)
+                if len(self._seen_dropped) < 100_000:
+                    self._seen_dropped.add(name)
+        return kept
+
+    def add(self, step: int | None, metrics: Mapping[str, float]) -> dict[str, float]:
+        """Records one report; returns the metrics kept."""
+        kept = self.admit(metrics)
+        self.last.update(kept)
         point: dict[str, float] = {} if step is None else {"step": step}
-        point.update(metrics)
-        self.curve.append(point)
+        point.update(kept)
+        self._latest = point
+        self._count += 1
+        if (self._count - 1) % self._stride == 0:
+            self.curve.append(point)
+            if len(self.curve) > MAX_CURVE_POINTS:
+                self.curve = self.curve[::2]
+                self._stride *= 2
+        return kept
+
+    def problem(self, text: str) -> None:
+        """Notes a report line ignored or a value dropped."""
+        self.n_problems += 1
+        if len(self.problems) < _MAX_PROBLEMS:
+            self.problems.append(text)
+
+    def points(self) -> list[dict[str, float]]:
+        """The curve, ending with the latest report."""
+        if self._latest is not None and (not self.curve or self.curve[-1] is not self._latest):
+            return [*self.curve, self._latest]
+        return list(self.curve)
+
+    def note(self) -> str | None:
+        """One line on what the limit on names dropped, or ``None``."""
+        if not self.dropped:
+            return None
+        shown = ", ".join(self.dropped_names)
+        more = ", ..." if self.dropped > len(self.dropped_names) else ""
+        total = len(self.last) + self.dropped
+        return (
+            f"the run reported {total} metric names; {self.dropped} beyond the limit of"
+            f" {MAX_METRIC_NAMES} were dropped ({shown}{more}); the task's own metrics are kept"
+        )
 
 
 def _one_line(text: str, limit: int = _MAX_ERROR_CHARS) -> str:
@@ -180,11 +256,11 @@ def _to_metric(value: Any) -> float | None:
         return None
 
 
-def _metrics_from_return(value: Any) -> dict[str, float] | None:
+def _metrics_from_return(value: Any, problems: list[str] | None = None) -> dict[str, float] | None:
     """Turns an objective's return value into final metrics.
 
     A number becomes ``{"value": number}``, a mapping keeps its numeric items (others are
-    dropped with a warning), None means "use the reports".
+    dropped with a warning, and a line in ``problems``), None means "use the reports".
 
     Raises:
         TypeError: The value is neither a number, a mapping, nor None.
@@ -196,12 +272,13 @@ def _metrics_from_return(value: Any) -> dict[str, float] | None:
         for name, item in value.items():
             number = _to_metric(item)
             if not isinstance(name, str) or number is None:
-                _logger.warning(
-                    "Dropped %r from the objective's return value: expected a metric name "
-                    "(str) and a number, got %s",
-                    name,
-                    type(item).__name__,
+                problem = (
+                    f"Dropped {name!r:.80} from the objective's return value: expected a metric"
+                    f" name (str) and a number, got {type(item).__name__}"
                 )
+                _logger.warning("%s", problem)
+                if problems is not None:
+                    problems.append(problem)
                 continue
             metrics[name] = number
         return metrics

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import dataclasses
 import json
 import logging
 import os
@@ -29,8 +30,10 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Literal, cast
 
+from agenthpo._jsonsafe import loads
 from agenthpo.errors import ExecutorError
 from agenthpo.executor._base import (
+    PROBLEMS_KEY,
     TAIL_CHARS,
     ReportCallback,
     StartCallback,
@@ -41,8 +44,15 @@ from agenthpo.executor._base import (
     _metrics_from_return,
     _one_line,
 )
-from agenthpo.reporter import CONFIG_ENV, METRICS_ENV, REPORT_PREFIX, TRIAL_ENV, Report
-from agenthpo.reporter import parse_report_line as _parse_report_line
+from agenthpo.executor._tree import ProcessTree, become_subreaper
+from agenthpo.reporter import (
+    CONFIG_ENV,
+    METRICS_ENV,
+    REPORT_PREFIX,
+    TRIAL_ENV,
+    Report,
+    check_report_line,
+)
 
 __all__ = ["CommandExecutor"]
 
@@ -127,7 +137,12 @@ def _command_line(argv: Sequence[str], config: Mapping[str, Any], pass_args: boo
         return [_PLACEHOLDER.sub(substitute, arg) for arg in argv]
     command = list(argv)
     for name, value in config.items():
-        command += [f"--{name}", _format_value(value)]
+        text = _format_value(value)
+        if isinstance(value, str) and text.startswith("-"):
+            # A choice such as "--help" would be read as an option of its own.
+            command.append(f"--{name}={text}")
+        else:
+            command += [f"--{name}", text]
     return command
 
 
@@ -207,6 +222,13 @@ class _Tail:
 _EOF = object()
 
 
+@dataclasses.dataclass(frozen=True)
+class _Problem:
+    """A report line that was ignored, or a value dropped from one."""
+
+    text: str
+
+
 def _pump(
     pipe: IO[bytes],
     tail: _Tail,
@@ -230,17 +252,22 @@ def _pump(
                     # After a progress bar's carriage return, a terminal shows only the
                     # text after the last "\r": a report there is still a report.
                     before, _, last = text.rstrip("\r\n").rpartition("\r")
-                    parsed = _parse_report_line(last)
+                    parsed, problems = check_report_line(last)
+                    for problem in problems:
+                        _logger.warning("%s", problem)
+                        reports.put(_Problem(problem))
                     if parsed is not None:
                         reports.put(parsed)
                         if before:
                             tail.append(before + "\r")
                         continue
                 elif text.startswith(REPORT_PREFIX):
-                    _logger.warning(
-                        "Ignored a report line longer than %d bytes; report fewer metrics per line",
-                        _LINE_LIMIT,
+                    problem = (
+                        f"Ignored a report line longer than {_LINE_LIMIT} bytes; report fewer"
+                        " metrics per line"
                     )
+                    _logger.warning("%s", problem)
+                    reports.put(_Problem(problem))
             tail.append(text)
     except (OSError, ValueError):  # pipe closed under us
         pass
@@ -264,8 +291,14 @@ def _kill_group(process: subprocess.Popen[bytes], sig: int) -> None:
             process.kill()
 
 
-def _read_metrics_file(path: Path) -> tuple[dict[str, float] | None, str | None]:
-    """Returns (metrics, error) from the metrics file; (None, None) if there is none."""
+def _read_metrics_file(
+    path: Path, problems: list[str] | None = None
+) -> tuple[dict[str, float] | None, str | None]:
+    """Returns (metrics, error) from the metrics file; (None, None) if there is none.
+
+    What the function runner dropped from a return value (under :data:`PROBLEMS_KEY`) goes
+    to ``problems``.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -273,7 +306,7 @@ def _read_metrics_file(path: Path) -> tuple[dict[str, float] | None, str | None]
     except OSError as exc:
         return None, f"cannot read the metrics file ${METRICS_ENV} ({exc.strerror})"
     try:
-        data = json.loads(text)
+        data = loads(text)
     except ValueError as exc:
         return None, _one_line(f"the metrics file ${METRICS_ENV} is not valid JSON ({exc})")
     if not isinstance(data, dict):
@@ -281,7 +314,10 @@ def _read_metrics_file(path: Path) -> tuple[dict[str, float] | None, str | None]
             f"the metrics file ${METRICS_ENV} holds a JSON {type(data).__name__}; write an "
             'object of metric names and numbers, e.g. {"val_accuracy": 0.91}'
         )
-    return _metrics_from_return(data), None
+    passed = data.pop(PROBLEMS_KEY, None)
+    if problems is not None and isinstance(passed, list):
+        problems.extend(str(p) for p in passed[:3])
+    return _metrics_from_return(data, problems), None
 
 
 class CommandExecutor:
@@ -293,9 +329,10 @@ class CommandExecutor:
       parameter of the configuration, each such placeholder is replaced by the value and
       nothing is appended; otherwise ``--name value`` is appended for every parameter, in
       the configuration's order (bools as ``true``/``false``, floats so that they
-      round-trip). Placeholders of names not in the configuration (an inactive conditional
-      parameter) stay as they are. Values are separate list elements, so shell
-      metacharacters reach the program literally;
+      round-trip; a string value that starts with ``-`` as ``--name=value``, so that a
+      choice such as ``--help`` is never read as an option). Placeholders of names not in
+      the configuration (an inactive conditional parameter) stay as they are. Values are
+      separate list elements, so shell metacharacters reach the program literally;
     * as a JSON file whose path is in the environment variable ``AGENTHPO_CONFIG_FILE``
       (read it with :func:`agenthpo.reporter.get_config`).
 
@@ -337,6 +374,7 @@ class CommandExecutor:
         workdir: str | Path | None = None,
         pass_args: bool = True,
         kill_grace: float = 3.0,
+        keep_metrics: Sequence[str] = (),
     ) -> None:
         if isinstance(argv, (str, bytes)):
             raise ExecutorError(
@@ -363,6 +401,7 @@ class CommandExecutor:
         self.workdir = workdir
         self.pass_args = pass_args
         self.kill_grace = kill_grace
+        self.keep_metrics = tuple(keep_metrics)
         self._warned_unplaced: set[str] = set()
 
     def command_line(self, config: Mapping[str, Any]) -> list[str]:
@@ -538,6 +577,7 @@ class CommandExecutor:
             except OSError as exc:
                 _logger.warning("Cannot write the trial's output logs: %s", exc)
         start = time.monotonic()
+        become_subreaper()  # orphans of the trial come to us, to be ended with it
         try:
             process = self._start(command, env)
         except BaseException:
@@ -545,6 +585,7 @@ class CommandExecutor:
                 log.close()
             raise
         _logger.debug("Trial started (pid %d): %s", process.pid, command)
+        tree = ProcessTree(process.pid)
         if on_start is not None:
             try:
                 on_start(process.pid)
@@ -571,7 +612,7 @@ class CommandExecutor:
         for reader in readers:
             reader.start()
 
-        recorder = _CurveRecorder()
+        recorder = _CurveRecorder(keep=self.keep_metrics)
         deadline = None if timeout is None else start + timeout
         timed_out = False
         term_sent_at: float | None = None
@@ -586,14 +627,19 @@ class CommandExecutor:
                     item = None
                 if item is _EOF:
                     stdout_done = True
+                elif isinstance(item, _Problem):
+                    recorder.problem(item.text)
                 elif isinstance(item, Report):
-                    recorder.add(item.step, item.metrics)
+                    kept = recorder.add(item.step, item.metrics)
                     if on_report is not None:
-                        on_report(item.step, dict(item.metrics))
+                        on_report(item.step, kept)
                 now = time.monotonic()
+                if exited_at is None:
+                    tree.scan()
                 if exited_at is None and process.poll() is not None:
                     exited_at = now
                     _kill_group(process, _SIGKILL)  # leftovers of the group
+                    tree.end()  # and those that left it
                 if exited_at is not None:
                     if stdout_done:
                         break
@@ -609,19 +655,24 @@ class CommandExecutor:
                     term_sent_at = now
                     _logger.info("Trial timed out after %g s; stopping its process group", timeout)
                     _kill_group(process, signal.SIGTERM)
+                    tree.signal(signal.SIGTERM)
                 grace_over = term_sent_at is not None and now - term_sent_at >= self.kill_grace
                 if grace_over and not kill_sent:
                     kill_sent = True
                     _kill_group(process, _SIGKILL)
+                    tree.signal(_SIGKILL)
         except BaseException:
             # KeyboardInterrupt, or on_report raised (e.g. to prune): stop the whole group.
             _kill_group(process, _SIGKILL)
+            tree.signal(_SIGKILL)
             process.wait()
+            tree.end()
             raise
         finally:
             if process.poll() is None:  # pragma: no cover - defensive
                 _kill_group(process, _SIGKILL)
                 process.wait()
+            tree.end()
             for reader in readers:
                 reader.join(timeout=_DRAIN_S)
             if not any(reader.is_alive() for reader in readers):
@@ -638,6 +689,8 @@ class CommandExecutor:
                 break
             if isinstance(item, Report):
                 recorder.add(item.step, item.metrics)
+            elif isinstance(item, _Problem):
+                recorder.problem(item.text)
         code = process.returncode
         status: Literal["ok", "failed", "timeout"]
         metrics = dict(recorder.last)
@@ -651,16 +704,21 @@ class CommandExecutor:
             error = _failure_line(err_text, code)
         else:
             status = "ok"
-            file_metrics, file_error = _read_metrics_file(metrics_path)
+            dropped: list[str] = []
+            file_metrics, file_error = _read_metrics_file(metrics_path, dropped)
+            for problem in dropped:
+                recorder.problem(problem)
             if file_error is not None:
                 status, error = "failed", file_error
             elif file_metrics is not None:
-                metrics.update(file_metrics)
+                metrics.update(recorder.admit(file_metrics))
         _logger.debug("Trial finished: %s in %.1f s (exit status %s)", status, duration, code)
         return TrialResult(
             status=status,
             metrics=metrics,
-            curve=recorder.curve,
+            curve=recorder.points(),
+            metrics_cut=recorder.note(),
+            problems=recorder.problems,
             error=error,
             exit_code=code,
             stdout_tail=stdout_tail.text(),

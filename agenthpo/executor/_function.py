@@ -261,10 +261,12 @@ class FunctionExecutor:
         search_path: str | Path | None = None,
         isolate: bool | None = None,
         timeout: float | None = None,
+        keep_metrics: Sequence[str] = (),
     ) -> None:
         self.target = target
         self.search_path = None if search_path is None else str(Path(search_path).resolve())
         self.timeout = timeout
+        self.keep_metrics = tuple(keep_metrics)
         paths = [] if self.search_path is None else [self.search_path]
         self._fn: Callable[..., Any] | None = None
         self._command: CommandExecutor | None = None
@@ -292,7 +294,11 @@ class FunctionExecutor:
                 argv += ["--search-path", path]
             argv.append(target_name)
             self._command = CommandExecutor(
-                argv, timeout=timeout, env=_child_env(), pass_args=False
+                argv,
+                timeout=timeout,
+                env=_child_env(),
+                pass_args=False,
+                keep_metrics=self.keep_metrics,
             )
         else:
             if timeout is not None:
@@ -358,14 +364,14 @@ class FunctionExecutor:
         config: Mapping[str, Any],
         on_report: ReportCallback | None,
     ) -> TrialResult:
-        recorder = _CurveRecorder()
+        recorder = _CurveRecorder(keep=self.keep_metrics)
         callback_errors: list[BaseException] = []
 
         def callback(step: int | None, metrics: dict[str, float]) -> None:
-            recorder.add(step, metrics)
+            kept = recorder.add(step, metrics)
             if on_report is not None:
                 try:
-                    on_report(step, dict(metrics))
+                    on_report(step, kept)
                 except BaseException as exc:
                     callback_errors.append(exc)
                     raise
@@ -387,17 +393,22 @@ class FunctionExecutor:
                 if callback_errors:
                     raise callback_errors[0]
                 try:
-                    returned = _metrics_from_return(value)
+                    dropped: list[str] = []
+                    returned = _metrics_from_return(value, dropped)
+                    for problem in dropped:
+                        recorder.problem(problem)
                 except TypeError as exc:
                     status, error = "failed", _exception_line(exc)
         duration = time.monotonic() - start
         metrics = dict(recorder.last)
         if status == "ok" and returned is not None:
-            metrics.update(returned)
+            metrics.update(recorder.admit(returned))
         return TrialResult(
             status=status,
             metrics=metrics,
-            curve=recorder.curve,
+            curve=recorder.points(),
+            metrics_cut=recorder.note(),
+            problems=recorder.problems,
             error=error,
             exit_code=None,
             stdout_tail="",

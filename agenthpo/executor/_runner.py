@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from agenthpo.errors import ExecutorError
-from agenthpo.executor._base import _metrics_from_return
+from agenthpo.executor._base import PROBLEMS_KEY, _metrics_from_return
 from agenthpo.executor._function import _call_objective, _load_target
 from agenthpo.reporter import METRICS_ENV, get_config, report
 
@@ -67,15 +67,19 @@ def _run_objective(target: str, call: Callable[[Callable[..., Any], dict[str, An
     except Exception:
         traceback.print_exc()  # importing the module failed
         return 1
+    problems: list[str] = []
     try:
-        metrics = _metrics_from_return(call(fn, config))
+        metrics = _metrics_from_return(call(fn, config), problems)
     except Exception:
         traceback.print_exc()
         return 1
     path = os.environ.get(METRICS_ENV)
     if metrics is not None and path:
+        out: dict[str, Any] = dict(metrics)
+        if problems:
+            out[PROBLEMS_KEY] = problems[:3]  # the parent says what happened
         with open(path, "w", encoding="utf-8") as file:
-            json.dump(metrics, file, allow_nan=True)
+            json.dump(out, file, allow_nan=True)
     return 0
 
 

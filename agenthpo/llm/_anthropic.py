@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from agenthpo.errors import LLMConfigError, LLMError
 from agenthpo.llm._base import LLMResponse, Message, Usage
+from agenthpo.llm._mask import mask, mask_response
 
 if TYPE_CHECKING:
     import anthropic
@@ -238,7 +239,7 @@ class AnthropicClient:
         cached = (getattr(usage, "cache_creation_input_tokens", None) or 0) + (
             getattr(usage, "cache_read_input_tokens", None) or 0
         )
-        return LLMResponse(
+        response = LLMResponse(
             text=text,
             model=message.model or self.model,
             provider="anthropic",
@@ -250,15 +251,20 @@ class AnthropicClient:
             structured="tool" if used_tool else "none",
             extra={"stop_reason": message.stop_reason},
         )
+        # The key never leaves this client, even when the API echoes it in an answer.
+        return mask_response(response, self._secrets())
+
+    def _secrets(self) -> list[str | None]:
+        """The key given, and the one the SDK found in the environment."""
+        found = getattr(self._client, "api_key", None)
+        return [self._api_key, found if isinstance(found, str) else None]
 
     def _where(self) -> str:
         return self.base_url or "the Anthropic API"
 
     def _short(self, exc: Exception, limit: int = 200) -> str:
         """One line of an SDK error, with the API key masked should the server echo it."""
-        text = " ".join(str(exc).split())
-        if self._api_key:
-            text = text.replace(self._api_key, "***")
+        text = mask(" ".join(str(exc).split()), self._secrets())
         return text if len(text) <= limit else text[: limit - 3] + "..."
 
 

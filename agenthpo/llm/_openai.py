@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from agenthpo.errors import LLMConfigError, LLMError
 from agenthpo.llm._base import LLMResponse, Message, Usage
+from agenthpo.llm._mask import mask, mask_response
 
 if TYPE_CHECKING:
     import openai
@@ -51,7 +52,8 @@ class OpenAICompatibleClient:
         base_url: The API root, e.g. ``http://127.0.0.1:11434/v1``; ``None`` means OpenAI's
             (or ``OPENAI_BASE_URL``).
         api_key: The key; ``None`` sends a placeholder, which local servers accept. It is
-            kept out of :attr:`name`, ``repr`` and every error message.
+            kept out of :attr:`name`, ``repr`` and every error message, and masked in every
+            answer should the endpoint echo it.
         structured_output: See the module docstring.
         timeout: Seconds for one HTTP request.
         max_retries: Retries of transient errors, with exponential backoff (by the SDK).
@@ -245,7 +247,7 @@ class OpenAICompatibleClient:
                 f" (HTTP 404 at {self._where()}); check the model name and base URL"
             ) from exc
         except openai.APIStatusError as exc:
-            if probing and exc.status_code in (400, 422, 500, 501):
+            if probing and _says_mode_unsupported(exc):
                 raise _ModeRejected(exc) from exc
             raise LLMError(
                 f"{self.name}: HTTP {exc.status_code} from {self._where()}: {self._short(exc)}"
@@ -259,40 +261,105 @@ class OpenAICompatibleClient:
                 f"{self.name}: cannot reach {self._where()} ({self._short(exc)}); is the server"
                 " running and the URL right?"
             ) from exc
-        except (openai.OpenAIError, ValueError, KeyError, TypeError) as exc:
-            # A malformed or truncated response body, or an SDK-side validation failure.
+        except Exception as exc:
+            # A malformed, truncated or absurdly nested response body (the SDK's JSON decoding
+            # raises RecursionError on "[" * 5000), or an SDK-side validation failure.
+            _logger.debug("unusable response from %s", self._where(), exc_info=True)
             raise LLMError(
-                f"{self.name}: unusable response from {self._where()}: {self._short(exc)}"
-            ) from exc
+                f"{self.name}: unusable response from {self._where()}:"
+                f" {type(exc).__name__}: {self._short(exc)}"
+            ) from None
         latency = time.perf_counter() - start
-        if not completion.choices:
-            raise LLMError(f"{self.name}: the endpoint returned no choices")
-        text = completion.choices[0].message.content or ""
-        usage = Usage()
-        if completion.usage is not None:
-            usage = Usage(
-                prompt_tokens=completion.usage.prompt_tokens or 0,
-                completion_tokens=completion.usage.completion_tokens or 0,
-            )
-        return LLMResponse(
+        text, model, finish, usage = self._read(completion)
+        response = LLMResponse(
             text=text,
-            model=completion.model or self.model,
+            model=model,
             provider=self.label,
             usage=usage,
             latency_s=latency,
             structured=mode if schema is not None else "none",
-            extra={"finish_reason": completion.choices[0].finish_reason},
+            extra={"finish_reason": finish},
         )
+        # The key never leaves this client, even when the endpoint echoes it in an answer.
+        return mask_response(response, [self._api_key])
+
+    def _read(self, completion: Any) -> tuple[str, str, str | None, Usage]:
+        """The text, model, finish reason and usage of a completion, checked field by field.
+
+        The SDK builds its response objects without validating them, so a hostile or broken
+        endpoint can put any JSON type anywhere; each field read here is checked.
+
+        Raises:
+            LLMError: The body does not have the shape of a chat completion.
+        """
+
+        def bad(what: str) -> LLMError:
+            return LLMError(f"{self.name}: unusable response from {self._where()}: {what}")
+
+        choices = getattr(completion, "choices", None)
+        if not isinstance(choices, list):
+            raise bad("no list of choices")
+        if not choices:
+            raise LLMError(f"{self.name}: the endpoint returned no choices")
+        message = getattr(choices[0], "message", None)
+        if message is None:
+            raise bad("the first choice has no message")
+        content = getattr(message, "content", None)
+        if content is None:
+            content = ""
+        if not isinstance(content, str):
+            raise bad(f"the message content is a {type(content).__name__}, not text")
+        model = getattr(completion, "model", None) or self.model
+        if not isinstance(model, str):
+            raise bad(f"the model field is a {type(model).__name__}, not text")
+        finish = getattr(choices[0], "finish_reason", None)
+        usage = Usage()
+        raw_usage = getattr(completion, "usage", None)
+        if raw_usage is not None:
+            counts = [
+                getattr(raw_usage, "prompt_tokens", 0) or 0,
+                getattr(raw_usage, "completion_tokens", 0) or 0,
+            ]
+            if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
+                raise bad("the token usage is not a pair of counts")
+            usage = Usage(prompt_tokens=counts[0], completion_tokens=counts[1])
+        return content, model, finish if isinstance(finish, str) else None, usage
 
     def _where(self) -> str:
         return self.base_url or "the OpenAI API"
 
     def _short(self, exc: Exception, limit: int = 200) -> str:
         """One line of an SDK error, with the API key masked should the server echo it."""
-        text = " ".join(str(exc).split())
-        if self._api_key:
-            text = text.replace(self._api_key, "***")
+        text = mask(" ".join(str(exc).split()), [self._api_key])
         return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_MODE_WORDS = (
+    "response_format",
+    "json_schema",
+    "json_object",
+    "schema",
+    "structured",
+    "grammar",
+    "guided",
+    "unsupported",
+    "not supported",
+)
+
+
+def _says_mode_unsupported(exc: openai.APIStatusError) -> bool:
+    """Whether an error answers the structured-output mode itself, not a passing fault.
+
+    A 501, or a 400/422/500 whose message names the format (llama-cpp-python's server
+    answers 500 "response_format type must be text or json_object"). A bare 500 (a busy
+    GPU, a crash) is transient: downgrading on it dropped json_schema for the process.
+    """
+    if exc.status_code == 501:
+        return True
+    if exc.status_code not in (400, 422, 500):
+        return False
+    text = f"{exc.message} {exc.body}".lower()
+    return any(word in text for word in _MODE_WORDS)
 
 
 class _ModeRejected(Exception):

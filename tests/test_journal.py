@@ -1,0 +1,121 @@
+"""Journal storage on a full disk (issue 19, item 7): the run ended in a traceback, the
+partial line it left was glued to the next write, and every later open failed with a bare
+JSONDecodeError. Disk-full is now a clear error and a torn tail is repaired on open, with
+nothing completed lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import optuna
+import pytest
+import yaml
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend
+
+from agenthpo.storage import open_storage
+
+TASK = {
+    "name": "j",
+    "objective": {"metric": "loss", "direction": "minimize"},
+    "space": {"x": {"type": "float", "low": -5.0, "high": 5.0}},
+    "n_trials": 4,
+    "function": "quad:objective",
+    "strategy": "random",
+}
+
+
+def _study(url: str) -> optuna.Study:
+    return optuna.load_study(study_name="j", storage=open_storage(url))
+
+
+def _make(tmp_path: Path, n: int = 3) -> tuple[Path, str]:
+    path = tmp_path / "study.log"
+    url = f"journal:{path}"
+    study = optuna.create_study(study_name="j", storage=open_storage(url))
+    for i in range(n):
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={"x": float(i)},
+                distributions={"x": optuna.distributions.FloatDistribution(-5, 5)},
+                value=float(i),
+            )
+        )
+    return path, url
+
+
+def test_a_torn_tail_is_repaired_on_open(tmp_path: Path) -> None:
+    path, url = _make(tmp_path)
+    with path.open("ab") as f:
+        f.write(b'{"op_code":5,"worker_id":"x","trial_id":9,"us')  # the write that died
+    study = _study(url)
+    assert [t.value for t in study.trials] == [0.0, 1.0, 2.0]
+    assert path.read_bytes().endswith(b"\n")
+    assert (tmp_path / "study.log.torn").read_bytes().startswith(b'{"op_code":5')
+    study.add_trial(optuna.trial.create_trial(params={}, distributions={}, value=3.0))
+    assert [t.value for t in _study(url).trials] == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_a_write_glued_to_a_torn_line_is_recovered(tmp_path: Path) -> None:
+    """The file as an earlier version left it: the next write appended to the torn line."""
+    path, url = _make(tmp_path)
+    last = path.read_bytes().splitlines()[-1]  # creates a trial of value 2.0
+    with path.open("ab") as f:
+        f.write(b'{"op_code":5,"worker_id":"x","trial_id":9,"us' + last + b"\n" + last + b"\n")
+    with pytest.raises(ValueError):
+        JournalStorage(JournalFileBackend(str(path)))  # Optuna's own: bricked
+    assert [t.value for t in _study(url).trials] == [0.0, 1.0, 2.0, 2.0, 2.0]
+    assert (tmp_path / "study.log.torn").read_bytes().startswith(b'{"op_code":5')
+
+
+def _cli() -> list[str]:
+    return [sys.executable, "-c", "from agenthpo.cli import main; main()"]
+
+
+@pytest.mark.integration
+def test_a_full_disk_is_a_clear_error_and_the_study_goes_on(tmp_path: Path) -> None:
+    (tmp_path / "quad.py").write_text(
+        "def objective(config, report):\n    return {'loss': (config['x'] - 2) ** 2}\n"
+    )
+    task = tmp_path / "task.yaml"
+    task.write_text(yaml.safe_dump(TASK))
+    log = tmp_path / "study.log"
+    env = dict(
+        os.environ,
+        PYTHONWARNINGS="ignore",
+        AGENTHPO_HEARTBEAT_INTERVAL="0.5",
+        AGENTHPO_GRACE_PERIOD="1.5",
+    )
+    args = [*_cli(), "run", str(task), "--storage", f"journal:{log}", "--no-report"]
+    first = subprocess.run([*args, "--n-trials", "2"], capture_output=True, text=True, env=env)
+    assert first.returncode == 0, first.stderr
+    size = log.stat().st_size
+
+    def limit() -> None:  # the file may grow by 1.5 KB: the disk is full after that
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size + 1500, size + 1500))
+
+    full = subprocess.run(
+        [*args, "--n-trials", "4"], capture_output=True, text=True, env=env, preexec_fn=limit
+    )
+    assert full.returncode == 2, full.stdout + full.stderr
+    assert "Traceback" not in full.stderr
+    lines = [line for line in full.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, full.stderr
+    assert "no space" in lines[0] or "too large" in lines[0]
+    assert str(log) in lines[0]
+    assert log.read_bytes().endswith(b"\n")  # the failed write was taken back
+
+    again = subprocess.run([*args, "--n-trials", "4"], capture_output=True, text=True, env=env)
+    assert again.returncode == 0, again.stderr
+    trials = _study(f"journal:{log}").trials
+    done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(done) >= 4
+    for line in log.read_bytes().splitlines():
+        json.loads(line)

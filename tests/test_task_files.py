@@ -1,0 +1,171 @@
+"""Hostile task files (issue 19, items 8, 9, 11, 12): each is refused with the usual
+one-line error naming the field, never a traceback, a hang or a silent surprise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agenthpo.cli import app
+from agenthpo.errors import TaskError
+from agenthpo.task import MAX_TASK_FILE_BYTES, load_task
+
+GOOD = """\
+name: t
+objective: {metric: loss, direction: minimize}
+space:
+  x: {type: float, low: -5.0, high: 5.0}
+n_trials: 3
+command: [python, train.py]
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "task.yaml"
+    path.write_text(text)
+    return path
+
+
+def _bomb(levels: int) -> str:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, levels):
+        refs = ", ".join([f"*a{i - 1}"] * 9)
+        lines.append(f"a{i}: &a{i} [{refs}]")
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("levels", [6, 9])
+def test_an_alias_bomb_is_refused_quickly(tmp_path: Path, levels: int) -> None:
+    bomb = "\n".join("  " + line for line in _bomb(levels).splitlines())
+    path = _write(tmp_path, GOOD + "dataset:\n" + bomb + "\n")
+    with pytest.raises(TaskError) as info:
+        load_task(path)
+    message = str(info.value)
+    assert len(message.splitlines()) == 1
+    assert "dataset" in message
+    assert "alias" in message
+
+
+def test_a_few_aliases_are_fine(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD + "dataset:\n  a: &r [1, 2]\n  b: *r\n")
+    assert load_task(path).dataset == {"a": [1, 2], "b": [1, 2]}
+
+
+def test_an_oversize_task_file_is_refused(tmp_path: Path) -> None:
+    filler = "# " + "x" * 100 + "\n"
+    path = _write(tmp_path, GOOD + filler * (MAX_TASK_FILE_BYTES // len(filler) + 1))
+    with pytest.raises(TaskError) as info:
+        load_task(path)
+    assert len(str(info.value).splitlines()) == 1
+    assert "larger than" in str(info.value)
+
+
+def _run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output  # stdout and stderr
+
+
+def _one_error_line(output: str) -> str:
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1, output
+    assert "Traceback" not in output
+    return lines[0]
+
+
+@pytest.mark.parametrize("depth", [100, 5000])
+def test_deeply_nested_yaml_is_one_line_exit_2(tmp_path: Path, depth: int) -> None:
+    path = _write(tmp_path, GOOD + "dataset: {a: " + "[" * depth + "]" * depth + "}\n")
+    code, output = _run("run", str(path))
+    assert code == 2
+    line = _one_error_line(output)
+    assert "nest" in line
+
+
+def test_an_unwritable_sqlite_storage_is_one_line_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "train.py").write_text("")
+    path = _write(tmp_path, GOOD + "strategy: random\nstorage: sqlite:////proc/agenthpo.db\n")
+    code, output = _run("run", str(path))
+    assert code == 2
+    assert "/proc" in _one_error_line(output)
+
+
+@pytest.mark.parametrize(
+    ("storage", "expected"),
+    [
+        ("sqlite:///rel.db", "sqlite:///{base}/rel.db"),
+        ("sqlite:///sub/rel.db", "sqlite:///{base}/sub/rel.db"),
+        ("journal:rel.log", "journal:{base}/rel.log"),
+        ("sqlite:////abs/x.db", "sqlite:////abs/x.db"),
+        ("sqlite:///:memory:", "sqlite:///:memory:"),
+        ("postgresql://u@h:5432/db", "postgresql://u@h:5432/db"),
+    ],
+)
+def test_a_relative_storage_resolves_against_the_task_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, storage: str, expected: str
+) -> None:
+    """Issue 19, item 11: run from another folder, a relative storage silently started a
+    new study there."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    path = folder / "task.yaml"
+    path.write_text(GOOD + f"storage: '{storage}'\n")
+    monkeypatch.chdir(tmp_path)
+    task = load_task(Path("project") / "task.yaml")
+    assert task.default_storage() == expected.format(base=folder.resolve())
+
+
+# -- issue 19, item 12: silently accepted before -------------------------------------------
+def _refusal(tmp_path: Path, text: str) -> str:
+    with pytest.raises(TaskError) as info:
+        load_task(_write(tmp_path, text))
+    lines = str(info.value).splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_a_duplicate_key_is_refused(tmp_path: Path) -> None:
+    line = _refusal(tmp_path, GOOD.replace("n_trials: 3", "n_trials: 3\nn_trials: 30"))
+    assert "n_trials" in line
+    assert "twice" in line
+    nested = GOOD.replace("low: -5.0,", "low: -5.0, low: -4.0,")
+    assert "space.x.low" in _refusal(tmp_path, nested)
+
+
+def test_an_unknown_placeholder_in_the_command_is_refused(tmp_path: Path) -> None:
+    line = _refusal(tmp_path, GOOD.replace("[python, train.py]", "[python, train.py, '{nope}']"))
+    assert line.count("command") == 1
+    assert "{nope}" in line
+
+
+def test_json_braces_in_the_command_are_not_placeholders(tmp_path: Path) -> None:
+    text = GOOD.replace("[python, train.py]", """[python, train.py, '--cfg={"a": 1}', '{x}']""")
+    assert load_task(_write(tmp_path, text)).command is not None
+
+
+@pytest.mark.parametrize("bound", ["low: 0, high: 1.0e+26", "low: 0, high: 100000000000000000000"])
+def test_int_bounds_beyond_exact_floats_are_refused(tmp_path: Path, bound: str) -> None:
+    text = GOOD.replace("x: {type: float, low: -5.0, high: 5.0}", f"x: {{type: int, {bound}}}")
+    assert "space.x" in _refusal(tmp_path, text)
+
+
+def test_a_5000_character_name_is_refused(tmp_path: Path) -> None:
+    line = _refusal(tmp_path, GOOD.replace("name: t", "name: " + "n" * 5000))
+    assert line.count("n" * 200) == 0  # the message does not repeat the whole name
+    assert "name:" in line
+
+
+def test_a_choice_that_looks_like_an_option_is_passed_safely() -> None:
+    from agenthpo.executor._command import _command_line
+
+    argv = _command_line(["python", "t.py"], {"k": "--help", "x": -0.5}, pass_args=True)
+    assert argv == ["python", "t.py", "--k=--help", "--x", "-0.5"]
+
+
+def test_a_standalone_placeholder_of_an_option_like_choice_is_refused(tmp_path: Path) -> None:
+    text = GOOD.replace("[python, train.py]", "[python, train.py, --k, '{k}']").replace(
+        "space:\n", "space:\n  k: [a, --help]\n"
+    )
+    line = _refusal(tmp_path, text)
+    assert "--help" in line
