@@ -159,10 +159,10 @@ class _Row:
         failed = self.error is not None
         notes = Text(one_line(self.rationale, _RATIONALE_CHARS))
         if self.error:
-            notes.append(f" ({self.error})", style="red")
+            notes.append(f" ({one_line(self.error)})", style="red")
         return (
             Text(str(self.number)),
-            Text(clip(self.config, _CONFIG_CHARS)),
+            Text(one_line(self.config, _CONFIG_CHARS)),
             Text(self.value, style="red" if failed else ""),
             Text(self.best),
             Text(self.by),
@@ -172,10 +172,11 @@ class _Row:
     def line(self) -> Text:
         """One line for a log that is not a terminal; the config and error are never cut."""
         rationale = one_line(self.rationale, _RATIONALE_CHARS)
-        notes = " ".join(x for x in (rationale, f"({self.error})" if self.error else "") if x)
+        error = f"({one_line(self.error)})" if self.error else ""
+        notes = " ".join(x for x in (rationale, error) if x)
         return Text(
-            f"trial {self.number}: {self.value} (best {self.best}) by {self.by}: {self.config}"
-            f" | {notes}"
+            f"trial {self.number}: {self.value} (best {self.best}) by {one_line(self.by)}:"
+            f" {one_line(self.config)} | {notes}"
         )
 
 
