@@ -20,6 +20,9 @@ LLM_PREFETCHED = "llm_prefetched"  # the proposal was prepared while the previou
 LLM_BATCH = "llm_batch"  # one of several candidates the LLM proposed in one call
 LLM_COST = "llm_cost_usd"  # dollars, for models with a known price
 LLM_TRUST = "llm_trust"  # the adaptive share's trust in the LLM when this trial was proposed
+# TPE screened out a proposal: {"proposed_by", "config", "rationale", "log_ratio",
+# "backbone_log_ratio"}; the trial ran the backbone's own configuration instead
+SCREENED = "screened_proposal"
 STRATEGY = "strategy"
 
 # Trial system attributes (kept out of optuna-dashboard's tables).

@@ -32,7 +32,7 @@ import logging
 import math
 import random
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -56,7 +56,7 @@ from agenthpo.agent.creator import (
 )
 from agenthpo.agent.history import pareto_ranks, render_history, trial_views
 from agenthpo.agent.prompts import TaskContext
-from agenthpo.agent.screen import ScreenVerdict, tpe_screen
+from agenthpo.agent.screen import OutsideScreen, ScreenVerdict, tpe_screen
 from agenthpo.agent.trust import Trust, llm_trust
 from agenthpo.errors import LLMRequiredError, LLMUnavailableWarning
 from agenthpo.llm import LLMClient, is_embedded, resolve_llm
@@ -340,8 +340,15 @@ class AgentSampler(BaseSampler):
             self._fixed = (study.study_name, (warmup, startup))
         return warmup, startup
 
-    def screens(self, study: Study | None = None) -> bool:
+    def screens(self, study: Study | None = None, *, embedded: bool | None = None) -> bool:
         """Whether TPE screens the LLM's proposals in ``study`` (see ``screen_llm``).
+
+        Args:
+            study: The study, whose stored schedule says whether its model is the embedded
+                one when ``screen_llm`` is ``None``.
+            embedded: Whether the proposer is the embedded model, where neither
+                ``screen_llm`` nor the study says; ``None`` asks this sampler's LLM (and
+                resolves it). A proposer from outside (an MCP client) gives ``False``.
 
         Example:
             >>> from agenthpo.llm import ScriptedLLM
@@ -355,7 +362,103 @@ class AgentSampler(BaseSampler):
         stored = study.user_attrs.get(_keys.STUDY_SCHEDULE) if study is not None else None
         if isinstance(stored, dict) and isinstance(stored.get("embedded"), bool):
             return bool(stored["embedded"])
-        return is_embedded(self.llm)
+        return is_embedded(self.llm) if embedded is None else embedded
+
+    def screen_outside(
+        self,
+        study: Study,
+        config: dict[str, Any],
+        *,
+        number: int,
+        rationale: str,
+        proposer: str,
+        taken: Sequence[tuple[int, Mapping[str, Any]]] = (),
+    ) -> OutsideScreen | None:
+        """TPE's screen of a configuration proposed outside this sampler for trial ``number``.
+
+        The configuration of a proposer that is not this sampler's LLM (an MCP client's)
+        is judged as the LLM's proposals are: against TPE's own proposal for the same
+        trial, drawn as :meth:`before_trial` and :meth:`sample_relative` would draw it
+        (drawn again while it repeats a configuration of ``taken``). This sampler's LLM is
+        never asked. ``rationale`` and ``proposer`` (e.g. ``client:claude-code``) go into
+        the attributes of a trial whose proposal was screened out.
+
+        Returns:
+            ``None`` when the study does not screen (:meth:`screens`, the proposer counted
+            as not the embedded model); otherwise TPE's own configuration and its verdict,
+            which is ``None`` while TPE cannot judge (its random start-up).
+
+        Example:
+            >>> sampler = AgentSampler(screen_llm=True, space=space, seed=0)  # doctest: +SKIP
+            >>> screen = sampler.screen_outside(  # doctest: +SKIP
+            ...     study, {"x": 4.0}, number=12, rationale="why", proposer="client:me")
+            >>> screen.verdict.passed, screen.own  # doctest: +SKIP
+            (False, {'x': 2.1})
+        """
+        if not self.screens(study, embedded=False) or not isinstance(self._backbone, TPESampler):
+            return None
+        search_space = self.infer_relative_search_space(study, _probe(number))
+        space = self._space if self._space is not None else Space.from_optuna(search_space)
+        # TPE draws its own proposal in a copy of the study held in memory, so that the
+        # draw writes nothing to the study and no other worker can take a half-made trial
+        mirror = optuna.create_study(
+            storage=optuna.storages.InMemoryStorage(),
+            directions=study.directions,
+            sampler=self._backbone,
+        )
+        mirror.add_trials(
+            [t for t in study.get_trials(deepcopy=False) if t.state != TrialState.WAITING]
+        )
+        own: dict[str, Any] = {}
+        for attempt in range(_REDRAWS + 1):
+            if self._seed is not None:
+                reseed(self._backbone, trial_seed(self._seed, number, attempt))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                drawn = mirror.ask(search_space)
+            own = {name: drawn.params[name] for name in search_space}
+            mirror.tell(drawn, state=TrialState.FAIL)
+            if find_duplicate(own, taken, space, tolerance=0.0) is None:
+                break
+        verdict = self._verdict(study, number, search_space, config, own)
+        if verdict is None or verdict.passed:
+            return OutsideScreen(verdict=verdict, own=own)
+        attrs = self.screened_attrs(config, rationale, verdict, proposer=proposer)
+        return OutsideScreen(verdict=verdict, own=own, attrs=attrs)
+
+    def screened_attrs(
+        self, config: dict[str, Any], rationale: str, verdict: ScreenVerdict, *, proposer: str
+    ) -> dict[str, Any]:
+        """A trial's attributes when TPE screened out ``proposer``'s configuration: the
+        backbone's turn, with the proposal, its reason and both log ratios kept.
+
+        Example:
+            >>> v = ScreenVerdict(passed=False, llm=-0.41, own=0.87)
+            >>> attrs = AgentSampler(screen_llm=True).screened_attrs(
+            ...     {"x": 4.0}, "far from the rest", v, proposer="client:me")
+            >>> attrs["proposed_by"], attrs["screened_proposal"]["log_ratio"]
+            ('backbone', -0.41)
+        """
+        shown = json.dumps(_rounded(config))
+        return {
+            _keys.PROPOSED_BY: "backbone",
+            _keys.FALLBACK_REASON: _clip(
+                f"screened: {shown}; {verdict.describe()}; {proposer}'s reason: {rationale}",
+                _RATIONALE_ATTR_MAX,
+            ),
+            _keys.RATIONALE: _clip(
+                f"{type(self._backbone).__name__} proposed: it screened out {proposer}'s"
+                f" proposal {shown}, {verdict.describe()}",
+                _RATIONALE_ATTR_MAX,
+            ),
+            _keys.SCREENED: {
+                "proposed_by": proposer,
+                "config": dict(config),
+                "rationale": _clip(rationale, _RATIONALE_ATTR_MAX),
+                "log_ratio": round(verdict.llm, 4),
+                "backbone_log_ratio": round(verdict.own, 4),
+            },
+        }
 
     def llm_turn(self, number: int, study: Study | None = None) -> bool:
         """Whether the schedule gives trial ``number`` to the LLM (before any trust check)."""
@@ -924,18 +1027,11 @@ class AgentSampler(BaseSampler):
     def _screened_attrs(self, proposal: Proposal, verdict: ScreenVerdict) -> dict[str, Any]:
         """A trial's attributes when TPE screened out the LLM's proposal: TPE's turn, with the
         proposal, the model's reason and TPE's verdict kept for the history and the report."""
-        shown = json.dumps(_rounded(proposal.config))
-        failed = ProposalFailed(
-            "screened",
-            f"{shown}; {verdict.describe()}; the LLM's reason: {proposal.rationale}",
-            proposal.calls,
+        attrs = self._fallback_attrs(ProposalFailed("screened", "", proposal.calls))
+        attrs.update(
+            self.screened_attrs(proposal.config, proposal.rationale, verdict, proposer="the LLM")
         )
-        attrs = self._fallback_attrs(failed)
-        attrs[_keys.RATIONALE] = _clip(
-            f"{type(self._backbone).__name__} proposed: it screened out the LLM's proposal"
-            f" {shown}, {verdict.describe()}",
-            _RATIONALE_ATTR_MAX,
-        )
+        attrs[_keys.SCREENED]["proposed_by"] = "llm"
         return attrs
 
     def _fallback_attrs(self, failed: ProposalFailed) -> dict[str, Any]:
@@ -1029,6 +1125,24 @@ def _noise_note(study: Study, metric: str) -> str:
         f"Seed noise: trial #{number} re-run with {n} seeds gave {metric} {mean:.6g} with a"
         f" standard deviation of {std:.3g}. Differences smaller than about {2 * std:.3g} are"
         " within the noise: do not call them gains or chase them."
+    )
+
+
+def _probe(number: int) -> FrozenTrial:
+    """A stand-in for trial ``number`` before it exists, where only the study's search
+    space is asked for (neither the task's space nor the intersection reads the trial)."""
+    return FrozenTrial(
+        number=number,
+        state=TrialState.WAITING,
+        value=None,
+        datetime_start=None,
+        datetime_complete=None,
+        params={},
+        distributions={},
+        user_attrs={},
+        system_attrs={},
+        intermediate_values={},
+        trial_id=-1,
     )
 
 

@@ -40,6 +40,7 @@ from agenthpo._lifecycle import (
 from agenthpo._text import one_line, tail_lines
 from agenthpo.agent.analyst import analyze
 from agenthpo.agent.prompts import TaskContext
+from agenthpo.agent.screen import OutsideScreen
 from agenthpo.dashboard import dashboard_available, write_trial_note
 from agenthpo.errors import AgentHPOError, LLMError, LLMRequiredError, LLMUnavailableWarning
 from agenthpo.executor import CommandExecutor, Executor, FunctionExecutor, TrialResult
@@ -58,6 +59,8 @@ __all__ = [
     "Tuner",
     "open_storage",
     "replay_llm",
+    "screen_outside",
+    "strategy_sampler",
     "task_context",
 ]
 
@@ -172,6 +175,78 @@ def task_context(task: Task) -> TaskContext:
         metric=task.objective.metric,
         direction=task.objective.direction,
         objectives=tuple((o.metric, o.direction) for o in task.objectives),
+    )
+
+
+def strategy_sampler(
+    task: Task,
+    *,
+    strategy: str | None = None,
+    llm: LLMClient | None = None,
+    seed: int | None = None,
+) -> BaseSampler:
+    """The sampler of ``strategy`` (default: the task's) with the task's options, as
+    :class:`Tuner` builds it. With ``llm=None`` an LLM strategy's sampler resolves its
+    model only when it first asks it.
+
+    Example:
+        >>> from agenthpo import load_task
+        >>> task = load_task("examples/quadratic/task.yaml")  # doctest: +SKIP
+        >>> type(strategy_sampler(task, strategy="tpe")).__name__  # doctest: +SKIP
+        'TPESampler'
+    """
+    section = task.llm
+    return make_sampler(
+        strategy or task.strategy,
+        llm=llm,
+        space=task.space,
+        context=task_context(task),
+        seed=seed if seed is not None else task.seed,
+        hidden_metrics=task.hidden_metrics,
+        llm_share=task.llm_share,
+        llm_startup_trials=task.llm_startup_trials,
+        llm_warmup_trials=task.llm_warmup_trials,
+        **({} if task.adaptive_share is None else {"adaptive_share": task.adaptive_share}),
+        **({} if task.llm_screen is None else {"screen_llm": task.llm_screen}),
+        temperature=section.temperature if section is not None else 0.7,
+        max_llm_tokens=task.max_llm_tokens,
+        llm_batch_size=task.llm_batch_size,
+        max_llm_cost=task.max_llm_cost,
+        price_per_mtok=section.price_per_mtok if section is not None else None,
+        **({"require_llm": True} if task.require_llm else {}),
+    )
+
+
+def screen_outside(
+    task: Task,
+    study: optuna.Study,
+    config: dict[str, Any],
+    *,
+    number: int,
+    rationale: str,
+    proposer: str,
+    taken: Sequence[tuple[int, Mapping[str, Any]]] = (),
+) -> OutsideScreen | None:
+    """TPE's screen of a configuration proposed outside the study's strategy (by an MCP
+    client) for trial ``number``, when the task's strategy screens its LLM's proposals
+    (``llm_screen``, or the study's stored schedule); see
+    :meth:`AgentSampler.screen_outside`. No LLM is asked or resolved.
+
+    Example:
+        >>> screen = screen_outside(  # doctest: +SKIP
+        ...     task, study, {"x": 4.0}, number=12, rationale="why", proposer="client:me")
+        >>> screen.passed, screen.own  # doctest: +SKIP
+        (False, {'x': 2.1})
+
+    Returns:
+        ``None`` when the study does not screen; else TPE's own configuration for the trial
+        and its verdict (``None`` while TPE cannot judge yet).
+    """
+    sampler = strategy_sampler(task)
+    if not isinstance(sampler, AgentSampler):
+        return None
+    return sampler.screen_outside(
+        study, config, number=number, rationale=rationale, proposer=proposer, taken=taken
     )
 
 
@@ -329,30 +404,9 @@ class Tuner:
     def sampler(self) -> BaseSampler:
         """The sampler the study uses: the given one, or the strategy's."""
         if self._sampler is None:
-            section = self.task.llm
             llm = self._resolve_llm() if uses_llm(self.strategy) else None
-            self._sampler = make_sampler(
-                self.strategy,
-                llm=llm,
-                space=self.task.space,
-                context=task_context(self.task),
-                seed=self.seed,
-                hidden_metrics=self.task.hidden_metrics,
-                llm_share=self.task.llm_share,
-                llm_startup_trials=self.task.llm_startup_trials,
-                llm_warmup_trials=self.task.llm_warmup_trials,
-                **(
-                    {}
-                    if self.task.adaptive_share is None
-                    else {"adaptive_share": self.task.adaptive_share}
-                ),
-                **({} if self.task.llm_screen is None else {"screen_llm": self.task.llm_screen}),
-                temperature=section.temperature if section is not None else 0.7,
-                max_llm_tokens=self.task.max_llm_tokens,
-                llm_batch_size=self.task.llm_batch_size,
-                max_llm_cost=self.task.max_llm_cost,
-                price_per_mtok=section.price_per_mtok if section is not None else None,
-                **({"require_llm": True} if self.task.require_llm else {}),
+            self._sampler = strategy_sampler(
+                self.task, strategy=self.strategy, llm=llm, seed=self.seed
             )
         return self._sampler
 

@@ -302,6 +302,8 @@ def test_stdio_ask_tell_and_client_as_creator(tmp_path: Path) -> None:
             )
             assert mine["started"]["trial"] == mine["trial"]
             assert mine["started"]["proposed_by"] == "client:test-agent"
+            assert mine["screened"] is False
+            assert mine["screen"]["applied"] is False  # tpe: no LLM turns, nothing screens
             await call(s, "tell", task_file="quad.yaml", trial=mine["trial"], metrics={"loss": 0.0})
             ran = await call(
                 s,
@@ -323,6 +325,135 @@ def test_stdio_ask_tell_and_client_as_creator(tmp_path: Path) -> None:
             assert best["trial"] == mine["trial"]
 
     asyncio.run(main())
+
+
+SCREEN_TASK = """\
+name: screened
+objective: {metric: loss, direction: minimize}
+space:
+  x: {type: float, low: -5.0, high: 5.0}
+  kind: [a, b]
+n_trials: 30
+function: quad:objective
+strategy: hybrid-tpe
+seed: 0
+"""
+
+
+def _loss(config: dict[str, Any]) -> float:
+    return float((config["x"] - 2) ** 2 + (1.0 if config["kind"] == "b" else 0.0))
+
+
+def test_stdio_client_proposals_are_screened_like_the_llms(tmp_path: Path) -> None:
+    """With llm_screen on, TPE judges the client's proposal as it judges the LLM's: not
+    during its random start-up; then a proposal next to the worst trial is screened out,
+    the trial runs TPE's own configuration, and the client's is kept in its record."""
+    (tmp_path / "quad.py").write_text(QUADRATIC)
+    (tmp_path / "quad.yaml").write_text(SCREEN_TASK + "llm_screen: true\n")
+
+    async def main() -> None:
+        async with stdio_session(tmp_path) as s:
+            for i in range(10):
+                config = {"x": -4.5 + 0.9 * i, "kind": "ab"[i % 2]}
+                early = await call(
+                    s,
+                    "propose",
+                    task_file="quad.yaml",
+                    config=config,
+                    rationale=f"spread point {i} over the range to map the bowl",
+                    client="test-agent",
+                )
+                assert early["screened"] is False
+                assert early["screen"]["applied"] is True
+                assert early["screen"]["judged"] is False  # TPE's start-up: no model yet
+                assert early["started"]["config"] == config
+                told = _loss(config)
+                await call(s, "tell", task_file="quad.yaml", trial=early["trial"], value=told)
+
+            near_worst = {"x": -4.4, "kind": "a"}  # trial 0, x=-4.5, is the worst
+            out = await call(
+                s,
+                "propose",
+                task_file="quad.yaml",
+                config=near_worst,
+                rationale="check the wall right next to the worst point",
+                client="test-agent",
+            )
+            assert out["screened"] is True, out
+            screen = out["screen"]
+            assert screen["applied"] is True
+            assert screen["judged"] is True
+            assert screen["passed"] is False
+            assert screen["tpe_log_ratio"] > screen["proposal_log_ratio"]
+            assert out["config"] == screen["tpe_config"] != near_worst
+            assert out["proposed_by"] == "backbone"
+            assert out["proposal"]["config"] == near_worst
+            assert out["started"]["trial"] == out["trial"]
+            assert out["started"]["config"] == out["config"]  # the trial runs TPE's config
+            assert "screened out client:test-agent's proposal" in out["rationale"]
+            ran = _loss(out["config"])
+            await call(s, "tell", task_file="quad.yaml", trial=out["trial"], value=ran)
+
+            record = await call(s, "get_trial", task_file="quad.yaml", trial=out["trial"])
+            assert record["state"] == "complete"
+            assert record["config"] == out["config"]
+            assert record["values"] == [_loss(out["config"])]
+            assert record["fallback_reason"].startswith('screened: {"x": -4.4, "kind": "a"}')
+            assert "check the wall" in record["fallback_reason"]
+            kept = record["screened_proposal"]
+            assert kept["proposed_by"] == "client:test-agent"
+            assert kept["config"] == near_worst
+            assert kept["rationale"] == "check the wall right next to the worst point"
+            assert kept["log_ratio"] == screen["proposal_log_ratio"]
+            assert kept["backbone_log_ratio"] == screen["tpe_log_ratio"]
+            usage = await call(s, "llm_usage", task_file="quad.yaml")
+            assert usage["fallback_reasons"] == {"screened": 1}
+
+    asyncio.run(main())
+
+
+def test_the_screen_follows_the_task_and_the_stored_schedule(tmp_path: Path) -> None:
+    """Without llm_screen, hybrid-tpe screens the client only where the study's stored
+    schedule says its model is screened; llm_screen: false never screens; a screened-out
+    proposal queued for later waits with TPE's configuration (the service, no transport)."""
+    import optuna
+
+    from agenthpo.mcp import Service
+
+    (tmp_path / "quad.py").write_text(QUADRATIC)
+    (tmp_path / "quad.yaml").write_text(SCREEN_TASK)
+    (tmp_path / "off.yaml").write_text(
+        SCREEN_TASK.replace("name: screened", "name: unscreened") + "llm_screen: false\n"
+    )
+    service = Service(tmp_path)
+    for name in ("quad.yaml", "off.yaml"):
+        for i in range(10):
+            config = {"x": -4.5 + 0.9 * i, "kind": "ab"[i % 2]}
+            out = service.propose(name, config=config, rationale=f"spread point {i} over x")
+            assert out["screen"]["applied"] is False
+            service.tell(name, trial=out["trial"], value=_loss(config))
+    near_worst = {"x": -4.4, "kind": "a"}
+    out = service.propose("off.yaml", config=near_worst, rationale="the wall by the worst")
+    assert out["screen"]["applied"] is False
+    assert out["config"] == near_worst
+
+    study = service.study(service.task("quad.yaml"))
+    study.set_user_attr("agenthpo_schedule", {"warmup": 10, "startup": 0, "embedded": True})
+    out = service.propose(
+        "quad.yaml", config=near_worst, rationale="the wall by the worst", start="queue"
+    )
+    assert out["screened"] is True
+    assert out["screen"]["passed"] is False
+    waiting = optuna.load_study(study_name="screened", storage=study._storage).trials[-1]
+    assert waiting.state == optuna.trial.TrialState.WAITING
+    assert waiting.system_attrs["fixed_params"] == out["config"] != near_worst
+    assert waiting.user_attrs["screened_proposal"]["config"] == near_worst
+    # the proposal screened out is not a duplicate of the queued trial: it may come again
+    again = service.propose(
+        "quad.yaml", config={"x": -4.3, "kind": "a"}, rationale="the wall, a bit further"
+    )
+    assert again["screened"] is True
+    assert again["config"] != out["config"]
 
 
 def test_path_confinement_and_bad_input_to_every_tool(tmp_path: Path) -> None:

@@ -47,7 +47,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -56,7 +56,7 @@ from optuna.samplers import TPESampler
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["ScreenVerdict", "tpe_screen"]
+__all__ = ["OutsideScreen", "ScreenVerdict", "tpe_screen"]
 
 _logger = logging.getLogger("agenthpo")
 _warned: list[str] = []
@@ -86,6 +86,31 @@ class ScreenVerdict:
             f"TPE's density ratio rates its own proposal higher: log ratio {self.own:.2f}"
             f" against {self.llm:.2f}"
         )
+
+
+@dataclass(frozen=True)
+class OutsideScreen:
+    """TPE's screen of a configuration proposed outside the sampler (an MCP client's).
+
+    ``own`` is TPE's own configuration for the trial, which runs instead when ``verdict``
+    says TPE rates it higher; ``verdict`` is ``None`` while TPE cannot judge (its random
+    start-up, several objectives). ``attrs`` are the trial's attributes when the proposal
+    was screened out (who proposed what, why, and both log ratios), else empty.
+    """
+
+    verdict: ScreenVerdict | None
+    own: dict[str, Any]
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        """Whether the proposal runs (TPE rated it at least as high, or could not judge).
+
+        Example:
+            >>> OutsideScreen(verdict=None, own={"x": 1.0}).passed
+            True
+        """
+        return self.verdict is None or self.verdict.passed
 
 
 def tpe_screen(

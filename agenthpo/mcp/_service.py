@@ -25,6 +25,7 @@ from agenthpo._lifecycle import budget
 from agenthpo.agent.creator import find_duplicate, is_vacuous
 from agenthpo.agent.history import TrialView, render_history, trial_views
 from agenthpo.agent.prompts import answer_schema
+from agenthpo.agent.screen import OutsideScreen
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient, resolve_llm
 from agenthpo.mcp._jobs import Job
@@ -35,7 +36,13 @@ from agenthpo.scaffold import draft_task, render_draft, write_draft
 from agenthpo.scaffold._read import split_target
 from agenthpo.storage import open_storage
 from agenthpo.task import Task, load_task, task_from_dict
-from agenthpo.tuner import TrialEvent, Tuner, build_executor, task_context
+from agenthpo.tuner import (
+    TrialEvent,
+    Tuner,
+    build_executor,
+    screen_outside,
+    task_context,
+)
 
 __all__ = ["Service"]
 
@@ -58,6 +65,7 @@ _SUMMARY_ATTRS = (
     _keys.NOT_COUNTED,
     _keys.DURATION_S,
     _keys.LLM_MODEL,
+    _keys.SCREENED,
 )
 _RECORD_ATTRS = (
     *_SUMMARY_ATTRS,
@@ -610,16 +618,41 @@ class Service:
                 f" ({spent.counted} done, {spent.active} running, {len(waiting)} queued); give a"
                 " larger n_trials to go on"
             )
-        attrs = {_keys.PROPOSED_BY: f"client:{name}", _keys.RATIONALE: text[:500]}
-        study.enqueue_trial(normalized, user_attrs=attrs)
+        proposer = f"client:{name}"
+        attrs: dict[str, Any] = {_keys.PROPOSED_BY: proposer, _keys.RATIONALE: text[:500]}
+        runs = normalized
+        # the next trial's number (Optuna numbers a study's trials in order); the screen
+        # judges the proposal as TPE's candidate for that trial
+        screen = screen_outside(
+            task,
+            study,
+            normalized,
+            number=len(trials),
+            rationale=text,
+            proposer=proposer,
+            taken=others,
+        )
+        if screen is not None and not screen.passed:
+            runs, attrs = screen.own, screen.attrs
+            _logger.info("TPE screened out %s's proposal %s", proposer, normalized)
+        study.enqueue_trial(runs, user_attrs=attrs)
         number = max(t.number for t in study.get_trials(deepcopy=False))
         out: dict[str, Any] = {
             "trial": number,
-            "config": normalized,
+            "config": runs,
             "proposed_by": attrs[_keys.PROPOSED_BY],
+            "screened": runs is not normalized,
+            "screen": _screen_data(screen),
+            "proposal": {"config": normalized, "rationale": text[:500]},
             "normalized": [str(c) for c in changes],
             "queued_before": [t.number for t in waiting],
         }
+        if out["screened"]:
+            out["rationale"] = attrs[_keys.RATIONALE]
+            out["screen"]["note"] = (
+                f"TPE rates its own configuration higher than yours, so trial {number} runs"
+                " TPE's (config); yours is kept in the trial's record (screened_proposal)"
+            )
         if start == "queue":
             out["state"] = "waiting"
             out["next"] = "run it with run_trials, or take it with ask and report with tell"
@@ -638,6 +671,28 @@ class Service:
             out["job"] = job.id
             out["next"] = "follow it with run_status"
         return out
+
+
+def _screen_data(screen: OutsideScreen | None) -> dict[str, Any]:
+    """TPE's screen of a client's proposal as data."""
+    if screen is None:
+        return {"applied": False, "note": "this study's strategy does not screen proposals"}
+    verdict = screen.verdict
+    if verdict is None:
+        return {
+            "applied": True,
+            "judged": False,
+            "note": "TPE cannot judge yet (its random start-up); the proposal runs",
+        }
+    return {
+        "applied": True,
+        "judged": True,
+        "passed": verdict.passed,
+        "proposal_log_ratio": round(verdict.llm, 4),
+        "tpe_log_ratio": round(verdict.own, 4),
+        "tpe_config": screen.own,
+        "verdict": verdict.describe(),
+    }
 
 
 def _asked(task: Task, event: TrialEvent) -> dict[str, Any]:
