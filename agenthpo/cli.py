@@ -582,11 +582,43 @@ def tell(
         typer.Option("--metrics", help="Final metrics as JSON, e.g. '{\"val_acc\": 0.97}'."),
     ] = None,
     failed: Annotated[str | None, typer.Option("--failed", help="The run failed; say why.")] = None,
+    pruned: Annotated[
+        str | None,
+        typer.Option(
+            "--pruned",
+            help="You stopped the run early as not promising; say why. --metrics are then"
+            " the last seen.",
+        ),
+    ] = None,
+    intermediate: Annotated[
+        float | None,
+        typer.Option("--intermediate", help="With --pruned: the objective's last reported value."),
+    ] = None,
+    step: Annotated[
+        int | None,
+        typer.Option(
+            "--step", help="With --pruned: the step of that value (default: the next step)."
+        ),
+    ] = None,
     storage: StorageOption = None,
 ) -> None:
-    """Store the result of a trial started with `agenthpo ask`."""
+    """Store the result of a trial started with `agenthpo ask`.
+
+    Give --value or --metrics for a finished run, --failed REASON for a run that failed, or
+    --pruned REASON (with --intermediate VALUE and --step N, the last value it reported) for
+    a run you stopped early.
+    """
 
     def go() -> None:
+        if pruned is not None and value is not None:
+            raise AgentHPOError(
+                "--pruned: a pruned trial has no final value; give the last value it reported"
+                " with --intermediate (and its --step)"
+            )
+        if pruned is None and (intermediate is not None or step is not None):
+            raise AgentHPOError(
+                "--intermediate and --step describe a run stopped early; add --pruned REASON"
+            )
         task = load_task(task_file)
         parsed: dict[str, float] | None = None
         if metrics is not None:
@@ -599,11 +631,19 @@ def tell(
             ):
                 raise AgentHPOError('--metrics must be a JSON object of numbers, e.g. {"acc": 0.9}')
             parsed = {str(k): float(v) for k, v in data.items()}
-        frozen = Tuner(task, storage=storage, strategy="random").tell(
-            trial, value=value, metrics=parsed, error=failed
+        frozen = Tuner(task, storage=storage).tell(
+            trial,
+            value=value if pruned is None else intermediate,
+            metrics=parsed,
+            error=failed,
+            pruned=pruned,
+            step=step,
         )
         state = frozen.state.name.lower()
         shown = " / ".join(_fmt_value(v) for v in frozen.values) if frozen.values else "-"
+        if frozen.state == optuna.trial.TrialState.PRUNED and frozen.intermediate_values:
+            last = max(frozen.intermediate_values)
+            shown = f"at step {last} ({_fmt_value(frozen.intermediate_values[last])})"
         console.print(Text(f"trial {trial}: {state} {shown}"), soft_wrap=True)
 
     _guard(go)

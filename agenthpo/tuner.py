@@ -20,6 +20,7 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -954,18 +955,33 @@ class Tuner:
         metrics: Mapping[str, float] | None = None,
         error: str | None = None,
         pruned: str | None = None,
+        step: int | None = None,
     ) -> FrozenTrial:
         """Stores the result of a trial started with :meth:`ask`.
 
         Give the objective's ``value``, or ``metrics`` holding it (other metrics are stored
         too), or ``error`` for a run that failed, or ``pruned`` (why) for a run stopped early
-        as not promising (its ``metrics`` and ``value``, if given, are the last seen).
+        as not promising (its ``metrics`` and ``value``, if given, are the last seen; the
+        objective's last value is stored as an intermediate value at ``step``, by default
+        the step after the last one stored).
+
+        The study is opened as stored, without the strategy's sampler: telling asks no LLM,
+        so the tuner's strategy does not matter here.
+
+        Example:
+            >>> tuner = Tuner(load_task("task.yaml"))  # doctest: +SKIP
+            >>> tuner.tell(3, pruned="flat curve", value=0.61, step=40).state  # doctest: +SKIP
+            <TrialState.PRUNED: 2>
 
         Raises:
-            AgentHPOError: No such running trial, one not started by :meth:`ask`, or no
-                value for the objective.
+            AgentHPOError: No such running trial, one not started by :meth:`ask`, no value
+                for the objective, or a ``step`` without a pruning and a value to store.
         """
-        study = self.load_study()
+        if step is not None and pruned is None:
+            raise AgentHPOError("a step is stored only for a pruned trial; give pruned (why)")
+        if step is not None and step < 0:
+            raise AgentHPOError(f"step {step}: give the step reached, 0 or more")
+        study = self._stored_study()
         matches = [t for t in study.get_trials(deepcopy=False) if t.number == number]
         if not matches or matches[0].state != TrialState.RUNNING:
             state = matches[0].state.name.lower() if matches else "missing"
@@ -981,7 +997,7 @@ class Tuner:
         if pruned is not None:
             if error is not None:
                 raise AgentHPOError("a trial either failed or was pruned; give one of the two")
-            return self._tell_pruned(study, trial, pruned, final, value)
+            return self._tell_pruned(study, trial, pruned, final, value, step)
         if value is not None:
             if self.task.is_multi_objective:
                 raise AgentHPOError(
@@ -1020,19 +1036,55 @@ class Tuner:
         why: str,
         metrics: dict[str, float],
         value: float | None,
+        step: int | None = None,
     ) -> FrozenTrial:
         """Stores a trial the caller stopped early: its last metrics, why, state pruned."""
-        if value is not None and not self.task.is_multi_objective:
+        if not why.strip():
+            raise AgentHPOError("pruned: say why the run was stopped (one line)")
+        if value is not None and self.task.is_multi_objective:
+            raise AgentHPOError(
+                "the task has several objectives; give the last metrics as a metrics JSON"
+                " instead of a single value"
+            )
+        if value is not None:
             metrics[self.task.objective.metric] = float(value)
         last = metrics.get(self.task.objective.metric)
-        if last is not None and math.isfinite(last) and not self.task.is_multi_objective:
-            step = max(study._storage.get_trial(trial._trial_id).intermediate_values, default=-1)
-            trial.report(last, step + 1)
+        reportable = last is not None and math.isfinite(last) and not self.task.is_multi_objective
+        if step is not None and not reportable:
+            raise AgentHPOError(
+                f"a step needs the objective's finite last value ({self.task.objective.metric})"
+                " to store at it"
+            )
+        if reportable:
+            assert last is not None
+            if step is None:
+                stored = study._storage.get_trial(trial._trial_id).intermediate_values
+                step = max(stored, default=-1) + 1
+            trial.report(last, step)
         trial.set_user_attr(_keys.METRICS, metrics)
         trial.set_user_attr(_keys.ANALYSIS, f"pruned by the caller: {why}")
         with quiet_optuna():
             study.tell(trial, state=TrialState.PRUNED)
         return study._storage.get_trial(trial._trial_id)
+
+    def _stored_study(self) -> optuna.Study:
+        """The task's study as stored, opened without building the strategy's sampler (no
+        LLM is resolved); it must exist (``ask`` or ``run`` created it)."""
+        missing = AgentHPOError(
+            f"no study {self.task.name!r} stored in {self.storage_url} yet; start a trial"
+            " with `agenthpo ask` first"
+        )
+        sqlite = self.storage_url.startswith("sqlite:///")
+        if sqlite and not Path(self.storage_url.removeprefix("sqlite:///")).exists():
+            raise missing  # loading would create an empty database file
+        try:
+            return optuna.load_study(
+                study_name=self.task.name,
+                storage=open_storage(self.storage_url),
+                sampler=optuna.samplers.RandomSampler(),  # never asked: nothing is proposed
+            )
+        except KeyError:
+            raise missing from None
 
     def _interrupt(self, study: optuna.Study, trial: optuna.Trial, why: str, error: str) -> None:
         """Fails a trial that did not get to finish, outside the budget, and queues it again."""

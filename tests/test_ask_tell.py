@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import optuna
+import pytest
 import yaml
 from typer.testing import CliRunner
 
@@ -109,3 +111,91 @@ def test_tell_refuses_a_trial_that_run_is_executing(tmp_path: Path) -> None:
     assert "not started by `agenthpo ask`" in lines[0]
     frozen = study._storage.get_trial(running._trial_id)
     assert frozen.state == optuna.trial.TrialState.RUNNING
+
+
+def _one_line_error(result: Any) -> str:
+    """The single line a user's mistake prints (exit 2, no traceback)."""
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+def test_tell_pruned_stores_the_last_value_at_its_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`tell --pruned` stores a run stopped early: state pruned, why, the last metrics, and
+    the last value as an intermediate value at --step (or the next step); no LLM is asked."""
+    task_file = _task_file(tmp_path)
+    runner = CliRunner()
+    for _ in range(2):
+        assert runner.invoke(app, ["ask", str(task_file)]).exit_code == 0
+
+    def no_llm(*args: object, **kwargs: object) -> None:
+        raise AssertionError("tell must not resolve an LLM")
+
+    monkeypatch.setattr("agenthpo.tuner.resolve_llm", no_llm)
+    told = runner.invoke(
+        app,
+        [
+            "tell",
+            str(task_file),
+            "--trial",
+            "0",
+            "--pruned",
+            "flat curve after 7 epochs",
+            "--intermediate",
+            "0.42",
+            "--step",
+            "7",
+            "--metrics",
+            '{"loss": 0.9}',
+        ],
+    )
+    assert told.exit_code == 0, told.output
+    assert "trial 0: pruned at step 7 (0.42)" in told.output
+    bare = runner.invoke(app, ["tell", str(task_file), "--trial", "1", "--pruned", "too slow"])
+    assert bare.exit_code == 0, bare.output
+    assert "trial 1: pruned" in bare.output
+
+    storage = f"sqlite:///{tmp_path / 'task.agenthpo.db'}"
+    t0, t1 = optuna.load_study(study_name="outside", storage=storage).trials
+    assert t0.state == t1.state == optuna.trial.TrialState.PRUNED
+    assert t0.intermediate_values == {7: 0.42}
+    assert t0.user_attrs[_keys.METRICS] == {"loss": 0.9, "acc": 0.42}
+    assert "flat curve after 7 epochs" in t0.user_attrs[_keys.ANALYSIS]
+    assert t1.intermediate_values == {}
+    assert "too slow" in t1.user_attrs[_keys.ANALYSIS]
+
+
+def test_tell_pruned_mistakes_are_one_line_and_lose_nothing(tmp_path: Path) -> None:
+    task_file = _task_file(tmp_path)
+    runner = CliRunner()
+    tell = ["tell", str(task_file), "--trial", "0"]
+    never = runner.invoke(app, [*tell, "--pruned", "early"])
+    assert "no study 'outside' stored" in _one_line_error(never)
+    assert not (tmp_path / "task.agenthpo.db").exists()  # nothing created by a mistake
+
+    assert runner.invoke(app, ["ask", str(task_file)]).exit_code == 0
+    for args, message in (
+        (["--pruned", "early", "--value", "0.5"], "a pruned trial has no final value"),
+        (["--intermediate", "0.5"], "add --pruned REASON"),
+        (["--value", "0.5", "--step", "3"], "add --pruned REASON"),
+        (["--pruned", "early", "--failed", "OOM"], "either failed or was pruned"),
+        (["--pruned", "  "], "say why the run was stopped"),
+        (["--pruned", "early", "--step", "-1", "--intermediate", "0.5"], "0 or more"),
+        (["--pruned", "early", "--step", "3"], "a step needs the objective's finite last"),
+    ):
+        line = _one_line_error(runner.invoke(app, [*tell, *args]))
+        assert message in line, (args, line)
+    typo = runner.invoke(app, [*tell, "--pruned", "early", "--step", "three"])
+    assert typo.exit_code == 2  # click's usage error, as for every mistyped number
+    assert "Traceback" not in typo.output
+    assert "--step" in typo.output
+
+    storage = f"sqlite:///{tmp_path / 'task.agenthpo.db'}"
+    (t0,) = optuna.load_study(study_name="outside", storage=storage).trials
+    assert t0.state == optuna.trial.TrialState.RUNNING
+    assert t0.intermediate_values == {}
+    assert runner.invoke(app, [*tell, "--pruned", "early", "--intermediate", "0.5"]).exit_code == 0

@@ -257,9 +257,12 @@ def test_stdio_ask_tell_and_client_as_creator(tmp_path: Path) -> None:
                 trial=third["trial"],
                 pruned="flat curve",
                 metrics={"loss": 9.0},
+                step=4,
             )
             assert pruned["state"] == "pruned"
             assert "flat curve" in pruned["analysis"]
+            kept = await call(s, "get_trial", task_file="quad.yaml", trial=third["trial"])
+            assert kept["intermediate"] == {"4": 9.0}
 
             view = await call(s, "proposer_view", task_file="quad.yaml")
             assert set(view["space"]) == {"x", "kind"}

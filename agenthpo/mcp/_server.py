@@ -242,7 +242,15 @@ def build_server(root: str | Path) -> MCPServer[Any]:
         ] = None,
         failed: Annotated[str | None, Field(description="The run failed: why.")] = None,
         pruned: Annotated[
-            str | None, Field(description="You stopped the run early as not promising: why.")
+            str | None,
+            Field(
+                description="You stopped the run early as not promising: why (value and"
+                " metrics are then the last seen)."
+            ),
+        ] = None,
+        step: Annotated[
+            int | None,
+            Field(ge=0, description="With pruned: the step of the last value seen."),
         ] = None,
     ) -> dict[str, Any]:
         """Report a trial's result (value or metrics), its failure, or its pruning."""
@@ -254,6 +262,7 @@ def build_server(root: str | Path) -> MCPServer[Any]:
             metrics=metrics,
             failed=failed,
             pruned=pruned,
+            step=step,
         )
         return result
 

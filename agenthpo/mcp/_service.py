@@ -260,11 +260,12 @@ class Service:
         metrics: Mapping[str, float] | None = None,
         failed: str | None = None,
         pruned: str | None = None,
+        step: int | None = None,
     ) -> dict[str, Any]:
         """Stores a result, a failure or a pruning of a trial started with ``ask``."""
         task = self.task(task_file)
-        frozen = Tuner(task, strategy="random").tell(
-            trial, value=value, metrics=metrics, error=failed, pruned=pruned
+        frozen = Tuner(task).tell(
+            trial, value=value, metrics=metrics, error=failed, pruned=pruned, step=step
         )
         return self._trial_summary(frozen)
 
