@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 pytest.importorskip("mcp")
@@ -106,16 +107,23 @@ def _server_argv(root: Path, *extra: str) -> list[str]:
 
 
 @asynccontextmanager
-async def stdio_session(root: Path) -> AsyncIterator[ClientSession]:
+async def stdio_session(
+    root: Path, *, modern: bool = False, **callbacks: Any
+) -> AsyncIterator[ClientSession]:
+    """A client on the server over stdio: the handshake era (initialize), or with
+    ``modern`` the 2026-07-28 protocol (discover, subscriptions/listen)."""
     params = StdioServerParameters(
         command=sys.executable, args=_server_argv(root), env=_env(), cwd=str(root)
     )
     with open(os.devnull, "w") as errlog:
         async with (
             stdio_client(params, errlog=errlog) as (read, write),
-            ClientSession(read, write) as session,
+            ClientSession(read, write, **callbacks) as session,
         ):
-            await session.initialize()
+            if modern:
+                await session.discover()
+            else:
+                await session.initialize()
             yield session
 
 
@@ -457,6 +465,99 @@ def test_the_screen_follows_the_task_and_the_stored_schedule(tmp_path: Path) -> 
     )
     assert again["screened"] is True
     assert again["config"] != out["config"]
+
+
+STEADY = """
+import time
+
+def objective(config, report):
+    time.sleep(0.6)
+    return {"loss": (config["x"] - 2) ** 2 + (1.0 if config["kind"] == "b" else 0.0)}
+"""
+
+
+def _write_steady(root: Path) -> None:
+    (root / "steady.py").write_text(STEADY)
+    (root / "steady.yaml").write_text(
+        QUAD_TASK.format(secret="s", n_trials=3)
+        .replace("name: quad", "name: steady")
+        .replace("quad:objective", "steady:objective")
+    )
+
+
+def test_a_background_run_reports_progress_with_no_request_open(tmp_path: Path) -> None:
+    """Handshake-era client: run_trials returns at once, and with no request open the
+    server pushes log notifications (done / budget, best so far) as trials finish;
+    polling run_status, study_status or the run's resource shows the same progress."""
+    _write_steady(tmp_path)
+    logs: list[Any] = []
+    finished = asyncio.Event()
+
+    async def on_log(params: Any) -> None:
+        logs.append(params)
+        if params.data["state"] != "running":
+            finished.set()
+
+    async def main() -> None:
+        async with stdio_session(tmp_path, logging_callback=on_log) as s:
+            job = await call(s, "run_trials", task_file="steady.yaml", n_trials=3)
+            assert job["state"] == "running"
+            polled = await call(s, "study_status", task_file="steady.yaml")
+            assert polled["runs"][0]["progress"]["n_trials"] == 3
+            await asyncio.wait_for(finished.wait(), 120)  # no request open meanwhile
+
+            pushed = [p.data for p in logs]
+            assert all(p.logger == "agenthpo.run" for p in logs)
+            assert all(d["job"] == job["job"] and d["n_trials"] == 3 for d in pushed)
+            done = [d["done"] for d in pushed]
+            assert done == sorted(done)
+            assert {1, 2, 3} <= set(done)  # one notification per finished trial at least
+            last = pushed[-1]
+            assert last["state"] == "finished"
+            assert last["done"] == 3
+            assert last["best_value"] is not None
+            assert "3/3 trials done, best" in last["message"]
+
+            status = await call(s, "run_status", job=job["job"])
+            assert status["progress"]["best_value"] == last["best_value"]
+            best = await call(s, "best", task_file="steady.yaml")
+            assert best["value"] == last["best_value"]
+            resource = await s.read_resource(f"agenthpo://run/{job['job']}")
+            record = json.loads(resource.contents[0].text)  # type: ignore[union-attr]
+            assert record["progress"]["done"] == 3
+            assert record["state"] == "finished"
+
+    asyncio.run(main())
+
+
+def test_a_listening_client_is_told_each_time_the_run_resource_changes(tmp_path: Path) -> None:
+    """2026-07-28 client: it listens to agenthpo://run/{job} (subscriptions/listen) and the
+    server publishes an update per change; reading the resource then shows the progress."""
+    from mcp.client.subscriptions import ResourceUpdated, listen
+
+    _write_steady(tmp_path)
+
+    async def main() -> None:
+        async with stdio_session(tmp_path, modern=True) as s:
+            job = await call(s, "run_trials", task_file="steady.yaml", n_trials=3)
+            uri = f"agenthpo://run/{job['job']}"
+            seen: list[dict[str, Any]] = []
+            with anyio.fail_after(120):
+                async with listen(s, resource_subscriptions=[uri]) as updates:
+                    async for event in updates:
+                        assert isinstance(event, ResourceUpdated)
+                        assert event.uri == uri
+                        read = await s.read_resource(uri)
+                        status = json.loads(read.contents[0].text)  # type: ignore[union-attr]
+                        seen.append(status["progress"])
+                        if status["state"] != "running":
+                            break
+            assert seen[-1]["done"] == 3
+            assert seen[-1]["state"] == "finished"
+            assert seen[-1]["best_value"] is not None
+            assert len(seen) >= 2  # told while the run went on, not only at its end
+
+    asyncio.run(main())
 
 
 def test_path_confinement_and_bad_input_to_every_tool(tmp_path: Path) -> None:

@@ -134,6 +134,31 @@ class Job:
         """Trials of this run that finished (completed, failed or pruned)."""
         return len(self.finished)
 
+    def progress(self) -> dict[str, Any]:
+        """Trials done of this run's budget and the study's best value so far, as data.
+
+        Example:
+            >>> Job(task_file="task.yaml", n_trials=3, target=3).progress()["done"]
+            0
+        """
+        last = self.finished[-1] if self.finished else None
+        best = None if last is None else last["best_value"]
+        running = self.running
+        return {
+            "job": self.id,
+            "state": self.state,
+            "done": self.done,
+            "n_trials": self.n_trials,
+            "best_value": best,
+            "last": None
+            if last is None
+            else {"trial": last["trial"], "state": last["state"], "value": last["value"]},
+            "running": None if running is None else running["trial"],
+            "message": f"{self.done}/{self.n_trials} trials done"
+            + ("" if best is None else f", best {best:.6g}")
+            + f" ({self.state})",
+        }
+
     def start(self, make_tuner: Callable[..., Tuner], executor: Executor) -> None:
         """Starts the run in a daemon thread; ``make_tuner`` builds the tuner with the
         listeners and executor it is given."""
@@ -191,6 +216,7 @@ class Job:
             "state": self.state,
             "n_trials": self.n_trials,
             "done": self.done,
+            "progress": self.progress(),
             "running": self.running,
             "recent": self.finished[-recent:],
             "seconds": round((self.ended_at or time.time()) - self.started_at, 2),

@@ -14,13 +14,20 @@ import logging
 import os
 import re
 import time
+import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.session import ServerSession
+from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated
+from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.types import CallToolResult, InputRequiredResult, TextContent
+from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field, ValidationError
 
 from agenthpo import __version__
@@ -146,6 +153,75 @@ async def _follow(job: Job, ctx: Context[Any, Any], wait_seconds: float) -> dict
         await anyio.sleep(_POLL_S)
 
 
+def run_uri(job_id: str) -> str:
+    """The resource of a background run's progress."""
+    return f"agenthpo://run/{job_id}"
+
+
+class _Notifier:
+    """Tells clients how background runs go while no request of theirs is open.
+
+    One task on the server's loop (started by the lifespan) polls the runs as ``_follow``
+    does and, whenever a run's progress changes (a trial started or finished, the run
+    ended), notifies in each protocol era's own way:
+
+    - 2026-07-28 clients: a resource-updated event for ``agenthpo://run/{job}`` on the
+      server's subscription bus, delivered to ``subscriptions/listen`` streams that
+      subscribed to it; the client then reads the resource.
+    - earlier (handshake) clients that started or followed the run: a log message
+      (``notifications/message``, logger ``agenthpo.run``, the progress as data) on the
+      connection's standalone channel, the only server-initiated channel those versions
+      have outside a request.
+    """
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.bus = InMemorySubscriptionBus()
+        self._sessions: dict[str, list[ServerSession]] = {}
+
+    def follow(self, job: Job, session: ServerSession) -> None:
+        """Sends ``job``'s progress to ``session`` too (handshake-era clients)."""
+        if session.protocol_version in MODERN_PROTOCOL_VERSIONS:
+            return  # these clients listen on the bus
+        followers = self._sessions.setdefault(job.id, [])
+        if all(s is not session for s in followers):
+            followers.append(session)
+
+    @asynccontextmanager
+    async def lifespan(self, _: MCPServer[Any]) -> AsyncIterator[dict[str, Any]]:
+        """Runs the polling task for as long as the server serves."""
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._watch)
+            try:
+                yield {}
+            finally:
+                group.cancel_scope.cancel()
+
+    async def _watch(self) -> None:
+        seen: dict[str, tuple[Any, ...]] = {}
+        while True:
+            for job in list(self.service.jobs.values()):
+                key = (job.state, job.done, job.running and job.running.get("trial"))
+                if seen.get(job.id) != key:
+                    seen[job.id] = key
+                    await self.publish(job)
+            await anyio.sleep(_POLL_S)
+
+    async def publish(self, job: Job) -> None:
+        """Notifies every listener of ``job``'s progress now."""
+        await self.bus.publish(ResourceUpdated(uri=run_uri(job.id)))
+        data = json.loads(scrub(dumps(job.progress())))
+        for session in list(self._sessions.get(job.id, ())):
+            try:
+                with warnings.catch_warnings():
+                    # deprecated only from the 2026-07-28 protocol on; these clients predate it
+                    warnings.simplefilter("ignore", MCPDeprecationWarning)
+                    await session.send_log_message("info", data, logger="agenthpo.run")
+            except Exception as exc:  # a client that went away: stop telling it
+                _logger.debug("run %s: a client stopped listening (%s)", job.id, exc)
+                self._sessions[job.id].remove(session)
+
+
 def build_server(root: str | Path) -> MCPServer[Any]:
     """The MCP server of AgentHPO, confined to ``root``.
 
@@ -154,12 +230,15 @@ def build_server(root: str | Path) -> MCPServer[Any]:
         >>> server = build_server(tempfile.mkdtemp())  # doctest: +SKIP
     """
     service = Service(root)
+    notifier = _Notifier(service)
     server = _Server(
         name="agenthpo",
         title="AgentHPO",
         version=__version__,
         instructions=INSTRUCTIONS,
         log_level="WARNING",
+        lifespan=notifier.lifespan,
+        subscriptions=notifier.bus,
     )
 
     def run(fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -288,10 +367,12 @@ def build_server(root: str | Path) -> MCPServer[Any]:
         ] = 0.0,
     ) -> dict[str, Any]:
         """Run N more trials of the task in the background (the task's own command or
-        function); returns the run's id at once. Follow with run_status, stop with cancel_run."""
+        function); returns the run's id at once. Follow with run_status or the resource
+        agenthpo://run/{job} (updates are notified as trials finish); stop with cancel_run."""
         job: Job = await run(
             service.run_trials, task_file, n_trials=n_trials, llm=llm, seed=seed, strategy=strategy
         )
+        notifier.follow(job, ctx.session)
         return await _follow(job, ctx, wait_seconds)
 
     @server.tool()
@@ -303,7 +384,9 @@ def build_server(root: str | Path) -> MCPServer[Any]:
         ] = 0.0,
     ) -> dict[str, Any]:
         """A background run's state: trials done, the one running, recent results, summary."""
-        return await _follow(service.job(job), ctx, wait_seconds)
+        found = service.job(job)
+        notifier.follow(found, ctx.session)
+        return await _follow(found, ctx, wait_seconds)
 
     @server.tool()
     async def cancel_run(
@@ -388,6 +471,7 @@ def build_server(root: str | Path) -> MCPServer[Any]:
     @server.tool()
     async def propose(
         task_file: TaskFile,
+        ctx: Context[Any, Any],
         config: Annotated[dict[str, Any], Field(description="A value for every parameter.")],
         rationale: Annotated[
             str, Field(description="One line: why this config, from the history.")
@@ -417,6 +501,8 @@ def build_server(root: str | Path) -> MCPServer[Any]:
             start=start,
             n_trials=n_trials,
         )
+        if "job" in result:
+            notifier.follow(service.job(result["job"]), ctx.session)
         return result
 
     @server.resource("agenthpo://task/{+task_file}", mime_type="text/yaml")
@@ -430,6 +516,11 @@ def build_server(root: str | Path) -> MCPServer[Any]:
         """The study's report in Markdown, built from the stored study."""
         text: str = await run(service.report_markdown, task_file)
         return scrub(text)
+
+    @server.resource("agenthpo://run/{job}", mime_type="application/json")
+    async def run_resource(job: str) -> str:
+        """A background run's progress and status as JSON (updated as trials finish)."""
+        return scrub(dumps(service.job(job).status()))
 
     @server.resource("agenthpo://trial/{number}/{+task_file}", mime_type="application/json")
     async def trial_resource(number: str, task_file: str) -> str:

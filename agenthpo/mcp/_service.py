@@ -315,16 +315,30 @@ class Service:
         return found
 
     def study_status(self, task_file: str) -> dict[str, Any]:
-        """Counts, budget, best, runs in progress."""
+        """Counts, budget, best, runs in progress (a run just started may not have stored
+        its study yet: its progress is shown all the same)."""
         task = self.task(task_file)
-        study = self.study(task)
+        key = str(task.source)
+        runs = [j.status(recent=0) for j in self.jobs.values() if j.task_file == key]
+        try:
+            study = self.study(task)
+        except AgentHPOError:
+            if not runs:
+                raise
+            return {
+                "study": task.name,
+                "trials": 0,
+                "states": {},
+                "budget": {"n_trials": task.n_trials, "counted": 0, "running": 0},
+                "best": None,
+                "runs": runs,
+            }
         trials = study.get_trials(deepcopy=False)
         counts: dict[str, int] = {}
         for t in trials:
             state = _STATE_NAMES.get(t.state, t.state.name.lower())
             counts[state] = counts.get(state, 0) + 1
         spent = budget(study)
-        key = str(task.source)
         return {
             "study": study.study_name,
             "trials": len(trials),
@@ -335,7 +349,7 @@ class Service:
                 "running": spent.active,
             },
             "best": self._best(study, task),
-            "runs": [j.status(recent=0) for j in self.jobs.values() if j.task_file == key],
+            "runs": runs,
         }
 
     def best(self, task_file: str) -> dict[str, Any]:
