@@ -744,7 +744,8 @@ def best(
             return
         lines = [
             f"{'Recommended' if selection is not None else 'Best'}: trial {trial.number},"
-            f" {metric} {_fmt_value(trial.value)}",
+            f" {metric} {_fmt_value(trial.value)}"
+            + (" on its own run (seed 0)" if selection is not None else ""),
             *selection_lines(selection, metric, note),
             f"config: {json.dumps(trial.params)}",
         ]

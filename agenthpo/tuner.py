@@ -870,9 +870,12 @@ class Tuner:
             )
         elif winner.number == default.number:
             improvement = False
+            others = "; ".join(f"trial {t.number}: {said(t)}" for t in by_mean[1:4])
             reason = (
                 f"the default configuration (trial {default.number}) has the best mean over"
-                f" seeds, {said(default)}: no candidate beat it"
+                f" seeds, {said(default)}"
+                + (f", against {others}" if others else "")
+                + ": no candidate beat it, so the default configuration is recommended"
             )
         else:
             gain = sign * (

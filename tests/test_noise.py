@@ -183,7 +183,8 @@ def test_selection_is_on_by_default_when_the_function_takes_a_seed(tmp_path: Pat
     assert summary.selection is not None
     # The seed reached the function: its re-runs on seeds 1 and 2 differ by 0.01 each.
     stats = summary.selection["candidates"][str(summary.selection["best_single_run"])]
-    assert stats["n"] == 3 and stats["std"] == pytest.approx(0.01)
+    assert stats["n"] == 3
+    assert stats["std"] == pytest.approx(0.01)
     assert summary.n_total + summary.n_reevaluations == 10
     # 4 re-runs (0.4 of 10): the best single run and the default; the next found no room.
     assert summary.n_reevaluations == 4
@@ -195,7 +196,8 @@ def test_noise_false_turns_the_default_selection_off(tmp_path: Path) -> None:
     task = _seeded_task(tmp_path, noise=False)
     assert task.noise_setup() is None
     summary = Tuner(task, storage=f"sqlite:///{tmp_path / 's.db'}", seed=0).run()
-    assert summary.selection is None and summary.n_reevaluations == 0
+    assert summary.selection is None
+    assert summary.n_reevaluations == 0
     assert summary.n_total == 10
 
 

@@ -207,7 +207,11 @@ def _seed_setup(
     """The script's seed option, if the task's runs can vary it; why not; the command
     (with a ``{seed}`` placeholder added where the others are placeholders too)."""
     option = next(
-        (o for o in info.options if _SEED_NAME.match(o.name) and skip_reason(o) is not None),
+        (
+            o
+            for o in info.options
+            if _SEED_NAME.match(o.name.replace("-", "_")) and skip_reason(o) is not None
+        ),
         None,
     )
     if option is None:
