@@ -50,6 +50,7 @@ STUDY_HIDDEN = "agenthpo_hidden_metrics"
 STUDY_DEFAULT_ENQUEUED = "agenthpo_default_enqueued"
 STUDY_WARM_STARTED = "agenthpo_warm_started"
 STUDY_SELECTION = "agenthpo_selection"  # the noise-robust recommendation (Tuner.select)
+STUDY_SELECTION_NOTE = "agenthpo_selection_note"  # why no selection could be made
 STUDY_NOISE = "agenthpo_noise"  # {trial number: {"values", "seeds", "mean", "std", "n"}}
 # Study user attributes, written by the sampler.
 # {"warmup": n, "startup": n, "embedded": bool}: who proposes which trials, fixed by the first

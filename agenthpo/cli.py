@@ -14,6 +14,7 @@ import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -30,6 +31,7 @@ from agenthpo import __version__, _keys
 from agenthpo._text import clip, one_line
 from agenthpo.errors import AgentHPOError, LLMUnavailableWarning
 from agenthpo.llm import LLMClient, resolve_llm
+from agenthpo.report._data import Selection, parse_selection, read_selection
 from agenthpo.report._data import _metric_names as report_metric_names
 from agenthpo.sampler import AgentSampler
 from agenthpo.storage import is_single_process, open_storage
@@ -278,6 +280,26 @@ def _llm_line(summary: RunSummary) -> str:
     return f"{turns}. {cost}."
 
 
+def selection_lines(selection: Selection | None, metric: str, note: str | None = None) -> list[str]:
+    """The noise-robust selection in a few lines: the verdict, the recommended and default
+    configurations' means ± sd over seeds, why; or why there is none (``note``)."""
+    if selection is None:
+        return [f"Noise-robust selection: none: {note}."] if note else []
+
+    def stats(number: int) -> str:
+        band = selection.candidates.get(number)
+        if band is None:
+            return "not re-evaluated"
+        return f"{metric} {_fmt_value(band.mean)} ± {_fmt_value(band.std)} over {band.n} seeds"
+
+    lines = [f"Noise-robust selection: {selection.verdict()}."]
+    lines += [f"  {role}: trial {number}, {stats(number)}" for role, number, _ in selection.rows()]
+    lines.append(f"  why: {selection.reason}.")
+    if selection.note:
+        lines.append(f"  not as planned: {selection.note}.")
+    return lines
+
+
 def _print_summary(summary: RunSummary, task_arg: str, storage: str | None = None) -> None:
     """The run's closing lines; every hint names the storage it refers to (``storage`` is
     the ``--storage`` given, which the hints' commands then carry)."""
@@ -314,19 +336,22 @@ def _print_summary(summary: RunSummary, task_arg: str, storage: str | None = Non
             for k, v in summary.best_metrics.items()
             if k != summary.metric and isinstance(v, (int, float))
         )
-        if summary.selection is not None:
-            verdict = (
-                "the default configuration is recommended"
-                if summary.selection.get("improvement") is False
-                else f"trial {summary.best_trial} is recommended"
-            )
+        selection = parse_selection(summary.selection)
+        for line in selection_lines(selection, summary.metric, summary.reevaluation_note):
+            console.print(Text(line), soft_wrap=True)
+        if summary.n_reevaluations or summary.selection is not None:
             console.print(
-                Text(f"Noise-robust selection: {verdict}: {summary.selection['reason']}."),
+                Text(
+                    f"Budget: {summary.n_total} trials + {summary.n_reevaluations} re-evaluation"
+                    " runs (configurations re-run on further seeds; not trials: the sampler"
+                    " never sees them)."
+                ),
                 soft_wrap=True,
             )
         console.print(
             Text(
-                f"Best: trial {summary.best_trial}, {summary.metric}"
+                ("Recommended" if selection is not None else "Best")
+                + f": trial {summary.best_trial}, {summary.metric}"
                 f" {_fmt_value(summary.best_value)}" + (f" ({others})" if others else "")
             ),
             soft_wrap=True,
@@ -682,13 +707,34 @@ def _open_study(task_file: Path | None, storage: str | None, study: str | None) 
         raise AgentHPOError(f"no study named {name!r} in {url}") from None
 
 
+class BestFormat(str, Enum):
+    """How ``agenthpo best`` prints the result."""
+
+    config = "config"
+    json = "json"
+    text = "text"
+
+
 @app.command()
 def best(
     task_file: Annotated[Path | None, typer.Argument(help="The task YAML file.")] = None,
     storage: StorageOption = None,
     study: StudyOption = None,
+    fmt: Annotated[
+        BestFormat,
+        typer.Option(
+            "--format",
+            help="config (the configuration as JSON), json (the trial, its value, the"
+            " configuration and the noise-robust selection) or text (for a person).",
+        ),
+    ] = BestFormat.config,
 ) -> None:
-    """Print the best configuration as JSON (several objectives: the Pareto front)."""
+    """Print the recommended configuration as JSON (several objectives: the Pareto front).
+
+    With noise-robust selection (on when the task can vary a seed) the recommended
+    configuration is the one that won on the mean over seeds, or the default when nothing
+    beat it beyond the noise band; stderr says which, and why.
+    """
 
     def go() -> None:
         s = _open_study(task_file, storage, study)
@@ -711,7 +757,40 @@ def best(
             trial = s.best_trial
         except ValueError:
             raise AgentHPOError(f"study {s.study_name!r} has no completed trial yet") from None
-        sys.stdout.write(json.dumps(trial.params, indent=2) + "\n")
+        metric = _metric_names(s)[0]
+        selection, note = read_selection(s)
+        if selection is not None:
+            trial = next((t for t in s.trials if t.number == selection.recommended), trial)
+        if fmt is BestFormat.config:
+            sys.stdout.write(json.dumps(trial.params, indent=2) + "\n")
+            if selection is not None or note:
+                err_console.print(Text(selection_lines(selection, metric, note)[0]), soft_wrap=True)
+            return
+        if fmt is BestFormat.json:
+            raw = s.user_attrs.get(_keys.STUDY_SELECTION)
+            record = {
+                "trial": trial.number,
+                "value": trial.value,
+                "metric": metric,
+                "config": trial.params,
+                "selection": (
+                    {**raw, "verdict": selection.verdict()}
+                    if selection is not None and isinstance(raw, dict)
+                    else None
+                ),
+                "selection_note": note or None,
+            }
+            sys.stdout.write(json.dumps(record, indent=2, default=str) + "\n")
+            return
+        lines = [
+            f"{'Recommended' if selection is not None else 'Best'}: trial {trial.number},"
+            f" {metric} {_fmt_value(trial.value)}"
+            + (" on its own run (seed 0)" if selection is not None else ""),
+            *selection_lines(selection, metric, note),
+            f"config: {json.dumps(trial.params)}",
+        ]
+        for line in lines:
+            console.print(Text(line), soft_wrap=True)
 
     _guard(go)
 

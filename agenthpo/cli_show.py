@@ -33,7 +33,7 @@ from rich.text import Text
 
 from agenthpo import _keys
 from agenthpo._text import single_line
-from agenthpo.report._data import analysis_beyond_error
+from agenthpo.report._data import analysis_beyond_error, read_selection
 
 __all__ = ["ShowFormat", "show_command", "trial_records"]
 
@@ -217,10 +217,16 @@ def show_command(
     def go() -> None:
         s = _open_study(task_file, storage, study)
         chosen = fmt or (ShowFormat.table if console.is_terminal else ShowFormat.plain)
+        footer: list[str] = []
+        if len(s.directions) == 1:
+            selection, note = read_selection(s)
+            footer = selection_lines(selection, _metric_names(s)[0], note)
         if chosen is ShowFormat.table:
             console.print(_table(s))
+            for line in footer:
+                console.print(Text(line), soft_wrap=True)
         elif chosen is ShowFormat.plain:
-            sys.stdout.write(_plain_text(s))
+            sys.stdout.write(_plain_text(s) + "".join(line + "\n" for line in footer))
         elif chosen is ShowFormat.json:
             sys.stdout.write(json.dumps(trial_records(s), indent=2) + "\n")
         else:
@@ -240,4 +246,5 @@ from agenthpo.cli import (  # noqa: E402
     _metric_names,
     _open_study,
     console,
+    selection_lines,
 )

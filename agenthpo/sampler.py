@@ -1112,20 +1112,37 @@ def _cmaes_state(backbone: BaseSampler, study: Study) -> str:
 
 
 def _noise_note(study: Study, metric: str) -> str:
-    """What re-running the incumbent with other seeds showed, for the LLM."""
+    """What re-evaluating configurations on further seeds showed, for the LLM.
+
+    Re-evaluations are no trials (the backbone never sees them): the LLM reads them here,
+    named as re-runs of earlier trials, never as proposals of their own.
+    """
     stored = study.user_attrs.get(_keys.STUDY_NOISE)
     if not isinstance(stored, dict) or not stored:
         return ""
-    number, entry = max(stored.items(), key=lambda item: int(item[0]))
-    try:
-        mean, std, n = float(entry["mean"]), float(entry["std"]), int(entry["n"])
-    except (KeyError, TypeError, ValueError):
+    entries: list[tuple[int, float, float, int]] = []
+    for number, entry in stored.items():
+        try:
+            entries.append(
+                (int(number), float(entry["mean"]), float(entry["std"]), int(entry["n"]))
+            )
+        except (KeyError, TypeError, ValueError):
+            continue
+    if not entries:
         return ""
-    return (
+    entries.sort()
+    number, mean, std, n = entries[-1]
+    lines = [
         f"Seed noise: trial #{number} re-run with {n} seeds gave {metric} {mean:.6g} with a"
         f" standard deviation of {std:.3g}. Differences smaller than about {2 * std:.3g} are"
         " within the noise: do not call them gains or chase them."
-    )
+    ]
+    if len(entries) > 1:
+        shown = ", ".join(f"#{k} {m:.6g} ± {s:.2g} (n={c})" for k, m, s, c in entries[-8:])
+        lines.append(
+            f"Re-evaluations (earlier trials re-run on other seeds, not new trials): {shown}."
+        )
+    return "\n".join(lines)
 
 
 def _probe(number: int) -> FrozenTrial:

@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import ast
 import difflib
 import re
 from pathlib import Path
@@ -37,7 +38,7 @@ from agenthpo.errors import SpaceError, TaskError
 from agenthpo.llm import LLMSettings, StructuredMode
 from agenthpo.space import Config, Space
 
-__all__ = ["LLMSection", "Objective", "StrategyName", "Task", "load_task"]
+__all__ = ["LLMSection", "NoiseSection", "Objective", "StrategyName", "Task", "load_task"]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 MAX_NAME_CHARS = 200
@@ -97,23 +98,41 @@ class PrunerSection(BaseModel):
 
 
 class NoiseSection(BaseModel):
-    """Re-running the incumbent with other seeds, to measure how noisy the metric is."""
+    """The ``noise:`` section: re-evaluating the best configurations on further seeds.
+
+    A single run's win can be a seed fluke. With this section the tuner re-runs the top
+    trials and the default configuration on further seeds, within the study's budget, and
+    recommends the default unless a candidate beats it beyond the noise band (see
+    :meth:`agenthpo.Tuner.select`). It is on by default whenever the task can vary a seed
+    (see :meth:`Task.noise_setup`); ``noise: false`` turns it off.
+
+    Example:
+        >>> NoiseSection().repeats, NoiseSection().top, NoiseSection().max_share
+        (2, 3, 0.4)
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     repeats: int = Field(default=2, ge=1, le=20)
-    """Extra runs of the incumbent, with seeds 1..repeats (the trial itself ran with its own)."""
+    """Re-runs of each re-evaluated configuration, with seeds 1..repeats (its trial ran with
+    seed 0)."""
     seed_param: str = Field(default="seed", min_length=1)
-    """How the seed reaches the run: ``--seed N`` for a command, ``config["seed"]`` for a
-    function. It must not be a parameter of the space."""
+    """How the seed reaches the run: ``--seed N`` (or a ``{seed}`` placeholder) for a
+    command, ``config["seed"]`` (or a ``seed`` argument) for a function. It must not be a
+    parameter of the space."""
     every: int = Field(default=10, ge=1)
-    """Measure the incumbent after this many trials (and again at the end if it changed)."""
+    """Re-evaluate the incumbent after this many trials, so the agent learns the noise level
+    early (its runs count towards ``top``'s re-evaluations, not on top of them)."""
     top: int = Field(default=3, ge=1, le=20)
     """At the end, re-run this many best trials and the default configuration on the
     further seeds, and recommend by the mean: a single run's win can be a seed fluke."""
     band: float = Field(default=2.0, ge=0.0)
     """The noise band, in standard errors of the difference of two means: a candidate is an
     improvement only when its mean beats the default's by more than this."""
+    max_share: float = Field(default=0.4, gt=0.0, lt=1.0)
+    """The largest share of ``n_trials`` that re-evaluation runs may take: every re-run
+    counts against the budget like a trial. Candidates that do not fit are not
+    re-evaluated (the best single run and the default first), and the run says so."""
 
 
 class WarmStartFrom(BaseModel):
@@ -177,7 +196,10 @@ class Task(BaseModel):
     require_llm: bool = False
     """Whether an LLM that cannot run stops the run with an error (``--require-llm``); by
     default the backbone proposes its trials instead, and the run says so."""
-    noise: NoiseSection | None = None
+    noise: NoiseSection | Literal[False] | None = None
+    """Noise-robust selection (:class:`NoiseSection`): ``None`` (not given) turns it on when
+    the task can vary a seed (:meth:`noise_setup`), ``true`` or a mapping turns it on,
+    ``false`` off."""
     pruner: PrunerName | PrunerSection | None = None
     max_llm_tokens: int | None = Field(default=None, ge=0)
     max_llm_cost: float | None = Field(default=None, ge=0)
@@ -264,6 +286,11 @@ class Task(BaseModel):
             f" (got {value!r})"
         )
 
+    @field_validator("noise", mode="before")
+    @classmethod
+    def _noise_shorthand(cls, value: Any) -> Any:
+        return {} if value is True else value
+
     @field_validator("warm_start_from", mode="before")
     @classmethod
     def _warm_start_shorthand(cls, value: Any) -> Any:
@@ -299,8 +326,8 @@ class Task(BaseModel):
         """Refuses placeholders that name no parameter, and a standalone placeholder whose
         choices include one the program would read as an option (``--help``)."""
         known = set(self.space.names)
-        if self.noise is not None:
-            known.add(self.noise.seed_param)
+        if self.noise is not False:
+            known.add((self.noise or NoiseSection()).seed_param)
         for arg in command:
             for match in _PLACEHOLDER_NAME.finditer(arg):
                 name = match.group(1)
@@ -353,7 +380,18 @@ class Task(BaseModel):
                 raise ValueError(f"warm_start.{index}: " + "; ".join(str(p) for p in problems))
             checked.append(normalized)
         self.warm_start = checked
-        if self.noise is not None and self.noise.seed_param in self.space:
+        if (
+            isinstance(self.noise, NoiseSection)
+            and self.command is not None
+            and any(_PLACEHOLDER_NAME.search(arg) for arg in self.command)
+            and not any("{" + self.noise.seed_param + "}" in arg for arg in self.command)
+        ):
+            name = self.noise.seed_param
+            raise ValueError(
+                f"noise: the command uses placeholders but none for {{{name}}}, so the re-runs'"
+                f" seeds would never reach the script; add e.g. --{name}={{{name}}} to it"
+            )
+        if isinstance(self.noise, NoiseSection) and self.noise.seed_param in self.space:
             raise ValueError(
                 f"noise.seed_param: {self.noise.seed_param!r} is a parameter of the space;"
                 " name the script's seed option, which the tuner varies itself"
@@ -391,7 +429,7 @@ class Task(BaseModel):
                 "pruner: Optuna prunes single-objective studies only; remove `pruner` or keep"
                 " one objective"
             )
-        if self.noise is not None:
+        if isinstance(self.noise, NoiseSection):
             raise ValueError(
                 "noise: the seed-noise measurement needs a single objective; remove `noise`"
                 " or keep one objective"
@@ -445,6 +483,63 @@ class Task(BaseModel):
         stem = self._source.stem if self._source is not None else self.name
         return f"sqlite:///{(self._base_dir / f'{stem}.agenthpo.db').resolve()}"
 
+    def noise_setup(self) -> NoiseSection | None:
+        """The noise-robust selection in force: the ``noise:`` section, or the defaults when
+        the section is not given and the task can vary a seed; ``None`` when it is off.
+
+        A task can vary a seed (read from the task file and the function's source, never by
+        running anything) when it has one objective and
+
+        * its command has a ``{seed}`` placeholder, or holds a ``--seed`` option itself
+          (and no placeholders, so the tuner's ``--seed N`` is appended after it), or
+        * its function takes a ``seed`` argument or reads ``config["seed"]``.
+
+        ``noise: false`` turns the selection off; ``noise: true`` or a mapping turns it on
+        (the seed then reaches the run as ``seed_param`` says).
+
+        Example:
+            >>> task = Task.model_validate({
+            ...     "name": "demo", "objective": {"metric": "acc", "direction": "maximize"},
+            ...     "space": {"lr": {"type": "float", "low": 0.001, "high": 0.1}},
+            ...     "n_trials": 5, "command": ["python", "train.py", "--seed", "0"]})
+            >>> task.noise_setup() == NoiseSection()
+            True
+            >>> task_with(task, noise=False).noise_setup() is None
+            True
+        """
+        if isinstance(self.noise, NoiseSection):
+            return self.noise
+        if self.noise is False or self.is_multi_objective:
+            return None
+        return NoiseSection() if self.seed_source() is not None else None
+
+    def seed_source(self) -> str | None:
+        """How this task's runs take a seed (``"the command's {seed} placeholder"``, ...), as
+        :meth:`noise_setup` detects it; ``None`` when nothing shows that they do.
+
+        Example:
+            >>> task = Task.model_validate({
+            ...     "name": "demo", "objective": {"metric": "acc", "direction": "maximize"},
+            ...     "space": {"lr": {"type": "float", "low": 0.001, "high": 0.1}},
+            ...     "n_trials": 5, "command": ["python", "train.py", "--seed={seed}"]})
+            >>> task.seed_source()
+            "the command's {seed} placeholder"
+        """
+        name = self.noise.seed_param if isinstance(self.noise, NoiseSection) else "seed"
+        if self.command is not None:
+            if any("{" + name + "}" in arg for arg in self.command):
+                return f"the command's {{{name}}} placeholder"
+            placeholders = any(_PLACEHOLDER_NAME.search(arg) for arg in self.command)
+            flag = f"--{name}"
+            if not placeholders and any(
+                a == flag or a.startswith(flag + "=") for a in self.command
+            ):
+                return f"the command's {flag} option"
+            return None
+        if self.function is not None:
+            return _function_seed(self.function, self._base_dir, name)
+        return None
+
     def pruner_spec(self) -> str | dict[str, Any] | None:
         """The ``pruner:`` setting in the form :func:`agenthpo.pruners.make_pruner` takes."""
         if isinstance(self.pruner, PrunerSection):
@@ -489,6 +584,55 @@ def _key(part: int | str) -> str:
     """A path part as written, or quoted when it is empty or holds invisible characters."""
     text = str(part)
     return text if text and text.isprintable() else repr(part)
+
+
+def _function_seed(target: str, base_dir: Path, name: str) -> str | None:
+    """Whether the function ``module:fn`` (found beside the task file, read with ``ast``,
+    never imported) takes a ``name`` argument or reads ``config[name]``; says which."""
+    module, _, function = target.partition(":")
+    parts = module.split(".")
+    candidates = [
+        base_dir.joinpath(*parts).with_suffix(".py"),
+        base_dir.joinpath(*parts, "__init__.py"),
+    ]
+    path = next((c for c in candidates if c.is_file()), None)
+    if path is None:
+        return None
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return None
+    fn = next(
+        (
+            node
+            for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.name == function.split(".")[-1]
+        ),
+        None,
+    )
+    if fn is None:
+        return None
+    args = [*fn.args.posonlyargs, *fn.args.args, *fn.args.kwonlyargs]
+    if any(a.arg == name for a in args[1:]):
+        return f"the function's {name} argument"
+    config = args[0].arg if args else None
+    for node in ast.walk(fn):
+        key: ast.expr | None = None
+        if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+            key = node.slice if node.value.id == config else None
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == config
+            and node.args
+        ):
+            key = node.args[0]
+        if isinstance(key, ast.Constant) and key.value == name:
+            return f"the function's {config}[{name!r}]"
+    return None
 
 
 def task_with(task: Task, **changes: Any) -> Task:

@@ -52,13 +52,14 @@ from agenthpo.sampler import AgentSampler
 from agenthpo.space import FloatParam, IntParam, Space
 from agenthpo.storage import open_storage
 from agenthpo.strategies import make_sampler, uses_llm
-from agenthpo.task import Task
+from agenthpo.task import NoiseSection, Task
 
 __all__ = [
     "RunSummary",
     "TrialEvent",
     "Tuner",
     "open_storage",
+    "reevaluation_runs",
     "replay_llm",
     "screen_outside",
     "strategy_sampler",
@@ -71,6 +72,8 @@ _CURVE_MAX_POINTS = 200
 _ERROR_MAX = 500
 _TAIL_MAX = 2000
 _POLL_S = 1.0
+_TRIAL_SEED = 0
+"""The seed a trial runs with when noise-robust selection is on (re-runs use 1..repeats)."""
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -138,10 +141,36 @@ class RunSummary:
     last_error: str | None = None
     """The error of the last trial of this run that failed."""
     selection: dict[str, Any] | None = None
-    """The noise-robust recommendation (see :meth:`Tuner.select`), when the task has a
-    ``noise:`` section: ``recommended_trial``, ``improvement`` (``False``: the default is
-    recommended, as nothing beat it beyond the noise band), ``reason`` and each
-    candidate's ``mean``, ``std``, ``n``. ``best_*`` then describe the recommended trial."""
+    """The noise-robust recommendation (see :meth:`Tuner.select`), when selection is on
+    (:meth:`agenthpo.task.Task.noise_setup`), else ``None``. Its keys:
+
+    * ``recommended_trial`` and ``config``: the configuration to use (``best_*`` then
+      describe this trial, not the best single run);
+    * ``improvement``: ``True`` when it beats the default configuration beyond the noise
+      band, ``False`` when the default is recommended instead (nothing beat it beyond the
+      band), ``None`` when there was no default to compare with;
+    * ``reason``: why, on one line;
+    * ``best_single_run`` and ``default_trial``: the trial that won on one seed, and the
+      default configuration's trial (``None`` if there is none, or it was not re-run);
+    * ``candidates``: ``{trial number: {"mean", "std", "n"}}`` over the seeds each ran with
+      (``seeds``: its trial's seed 0 and the re-runs' seeds 1..repeats);
+    * ``band``: the noise band's width in the metric's units (``None`` without a default);
+    * ``skipped``: ``{trial number: why}`` for candidates that were not re-evaluated, and
+      ``note``: that, and failed re-runs, on one line (``None`` when all went as planned).
+
+    Example:
+        >>> s = RunSummary("s", "sqlite://", selection={"recommended_trial": 0,
+        ...     "improvement": False, "reason": "the default is as good"})
+        >>> s.selection["improvement"]
+        False
+    """
+    n_reevaluations: int = 0
+    """Runs of the study spent re-evaluating configurations on further seeds: they count
+    against ``n_trials`` like trials (``n_total + n_reevaluations <= n_trials``), but are no
+    trials (the sampler never sees them)."""
+    reevaluation_note: str | None = None
+    """Why re-evaluation was skipped, cut short or partly failed (``None`` when it ran as
+    planned, or selection is off)."""
 
     def failure(self) -> str | None:
         """Why this run achieved nothing, on one line; ``None`` when it did not fail.
@@ -383,6 +412,9 @@ class Tuner:
         self.strategy = strategy or task.strategy
         self.prefetch = prefetch
         self.time_limit = time_limit if time_limit is not None else task.time_limit
+        self.noise: NoiseSection | None = task.noise_setup()
+        """The noise-robust selection in force (``None``: off); see
+        :meth:`agenthpo.task.Task.noise_setup`."""
         self._llm = llm
         self._sampler = sampler
         self._executor = executor
@@ -588,27 +620,33 @@ class Tuner:
             while True:
                 recover_stale(study)
                 spent = budget(study)
-                if spent.counted >= self.n_trials:
+                limit = self.search_budget(study, spent.active)
+                if spent.counted >= limit:
                     break
                 if self._time_left(started) == 0.0:
                     summary.stopped_by_time_limit = True
                     break
-                if spent.counted + spent.active >= self.n_trials:
+                if spent.counted + spent.active >= limit:
                     # The rest of the budget is running elsewhere (or waits for a dead
                     # runner's grace period): wait for it to finish or to be recovered.
                     time.sleep(_POLL_S)
                     continue
-                frozen = self._next_trial(study, executor, started)
+                frozen = self._next_trial(study, executor, started, limit)
                 if frozen is None:
                     continue
                 summary.n_run += 1
                 self._account(summary, frozen)
-                noise = self.task.noise
+                noise = self.noise
                 if noise is not None and budget(study).counted % noise.every == 0:
                     self.measure_noise(study, executor)
-            if self.task.noise is not None and not summary.stopped_by_time_limit:
-                self.measure_noise(study, executor)
-                self.select(study, executor)
+            if self.noise is not None and not self.task.is_multi_objective:
+                if summary.stopped_by_time_limit:
+                    summary.reevaluation_note = (
+                        "the time limit was reached before the top candidates were re-evaluated"
+                        " on further seeds; run the same command again to finish"
+                    )
+                else:
+                    self.select(study, executor, started=started)
         self._finish_summary(summary, study)
         sampler = self.sampler()
         if isinstance(sampler, AgentSampler):
@@ -621,14 +659,14 @@ class Tuner:
         return max(0.0, self.time_limit - (time.monotonic() - started))
 
     def _next_trial(
-        self, study: optuna.Study, executor: Executor, started: float
+        self, study: optuna.Study, executor: Executor, started: float, limit: int
     ) -> FrozenTrial | None:
         """Asks for, runs and stores one trial; ``None`` if it lost the race for the budget."""
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Heartbeat of storage")
             trial = study.ask()
         with Heartbeat(study._storage, trial._trial_id):
-            if claims_before(study, trial.number) >= self.n_trials:
+            if claims_before(study, trial.number) >= limit:
                 # Another worker took the last slot between our check and our ask.
                 trial.set_user_attr(_keys.NOT_COUNTED, "surplus")
                 trial.set_user_attr(_keys.ERROR, "surplus: the budget was spent meanwhile")
@@ -637,141 +675,296 @@ class Tuner:
             suggest_config(trial, self.task.space)
             return self._run_trial(study, trial, executor, started)
 
-    def measure_noise(self, study: optuna.Study, executor: Executor) -> dict[str, Any] | None:
-        """Re-runs the incumbent with other seeds, unless it was measured already.
+    def _seeded(self, config: Mapping[str, Any], seed: int) -> dict[str, Any]:
+        """``config`` with the seed a run takes when selection is on (else as it is)."""
+        if self.noise is None:
+            return dict(config)
+        return {**config, self.noise.seed_param: seed}
 
-        The runs are not trials (they do not spend the budget or mislead the sampler); their
-        values, mean and standard deviation go into the study's ``agenthpo_noise``
-        attribute, which the agent and the report read.
+    def _rerun_cap(self) -> int:
+        """How many re-evaluation runs the budget allows: ``noise.max_share`` of
+        ``n_trials``, or 0 when that cannot re-run even the best single run and the default
+        configuration (a comparison needs both)."""
+        noise = self.noise
+        if noise is None or self.task.is_multi_objective:
+            return 0
+        cap = int(noise.max_share * self.n_trials)
+        least = noise.repeats * (2 if self.task.default_config else 1)
+        return cap if cap >= least else 0
+
+    def _candidates(self, study: optuna.Study) -> tuple[list[FrozenTrial], FrozenTrial | None]:
+        """The configurations the final selection re-evaluates, in the order their runs are
+        paid for (the best single run, the default configuration, the next best ...), and
+        the default configuration's trial."""
+        assert self.noise is not None
+        done = [
+            t
+            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t.values is not None and len(t.values) == 1
+        ]
+        sign = 1.0 if self.task.objective.direction == "maximize" else -1.0
+        ranked = sorted(done, key=lambda t: (-sign * float(t.values[0]), t.number))
+        default = next(
+            (t for t in done if t.user_attrs.get(_keys.PROPOSED_BY) == "default_config"), None
+        )
+        order = ranked[:1] + ([default] if default is not None else []) + ranked[: self.noise.top]
+        out: list[FrozenTrial] = []
+        for t in order:
+            if all(t.number != o.number for o in out):
+                out.append(t)
+        return out, default
+
+    def search_budget(self, study: optuna.Study, active: int = 0) -> int:
+        """How many trials the study may hold before it stops proposing new ones.
+
+        Without selection, ``n_trials``. With it, re-evaluation runs count against the
+        budget: those already run, and those the final selection needs for the
+        candidates not yet re-evaluated if one more trial (and the ``active`` ones) joined
+        them, up to :meth:`_rerun_cap`.
+
+        Example:
+            >>> from agenthpo.task import task_from_dict
+            >>> task = task_from_dict({"name": "t", "n_trials": 20, "function": "m:f",
+            ...     "objective": {"metric": "loss", "direction": "minimize"},
+            ...     "space": {"x": {"type": "float", "low": 0, "high": 1}},
+            ...     "default_config": {"x": 0.5}, "noise": {"repeats": 2, "top": 3}})
+            >>> study = optuna.create_study()
+            >>> Tuner(task).search_budget(study)  # room kept for 2 re-runs of 1 candidate
+            18
         """
-        noise = self.task.noise
+        noise = self.noise
+        cap = self._rerun_cap()
+        if noise is None or cap == 0:
+            return self.n_trials - reevaluation_runs(study)
+        spent = reevaluation_runs(study)
+        measured = _measured(study)
+        candidates, _ = self._candidates(study)
+        unmeasured = sum(1 for t in candidates if str(t.number) not in measured)
+        slots = noise.top + (1 if self.task.default_config else 0)
+        pending = min(unmeasured + active + 1, slots)
+        reserve = max(0, min(noise.repeats * pending, cap - spent))
+        return self.n_trials - spent - reserve
+
+    def measure_noise(self, study: optuna.Study, executor: Executor) -> dict[str, Any] | None:
+        """Re-evaluates the incumbent on further seeds, unless it was already, or the budget
+        has no room (see :meth:`search_budget`).
+
+        The runs are not trials (the sampler never sees them), but they count against the
+        budget; their values, mean and standard deviation go into the study's
+        ``agenthpo_noise`` attribute, which the agent and the report read.
+        """
+        noise = self.noise
         if noise is None or self.task.is_multi_objective:
             return None
         try:
             best = study.best_trial
         except ValueError:
             return None
-        stored = dict(study.user_attrs.get(_keys.STUDY_NOISE) or {})
+        stored = _measured(study)
         if str(best.number) in stored:
             return dict(stored[str(best.number)])
+        if reevaluation_runs(study) + noise.repeats > self._rerun_cap():
+            return None
         return self._measure(study, executor, best)
 
     def _measure(
         self, study: optuna.Study, executor: Executor, trial: FrozenTrial
     ) -> dict[str, Any]:
-        """Re-runs one completed trial's configuration on the further seeds (once)."""
-        noise = self.task.noise
+        """Re-runs one completed trial's configuration on seeds 1..repeats (once)."""
+        noise = self.noise
         assert noise is not None
-        stored = dict(study.user_attrs.get(_keys.STUDY_NOISE) or {})
+        stored = _measured(study)
         if str(trial.number) in stored:
             return dict(stored[str(trial.number)])
-        best = trial
-        assert best.value is not None
-        values = [float(best.value)]
-        seeds: list[int | None] = [None]
+        assert trial.value is not None
+        values = [float(trial.value)]
+        seeds: list[int] = [_TRIAL_SEED]
+        failed: list[str] = []
+        config = dict(trial.params)
         for seed in range(1, noise.repeats + 1):
-            config = {**best.params, noise.seed_param: seed}
-            result = executor.run(config, trial_number=best.number)
+            result = executor.run(self._seeded(config, seed), trial_number=trial.number)
             outcome, error = self._outcome(result)
             value = outcome[0] if outcome else None
             if error is not None or value is None:
                 _logger.warning(
-                    "noise run of trial %d with seed %d failed: %s", best.number, seed, error
+                    "re-evaluation of trial %d with seed %d failed: %s", trial.number, seed, error
                 )
+                failed.append(f"seed {seed}: {one_line(error or 'no value', 200)}")
                 continue
             values.append(value)
             seeds.append(seed)
         n = len(values)
         mean = sum(values) / n
         std = (sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5 if n > 1 else 0.0
-        entry = {"values": values, "seeds": seeds, "mean": mean, "std": std, "n": n}
-        stored[str(best.number)] = entry
+        entry: dict[str, Any] = {
+            "values": values,
+            "seeds": seeds,
+            "mean": mean,
+            "std": std,
+            "n": n,
+            "runs": noise.repeats,
+        }
+        if failed:
+            entry["failed"] = failed
+        stored = _measured(study)  # as stored now (another worker may have added some)
+        stored[str(trial.number)] = entry
         study.set_user_attr(_keys.STUDY_NOISE, stored)
-        _logger.info("noise: trial %d over %d seeds: %.6g +- %.3g", best.number, n, mean, std)
+        _logger.info(
+            "re-evaluation: trial %d over %d seeds: %.6g +- %.3g", trial.number, n, mean, std
+        )
         return entry
 
-    def select(self, study: optuna.Study, executor: Executor) -> dict[str, Any] | None:
+    def select(
+        self, study: optuna.Study, executor: Executor, *, started: float | None = None
+    ) -> dict[str, Any] | None:
         """Recommends a configuration by evidence that survives seed noise.
 
-        The ``noise.top`` best trials and the default configuration's trial are re-run on
-        the further seeds (runs, not trials: they spend no budget and the sampler never
-        sees them; the agent reads them in the study's noise attribute). The candidate
-        with the best mean wins, but is presented as an improvement only when its mean
-        beats the default's by more than ``noise.band`` standard errors of the difference;
-        otherwise the default is recommended. The result is stored in the study's
-        ``agenthpo_selection`` attribute.
+        The best single run, the default configuration's trial and the rest of the
+        ``noise.top`` best trials are re-run on seeds 1..repeats, as far as the budget
+        allows (:meth:`search_budget`; a skipped candidate is named in ``skipped``). The
+        runs are no trials: the sampler never sees them, and the agent reads them as
+        re-evaluations in the study's noise attribute. The candidate with the best mean
+        wins, but is presented as an improvement only when its mean beats the default's by
+        more than ``noise.band`` standard errors of the difference; otherwise the default
+        is recommended. The result is stored in the study's ``agenthpo_selection``
+        attribute (see :attr:`RunSummary.selection` for its keys); why there is none, in
+        ``agenthpo_selection_note``.
         """
-        noise = self.task.noise
+        noise = self.noise
         if noise is None or self.task.is_multi_objective:
             return None
-        done = [
-            t
-            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if t.value is not None
-        ]
-        if not done:
+        candidates, default = self._candidates(study)
+        if not candidates:
             return None
+        cap = self._rerun_cap()
+        if cap == 0:
+            need = noise.repeats * (2 if self.task.default_config else 1)
+            note = (
+                f"no re-evaluation on further seeds: a budget of {self.n_trials} trials leaves"
+                f" room for {int(noise.max_share * self.n_trials)} re-runs (noise.max_share"
+                f" {noise.max_share:g}), fewer than the {need} that the best run"
+                + (" and the default configuration need" if need > noise.repeats else " needs")
+                + "; raise n_trials or noise.max_share. The best single run may be a seed fluke"
+            )
+            study.set_user_attr(_keys.STUDY_SELECTION_NOTE, note)
+            _logger.warning(note)
+            return None
+        stats: dict[int, dict[str, Any]] = {}
+        skipped: dict[str, str] = {}
+        for t in candidates:
+            measured = _measured(study)
+            if str(t.number) in measured:
+                stats[t.number] = dict(measured[str(t.number)])
+                continue
+            if started is not None and self._time_left(started) == 0.0:
+                skipped[str(t.number)] = "the time limit was reached"
+                continue
+            spent = reevaluation_runs(study)
+            if spent + noise.repeats > cap or (
+                budget(study).counted + spent + noise.repeats > self.n_trials
+            ):
+                skipped[str(t.number)] = (
+                    f"no room left: re-runs may take {noise.max_share:g} of the budget"
+                )
+                continue
+            stats[t.number] = self._measure(study, executor, t)
+        usable = [t for t in candidates if t.number in stats and int(stats[t.number]["n"]) > 1]
+        for t in candidates:
+            if t.number in stats and int(stats[t.number]["n"]) <= 1:
+                skipped[str(t.number)] = "every re-run failed"
+        if default is not None and all(t.number != default.number for t in usable):
+            default = None  # not re-evaluated: no comparison
+        if not usable:
+            note = "no configuration could be re-evaluated: " + (
+                "; ".join(f"trial {k}: {v}" for k, v in skipped.items()) or "nothing to re-run"
+            )
+            study.set_user_attr(_keys.STUDY_SELECTION_NOTE, note)
+            _logger.warning(note)
+            return None
+        selection = self._verdict(usable, default, stats, candidates[0].number)
+        selection["skipped"] = skipped
+        failures = sum(len(stats[t.number].get("failed") or ()) for t in usable)
+        notes = [f"trial {k} not re-evaluated ({v})" for k, v in skipped.items()]
+        if failures:
+            notes.append(f"{failures} re-run{'s' if failures > 1 else ''} failed")
+        if self.task.default_config and default is None:
+            notes.append("the default configuration could not be re-evaluated")
+        selection["note"] = "; ".join(notes) or None
+        study.set_user_attr(_keys.STUDY_SELECTION, selection)
+        _logger.info("selection: %s", selection["reason"])
+        return selection
+
+    def _verdict(
+        self,
+        usable: list[FrozenTrial],
+        default: FrozenTrial | None,
+        stats: Mapping[int, Mapping[str, Any]],
+        best_single: int,
+    ) -> dict[str, Any]:
+        """The recommendation among the re-evaluated candidates, and why."""
+        noise = self.noise
+        assert noise is not None
         sign = 1.0 if self.task.objective.direction == "maximize" else -1.0
-        ranked = sorted(done, key=lambda t: (-sign * float(t.value or 0.0), t.number))
-        default = next(
-            (t for t in done if t.user_attrs.get(_keys.PROPOSED_BY) == "default_config"), None
-        )
-        candidates = ranked[: noise.top]
-        if default is not None and default not in candidates:
-            candidates.append(default)
-        stats = {t.number: self._measure(study, executor, t) for t in candidates}
-        by_mean = sorted(candidates, key=lambda t: (-sign * stats[t.number]["mean"], t.number))
+        by_mean = sorted(usable, key=lambda t: (-sign * float(stats[t.number]["mean"]), t.number))
         winner = by_mean[0]
 
         def sem(n: int) -> float:
             return float(stats[n]["std"]) / math.sqrt(max(1, int(stats[n]["n"])))
 
-        w = stats[winner.number]
+        def said(t: FrozenTrial) -> str:
+            e = stats[t.number]
+            return f"{e['mean']:.4g} ± {e['std']:.2g} (n={e['n']})"
+
         improvement: bool | None = None
         recommended = winner
+        margin: float | None = None
         if default is None:
             reason = (
-                f"trial {winner.number} has the best mean {w['mean']:.6g} ± {w['std']:.3g}"
-                f" over {w['n']} seeds (no default configuration to compare with)"
+                f"trial {winner.number} has the best mean over seeds, {said(winner)}; no"
+                " default configuration to compare with"
             )
         elif winner.number == default.number:
             improvement = False
+            others = "; ".join(f"trial {t.number}: {said(t)}" for t in by_mean[1:4])
             reason = (
-                f"the default configuration (trial {default.number}) has the best mean"
-                f" {w['mean']:.6g} ± {w['std']:.3g} over {w['n']} seeds: no candidate beat it"
+                f"the default configuration (trial {default.number}) has the best mean over"
+                f" seeds, {said(default)}"
+                + (f", against {others}" if others else "")
+                + ": no candidate beat it, so the default configuration is recommended"
             )
         else:
-            d = stats[default.number]
-            gain = sign * (w["mean"] - d["mean"])
+            gain = sign * (
+                float(stats[winner.number]["mean"]) - float(stats[default.number]["mean"])
+            )
             margin = noise.band * math.hypot(sem(winner.number), sem(default.number))
             improvement = gain > margin
-            said = (
-                f"trial {winner.number}'s mean {w['mean']:.6g} ± {w['std']:.3g} against the"
-                f" default's (trial {default.number}) {d['mean']:.6g} ± {d['std']:.3g}, over"
-                f" {w['n']} and {d['n']} seeds: a gain of {gain:.3g}"
+            compared = (
+                f"trial {winner.number}, {said(winner)}, against the default (trial"
+                f" {default.number}), {said(default)}: a gain of {gain:.3g}"
             )
             if improvement:
-                reason = f"{said}, beyond the noise band {margin:.3g}"
+                reason = f"{compared}, beyond the noise band of {margin:.3g}"
             else:
                 recommended = default
                 reason = (
-                    f"{said}, within the noise band {margin:.3g}: not an improvement, so the"
-                    " default configuration is recommended"
+                    f"{compared}, within the noise band of {margin:.3g}: not an improvement,"
+                    " so the default configuration is recommended"
                 )
-        selection: dict[str, Any] = {
+        if improvement is False and best_single != recommended.number:
+            reason += f"; trial {best_single}'s single-run win was a seed fluke"
+        return {
             "recommended_trial": recommended.number,
             "config": dict(recommended.params),
             "improvement": improvement,
             "reason": reason,
-            "best_single_run": ranked[0].number,
+            "best_single_run": best_single,
+            "default_trial": default.number if default is not None else None,
+            "band": margin,
+            "seeds": [_TRIAL_SEED, *range(1, noise.repeats + 1)],
             "candidates": {
-                str(t.number): {k: stats[t.number][k] for k in ("mean", "std", "n")}
-                for t in candidates
+                str(t.number): {k: stats[t.number][k] for k in ("mean", "std", "n")} for t in usable
             },
         }
-        study.set_user_attr(_keys.STUDY_SELECTION, selection)
-        _logger.info("selection: %s", reason)
-        return selection
 
     def _run_trial(
         self, study: optuna.Study, trial: optuna.Trial, executor: Executor, started: float
@@ -837,7 +1030,7 @@ class Tuner:
 
         try:
             result = executor.run(
-                config,
+                self._seeded(config, _TRIAL_SEED),
                 trial_number=trial.number,
                 on_report=on_report,
                 on_start=on_start,
@@ -931,10 +1124,13 @@ class Tuner:
         study = self.load_study()
         recover_stale(study)
         spent = budget(study)
-        if spent.counted + spent.active >= self.n_trials:
+        reruns = reevaluation_runs(study)
+        if spent.counted + spent.active + reruns >= self.n_trials:
             raise AgentHPOError(
                 f"the study's budget of {self.n_trials} trials is spent or running"
-                f" ({spent.counted} done, {spent.active} running); raise n_trials to go on"
+                f" ({spent.counted} done, {spent.active} running"
+                + (f", {reruns} re-evaluation runs" if reruns else "")
+                + "); raise n_trials to go on"
             )
         with quiet_optuna():
             trial = study.ask()
@@ -1201,17 +1397,45 @@ class Tuner:
                 best = study.best_trial
             except ValueError:
                 return
+            summary.n_reevaluations = reevaluation_runs(study)
             selection = study.user_attrs.get(_keys.STUDY_SELECTION)
-            if isinstance(selection, dict) and self.task.noise is not None:
+            if isinstance(selection, dict) and self.noise is not None:
                 summary.selection = dict(selection)
+                if selection.get("note") and summary.reevaluation_note is None:
+                    summary.reevaluation_note = str(selection["note"])
                 chosen = int(selection["recommended_trial"])
                 best = next((t for t in study.trials if t.number == chosen), best)
+            elif self.noise is not None and summary.reevaluation_note is None:
+                note = study.user_attrs.get(_keys.STUDY_SELECTION_NOTE)
+                summary.reevaluation_note = str(note) if note else None
         summary.best_value = best.values[0]
         summary.best_config = dict(best.params)
         summary.best_trial = best.number
         stored = best.user_attrs.get(_keys.METRICS)
         if isinstance(stored, dict):
             summary.best_metrics = {str(k): v for k, v in stored.items()}
+
+
+def _measured(study: optuna.Study) -> dict[str, Any]:
+    """The study's re-evaluations: ``{trial number: {"values", "seeds", "mean", ...}}``."""
+    stored = study.user_attrs.get(_keys.STUDY_NOISE)
+    return dict(stored) if isinstance(stored, dict) else {}
+
+
+def reevaluation_runs(study: optuna.Study) -> int:
+    """How many runs the study spent re-evaluating configurations on further seeds (each
+    counts against the budget like a trial).
+
+    Example:
+        >>> reevaluation_runs(optuna.create_study())
+        0
+    """
+    total = 0
+    for entry in _measured(study).values():
+        if isinstance(entry, dict):
+            runs = entry.get("runs", int(entry.get("n", 1)) - 1)
+            total += int(runs) if isinstance(runs, (int, float)) else 0
+    return total
 
 
 def _best_value(study: optuna.Study) -> float | None:

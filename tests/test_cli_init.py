@@ -403,3 +403,52 @@ def test_init_keeps_no_default_at_a_range_edge_the_script_does_not_set(
     for name in ("lr", "hidden", "weight_decay", "dropout", "epochs"):
         param = task.space[name]
         assert param.low < defaults[name] < param.high, (name, param)
+
+
+# ------------------------------------------ issue 18: init sets up noise-robust selection
+
+
+@pytest.mark.parametrize(
+    ("target", "seed_param"),
+    [
+        ("train_typer_seed.py", "seed"),  # typer: --seed
+        ("train_click_seed.py", "random-state"),  # click: --random-state
+        ("train_argparse.py", "seed"),  # argparse: --seed
+        ("fit_seeded.py:fit", "seed"),  # a function's seed parameter
+    ],
+)
+def test_init_adds_the_noise_section_when_the_script_takes_a_seed(
+    scripts: Path, target: str, seed_param: str
+) -> None:
+    draft = draft_task(f"{scripts}/{target}", llm=None, n_trials=10)
+    path = write_draft(draft)
+    assert "noise: false` turns this off" in path.read_text()
+    task = load_task(path)
+    assert task.noise is not False
+    assert task.noise is not None
+    assert task.noise.seed_param == seed_param
+    assert seed_param not in task.space
+    assert task.noise_setup() == task.noise
+
+
+@pytest.mark.parametrize(
+    "target", ["train_typer_seed.py", "train_click_seed.py", "fit_seeded.py:fit"]
+)
+def test_a_drafted_seeded_task_re_evaluates_on_other_seeds(scripts: Path, target: str) -> None:
+    task = load_task(write_draft(draft_task(f"{scripts}/{target}", llm=None, n_trials=10)))
+    summary = Tuner(task, strategy="random", seed=0).run()
+    assert summary.n_failed == 0
+    assert summary.selection is not None, summary.reevaluation_note
+    assert summary.n_total + summary.n_reevaluations == 10
+    # The seed reached the script: its re-runs on seeds 1 and 2 gave other values.
+    stats = summary.selection["candidates"][str(summary.selection["best_single_run"])]
+    assert stats["n"] == 3
+    assert stats["std"] > 0
+
+
+def test_init_adds_no_noise_section_when_the_script_takes_no_seed(scripts: Path) -> None:
+    path = write_draft(draft_task(scripts / "train_click.py", llm=None))
+    assert "noise:" not in path.read_text()
+    task = load_task(path)
+    assert task.noise is None
+    assert task.noise_setup() is None

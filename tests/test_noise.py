@@ -11,7 +11,7 @@ from agenthpo import _keys
 from agenthpo.errors import TaskError
 from agenthpo.llm import Message, ScriptedLLM
 from agenthpo.task import Task, task_from_dict
-from agenthpo.tuner import Tuner
+from agenthpo.tuner import Tuner, reevaluation_runs
 from tests.conftest import answer
 
 NOISY = """
@@ -27,10 +27,10 @@ def _task(tmp_path: Path, **extra: object) -> Task:
         "name": "noisy",
         "objective": {"metric": "loss", "direction": "minimize"},
         "space": {"x": {"type": "float", "low": -5.0, "high": 5.0}},
-        "n_trials": 4,
+        "n_trials": 8,
         "function": "noisy:objective",
         "strategy": "agent",
-        "noise": {"repeats": 2, "every": 2},
+        "noise": {"repeats": 2, "every": 2, "max_share": 0.5},
     }
     data.update(extra)
     return task_from_dict(data, base_dir=tmp_path)
@@ -51,11 +51,16 @@ def test_incumbent_is_rerun_and_the_agent_hears_the_spread(tmp_path: Path) -> No
     best = str(study.best_trial.number)
     entry = noise[best]
     assert entry["n"] == 3
-    assert entry["seeds"] == [None, 1, 2]
+    assert entry["seeds"] == [0, 1, 2]
     assert entry["values"][1] == pytest.approx(entry["values"][0] + 0.1)
     assert entry["std"] == pytest.approx(0.1)
-    # The runs did not spend the budget.
+    # The re-runs spent the budget: 4 trials and 4 re-runs (the incumbent's after trial 2,
+    # the runner-up's at the end; the third candidate found no room) make the 8.
     assert len(study.trials) == 4
+    assert reevaluation_runs(study) == 4
+    assert study.user_attrs[_keys.STUDY_SELECTION]["skipped"] == {
+        "2": "no room left: re-runs may take 0.5 of the budget"
+    }
     # After the first measurement (trial 2) the agent was told the noise level.
     assert "Seed noise" not in seen[0]
     assert "Seed noise: trial #0 re-run with 3 seeds" in seen[2]
@@ -91,10 +96,10 @@ def _fluky_task(tmp_path: Path) -> Task:
             "objective": {"metric": "loss", "direction": "minimize"},
             "space": {"x": {"type": "float", "low": -1.0, "high": 5.0}},
             "default_config": {"x": 2.0},
-            "n_trials": 8,
+            "n_trials": 16,
             "function": "fluky:objective",
             "strategy": "random",
-            "noise": {"repeats": 4, "top": 3},
+            "noise": {"repeats": 4, "top": 3, "max_share": 0.5},
         },
         base_dir=tmp_path,
     )
@@ -120,7 +125,10 @@ def test_selection_refuses_to_call_a_fluke_an_improvement(tmp_path: Path) -> Non
     assert stored["recommended_trial"] == default.number
     measured = study.user_attrs[_keys.STUDY_NOISE]
     assert str(default.number) in measured  # the default was re-evaluated too
-    assert len(study.trials) == 8  # re-evaluations are not trials
+    # Re-evaluations are no trials, but they spend the budget: 8 trials and 8 re-runs.
+    assert len(study.trials) == 8
+    assert summary.n_reevaluations == reevaluation_runs(study) == 8
+    assert summary.n_total + summary.n_reevaluations == 16
 
 
 def test_selection_keeps_a_real_improvement(tmp_path: Path) -> None:
@@ -134,7 +142,7 @@ def test_selection_keeps_a_real_improvement(tmp_path: Path) -> None:
             "objective": {"metric": "loss", "direction": "minimize"},
             "space": {"x": {"type": "float", "low": -1.0, "high": 5.0}},
             "default_config": {"x": 0.0},
-            "n_trials": 6,
+            "n_trials": 10,
             "function": "clear:objective",
             "strategy": "random",
             "noise": {"repeats": 2},
@@ -145,3 +153,100 @@ def test_selection_keeps_a_real_improvement(tmp_path: Path) -> None:
     assert summary.selection is not None
     assert summary.selection["improvement"] is True
     assert summary.best_config != {"x": 0.0}
+
+
+SEEDED = """
+def objective(config, report, seed=0):
+    return {"loss": (config["x"] - 1) ** 2 + 0.01 * seed}
+"""
+
+
+def _seeded_task(tmp_path: Path, **extra: object) -> Task:
+    (tmp_path / "seeded.py").write_text(SEEDED)
+    data: dict[str, object] = {
+        "name": "seeded",
+        "objective": {"metric": "loss", "direction": "minimize"},
+        "space": {"x": {"type": "float", "low": -2.0, "high": 2.0}},
+        "default_config": {"x": 0.0},
+        "n_trials": 10,
+        "function": "seeded:objective",
+        "strategy": "random",
+    }
+    data.update(extra)
+    return task_from_dict(data, base_dir=tmp_path)
+
+
+def test_selection_is_on_by_default_when_the_function_takes_a_seed(tmp_path: Path) -> None:
+    task = _seeded_task(tmp_path)
+    assert task.seed_source() == "the function's seed argument"
+    summary = Tuner(task, storage=f"sqlite:///{tmp_path / 's.db'}", seed=0).run()
+    assert summary.selection is not None
+    # The seed reached the function: its re-runs on seeds 1 and 2 differ by 0.01 each.
+    stats = summary.selection["candidates"][str(summary.selection["best_single_run"])]
+    assert stats["n"] == 3
+    assert stats["std"] == pytest.approx(0.01)
+    assert summary.n_total + summary.n_reevaluations == 10
+    # 4 re-runs (0.4 of 10): the best single run and the default; the next found no room.
+    assert summary.n_reevaluations == 4
+    assert summary.reevaluation_note is not None
+    assert "not re-evaluated (no room left" in summary.reevaluation_note
+
+
+def test_noise_false_turns_the_default_selection_off(tmp_path: Path) -> None:
+    task = _seeded_task(tmp_path, noise=False)
+    assert task.noise_setup() is None
+    summary = Tuner(task, storage=f"sqlite:///{tmp_path / 's.db'}", seed=0).run()
+    assert summary.selection is None
+    assert summary.n_reevaluations == 0
+    assert summary.n_total == 10
+
+
+def test_a_budget_too_small_for_re_evaluation_says_so(tmp_path: Path) -> None:
+    summary = Tuner(
+        _seeded_task(tmp_path, n_trials=5), storage=f"sqlite:///{tmp_path / 's.db'}", seed=0
+    ).run()
+    assert summary.selection is None
+    assert summary.n_total == 5
+    assert summary.reevaluation_note is not None
+    assert "no re-evaluation" in summary.reevaluation_note
+    assert "raise n_trials" in summary.reevaluation_note
+
+
+@pytest.mark.parametrize(
+    ("command", "source"),
+    [
+        (["python", "train.py", "--seed={seed}"], "the command's {seed} placeholder"),
+        (["python", "train.py", "--seed", "0"], "the command's --seed option"),
+        (["python", "train.py"], None),
+    ],
+)
+def test_what_counts_as_a_task_that_can_vary_a_seed(
+    tmp_path: Path, command: list[str], source: str | None
+) -> None:
+    task = task_from_dict(
+        {
+            "name": "cmd",
+            "objective": {"metric": "loss", "direction": "minimize"},
+            "space": {"x": {"type": "float", "low": -2.0, "high": 2.0}},
+            "n_trials": 10,
+            "command": command,
+        },
+        base_dir=tmp_path,
+    )
+    assert task.seed_source() == source
+    assert (task.noise_setup() is not None) is (source is not None)
+
+
+def test_a_placeholder_command_must_place_the_seed(tmp_path: Path) -> None:
+    with pytest.raises(TaskError, match=r"noise: the command uses placeholders but none for"):
+        task_from_dict(
+            {
+                "name": "cmd",
+                "objective": {"metric": "loss", "direction": "minimize"},
+                "space": {"x": {"type": "float", "low": -2.0, "high": 2.0}},
+                "n_trials": 10,
+                "command": ["python", "train.py", "--x={x}"],
+                "noise": True,
+            },
+            base_dir=tmp_path,
+        )

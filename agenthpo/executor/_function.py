@@ -132,10 +132,27 @@ def _positional_capacity(fn: Callable[..., Any]) -> int:
 def _call_objective(
     fn: Callable[..., Any], config: dict[str, Any], report_fn: Callable[..., None]
 ) -> Any:
-    """Calls ``fn(config, report)``, or ``fn(config)`` if it takes one argument."""
+    """Calls ``fn(config, report)``, or ``fn(config)`` if it takes one argument.
+
+    A function with a ``seed`` argument gets the configuration's ``seed`` (the tuner's
+    re-evaluation seed) there as well, e.g. ``fn(config, report, seed=1)``.
+    """
+    seeded: dict[str, Any] = {}
+    after: list[str] = []
+    if "seed" in config:
+        try:
+            parameters = list(inspect.signature(fn).parameters.values())
+        except (TypeError, ValueError):
+            parameters = []
+        names = [p.name for p in parameters]
+        if "seed" in names[1:]:
+            seeded = {"seed": config["seed"]}
+            after = names[1 : names.index("seed")]
+    if seeded and not after:
+        return fn(config, **seeded)  # fn(config, seed): no room for the reporter
     if _positional_capacity(fn) == 1:
-        return fn(config)
-    return fn(config, report_fn)
+        return fn(config, **seeded)
+    return fn(config, report_fn, **seeded)
 
 
 @contextmanager

@@ -31,6 +31,7 @@ from agenthpo.llm import LLMClient, resolve_llm
 from agenthpo.mcp._jobs import Job
 from agenthpo.mcp._paths import Root
 from agenthpo.report import build_report, collect_data, make_report, measure_importance
+from agenthpo.report._data import read_selection
 from agenthpo.report._markdown import render_markdown
 from agenthpo.scaffold import draft_task, render_draft, write_draft
 from agenthpo.scaffold._read import split_target
@@ -379,6 +380,11 @@ class Service:
             trial = study.best_trial
         except ValueError:
             return None
+        # With noise-robust selection, the recommended trial (maybe the default) is "best".
+        selection, note = read_selection(study)
+        if selection is not None:
+            trial = next((t for t in study.trials if t.number == selection.recommended), trial)
+        raw = study.user_attrs.get(_keys.STUDY_SELECTION)
         return {
             "trial": trial.number,
             "metric": task.objective.metric,
@@ -387,6 +393,12 @@ class Service:
             "metrics": trial.user_attrs.get(_keys.METRICS, {}),
             "proposed_by": trial.user_attrs.get(_keys.PROPOSED_BY),
             "rationale": trial.user_attrs.get(_keys.RATIONALE),
+            "selection": (
+                {**raw, "verdict": selection.verdict()}
+                if selection is not None and isinstance(raw, dict)
+                else None
+            ),
+            "selection_note": note or None,
         }
 
     def trials(

@@ -30,8 +30,10 @@ from agenthpo.report._data import (
     NoiseBand,
     ProposerStats,
     ReportData,
+    Selection,
     TrialRow,
     collect_data,
+    read_selection,
 )
 from agenthpo.report._figures import Figure, build_figures
 from agenthpo.report._importance import EVALUATORS, Importance, measure_importance
@@ -74,6 +76,7 @@ __all__ = [
     "ReportData",
     "ReportPaths",
     "Segment",
+    "Selection",
     "SummarySection",
     "TrialRow",
     "build_figures",
@@ -86,6 +89,7 @@ __all__ = [
     "make_report",
     "measure_importance",
     "plotly_js",
+    "read_selection",
     "summary_messages",
     "summary_schema",
     "write_summary",

@@ -42,9 +42,12 @@ __all__ = [
     "NoiseBand",
     "ProposerStats",
     "ReportData",
+    "Selection",
     "TrialRow",
     "analysis_beyond_error",
     "collect_data",
+    "parse_selection",
+    "read_selection",
 ]
 
 NOISE = "noise"
@@ -147,6 +150,111 @@ class LLMUsage:
 
 
 @dataclass(frozen=True)
+class Selection:
+    """The noise-robust recommendation a study stored (see :meth:`agenthpo.Tuner.select`).
+
+    Example:
+        >>> sel = Selection(recommended=0, improvement=False, reason="within the band",
+        ...     best_single_run=4, default_trial=0,
+        ...     candidates={0: NoiseBand(0.71, 0.004, 3), 4: NoiseBand(0.65, 0.012, 3)})
+        >>> sel.verdict()
+        'the default configuration (trial 0) is recommended: no candidate beat it beyond the noise band'
+    """  # noqa: E501
+
+    recommended: int
+    improvement: bool | None
+    reason: str
+    best_single_run: int | None = None
+    default_trial: int | None = None
+    candidates: dict[int, NoiseBand] = field(default_factory=dict)
+    band: float | None = None
+    note: str = ""
+
+    def verdict(self) -> str:
+        """Which configuration is recommended and whether it is an improvement, one line."""
+        if self.improvement is False:
+            return (
+                f"the default configuration (trial {self.recommended}) is recommended: no"
+                " candidate beat it beyond the noise band"
+            )
+        if self.improvement:
+            return (
+                f"trial {self.recommended} is recommended: it beats the default configuration"
+                " beyond the noise band"
+            )
+        return (
+            f"trial {self.recommended} is recommended by its mean over seeds (no default"
+            " configuration to compare with)"
+        )
+
+    def rows(self) -> list[tuple[str, int, NoiseBand | None]]:
+        """``(role, trial, its mean ± sd over seeds)``: the recommended configuration, the
+        default, and the best single run where it is neither."""
+        out: list[tuple[str, int, NoiseBand | None]] = [
+            ("recommended", self.recommended, self.candidates.get(self.recommended))
+        ]
+        if self.default_trial is not None and self.default_trial != self.recommended:
+            out.append(("default", self.default_trial, self.candidates.get(self.default_trial)))
+        if self.best_single_run is not None and self.best_single_run not in (
+            self.recommended,
+            self.default_trial,
+        ):
+            out.append(
+                ("best single run", self.best_single_run, self.candidates.get(self.best_single_run))
+            )
+        return out
+
+
+def read_selection(study: optuna.Study) -> tuple[Selection | None, str]:
+    """The study's stored selection, and why there is none or what it skipped (a note).
+
+    Example:
+        >>> read_selection(optuna.create_study())
+        (None, '')
+    """
+    attrs = study.user_attrs
+    selection = parse_selection(attrs.get(_keys.STUDY_SELECTION))
+    if selection is None:
+        return None, _text(attrs.get(_keys.STUDY_SELECTION_NOTE))
+    return selection, selection.note
+
+
+def parse_selection(raw: Any) -> Selection | None:
+    """A :class:`Selection` from its stored mapping (``RunSummary.selection``), or ``None``
+    if ``raw`` is not one.
+
+    Example:
+        >>> parse_selection({"recommended_trial": 3, "improvement": True, "reason": "r"}).verdict()
+        'trial 3 is recommended: it beats the default configuration beyond the noise band'
+    """
+    if not isinstance(raw, Mapping) or _float(raw.get("recommended_trial")) is None:
+        return None
+    candidates: dict[int, NoiseBand] = {}
+    stored = raw.get("candidates")
+    if isinstance(stored, Mapping):
+        for key, value in stored.items():
+            band = _noise(value)
+            if band is not None and str(key).isdigit():
+                candidates[int(key)] = band
+    improvement = raw.get("improvement")
+
+    def number(key: str) -> int | None:
+        value = _float(raw.get(key))
+        return int(value) if value is not None else None
+
+    return Selection(
+        recommended=_int(raw.get("recommended_trial")),
+        improvement=improvement if isinstance(improvement, bool) else None,
+        reason=_text(raw.get("reason")),
+        best_single_run=number("best_single_run"),
+        default_trial=number("default_trial"),
+        candidates=candidates,
+        band=_float(raw.get("band")),
+        note=_text(raw.get("note")),
+    )
+
+
+@dataclass(frozen=True)
 class ReportData:
     """A study as stored: its task, its trials, its best, what the LLM cost."""
 
@@ -162,6 +270,12 @@ class ReportData:
     llm: LLMUsage
     proposers: dict[str, ProposerStats]
     references: dict[str, list[float]]
+    selection: Selection | None = None
+    """The noise-robust recommendation; ``best`` is then its recommended trial."""
+    selection_note: str = ""
+    """Why there is no selection, or what it skipped (empty when none of that applies)."""
+    reevaluations: int = 0
+    """Runs spent re-evaluating configurations on further seeds (within the budget)."""
 
     @property
     def metric(self) -> str:
@@ -440,6 +554,14 @@ def collect_data(
             best = None
     else:
         pareto = tuple(by_number[t.number] for t in study.best_trials if t.number in by_number)
+    selection, selection_note = read_selection(study) if len(directions) == 1 else (None, "")
+    if selection is not None and selection.recommended in by_number:
+        best = by_number[selection.recommended]
+    reevaluations = sum(
+        _int(e.get("runs", _int(e.get("n")) - 1))
+        for e in (study_noise or {}).values()
+        if isinstance(e, Mapping)
+    )
     attrs = study.user_attrs
     task_raw = attrs.get(_keys.STUDY_TASK)
     task: dict[str, Any] = dict(task_raw) if isinstance(task_raw, Mapping) else {}
@@ -460,4 +582,7 @@ def collect_data(
         llm=_usage(rows),
         proposers=_proposers(rows, directions[0] == "maximize"),
         references=refs,
+        selection=selection,
+        selection_note=selection_note,
+        reevaluations=reevaluations,
     )

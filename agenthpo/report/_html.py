@@ -30,7 +30,7 @@ from agenthpo.report._placeholders import Filled
 
 if TYPE_CHECKING:
     from agenthpo.report._build import Report
-    from agenthpo.report._data import TrialRow
+    from agenthpo.report._data import ReportData, TrialRow
 
 __all__ = ["html_escape_json", "render_html"]
 
@@ -271,9 +271,54 @@ def _value_with_noise(t: TrialRow) -> str:
     return text
 
 
+def _selection(data: ReportData) -> str:
+    """The noise-robust selection: the verdict, each configuration's mean ± sd over
+    seeds, and why; or why there is none."""
+    sel = data.selection
+    if sel is None:
+        if not data.selection_note:
+            return ""
+        return f'<p><span class="badge warn">not re-evaluated</span> {_e(data.selection_note)}.</p>'
+    badge = (
+        '<span class="badge ok">improvement</span>'
+        if sel.improvement
+        else '<span class="badge warn">default recommended</span>'
+        if sel.improvement is False
+        else '<span class="badge">by mean</span>'
+    )
+    rows = []
+    for role, number, band in sel.rows():
+        trial = data.trial(number)
+        rows.append(
+            [
+                _e(role),
+                _trial_link(number),
+                _num(f"{fmt_value(band.mean)} ± {fmt_value(band.std)}" if band else DASH),
+                _num(str(band.n) if band else DASH),
+                _num(fmt_value(trial.value) if trial else DASH),
+            ]
+        )
+    parts = [
+        f"<p>{badge} <b>Noise-robust selection:</b> {_e(sel.verdict())}.</p>",
+        _table(
+            ["", "trial", f"#{_e(data.metric)} mean ± sd over seeds", "#seeds", "#single run"],
+            rows,
+        ),
+        f'<p class="small"><b>Why:</b> {_e(sel.reason)}.</p>',
+    ]
+    if sel.note:
+        parts.append(f'<p class="small"><b>Not as planned:</b> {_e(sel.note)}.</p>')
+    parts.append(
+        f'<p class="small muted">{data.reevaluations} runs of the budget went to'
+        " re-evaluation on further seeds.</p>"
+    )
+    return "".join(parts)
+
+
 def _best(report: Report) -> str:
     data = report.data
-    parts = ['<section id="best"><h2>Best result</h2>']
+    title = "Recommended configuration" if data.selection else "Best result"
+    parts = [f'<section id="best"><h2>{title}</h2>']
     best = data.best
     if data.multi_objective:
         if not data.pareto:
@@ -298,7 +343,8 @@ def _best(report: Report) -> str:
         + (f", proposed by <b>{_e(best.proposed_by)}</b>" if best.proposed_by else "")
         + "</p>"
     )
-    if best.noise is not None:
+    parts.append(_selection(data))
+    if best.noise is not None and data.selection is None:
         n = best.noise
         parts.append(
             f'<p><span class="badge warn">noise band</span> re-run with {n.n} seeds:'

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from agenthpo.report._data import ReportData
 from agenthpo.report._format import (
     DASH,
     fmt_config,
@@ -40,6 +41,40 @@ def _table(head: list[str], rows: Iterable[Iterable[Any]]) -> list[str]:
     lines.append("|" + "|".join(" --- " for _ in head) + "|")
     lines.extend("| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows)
     return lines
+
+
+def _selection(data: ReportData) -> list[str]:
+    """The noise-robust selection: the verdict, each configuration's mean ± sd over
+    seeds, and why; or why there is none."""
+    sel = data.selection
+    if sel is None:
+        if not data.selection_note:
+            return []
+        return [f"**Noise-robust selection:** {data.selection_note}.", ""]
+    out = [f"**Noise-robust selection:** {sel.verdict()}.", ""]
+    rows = []
+    for role, number, band in sel.rows():
+        trial = data.trial(number)
+        rows.append(
+            [
+                role,
+                number,
+                f"{fmt_value(band.mean)} ± {fmt_value(band.std)}" if band else DASH,
+                band.n if band else DASH,
+                fmt_value(trial.value) if trial else DASH,
+            ]
+        )
+    out += _table(
+        ["", "trial", f"{data.metric} mean ± sd over seeds", "seeds", "its single run"], rows
+    )
+    out += ["", f"Why: {sel.reason}."]
+    if sel.note:
+        out.append(f"Not as planned: {sel.note}.")
+    out += [
+        f"({data.reevaluations} runs of the budget went to re-evaluation on further seeds.)",
+        "",
+    ]
+    return out
 
 
 def _or_dash(value: Any) -> Any:
@@ -107,7 +142,7 @@ def render_markdown(report: Report) -> str:
     if data.space:
         out += ["**Search space**", "", *_space(data.space), ""]
 
-    out += ["## Best result", ""]
+    out += ["## Recommended configuration" if data.selection else "## Best result", ""]
     if data.multi_objective:
         out += [f"{len(data.pareto)} Pareto-optimal trials:", ""]
         out += _table(
@@ -124,7 +159,8 @@ def render_markdown(report: Report) -> str:
         b = data.best
         by = f", proposed by {b.proposed_by}" if b.proposed_by else ""
         out += [f"**{data.metric} = {fmt_value(b.value)}** (trial {b.number}{by})", ""]
-        if b.noise is not None:
+        out += _selection(data)
+        if b.noise is not None and data.selection is None:
             out += [
                 f"Noise band: re-run with {b.noise.n} seeds, {fmt_value(b.noise.mean)} ±"
                 f" {fmt_value(b.noise.std)} (mean ± standard deviation).",

@@ -48,6 +48,7 @@ _HIDDEN = re.compile(r"^test(_|$)|_test$")
 _TRAIN = re.compile(r"^(train|training)(_|$)")
 _RUNNER = "agenthpo.scaffold.call"
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_.\-]+")
+_SEED_NAME = re.compile(r"^(seed|random_seed|random_state|rng_seed)$")
 
 
 def direction_of(metric: str) -> Direction | None:
@@ -183,6 +184,10 @@ class Draft:
     llm_problem: str | None = None
     llm_tokens: int = 0
     warnings: list[str] = field(default_factory=list)
+    seed_param: str | None = None
+    """The script's seed option, which the task's ``noise:`` section varies (``None``: it
+    takes none, or it cannot be passed; ``seed_note`` says why)."""
+    seed_note: str = ""
 
 
 def _task_name(script: Path) -> str:
@@ -194,6 +199,36 @@ def _task_name(script: Path) -> str:
         stem = script.resolve().parent.name
     name = _NAME_CHARS.sub("-", stem).strip("-_.") or "task"
     return name if name[0].isalnum() else f"task-{name}"
+
+
+def _seed_setup(
+    info: ScriptInfo, command: list[str] | None
+) -> tuple[str | None, str, list[str] | None]:
+    """The script's seed option, if the task's runs can vary it; why not; the command
+    (with a ``{seed}`` placeholder added where the others are placeholders too)."""
+    option = next(
+        (
+            o
+            for o in info.options
+            if _SEED_NAME.match(o.name.replace("-", "_")) and skip_reason(o) is not None
+        ),
+        None,
+    )
+    if option is None:
+        return None, "", command
+    if command is None or info.style in ("function", "config"):
+        return option.name, "", command  # the config (or the keyword arguments) holds it
+    flag = option.flag or f"--{option.name}"
+    if any("{" in arg for arg in command):
+        return option.name, "", [*command, flag, "{" + option.name + "}"]
+    if flag == f"--{option.name}":
+        return option.name, "", command  # the tuner appends --seed N
+    note = (
+        f"{flag} is the seed option, but the tuner would pass it as --{option.name}; to"
+        f" re-evaluate on further seeds add `{flag}={{{option.name}}}` to the command and"
+        f" `noise: {{seed_param: {option.name}}}`"
+    )
+    return None, note, command
 
 
 def _command(
@@ -298,6 +333,7 @@ def draft_task(
         seed=seed,
     )
     command, function = _command(info, ranges.params, out_path)
+    seed_param, seed_note, command = _seed_setup(info, command)
     warnings = [
         f"{s.flag or s.name} is required by {info.path.name} but left out ({s.reason});"
         + (
@@ -322,4 +358,6 @@ def draft_task(
         llm_problem=ranges.problem,
         llm_tokens=ranges.tokens,
         warnings=warnings,
+        seed_param=seed_param,
+        seed_note=seed_note,
     )

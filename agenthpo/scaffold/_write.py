@@ -171,6 +171,18 @@ def render_draft(draft: Draft) -> str:
             lines.append("# Each trial runs this command with --name value for every parameter.")
         lines.extend(f"# FILL IN: {clean_text(w, 300)}" for w in draft.warnings)
         lines.append(f"command: {_flow(draft.command)}")
+    if draft.seed_param is not None:
+        lines += [
+            f"# {script} takes a seed ({draft.seed_param}): the best trials and the default are"
+            " re-run on seeds",
+            "# 1..repeats (within n_trials), and the default is recommended unless a candidate"
+            " beats it",
+            "# beyond the noise band (README, 'Noise-robust selection'). `noise: false` turns"
+            " this off.",
+            f"noise: {_flow({'seed_param': draft.seed_param, 'repeats': 2, 'top': 3})}",
+        ]
+    elif draft.seed_note:
+        lines.append(f"# noise: not set up: {clean_text(draft.seed_note, 300)}")
     if draft.skipped:
         lines.append(f"# Left out of the space ({script}'s own default is used):")
         for s in draft.skipped:
