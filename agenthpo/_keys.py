@@ -24,6 +24,7 @@ LLM_TRUST = "llm_trust"  # the adaptive share's trust in the LLM when this trial
 # "backbone_log_ratio"}; the trial ran the backbone's own configuration instead
 SCREENED = "screened_proposal"
 STRATEGY = "strategy"
+BACKBONE_MEMBER = "backbone_member"  # the backbone sampler that served the trial ("gp", ...)
 
 # Trial system attributes (kept out of optuna-dashboard's tables).
 SYS_LLM_CALLS = "agenthpo:llm_calls"  # every request and response, for audit and replay

@@ -21,10 +21,14 @@
                CMA-ES learns from every result (categorical parameters are sampled at
                random by CMA-ES, and chosen by the LLM on its turns); adaptive share as
                for ``hybrid-tpe``
+``backbone``   the backbone alone (:class:`agenthpo.backbone.Backbone`: GP where it fits, TPE
+               or CMA-ES where it does not), no LLM
+``auto``       OptunaHub AutoSampler's published rule (:func:`agenthpo.backbone.auto_sampler`),
+               no LLM: a baseline
 ``tpe``        Optuna's TPE sampler (its defaults), no LLM
 ``random``     Optuna's random sampler, no LLM
 ``cmaes``      Optuna's CMA-ES sampler, no LLM
-``gp``         Optuna's Gaussian-process sampler, no LLM (needs torch: ``agenthpo[gp]``)
+``gp``         Optuna's Gaussian-process sampler, no LLM (needs torch: ``agenthpo[local]``)
 =============  ===============================================================================
 
 Example:
@@ -42,6 +46,7 @@ from optuna.samplers import BaseSampler, CmaEsSampler, RandomSampler, TPESampler
 
 from agenthpo._seeding import seeded_per_trial
 from agenthpo.agent.prompts import TaskContext
+from agenthpo.backbone import Backbone, auto_sampler
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient
 from agenthpo.sampler import AgentSampler
@@ -51,7 +56,7 @@ from agenthpo.task import StrategyName
 __all__ = ["CLASSICAL", "DEFAULT_STRATEGY", "STRATEGIES", "make_sampler", "uses_llm"]
 
 STRATEGIES: tuple[str, ...] = get_args(StrategyName)
-CLASSICAL: tuple[str, ...] = ("tpe", "random", "cmaes", "gp")
+CLASSICAL: tuple[str, ...] = ("backbone", "auto", "tpe", "random", "cmaes", "gp")
 DEFAULT_STRATEGY = "hybrid-tpe"
 
 # ``hybrid-tpe``'s schedule: (warm-up trials, start-up turns) for a capable model and for the
@@ -78,6 +83,10 @@ def classical_sampler(strategy: str, *, seed: int | None = None) -> BaseSampler:
     _check(strategy)
     # Seeded: reseeded before each trial from (seed, trial number), so that workers and
     # restarts sharing the seed draw distinct streams (see agenthpo._seeding).
+    if strategy == "backbone":
+        return Backbone(seed=seed)
+    if strategy == "auto":
+        return auto_sampler(seed=seed)
     if strategy == "tpe":
         return seeded_per_trial(TPESampler, seed)
     if strategy == "random":
@@ -88,7 +97,7 @@ def classical_sampler(strategy: str, *, seed: int | None = None) -> BaseSampler:
         import importlib.util
 
         if importlib.util.find_spec("torch") is None:
-            raise AgentHPOError("the gp strategy needs PyTorch: pip install 'agenthpo[gp]'")
+            raise AgentHPOError("the gp strategy needs PyTorch: pip install 'agenthpo[local]'")
         from optuna.samplers import GPSampler
 
         return seeded_per_trial(GPSampler, seed)

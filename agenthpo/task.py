@@ -50,7 +50,9 @@ _FIELD_PREFIX_RE = re.compile(r"^[A-Za-z_]\w*[.:]")
 _ESCAPE_BREAKS = str.maketrans({c: repr(c)[1:-1] for c in "\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"})
 
 
-StrategyName = Literal["agent", "hybrid-tpe", "centaur", "tpe", "random", "cmaes", "gp"]
+StrategyName = Literal[
+    "agent", "hybrid-tpe", "centaur", "backbone", "auto", "tpe", "random", "cmaes", "gp"
+]
 """The strategies (see :mod:`agenthpo.strategies`)."""
 
 

@@ -1,6 +1,8 @@
 """Strategy names -> optimizers: AgentHPO's strategies and the classical baselines.
 
 ================  ==========================================================================
+``backbone``      AgentHPO's backbone alone (:class:`agenthpo.backbone.Backbone`), no LLM
+``auto``          OptunaHub AutoSampler's published rule (:func:`agenthpo.backbone.auto_sampler`)
 ``random``        Optuna's RandomSampler
 ``tpe``           Optuna's TPESampler with its defaults (10 random start-up trials; since
                   Optuna 5 the default is multivariate for one objective)
@@ -65,6 +67,8 @@ LLM_STRATEGIES: tuple[str, ...] = (
 )
 ON_REQUEST: tuple[str, ...] = ("hybrid-tpe-fixed",)
 CLASSICAL_STRATEGIES: tuple[str, ...] = (
+    "backbone",
+    "auto",
     "random",
     "tpe",
     "tpe-mv",
@@ -74,7 +78,7 @@ CLASSICAL_STRATEGIES: tuple[str, ...] = (
     "smac",
 )
 ALL_STRATEGIES: tuple[str, ...] = CLASSICAL_STRATEGIES + LLM_STRATEGIES
-SLOW_STRATEGIES: tuple[str, ...] = ("gp", "smac")
+SLOW_STRATEGIES: tuple[str, ...] = ("gp", "smac", "backbone", "auto")
 
 
 def _tpe_default_is_multivariate() -> bool:
@@ -104,7 +108,7 @@ def available(strategy: str) -> str | None:
     """``None`` if the strategy can run here, else why not."""
     if strategy not in ALL_STRATEGIES:
         return f"unknown strategy {strategy!r}; choose from {', '.join(ALL_STRATEGIES)}"
-    if strategy == "gp" and importlib.util.find_spec("torch") is None:
+    if strategy in ("gp", "backbone", "auto") and importlib.util.find_spec("torch") is None:
         return "gp needs torch (pip install torch==2.13.0)"
     if strategy == "smac" and importlib.util.find_spec("smac") is None:
         return "smac needs SMAC3 (pip install smac)"

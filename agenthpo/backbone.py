@@ -1,0 +1,378 @@
+"""The backbone: the classical search under AgentHPO's strategies, fitted to the study.
+
+:class:`Backbone` is an Optuna sampler that hands each trial to one member sampler, chosen
+from what the study shows:
+
+==========================================  ===============================================
+the study                                   member
+==========================================  ===============================================
+one objective, a fixed set of parameters    Optuna's ``GPSampler`` (numeric and categorical
+                                            parameters; its own 10 random start-up trials)
+parameters that come and go (conditional)   multivariate TPE, grouped, with constant liar
+several objectives                          multivariate TPE with constant liar
+GP gets slow: ``gp_max_trials`` finished    CMA-ES warm-started from the finished trials
+trials, or GP takes longer per trial than   (numeric parameters only), else multivariate
+``max_wait_s`` and ``max_wait_share`` of    TPE with constant liar; the switch is for the
+the trials' median duration                 rest of the study
+PyTorch missing (GP needs it)               multivariate TPE with constant liar, said once
+==========================================  ===============================================
+
+Each trial records its member (user attribute ``backbone_member``), so reports and the agent
+can say who proposed it. Constant liar (TPE) and GP's handling of running trials keep
+parallel workers from proposing the same region at once.
+
+:func:`auto_sampler` is the baseline a user who does not care about LLMs would pick, built
+from the published rule of OptunaHub's ``AutoSampler`` (Optuna team, "AutoSampler: Automatic
+Selection of Optimization Algorithms in Optuna", 2024): GP for spaces of numeric parameters
+while fewer than 250 trials finished, then CMA-ES warm-started from them; multivariate TPE
+with constant liar when the space has categorical or conditional parameters; NSGA-II for two
+or three objectives and NSGA-III for more.
+
+Example:
+    >>> import optuna
+    >>> from agenthpo.backbone import Backbone
+    >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+    >>> study = optuna.create_study(sampler=Backbone(seed=0))
+    >>> study.optimize(lambda t: (t.suggest_float("x", -3, 3) - 1) ** 2, n_trials=3)
+    >>> study.trials[0].user_attrs["backbone_member"]
+    'gp'
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import statistics
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from optuna.distributions import BaseDistribution, CategoricalDistribution
+from optuna.exceptions import ExperimentalWarning
+from optuna.samplers import (
+    BaseSampler,
+    CmaEsSampler,
+    NSGAIIISampler,
+    NSGAIISampler,
+    RandomSampler,
+    TPESampler,
+)
+from optuna.study import Study
+from optuna.trial import FrozenTrial, TrialState
+
+from agenthpo import _keys
+from agenthpo._seeding import seeded_per_trial
+
+__all__ = ["Backbone", "BackboneOptions", "Switching", "auto_sampler", "study_shape"]
+
+_logger = logging.getLogger("agenthpo")
+_MIN_WARM_START = 10
+
+MEMBERS: tuple[str, ...] = ("gp", "tpe", "cmaes", "nsga2", "nsga3", "random")
+"""The member names a trial's ``backbone_member`` can hold."""
+
+
+@dataclass(frozen=True)
+class BackboneOptions:
+    """How :class:`Backbone` chooses and when it switches.
+
+    Attributes:
+        gp_max_trials: GP serves until this many trials finished (its cost grows with the
+            cube of the trials it fits); then CMA-ES (numeric spaces) or TPE take over.
+            250, as AutoSampler's rule.
+        max_wait_s: GP may take this long per trial whatever the trials take (a short
+            trial's time: below it nobody waits on the sampler).
+        max_wait_share: Beyond ``max_wait_s``, GP may take this share of the median trial
+            duration; a study whose trials take 1 s should not wait 3 s on its sampler.
+        slow_trials: GP is judged slow once this many of its recent proposals were.
+
+    Example:
+        >>> BackboneOptions().gp_max_trials
+        250
+    """
+
+    gp_max_trials: int = 250
+    max_wait_s: float = 5.0
+    max_wait_share: float = 0.5
+    slow_trials: int = 3
+
+    def __post_init__(self) -> None:
+        if self.gp_max_trials < 0 or self.slow_trials < 1:
+            raise ValueError("gp_max_trials must be >= 0 and slow_trials >= 1")
+        if self.max_wait_s < 0 or self.max_wait_share < 0:
+            raise ValueError("max_wait_s and max_wait_share must be >= 0")
+
+
+@dataclass(frozen=True)
+class StudyShape:
+    """What the finished trials show about a study's space."""
+
+    finished: int
+    objectives: int
+    categorical: bool
+    conditional: bool
+    distributions: dict[str, BaseDistribution]
+
+
+def study_shape(study: Study) -> StudyShape:
+    """The shape of ``study``'s space as its finished trials show it.
+
+    A parameter is conditional when some finished trial has it and another lacks it.
+
+    Example:
+        >>> import optuna
+        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+        >>> s = optuna.create_study()
+        >>> s.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+        >>> study_shape(s).conditional, study_shape(s).finished
+        (False, 2)
+    """
+    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    names: list[set[str]] = [set(t.params) for t in trials]
+    union = set().union(*names) if names else set()
+    common = set.intersection(*names) if names else set()
+    distributions: dict[str, BaseDistribution] = {}
+    for t in trials:
+        distributions.update(t.distributions)
+    return StudyShape(
+        finished=len(trials),
+        objectives=len(study.directions),
+        categorical=any(isinstance(d, CategoricalDistribution) for d in distributions.values()),
+        conditional=union != common,
+        distributions=distributions,
+    )
+
+
+def _has_torch() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+class Switching(BaseSampler):
+    """A sampler that hands each trial to a member chosen by :meth:`choose`.
+
+    Subclasses say which member serves a trial; this class builds members once, keeps the
+    choice for the trial's whole life (relative and independent draws, ``after_trial``) and
+    records it on the trial. A member named ``"cmaes"`` is warm-started from the trials that
+    finished before it took over.
+    """
+
+    def __init__(self, *, seed: int | None = None) -> None:
+        self._seed = seed
+        self._members: dict[str, BaseSampler] = {}
+        self._chosen: dict[int, str] = {}
+
+    # -- what subclasses decide ---------------------------------------------------------
+    def choose(self, study: Study, trial: FrozenTrial) -> str:
+        """The member for ``trial`` (one of :data:`MEMBERS`)."""
+        raise NotImplementedError
+
+    # -- members ------------------------------------------------------------------------
+    def member(self, name: str, study: Study | None = None) -> BaseSampler:
+        """The member sampler ``name``, built on first use."""
+        if name not in self._members:
+            self._members[name] = self._build(name, study)
+        return self._members[name]
+
+    def _build(self, name: str, study: Study | None) -> BaseSampler:
+        seed = self._seed
+        if name == "gp":
+            from optuna.samplers import GPSampler
+
+            return seeded_per_trial(GPSampler, seed, warn_independent_sampling=False)
+        if name == "tpe":
+            with warnings.catch_warnings():  # group and constant_liar are "experimental"
+                warnings.simplefilter("ignore", ExperimentalWarning)
+                return seeded_per_trial(
+                    TPESampler, seed, multivariate=True, group=True, constant_liar=True
+                )
+        if name == "cmaes":
+            source: list[FrozenTrial] = []
+            if study is not None:
+                source = [
+                    t
+                    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                    if t.params
+                ]
+            kwargs: dict[str, Any] = {"warn_independent_sampling": False}
+            # The warm start keeps the best tenth of the source trials: it needs ten or more.
+            if len(source) >= _MIN_WARM_START:
+                kwargs["source_trials"] = source
+            with warnings.catch_warnings():  # source_trials is "experimental"
+                warnings.simplefilter("ignore", ExperimentalWarning)
+                return seeded_per_trial(CmaEsSampler, seed, **kwargs)
+        if name == "nsga2":
+            return NSGAIISampler(seed=seed)
+        if name == "nsga3":
+            return NSGAIIISampler(seed=seed)
+        if name == "random":
+            return seeded_per_trial(RandomSampler, seed)
+        raise ValueError(f"unknown backbone member {name!r}")
+
+    def chosen(self, number: int) -> str | None:
+        """The member that served trial ``number`` in this process, if any."""
+        return self._chosen.get(number)
+
+    def _of(self, trial: FrozenTrial) -> BaseSampler:
+        name = self._chosen.get(trial.number)
+        if name is None:  # a trial this process did not start (Optuna always calls
+            # before_trial first; kept for samplers wrapped by others)
+            name = self.choose_and_record(None, trial)
+        return self.member(name)
+
+    def choose_and_record(self, study: Study | None, trial: FrozenTrial) -> str:
+        """Chooses the member of ``trial``, remembers and (with a study) stores it."""
+        name = self.choose(study, trial) if study is not None else "tpe"
+        self._chosen[trial.number] = name
+        if study is not None:
+            study._storage.set_trial_user_attr(trial._trial_id, _keys.BACKBONE_MEMBER, name)
+        return name
+
+    # -- Optuna's sampler protocol ------------------------------------------------------
+    def reseed_rng(self) -> None:
+        for sampler in self._members.values():
+            sampler.reseed_rng()
+
+    def before_trial(self, study: Study, trial: FrozenTrial) -> None:
+        name = self.choose_and_record(study, trial)
+        self.member(name, study).before_trial(study, trial)
+
+    def infer_relative_search_space(
+        self, study: Study, trial: FrozenTrial
+    ) -> dict[str, BaseDistribution]:
+        return self._of(trial).infer_relative_search_space(study, trial)
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        return self._of(trial).sample_relative(study, trial, search_space)
+
+    def sample_independent(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        param_name: str,
+        param_distribution: BaseDistribution,
+    ) -> Any:
+        return self._of(trial).sample_independent(study, trial, param_name, param_distribution)
+
+    def after_trial(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        sampler = self._of(trial)
+        self._chosen.pop(trial.number, None)
+        sampler.after_trial(study, trial, state, values)
+
+
+class Backbone(Switching):
+    """AgentHPO's classical search: GP where it fits, TPE or CMA-ES where it does not.
+
+    See the module's table for the rule. The choice depends only on the study (its trials,
+    objectives and the measured time of GP's proposals), never on which task it is.
+
+    Args:
+        seed: Seeds every member (each reseeded per trial, see :mod:`agenthpo._seeding`).
+        options: When GP hands over; :class:`BackboneOptions`' defaults.
+
+    Example:
+        >>> Backbone(seed=0).options.max_wait_s
+        5.0
+    """
+
+    def __init__(self, *, seed: int | None = None, options: BackboneOptions | None = None):
+        super().__init__(seed=seed)
+        self.options = options if options is not None else BackboneOptions()
+        self._gp_seconds: list[float] = []
+        self._gp_retired: str | None = None
+        self._warned_torch = False
+
+    def choose(self, study: Study, trial: FrozenTrial) -> str:
+        shape = study_shape(study)
+        if shape.objectives > 1 or shape.conditional:
+            return "tpe"
+        if not _has_torch():
+            if not self._warned_torch:
+                self._warned_torch = True
+                _logger.warning(
+                    "the backbone's GP needs PyTorch (pip install 'agenthpo[local]');"
+                    " multivariate TPE proposes instead"
+                )
+            return "tpe"
+        if self._gp_retired is None:
+            why = self._gp_too_slow(study, shape)
+            if why:
+                self._gp_retired = "tpe" if shape.categorical else "cmaes"
+                _logger.info("backbone: %s; %s takes over", why, self._gp_retired)
+        return self._gp_retired or "gp"
+
+    def retired_because(self) -> str | None:
+        """The member that replaced GP for the rest of the study, or ``None``."""
+        return self._gp_retired
+
+    def _gp_too_slow(self, study: Study, shape: StudyShape) -> str:
+        o = self.options
+        if shape.finished >= o.gp_max_trials:
+            return f"{shape.finished} trials finished (GP serves up to {o.gp_max_trials})"
+        recent = self._gp_seconds[-o.slow_trials :]
+        if len(recent) < o.slow_trials:
+            return ""
+        durations = _recent_durations(study, 10)
+        allowed = max(o.max_wait_s, o.max_wait_share * statistics.median(durations or [0.0]))
+        if min(recent) > allowed:
+            return (
+                f"GP took {min(recent):.1f} s or more per trial, over the {allowed:.1f} s"
+                " it may take"
+            )
+        return ""
+
+    def sample_relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        if self._chosen.get(trial.number) != "gp" or not search_space:
+            return super().sample_relative(study, trial, search_space)
+        started = time.perf_counter()
+        params = super().sample_relative(study, trial, search_space)
+        if params:  # a model-based proposal (GP's random start-up returns nothing here)
+            self._gp_seconds.append(time.perf_counter() - started)
+        return params
+
+
+def _recent_durations(study: Study, n: int) -> list[float]:
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    out: list[float] = []
+    for t in done[-n:]:
+        if t.datetime_start is not None and t.datetime_complete is not None:
+            out.append((t.datetime_complete - t.datetime_start).total_seconds())
+    return out
+
+
+class _Auto(Switching):
+    """OptunaHub AutoSampler's published rule (see the module's docstring)."""
+
+    def choose(self, study: Study, trial: FrozenTrial) -> str:
+        shape = study_shape(study)
+        if shape.objectives > 3:
+            return "nsga3"
+        if shape.objectives > 1:
+            return "nsga2"
+        if shape.categorical or shape.conditional or not _has_torch():
+            return "tpe"
+        if shape.finished < 250:
+            return "gp"
+        return "cmaes"
+
+
+def auto_sampler(*, seed: int | None = None) -> BaseSampler:
+    """The ``auto`` baseline: OptunaHub's AutoSampler rule, rebuilt (its source cannot be
+    fetched here; the rule is cited in the module's docstring).
+
+    Example:
+        >>> type(auto_sampler(seed=0)).__name__
+        '_Auto'
+    """
+    return _Auto(seed=seed)

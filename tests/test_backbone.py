@@ -1,0 +1,173 @@
+"""The backbone sampler and the ``auto`` baseline: who serves each trial, and when it switches."""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import optuna
+import pytest
+from optuna.distributions import FloatDistribution
+from optuna.trial import create_trial
+
+from agenthpo import backbone as backbone_module
+from agenthpo._seeding import seeded_per_trial
+from agenthpo.backbone import Backbone, BackboneOptions, auto_sampler, study_shape
+from agenthpo.strategies import make_sampler
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def numeric(trial: optuna.Trial) -> float:
+    x = trial.suggest_float("x", -5, 5)
+    y = trial.suggest_float("y", 1e-3, 1.0, log=True)
+    return (x - 1) ** 2 + math.log(y) ** 2
+
+
+def mixed(trial: optuna.Trial) -> float:
+    kind = trial.suggest_categorical("kind", ["a", "b"])
+    return numeric(trial) + (0.0 if kind == "a" else 1.0)
+
+
+def conditional(trial: optuna.Trial) -> float:
+    kind = trial.suggest_categorical("kind", ["a", "b"])
+    if kind == "b":
+        return trial.suggest_int("k", 1, 5) + numeric(trial)
+    return numeric(trial)
+
+
+def members(study: optuna.Study) -> list[str]:
+    return [t.user_attrs.get("backbone_member", "added") for t in study.trials]
+
+
+def test_a_fixed_numeric_space_is_gps_study_trial_for_trial() -> None:
+    ours = optuna.create_study(sampler=Backbone(seed=3))
+    ours.optimize(numeric, n_trials=14)
+    plain = optuna.create_study(sampler=seeded_per_trial(optuna.samplers.GPSampler, 3))
+    plain.optimize(numeric, n_trials=14)
+    assert members(ours) == ["gp"] * 14
+    assert [t.params for t in ours.trials] == [t.params for t in plain.trials]
+
+
+def test_categorical_parameters_stay_with_gp() -> None:
+    study = optuna.create_study(sampler=Backbone(seed=0))
+    study.optimize(mixed, n_trials=12)
+    assert set(members(study)) == {"gp"}
+
+
+def test_conditional_parameters_hand_over_to_tpe() -> None:
+    study = optuna.create_study(sampler=Backbone(seed=0))
+    study.optimize(conditional, n_trials=12)
+    got = members(study)
+    assert study_shape(study).conditional
+    first_mixed = next(
+        i for i in range(1, 12) if {t.params.get("kind") for t in study.trials[:i]} == {"a", "b"}
+    )
+    assert got[first_mixed + 1 :] == ["tpe"] * (11 - first_mixed)
+
+
+def test_several_objectives_go_to_tpe() -> None:
+    study = optuna.create_study(directions=["minimize", "minimize"], sampler=Backbone(seed=0))
+    study.optimize(lambda t: (numeric(t), t.params["x"] ** 2), n_trials=4)
+    assert set(members(study)) == {"tpe"}
+
+
+def _prefill(study: optuna.Study, n: int) -> None:
+    space = {"x": FloatDistribution(-5, 5), "y": FloatDistribution(1e-3, 1.0, log=True)}
+    for i in range(n):
+        params = {"x": -5 + 10 * i / n, "y": 0.5}
+        study.add_trial(create_trial(params=params, distributions=space, value=float(i)))
+
+
+def test_gp_hands_over_to_warm_started_cmaes_after_its_trial_limit() -> None:
+    sampler = Backbone(seed=0, options=BackboneOptions(gp_max_trials=12))
+    study = optuna.create_study(sampler=sampler)
+    _prefill(study, 12)
+    study.optimize(numeric, n_trials=3)
+    assert members(study)[12:] == ["cmaes"] * 3
+    assert sampler.retired_because() == "cmaes"
+    cmaes = sampler.member("cmaes")
+    assert len(cmaes._source_trials or []) >= 12  # warm-started from what GP found
+
+
+def test_with_categoricals_gp_hands_over_to_tpe() -> None:
+    sampler = Backbone(seed=0, options=BackboneOptions(gp_max_trials=5))
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(mixed, n_trials=8)
+    assert members(study) == ["gp"] * 5 + ["tpe"] * 3
+
+
+def test_a_slow_gp_hands_over(caplog: pytest.LogCaptureFixture) -> None:
+    # Every GP proposal is "too slow" against a zero allowance: after `slow_trials` model-based
+    # proposals (the 10 start-up trials are random draws, not timed), GP retires.
+    options = BackboneOptions(max_wait_s=0.0, max_wait_share=0.0, slow_trials=2)
+    study = optuna.create_study(sampler=Backbone(seed=0, options=options))
+    with caplog.at_level(logging.INFO, logger="agenthpo"):
+        study.optimize(numeric, n_trials=15)
+    assert members(study)[:12] == ["gp"] * 12
+    assert members(study)[12:] == ["cmaes"] * 3
+    assert "GP took" in caplog.text
+
+
+def test_a_generous_allowance_keeps_gp() -> None:
+    options = BackboneOptions(max_wait_s=600.0, slow_trials=1)
+    study = optuna.create_study(sampler=Backbone(seed=0, options=options))
+    study.optimize(numeric, n_trials=13)
+    assert set(members(study)) == {"gp"}
+
+
+def test_without_torch_tpe_proposes_and_says_so_once(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(backbone_module, "_has_torch", lambda: False)
+    study = optuna.create_study(sampler=Backbone(seed=0))
+    with caplog.at_level(logging.WARNING, logger="agenthpo"):
+        study.optimize(numeric, n_trials=3)
+    assert set(members(study)) == {"tpe"}
+    assert caplog.text.count("needs PyTorch") == 1
+
+
+def test_parallel_workers_each_trial_has_its_member() -> None:
+    study = optuna.create_study(sampler=Backbone(seed=0))
+    study.optimize(mixed, n_trials=14, n_jobs=2)
+    assert len(study.trials) == 14
+    assert all(t.user_attrs.get("backbone_member") == "gp" for t in study.trials)
+
+
+@pytest.mark.parametrize(
+    ("objective", "directions", "expected"),
+    [
+        (numeric, ["minimize"], "gp"),
+        (mixed, ["minimize"], "tpe"),
+        (conditional, ["minimize"], "tpe"),
+    ],
+)
+def test_auto_follows_autosamplers_rule(objective, directions, expected) -> None:  # type: ignore[no-untyped-def]
+    study = optuna.create_study(directions=directions, sampler=auto_sampler(seed=0))
+    study.optimize(objective, n_trials=4)
+    assert members(study)[2:] == [expected] * 2
+
+
+def test_auto_several_objectives_and_long_runs() -> None:
+    two = optuna.create_study(directions=["minimize"] * 2, sampler=auto_sampler(seed=0))
+    two.optimize(lambda t: (numeric(t), t.params["x"]), n_trials=2)
+    assert set(members(two)) == {"nsga2"}
+    four = optuna.create_study(directions=["minimize"] * 4, sampler=auto_sampler(seed=0))
+    four.optimize(lambda t: (numeric(t),) * 4, n_trials=2)
+    assert set(members(four)) == {"nsga3"}
+    long = optuna.create_study(sampler=auto_sampler(seed=0))
+    _prefill(long, 250)
+    long.optimize(numeric, n_trials=2)
+    assert members(long)[250:] == ["cmaes"] * 2
+
+
+def test_strategies_name_the_backbone_and_auto() -> None:
+    assert isinstance(make_sampler("backbone", seed=0), Backbone)
+    assert type(make_sampler("auto", seed=0)).__name__ == "_Auto"
+
+
+def test_options_refuse_nonsense() -> None:
+    with pytest.raises(ValueError, match="slow_trials"):
+        BackboneOptions(slow_trials=0)
+    with pytest.raises(ValueError, match="max_wait"):
+        BackboneOptions(max_wait_s=-1)
