@@ -42,20 +42,23 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import random
 import statistics
 import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 from optuna.exceptions import ExperimentalWarning
 from optuna.samplers import (
     BaseSampler,
     CmaEsSampler,
+    GPSampler,
     NSGAIIISampler,
     NSGAIISampler,
+    QMCSampler,
     RandomSampler,
     TPESampler,
 )
@@ -63,14 +66,21 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from agenthpo import _keys
-from agenthpo._seeding import seeded_per_trial
+from agenthpo._seeding import _PerTrial, seeded_per_trial
 
-__all__ = ["Backbone", "BackboneOptions", "Switching", "auto_sampler", "study_shape"]
+__all__ = [
+    "Backbone",
+    "BackboneOptions",
+    "GPView",
+    "Switching",
+    "auto_sampler",
+    "study_shape",
+]
 
 _logger = logging.getLogger("agenthpo")
 _MIN_WARM_START = 10
 
-MEMBERS: tuple[str, ...] = ("gp", "tpe", "cmaes", "nsga2", "nsga3", "random")
+MEMBERS: tuple[str, ...] = ("gp", "sobol", "tpe", "cmaes", "nsga2", "nsga3", "random")
 """The member names a trial's ``backbone_member`` can hold."""
 
 
@@ -79,6 +89,10 @@ class BackboneOptions:
     """How :class:`Backbone` chooses and when it switches.
 
     Attributes:
+        startup_trials: Trials drawn before GP fits a model (GPSampler's default: 10).
+        startup: How they are drawn: ``"random"`` (GPSampler's own draws) or ``"sobol"``
+            (a scrambled Sobol sequence, :class:`optuna.samplers.QMCSampler`, after one
+            random first trial that tells it the space).
         gp_max_trials: GP serves until this many trials finished (its cost grows with the
             cube of the trials it fits); then CMA-ES (numeric spaces) or TPE take over.
             250, as AutoSampler's rule.
@@ -93,14 +107,18 @@ class BackboneOptions:
         250
     """
 
+    startup_trials: int = 10
+    startup: Literal["random", "sobol"] = "random"
     gp_max_trials: int = 250
     max_wait_s: float = 5.0
     max_wait_share: float = 0.5
     slow_trials: int = 3
 
     def __post_init__(self) -> None:
-        if self.gp_max_trials < 0 or self.slow_trials < 1:
-            raise ValueError("gp_max_trials must be >= 0 and slow_trials >= 1")
+        if self.gp_max_trials < 0 or self.slow_trials < 1 or self.startup_trials < 1:
+            raise ValueError("gp_max_trials must be >= 0, slow_trials and startup_trials >= 1")
+        if self.startup not in ("random", "sobol"):
+            raise ValueError(f"startup must be 'random' or 'sobol', not {self.startup!r}")
         if self.max_wait_s < 0 or self.max_wait_share < 0:
             raise ValueError("max_wait_s and max_wait_share must be >= 0")
 
@@ -145,6 +163,75 @@ def study_shape(study: Study) -> StudyShape:
     )
 
 
+@dataclass(frozen=True)
+class GPView:
+    """What GP's model said when it proposed a trial: its acquisition function (log
+    expected improvement) and the value at its own proposal, so that another
+    configuration can be rated on the same scale.
+
+    Reads Optuna's GP internals (``GPSampler._optimize_acqf``, which Optuna documents as
+    the method to override, and the acquisition object it receives); where they differ,
+    :meth:`value` and :meth:`posterior` return ``None``.
+    """
+
+    acqf: Any
+    own: float
+
+    def _x(self, config: dict[str, Any]) -> Any:
+        space = self.acqf.search_space
+        names = list(space._optuna_search_space)
+        if any(n not in config for n in names):
+            return None
+        # the trials argument only sizes the result: one row, for the config given
+        return space.get_normalized_params([None], [config])
+
+    def value(self, config: dict[str, Any]) -> float | None:
+        """GP's acquisition (log EI) at ``config``; ``None`` if it cannot be rated."""
+        try:
+            x = self._x(config)
+            return None if x is None else float(self.acqf.eval_acqf_no_grad(x)[0])
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError):
+            return None
+
+    def posterior(self, config: dict[str, Any]) -> tuple[float, float] | None:
+        """GP's predicted mean and standard deviation at ``config``, in standardized units
+        of the objective (higher is better); ``None`` if unavailable."""
+        try:
+            import torch
+
+            x = self._x(config)
+            if x is None:
+                return None
+            with torch.no_grad():
+                mean, var = self.acqf._gpr.posterior(torch.from_numpy(x))
+            return float(mean.reshape(-1)[0]), float(var.reshape(-1)[0]) ** 0.5
+        except (AttributeError, KeyError, TypeError, ValueError, IndexError, ImportError):
+            return None
+
+
+class _WatchedGP(_PerTrial, GPSampler):
+    """Optuna's GPSampler, reseeded per trial, keeping the acquisition of its last draw."""
+
+    last_view: GPView | None = None
+
+    def _optimize_acqf(self, acqf: Any, best_params: Any) -> Any:
+        x = super()._optimize_acqf(acqf, best_params)
+        try:
+            own = float(acqf.eval_acqf_no_grad(x.reshape(1, -1))[0])
+            self.last_view = GPView(acqf, own)
+        except (AttributeError, TypeError, ValueError, IndexError):
+            self.last_view = None
+        return x
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state.pop("last_view", None)  # the acquisition holds torch state: not worth keeping
+        return state
+
+
+_WatchedGP.__name__ = "GPSampler"
+
+
 def _has_torch() -> bool:
     return importlib.util.find_spec("torch") is not None
 
@@ -162,6 +249,7 @@ class Switching(BaseSampler):
         self._seed = seed
         self._members: dict[str, BaseSampler] = {}
         self._chosen: dict[int, str] = {}
+        self._gp_startup_trials = 10
 
     # -- what subclasses decide ---------------------------------------------------------
     def choose(self, study: Study, trial: FrozenTrial) -> str:
@@ -178,9 +266,17 @@ class Switching(BaseSampler):
     def _build(self, name: str, study: Study | None) -> BaseSampler:
         seed = self._seed
         if name == "gp":
-            from optuna.samplers import GPSampler
-
-            return seeded_per_trial(GPSampler, seed, warn_independent_sampling=False)
+            gp: BaseSampler = _WatchedGP(
+                seed=seed,
+                warn_independent_sampling=False,
+                n_startup_trials=self._gp_startup_trials,
+            )
+            gp._agenthpo_seed = seed if seed is not None else random.randrange(2**31)  # type: ignore[attr-defined]
+            return gp
+        if name == "sobol":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ExperimentalWarning)
+                return QMCSampler(qmc_type="sobol", scramble=True, seed=seed)
         if name == "tpe":
             with warnings.catch_warnings():  # group and constant_liar are "experimental"
                 warnings.simplefilter("ignore", ExperimentalWarning)
@@ -287,7 +383,9 @@ class Backbone(Switching):
     def __init__(self, *, seed: int | None = None, options: BackboneOptions | None = None):
         super().__init__(seed=seed)
         self.options = options if options is not None else BackboneOptions()
+        self._gp_startup_trials = self.options.startup_trials
         self._gp_seconds: list[float] = []
+        self._views: dict[int, GPView] = {}
         self._gp_retired: str | None = None
         self._warned_torch = False
 
@@ -303,6 +401,8 @@ class Backbone(Switching):
                     " multivariate TPE proposes instead"
                 )
             return "tpe"
+        if self.options.startup == "sobol" and 0 < shape.finished < self.options.startup_trials:
+            return "sobol"
         if self._gp_retired is None:
             why = self._gp_too_slow(study, shape)
             if why:
@@ -336,10 +436,30 @@ class Backbone(Switching):
         if self._chosen.get(trial.number) != "gp" or not search_space:
             return super().sample_relative(study, trial, search_space)
         started = time.perf_counter()
+        gp = self.member("gp")
+        gp.last_view = None  # type: ignore[attr-defined]
         params = super().sample_relative(study, trial, search_space)
         if params:  # a model-based proposal (GP's random start-up returns nothing here)
             self._gp_seconds.append(time.perf_counter() - started)
+            view = getattr(gp, "last_view", None)
+            if view is not None:
+                self._views[trial.number] = view
         return params
+
+    def gp_view(self, number: int) -> GPView | None:
+        """GP's model at trial ``number``'s proposal (this process's draws, while the trial
+        runs); ``None`` for trials GP did not propose from its model."""
+        return self._views.get(number)
+
+    def after_trial(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        state: TrialState,
+        values: Sequence[float] | None,
+    ) -> None:
+        self._views.pop(trial.number, None)
+        super().after_trial(study, trial, state, values)
 
 
 def _recent_durations(study: Study, n: int) -> list[float]:

@@ -58,6 +58,7 @@ from agenthpo.agent.history import pareto_ranks, render_history, trial_views
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.agent.screen import OutsideScreen, ScreenVerdict, tpe_screen
 from agenthpo.agent.trust import Trust, llm_trust
+from agenthpo.backbone import Backbone
 from agenthpo.errors import LLMRequiredError, LLMUnavailableWarning
 from agenthpo.llm import LLMClient, is_embedded, resolve_llm
 from agenthpo.llm._pricing import price_of
@@ -93,7 +94,12 @@ def _stored_schedule(stored: Any) -> tuple[int, int] | None:
 
 
 # How a run's first lines name the classical samplers behind the agent.
-_BACKBONE_NAMES = {"TPESampler": "TPE", "CmaEsSampler": "CMA-ES", "GPSampler": "GP"}
+_BACKBONE_NAMES = {
+    "TPESampler": "TPE",
+    "CmaEsSampler": "CMA-ES",
+    "GPSampler": "GP",
+    "Backbone": "the backbone",
+}
 
 _RATIONALE_ATTR_MAX = 480
 MAX_STORED_ANSWER_CHARS = 20_000
@@ -210,8 +216,19 @@ class AgentSampler(BaseSampler):
         self._share = llm_share
         self._adaptive = adaptive_share
         self._trust_floor = trust_floor
-        if screen_llm and not isinstance(self._backbone, TPESampler):
-            raise ValueError("screen_llm needs a TPESampler backbone (TPE's density ratio)")
+        # TPE's density ratio judges the LLM's proposals: the backbone's own when it is TPE,
+        # a TPE built for judging beside AgentHPO's Backbone (whose GP has no such ratio).
+        self._judge: TPESampler | None = (
+            self._backbone
+            if isinstance(self._backbone, TPESampler)
+            else TPESampler(seed=seed)
+            if isinstance(self._backbone, Backbone)
+            else None
+        )
+        if screen_llm and self._judge is None:
+            raise ValueError(
+                "screen_llm needs a TPESampler or Backbone backbone (TPE's density ratio)"
+            )
         self._screen_llm = screen_llm
         self._show_backbone = show_backbone
         self._max_tokens = max_llm_tokens
@@ -304,10 +321,16 @@ class AgentSampler(BaseSampler):
             rest += f" and {backbone} the others"
         text = ", then ".join([", ".join(head), rest]) if head else rest
         if self._share > 0 and self.screens(study):
-            text += (
-                f"; {backbone} screens the LLM's proposals (it keeps its own where its density"
-                " ratio rates it higher)"
-            )
+            if backbone == "TPE":
+                text += (
+                    "; TPE screens the LLM's proposals (it keeps its own where its density"
+                    " ratio rates it higher)"
+                )
+            else:
+                text += (
+                    f"; {backbone}'s own acquisition screens the LLM's proposals (its own"
+                    " proposal runs where that rates it higher)"
+                )
         return text[0].upper() + text[1:]
 
     def warmup_and_startup(self, study: Study | None = None) -> tuple[int, int]:
@@ -357,7 +380,7 @@ class AgentSampler(BaseSampler):
         """
         if self._screen_llm is not None:
             return self._screen_llm
-        if not isinstance(self._backbone, TPESampler):
+        if self._judge is None:
             return False
         stored = study.user_attrs.get(_keys.STUDY_SCHEDULE) if study is not None else None
         if isinstance(stored, dict) and isinstance(stored.get("embedded"), bool):
@@ -395,7 +418,7 @@ class AgentSampler(BaseSampler):
             >>> screen.verdict.passed, screen.own  # doctest: +SKIP
             (False, {'x': 2.1})
         """
-        if not self.screens(study, embedded=False) or not isinstance(self._backbone, TPESampler):
+        if not self.screens(study, embedded=False) or self._judge is None:
             return None
         search_space = self.infer_relative_search_space(study, _probe(number))
         space = self._space if self._space is not None else Space.from_optuna(search_space)
@@ -1020,9 +1043,27 @@ class AgentSampler(BaseSampler):
         config: dict[str, Any],
         own: dict[str, Any] | None,
     ) -> ScreenVerdict | None:
-        if own is None or not isinstance(self._backbone, TPESampler):
+        if own is None or self._judge is None:
             return None
-        return tpe_screen(self._backbone, study, number, search_space, config, own)
+        if isinstance(self._backbone, Backbone):
+            # The member that drew the backbone's proposal judges with its own acquisition:
+            # GP's log EI, TPE's density ratio; TPE's ratio for the others (CMA-ES, Sobol).
+            member = self._backbone.chosen(number)
+            view = self._backbone.gp_view(number) if member == "gp" else None
+            if view is not None:
+                mine = view.value(config)
+                if mine is not None:
+                    return ScreenVerdict(
+                        passed=mine >= view.own, llm=mine, own=view.own, backbone="GP", judge="GP"
+                    )
+            if member == "tpe":
+                judge = self._backbone.member("tpe")
+                if isinstance(judge, TPESampler):
+                    return tpe_screen(judge, study, number, search_space, config, own)
+            name = {"gp": "GP", "cmaes": "CMA-ES"}.get(member or "", "the backbone")
+            return tpe_screen(self._judge, study, number, search_space, config, own, name)
+        name = _BACKBONE_NAMES.get(type(self._backbone).__name__, "the backbone")
+        return tpe_screen(self._judge, study, number, search_space, config, own, name)
 
     def _screened_attrs(self, proposal: Proposal, verdict: ScreenVerdict) -> dict[str, Any]:
         """A trial's attributes when TPE screened out the LLM's proposal: TPE's turn, with the

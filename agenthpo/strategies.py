@@ -1,20 +1,25 @@
 """Strategies: who proposes each trial, the LLM, a classical optimizer, or both.
 
 =============  ===============================================================================
-``agent``      every trial from the LLM (the AgentHPO paper's method); TPE steps in only when an
-               answer is unusable (invalid after a repair round, a duplicate, an LLM error)
+``agent``      every trial from the LLM (the AgentHPO paper's method); the backbone steps in
+               only when an answer is unusable (invalid after a repair round, a duplicate, an
+               LLM error)
 ``hybrid-tpe`` the LLM proposes the first ``llm_startup_trials`` trials (default 3), then a
-               share ``llm_share`` (default 0.25) of the rest, spread evenly; TPE proposes the
-               others and learns from every trial; the LLM's history marks which trials TPE
+               share ``llm_share`` (default 0.25) of the rest, spread evenly; the backbone
+               (:class:`~agenthpo.backbone.Backbone`: GP on a fixed set of parameters, TPE
+               for conditional spaces and several objectives) proposes the others and
+               learns from every trial; the LLM's history marks which trials the backbone
                proposed and how they went. The share adapts (``adaptive_share``): once three
                of the LLM's proposals were judged, while they beat the running median less
-               often than TPE's, it keeps only part of its turns
-               (:mod:`agenthpo.agent.trust`), down to a tenth. With the
-               embedded model (:func:`~agenthpo.llm.is_embedded`) the LLM's turns start
-               after TPE's 10 random start-up trials instead (``llm_warmup_trials=10``, no
-               start-up turns), so the first 10 trials are TPE's own, and its proposals run
-               only where TPE's density ratio rates them at least as high as TPE's own
-               proposal (``screen_llm``, :mod:`agenthpo.agent.screen`)
+               often than the backbone's, it keeps only part of its turns
+               (:mod:`agenthpo.agent.trust`), down to a tenth. With the embedded model
+               (:func:`~agenthpo.llm.is_embedded`) the LLM's turns start after the
+               backbone's 10 start-up trials instead (``llm_warmup_trials=10``, no start-up
+               turns), and its proposals run only where the backbone's own acquisition (GP's
+               expected improvement, TPE's density ratio) rates them at least as high as the
+               backbone's proposal (``screen_llm``, :mod:`agenthpo.agent.screen`). The name
+               is older than the backbone: ``make_sampler(..., backbone="tpe")`` gives the
+               TPE-backed original
 ``centaur``    CMA-ES runs every trial; after a 10-trial warm-up, on a share ``llm_share``
                (default 0.3) of trials the LLM sees CMA-ES's proposal, its mean and step
                size and the top configurations, and may keep or override the proposal;
@@ -115,9 +120,14 @@ def make_sampler(
     llm_share: float | None = None,
     llm_startup_trials: int | None = None,
     llm_warmup_trials: int | None = None,
+    backbone: str = "backbone",
     **options: Any,
 ) -> BaseSampler:
     """The sampler for a strategy; ``options`` go to :class:`AgentSampler`.
+
+    ``backbone`` is the classical sampler under ``agent`` and ``hybrid-tpe``:
+    ``"backbone"`` (:class:`agenthpo.backbone.Backbone`, the default) or ``"tpe"`` (plain TPE,
+    the backbone before it; the benchmarks' older rows keep it).
 
     ``llm_share``, ``llm_startup_trials`` and ``llm_warmup_trials`` left at ``None`` take the
     strategy's defaults (the module's table); for ``hybrid-tpe`` the two schedule numbers
@@ -130,6 +140,9 @@ def make_sampler(
     _check(strategy)
     if strategy in CLASSICAL:
         return classical_sampler(strategy, seed=seed)
+    if backbone not in ("backbone", "tpe"):
+        raise AgentHPOError(f"backbone must be 'backbone' or 'tpe', not {backbone!r}")
+    under: BaseSampler = Backbone(seed=seed) if backbone == "backbone" else TPESampler(seed=seed)
     common: dict[str, Any] = {
         "llm": llm,
         "space": space,
@@ -140,7 +153,7 @@ def make_sampler(
     }
     if strategy == "agent":
         return AgentSampler(
-            backbone=TPESampler(seed=seed),
+            backbone=under,
             llm_share=1.0 if llm_share is None else llm_share,
             llm_warmup_trials=llm_warmup_trials,
             llm_startup_trials=llm_startup_trials,
@@ -148,7 +161,7 @@ def make_sampler(
         )
     if strategy == "hybrid-tpe":
         return AgentSampler(
-            backbone=TPESampler(seed=seed),
+            backbone=under,
             llm_warmup_trials=llm_warmup_trials,
             llm_startup_trials=llm_startup_trials,
             default_schedule=_HYBRID_SCHEDULE,

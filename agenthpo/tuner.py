@@ -226,6 +226,13 @@ def strategy_sampler(
         'TPESampler'
     """
     section = task.llm
+    extra: dict[str, Any] = {}
+    if task.adaptive_share is not None:
+        extra["adaptive_share"] = task.adaptive_share
+    if task.llm_screen is not None:
+        extra["screen_llm"] = task.llm_screen
+    if task.require_llm:
+        extra["require_llm"] = True
     return make_sampler(
         strategy or task.strategy,
         llm=llm,
@@ -236,14 +243,12 @@ def strategy_sampler(
         llm_share=task.llm_share,
         llm_startup_trials=task.llm_startup_trials,
         llm_warmup_trials=task.llm_warmup_trials,
-        **({} if task.adaptive_share is None else {"adaptive_share": task.adaptive_share}),
-        **({} if task.llm_screen is None else {"screen_llm": task.llm_screen}),
         temperature=section.temperature if section is not None else 0.7,
         max_llm_tokens=task.max_llm_tokens,
         llm_batch_size=task.llm_batch_size,
         max_llm_cost=task.max_llm_cost,
         price_per_mtok=section.price_per_mtok if section is not None else None,
-        **({"require_llm": True} if task.require_llm else {}),
+        **extra,
     )
 
 

@@ -346,7 +346,11 @@ def cmd_overhead(args: argparse.Namespace) -> int:
         rows = sampler_overhead(
             n_trials=args.trials, strategies=strategies, tick=lambda: progress.advance(bar)
         )
-        growth = prompt_growth(n_trials=args.token_trials, tick=lambda: progress.advance(bar))
+        growth = (
+            prompt_growth(n_trials=args.token_trials, tick=lambda: progress.advance(bar))
+            if args.token_trials > 0
+            else None
+        )
     meta = {
         "kind": "overhead",
         "suite": "overhead",
@@ -367,7 +371,8 @@ def cmd_overhead(args: argparse.Namespace) -> int:
 
     data = json.loads(out.read_text())
     data["sampler"] = rows
-    data["prompt"] = growth
+    if growth is not None:
+        data["prompt"] = growth
     out.write_text(json.dumps(data, separators=(",", ":")) + "\n")
     table = Table("strategy", "ms/trial 1-100", "ms/trial last 100")
     for r in rows:
@@ -532,7 +537,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ovh = sub.add_parser("overhead", help="sampler time per trial and prompt tokens vs trials")
     ovh.add_argument("--trials", type=int, default=1000)
-    ovh.add_argument("--token-trials", type=int, default=500)
+    ovh.add_argument(
+        "--token-trials", type=int, default=500, help="0: no prompt-growth measurement"
+    )
     ovh.add_argument("--strategies", nargs="+", choices=ALL_STRATEGIES, metavar="STRATEGY")
     ovh.add_argument("--results-dir", default=str(RESULTS_DIR))
     ovh.set_defaults(func=cmd_overhead)

@@ -299,3 +299,37 @@ def wilcoxon_vs(
     return WilcoxonResult(
         len(common), wins, ties, losses, stat, p, float(diffs.mean()), len(m.unpaired)
     )
+
+
+def wilcoxon_runs(
+    table: ScoreTable, strategy: str, baseline: str, budget: int, tasks: Sequence[str]
+) -> WilcoxonResult | None:
+    """Paired two-sided Wilcoxon signed-rank test over runs: each pair is one task and one
+    seed that both strategies ran (a suite of 5 tasks and 5 seeds gives 25 pairs, where the
+    test over task means has 5 and cannot reach p < 0.05). ``None`` without a pair.
+
+    Example:
+        >>> table = {"a": {"t": {0: [0.1], 1: [0.2]}}, "b": {"t": {0: [0.3], 1: [0.4]}}}
+        >>> r = wilcoxon_runs(table, "a", "b", 1, ["t"])
+        >>> r.n, r.wins, r.losses
+        (2, 2, 0)
+    """
+    from scipy.stats import wilcoxon
+
+    diffs: list[float] = []
+    for task in tasks:
+        mine, theirs = (_by_seed(table, s, task, budget) for s in (strategy, baseline))
+        diffs += [mine[seed] - theirs[seed] for seed in sorted(set(mine) & set(theirs))]
+    if not diffs:
+        return None
+    arr = np.asarray(diffs)
+    wins = int((arr < -1e-12).sum())
+    losses = int((arr > 1e-12).sum())
+    if wins + losses == 0:
+        stat, p = math.nan, 1.0
+    else:
+        res = wilcoxon(np.where(np.abs(arr) <= 1e-12, 0.0, arr), zero_method="wilcox")
+        stat, p = float(res.statistic), float(res.pvalue)
+    return WilcoxonResult(
+        len(arr), wins, len(arr) - wins - losses, losses, stat, p, float(arr.mean())
+    )

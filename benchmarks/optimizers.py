@@ -12,8 +12,14 @@
 ``cmaes``         Optuna's CmaEsSampler (categoricals sampled at random)
 ``gp``            Optuna's GPSampler (needs torch; about 1 s a trial: a slow baseline)
 ``smac``          SMAC3's HyperparameterOptimizationFacade (random forest), ask-and-tell
-``hybrid-tpe``    AgentHPO: the LLM proposes 3 start-up trials + 25% of the rest, TPE the
-                  others (``hybrid-tpe``'s default with any model but the embedded one)
+``hybrid-tpe``    AgentHPO on plain TPE (the default before the backbone): the LLM proposes
+                  3 start-up trials + 25% of the rest, TPE the others
+``hybrid``        AgentHPO's default strategy (``hybrid-tpe`` on the backbone,
+                  :class:`agenthpo.backbone.Backbone`) with the schedule of a capable model:
+                  3 LLM start-up trials + 25% of the rest
+``hybrid-screen`` the same with the embedded model's schedule: the LLM's share starts after
+                  the backbone's 10 start-up trials, and the backbone's own acquisition
+                  screens its proposals (what the default runs with the embedded model)
 ``centaur``       AgentHPO: CMA-ES, with the LLM overriding 30% of trials after 10
 ``agent``         AgentHPO: the LLM proposes every trial (the paper's method)
 ``hybrid-tpe-     ``hybrid-tpe`` with the LLM's share fixed (``adaptive_share=False``), as
@@ -58,6 +64,8 @@ __all__ = [
 ]
 
 LLM_STRATEGIES: tuple[str, ...] = (
+    "hybrid",
+    "hybrid-screen",
     "hybrid-tpe",
     "centaur",
     "agent",
@@ -142,6 +150,18 @@ def optuna_sampler(strategy: str, *, task: Task, seed: int, llm: LLMClient | Non
     kwargs: dict[str, Any] = {"seed": seed}
     if uses_llm(strategy):
         kwargs.update(llm=llm, space=task.space, context=task.context)
+    if strategy in ("hybrid", "hybrid-screen"):
+        # The default strategy on the backbone, its schedule spelled out per model kind.
+        late = strategy == "hybrid-screen"
+        kwargs.update(
+            llm_warmup_trials=10 if late else 0,
+            llm_startup_trials=0 if late else 3,
+            screen_llm=late,
+            backbone="backbone",
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return make_sampler("hybrid-tpe", **kwargs)
     if strategy in ("hybrid-tpe", "hybrid-tpe-fixed"):
         kwargs.update(llm_warmup_trials=0, llm_startup_trials=3)
     if strategy == "hybrid-tpe-fixed":
@@ -152,6 +172,8 @@ def optuna_sampler(strategy: str, *, task: Task, seed: int, llm: LLMClient | Non
     if strategy.startswith("hybrid-tpe"):
         kwargs["screen_llm"] = strategy == "hybrid-tpe-screen"
         strategy = "hybrid-tpe"
+    if strategy in ("hybrid-tpe", "agent"):
+        kwargs["backbone"] = "tpe"  # the stored rows ran on plain TPE: they keep it
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return make_sampler(strategy, **kwargs)

@@ -50,6 +50,7 @@ from benchmarks.metrics import (
     score_trajectory,
     seed_interval,
     task_means,
+    wilcoxon_runs,
     wilcoxon_vs,
 )
 from benchmarks.optimizers import ALL_STRATEGIES, LLM_STRATEGIES
@@ -537,6 +538,60 @@ def _at_a_glance(groups: Sequence[Group]) -> list[str]:
     ]
 
 
+# AgentHPO's own sampler without an LLM: compared with the classical ones, never one of them.
+OURS = ("backbone",)
+# "Level" with another sampler: at most this many points behind and not significantly worse.
+LEVEL = 0.5
+
+
+def _paired(group: Group, strategy: str, other: str, budget: int) -> str:
+    """``+2.1 (p 0.03)``: the seed-matched headline difference and the paired Wilcoxon
+    p-value over tasks; bold when the strategy is not level (see :data:`LEVEL`)."""
+    diff = headline_difference(group.table, strategy, other, budget, group.tasks)
+    w = wilcoxon_runs(group.table, strategy, other, budget, group.tasks)
+    if diff is None or w is None:
+        return "-"
+    worse_sig = w.pvalue < 0.05 and w.mean_diff > 0  # scores: lower is better
+    text = f"{diff.points:+.1f} (p {_p(w.pvalue)})"
+    return f"**{text}**" if diff.points < -LEVEL or worse_sig else text
+
+
+def _backbone_md(groups: Sequence[Group]) -> list[str]:
+    """The backbone alone against TPE, ``auto`` and the best classical sampler per suite."""
+    rows: list[str] = []
+    for g in groups:
+        if g.family == "all" or "backbone" not in g.strategies:
+            continue
+        for b in _budgets(g):
+            best = _best_classical(g, b)
+            cells = [
+                _paired(g, "backbone", o, b) if o in g.strategies else "-"
+                for o in (BASELINE, "auto")
+            ]
+            vs_best = f"`{best[0]}`: {_paired(g, 'backbone', best[0], b)}" if best else "-"
+            rows.append(
+                f"| {g.where()} | {b} | {_seeds(g, 'backbone')} |"
+                f" {_fmt(_headline_at(g, 'backbone', b))} | {cells[0]} | {cells[1]} | {vs_best} |"
+            )
+    if not rows:
+        return []
+    return [
+        "## The backbone against the classical samplers\n",
+        "`backbone` is AgentHPO's classical search alone, no LLM"
+        " (`agenthpo.backbone.Backbone`: GP on a fixed set of parameters, multivariate TPE for"
+        " conditional spaces or several objectives, warm-started CMA-ES or TPE once GP gets"
+        " slow); `auto` is OptunaHub AutoSampler's published rule, rebuilt. Cells: the"
+        " backbone's seed-matched headline difference to each (positive: the backbone is"
+        " ahead) and the p-value of a paired two-sided Wilcoxon signed-rank test over the"
+        " (task, seed) runs both ran; **bold**: more than"
+        f" {LEVEL} points behind or significantly worse (p < 0.05).\n",
+        "| suite (tasks) | trials | seeds | backbone | vs TPE | vs auto | vs the best classical |",
+        "|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+    ]
+
+
 def _llm_usage(groups: Sequence[Group]) -> list[str]:
     """How often each LLM strategy's trials really came from the LLM (the rest: backbone)."""
     rows: list[str] = []
@@ -642,9 +697,11 @@ def _evidence(groups: Sequence[Group], strategy: str) -> str:
 
 
 def _best_classical(group: Group, budget: int) -> tuple[str, float] | None:
+    """The best sampler at ``budget`` among those that are neither an LLM strategy nor
+    AgentHPO's own backbone (:data:`OURS`)."""
     best: tuple[str, float] | None = None
     for s in group.strategies:
-        if _is_llm(s):
+        if _is_llm(s) or s in OURS:
             continue
         h = _headline_at(group, s, budget)
         if h is not None and (best is None or h > best[1]):
@@ -700,7 +757,35 @@ def collect(results_dir: Path = RESULTS_DIR) -> Sections:
     critical: dict[str, Any] | None = None
     with contextlib.suppress(OSError, ValueError):
         critical = json.loads((results_dir / "critical_path.json").read_text())
-    return Sections(groups, suite_files, overhead[-1] if overhead else None, refs, critical)
+    return Sections(groups, suite_files, merge_overhead(overhead), refs, critical)
+
+
+def merge_overhead(files: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The latest overhead file, with each strategy's row from the latest file that measured
+    it (a file that measured a few strategies does not hide the others')."""
+    if not files:
+        return None
+    merged = dict(files[-1])
+    rows: dict[str, Mapping[str, Any]] = {}
+    for f in files:
+        for r in f.get("sampler", []):
+            rows[r["strategy"]] = r
+    merged["sampler"] = list(rows.values())
+    prompts = [f["prompt"] for f in files if f.get("prompt")]
+    if prompts:
+        merged["prompt"] = prompts[-1]
+    return merged
+
+
+OVERHEAD_MARKS = (50, 200, 1000)
+
+
+def _ms_at(row: Mapping[str, Any], mark: int) -> float | None:
+    """Mean ms per trial over the 10 trials up to ``mark`` (``None`` if the run was shorter)."""
+    per = row.get("per_trial_ms") or []
+    if len(per) < mark:
+        return None
+    return float(np.mean(per[mark - 10 : mark]))
 
 
 def _rel(path: Path, base: Path) -> str:
@@ -918,10 +1003,17 @@ def _overhead_md(data: Mapping[str, Any] | None, plots: str) -> list[str]:
         f" excluded (the LLM is `RandomLLM`, which answers instantly), one {n}-trial study per"
         " strategy. Mean milliseconds per trial:",
         "",
-        "| strategy | trials 1-100 | last 100 trials | vs TPE (first / last) |",
-        "|---|---|---|---|",
+        "| strategy | trials 1-100 | last 100 trials | vs TPE (first / last) | "
+        + " | ".join(f"at {m} (vs TPE)" for m in OVERHEAD_MARKS)
+        + " |",
+        "|---|---|---|---|" + "---|" * len(OVERHEAD_MARKS),
     ]
     for r in rows:
+        marks = []
+        for m in OVERHEAD_MARKS:
+            at, base = _ms_at(r, m), (_ms_at(tpe, m) if tpe else None)
+            vs = f" ({at / base:.1f}x)" if at is not None and base and r is not tpe else ""
+            marks.append(f"{_fmt(at)}{vs}")
         ratio = "-"
         if tpe and r["strategy"] != "tpe" and tpe["ms_first_100"] and tpe["ms_last_100"]:
             ratio = (
@@ -930,7 +1022,7 @@ def _overhead_md(data: Mapping[str, Any] | None, plots: str) -> list[str]:
             )
         out.append(
             f"| `{r['strategy']}` | {_fmt(r['ms_first_100'])} | {_fmt(r['ms_last_100'])}"
-            f" | {ratio} |"
+            f" | {ratio} | " + " | ".join(marks) + " |"
         )
     g = data.get("prompt")
     if g:
@@ -1209,6 +1301,7 @@ def build_report(
     """The Markdown text (and, as a side effect, the SVG plots under ``plots_dir``)."""
     plots_dir = plots_dir or (RESULTS_DIR / "plots")
     md: list[str] = [INTRO, _reference_note(sections.refs)]
+    md += _backbone_md(sections.groups)
     md += _at_a_glance(sections.groups)
     loss_table, worse = _losses(sections.groups)
 

@@ -90,13 +90,8 @@ def test_no_verdict_while_tpe_is_still_drawing_at_random() -> None:
     assert tpe_screen(study.sampler, study, 5, SPACE, {"x": 2.0, "kind": "a"}, own) is None
 
 
-def test_a_screened_out_run_is_tpe_itself(small_space: Space) -> None:
-    # The embedded model keeps proposing next to the worst trial so far, where TPE has seen
-    # bad results: TPE screens each proposal out, and the study is the one plain TPE runs
-    # with the same seed, trial for trial.
-    study = optuna.create_study()
-
-    def beside_the_worst(messages: Any, schema: Any) -> str:
+def _beside_the_worst(study: optuna.Study) -> Any:
+    def propose(messages: Any, schema: Any) -> str:
         done = [t for t in study.trials if t.value is not None]
         worst = max(done, key=lambda t: t.value or 0.0)
         x = worst.params["x"]
@@ -105,8 +100,18 @@ def test_a_screened_out_run_is_tpe_itself(small_space: Space) -> None:
             "probe the region next to the worst trial",
         )
 
-    llm = _EmbeddedLike([beside_the_worst])
-    study.sampler = make_sampler("hybrid-tpe", llm=llm, space=small_space, context=CTX, seed=0)
+    return propose
+
+
+def test_a_screened_out_run_is_tpe_itself(small_space: Space) -> None:
+    # On plain TPE (the strategy's backbone before the Backbone): the embedded model keeps
+    # proposing next to the worst trial so far, where TPE has seen bad results: TPE screens
+    # each proposal out, and the study is the one plain TPE runs with the same seed.
+    study = optuna.create_study()
+    llm = _EmbeddedLike([_beside_the_worst(study)])
+    study.sampler = make_sampler(
+        "hybrid-tpe", llm=llm, space=small_space, context=CTX, seed=0, backbone="tpe"
+    )
     study.optimize(_objective, n_trials=30)
     tpe = _run(make_sampler("tpe", seed=0), 30)
     assert [t.params for t in study.trials] == [t.params for t in tpe.trials]
@@ -123,13 +128,37 @@ def test_a_screened_out_run_is_tpe_itself(small_space: Space) -> None:
         assert t.user_attrs[_keys.LLM_CALLS] == 1
 
 
+def test_a_screened_out_run_is_the_backbone_itself(small_space: Space) -> None:
+    # The default backbone: GP's own expected improvement judges, and a study whose every
+    # LLM proposal is screened out is the backbone's own study, trial for trial.
+    study = optuna.create_study()
+    llm = _EmbeddedLike([_beside_the_worst(study)])
+    study.sampler = make_sampler("hybrid-tpe", llm=llm, space=small_space, context=CTX, seed=0)
+    study.optimize(_objective, n_trials=16)
+    alone = _run(make_sampler("backbone", seed=0), 16)
+    assert [t.params for t in study.trials] == [t.params for t in alone.trials]
+    screened = [t for t in study.trials if t.user_attrs.get(_keys.FALLBACK_REASON)]
+    assert len(screened) >= 1, "the model was asked and screened out on its turns"
+    for t in screened:
+        assert t.user_attrs[_keys.PROPOSED_BY] == "backbone"
+        assert t.user_attrs["backbone_member"] == "gp"
+        assert (
+            "GP's expected improvement rates its own proposal higher: log EI"
+            in (t.user_attrs[_keys.RATIONALE])
+        )
+
+
 def test_a_proposal_tpe_rates_above_its_own_is_kept(small_space: Space) -> None:
     # Far from every trial: once TPE's own proposals have covered the good region, its ratio
     # rates this unvisited corner above them (TPE's own exploration), and the proposal runs.
     # When that happens depends on TPE's draws: with seed 8 (per-trial seeding) the corner
     # is screened out on three turns and kept on the fourth.
     sampler = make_sampler(
-        "hybrid-tpe", llm=_proposing({"x": 4.9, "kind": "b"}), space=small_space, seed=8
+        "hybrid-tpe",
+        llm=_proposing({"x": 4.9, "kind": "b"}),
+        space=small_space,
+        seed=8,
+        backbone="tpe",
     )
     study = _run(sampler, 30)
     used = [t for t in study.trials if t.user_attrs[_keys.PROPOSED_BY] == "llm"]

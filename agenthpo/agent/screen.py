@@ -69,6 +69,8 @@ class ScreenVerdict:
     passed: bool
     llm: float
     own: float
+    backbone: str = "TPE"  # whose proposal the LLM's was judged against
+    judge: str = "TPE"  # "TPE": its density ratio (log l/g); "GP": its log expected improvement
 
     def describe(self) -> str:
         """One line for a trial's rationale.
@@ -77,13 +79,24 @@ class ScreenVerdict:
             >>> ScreenVerdict(passed=False, llm=-0.41, own=0.87).describe()
             "TPE's density ratio rates its own proposal higher: log ratio 0.87 against -0.41"
         """
+        theirs = "its own" if self.backbone == self.judge else f"{self.backbone}'s"
+        if self.judge == "GP":
+            if self.passed:
+                return (
+                    f"GP's expected improvement rates it at least as high as {theirs}"
+                    f" proposal: log EI {self.llm:.2f} against {self.own:.2f}"
+                )
+            return (
+                f"GP's expected improvement rates {theirs} proposal higher: log EI"
+                f" {self.own:.2f} against {self.llm:.2f}"
+            )
         if self.passed:
             return (
-                "TPE's density ratio rates it at least as high as TPE's own proposal: log"
+                f"TPE's density ratio rates it at least as high as {theirs} proposal: log"
                 f" ratio {self.llm:.2f} against {self.own:.2f}"
             )
         return (
-            f"TPE's density ratio rates its own proposal higher: log ratio {self.own:.2f}"
+            f"TPE's density ratio rates {theirs} proposal higher: log ratio {self.own:.2f}"
             f" against {self.llm:.2f}"
         )
 
@@ -120,8 +133,10 @@ def tpe_screen(
     search_space: Mapping[str, BaseDistribution],
     config: Mapping[str, Any],
     own: Mapping[str, Any],
+    backbone: str = "TPE",
 ) -> ScreenVerdict | None:
-    """TPE's verdict on ``config`` against its own proposal ``own`` for trial ``number``.
+    """TPE's verdict on ``config`` against its own proposal ``own`` for trial ``number``
+    (or against the proposal of the sampler named ``backbone``, which TPE judges as well).
 
     ``None`` when TPE cannot judge: while it is still in its random start-up (no model), for
     several objectives, and where Optuna's internals differ from those this was written
@@ -146,7 +161,7 @@ def tpe_screen(
                 exc,
             )
         return None
-    return ScreenVerdict(passed=llm >= mine, llm=llm, own=mine)
+    return ScreenVerdict(passed=llm >= mine, llm=llm, own=mine, backbone=backbone)
 
 
 def _acquisition(
