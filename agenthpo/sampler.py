@@ -935,8 +935,8 @@ class AgentSampler(BaseSampler):
         """Stores the backbone's own reason for ``config`` as the trial's rationale (see
         :func:`~agenthpo.agent.explain.explain`), with ``why`` it was the backbone's trial."""
         suffix = f" ({why})" if why else ""
-        text = explain(self._backbone, study, trial, config, max_chars=_RATIONALE_ATTR_MAX)
-        text = _clip(text, _RATIONALE_ATTR_MAX - len(suffix)) + suffix
+        limit = max(80, _RATIONALE_ATTR_MAX - len(suffix))
+        text = explain(self._backbone, study, trial, config, max_chars=limit) + suffix
         self._store(study, trial, {_keys.RATIONALE: _clip(text, _RATIONALE_ATTR_MAX)})
         return config
 

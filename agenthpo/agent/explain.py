@@ -667,8 +667,7 @@ def _cmaes(
     mean = [f"{n} {_value(v)}" for n, v in state.mean.items()]
     aside = [name for name in config if name not in state.mean]
     note = (
-        f"; {', '.join(aside)} drawn at random (CMA-ES leaves categorical and new parameters"
-        " to random draws)"
+        f"; {', '.join(aside)} drawn at random (outside CMA-ES's numeric search space)"
         if aside
         else ""
     )
