@@ -54,6 +54,7 @@ from agenthpo.agent.creator import (
     find_duplicate,
     propose_batch,
 )
+from agenthpo.agent.explain import cmaes_state, explain
 from agenthpo.agent.history import pareto_ranks, render_history, trial_views
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.agent.screen import OutsideScreen, ScreenVerdict, tpe_screen
@@ -549,14 +550,14 @@ class AgentSampler(BaseSampler):
             self._store(study, trial, {_keys.LLM_TRUST: round(trust.value, 3)})
         if not llm_turn:
             warmup = self.warmup_and_startup(study)[0]
+            why = ""
             if trust is not None and self.llm_turn(trial.number, study):
-                why = f"{backbone_name}'s turn: {trust.describe()}"
+                why = f"its turn: {trust.describe()}"
             elif trial.number < warmup:
-                why = f"{backbone_name}'s turn: the first {warmup} trials are its warm-up"
-            else:
-                why = f"{backbone_name}'s turn by the schedule"
-            self._store(study, trial, {_keys.PROPOSED_BY: "backbone", _keys.RATIONALE: why})
-            return self._backbone_fresh(study, trial, search_space)
+                why = f"its turn: the first {warmup} trials are its warm-up"
+            self._store(study, trial, {_keys.PROPOSED_BY: "backbone"})
+            config = self._backbone_fresh(study, trial, search_space)
+            return self._explained(study, trial, config, why)
         trials = [t for t in study.get_trials(deepcopy=False) if t.number != trial.number]
         budget_note = self._budget_exhausted(trials)
         if budget_note is not None:
@@ -566,10 +567,10 @@ class AgentSampler(BaseSampler):
                 {
                     _keys.PROPOSED_BY: "backbone",
                     _keys.FALLBACK_REASON: f"budget: {budget_note}",
-                    _keys.RATIONALE: f"{backbone_name} proposed (LLM budget spent)",
                 },
             )
-            return self._backbone_complete(study, trial, search_space)
+            config = self._backbone_complete(study, trial, search_space)
+            return self._explained(study, trial, config, "LLM budget spent")
 
         space = self._space if self._space is not None else Space.from_optuna(search_space)
         extra_note: str | None = None
@@ -595,7 +596,8 @@ class AgentSampler(BaseSampler):
             self._record(study, trial, outcome.calls)
             if outcome.kind == "llm_error":
                 self._llm_failed(study, trial, outcome, backbone_name)
-            return self._backbone_complete(study, trial, search_space, backbone_proposal)
+            config = self._backbone_complete(study, trial, search_space, backbone_proposal)
+            return self._explained(study, trial, config, f"LLM fallback: {outcome.kind}")
         own = None
         if self.screens(study):
             # TPE's own proposal for this trial, drawn as plain TPE draws it: the bar the
@@ -623,7 +625,8 @@ class AgentSampler(BaseSampler):
             )
             self._store(study, trial, self._fallback_attrs(failed))
             self._record(study, trial, failed.calls)
-            return self._backbone_complete(study, trial, search_space, backbone_proposal)
+            config = self._backbone_complete(study, trial, search_space, backbone_proposal)
+            return self._explained(study, trial, config, "LLM fallback: duplicate")
         self._store(study, trial, self._proposal_attrs(outcome))
         self._record(study, trial, outcome.calls)
         _logger.info(
@@ -949,6 +952,17 @@ class AgentSampler(BaseSampler):
             config = self._backbone_complete(study, trial, search_space)
         return config
 
+    def _explained(
+        self, study: Study, trial: FrozenTrial, config: dict[str, Any], why: str
+    ) -> dict[str, Any]:
+        """Stores the backbone's own reason for ``config`` as the trial's rationale (see
+        :func:`~agenthpo.agent.explain.explain`), with ``why`` it was the backbone's trial."""
+        suffix = f" ({why})" if why else ""
+        limit = max(80, _RATIONALE_ATTR_MAX - len(suffix))
+        text = explain(self._backbone, study, trial, config, max_chars=limit) + suffix
+        self._store(study, trial, {_keys.RATIONALE: _clip(text, _RATIONALE_ATTR_MAX)})
+        return config
+
     def _claim(
         self,
         study: Study,
@@ -1126,30 +1140,9 @@ class _Prefetched:
 
 
 def _cmaes_state(backbone: BaseSampler, study: Study) -> str:
-    """CMA-ES's mean and step size in words, or "" (uses Optuna internals, guarded)."""
-    if not isinstance(backbone, CmaEsSampler):
-        return ""
-    try:
-        from optuna._transform import _SearchSpaceTransform
-
-        completed = backbone._get_trials(study)
-        optimizer = backbone._restore_optimizer(completed)
-        space = backbone.infer_relative_search_space(study, completed[-1] if completed else None)  # type: ignore[arg-type]
-        if optimizer is None or not space:
-            return ""
-        trans = _SearchSpaceTransform(space, transform_step=True, transform_0_1=True)
-        mean = trans.untransform(optimizer._mean)
-        shown = {
-            k: (float(format(v, ".4g")) if isinstance(v, float) else v) for k, v in mean.items()
-        }
-        return (
-            f"Its search distribution after generation {optimizer.generation}: mean"
-            f" {json.dumps(shown)}, step size sigma {float(optimizer._sigma):.3g} (as a"
-            " fraction of each parameter's range)."
-        )
-    except Exception:
-        _logger.debug("could not read the CMA-ES state", exc_info=True)
-        return ""
+    """CMA-ES's mean and step size in words, or "" (see :func:`cmaes_state`)."""
+    state = cmaes_state(backbone, study)
+    return state.describe() if state is not None else ""
 
 
 def _noise_note(study: Study, metric: str) -> str:

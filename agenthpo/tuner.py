@@ -40,6 +40,7 @@ from agenthpo._lifecycle import (
 )
 from agenthpo._text import one_line, tail_lines
 from agenthpo.agent.analyst import analyze
+from agenthpo.agent.explain import explain
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.agent.screen import OutsideScreen
 from agenthpo.dashboard import dashboard_available, write_trial_note
@@ -981,6 +982,7 @@ class Tuner:
             fixed = study._storage.get_trial(trial._trial_id).system_attrs.get("fixed_params")
             attrs[_keys.PROPOSED_BY] = "enqueued" if fixed else self.strategy
             trial.set_user_attr(_keys.PROPOSED_BY, attrs[_keys.PROPOSED_BY])
+        self._explain_classical(study, trial, attrs)
         trial.set_user_attr(_keys.STRATEGY, self.strategy)
         event = TrialEvent(number=trial.number, config=config, attrs=attrs)
         for listener in self.on_trial_start:
@@ -1145,8 +1147,21 @@ class Tuner:
         if _keys.PROPOSED_BY not in attrs:
             trial.set_user_attr(_keys.PROPOSED_BY, self.strategy)
             attrs[_keys.PROPOSED_BY] = self.strategy
+        self._explain_classical(study, trial, attrs)
         trial.set_user_attr(_keys.STRATEGY, self.strategy)
         return TrialEvent(number=trial.number, config=config, attrs=attrs)
+
+    @staticmethod
+    def _explain_classical(study: optuna.Study, trial: optuna.Trial, attrs: dict[str, Any]) -> None:
+        """Stores a classical sampler's reason for the trial it proposed (as the backbone's
+        trials under :class:`AgentSampler` get theirs); enqueued trials keep theirs or none."""
+        if _keys.RATIONALE in attrs or isinstance(study.sampler, AgentSampler):
+            return
+        frozen = study._storage.get_trial(trial._trial_id)
+        if frozen.system_attrs.get("fixed_params") or not frozen.params:
+            return
+        attrs[_keys.RATIONALE] = explain(study.sampler, study, frozen, dict(frozen.params))
+        trial.set_user_attr(_keys.RATIONALE, attrs[_keys.RATIONALE])
 
     def tell(
         self,

@@ -57,9 +57,11 @@ def test_the_embedded_model_gets_its_turns_after_tpes_start_up(small_space: Spac
     who = [t.user_attrs[_keys.PROPOSED_BY] for t in study.trials]
     assert who[:10] == ["backbone"] * 10
     assert "llm" in who[10:]
-    assert study.trials[0].user_attrs[_keys.RATIONALE] == (
-        "TPESampler's turn: the first 10 trials are its warm-up"
-    )
+    # TPE's own reason, then why the trial was TPE's
+    assert [t.user_attrs[_keys.RATIONALE] for t in study.trials[:10]] == [
+        f"TPE's random start-up draw {k} of 10 (its turn: the first 10 trials are its warm-up)"
+        for k in range(1, 11)
+    ]
     # The first ten trials are TPE's own: the same configurations the tpe strategy draws
     # (both reseed TPE from the seed and the trial number before each trial).
     tpe = _run(make_sampler("tpe", seed=0), 10)
