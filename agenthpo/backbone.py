@@ -7,7 +7,8 @@ from what the study shows:
 the study                                   member
 ==========================================  ===============================================
 one objective, a fixed set of parameters    Optuna's ``GPSampler`` (numeric and categorical
-                                            parameters; its own 10 random start-up trials)
+                                            parameters), after 10 start-up trials: one
+                                            random, then a scrambled Sobol sequence
 parameters that come and go (conditional)   multivariate TPE, grouped, with constant liar
 several objectives                          multivariate TPE with constant liar
 GP gets slow: ``gp_max_trials`` finished    CMA-ES warm-started from the finished trials
@@ -108,7 +109,7 @@ class BackboneOptions:
     """
 
     startup_trials: int = 10
-    startup: Literal["random", "sobol"] = "random"
+    startup: Literal["random", "sobol"] = "sobol"
     gp_max_trials: int = 250
     max_wait_s: float = 5.0
     max_wait_share: float = 0.5

@@ -378,10 +378,11 @@ def cmd_overhead(args: argparse.Namespace) -> int:
     for r in rows:
         table.add_row(r["strategy"], f"{r['ms_first_100']:.1f}", f"{r['ms_last_100']:.1f}")
     console.print(table)
-    console.print(
-        f"agent prompt tokens: {growth['tokens_at']}; ratio {args.token_trials}/50 ="
-        f" {growth['ratio_last_to_50']}"
-    )
+    if growth is not None:
+        console.print(
+            f"agent prompt tokens: {growth['tokens_at']}; ratio {args.token_trials}/50 ="
+            f" {growth['ratio_last_to_50']}"
+        )
     console.print(f"results: {out}")
     return 0
 

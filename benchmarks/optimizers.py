@@ -2,6 +2,8 @@
 
 ================  ==========================================================================
 ``backbone``      AgentHPO's backbone alone (:class:`agenthpo.backbone.Backbone`), no LLM
+``backbone-       the backbone with GP's own random start-up draws instead of the Sobol
+random``          sequence (the start-up it had before measuring; on request)
 ``auto``          OptunaHub AutoSampler's published rule (:func:`agenthpo.backbone.auto_sampler`)
 ``random``        Optuna's RandomSampler
 ``tpe``           Optuna's TPESampler with its defaults (10 random start-up trials; since
@@ -76,6 +78,7 @@ LLM_STRATEGIES: tuple[str, ...] = (
 ON_REQUEST: tuple[str, ...] = ("hybrid-tpe-fixed",)
 CLASSICAL_STRATEGIES: tuple[str, ...] = (
     "backbone",
+    "backbone-random",
     "auto",
     "random",
     "tpe",
@@ -86,7 +89,7 @@ CLASSICAL_STRATEGIES: tuple[str, ...] = (
     "smac",
 )
 ALL_STRATEGIES: tuple[str, ...] = CLASSICAL_STRATEGIES + LLM_STRATEGIES
-SLOW_STRATEGIES: tuple[str, ...] = ("gp", "smac", "backbone", "auto")
+SLOW_STRATEGIES: tuple[str, ...] = ("gp", "smac", "backbone", "backbone-random", "auto")
 
 
 def _tpe_default_is_multivariate() -> bool:
@@ -116,7 +119,10 @@ def available(strategy: str) -> str | None:
     """``None`` if the strategy can run here, else why not."""
     if strategy not in ALL_STRATEGIES:
         return f"unknown strategy {strategy!r}; choose from {', '.join(ALL_STRATEGIES)}"
-    if strategy in ("gp", "backbone", "auto") and importlib.util.find_spec("torch") is None:
+    if (
+        strategy in ("gp", "backbone", "backbone-random", "auto")
+        and importlib.util.find_spec("torch") is None
+    ):
         return "gp needs torch (pip install torch==2.13.0)"
     if strategy == "smac" and importlib.util.find_spec("smac") is None:
         return "smac needs SMAC3 (pip install smac)"
@@ -147,6 +153,10 @@ def optuna_sampler(strategy: str, *, task: Task, seed: int, llm: LLMClient | Non
             return optuna.samplers.TPESampler(multivariate=strategy == "tpe-mv", seed=seed)
     if strategy == "smac":
         raise ValueError("smac runs its own ask-and-tell loop, not an Optuna sampler")
+    if strategy == "backbone-random":
+        from agenthpo.backbone import Backbone, BackboneOptions
+
+        return Backbone(seed=seed, options=BackboneOptions(startup="random"))
     kwargs: dict[str, Any] = {"seed": seed}
     if uses_llm(strategy):
         kwargs.update(llm=llm, space=task.space, context=task.context)

@@ -539,7 +539,7 @@ def _at_a_glance(groups: Sequence[Group]) -> list[str]:
 
 
 # AgentHPO's own sampler without an LLM: compared with the classical ones, never one of them.
-OURS = ("backbone",)
+OURS = ("backbone", "backbone-random")
 # "Level" with another sampler: at most this many points behind and not significantly worse.
 LEVEL = 0.5
 

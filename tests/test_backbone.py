@@ -41,7 +41,8 @@ def members(study: optuna.Study) -> list[str]:
 
 
 def test_a_fixed_numeric_space_is_gps_study_trial_for_trial() -> None:
-    ours = optuna.create_study(sampler=Backbone(seed=3))
+    # With GP's own random start-up (the Sobol start-up is the one difference by default)
+    ours = optuna.create_study(sampler=Backbone(seed=3, options=BackboneOptions(startup="random")))
     ours.optimize(numeric, n_trials=14)
     plain = optuna.create_study(sampler=seeded_per_trial(optuna.samplers.GPSampler, 3))
     plain.optimize(numeric, n_trials=14)
@@ -49,10 +50,24 @@ def test_a_fixed_numeric_space_is_gps_study_trial_for_trial() -> None:
     assert [t.params for t in ours.trials] == [t.params for t in plain.trials]
 
 
+def test_the_start_up_is_a_sobol_sequence_after_one_random_trial() -> None:
+    study = optuna.create_study(sampler=Backbone(seed=3))
+    study.optimize(numeric, n_trials=12)
+    assert members(study) == ["gp"] + ["sobol"] * 9 + ["gp"] * 2
+    # Sobol points of 2 dimensions spread over the space: every quarter of x's range holds
+    # two of the 8 first points (a random sample of 8 misses a quarter now and then)
+    xs = [t.params["x"] for t in study.trials[1:9]]
+    assert sorted(int((x + 5) // 2.5) for x in xs) == [0, 0, 1, 1, 2, 2, 3, 3]
+    again = optuna.create_study(sampler=Backbone(seed=3))
+    again.optimize(numeric, n_trials=12)
+    assert [t.params for t in again.trials] == [t.params for t in study.trials]
+
+
 def test_categorical_parameters_stay_with_gp() -> None:
     study = optuna.create_study(sampler=Backbone(seed=0))
     study.optimize(mixed, n_trials=12)
-    assert set(members(study)) == {"gp"}
+    assert set(members(study)) == {"gp", "sobol"}
+    assert members(study)[10:] == ["gp"] * 2
 
 
 def test_conditional_parameters_hand_over_to_tpe() -> None:
@@ -91,10 +106,10 @@ def test_gp_hands_over_to_warm_started_cmaes_after_its_trial_limit() -> None:
 
 
 def test_with_categoricals_gp_hands_over_to_tpe() -> None:
-    sampler = Backbone(seed=0, options=BackboneOptions(gp_max_trials=5))
+    sampler = Backbone(seed=0, options=BackboneOptions(gp_max_trials=12))
     study = optuna.create_study(sampler=sampler)
-    study.optimize(mixed, n_trials=8)
-    assert members(study) == ["gp"] * 5 + ["tpe"] * 3
+    study.optimize(mixed, n_trials=15)
+    assert members(study) == ["gp"] + ["sobol"] * 9 + ["gp"] * 2 + ["tpe"] * 3
 
 
 def test_a_slow_gp_hands_over(caplog: pytest.LogCaptureFixture) -> None:
@@ -104,7 +119,7 @@ def test_a_slow_gp_hands_over(caplog: pytest.LogCaptureFixture) -> None:
     study = optuna.create_study(sampler=Backbone(seed=0, options=options))
     with caplog.at_level(logging.INFO, logger="agenthpo"):
         study.optimize(numeric, n_trials=15)
-    assert members(study)[:12] == ["gp"] * 12
+    assert members(study)[10:12] == ["gp"] * 2
     assert members(study)[12:] == ["cmaes"] * 3
     assert "GP took" in caplog.text
 
@@ -113,7 +128,7 @@ def test_a_generous_allowance_keeps_gp() -> None:
     options = BackboneOptions(max_wait_s=600.0, slow_trials=1)
     study = optuna.create_study(sampler=Backbone(seed=0, options=options))
     study.optimize(numeric, n_trials=13)
-    assert set(members(study)) == {"gp"}
+    assert members(study)[10:] == ["gp"] * 3
 
 
 def test_without_torch_tpe_proposes_and_says_so_once(
@@ -131,7 +146,7 @@ def test_parallel_workers_each_trial_has_its_member() -> None:
     study = optuna.create_study(sampler=Backbone(seed=0))
     study.optimize(mixed, n_trials=14, n_jobs=2)
     assert len(study.trials) == 14
-    assert all(t.user_attrs.get("backbone_member") == "gp" for t in study.trials)
+    assert all(t.user_attrs.get("backbone_member") in ("gp", "sobol") for t in study.trials)
 
 
 @pytest.mark.parametrize(

@@ -91,5 +91,5 @@ def test_cli_replay(quadratic_task: Task, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "replaying 3 recorded answers" in result.output
     # who proposes which trials, said before the first trial runs
-    assert "agent: The LLM proposes every trial (TPE steps in" in result.output
+    assert "agent: The LLM proposes every trial (the backbone steps in" in result.output
     assert _params(copy) == _params(original)

@@ -204,6 +204,14 @@ def test_the_run_says_that_tpe_screens(small_space: Space) -> None:
     assert isinstance(sampler, AgentSampler)
     assert sampler.screens()
     assert sampler.schedule().endswith(
+        "; the backbone's own acquisition screens the LLM's proposals (its own proposal runs"
+        " where that rates it higher)"
+    )
+    on_tpe = make_sampler(
+        "hybrid-tpe", llm=_proposing({}), space=small_space, context=CTX, backbone="tpe"
+    )
+    assert isinstance(on_tpe, AgentSampler)
+    assert on_tpe.schedule().endswith(
         "; TPE screens the LLM's proposals (it keeps its own where its density ratio rates it"
         " higher)"
     )
@@ -234,7 +242,7 @@ def test_a_resumed_study_keeps_screening_whatever_model_resumes_it(small_space: 
 
 
 def test_screening_needs_a_tpe_backbone() -> None:
-    with pytest.raises(ValueError, match="TPESampler backbone"):
+    with pytest.raises(ValueError, match="TPESampler or Backbone backbone"):
         AgentSampler(backbone=optuna.samplers.RandomSampler(), screen_llm=True)
 
 

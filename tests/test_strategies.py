@@ -57,15 +57,17 @@ def test_the_embedded_model_gets_its_turns_after_tpes_start_up(small_space: Spac
     who = [t.user_attrs[_keys.PROPOSED_BY] for t in study.trials]
     assert who[:10] == ["backbone"] * 10
     assert "llm" in who[10:]
-    # TPE's own reason, then why the trial was TPE's
-    assert [t.user_attrs[_keys.RATIONALE] for t in study.trials[:10]] == [
-        f"TPE's random start-up draw {k} of 10 (its turn: the first 10 trials are its warm-up)"
-        for k in range(1, 11)
-    ]
-    # The first ten trials are TPE's own: the same configurations the tpe strategy draws
-    # (both reseed TPE from the seed and the trial number before each trial).
-    tpe = _run(make_sampler("tpe", seed=0), 10)
-    assert [t.params for t in study.trials[:10]] == [t.params for t in tpe.trials]
+    # The backbone's own reason (GP's start-up), then why the trial was the backbone's
+    said = [t.user_attrs[_keys.RATIONALE] for t in study.trials[:10]]
+    warmup = " (its turn: the first 10 trials are its warm-up)"
+    assert said[0] == "GP's random start-up draw 1 of 10" + warmup
+    for line in said[1:]:
+        assert line.startswith("start-up: the next point of a scrambled Sobol sequence")
+        assert line.endswith(warmup)
+    # The first ten trials are the backbone's own: the same configurations the backbone
+    # strategy draws (both reseed it from the seed and the trial number before each trial).
+    alone = _run(make_sampler("backbone", seed=0), 10)
+    assert [t.params for t in study.trials[:10]] == [t.params for t in alone.trials]
 
 
 def test_any_other_model_proposes_the_first_three_trials(small_space: Space) -> None:
@@ -122,9 +124,10 @@ def test_a_run_says_who_proposes_which_trials(small_space: Space) -> None:
         return sampler.schedule()
 
     assert said("hybrid-tpe", _llm(embedded=True)) == (
-        "TPE proposes the first 10 trials, then the LLM 25% of the rest (fewer while its"
-        " proposals do worse than TPE's) and TPE the others; TPE screens the LLM's proposals"
-        " (it keeps its own where its density ratio rates it higher)"
+        "The backbone proposes the first 10 trials, then the LLM 25% of the rest (fewer while"
+        " its proposals do worse than the backbone's) and the backbone the others; the"
+        " backbone's own acquisition screens the LLM's proposals"
+        " (its own proposal runs where that rates it higher)"
     )
     assert said("hybrid-tpe", _llm(embedded=False)).startswith(
         "The LLM proposes the first 3 trials, then the LLM 25% of the rest"
@@ -157,7 +160,9 @@ def test_a_run_says_who_proposes_which_trials(small_space: Space) -> None:
 def test_the_schedule_reads_right_at_the_edges(
     small_space: Space, options: dict[str, Any], text: str
 ) -> None:
-    sampler = make_sampler("hybrid-tpe", llm=_llm(embedded=False), space=small_space, **options)
+    sampler = make_sampler(
+        "hybrid-tpe", llm=_llm(embedded=False), space=small_space, backbone="tpe", **options
+    )
     assert isinstance(sampler, AgentSampler)
     assert sampler.schedule() == text
 

@@ -55,6 +55,7 @@ from optuna.samplers import (
     CmaEsSampler,
     NSGAIIISampler,
     NSGAIISampler,
+    QMCSampler,
     RandomSampler,
     TPESampler,
 )
@@ -172,6 +173,11 @@ def _explain(
     if type(sampler).__name__ == "GPSampler" or _is_gp(sampler):
         return _gp(sampler, study, trial, config, limit)
     name = _name(sampler)
+    if isinstance(sampler, QMCSampler):
+        return (
+            "start-up: the next point of a scrambled Sobol sequence (spread evenly over the"
+            f" space before GP fits a model): {_values(config, limit - 100)}"
+        )
     if isinstance(sampler, RandomSampler):
         return f"{name} drew {_values(config, limit - len(name) - 6)}"
     if isinstance(sampler, (NSGAIISampler, NSGAIIISampler)):
