@@ -1061,6 +1061,9 @@ python -m benchmarks run --suite full --llm random                # the RandomLL
 python -m benchmarks run --suite tabular --llm corners --seeds 3 \
     --strategies hybrid-tpe hybrid-tpe-fixed centaur               # a confidently wrong LLM
 python -m benchmarks run --suite full --strategies gp smac        # slow baselines, run once
+python -m benchmarks run --suite real --strategies tpe cmaes --trials 25 --jobs 1
+python -m benchmarks run --suite real --strategies hybrid-tpe-screen --llm local --trials 25
+python -m benchmarks fresh-seeds            # suite 3's selections and human references, seeds 101-105
 python -m benchmarks overhead               # sampler time per trial, prompt tokens vs trials
 python -m benchmarks report                 # regenerates this file and the plots
 python -m benchmarks calibrate              # only for new tasks: freezes opt and median_random
