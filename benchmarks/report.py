@@ -1063,7 +1063,7 @@ python -m benchmarks run --suite tabular --llm corners --seeds 3 \
 python -m benchmarks run --suite full --strategies gp smac        # slow baselines, run once
 python -m benchmarks run --suite real --strategies tpe cmaes --trials 25 --jobs 1
 python -m benchmarks run --suite real --strategies hybrid-tpe-screen --llm local --trials 25
-python -m benchmarks fresh-seeds            # suite 3's selections and human references, seeds 101-105
+python -m benchmarks fresh-seeds    # suite 3: selections and human references on seeds 101-105
 python -m benchmarks overhead               # sampler time per trial, prompt tokens vs trials
 python -m benchmarks report                 # regenerates this file and the plots
 python -m benchmarks calibrate              # only for new tasks: freezes opt and median_random
@@ -1246,7 +1246,7 @@ def _fresh_cell(row: FreshRow) -> str:
 def _fresh_methods(rows: Sequence[FreshRow], best_classical: str | None) -> list[str]:
     """The human reference, the default strategy, TPE, the best classical sampler, the rest."""
     first = [HUMAN, DEFAULT_LABEL, BASELINE, *([best_classical] if best_classical else [])]
-    names = [r.method for r in rows]
+    names = list(dict.fromkeys(r.method for r in rows))
     return [m for m in dict.fromkeys(first) if m in names] + sorted(
         (m for m in names if m not in first), key=_order_key
     )

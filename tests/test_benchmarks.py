@@ -988,18 +988,22 @@ def test_report_puts_each_method_next_to_the_human_reference(tmp_path: Path) -> 
     runs = [_fresh(HUMAN, None, [0.80, 0.81, 0.82], seeds)]
     runs += [_fresh("tpe", i, [0.84, 0.85, 0.86], seeds) for i in range(3)]
     runs += [_fresh("hybrid-tpe-screen [local]", i, [0.80 + i / 100] * 3, seeds) for i in range(3)]
+    runs += [_fresh("cmaes", i, [0.81, 0.81, 0.81], seeds) for i in range(2)]
+    # a second task: each method stays one column
+    runs += [{**r, "task": "real-gcn-cora", "metrics": [{"test_accuracy": 0.8}] * 3} for r in runs]
     save_results(tmp_path / "fresh-a.json", {"kind": "fresh", "fresh_seeds": seeds}, runs)
     text = write_report(results_dir=tmp_path, out=tmp_path / "B.md").read_text()
     part = text[text.index("## Against the human reference") :]
     head = (
         "| task | test metric | human reference | `hybrid-tpe-screen [local]` (default) | `tpe` |"
+        " `cmaes` |\n"
     )
     assert head in part
     # 0.84..0.86 on every run: mean 0.85, sd over the 9 trainings 0.0087; the runs agree,
     # so Welch is a one-sample test against the human seeds (t 6.9, 2 df): p 0.020
     assert (
         "| real-hgb-credit | `test_auc` (higher is better) | 0.8100 ± 0.0100 |"
-        " 0.8100 ± 0.0087 | 0.8500 ± 0.0087 ▲ |"
+        " 0.8100 ± 0.0087 | 0.8500 ± 0.0087 ▲ | 0.8100 ± 0.0000 |"
     ) in part
     assert "is never significantly below the human reference" in part
     assert "l2_regularization 0.0" not in part
