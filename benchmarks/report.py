@@ -1260,6 +1260,30 @@ def _fresh_name(method: str, best_classical: str | None) -> str:
     return f"`{method}`{tag}"
 
 
+def _llm_share_note(real: Group | None) -> list[str]:
+    """What the embedded model did in the default strategy's runs behind the fresh rows."""
+    runs = [
+        r
+        for r in (real.runs if real else [])
+        if label(r) == DEFAULT_LABEL and r.get("best_params") is not None
+    ]
+    if not runs:
+        return []
+    trials = sum(len(r.get("values", [])) for r in runs)
+    ran = sum(int(r.get("llm_proposals", 0)) for r in runs)
+    screened = sum(int(r.get("fallbacks", {}).get("screened", 0)) for r in runs)
+    text = (
+        f"In the {_n(len(runs), 'run')} of `{DEFAULT_LABEL}` behind these rows, the embedded"
+        f" model's proposals ran on {ran} of {trials} trials ({screened} screened out by TPE)"
+    )
+    if ran == 0:
+        text += (
+            ": every trial was TPE's, with TPE's draws, so the default strategy's selections"
+            " are TPE's own on the same search seeds"
+        )
+    return [text + ".\n"]
+
+
 def human_reference_md(sections: Sections) -> list[str]:
     """The suite-3 section: each method's selected configurations on fresh seeds, next to
     each task's human reference (:mod:`benchmarks.fresh`)."""
@@ -1307,6 +1331,7 @@ def human_reference_md(sections: Sections) -> list[str]:
         )
         + ".\n"
     )
+    md += _llm_share_note(real)
     examples = {e.name: e for e in EXAMPLES}
     tasks = all_tasks()
     per_task: dict[str, list[FreshRow]] = {}
