@@ -1236,6 +1236,15 @@ def _num(x: float, scale: float) -> str:
     return f"{x:.4f}" if abs(scale) < 10 else f"{x:.2f}"
 
 
+def _gain(diff: float, direction: str) -> float:
+    """A difference counted positive when it is better."""
+    return diff if direction == "maximize" else -diff
+
+
+def _signed(diff: float, scale: float) -> str:
+    return f"{diff:+.4f}" if abs(scale) < 10 else f"{diff:+.2f}"
+
+
 def _fresh_cell(row: FreshRow) -> str:
     text = f"{_num(row.mean, row.mean)} ± {_num(row.sd, row.mean)}"
     if row.worse:
@@ -1348,6 +1357,8 @@ def human_reference_md(sections: Sections) -> list[str]:
     md.append("| " + " | ".join(head) + " |")
     md.append("|" + "---|" * len(head))
     below: list[str] = []
+    behind: list[str] = []  # below in the mean, not significantly
+    seedless: list[str] = []
     unmeasured: list[str] = []
     for name, rows in per_task.items():
         ex = examples[name]
@@ -1362,6 +1373,11 @@ def human_reference_md(sections: Sections) -> list[str]:
             unmeasured.append(name)
         elif default.worse:
             below.append(name)
+        elif default.diff is not None and _gain(default.diff, ex.test_direction) < 0:
+            p = "n/a" if default.p is None else _p(default.p)
+            behind.append(f"{name} ({_signed(default.diff, default.mean)}, p {p})")
+        if HUMAN in by and by[HUMAN].sd == 0.0:
+            seedless.append(name)
     md.append("")
     verdict = (
         f"significantly below the human reference on {', '.join(below)}"
@@ -1374,7 +1390,21 @@ def human_reference_md(sections: Sections) -> list[str]:
         md.append(
             f"**The default strategy (`{DEFAULT_LABEL}`) is {verdict}**"
             + (f" (not measured on {', '.join(unmeasured)})" if unmeasured else "")
+            + (
+                f"; below it in the mean, short of significance, on {'; '.join(behind)}"
+                if behind
+                else ""
+            )
             + ".\n"
+        )
+    if seedless:
+        md.append(
+            f"On {', '.join(seedless)} the human reference's training does not vary with the"
+            " seed (sd 0), so its value is exact and Welch's test is a one-sample test of the"
+            " per-run means against it. Where a method's selections do not vary with the seed"
+            " either, its only noise is which configuration the search picked: a gap to the"
+            " human reference there comes from fitting the validation split, and"
+            " re-evaluating on more seeds cannot reveal it.\n"
         )
     md.append(
         "Per task: runs x fresh seeds behind each cell, the spread between search runs (sd of"
@@ -1413,7 +1443,7 @@ def human_reference_md(sections: Sections) -> list[str]:
             vs = "-"
             if row.diff is not None:
                 p = "n/a" if row.p is None else _p(row.p)
-                vs = f"{row.diff:+.4f} ({p})" if abs(row.mean) < 10 else f"{row.diff:+.2f} ({p})"
+                vs = f"{_signed(row.diff, row.mean)} ({p})"
                 if row.worse:
                     vs = f"**{vs} ▼**"
                 elif row.better:
