@@ -1,4 +1,4 @@
-"""The benchmark CLI: ``python -m benchmarks run|report|overhead|calibrate|list``.
+"""The benchmark CLI: ``python -m benchmarks run|fresh-seeds|report|overhead|calibrate|list``.
 
 Example:
     ``python -m benchmarks run --suite quick`` then ``python -m benchmarks report``.
@@ -328,6 +328,111 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_fresh_seeds(args: argparse.Namespace) -> int:
+    """Re-trains each stored real-suite run's selected configuration, and each task's human
+    reference, on fresh seeds, and stores every metric."""
+    from benchmarks.fresh import (
+        HUMAN,
+        evaluate,
+        fresh_record,
+        latest_fresh,
+        record_key,
+        selections,
+    )
+    from benchmarks.real import get_example, tasks, train_once
+    from benchmarks.runner import load_results, save_results
+
+    results_dir = Path(args.results_dir)
+    files = load_results(sorted(results_dir.glob("*.json")))
+    available = {t.name for t in tasks()}
+    chosen = sorted(available)
+    if args.tasks:
+        import fnmatch
+
+        chosen = [t for t in chosen if any(fnmatch.fnmatchcase(t, p) for p in args.tasks)]
+    sels = [
+        s
+        for s in selections(files, n_trials=args.trials)
+        if s.task in chosen and (not args.methods or s.method in args.methods)
+    ]
+    seeds = list(args.seeds)
+    done = {record_key(r) for r in latest_fresh(files)}
+    # (task, method, config, selection): the human reference first on every task.
+    todo: list[tuple[str, str, dict[str, Any], Any]] = []
+    for task in chosen:
+        human = get_example(task).human
+        todo.append((task, HUMAN, human.as_dict(), None))
+        todo += [(s.task, s.method, dict(s.config), s) for s in sels if s.task == task]
+    meta: dict[str, Any] = {
+        "kind": "fresh",
+        "suite": "real",
+        "tasks": chosen,
+        "fresh_seeds": seeds,
+        "trials": args.trials,
+        "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": "python -m benchmarks " + " ".join(sys.argv[1:]),
+        "host": _host(),
+    }
+    out = Path(args.out) if args.out else results_dir / f"fresh-real-{_stamp()}.json"
+    records: list[dict[str, Any]] = []
+    started = time.perf_counter()
+    skipped = 0
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as progress:
+        bar = progress.add_task("configurations", total=len(todo))
+        for task, method, config, sel in todo:
+            example = get_example(task)
+            source = example.human.source if sel is None else None
+            probe = fresh_record(
+                task=task, method=method, config=config, seeds=seeds, metrics=[], selection=sel
+            )
+            if record_key(probe) in done and not args.force:
+                skipped += 1
+                progress.advance(bar)
+                continue
+
+            def train(config: Any, seed: int, example: Any = example) -> dict[str, float]:
+                return train_once(example, config, seed=seed)
+
+            try:
+                metrics = evaluate(train, config, seeds)
+            except Exception as exc:
+                progress.console.print(f"[red]{task} {method}: {type(exc).__name__}: {exc}[/red]")
+                rec = {**probe, "error": f"{type(exc).__name__}: {exc}"}
+            else:
+                rec = fresh_record(
+                    task=task,
+                    method=method,
+                    config=config,
+                    seeds=seeds,
+                    metrics=metrics,
+                    selection=sel,
+                    source=source,
+                )
+            records.append(rec)
+            meta["wall_time_s"] = round(time.perf_counter() - started, 1)
+            save_results(out, meta, records)
+            progress.advance(bar)
+            progress.update(bar, description=f"configurations (last: {task} {method})")
+    if not records:
+        console.print(f"nothing to evaluate ({skipped} already stored)")
+        return 0
+    meta["finished"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    meta["cpu_time_s"] = _cpu_seconds()
+    save_results(out, meta, records)
+    console.print(
+        f"{len(records)} configurations on seeds {seeds} ({skipped} already stored); results:"
+        f" {out}\nregenerate the report with: python -m benchmarks report"
+    )
+    return 1 if any(r.get("error") for r in records) else 0
+
+
 def cmd_overhead(args: argparse.Namespace) -> int:
     """Runs the overhead and scale benchmarks."""
     from benchmarks.overhead import OVERHEAD_STRATEGIES, prompt_growth, sampler_overhead
@@ -467,6 +572,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser."""
+    from benchmarks.fresh import FRESH_SEEDS
     from benchmarks.optimizers import ALL_STRATEGIES
     from benchmarks.tasks import QUICK_TRIALS, SUITES
 
@@ -535,6 +641,35 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", default=str(REPO_ROOT / "BENCHMARKS.md"))
     rep.add_argument("--plots-dir", default=None)
     rep.set_defaults(func=cmd_report)
+
+    fresh = sub.add_parser(
+        "fresh-seeds",
+        help="re-train each stored real-suite run's selected configuration and each task's"
+        " human reference on fresh seeds (held-out test metrics)",
+    )
+    fresh.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=list(FRESH_SEEDS),
+        help="training seeds no search used (searches train with seed 0); default"
+        f" {' '.join(map(str, FRESH_SEEDS))}",
+    )
+    fresh.add_argument("--trials", type=int, default=25, help="only runs with this budget")
+    fresh.add_argument("--tasks", nargs="+", metavar="PATTERN", help="shell patterns of tasks")
+    fresh.add_argument(
+        "--methods",
+        nargs="+",
+        metavar="LABEL",
+        help="only runs with these report labels ('tpe', 'hybrid-tpe-screen [local]');"
+        " the human reference is always evaluated",
+    )
+    fresh.add_argument(
+        "--force", action="store_true", help="re-evaluate configurations already stored"
+    )
+    fresh.add_argument("--results-dir", default=str(RESULTS_DIR))
+    fresh.add_argument("--out", default=None, help="results file (default: a new one)")
+    fresh.set_defaults(func=cmd_fresh_seeds)
 
     ovh = sub.add_parser("overhead", help="sampler time per trial and prompt tokens vs trials")
     ovh.add_argument("--trials", type=int, default=1000)

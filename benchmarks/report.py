@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import REPO_ROOT, RESULTS_DIR
+from benchmarks.fresh import ALPHA, HUMAN, FreshRow, fresh_rows, latest_fresh
 from benchmarks.metrics import (
     HeadlineDifference,
     WilcoxonResult,
@@ -61,14 +62,25 @@ from benchmarks.tasks import QUICK, QUICK_TRIALS
 
 _logger = logging.getLogger("benchmarks")
 
-__all__ = ["BUDGETS", "Group", "build_report", "label", "stale_opt", "write_report"]
+__all__ = [
+    "BUDGETS",
+    "Group",
+    "build_report",
+    "human_reference_md",
+    "label",
+    "stale_opt",
+    "write_report",
+]
 
 BUDGETS = (10, 25, 50)
-# The product's strategies with the embedded model: hybrid-tpe-screen is what hybrid-tpe runs
-# with it (agenthpo.llm.is_embedded), hybrid-tpe-late what it ran before TPE screened the
-# model's proposals; hybrid-tpe's start-up turns are what any other model gets, measured here
-# with the embedded one.
+# The product's strategies with the embedded model: hybrid-screen is what the default strategy
+# runs with it on the backbone (agenthpo.llm.is_embedded), hybrid what it runs with any other
+# model, measured here with the embedded one; the hybrid-tpe rows are the default before the
+# backbone, on plain TPE (hybrid-tpe-screen with the embedded model, hybrid-tpe-late before
+# TPE screened the model's proposals).
 PRODUCT = (
+    "hybrid-screen [local]",
+    "hybrid [local]",
     "hybrid-tpe-screen [local]",
     "hybrid-tpe-late [local]",
     "hybrid-tpe [local]",
@@ -718,6 +730,9 @@ class Sections:
     overhead: dict[str, Any] | None
     refs: dict[str, Reference]
     critical_path: dict[str, Any] | None = None
+    fresh: list[dict[str, Any]] = field(default_factory=list)
+    """Fresh-seed records (:mod:`benchmarks.fresh`), later files replacing earlier ones."""
+    fresh_files: list[dict[str, Any]] = field(default_factory=list)
 
 
 def collect(results_dir: Path = RESULTS_DIR) -> Sections:
@@ -757,7 +772,16 @@ def collect(results_dir: Path = RESULTS_DIR) -> Sections:
     critical: dict[str, Any] | None = None
     with contextlib.suppress(OSError, ValueError):
         critical = json.loads((results_dir / "critical_path.json").read_text())
-    return Sections(groups, suite_files, merge_overhead(overhead), refs, critical)
+    fresh_files = [f for f in files if f.get("meta", {}).get("kind") == "fresh"]
+    return Sections(
+        groups,
+        suite_files,
+        merge_overhead(overhead),
+        refs,
+        critical,
+        fresh=latest_fresh(fresh_files),
+        fresh_files=fresh_files,
+    )
 
 
 def merge_overhead(files: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
@@ -1132,6 +1156,9 @@ python -m benchmarks run --suite full --llm random                # the RandomLL
 python -m benchmarks run --suite tabular --llm corners --seeds 3 \
     --strategies hybrid-tpe hybrid-tpe-fixed centaur               # a confidently wrong LLM
 python -m benchmarks run --suite full --strategies gp smac        # slow baselines, run once
+python -m benchmarks run --suite real --strategies tpe cmaes --trials 25 --jobs 1
+python -m benchmarks run --suite real --strategies hybrid-tpe-screen --llm local --trials 25
+python -m benchmarks fresh-seeds    # suite 3: selections and human references on seeds 101-105
 python -m benchmarks overhead               # sampler time per trial, prompt tokens vs trials
 python -m benchmarks report                 # regenerates this file and the plots
 python -m benchmarks calibrate              # only for new tasks: freezes opt and median_random
@@ -1295,6 +1322,256 @@ def _critical_path_md(data: Mapping[str, Any] | None) -> list[str]:
     ]
 
 
+# The product's default strategy as it runs with the embedded model (see PRODUCT).
+DEFAULT_LABEL = PRODUCT[0]
+
+
+def _num(x: float, scale: float) -> str:
+    """A metric value with 4 decimals below 10 (accuracies, AUCs), 2 above (RMSEs)."""
+    return f"{x:.4f}" if abs(scale) < 10 else f"{x:.2f}"
+
+
+def _gain(diff: float, direction: str) -> float:
+    """A difference counted positive when it is better."""
+    return diff if direction == "maximize" else -diff
+
+
+def _signed(diff: float, scale: float) -> str:
+    return f"{diff:+.4f}" if abs(scale) < 10 else f"{diff:+.2f}"
+
+
+def _fresh_cell(row: FreshRow) -> str:
+    text = f"{_num(row.mean, row.mean)} ± {_num(row.sd, row.mean)}"
+    if row.worse:
+        return f"**{text} ▼**"
+    return f"{text} ▲" if row.better else text
+
+
+def _fresh_methods(rows: Sequence[FreshRow], best_classical: str | None) -> list[str]:
+    """The human reference, the default strategy, TPE, the best classical sampler, the rest."""
+    first = [HUMAN, DEFAULT_LABEL, BASELINE, *([best_classical] if best_classical else [])]
+    names = list(dict.fromkeys(r.method for r in rows))
+    return [m for m in dict.fromkeys(first) if m in names] + sorted(
+        (m for m in names if m not in first), key=_order_key
+    )
+
+
+def _fresh_name(method: str, best_classical: str | None) -> str:
+    if method == HUMAN:
+        return "human reference"
+    tag = " (default)" if method == DEFAULT_LABEL else ""
+    tag += " (best classical)" if method == best_classical else ""
+    return f"`{method}`{tag}"
+
+
+def _llm_share_note(real: Group | None) -> list[str]:
+    """What the embedded model did in the default strategy's runs behind the fresh rows."""
+    runs = [
+        r
+        for r in (real.runs if real else [])
+        if label(r) == DEFAULT_LABEL and r.get("best_params") is not None
+    ]
+    if not runs:
+        return []
+    trials = sum(len(r.get("values", [])) for r in runs)
+    ran = sum(int(r.get("llm_proposals", 0)) for r in runs)
+    screened = sum(int(r.get("fallbacks", {}).get("screened", 0)) for r in runs)
+    text = (
+        f"In the {_n(len(runs), 'run')} of `{DEFAULT_LABEL}` behind these rows, the embedded"
+        f" model's proposals ran on {ran} of {trials} trials ({screened} screened out by TPE)"
+    )
+    if ran == 0:
+        text += (
+            ": every trial was TPE's, with TPE's draws, so the default strategy's selections"
+            " are TPE's own on the same search seeds"
+        )
+    return [text + ".\n"]
+
+
+def human_reference_md(sections: Sections) -> list[str]:
+    """The suite-3 section: each method's selected configurations on fresh seeds, next to
+    each task's human reference (:mod:`benchmarks.fresh`)."""
+    from benchmarks.real import EXAMPLES
+    from benchmarks.tasks import all_tasks
+
+    md = ["## Against the human reference (suite 3, fresh seeds)\n"]
+    if not sections.fresh:
+        md.append(
+            "Not measured yet: run the real suite, then `python -m benchmarks fresh-seeds`.\n"
+        )
+        return md
+    real = next((g for g in sections.groups if g.section == "full" and g.family == "real"), None)
+    # The suite's best classical sampler at its largest budget, among those whose runs kept
+    # their configurations (only those have fresh-seed results).
+    evaluated = {r["method"] for r in sections.fresh}
+    best_classical: str | None = None
+    if real and real.strategies:
+        budget = max(_budgets(real))
+        scored = [
+            (h, s)
+            for s in real.strategies
+            if s in evaluated and not _is_llm(s)
+            if (h := _headline_at(real, s, budget)) is not None
+        ]
+        best_classical = max(scored)[1] if scored else None
+    seeds = sorted({s for r in sections.fresh for s in r["fresh_seeds"]})
+    md.append(
+        "The paper's claim, measured: each search run trains every trial with seed 0 and"
+        " selects its best configuration by validation; that configuration is then trained"
+        f" again on seeds no search used ({', '.join(map(str, seeds))}) and scored on the"
+        " held-out test split, which no search ever sees. Each task's **human reference** is"
+        " the configuration its authors or library publish, trained on the same seeds. Cells:"
+        " the test metric's mean ± sd over every (search run, fresh seed) training (human"
+        " reference: over the seeds). Marks: **▼** significantly worse than the human"
+        f" reference, ▲ significantly better (Welch's t-test, two-sided, p < {ALPHA}, of the"
+        " per-run means, one per search run, against the human reference's per-seed values;"
+        f" exact when neither side varies). `{DEFAULT_LABEL}` is the default"
+        " strategy as it runs with the embedded model (`hybrid-tpe-screen [local]`: the same"
+        " on plain TPE, the default before the backbone)"
+        + (
+            f"; `{best_classical}` is suite 3's best classical sampler by score@"
+            f"{max(_budgets(real))} (the suite's table) among those evaluated here"
+            if best_classical and real
+            else ""
+        )
+        + ".\n"
+    )
+    md += _llm_share_note(real)
+    examples = {e.name: e for e in EXAMPLES}
+    tasks = all_tasks()
+    per_task: dict[str, list[FreshRow]] = {}
+    for name in sorted({r["task"] for r in sections.fresh}):
+        if name not in examples:
+            continue
+        ex = examples[name]
+        recs = [r for r in sections.fresh if r["task"] == name]
+        per_task[name] = fresh_rows(recs, metric=ex.test_metric, direction=ex.test_direction)
+    methods = _fresh_methods(
+        [r for rows in per_task.values() for r in rows], best_classical=best_classical
+    )
+    head = ["task", "test metric", *[_fresh_name(m, best_classical) for m in methods]]
+    md.append("| " + " | ".join(head) + " |")
+    md.append("|" + "---|" * len(head))
+    below: list[str] = []
+    behind: list[str] = []  # below in the mean, not significantly
+    seedless: list[str] = []
+    unmeasured: list[str] = []
+    for name, rows in per_task.items():
+        ex = examples[name]
+        by = {r.method: r for r in rows}
+        arrow = "higher" if ex.test_direction == "maximize" else "lower"
+        cells = [_fresh_cell(by[m]) if m in by else "-" for m in methods]
+        md.append(
+            f"| {name} | `{ex.test_metric}` ({arrow} is better) | " + " | ".join(cells) + " |"
+        )
+        default = by.get(DEFAULT_LABEL)
+        if default is None:
+            unmeasured.append(name)
+        elif default.worse:
+            below.append(name)
+        elif default.diff is not None and _gain(default.diff, ex.test_direction) < 0:
+            p = "n/a" if default.p is None else _p(default.p)
+            behind.append(f"{name} ({_signed(default.diff, default.mean)}, p {p})")
+        if HUMAN in by and by[HUMAN].sd == 0.0:
+            seedless.append(name)
+    md.append("")
+    verdict = (
+        f"significantly below the human reference on {', '.join(below)}"
+        if below
+        else "never significantly below the human reference"
+    )
+    if len(unmeasured) == len(per_task):
+        md.append(f"The default strategy (`{DEFAULT_LABEL}`) has no fresh-seed result yet.\n")
+    else:
+        md.append(
+            f"**The default strategy (`{DEFAULT_LABEL}`) is {verdict}**"
+            + (f" (not measured on {', '.join(unmeasured)})" if unmeasured else "")
+            + (
+                f"; below it in the mean, short of significance, on {'; '.join(behind)}"
+                if behind
+                else ""
+            )
+            + ".\n"
+        )
+    if seedless:
+        md.append(
+            f"On {', '.join(seedless)} the human reference's training does not vary with the"
+            " seed (sd 0), so its value is exact and Welch's test is a one-sample test of the"
+            " per-run means against it. Where a method's selections do not vary with the seed"
+            " either, its only noise is which configuration the search picked: a gap to the"
+            " human reference there comes from fitting the validation split, and"
+            " re-evaluating on more seeds cannot reveal it.\n"
+        )
+    md.append(
+        "Per task: runs x fresh seeds behind each cell, the spread between search runs (sd of"
+        " the per-run means), the difference to the human reference with Welch's p, and the"
+        " validation metric twice: on the fresh seeds, and as the search saw it (seed 0, the"
+        " value that selected the configuration; its gap to the fresh-seed value is the"
+        " selection's optimism).\n"
+    )
+    for name, rows in per_task.items():
+        ex = examples[name]
+        val = tasks[name].context.metric if name in tasks else None
+        recs = [r for r in sections.fresh if r["task"] == name]
+        md.append(f"### {name}: `{ex.test_metric}`\n")
+        human = ex.human
+        config = ", ".join(
+            f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in human.config
+        )
+        md.append(
+            f"Human reference: {config}. Source: {human.source}. "
+            + (
+                f"Where it differs from the task file's `default_config`: {human.differs}.\n"
+                if human.differs
+                else "It is the task file's `default_config`.\n"
+            )
+        )
+        head = ["method", "runs x seeds", "test mean ± sd", "sd between runs", "vs human (Welch p)"]
+        if val:
+            head += [f"fresh `{val}`", f"search `{val}` (seed 0)"]
+        md.append("| " + " | ".join(head) + " |")
+        md.append("|" + "---|" * len(head))
+        for m in _fresh_methods(rows, best_classical):
+            row = next(r for r in rows if r.method == m)
+            mine = [r for r in recs if r["method"] == m]
+            if m == HUMAN:
+                mine = mine[-1:]
+            vs = "-"
+            if row.diff is not None:
+                p = "n/a" if row.p is None else _p(row.p)
+                vs = f"{_signed(row.diff, row.mean)} ({p})"
+                if row.worse:
+                    vs = f"**{vs} ▼**"
+                elif row.better:
+                    vs += " ▲"
+            cells = [
+                _fresh_name(m, best_classical),
+                f"{row.runs} x {row.n // max(row.runs, 1)}",
+                f"{_num(row.mean, row.mean)} ± {_num(row.sd, row.mean)}",
+                "-" if row.run_sd is None else _num(row.run_sd, row.mean),
+                vs,
+            ]
+            if val:
+                fresh_val = [m_[val] for r in mine for m_ in r["metrics"] if val in m_]
+                searched = [r["search_value"] for r in mine if r.get("search_value") is not None]
+                cells.append(_num(float(np.mean(fresh_val)), fresh_val[0]) if fresh_val else "-")
+                cells.append(_num(float(np.mean(searched)), searched[0]) if searched else "-")
+            md.append("| " + " | ".join(cells) + " |")
+        md.append("")
+    md.append(
+        "From "
+        + "; ".join(
+            f"`{_rel(Path(f['path']), REPO_ROOT)}` ({len(f['runs'])} configurations, seeds"
+            f" {', '.join(map(str, f['meta'].get('fresh_seeds', [])))}, git"
+            f" {f['meta'].get('host', {}).get('git') or '?'})"
+            for f in sections.fresh_files
+        )
+        + ". A later file's record of the same configuration, method and seeds replaces an"
+        " earlier one.\n"
+    )
+    return md
+
+
 def build_report(
     sections: Sections, *, base: Path = REPO_ROOT, plots_dir: Path | None = None
 ) -> str:
@@ -1350,6 +1627,7 @@ def build_report(
         md.append("No AgentHPO strategy is never worse than TPE on these suites.")
     md.append("")
     md += _adaptive_share(sections.groups)
+    md += human_reference_md(sections)
 
     for section in ("quick", "full"):
         groups = [g for g in sections.groups if g.section == section]

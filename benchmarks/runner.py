@@ -150,6 +150,7 @@ class _Recorder:
         self.objective = objective
         self.values: list[float | None] = []
         self.true_values: list[float | None] = []
+        self.params: list[dict[str, Any]] = []
         self.overhead_s: list[float] = []
         self.eval_s: list[float] = []
         self.errors: list[str] = []
@@ -161,6 +162,7 @@ class _Recorder:
     def evaluate(self, config: Mapping[str, Any], t_suggested: float) -> Evaluation | None:
         """Runs the objective, records the trial; ``None`` if it raised."""
         result: Evaluation | None = None
+        self.params.append(_jsonable(config))
         try:
             result = self.objective(config)
         except Exception as exc:
@@ -179,6 +181,32 @@ class _Recorder:
         if result is None:
             raise RuntimeError(self.errors[-1])
         return result.value
+
+
+def _jsonable(config: Mapping[str, Any]) -> dict[str, Any]:
+    """A configuration as JSON keeps it: numpy scalars become Python numbers."""
+    out: dict[str, Any] = {}
+    for name, value in config.items():
+        item = getattr(value, "item", None)
+        out[name] = item() if callable(item) else value
+    return out
+
+
+def best_index(values: Sequence[float | None], direction: str) -> int | None:
+    """The first trial with the best finite value (``None`` if no trial finished).
+
+    Example:
+        >>> best_index([0.3, None, 0.1, 0.1], "minimize")
+        2
+    """
+    best: int | None = None
+    for i, v in enumerate(values):
+        if v is None or not math.isfinite(v):
+            continue
+        b = values[best] if best is not None else None
+        if b is None or (v < b if direction == "minimize" else v > b):
+            best = i
+    return best
 
 
 def _best_so_far(values: Sequence[float | None], direction: str) -> list[float | None]:
@@ -338,6 +366,7 @@ def run_one(
     # the control was made fair; older results drew uniformly between the schema's bounds.
     control = uses_llm(spec.strategy) and spec.llm in (None, "random")
     sampling = "space" if control else None
+    best = best_index(rec.values, task.direction)
     record: dict[str, Any] = {
         "task": spec.task,
         "suite": task.suite,
@@ -356,6 +385,11 @@ def run_one(
         "values": rec.values,
         "true_values": rec.true_values,
         "best": _best_so_far(rec.true_values, task.direction),
+        # Each trial's configuration and the selected one (best by the value the optimizer
+        # saw, first of ties), so a selection can be re-evaluated later (fresh seeds).
+        "params": rec.params,
+        "best_trial": best,
+        "best_params": None if best is None else rec.params[best],
         "time": {
             "total_s": round(total, 4),
             "optimizer_s": round(sum(opt_s), 4),

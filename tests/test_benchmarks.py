@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pytest
@@ -831,3 +832,201 @@ def test_runs_are_matched_on_the_draws_they_share_not_on_the_seed_number() -> No
     # both kept: the task-seeded run is another seed, not a newer copy of the same run
     merged = _merge([{"runs": [per_run]}, {"runs": [per_task]}])
     assert sorted(draws(r) for r in merged) == [0, 123456]
+
+
+# ----------------------------------------------------------- fresh seeds, human reference
+
+
+def _tiny_task() -> Any:
+    from agenthpo.agent.prompts import TaskContext
+    from agenthpo.space import Space
+    from benchmarks.tasks import Task
+
+    space = Space.from_dict(
+        {"x": {"type": "float", "low": 0, "high": 1}, "k": {"type": "int", "low": 1, "high": 3}}
+    )
+
+    def build(seed: int) -> Any:
+        return lambda config: Evaluation((config["x"] - 0.3) ** 2, (config["x"] - 0.3) ** 2)
+
+    context = TaskContext(name="tiny", description="", metric="loss", direction="minimize")
+    return Task("tiny", "real", space, "minimize", context, build)
+
+
+def test_runs_store_each_trials_configuration_and_the_selected_one() -> None:
+    from benchmarks.runner import RunSpec, run_one
+
+    rec = run_one(RunSpec("tiny", "random", 0, 6), task=_tiny_task())
+    assert len(rec["params"]) == 6
+    assert set(rec["params"][0]) == {"x", "k"}
+    best = rec["best_trial"]
+    assert rec["values"][best] == min(rec["values"])
+    assert rec["best_params"] == rec["params"][best]
+    assert (rec["best_params"]["x"] - 0.3) ** 2 == rec["values"][best]
+    json.dumps(rec)  # JSON-able as stored
+
+
+def test_fresh_seed_evaluation_trains_the_selection_on_the_stated_seeds() -> None:
+    from benchmarks.fresh import FRESH_SEEDS, evaluate, fresh_record, selections
+    from benchmarks.runner import RunSpec, run_one
+
+    run = run_one(RunSpec("tiny", "random", 0, 5), task=_tiny_task())
+    old = {**run, "seed": 1, "rng_seed": 1}
+    del old["best_params"]  # stored before configurations were kept: skipped
+    files = [{"meta": {"kind": "suite"}, "runs": [run, old], "path": "a.json"}]
+    (sel,) = selections(files, n_trials=5)
+    assert sel.config == run["best_params"]
+    assert sel.method == "random"
+    assert sel.seed == 0
+    assert sel.search_value == min(run["values"])
+    assert selections(files, n_trials=25) == []
+
+    seen: list[tuple[dict[str, Any], int]] = []
+
+    def train(config: Any, seed: int) -> dict[str, float]:
+        seen.append((dict(config), seed))
+        return {"test_loss": seed / 1000, "val_loss": 0.5}
+
+    metrics = evaluate(train, sel.config, FRESH_SEEDS)
+    assert [s for _, s in seen] == list(FRESH_SEEDS)
+    assert 0 not in FRESH_SEEDS
+    assert all(c == sel.config for c, _ in seen)
+    rec = fresh_record(
+        task="tiny",
+        method=sel.method,
+        config=sel.config,
+        seeds=FRESH_SEEDS,
+        metrics=metrics,
+        selection=sel,
+    )
+    assert rec["fresh_seeds"] == list(FRESH_SEEDS)
+    assert [m["test_loss"] for m in rec["metrics"]] == [s / 1000 for s in FRESH_SEEDS]
+    assert rec["seed"] == 0
+    assert rec["n_trials"] == 5
+
+
+def _fresh(method: str, seed: int | None, values: list[float], seeds: list[int]) -> dict[str, Any]:
+    from benchmarks.fresh import fresh_record
+
+    return {
+        **fresh_record(
+            task="real-hgb-credit",
+            method=method,
+            config={"c": seed},
+            seeds=seeds,
+            metrics=[{"test_auc": v, "val_auc": v - 0.05} for v in values],
+        ),
+        "seed": seed,
+        "rng_seed": seed,
+        "search_value": 0.9 if seed is not None else None,
+    }
+
+
+def test_fresh_rows_give_mean_sd_and_welch_against_the_human_reference() -> None:
+    import statistics
+
+    from scipy.stats import ttest_ind
+
+    from benchmarks.fresh import HUMAN, fresh_rows
+
+    seeds = [101, 102, 103]
+    human = [0.80, 0.81, 0.82]
+    tpe = [[0.84, 0.85, 0.86], [0.83, 0.84, 0.85], [0.85, 0.86, 0.87]]
+    worse = [[0.70, 0.71, 0.72], [0.71, 0.72, 0.73], [0.69, 0.70, 0.71]]
+    records = [_fresh(HUMAN, None, human, seeds)]
+    records += [_fresh("tpe", i, v, seeds) for i, v in enumerate(tpe)]
+    records += [_fresh("bad", i, v, seeds) for i, v in enumerate(worse)]
+    records.append(_fresh("tpe", 9, [0.0, 0.0], [1, 2]))  # other seeds: left out
+    rows = {r.method: r for r in fresh_rows(records, metric="test_auc", direction="maximize")}
+    assert list(rows) == [HUMAN, "bad", "tpe"]
+    flat = [v for run in tpe for v in run]
+    assert rows["tpe"].runs == 3
+    assert rows["tpe"].n == 9
+    assert rows["tpe"].mean == pytest.approx(statistics.fmean(flat))
+    assert rows["tpe"].sd == pytest.approx(statistics.stdev(flat))
+    run_means = [statistics.fmean(r) for r in tpe]
+    assert rows["tpe"].run_sd == pytest.approx(statistics.stdev(run_means))
+    assert rows["tpe"].diff == pytest.approx(statistics.fmean(flat) - 0.81)
+    p = ttest_ind(run_means, human, equal_var=False).pvalue
+    assert rows["tpe"].p == pytest.approx(p)
+    assert rows["tpe"].better
+    assert not rows["tpe"].worse
+    assert rows["bad"].worse
+    assert not rows["bad"].better
+    assert rows[HUMAN].mean == pytest.approx(0.81)
+    assert rows[HUMAN].sd == pytest.approx(0.01)
+    assert rows[HUMAN].diff is None
+    assert rows[HUMAN].p is None
+    # lower is better: the same numbers swap the verdicts
+    low = {r.method: r for r in fresh_rows(records, metric="test_auc", direction="minimize")}
+    assert low["tpe"].worse
+    assert low["bad"].better
+    # a seed-independent training: no variance on either side, the difference is exact
+    flat_h = [_fresh(HUMAN, None, [0.8] * 3, seeds)]
+    same = fresh_rows(
+        flat_h + [_fresh("tpe", i, [0.8] * 3, seeds) for i in range(2)],
+        metric="test_auc",
+        direction="maximize",
+    )
+    assert same[1].p == 1.0
+    assert not same[1].worse
+    lower = fresh_rows(
+        flat_h + [_fresh("tpe", i, [0.7] * 3, seeds) for i in range(2)],
+        metric="test_auc",
+        direction="maximize",
+    )
+    assert lower[1].p == 0.0
+    assert lower[1].worse
+
+
+def test_report_puts_each_method_next_to_the_human_reference(tmp_path: Path) -> None:
+    from benchmarks.fresh import HUMAN
+    from benchmarks.report import write_report
+    from benchmarks.runner import save_results
+
+    seeds = [101, 102, 103]
+    runs = [_fresh(HUMAN, None, [0.80, 0.81, 0.82], seeds)]
+    runs += [_fresh("tpe", i, [0.84, 0.85, 0.86], seeds) for i in range(3)]
+    runs += [_fresh("hybrid-tpe-screen [local]", i, [0.80 + i / 100] * 3, seeds) for i in range(3)]
+    runs += [_fresh("cmaes", i, [0.81, 0.81, 0.81], seeds) for i in range(2)]
+    # a second task: each method stays one column
+    runs += [{**r, "task": "real-gcn-cora", "metrics": [{"test_accuracy": 0.8}] * 3} for r in runs]
+    save_results(tmp_path / "fresh-a.json", {"kind": "fresh", "fresh_seeds": seeds}, runs)
+    text = write_report(results_dir=tmp_path, out=tmp_path / "B.md").read_text()
+    part = text[text.index("## Against the human reference") :]
+    head = (
+        "| task | test metric | human reference | `hybrid-tpe-screen [local]` (default) | `tpe` |"
+        " `cmaes` |\n"
+    )
+    assert head in part
+    # 0.84..0.86 on every run: mean 0.85, sd over the 9 trainings 0.0087; the runs agree,
+    # so Welch is a one-sample test against the human seeds (t 6.9, 2 df): p 0.020
+    assert (
+        "| real-hgb-credit | `test_auc` (higher is better) | 0.8100 ± 0.0100 |"
+        " 0.8100 ± 0.0087 | 0.8500 ± 0.0087 ▲ | 0.8100 ± 0.0000 |"
+    ) in part
+    assert "is never significantly below the human reference" in part
+    assert "l2_regularization 0.0" not in part
+    assert "l2_regularization 0," in part
+    detail = part[part.index("### real-hgb-credit") :]
+    assert (
+        "| `tpe` | 3 x 3 | 0.8500 ± 0.0087 | 0.0000 | +0.0400 (0.020) ▲ | 0.8000 | 0.9000 |"
+        in detail
+    )
+
+
+def test_every_real_task_has_a_human_reference_over_its_whole_space() -> None:
+    from agenthpo.task import load_task
+    from benchmarks.real import EXAMPLES
+
+    for ex in EXAMPLES:
+        spec = load_task(ex.task_file)
+        config = ex.human.as_dict()
+        assert set(config) == set(spec.space), ex.name
+        assert ex.human.source
+        assert ex.test_metric.startswith("test_")
+        default = dict(spec.default_config or {})
+        if not ex.human.differs:  # "the task file's default_config", as the report says
+            assert config == default, ex.name
+        else:
+            assert config != default, ex.name
