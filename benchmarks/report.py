@@ -531,14 +531,15 @@ def _at_a_glance(groups: Sequence[Group]) -> list[str]:
         "## At a glance: AgentHPO with the embedded model\n",
         "The strategies as a new user runs them (`--llm local`: the embedded"
         " SmolLM2-135M, no key, no network), each against TPE on the tasks it ran; the"
-        " controls and older variants are further down. `hybrid-tpe-screen` is what the"
-        " default strategy, `hybrid-tpe`, runs with the embedded model (TPE proposes the"
-        " first 10 trials, the LLM a share of the rest, and a proposal of the LLM's runs only"
-        " if TPE's density ratio rates it at least as high as TPE's own); `hybrid-tpe-late`"
-        " is the same without the"
-        " screen (the embedded model's default before); `hybrid-tpe` with its three LLM"
-        " start-up trials is what it runs with any other model, measured here with the"
-        " embedded one (and the embedded model's default before that). A row with fewer"
+        " controls and older variants are further down. `hybrid-screen` is what the default"
+        " strategy, `hybrid-tpe`, runs with the embedded model since it runs on the backbone"
+        " (the backbone proposes the first 10 trials, the LLM a share of the rest, and a"
+        " proposal of the LLM's runs only if the backbone's own acquisition rates it at least"
+        " as high as the backbone's proposal); `hybrid` is the schedule any other model gets"
+        " (three LLM start-up trials), measured here with the embedded model."
+        " `hybrid-tpe-screen` is the default before the backbone, on plain TPE (TPE's density"
+        " ratio screening), `hybrid-tpe-late` the same without the screen and `hybrid-tpe` with"
+        " its three LLM start-up trials. A row with fewer"
         " tasks than its suite"
         " says so in the first column. Cells: the headline (higher is better) and, in"
         f" brackets, the difference to TPE; **bold** is a loss. The {MATCHED}.\n",
@@ -587,10 +588,31 @@ def _backbone_md(groups: Sequence[Group]) -> list[str]:
             )
     if not rows:
         return []
+    default = "hybrid-screen [local]"
+    versus = [
+        f"| {g.where()} | {b} | {_seeds(g, default)} | {_fmt(_headline_at(g, default, b))} |"
+        f" {_paired(g, default, 'backbone', b)} |"
+        for g in groups
+        if g.family != "all" and "backbone" in g.strategies and default in g.strategies
+        for b in _budgets(g)
+    ]
+    tail = (
+        [
+            f"The default strategy with the embedded model (`{default}`) against the backbone"
+            " alone, same cells (the rule: never significantly below it):\n",
+            "| suite (tasks) | trials | seeds | default | vs the backbone alone |",
+            "|---|---|---|---|---|",
+            *versus,
+            "",
+        ]
+        if versus
+        else [f"`{default}` has no run yet beside the backbone's.\n"]
+    )
     return [
         "## The backbone against the classical samplers\n",
         "`backbone` is AgentHPO's classical search alone, no LLM"
-        " (`agenthpo.backbone.Backbone`: GP on a fixed set of parameters, multivariate TPE for"
+        " (`agenthpo.backbone.Backbone`: GP on a fixed set of parameters after a Sobol start-up,"
+        " multivariate TPE for"
         " conditional spaces or several objectives, warm-started CMA-ES or TPE once GP gets"
         " slow); `auto` is OptunaHub AutoSampler's published rule, rebuilt. Cells: the"
         " backbone's seed-matched headline difference to each (positive: the backbone is"
@@ -601,6 +623,7 @@ def _backbone_md(groups: Sequence[Group]) -> list[str]:
         "|---|---|---|---|---|---|---|",
         *rows,
         "",
+        *tail,
     ]
 
 
@@ -1156,6 +1179,8 @@ python -m benchmarks run --suite full --llm random                # the RandomLL
 python -m benchmarks run --suite tabular --llm corners --seeds 3 \
     --strategies hybrid-tpe hybrid-tpe-fixed centaur               # a confidently wrong LLM
 python -m benchmarks run --suite full --strategies gp smac        # slow baselines, run once
+python -m benchmarks run --suite full --strategies backbone auto  # backbone, AutoSampler
+python -m benchmarks run --suite quick --strategies hybrid-screen --llm local --seeds 5
 python -m benchmarks run --suite real --strategies tpe cmaes --trials 25 --jobs 1
 python -m benchmarks run --suite real --strategies hybrid-tpe-screen --llm local --trials 25
 python -m benchmarks fresh-seeds    # suite 3: selections and human references on seeds 101-105

@@ -60,8 +60,8 @@ def test_embedded_model_proposes_valid_configs_for_the_example() -> None:
 
 def test_quickstart_runs_offline_and_stores_explained_trials(tmp_path: Path) -> None:
     # The example as it is, but with the LLM's turns first (the task file's schedule keys),
-    # so that five trials see the real embedded model propose: by default TPE has the first
-    # ten (the unit tests cover that schedule; this run checks the keys reach the sampler).
+    # so that five trials see the real embedded model propose: by default the backbone has the
+    # first ten (the unit tests cover that schedule; this run checks the keys reach the sampler).
     example = tmp_path / "digits_mlp"
     shutil.copytree(EXAMPLE.parent, example, ignore=shutil.ignore_patterns("*.db", "*report*"))
     task_file = example / "task.yaml"
@@ -79,7 +79,9 @@ def test_quickstart_runs_offline_and_stores_explained_trials(tmp_path: Path) -> 
     assert "embedded SmolLM2-135M" in run.stdout
     assert "tiny model" in run.stdout
     assert "Best: trial" in run.stdout
-    assert "hybrid-tpe: TPE proposes the first trial, the LLM the next 3, then" in run.stdout
+    assert "hybrid-tpe: The backbone proposes the first trial, the LLM the next 3, then" in (
+        run.stdout
+    )
     assert "Traceback" not in run.stdout + run.stderr
 
     study = optuna.load_study(study_name="digits-mlp", storage=storage)
