@@ -1374,7 +1374,13 @@ def _fresh_cell(row: FreshRow) -> str:
 
 def _fresh_methods(rows: Sequence[FreshRow], best_classical: str | None) -> list[str]:
     """The human reference, the default strategy, TPE, the best classical sampler, the rest."""
-    first = [HUMAN, DEFAULT_LABEL, BASELINE, *([best_classical] if best_classical else [])]
+    first = [
+        HUMAN,
+        DEFAULT_LABEL,
+        *OURS[:1],
+        BASELINE,
+        *([best_classical] if best_classical else []),
+    ]
     names = list(dict.fromkeys(r.method for r in rows))
     return [m for m in dict.fromkeys(first) if m in names] + sorted(
         (m for m in names if m not in first), key=_order_key
@@ -1401,14 +1407,17 @@ def _llm_share_note(real: Group | None) -> list[str]:
     trials = sum(len(r.get("values", [])) for r in runs)
     ran = sum(int(r.get("llm_proposals", 0)) for r in runs)
     screened = sum(int(r.get("fallbacks", {}).get("screened", 0)) for r in runs)
+    judge = "TPE" if DEFAULT_LABEL.startswith("hybrid-tpe") else "the backbone"
+    alone = "tpe" if judge == "TPE" else "backbone"
     text = (
         f"In the {_n(len(runs), 'run')} of `{DEFAULT_LABEL}` behind these rows, the embedded"
-        f" model's proposals ran on {ran} of {trials} trials ({screened} screened out by TPE)"
+        f" model's proposals ran on {ran} of {trials} trials ({screened} screened out by"
+        f" {judge})"
     )
     if ran == 0:
         text += (
-            ": every trial was TPE's, with TPE's draws, so the default strategy's selections"
-            " are TPE's own on the same search seeds"
+            f": every trial was {judge}'s, with its own draws, so the default strategy's"
+            f" selections are those of `{alone}` alone on the same search seeds"
         )
     return [text + ".\n"]
 
@@ -1435,7 +1444,7 @@ def human_reference_md(sections: Sections) -> list[str]:
         scored = [
             (h, s)
             for s in real.strategies
-            if s in evaluated and not _is_llm(s)
+            if s in evaluated and not _is_llm(s) and s not in OURS
             if (h := _headline_at(real, s, budget)) is not None
         ]
         best_classical = max(scored)[1] if scored else None

@@ -987,7 +987,7 @@ def test_report_puts_each_method_next_to_the_human_reference(tmp_path: Path) -> 
     seeds = [101, 102, 103]
     runs = [_fresh(HUMAN, None, [0.80, 0.81, 0.82], seeds)]
     runs += [_fresh("tpe", i, [0.84, 0.85, 0.86], seeds) for i in range(3)]
-    runs += [_fresh("hybrid-tpe-screen [local]", i, [0.80 + i / 100] * 3, seeds) for i in range(3)]
+    runs += [_fresh("hybrid-screen [local]", i, [0.80 + i / 100] * 3, seeds) for i in range(3)]
     runs += [_fresh("cmaes", i, [0.81, 0.81, 0.81], seeds) for i in range(2)]
     # a second task: each method stays one column
     runs += [{**r, "task": "real-gcn-cora", "metrics": [{"test_accuracy": 0.8}] * 3} for r in runs]
@@ -995,7 +995,7 @@ def test_report_puts_each_method_next_to_the_human_reference(tmp_path: Path) -> 
     text = write_report(results_dir=tmp_path, out=tmp_path / "B.md").read_text()
     part = text[text.index("## Against the human reference") :]
     head = (
-        "| task | test metric | human reference | `hybrid-tpe-screen [local]` (default) | `tpe` |"
+        "| task | test metric | human reference | `hybrid-screen [local]` (default) | `tpe` |"
         " `cmaes` |\n"
     )
     assert head in part
