@@ -1048,7 +1048,9 @@ def _overhead_md(data: Mapping[str, Any] | None, plots: str) -> list[str]:
     out = [
         f"Sampler time per trial on a free synthetic objective (6 mixed parameters), LLM time"
         f" excluded (the LLM is `RandomLLM`, which answers instantly), one {n}-trial study per"
-        " strategy. Mean milliseconds per trial:",
+        " strategy, each row from the latest run that measured it (rows measured on other"
+        " days compare with a TPE run of another day: the ratios are rough). Mean milliseconds"
+        " per trial:",
         "",
         "| strategy | trials 1-100 | last 100 trials | vs TPE (first / last) | "
         + " | ".join(f"at {m} (vs TPE)" for m in OVERHEAD_MARKS)
