@@ -31,8 +31,8 @@ from agenthpo import __version__, _keys
 from agenthpo._text import clip, one_line
 from agenthpo.errors import AgentHPOError, LLMUnavailableWarning
 from agenthpo.llm import LLMClient, resolve_llm
-from agenthpo.report._data import Selection, parse_selection, read_selection
-from agenthpo.report._data import _metric_names as report_metric_names
+from agenthpo.reporting._data import Selection, parse_selection, read_selection
+from agenthpo.reporting._data import _metric_names as report_metric_names
 from agenthpo.sampler import AgentSampler
 from agenthpo.storage import is_single_process, open_storage
 from agenthpo.task import load_task, task_with

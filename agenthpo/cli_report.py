@@ -26,7 +26,7 @@ from rich.text import Text
 from agenthpo._text import one_line
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient, resolve_llm
-from agenthpo.report import EVALUATORS, ReportPaths, build_report
+from agenthpo.reporting import EVALUATORS, ReportPaths, build_report
 from agenthpo.task import load_task
 
 __all__ = [

@@ -33,7 +33,7 @@ from rich.text import Text
 
 from agenthpo import _keys
 from agenthpo._text import single_line
-from agenthpo.report._data import analysis_beyond_error, read_selection
+from agenthpo.reporting._data import analysis_beyond_error, read_selection
 
 __all__ = ["ShowFormat", "show_command", "trial_records"]
 

@@ -22,7 +22,7 @@ from agenthpo import _keys
 from agenthpo.cli_report import report_command, write_run_report
 from agenthpo.errors import LLMError
 from agenthpo.llm import Message, ScriptedLLM
-from agenthpo.report import (
+from agenthpo.reporting import (
     NOISE,
     STUDY_REFERENCE,
     Filler,

@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from agenthpo import _keys
 from agenthpo.cli import app
-from agenthpo.report import build_report
+from agenthpo.reporting import build_report
 from agenthpo.task import load_task, task_with
 from agenthpo.tuner import RunSummary, Tuner, reevaluation_runs
 

@@ -16,9 +16,9 @@ from rich.console import Console
 from agenthpo import _keys, cli
 from agenthpo._text import MARKER, clip, one_line, tail_lines
 from agenthpo.executor._base import _one_line
-from agenthpo.report._data import TrialRow
-from agenthpo.report._figures import _hover
-from agenthpo.report._summary import _trial_view
+from agenthpo.reporting._data import TrialRow
+from agenthpo.reporting._figures import _hover
+from agenthpo.reporting._summary import _trial_view
 from agenthpo.task import task_from_dict
 from agenthpo.tuner import TrialEvent, Tuner
 

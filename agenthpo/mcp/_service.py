@@ -30,9 +30,9 @@ from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient, resolve_llm
 from agenthpo.mcp._jobs import Job
 from agenthpo.mcp._paths import Root
-from agenthpo.report import build_report, collect_data, make_report, measure_importance
-from agenthpo.report._data import read_selection
-from agenthpo.report._markdown import render_markdown
+from agenthpo.reporting import build_report, collect_data, make_report, measure_importance
+from agenthpo.reporting._data import read_selection
+from agenthpo.reporting._markdown import render_markdown
 from agenthpo.scaffold import draft_task, render_draft, write_draft
 from agenthpo.scaffold._read import split_target
 from agenthpo.storage import open_storage

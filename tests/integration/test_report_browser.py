@@ -27,7 +27,7 @@ import optuna
 import pytest
 
 from agenthpo.llm import ScriptedLLM
-from agenthpo.report import ReportPaths, build_report
+from agenthpo.reporting import ReportPaths, build_report
 from agenthpo.task import load_task, task_with
 from agenthpo.tuner import Tuner
 from tests.test_report import build_rich_study, good_llm_answer

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from agenthpo.report._format import (
+from agenthpo.reporting._format import (
     DASH,
     fmt_config,
     fmt_cost,
@@ -26,11 +26,11 @@ from agenthpo.report._format import (
     fmt_share,
     fmt_value,
 )
-from agenthpo.report._placeholders import Filled
+from agenthpo.reporting._placeholders import Filled
 
 if TYPE_CHECKING:
-    from agenthpo.report._build import Report
-    from agenthpo.report._data import ReportData, TrialRow
+    from agenthpo.reporting._build import Report
+    from agenthpo.reporting._data import ReportData, TrialRow
 
 __all__ = ["html_escape_json", "render_html"]
 

@@ -3,12 +3,12 @@
 :func:`build_report` reads a stored study (trials, their ``user_attrs``, the task background
 the tuner stored on the study), measures parameter importance with Optuna's evaluators,
 draws the plots, and has the LLM write a summary whose every number is filled in from the
-data (:mod:`agenthpo.report._placeholders`); without an LLM the summary is written from the
+data (:mod:`agenthpo.reporting._placeholders`); without an LLM the summary is written from the
 data alone.
 
 Example:
     >>> import optuna, tempfile
-    >>> from agenthpo.report import build_report
+    >>> from agenthpo.reporting import build_report
     >>> optuna.logging.set_verbosity(optuna.logging.ERROR)
     >>> study = optuna.create_study(study_name="demo", direction="maximize")
     >>> study.optimize(lambda t: -abs(t.suggest_float("lr", 1e-4, 1e-1, log=True) - 0.01),
@@ -22,8 +22,8 @@ Example:
 
 from __future__ import annotations
 
-from agenthpo.report._build import Report, ReportPaths, build_report, make_report, plotly_js
-from agenthpo.report._data import (
+from agenthpo.reporting._build import Report, ReportPaths, build_report, make_report, plotly_js
+from agenthpo.reporting._data import (
     NOISE,
     STUDY_REFERENCE,
     LLMUsage,
@@ -35,9 +35,9 @@ from agenthpo.report._data import (
     collect_data,
     read_selection,
 )
-from agenthpo.report._figures import Figure, build_figures
-from agenthpo.report._importance import EVALUATORS, Importance, measure_importance
-from agenthpo.report._placeholders import (
+from agenthpo.reporting._figures import Figure, build_figures
+from agenthpo.reporting._importance import EVALUATORS, Importance, measure_importance
+from agenthpo.reporting._placeholders import (
     PLACEHOLDER_HELP,
     Filled,
     Filler,
@@ -45,7 +45,7 @@ from agenthpo.report._placeholders import (
     Segment,
     find_literal_numbers,
 )
-from agenthpo.report._summary import (
+from agenthpo.reporting._summary import (
     AgentSummary,
     ComparisonRow,
     SummarySection,

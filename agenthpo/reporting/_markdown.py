@@ -13,8 +13,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from agenthpo.report._data import ReportData
-from agenthpo.report._format import (
+from agenthpo.reporting._data import ReportData
+from agenthpo.reporting._format import (
     DASH,
     fmt_config,
     fmt_cost,
@@ -23,10 +23,10 @@ from agenthpo.report._format import (
     fmt_share,
     fmt_value,
 )
-from agenthpo.report._placeholders import Filled
+from agenthpo.reporting._placeholders import Filled
 
 if TYPE_CHECKING:
-    from agenthpo.report._build import Report
+    from agenthpo.reporting._build import Report
 
 __all__ = ["md_cell", "render_markdown"]
 

@@ -7,8 +7,8 @@ or parameter the study does not have is never filled with anything but a mark.
 
 Example:
     >>> import optuna
-    >>> from agenthpo.report._data import collect_data
-    >>> from agenthpo.report._importance import Importance
+    >>> from agenthpo.reporting._data import collect_data
+    >>> from agenthpo.reporting._importance import Importance
     >>> study = optuna.create_study(direction="maximize")
     >>> study.add_trial(optuna.trial.create_trial(
     ...     params={"lr": 0.01},
@@ -32,9 +32,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from agenthpo.report._data import ReportData, TrialRow
-from agenthpo.report._format import fmt_cost, fmt_int, fmt_param, fmt_share, fmt_value
-from agenthpo.report._importance import Importance
+from agenthpo.reporting._data import ReportData, TrialRow
+from agenthpo.reporting._format import fmt_cost, fmt_int, fmt_param, fmt_share, fmt_value
+from agenthpo.reporting._importance import Importance
 
 __all__ = ["PLACEHOLDER_HELP", "Filled", "Filler", "Problem", "Segment", "find_literal_numbers"]
 

@@ -2,7 +2,7 @@
 
 The LLM reads a compact digest of the stored study and answers JSON (a schema constrains it):
 prose whose numbers are placeholders, plus its list of important parameters. The prose is
-checked and filled from storage (:mod:`agenthpo.report._placeholders`), and the list is set
+checked and filled from storage (:mod:`agenthpo.reporting._placeholders`), and the list is set
 beside the measured importance, with disagreement flagged. An unusable answer (no JSON, next
 to no prose, a template echoed back, placeholders left unfilled) is sent back once with what
 was wrong; with no LLM, or when the retry is unusable too, a deterministic summary is written
@@ -11,8 +11,8 @@ from the data alone, and its note says why.
 Example:
     >>> import json, optuna
     >>> from agenthpo.llm import ScriptedLLM
-    >>> from agenthpo.report._data import collect_data
-    >>> from agenthpo.report._importance import Importance
+    >>> from agenthpo.reporting._data import collect_data
+    >>> from agenthpo.reporting._importance import Importance
     >>> study = optuna.create_study()
     >>> study.add_trial(optuna.trial.create_trial(
     ...     params={"x": 1.0}, distributions={"x": optuna.distributions.FloatDistribution(0, 2)},
@@ -42,10 +42,10 @@ from typing import Any, Literal
 
 from agenthpo._text import one_line
 from agenthpo.llm import LLMClient, Message, extract_json
-from agenthpo.report._data import ReportData, TrialRow
-from agenthpo.report._format import fmt_share
-from agenthpo.report._importance import Importance
-from agenthpo.report._placeholders import PLACEHOLDER_HELP, Filled, Filler, Problem
+from agenthpo.reporting._data import ReportData, TrialRow
+from agenthpo.reporting._format import fmt_share
+from agenthpo.reporting._importance import Importance
+from agenthpo.reporting._placeholders import PLACEHOLDER_HELP, Filled, Filler, Problem
 
 __all__ = [
     "AgentSummary",

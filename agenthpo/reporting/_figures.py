@@ -1,13 +1,13 @@
 """The report's plots, as plotly figure specs (``{"data": [...], "layout": {...}}``).
 
 History, importance, learning curves and the Pareto front are built here from
-:class:`~agenthpo.report._data.ReportData`, so what they draw is exactly what storage holds;
+:class:`~agenthpo.reporting._data.ReportData`, so what they draw is exactly what storage holds;
 slice and contour plots come from :mod:`optuna.visualization`. A plot that cannot be drawn
 (too few trials, a single-valued parameter) is left out with a note instead of failing.
 
 Example:
     >>> import optuna
-    >>> from agenthpo.report._data import collect_data
+    >>> from agenthpo.reporting._data import collect_data
     >>> study = optuna.create_study()
     >>> for x in (3.0, 1.0, 2.0):
     ...     study.add_trial(optuna.trial.create_trial(
@@ -32,9 +32,9 @@ from typing import Any
 import optuna
 
 from agenthpo._text import clip
-from agenthpo.report._data import ReportData, TrialRow
-from agenthpo.report._format import fmt_config, fmt_share, fmt_value
-from agenthpo.report._importance import Importance
+from agenthpo.reporting._data import ReportData, TrialRow
+from agenthpo.reporting._format import fmt_config, fmt_share, fmt_value
+from agenthpo.reporting._importance import Importance
 
 __all__ = [
     "Figure",

@@ -2,7 +2,7 @@
 
 Example:
     >>> import optuna, tempfile
-    >>> from agenthpo.report import build_report
+    >>> from agenthpo.reporting import build_report
     >>> optuna.logging.set_verbosity(optuna.logging.ERROR)
     >>> study = optuna.create_study(study_name="demo")
     >>> study.optimize(lambda t: (t.suggest_float("x", -3, 3) - 1) ** 2, n_trials=8)
@@ -27,12 +27,12 @@ import optuna
 
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient
-from agenthpo.report._data import ReportData, collect_data
-from agenthpo.report._figures import Figure, build_figures
-from agenthpo.report._html import render_html
-from agenthpo.report._importance import Importance, measure_importance
-from agenthpo.report._markdown import render_markdown
-from agenthpo.report._summary import AgentSummary, write_summary
+from agenthpo.reporting._data import ReportData, collect_data
+from agenthpo.reporting._figures import Figure, build_figures
+from agenthpo.reporting._html import render_html
+from agenthpo.reporting._importance import Importance, measure_importance
+from agenthpo.reporting._markdown import render_markdown
+from agenthpo.reporting._summary import AgentSummary, write_summary
 
 __all__ = ["Report", "ReportPaths", "build_report", "make_report", "plotly_js"]
 

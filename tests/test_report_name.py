@@ -1,0 +1,56 @@
+"""``agenthpo.report`` stays the training scripts' function whatever else is imported.
+
+Importing a submodule binds it as an attribute of its package, so a subpackage named
+``agenthpo/report/`` would replace ``agenthpo.report`` (the function every training script
+calls) with a module as soon as anything imported it. The report subpackage is
+``agenthpo.reporting``; these tests keep it so.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import subprocess
+import sys
+
+import pytest
+
+import agenthpo
+from agenthpo.reporter import report as report_function
+
+
+def _submodules() -> list[str]:
+    return sorted(
+        info.name for info in pkgutil.walk_packages(agenthpo.__path__, prefix="agenthpo.")
+    )
+
+
+def test_the_report_subpackage_does_not_shadow_the_function() -> None:
+    # A fresh interpreter: nothing else has imported anything yet.
+    code = (
+        "import agenthpo, agenthpo.reporting, agenthpo.reporter\n"
+        "assert agenthpo.report is agenthpo.reporter.report, agenthpo.report\n"
+        "assert callable(agenthpo.report)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_no_submodule_is_named_report() -> None:
+    modules = _submodules()
+    assert "agenthpo.reporting" in modules
+    assert "agenthpo.report" not in modules
+
+
+def test_importing_every_submodule_leaves_report_the_function() -> None:
+    skipped = []
+    for name in _submodules():
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # an optional extra that is not installed
+            if exc.name and exc.name.split(".")[0] == "agenthpo":
+                raise
+            skipped.append(name)
+    assert agenthpo.report is report_function
+    assert callable(agenthpo.report)
+    if skipped:
+        pytest.skip(f"not importable without their extras: {', '.join(skipped)}")
