@@ -250,9 +250,9 @@ def test_an_option_defaulting_to_none_is_left_out_of_the_baseline(scripts: Path)
     assert other.user_attrs[_keys.METRICS]["script_default_depth"] == 0.0
 
 
-def test_the_readme_init_command_runs(runner: CliRunner, tmp_path: Path) -> None:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    start = text.index("## Drafting a task from your script: `agenthpo init`")
+def test_the_documented_init_command_runs(runner: CliRunner, tmp_path: Path) -> None:
+    text = (ROOT / "docs" / "drafting.md").read_text(encoding="utf-8")
+    start = text.index("# Drafting a task from your script: `agenthpo init`")
     block = text[
         text.index("```bash\n", start) + 8 : text.index("```", text.index("```bash\n", start) + 8)
     ]

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _block(title: str) -> str:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", text, re.S | re.M)
+    section = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", text, re.S | re.M)
     assert section, title
     block = re.search(r"```bash\n(.*?)```", section.group(1), re.S)
     assert block, title
@@ -55,3 +55,28 @@ def test_ci_runs_the_readme_test_command_and_nothing_repairs_behind_it() -> None
     assert "setup-dev" in test
     assert any("pytest" in step for step in test)
     assert "bash scripts/install-chromium" in _targets()["setup-dev"]
+
+
+def test_make_test_builds_the_documentation_strictly() -> None:
+    # `make test` (and so CI) fails on a broken docs build: a dead link, a missing page, a
+    # reference to an API object that is gone.
+    assert "docs" in _targets()["test"]
+    docs = " ".join(_targets()["docs"])
+    assert "mkdocs build --strict" in docs
+    site = re.search(r"--site-dir (\S+)", docs)
+    assert site, docs
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert f"{site.group(1).rstrip('/')}/" in ignored
+    dev = (ROOT / "pyproject.toml").read_text()
+    for package in ("mkdocs>=", "mkdocs-material>=", "mkdocstrings[python]>="):
+        assert f'"{package}' in dev, package
+
+
+def test_the_readme_links_to_files_that_exist() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text)
+    local = [link for link in links if "://" not in link]
+    assert "BENCHMARKS.md" in local
+    assert any(link.startswith("docs/") for link in local)
+    missing = [link for link in local if not (ROOT / link).exists()]
+    assert not missing, missing

@@ -2,13 +2,12 @@
 
 The snippets under "## From Python" build their LLM with ``parse_llm_spec(...)``; the test
 patches ``agenthpo.llm.parse_llm_spec`` to record the spec and return a deterministic
-``RandomLLM``, then executes each snippet unchanged. The Optuna one-line switch runs here;
-the Ray Tune snippet runs on a local two-CPU Ray (an integration test).
+``RandomLLM``, then executes each snippet unchanged. The documentation's snippets (the Ray
+Tune one among them) run in ``test_docs_snippets``, with the helpers defined here.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -92,38 +91,3 @@ def test_the_optuna_snippet_runs_with_the_agent(recorder: SpecRecorder) -> None:
         assert trials[1].user_attrs[_keys.LLM_MODEL] == "random:random"
     assert recorder.specs, "no snippet built its LLM with parse_llm_spec"
     assert all(c.calls > 0 for c in recorder.clients)
-
-
-@pytest.mark.integration
-def test_the_ray_tune_snippet_runs_with_the_agent(
-    recorder: SpecRecorder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    blocks = [b for b in python_blocks("From Python") if _is_ray(b)]
-    assert blocks, "README.md has no Ray Tune snippet under '## From Python'"
-    import ray
-
-    monkeypatch.chdir(tmp_path)
-    # The snippet's results go to Tune's default, ~/ray_results; keep them in the test's
-    # directory. (Not by changing HOME: Ray 2.59+ keeps its cluster token in ~/.ray, and a
-    # second ray.init in this process would start its GCS without it.)
-    results_dir = tmp_path / "ray_results"
-    monkeypatch.setattr("ray.train.constants.DEFAULT_STORAGE_PATH", str(results_dir))
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-    try:
-        namespaces = [run_block(block) for block in blocks]
-    finally:
-        ray.shutdown()
-    assert recorder.specs
-    for namespace, client in zip(namespaces, recorder.clients, strict=True):
-        results = namespace["tuner"].get_results()
-        assert not results.errors
-        # OptunaSearch's own study (Ray keeps the searcher object it was given).
-        trials = namespace["search"]._ot_study.trials
-        assert len(trials) == len(results) > 2
-        # Tune starts two trials (two CPUs) before any finishes, so the sampler has no space
-        # yet and TPE samples them; the LLM proposes every later one.
-        by = [t.user_attrs.get(_keys.PROPOSED_BY) for t in trials[2:]]
-        assert by == ["llm"] * len(by)
-        assert client.calls >= len(by)
-        assert all(str(r.path).startswith(str(results_dir)) for r in results)

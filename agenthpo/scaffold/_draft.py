@@ -318,7 +318,7 @@ def draft_task(
         listed = "; ".join(f"{s.name}: {s.reason}" for s in skipped)
         raise TaskError(
             f"{info.path}: none of its options looks like a hyperparameter ({listed}); write"
-            " the task by hand (see README, 'The task file')"
+            " the task by hand (see docs/task-files.md)"
         )
     objective = pick_objective(
         info.metrics, metric=metric, direction=direction, script=info.path.name

@@ -177,8 +177,8 @@ def render_draft(draft: Draft) -> str:
             " re-run on seeds",
             "# 1..repeats (within n_trials), and the default is recommended unless a candidate"
             " beats it",
-            "# beyond the noise band (README, 'Noise-robust selection'). `noise: false` turns"
-            " this off.",
+            "# beyond the noise band (docs/task-files.md, 'Noise-robust selection'). `noise: false`"
+            " turns this off.",
             f"noise: {_flow({'seed_param': draft.seed_param, 'repeats': 2, 'top': 3})}",
         ]
     elif draft.seed_note:

@@ -302,7 +302,7 @@ def test_demo_report_renders_and_is_screenshotted(chromium: str, tmp_path: Path)
         "contour",
         "curves",
     }
-    # The README's screenshot is rewritten only on request, so a test run leaves the
+    # The docs' screenshot (docs/reports.md) is rewritten only on request, so a test run leaves the
     # checkout as it found it.
     shot = SCREENSHOT if os.environ.get("AGENTHPO_UPDATE_SCREENSHOT") else tmp_path / "shot.png"
     result = render(chromium, paths.html, screenshot=shot)
