@@ -92,8 +92,16 @@ def _row(param: Any) -> str:
 
 def _plain(text: str) -> str:
     """Help text as Markdown: typer's ``\\b`` markers removed, paragraphs kept."""
-    return text.replace("\b\n", "").replace("\b", "").strip()
+    return _escape(text.replace("\b\n", "").replace("\b", "").strip())
 
 
 def _cell(text: str) -> str:
-    return " ".join(text.split()).replace("|", "\\|")
+    return _escape(" ".join(text.split())).replace("|", "\\|")
+
+
+def _escape(text: str) -> str:
+    """``<`` and ``>`` outside code spans as entities (``<task stem>`` is not a tag)."""
+    parts = text.split("`")
+    for i in range(0, len(parts), 2):  # the even parts lie outside backticks
+        parts[i] = parts[i].replace("<", "&lt;").replace(">", "&gt;")
+    return "`".join(parts)
