@@ -70,3 +70,37 @@ def test_docstrings_become_markdown() -> None:
     assert '<autoref identifier="agenthpo.llm.is_embedded" optional><code>is_embedded' in out
     assert '<autoref identifier="agenthpo.agent.trust" optional>' in out
     assert "\nExamples:\n    >>> 1 + 1" in out
+
+
+def _yaml_blocks() -> list[tuple[str, object]]:
+    import yaml
+
+    blocks = []
+    for path in sorted((ROOT / "docs").glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        for m in re.finditer(r"^```yaml\n(.*?)^```", text, re.S | re.M):
+            blocks.append((path.name, yaml.safe_load(m.group(1))))
+    return blocks
+
+
+def test_the_docs_task_file_examples_use_real_fields() -> None:
+    from agenthpo.task import LLMSection, NoiseSection, Task
+
+    blocks = _yaml_blocks()
+    assert blocks
+    nested = {"llm": LLMSection, "noise": NoiseSection}
+    for page, data in blocks:
+        assert isinstance(data, dict), page
+        assert set(data) <= set(Task.model_fields), (page, set(data) - set(Task.model_fields))
+        for key, section in nested.items():
+            if isinstance(data.get(key), dict):
+                fields = set(section.model_fields)
+                assert set(data[key]) <= fields, (page, key, set(data[key]) - fields)
+
+
+def test_the_strategies_page_names_every_strategy() -> None:
+    from agenthpo.strategies import STRATEGIES
+
+    text = (ROOT / "docs" / "strategies.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`([a-z][a-z-]*)`", text))
+    assert set(STRATEGIES) <= named, set(STRATEGIES) - named
