@@ -196,7 +196,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             console.print(f"[red]--llm {llm}: {exc}[/red]")
             return 2
     specs = [
-        RunSpec(t, s, seed, args.trials, llm if uses_llm(s) else None, seeding=args.seeding)
+        RunSpec(
+            t,
+            s,
+            seed,
+            args.trials,
+            llm if uses_llm(s) else None,
+            seeding=args.seeding,
+            workers=args.workers,
+        )
         for t in tasks
         for s in strategies
         for seed in range(args.seed_offset, args.seed_offset + seeds)
@@ -234,6 +242,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "seed_offset": args.seed_offset,
         "seeding": args.seeding,
         "trials": args.trials,
+        "workers": args.workers,
         "jobs": jobs,
         "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": "python -m benchmarks " + " ".join(sys.argv[1:]),
@@ -621,6 +630,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tasks", nargs="+", metavar="PATTERN", help="shell patterns of tasks")
     run.add_argument("--exclude", nargs="+", metavar="PATTERN", help="tasks to leave out")
     run.add_argument("--jobs", type=int, default=None, help="processes (default: cores)")
+    run.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="parallel workers per study, simulated in synchronous rounds (each asks while"
+        " the round's other trials run); its runs are rows of their own ('[4 workers]')",
+    )
     run.add_argument(
         "--skip-done",
         action="store_true",

@@ -116,6 +116,7 @@ def label(run: Mapping[str, Any]) -> str:
     does); runs stored before that fix drew uniformly between the schema's bounds and are
     named ``[random-uniform]``, so the two controls are never mixed in one row. ``hybrid-tpe``
     and ``centaur`` runs stored before their share became adaptive are ``[local, fixed share]``.
+    Runs with parallel workers are rows of their own: ``backbone [4 workers]``.
     """
     strategy = str(run["strategy"])
     llm = run.get("llm")
@@ -123,6 +124,9 @@ def label(run: Mapping[str, Any]) -> str:
         llm = "random-uniform"
     if llm and strategy in ("hybrid-tpe", "centaur") and run.get("share") != "adaptive":
         llm = f"{llm}, fixed share"
+    workers = int(run.get("workers", 1))
+    if workers > 1:
+        llm = f"{llm}, {workers} workers" if llm else f"{workers} workers"
     return f"{strategy} [{llm}]" if llm else strategy
 
 
@@ -141,6 +145,12 @@ def _order_key(name: str) -> tuple[int, str]:
 
 def _is_llm(name: str) -> bool:
     return name.split(" [", 1)[0] in LLM_STRATEGIES
+
+
+def _parallel(name: str) -> bool:
+    """Whether a row ran with parallel workers (``tpe [4 workers]``): such rows are compared
+    with each other, never picked as a suite's best (one-worker) classical sampler."""
+    return name.endswith(" workers]")
 
 
 @dataclass
@@ -596,7 +606,8 @@ def _backbone_md(groups: Sequence[Group]) -> list[str]:
         if g.family != "all" and "backbone" in g.strategies and default in g.strategies
         for b in _budgets(g)
     ]
-    tail = (
+    parallel = _parallel_md(groups)
+    tail = parallel + (
         [
             f"The default strategy with the embedded model (`{default}`) against the backbone"
             " alone, same cells (the rule: never significantly below it):\n",
@@ -624,6 +635,38 @@ def _backbone_md(groups: Sequence[Group]) -> list[str]:
         *rows,
         "",
         *tail,
+    ]
+
+
+def _parallel_md(groups: Sequence[Group]) -> list[str]:
+    """The backbone with parallel workers: against itself with one worker and against TPE
+    and ``auto`` with as many workers."""
+    out: list[str] = []
+    for g in groups:
+        if g.family == "all":
+            continue
+        for s in g.strategies:
+            if not (s.startswith("backbone [") and _parallel(s)):
+                continue
+            suffix = s[len("backbone") :]
+            others = ("backbone", f"{BASELINE}{suffix}", f"auto{suffix}")
+            for b in _budgets(g):
+                cells = [_paired(g, s, o, b) if o in g.strategies else "-" for o in others]
+                out.append(
+                    f"| {g.where()} | `{s}` | {b} | {_seeds(g, s)} | {_fmt(_headline_at(g, s, b))}"
+                    f" | {' | '.join(cells)} |"
+                )
+    if not out:
+        return []
+    return [
+        "With parallel workers (simulated in synchronous rounds: each worker's proposal is made"
+        " while the round's other trials still run), the backbone against itself with one"
+        " worker and against TPE and `auto` with as many workers, same cells:\n",
+        "| suite (tasks) | row | trials | seeds | score | vs one worker | vs TPE, same workers"
+        " | vs auto, same workers |",
+        "|---|---|---|---|---|---|---|---|",
+        *out,
+        "",
     ]
 
 
@@ -736,7 +779,7 @@ def _best_classical(group: Group, budget: int) -> tuple[str, float] | None:
     AgentHPO's own backbone (:data:`OURS`)."""
     best: tuple[str, float] | None = None
     for s in group.strategies:
-        if _is_llm(s) or s in OURS:
+        if _is_llm(s) or s in OURS or _parallel(s):
             continue
         h = _headline_at(group, s, budget)
         if h is not None and (best is None or h > best[1]):
@@ -1446,7 +1489,7 @@ def human_reference_md(sections: Sections) -> list[str]:
         scored = [
             (h, s)
             for s in real.strategies
-            if s in evaluated and not _is_llm(s) and s not in OURS
+            if s in evaluated and not _is_llm(s) and s not in OURS and not _parallel(s)
             if (h := _headline_at(real, s, budget)) is not None
         ]
         best_classical = max(scored)[1] if scored else None

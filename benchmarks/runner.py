@@ -86,8 +86,15 @@ class RunSpec:
     n_trials: int
     llm: str | None = None
     seeding: Seeding = "run"
+    workers: int = 1
 
-    def key(self) -> tuple[str, str, int, int, str | None, str]:
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ValueError(f"workers must be >= 1 (got {self.workers})")
+        if self.workers > 1 and self.strategy == "smac":
+            raise ValueError("the SMAC baseline runs one worker only")
+
+    def key(self) -> tuple[str, str, int, int, str | None, str, int]:
         """The run's identity in results files."""
         return (
             self.task,
@@ -96,6 +103,7 @@ class RunSpec:
             self.n_trials,
             llm_label(self.strategy, self.llm),
             self.seeding,
+            self.workers,
         )
 
     @property
@@ -119,8 +127,9 @@ class RunSpec:
         return zlib.crc32(f"{self.task}/{self.seed}".encode()) & 0x7FFFFFFF
 
 
-def stored_key(run: Mapping[str, Any]) -> tuple[str, str, int, int, str | None, str]:
-    """A stored run's identity, as :meth:`RunSpec.key` gives it (older runs: per-run seeding)."""
+def stored_key(run: Mapping[str, Any]) -> tuple[str, str, int, int, str | None, str, int]:
+    """A stored run's identity, as :meth:`RunSpec.key` gives it (older runs: per-run seeding,
+    one worker)."""
     return (
         run["task"],
         run["strategy"],
@@ -128,6 +137,7 @@ def stored_key(run: Mapping[str, Any]) -> tuple[str, str, int, int, str | None, 
         run["n_trials"],
         run.get("llm"),
         run.get("seeding", "run"),
+        int(run.get("workers", 1)),
     )
 
 
@@ -239,6 +249,9 @@ def _run_optuna(
     sampler = optuna_sampler(spec.strategy, task=task, seed=spec.rng_seed, llm=llm)
     study = optuna.create_study(direction=task.direction, sampler=sampler)
     rec.start()
+    if spec.workers > 1:
+        _run_batches(study, spec, rec, tick)
+        return [dict(t.user_attrs) for t in study.get_trials(deepcopy=False)]
     study.optimize(
         rec,
         n_trials=spec.n_trials,
@@ -248,6 +261,39 @@ def _run_optuna(
     )
     rec.overhead_s[-1] += time.perf_counter() - rec.last_end  # the last trial's tell
     return [dict(t.user_attrs) for t in study.get_trials(deepcopy=False)]
+
+
+def _run_batches(
+    study: optuna.Study, spec: RunSpec, rec: _Recorder, tick: Callable[[], None]
+) -> None:
+    """``spec.workers`` parallel workers, simulated in synchronous rounds: each round asks
+    one trial per worker (each proposal made while the round's earlier trials are still
+    running, as a worker's would be), then evaluates and tells them in order.
+
+    Deterministic for a seed, unlike threads, so runs of different strategies stay paired.
+    Each trial's optimizer time is its own ask and suggestions (plus its tell).
+    """
+    done = 0
+    while done < spec.n_trials:
+        size = min(spec.workers, spec.n_trials - done)
+        round_: list[tuple[optuna.Trial, dict[str, Any], float]] = []
+        for _ in range(size):
+            t0 = time.perf_counter()
+            trial = study.ask()
+            config = suggest(trial, rec.task.space)
+            round_.append((trial, config, time.perf_counter() - t0))
+        for trial, config, asked_s in round_:
+            rec.last_end = time.perf_counter() - asked_s  # the overhead is this trial's ask
+            result = rec.evaluate(config, time.perf_counter())
+            t0 = time.perf_counter()
+            if result is None:
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            else:
+                study.tell(trial, result.value)
+            rec.overhead_s[-1] += time.perf_counter() - t0
+            tick()
+        done += size
+    rec.last_end = time.perf_counter()
 
 
 def _config_space(task: Task, seed: int) -> Any:
@@ -375,6 +421,7 @@ def run_one(
         "seeding": spec.seeding,
         "rng_seed": spec.rng_seed,
         "n_trials": spec.n_trials,
+        "workers": spec.workers,
         "llm": llm_label(spec.strategy, spec.llm),
         "llm_model": llm_model,
         "llm_sampling": sampling,

@@ -1030,3 +1030,62 @@ def test_every_real_task_has_a_human_reference_over_its_whole_space() -> None:
             assert config == default, ex.name
         else:
             assert config != default, ex.name
+
+
+def test_parallel_workers_run_in_rounds_and_are_rows_of_their_own() -> None:
+    from benchmarks.report import label
+    from benchmarks.runner import RunSpec, run_one, stored_key
+
+    one = run_one(RunSpec("hpobench-kc1", "tpe", 0, 12))
+    four = run_one(RunSpec("hpobench-kc1", "tpe", 0, 12, workers=4))
+    again = run_one(RunSpec("hpobench-kc1", "tpe", 0, 12, workers=4))
+    assert four["workers"] == 4
+    assert one["workers"] == 1
+    assert len(four["params"]) == 12
+    assert four["failed_trials"] == 0
+    assert four["params"] == again["params"]  # rounds, not threads: reproducible
+    # each round's proposals are made while the round's others run: no two are the same
+    for r in range(3):
+        rnd = [tuple(sorted(p.items())) for p in four["params"][4 * r : 4 * r + 4]]
+        assert len(set(rnd)) == 4
+    assert four["params"] != one["params"]  # the pending trials changed what TPE proposed
+    assert stored_key(four) == RunSpec("hpobench-kc1", "tpe", 0, 12, workers=4).key()
+    assert stored_key(four) != stored_key(one)
+    old = {k: v for k, v in one.items() if k != "workers"}  # stored before workers existed
+    assert stored_key(old) == RunSpec("hpobench-kc1", "tpe", 0, 12).key()
+    assert label(four) == "tpe [4 workers]"
+    assert label(one) == "tpe"
+    assert label({**four, "strategy": "hybrid", "llm": "local"}) == "hybrid [local, 4 workers]"
+    with pytest.raises(ValueError, match="one worker"):
+        RunSpec("hpobench-kc1", "smac", 0, 12, workers=4)
+
+
+def test_report_compares_the_parallel_backbone_and_never_calls_it_the_best_classical(
+    tmp_path: Path,
+) -> None:
+    from benchmarks.reference import load_reference
+    from benchmarks.report import write_report
+
+    refs = load_reference()
+    runs = []
+    for t in ("skl-dt-iris", "skl-knn-wine"):
+        good, bad = refs[t].opt, refs[t].median_random
+        mid = (good + bad) / 2
+        for seed in range(3):
+            runs += [
+                {**_fake_run(t, "backbone", [bad, mid]), "seed": seed},
+                {**_fake_run(t, "tpe", [bad, bad]), "seed": seed},
+                {**_fake_run(t, "backbone", [bad, mid]), "seed": seed, "workers": 4},
+                {**_fake_run(t, "tpe", [bad, good]), "seed": seed, "workers": 4},
+            ]
+    _write_results(tmp_path / "sklearn-a.json", "sklearn", runs)
+    text = write_report(results_dir=tmp_path, out=tmp_path / "B.md").read_text()
+    start = text.index("## The backbone against")
+    section = text[start : text.index("\n## ", start + 1)]
+    # the 4-worker TPE row scores 100 but is not the suite's best (one-worker) classical
+    assert "`tpe [4 workers]`:" not in section
+    assert "| full / sklearn | 2 | 3 | 50.0 | +50.0 (p " in section
+    # the parallel table: against itself with one worker (level) and TPE with 4 (behind)
+    assert "| full / sklearn | `backbone [4 workers]` | 2 | 3 | 50.0 | +0.0 (p 1) | **-50.0" in (
+        section
+    )
