@@ -8,6 +8,7 @@ import jsonschema
 import optuna
 import pytest
 
+from agenthpo.agent.prompts import config_schema, describe_space
 from agenthpo.errors import SpaceError
 from agenthpo.llm import Message, ScriptedLLM
 from agenthpo.space import Space
@@ -77,8 +78,11 @@ def test_schema_and_prompt_describe_conditions(space: Space) -> None:
         jsonschema.validate(
             {"optimizer": "sgd", "momentum": 5.0, "nesterov": True, "lr": 0.1}, schema
         )
-    lines = space.describe()
+    lines = describe_space(space)
     assert lines[1] == "- momentum (float, 0 to 0.99; only when optimizer is sgd)"
+    described = config_schema(space)["properties"]["momentum"]
+    assert described["description"] == "only when optimizer is sgd; null otherwise"
+    assert config_schema(space)["required"] == schema["required"]
 
 
 def test_distance_counts_a_missing_conditional_as_different(space: Space) -> None:

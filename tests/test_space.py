@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import doctest
+import importlib
 import math
+import pkgutil
 import warnings
 from decimal import Decimal
 from typing import Any
@@ -17,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import agenthpo.space as space_module
+from agenthpo.agent.prompts import config_schema, describe_space
 from agenthpo.errors import SpaceError
 from agenthpo.space import (
     CategoricalParam,
@@ -762,6 +765,23 @@ class TestSchemaAndDescribe:
             "type": "number",
             "minimum": 1e-5,
             "maximum": 0.1,
+            "description": "initial step size",
+        }
+        assert schema["properties"]["hidden_units"] == {
+            "type": "integer",
+            "minimum": 16,
+            "maximum": 256,
+        }
+        assert schema["properties"]["activation"] == {"enum": ["relu", "tanh", "logistic"]}
+
+    def test_prompt_schema_adds_the_notes(self, space: Space) -> None:
+        # The scale notes the LLM reads are prompt text: agent.prompts adds them.
+        schema = config_schema(space)
+        assert schema_keys(schema) <= ALLOWED_SCHEMA_KEYS
+        assert schema["properties"]["learning_rate_init"] == {
+            "type": "number",
+            "minimum": 1e-5,
+            "maximum": 0.1,
             "description": "initial step size; log scale",
         }
         assert schema["properties"]["hidden_units"] == {
@@ -771,6 +791,11 @@ class TestSchemaAndDescribe:
             "description": "step 16",
         }
         assert schema["properties"]["activation"] == {"enum": ["relu", "tanh", "logistic"]}
+        assert space.json_schema()["properties"]["hidden_units"] == {
+            "type": "integer",
+            "minimum": 16,
+            "maximum": 256,
+        }
 
     def test_schema_accepts_good_and_rejects_bad(self, mixed: Space) -> None:
         validator = jsonschema.Draft202012Validator(mixed.json_schema())
@@ -793,13 +818,13 @@ class TestSchemaAndDescribe:
             assert not validator.is_valid(config), config
 
     def test_describe(self, space: Space, mixed: Space) -> None:
-        assert space.describe() == [
+        assert describe_space(space) == [
             "- learning_rate_init (float, 1e-05 to 0.1, log scale): initial step size",
             "- hidden_units (int, 16 to 256, step 16)",
             "- activation (one of: relu, tanh, logistic)",
             "- batch_size (one of: 32, 64, 128)",
         ]
-        lines = dict(zip(mixed.names, mixed.describe(), strict=True))
+        lines = dict(zip(mixed.names, describe_space(mixed), strict=True))
         assert lines["dropout"] == "- dropout (float, 0 to 0.5, step 0.1)"
         assert lines["trees"] == "- trees (int, 1 to 1024, log scale)"
         assert lines["flag"] == "- flag (one of: true, false)"
@@ -807,11 +832,11 @@ class TestSchemaAndDescribe:
 
     def test_describe_quotes_ambiguous_strings(self) -> None:
         sp = Space.from_dict({"x": ["64", "true", "a, b", "", "plain", 64]})
-        assert sp.describe() == ['- x (one of: "64", "true", "a, b", "", plain, 64)']
+        assert describe_space(sp) == ['- x (one of: "64", "true", "a, b", "", plain, 64)']
 
     def test_describe_compact_numbers(self) -> None:
         sp = Space.from_dict({"x": {"type": "float", "low": 0.000123456789, "high": 12345678.0}})
-        assert sp.describe() == ["- x (float, 0.000123457 to 1.23457e+07)"]
+        assert describe_space(sp) == ["- x (float, 0.000123457 to 1.23457e+07)"]
 
 
 # ---------------------------------------------------------------------- geometry
@@ -1023,7 +1048,8 @@ def test_valid_configs(case: tuple[Space, dict[str, Any]], data: st.DataObject) 
     defaults = {name: sp.default_value(name) for name in sp.names}
     assert sp.validate(defaults) == []
     assert schema_keys(sp.json_schema()) <= ALLOWED_SCHEMA_KEYS
-    assert len(sp.describe()) == len(sp)
+    assert schema_keys(config_schema(sp)) <= ALLOWED_SCHEMA_KEYS
+    assert len(describe_space(sp)) == len(sp)
 
     assert sp.validate(config) == []
     assert sp.repair(config) == (config, [])
@@ -1050,6 +1076,14 @@ def test_violation_str() -> None:
 
 
 def test_docstring_examples() -> None:
-    result = doctest.testmod(space_module, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 10
-    assert result.failed == 0
+    # agenthpo.space is a package: its examples live in the modules that define the names.
+    modules = [space_module] + [
+        importlib.import_module(f"{space_module.__name__}.{info.name}")
+        for info in pkgutil.iter_modules(space_module.__path__)
+    ]
+    attempted = 0
+    for module in modules:
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, module.__name__
+        attempted += result.attempted
+    assert attempted > 10

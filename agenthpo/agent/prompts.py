@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agenthpo.space import Space
+from agenthpo.space._format import _format_choice
+from agenthpo.space._params import CategoricalParam, IntParam, _AnyParam
 
 __all__ = [
     "RATIONALE_MAX_CHARS",
@@ -22,7 +24,9 @@ __all__ = [
     "answer_schema",
     "batch_request",
     "batch_schema",
+    "config_schema",
     "creator_messages_text",
+    "describe_space",
     "format_facts",
     "repair_prompt",
 ]
@@ -104,12 +108,84 @@ def format_facts(facts: Mapping[str, Any] | str) -> str:
     return "; ".join(parts)
 
 
+def _fmt(x: float) -> str:
+    return format(x, ".6g")
+
+
+def _scale_notes(param: _AnyParam) -> list[str]:
+    """What a numeric range's bounds do not say: ``log scale``, ``step 16``."""
+    if isinstance(param, CategoricalParam):
+        return []
+    notes = []
+    if param.log:
+        notes.append("log scale")
+    if param.step is not None and not (isinstance(param, IntParam) and param.step == 1):
+        notes.append(f"step {_fmt(param.step)}")
+    return notes
+
+
+def describe_space(space: Space) -> list[str]:
+    """One line per parameter, for the Creator's prompt.
+
+    Example:
+        >>> space = Space.from_dict({
+        ...     "lr": {"type": "float", "low": 1e-5, "high": 0.1, "log": True,
+        ...            "description": "initial step size"},
+        ...     "units": {"type": "int", "low": 16, "high": 256, "step": 16},
+        ...     "activation": ["relu", "tanh", "logistic"]})
+        >>> print("\\n".join(describe_space(space)))
+        - lr (float, 1e-05 to 0.1, log scale): initial step size
+        - units (int, 16 to 256, step 16)
+        - activation (one of: relu, tanh, logistic)
+    """
+    lines = []
+    for name, param in space.items():
+        if isinstance(param, CategoricalParam):
+            inner = "one of: " + ", ".join(_format_choice(c) for c in param.choices)
+        else:
+            inner = ", ".join(
+                [param.type, f"{_fmt(param.low)} to {_fmt(param.high)}", *_scale_notes(param)]
+            )
+        if param.condition:
+            inner += f"; {space.condition_text(name)}"
+        line = f"- {name} ({inner})"
+        if param.description:
+            line += f": {param.description}"
+        lines.append(line)
+    return lines
+
+
+def config_schema(space: Space) -> dict[str, Any]:
+    """:meth:`Space.json_schema` with the notes an LLM reads in each ``description``.
+
+    A parameter's description gains the scale notes the schema cannot express (log scale,
+    step); a conditional parameter says when it applies and that it is ``null`` otherwise.
+
+    Example:
+        >>> space = Space.from_dict({"n": {"type": "int", "low": 16, "high": 256, "step": 16}})
+        >>> config_schema(space)["properties"]["n"]
+        {'type': 'integer', 'minimum': 16, 'maximum': 256, 'description': 'step 16'}
+    """
+    schema = space.json_schema()
+    for name, param in space.items():
+        prop = schema["properties"][name]
+        inner = prop["anyOf"][0] if param.condition else prop
+        text = "; ".join(
+            part for part in (param.description, ", ".join(_scale_notes(param))) if part
+        )
+        if text:
+            inner["description"] = text
+        if param.condition:
+            prop["description"] = f"{space.condition_text(name)}; null otherwise"
+    return schema
+
+
 def answer_schema(space: Space) -> dict[str, Any]:
     """The JSON schema of one answer: the config first, then a capped one-line rationale."""
     return {
         "type": "object",
         "properties": {
-            "config": space.json_schema(),
+            "config": config_schema(space),
             "rationale": {
                 "type": "string",
                 "maxLength": RATIONALE_MAX_CHARS,
@@ -141,7 +217,7 @@ def creator_messages_text(
     lines.append(f"Goal: {context.goal()}.")
     lines.append("")
     lines.append("Search space:")
-    lines.extend(space.describe())
+    lines.extend(describe_space(space))
     lines.append("")
     lines.append(history if history else "No trials have run yet.")
     if noise_note:
