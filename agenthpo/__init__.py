@@ -19,12 +19,11 @@ from agenthpo.reporter import get_config, report
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from agenthpo.agent.prompts import TaskContext
     from agenthpo.errors import AgentHPOError, LLMError, SpaceError, TaskError
     from agenthpo.sampler import AgentSampler
     from agenthpo.space import Space
     from agenthpo.study import create_study
-    from agenthpo.task import Task, load_task
+    from agenthpo.task import Task, TaskContext, load_task
     from agenthpo.tuner import RunSummary, Tuner
 
 _LAZY = {
@@ -35,7 +34,7 @@ _LAZY = {
     "Space": "agenthpo.space",
     "SpaceError": "agenthpo.errors",
     "Task": "agenthpo.task",
-    "TaskContext": "agenthpo.agent.prompts",
+    "TaskContext": "agenthpo.task",
     "TaskError": "agenthpo.errors",
     "create_study": "agenthpo.study",
     "Tuner": "agenthpo.tuner",

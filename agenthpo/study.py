@@ -21,11 +21,11 @@ from typing import Any, Literal
 
 import optuna
 
-from agenthpo.agent.prompts import TaskContext
 from agenthpo.llm import LLMClient, parse_llm_spec
 from agenthpo.space import Space
 from agenthpo.storage import open_storage
 from agenthpo.strategies import DEFAULT_STRATEGY, make_sampler, uses_llm
+from agenthpo.task import TaskContext
 
 __all__ = ["create_study"]
 
@@ -92,10 +92,7 @@ def create_study(
         description=description,
         dataset=dataset or {},
         model=model or {},
-        metric=names[0],
-        direction=goals[0],
-        objectives=tuple(zip(names, goals, strict=True)) if len(goals) > 1 else (),
-    )
+    ).with_objectives(zip(names, goals, strict=True))
     sampler = make_sampler(
         strategy,
         llm=client if uses_llm(strategy) else None,

@@ -34,11 +34,20 @@ from pydantic import (
     model_validator,
 )
 
+from agenthpo._context import TaskContext
 from agenthpo.errors import SpaceError, TaskError
 from agenthpo.llm import LLMSettings, StructuredMode
 from agenthpo.space import Config, Space
 
-__all__ = ["LLMSection", "NoiseSection", "Objective", "StrategyName", "Task", "load_task"]
+__all__ = [
+    "LLMSection",
+    "NoiseSection",
+    "Objective",
+    "StrategyName",
+    "Task",
+    "TaskContext",
+    "load_task",
+]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 MAX_NAME_CHARS = 200
@@ -580,6 +589,24 @@ class Task(BaseModel):
     def validate_config(self, config: Config) -> list[str]:
         """Problems of ``config`` against the space (empty when valid)."""
         return [str(v) for v in self.space.validate(config)]
+
+    def context(self) -> TaskContext:
+        """The background the agent reads: name, description, dataset and model facts, goal.
+
+        Example:
+            >>> task = Task.model_validate({
+            ...     "name": "demo", "objective": {"metric": "acc", "direction": "maximize"},
+            ...     "dataset": {"rows": 1797},
+            ...     "space": {"lr": {"type": "float", "low": 0.001, "high": 0.1}},
+            ...     "n_trials": 5, "command": ["python", "train.py"]})
+            >>> ctx = task.context()
+            >>> ctx.name, ctx.metric, ctx.direction, ctx.dataset
+            ('demo', 'acc', 'maximize', {'rows': 1797})
+        """
+        context = TaskContext(
+            name=self.name, description=self.description, dataset=self.dataset, model=self.model
+        )
+        return context.with_objectives((o.metric, o.direction) for o in self.objectives)
 
 
 def _key(part: int | str) -> str:

@@ -21,7 +21,7 @@ from typer.testing import CliRunner
 import agenthpo
 from agenthpo import _keys
 from agenthpo.agent.history import TrialView, pareto_ranks, render_history, trial_views
-from agenthpo.agent.prompts import TaskContext
+from agenthpo.agent.prompts import TaskContext, goal_text
 from agenthpo.cli import app
 from agenthpo.errors import AgentHPOError, TaskError
 from agenthpo.llm import Message, RandomLLM, ScriptedLLM
@@ -192,8 +192,8 @@ def test_the_goal_names_the_trade_off() -> None:
     ctx = TaskContext(objectives=(("acc", "maximize"), ("seconds", "minimize")))
     assert ctx.metric == "acc"
     assert ctx.direction == "maximize"
-    assert ctx.goal().startswith("maximize acc and minimize seconds: a trade-off")
-    assert "Pareto front" in ctx.goal()
+    assert goal_text(ctx).startswith("maximize acc and minimize seconds: a trade-off")
+    assert "Pareto front" in goal_text(ctx)
 
 
 # -- the tuner -------------------------------------------------------------------------------

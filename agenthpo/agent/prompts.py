@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+# TaskContext sits beside Task (agenthpo.task); it is re-exported here because callers import
+# it from this module.
+from agenthpo._context import TaskContext
 from agenthpo.space import Space
 from agenthpo.space._format import _format_choice
 from agenthpo.space._params import CategoricalParam, IntParam, _AnyParam
@@ -28,6 +30,7 @@ __all__ = [
     "creator_messages_text",
     "describe_space",
     "format_facts",
+    "goal_text",
     "repair_prompt",
 ]
 
@@ -43,58 +46,23 @@ configuration that was already tried. Answer with one JSON object and nothing el
 {"config": {<every hyperparameter>: <value>}, "rationale": "<one short sentence on why>"}"""
 
 
-@dataclass(frozen=True)
-class TaskContext:
-    """The background the Creator reads: what is trained, on what, and the goal.
+def goal_text(context: TaskContext) -> str:
+    """The goal as the Creator reads it: ``maximize val_accuracy``, or a Pareto-front goal.
 
     Example:
-        >>> ctx = TaskContext(name="digits", metric="val_accuracy", direction="maximize")
-        >>> ctx.goal()
+        >>> goal_text(TaskContext(metric="val_accuracy", direction="maximize"))
         'maximize val_accuracy'
+        >>> ctx = TaskContext(objectives=(("acc", "maximize"), ("seconds", "minimize")))
+        >>> goal_text(ctx).split(":")[0]
+        'maximize acc and minimize seconds'
     """
-
-    name: str = "study"
-    description: str = ""
-    dataset: Mapping[str, Any] | str = field(default_factory=dict)
-    model: Mapping[str, Any] | str = field(default_factory=dict)
-    metric: str = "value"
-    direction: Literal["maximize", "minimize"] = "minimize"
-    objectives: tuple[tuple[str, Literal["maximize", "minimize"]], ...] = ()
-    """Every objective as ``(metric, direction)``, when there are several (the first is
-    ``metric``/``direction``); empty for one objective."""
-
-    def __post_init__(self) -> None:
-        if len(self.objectives) == 1:
-            object.__setattr__(self, "objectives", ())
-        elif self.objectives:  # the first objective is the primary metric
-            object.__setattr__(self, "metric", self.objectives[0][0])
-            object.__setattr__(self, "direction", self.objectives[0][1])
-
-    @property
-    def all_objectives(self) -> tuple[tuple[str, Literal["maximize", "minimize"]], ...]:
-        """``(metric, direction)`` of every objective (one, or several for a trade-off)."""
-        return self.objectives or ((self.metric, self.direction),)
-
-    @property
-    def is_multi_objective(self) -> bool:
-        """Whether the goal is a trade-off between several metrics."""
-        return len(self.all_objectives) > 1
-
-    def goal(self) -> str:
-        """``maximize val_accuracy`` (several objectives: a Pareto-front goal).
-
-        Example:
-            >>> ctx = TaskContext(objectives=(("acc", "maximize"), ("seconds", "minimize")))
-            >>> ctx.goal().split(":")[0]
-            'maximize acc and minimize seconds'
-        """
-        if not self.is_multi_objective:
-            return f"{self.direction} {self.metric}"
-        parts = " and ".join(f"{d} {m}" for m, d in self.all_objectives)
-        return (
-            f"{parts}: a trade-off, so find configurations on the Pareto front (no other trial"
-            " is better on every objective) and spread along it"
-        )
+    if not context.is_multi_objective:
+        return f"{context.direction} {context.metric}"
+    parts = " and ".join(f"{d} {m}" for m, d in context.all_objectives)
+    return (
+        f"{parts}: a trade-off, so find configurations on the Pareto front (no other trial"
+        " is better on every objective) and spread along it"
+    )
 
 
 def format_facts(facts: Mapping[str, Any] | str) -> str:
@@ -214,7 +182,7 @@ def creator_messages_text(
         lines.append(f"Dataset: {format_facts(context.dataset)}")
     if context.model:
         lines.append(f"Model: {format_facts(context.model)}")
-    lines.append(f"Goal: {context.goal()}.")
+    lines.append(f"Goal: {goal_text(context)}.")
     lines.append("")
     lines.append("Search space:")
     lines.extend(describe_space(space))

@@ -24,7 +24,7 @@ from agenthpo import _keys
 from agenthpo._lifecycle import budget
 from agenthpo.agent.creator import find_duplicate, is_vacuous
 from agenthpo.agent.history import TrialView, render_history, trial_views
-from agenthpo.agent.prompts import answer_schema
+from agenthpo.agent.prompts import answer_schema, goal_text
 from agenthpo.agent.screen import OutsideScreen
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient, resolve_llm
@@ -42,7 +42,6 @@ from agenthpo.tuner import (
     Tuner,
     build_executor,
     screen_outside,
-    task_context,
 )
 
 __all__ = ["Service"]
@@ -550,7 +549,7 @@ class Service:
             n_recent=n_recent,
             hidden_metrics=task.hidden_metrics,
         )
-        context = task_context(task)
+        context = task.context()
         finished = [v for v in views if v.state != "running"]
         complete = [v for v in finished if v.state == "complete" and v.value is not None]
         sign = -1.0 if task.directions[0] == "maximize" else 1.0
@@ -567,7 +566,7 @@ class Service:
                 "description": context.description,
                 "dataset": context.dataset,
                 "model": context.model,
-                "goal": context.goal(),
+                "goal": goal_text(context),
             },
             "space": task.space.to_dict(),
             "answer_schema": answer_schema(task.space),
