@@ -29,7 +29,10 @@ from agenthpo.agent.prompts import (
     batch_request,
     batch_schema,
     creator_messages_text,
+    duplicate_problem,
+    not_json_problem,
     repair_prompt,
+    valid_value_hint,
 )
 from agenthpo.errors import LLMError
 from agenthpo.llm import LLMClient, LLMResponse, Message, extract_json
@@ -230,14 +233,14 @@ class Creator:
         try:
             raw, rationale = parse_answer(text, self.space)
         except ValueError as exc:
-            return None, "", [f"{exc}; answer with one JSON object"], [], "not_json"
+            return None, "", [not_json_problem(str(exc))], [], "not_json"
         config, changes = self.space.normalize(raw)
         violations = self.space.validate(config)
         if violations:
             problems = [str(v) for v in violations]
             fixed, fixes = self.space.repair(config)
             hints = [
-                f"{c.name}: a valid value would be {fixed[c.name]!r}"
+                valid_value_hint(c.name, fixed[c.name])
                 for c in fixes
                 if c.name in fixed and c.after is not None
             ]
@@ -247,7 +250,7 @@ class Creator:
             return (
                 None,
                 rationale,
-                [f"this configuration was already tried or is running (trial #{dup})"],
+                [duplicate_problem(dup)],
                 [str(c) for c in changes],
                 "duplicate",
             )

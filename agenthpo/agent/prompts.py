@@ -29,9 +29,12 @@ __all__ = [
     "config_schema",
     "creator_messages_text",
     "describe_space",
+    "duplicate_problem",
     "format_facts",
     "goal_text",
+    "not_json_problem",
     "repair_prompt",
+    "valid_value_hint",
 ]
 
 RATIONALE_MAX_CHARS = 240
@@ -222,6 +225,26 @@ def batch_request(k: int) -> str:
         " tests a different idea, none repeating a tried or running one. Answer with JSON"
         ' only: {"candidates": [{"config": {...}, "rationale": "..."}, ...]}.'
     )
+
+
+def not_json_problem(reason: str) -> str:
+    """The problem line of an answer that is not the JSON object asked for."""
+    return f"{reason}; answer with one JSON object"
+
+
+def valid_value_hint(name: str, value: Any) -> str:
+    """A hint sent with an invalid answer: a value of ``name`` the space accepts.
+
+    Example:
+        >>> valid_value_hint("epochs", 200)
+        'epochs: a valid value would be 200'
+    """
+    return f"{name}: a valid value would be {value!r}"
+
+
+def duplicate_problem(number: int) -> str:
+    """The problem line of an answer that repeats a tried or running trial's config."""
+    return f"this configuration was already tried or is running (trial #{number})"
 
 
 def repair_prompt(problems: Sequence[str]) -> str:
