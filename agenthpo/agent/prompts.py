@@ -15,9 +15,10 @@ from typing import Any
 # TaskContext sits beside Task (agenthpo.task); it is re-exported here because callers import
 # it from this module.
 from agenthpo._context import TaskContext
-from agenthpo.space import Space
+from agenthpo.space import CategoricalParam, IntParam, Param, Space
+
+# Choices are written as the space's own messages write them ("64" quoted, plain words bare).
 from agenthpo.space._format import _format_choice
-from agenthpo.space._params import CategoricalParam, IntParam, _AnyParam
 
 __all__ = [
     "RATIONALE_MAX_CHARS",
@@ -83,7 +84,7 @@ def _fmt(x: float) -> str:
     return format(x, ".6g")
 
 
-def _scale_notes(param: _AnyParam) -> list[str]:
+def _scale_notes(param: Param) -> list[str]:
     """What a numeric range's bounds do not say: ``log scale``, ``step 16``."""
     if isinstance(param, CategoricalParam):
         return []
