@@ -33,7 +33,7 @@ from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient, ReplayLLM, resolve_llm
 from agenthpo.reporting._data import Selection, read_selection
 from agenthpo.reporting._data import _metric_names as _stored_metric_names
-from agenthpo.storage import open_storage
+from agenthpo.storage import is_single_process, open_storage
 from agenthpo.task import Task, load_task
 from agenthpo.tuner import TrialEvent, Tuner, build_executor, replay_llm
 
@@ -50,6 +50,7 @@ __all__ = [
     "run_llm",
     "storage_url",
     "tell_trial",
+    "worker_storage",
 ]
 
 
@@ -135,6 +136,31 @@ def open_study(
         return optuna.load_study(study_name=name, storage=open_storage(url))
     except KeyError:
         raise AgentHPOError(f"no study named {name!r} in {url}") from None
+
+
+def worker_storage(task_file: str | Path, storage: str | None = None) -> str:
+    """The storage several workers of ``task_file`` share: ``storage``, else the task's,
+    which must be safe under several writers (a journal file or a database server).
+
+    Example:
+        >>> worker_storage("task.yaml", "journal:studies.log")  # doctest: +SKIP
+        'journal:studies.log'
+        >>> worker_storage("task.yaml", "sqlite:///studies.db")  # doctest: +SKIP
+        Traceback (most recent call last):
+        ...
+        agenthpo.errors.AgentHPOError: sqlite:///studies.db is SQLite, which is not safe ...
+
+    Raises:
+        AgentHPOError: A broken task file, or a SQLite storage.
+    """
+    task = load_task(task_file)
+    url = storage or task.default_storage()
+    if is_single_process(url):
+        raise AgentHPOError(
+            f"{url} is SQLite, which is not safe under several writers; give"
+            " --storage journal:PATH (one machine) or postgresql://... (several machines)"
+        )
+    return url
 
 
 def metric_names(study: optuna.Study) -> list[str]:
