@@ -26,6 +26,7 @@ from agenthpo.studies import (
     run_llm,
     storage_url,
     tell_trial,
+    worker_storage,
 )
 from agenthpo.task import Task, load_task
 from agenthpo.tuner import Tuner
@@ -75,6 +76,14 @@ def test_open_study_resolves_task_storage_and_name(tmp_path: Path) -> None:
         open_study(storage=url)
     with pytest.raises(AgentHPOError, match="no study named 'nope'"):
         open_study(storage=url, study="nope")
+
+
+def test_workers_need_a_storage_safe_for_several_writers(tmp_path: Path) -> None:
+    task_file = _task_file(tmp_path)
+    with pytest.raises(AgentHPOError, match="is SQLite, which is not safe under several writers"):
+        worker_storage(task_file)  # the task's own: a SQLite file beside it
+    journal = f"journal:{tmp_path / 'studies.log'}"
+    assert worker_storage(task_file, journal) == journal
 
 
 def test_metric_names_read_what_the_task_stored(tmp_path: Path) -> None:
