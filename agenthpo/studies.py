@@ -3,9 +3,9 @@
 Which study a task file, a storage URL and a study name refer to (:func:`open_study`,
 :func:`storage_url`); the LLM a run uses, replayed from another study's recorded answers
 when asked (:func:`run_llm`, :func:`replay_from`); trials run outside AgentHPO
-(:func:`ask_trial`, :func:`tell_trial`); and what a finished study recommends
-(:func:`recommendation`, :func:`pareto_records`). The ``agenthpo`` commands only parse
-their options, call these and print.
+(:func:`ask_trial`, :func:`tell_trial`); its trials as records (:func:`trial_records`); and
+what a finished study recommends (:func:`recommendation`, :func:`pareto_records`). The
+``agenthpo`` commands only parse their options, call these and print.
 
 Example:
     >>> import optuna, tempfile
@@ -20,13 +20,13 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.trial import FrozenTrial
+from optuna.trial import FrozenTrial, TrialState
 
 from agenthpo import _keys
 from agenthpo.errors import AgentHPOError
@@ -38,6 +38,7 @@ from agenthpo.task import Task, load_task
 from agenthpo.tuner import TrialEvent, Tuner, build_executor, replay_llm
 
 __all__ = [
+    "TRIAL_TEXT_FIELDS",
     "Recommendation",
     "ask_trial",
     "asked_record",
@@ -50,6 +51,7 @@ __all__ = [
     "run_llm",
     "storage_url",
     "tell_trial",
+    "trial_records",
     "worker_storage",
 ]
 
@@ -171,6 +173,51 @@ def metric_names(study: optuna.Study) -> list[str]:
         ['value_0', 'value_1']
     """
     return list(_stored_metric_names(study, len(study.directions)))
+
+
+# -- its trials ------------------------------------------------------------------------------
+
+
+TRIAL_TEXT_FIELDS = ("proposed_by", "rationale", "analysis", "error")
+"""The text of a trial record, after its number, state, values and params."""
+_TEXT_KEYS = {
+    "proposed_by": _keys.PROPOSED_BY,
+    "rationale": _keys.RATIONALE,
+    "analysis": _keys.ANALYSIS,
+    "error": _keys.ERROR,
+}
+
+
+def _record(trial: FrozenTrial, metrics: Sequence[str]) -> dict[str, Any]:
+    """One trial as a JSON-ready record: its text exactly as stored, None when absent."""
+    complete = trial.state == TrialState.COMPLETE and trial.values
+    values = trial.values if complete else [None] * len(metrics)
+    attrs = trial.user_attrs
+    return {
+        "number": trial.number,
+        "state": trial.state.name.lower(),
+        "values": dict(zip(metrics, values, strict=True)),
+        "params": dict(trial.params),
+        **{
+            name: None if attrs.get(key) in (None, "") else str(attrs[key])
+            for name, key in _TEXT_KEYS.items()
+        },
+    }
+
+
+def trial_records(study: optuna.Study) -> list[dict[str, Any]]:
+    """Every trial of ``study`` as a record: number, state, values by metric, params,
+    proposed_by, rationale, analysis and error (``agenthpo show --format json``).
+
+    Example:
+        >>> study = optuna.create_study()
+        >>> study.optimize(lambda t: t.suggest_float("x", 0, 1) * 0, n_trials=1)
+        >>> record = trial_records(study)[0]
+        >>> record["values"], record["error"]
+        ({'value': 0.0}, None)
+    """
+    metrics = metric_names(study)
+    return [_record(t, metrics) for t in study.get_trials(deepcopy=False)]
 
 
 # -- the LLM of a run ----------------------------------------------------------------------

@@ -16,6 +16,7 @@ from agenthpo import _keys
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import RandomLLM, ReplayLLM
 from agenthpo.studies import (
+    TRIAL_TEXT_FIELDS,
     ask_trial,
     metric_names,
     open_study,
@@ -26,6 +27,7 @@ from agenthpo.studies import (
     run_llm,
     storage_url,
     tell_trial,
+    trial_records,
     worker_storage,
 )
 from agenthpo.task import Task, load_task
@@ -91,6 +93,24 @@ def test_metric_names_read_what_the_task_stored(tmp_path: Path) -> None:
     assert metric_names(study) == ["value"]
     study.set_user_attr(_keys.STUDY_METRIC, "acc")
     assert metric_names(study) == ["acc"]
+
+
+def test_trial_records_hold_the_stored_text_as_is() -> None:
+    study = optuna.create_study()
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=1)
+    trial = study.ask()
+    trial.suggest_float("x", 0, 1)
+    trial.set_user_attr(_keys.RATIONALE, "try [/] high")
+    trial.set_user_attr(_keys.ERROR, "")
+    study.tell(trial, state=TrialState.FAIL)
+    first, second = trial_records(study)
+    assert set(first) == {"number", "state", "values", "params", *TRIAL_TEXT_FIELDS}
+    assert first["state"] == "complete"
+    assert first["values"] == {"value": first["params"]["x"]}
+    assert second["state"] == "fail"
+    assert second["values"] == {"value": None}
+    assert second["rationale"] == "try [/] high"
+    assert second["error"] is None  # empty text counts as none
 
 
 # -- the LLM of a run ----------------------------------------------------------------------

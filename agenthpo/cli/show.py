@@ -20,18 +20,15 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import optuna
 import typer
-from optuna.trial import FrozenTrial, TrialState
 from rich.table import Table
 from rich.text import Text
 
-from agenthpo import _keys
 from agenthpo._text import single_line
 from agenthpo.cli._common import (
     StorageOption,
@@ -43,9 +40,9 @@ from agenthpo.cli._common import (
     selection_lines,
 )
 from agenthpo.reporting._data import analysis_beyond_error, read_selection
-from agenthpo.studies import metric_names, open_study
+from agenthpo.studies import TRIAL_TEXT_FIELDS, metric_names, open_study, trial_records
 
-__all__ = ["ShowFormat", "show_command", "trial_records"]
+__all__ = ["ShowFormat", "show_command"]
 
 
 class ShowFormat(str, Enum):
@@ -55,48 +52,6 @@ class ShowFormat(str, Enum):
     plain = "plain"
     json = "json"
     csv = "csv"
-
-
-TEXT_FIELDS = ("proposed_by", "rationale", "analysis", "error")
-"""The text of a trial record, after its number, state, values and params."""
-_TEXT_KEYS = {
-    "proposed_by": _keys.PROPOSED_BY,
-    "rationale": _keys.RATIONALE,
-    "analysis": _keys.ANALYSIS,
-    "error": _keys.ERROR,
-}
-
-
-def _record(trial: FrozenTrial, metrics: Sequence[str]) -> dict[str, Any]:
-    """One trial as a JSON-ready record: its text exactly as stored, None when absent."""
-    complete = trial.state == TrialState.COMPLETE and trial.values
-    values = trial.values if complete else [None] * len(metrics)
-    attrs = trial.user_attrs
-    return {
-        "number": trial.number,
-        "state": trial.state.name.lower(),
-        "values": dict(zip(metrics, values, strict=True)),
-        "params": dict(trial.params),
-        **{
-            name: None if attrs.get(key) in (None, "") else str(attrs[key])
-            for name, key in _TEXT_KEYS.items()
-        },
-    }
-
-
-def trial_records(study: optuna.Study) -> list[dict[str, Any]]:
-    """Every trial of ``study`` as a record: number, state, values by metric, params,
-    proposed_by, rationale, analysis and error (the ``--format json`` output).
-
-    Example:
-        >>> study = optuna.create_study()
-        >>> study.optimize(lambda t: t.suggest_float("x", 0, 1) * 0, n_trials=1)
-        >>> record = trial_records(study)[0]
-        >>> record["values"], record["error"]
-        ({'value': 0.0}, None)
-    """
-    metrics = metric_names(study)
-    return [_record(t, metrics) for t in study.get_trials(deepcopy=False)]
 
 
 def _csv_text(study: optuna.Study) -> str:
@@ -112,7 +67,7 @@ def _csv_text(study: optuna.Study) -> str:
             "state",
             *(f"values.{m}" for m in metrics),
             *(f"params.{p}" for p in params),
-            *TEXT_FIELDS,
+            *TRIAL_TEXT_FIELDS,
         ]
     )
     for r in records:
@@ -122,7 +77,7 @@ def _csv_text(study: optuna.Study) -> str:
                 r["state"],
                 *(_csv_cell(r["values"][m]) for m in metrics),
                 *(_csv_cell(r["params"].get(p)) for p in params),
-                *(_csv_cell(r[name]) for name in TEXT_FIELDS),
+                *(_csv_cell(r[name]) for name in TRIAL_TEXT_FIELDS),
             ]
         )
     return out.getvalue()
