@@ -13,7 +13,7 @@ import optuna
 import pytest
 from typer.testing import CliRunner
 
-import agenthpo.cli_init
+import agenthpo.cli.init
 from agenthpo import _keys
 from agenthpo.cli import app
 from agenthpo.errors import LLMError
@@ -66,7 +66,7 @@ def scripted(monkeypatch: pytest.MonkeyPatch) -> ScriptedLLM:
         calls.append(spec)
         return llm, f"LLM: {llm.name}"
 
-    monkeypatch.setattr(agenthpo.cli_init, "resolve_llm", fake_resolve)
+    monkeypatch.setattr(agenthpo.cli.init, "resolve_llm", fake_resolve)
     llm.resolved = calls  # type: ignore[attr-defined]
     return llm
 
@@ -274,7 +274,7 @@ def test_review_shows_the_llm_text_as_written_and_says_when_it_failed(
 ) -> None:
     answers = iter(['{"lr": {"low": 0.001, "high": 0.1, "log": true, "reason": "[red]x[/red]"}}'])
     llm = ScriptedLLM([lambda m, s: next(answers), "not json at all"], model="m")
-    monkeypatch.setattr(agenthpo.cli_init, "resolve_llm", lambda spec, **kw: (llm, "LLM: m"))
+    monkeypatch.setattr(agenthpo.cli.init, "resolve_llm", lambda spec, **kw: (llm, "LLM: m"))
     args = ["init", str(scripts / "train_argparse.py")]
     result = runner.invoke(app, args, env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
@@ -297,7 +297,7 @@ def test_review_says_when_no_llm_range_passed_the_checks(
         )
 
     llm = ScriptedLLM([degenerate], model="tiny")
-    monkeypatch.setattr(agenthpo.cli_init, "resolve_llm", lambda spec, **kw: (llm, "LLM: tiny"))
+    monkeypatch.setattr(agenthpo.cli.init, "resolve_llm", lambda spec, **kw: (llm, "LLM: tiny"))
     result = runner.invoke(app, ["init", str(scripts / "train_click.py")], env={"COLUMNS": "300"})
     assert result.exit_code == 0, result.output
     assert "none of the 3 ranges scripted:tiny proposed passed the checks" in result.output
@@ -313,7 +313,7 @@ def test_a_failed_llm_review_is_said_once(
 ) -> None:
     cause = "ECONNREFUSED at localhost:11434"
     llm = ScriptedLLM([LLMError(cause)], model="down")
-    monkeypatch.setattr(agenthpo.cli_init, "resolve_llm", lambda spec, **kw: (llm, "LLM: down"))
+    monkeypatch.setattr(agenthpo.cli.init, "resolve_llm", lambda spec, **kw: (llm, "LLM: down"))
     # an earlier in-process CLI call leaves its log handler on the logger: not this run's output
     monkeypatch.setattr(logging.getLogger("agenthpo"), "handlers", [])
     args = ["init", str(scripts / "train_argparse.py")]
@@ -357,7 +357,7 @@ def issue18_draft(
     runner: CliRunner, scripts: Path, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[Any, str]:
     llm = ScriptedLLM([_issue18_answer], model="small")
-    monkeypatch.setattr(agenthpo.cli_init, "resolve_llm", lambda spec, **kw: (llm, "LLM: s"))
+    monkeypatch.setattr(agenthpo.cli.init, "resolve_llm", lambda spec, **kw: (llm, "LLM: s"))
     result = runner.invoke(
         app, ["init", str(scripts / "train_gcn_like.py")], env={"COLUMNS": "300"}
     )

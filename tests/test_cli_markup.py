@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 from rich.console import Console
 from typer.testing import CliRunner
 
-from agenthpo import _keys, cli
+from agenthpo import _keys
 from agenthpo._text import one_line
-from agenthpo.cli import _LiveTable, app
+from agenthpo.cli import _common, app
+from agenthpo.cli.run import _LiveTable
 from agenthpo.tuner import TrialEvent
 from tests.fake_openai import FakeOpenAI, Reply, completion
 
@@ -50,7 +51,7 @@ def _task(tmp_path: Path, url: str) -> Path:
 def test_run_show_and_best_print_llm_and_script_text_literally(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cli.console, "_width", 400)
+    monkeypatch.setattr(_common.console, "_width", 400)
     xs = iter([3.0, -1.0, -2.0, -3.0, -4.0])
 
     def handler(req: dict[str, Any], headers: dict[str, str]) -> Reply:

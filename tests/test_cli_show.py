@@ -19,8 +19,10 @@ from optuna.trial import TrialState, create_trial
 from rich.console import Console
 from typer.testing import CliRunner
 
-from agenthpo import _keys, cli, cli_show
+from agenthpo import _keys
 from agenthpo.cli import app
+from agenthpo.cli import run as cli_run
+from agenthpo.cli import show as cli_show
 from agenthpo.tuner import TrialEvent
 
 MARKUP_RATIONALE = "lower lr: [/] closes nothing, [bold]x[/bold] is not bold, [red]"
@@ -219,8 +221,8 @@ def test_show_an_empty_study(runner: CliRunner, tmp_path: Path, fmt: str) -> Non
 
 def test_run_log_line_prints_markup_literally(monkeypatch: pytest.MonkeyPatch) -> None:
     buffer = io.StringIO()
-    monkeypatch.setattr(cli, "console", Console(file=buffer, width=80, no_color=True))
-    table = cli._LiveTable("val_accuracy")
+    monkeypatch.setattr(cli_run, "console", Console(file=buffer, width=80, no_color=True))
+    table = cli_run._LiveTable("val_accuracy")
     table.end(
         TrialEvent(
             number=4,

@@ -17,11 +17,11 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 from optuna.trial import TrialState, create_trial
 from typer.testing import CliRunner
 
-import agenthpo.cli  # noqa: F401  (imported before cli_report, as the entry point does)
 from agenthpo import _keys
-from agenthpo.cli_report import report_command, write_run_report
+from agenthpo.cli.report import report_command
 from agenthpo.errors import LLMError
 from agenthpo.llm import Message, ScriptedLLM
+from agenthpo.report_files import write_run_report
 from agenthpo.reporting import (
     NOISE,
     STUDY_REFERENCE,
@@ -645,7 +645,7 @@ def test_report_of_a_study_run_by_the_tuner(quadratic_task: Task, tmp_path: Path
 
 
 def _cli() -> typer.Typer:
-    """``agenthpo report`` on an app of its own (cli.py registers it on the real one)."""
+    """``agenthpo report`` on an app of its own (agenthpo.cli registers it on the real one)."""
     app = typer.Typer(pretty_exceptions_enable=False)
 
     @app.callback()

@@ -13,8 +13,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from rich.console import Console
 
-from agenthpo import _keys, cli
+from agenthpo import _keys
 from agenthpo._text import MARKER, clip, one_line, tail_lines
+from agenthpo.cli import run as cli_run
 from agenthpo.executor._base import _one_line
 from agenthpo.reporting._data import TrialRow
 from agenthpo.reporting._figures import _hover
@@ -93,8 +94,8 @@ def test_live_log_line_cuts_a_long_rationale_between_words(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     buffer = io.StringIO()
-    monkeypatch.setattr(cli, "console", Console(file=buffer, width=80, no_color=True))
-    table = cli._LiveTable("val_accuracy")
+    monkeypatch.setattr(cli_run, "console", Console(file=buffer, width=80, no_color=True))
+    table = cli_run._LiveTable("val_accuracy")
     rationale = "raise the learning_rate_init " * 10 + "[/] and keep [bold] literal"
     table.end(
         TrialEvent(

@@ -36,6 +36,7 @@ from agenthpo.reporting._markdown import render_markdown
 from agenthpo.scaffold import draft_task, render_draft, write_draft
 from agenthpo.scaffold._read import split_target
 from agenthpo.storage import open_storage
+from agenthpo.studies import asked_record
 from agenthpo.task import Task, load_task, task_from_dict
 from agenthpo.tuner import (
     TrialEvent,
@@ -723,14 +724,7 @@ def _screen_data(screen: OutsideScreen | None) -> dict[str, Any]:
 
 def _asked(task: Task, event: TrialEvent) -> dict[str, Any]:
     """A trial started for the client to run, as ``agenthpo ask`` prints it."""
-    out: dict[str, Any] = {
-        "trial": event.number,
-        "config": dict(event.config),
-        "proposed_by": event.attrs.get(_keys.PROPOSED_BY),
-        "rationale": event.attrs.get(_keys.RATIONALE),
-    }
-    if task.command is not None:
-        out["command"] = build_executor(task).command_line(event.config)  # type: ignore[attr-defined]
+    out = asked_record(task, event)
     out["next"] = "run it, then report with tell (value or metrics, failed, or pruned)"
     return out
 

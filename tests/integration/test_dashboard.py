@@ -1,7 +1,7 @@
 """optuna-dashboard on loopback: trial notes written by AgentHPO, read back over its JSON API.
 
 The dashboard runs in a child process started the way ``agenthpo dashboard`` starts it (the
-typer command :func:`agenthpo.cli_dashboard.dashboard_command`), on 127.0.0.1 and a free
+typer command :func:`agenthpo.cli.dashboard.dashboard_command`), on 127.0.0.1 and a free
 port; the test reads ``/api/studies`` and ``/api/studies/<id>``, the endpoints the dashboard's
 own front end uses. Needs optuna-dashboard (``pip install 'agenthpo[dashboard]'``).
 """
@@ -35,7 +35,7 @@ pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMAND = (
-    "import typer; from agenthpo.cli_dashboard import dashboard_command;"
+    "import typer; from agenthpo.cli.dashboard import dashboard_command;"
     " typer.run(dashboard_command)"
 )
 ANSWERS = [

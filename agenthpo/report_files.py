@@ -1,14 +1,11 @@
-"""``agenthpo report``: write a study's report (HTML and Markdown) from its storage.
+"""Where a study's report goes, and the report a run writes at its end.
 
-Registered in :mod:`agenthpo.cli` as ``app.command("report")(report_command)``.
+The ``agenthpo report`` and ``agenthpo run`` commands call these; the report itself is
+built by :func:`agenthpo.reporting.build_report` from the stored study alone.
 
 Example:
-    .. code-block:: console
-
-        $ agenthpo report examples/digits_mlp/task.yaml
-        Report of digits-mlp in sqlite:///.../task.agenthpo.db (12 trials):
-        examples/digits_mlp/task-report/report.html
-        $ agenthpo report --storage sqlite:///studies.db --study quad -o out --no-llm
+    >>> default_report_dir(Path("examples/digits_mlp/task.yaml"), "digits-mlp").as_posix()
+    'examples/digits_mlp/task-report'
 """
 
 from __future__ import annotations
@@ -18,23 +15,20 @@ import json
 import logging
 import re
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
-from rich.text import Text
-
-from agenthpo._text import one_line
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient, resolve_llm
-from agenthpo.reporting import EVALUATORS, ReportPaths, build_report
+from agenthpo.reporting import ReportPaths, build_report
+from agenthpo.studies import open_study
 from agenthpo.task import load_task
 
 __all__ = [
     "default_report_dir",
-    "report_command",
+    "read_references",
     "report_dir_for",
     "storage_tag",
-    "storage_url",
+    "summary_llm",
     "write_run_report",
 ]
 
@@ -101,7 +95,15 @@ def default_report_dir(
 
 def report_dir_for(task_file: Path | None, study_name: str, storage: str | None) -> Path:
     """:func:`default_report_dir` for a study opened from ``task_file`` and ``--storage``
-    (``storage`` the task's own default counts as its own)."""
+    (``storage`` the task's own default counts as its own).
+
+    Example:
+        >>> report_dir_for(None, "quad", "sqlite:////x/other.db").as_posix()
+        'quad-other-22c8fe-report'
+
+    Raises:
+        AgentHPOError: The task file is broken.
+    """
     if task_file is None:
         return default_report_dir(None, study_name, storage=storage)
     task = load_task(task_file)
@@ -110,16 +112,20 @@ def report_dir_for(task_file: Path | None, study_name: str, storage: str | None)
     return default_report_dir(task_file, study_name, storage=storage, task_name=task.name)
 
 
-def storage_url(task_file: Path | None, storage: str | None) -> str:
-    """The storage a command refers to: ``--storage``, else the task's own."""
-    if storage is not None:
-        return storage
-    if task_file is None:
-        raise AgentHPOError("give a task file or --storage URL")
-    return load_task(task_file).default_storage()
+def read_references(path: Path | None) -> dict[str, list[float]] | None:
+    """Reference best-so-far curves for the report's history plot, from a JSON file
+    (``agenthpo report --reference``); ``None`` without a file.
 
+    Example:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "ref.json"
+        >>> _ = path.write_text('{"random search": [0.81, 0.85]}')
+        >>> read_references(path)
+        {'random search': [0.81, 0.85]}
 
-def _references(path: Path | None) -> dict[str, list[float]] | None:
+    Raises:
+        AgentHPOError: The file cannot be read, or is not an object of number lists.
+    """
     if path is None:
         return None
     try:
@@ -138,9 +144,21 @@ def _references(path: Path | None) -> dict[str, list[float]] | None:
     return {str(k): [float(x) for x in v] for k, v in data.items()}
 
 
-def _summary_llm(
+def summary_llm(
     task_file: Path | None, llm: str | None, no_llm: bool
 ) -> tuple[LLMClient | None, str | None]:
+    """The LLM that writes a report's summary, and a line that says which (``agenthpo
+    report``): none with ``no_llm``, else ``llm``, else the task's, else the one a run picks.
+
+    Example:
+        >>> summary_llm(None, None, no_llm=True)
+        (None, None)
+        >>> summary_llm(None, "random:0", no_llm=False)[0].name
+        'random:random'
+
+    Raises:
+        AgentHPOError: Both ``llm`` and ``no_llm``, a bad spec or a broken task file.
+    """
     if no_llm:
         if llm is not None:
             raise AgentHPOError("give --llm or --no-llm, not both")
@@ -166,109 +184,9 @@ def write_run_report(
         llm: The model for the summary; ``None`` writes the data-only summary (fast, free).
     """
     try:
-        study = _open_study(task_file, storage, None)
+        study = open_study(task_file, storage=storage)
         out_dir = report_dir_for(task_file, study.study_name, storage)
         return build_report(study, out_dir=out_dir, llm=llm)
     except Exception as exc:  # the run's results are stored whatever happens here
         _logger.warning("could not write the report: %s", exc)
         return None
-
-
-def report_command(
-    task_file: Annotated[Path | None, typer.Argument(help="The task YAML file.")] = None,
-    storage: StorageOption = None,
-    study: StudyOption = None,
-    out_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--out",
-            "-o",
-            help="Directory for report.html and report.md (default: <task stem>-report beside"
-            " the task file for its own study and storage, <task stem>-report-<study>-<storage>"
-            " for another, ./<study>-<storage>-report without a task file).",
-        ),
-    ] = None,
-    llm: Annotated[
-        str | None,
-        typer.Option(
-            "--llm",
-            help="LLM that writes the summary's prose (its numbers are always filled in from"
-            " storage). Default: the task's llm, else the one `agenthpo run` would pick.",
-        ),
-    ] = None,
-    no_llm: Annotated[
-        bool,
-        typer.Option(
-            "--no-llm",
-            metavar="",  # a flag: no "<bool>" in --help (see agenthpo.cli.FLAG)
-            help="Write a data-only summary, with no LLM call.",
-        ),
-    ] = False,
-    reference: Annotated[
-        Path | None,
-        typer.Option(
-            "--reference",
-            help="JSON file of reference best-so-far curves for the history plot, e.g."
-            ' {"random search": [0.81, 0.85, ...]}.',
-        ),
-    ] = None,
-    importance: Annotated[
-        str,
-        typer.Option("--importance", help=f"Importance evaluator: {', '.join(EVALUATORS)}."),
-    ] = "fanova",
-) -> None:
-    """Write a study's report: a self-contained HTML page with plots, and Markdown."""
-
-    def go() -> tuple[ReportPaths, str]:
-        if importance not in EVALUATORS:
-            raise AgentHPOError(
-                f"--importance {importance!r}: choose one of {', '.join(EVALUATORS)}"
-            )
-        references = _references(reference)
-        s = _open_study(task_file, storage, study)
-        client, note = _summary_llm(task_file, llm, no_llm)
-        if note:
-            console.print(Text(note))
-        target = out_dir or report_dir_for(task_file, s.study_name, storage)
-        built = build_report(
-            s, out_dir=target, llm=client, references=references, evaluator=importance
-        )
-        return built, storage_url(task_file, storage)
-
-    paths, url = _guard(go)
-    report = paths.report
-    summary = report.summary
-    console.print(
-        Text("Report of ")
-        + Text(one_line(report.data.study_name), style="bold")
-        + Text(f" in {url} ({len(report.data.trials)} trials): {paths.html}"),
-        soft_wrap=True,
-    )
-    console.print(Text(f"Markdown: {paths.markdown}"), soft_wrap=True)
-    if summary.source == "llm":
-        checks = (
-            f"{len(summary.problems)} problems caught in the LLM's summary"
-            if summary.problems
-            else "the LLM's summary passed every check"
-        )
-        flagged = len(summary.flagged)
-        console.print(
-            Text(
-                f"Summary by {summary.author}: {checks}; {flagged}"
-                f" disagreement{'s' if flagged != 1 else ''} with the measured importance."
-            ),
-            soft_wrap=True,
-        )
-    else:
-        console.print(Text(f"Summary: {summary.note}."), soft_wrap=True)  # may quote an error
-
-
-# Imported last: agenthpo.cli imports this module to register the command, and by the time
-# it does, the helpers below are defined there (the annotations above are resolved lazily).
-from agenthpo.cli import (  # noqa: E402
-    StorageOption,
-    StudyOption,
-    _guard,
-    _open_study,
-    console,
-)

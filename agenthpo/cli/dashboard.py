@@ -1,6 +1,6 @@
 """``agenthpo dashboard``: open a study in optuna-dashboard on 127.0.0.1.
 
-Registered in :mod:`agenthpo.cli` as ``app.command("dashboard")(dashboard_command)``.
+Registered in :mod:`agenthpo.cli`.
 
 Example:
     .. code-block:: bash
@@ -15,23 +15,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from agenthpo.cli._common import FLAG, StudyOption, console, guard
 from agenthpo.dashboard import DEFAULT_PORT, serve, write_study_notes
-from agenthpo.errors import AgentHPOError
-from agenthpo.task import load_task
+from agenthpo.studies import open_study, storage_url
 
 __all__ = ["dashboard_command"]
-
-_console = Console(markup=False)
-
-
-def _storage_url(task_file: Path | None, storage: str | None) -> str:
-    if storage is not None:
-        return storage
-    if task_file is None:
-        raise AgentHPOError("give a task file or --storage URL")
-    return load_task(task_file).default_storage()
 
 
 def dashboard_command(
@@ -40,9 +29,7 @@ def dashboard_command(
         str | None,
         typer.Option("--storage", help="Optuna storage URL (default: the task's)."),
     ] = None,
-    study: Annotated[
-        str | None, typer.Option("--study", help="Study name (default: the task's name).")
-    ] = None,
+    study: StudyOption = None,
     port: Annotated[
         int, typer.Option("--port", min=1, max=65535, help="Port on 127.0.0.1.")
     ] = DEFAULT_PORT,
@@ -50,24 +37,22 @@ def dashboard_command(
         bool,
         typer.Option(
             "--notes/--no-notes",
-            metavar="",  # a flag: no "<bool>" in --help (see agenthpo.cli.FLAG)
+            metavar=FLAG,
             help="First write the Markdown note (reasoning, analysis, LLM answers) of every"
             " finished trial that has none.",
         ),
     ] = True,
 ) -> None:
     """Open a study in optuna-dashboard: each trial with its rationale, analysis and note."""
-    # Imported here: agenthpo.cli imports this module to register the command.
-    from agenthpo.cli import _guard, _open_study
 
     def go() -> None:
-        opened = _open_study(task_file, storage, study)
-        url = _storage_url(task_file, storage)
+        opened = open_study(task_file, storage=storage, study=study)
+        url = storage_url(task_file, storage)
         if notes:
             written = write_study_notes(opened)
             if written:
-                _console.print(f"wrote the notes of {written} trials")
-        _console.print(
+                console.print(f"wrote the notes of {written} trials")
+        console.print(
             f"optuna-dashboard for {opened.study_name!r}:"
             f" http://127.0.0.1:{port}/dashboard/studies/{opened._study_id}"
             " (Ctrl+C stops it)",
@@ -75,4 +60,4 @@ def dashboard_command(
         )
         serve(url, host="127.0.0.1", port=port)
 
-    _guard(go)
+    guard(go)

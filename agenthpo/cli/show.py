@@ -1,6 +1,6 @@
 """``agenthpo show``: a study's trials, for a person or for a program.
 
-Registered in :mod:`agenthpo.cli` as ``app.command("show")(show_command)``.
+Registered in :mod:`agenthpo.cli`.
 
 On a terminal it draws a table; in a pipe or a file it prints plain lines, one per trial and
 never wrapped, so that ``grep`` and ``less`` see whole messages. ``--format json`` and
@@ -20,22 +20,29 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
 import optuna
 import typer
-from optuna.trial import FrozenTrial, TrialState
 from rich.table import Table
 from rich.text import Text
 
-from agenthpo import _keys
 from agenthpo._text import single_line
+from agenthpo.cli._common import (
+    StorageOption,
+    StudyOption,
+    config_text,
+    console,
+    fmt_value,
+    guard,
+    selection_lines,
+)
 from agenthpo.reporting._data import analysis_beyond_error, read_selection
+from agenthpo.studies import TRIAL_TEXT_FIELDS, metric_names, open_study, trial_records
 
-__all__ = ["ShowFormat", "show_command", "trial_records"]
+__all__ = ["ShowFormat", "show_command"]
 
 
 class ShowFormat(str, Enum):
@@ -47,51 +54,9 @@ class ShowFormat(str, Enum):
     csv = "csv"
 
 
-TEXT_FIELDS = ("proposed_by", "rationale", "analysis", "error")
-"""The text of a trial record, after its number, state, values and params."""
-_TEXT_KEYS = {
-    "proposed_by": _keys.PROPOSED_BY,
-    "rationale": _keys.RATIONALE,
-    "analysis": _keys.ANALYSIS,
-    "error": _keys.ERROR,
-}
-
-
-def _record(trial: FrozenTrial, metrics: Sequence[str]) -> dict[str, Any]:
-    """One trial as a JSON-ready record: its text exactly as stored, None when absent."""
-    complete = trial.state == TrialState.COMPLETE and trial.values
-    values = trial.values if complete else [None] * len(metrics)
-    attrs = trial.user_attrs
-    return {
-        "number": trial.number,
-        "state": trial.state.name.lower(),
-        "values": dict(zip(metrics, values, strict=True)),
-        "params": dict(trial.params),
-        **{
-            name: None if attrs.get(key) in (None, "") else str(attrs[key])
-            for name, key in _TEXT_KEYS.items()
-        },
-    }
-
-
-def trial_records(study: optuna.Study) -> list[dict[str, Any]]:
-    """Every trial of ``study`` as a record: number, state, values by metric, params,
-    proposed_by, rationale, analysis and error (the ``--format json`` output).
-
-    Example:
-        >>> study = optuna.create_study()
-        >>> study.optimize(lambda t: t.suggest_float("x", 0, 1) * 0, n_trials=1)
-        >>> record = trial_records(study)[0]
-        >>> record["values"], record["error"]
-        ({'value': 0.0}, None)
-    """
-    metrics = _metric_names(study)
-    return [_record(t, metrics) for t in study.get_trials(deepcopy=False)]
-
-
 def _csv_text(study: optuna.Study) -> str:
     """The records as CSV: ``values.<metric>`` and ``params.<name>`` columns, text as is."""
-    metrics = _metric_names(study)
+    metrics = metric_names(study)
     records = trial_records(study)
     params = list(dict.fromkeys(name for r in records for name in r["params"]))
     out = io.StringIO()
@@ -102,7 +67,7 @@ def _csv_text(study: optuna.Study) -> str:
             "state",
             *(f"values.{m}" for m in metrics),
             *(f"params.{p}" for p in params),
-            *TEXT_FIELDS,
+            *TRIAL_TEXT_FIELDS,
         ]
     )
     for r in records:
@@ -112,7 +77,7 @@ def _csv_text(study: optuna.Study) -> str:
                 r["state"],
                 *(_csv_cell(r["values"][m]) for m in metrics),
                 *(_csv_cell(r["params"].get(p)) for p in params),
-                *(_csv_cell(r[name]) for name in TEXT_FIELDS),
+                *(_csv_cell(r[name]) for name in TRIAL_TEXT_FIELDS),
             ]
         )
     return out.getvalue()
@@ -129,7 +94,7 @@ def _csv_cell(value: Any) -> str:
 
 def _title(study: optuna.Study) -> str:
     """``name (maximize acc and minimize seconds)``."""
-    metrics = _metric_names(study)
+    metrics = metric_names(study)
     goals = " and ".join(
         f"{d.name.lower()} {m}" for d, m in zip(study.directions, metrics, strict=True)
     )
@@ -141,9 +106,9 @@ def _cells(record: dict[str, Any]) -> list[str]:
     return [
         str(record["number"]),
         record["state"],
-        *(_fmt_value(v) for v in record["values"].values()),
+        *(fmt_value(v) for v in record["values"].values()),
         record["proposed_by"] or "",
-        _config_text(record["params"]),
+        config_text(record["params"]),
     ]
 
 
@@ -161,7 +126,7 @@ def _notes(record: dict[str, Any]) -> tuple[str, str, str]:
 
 def _plain_text(study: optuna.Study) -> str:
     """A title, a header and one unwrapped line per trial, columns aligned by spaces."""
-    metrics = _metric_names(study)
+    metrics = metric_names(study)
     header = ["trial", "state", *metrics, "by", "config", "rationale / error / analysis"]
     rows = [header] + [
         [*_cells(r), " ".join(x for x in _notes(r) if x)] for r in trial_records(study)
@@ -180,7 +145,7 @@ def _plain_text(study: optuna.Study) -> str:
 
 def _table(study: optuna.Study) -> Table:
     """The rich table for a terminal; every cell is a Text, so markup stays literal."""
-    metrics = _metric_names(study)
+    metrics = metric_names(study)
     table = Table(title=Text(_title(study)))
     table.add_column("trial", justify="right")
     table.add_column("state")
@@ -215,12 +180,12 @@ def show_command(
     """List a study's trials with their values, who proposed them and why."""
 
     def go() -> None:
-        s = _open_study(task_file, storage, study)
+        s = open_study(task_file, storage=storage, study=study)
         chosen = fmt or (ShowFormat.table if console.is_terminal else ShowFormat.plain)
         footer: list[str] = []
         if len(s.directions) == 1:
             selection, note = read_selection(s)
-            footer = selection_lines(selection, _metric_names(s)[0], note)
+            footer = selection_lines(selection, metric_names(s)[0], note)
         if chosen is ShowFormat.table:
             console.print(_table(s))
             for line in footer:
@@ -232,19 +197,4 @@ def show_command(
         else:
             sys.stdout.write(_csv_text(s))
 
-    _guard(go)
-
-
-# Imported last: agenthpo.cli imports this module to register the command, and by the time
-# it does, the helpers below are defined there (the annotations above are resolved lazily).
-from agenthpo.cli import (  # noqa: E402
-    StorageOption,
-    StudyOption,
-    _config_text,
-    _fmt_value,
-    _guard,
-    _metric_names,
-    _open_study,
-    console,
-    selection_lines,
-)
+    guard(go)

@@ -1,6 +1,6 @@
 """``agenthpo init``: draft a task file from a training script, for review.
 
-Registered in :mod:`agenthpo.cli` as ``app.command("init")(init_command)``.
+Registered in :mod:`agenthpo.cli`; the drafting is :func:`agenthpo.scaffold.draft_task`.
 
 Example:
     .. code-block:: console
@@ -18,6 +18,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from agenthpo.cli._common import FLAG, LLMOption, console, guard
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient, resolve_llm
 from agenthpo.scaffold import (
@@ -133,7 +134,7 @@ def init_command(
         )
         return draft, write_draft(draft, force=force)
 
-    draft, path = _guard(go)
+    draft, path = guard(go)
     console.print(review_table(draft))
     if draft.skipped:
         console.print(Text("Left out (not hyperparameters, or not tunable as written):"))
@@ -170,8 +171,3 @@ def init_command(
         + Text(f"agenthpo run {path}", style="bold"),
         soft_wrap=True,
     )
-
-
-# Imported last: agenthpo.cli imports this module to register the command, and by the time
-# it does, the helpers below are defined there (the annotations above are resolved lazily).
-from agenthpo.cli import FLAG, LLMOption, _guard, console  # noqa: E402

@@ -1,6 +1,7 @@
 """``agenthpo mcp``: serve AgentHPO's tools to a coding agent.
 
-Registered in :mod:`agenthpo.cli` as ``app.command("mcp")(mcp_command)``.
+Registered in :mod:`agenthpo.cli`; the server is :mod:`agenthpo.mcp` (its SDK is imported
+only when the command runs).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from agenthpo.cli._common import guard
 from agenthpo.errors import AgentHPOError
 
 __all__ = ["mcp_command"]
@@ -49,8 +51,7 @@ def mcp_command(
     ask, tell, run_trials, run_status, cancel_run, study_status, best, trials, get_trial,
     importance, llm_usage, report, proposer_view, propose.
     """
-    from agenthpo.cli import _guard
-    from agenthpo.mcp import serve
+    from agenthpo.mcp import serve  # here: the mcp SDK is an extra, needed only now
 
     def go() -> None:
         folder = (root or Path.cwd()).resolve()
@@ -62,4 +63,4 @@ def mcp_command(
         logger.setLevel(logging.WARNING)
         serve(root=folder, http=http)
 
-    _guard(go)
+    guard(go)

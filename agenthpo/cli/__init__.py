@@ -1,0 +1,100 @@
+"""The command line: ``agenthpo run | worker | ask | tell | best | report | show | dashboard |
+init | mcp``.
+
+Thin: each command parses its options, calls the API (:mod:`agenthpo.tuner`,
+:mod:`agenthpo.studies`, :mod:`agenthpo.report_files`, ...) and prints with rich. A user's
+mistake (a broken task file, a bad ``--llm`` spec, an unreachable endpoint) prints one
+message per problem, without a traceback, and exits with status 2. A run whose trials all
+failed exits with status 1 and one line saying why, so that a script can tell it from a run
+that worked.
+
+One module per command or group (:mod:`~agenthpo.cli.run`, :mod:`~agenthpo.cli.asktell`,
+:mod:`~agenthpo.cli.best`, ...), all sharing :mod:`agenthpo.cli._common`; this module only
+builds the app and registers them. No command module imports another.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+from agenthpo import __version__
+from agenthpo.cli._common import FLAG, console
+from agenthpo.cli.asktell import ask_command, tell_command
+from agenthpo.cli.best import best_command
+from agenthpo.cli.dashboard import dashboard_command
+from agenthpo.cli.init import init_command
+from agenthpo.cli.mcp import mcp_command
+from agenthpo.cli.report import report_command
+from agenthpo.cli.run import run_command, worker_command
+from agenthpo.cli.show import show_command
+
+__all__ = ["app", "main"]
+
+
+def _as_flag(option: Any) -> Any:
+    """``--help`` listed as a flag (typer's help otherwise shows ``--help <bool>``)."""
+    if option is not None:
+        option.metavar = ""
+    return option
+
+
+class _Group(TyperGroup):
+    def get_help_option(self, ctx: Any) -> Any:
+        return _as_flag(super().get_help_option(ctx))
+
+
+class _Command(TyperCommand):
+    def get_help_option(self, ctx: Any) -> Any:
+        return _as_flag(super().get_help_option(ctx))
+
+
+app = typer.Typer(
+    name="agenthpo",
+    cls=_Group,
+    help="An LLM agent that tunes hyperparameters the way an expert would.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"agenthpo {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, metavar=FLAG, help="Show the version."
+        ),
+    ] = False,
+) -> None:
+    """AgentHPO: an LLM agent that tunes hyperparameters, on Optuna."""
+
+
+def main() -> None:
+    """Entry point of the ``agenthpo`` command."""
+    app()
+
+
+# In this order in --help and in the docs' CLI reference.
+for _name, _command in (
+    ("run", run_command),
+    ("worker", worker_command),
+    ("ask", ask_command),
+    ("tell", tell_command),
+    ("best", best_command),
+    ("report", report_command),
+    ("show", show_command),
+    ("dashboard", dashboard_command),
+    ("init", init_command),
+    ("mcp", mcp_command),
+):
+    app.command(_name, cls=_Command)(_command)  # every command lists --help as a flag too

@@ -1,0 +1,131 @@
+"""What every ``agenthpo`` command shares: the consoles, the error guard, option types and
+the formatting of values, configs and the noise-robust selection.
+
+Every command module imports from here and from the API, never from a sibling command.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.text import Text
+
+from agenthpo._text import one_line
+from agenthpo.errors import AgentHPOError
+from agenthpo.reporting._data import Selection
+
+__all__ = [
+    "FLAG",
+    "LLMOption",
+    "StorageOption",
+    "StudyOption",
+    "config_text",
+    "console",
+    "err_console",
+    "fmt_value",
+    "guard",
+    "literal",
+    "print_error",
+    "selection_lines",
+    "setup_logging",
+]
+
+# markup=False: text from a task, an LLM or a training script ("[/]" in an error, a tag in
+# a rationale) is printed as written, never read as Rich markup; styles are given as Text.
+console = Console(markup=False)
+err_console = Console(stderr=True, markup=False)
+
+T = TypeVar("T")
+
+LLMOption = Annotated[
+    str | None,
+    typer.Option(
+        "--llm",
+        help="LLM spec: local, local:PATH, openai:MODEL, anthropic:MODEL, ollama:MODEL,"
+        " openai-compatible:URL#MODEL, openrouter:MODEL, deepseek:MODEL, random[:SEED]."
+        " Default: the task's llm, else OPENAI_API_KEY, else ANTHROPIC_API_KEY, else a local"
+        " Ollama, else the embedded model.",
+    ),
+]
+StorageOption = Annotated[
+    str | None,
+    typer.Option("--storage", help="Optuna storage URL (default: a SQLite file beside the task)."),
+]
+StudyOption = Annotated[
+    str | None, typer.Option("--study", help="Study name (default: the task's name).")
+]
+
+FLAG = ""
+"""The ``metavar`` of an on/off option. Without it typer's help lists a flag as ``--verbose
+<bool>``, as if it took a value; an empty metavar lists it as ``--verbose``."""
+
+
+def print_error(line: str) -> None:
+    """Prints ``error: <line>`` on stderr, literally and on one line whatever the width."""
+    err_console.print(Text("error: ", style="bold red") + Text(line), soft_wrap=True)
+
+
+def guard(fn: Callable[[], T]) -> T:
+    """Runs ``fn``; a user's error prints without a traceback and exits 2."""
+    try:
+        return fn()
+    except AgentHPOError as exc:
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            print_error(line)  # one problem per line
+        raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        err_console.print("interrupted; every finished trial is stored")
+        raise typer.Exit(130) from None
+
+
+def setup_logging(verbose: bool) -> None:
+    """The ``agenthpo`` logger on stderr through rich; INFO with ``--verbose``."""
+    logger = logging.getLogger("agenthpo")
+    if not any(isinstance(h, RichHandler) for h in logger.handlers):
+        handler = RichHandler(console=err_console, show_path=False, show_time=False)
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
+def literal(text: object, style: str = "", limit: int | None = None) -> Text:
+    """Outside text as one printable line, shown as written (never parsed as markup)."""
+    return Text(one_line(text, limit), style=style)
+
+
+def config_text(config: Any) -> str:
+    """Every ``name=value`` pair of a config, floats to four significant digits."""
+    parts = []
+    for key, value in dict(config).items():
+        text = format(value, ".4g") if isinstance(value, float) else str(value)
+        parts.append(f"{key}={text}")
+    return " ".join(parts)
+
+
+def fmt_value(value: float | None) -> str:
+    """A metric's value to five significant digits; ``—`` for none."""
+    return "—" if value is None else format(value, ".5g")
+
+
+def selection_lines(selection: Selection | None, metric: str, note: str | None = None) -> list[str]:
+    """The noise-robust selection in a few lines: the verdict, the recommended and default
+    configurations' means ± sd over seeds, why; or why there is none (``note``)."""
+    if selection is None:
+        return [f"Noise-robust selection: none: {note}."] if note else []
+
+    def stats(number: int) -> str:
+        band = selection.candidates.get(number)
+        if band is None:
+            return "not re-evaluated"
+        return f"{metric} {fmt_value(band.mean)} ± {fmt_value(band.std)} over {band.n} seeds"
+
+    lines = [f"Noise-robust selection: {selection.verdict()}."]
+    lines += [f"  {role}: trial {number}, {stats(number)}" for role, number, _ in selection.rows()]
+    lines.append(f"  why: {selection.reason}.")
+    if selection.note:
+        lines.append(f"  not as planned: {selection.note}.")
+    return lines

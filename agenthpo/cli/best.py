@@ -1,0 +1,91 @@
+"""``agenthpo best``: the configuration a study recommends, for a program or a person.
+
+Registered in :mod:`agenthpo.cli`; the choice is :func:`agenthpo.studies.recommendation`
+(or :func:`agenthpo.studies.pareto_records` for several objectives).
+
+Example:
+    .. code-block:: console
+
+        $ agenthpo best examples/digits_mlp/task.yaml > best.json
+        $ agenthpo best --storage sqlite:///studies.db --study quad --format text
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from agenthpo.cli._common import (
+    StorageOption,
+    StudyOption,
+    console,
+    err_console,
+    fmt_value,
+    guard,
+    selection_lines,
+)
+from agenthpo.studies import open_study, pareto_records, recommendation
+
+__all__ = ["BestFormat", "best_command"]
+
+
+class BestFormat(str, Enum):
+    """How ``agenthpo best`` prints the result."""
+
+    config = "config"
+    json = "json"
+    text = "text"
+
+
+def best_command(
+    task_file: Annotated[Path | None, typer.Argument(help="The task YAML file.")] = None,
+    storage: StorageOption = None,
+    study: StudyOption = None,
+    fmt: Annotated[
+        BestFormat,
+        typer.Option(
+            "--format",
+            help="config (the configuration as JSON), json (the trial, its value, the"
+            " configuration and the noise-robust selection) or text (for a person).",
+        ),
+    ] = BestFormat.config,
+) -> None:
+    """Print the recommended configuration as JSON (several objectives: the Pareto front).
+
+    With noise-robust selection (on when the task can vary a seed) the recommended
+    configuration is the one that won on the mean over seeds, or the default when nothing
+    beat it beyond the noise band; stderr says which, and why.
+    """
+
+    def go() -> None:
+        s = open_study(task_file, storage=storage, study=study)
+        if len(s.directions) > 1:
+            sys.stdout.write(json.dumps(pareto_records(s), indent=2) + "\n")
+            return
+        rec = recommendation(s)
+        trial, metric, selection, note = rec.trial, rec.metric, rec.selection, rec.note
+        if fmt is BestFormat.config:
+            sys.stdout.write(json.dumps(trial.params, indent=2) + "\n")
+            if selection is not None or note:
+                err_console.print(Text(selection_lines(selection, metric, note)[0]), soft_wrap=True)
+            return
+        if fmt is BestFormat.json:
+            sys.stdout.write(json.dumps(rec.record(), indent=2, default=str) + "\n")
+            return
+        lines = [
+            f"{'Recommended' if selection is not None else 'Best'}: trial {trial.number},"
+            f" {metric} {fmt_value(trial.value)}"
+            + (" on its own run (seed 0)" if selection is not None else ""),
+            *selection_lines(selection, metric, note),
+            f"config: {json.dumps(trial.params)}",
+        ]
+        for line in lines:
+            console.print(Text(line), soft_wrap=True)
+
+    guard(go)
