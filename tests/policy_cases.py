@@ -196,8 +196,12 @@ def cases() -> list[dict[str, Any]]:
     return out
 
 
-def build_sampler(case: dict[str, Any]) -> optuna.samplers.BaseSampler:
-    """The case's sampler, built through the public way the case names."""
+def build_sampler(case: dict[str, Any], *, legacy: bool = False) -> optuna.samplers.BaseSampler:
+    """The case's sampler, built through the public way the case names.
+
+    The options are the sampler options of defc439; they are given as policy overrides
+    (:mod:`agenthpo.policy`), or with ``legacy`` as the old keyword arguments.
+    """
     space = Space.from_dict(SPACES[case["space"]])
     context = TaskContext(
         name="fixture", metric="loss", direction="minimize", description="a cheap bowl"
@@ -215,14 +219,28 @@ def build_sampler(case: dict[str, Any]) -> optuna.samplers.BaseSampler:
             space=space,
             direction="minimize",
             context=context,
-            build=lambda seed: None,
-        )  # type: ignore[arg-type,return-value]
+            build=lambda seed: None,  # type: ignore[arg-type,return-value]
+        )
         return optuna_sampler(case["strategy"], task=task, seed=0, llm=llm)
+    from agenthpo.policy import LEGACY_OPTIONS, STRATEGY_PRESETS, preset
     from agenthpo.strategies import make_sampler
 
-    return make_sampler(
-        case["strategy"], llm=llm, space=space, context=context, seed=0, **case["options"]
-    )
+    options = dict(case["options"])
+    backbone = options.pop("backbone", "backbone")
+    common: dict[str, Any] = {
+        "llm": llm,
+        "space": space,
+        "context": context,
+        "seed": 0,
+        "backbone": backbone,
+    }
+    if legacy:
+        return make_sampler(case["strategy"], **common, **options)
+    policy = None
+    if case["strategy"] in STRATEGY_PRESETS:
+        overrides = {LEGACY_OPTIONS[k]: v for k, v in options.items()}
+        policy = preset(STRATEGY_PRESETS[case["strategy"]], **overrides)
+    return make_sampler(case["strategy"], policy=policy, **common)
 
 
 _ATTRS = (
@@ -235,9 +253,9 @@ _ATTRS = (
 )
 
 
-def run_case(case: dict[str, Any]) -> dict[str, Any]:
+def run_case(case: dict[str, Any], *, legacy: bool = False) -> dict[str, Any]:
     """The case's study: per trial the params and the attributes that matter."""
-    sampler = build_sampler(case)
+    sampler = build_sampler(case, legacy=legacy)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         study = optuna.create_study(sampler=sampler)

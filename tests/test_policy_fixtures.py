@@ -25,3 +25,23 @@ def test_the_recorded_study_is_reproduced(name: str) -> None:
     for number, (want, got) in enumerate(zip(recorded["trials"], replayed["trials"], strict=True)):
         assert got == want, f"{name}: trial {number} differs"
     assert replayed["schedule"] == recorded["schedule"]
+
+
+_WITH_OPTIONS = sorted(n for n, c in _RECORDED["cases"].items() if c["case"]["options"])
+
+
+@pytest.mark.parametrize("name", _WITH_OPTIONS)
+def test_the_old_keyword_arguments_still_reproduce_it_with_a_warning(name: str) -> None:
+    if _RECORDED["torch"] != has_torch():
+        pytest.skip("recorded with torch installed (GP): the backbone differs without it")
+    recorded = _RECORDED["cases"][name]
+    options = {k for k in recorded["case"]["options"] if k != "backbone"}
+    if options:
+        with pytest.warns(FutureWarning, match="deprecated"):
+            replayed = run_case(recorded["case"], legacy=True)
+    else:
+        replayed = run_case(recorded["case"], legacy=True)
+    assert json.loads(json.dumps(replayed)) == {
+        "schedule": recorded["schedule"],
+        "trials": recorded["trials"],
+    }
