@@ -254,18 +254,20 @@ class Task(BaseModel):
     policy: PolicySection | None = None
     """Who proposes each trial (:class:`PolicySection`): a preset and overrides. The keys
     below are the older way to set some of its fields, and still work."""
+    # The older keys for policy fields (``policy.share`` and so on); unset, the preset's.
     llm_share: float | None = Field(default=None, ge=0, le=1)
+    """``policy.share``: the LLM's share of the trials after its start-up."""
     llm_startup_trials: int | None = Field(default=None, ge=0, le=100_000)
-    """Trials the LLM proposes at the start (``hybrid-tpe``: 3; none with the embedded model)."""
+    """``policy.startup``: trials the LLM proposes after the warm-up."""
     llm_warmup_trials: int | None = Field(default=None, ge=0, le=100_000)
-    """Trials the backbone proposes before the LLM's first turn (``centaur`` and
-    ``hybrid-tpe`` with the embedded model: 10)."""
+    """``policy.warmup``: trials the backbone proposes before the LLM's first turn."""
     adaptive_share: bool | None = None
+    """``policy.adaptive``: whether the LLM's share follows how its proposals do."""
     llm_screen: bool | None = None
-    """Whether TPE screens the LLM's proposals (``hybrid-tpe`` and ``agent``; by default on
-    with the embedded model in ``hybrid-tpe``): a proposal runs only if TPE's density ratio
-    rates it at least as high as TPE's own proposal for the trial."""
+    """``policy.screen``: whether the backbone screens the LLM's proposals (``hybrid-tpe``
+    and ``agent``)."""
     llm_batch_size: int = Field(default=1, ge=1, le=16)
+    """``policy.batch_size``: candidates asked for in one call."""
     require_llm: bool = False
     """Whether an LLM that cannot run stops the run with an error (``--require-llm``); by
     default the backbone proposes its trials instead, and the run says so."""
@@ -275,7 +277,9 @@ class Task(BaseModel):
     ``false`` off."""
     pruner: PrunerName | PrunerSection | None = None
     max_llm_tokens: int | None = Field(default=None, ge=0)
+    """``policy.max_tokens``: the study's LLM token budget."""
     max_llm_cost: float | None = Field(default=None, ge=0)
+    """``policy.max_cost``: the study's LLM budget in dollars."""
     seed: int | None = None
     storage: str | None = None
 

@@ -323,12 +323,14 @@ def test_cmaes_says_categoricals_are_drawn_at_random() -> None:
 
 
 def test_the_centaur_note_reads_the_same_state() -> None:
-    from agenthpo.sampler import _cmaes_state
+    from agenthpo.llm import RandomLLM
+    from agenthpo.sampler import AgentSampler
 
     study = _study(CmaEsSampler(seed=0), numeric, 14)
     state = cmaes_state(study.sampler, study)
     assert state is not None
-    assert _cmaes_state(study.sampler, study) == state.describe()
+    centaur = AgentSampler(llm=RandomLLM(), backbone=study.sampler, policy="centaur")
+    assert state.describe() in centaur._backbone_note(study, {"x": 1.0})
     assert state.describe().startswith(
         f"Its search distribution after generation {state.generation}"
     )

@@ -266,7 +266,7 @@ def test_the_task_file_refuses_screening_where_there_is_no_tpe(quadratic_task: T
     from pydantic import ValidationError
 
     data = {**quadratic_task.model_dump(), "strategy": "centaur", "llm_screen": True}
-    with pytest.raises(ValidationError, match="llm_screen: TPE screens"):
+    with pytest.raises(ValidationError, match="llm_screen: the backbone screens"):
         Task.model_validate(data)
 
 

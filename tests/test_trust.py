@@ -13,6 +13,7 @@ from agenthpo import _keys
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.agent.trust import MIN_LLM_JUDGED, llm_trust, prob_greater
 from agenthpo.llm import LocalClient, ScriptedLLM
+from agenthpo.policy import preset
 from agenthpo.sampler import AgentSampler
 from agenthpo.space import Space
 from agenthpo.strategies import make_sampler
@@ -248,7 +249,7 @@ def test_multi_objective_studies_keep_the_fixed_schedule(small_space: Space) -> 
     assert sampler.trust(study) is None
 
 
-def test_repair_rounds_default_to_none_for_the_embedded_model(small_space: Space) -> None:
+def test_the_embedded_model_gets_no_repair_rounds(small_space: Space) -> None:
     out_of_range = answer({"x": 50.0, "kind": "a"})
     sampler = AgentSampler(llm=ScriptedLLM([out_of_range]), space=small_space, context=CTX)
     study = optuna.create_study(sampler=sampler)
@@ -258,10 +259,11 @@ def test_repair_rounds_default_to_none_for_the_embedded_model(small_space: Space
     local = LocalClient.__new__(LocalClient)  # no model is loaded by this test
     local.embedded = True
     sampler = AgentSampler(llm=local, space=small_space, context=CTX)
-    assert sampler._repairs() == 0
-    assert AgentSampler(llm=local, space=small_space, repair_rounds=2)._repairs() == 2
+    assert sampler.policy().repair_rounds == 0
+    given = AgentSampler(llm=local, space=small_space, policy=preset("agent", repair_rounds=2))
+    assert given.policy().repair_rounds == 2
     local.embedded = False  # a GGUF of the user's own: a capable model may fix its answer
-    assert AgentSampler(llm=local, space=small_space)._repairs() == 1
+    assert AgentSampler(llm=local, space=small_space).policy().repair_rounds == 1
 
 
 @pytest.mark.parametrize(("given", "expected"), [(None, True), (False, False), (True, True)])
@@ -274,7 +276,7 @@ def test_the_task_file_can_turn_the_adaptive_share_off(
     tuner = Tuner(task, llm=_stubborn_llm(), storage=f"sqlite:///{tmp_path / 's.db'}")
     sampler = tuner.sampler()
     assert isinstance(sampler, AgentSampler)
-    assert sampler._adaptive is expected
+    assert sampler.policy().adaptive is expected
 
 
 @pytest.mark.parametrize("floor", [-0.1, 1.5])
