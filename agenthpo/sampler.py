@@ -38,7 +38,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import random
 import warnings
@@ -54,17 +53,14 @@ from optuna.trial import FrozenTrial, TrialState
 
 from agenthpo import _keys
 from agenthpo._seeding import reseed, trial_seed
+from agenthpo.agent.backbone_proposals import REDRAWS, BackboneProposals
 from agenthpo.agent.budget import cost, spent
 from agenthpo.agent.creator import Proposal, ProposalFailed, find_duplicate
-from agenthpo.agent.explain import cmaes_state, explain
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.agent.proposer import Proposer
 from agenthpo.agent.recorder import (
     MAX_STORED_ANSWER_CHARS,
-    RATIONALE_ATTR_MAX,
     Recorder,
-    clip,
-    rounded,
 )
 from agenthpo.agent.schedule import backbone_label, describe, llm_turn, turn
 from agenthpo.agent.schedule import trust as schedule_trust
@@ -87,8 +83,6 @@ from agenthpo.space import Space
 __all__ = ["MAX_STORED_ANSWER_CHARS", "AgentSampler"]
 
 _logger = logging.getLogger("agenthpo")
-
-_REDRAWS = 10  # draws of the backbone beyond the first while it repeats a tried config
 
 
 def _stored_schedule(stored: Any) -> tuple[int, int] | None:
@@ -148,6 +142,7 @@ class AgentSampler(BaseSampler):
         self._seed = seed
         self._backbone = backbone if backbone is not None else TPESampler(seed=seed)
         self._screen = Screen(self._backbone, seed=seed)
+        self._own = BackboneProposals(self._backbone)
         preset = _as_preset(policy)
         preset = from_legacy_options(
             preset, legacy, caller="AgentSampler", can_screen=self._screen.can_judge
@@ -370,7 +365,7 @@ class AgentSampler(BaseSampler):
             [t for t in study.get_trials(deepcopy=False) if t.state != TrialState.WAITING]
         )
         own: dict[str, Any] = {}
-        for attempt in range(_REDRAWS + 1):
+        for attempt in range(REDRAWS + 1):
             if self._seed is not None:
                 reseed(self._backbone, trial_seed(self._seed, number, attempt))
             with warnings.catch_warnings():
@@ -443,8 +438,8 @@ class AgentSampler(BaseSampler):
             trial,
             {_keys.PROPOSED_BY: "backbone", _keys.FALLBACK_REASON: f"budget: {budget_note}"},
         )
-        config = self._backbone_complete(study, trial, search_space)
-        return self._explained(study, trial, config, "LLM budget spent")
+        config = self._own.complete(study, trial, search_space)
+        return self._own.explained(study, trial, config, "LLM budget spent")
 
     def _backbone_turn(
         self,
@@ -461,8 +456,9 @@ class AgentSampler(BaseSampler):
         elif trial.number < policy.warmup:
             why = f"its turn: the first {policy.warmup} trials are its warm-up"
         Recorder.store(study, trial, {_keys.PROPOSED_BY: "backbone"})
-        config = self._backbone_fresh(study, trial, search_space)
-        return self._explained(study, trial, config, why)
+        space = self._space if self._space is not None else Space.from_optuna(search_space)
+        config = self._own.fresh(study, trial, search_space, space, seed=self._seed)
+        return self._own.explained(study, trial, config, why)
 
     def _llm_turn(
         self,
@@ -478,8 +474,8 @@ class AgentSampler(BaseSampler):
         extra_note: str | None = None
         shown: dict[str, Any] | None = None  # the backbone's proposal, shown to the LLM
         if policy.show_backbone:
-            shown = self._backbone_relative(study, trial, search_space)
-            extra_note = self._backbone_note(study, shown)
+            shown = self._own.relative(study, trial, search_space)
+            extra_note = self._own.note(study, shown)
         outcome, prepared = self._proposer.ask_or_take(
             study, trial.number, space, policy, llm=self.llm, seed=self._seed, extra_note=extra_note
         )
@@ -490,7 +486,7 @@ class AgentSampler(BaseSampler):
             if policy.screen:
                 # The backbone's own proposal for this trial, drawn as it draws it alone: the
                 # bar the LLM's proposals must clear, and the trial's configuration if not.
-                own = self._backbone_complete(study, trial, search_space, shown)
+                own = self._own.complete(study, trial, search_space, shown)
             self._enqueue(study, trial.number, search_space, own, recorder)
             verdict = self._screen.verdict(study, trial.number, search_space, outcome.config, own)
             if own is not None and verdict is not None and not verdict.passed:
@@ -535,8 +531,8 @@ class AgentSampler(BaseSampler):
         recorder.calls(study, trial, outcome.calls)
         if outcome.kind == "llm_error":
             self._llm_failed(study, trial, outcome, policy)
-        config = self._backbone_complete(study, trial, search_space, shown)
-        return self._explained(study, trial, config, f"LLM fallback: {outcome.kind}")
+        config = self._own.complete(study, trial, search_space, shown)
+        return self._own.explained(study, trial, config, f"LLM fallback: {outcome.kind}")
 
     def _llm_failed(
         self, study: Study, trial: FrozenTrial, failed: ProposalFailed, policy: LLMPolicy
@@ -652,105 +648,10 @@ class AgentSampler(BaseSampler):
         """Delegates to the backbone."""
         self._backbone.after_trial(study, trial, state, values)
 
-    # -- the backbone's proposals -----------------------------------------------------------
     def _refuse_if_single_only(self, study: Study) -> None:
         """Several objectives need a backbone that handles them (TPE, random, GP; not CMA-ES)."""
         if isinstance(self._backbone, CmaEsSampler):
             self._raise_error_if_multi_objective(study)
-
-    def _backbone_relative(
-        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        """The backbone's own relative proposal, within ``search_space``; may be partial (TPE
-        proposes nothing relative by default, CMA-ES leaves categoricals out)."""
-        space = {
-            name: dist
-            for name, dist in self._backbone.infer_relative_search_space(study, trial).items()
-            if name in search_space
-        }
-        if not space:
-            return {}
-        proposal = self._backbone.sample_relative(study, trial, space)
-        return {
-            name: value
-            for name, value in proposal.items()
-            if name in search_space
-            and search_space[name]._contains(search_space[name].to_internal_repr(value))
-        }
-
-    def _backbone_complete(
-        self,
-        study: Study,
-        trial: FrozenTrial,
-        search_space: dict[str, BaseDistribution],
-        proposal: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """A value for every parameter of ``search_space`` from the backbone: its relative
-        proposal completed by its ``sample_independent`` (Optuna's relative contract)."""
-        if proposal is None:
-            proposal = self._backbone_relative(study, trial, search_space)
-        return {
-            name: proposal[name]
-            if name in proposal
-            else self._backbone.sample_independent(study, trial, name, dist)
-            for name, dist in search_space.items()
-        }
-
-    def _backbone_fresh(
-        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
-    ) -> dict[str, Any]:
-        """The backbone's proposal, drawn again while it equals a finished or running trial's.
-
-        Each configuration is claimed like an LLM proposal, so two workers that draw the
-        same one meanwhile see each other. After :data:`_REDRAWS` identical draws (a small
-        space nearly exhausted) the last one is kept.
-        """
-        space = self._space if self._space is not None else Space.from_optuna(search_space)
-        config = self._backbone_complete(study, trial, search_space)
-        for attempt in range(1, _REDRAWS + 1):
-            rival = self._proposer.claim(study, trial, config, space, tolerance=0.0)
-            if rival is None:
-                break
-            _logger.info(
-                "trial %d: %s drew trial #%d's configuration again; drawing anew",
-                trial.number,
-                type(self._backbone).__name__,
-                rival,
-            )
-            seed = random.randrange(2**32) if self._seed is None else self._seed
-            reseed(self._backbone, trial_seed(seed, trial.number, attempt))
-            config = self._backbone_complete(study, trial, search_space)
-        return config
-
-    def _explained(
-        self, study: Study, trial: FrozenTrial, config: dict[str, Any], why: str
-    ) -> dict[str, Any]:
-        """Stores the backbone's own reason for ``config`` as the trial's rationale (see
-        :func:`~agenthpo.agent.explain.explain`), with ``why`` it was the backbone's trial."""
-        suffix = f" ({why})" if why else ""
-        limit = max(80, RATIONALE_ATTR_MAX - len(suffix))
-        text = explain(self._backbone, study, trial, config, max_chars=limit) + suffix
-        Recorder.store(study, trial, {_keys.RATIONALE: clip(text, RATIONALE_ATTR_MAX)})
-        return config
-
-    def _backbone_note(self, study: Study, proposal: dict[str, Any]) -> str:
-        """The backbone's proposal (and CMA-ES's state) in words, for the LLM to keep or
-        override."""
-        name = type(self._backbone).__name__
-        if not proposal:
-            return f"{name} has no proposal of its own yet (it is still warming up)."
-        note = (
-            f"{name}, the optimizer running this study, proposes: {json.dumps(rounded(proposal))}."
-        )
-        state = cmaes_state(self._backbone, study)
-        described = state.describe() if state is not None else ""
-        if described:
-            note += " " + described
-        note += (
-            " Keep its proposal if it looks right, or override it with a better configuration"
-            " (complete it with values for any parameter it left out)."
-        )
-        return note
 
 
 def _as_preset(policy: LLMPolicy | Preset | str) -> Preset:

@@ -330,7 +330,7 @@ def test_the_centaur_note_reads_the_same_state() -> None:
     state = cmaes_state(study.sampler, study)
     assert state is not None
     centaur = AgentSampler(llm=RandomLLM(), backbone=study.sampler, policy="centaur")
-    assert state.describe() in centaur._backbone_note(study, {"x": 1.0})
+    assert state.describe() in centaur._own.note(study, {"x": 1.0})
     assert state.describe().startswith(
         f"Its search distribution after generation {state.generation}"
     )

@@ -64,7 +64,7 @@ def _new_trial(study: optuna.Study) -> FrozenTrial:
 def _backbone_proposals_are_partial() -> bool:
     """Whether a backbone turn's ``sample_relative`` leaves parameters of its search space out.
 
-    The fix: ``AgentSampler._backbone_complete`` restricts the backbone's relative proposal to
+    The fix: ``BackboneProposals.complete`` restricts the backbone's relative proposal to
     the given search space and completes it with the backbone's ``sample_independent``.
 
     Optuna's relative contract is a value for every parameter of the search space it passes.
