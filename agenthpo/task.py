@@ -762,12 +762,21 @@ def _function_seed(target: str, base_dir: Path, name: str) -> str | None:
 def task_with(task: Task, **changes: Any) -> Task:
     """A validated copy of ``task`` with some fields changed (e.g. from command-line options).
 
+    An older key for a policy field (``max_llm_tokens``) that the task's ``policy:`` section
+    sets (``max_tokens``) changes it there.
+
     Raises:
         TaskError: A changed value is invalid.
     """
     data = task.model_dump()
     data["space"] = task.space
-    data.update(changes)
+    policy = data.get("policy")
+    for key, value in changes.items():
+        name = _LEGACY_POLICY_KEYS.get(key)
+        if isinstance(policy, dict) and name is not None and policy.get(name) is not None:
+            policy[name] = value
+        else:
+            data[key] = value
     label = str(task.source) if task.source is not None else "task"
     return task_from_dict(data, base_dir=task.base_dir, source=task.source, label=label)
 

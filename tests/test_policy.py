@@ -230,3 +230,11 @@ def test_the_benchmarks_take_their_presets_from_the_registry() -> None:
         assert name in PRESETS
         assert strategy in STRATEGY_PRESETS
         assert backbone in ("backbone", "tpe", "cmaes")
+
+
+def test_a_command_line_budget_changes_the_policy_sections_own(quadratic_task: Task) -> None:
+    from agenthpo.task import task_with
+
+    task = _task(quadratic_task, policy={"preset": "hybrid", "max_tokens": 100})
+    changed = task_with(task, max_llm_tokens=500, require_llm=True)
+    assert changed.policy_overrides() == {"max_tokens": 500, "require_llm": True}
