@@ -25,6 +25,7 @@ from agenthpo.agent.explain import cmaes_state, distance, explain, gp_view
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.backbone import Backbone
 from agenthpo.llm import ScriptedLLM
+from agenthpo.policy import LLMPolicy
 from agenthpo.sampler import AgentSampler
 from agenthpo.space import Space
 from agenthpo.task import Task
@@ -172,7 +173,7 @@ def test_tpe_backbone_trials_under_agent_sampler_store_the_explanation(
     context = TaskContext(name="quad", metric="loss", direction="minimize")
     llm = ScriptedLLM([answer({"x": 50.0, "kind": "a"})])  # always out of range
     sampler = AgentSampler(
-        llm=llm, space=small_space, context=context, seed=0, llm_warmup_trials=11, llm_share=1.0
+        llm=llm, space=small_space, context=context, seed=0, policy=LLMPolicy(warmup=11)
     )
     study = _study(sampler, objective, 13)
     trials = study.trials

@@ -52,7 +52,12 @@ def test_the_embedded_model_gets_its_turns_after_tpes_start_up(small_space: Spac
     llm = _llm(embedded=True)
     assert is_embedded(llm)
     sampler = make_sampler(
-        "hybrid-tpe", llm=llm, space=small_space, context=CTX, seed=0, screen_llm=False
+        "hybrid-tpe",
+        llm=llm,
+        space=small_space,
+        context=CTX,
+        seed=0,
+        policy=preset("hybrid-tpe", screen=False),
     )
     study = _run(sampler, 16)
     who = [t.user_attrs[_keys.PROPOSED_BY] for t in study.trials]
@@ -85,17 +90,21 @@ def test_any_other_model_proposes_the_first_three_trials(small_space: Space) -> 
     [
         ({}, 10, 0),
         # a number left out comes from the model's own schedule, not from another model's
-        ({"llm_startup_trials": 3}, 10, 3),
-        ({"llm_startup_trials": 0}, 10, 0),
-        ({"llm_warmup_trials": 5}, 5, 0),
-        ({"llm_warmup_trials": 0, "llm_startup_trials": 3}, 0, 3),
+        ({"startup": 3}, 10, 3),
+        ({"startup": 0}, 10, 0),
+        ({"warmup": 5}, 5, 0),
+        ({"warmup": 0, "startup": 3}, 0, 3),
     ],
 )
 def test_a_schedule_the_user_gives_wins_over_the_embedded_default(
     small_space: Space, options: dict[str, int], warmup: int, startup: int
 ) -> None:
     sampler = make_sampler(
-        "hybrid-tpe", llm=_llm(embedded=True), space=small_space, context=CTX, **options
+        "hybrid-tpe",
+        llm=_llm(embedded=True),
+        space=small_space,
+        context=CTX,
+        policy=preset("hybrid-tpe", **options),
     )
     assert isinstance(sampler, AgentSampler)
     assert sampler.warmup_and_startup() == (warmup, startup)

@@ -13,7 +13,7 @@ from agenthpo import _keys
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.agent.trust import MIN_LLM_JUDGED, llm_trust, prob_greater
 from agenthpo.llm import LocalClient, ScriptedLLM
-from agenthpo.policy import preset
+from agenthpo.policy import LLMPolicy, preset
 from agenthpo.sampler import AgentSampler
 from agenthpo.space import Space
 from agenthpo.strategies import make_sampler
@@ -75,9 +75,7 @@ def test_an_llm_turn_is_not_withheld_before_the_llm_proposed_anything(
             space=small_space,
             context=CTX,
             seed=seed,
-            llm_warmup_trials=10,
-            llm_startup_trials=0,
-            adaptive_share=True,
+            policy=LLMPolicy(warmup=10, adaptive=True),
         )
     )
     for i in range(10):  # the backbone's warm-up went well: every trial beat the median
@@ -182,7 +180,7 @@ def test_hybrid_tpe_gives_a_losing_llm_fewer_turns(small_space: Space) -> None:
             space=small_space,
             context=CTX,
             seed=3,
-            adaptive_share=adaptive,
+            policy=preset("hybrid-tpe", adaptive=adaptive),
         )
         study = optuna.create_study(sampler=sampler)
         study.optimize(_bad_llm_objective, n_trials=n)
@@ -243,7 +241,10 @@ def test_the_agent_strategy_is_not_adaptive(small_space: Space) -> None:
 
 def test_multi_objective_studies_keep_the_fixed_schedule(small_space: Space) -> None:
     sampler = AgentSampler(
-        llm=_stubborn_llm(), space=small_space, seed=0, llm_share=0.5, adaptive_share=True
+        llm=_stubborn_llm(),
+        space=small_space,
+        seed=0,
+        policy=LLMPolicy(share=0.5, adaptive=True),
     )
     study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
     assert sampler.trust(study) is None
@@ -282,4 +283,4 @@ def test_the_task_file_can_turn_the_adaptive_share_off(
 @pytest.mark.parametrize("floor", [-0.1, 1.5])
 def test_an_impossible_floor_is_refused(small_space: Space, floor: float) -> None:
     with pytest.raises(ValueError, match="trust_floor"):
-        AgentSampler(llm=_stubborn_llm(), space=small_space, trust_floor=floor)
+        AgentSampler(llm=_stubborn_llm(), space=small_space, policy=LLMPolicy(trust_floor=floor))
