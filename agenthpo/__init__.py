@@ -20,6 +20,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from agenthpo.errors import AgentHPOError, LLMError, SpaceError, TaskError
+    from agenthpo.policy import LLMPolicy, preset
     from agenthpo.sampler import AgentSampler
     from agenthpo.space import Space
     from agenthpo.study import create_study
@@ -30,6 +31,7 @@ _LAZY = {
     "AgentHPOError": "agenthpo.errors",
     "AgentSampler": "agenthpo.sampler",
     "LLMError": "agenthpo.errors",
+    "LLMPolicy": "agenthpo.policy",
     "RunSummary": "agenthpo.tuner",
     "Space": "agenthpo.space",
     "SpaceError": "agenthpo.errors",
@@ -39,12 +41,14 @@ _LAZY = {
     "create_study": "agenthpo.study",
     "Tuner": "agenthpo.tuner",
     "load_task": "agenthpo.task",
+    "preset": "agenthpo.policy",
 }
 
 __all__ = [
     "AgentHPOError",
     "AgentSampler",
     "LLMError",
+    "LLMPolicy",
     "RunSummary",
     "Space",
     "SpaceError",
@@ -56,6 +60,7 @@ __all__ = [
     "create_study",
     "get_config",
     "load_task",
+    "preset",
     "report",
 ]
 

@@ -57,3 +57,6 @@ STUDY_NOISE = "agenthpo_noise"  # {trial number: {"values", "seeds", "mean", "st
 # {"warmup": n, "startup": n, "embedded": bool}: who proposes which trials, fixed by the first
 # trial proposed, so that a resumed study, every worker and a replay keep one schedule.
 STUDY_SCHEDULE = "agenthpo_schedule"
+# {"preset", "overridden", "model", "policy"}: the LLM policy in force (agenthpo.policy),
+# stored by the study's first proposal.
+STUDY_POLICY = "agenthpo_policy"

@@ -1,31 +1,23 @@
 """Strategies: who proposes each trial, the LLM, a classical optimizer, or both.
 
+An LLM strategy is a backbone and a policy preset (:mod:`agenthpo.policy`, whose table says
+what each preset does); ``policy=`` (or the task file's ``policy: {preset: ...}``) picks
+another preset or overrides its fields.
+
 =============  ===============================================================================
-``agent``      every trial from the LLM (the AgentHPO paper's method); the backbone steps in
-               only when an answer is unusable (invalid after a repair round, a duplicate, an
-               LLM error)
-``hybrid-tpe`` the LLM proposes the first ``llm_startup_trials`` trials (default 3), then a
-               share ``llm_share`` (default 0.25) of the rest, spread evenly; the backbone
-               (:class:`~agenthpo.backbone.Backbone`: GP on a fixed set of parameters, TPE
-               for conditional spaces and several objectives) proposes the others and
-               learns from every trial; the LLM's history marks which trials the backbone
-               proposed and how they went. The share adapts (``adaptive_share``): once three
-               of the LLM's proposals were judged, while they beat the running median less
-               often than the backbone's, it keeps only part of its turns
-               (:mod:`agenthpo.agent.trust`), down to a tenth. With the embedded model
-               (:func:`~agenthpo.llm.is_embedded`) the LLM's turns start after the
-               backbone's 10 start-up trials instead (``llm_warmup_trials=10``, no start-up
-               turns), and its proposals run only where the backbone's own acquisition (GP's
-               expected improvement, TPE's density ratio) rates them at least as high as the
-               backbone's proposal (``screen_llm``, :mod:`agenthpo.agent.screen`). The name
-               is older than the backbone: ``make_sampler(..., backbone="tpe")`` gives the
-               TPE-backed original
-``centaur``    CMA-ES runs every trial; after a 10-trial warm-up, on a share ``llm_share``
-               (default 0.3) of trials the LLM sees CMA-ES's proposal, its mean and step
-               size and the top configurations, and may keep or override the proposal;
-               CMA-ES learns from every result (categorical parameters are sampled at
-               random by CMA-ES, and chosen by the LLM on its turns); adaptive share as
-               for ``hybrid-tpe``
+``agent``      the backbone (:class:`~agenthpo.backbone.Backbone`) and the ``agent`` preset:
+               every trial from the LLM (the AgentHPO paper's method); the backbone steps in
+               only when an answer is unusable (invalid after the repair rounds, a
+               duplicate, an LLM error)
+``hybrid-tpe`` the backbone and the ``hybrid-tpe`` preset (the default): the LLM proposes
+               part of the trials, the backbone the others and learns from every trial; the
+               LLM's history marks which trials the backbone proposed and how they went.
+               The name is older than the backbone: ``make_sampler(..., backbone="tpe")``
+               gives the TPE-backed original
+``centaur``    CMA-ES and the ``centaur`` preset: CMA-ES runs every trial; on the LLM's turns
+               it sees CMA-ES's proposal, its mean and step size and the top configurations,
+               and may keep or override the proposal (categorical parameters are sampled at
+               random by CMA-ES, and chosen by the LLM on its turns)
 ``backbone``   the backbone alone (:class:`agenthpo.backbone.Backbone`: GP where it fits, TPE
                or CMA-ES where it does not), no LLM
 ``auto``       OptunaHub AutoSampler's published rule (:func:`agenthpo.backbone.auto_sampler`),
@@ -33,7 +25,8 @@
 ``tpe``        Optuna's TPE sampler (its defaults), no LLM
 ``random``     Optuna's random sampler, no LLM
 ``cmaes``      Optuna's CMA-ES sampler, no LLM
-``gp``         Optuna's Gaussian-process sampler, no LLM (needs torch: ``agenthpo[local]``)
+``gp``         Optuna's Gaussian-process sampler, no LLM (needs PyTorch, which the
+               ``agenthpo[local]`` extra installs)
 =============  ===============================================================================
 
 Example:
@@ -51,26 +44,33 @@ from optuna.samplers import BaseSampler, CmaEsSampler, RandomSampler, TPESampler
 
 from agenthpo._seeding import seeded_per_trial
 from agenthpo.agent.prompts import TaskContext
+from agenthpo.agent.screen import Screen
 from agenthpo.backbone import Backbone, auto_sampler
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient
+from agenthpo.policy import (
+    STRATEGY_PRESETS,
+    LLMPolicy,
+    Preset,
+    from_legacy_options,
+    get_preset,
+)
 from agenthpo.sampler import AgentSampler
 from agenthpo.space import Space
 from agenthpo.task import StrategyName
 
-__all__ = ["CLASSICAL", "DEFAULT_STRATEGY", "STRATEGIES", "make_sampler", "uses_llm"]
+__all__ = [
+    "CLASSICAL",
+    "DEFAULT_STRATEGY",
+    "STRATEGIES",
+    "STRATEGY_PRESETS",
+    "make_sampler",
+    "uses_llm",
+]
 
 STRATEGIES: tuple[str, ...] = get_args(StrategyName)
 CLASSICAL: tuple[str, ...] = ("backbone", "auto", "tpe", "random", "cmaes", "gp")
 DEFAULT_STRATEGY = "hybrid-tpe"
-
-# ``hybrid-tpe``'s schedule: (warm-up trials, start-up turns) for a capable model and for the
-# embedded one. TPE's first 10 trials are random draws; the embedded SmolLM2-135M's first ideas
-# were a little worse than random draws, and its three start-up turns took the place of three
-# of TPE's draws: 5.4 points behind TPE after 10 trials on 40 scikit-learn tasks (2 seeds).
-# Starting its turns after TPE's draws made the first 10 trials TPE's own (BENCHMARKS.md).
-_HYBRID_SCHEDULE = (0, 3)
-_WEAK_MODEL_SCHEDULE = (10, 0)
 
 
 def uses_llm(strategy: str) -> bool:
@@ -117,68 +117,66 @@ def make_sampler(
     context: TaskContext | None = None,
     seed: int | None = None,
     hidden_metrics: Iterable[str] = (),
-    llm_share: float | None = None,
-    llm_startup_trials: int | None = None,
-    llm_warmup_trials: int | None = None,
+    policy: LLMPolicy | Preset | str | None = None,
     backbone: str = "backbone",
-    **options: Any,
+    **legacy: Any,
 ) -> BaseSampler:
-    """The sampler for a strategy; ``options`` go to :class:`AgentSampler`.
+    """The sampler for a strategy.
 
-    ``backbone`` is the classical sampler under ``agent`` and ``hybrid-tpe``:
-    ``"backbone"`` (:class:`agenthpo.backbone.Backbone`, the default) or ``"tpe"`` (plain TPE,
-    the backbone before it; the benchmarks' older rows keep it).
+    Args:
+        strategy: A name of :data:`STRATEGIES` (see the module's table).
+        llm: The model of an LLM strategy (``None``: resolved at its first proposal).
+        space: The search space (``None``: learned from finished trials).
+        context: The task's background for the LLM.
+        seed: Seeds the sampler.
+        hidden_metrics: Stored metrics never shown to the LLM.
+        policy: The LLM strategy's policy: a preset name, a
+            :func:`~agenthpo.policy.preset` with overrides, or a full
+            :class:`~agenthpo.policy.LLMPolicy`; ``None`` takes the strategy's own preset
+            (:data:`STRATEGY_PRESETS`). Classical strategies have none and ignore it.
+        backbone: The classical sampler under ``agent`` and ``hybrid-tpe``: ``"backbone"``
+            (:class:`agenthpo.backbone.Backbone`) or ``"tpe"`` (plain TPE, the backbone
+            before it; the benchmarks' older rows keep it). ``centaur`` runs on CMA-ES.
+        **legacy: The options before the policy (``llm_share``, ``llm_startup_trials``,
+            ``screen_llm``, ...; :data:`~agenthpo.policy.LEGACY_OPTIONS`): applied onto
+            the policy for one release, with a :class:`FutureWarning`.
 
-    ``llm_share``, ``llm_startup_trials`` and ``llm_warmup_trials`` left at ``None`` take the
-    strategy's defaults (the module's table); for ``hybrid-tpe`` the two schedule numbers
-    default to those of the model, known once the LLM is (:class:`AgentSampler`'s
-    ``embedded_schedule``).
+    Example:
+        >>> from agenthpo.llm import RandomLLM
+        >>> from agenthpo.policy import preset
+        >>> hybrid = preset("hybrid", share=0.5)
+        >>> sampler = make_sampler("hybrid-tpe", llm=RandomLLM(), policy=hybrid)
+        >>> sampler.policy().share
+        0.5
 
     Raises:
-        AgentHPOError: Unknown strategy, or one whose dependencies are missing.
+        AgentHPOError: Unknown strategy or preset, or one whose dependencies are missing.
     """
     _check(strategy)
     if strategy in CLASSICAL:
         return classical_sampler(strategy, seed=seed)
     if backbone not in ("backbone", "tpe"):
         raise AgentHPOError(f"backbone must be 'backbone' or 'tpe', not {backbone!r}")
-    under: BaseSampler = Backbone(seed=seed) if backbone == "backbone" else TPESampler(seed=seed)
-    common: dict[str, Any] = {
-        "llm": llm,
-        "space": space,
-        "context": context,
-        "seed": seed,
-        "hidden_metrics": hidden_metrics,
-        **options,
-    }
-    if strategy == "agent":
-        return AgentSampler(
-            backbone=under,
-            llm_share=1.0 if llm_share is None else llm_share,
-            llm_warmup_trials=llm_warmup_trials,
-            llm_startup_trials=llm_startup_trials,
-            **common,
+    under: BaseSampler
+    if strategy == "centaur":
+        under = CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    else:
+        under = Backbone(seed=seed) if backbone == "backbone" else TPESampler(seed=seed)
+    chosen = policy if policy is not None else STRATEGY_PRESETS[strategy]
+    if isinstance(chosen, str):
+        chosen = get_preset(chosen)
+    if legacy:
+        if isinstance(chosen, LLMPolicy):
+            raise TypeError("make_sampler: give a full LLMPolicy or the old options, not both")
+        chosen = from_legacy_options(
+            chosen, legacy, caller="make_sampler", can_screen=Screen(under).can_judge
         )
-    if strategy == "hybrid-tpe":
-        return AgentSampler(
-            backbone=under,
-            llm_warmup_trials=llm_warmup_trials,
-            llm_startup_trials=llm_startup_trials,
-            default_schedule=_HYBRID_SCHEDULE,
-            embedded_schedule=_WEAK_MODEL_SCHEDULE,
-            llm_share=0.25 if llm_share is None else llm_share,
-            adaptive_share=common.pop("adaptive_share", True),
-            screen_llm=common.pop("screen_llm", None),
-            **common,
-        )
-    # centaur
     return AgentSampler(
-        backbone=CmaEsSampler(seed=seed, warn_independent_sampling=False),
-        llm_warmup_trials=llm_warmup_trials,
-        llm_startup_trials=llm_startup_trials,
-        default_schedule=(10, 0),
-        llm_share=0.3 if llm_share is None else llm_share,
-        adaptive_share=common.pop("adaptive_share", True),
-        show_backbone=True,
-        **common,
+        llm=llm,
+        space=space,
+        context=context,
+        backbone=under,
+        policy=chosen,
+        seed=seed,
+        hidden_metrics=hidden_metrics,
     )

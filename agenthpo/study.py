@@ -22,6 +22,7 @@ from typing import Any, Literal
 import optuna
 
 from agenthpo.llm import LLMClient, parse_llm_spec
+from agenthpo.policy import LLMPolicy, Preset
 from agenthpo.space import Space
 from agenthpo.storage import open_storage
 from agenthpo.strategies import DEFAULT_STRATEGY, make_sampler, uses_llm
@@ -46,6 +47,7 @@ def create_study(
     study_name: str | None = None,
     load_if_exists: bool = False,
     seed: int | None = None,
+    policy: LLMPolicy | Preset | str | None = None,
     **sampler_options: Any,
 ) -> optuna.Study:
     """Creates (or loads) an Optuna study driven by an AgentHPO strategy.
@@ -72,7 +74,13 @@ def create_study(
         study_name: The study's name.
         load_if_exists: Load the study if the storage already has it.
         seed: Seeds the sampler.
-        **sampler_options: Passed on to :class:`agenthpo.AgentSampler` (e.g. ``llm_share``).
+        policy: Who proposes each trial (an LLM strategy's): a preset name of
+            :data:`agenthpo.policy.PRESETS`, :func:`agenthpo.policy.preset` with overrides
+            (``preset("hybrid-tpe", share=0.5)``) or a full
+            :class:`~agenthpo.policy.LLMPolicy`; ``None`` takes the strategy's own preset.
+        **sampler_options: The options before the policy (``llm_share``, ...), applied onto
+            it for one release with a :class:`FutureWarning`
+            (:data:`agenthpo.policy.LEGACY_OPTIONS`).
 
     Returns:
         An ordinary :class:`optuna.Study`: call ``optimize`` or ``ask``/``tell`` on it.
@@ -100,6 +108,7 @@ def create_study(
         context=context,
         seed=seed,
         hidden_metrics=hidden_metrics,
+        policy=policy,
         **sampler_options,
     )
     study = optuna.create_study(

@@ -37,12 +37,14 @@ from pydantic import (
 from agenthpo._context import TaskContext
 from agenthpo.errors import SpaceError, TaskError
 from agenthpo.llm import LLMSettings, StructuredMode
+from agenthpo.policy import PRESETS, STRATEGY_PRESETS, Preset, get_preset
 from agenthpo.space import Config, Space
 
 __all__ = [
     "LLMSection",
     "NoiseSection",
     "Objective",
+    "PolicySection",
     "StrategyName",
     "Task",
     "TaskContext",
@@ -86,6 +88,65 @@ class LLMSection(BaseModel):
     temperature: float = Field(default=0.7, ge=0, le=2)
     price_per_mtok: tuple[float, float] | None = None
     """(input, output) dollars per million tokens, for models the price table lacks."""
+
+
+class PolicySection(BaseModel):
+    """``policy: {preset: hybrid-screen, share: 0.5}``: the LLM policy, a preset and overrides.
+
+    ``preset`` names one of :data:`agenthpo.policy.PRESETS` (left out: the strategy's own);
+    every other key sets that field of :class:`agenthpo.policy.LLMPolicy` for any model.
+
+    Example:
+        >>> section = PolicySection.model_validate({"preset": "hybrid", "share": 0.5})
+        >>> section.overrides()
+        {'share': 0.5}
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    preset: str | None = None
+    warmup: int | None = Field(default=None, ge=0, le=100_000)
+    startup: int | None = Field(default=None, ge=0, le=100_000)
+    share: float | None = Field(default=None, ge=0, le=1)
+    adaptive: bool | None = None
+    trust_floor: float | None = Field(default=None, ge=0, le=1)
+    screen: bool | None = None
+    show_backbone: bool | None = None
+    batch_size: int | None = Field(default=None, ge=1, le=16)
+    max_tokens: int | None = Field(default=None, ge=0)
+    max_cost: float | None = Field(default=None, ge=0)
+    repair_rounds: int | None = Field(default=None, ge=0, le=5)
+    duplicate_tolerance: float | None = Field(default=None, ge=0)
+    record_calls: bool | None = None
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, value: str | None) -> str | None:
+        if value is not None and value not in PRESETS:
+            raise ValueError(f"unknown preset {value!r}; choose one of {', '.join(PRESETS)}")
+        return value
+
+    def overrides(self) -> dict[str, Any]:
+        """The fields given, as :class:`agenthpo.policy.LLMPolicy` overrides."""
+        return {
+            name: getattr(self, name)
+            for name in self.model_fields_set
+            if name != "preset" and getattr(self, name) is not None
+        }
+
+
+# The task file's keys from before the ``policy:`` section, and the policy field each sets.
+_LEGACY_POLICY_KEYS = {
+    "llm_share": "share",
+    "llm_startup_trials": "startup",
+    "llm_warmup_trials": "warmup",
+    "adaptive_share": "adaptive",
+    "llm_screen": "screen",
+    "llm_batch_size": "batch_size",
+    "require_llm": "require_llm",
+    "max_llm_tokens": "max_tokens",
+    "max_llm_cost": "max_cost",
+}
 
 
 PrunerName = Literal["none", "median", "successive_halving", "hyperband", "agent"]
@@ -192,18 +253,23 @@ class Task(BaseModel):
     env: dict[str, str] = Field(default_factory=dict)
     llm: LLMSection | None = None
     strategy: StrategyName = "hybrid-tpe"
+    policy: PolicySection | None = None
+    """Who proposes each trial (:class:`PolicySection`): a preset and overrides. The keys
+    below are the older way to set some of its fields, and still work."""
+    # The older keys for policy fields (``policy.share`` and so on); unset, the preset's.
     llm_share: float | None = Field(default=None, ge=0, le=1)
+    """``policy.share``: the LLM's share of the trials after its start-up."""
     llm_startup_trials: int | None = Field(default=None, ge=0, le=100_000)
-    """Trials the LLM proposes at the start (``hybrid-tpe``: 3; none with the embedded model)."""
+    """``policy.startup``: trials the LLM proposes after the warm-up."""
     llm_warmup_trials: int | None = Field(default=None, ge=0, le=100_000)
-    """Trials the backbone proposes before the LLM's first turn (``centaur`` and
-    ``hybrid-tpe`` with the embedded model: 10)."""
+    """``policy.warmup``: trials the backbone proposes before the LLM's first turn."""
     adaptive_share: bool | None = None
+    """``policy.adaptive``: whether the LLM's share follows how its proposals do."""
     llm_screen: bool | None = None
-    """Whether TPE screens the LLM's proposals (``hybrid-tpe`` and ``agent``; by default on
-    with the embedded model in ``hybrid-tpe``): a proposal runs only if TPE's density ratio
-    rates it at least as high as TPE's own proposal for the trial."""
+    """``policy.screen``: whether the backbone screens the LLM's proposals (``hybrid-tpe``
+    and ``agent``)."""
     llm_batch_size: int = Field(default=1, ge=1, le=16)
+    """``policy.batch_size``: candidates asked for in one call."""
     require_llm: bool = False
     """Whether an LLM that cannot run stops the run with an error (``--require-llm``); by
     default the backbone proposes its trials instead, and the run says so."""
@@ -213,7 +279,9 @@ class Task(BaseModel):
     ``false`` off."""
     pruner: PrunerName | PrunerSection | None = None
     max_llm_tokens: int | None = Field(default=None, ge=0)
+    """``policy.max_tokens``: the study's LLM token budget."""
     max_llm_cost: float | None = Field(default=None, ge=0)
+    """``policy.max_cost``: the study's LLM budget in dollars."""
     seed: int | None = None
     storage: str | None = None
 
@@ -407,10 +475,12 @@ class Task(BaseModel):
                 f"noise.seed_param: {self.noise.seed_param!r} is a parameter of the space;"
                 " name the script's seed option, which the tuner varies itself"
             )
-        if self.llm_screen and self.strategy not in ("hybrid-tpe", "agent"):
+        overrides = self.policy_overrides()  # raises on a field given twice
+        if overrides.get("screen") and self.strategy == "centaur":
+            key = "llm_screen" if self.llm_screen else "policy.screen"
             raise ValueError(
-                f"llm_screen: TPE screens the LLM's proposals in hybrid-tpe and agent, not in"
-                f" {self.strategy}; remove llm_screen or change the strategy"
+                f"{key}: the backbone screens the LLM's proposals in hybrid-tpe and agent,"
+                f" not in {self.strategy} (CMA-ES cannot); remove {key} or change the strategy"
             )
         self._check_objectives()
         return self
@@ -450,6 +520,51 @@ class Task(BaseModel):
                 f"strategy: {self.strategy!r} uses CMA-ES, which optimizes one objective;"
                 " with several use hybrid-tpe, agent, tpe, random or gp"
             )
+
+    def policy_overrides(self) -> dict[str, Any]:
+        """The :class:`agenthpo.policy.LLMPolicy` fields this task sets: the ``policy:``
+        section's and the older keys' (``llm_share``, ``llm_screen``, ...), and the ``llm:``
+        section's ``temperature`` and ``price_per_mtok``.
+
+        Raises:
+            ValueError: A field given both ways.
+        """
+        overrides = dict(self.policy.overrides()) if self.policy is not None else {}
+        for key, name in _LEGACY_POLICY_KEYS.items():
+            value = getattr(self, key)
+            if value is None or value == type(self).model_fields[key].default:
+                continue
+            if name in overrides:
+                raise ValueError(f"{key}: give it once, as policy.{name} or as {key}")
+            overrides[name] = value
+        if self.llm is not None:
+            for name in ("temperature", "price_per_mtok"):
+                value = getattr(self.llm, name)
+                if value is not None and value != LLMSection.model_fields[name].default:
+                    overrides[name] = value
+        return overrides
+
+    def llm_policy(self, strategy: str | None = None) -> Preset | None:
+        """The policy of ``strategy`` (default: the task's) with this task's overrides; ``None``
+        for a classical strategy, which asks no LLM.
+
+        Example:
+            >>> task = Task.model_validate({
+            ...     "name": "demo", "objective": {"metric": "loss", "direction": "minimize"},
+            ...     "space": {"x": {"type": "float", "low": 0, "high": 1}}, "n_trials": 5,
+            ...     "command": ["python", "train.py"], "llm_share": 0.5,
+            ...     "policy": {"preset": "hybrid-screen"}})
+            >>> p = task.llm_policy()
+            >>> p.name, p.capable.share, p.capable.screen
+            ('hybrid-screen', 0.5, True)
+        """
+        strategy = strategy or self.strategy
+        if strategy not in STRATEGY_PRESETS:
+            return None
+        name = self.policy.preset if self.policy is not None else None
+        return get_preset(name or STRATEGY_PRESETS[strategy]).with_overrides(
+            **self.policy_overrides()
+        )
 
     @property
     def is_multi_objective(self) -> bool:
@@ -667,12 +782,21 @@ def _function_seed(target: str, base_dir: Path, name: str) -> str | None:
 def task_with(task: Task, **changes: Any) -> Task:
     """A validated copy of ``task`` with some fields changed (e.g. from command-line options).
 
+    An older key for a policy field (``max_llm_tokens``) that the task's ``policy:`` section
+    sets (``max_tokens``) changes it there.
+
     Raises:
         TaskError: A changed value is invalid.
     """
     data = task.model_dump()
     data["space"] = task.space
-    data.update(changes)
+    policy = data.get("policy")
+    for key, value in changes.items():
+        name = _LEGACY_POLICY_KEYS.get(key)
+        if isinstance(policy, dict) and name is not None and policy.get(name) is not None:
+            policy[name] = value
+        else:
+            data[key] = value
     label = str(task.source) if task.source is not None else "task"
     return task_from_dict(data, base_dir=task.base_dir, source=task.source, label=label)
 

@@ -226,30 +226,15 @@ def strategy_sampler(
         >>> type(strategy_sampler(task, strategy="tpe")).__name__  # doctest: +SKIP
         'TPESampler'
     """
-    section = task.llm
-    extra: dict[str, Any] = {}
-    if task.adaptive_share is not None:
-        extra["adaptive_share"] = task.adaptive_share
-    if task.llm_screen is not None:
-        extra["screen_llm"] = task.llm_screen
-    if task.require_llm:
-        extra["require_llm"] = True
+    strategy = strategy or task.strategy
     return make_sampler(
-        strategy or task.strategy,
+        strategy,
         llm=llm,
         space=task.space,
         context=task_context(task),
         seed=seed if seed is not None else task.seed,
         hidden_metrics=task.hidden_metrics,
-        llm_share=task.llm_share,
-        llm_startup_trials=task.llm_startup_trials,
-        llm_warmup_trials=task.llm_warmup_trials,
-        temperature=section.temperature if section is not None else 0.7,
-        max_llm_tokens=task.max_llm_tokens,
-        llm_batch_size=task.llm_batch_size,
-        max_llm_cost=task.max_llm_cost,
-        price_per_mtok=section.price_per_mtok if section is not None else None,
-        **extra,
+        policy=task.llm_policy(strategy),
     )
 
 
@@ -264,8 +249,8 @@ def screen_outside(
     taken: Sequence[tuple[int, Mapping[str, Any]]] = (),
 ) -> OutsideScreen | None:
     """TPE's screen of a configuration proposed outside the study's strategy (by an MCP
-    client) for trial ``number``, when the task's strategy screens its LLM's proposals
-    (``llm_screen``, or the study's stored schedule); see
+    client) for trial ``number``, when the task's policy screens its LLM's proposals
+    (``policy.screen``, or its preset for the study's stored model profile); see
     :meth:`AgentSampler.screen_outside`. No LLM is asked or resolved.
 
     Example:

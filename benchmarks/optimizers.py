@@ -14,37 +14,21 @@ random``          sequence (the start-up it had before measuring; on request)
 ``cmaes``         Optuna's CmaEsSampler (categoricals sampled at random)
 ``gp``            Optuna's GPSampler (needs torch; about 1 s a trial: a slow baseline)
 ``smac``          SMAC3's HyperparameterOptimizationFacade (random forest), ask-and-tell
-``hybrid-tpe``    AgentHPO on plain TPE (the default before the backbone): the LLM proposes
-                  3 start-up trials + 25% of the rest, TPE the others
-``hybrid``        AgentHPO's default strategy (``hybrid-tpe`` on the backbone,
-                  :class:`agenthpo.backbone.Backbone`) with the schedule of a capable model:
-                  3 LLM start-up trials + 25% of the rest
-``hybrid-screen`` the same with the embedded model's schedule: the LLM's share starts after
-                  the backbone's 10 start-up trials, and the backbone's own acquisition
-                  screens its proposals (what the default runs with the embedded model)
-``centaur``       AgentHPO: CMA-ES, with the LLM overriding 30% of trials after 10
-``agent``         AgentHPO: the LLM proposes every trial (the paper's method)
-``hybrid-tpe-     ``hybrid-tpe`` with the LLM's share fixed (``adaptive_share=False``), as
-fixed``           before the share adapted; on request, to measure what adapting buys
-``hybrid-tpe-     ``hybrid-tpe`` whose LLM turns begin after TPE's 10 random start-up trials
-late``            (``llm_warmup_trials=10``, no start-up turns): equal to TPE up to trial 10
-                  by construction; ``hybrid-tpe``'s default with the embedded model
-                  (:func:`agenthpo.llm.is_embedded`) before TPE screened its proposals
-``hybrid-tpe-     ``hybrid-tpe-late`` whose LLM proposals TPE screens (``screen_llm=True``,
-screen``          :mod:`agenthpo.agent.screen`): ``hybrid-tpe``'s default with the embedded
-                  model
+``hybrid``, ...   the LLM strategies: a policy preset of the registry
+                  (:data:`agenthpo.policy.PRESETS`) on a backbone, by :data:`LLM_PRESETS`
 ================  ==========================================================================
 
 The LLM strategies are built with :func:`agenthpo.strategies.make_sampler`, given the task's
-space and background, and with their schedule spelled out, so a row means the same whichever
-model runs it and whatever the product's defaults become.
+space and background, from the presets named in :data:`LLM_PRESETS`. Each names a preset
+whose schedule and screen hold for every model (not the product default ``hybrid-tpe``,
+whose schedule depends on the model), so a row means the same whichever model runs it; the
+labels are the stored results' names and never change meaning.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import warnings
-from typing import Any
 
 import optuna
 from optuna.samplers import BaseSampler
@@ -65,16 +49,19 @@ __all__ = [
     "uses_llm",
 ]
 
-LLM_STRATEGIES: tuple[str, ...] = (
-    "hybrid",
-    "hybrid-screen",
-    "hybrid-tpe",
-    "centaur",
-    "agent",
-    "hybrid-tpe-fixed",
-    "hybrid-tpe-late",
-    "hybrid-tpe-screen",
-)
+LLM_PRESETS: dict[str, tuple[str, str, str]] = {
+    # label: (AgentHPO strategy, its backbone, the policy preset)
+    "hybrid": ("hybrid-tpe", "backbone", "hybrid"),
+    "hybrid-screen": ("hybrid-tpe", "backbone", "hybrid-screen"),
+    "hybrid-tpe": ("hybrid-tpe", "tpe", "hybrid"),  # the stored rows ran on plain TPE
+    "centaur": ("centaur", "cmaes", "centaur"),
+    "agent": ("agent", "tpe", "agent"),
+    "hybrid-tpe-fixed": ("hybrid-tpe", "tpe", "hybrid-fixed"),
+    "hybrid-tpe-late": ("hybrid-tpe", "tpe", "hybrid-late"),
+    "hybrid-tpe-screen": ("hybrid-tpe", "tpe", "hybrid-screen"),
+}
+"""Each LLM label: the strategy, its backbone and the registry's preset it runs."""
+LLM_STRATEGIES: tuple[str, ...] = tuple(LLM_PRESETS)
 ON_REQUEST: tuple[str, ...] = ("hybrid-tpe-fixed",)
 CLASSICAL_STRATEGIES: tuple[str, ...] = (
     "backbone",
@@ -157,33 +144,19 @@ def optuna_sampler(strategy: str, *, task: Task, seed: int, llm: LLMClient | Non
         from agenthpo.backbone import Backbone, BackboneOptions
 
         return Backbone(seed=seed, options=BackboneOptions(startup="random"))
-    kwargs: dict[str, Any] = {"seed": seed}
-    if uses_llm(strategy):
-        kwargs.update(llm=llm, space=task.space, context=task.context)
-    if strategy in ("hybrid", "hybrid-screen"):
-        # The default strategy on the backbone, its schedule spelled out per model kind.
-        late = strategy == "hybrid-screen"
-        kwargs.update(
-            llm_warmup_trials=10 if late else 0,
-            llm_startup_trials=0 if late else 3,
-            screen_llm=late,
-            backbone="backbone",
-        )
+    if not uses_llm(strategy):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return make_sampler("hybrid-tpe", **kwargs)
-    if strategy in ("hybrid-tpe", "hybrid-tpe-fixed"):
-        kwargs.update(llm_warmup_trials=0, llm_startup_trials=3)
-    if strategy == "hybrid-tpe-fixed":
-        strategy = "hybrid-tpe"
-        kwargs["adaptive_share"] = False
-    if strategy in ("hybrid-tpe-late", "hybrid-tpe-screen"):
-        kwargs.update(llm_warmup_trials=10, llm_startup_trials=0)
-    if strategy.startswith("hybrid-tpe"):
-        kwargs["screen_llm"] = strategy == "hybrid-tpe-screen"
-        strategy = "hybrid-tpe"
-    if strategy in ("hybrid-tpe", "agent"):
-        kwargs["backbone"] = "tpe"  # the stored rows ran on plain TPE: they keep it
+            return make_sampler(strategy, seed=seed)
+    name, backbone, preset = LLM_PRESETS[strategy]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return make_sampler(strategy, **kwargs)
+        return make_sampler(
+            name,
+            llm=llm,
+            space=task.space,
+            context=task.context,
+            seed=seed,
+            policy=preset,
+            backbone="backbone" if backbone == "cmaes" else backbone,
+        )

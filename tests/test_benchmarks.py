@@ -521,7 +521,7 @@ def test_the_corners_control_and_the_fixed_share_variant() -> None:
                 assert corner[name] in (dist.low, dist.high)
     fixed = optuna_sampler("hybrid-tpe-fixed", task=task, seed=0, llm=llm)
     adaptive = optuna_sampler("hybrid-tpe", task=task, seed=0, llm=llm)
-    assert (fixed._adaptive, adaptive._adaptive) == (False, True)  # type: ignore[attr-defined]
+    assert (fixed.policy().adaptive, adaptive.policy().adaptive) == (False, True)  # type: ignore[attr-defined]
     assert "hybrid-tpe-fixed" not in DEFAULT_STRATEGIES  # on request only
 
     rec = run_one(RunSpec("hpobench-kc1", "hybrid-tpe", 0, 30, "corners"), lambda: None)

@@ -25,6 +25,7 @@ from agenthpo.agent.explain import cmaes_state, distance, explain, gp_view
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.backbone import Backbone
 from agenthpo.llm import ScriptedLLM
+from agenthpo.policy import LLMPolicy
 from agenthpo.sampler import AgentSampler
 from agenthpo.space import Space
 from agenthpo.task import Task
@@ -172,7 +173,7 @@ def test_tpe_backbone_trials_under_agent_sampler_store_the_explanation(
     context = TaskContext(name="quad", metric="loss", direction="minimize")
     llm = ScriptedLLM([answer({"x": 50.0, "kind": "a"})])  # always out of range
     sampler = AgentSampler(
-        llm=llm, space=small_space, context=context, seed=0, llm_warmup_trials=11, llm_share=1.0
+        llm=llm, space=small_space, context=context, seed=0, policy=LLMPolicy(warmup=11)
     )
     study = _study(sampler, objective, 13)
     trials = study.trials
@@ -323,12 +324,14 @@ def test_cmaes_says_categoricals_are_drawn_at_random() -> None:
 
 
 def test_the_centaur_note_reads_the_same_state() -> None:
-    from agenthpo.sampler import _cmaes_state
+    from agenthpo.llm import RandomLLM
+    from agenthpo.sampler import AgentSampler
 
     study = _study(CmaEsSampler(seed=0), numeric, 14)
     state = cmaes_state(study.sampler, study)
     assert state is not None
-    assert _cmaes_state(study.sampler, study) == state.describe()
+    centaur = AgentSampler(llm=RandomLLM(), backbone=study.sampler, policy="centaur")
+    assert state.describe() in centaur._own.note(study, {"x": 1.0})
     assert state.describe().startswith(
         f"Its search distribution after generation {state.generation}"
     )

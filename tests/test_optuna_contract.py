@@ -49,6 +49,7 @@ from optuna.trial import FrozenTrial
 
 from agenthpo import _keys
 from agenthpo.llm import LLMResponse, Message, RandomLLM, ReplayLLM, ScriptedLLM, Usage
+from agenthpo.policy import LLMPolicy, preset
 from agenthpo.sampler import AgentSampler
 from agenthpo.strategies import make_sampler
 
@@ -64,7 +65,7 @@ def _new_trial(study: optuna.Study) -> FrozenTrial:
 def _backbone_proposals_are_partial() -> bool:
     """Whether a backbone turn's ``sample_relative`` leaves parameters of its search space out.
 
-    The fix: ``AgentSampler._backbone_complete`` restricts the backbone's relative proposal to
+    The fix: ``BackboneProposals.complete`` restricts the backbone's relative proposal to
     the given search space and completes it with the backbone's ``sample_independent``.
 
     Optuna's relative contract is a value for every parameter of the search space it passes.
@@ -73,7 +74,7 @@ def _backbone_proposals_are_partial() -> bool:
     by default) proposes nothing relative, CMA-ES leaves categoricals out, and under
     ``PartialFixedSampler`` CMA-ES even proposes a fixed parameter, which Optuna rejects.
     """
-    sampler = AgentSampler(llm=RandomLLM(seed=0), seed=0, llm_share=0.0)
+    sampler = AgentSampler(llm=RandomLLM(seed=0), seed=0, policy=LLMPolicy(share=0.0))
     study = optuna.create_study(sampler=sampler)
     space = {"x": FloatDistribution(0.0, 1.0), "c": CategoricalDistribution(["a", "b"])}
     study.tell(study.ask(space), 0.0)
@@ -217,7 +218,7 @@ def sampler_for(strategy: str, seed: int | None, llm: Any = None) -> BaseSampler
         llm=llm if llm is not None else RandomLLM(seed=0),
         seed=seed,
         # centaur's CMA-ES needs a population of trials before the LLM's turns begin
-        **({"llm_startup_trials": 2} if strategy == "centaur" else {}),
+        policy=preset("centaur", startup=2) if strategy == "centaur" else None,
     )
 
 
@@ -335,10 +336,11 @@ def test_reseed_rng_reseeds_the_backbone(
 
 
 def test_reseed_rng_changes_backbone_proposals() -> None:
-    # llm_share=0: every trial is the backbone's, the case where the reseeded stream shows.
-    reseeded = AgentSampler(llm=RandomLLM(seed=0), seed=0, llm_share=0.0)
+    # share 0: every trial is the backbone's, the case where the reseeded stream shows.
+    reseeded = AgentSampler(llm=RandomLLM(seed=0), seed=0, policy=LLMPolicy(share=0.0))
     reseeded.reseed_rng()
-    assert run(reseeded, 5) != run(AgentSampler(llm=RandomLLM(seed=0), seed=0, llm_share=0.0), 5)
+    again = AgentSampler(llm=RandomLLM(seed=0), seed=0, policy=LLMPolicy(share=0.0))
+    assert run(reseeded, 5) != run(again, 5)
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)

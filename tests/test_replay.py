@@ -92,4 +92,6 @@ def test_cli_replay(quadratic_task: Task, tmp_path: Path) -> None:
     assert "replaying 3 recorded answers" in result.output
     # who proposes which trials, said before the first trial runs
     assert "agent: The LLM proposes every trial (the backbone steps in" in result.output
+    # and the policy in force, as the study stores it
+    assert "Policy: agent for a capable model" in result.output
     assert _params(copy) == _params(original)

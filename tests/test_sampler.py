@@ -12,6 +12,7 @@ from agenthpo import _keys
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.errors import LLMError
 from agenthpo.llm import Message, RandomLLM, ScriptedLLM
+from agenthpo.policy import LLMPolicy
 from agenthpo.sampler import AgentSampler
 from agenthpo.space import Space
 from tests.conftest import answer
@@ -177,7 +178,7 @@ def test_batch_candidates_are_enqueued_for_any_worker(small_space: Space) -> Non
         }
     )
     llm = ScriptedLLM([batch])
-    sampler = AgentSampler(llm=llm, space=small_space, context=CTX, llm_batch_size=3)
+    sampler = AgentSampler(llm=llm, space=small_space, context=CTX, policy=LLMPolicy(batch_size=3))
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=3)
     assert len(llm.calls) == 1

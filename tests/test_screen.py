@@ -13,6 +13,7 @@ from agenthpo import _keys
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.agent.screen import tpe_screen
 from agenthpo.llm import ScriptedLLM
+from agenthpo.policy import LLMPolicy, preset
 from agenthpo.sampler import AgentSampler
 from agenthpo.space import Space
 from agenthpo.strategies import make_sampler
@@ -188,15 +189,13 @@ def test_any_other_model_is_not_screened_unless_asked(small_space: Space) -> Non
             space=small_space,
             context=CTX,
             seed=0,
-            llm_warmup_trials=10,
-            llm_startup_trials=0,
-            **options,
+            policy=preset("hybrid-late", **options),
         )
         study.optimize(_objective, n_trials=20)
         return [t.user_attrs[_keys.PROPOSED_BY] for t in study.trials]
 
     assert "llm" in proposed()
-    assert "llm" not in proposed(screen_llm=True)
+    assert "llm" not in proposed(screen=True)
 
 
 def test_the_run_says_that_tpe_screens(small_space: Space) -> None:
@@ -243,7 +242,7 @@ def test_a_resumed_study_keeps_screening_whatever_model_resumes_it(small_space: 
 
 def test_screening_needs_a_tpe_backbone() -> None:
     with pytest.raises(ValueError, match="TPESampler or Backbone backbone"):
-        AgentSampler(backbone=optuna.samplers.RandomSampler(), screen_llm=True)
+        AgentSampler(backbone=optuna.samplers.RandomSampler(), policy=LLMPolicy(screen=True))
 
 
 def test_the_task_file_turns_screening_on_and_off(quadratic_task: Task, tmp_path: Path) -> None:
@@ -266,7 +265,7 @@ def test_the_task_file_refuses_screening_where_there_is_no_tpe(quadratic_task: T
     from pydantic import ValidationError
 
     data = {**quadratic_task.model_dump(), "strategy": "centaur", "llm_screen": True}
-    with pytest.raises(ValidationError, match="llm_screen: TPE screens"):
+    with pytest.raises(ValidationError, match="llm_screen: the backbone screens"):
         Task.model_validate(data)
 
 
@@ -289,8 +288,7 @@ def test_a_batch_candidate_tpe_screens_out_is_not_enqueued(small_space: Space) -
         space=small_space,
         context=CTX,
         seed=0,
-        llm_batch_size=3,
-        screen_llm=True,
+        policy=LLMPolicy(batch_size=3, screen=True),
     )
     study.optimize(_objective, n_trials=1)
     waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))

@@ -12,6 +12,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution
 
 from agenthpo import _keys
 from agenthpo.llm import RandomLLM
+from agenthpo.policy import STRATEGY_PRESETS, LLMPolicy, preset
 from agenthpo.sampler import AgentSampler
 from agenthpo.space import Space
 from agenthpo.strategies import make_sampler
@@ -25,7 +26,8 @@ SPACE = {
 def _sampler(strategy: str, seed: int) -> optuna.samplers.BaseSampler:
     if strategy in ("tpe", "random", "cmaes"):
         return make_sampler(strategy, seed=seed)
-    return make_sampler(strategy, seed=seed, llm=RandomLLM(seed=seed), llm_share=0.0)
+    policy = preset(STRATEGY_PRESETS[strategy], share=0.0)
+    return make_sampler(strategy, seed=seed, llm=RandomLLM(seed=seed), policy=policy)
 
 
 def _workers(strategy: str, n_workers: int, rounds: int, seed: int = 0) -> list[tuple[Any, ...]]:
@@ -64,7 +66,7 @@ def test_a_backbone_proposal_identical_to_a_tried_one_is_redrawn() -> None:
         llm=RandomLLM(seed=0),
         space=Space.from_optuna(space),
         backbone=optuna.samplers.RandomSampler(seed=3),
-        llm_share=0.0,
+        policy=LLMPolicy(share=0.0),
         seed=3,
     )
     study = optuna.create_study(sampler=sampler)

@@ -11,6 +11,7 @@ import pytest
 from agenthpo import _keys
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.llm import ScriptedLLM, is_embedded
+from agenthpo.policy import preset
 from agenthpo.sampler import AgentSampler
 from agenthpo.space import Space
 from agenthpo.strategies import make_sampler
@@ -51,7 +52,12 @@ def test_the_embedded_model_gets_its_turns_after_tpes_start_up(small_space: Spac
     llm = _llm(embedded=True)
     assert is_embedded(llm)
     sampler = make_sampler(
-        "hybrid-tpe", llm=llm, space=small_space, context=CTX, seed=0, screen_llm=False
+        "hybrid-tpe",
+        llm=llm,
+        space=small_space,
+        context=CTX,
+        seed=0,
+        policy=preset("hybrid-tpe", screen=False),
     )
     study = _run(sampler, 16)
     who = [t.user_attrs[_keys.PROPOSED_BY] for t in study.trials]
@@ -84,17 +90,21 @@ def test_any_other_model_proposes_the_first_three_trials(small_space: Space) -> 
     [
         ({}, 10, 0),
         # a number left out comes from the model's own schedule, not from another model's
-        ({"llm_startup_trials": 3}, 10, 3),
-        ({"llm_startup_trials": 0}, 10, 0),
-        ({"llm_warmup_trials": 5}, 5, 0),
-        ({"llm_warmup_trials": 0, "llm_startup_trials": 3}, 0, 3),
+        ({"startup": 3}, 10, 3),
+        ({"startup": 0}, 10, 0),
+        ({"warmup": 5}, 5, 0),
+        ({"warmup": 0, "startup": 3}, 0, 3),
     ],
 )
 def test_a_schedule_the_user_gives_wins_over_the_embedded_default(
     small_space: Space, options: dict[str, int], warmup: int, startup: int
 ) -> None:
     sampler = make_sampler(
-        "hybrid-tpe", llm=_llm(embedded=True), space=small_space, context=CTX, **options
+        "hybrid-tpe",
+        llm=_llm(embedded=True),
+        space=small_space,
+        context=CTX,
+        policy=preset("hybrid-tpe", **options),
     )
     assert isinstance(sampler, AgentSampler)
     assert sampler.warmup_and_startup() == (warmup, startup)
@@ -117,54 +127,68 @@ def test_a_negative_schedule_in_the_task_file_is_refused(quadratic_task: Task) -
         Task.model_validate({**quadratic_task.model_dump(), "llm_startup_trials": -1})
 
 
+def _says(text: str, *facts: str) -> None:
+    """Each fact is in the sentence, in this order (the wording around them may change)."""
+    at = 0
+    for fact in facts:
+        found = text.find(fact, at)
+        assert found >= 0, f"{fact!r} not in {text!r} after position {at}"
+        at = found + len(fact)
+
+
 def test_a_run_says_who_proposes_which_trials(small_space: Space) -> None:
     def said(strategy: str, llm: ScriptedLLM) -> str:
         sampler = make_sampler(strategy, llm=llm, space=small_space, context=CTX)
         assert isinstance(sampler, AgentSampler)
         return sampler.schedule()
 
-    assert said("hybrid-tpe", _llm(embedded=True)) == (
-        "The backbone proposes the first 10 trials, then the LLM 25% of the rest (fewer while"
-        " its proposals do worse than the backbone's) and the backbone the others; the"
-        " backbone's own acquisition screens the LLM's proposals"
-        " (its own proposal runs where that rates it higher)"
-    )
-    assert said("hybrid-tpe", _llm(embedded=False)).startswith(
-        "The LLM proposes the first 3 trials, then the LLM 25% of the rest"
-    )
-    assert said("agent", _llm(embedded=False)).startswith("The LLM proposes every trial")
-    assert said("centaur", _llm(embedded=False)).startswith(
-        "CMA-ES proposes every trial; after the first 10 the LLM may override 30% of them"
-    )
+    embedded = said("hybrid-tpe", _llm(embedded=True))
+    # the backbone's 10 trials first, then the LLM's adaptive quarter, and the screen
+    _says(embedded, "backbone", "first 10 trials", "LLM", "25%", "fewer", "screens")
+    capable = said("hybrid-tpe", _llm(embedded=False))
+    _says(capable, "LLM", "first 3 trials", "25%", "fewer")
+    assert "screens" not in capable
+    agent = said("agent", _llm(embedded=False))
+    _says(agent, "LLM", "every trial")
+    assert "%" not in agent
+    assert "screens" not in agent
+    centaur = said("centaur", _llm(embedded=False))
+    _says(centaur, "CMA-ES", "every trial", "first 10", "LLM", "override", "30%")
 
 
 @pytest.mark.parametrize(
-    ("options", "text"),
+    ("overrides", "facts", "absent"),
     [
-        ({"llm_share": 0.0, "llm_startup_trials": 0}, "TPE proposes every trial"),
+        ({"share": 0.0, "startup": 0}, ("TPE", "every trial"), ("LLM",)),
         (
-            {"llm_share": 0.0, "llm_warmup_trials": 2, "llm_startup_trials": 1},
-            "TPE proposes the first 2 trials, the LLM the next 1, then TPE the rest",
+            {"share": 0.0, "warmup": 2, "startup": 1},
+            ("TPE", "first 2 trials", "LLM", "next 1", "TPE", "rest"),
+            ("%",),
         ),
         (
-            {"llm_share": 1.0, "llm_warmup_trials": 4, "llm_startup_trials": 0},
-            "TPE proposes the first 4 trials, then the LLM every trial after them (TPE steps in"
-            " when an answer is unusable)",
+            {"share": 1.0, "warmup": 4, "startup": 0},
+            ("TPE", "first 4 trials", "LLM", "every trial", "TPE", "unusable"),
+            ("%",),
         ),
-        (
-            {"llm_share": 0.004, "adaptive_share": False},
-            "The LLM proposes the first 3 trials, then the LLM 0.4% of the rest and TPE the others",
-        ),
+        # a tiny share is never rounded to 0%
+        ({"share": 0.004, "adaptive": False}, ("LLM", "first 3 trials", "0.4%"), ("fewer",)),
     ],
 )
 def test_the_schedule_reads_right_at_the_edges(
-    small_space: Space, options: dict[str, Any], text: str
+    small_space: Space, overrides: dict[str, Any], facts: tuple[str, ...], absent: tuple[str, ...]
 ) -> None:
     sampler = make_sampler(
-        "hybrid-tpe", llm=_llm(embedded=False), space=small_space, backbone="tpe", **options
+        "hybrid-tpe",
+        llm=_llm(embedded=False),
+        space=small_space,
+        backbone="tpe",
+        policy=preset("hybrid-tpe", **overrides),
     )
     assert isinstance(sampler, AgentSampler)
-    assert sampler.schedule() == text
+    text = sampler.schedule()
+    _says(text, *facts)
+    for word in absent:
+        assert word not in text
 
 
 def test_a_model_chosen_later_still_gets_its_schedule(

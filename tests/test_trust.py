@@ -13,6 +13,7 @@ from agenthpo import _keys
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.agent.trust import MIN_LLM_JUDGED, llm_trust, prob_greater
 from agenthpo.llm import LocalClient, ScriptedLLM
+from agenthpo.policy import LLMPolicy, preset
 from agenthpo.sampler import AgentSampler
 from agenthpo.space import Space
 from agenthpo.strategies import make_sampler
@@ -74,9 +75,7 @@ def test_an_llm_turn_is_not_withheld_before_the_llm_proposed_anything(
             space=small_space,
             context=CTX,
             seed=seed,
-            llm_warmup_trials=10,
-            llm_startup_trials=0,
-            adaptive_share=True,
+            policy=LLMPolicy(warmup=10, adaptive=True),
         )
     )
     for i in range(10):  # the backbone's warm-up went well: every trial beat the median
@@ -181,7 +180,7 @@ def test_hybrid_tpe_gives_a_losing_llm_fewer_turns(small_space: Space) -> None:
             space=small_space,
             context=CTX,
             seed=3,
-            adaptive_share=adaptive,
+            policy=preset("hybrid-tpe", adaptive=adaptive),
         )
         study = optuna.create_study(sampler=sampler)
         study.optimize(_bad_llm_objective, n_trials=n)
@@ -242,13 +241,16 @@ def test_the_agent_strategy_is_not_adaptive(small_space: Space) -> None:
 
 def test_multi_objective_studies_keep_the_fixed_schedule(small_space: Space) -> None:
     sampler = AgentSampler(
-        llm=_stubborn_llm(), space=small_space, seed=0, llm_share=0.5, adaptive_share=True
+        llm=_stubborn_llm(),
+        space=small_space,
+        seed=0,
+        policy=LLMPolicy(share=0.5, adaptive=True),
     )
     study = optuna.create_study(directions=["minimize", "minimize"], sampler=sampler)
     assert sampler.trust(study) is None
 
 
-def test_repair_rounds_default_to_none_for_the_embedded_model(small_space: Space) -> None:
+def test_the_embedded_model_gets_no_repair_rounds(small_space: Space) -> None:
     out_of_range = answer({"x": 50.0, "kind": "a"})
     sampler = AgentSampler(llm=ScriptedLLM([out_of_range]), space=small_space, context=CTX)
     study = optuna.create_study(sampler=sampler)
@@ -258,10 +260,11 @@ def test_repair_rounds_default_to_none_for_the_embedded_model(small_space: Space
     local = LocalClient.__new__(LocalClient)  # no model is loaded by this test
     local.embedded = True
     sampler = AgentSampler(llm=local, space=small_space, context=CTX)
-    assert sampler._repairs() == 0
-    assert AgentSampler(llm=local, space=small_space, repair_rounds=2)._repairs() == 2
+    assert sampler.policy().repair_rounds == 0
+    given = AgentSampler(llm=local, space=small_space, policy=preset("agent", repair_rounds=2))
+    assert given.policy().repair_rounds == 2
     local.embedded = False  # a GGUF of the user's own: a capable model may fix its answer
-    assert AgentSampler(llm=local, space=small_space)._repairs() == 1
+    assert AgentSampler(llm=local, space=small_space).policy().repair_rounds == 1
 
 
 @pytest.mark.parametrize(("given", "expected"), [(None, True), (False, False), (True, True)])
@@ -274,10 +277,10 @@ def test_the_task_file_can_turn_the_adaptive_share_off(
     tuner = Tuner(task, llm=_stubborn_llm(), storage=f"sqlite:///{tmp_path / 's.db'}")
     sampler = tuner.sampler()
     assert isinstance(sampler, AgentSampler)
-    assert sampler._adaptive is expected
+    assert sampler.policy().adaptive is expected
 
 
 @pytest.mark.parametrize("floor", [-0.1, 1.5])
 def test_an_impossible_floor_is_refused(small_space: Space, floor: float) -> None:
     with pytest.raises(ValueError, match="trust_floor"):
-        AgentSampler(llm=_stubborn_llm(), space=small_space, trust_floor=floor)
+        AgentSampler(llm=_stubborn_llm(), space=small_space, policy=LLMPolicy(trust_floor=floor))

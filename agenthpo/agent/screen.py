@@ -1,17 +1,14 @@
-"""TPE's verdict on an LLM's proposal: would TPE pick it over its own?
+"""The screen: would the backbone pick the LLM's proposal over its own?
 
-A tiny model's proposals are often the worst configuration of the study so far (7 of the
-bundled SmolLM2-135M's 15 on the NAS-Bench-201 tables), and each one it gets takes a trial
-from TPE and changes TPE's later path. TPE picks its own proposal from 24 candidates by its
-acquisition, ``log l(x) - log g(x)`` from two Parzen estimators (``l`` over the best trials,
-``g`` over the rest). The screen makes the LLM's proposal one more candidate: it passes when
-TPE's acquisition rates it at least as high as TPE's own proposal for the same trial, and
-otherwise TPE's proposal runs, exactly as plain TPE would have run it. A study in which every
-proposal is screened out is TPE's own study, trial for trial.
-
-A looser rule (pass when the proposal beats the median of TPE's candidates) let through the
-proposals that cost most on the NAS-Bench-201 tables: at trial 13, with 13 trials behind it,
-TPE's ratio is nearly flat, and the tiny model's worst-so-far proposals passed it.
+The screen makes the LLM's proposal one more candidate of the backbone's own choice. TPE
+picks its proposal from 24 candidates by its acquisition, ``log l(x) - log g(x)`` from two
+Parzen estimators (``l`` over the best trials, ``g`` over the rest); the LLM's proposal
+passes when that acquisition rates it at least as high as TPE's own proposal for the same
+trial, and otherwise TPE's proposal runs, exactly as plain TPE would have run it. A study in
+which every proposal is screened out is TPE's own study, trial for trial. Under AgentHPO's
+:class:`~agenthpo.backbone.Backbone` the member that drew the trial judges with its own
+acquisition (GP's log expected improvement, TPE's density ratio), and TPE's ratio judges for
+the others (:class:`Screen`).
 
 This reads TPE's internals (``TPESampler._build_parzen_estimator`` and
 ``_compute_acquisition_func``, Optuna's ``_split_trials``), unchanged from Optuna 4.0 to 5.0;
@@ -52,11 +49,11 @@ from typing import Any
 
 import numpy as np
 from optuna.distributions import BaseDistribution
-from optuna.samplers import TPESampler
+from optuna.samplers import BaseSampler, TPESampler
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-__all__ = ["OutsideScreen", "ScreenVerdict", "tpe_screen"]
+__all__ = ["OutsideScreen", "Screen", "ScreenVerdict", "tpe_screen"]
 
 _logger = logging.getLogger("agenthpo")
 _warned: list[str] = []
@@ -192,3 +189,75 @@ def _acquisition(
     samples = {n: np.asarray([d.to_internal_repr(c[n]) for c in configs]) for n, d in space.items()}
     values = sampler._compute_acquisition_func(samples, mpe_below, mpe_above)
     return [float(v) for v in values]
+
+
+class Screen:
+    """Judges proposals for a backbone: by the acquisition of the member that drew the trial
+    under AgentHPO's :class:`~agenthpo.backbone.Backbone`, else by TPE's density ratio.
+
+    Args:
+        backbone: The study's classical sampler.
+        seed: Seeds the TPE built to judge beside a :class:`~agenthpo.backbone.Backbone`.
+
+    Example:
+        >>> from optuna.samplers import CmaEsSampler, TPESampler
+        >>> Screen(TPESampler(seed=0)).can_judge, Screen(CmaEsSampler(seed=0)).can_judge
+        (True, False)
+    """
+
+    def __init__(self, backbone: BaseSampler, *, seed: int | None = None) -> None:
+        from agenthpo.backbone import Backbone  # the backbone imports nothing from agent/
+
+        self._backbone = backbone
+        # TPE's density ratio judges: the backbone's own when it is TPE, a TPE built for
+        # judging beside AgentHPO's Backbone (whose GP member has no such ratio).
+        self._judge: TPESampler | None = (
+            backbone
+            if isinstance(backbone, TPESampler)
+            else TPESampler(seed=seed)
+            if isinstance(backbone, Backbone)
+            else None
+        )
+
+    @property
+    def can_judge(self) -> bool:
+        """Whether this backbone can screen at all (TPE or AgentHPO's Backbone)."""
+        return self._judge is not None
+
+    def verdict(
+        self,
+        study: Study,
+        number: int,
+        search_space: Mapping[str, BaseDistribution],
+        config: Mapping[str, Any],
+        own: Mapping[str, Any] | None,
+    ) -> ScreenVerdict | None:
+        """The verdict on ``config`` against the backbone's ``own`` proposal for trial
+        ``number``; ``None`` when there is no own proposal or no judge, or it cannot judge
+        yet."""
+        from agenthpo.agent.schedule import backbone_label
+        from agenthpo.backbone import Backbone
+
+        if own is None or self._judge is None:
+            return None
+        backbone = self._backbone
+        if isinstance(backbone, Backbone):
+            # The member that drew the backbone's proposal judges with its own acquisition:
+            # GP's log EI, TPE's density ratio; TPE's ratio for the others (CMA-ES, Sobol).
+            member = backbone.chosen(number)
+            view = backbone.gp_view(number) if member == "gp" else None
+            if view is not None:
+                mine = view.value(dict(config))
+                if mine is not None:
+                    return ScreenVerdict(
+                        passed=mine >= view.own, llm=mine, own=view.own, backbone="GP", judge="GP"
+                    )
+            if member == "tpe":
+                judge = backbone.member("tpe")
+                if isinstance(judge, TPESampler):
+                    return tpe_screen(judge, study, number, search_space, config, own)
+            name = {"gp": "GP", "cmaes": "CMA-ES"}.get(member or "", "the backbone")
+            return tpe_screen(self._judge, study, number, search_space, config, own, name)
+        return tpe_screen(
+            self._judge, study, number, search_space, config, own, backbone_label(backbone)
+        )

@@ -361,7 +361,9 @@ def run_command(
             console.print(Text(tuner.llm_note))
         if isinstance(sampler, AgentSampler):
             # the study's own schedule: a resumed study keeps the one it started with
-            console.print(Text(f"{tuner.strategy}: {sampler.schedule(tuner.load_study())}."))
+            study = tuner.load_study()
+            console.print(Text(f"{tuner.strategy}: {sampler.schedule(study)}."))
+            console.print(Text(f"Policy: {sampler.describe_policy(study)}."))
             failure = tuner.check_llm()
             if tuner.llm_check_s is not None:
                 console.print(

@@ -1,0 +1,148 @@
+"""The backbone's own proposals under the agent: scheduled turns, fallbacks, and the
+proposal the LLM may override (``show_backbone``), each with the backbone's own reason.
+
+Example:
+    >>> from optuna.samplers import TPESampler
+    >>> from agenthpo.agent.backbone_proposals import BackboneProposals
+    >>> BackboneProposals(TPESampler(seed=0)).name
+    'TPESampler'
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from typing import Any
+
+from optuna.distributions import BaseDistribution
+from optuna.samplers import BaseSampler
+from optuna.study import Study
+from optuna.trial import FrozenTrial
+
+from agenthpo import _keys
+from agenthpo._seeding import reseed, trial_seed
+from agenthpo.agent.explain import cmaes_state, explain
+from agenthpo.agent.proposer import Proposer
+from agenthpo.agent.recorder import RATIONALE_ATTR_MAX, Recorder, clip, rounded
+from agenthpo.space import Space
+
+__all__ = ["REDRAWS", "BackboneProposals"]
+
+_logger = logging.getLogger("agenthpo")
+
+REDRAWS = 10
+"""Draws of the backbone beyond the first while it repeats a tried configuration."""
+
+
+class BackboneProposals:
+    """The backbone's proposals for the trials the agent leaves to it.
+
+    Args:
+        backbone: The study's classical sampler.
+    """
+
+    def __init__(self, backbone: BaseSampler) -> None:
+        self._backbone = backbone
+
+    @property
+    def name(self) -> str:
+        """The backbone's class name, as rationales and logs name it."""
+        return type(self._backbone).__name__
+
+    def relative(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        """The backbone's own relative proposal, within ``search_space``; may be partial (TPE
+        proposes nothing relative by default, CMA-ES leaves categoricals out)."""
+        space = {
+            name: dist
+            for name, dist in self._backbone.infer_relative_search_space(study, trial).items()
+            if name in search_space
+        }
+        if not space:
+            return {}
+        proposal = self._backbone.sample_relative(study, trial, space)
+        return {
+            name: value
+            for name, value in proposal.items()
+            if name in search_space
+            and search_space[name]._contains(search_space[name].to_internal_repr(value))
+        }
+
+    def complete(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        search_space: dict[str, BaseDistribution],
+        proposal: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A value for every parameter of ``search_space`` from the backbone: its relative
+        proposal completed by its ``sample_independent`` (Optuna's relative contract)."""
+        if proposal is None:
+            proposal = self.relative(study, trial, search_space)
+        return {
+            name: proposal[name]
+            if name in proposal
+            else self._backbone.sample_independent(study, trial, name, dist)
+            for name, dist in search_space.items()
+        }
+
+    def fresh(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        search_space: dict[str, BaseDistribution],
+        space: Space,
+        *,
+        seed: int | None,
+    ) -> dict[str, Any]:
+        """The backbone's proposal, drawn again while it equals a finished or running trial's.
+
+        Each configuration is claimed like an LLM proposal, so two workers that draw the
+        same one meanwhile see each other. After :data:`REDRAWS` identical draws (a small
+        space nearly exhausted) the last one is kept.
+        """
+        config = self.complete(study, trial, search_space)
+        for attempt in range(1, REDRAWS + 1):
+            rival = Proposer.claim(study, trial, config, space, tolerance=0.0)
+            if rival is None:
+                break
+            _logger.info(
+                "trial %d: %s drew trial #%d's configuration again; drawing anew",
+                trial.number,
+                self.name,
+                rival,
+            )
+            base = random.randrange(2**32) if seed is None else seed
+            reseed(self._backbone, trial_seed(base, trial.number, attempt))
+            config = self.complete(study, trial, search_space)
+        return config
+
+    def explained(
+        self, study: Study, trial: FrozenTrial, config: dict[str, Any], why: str
+    ) -> dict[str, Any]:
+        """Stores the backbone's own reason for ``config`` as the trial's rationale (see
+        :func:`~agenthpo.agent.explain.explain`), with ``why`` it was the backbone's trial."""
+        suffix = f" ({why})" if why else ""
+        limit = max(80, RATIONALE_ATTR_MAX - len(suffix))
+        text = explain(self._backbone, study, trial, config, max_chars=limit) + suffix
+        Recorder.store(study, trial, {_keys.RATIONALE: clip(text, RATIONALE_ATTR_MAX)})
+        return config
+
+    def note(self, study: Study, proposal: dict[str, Any]) -> str:
+        """The backbone's proposal (and CMA-ES's state) in words, for the LLM to keep or
+        override."""
+        if not proposal:
+            return f"{self.name} has no proposal of its own yet (it is still warming up)."
+        shown = json.dumps(rounded(proposal))
+        note = f"{self.name}, the optimizer running this study, proposes: {shown}."
+        state = cmaes_state(self._backbone, study)
+        described = state.describe() if state is not None else ""
+        if described:
+            note += " " + described
+        note += (
+            " Keep its proposal if it looks right, or override it with a better configuration"
+            " (complete it with values for any parameter it left out)."
+        )
+        return note

@@ -1,0 +1,331 @@
+"""The LLM's proposals for the sampler: asked now or prepared while a trial runs, batches
+of candidates enqueued for any worker, and claims that keep two workers off one config.
+
+Example:
+    >>> from agenthpo.agent.proposer import Proposer
+    >>> proposer = Proposer(context=None, hidden_metrics=())
+    >>> proposer.pop_batch(3)
+    []
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import optuna
+from optuna.study import Study
+from optuna.trial import FrozenTrial, TrialState
+
+from agenthpo import _keys
+from agenthpo.agent.creator import (
+    CallRecord,
+    Creator,
+    Proposal,
+    ProposalFailed,
+    find_duplicate,
+    propose_batch,
+)
+from agenthpo.agent.history import pareto_ranks, render_history, trial_views
+from agenthpo.agent.prompts import TaskContext
+from agenthpo.agent.recorder import clip
+from agenthpo.llm import LLMClient
+from agenthpo.policy import LLMPolicy
+from agenthpo.space import Space
+
+__all__ = ["Proposer"]
+
+_logger = logging.getLogger("agenthpo")
+
+
+@dataclass(frozen=True)
+class _Prefetched:
+    number: int
+    future: Future[Proposal | ProposalFailed]
+    watched: tuple[int, ...]
+
+
+class Proposer:
+    """Asks the LLM (the paper's Creator) for trial configurations from the study's history.
+
+    Args:
+        context: The task's background; ``None`` describes the study from its directions.
+        hidden_metrics: Stored metrics never shown to the LLM.
+    """
+
+    def __init__(
+        self,
+        *,
+        context: TaskContext | None,
+        hidden_metrics: Sequence[str],
+    ) -> None:
+        self._context = context
+        self._hidden_metrics = tuple(hidden_metrics)
+        self._pool: ThreadPoolExecutor | None = None
+        self._prefetched: _Prefetched | None = None
+        self._carried: list[CallRecord] = []
+        self._batches: dict[int, list[Proposal]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_pool"] = None  # threads and pending work stay with the original
+        state["_prefetched"] = None
+        state["_carried"] = []
+        state["_batches"] = {}
+        return state
+
+    def context_for(self, study: Study) -> TaskContext:
+        """The given context, or one read from the study (its directions and metric names)."""
+        directions: list[Literal["maximize", "minimize"]] = [
+            "maximize" if d == optuna.study.StudyDirection.MAXIMIZE else "minimize"
+            for d in study.directions
+        ]
+        if self._context is not None and len(self._context.all_objectives) == len(directions):
+            return self._context
+        names = study.metric_names
+        if names is None or len(names) != len(directions):
+            names = (
+                ["value"]
+                if len(directions) == 1
+                else [f"value_{i}" for i in range(len(directions))]
+            )
+        base = self._context or TaskContext(name=study.study_name)
+        return dataclasses.replace(
+            base,
+            metric=names[0],
+            direction=directions[0],
+            objectives=tuple(zip(names, directions, strict=True)) if len(directions) > 1 else (),
+        )
+
+    def ask(
+        self,
+        study: Study,
+        number: int,
+        space: Space,
+        policy: LLMPolicy,
+        *,
+        llm: LLMClient,
+        seed: int | None,
+        extra_note: str | None = None,
+    ) -> Proposal | ProposalFailed:
+        """One proposal for trial ``number`` from the history stored now (with a batch
+        policy, the first of a batch whose others wait in :meth:`pop_batch`)."""
+        context = self.context_for(study)
+        trials = [t for t in study.get_trials(deepcopy=False) if t.number != number]
+        objectives = context.all_objectives
+        metrics = [m for m, _ in objectives]
+        views = trial_views(trials, hidden_metrics=self._hidden_metrics, metric=metrics)
+        history = render_history(
+            views,
+            metric=metrics,
+            direction=[d for _, d in objectives],
+            space=space,
+            hidden_metrics=self._hidden_metrics,
+        )
+        noise_note = "" if context.is_multi_objective else _noise_note(study, context.metric)
+        if noise_note:
+            history = f"{history}\n{noise_note}" if history else noise_note
+        if extra_note:
+            history = f"{history}\n{extra_note}" if history else extra_note
+        tried = [(t.number, t.params) for t in trials if t.params]
+        creator = Creator(
+            llm=llm,
+            space=space,
+            context=context,
+            repair_rounds=policy.repair_rounds,
+            temperature=policy.temperature,
+            duplicate_tolerance=policy.duplicate_tolerance,
+        )
+        call_seed = None if seed is None else seed + number
+        reference = _best(trials, [d for _, d in objectives])
+        try:
+            if policy.batch_size > 1 and not extra_note:
+                first, *others = propose_batch(
+                    creator, history, policy.batch_size, tried=tried, seed=call_seed
+                )
+                self._batches[number] = others  # enqueued when trial ``number`` starts
+                return first
+            return creator.propose(history, tried=tried, seed=call_seed, reference=reference)
+        except ProposalFailed as failed:
+            return failed
+        except Exception as exc:
+            # The LLM's answer is outside input: whatever a provider or the parsing of an
+            # answer raises must cost this trial its LLM proposal, not the run.
+            _logger.warning(
+                "trial %d: handling the LLM's answer failed (%s: %s)",
+                number,
+                type(exc).__name__,
+                clip(str(exc), 200),
+                exc_info=_logger.isEnabledFor(logging.DEBUG),
+            )
+            return ProposalFailed(
+                "llm_error", f"unexpected {type(exc).__name__}: {clip(str(exc), 200)}"
+            )
+
+    def ask_or_take(
+        self,
+        study: Study,
+        number: int,
+        space: Space,
+        policy: LLMPolicy,
+        *,
+        llm: LLMClient,
+        seed: int | None,
+        extra_note: str | None,
+    ) -> tuple[Proposal | ProposalFailed, bool]:
+        """The prepared proposal for trial ``number`` if it still holds, else a fresh one;
+        and whether it was prepared. Calls of dropped proposals count on this one."""
+        outcome = self._take_prefetched(study, number, space, policy.duplicate_tolerance)
+        if outcome is not None:
+            return outcome, True
+        outcome = self.ask(study, number, space, policy, llm=llm, seed=seed, extra_note=extra_note)
+        carried, self._carried = self._carried, []
+        outcome.calls[:0] = carried
+        return outcome, False
+
+    def prefetch(
+        self,
+        study: Study,
+        number: int,
+        space: Space,
+        policy: LLMPolicy,
+        *,
+        llm: LLMClient,
+        seed: int | None,
+    ) -> None:
+        """Starts preparing the proposal for trial ``number`` in a background thread."""
+        trials = study.get_trials(deepcopy=False)
+        self._discard_prefetched()
+        running = tuple(t.number for t in trials if t.state == TrialState.RUNNING)
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agenthpo-llm")
+        future = self._pool.submit(self.ask, study, number, space, policy, llm=llm, seed=seed)
+        self._prefetched = _Prefetched(number=number, future=future, watched=running)
+
+    def _discard_prefetched(self) -> list[CallRecord]:
+        pending, self._prefetched = self._prefetched, None
+        if pending is None:
+            return []
+        return list(pending.future.result().calls)
+
+    def _take_prefetched(
+        self, study: Study, number: int, space: Space, tolerance: float
+    ) -> Proposal | ProposalFailed | None:
+        """The prepared outcome for trial ``number`` if it still holds, else ``None``.
+
+        A prepared proposal is dropped if a trial that was running meanwhile failed (its
+        error is news the LLM should see), or if it now duplicates a configuration another
+        worker started. The calls of a dropped proposal are carried into the next one, so
+        their tokens count.
+        """
+        pending = self._prefetched
+        if pending is None:
+            return None
+        if pending.number != number:
+            self._carried.extend(self._discard_prefetched())
+            return None
+        self._prefetched = None
+        outcome = pending.future.result()
+        carried, self._carried = self._carried, []
+        trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+        stale = any(trials[n].state == TrialState.FAIL for n in pending.watched if n in trials)
+        if isinstance(outcome, Proposal) and not stale:
+            others = [(n, t.params) for n, t in trials.items() if n != number and t.params]
+            if find_duplicate(outcome.config, others, space, tolerance=tolerance):
+                stale = True
+        if stale:
+            self._carried = carried + list(outcome.calls)
+            _logger.info("trial %d: the prepared proposal is out of date; asking again", number)
+            return None
+        outcome.calls[:0] = carried
+        return outcome
+
+    def pop_batch(self, number: int) -> list[Proposal]:
+        """The other candidates of the batch asked for trial ``number`` (older ones dropped:
+        their proposal was out of date and asked again)."""
+        for stale in [n for n in self._batches if n < number]:
+            del self._batches[stale]
+        return self._batches.pop(number, [])
+
+    @staticmethod
+    def claim(
+        study: Study,
+        trial: FrozenTrial,
+        config: dict[str, Any],
+        space: Space,
+        *,
+        tolerance: float,
+    ) -> int | None:
+        """Claims ``config`` for this trial; the number of a rival trial holding it, if any.
+
+        Workers write their claim first and then look at everyone else's, so of two workers
+        racing for the same configuration at least one sees the other and yields.
+        """
+        study._storage.set_trial_system_attr(trial._trial_id, _keys.SYS_CLAIM, config)
+        others: list[tuple[int, dict[str, Any]]] = []
+        for t in study.get_trials(deepcopy=False):
+            if t.number == trial.number:
+                continue
+            # The claim first: a running trial's params may be half stored (Optuna writes
+            # them one by one), and a partial config never matches a whole one.
+            claimed = t.system_attrs.get(_keys.SYS_CLAIM) or t.params
+            if isinstance(claimed, dict) and claimed:
+                others.append((t.number, claimed))
+        return find_duplicate(config, others, space, tolerance=tolerance)
+
+
+def _noise_note(study: Study, metric: str) -> str:
+    """What re-evaluating configurations on further seeds showed, for the LLM.
+
+    Re-evaluations are no trials (the backbone never sees them): the LLM reads them here,
+    named as re-runs of earlier trials, never as proposals of their own.
+    """
+    stored = study.user_attrs.get(_keys.STUDY_NOISE)
+    if not isinstance(stored, dict) or not stored:
+        return ""
+    entries: list[tuple[int, float, float, int]] = []
+    for number, entry in stored.items():
+        try:
+            entries.append(
+                (int(number), float(entry["mean"]), float(entry["std"]), int(entry["n"]))
+            )
+        except (KeyError, TypeError, ValueError):
+            continue
+    if not entries:
+        return ""
+    entries.sort()
+    number, mean, std, n = entries[-1]
+    lines = [
+        f"Seed noise: trial #{number} re-run with {n} seeds gave {metric} {mean:.6g} with a"
+        f" standard deviation of {std:.3g}. Differences smaller than about {2 * std:.3g} are"
+        " within the noise: do not call them gains or chase them."
+    ]
+    if len(entries) > 1:
+        shown = ", ".join(f"#{k} {m:.6g} ± {s:.2g} (n={c})" for k, m, s, c in entries[-8:])
+        lines.append(
+            f"Re-evaluations (earlier trials re-run on other seeds, not new trials): {shown}."
+        )
+    return "\n".join(lines)
+
+
+def _best(
+    trials: Sequence[FrozenTrial], directions: Sequence[str]
+) -> tuple[int, dict[str, Any]] | None:
+    """The best trial (of several objectives: the Pareto front's best on the first)."""
+    done = [
+        t
+        for t in trials
+        if t.state == TrialState.COMPLETE and t.values and len(t.values) == len(directions)
+    ]
+    if not done:
+        return None
+    if len(directions) > 1:
+        ranks = pareto_ranks([t.values for t in done], directions)
+        done = [t for t, r in zip(done, ranks, strict=True) if r == 0]
+    sign = -1.0 if directions[0] == "maximize" else 1.0
+    best = min(done, key=lambda t: sign * t.values[0])
+    return best.number, dict(best.params)
