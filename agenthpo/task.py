@@ -100,7 +100,8 @@ class PrunerSection(BaseModel):
 
 
 class NoiseSection(BaseModel):
-    """The ``noise:`` section: re-evaluating the best configurations on further seeds.
+    """The ``noise:`` section: re-evaluating the best configurations on further seeds (or,
+    for a deterministic task, on held-out folds: :attr:`fold_param`).
 
     A single run's win can be a seed fluke. With this section the tuner re-runs the top
     trials and the default configuration on further seeds, within the study's budget, and
@@ -539,7 +540,10 @@ class Task(BaseModel):
         * its function takes a ``seed`` argument or reads ``config["seed"]``.
 
         ``noise: false`` turns the selection off; ``noise: true`` or a mapping turns it on
-        (the seed then reaches the run as ``seed_param`` says).
+        (the seed then reaches the run as ``seed_param`` says). A task whose runs ignore the
+        seed can expose held-out validation folds instead, with
+        ``noise: {fold_param: fold}`` (:attr:`NoiseSection.fold_param`): it is never turned
+        on by detection.
 
         Example:
             >>> task = Task.model_validate({

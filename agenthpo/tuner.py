@@ -155,8 +155,11 @@ class RunSummary:
     * ``best_single_run`` and ``default_trial``: the trial that won on one seed, and the
       default configuration's trial (``None`` if there is none, or it was not re-run);
     * ``candidates``: ``{trial number: {"mean", "std", "n"}}`` over the seeds each ran with
-      (``seeds``: its trial's seed 0 and the re-runs' seeds 1..repeats);
+      (``seeds``: its trial's seed 0 and the re-runs' seeds 1..repeats), or, with
+      ``noise.fold_param``, over the held-out folds alone (``folds``: 1..repeats; no
+      ``seeds`` key);
     * ``band``: the noise band's width in the metric's units (``None`` without a default);
+      with held-out folds, that of the paired fold-by-fold differences to the default;
     * ``skipped``: ``{trial number: why}`` for candidates that were not re-evaluated, and
       ``note``: that, and failed re-runs, on one line (``None`` when all went as planned).
 
@@ -886,8 +889,11 @@ class Tuner:
         re-evaluations in the study's noise attribute. The candidate with the best mean
         wins, but is presented as an improvement only when its mean beats the default's by
         more than ``noise.band`` standard errors of the difference; otherwise the default
-        is recommended. The result is stored in the study's ``agenthpo_selection``
-        attribute (see :attr:`RunSummary.selection` for its keys); why there is none, in
+        is recommended. With ``noise.fold_param`` (a deterministic task) the re-runs score
+        held-out folds 1..repeats instead of seeds, the means are over those folds alone,
+        and the difference to the default is taken fold by fold (:func:`paired_gain`).
+        The result is stored in the study's ``agenthpo_selection`` attribute (see
+        :attr:`RunSummary.selection` for its keys); why there is none, in
         ``agenthpo_selection_note``.
         """
         noise = self.noise
