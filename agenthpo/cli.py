@@ -280,17 +280,32 @@ def _llm_line(summary: RunSummary) -> str:
     return f"{turns}. {cost}."
 
 
+def _on_folds(selection: Selection | None) -> bool:
+    """Whether the selection re-evaluated on held-out folds (``noise.fold_param``), not
+    seeds: its reason says so (:meth:`agenthpo.Tuner.select`)."""
+    return selection is not None and "held-out folds" in selection.reason
+
+
+def _own_run(selection: Selection | None) -> str:
+    """What the recommended trial's own value was measured on, when there is a selection."""
+    if selection is None:
+        return ""
+    return " on the search's validation" if _on_folds(selection) else " on its own run (seed 0)"
+
+
 def selection_lines(selection: Selection | None, metric: str, note: str | None = None) -> list[str]:
     """The noise-robust selection in a few lines: the verdict, the recommended and default
-    configurations' means ± sd over seeds, why; or why there is none (``note``)."""
+    configurations' means ± sd over seeds (or held-out folds), why; or why there is none
+    (``note``)."""
     if selection is None:
         return [f"Noise-robust selection: none: {note}."] if note else []
+    unit = "held-out folds" if _on_folds(selection) else "seeds"
 
     def stats(number: int) -> str:
         band = selection.candidates.get(number)
         if band is None:
             return "not re-evaluated"
-        return f"{metric} {_fmt_value(band.mean)} ± {_fmt_value(band.std)} over {band.n} seeds"
+        return f"{metric} {_fmt_value(band.mean)} ± {_fmt_value(band.std)} over {band.n} {unit}"
 
     lines = [f"Noise-robust selection: {selection.verdict()}."]
     lines += [f"  {role}: trial {number}, {stats(number)}" for role, number, _ in selection.rows()]
@@ -343,8 +358,9 @@ def _print_summary(summary: RunSummary, task_arg: str, storage: str | None = Non
             console.print(
                 Text(
                     f"Budget: {summary.n_total} trials + {summary.n_reevaluations} re-evaluation"
-                    " runs (configurations re-run on further seeds; not trials: the sampler"
-                    " never sees them)."
+                    " runs (configurations re-run on "
+                    + ("held-out folds" if _on_folds(selection) else "further seeds")
+                    + "; not trials: the sampler never sees them)."
                 ),
                 soft_wrap=True,
             )
@@ -784,8 +800,7 @@ def best(
             return
         lines = [
             f"{'Recommended' if selection is not None else 'Best'}: trial {trial.number},"
-            f" {metric} {_fmt_value(trial.value)}"
-            + (" on its own run (seed 0)" if selection is not None else ""),
+            f" {metric} {_fmt_value(trial.value)}" + _own_run(selection),
             *selection_lines(selection, metric, note),
             f"config: {json.dumps(trial.params)}",
         ]

@@ -1025,7 +1025,7 @@ class Tuner:
             margin = noise.band * math.hypot(sem(winner.number), sem(default.number))
             improvement = gain > margin
         if default is not None and winner.number != default.number and margin is not None:
-            compared = (
+            compared = ("on the held-out folds, " if held_out else "") + (
                 f"trial {winner.number}, {said(winner)}, against the default (trial"
                 f" {default.number}), {said(default)}: a gain of {gain:.3g}"
             )

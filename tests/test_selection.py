@@ -197,6 +197,13 @@ def test_held_out_folds_expose_a_validation_fit_and_keep_the_default(tmp_path: P
     assert all("seed" not in c for c in calls)
     assert summary.n_total + summary.n_reevaluations == 10
     assert reevaluation_runs(study) == 8
+    # The faces say folds, not seeds.
+    from agenthpo.cli import selection_lines
+    from agenthpo.report._data import parse_selection
+
+    lines = selection_lines(parse_selection(summary.selection), "loss")
+    assert "recommended: trial 0, loss" in lines[1]
+    assert lines[1].endswith("over 4 held-out folds")
 
 
 def test_held_out_folds_confirm_a_real_gain(tmp_path: Path) -> None:
@@ -208,6 +215,7 @@ def test_held_out_folds_confirm_a_real_gain(tmp_path: Path) -> None:
     assert summary.best_config is not None
     assert summary.best_config["x"] == pytest.approx(0.5)
     assert "beyond the noise band" in summary.selection["reason"]
+    assert summary.selection["reason"].startswith("on the held-out folds, trial 1")
 
 
 def test_paired_gain_needs_two_shared_folds() -> None:
