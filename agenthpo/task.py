@@ -371,9 +371,14 @@ class Task(BaseModel):
             for match in _PLACEHOLDER_NAME.finditer(arg):
                 name = match.group(1)
                 if name not in known:
+                    hint = (
+                        f" (for held-out validation folds, add noise: {{fold_param: {name}}})"
+                        if "fold" in name.lower()
+                        else ""
+                    )
                     raise ValueError(
                         f"command: the placeholder {{{name}}} names no parameter of the space"
-                        f" ({', '.join(sorted(known)) or 'none'}); fix the name or remove it"
+                        f" ({', '.join(sorted(known)) or 'none'}); fix the name or remove it" + hint
                     )
                 param = self.space[name] if name in self.space.names else None
                 choices = getattr(param, "choices", None) or []

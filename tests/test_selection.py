@@ -248,6 +248,8 @@ def test_fold_param_is_checked_and_leaves_seed_tasks_alone(tmp_path: Path) -> No
         task_from_dict(
             {**base, "command": ["python", "t.py", "--x={x}"], "noise": {"fold_param": "fold"}}
         )
+    with pytest.raises(TaskError, match=r"add noise: \{fold_param: fold\}"):
+        task_from_dict({**base, "command": ["python", "t.py", "--fold={fold}"]})
     ok = task_from_dict(
         {
             **base,
