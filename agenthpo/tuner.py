@@ -1039,8 +1039,8 @@ class Tuner:
                 )
         if improvement is False and best_single != recommended.number:
             reason += (
-                f"; trial {best_single}'s win on the validation the search fitted did not carry"
-                " over to the held-out folds"
+                f"; trial {best_single}'s win on the validation the search fitted was not confirmed"
+                " on the held-out folds"
                 if held_out
                 else f"; trial {best_single}'s single-run win was a seed fluke"
             )

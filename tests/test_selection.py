@@ -182,7 +182,7 @@ def test_held_out_folds_expose_a_validation_fit_and_keep_the_default(tmp_path: P
     # ... but on the 4 held-out folds it loses to the default, which is recommended.
     assert summary.selection["improvement"] is False
     assert summary.best_config == {"x": 0.5}
-    assert "did not carry over to the held-out folds" in summary.selection["reason"]
+    assert "was not confirmed on the held-out folds" in summary.selection["reason"]
     assert summary.selection["folds"] == [1, 2, 3, 4]
     assert "seeds" not in summary.selection
     entry = study.user_attrs[_keys.STUDY_NOISE]["1"]
