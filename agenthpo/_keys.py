@@ -52,7 +52,8 @@ STUDY_DEFAULT_ENQUEUED = "agenthpo_default_enqueued"
 STUDY_WARM_STARTED = "agenthpo_warm_started"
 STUDY_SELECTION = "agenthpo_selection"  # the noise-robust recommendation (Tuner.select)
 STUDY_SELECTION_NOTE = "agenthpo_selection_note"  # why no selection could be made
-STUDY_NOISE = "agenthpo_noise"  # {trial number: {"values", "seeds", "mean", "std", "n"}}
+# {trial number: {"values", "seeds" (or "folds", held-out: noise.fold_param), "mean", "std", "n"}}
+STUDY_NOISE = "agenthpo_noise"
 # Study user attributes, written by the sampler.
 # {"warmup": n, "startup": n, "embedded": bool}: who proposes which trials, fixed by the first
 # trial proposed, so that a resumed study, every worker and a replay keep one schedule.

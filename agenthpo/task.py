@@ -170,7 +170,8 @@ class PrunerSection(BaseModel):
 
 
 class NoiseSection(BaseModel):
-    """The ``noise:`` section: re-evaluating the best configurations on further seeds.
+    """The ``noise:`` section: re-evaluating the best configurations on further seeds (or,
+    for a deterministic task, on held-out folds: :attr:`fold_param`).
 
     A single run's win can be a seed fluke. With this section the tuner re-runs the top
     trials and the default configuration on further seeds, within the study's budget, and
@@ -205,6 +206,39 @@ class NoiseSection(BaseModel):
     """The largest share of ``n_trials`` that re-evaluation runs may take: every re-run
     counts against the budget like a trial. Candidates that do not fit are not
     re-evaluated (the best single run and the default first), and the run says so."""
+    fold_param: str | None = Field(default=None, min_length=1)
+    """For a task whose runs do not vary with the seed (a deterministic training, a fixed
+    split): the parameter through which a run takes a **held-out validation fold**, so
+    that the re-runs test the candidates on evidence the search never scored, instead of on
+    further seeds (which would measure nothing). Fold 0, or the parameter left out, is the
+    validation the search optimizes; folds 1..``repeats`` are validation windows (or folds)
+    the script keeps apart from it and from the test data. It reaches the run as
+    ``seed_param`` does: ``--fold N`` (or a ``{fold}`` placeholder) for a command,
+    ``config["fold"]`` for a function; it must not be a parameter of the space.
+
+    With it the selection changes in three ways: a candidate's mean is over the held-out
+    folds alone (its search value, which the search fitted, does not count); the noise band
+    is ``band`` standard errors of the fold-by-fold differences to the default (a paired
+    comparison: each fold scores both); and the incumbent is not re-run during the search
+    (``every`` does not apply), so the agent never sees held-out evidence while it
+    searches. Without a default configuration there is nothing to beat and the best mean
+    over the held-out folds is recommended. The section must be given explicitly
+    (``noise: {fold_param: fold, repeats: 4}``): a fold is never guessed from the command.
+
+    Example:
+        >>> NoiseSection(fold_param="fold", repeats=4).fold_param
+        'fold'
+    """
+
+    @property
+    def param(self) -> str:
+        """The parameter the re-runs vary: ``fold_param`` if given, else ``seed_param``."""
+        return self.fold_param or self.seed_param
+
+    @property
+    def held_out(self) -> bool:
+        """Whether the re-runs score held-out folds (``fold_param``) rather than seeds."""
+        return self.fold_param is not None
 
 
 class WarmStartFrom(BaseModel):
@@ -406,14 +440,22 @@ class Task(BaseModel):
         choices include one the program would read as an option (``--help``)."""
         known = set(self.space.names)
         if self.noise is not False:
-            known.add((self.noise or NoiseSection()).seed_param)
+            section = self.noise or NoiseSection()
+            known.add(section.seed_param)
+            if section.fold_param is not None:
+                known.add(section.fold_param)
         for arg in command:
             for match in _PLACEHOLDER_NAME.finditer(arg):
                 name = match.group(1)
                 if name not in known:
+                    hint = (
+                        f" (for held-out validation folds, add noise: {{fold_param: {name}}})"
+                        if "fold" in name.lower()
+                        else ""
+                    )
                     raise ValueError(
                         f"command: the placeholder {{{name}}} names no parameter of the space"
-                        f" ({', '.join(sorted(known)) or 'none'}); fix the name or remove it"
+                        f" ({', '.join(sorted(known)) or 'none'}); fix the name or remove it" + hint
                     )
                 param = self.space[name] if name in self.space.names else None
                 choices = getattr(param, "choices", None) or []
@@ -463,17 +505,23 @@ class Task(BaseModel):
             isinstance(self.noise, NoiseSection)
             and self.command is not None
             and any(_PLACEHOLDER_NAME.search(arg) for arg in self.command)
-            and not any("{" + self.noise.seed_param + "}" in arg for arg in self.command)
+            and not any("{" + self.noise.param + "}" in arg for arg in self.command)
         ):
-            name = self.noise.seed_param
+            name = self.noise.param
+            what = "folds" if self.noise.held_out else "seeds"
             raise ValueError(
                 f"noise: the command uses placeholders but none for {{{name}}}, so the re-runs'"
-                f" seeds would never reach the script; add e.g. --{name}={{{name}}} to it"
+                f" {what} would never reach the script; add e.g. --{name}={{{name}}} to it"
             )
         if isinstance(self.noise, NoiseSection) and self.noise.seed_param in self.space:
             raise ValueError(
                 f"noise.seed_param: {self.noise.seed_param!r} is a parameter of the space;"
                 " name the script's seed option, which the tuner varies itself"
+            )
+        if isinstance(self.noise, NoiseSection) and self.noise.fold_param in self.space:
+            raise ValueError(
+                f"noise.fold_param: {self.noise.fold_param!r} is a parameter of the space;"
+                " name the script's held-out fold option, which the tuner varies itself"
             )
         overrides = self.policy_overrides()  # raises on a field given twice
         if overrides.get("screen") and self.strategy == "centaur":
@@ -621,7 +669,10 @@ class Task(BaseModel):
         * its function takes a ``seed`` argument or reads ``config["seed"]``.
 
         ``noise: false`` turns the selection off; ``noise: true`` or a mapping turns it on
-        (the seed then reaches the run as ``seed_param`` says).
+        (the seed then reaches the run as ``seed_param`` says). A task whose runs ignore the
+        seed can expose held-out validation folds instead, with
+        ``noise: {fold_param: fold}`` (:attr:`NoiseSection.fold_param`): it is never turned
+        on by detection.
 
         Example:
             >>> task = Task.model_validate({

@@ -60,6 +60,7 @@ __all__ = [
     "TrialEvent",
     "Tuner",
     "open_storage",
+    "paired_gain",
     "reevaluation_runs",
     "replay_llm",
     "screen_outside",
@@ -154,8 +155,11 @@ class RunSummary:
     * ``best_single_run`` and ``default_trial``: the trial that won on one seed, and the
       default configuration's trial (``None`` if there is none, or it was not re-run);
     * ``candidates``: ``{trial number: {"mean", "std", "n"}}`` over the seeds each ran with
-      (``seeds``: its trial's seed 0 and the re-runs' seeds 1..repeats);
+      (``seeds``: its trial's seed 0 and the re-runs' seeds 1..repeats), or, with
+      ``noise.fold_param``, over the held-out folds alone (``folds``: 1..repeats; no
+      ``seeds`` key);
     * ``band``: the noise band's width in the metric's units (``None`` without a default);
+      with held-out folds, that of the paired fold-by-fold differences to the default;
     * ``skipped``: ``{trial number: why}`` for candidates that were not re-evaluated, and
       ``note``: that, and failed re-runs, on one line (``None`` when all went as planned).
 
@@ -194,6 +198,48 @@ class RunSummary:
                 [f"{self.n_failed} failed"] + [x for x in extra if not x.startswith("0 ")]
             )
         return f"no trial completed: {counts}; the last: {self.last_error or 'no error recorded'}"
+
+
+def paired_gain(
+    candidate: Mapping[int, float],
+    default: Mapping[int, float],
+    *,
+    direction: str,
+    band: float,
+) -> tuple[float, float, bool] | None:
+    """How much a candidate beats the default on the folds both were scored on, paired.
+
+    The gain is the mean of the fold-by-fold differences (positive: the candidate is
+    better), the margin ``band`` standard errors of those differences; the candidate is an
+    improvement only when the gain exceeds the margin. Used by the held-out selection
+    (``noise: {fold_param: ...}``), where each fold scores both configurations, so their
+    difference varies far less than either value.
+
+    Args:
+        candidate: The candidate's value per fold.
+        default: The default configuration's value per fold.
+        direction: ``"minimize"`` or ``"maximize"``.
+        band: The band's width in standard errors.
+
+    Returns:
+        ``(gain, margin, improvement)``, or ``None`` with fewer than two shared folds (no
+        standard error).
+
+    Example:
+        >>> paired_gain({1: 10.0, 2: 12.0, 3: 11.0}, {1: 11.0, 2: 12.5, 3: 12.0},
+        ...             direction="minimize", band=2.0)
+        (0.8333333333333334, 0.3333333333333333, True)
+    """
+    folds = sorted(set(candidate) & set(default))
+    if len(folds) < 2:
+        return None
+    sign = 1.0 if direction == "maximize" else -1.0
+    diffs = [sign * (float(candidate[k]) - float(default[k])) for k in folds]
+    n = len(diffs)
+    gain = sum(diffs) / n
+    sd = math.sqrt(sum((d - gain) ** 2 for d in diffs) / (n - 1))
+    margin = band * sd / math.sqrt(n)
+    return gain, margin, gain > margin
 
 
 def task_context(task: Task) -> TaskContext:
@@ -667,10 +713,11 @@ class Tuner:
             return self._run_trial(study, trial, executor, started)
 
     def _seeded(self, config: Mapping[str, Any], seed: int) -> dict[str, Any]:
-        """``config`` with the seed a run takes when selection is on (else as it is)."""
+        """``config`` with the seed a run takes when selection is on (else as it is); with
+        ``noise.fold_param``, the fold instead (0: the search's validation)."""
         if self.noise is None:
             return dict(config)
-        return {**config, self.noise.seed_param: seed}
+        return {**config, self.noise.param: seed}
 
     def _rerun_cap(self) -> int:
         """How many re-evaluation runs the budget allows: ``noise.max_share`` of
@@ -745,7 +792,9 @@ class Tuner:
         ``agenthpo_noise`` attribute, which the agent and the report read.
         """
         noise = self.noise
-        if noise is None or self.task.is_multi_objective:
+        if noise is None or self.task.is_multi_objective or noise.held_out:
+            # Held-out folds are scored at the end only: seen during the search, they would
+            # be evidence the search fits.
             return None
         try:
             best = study.best_trial
@@ -761,15 +810,19 @@ class Tuner:
     def _measure(
         self, study: optuna.Study, executor: Executor, trial: FrozenTrial
     ) -> dict[str, Any]:
-        """Re-runs one completed trial's configuration on seeds 1..repeats (once)."""
+        """Re-runs one completed trial's configuration on seeds 1..repeats (once); with
+        ``noise.fold_param``, on held-out folds 1..repeats, whose values alone then make
+        the entry (the trial's own value, which the search fitted, is left out)."""
         noise = self.noise
         assert noise is not None
         stored = _measured(study)
         if str(trial.number) in stored:
             return dict(stored[str(trial.number)])
         assert trial.value is not None
-        values = [float(trial.value)]
-        seeds: list[int] = [_TRIAL_SEED]
+        held_out = noise.held_out
+        values = [] if held_out else [float(trial.value)]
+        seeds: list[int] = [] if held_out else [_TRIAL_SEED]
+        what = "fold" if held_out else "seed"
         failed: list[str] = []
         config = dict(trial.params)
         for seed in range(1, noise.repeats + 1):
@@ -778,19 +831,23 @@ class Tuner:
             value = outcome[0] if outcome else None
             if error is not None or value is None:
                 _logger.warning(
-                    "re-evaluation of trial %d with seed %d failed: %s", trial.number, seed, error
+                    "re-evaluation of trial %d with %s %d failed: %s",
+                    trial.number,
+                    what,
+                    seed,
+                    error,
                 )
-                failed.append(f"seed {seed}: {one_line(error or 'no value', 200)}")
+                failed.append(f"{what} {seed}: {one_line(error or 'no value', 200)}")
                 continue
             values.append(value)
             seeds.append(seed)
         n = len(values)
-        mean = sum(values) / n
+        mean = sum(values) / n if n else 0.0
         std = (sum((v - mean) ** 2 for v in values) / (n - 1)) ** 0.5 if n > 1 else 0.0
         entry: dict[str, Any] = {
             "values": values,
-            "seeds": seeds,
-            "mean": mean,
+            "folds" if held_out else "seeds": seeds,
+            "mean": mean if n else None,
             "std": std,
             "n": n,
             "runs": noise.repeats,
@@ -801,7 +858,7 @@ class Tuner:
         stored[str(trial.number)] = entry
         study.set_user_attr(_keys.STUDY_NOISE, stored)
         _logger.info(
-            "re-evaluation: trial %d over %d seeds: %.6g +- %.3g", trial.number, n, mean, std
+            "re-evaluation: trial %d over %d %ss: %.6g +- %.3g", trial.number, n, what, mean, std
         )
         return entry
 
@@ -817,8 +874,11 @@ class Tuner:
         re-evaluations in the study's noise attribute. The candidate with the best mean
         wins, but is presented as an improvement only when its mean beats the default's by
         more than ``noise.band`` standard errors of the difference; otherwise the default
-        is recommended. The result is stored in the study's ``agenthpo_selection``
-        attribute (see :attr:`RunSummary.selection` for its keys); why there is none, in
+        is recommended. With ``noise.fold_param`` (a deterministic task) the re-runs score
+        held-out folds 1..repeats instead of seeds, the means are over those folds alone,
+        and the difference to the default is taken fold by fold (:func:`paired_gain`).
+        The result is stored in the study's ``agenthpo_selection`` attribute (see
+        :attr:`RunSummary.selection` for its keys); why there is none, in
         ``agenthpo_selection_note``.
         """
         noise = self.noise
@@ -906,12 +966,14 @@ class Tuner:
             e = stats[t.number]
             return f"{e['mean']:.4g} ± {e['std']:.2g} (n={e['n']})"
 
+        held_out = noise.held_out
+        over = "held-out folds" if held_out else "seeds"
         improvement: bool | None = None
         recommended = winner
         margin: float | None = None
         if default is None:
             reason = (
-                f"trial {winner.number} has the best mean over seeds, {said(winner)}; no"
+                f"trial {winner.number} has the best mean over {over}, {said(winner)}; no"
                 " default configuration to compare with"
             )
         elif winner.number == default.number:
@@ -919,17 +981,36 @@ class Tuner:
             others = "; ".join(f"trial {t.number}: {said(t)}" for t in by_mean[1:4])
             reason = (
                 f"the default configuration (trial {default.number}) has the best mean over"
-                f" seeds, {said(default)}"
+                f" {over}, {said(default)}"
                 + (f", against {others}" if others else "")
                 + ": no candidate beat it, so the default configuration is recommended"
             )
+        elif held_out:
+            # Paired: each held-out fold scores both, so the band is that of the differences.
+            paired = paired_gain(
+                _by_fold(stats[winner.number]),
+                _by_fold(stats[default.number]),
+                direction=self.task.objective.direction,
+                band=noise.band,
+            )
+            if paired is None:
+                improvement, recommended = False, default
+                reason = (
+                    f"trial {winner.number}, {said(winner)}, and the default (trial"
+                    f" {default.number}), {said(default)}, share fewer than two held-out folds"
+                    " (failed re-runs): no comparison, so the default configuration is"
+                    " recommended"
+                )
+            else:
+                gain, margin, improvement = paired
         else:
             gain = sign * (
                 float(stats[winner.number]["mean"]) - float(stats[default.number]["mean"])
             )
             margin = noise.band * math.hypot(sem(winner.number), sem(default.number))
             improvement = gain > margin
-            compared = (
+        if default is not None and winner.number != default.number and margin is not None:
+            compared = ("on the held-out folds, " if held_out else "") + (
                 f"trial {winner.number}, {said(winner)}, against the default (trial"
                 f" {default.number}), {said(default)}: a gain of {gain:.3g}"
             )
@@ -942,7 +1023,12 @@ class Tuner:
                     " so the default configuration is recommended"
                 )
         if improvement is False and best_single != recommended.number:
-            reason += f"; trial {best_single}'s single-run win was a seed fluke"
+            reason += (
+                f"; trial {best_single}'s win on the validation the search fitted was not confirmed"
+                " on the held-out folds"
+                if held_out
+                else f"; trial {best_single}'s single-run win was a seed fluke"
+            )
         return {
             "recommended_trial": recommended.number,
             "config": dict(recommended.params),
@@ -951,7 +1037,11 @@ class Tuner:
             "best_single_run": best_single,
             "default_trial": default.number if default is not None else None,
             "band": margin,
-            "seeds": [_TRIAL_SEED, *range(1, noise.repeats + 1)],
+            **(
+                {"folds": list(range(1, noise.repeats + 1))}
+                if held_out
+                else {"seeds": [_TRIAL_SEED, *range(1, noise.repeats + 1)]}
+            ),
             "candidates": {
                 str(t.number): {k: stats[t.number][k] for k in ("mean", "std", "n")} for t in usable
             },
@@ -1419,6 +1509,12 @@ class Tuner:
         stored = best.user_attrs.get(_keys.METRICS)
         if isinstance(stored, dict):
             summary.best_metrics = {str(k): v for k, v in stored.items()}
+
+
+def _by_fold(entry: Mapping[str, Any]) -> dict[int, float]:
+    """A held-out re-evaluation's values by fold (an entry of the study's noise attribute)."""
+    folds = entry.get("folds") or []
+    return {int(k): float(v) for k, v in zip(folds, entry.get("values") or [], strict=False)}
 
 
 def _measured(study: optuna.Study) -> dict[str, Any]:

@@ -353,7 +353,8 @@ def cmd_fresh_seeds(args: argparse.Namespace) -> int:
 
     results_dir = Path(args.results_dir)
     files = load_results(sorted(results_dir.glob("*.json")))
-    available = {t.name for t in tasks()}
+    versions = {t.name: t.version for t in tasks()}
+    available = set(versions)
     chosen = sorted(available)
     if args.tasks:
         import fnmatch
@@ -361,7 +362,7 @@ def cmd_fresh_seeds(args: argparse.Namespace) -> int:
         chosen = [t for t in chosen if any(fnmatch.fnmatchcase(t, p) for p in args.tasks)]
     sels = [
         s
-        for s in selections(files, n_trials=args.trials)
+        for s in selections(files, n_trials=args.trials, versions=versions)
         if s.task in chosen and (not args.methods or s.method in args.methods)
     ]
     seeds = list(args.seeds)
@@ -399,7 +400,13 @@ def cmd_fresh_seeds(args: argparse.Namespace) -> int:
             example = get_example(task)
             source = example.human.source if sel is None else None
             probe = fresh_record(
-                task=task, method=method, config=config, seeds=seeds, metrics=[], selection=sel
+                task=task,
+                method=method,
+                config=config,
+                seeds=seeds,
+                metrics=[],
+                selection=sel,
+                task_version=versions[task],
             )
             if record_key(probe) in done and not args.force:
                 skipped += 1
@@ -423,6 +430,7 @@ def cmd_fresh_seeds(args: argparse.Namespace) -> int:
                     metrics=metrics,
                     selection=sel,
                     source=source,
+                    task_version=versions[task],
                 )
             records.append(rec)
             meta["wall_time_s"] = round(time.perf_counter() - started, 1)
@@ -513,11 +521,20 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         save_reference,
     )
     from benchmarks.runner import load_results
-    from benchmarks.tasks import get_task, select_tasks
+    from benchmarks.tasks import all_tasks, get_task, select_tasks
 
     refs = load_reference()
     files = load_results(Path(args.results_dir).glob("*.json"))
-    runs = [r for f in files for r in f["runs"]]
+    registry = all_tasks()
+    # Runs of an older version of a task searched another objective: their values say
+    # nothing of the current one's optimum.
+    runs = [
+        r
+        for f in files
+        for r in f["runs"]
+        if r.get("task") not in registry
+        or int(r.get("task_version", 1)) == registry[r["task"]].version
+    ]
     tasks = select_tasks(args.suite, args.tasks or ())
     if args.update_opt:
         changed = 0

@@ -77,6 +77,10 @@ class Selection:
         config: The selected configuration.
         search_value: Its value during the search (validation, seed 0).
         source: The results file the run came from.
+        task_version: The task's version the run searched (:attr:`Task.version`).
+        improvement: On a task with held-out folds, whether the held-out selection kept
+            the search's best (``True``) or recommended the default (``False``); ``None``
+            on the others, where ``config`` is the search's best.
     """
 
     task: str
@@ -89,6 +93,8 @@ class Selection:
     config: Mapping[str, Any]
     search_value: float | None
     source: str | None
+    task_version: int = 1
+    improvement: bool | None = None
 
 
 def selections(
@@ -96,16 +102,20 @@ def selections(
     *,
     suite: str = "real",
     n_trials: int | None = None,
+    versions: Mapping[str, int] | None = None,
 ) -> list[Selection]:
     """The selected configurations of a suite's stored runs that kept their parameters.
 
     A later file's run replaces an earlier one with the same task, label, draws and budget
-    (as in the report); runs stored before configurations were kept are skipped.
+    (as in the report); runs stored before configurations were kept are skipped. A run
+    with a held-out selection contributes the configuration it recommends.
 
     Args:
         files: Results files (:func:`benchmarks.runner.load_results`), oldest first.
         suite: The suite whose runs to take.
         n_trials: Only runs with this budget (``None``: any).
+        versions: The tasks' current versions: runs of another version are skipped
+            (``None``: every run; a task not named is at version 1).
     """
     from benchmarks.report import label  # the report imports this module
 
@@ -118,8 +128,12 @@ def selections(
                 continue
             if n_trials is not None and run.get("n_trials") != n_trials:
                 continue
+            version = int(run.get("task_version", 1))
+            if versions is not None and version != versions.get(str(run["task"]), 1):
+                continue
             best = run.get("best_trial")
             values = run.get("values") or []
+            chosen = run.get("selection")
             sel = Selection(
                 task=str(run["task"]),
                 method=label(run),
@@ -128,9 +142,11 @@ def selections(
                 seed=int(run["seed"]),
                 rng_seed=int(run.get("rng_seed", run["seed"])),
                 n_trials=int(run["n_trials"]),
-                config=dict(run["best_params"]),
+                config=dict(chosen["config"] if chosen else run["best_params"]),
                 search_value=values[best] if isinstance(best, int) and best < len(values) else None,
                 source=data.get("path"),
+                task_version=version,
+                improvement=bool(chosen["improvement"]) if chosen else None,
             )
             merged[(sel.task, sel.method, sel.rng_seed, sel.n_trials)] = sel
     return sorted(merged.values(), key=lambda s: (s.task, s.method, s.rng_seed))
@@ -152,6 +168,7 @@ def fresh_record(
     metrics: Sequence[Mapping[str, float]],
     selection: Selection | None = None,
     source: str | None = None,
+    task_version: int | None = None,
 ) -> dict[str, Any]:
     """A JSON-able record of one configuration's fresh-seed evaluation.
 
@@ -163,7 +180,10 @@ def fresh_record(
         metrics: The final metrics per seed.
         selection: The search run it came from (``None`` for the human reference).
         source: Where the configuration comes from (the human reference's source).
+        task_version: The task's version (default: the selection's, else 1).
     """
+    if task_version is None:
+        task_version = selection.task_version if selection else 1
     return {
         "task": task,
         "method": method,
@@ -175,6 +195,8 @@ def fresh_record(
         "search_value": selection.search_value if selection else None,
         "source": selection.source if selection else source,
         "config": dict(config),
+        "task_version": task_version,
+        "improvement": selection.improvement if selection else None,
         "fresh_seeds": list(seeds),
         "metrics": [dict(m) for m in metrics],
     }
@@ -184,6 +206,7 @@ def record_key(record: Mapping[str, Any]) -> tuple[Any, ...]:
     """A record's identity: a later record with the same key replaces an earlier one."""
     return (
         record["task"],
+        int(record.get("task_version", 1)),
         record["method"],
         record.get("rng_seed"),
         record.get("n_trials"),

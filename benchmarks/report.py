@@ -799,6 +799,18 @@ class Sections:
     fresh: list[dict[str, Any]] = field(default_factory=list)
     """Fresh-seed records (:mod:`benchmarks.fresh`), later files replacing earlier ones."""
     fresh_files: list[dict[str, Any]] = field(default_factory=list)
+    stale: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Runs left out because they searched an older version of their task: task -> strategy
+    label -> how many (see :attr:`benchmarks.tasks.Task.version`)."""
+    stale_fresh: dict[str, int] = field(default_factory=dict)
+    """Fresh-seed records of an older task version left out: task -> how many."""
+
+
+def _current(run: Mapping[str, Any], versions: Mapping[str, int]) -> bool:
+    """Whether a stored run (or fresh-seed record) is of its task's current version (a task
+    no longer in the registry keeps every run)."""
+    task = str(run.get("task"))
+    return task not in versions or int(run.get("task_version", 1)) == versions[task]
 
 
 def collect(results_dir: Path = RESULTS_DIR) -> Sections:
@@ -807,11 +819,22 @@ def collect(results_dir: Path = RESULTS_DIR) -> Sections:
     suite_files = [f for f in files if f.get("meta", {}).get("kind", "suite") == "suite"]
     overhead = [f for f in files if f.get("meta", {}).get("kind") == "overhead"]
     refs = load_reference()
+    from benchmarks.tasks import all_tasks
+
+    versions = {name: t.version for name, t in all_tasks().items()}
+    stale: dict[str, dict[str, int]] = {}
+    for f in suite_files:
+        for run in f.get("runs", []):
+            if not run.get("error") and not _current(run, versions):
+                per = stale.setdefault(str(run["task"]), {})
+                per[label(run)] = per.get(label(run), 0) + 1
     groups: list[Group] = []
     used: dict[str, int] = {}
     for section in ("quick", "full"):
         chosen = [
-            f for f in suite_files if (f["meta"].get("suite") == "quick") == (section == "quick")
+            {**f, "runs": [r for r in f.get("runs", []) if _current(r, versions)]}
+            for f in suite_files
+            if (f["meta"].get("suite") == "quick") == (section == "quick")
         ]
         # The uniform random control was a bug (it ignored log scales), superseded by
         # ``[random]`` on the same tasks: its runs stay in their files, out of the tables.
@@ -839,14 +862,21 @@ def collect(results_dir: Path = RESULTS_DIR) -> Sections:
     with contextlib.suppress(OSError, ValueError):
         critical = json.loads((results_dir / "critical_path.json").read_text())
     fresh_files = [f for f in files if f.get("meta", {}).get("kind") == "fresh"]
+    fresh = latest_fresh(fresh_files)
+    stale_fresh: dict[str, int] = {}
+    for rec in fresh:
+        if not _current(rec, versions):
+            stale_fresh[str(rec["task"])] = stale_fresh.get(str(rec["task"]), 0) + 1
     return Sections(
         groups,
         suite_files,
         merge_overhead(overhead),
         refs,
         critical,
-        fresh=latest_fresh(fresh_files),
+        fresh=[r for r in fresh if _current(r, versions)],
         fresh_files=fresh_files,
+        stale=stale,
+        stale_fresh=stale_fresh,
     )
 
 
@@ -1049,6 +1079,45 @@ def _stale_note(stale: Mapping[str, tuple[float, float]]) -> list[str]:
     ]
 
 
+def _stale_versions(sections: Sections) -> list[str]:
+    """One line per task whose stored runs include an older version's: what changed, how
+    many runs are left out, and which strategies have not re-run the current version."""
+    from benchmarks.tasks import all_tasks
+
+    registry = all_tasks()
+    runs = {id(r): r for g in sections.groups for r in g.runs}.values()
+    out: list[str] = []
+    for task in sorted(set(sections.stale) | set(sections.stale_fresh)):
+        current = registry[task]
+        old = sections.stale.get(task, {})
+        rerun = sorted({label(r) for r in runs if r["task"] == task}, key=_order_key)
+        missing = sorted((s for s in old if s not in rerun), key=_order_key)
+        note = f" ({current.version_note})" if current.version_note else ""
+        line = (
+            f"- **`{task}` is at version {current.version}**{note}: "
+            f"{_n(sum(old.values()), 'stored run')} of earlier versions"
+            + (
+                f" and {_n(sections.stale_fresh[task], 'fresh-seed record')}"
+                if sections.stale_fresh.get(task)
+                else ""
+            )
+            + " are left out of every table, never mixed with the new ones."
+        )
+        line += (
+            f" Re-run on version {current.version}: "
+            + (", ".join(f"`{s}`" for s in rerun) if rerun else "no strategy yet")
+            + "."
+        )
+        if missing:
+            line += (
+                " Not re-run (their earlier-version results are out of this report): "
+                + ", ".join(f"`{s}` ({old[s]})" for s in missing)
+                + "."
+            )
+        out.append(line)
+    return out
+
+
 def _not_run(sections: Sections) -> list[str]:
     """What the stored results do not cover: tasks without a full-suite run, and per family
     the strategies with runs (so that a missing one shows)."""
@@ -1057,7 +1126,7 @@ def _not_run(sections: Sections) -> list[str]:
     full = [g for g in sections.groups if g.section == "full" and g.family != "all"]
     ran = {t for g in full for t in g.all_tasks}
     missing = [t for t in suite_tasks("full") if t not in ran]
-    out: list[str] = []
+    out: list[str] = _stale_versions(sections)
     if missing:
         out.append(
             f"- No full-suite run yet for {len(missing)} task(s): "
@@ -1516,6 +1585,9 @@ def human_reference_md(sections: Sections) -> list[str]:
         + ".\n"
     )
     md += _llm_share_note(real)
+    stale = [line.removeprefix("- ") for line in _stale_versions(sections)]
+    if stale:
+        md.append(" ".join(stale) + "\n")
     examples = {e.name: e for e in EXAMPLES}
     tasks = all_tasks()
     per_task: dict[str, list[FreshRow]] = {}
@@ -1605,6 +1677,17 @@ def human_reference_md(sections: Sections) -> list[str]:
                 else "It is the task file's `default_config`.\n"
             )
         )
+        judged = [r for r in recs if r.get("improvement") is not None]
+        if judged:
+            kept = sum(bool(r["improvement"]) for r in judged)
+            md.append(
+                "A deterministic task: each run's configuration here is the one AgentHPO's"
+                " held-out selection recommends (the task file's `noise: {fold_param: ...}`):"
+                " the search's best only when it beat the task file's default on held-out"
+                " folds beyond the noise band, else that default. The search's best was kept"
+                f" in {kept} of {len(judged)} runs, the default recommended in"
+                f" {len(judged) - kept}.\n"
+            )
         head = ["method", "runs x seeds", "test mean ± sd", "sd between runs", "vs human (Welch p)"]
         if val:
             head += [f"fresh `{val}`", f"search `{val}` (seed 0)"]

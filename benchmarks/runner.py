@@ -42,13 +42,15 @@ import optuna
 
 from agenthpo import _keys
 from agenthpo.llm import LLMClient, RandomLLM
+from agenthpo.tuner import paired_gain
 from benchmarks.controls import CONTROLS, CornerLLM
 from benchmarks.optimizers import llm_label, make_llm, optuna_sampler, uses_llm
-from benchmarks.tasks import Evaluation, Objective, Task, get_task, suggest
+from benchmarks.tasks import Evaluation, HeldOut, Objective, Task, get_task, suggest
 
 __all__ = [
     "RunSpec",
     "expected_cost",
+    "held_out_selection",
     "load_results",
     "run_one",
     "run_plan",
@@ -368,6 +370,40 @@ def _run_smac(
     return [{} for _ in range(spec.n_trials)]
 
 
+def held_out_selection(
+    held_out: HeldOut, best: Mapping[str, Any], direction: str
+) -> dict[str, Any]:
+    """AgentHPO's held-out selection after a search (see :class:`benchmarks.tasks.HeldOut`):
+    the best configuration and the default scored on every held-out fold, and the one to
+    recommend: the best only when it beats the default beyond the noise band.
+
+    Returns:
+        ``{"config", "improvement", "gain", "margin", "best_folds", "default_folds",
+        "evals", "seconds"}``: the recommended configuration, whether it is the best one
+        (an improvement), the paired gain and its band, the values per fold, and what the
+        re-evaluation cost (it is not part of the search's trajectory).
+    """
+    started = time.perf_counter()
+    folds = range(1, held_out.folds + 1)
+    default = dict(held_out.default)
+    best_values = {k: held_out.evaluate(best, k) for k in folds}
+    same = {k: best.get(k) for k in default} == default and set(best) <= set(default)
+    default_values = best_values if same else {k: held_out.evaluate(default, k) for k in folds}
+    verdict = paired_gain(best_values, default_values, direction=direction, band=held_out.band)
+    gain, margin, improvement = verdict if verdict is not None else (0.0, 0.0, False)
+    improvement = improvement and not same
+    return {
+        "config": dict(best) if improvement else default,
+        "improvement": improvement,
+        "gain": gain,
+        "margin": margin,
+        "best_folds": list(best_values.values()),
+        "default_folds": list(default_values.values()),
+        "evals": len(best_values) + (0 if same else len(default_values)),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
 def run_one(
     spec: RunSpec, tick: Callable[[], None] | None = None, *, task: Task | None = None
 ) -> dict[str, Any]:
@@ -413,8 +449,12 @@ def run_one(
     control = uses_llm(spec.strategy) and spec.llm in (None, "random")
     sampling = "space" if control else None
     best = best_index(rec.values, task.direction)
+    selection: dict[str, Any] | None = None
+    if task.held_out is not None and best is not None:
+        selection = held_out_selection(task.held_out, rec.params[best], task.direction)
     record: dict[str, Any] = {
         "task": spec.task,
+        "task_version": task.version,
         "suite": task.suite,
         "strategy": spec.strategy,
         "seed": spec.seed,
@@ -437,6 +477,10 @@ def run_one(
         "params": rec.params,
         "best_trial": best,
         "best_params": None if best is None else rec.params[best],
+        # A task with held-out folds: what AgentHPO's selection recommends after the search
+        # (the default unless the best beats it there beyond the noise band); fresh seeds
+        # evaluate this configuration.
+        "selection": selection,
         "time": {
             "total_s": round(total, 4),
             "optimizer_s": round(sum(opt_s), 4),

@@ -32,6 +32,7 @@ __all__ = [
     "QUICK_TRIALS",
     "SUITES",
     "Evaluation",
+    "HeldOut",
     "Objective",
     "Task",
     "all_tasks",
@@ -92,6 +93,33 @@ class Task:
     eval_cost_s: float = 0.0
     table_optimum: Callable[[], float] | None = field(default=None, repr=False, compare=False)
     notes: str = ""
+    version: int = 1
+    """Raised when the objective changes (another validation split, say): runs store it, and
+    the report leaves out runs of an older version instead of mixing them with new ones."""
+    version_note: str = ""
+    """What the current version changed, for the report."""
+    held_out: HeldOut | None = field(default=None, repr=False, compare=False)
+    """Held-out folds for the final selection (a deterministic task: see :class:`HeldOut`)."""
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """A deterministic task's held-out folds, as AgentHPO's selection uses them (the task
+    file's ``noise: {fold_param: ...}``): after the search, the best configuration and the
+    default are scored on folds the search never saw, and the default is recommended unless
+    the best beats it there beyond the noise band.
+
+    Attributes:
+        folds: How many held-out folds (1..folds).
+        band: The noise band, in standard errors of the fold-by-fold differences.
+        default: The task file's default configuration.
+        evaluate: ``(config, fold) -> value`` on a held-out fold.
+    """
+
+    folds: int
+    band: float
+    default: Mapping[str, Any]
+    evaluate: Callable[[Mapping[str, Any], int], float] = field(repr=False, compare=False)
 
 
 def suggest(trial: optuna.Trial, space: Space) -> dict[str, Any]:

@@ -1089,3 +1089,71 @@ def test_report_compares_the_parallel_backbone_and_never_calls_it_the_best_class
     assert "| full / sklearn | `backbone [4 workers]` | 2 | 3 | 50.0 | +0.0 (p 1) | **-50.0" in (
         section
     )
+
+
+# ------------------------------------------- task versions and held-out selection (issue 18)
+
+
+def test_held_out_selection_keeps_the_default_unless_the_best_beats_it() -> None:
+    from benchmarks.runner import held_out_selection
+    from benchmarks.tasks import HeldOut
+
+    # The loss on held-out fold k: x's distance to 0.5, plus a small fold effect.
+    def evaluate(config: Any, fold: int) -> float:
+        return abs(float(config["x"]) - 0.5) + 0.01 * fold
+
+    held_out = HeldOut(folds=4, band=2.0, default={"x": 0.5}, evaluate=evaluate)
+    kept = held_out_selection(held_out, {"x": 0.9}, "minimize")
+    assert kept["config"] == {"x": 0.5}
+    assert kept["improvement"] is False
+    assert kept["evals"] == 8
+    worse_default = HeldOut(folds=4, band=2.0, default={"x": 0.0}, evaluate=evaluate)
+    better = held_out_selection(worse_default, {"x": 0.45}, "minimize")
+    assert better["config"] == {"x": 0.45}
+    assert better["improvement"] is True
+    assert better["gain"] == pytest.approx(0.45)
+    same = held_out_selection(held_out, {"x": 0.5}, "minimize")
+    assert same["improvement"] is False
+    assert same["evals"] == 4
+
+
+def test_runs_of_an_older_task_version_are_left_out(tmp_path: Path) -> None:
+    from benchmarks.fresh import selections
+    from benchmarks.report import _stale_versions, collect
+    from benchmarks.runner import save_results
+
+    task = "real-ts-sunspots"
+    assert get_task(task).version == 2
+    run = {
+        "task": task,
+        "suite": "real",
+        "strategy": "tpe",
+        "seed": 0,
+        "n_trials": 2,
+        "llm": None,
+        "values": [20.0, 19.0],
+        "true_values": [20.0, 19.0],
+        "best": [20.0, 19.0],
+        "params": [{"x": 1}, {"x": 2}],
+        "best_trial": 1,
+        "best_params": {"x": 2},
+    }
+    new = {**run, "strategy": "cmaes", "task_version": 2, "selection": None}
+    meta = {"kind": "suite", "suite": "real", "started": "2026-01-01"}
+    save_results(tmp_path / "real.json", meta, [run, new])
+    sections = collect(tmp_path)
+    assert sections.stale == {task: {"tpe": 1}}
+    kept = [r for g in sections.groups for r in g.runs]
+    assert {r["strategy"] for r in kept} == {"cmaes"}
+    (line,) = _stale_versions(sections)
+    assert "`real-ts-sunspots` is at version 2" in line
+    assert "Re-run on version 2: `cmaes`" in line
+    assert "Not re-run" in line
+    assert "`tpe` (1)" in line
+    files = [json.loads((tmp_path / "real.json").read_text())]
+    chosen = selections(files, versions={task: 2})
+    assert [s.method for s in chosen] == ["cmaes"]
+    assert chosen[0].task_version == 2
+    # A run with a held-out selection contributes the configuration it recommends.
+    files[0]["runs"][1]["selection"] = {"config": {"x": 0}, "improvement": False}
+    assert selections(files, versions={task: 2})[0].config == {"x": 0}

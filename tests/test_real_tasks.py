@@ -99,8 +99,34 @@ def test_task_file_matches_the_script(folder: str) -> None:
     assert task.command == ["python", "train.py"]
     assert task.objective.metric not in task.hidden_metrics
     # Every option of the space is an option of the script's command line.
-    config, _ = module.parse_args([f"--{k}={v}" for k, v in task.default_config.items()])
+    config, *_ = module.parse_args([f"--{k}={v}" for k, v in task.default_config.items()])
     assert config == task.default_config
+
+
+def test_sunspots_scores_held_out_folds_the_search_never_sees() -> None:
+    # Deterministic: its selection re-evaluates on held-out windows, not on seeds.
+    task = load_task(EXAMPLES_DIR / "sunspots_lags" / "task.yaml")
+    noise = task.noise_setup()
+    assert noise is not None
+    assert noise.fold_param == "fold"
+    module = load_example("sunspots_lags")
+    assert [module.window(k) for k in range(5)] == [
+        (1889, 8),
+        (1869, 2),
+        (1849, 2),
+        (1829, 2),
+        (1809, 2),
+    ]
+    assert noise.repeats == module.HELD_OUT_FOLDS
+    # The windows tile 1809-1968, before the test period, without overlap.
+    first, folds = module.window(0)
+    assert first + folds * module.FOLD_YEARS == module.TEST_START
+    tiny = TINY["sunspots_lags"][0]
+    search = _run("sunspots_lags", tiny)[0]
+    held_out = _run("sunspots_lags", {**tiny, "fold": 2})[0]
+    assert held_out["val_rmse"] != search["val_rmse"]
+    assert held_out["test_rmse"] == search["test_rmse"]
+    assert module.parse_args(["--fold", "3"])[2] == 3
 
 
 def test_text_example_parses_booleans_from_the_command_line() -> None:

@@ -111,17 +111,32 @@ def fmt_value(value: float | None) -> str:
     return "—" if value is None else format(value, ".5g")
 
 
+def on_folds(selection: Selection | None) -> bool:
+    """Whether the selection re-evaluated on held-out folds (``noise.fold_param``), not
+    seeds: its reason says so (:meth:`agenthpo.Tuner.select`)."""
+    return selection is not None and "held-out folds" in selection.reason
+
+
+def own_run(selection: Selection | None) -> str:
+    """What the recommended trial's own value was measured on, when there is a selection."""
+    if selection is None:
+        return ""
+    return " on the search's validation" if on_folds(selection) else " on its own run (seed 0)"
+
+
 def selection_lines(selection: Selection | None, metric: str, note: str | None = None) -> list[str]:
     """The noise-robust selection in a few lines: the verdict, the recommended and default
-    configurations' means ± sd over seeds, why; or why there is none (``note``)."""
+    configurations' means ± sd over seeds (or held-out folds), why; or why there is none
+    (``note``)."""
     if selection is None:
         return [f"Noise-robust selection: none: {note}."] if note else []
+    unit = "held-out folds" if on_folds(selection) else "seeds"
 
     def stats(number: int) -> str:
         band = selection.candidates.get(number)
         if band is None:
             return "not re-evaluated"
-        return f"{metric} {fmt_value(band.mean)} ± {fmt_value(band.std)} over {band.n} seeds"
+        return f"{metric} {fmt_value(band.mean)} ± {fmt_value(band.std)} over {band.n} {unit}"
 
     lines = [f"Noise-robust selection: {selection.verdict()}."]
     lines += [f"  {role}: trial {number}, {stats(number)}" for role, number, _ in selection.rows()]

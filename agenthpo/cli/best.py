@@ -28,6 +28,7 @@ from agenthpo.cli._common import (
     err_console,
     fmt_value,
     guard,
+    own_run,
     selection_lines,
 )
 from agenthpo.studies import open_study, pareto_records, recommendation
@@ -80,8 +81,7 @@ def best_command(
             return
         lines = [
             f"{'Recommended' if selection is not None else 'Best'}: trial {trial.number},"
-            f" {metric} {fmt_value(trial.value)}"
-            + (" on its own run (seed 0)" if selection is not None else ""),
+            f" {metric} {fmt_value(trial.value)}" + own_run(selection),
             *selection_lines(selection, metric, note),
             f"config: {json.dumps(trial.params)}",
         ]

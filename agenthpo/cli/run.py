@@ -35,6 +35,7 @@ from agenthpo.cli._common import (
     fmt_value,
     guard,
     literal,
+    on_folds,
     print_error,
     selection_lines,
     setup_logging,
@@ -235,8 +236,9 @@ def _print_summary(summary: RunSummary, task_arg: str, storage: str | None = Non
             console.print(
                 Text(
                     f"Budget: {summary.n_total} trials + {summary.n_reevaluations} re-evaluation"
-                    " runs (configurations re-run on further seeds; not trials: the sampler"
-                    " never sees them)."
+                    " runs (configurations re-run on "
+                    + ("held-out folds" if on_folds(selection) else "further seeds")
+                    + "; not trials: the sampler never sees them)."
                 ),
                 soft_wrap=True,
             )
