@@ -160,7 +160,8 @@ def test_the_cli_says_so_first_and_last(tmp_path: Path) -> None:
     run = _cli("run", str(task_file), "--llm", dead, "--no-report", "--seed", "0", cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     lines = [line for line in run.stdout.splitlines() if line.strip()]
-    head = "\n".join(lines[:4])
+    # the model, who proposes which trials, the policy in force, then the failure
+    head = "\n".join(lines[:5])
     assert "cannot run" in head
     assert "cannot reach" in head  # the cause
     assert "--require-llm" in head
