@@ -84,11 +84,11 @@ def _yaml_blocks() -> list[tuple[str, object]]:
 
 
 def test_the_docs_task_file_examples_use_real_fields() -> None:
-    from agenthpo.task import LLMSection, NoiseSection, Task
+    from agenthpo.task import LLMSection, NoiseSection, PolicySection, Task
 
     blocks = _yaml_blocks()
     assert blocks
-    nested = {"llm": LLMSection, "noise": NoiseSection}
+    nested = {"llm": LLMSection, "noise": NoiseSection, "policy": PolicySection}
     for page, data in blocks:
         assert isinstance(data, dict), page
         assert set(data) <= set(Task.model_fields), (page, set(data) - set(Task.model_fields))
