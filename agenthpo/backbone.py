@@ -80,6 +80,7 @@ __all__ = [
 
 _logger = logging.getLogger("agenthpo")
 _MIN_WARM_START = 10
+_PORTFOLIO_WINDOW = 8  # a member's payoff: its last finished trials, this many
 
 MEMBERS: tuple[str, ...] = ("gp", "sobol", "tpe", "cmaes", "nsga2", "nsga3", "random")
 """The member names a trial's ``backbone_member`` can hold."""
@@ -102,6 +103,10 @@ class BackboneOptions:
         max_wait_share: Beyond ``max_wait_s``, GP may take this share of the median trial
             duration; a study whose trials take 1 s should not wait 3 s on its sampler.
         slow_trials: GP is judged slow once this many of its recent proposals were.
+        portfolio: After the start-up, GP and multivariate TPE share the trials by payoff
+            instead of GP taking them all: each trial goes to the member whose recent
+            trials ranked better among the study's finished trials (Thompson sampling on
+            those ranks, seeded per trial). Off by default until it is measured better.
 
     Example:
         >>> BackboneOptions().gp_max_trials
@@ -114,6 +119,7 @@ class BackboneOptions:
     max_wait_s: float = 5.0
     max_wait_share: float = 0.5
     slow_trials: int = 3
+    portfolio: bool = False
 
     def __post_init__(self) -> None:
         if self.gp_max_trials < 0 or self.slow_trials < 1 or self.startup_trials < 1:
@@ -409,7 +415,31 @@ class Backbone(Switching):
             if why:
                 self._gp_retired = "tpe" if shape.categorical else "cmaes"
                 _logger.info("backbone: %s; %s takes over", why, self._gp_retired)
-        return self._gp_retired or "gp"
+        if self._gp_retired is not None:
+            return self._gp_retired
+        if self.options.portfolio:
+            return self._by_payoff(study, trial)
+        return "gp"
+
+    def _by_payoff(self, study: Study, trial: FrozenTrial) -> str:
+        """GP or TPE for ``trial``: Thompson sampling on how the members' recent finished
+        trials ranked among all finished trials (Beta posteriors on the rank in [0, 1])."""
+        done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if not done:
+            return "gp"
+        sign = 1.0 if study.direction.name == "MINIMIZE" else -1.0
+        order = sorted(done, key=lambda t: sign * float(t.value or 0.0))
+        rank = {t.number: 1.0 - i / max(1, len(order) - 1) for i, t in enumerate(order)}
+        rng = random.Random(f"{self._seed}/{trial.number}")
+        draws: dict[str, float] = {}
+        for name in ("gp", "tpe"):
+            mine = [
+                rank[t.number] for t in done if t.user_attrs.get(_keys.BACKBONE_MEMBER) == name
+            ][-_PORTFOLIO_WINDOW:]
+            a = 1.0 + sum(mine)
+            b = 1.0 + len(mine) - sum(mine)
+            draws[name] = rng.betavariate(a, b)
+        return max(draws, key=lambda n: (draws[n], n == "gp"))
 
     def retired_because(self) -> str | None:
         """The member that replaced GP for the rest of the study, or ``None``."""

@@ -66,6 +66,7 @@ ON_REQUEST: tuple[str, ...] = ("hybrid-tpe-fixed",)
 CLASSICAL_STRATEGIES: tuple[str, ...] = (
     "backbone",
     "backbone-random",
+    "backbone-portfolio",
     "auto",
     "random",
     "tpe",
@@ -76,7 +77,14 @@ CLASSICAL_STRATEGIES: tuple[str, ...] = (
     "smac",
 )
 ALL_STRATEGIES: tuple[str, ...] = CLASSICAL_STRATEGIES + LLM_STRATEGIES
-SLOW_STRATEGIES: tuple[str, ...] = ("gp", "smac", "backbone", "backbone-random", "auto")
+SLOW_STRATEGIES: tuple[str, ...] = (
+    "gp",
+    "smac",
+    "backbone",
+    "backbone-random",
+    "backbone-portfolio",
+    "auto",
+)
 
 
 def _tpe_default_is_multivariate() -> bool:
@@ -107,7 +115,7 @@ def available(strategy: str) -> str | None:
     if strategy not in ALL_STRATEGIES:
         return f"unknown strategy {strategy!r}; choose from {', '.join(ALL_STRATEGIES)}"
     if (
-        strategy in ("gp", "backbone", "backbone-random", "auto")
+        strategy in ("gp", "backbone", "backbone-random", "backbone-portfolio", "auto")
         and importlib.util.find_spec("torch") is None
     ):
         return "gp needs torch (pip install torch==2.13.0)"
@@ -144,6 +152,10 @@ def optuna_sampler(strategy: str, *, task: Task, seed: int, llm: LLMClient | Non
         from agenthpo.backbone import Backbone, BackboneOptions
 
         return Backbone(seed=seed, options=BackboneOptions(startup="random"))
+    if strategy == "backbone-portfolio":
+        from agenthpo.backbone import Backbone, BackboneOptions
+
+        return Backbone(seed=seed, options=BackboneOptions(portfolio=True))
     if not uses_llm(strategy):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

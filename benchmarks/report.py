@@ -562,7 +562,7 @@ def _at_a_glance(groups: Sequence[Group]) -> list[str]:
 
 
 # AgentHPO's own sampler without an LLM: compared with the classical ones, never one of them.
-OURS = ("backbone", "backbone-random")
+OURS = ("backbone", "backbone-random", "backbone-portfolio")
 # "Level" with another sampler: at most this many points behind and not significantly worse.
 LEVEL = 0.5
 

@@ -186,3 +186,26 @@ def test_options_refuse_nonsense() -> None:
         BackboneOptions(slow_trials=0)
     with pytest.raises(ValueError, match="max_wait"):
         BackboneOptions(max_wait_s=-1)
+
+
+def test_the_portfolio_shares_trials_between_gp_and_tpe_by_payoff() -> None:
+    import optuna
+
+    from agenthpo.backbone import Backbone, BackboneOptions
+
+    def f(t: optuna.Trial) -> float:
+        return (t.suggest_float("x", -3, 3) - 1) ** 2 + (t.suggest_int("k", 0, 8) - 2) ** 2
+
+    def members(seed: int) -> list[str]:
+        study = optuna.create_study(
+            sampler=Backbone(seed=seed, options=BackboneOptions(portfolio=True))
+        )
+        study.optimize(f, n_trials=22)
+        return [t.user_attrs["backbone_member"] for t in study.trials]
+
+    chosen = members(0)
+    assert chosen[1:10] == ["sobol"] * 9  # the start-up is unchanged
+    after = chosen[10:]
+    assert set(after) == {"gp", "tpe"}  # both members get trials after it
+    assert members(0) == chosen  # seeded: the same shares again
+    assert not BackboneOptions().portfolio  # off by default
