@@ -266,9 +266,11 @@ class Switching(BaseSampler):
     # -- members ------------------------------------------------------------------------
     def member(self, name: str, study: Study | None = None) -> BaseSampler:
         """The member sampler ``name``, built on first use."""
-        if name not in self._members:
-            self._members[name] = self._build(name, study)
-        return self._members[name]
+        member = self._members.get(name)
+        if member is None:
+            # two threads may build one at once: the first stored is the one every thread uses
+            member = self._members.setdefault(name, self._build(name, study))
+        return member
 
     def _build(self, name: str, study: Study | None) -> BaseSampler:
         seed = self._seed
@@ -334,7 +336,8 @@ class Switching(BaseSampler):
 
     # -- Optuna's sampler protocol ------------------------------------------------------
     def reseed_rng(self) -> None:
-        for sampler in self._members.values():
+        # a snapshot: with n_jobs > 1, another thread may add a member meanwhile
+        for sampler in list(self._members.values()):
             sampler.reseed_rng()
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:

@@ -209,3 +209,31 @@ def test_the_portfolio_shares_trials_between_gp_and_tpe_by_payoff() -> None:
     assert set(after) == {"gp", "tpe"}  # both members get trials after it
     assert members(0) == chosen  # seeded: the same shares again
     assert not BackboneOptions().portfolio  # off by default
+
+
+def test_threads_can_reseed_while_members_are_built() -> None:
+    import threading
+
+    from agenthpo.backbone import Backbone
+
+    backbone = Backbone(seed=0)
+    errors: list[BaseException] = []
+
+    def build() -> None:
+        for name in ("tpe", "random", "cmaes", "sobol", "nsga2", "nsga3"):
+            backbone.member(name)
+
+    def reseed() -> None:
+        try:
+            for _ in range(2000):
+                backbone.reseed_rng()
+        except BaseException as exc:  # the race this test guards against
+            errors.append(exc)
+
+    threads = [threading.Thread(target=build), threading.Thread(target=reseed)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert backbone.member("tpe") is backbone.member("tpe")  # built once, then shared
