@@ -41,7 +41,6 @@ from agenthpo._lifecycle import (
 from agenthpo._text import one_line, tail_lines
 from agenthpo.agent.analyst import analyze
 from agenthpo.agent.explain import explain
-from agenthpo.agent.prompts import TaskContext
 from agenthpo.agent.screen import OutsideScreen
 from agenthpo.dashboard import dashboard_available, write_trial_note
 from agenthpo.errors import AgentHPOError, LLMError, LLMRequiredError, LLMUnavailableWarning
@@ -53,7 +52,7 @@ from agenthpo.sampler import AgentSampler
 from agenthpo.space import FloatParam, IntParam, Space
 from agenthpo.storage import open_storage
 from agenthpo.strategies import make_sampler, uses_llm
-from agenthpo.task import NoiseSection, Task
+from agenthpo.task import NoiseSection, Task, TaskContext
 
 __all__ = [
     "RunSummary",
@@ -243,16 +242,8 @@ def paired_gain(
 
 
 def task_context(task: Task) -> TaskContext:
-    """The background the agent reads, from a task."""
-    return TaskContext(
-        name=task.name,
-        description=task.description,
-        dataset=task.dataset,
-        model=task.model,
-        metric=task.objective.metric,
-        direction=task.objective.direction,
-        objectives=tuple((o.metric, o.direction) for o in task.objectives),
-    )
+    """The background the agent reads, from a task (the same as :meth:`Task.context`)."""
+    return task.context()
 
 
 def strategy_sampler(
@@ -277,7 +268,7 @@ def strategy_sampler(
         strategy,
         llm=llm,
         space=task.space,
-        context=task_context(task),
+        context=task.context(),
         seed=seed if seed is not None else task.seed,
         hidden_metrics=task.hidden_metrics,
         policy=task.llm_policy(strategy),

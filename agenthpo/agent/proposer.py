@@ -10,7 +10,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -94,12 +93,7 @@ class Proposer:
                 else [f"value_{i}" for i in range(len(directions))]
             )
         base = self._context or TaskContext(name=study.study_name)
-        return dataclasses.replace(
-            base,
-            metric=names[0],
-            direction=directions[0],
-            objectives=tuple(zip(names, directions, strict=True)) if len(directions) > 1 else (),
-        )
+        return base.with_objectives(zip(names, directions, strict=True))
 
     def ask(
         self,
