@@ -164,7 +164,8 @@ def test_anonymous_context_reads_direction_from_study(direction: str) -> None:
         direction=direction, sampler=AgentSampler(llm=ScriptedLLM([respond]), space=space)
     )
     study.optimize(objective, n_trials=1)
-    assert f"Goal: {direction} value." in seen[0]
+    way = "higher" if direction == "maximize" else "lower"
+    assert f"Goal: {direction} value ({way} is better)." in seen[0]
 
 
 def test_batch_candidates_are_enqueued_for_any_worker(small_space: Space) -> None:

@@ -221,7 +221,12 @@ class Creator:
         """The messages of a first proposal request."""
         return [
             Message("system", SYSTEM_PROMPT),
-            Message("user", creator_messages_text(self.context, self.space, history)),
+            Message(
+                "user",
+                creator_messages_text(
+                    self.context, self.space, history, tolerance=self.duplicate_tolerance
+                ),
+            ),
         ]
 
     def _problems(

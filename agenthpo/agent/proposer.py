@@ -30,7 +30,7 @@ from agenthpo.agent.creator import (
     propose_batch,
 )
 from agenthpo.agent.history import pareto_ranks, render_history, trial_views
-from agenthpo.agent.prompts import TaskContext
+from agenthpo.agent.prompts import TaskContext, noise_note
 from agenthpo.agent.recorder import clip
 from agenthpo.llm import LLMClient
 from agenthpo.policy import LLMPolicy
@@ -273,7 +273,8 @@ class Proposer:
 
 
 def _noise_note(study: Study, metric: str) -> str:
-    """What re-evaluating configurations on further seeds showed, for the LLM.
+    """What re-evaluating configurations on further seeds showed, for the LLM
+    (:func:`~agenthpo.agent.prompts.noise_note`), from the study's stored re-runs.
 
     Re-evaluations are no trials (the backbone never sees them): the LLM reads them here,
     named as re-runs of earlier trials, never as proposals of their own.
@@ -289,21 +290,7 @@ def _noise_note(study: Study, metric: str) -> str:
             )
         except (KeyError, TypeError, ValueError):
             continue
-    if not entries:
-        return ""
-    entries.sort()
-    number, mean, std, n = entries[-1]
-    lines = [
-        f"Seed noise: trial #{number} re-run with {n} seeds gave {metric} {mean:.6g} with a"
-        f" standard deviation of {std:.3g}. Differences smaller than about {2 * std:.3g} are"
-        " within the noise: do not call them gains or chase them."
-    ]
-    if len(entries) > 1:
-        shown = ", ".join(f"#{k} {m:.6g} ± {s:.2g} (n={c})" for k, m, s, c in entries[-8:])
-        lines.append(
-            f"Re-evaluations (earlier trials re-run on other seeds, not new trials): {shown}."
-        )
-    return "\n".join(lines)
+    return noise_note(metric, sorted(entries))
 
 
 def _best(
