@@ -21,6 +21,7 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from agenthpo import _keys
+from agenthpo.agent.claims import check_rationale
 from agenthpo.agent.creator import (
     CallRecord,
     Creator,
@@ -136,14 +137,24 @@ class Proposer:
         )
         call_seed = None if seed is None else seed + number
         reference = _best(trials, [d for _, d in objectives])
+        results: dict[int, float] = {}
+        if not context.is_multi_objective:
+            results = {
+                v.number: float(v.value)
+                for v in views
+                if v.state == "complete" and v.value is not None
+            }
         try:
             if policy.batch_size > 1 and not extra_note:
                 first, *others = propose_batch(
                     creator, history, policy.batch_size, tried=tried, seed=call_seed
                 )
                 self._batches[number] = others  # enqueued when trial ``number`` starts
+                for proposal in (first, *others):
+                    _check(proposal, results, context)
                 return first
-            return creator.propose(history, tried=tried, seed=call_seed, reference=reference)
+            proposal = creator.propose(history, tried=tried, seed=call_seed, reference=reference)
+            return _check(proposal, results, context)
         except ProposalFailed as failed:
             return failed
         except Exception as exc:
@@ -270,6 +281,18 @@ class Proposer:
             if isinstance(claimed, dict) and claimed:
                 others.append((t.number, claimed))
         return find_duplicate(config, others, space, tolerance=tolerance)
+
+
+def _check(proposal: Proposal, results: dict[int, float], context: TaskContext) -> Proposal:
+    """Notes on ``proposal`` what its rationale claims that the results it was shown
+    contradict (:func:`~agenthpo.agent.claims.check_rationale`); it runs all the same."""
+    if results:
+        proposal.rationale_check = check_rationale(
+            proposal.rationale, results, direction=context.direction, metric=context.metric
+        )
+        if proposal.rationale_check:
+            _logger.info("the LLM's rationale misreads the history: %s", proposal.rationale_check)
+    return proposal
 
 
 def _noise_note(study: Study, metric: str) -> str:
