@@ -174,4 +174,4 @@ def test_what_stays_the_same_comes_first_and_what_changes_last() -> None:
     old, new = before[1].content, after[1].content
     summary = old.index("\nSummary:")
     assert new.startswith(old[:summary])  # the task, the space, the rules, trials 0 to 5
-    assert old.index("Search space:") < old.index("repeat") < old.index("History")
+    assert old.index("Search space:") < old.index("Repeats are refused") < old.index("History")

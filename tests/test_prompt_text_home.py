@@ -38,7 +38,7 @@ PHRASES = [
     ("the optimizer running this study, proposes", False),
     ("Its search distribution after generation", False),
     ("is a near copy of trial", False),
-    ("repeats are refused", False),
+    ("Repeats are refused: a configuration", False),
 ]
 
 

@@ -368,7 +368,16 @@ def digest_history(
     summary_after: int = 12,
     hidden_metrics: Iterable[str] = (),
 ) -> HistoryDigest:
-    """What the history shows (see :func:`render_history` for the arguments)."""
+    """What the history shows (see :func:`render_history` for the arguments).
+
+    Example:
+        >>> views = [TrialView(0, {"lr": 0.1}, "complete", value=0.3),
+        ...          TrialView(1, {"lr": 0.2}, "complete", value=0.2),
+        ...          TrialView(2, {"lr": 0.4}, "failed", error="ValueError: nan")]
+        >>> digest = digest_history(views, metric="loss", direction="minimize")
+        >>> digest.top.number, digest.standings[1].kind, digest.counts["failed"]
+        (1, 'new_best', 1)
+    """
     metrics = [metric] if isinstance(metric, str) else list(metric)
     directions = [direction] if isinstance(direction, str) else list(direction)
     if len(directions) != len(metrics):
