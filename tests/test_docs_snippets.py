@@ -19,7 +19,7 @@ import optuna
 import pytest
 
 from agenthpo import _keys
-from tests.test_readme_snippets import SpecRecorder, _is_ray, recorder  # noqa: F401
+from tests.test_readme_snippets import SpecRecorder, _is_ray, asked_the_llm, recorder  # noqa: F401
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 _BLOCK = re.compile(
@@ -119,7 +119,6 @@ def test_the_ray_tune_snippet_runs_with_the_agent(
     assert len(trials) == len(results) > 2
     # Tune starts two trials (two CPUs) before any finishes, so the sampler has no space
     # yet and TPE samples them; the LLM proposes every later one.
-    by = [t.user_attrs.get(_keys.PROPOSED_BY) for t in trials[2:]]
-    assert by == ["llm"] * len(by)
-    assert client.calls >= len(by)
+    assert all(asked_the_llm(t) for t in trials[2:])
+    assert client.calls >= len(trials) - 2
     assert all(str(r.path).startswith(str(results_dir)) for r in results)

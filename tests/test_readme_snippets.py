@@ -61,6 +61,14 @@ def recorder(monkeypatch: pytest.MonkeyPatch) -> SpecRecorder:
     return rec
 
 
+def asked_the_llm(trial: optuna.trial.FrozenTrial) -> bool:
+    """Whether a trial was the LLM's turn: it proposed it, or its random answers stayed near
+    copies of earlier trials (within 5% of every range) and the backbone stepped in."""
+    attrs = trial.user_attrs
+    reason = str(attrs.get(_keys.FALLBACK_REASON, ""))
+    return attrs.get(_keys.PROPOSED_BY) == "llm" or reason.startswith("duplicate")
+
+
 def run_block(block: str) -> dict[str, Any]:
     # A module name that is not importable: Ray pickles the snippet's functions by value,
     # as it does for a script's __main__.
@@ -86,8 +94,7 @@ def test_the_optuna_snippet_runs_with_the_agent(recorder: SpecRecorder) -> None:
         assert trials
         assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
         # The first trial teaches the sampler the space (TPE); the LLM proposes the rest.
-        by = [t.user_attrs.get(_keys.PROPOSED_BY) for t in trials[1:]]
-        assert by == ["llm"] * len(by)
+        assert all(asked_the_llm(t) for t in trials[1:])
         assert trials[1].user_attrs[_keys.LLM_MODEL] == "random:random"
     assert recorder.specs, "no snippet built its LLM with parse_llm_spec"
     assert all(c.calls > 0 for c in recorder.clients)

@@ -12,7 +12,7 @@ import pytest
 from agenthpo import _keys
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import Message, RandomLLM, ScriptedLLM
-from agenthpo.task import Task, task_from_dict
+from agenthpo.task import Task, task_from_dict, task_with
 from agenthpo.tuner import TrialEvent, Tuner
 from tests.conftest import answer
 
@@ -255,7 +255,10 @@ def test_strategies_decide_who_proposes(
     trials = _load(storage).trials
     assert [t.user_attrs[_keys.PROPOSED_BY] for t in trials] == expected
     assert all(t.user_attrs[_keys.STRATEGY] == strategy for t in trials)
-    assert llm.calls == expected.count("llm")
+    # One call per LLM trial, and a repair call for each random answer that nearly repeated
+    # a trial (the near-copy rule: within 5% of every range).
+    assert llm.calls == sum(t.user_attrs.get(_keys.LLM_CALLS, 0) for t in trials)
+    assert llm.calls >= expected.count("llm")
     assert summary.fallbacks == 0
 
 
@@ -269,8 +272,11 @@ def test_centaur_lets_cmaes_run_and_the_llm_override_after_warmup(
         return answer({"x": 2.0 - len(seen) / 100, "kind": "a"}, "stay near the CMA-ES mean")
 
     storage = f"sqlite:///{tmp_path / 'c.db'}"
+    # The scripted model stays within 1% of CMA-ES's mean on purpose; the near-copy rule
+    # (5% of each range by default) would refuse it, so this test keeps 0.1%.
+    task = task_with(quadratic_task, policy={"duplicate_tolerance": 0.001})
     Tuner(
-        quadratic_task,
+        task,
         llm=ScriptedLLM([respond]),
         storage=storage,
         n_trials=14,
