@@ -276,13 +276,17 @@ def _noise_note(study: Study, metric: str) -> str:
     """What re-evaluating configurations on further seeds showed, for the LLM.
 
     Re-evaluations are no trials (the backbone never sees them): the LLM reads them here,
-    named as re-runs of earlier trials, never as proposals of their own.
+    named as re-runs of earlier trials, never as proposals of their own. Scores on held-out
+    folds (``noise.fold_param``) are left out: they judge the search's winner, so the
+    search (a resumed one too) must not see them, and they are no seed noise.
     """
     stored = study.user_attrs.get(_keys.STUDY_NOISE)
     if not isinstance(stored, dict) or not stored:
         return ""
     entries: list[tuple[int, float, float, int]] = []
     for number, entry in stored.items():
+        if not isinstance(entry, dict) or "folds" in entry:
+            continue
         try:
             entries.append(
                 (int(number), float(entry["mean"]), float(entry["std"]), int(entry["n"]))
