@@ -20,7 +20,7 @@ import optuna
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-from agenthpo import _keys
+from agenthpo import _keys, _optuna
 from agenthpo.agent.creator import (
     CallRecord,
     Creator,
@@ -259,7 +259,7 @@ class Proposer:
         Workers write their claim first and then look at everyone else's, so of two workers
         racing for the same configuration at least one sees the other and yields.
         """
-        study._storage.set_trial_system_attr(trial._trial_id, _keys.SYS_CLAIM, config)
+        _optuna.set_trial_system_attr(study, trial, _keys.SYS_CLAIM, config)
         others: list[tuple[int, dict[str, Any]]] = []
         for t in study.get_trials(deepcopy=False):
             if t.number == trial.number:
