@@ -33,6 +33,7 @@ import sys
 import tempfile
 import textwrap
 import types
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,7 +98,9 @@ def _live_objects() -> Iterator[Any]:
         "NSGAIISampler",
         "QMCSampler",
     ):
-        yield getattr(samplers, name)(seed=0)
+        with warnings.catch_warnings():  # QMCSampler is "experimental"
+            warnings.simplefilter("ignore")
+            yield getattr(samplers, name)(seed=0)
 
 
 @functools.cache
