@@ -20,6 +20,12 @@ LLM_PREFETCHED = "llm_prefetched"  # the proposal was prepared while the previou
 LLM_BATCH = "llm_batch"  # one of several candidates the LLM proposed in one call
 LLM_COST = "llm_cost_usd"  # dollars, for models with a known price
 LLM_TRUST = "llm_trust"  # the adaptive share's trust in the LLM when this trial was proposed
+# An LLM answer for this trial repeated or nearly repeated an earlier trial (within the policy's
+# duplicate_tolerance of every range): {"of": number, "distance": share, "repaired": bool}
+LLM_NEAR_COPY = "llm_near_copy"
+# What the LLM's rationale claims against the stored numbers (agenthpo.agent.claims), one line:
+# "claims #11 is the best; the best is #10 (acc=0.941)"
+RATIONALE_CHECK = "rationale_check"
 # TPE screened out a proposal: {"proposed_by", "config", "rationale", "log_ratio",
 # "backbone_log_ratio"}; the trial ran the backbone's own configuration instead
 SCREENED = "screened_proposal"

@@ -103,8 +103,15 @@ class LLMPolicy:
             price table lacks (``None``: the table's).
         repair_rounds: Follow-up calls that send an invalid answer's problems back.
         temperature: The LLM's sampling temperature.
-        duplicate_tolerance: Proposals closer than this (unit-cube distance) to a tried or
-            running configuration are duplicates.
+        duplicate_tolerance: How far an LLM proposal must move from every tried or running
+            configuration, as a share of each parameter's range. A proposal is a near copy
+            of a trial when every categorical value is the same and every number (an integer
+            too) is within this share of its range of the trial's, on the log scale for a
+            log-scaled parameter (:meth:`~agenthpo.space.Space.distance` below it); it is
+            handled as a repeat (a repair round, then the backbone) and recorded on the
+            trial (``llm_near_copy``). The default, 5%, refuses ``C 57.55 -> 58.55`` with
+            the rest unchanged; 0 refuses exact repeats only. The backbone's own proposals
+            are not held to it.
         require_llm: An LLM that cannot run stops the run
             (:class:`~agenthpo.errors.LLMRequiredError`) instead of leaving its trials to the
             backbone.
@@ -132,7 +139,7 @@ class LLMPolicy:
     price_per_mtok: tuple[float, float] | None = None
     repair_rounds: int = 1
     temperature: float = 0.7
-    duplicate_tolerance: float = 1e-3
+    duplicate_tolerance: float = 0.05
     require_llm: bool = False
     record_calls: bool = True
 
@@ -147,7 +154,7 @@ class LLMPolicy:
         _between("share", self.share, 0.0, 1.0)
         _between("trust_floor", self.trust_floor, 0.0, 1.0)
         _between("temperature", self.temperature, 0.0, 2.0)
-        _between("duplicate_tolerance", self.duplicate_tolerance, 0.0, math.inf)
+        _between("duplicate_tolerance", self.duplicate_tolerance, 0.0, 1.0)
         if self.max_tokens is not None and (
             isinstance(self.max_tokens, bool)
             or not isinstance(self.max_tokens, int)

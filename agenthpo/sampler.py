@@ -62,7 +62,7 @@ from agenthpo.agent.recorder import (
     MAX_STORED_ANSWER_CHARS,
     Recorder,
 )
-from agenthpo.agent.schedule import backbone_label, describe, llm_turn, turn
+from agenthpo.agent.schedule import backbone_label, describe, llm_turn, slot, turn
 from agenthpo.agent.schedule import trust as schedule_trust
 from agenthpo.agent.screen import OutsideScreen, Screen, ScreenVerdict
 from agenthpo.agent.trust import Trust
@@ -299,8 +299,13 @@ class AgentSampler(BaseSampler):
         return self.policy(study).screen
 
     def llm_turn(self, number: int, study: Study | None = None) -> bool:
-        """Whether the schedule gives trial ``number`` to the LLM (before any trust check)."""
-        return llm_turn(self.policy(study), number)
+        """Whether the schedule gives trial ``number`` to the LLM (before any trust check).
+
+        With ``study``, the trials before it whose configuration was given (enqueued, the
+        default configuration, warm starts) take no turn (:func:`~agenthpo.agent.schedule.slot`).
+        """
+        turn_ = number if study is None else slot(study.get_trials(deepcopy=False), number)
+        return llm_turn(self.policy(study), turn_)
 
     def trust(self, study: Study) -> Trust | None:
         """The trust in the LLM from the study's trials (``None`` unless adaptive)."""
@@ -451,9 +456,10 @@ class AgentSampler(BaseSampler):
     ) -> dict[str, Any]:
         """The backbone's scheduled trial (its warm-up, or a turn the trust withheld)."""
         why = ""
-        if trust is not None and llm_turn(policy, trial.number):
+        turn_ = slot(study.get_trials(deepcopy=False), trial.number)
+        if trust is not None and llm_turn(policy, turn_):
             why = f"its turn: {trust.describe()}"
-        elif trial.number < policy.warmup:
+        elif turn_ < policy.warmup:
             why = f"its turn: the first {policy.warmup} trials are its warm-up"
         Recorder.store(study, trial, {_keys.PROPOSED_BY: "backbone"})
         space = self._space if self._space is not None else Space.from_optuna(search_space)

@@ -8,7 +8,11 @@ parameters and the attributes that say who proposed it and why; ``tests/fixtures
 policy_studies.json`` holds what the code at commit defc439 produced, and
 ``tests/test_policy_fixtures.py`` checks that the code today reproduces it trial for trial.
 
-Run ``python -m tests.policy_cases`` to (re)write the fixture file.
+Run ``python -m tests.policy_cases`` to (re)write the fixture file, or ``python -m
+tests.policy_cases NAME... --why "REASON"`` to re-record only the named cases (the others keep
+what they recorded), each noting why it was re-recorded (``rerecorded``). Recorded floats
+differ between machines in their last digits (BLAS, CPU), so the test compares them with a
+relative tolerance.
 """
 
 from __future__ import annotations
@@ -279,17 +283,34 @@ def has_torch() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
-def record() -> None:
-    """Writes the fixture file from the code checked out now."""
+def record(names: Sequence[str] = (), why: str = "") -> None:
+    """Writes the fixture file from the code checked out now: every case, or only the cases
+    ``names`` (each noting ``why`` it was re-recorded), keeping the others as recorded."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     out: dict[str, Any] = {"torch": has_torch(), "n_trials": N_TRIALS, "cases": {}}
+    if names:
+        out = json.loads(FIXTURE.read_text())
+        unknown = sorted(set(names) - {c["name"] for c in cases()})
+        if unknown or not why:
+            raise SystemExit(f"unknown cases {unknown}" if unknown else "say --why")
     for case in cases():
         if case["strategy"] == "gp" and not has_torch():
             continue
-        out["cases"][case["name"]] = {"case": case, **run_case(case)}
+        if names and case["name"] not in names:
+            continue
+        entry: dict[str, Any] = {"case": case, **run_case(case)}
+        if why:
+            entry["rerecorded"] = why
+        out["cases"][case["name"]] = entry
         print(case["name"], file=sys.stderr)
     FIXTURE.write_text(json.dumps(out, indent=1, sort_keys=True) + "\n")
 
 
 if __name__ == "__main__":
-    record()
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("names", nargs="*", help="re-record only these cases")
+    parser.add_argument("--why", default="", help="why the named cases are re-recorded")
+    args = parser.parse_args()
+    record(args.names, args.why)

@@ -170,7 +170,7 @@ def test_show_in_a_pipe_is_plain_one_line_per_trial(runner: CliRunner, storage: 
     lines = out.splitlines()
     assert lines[0] == "demo (maximize val_accuracy)"
     assert lines[1].split()[:3] == ["trial", "state", "val_accuracy"]
-    trials = lines[2:]
+    trials = lines[2 : lines.index("")]  # what the LLM added follows a blank line
     assert [line.split()[:2] for line in trials] == [
         ["0", "complete"],
         ["1", "fail"],
@@ -242,3 +242,75 @@ def test_run_log_line_prints_markup_literally(monkeypatch: pytest.MonkeyPatch) -
     drawn = wide.file.getvalue()  # type: ignore[attr-defined]
     for word in MARKUP_RATIONALE.split():  # the column folds between words
         assert word in drawn, word
+
+
+# -------------------------------------- what the LLM added (issue 22, item 7)
+
+
+@pytest.fixture
+def mixed(tmp_path: Path) -> str:
+    """A study of the LLM, the backbone and the default configuration; one rationale
+    misreads the history, one answer nearly repeated a trial."""
+    url = f"sqlite:///{tmp_path / 'mixed.db'}"
+    study = optuna.create_study(study_name="mixed", storage=url, direction="maximize")
+    study.set_user_attr(_keys.STUDY_METRIC, "acc")
+    rows: list[tuple[float | None, str, dict[str, Any]]] = [
+        (0.91, "default_config", {}),
+        (0.93, "llm", {}),
+        (0.92, "backbone", {}),
+        (0.941, "llm", {_keys.LLM_NEAR_COPY: {"of": 1, "distance": 0.01, "repaired": True}}),
+        (0.934, "backbone", {}),
+        (0.932, "llm", {_keys.RATIONALE_CHECK: "claims #4 is the best; the best is #3"}),
+        (None, "backbone", {}),
+    ]
+    for i, (value, by, extra) in enumerate(rows):
+        study.add_trial(
+            trial(
+                TrialState.COMPLETE if value is not None else TrialState.FAIL,
+                {"momentum": i / 10},
+                {_keys.PROPOSED_BY: by, _keys.RATIONALE: "why", **extra},
+                value=value,
+            )
+        )
+    return url
+
+
+def test_show_says_what_the_llm_added(runner: CliRunner, mixed: str) -> None:
+    out = show(runner, mixed)
+    lines = out.splitlines()
+    start = lines.index(
+        "What the LLM added (mean rank: percentile among finished trials, 100% = best):"
+    )
+    table = [line.split() for line in lines[start + 1 : start + 5]]
+    assert table[0][:3] == ["proposed", "by", "trials"]
+    # LLM: trials 1, 3, 5 rank 50%, 100%, 67% among the 7 finished; each beat the median of
+    # the results before it. The backbone's failure ranks last and beats nothing.
+    assert table[1] == ["LLM", "3", "3", "72%", "3", "of", "3", "0.941", "3"]
+    assert table[2] == ["backbone", "3", "3", "39%", "1", "of", "3", "0.934", "4"]
+    assert table[3] == ["given", "1", "1", "17%", "—", "0.91", "0"]
+    assert "Best found by the LLM (trial 3, acc=0.941)." in lines
+    assert (
+        "LLM answers that (nearly) repeated a trial: 1; rationales that contradict the stored"
+        " numbers: 1 (trial 5)." in lines
+    )
+    flagged = next(line for line in lines if line.split()[:2] == ["5", "complete"])
+    assert "[rationale check: claims #4 is the best; the best is #3]" in flagged
+
+
+def test_show_table_says_what_the_llm_added(
+    runner: CliRunner, mixed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli_show, "console", Console(width=1000))
+    out = show(runner, mixed, "--format", "table")
+    assert "What the LLM added" in out
+    assert "beat running median" in out
+    assert "Best found by the LLM (trial 3, acc=0.941)." in out
+
+
+def test_a_study_without_llm_trials_says_so_in_one_line(runner: CliRunner, storage: str) -> None:
+    url = storage.replace("show.db", "plain.db")
+    study = optuna.create_study(study_name="plain", storage=url)
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    out = show(runner, url)
+    assert out.splitlines()[-1] == "No trial of this study was proposed by an LLM."
+    assert "What the LLM added" not in out

@@ -8,10 +8,12 @@ import pytest
 
 from agenthpo.agent.creator import (
     Creator,
+    NearCopy,
     ProposalFailed,
     describe_change,
     find_duplicate,
     is_vacuous,
+    nearest_copy,
     parse_answer,
 )
 from agenthpo.agent.prompts import TaskContext, answer_schema
@@ -183,3 +185,65 @@ def test_batch_with_nothing_usable_fails(small_space: Space) -> None:
     with pytest.raises(ProposalFailed) as info:
         propose_batch(Creator(llm=llm, space=small_space, context=CTX), "", 2)
     assert info.value.kind == "invalid"
+
+
+# ------------------------------------------------- near copies (issue 22, item 6)
+
+SVC = Space.from_dict(
+    {
+        "C": {"type": "float", "low": 0.01, "high": 1000.0, "log": True},
+        "gamma": {"type": "float", "low": 1e-4, "high": 1.0, "log": True},
+        "tol": {"type": "float", "low": 1e-5, "high": 1e-1, "log": True},
+        "max_iter": {"type": "int", "low": 100, "high": 2000},
+        "kernel": ["rbf", "poly"],
+    }
+)
+TRIED = {"C": 57.55, "gamma": 0.01, "tol": 1e-3, "max_iter": 500, "kernel": "rbf"}
+
+
+@pytest.mark.parametrize(
+    ("change", "near"),
+    [
+        ({"C": 58.55}, True),  # the 1.5B model's move: 0.15% of C's log range
+        ({"C": 57.55 * 1.5}, True),  # 3.5% of the log range
+        ({"C": 57.55 * 3}, False),  # 9.5%: a real move
+        ({"max_iter": 550}, True),  # an int within 5% of its range (2.6%)
+        ({"max_iter": 700}, False),  # 10.5% of the range
+        ({"kernel": "poly"}, False),  # a categorical must be equal
+        ({"C": 58.55, "gamma": 0.04}, False),  # one parameter moving far enough suffices
+    ],
+)
+def test_a_near_copy_is_judged_on_each_parameters_scaled_range(
+    change: dict[str, object], near: bool
+) -> None:
+    config = {**TRIED, **change}
+    found = nearest_copy(config, [(10, TRIED)], SVC, tolerance=0.05)
+    assert (found is not None) is near
+    # The old absolute tolerance let every one of them through.
+    assert find_duplicate(config, [(10, TRIED)], SVC, tolerance=1e-3) is None
+
+
+def test_a_near_copy_goes_back_for_repair_with_the_trial_it_copies() -> None:
+    moved = {**TRIED, "C": 300.0}
+    llm = ScriptedLLM(
+        [answer({**TRIED, "C": 58.55}, "raise C a bit"), answer(moved, "raise C further")]
+    )
+    creator = Creator(llm=llm, space=SVC, context=CTX)
+    assert creator.duplicate_tolerance == 0.05  # the policy's default
+    proposal = creator.propose("", tried=[(10, TRIED)])
+    assert proposal.config == moved
+    assert proposal.near_copy == NearCopy(of=10, distance=0.0015)
+    repair = llm.calls[1].messages[-1].content
+    assert "near copy of trial #10" in repair
+    assert "change at least one parameter by more than 5%" in repair
+    # The rule is in the first request already.
+    assert "within 5% of its range" in llm.calls[0].messages[-1].content
+
+
+def test_near_copies_to_the_end_fail_as_duplicates() -> None:
+    llm = ScriptedLLM([answer({**TRIED, "C": 58.55}), answer({**TRIED, "tol": 1.1e-3})])
+    with pytest.raises(ProposalFailed) as info:
+        Creator(llm=llm, space=SVC, context=CTX).propose("", tried=[(10, TRIED)])
+    assert info.value.kind == "duplicate"
+    assert info.value.near_copy is not None
+    assert info.value.near_copy.of == 10

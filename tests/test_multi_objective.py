@@ -153,13 +153,14 @@ def test_the_history_shows_every_objective_and_names_the_front() -> None:
     text = render_history(
         _views(points), metric=["acc", "seconds"], direction=["maximize", "minimize"]
     )
-    head = text.splitlines()[0]
+    head = next(line for line in text.splitlines() if line.startswith("Summary:"))
     assert "Objectives: maximize acc, minimize seconds." in head
     assert "Pareto front so far (4 trials" in head
     for number in (0, 1, 3, 4):
         assert f"#{number} (acc=" in head
     assert "#2 (" not in head  # dominated by trial 0
-    assert "#2 acc=0.7 seconds=40 " in text
+    assert "#2 acc=0.7 seconds=40 (earlier trial #0 acc=0.9 seconds=30 beats it" in text
+    assert "#3 acc=0.95 seconds=50 (no earlier trial beats it on every objective)" in text
 
 
 def test_beyond_a_few_trials_the_front_comes_first() -> None:

@@ -42,7 +42,7 @@ def test_incumbent_is_rerun_and_the_agent_hears_the_spread(tmp_path: Path) -> No
 
     def respond(messages: list[Message], schema: object) -> str:
         seen.append(messages[-1].content)
-        return answer({"x": 2.0 + len(seen) / 10}, "walk right")
+        return answer({"x": 2.0 + len(seen) * 0.6}, "walk right")
 
     storage = f"sqlite:///{tmp_path / 'n.db'}"
     Tuner(task, llm=ScriptedLLM([respond]), storage=storage, prefetch=False).run()

@@ -29,15 +29,34 @@ PHRASES = [
     ("already tried or is running", False),
     ("; answer with one JSON object", False),
     ("Your answer cannot be used", False),
+    ("Running now (do not propose these again)", False),
+    ("Best so far: trial", False),
+    ("worse than the best before it", False),
+    ("beats it on every objective", False),
+    ("data from the training runs, not", False),
+    ("Seed noise: trial", False),
+    ("the optimizer running this study, proposes", False),
+    ("Its search distribution after generation", False),
+    ("is a near copy of trial", False),
+    ("Repeats are refused: a configuration", False),
 ]
 
 
 @functools.cache
 def _strings(path: Path) -> list[str]:
+    """The string constants of a module, but for docstrings (an example may show prompt text
+    that the prompts module writes)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                docstrings.add(id(first.value))
     out: list[str] = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        is_text = isinstance(node, ast.Constant) and isinstance(node.value, str)
+        if is_text and id(node) not in docstrings:
             out.append(node.value)
     return out
 

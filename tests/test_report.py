@@ -27,6 +27,7 @@ from agenthpo.reporting import (
     STUDY_REFERENCE,
     Filler,
     build_report,
+    collect_data,
     find_literal_numbers,
     make_report,
     measure_importance,
@@ -848,3 +849,77 @@ def test_a_summary_unusable_twice_falls_back_saying_why(
     assert "retry:" in summary.note
     if "unfilled" in bad or "{{" in bad:
         assert "unfilled placeholder" in summary.note
+
+
+# -------------------------------------- what the LLM added (issue 22, item 7)
+
+
+def _sourced_study(storage: str, rows: Sequence[tuple[float | None, str, dict[str, Any]]]) -> Any:
+    study = optuna.create_study(study_name="sourced", storage=storage, direction="maximize")
+    study.set_user_attr(_keys.STUDY_METRIC, "acc")
+    for i, (value, by, extra) in enumerate(rows):
+        study.add_trial(
+            create_trial(
+                params={"x": i / 10},
+                distributions={"x": FloatDistribution(0, 1)},
+                value=value,
+                state=TrialState.COMPLETE if value is not None else TrialState.FAIL,
+                user_attrs={_keys.PROPOSED_BY: by, **extra},
+            )
+        )
+    return study
+
+
+def test_the_report_says_what_the_llm_added(storage: str, tmp_path: Path) -> None:
+    study = _sourced_study(
+        storage,
+        [
+            (0.91, "default_config", {}),
+            (0.93, "llm", {}),
+            (0.92, "backbone", {}),
+            (0.941, "llm", {_keys.LLM_NEAR_COPY: {"of": 1, "distance": 0.01, "repaired": True}}),
+            (0.934, "backbone", {}),
+            (0.932, "llm", {_keys.RATIONALE_CHECK: "claims #4 is the best; the best is #3"}),
+            (None, "backbone", {}),
+        ],
+    )
+    paths = build_report(study, out_dir=tmp_path)
+    c = paths.report.data.contribution
+    # Ranks among the 7 finished trials (the failure last): the LLM's 50%, 100%, 67%.
+    stats = [(s.source, s.n, round(s.mean_rank or 0), s.beat_median, s.judged) for s in c.sources]
+    assert stats == [("LLM", 3, 72, 3, 3), ("backbone", 3, 39, 1, 3), ("given", 1, 17, 0, 0)]
+    assert (c.best_trial, c.best_source, c.near_copies) == (3, "LLM", 1)
+    assert c.flagged == ((5, "claims #4 is the best; the best is #3"),)
+    md = paths.markdown.read_text(encoding="utf-8")
+    assert "### What the LLM added" in md
+    assert "| LLM | 3 | 3 | 72% | 3 of 3 | 0.941 | 3 |" in md
+    assert "| given | 1 | 1 | 17% | — | 0.91 | 0 |" in md
+    assert "Best found by the LLM (trial 3, acc=0.941)." in md
+    assert "rationale check: claims #4 is the best" in md
+    html = paths.html.read_text(encoding="utf-8")
+    assert "<h3>What the LLM added</h3>" in html
+    assert "rationale check: claims #4 is the best" in html
+    assert "an LLM answer nearly repeated trial 1" in html
+
+
+def test_who_came_within_one_percent_of_the_best_first(storage: str) -> None:
+    study = _sourced_study(
+        storage,
+        [(0.80, "backbone", {}), (0.936, "backbone", {}), (0.90, "llm", {}), (0.94, "llm", {})],
+    )
+    c = collect_data(study).contribution
+    assert (c.best_trial, c.best_source) == (3, "LLM")
+    assert (c.first_near_best, c.first_near_source) == (1, "backbone")
+    assert c.lines("acc", 0.94) == [
+        "Best found by the LLM (trial 3, acc=0.94); first within 1% of it: trial 1 (the backbone)."
+    ]
+
+
+def test_a_study_without_llm_trials_says_so_instead_of_a_table(
+    storage: str, tmp_path: Path
+) -> None:
+    study = _sourced_study(storage, [(0.8, "backbone", {}), (0.9, "backbone", {})])
+    paths = build_report(study, out_dir=tmp_path)
+    md = paths.markdown.read_text(encoding="utf-8")
+    section = md.split("### What the LLM added", 1)[1].split("\n#", 1)[0]
+    assert section.strip() == "No trial of this study was proposed by an LLM."

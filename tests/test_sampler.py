@@ -100,7 +100,9 @@ def test_without_a_space_it_learns_the_space_from_finished_trials() -> None:
     by = [t.user_attrs.get(_keys.PROPOSED_BY) for t in study.trials]
     assert by[0] is None  # nothing known yet: the backbone's independent sampling
     assert by[1:] == ["llm"] * 3
-    assert llm.calls == 3
+    # One call per trial, and one more for each random answer that nearly repeated a trial.
+    repairs = sum(_keys.LLM_NEAR_COPY in t.user_attrs for t in study.trials)
+    assert llm.calls == 3 + repairs
 
 
 def test_hidden_metrics_never_reach_the_prompt(small_space: Space) -> None:
@@ -164,7 +166,8 @@ def test_anonymous_context_reads_direction_from_study(direction: str) -> None:
         direction=direction, sampler=AgentSampler(llm=ScriptedLLM([respond]), space=space)
     )
     study.optimize(objective, n_trials=1)
-    assert f"Goal: {direction} value." in seen[0]
+    way = "higher" if direction == "maximize" else "lower"
+    assert f"Goal: {direction} value ({way} is better)." in seen[0]
 
 
 def test_batch_candidates_are_enqueued_for_any_worker(small_space: Space) -> None:
@@ -189,3 +192,41 @@ def test_batch_candidates_are_enqueued_for_any_worker(small_space: Space) -> Non
     ]
     assert [t.user_attrs[_keys.RATIONALE] for t in study.trials] == ["centre", "right", "left"]
     assert study.trials[1].user_attrs[_keys.LLM_BATCH] is True
+
+
+def test_a_near_copy_is_recorded_on_the_trial(small_space: Space) -> None:
+    """Issue 22, item 6: 10 of 25 proposals of a 1.5B model were near copies of an earlier
+    trial, which a tolerance of 1e-3 let through; now they are repaired, or the backbone
+    proposes, and the trial says which trial was nearly repeated."""
+    llm = ScriptedLLM(
+        [
+            answer({"x": 0.0, "kind": "a"}, "start at the centre of the range"),
+            answer({"x": 0.2, "kind": "a"}, "nudge x"),  # 2% of x's range from trial 0
+            answer({"x": 2.0, "kind": "a"}, "move right"),
+            answer({"x": 2.1, "kind": "a"}, "nudge x"),
+            answer({"x": 1.9, "kind": "a"}, "nudge x the other way"),
+        ]
+    )
+    sampler = AgentSampler(llm=llm, space=small_space, context=CTX, seed=0)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(objective, n_trials=3)
+    t0, t1, t2 = study.trials
+    assert _keys.LLM_NEAR_COPY not in t0.user_attrs
+    assert t1.params == {"x": 2.0, "kind": "a"}
+    assert t1.user_attrs[_keys.PROPOSED_BY] == "llm"
+    assert t1.user_attrs[_keys.LLM_NEAR_COPY] == {"of": 0, "distance": 0.02, "repaired": True}
+    assert t2.user_attrs[_keys.PROPOSED_BY] == "backbone"
+    assert t2.user_attrs[_keys.FALLBACK_REASON].startswith("duplicate: this configuration is")
+    assert t2.user_attrs[_keys.LLM_NEAR_COPY] == {"of": 1, "distance": 0.01, "repaired": False}
+
+
+def test_the_near_copy_tolerance_is_a_policy_field(small_space: Space) -> None:
+    llm = ScriptedLLM([answer({"x": 0.0, "kind": "a"}), answer({"x": 0.2, "kind": "a"})])
+    policy = LLMPolicy(duplicate_tolerance=0.01)
+    study = optuna.create_study(
+        sampler=AgentSampler(llm=llm, space=small_space, context=CTX, policy=policy, seed=0)
+    )
+    study.optimize(objective, n_trials=2)
+    assert study.trials[1].params == {"x": 0.2, "kind": "a"}  # 2% apart: allowed at 1%
+    assert _keys.LLM_NEAR_COPY not in study.trials[1].user_attrs
+    assert LLMPolicy().duplicate_tolerance == 0.05

@@ -91,6 +91,11 @@ def test_no_verdict_while_tpe_is_still_drawing_at_random() -> None:
     assert tpe_screen(study.sampler, study, 5, SPACE, {"x": 2.0, "kind": "a"}, own) is None
 
 
+# These scripted models probe next to a trial on purpose; the near-copy rule (5% of each
+# range by default, tested in test_creator) would refuse them, so these tests keep 0.1%.
+FINE = 1e-3
+
+
 def _beside_the_worst(study: optuna.Study) -> Any:
     def propose(messages: Any, schema: Any) -> str:
         done = [t for t in study.trials if t.value is not None]
@@ -111,7 +116,13 @@ def test_a_screened_out_run_is_tpe_itself(small_space: Space) -> None:
     study = optuna.create_study()
     llm = _EmbeddedLike([_beside_the_worst(study)])
     study.sampler = make_sampler(
-        "hybrid-tpe", llm=llm, space=small_space, context=CTX, seed=0, backbone="tpe"
+        "hybrid-tpe",
+        llm=llm,
+        space=small_space,
+        context=CTX,
+        seed=0,
+        backbone="tpe",
+        policy=preset("hybrid-tpe", duplicate_tolerance=FINE),
     )
     study.optimize(_objective, n_trials=30)
     tpe = _run(make_sampler("tpe", seed=0), 30)
@@ -134,7 +145,14 @@ def test_a_screened_out_run_is_the_backbone_itself(small_space: Space) -> None:
     # LLM proposal is screened out is the backbone's own study, trial for trial.
     study = optuna.create_study()
     llm = _EmbeddedLike([_beside_the_worst(study)])
-    study.sampler = make_sampler("hybrid-tpe", llm=llm, space=small_space, context=CTX, seed=0)
+    study.sampler = make_sampler(
+        "hybrid-tpe",
+        llm=llm,
+        space=small_space,
+        context=CTX,
+        seed=0,
+        policy=preset("hybrid-tpe", duplicate_tolerance=FINE),
+    )
     study.optimize(_objective, n_trials=16)
     alone = _run(make_sampler("backbone", seed=0), 16)
     assert [t.params for t in study.trials] == [t.params for t in alone.trials]
@@ -189,7 +207,7 @@ def test_any_other_model_is_not_screened_unless_asked(small_space: Space) -> Non
             space=small_space,
             context=CTX,
             seed=0,
-            policy=preset("hybrid-late", **options),
+            policy=preset("hybrid-late", duplicate_tolerance=FINE, **options),
         )
         study.optimize(_objective, n_trials=20)
         return [t.user_attrs[_keys.PROPOSED_BY] for t in study.trials]
@@ -288,7 +306,7 @@ def test_a_batch_candidate_tpe_screens_out_is_not_enqueued(small_space: Space) -
         space=small_space,
         context=CTX,
         seed=0,
-        policy=LLMPolicy(batch_size=3, screen=True),
+        policy=LLMPolicy(batch_size=3, screen=True, duplicate_tolerance=FINE),
     )
     study.optimize(_objective, n_trials=1)
     waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))

@@ -75,7 +75,7 @@ def test_an_llm_turn_is_not_withheld_before_the_llm_proposed_anything(
             space=small_space,
             context=CTX,
             seed=seed,
-            policy=LLMPolicy(warmup=10, adaptive=True),
+            policy=LLMPolicy(warmup=10, adaptive=True, duplicate_tolerance=FINE),
         )
     )
     for i in range(10):  # the backbone's warm-up went well: every trial beat the median
@@ -145,6 +145,11 @@ def _bad_llm_objective(trial: optuna.Trial) -> float:
     return (x - 2) ** 2 + (0.0 if kind == "a" else 1.0)
 
 
+# These scripted models move in small steps on purpose; the near-copy rule (5% of each
+# range by default, tested in test_creator) would refuse them, so these tests keep 0.1%.
+FINE = 1e-3
+
+
 def _stubborn_llm() -> ScriptedLLM:
     """Proposes a different bad corner every time (x far from the optimum at 2)."""
     counter = iter(range(10_000))
@@ -180,7 +185,7 @@ def test_hybrid_tpe_gives_a_losing_llm_fewer_turns(small_space: Space) -> None:
             space=small_space,
             context=CTX,
             seed=3,
-            policy=preset("hybrid-tpe", adaptive=adaptive),
+            policy=preset("hybrid-tpe", adaptive=adaptive, duplicate_tolerance=FINE),
         )
         study = optuna.create_study(sampler=sampler)
         study.optimize(_bad_llm_objective, n_trials=n)
@@ -207,7 +212,13 @@ def test_hybrid_tpe_keeps_the_turns_of_an_llm_that_wins(small_space: Space) -> N
     # On plain TPE, whose proposals lose to the optimum's for long (GP finds it quickly and
     # then its own proposals tie the LLM's, which is a different test).
     sampler = make_sampler(
-        "hybrid-tpe", llm=_optimum_llm(), space=small_space, context=CTX, seed=3, backbone="tpe"
+        "hybrid-tpe",
+        llm=_optimum_llm(),
+        space=small_space,
+        context=CTX,
+        seed=3,
+        backbone="tpe",
+        policy=preset("hybrid-tpe", duplicate_tolerance=FINE),
     )
     study = optuna.create_study(sampler=sampler)
     study.optimize(_bad_llm_objective, n_trials=40)
@@ -233,7 +244,14 @@ def test_the_decisions_are_reproducible_from_the_seed(small_space: Space) -> Non
 
 
 def test_the_agent_strategy_is_not_adaptive(small_space: Space) -> None:
-    sampler = make_sampler("agent", llm=_stubborn_llm(), space=small_space, context=CTX, seed=0)
+    sampler = make_sampler(
+        "agent",
+        llm=_stubborn_llm(),
+        space=small_space,
+        context=CTX,
+        seed=0,
+        policy=preset("agent", duplicate_tolerance=FINE),
+    )
     study = optuna.create_study(sampler=sampler)
     study.optimize(_bad_llm_objective, n_trials=15)
     assert Counter(_who(study))["llm"] == 15

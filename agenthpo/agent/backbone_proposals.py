@@ -10,7 +10,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 from typing import Any
@@ -23,8 +22,9 @@ from optuna.trial import FrozenTrial
 from agenthpo import _keys, _optuna
 from agenthpo._seeding import reseed, trial_seed
 from agenthpo.agent.explain import cmaes_state, explain
+from agenthpo.agent.prompts import backbone_note
 from agenthpo.agent.proposer import Proposer
-from agenthpo.agent.recorder import RATIONALE_ATTR_MAX, Recorder, clip, rounded
+from agenthpo.agent.recorder import RATIONALE_ATTR_MAX, Recorder, clip
 from agenthpo.space import Space
 
 __all__ = ["REDRAWS", "BackboneProposals"]
@@ -131,17 +131,7 @@ class BackboneProposals:
 
     def note(self, study: Study, proposal: dict[str, Any]) -> str:
         """The backbone's proposal (and CMA-ES's state) in words, for the LLM to keep or
-        override."""
-        if not proposal:
-            return f"{self.name} has no proposal of its own yet (it is still warming up)."
-        shown = json.dumps(rounded(proposal))
-        note = f"{self.name}, the optimizer running this study, proposes: {shown}."
-        state = cmaes_state(self._backbone, study)
+        override (:func:`~agenthpo.agent.prompts.backbone_note`)."""
+        state = cmaes_state(self._backbone, study) if proposal else None
         described = state.describe() if state is not None else ""
-        if described:
-            note += " " + described
-        note += (
-            " Keep its proposal if it looks right, or override it with a better configuration"
-            " (complete it with values for any parameter it left out)."
-        )
-        return note
+        return backbone_note(self.name, proposal, described)

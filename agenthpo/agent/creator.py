@@ -30,6 +30,7 @@ from agenthpo.agent.prompts import (
     batch_schema,
     creator_messages_text,
     duplicate_problem,
+    near_copy_problem,
     not_json_problem,
     repair_prompt,
     valid_value_hint,
@@ -40,11 +41,13 @@ from agenthpo.space import Config, Space
 
 __all__ = [
     "Creator",
+    "NearCopy",
     "Proposal",
     "ProposalFailed",
     "describe_change",
     "find_duplicate",
     "is_vacuous",
+    "nearest_copy",
     "parse_answer",
     "propose_batch",
 ]
@@ -78,6 +81,11 @@ class Proposal:
     """Problems of the first answer that the repair round fixed."""
     normalized: list[str] = field(default_factory=list)
     """Lossless coercions applied to the answer ("Adam" -> "adam")."""
+    near_copy: NearCopy | None = None
+    """The trial an earlier answer (nearly) repeated before a repair round moved it."""
+    rationale_check: str | None = None
+    """What the rationale claims that the stored numbers contradict
+    (:func:`agenthpo.agent.claims.check_rationale`)."""
 
     @property
     def prompt_tokens(self) -> int:
@@ -98,11 +106,20 @@ class Proposal:
 class ProposalFailed(Exception):
     """No usable configuration came from the LLM; ``kind`` and the message say why."""
 
-    def __init__(self, kind: FailureKind, detail: str, calls: Sequence[CallRecord] = ()) -> None:
+    def __init__(
+        self,
+        kind: FailureKind,
+        detail: str,
+        calls: Sequence[CallRecord] = (),
+        *,
+        near_copy: NearCopy | None = None,
+    ) -> None:
         super().__init__(f"{kind}: {detail}")
         self.kind: FailureKind = kind
         self.detail = detail
         self.calls = list(calls)
+        self.near_copy = near_copy
+        """The trial the last answer (nearly) repeated, when that is why it failed."""
 
 
 def _one_line(text: str, limit: int = RATIONALE_MAX_CHARS) -> str:
@@ -131,6 +148,58 @@ def parse_answer(text: str, space: Space) -> tuple[dict[str, Any], str]:
     return config, _one_line(rationale if isinstance(rationale, str) else json.dumps(rationale))
 
 
+@dataclass(frozen=True)
+class NearCopy:
+    """An answer that repeated, or nearly repeated, trial ``of``: ``distance`` is the
+    largest gap of any parameter as a share of its range (0 for an exact repeat)."""
+
+    of: int
+    distance: float
+
+    def to_attr(self, *, repaired: bool) -> dict[str, Any]:
+        """The trial attribute ``llm_near_copy``: which trial, how close, and whether a
+        repair round got a different configuration.
+
+        Example:
+            >>> NearCopy(of=3, distance=0.0123456).to_attr(repaired=True)
+            {'of': 3, 'distance': 0.0123, 'repaired': True}
+        """
+        return {"of": self.of, "distance": round(self.distance, 4), "repaired": repaired}
+
+
+def nearest_copy(
+    config: Mapping[str, Any],
+    others: Sequence[tuple[int, Mapping[str, Any]]],
+    space: Space,
+    *,
+    tolerance: float,
+) -> NearCopy | None:
+    """The closest trial of ``others`` that ``config`` equals or lies within ``tolerance``
+    of, as a :class:`NearCopy`, or ``None``.
+
+    Distance is :meth:`Space.distance`: the largest per-parameter gap as a share of the
+    parameter's range (log scale where the parameter is log-scaled; any categorical
+    difference counts 1, so a near copy has every categorical value equal).
+
+    Example:
+        >>> space = Space.from_dict({"C": {"type": "float", "low": 0.01, "high": 100.0,
+        ...                                "log": True}, "kernel": ["rbf", "poly"]})
+        >>> nearest_copy({"C": 58.55, "kernel": "rbf"}, [(7, {"C": 57.55, "kernel": "rbf"})],
+        ...              space, tolerance=0.05)
+        NearCopy(of=7, distance=0.0019)
+    """
+    found: NearCopy | None = None
+    for number, other in others:
+        if set(other) != set(config):
+            continue
+        if dict(other) == dict(config):
+            return NearCopy(number, 0.0)
+        distance = space.distance(config, other)
+        if distance < tolerance and (found is None or distance < found.distance):
+            found = NearCopy(number, round(distance, 4))
+    return found
+
+
 def find_duplicate(
     config: Mapping[str, Any],
     others: Sequence[tuple[int, Mapping[str, Any]]],
@@ -138,17 +207,10 @@ def find_duplicate(
     *,
     tolerance: float = 1e-3,
 ) -> int | None:
-    """The number of a trial whose config equals ``config`` or lies within ``tolerance``.
-
-    Distance is :meth:`Space.distance` (the largest per-parameter gap in the unit cube, log
-    scale where the parameter is log-scaled; any categorical difference counts 1).
-    """
-    for number, other in others:
-        if set(other) != set(config):
-            continue
-        if dict(other) == dict(config) or space.distance(config, other) < tolerance:
-            return number
-    return None
+    """The number of a trial whose config equals ``config`` or lies within ``tolerance``
+    (see :func:`nearest_copy`)."""
+    found = nearest_copy(config, others, space, tolerance=tolerance)
+    return found.of if found is not None else None
 
 
 _WORD = re.compile(r"[A-Za-z]{2,}")
@@ -190,7 +252,8 @@ class Creator:
         repair_rounds: Follow-up calls that send an unusable answer's problems back.
         temperature: Sampling temperature.
         max_tokens: Completion limit per call.
-        duplicate_tolerance: See :func:`find_duplicate`.
+        duplicate_tolerance: How far a proposal must be from every tried or running trial
+            (:func:`nearest_copy`; :attr:`agenthpo.policy.LLMPolicy.duplicate_tolerance`).
 
     Example:
         >>> creator = Creator(llm=my_llm, space=space, context=TaskContext())  # doctest: +SKIP
@@ -207,7 +270,7 @@ class Creator:
         repair_rounds: int = 1,
         temperature: float = 0.7,
         max_tokens: int = 384,
-        duplicate_tolerance: float = 1e-3,
+        duplicate_tolerance: float = 0.05,
     ) -> None:
         self.llm = llm
         self.space = space
@@ -221,20 +284,26 @@ class Creator:
         """The messages of a first proposal request."""
         return [
             Message("system", SYSTEM_PROMPT),
-            Message("user", creator_messages_text(self.context, self.space, history)),
+            Message(
+                "user",
+                creator_messages_text(
+                    self.context, self.space, history, tolerance=self.duplicate_tolerance
+                ),
+            ),
         ]
 
     def _problems(
         self,
         text: str,
         tried: Sequence[tuple[int, Mapping[str, Any]]],
-    ) -> tuple[Config | None, str, list[str], list[str], FailureKind | None]:
-        """Parses and checks one answer: (config, rationale, problems, coercions, kind)."""
+    ) -> _Checked:
+        """Parses and checks one answer."""
         try:
             raw, rationale = parse_answer(text, self.space)
         except ValueError as exc:
-            return None, "", [not_json_problem(str(exc))], [], "not_json"
+            return _Checked(None, "", [not_json_problem(str(exc))], [], "not_json")
         config, changes = self.space.normalize(raw)
+        coerced = [str(c) for c in changes]
         violations = self.space.validate(config)
         if violations:
             problems = [str(v) for v in violations]
@@ -244,17 +313,16 @@ class Creator:
                 for c in fixes
                 if c.name in fixed and c.after is not None
             ]
-            return None, rationale, problems + hints[:5], [str(c) for c in changes], "invalid"
-        dup = find_duplicate(config, tried, self.space, tolerance=self.duplicate_tolerance)
-        if dup is not None:
-            return (
-                None,
-                rationale,
-                [duplicate_problem(dup)],
-                [str(c) for c in changes],
-                "duplicate",
+            return _Checked(None, rationale, problems + hints[:5], coerced, "invalid")
+        copy = nearest_copy(config, tried, self.space, tolerance=self.duplicate_tolerance)
+        if copy is not None:
+            problem = (
+                duplicate_problem(copy.of)
+                if copy.distance == 0
+                else near_copy_problem(copy.of, copy.distance, self.duplicate_tolerance)
             )
-        return config, rationale, [], [str(c) for c in changes], None
+            return _Checked(None, rationale, [problem], coerced, "duplicate", copy)
+        return _Checked(config, rationale, [], coerced, None)
 
     def propose(
         self,
@@ -283,6 +351,7 @@ class Creator:
         first_problems: list[str] = []
         kind: FailureKind = "invalid"
         problems: list[str] = []
+        copy: NearCopy | None = None
         for round_ in range(self.repair_rounds + 1):
             try:
                 response = self.llm.complete(
@@ -293,9 +362,10 @@ class Creator:
                     seed=None if seed is None else seed + round_,
                 )
             except LLMError as exc:
-                raise ProposalFailed("llm_error", str(exc), calls) from exc
+                raise ProposalFailed("llm_error", str(exc), calls, near_copy=copy) from exc
             calls.append(_record(messages, response))
-            config, rationale, problems, changes, failure = self._problems(response.text, tried)
+            checked = self._problems(response.text, tried)
+            config, rationale, problems = checked.config, checked.rationale, checked.problems
             if config is not None:
                 if is_vacuous(rationale):
                     rationale = describe_change(self.space, config, reference)
@@ -305,10 +375,13 @@ class Creator:
                     model=response.model,
                     calls=calls,
                     repaired=first_problems,
-                    normalized=changes,
+                    normalized=checked.normalized,
+                    near_copy=copy,
                 )
+            failure = checked.kind
             assert failure is not None
             kind = failure
+            copy = checked.near_copy or copy
             if not first_problems:
                 first_problems = problems
             _logger.debug("unusable LLM answer (%s): %s", failure, "; ".join(problems))
@@ -317,7 +390,21 @@ class Creator:
                 Message("assistant", _one_line(response.text, 2000)),
                 Message("user", repair_prompt(problems)),
             ]
-        raise ProposalFailed(kind, "; ".join(problems), calls)
+        raise ProposalFailed(kind, "; ".join(problems), calls, near_copy=copy)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """One answer, checked: its config (``None`` if unusable), rationale, the problems to
+    send back, the coercions applied, why it is unusable and the trial it (nearly)
+    repeated."""
+
+    config: Config | None
+    rationale: str
+    problems: list[str]
+    normalized: list[str]
+    kind: FailureKind | None
+    near_copy: NearCopy | None = None
 
 
 def _record(messages: Sequence[Message], response: LLMResponse) -> CallRecord:
@@ -374,9 +461,10 @@ def propose_batch(
     proposals: list[Proposal] = []
     problems: list[str] = []
     for index, item in enumerate(items[:k]):
-        config, rationale, item_problems, changes, _ = creator._problems(json.dumps(item), seen)
+        checked = creator._problems(json.dumps(item), seen)
+        config, rationale = checked.config, checked.rationale
         if config is None:
-            problems.extend(f"candidate {index + 1}: {p}" for p in item_problems[:2])
+            problems.extend(f"candidate {index + 1}: {p}" for p in checked.problems[:2])
             continue
         seen.append((-1 - index, config))
         proposals.append(
@@ -385,7 +473,7 @@ def propose_batch(
                 rationale=rationale or "(no rationale given)",
                 model=response.model,
                 calls=[call] if not proposals else [],
-                normalized=changes,
+                normalized=checked.normalized,
             )
         )
     if not proposals:

@@ -552,18 +552,11 @@ class CmaState:
     sigma: float
 
     def describe(self) -> str:
-        """The state in a sentence (shown to the LLM by ``centaur``)."""
-        import json
+        """The state in a sentence (shown to the LLM by ``centaur``; the words are
+        :func:`~agenthpo.agent.prompts.cmaes_state_text`'s)."""
+        from agenthpo.agent.prompts import cmaes_state_text
 
-        shown = {
-            k: (float(format(v, ".4g")) if isinstance(v, float) else v)
-            for k, v in self.mean.items()
-        }
-        return (
-            f"Its search distribution after generation {self.generation}: mean"
-            f" {json.dumps(shown)}, step size sigma {self.sigma:.3g} (as a fraction of each"
-            " parameter's range)."
-        )
+        return cmaes_state_text(self.generation, self.mean, self.sigma)
 
 
 def cmaes_state(

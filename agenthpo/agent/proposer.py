@@ -21,6 +21,7 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from agenthpo import _keys, _optuna
+from agenthpo.agent.claims import check_rationale
 from agenthpo.agent.creator import (
     CallRecord,
     Creator,
@@ -30,7 +31,7 @@ from agenthpo.agent.creator import (
     propose_batch,
 )
 from agenthpo.agent.history import pareto_ranks, render_history, trial_views
-from agenthpo.agent.prompts import TaskContext
+from agenthpo.agent.prompts import TaskContext, noise_note
 from agenthpo.agent.recorder import clip
 from agenthpo.llm import LLMClient
 from agenthpo.policy import LLMPolicy
@@ -136,14 +137,24 @@ class Proposer:
         )
         call_seed = None if seed is None else seed + number
         reference = _best(trials, [d for _, d in objectives])
+        results: dict[int, float] = {}
+        if not context.is_multi_objective:
+            results = {
+                v.number: float(v.value)
+                for v in views
+                if v.state == "complete" and v.value is not None
+            }
         try:
             if policy.batch_size > 1 and not extra_note:
                 first, *others = propose_batch(
                     creator, history, policy.batch_size, tried=tried, seed=call_seed
                 )
                 self._batches[number] = others  # enqueued when trial ``number`` starts
+                for proposal in (first, *others):
+                    _check(proposal, results, context)
                 return first
-            return creator.propose(history, tried=tried, seed=call_seed, reference=reference)
+            proposal = creator.propose(history, tried=tried, seed=call_seed, reference=reference)
+            return _check(proposal, results, context)
         except ProposalFailed as failed:
             return failed
         except Exception as exc:
@@ -272,8 +283,21 @@ class Proposer:
         return find_duplicate(config, others, space, tolerance=tolerance)
 
 
+def _check(proposal: Proposal, results: dict[int, float], context: TaskContext) -> Proposal:
+    """Notes on ``proposal`` what its rationale claims that the results it was shown
+    contradict (:func:`~agenthpo.agent.claims.check_rationale`); it runs all the same."""
+    if results:
+        proposal.rationale_check = check_rationale(
+            proposal.rationale, results, direction=context.direction, metric=context.metric
+        )
+        if proposal.rationale_check:
+            _logger.info("the LLM's rationale misreads the history: %s", proposal.rationale_check)
+    return proposal
+
+
 def _noise_note(study: Study, metric: str) -> str:
-    """What re-evaluating configurations on further seeds showed, for the LLM.
+    """What re-evaluating configurations on further seeds showed, for the LLM
+    (:func:`~agenthpo.agent.prompts.noise_note`), from the study's stored re-runs.
 
     Re-evaluations are no trials (the backbone never sees them): the LLM reads them here,
     named as re-runs of earlier trials, never as proposals of their own. Scores on held-out
@@ -293,21 +317,7 @@ def _noise_note(study: Study, metric: str) -> str:
             )
         except (KeyError, TypeError, ValueError):
             continue
-    if not entries:
-        return ""
-    entries.sort()
-    number, mean, std, n = entries[-1]
-    lines = [
-        f"Seed noise: trial #{number} re-run with {n} seeds gave {metric} {mean:.6g} with a"
-        f" standard deviation of {std:.3g}. Differences smaller than about {2 * std:.3g} are"
-        " within the noise: do not call them gains or chase them."
-    ]
-    if len(entries) > 1:
-        shown = ", ".join(f"#{k} {m:.6g} ± {s:.2g} (n={c})" for k, m, s, c in entries[-8:])
-        lines.append(
-            f"Re-evaluations (earlier trials re-run on other seeds, not new trials): {shown}."
-        )
-    return "\n".join(lines)
+    return noise_note(metric, sorted(entries))
 
 
 def _best(

@@ -112,16 +112,23 @@ class Recorder:
             attrs[_keys.LLM_COST] = round(cost, 6)
         if proposal.repaired:
             attrs[_keys.LLM_REPAIRED] = clip("; ".join(proposal.repaired), RATIONALE_ATTR_MAX)
+        if proposal.near_copy is not None:
+            attrs[_keys.LLM_NEAR_COPY] = proposal.near_copy.to_attr(repaired=True)
+        if proposal.rationale_check:
+            attrs[_keys.RATIONALE_CHECK] = clip(proposal.rationale_check, RATIONALE_ATTR_MAX)
         return attrs
 
     def batch_candidate(self, proposal: Proposal) -> dict[str, Any]:
         """The attributes of a batch's other candidate, enqueued for any worker."""
-        return {
+        attrs: dict[str, Any] = {
             _keys.PROPOSED_BY: "llm",
             _keys.RATIONALE: clip(proposal.rationale, RATIONALE_ATTR_MAX),
             _keys.LLM_MODEL: self._model(),
             _keys.LLM_BATCH: True,
         }
+        if proposal.rationale_check:
+            attrs[_keys.RATIONALE_CHECK] = clip(proposal.rationale_check, RATIONALE_ATTR_MAX)
+        return attrs
 
     def fallback(self, failed: ProposalFailed) -> dict[str, Any]:
         """The attributes of a backbone trial the LLM was asked for but gave nothing usable."""
@@ -140,6 +147,8 @@ class Recorder:
         cost = self._cost(prompt, completion)
         if cost is not None:
             attrs[_keys.LLM_COST] = round(cost, 6)
+        if failed.near_copy is not None:
+            attrs[_keys.LLM_NEAR_COPY] = failed.near_copy.to_attr(repaired=False)
         return attrs
 
     def screened(
@@ -175,4 +184,8 @@ class Recorder:
             self.screened(proposal.config, proposal.rationale, verdict, proposer="the LLM")
         )
         attrs[_keys.SCREENED]["proposed_by"] = "llm"
+        if proposal.near_copy is not None:
+            attrs[_keys.LLM_NEAR_COPY] = proposal.near_copy.to_attr(repaired=True)
+        if proposal.rationale_check:
+            attrs[_keys.RATIONALE_CHECK] = clip(proposal.rationale_check, RATIONALE_ATTR_MAX)
         return attrs

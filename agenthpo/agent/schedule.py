@@ -1,16 +1,21 @@
 """The schedule: which trials a policy gives the LLM, and the sentence that says so.
 
-Trial ``number`` (from 0) is the backbone's during the policy's ``warmup``, the LLM's during
-its ``startup``, and after that the LLM's on an even spread of ``share`` of the trials,
-decided by the trial number alone so that every worker and a resumed study agree. With an
-adaptive policy, a scheduled turn after the start-up goes to the LLM only with probability
-:func:`~agenthpo.agent.trust.llm_trust`, drawn from the seed and the trial number.
+The schedule counts turns, not trials: a trial whose configuration was given rather than
+proposed (an enqueued one, the task's default configuration, a warm start, a re-run of an
+interrupted trial, an MCP client's proposal) takes no turn, so it never uses up the LLM's
+start-up turns. A trial's turn, its *slot* (:func:`slot`), is its number less the trials
+before it that took none. Slot ``k`` (from 0) is the backbone's during the policy's
+``warmup``, the LLM's during its ``startup``, and after that the LLM's on an even spread of
+``share`` of the slots: decided by the stored trials alone, so that every worker and a
+resumed study agree. With an adaptive policy, a scheduled turn after the start-up goes to
+the LLM only with probability :func:`~agenthpo.agent.trust.llm_trust`, drawn from the seed and
+the trial number.
 
 Example:
     >>> from agenthpo.agent.schedule import describe, llm_turn
     >>> from agenthpo.policy import LLMPolicy
     >>> policy = LLMPolicy(warmup=2, share=0.5)
-    >>> [llm_turn(policy, n) for n in range(6)]
+    >>> [llm_turn(policy, k) for k in range(6)]
     [False, False, False, True, False, True]
     >>> describe(policy, backbone="TPE")
     'TPE proposes the first 2 trials, then the LLM 50% of the rest and TPE the others'
@@ -20,14 +25,17 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterable
 
 from optuna.samplers import BaseSampler
 from optuna.study import Study
+from optuna.trial import FrozenTrial
 
+from agenthpo import _keys
 from agenthpo.agent.trust import Trust, llm_trust
 from agenthpo.policy import LLMPolicy
 
-__all__ = ["backbone_label", "describe", "llm_turn", "trust", "turn"]
+__all__ = ["backbone_label", "describe", "llm_turn", "slot", "takes_no_turn", "trust", "turn"]
 
 # How a run's first lines name the classical samplers behind the agent.
 _BACKBONE_LABELS = {
@@ -43,11 +51,47 @@ def backbone_label(backbone: BaseSampler) -> str:
     return _BACKBONE_LABELS.get(type(backbone).__name__, "the backbone")
 
 
-def llm_turn(policy: LLMPolicy, number: int) -> bool:
-    """Whether the schedule gives trial ``number`` to the LLM (before any trust check)."""
-    if number < policy.warmup:
+def takes_no_turn(trial: FrozenTrial) -> bool:
+    """Whether a trial's configuration was given rather than proposed, so that it takes no
+    turn of the schedule: an enqueued trial (``study.enqueue_trial``: the task's default
+    configuration, a warm start, a re-run, an MCP client's proposal, a user's own). The
+    other candidates of an LLM batch are enqueued too, but they are the LLM's proposals and
+    take turns.
+
+    Example:
+        >>> import optuna
+        >>> study = optuna.create_study()
+        >>> study.enqueue_trial({"x": 1.0})
+        >>> study.optimize(lambda t: t.suggest_float("x", 0, 2), n_trials=2)
+        >>> [takes_no_turn(t) for t in study.trials]
+        [True, False]
+    """
+    if trial.user_attrs.get(_keys.LLM_BATCH):
         return False
-    k = number - policy.warmup
+    return "fixed_params" in trial.system_attrs
+
+
+def slot(trials: Iterable[FrozenTrial], number: int) -> int:
+    """Trial ``number``'s turn in the schedule: its number less the trials before it that
+    took no turn (:func:`takes_no_turn`). ``trials`` holds the study's trials (at least
+    every one numbered below ``number``).
+
+    Example:
+        >>> import optuna
+        >>> study = optuna.create_study()
+        >>> study.enqueue_trial({"x": 1.0})
+        >>> study.enqueue_trial({"x": 2.0})
+        >>> slot(study.get_trials(deepcopy=False), 2)
+        0
+    """
+    return number - sum(1 for t in trials if t.number < number and takes_no_turn(t))
+
+
+def llm_turn(policy: LLMPolicy, slot: int) -> bool:
+    """Whether the schedule gives turn ``slot`` to the LLM (before any trust check)."""
+    if slot < policy.warmup:
+        return False
+    k = slot - policy.warmup
     if k < policy.startup:
         return True
     j = k - policy.startup
@@ -67,13 +111,14 @@ def turn(
 ) -> tuple[bool, Trust | None]:
     """Whether trial ``number`` goes to the LLM, and the trust that decided it.
 
-    Start-up turns always go to the LLM (there is no evidence yet); later scheduled turns go
-    to it with probability ``trust``, drawn from the seed and the trial number so that every
-    worker and a resumed study decide alike.
+    The trial's turn is its :func:`slot`. Start-up turns always go to the LLM (there is no
+    evidence yet); later scheduled turns go to it with probability ``trust``, drawn from the
+    seed and the trial number so that every worker and a resumed study decide alike.
     """
-    if not llm_turn(policy, number):
+    turn_ = slot(study.get_trials(deepcopy=False), number)
+    if not llm_turn(policy, turn_):
         return False, None
-    if number < policy.warmup + policy.startup:
+    if turn_ < policy.warmup + policy.startup:
         return True, None
     level = trust(policy, study)
     if level is None or level.value >= 1.0:

@@ -5,7 +5,10 @@ Registered in :mod:`agenthpo.cli`.
 On a terminal it draws a table; in a pipe or a file it prints plain lines, one per trial and
 never wrapped, so that ``grep`` and ``less`` see whole messages. ``--format json`` and
 ``--format csv`` give the trial records to a program. Text that trials carry (rationale,
-analysis, errors) is printed literally, never read as rich markup.
+analysis, errors) is printed literally, never read as rich markup. Below the trials, the
+table and the plain lines say what the LLM added: how its proposals did against the
+backbone's in the same study (:mod:`agenthpo.reporting._contribution`), and a rationale
+that contradicts the stored numbers is flagged on its trial.
 
 Example:
     .. code-block:: console
@@ -39,7 +42,8 @@ from agenthpo.cli._common import (
     guard,
     selection_lines,
 )
-from agenthpo.reporting._data import analysis_beyond_error, read_selection
+from agenthpo.reporting._contribution import Contribution
+from agenthpo.reporting._data import ReportData, analysis_beyond_error, collect_data, read_selection
 from agenthpo.studies import TRIAL_TEXT_FIELDS, metric_names, open_study, trial_records
 
 __all__ = ["ShowFormat", "show_command"]
@@ -112,24 +116,56 @@ def _cells(record: dict[str, Any]) -> list[str]:
     ]
 
 
-def _notes(record: dict[str, Any]) -> tuple[str, str, str]:
-    """(rationale, ``error: ...``, ``(analysis)``), each on one line; the analysis only
-    where it adds to the error."""
+def _notes(record: dict[str, Any], check: str = "") -> tuple[str, str, str, str]:
+    """(rationale, ``[rationale check: ...]``, ``error: ...``, ``(analysis)``), each on one
+    line; the analysis only where it adds to the error."""
     error = record["error"] or ""
     analysis = single_line(analysis_beyond_error(record["analysis"] or "", error))
     return (
         single_line(record["rationale"] or ""),
+        f"[rationale check: {single_line(check)}]" if check else "",
         f"error: {single_line(error)}" if error else "",
         f"({analysis})" if analysis else "",
     )
 
 
-def _plain_text(study: optuna.Study) -> str:
+def _checks(data: ReportData) -> dict[int, str]:
+    """Each flagged trial's rationale check, by trial number."""
+    return {t.number: t.rationale_check for t in data.trials if t.rationale_check}
+
+
+def _aligned(rows: list[list[str]]) -> list[str]:
+    """Rows of cells as lines, columns aligned by spaces."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
+
+
+def _added(data: ReportData) -> tuple[Contribution, list[str]]:
+    """What the LLM added, and the lines below its table."""
+    c = data.contribution
+    best = data.trial(c.best_trial) if c.best_trial is not None else None
+    return c, c.lines(data.metric, best.value if best is not None else None)
+
+
+def _added_plain(data: ReportData) -> list[str]:
+    """What the LLM added as plain lines: a title, an aligned table, the findings."""
+    c, lines = _added(data)
+    if not c.sources:
+        return lines
+    title = "What the LLM added (mean rank: percentile among finished trials, 100% = best):"
+    return [title, *_aligned([c.header(data.metric), *c.rows()]), *lines]
+
+
+def _plain_text(study: optuna.Study, data: ReportData) -> str:
     """A title, a header and one unwrapped line per trial, columns aligned by spaces."""
     metrics = metric_names(study)
+    checks = _checks(data)
     header = ["trial", "state", *metrics, "by", "config", "rationale / error / analysis"]
     rows = [header] + [
-        [*_cells(r), " ".join(x for x in _notes(r) if x)] for r in trial_records(study)
+        [*_cells(r), " ".join(x for x in _notes(r, checks.get(r["number"], "")) if x)]
+        for r in trial_records(study)
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     right = {0, *range(2, 2 + len(metrics))}  # numbers align right
@@ -143,9 +179,10 @@ def _plain_text(study: optuna.Study) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _table(study: optuna.Study) -> Table:
+def _table(study: optuna.Study, data: ReportData) -> Table:
     """The rich table for a terminal; every cell is a Text, so markup stays literal."""
     metrics = metric_names(study)
+    checks = _checks(data)
     table = Table(title=Text(_title(study)))
     table.add_column("trial", justify="right")
     table.add_column("state")
@@ -157,10 +194,33 @@ def _table(study: optuna.Study) -> Table:
     for record in trial_records(study):
         notes = Text(" ").join(
             Text(text, style=style)
-            for text, style in zip(_notes(record), ("", "red", "dim"), strict=True)
+            for text, style in zip(
+                _notes(record, checks.get(record["number"], "")),
+                ("", "yellow", "red", "dim"),
+                strict=True,
+            )
             if text
         )
         table.add_row(*(Text(cell) for cell in _cells(record)), notes)
+    return table
+
+
+def _added_table(data: ReportData) -> Table | None:
+    """What the LLM added as a rich table (``None`` when there is nothing to compare)."""
+    c = data.contribution
+    if not c.sources:
+        return None
+    table = Table(
+        title=Text("What the LLM added"),
+        caption=Text(
+            "mean rank: percentile among finished trials (100% = best); running median: of the"
+            " results before each trial"
+        ),
+    )
+    for i, name in enumerate(c.header(data.metric)):
+        table.add_column(name, justify="left" if i == 0 else "right")
+    for row in c.rows():
+        table.add_row(*(Text(cell) for cell in row))
     return table
 
 
@@ -187,11 +247,19 @@ def show_command(
             selection, note = read_selection(s)
             footer = selection_lines(selection, metric_names(s)[0], note)
         if chosen is ShowFormat.table:
-            console.print(_table(s))
+            data = collect_data(s)
+            console.print(_table(s, data))
             for line in footer:
                 console.print(Text(line), soft_wrap=True)
+            added = _added_table(data)
+            if added is not None:
+                console.print(added)
+            for line in _added(data)[1]:
+                console.print(Text(line), soft_wrap=True)
         elif chosen is ShowFormat.plain:
-            sys.stdout.write(_plain_text(s) + "".join(line + "\n" for line in footer))
+            data = collect_data(s)
+            footer += ["", *_added_plain(data)]
+            sys.stdout.write(_plain_text(s, data) + "".join(line + "\n" for line in footer))
         elif chosen is ShowFormat.json:
             sys.stdout.write(json.dumps(trial_records(s), indent=2) + "\n")
         else:

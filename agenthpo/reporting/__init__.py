@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 from agenthpo.reporting._build import Report, ReportPaths, build_report, make_report, plotly_js
+from agenthpo.reporting._contribution import Contribution, SourceStats, contribution
 from agenthpo.reporting._data import (
     NOISE,
     STUDY_REFERENCE,
@@ -64,6 +65,7 @@ __all__ = [
     "STUDY_REFERENCE",
     "AgentSummary",
     "ComparisonRow",
+    "Contribution",
     "Figure",
     "Filled",
     "Filler",
@@ -77,12 +79,14 @@ __all__ = [
     "ReportPaths",
     "Segment",
     "Selection",
+    "SourceStats",
     "SummarySection",
     "TrialRow",
     "build_figures",
     "build_report",
     "collect_data",
     "compare_importance",
+    "contribution",
     "data_summary",
     "digest",
     "find_literal_numbers",

@@ -34,6 +34,7 @@ from optuna.distributions import (
 from optuna.trial import FrozenTrial, TrialState
 
 from agenthpo import _keys
+from agenthpo.reporting._contribution import Contribution, contribution
 
 __all__ = [
     "NOISE",
@@ -107,6 +108,15 @@ class TrialRow:
     llm_completion_tokens: int = 0
     llm_cost_usd: float | None = None
     llm_latency_s: float = 0.0
+    given: bool = False
+    """Its configuration was given, not proposed: enqueued (the default configuration, a
+    warm start, a user's own), not an LLM batch's candidate."""
+    not_counted: bool = False
+    """Interrupted or surplus: not in the budget, and not a result of its proposer."""
+    near_copy: int | None = None
+    """The trial an LLM answer for it repeated or nearly repeated (``llm_near_copy``)."""
+    rationale_check: str = ""
+    """What its rationale claims that the stored numbers contradict (``rationale_check``)."""
 
     @property
     def value(self) -> float | None:
@@ -276,6 +286,9 @@ class ReportData:
     """Why there is no selection, or what it skipped (empty when none of that applies)."""
     reevaluations: int = 0
     """Runs spent re-evaluating configurations on further seeds (within the budget)."""
+    contribution: Contribution = field(default_factory=Contribution)
+    """What the LLM added: its proposals against the backbone's (see
+    :func:`~agenthpo.reporting._contribution.contribution`)."""
 
     @property
     def metric(self) -> str:
@@ -423,7 +436,19 @@ def trial_row(
         llm_completion_tokens=_int(attrs.get(_keys.LLM_COMPLETION_TOKENS)),
         llm_cost_usd=_float(attrs.get(_keys.LLM_COST)),
         llm_latency_s=_float(attrs.get(_keys.LLM_LATENCY_S)) or 0.0,
+        given="fixed_params" in trial.system_attrs and not attrs.get(_keys.LLM_BATCH),
+        not_counted=bool(attrs.get(_keys.NOT_COUNTED)),
+        near_copy=_near_copy(attrs.get(_keys.LLM_NEAR_COPY)),
+        rationale_check=_text(attrs.get(_keys.RATIONALE_CHECK)),
     )
+
+
+def _near_copy(value: Any) -> int | None:
+    """The trial number of a stored ``llm_near_copy``, or ``None``."""
+    if isinstance(value, Mapping):
+        number = _float(value.get("of"))
+        return int(number) if number is not None else None
+    return None
 
 
 def _metric_names(study: optuna.Study, n_objectives: int) -> tuple[str, ...]:
@@ -585,4 +610,7 @@ def collect_data(
         selection=selection,
         selection_note=selection_note,
         reevaluations=reevaluations,
+        contribution=contribution(
+            rows, maximize=directions[0] == "maximize", n_objectives=len(directions)
+        ),
     )

@@ -499,29 +499,40 @@ def _llm(report: Report) -> str:
     ]
     usage = _table(["while tuning", ""], rows, "kv") if u.calls or u.models else ""
     grid = ['<div class="grid"><div>' + usage + "</div><div>"]
-    prow = []
-    for name, st in sorted(data.proposers.items(), key=lambda kv: -kv[1].n):
-        best = _trial_link(st.best_trial) if st.best_trial is not None else DASH
-        prow.append(
-            [
-                _e(name),
-                _num(fmt_int(st.n)),
-                _num(fmt_int(st.n_complete)),
-                _num(fmt_value(st.best_value)),
-                best,
-            ]
-        )
-    grid.append(
-        _table(
-            ["proposed by", "#trials", "#completed", f"#best {_e(data.metric)}", "best trial"], prow
-        )
-    )
+    grid.append(_contribution(report))
     if u.fallback_reasons:
         frows = [[_e(k), _num(fmt_int(v))] for k, v in u.fallback_reasons.items()]
         grid.append("<h3>Why the backbone stepped in</h3>" + _table(["reason", "#trials"], frows))
     grid.append("</div></div>")
     parts.extend(grid)
     parts.append("</section>")
+    return "".join(parts)
+
+
+def _contribution(report: Report) -> str:
+    """What the LLM added: per source, ranks, wins over the running median, the best."""
+    data = report.data
+    c = data.contribution
+    parts = ["<h3>What the LLM added</h3>"]
+    if c.sources:
+        head = [_e(h) for h in c.header(data.metric)]
+        head[1:5] = [f"#{h}" for h in head[1:5]]
+        head[5] = f"#{head[5]}"
+        rows = []
+        for stats, cells in zip(c.sources, c.rows(), strict=True):
+            best = _trial_link(stats.best_trial) if stats.best_trial is not None else DASH
+            rows.append([_e(cells[0]), *(_num(_e(x)) for x in cells[1:6]), best])
+        parts.append(_table(head, rows))
+        parts.append(
+            '<p class="small muted">Mean rank: the mean percentile of a source\'s trials among'
+            " all finished ones (100% is the best; failed and pruned trials rank last)."
+            " Running median: the median result of the trials before each one.</p>"
+        )
+    best_value = None
+    if c.best_trial is not None:
+        row = data.trial(c.best_trial)
+        best_value = row.value if row is not None else None
+    parts.extend(f'<p class="small">{_e(line)}</p>' for line in c.lines(data.metric, best_value))
     return "".join(parts)
 
 
@@ -550,6 +561,12 @@ def _trial_rows(report: Report) -> list[str]:
             notes.append(f'<span class="err">error: {_e(t.error)}</span>')
         if t.fallback_reason:
             notes.append(f'<span class="muted">fallback: {_e(t.fallback_reason)}</span>')
+        if t.rationale_check:
+            notes.append(f'<span class="err">rationale check: {_e(t.rationale_check)}</span>')
+        if t.near_copy is not None:
+            notes.append(
+                f'<span class="muted">an LLM answer nearly repeated trial {t.near_copy}</span>'
+            )
         cls = ' class="best"' if t.number == best or t.number in pareto else ""
         out.append(
             f'<tr id="trial-{t.number}"{cls}>'

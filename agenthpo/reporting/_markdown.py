@@ -249,20 +249,21 @@ def render_markdown(report: Report) -> str:
         ],
     )
     out.append("")
-    out += _table(
-        ["proposed by", "trials", "completed", f"best {data.metric}", "best trial"],
-        [
-            [
-                k,
-                v.n,
-                v.n_complete,
-                fmt_value(v.best_value),
-                DASH if v.best_trial is None else v.best_trial,
-            ]
-            for k, v in data.proposers.items()
-        ],
-    )
-    out.append("")
+    c = data.contribution
+    out += ["### What the LLM added", ""]
+    if c.sources:
+        out += [*_table(c.header(data.metric), c.rows()), ""]
+        out += [
+            "Mean rank: the mean percentile of a source's trials among all finished ones (100%"
+            " is the best; failed and pruned trials rank last). Running median: the median"
+            " result of the trials before each one.",
+            "",
+        ]
+    best_value = None
+    if c.best_trial is not None:
+        row = data.trial(c.best_trial)
+        best_value = row.value if row is not None else None
+    out += [*c.lines(data.metric, best_value), ""]
     if u.fallback_reasons:
         out += [*_table(["fallback reason", "trials"], list(u.fallback_reasons.items())), ""]
 
@@ -282,7 +283,18 @@ def render_markdown(report: Report) -> str:
         else:
             value = DASH
         analysis = t.analysis_beyond_error
-        notes = "; ".join(x for x in (analysis, f"error: {t.error}" if t.error else "") if x)
+        notes = "; ".join(
+            x
+            for x in (
+                analysis,
+                f"error: {t.error}" if t.error else "",
+                f"rationale check: {t.rationale_check}" if t.rationale_check else "",
+                f"an LLM answer nearly repeated trial {t.near_copy}"
+                if t.near_copy is not None
+                else "",
+            )
+            if x
+        )
         rows.append(
             [t.number, t.state, value, fmt_config(t.params), t.proposed_by, t.rationale, notes]
         )
