@@ -43,8 +43,10 @@ class _FakeCache:
 def fake_llama(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     module = types.ModuleType("llama_cpp")
     module.Llama = _FakeLlama  # type: ignore[attr-defined]
-    module.LlamaRAMCache = _FakeCache  # type: ignore[attr-defined]
+    cache = types.ModuleType("llama_cpp.llama_cache")
+    cache.LlamaRAMCache = _FakeCache  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "llama_cpp", module)
+    monkeypatch.setitem(sys.modules, "llama_cpp.llama_cache", cache)
     monkeypatch.setattr(_llamacpp, "check_llama_build", lambda path: None)
     _FakeLlama.instances.clear()
     model = tmp_path / "m.gguf"

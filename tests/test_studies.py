@@ -269,9 +269,19 @@ def test_propose_trial_counts_queued_trials_against_the_budget(tmp_path: Path) -
 
     task_file = _task_file(tmp_path, storage=f"sqlite:///{tmp_path}/s.db")
     for lr in (0.01, 0.1, 0.5):  # n_trials is 3
-        propose_trial(task_file, {"lr": lr}, rationale=f"learning rate {lr} brackets the usual range", proposer="client:me")
+        propose_trial(
+            task_file,
+            {"lr": lr},
+            rationale=f"learning rate {lr} brackets the usual range",
+            proposer="client:me",
+        )
     with pytest.raises(AgentHPOError, match="budget of 3 trials is spent"):
-        propose_trial(task_file, {"lr": 0.2}, rationale="a fourth learning rate between them", proposer="client:me")
+        propose_trial(
+            task_file,
+            {"lr": 0.2},
+            rationale="a fourth learning rate between them",
+            proposer="client:me",
+        )
     extra = propose_trial(
         task_file,
         {"lr": 0.2},

@@ -95,9 +95,9 @@ class LocalLlamaClient(InProcessModel):
                     f"cannot load {self.model_path} with llama-cpp-python: {exc}"
                 ) from exc
             if self.prefix_cache_mb:
-                self._model.set_cache(
-                    llama_cpp.LlamaRAMCache(capacity_bytes=self.prefix_cache_mb << 20)
-                )
+                from llama_cpp.llama_cache import LlamaRAMCache
+
+                self._model.set_cache(LlamaRAMCache(capacity_bytes=self.prefix_cache_mb << 20))
             # Free the model before interpreter teardown: llama-cpp-python's own __del__ fails
             # noisily when it runs after its C library has been unloaded.
             atexit.register(self.close)
