@@ -13,7 +13,9 @@ proposals) on a free synthetic objective, three times with the same model, seed 
 
 Each row reports the median and mean seconds per proposal, the prompt and answer tokens, and
 the ratio to ``cold`` measured in the same run (the machines are noisy; compare ratios).
-The answers are compared too: reuse must not change what the model says.
+Whether the answers are the same text as ``cold``'s is reported too: reused states were
+computed in other batches, so their logits differ in the last bits and a sampled token may
+differ; the answers are still drawn from the same model.
 
 Example:
     >>> sorted(VARIANTS)

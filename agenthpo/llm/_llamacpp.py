@@ -42,7 +42,9 @@ class LocalLlamaClient(InProcessModel):
     prompt's tokens, and a state cache in memory keeps the evaluated states of earlier
     prompts, so a proposal after an analysis (whose prompt differs) still reuses the
     proposal prompt's stable beginning (the task, the space, the older history) and
-    evaluates only what changed. The answers are the same with or without the cache.
+    evaluates only what changed. The answers follow the same distribution with or without
+    the cache, but are not always the same text: a reused state was computed in other
+    batches, so the logits differ in their last bits and a sampled token can differ.
 
     Args:
         model_path: A ``.gguf`` file; ``None`` means the embedded model's file.
