@@ -1,15 +1,15 @@
 """LLM speed: seconds per proposal of an in-process llama.cpp model, with and without reuse.
 
-A short ``agent`` study (the LLM proposes every trial, the Executor's analysis runs between
-proposals) on a free synthetic objective, three times with the same model, seed and task:
+A short ``agent`` study (the LLM proposes every trial; repair rounds are proposals too) on a
+free synthetic objective, three times with the same model, seed and task:
 
 * ``cold``: every prompt is evaluated from its first token (the context is reset before
   each call);
 * ``last-prompt``: llama.cpp keeps the previous prompt's tokens and re-evaluates from the
   first token that differs (the runtime's own behaviour, no state cache);
 * ``state-cache``: :class:`agenthpo.llm.LocalLlamaClient`'s default, which also keeps the
-  evaluated states of earlier prompts in memory, so a proposal after an analysis reuses the
-  last proposal's stable beginning.
+  evaluated states of earlier prompts in memory, so a proposal after another kind of call
+  (an analysis of a command task's run) reuses the last proposal's stable beginning.
 
 Each row reports the median and mean seconds per proposal, the prompt and answer tokens, and
 the ratio to ``cold`` measured in the same run (the machines are noisy; compare ratios).

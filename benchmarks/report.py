@@ -909,8 +909,8 @@ def _llm_speed_md(data: Mapping[str, Any] | None) -> list[str]:
     meta = data.get("meta", {})
     out = [
         f"`{meta.get('command', '')}` ({meta.get('llm')}, {meta.get('threads')} thread(s),"
-        f" {meta.get('trials')} trials of the `agent` strategy, the Executor's analysis"
-        " between proposals). `cold` evaluates every prompt from its first token;"
+        f" {meta.get('trials')} trials of the `agent` strategy on a function task;"
+        " proposals count repair rounds). `cold` evaluates every prompt from its first token;"
         " `last-prompt` reuses the previous prompt's tokens (llama.cpp's own behaviour);"
         " `state-cache` also keeps earlier prompts' states in memory (the client's default)."
         " Ratios are to `cold` in the same run.",
