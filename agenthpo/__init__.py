@@ -14,9 +14,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from agenthpo._version import __version__
 from agenthpo.reporter import get_config, report
-
-__version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from agenthpo.errors import AgentHPOError, LLMError, SpaceError, TaskError

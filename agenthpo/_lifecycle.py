@@ -30,7 +30,7 @@ from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from agenthpo import _keys
+from agenthpo import _keys, _optuna
 
 __all__ = [
     "Budget",
@@ -157,7 +157,8 @@ def recover_stale(study: optuna.Study, *, now: float | None = None) -> list[int]
         if now - _last_sign_of_life(trial) <= limit:
             continue
         try:
-            if not study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL):
+            storage = _optuna.storage_of(study)
+            if not storage.set_trial_state_values(_optuna.trial_id(trial), TrialState.FAIL):
                 continue
         except UpdateFinishedTrialError:
             continue  # another worker got there first

@@ -17,10 +17,11 @@ import hashlib
 import random
 from typing import Any
 
-import numpy as np
 from optuna.samplers import BaseSampler, CmaEsSampler, GPSampler, RandomSampler, TPESampler
 from optuna.study import Study
 from optuna.trial import FrozenTrial
+
+from agenthpo import _optuna
 
 __all__ = ["reseed", "seeded_per_trial", "trial_seed"]
 
@@ -38,15 +39,7 @@ def reseed(sampler: object, seed: int) -> None:
     with an ``rng`` property; inner samplers (TPE's random sampler for its start-up trials,
     CMA-ES's independent sampler) are reseeded too, each with a seed of its own.
     """
-    for index, value in enumerate(list(vars(sampler).values())):
-        if isinstance(value, np.random.RandomState):
-            value.seed(seed)
-        elif isinstance(getattr(type(value), "rng", None), property):
-            rng = value.rng
-            if isinstance(rng, np.random.RandomState):
-                rng.seed(seed)
-        elif isinstance(value, BaseSampler):
-            reseed(value, (seed + 7919 * (index + 1)) % 2**32)
+    _optuna.reseed_random_states(sampler, seed)
 
 
 class _PerTrial:

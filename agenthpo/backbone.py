@@ -56,7 +56,6 @@ from optuna.exceptions import ExperimentalWarning
 from optuna.samplers import (
     BaseSampler,
     CmaEsSampler,
-    GPSampler,
     NSGAIIISampler,
     NSGAIISampler,
     QMCSampler,
@@ -66,7 +65,7 @@ from optuna.samplers import (
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-from agenthpo import _keys
+from agenthpo import _keys, _optuna
 from agenthpo._seeding import _PerTrial, seeded_per_trial
 
 __all__ = [
@@ -176,27 +175,18 @@ class GPView:
     expected improvement) and the value at its own proposal, so that another
     configuration can be rated on the same scale.
 
-    Reads Optuna's GP internals (``GPSampler._optimize_acqf``, which Optuna documents as
-    the method to override, and the acquisition object it receives); where they differ,
-    :meth:`value` and :meth:`posterior` return ``None``.
+    Reads Optuna's GP internals (the acquisition object ``GPSampler._optimize_acqf``
+    receives) through :mod:`agenthpo._optuna`; where they differ, :meth:`value` and
+    :meth:`posterior` return ``None``.
     """
 
     acqf: Any
     own: float
 
-    def _x(self, config: dict[str, Any]) -> Any:
-        space = self.acqf.search_space
-        names = list(space._optuna_search_space)
-        if any(n not in config for n in names):
-            return None
-        # the trials argument only sizes the result: one row, for the config given
-        return space.get_normalized_params([None], [config])
-
     def value(self, config: dict[str, Any]) -> float | None:
         """GP's acquisition (log EI) at ``config``; ``None`` if it cannot be rated."""
         try:
-            x = self._x(config)
-            return None if x is None else float(self.acqf.eval_acqf_no_grad(x)[0])
+            return _optuna.gp_acquisition(self.acqf, config)
         except (AttributeError, KeyError, TypeError, ValueError, IndexError):
             return None
 
@@ -204,31 +194,22 @@ class GPView:
         """GP's predicted mean and standard deviation at ``config``, in standardized units
         of the objective (higher is better); ``None`` if unavailable."""
         try:
-            import torch
-
-            x = self._x(config)
-            if x is None:
+            predicted = _optuna.gp_posterior(self.acqf, config)
+            if predicted is None:
                 return None
-            with torch.no_grad():
-                mean, var = self.acqf._gpr.posterior(torch.from_numpy(x))
-            return float(mean.reshape(-1)[0]), float(var.reshape(-1)[0]) ** 0.5
+            mean, var = predicted
+            return mean, var**0.5
         except (AttributeError, KeyError, TypeError, ValueError, IndexError, ImportError):
             return None
 
 
-class _WatchedGP(_PerTrial, GPSampler):
+class _WatchedGP(_PerTrial, _optuna.GPSamplerWithAcquisition):
     """Optuna's GPSampler, reseeded per trial, keeping the acquisition of its last draw."""
 
     last_view: GPView | None = None
 
-    def _optimize_acqf(self, acqf: Any, best_params: Any) -> Any:
-        x = super()._optimize_acqf(acqf, best_params)
-        try:
-            own = float(acqf.eval_acqf_no_grad(x.reshape(1, -1))[0])
-            self.last_view = GPView(acqf, own)
-        except (AttributeError, TypeError, ValueError, IndexError):
-            self.last_view = None
-        return x
+    def on_acquisition(self, acqf: Any, own: float | None) -> None:
+        self.last_view = None if own is None else GPView(acqf, own)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -331,7 +312,7 @@ class Switching(BaseSampler):
         name = self.choose(study, trial) if study is not None else "tpe"
         self._chosen[trial.number] = name
         if study is not None:
-            study._storage.set_trial_user_attr(trial._trial_id, _keys.BACKBONE_MEMBER, name)
+            _optuna.set_trial_user_attr(study, trial, _keys.BACKBONE_MEMBER, name)
         return name
 
     # -- Optuna's sampler protocol ------------------------------------------------------

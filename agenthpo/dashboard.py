@@ -37,7 +37,7 @@ from optuna.samplers import RandomSampler
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from agenthpo import _keys
+from agenthpo import _keys, _optuna
 from agenthpo.errors import AgentHPOError
 
 __all__ = [
@@ -231,9 +231,9 @@ def trial_note(trial: FrozenTrial, *, metric: str = "value") -> str:
 
 def _frozen(study: optuna.Study, trial: FrozenTrial | int) -> FrozenTrial:
     """The stored trial for a trial id (``trial._trial_id``) or a frozen trial (re-read)."""
-    trial_id = trial if isinstance(trial, int) else trial._trial_id
+    trial_id = trial if isinstance(trial, int) else _optuna.trial_id(trial)
     try:
-        return study._storage.get_trial(trial_id)
+        return _optuna.storage_of(study).get_trial(trial_id)
     except KeyError:
         raise AgentHPOError(f"no trial with id {trial_id} in study {study.study_name!r}") from None
 
@@ -266,9 +266,9 @@ def write_trial_note(study: optuna.Study, trial: FrozenTrial | int) -> str:
     # save_note wants a live Trial; a Study handle with a plain sampler gives one without
     # waking the study's own sampler (an optuna.Trial calls its sampler's before_trial).
     handle = optuna.Study(
-        study_name=study.study_name, storage=study._storage, sampler=RandomSampler()
+        study_name=study.study_name, storage=_optuna.storage_of(study), sampler=RandomSampler()
     )
-    dashboard.save_note(optuna.Trial(handle, frozen._trial_id), body)
+    dashboard.save_note(_optuna.trial_handle(handle, frozen), body)
     return body
 
 
@@ -285,11 +285,11 @@ def write_study_notes(study: optuna.Study, *, overwrite: bool = False) -> int:
     dashboard = _dashboard()
     finished = (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED)
     handle = optuna.Study(
-        study_name=study.study_name, storage=study._storage, sampler=RandomSampler()
+        study_name=study.study_name, storage=_optuna.storage_of(study), sampler=RandomSampler()
     )
     written = 0
     for trial in study.get_trials(deepcopy=False, states=finished):
-        if not overwrite and dashboard.get_note(optuna.Trial(handle, trial._trial_id)):
+        if not overwrite and dashboard.get_note(_optuna.trial_handle(handle, trial)):
             continue
         write_trial_note(study, trial)
         written += 1

@@ -656,8 +656,11 @@ class AgentSampler(BaseSampler):
 
     def _refuse_if_single_only(self, study: Study) -> None:
         """Several objectives need a backbone that handles them (TPE, random, GP; not CMA-ES)."""
-        if isinstance(self._backbone, CmaEsSampler):
-            self._raise_error_if_multi_objective(study)
+        if isinstance(self._backbone, CmaEsSampler) and len(study.directions) > 1:
+            raise ValueError(  # Optuna's own message for single-objective samplers
+                "If the study is being used for multi-objective optimization, "
+                f"{self.__class__.__name__} cannot be used."
+            )
 
 
 def _as_preset(policy: LLMPolicy | Preset | str) -> Preset:

@@ -34,8 +34,9 @@ from typing import Any
 
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
-from optuna.storages.journal import JournalFileBackend
+from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 
+from agenthpo import _optuna
 from agenthpo.errors import AgentHPOError, StorageError
 
 __all__ = ["STORAGE_HELP", "SafeJournalFileBackend", "is_single_process", "open_storage"]
@@ -178,8 +179,10 @@ class SafeJournalFileBackend(JournalFileBackend):
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # Optuna's default lock, kept here: Optuna holds its own reference privately.
+        self._journal_lock = JournalFileSymlinkLock(str(path))
         try:
-            super().__init__(str(path))
+            super().__init__(str(path), lock_obj=self._journal_lock)
         except OSError as exc:
             raise StorageError(f"cannot create the journal {path}: {exc.strerror}") from None
         self.repair()
@@ -190,11 +193,11 @@ class SafeJournalFileBackend(JournalFileBackend):
         Returns:
             Whether the file is sound now.
         """
-        self._lock.acquire()
+        self._journal_lock.acquire()
         try:
             return self._repair_locked(full=full)
         finally:
-            self._lock.release()
+            self._journal_lock.release()
 
     def _repair_locked(self, *, full: bool) -> bool:
         data = self.path.read_bytes()
@@ -226,7 +229,7 @@ class SafeJournalFileBackend(JournalFileBackend):
         tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.repair")
         tmp.write_bytes(b"".join(line + b"\n" for line in kept))
         os.replace(tmp, self.path)
-        self._log_number_offset = {0: 0}
+        _optuna.journal_forget_read_offsets(self)  # the lines moved
         _logger.warning(
             "%s held %d damaged line(s) (torn writes); repaired, the torn parts kept in %s",
             self.path,
@@ -242,7 +245,7 @@ class SafeJournalFileBackend(JournalFileBackend):
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
         """Appends whole lines, or nothing: see the class docstring."""
         data = ("\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n").encode()
-        self._lock.acquire()
+        self._journal_lock.acquire()
         try:
             self._repair_locked(full=False)
             # Unbuffered: a buffer would write its rest again when the file is closed, after
@@ -259,7 +262,7 @@ class SafeJournalFileBackend(JournalFileBackend):
                         os.truncate(self.path, start)
                     raise StorageError(_write_failed(self.path, exc)) from None
         finally:
-            self._lock.release()
+            self._journal_lock.release()
 
 
 def _write_failed(path: Path, exc: OSError) -> str:

@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,16 +30,20 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from agenthpo import _keys
+from agenthpo._lifecycle import budget
+from agenthpo.agent.creator import find_duplicate, is_vacuous
+from agenthpo.agent.screen import OutsideScreen
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient, ReplayLLM, resolve_llm
 from agenthpo.reporting._data import Selection, read_selection
 from agenthpo.reporting._data import _metric_names as _stored_metric_names
 from agenthpo.storage import is_single_process, open_storage
 from agenthpo.task import Task, load_task
-from agenthpo.tuner import TrialEvent, Tuner, build_executor, replay_llm
+from agenthpo.tuner import TrialEvent, Tuner, build_executor, replay_llm, screen_outside
 
 __all__ = [
     "TRIAL_TEXT_FIELDS",
+    "Proposal",
     "Recommendation",
     "ask_trial",
     "asked_record",
@@ -46,6 +51,8 @@ __all__ = [
     "open_study",
     "pareto_records",
     "parse_metrics",
+    "propose_trial",
+    "queue_tuner",
     "recommendation",
     "replay_from",
     "run_llm",
@@ -54,6 +61,9 @@ __all__ = [
     "trial_records",
     "worker_storage",
 ]
+
+
+_logger = logging.getLogger("agenthpo")
 
 
 def _task(task: Task | str | Path) -> Task:
@@ -81,7 +91,7 @@ def storage_url(task_file: str | Path | None, storage: str | None) -> str:
 
 
 def open_study(
-    task_file: str | Path | None = None,
+    task_file: Task | str | Path | None = None,
     *,
     storage: str | None = None,
     study: str | None = None,
@@ -93,7 +103,7 @@ def open_study(
     that does not exist yet is an error, not a new empty database.
 
     Args:
-        task_file: The task file, if any.
+        task_file: The task or its file, if any.
         storage: An Optuna storage URL (overrides the task's).
         study: The study's name (overrides the task's).
 
@@ -118,7 +128,7 @@ def open_study(
     name = study
     url = storage
     if task_file is not None:
-        task = load_task(task_file)
+        task = _task(task_file)
         name = name or task.name
         url = url or task.default_storage()
     assert url is not None
@@ -440,6 +450,166 @@ def tell_trial(
         error=failed,
         pruned=pruned,
         step=step,
+    )
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A configuration proposed from outside, as :func:`propose_trial` queued it.
+
+    Attributes:
+        number: The queued trial's number.
+        config: What the trial will run: the proposal, or the backbone's own configuration
+            when the screen turned the proposal down.
+        attrs: The trial's user attributes (who proposed it and why).
+        proposal: The proposal as given, normalized.
+        rationale: The proposer's rationale, as stored (whitespace folded, 500 characters).
+        changes: How it was normalized (snapped to steps, clipped, ...), as text.
+        screen: The screen's verdict, ``None`` when the study has no screen.
+        queued_before: Trials that were already waiting (they start first).
+        n_trials: The study's trial budget this proposal was counted against.
+    """
+
+    number: int
+    config: dict[str, Any]
+    attrs: dict[str, Any]
+    proposal: dict[str, Any]
+    rationale: str
+    changes: tuple[str, ...]
+    screen: OutsideScreen | None
+    queued_before: tuple[int, ...]
+    n_trials: int
+
+    @property
+    def screened(self) -> bool:
+        """Whether the screen turned the proposal down (the trial runs its own config)."""
+        return self.screen is not None and not self.screen.passed
+
+
+def _taken(trials: Sequence[FrozenTrial]) -> list[tuple[int, Mapping[str, Any]]]:
+    """Every trial's configuration, run, running, claimed or queued (a failed trial whose
+    rerun is queued is left out: the rerun stands for it)."""
+    others: list[tuple[int, Mapping[str, Any]]] = []
+    for t in trials:
+        if t.state == TrialState.FAIL and t.user_attrs.get(_keys.NOT_COUNTED):
+            continue
+        claimed = (
+            t.system_attrs.get(_keys.SYS_CLAIM) or t.params or t.system_attrs.get("fixed_params")
+        )
+        if isinstance(claimed, dict) and claimed:
+            others.append((t.number, claimed))
+    return others
+
+
+def queue_tuner(
+    task: Task | str | Path, *, storage: str | None = None, n_trials: int | None = None
+) -> Tuner:
+    """A :class:`~agenthpo.tuner.Tuner` that starts the study's queued trials.
+
+    A queued (enqueued) trial has its configuration already, so no strategy is asked for
+    it; the tuner's strategy is ``random`` so that starting one needs no LLM and no API key.
+
+    Example:
+        >>> queue_tuner("task.yaml").ask()  # doctest: +SKIP
+    """
+    return Tuner(_task(task), storage=storage, strategy="random", n_trials=n_trials)
+
+
+def propose_trial(
+    task: Task | str | Path,
+    config: Mapping[str, Any],
+    *,
+    rationale: str,
+    proposer: str,
+    storage: str | None = None,
+    n_trials: int | None = None,
+    check_budget: bool = True,
+) -> Proposal:
+    """Queues a configuration proposed outside the study's strategy as its next trial.
+
+    The configuration is normalized and validated against the task's space, refused when
+    an earlier, running or queued trial has it already, and judged by the study's screen
+    (when its strategy has one) as the backbone's candidate for that trial: a proposal the
+    screen turns down is kept in the trial's record while the trial runs the backbone's own
+    configuration. The trial is an ordinary enqueued Optuna trial, stored with
+    ``proposed_by: proposer`` and the rationale; start it with :func:`queue_tuner`.
+
+    Args:
+        task: The task, or its file.
+        config: The proposed configuration.
+        rationale: Why, in a sentence; stored with the trial (500 characters at most).
+        proposer: Who proposes, e.g. ``client:claude``.
+        storage: The study's storage, if not the task's own.
+        n_trials: The study's trial budget, if not the task's.
+        check_budget: Refuse when the budget is spent, running or queued already.
+
+    Example:
+        >>> p = propose_trial("task.yaml", {"lr": 0.01}, rationale="lower lr: #3 diverged",
+        ...     proposer="client:me")  # doctest: +SKIP
+        >>> p.number, p.screened  # doctest: +SKIP
+        (4, False)
+
+    Raises:
+        AgentHPOError: A vacuous rationale, a configuration outside the space, a duplicate,
+            or a spent budget.
+    """
+    task = _task(task)
+    text = " ".join(str(rationale).split())
+    if is_vacuous(text):
+        raise AgentHPOError(
+            "rationale: say in a sentence why this configuration (what in the history it"
+            " follows from); it is stored with the trial"
+        )
+    normalized, changes = task.space.normalize(dict(config))
+    violations = task.space.validate(normalized)
+    if violations:
+        raise AgentHPOError("\n".join(f"config: {v}" for v in violations))
+    tuner = queue_tuner(task, storage=storage, n_trials=n_trials)
+    study = tuner.load_study()
+    trials = study.get_trials(deepcopy=False)
+    others = _taken(trials)
+    twin = find_duplicate(normalized, others, task.space)
+    if twin is not None:
+        raise AgentHPOError(
+            f"config: trial {twin} already has this configuration (or one within 0.1% of"
+            " every range); look at its result and propose another"
+        )
+    spent = budget(study)
+    waiting = tuple(t.number for t in trials if t.state == TrialState.WAITING)
+    if check_budget and spent.counted + spent.active + len(waiting) >= tuner.n_trials:
+        raise AgentHPOError(
+            f"the study's budget of {tuner.n_trials} trials is spent, running or queued"
+            f" ({spent.counted} done, {spent.active} running, {len(waiting)} queued); give a"
+            " larger n_trials to go on"
+        )
+    attrs: dict[str, Any] = {_keys.PROPOSED_BY: proposer, _keys.RATIONALE: text[:500]}
+    runs = normalized
+    # Optuna numbers a study's trials in order, so the next trial's number is len(trials);
+    # the screen judges the proposal as the backbone's candidate for that trial.
+    screen = screen_outside(
+        task,
+        study,
+        normalized,
+        number=len(trials),
+        rationale=text,
+        proposer=proposer,
+        taken=others,
+    )
+    if screen is not None and not screen.passed:
+        runs, attrs = screen.own, screen.attrs
+        _logger.info("the screen turned down %s's proposal %s", proposer, normalized)
+    study.enqueue_trial(runs, user_attrs=attrs)
+    number = max(t.number for t in study.get_trials(deepcopy=False))
+    return Proposal(
+        number=number,
+        config=dict(runs),
+        attrs=dict(attrs),
+        proposal=dict(normalized),
+        rationale=text[:500],
+        changes=tuple(str(c) for c in changes),
+        screen=screen,
+        queued_before=waiting,
+        n_trials=tuner.n_trials,
     )
 
 

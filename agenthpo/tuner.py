@@ -27,7 +27,7 @@ import optuna
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
-from agenthpo import _keys
+from agenthpo import _keys, _optuna
 from agenthpo._lifecycle import (
     EXTERNAL_KEY,
     Heartbeat,
@@ -693,7 +693,7 @@ class Tuner:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="Heartbeat of storage")
             trial = study.ask()
-        with Heartbeat(study._storage, trial._trial_id):
+        with Heartbeat(_optuna.storage_of(study), _optuna.trial_id(trial)):
             if claims_before(study, trial.number) >= limit:
                 # Another worker took the last slot between our check and our ask.
                 trial.set_user_attr(_keys.NOT_COUNTED, "surplus")
@@ -1042,10 +1042,10 @@ class Tuner:
         self, study: optuna.Study, trial: optuna.Trial, executor: Executor, started: float
     ) -> FrozenTrial:
         config = dict(trial.params)
-        attrs = dict(study._storage.get_trial(trial._trial_id).user_attrs)
+        attrs = dict(_optuna.stored_trial(study, trial).user_attrs)
         if _keys.PROPOSED_BY not in attrs:
             # A classical strategy (or an enqueued trial): say who proposed it.
-            fixed = study._storage.get_trial(trial._trial_id).system_attrs.get("fixed_params")
+            fixed = _optuna.stored_trial(study, trial).system_attrs.get("fixed_params")
             attrs[_keys.PROPOSED_BY] = "enqueued" if fixed else self.strategy
             trial.set_user_attr(_keys.PROPOSED_BY, attrs[_keys.PROPOSED_BY])
         self._explain_classical(study, trial, attrs)
@@ -1099,7 +1099,7 @@ class Tuner:
             timeout = max(left or 0.0, 0.001)
 
         def on_start(pid: int) -> None:
-            record_process(study._storage, trial._trial_id, pid)
+            record_process(_optuna.storage_of(study), _optuna.trial_id(trial), pid)
 
         try:
             result = executor.run(
@@ -1119,7 +1119,7 @@ class Tuner:
             trial.set_user_attr(_keys.ANALYSIS, reason)
             with quiet_optuna():
                 study.tell(trial, state=TrialState.PRUNED)
-            frozen = study._storage.get_trial(trial._trial_id)
+            frozen = _optuna.stored_trial(study, trial)
             pruned_event = TrialEvent(
                 number=trial.number,
                 config=config,
@@ -1144,7 +1144,7 @@ class Tuner:
             self._interrupt(
                 study, trial, "time_limit", "stopped: the study's time limit was reached"
             )
-            return study._storage.get_trial(trial._trial_id)
+            return _optuna.stored_trial(study, trial)
         try:
             self._store_result(trial, result, error)
             if error is None:
@@ -1162,7 +1162,7 @@ class Tuner:
                 values if error is None else error,
                 exc,
             )
-        frozen = study._storage.get_trial(trial._trial_id)
+        frozen = _optuna.stored_trial(study, trial)
         if self._notes:
             try:
                 write_trial_note(study, frozen)
@@ -1207,9 +1207,9 @@ class Tuner:
             )
         with quiet_optuna():
             trial = study.ask()
-        study._storage.set_trial_system_attr(trial._trial_id, EXTERNAL_KEY, True)
+        _optuna.set_trial_system_attr(study, trial, EXTERNAL_KEY, True)
         config = suggest_config(trial, self.task.space)
-        attrs = dict(study._storage.get_trial(trial._trial_id).user_attrs)
+        attrs = dict(_optuna.stored_trial(study, trial).user_attrs)
         if _keys.PROPOSED_BY not in attrs:
             trial.set_user_attr(_keys.PROPOSED_BY, self.strategy)
             attrs[_keys.PROPOSED_BY] = self.strategy
@@ -1223,7 +1223,7 @@ class Tuner:
         trials under :class:`AgentSampler` get theirs); enqueued trials keep theirs or none."""
         if _keys.RATIONALE in attrs or isinstance(study.sampler, AgentSampler):
             return
-        frozen = study._storage.get_trial(trial._trial_id)
+        frozen = _optuna.stored_trial(study, trial)
         if frozen.system_attrs.get("fixed_params") or not frozen.params:
             return
         attrs[_keys.RATIONALE] = explain(study.sampler, study, frozen, dict(frozen.params))
@@ -1274,7 +1274,7 @@ class Tuner:
                 f"trial {number} was not started by `agenthpo ask` (a run or worker is"
                 " executing it); tell only the trials `ask` printed"
             )
-        trial = optuna.Trial(study, matches[0]._trial_id)
+        trial = _optuna.trial_handle(study, matches[0])
         final = {str(k): float(v) for k, v in (metrics or {}).items()}
         if pruned is not None:
             if error is not None:
@@ -1309,7 +1309,7 @@ class Tuner:
                 study.tell(trial, outcome)
             else:
                 study.tell(trial, state=TrialState.FAIL)
-        return study._storage.get_trial(trial._trial_id)
+        return _optuna.stored_trial(study, trial)
 
     def _tell_pruned(
         self,
@@ -1340,14 +1340,14 @@ class Tuner:
         if reportable:
             assert last is not None
             if step is None:
-                stored = study._storage.get_trial(trial._trial_id).intermediate_values
+                stored = _optuna.stored_trial(study, trial).intermediate_values
                 step = max(stored, default=-1) + 1
             trial.report(last, step)
         trial.set_user_attr(_keys.METRICS, metrics)
         trial.set_user_attr(_keys.ANALYSIS, f"pruned by the caller: {why}")
         with quiet_optuna():
             study.tell(trial, state=TrialState.PRUNED)
-        return study._storage.get_trial(trial._trial_id)
+        return _optuna.stored_trial(study, trial)
 
     def _stored_study(self) -> optuna.Study:
         """The task's study as stored, opened without building the strategy's sampler (no

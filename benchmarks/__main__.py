@@ -1,4 +1,5 @@
-"""The benchmark CLI: ``python -m benchmarks run|fresh-seeds|report|overhead|calibrate|list``.
+"""The benchmark CLI: ``python -m benchmarks COMMAND`` (run, fresh-seeds, report, overhead,
+llm-speed, calibrate, list).
 
 Example:
     ``python -m benchmarks run --suite quick`` then ``python -m benchmarks report``.
@@ -450,6 +451,57 @@ def cmd_fresh_seeds(args: argparse.Namespace) -> int:
     return 1 if any(r.get("error") for r in records) else 0
 
 
+def cmd_llm_speed(args: argparse.Namespace) -> int:
+    """Seconds per proposal of an in-process llama.cpp model, with and without reuse."""
+    from benchmarks.llm_speed import VARIANTS, speed_rows
+    from benchmarks.runner import save_results
+
+    path = args.model
+    if not Path(path).is_file():
+        console.print(f"[red]no GGUF file at {path}[/red] (e.g. ../shared/tools/bench-llm)")
+        return 2
+    started = time.perf_counter()
+    rows = speed_rows(
+        path,
+        n_trials=args.trials,
+        threads=args.threads,
+        variants=args.variants or list(VARIANTS),
+        tick=lambda v: console.print(f"{v} done"),
+    )
+    meta = {
+        "kind": "llm-speed",
+        "suite": "llm-speed",
+        "llm": f"llamacpp:{Path(path).name}",
+        "trials": args.trials,
+        "threads": args.threads,
+        "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "wall_time_s": round(time.perf_counter() - started, 1),
+        "command": "python -m benchmarks " + " ".join(sys.argv[1:]),
+        "host": _host(),
+    }
+    out = Path(args.results_dir) / f"llm-speed-{_stamp()}.json"
+    save_results(out, meta, [])
+    import json
+
+    data = json.loads(out.read_text())
+    data["speed"] = rows
+    out.write_text(json.dumps(data, separators=(",", ":")) + "\n")
+    table = Table("variant", "proposals", "median s", "mean s", "prompt tok", "x cold", "same")
+    for r in rows:
+        table.add_row(
+            r["variant"],
+            str(r["proposals"]),
+            f"{r['median_s']:.1f}" if r["median_s"] is not None else "-",
+            f"{r['mean_s']:.1f}" if r["mean_s"] is not None else "-",
+            f"{r['median_prompt_tokens']:.0f}" if r["median_prompt_tokens"] else "-",
+            f"{r['ratio_to_cold']:.2f}" if r["ratio_to_cold"] else "-",
+            str(r["same_answers_as_cold"]),
+        )
+    console.print(table)
+    console.print(f"-> {out}")
+    return 0
+
+
 def cmd_overhead(args: argparse.Namespace) -> int:
     """Runs the overhead and scale benchmarks."""
     from benchmarks.overhead import OVERHEAD_STRATEGIES, prompt_growth, sampler_overhead
@@ -712,6 +764,16 @@ def build_parser() -> argparse.ArgumentParser:
     ovh.add_argument("--strategies", nargs="+", choices=ALL_STRATEGIES, metavar="STRATEGY")
     ovh.add_argument("--results-dir", default=str(RESULTS_DIR))
     ovh.set_defaults(func=cmd_overhead)
+
+    spd = sub.add_parser(
+        "llm-speed", help="seconds per proposal of a llama.cpp model, with and without reuse"
+    )
+    spd.add_argument("model", help="a GGUF file, e.g. the output of ../shared/tools/bench-llm")
+    spd.add_argument("--trials", type=int, default=8)
+    spd.add_argument("--threads", type=int, default=1)
+    spd.add_argument("--variants", nargs="+", choices=["cold", "last-prompt", "state-cache"])
+    spd.add_argument("--results-dir", default=str(RESULTS_DIR))
+    spd.set_defaults(func=cmd_llm_speed)
 
     cal = sub.add_parser("calibrate", help="freeze opt and median_random of new tasks")
     cal.add_argument("--suite", choices=SUITES, default="full")

@@ -804,6 +804,8 @@ class Sections:
     label -> how many (see :attr:`benchmarks.tasks.Task.version`)."""
     stale_fresh: dict[str, int] = field(default_factory=dict)
     """Fresh-seed records of an older task version left out: task -> how many."""
+    llm_speed: dict[str, Any] | None = None
+    """The latest ``python -m benchmarks llm-speed`` file."""
 
 
 def _current(run: Mapping[str, Any], versions: Mapping[str, int]) -> bool:
@@ -877,6 +879,9 @@ def collect(results_dir: Path = RESULTS_DIR) -> Sections:
         fresh_files=fresh_files,
         stale=stale,
         stale_fresh=stale_fresh,
+        llm_speed=next(
+            (f for f in reversed(files) if f.get("meta", {}).get("kind") == "llm-speed"), None
+        ),
     )
 
 
@@ -895,6 +900,37 @@ def merge_overhead(files: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
     if prompts:
         merged["prompt"] = prompts[-1]
     return merged
+
+
+def _llm_speed_md(data: Mapping[str, Any] | None) -> list[str]:
+    """Seconds per proposal of a llama.cpp model, cold and with prompt reuse."""
+    if not data:
+        return ["Not run yet: `python -m benchmarks llm-speed $(../shared/tools/bench-llm)`.", ""]
+    meta = data.get("meta", {})
+    out = [
+        f"`{meta.get('command', '')}` ({meta.get('llm')}, {meta.get('threads')} thread(s),"
+        f" {meta.get('trials')} trials of the `agent` strategy on a function task;"
+        " proposals count repair rounds). `cold` evaluates every prompt from its first token;"
+        " `last-prompt` reuses the previous prompt's tokens (llama.cpp's own behaviour);"
+        " `state-cache` also keeps earlier prompts' states in memory (the client's default)."
+        " Ratios are to `cold` in the same run.",
+        "",
+        "| variant | proposals | median s | mean s | prompt tokens (median) | x cold |"
+        " same answers |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in data.get("speed", []):
+
+        def num(v: Any, fmt: str) -> str:
+            return format(v, fmt) if isinstance(v, (int, float)) else "-"
+
+        out.append(
+            f"| {r['variant']} | {r['proposals']} | {num(r['median_s'], '.1f')} |"
+            f" {num(r['mean_s'], '.1f')} | {num(r['median_prompt_tokens'], '.0f')} |"
+            f" {num(r['ratio_to_cold'], '.2f')} | {r.get('same_answers_as_cold')} |"
+        )
+    out.append("")
+    return out
 
 
 OVERHEAD_MARKS = (50, 200, 1000)
@@ -1806,6 +1842,8 @@ def build_report(
     md += _overhead_md(sections.overhead, _rel(plots_dir, base))
     _overhead_plots(sections.overhead, plots_dir)
     md.append("")
+    md.append("## Speed of an in-process model\n")
+    md += _llm_speed_md(sections.llm_speed)
     md.append("## LLM off the critical path\n")
     md += _critical_path_md(sections.critical_path)
     md.append("## Notes and limitations\n")

@@ -250,3 +250,20 @@ def test_a_placeholder_command_must_place_the_seed(tmp_path: Path) -> None:
             },
             base_dir=tmp_path,
         )
+
+
+def test_held_out_fold_scores_never_reach_the_llm() -> None:
+    # A resumed study holds the held-out folds' scores of its earlier winner: they judge the
+    # search, so the search must not read them, and they are not seed noise either.
+    from agenthpo.agent.proposer import _noise_note
+
+    study = optuna.create_study()
+    held_out = {"values": [3.0, 4.0], "folds": [1, 2], "mean": 3.5, "std": 0.7, "n": 2}
+    study.set_user_attr(_keys.STUDY_NOISE, {"4": held_out})
+    assert _noise_note(study, "rmse") == ""
+    seeds = {"values": [1.0, 1.2], "seeds": [0, 1], "mean": 1.1, "std": 0.14, "n": 2}
+    study.set_user_attr(_keys.STUDY_NOISE, {"4": held_out, "2": seeds})
+    note = _noise_note(study, "rmse")
+    assert "trial #2 re-run with 2 seeds" in note
+    assert "#4" not in note
+    assert "3.5" not in note

@@ -232,3 +232,61 @@ def test_pareto_records_list_the_front_by_trial_number() -> None:
         "values": {"value_0": 0.2, "value_1": 0.8},
         "config": {"x": 0.2},
     }
+
+
+# -- configurations proposed from outside --------------------------------------------------
+
+
+def test_propose_trial_queues_a_validated_configuration_and_refuses_its_twin(
+    tmp_path: Path,
+) -> None:
+    from agenthpo.studies import propose_trial, queue_tuner
+
+    task_file = _task_file(tmp_path, storage=f"sqlite:///{tmp_path}/s.db")
+    first = propose_trial(
+        task_file, {"lr": 0.01}, rationale="a common Adam start", proposer="client:me"
+    )
+    assert first.number == 0
+    assert first.config == {"lr": 0.01}
+    assert first.attrs[_keys.PROPOSED_BY] == "client:me"
+    assert not first.screened
+    with pytest.raises(AgentHPOError, match="trial 0 already has this configuration"):
+        propose_trial(task_file, {"lr": 0.01}, rationale="again, the same", proposer="client:me")
+    with pytest.raises(AgentHPOError, match="config: "):
+        propose_trial(task_file, {"lr": 5.0}, rationale="far too high", proposer="client:me")
+    with pytest.raises(AgentHPOError, match="rationale"):
+        propose_trial(task_file, {"lr": 0.02}, rationale="", proposer="client:me")
+    # the queued trial starts without an LLM, with the proposer's attributes
+    event = queue_tuner(task_file).ask()
+    assert event.number == 0
+    assert event.config == {"lr": 0.01}
+    study = open_study(task_file)
+    assert study.trials[0].user_attrs[_keys.RATIONALE] == "a common Adam start"
+
+
+def test_propose_trial_counts_queued_trials_against_the_budget(tmp_path: Path) -> None:
+    from agenthpo.studies import propose_trial
+
+    task_file = _task_file(tmp_path, storage=f"sqlite:///{tmp_path}/s.db")
+    for lr in (0.01, 0.1, 0.5):  # n_trials is 3
+        propose_trial(
+            task_file,
+            {"lr": lr},
+            rationale=f"learning rate {lr} brackets the usual range",
+            proposer="client:me",
+        )
+    with pytest.raises(AgentHPOError, match="budget of 3 trials is spent"):
+        propose_trial(
+            task_file,
+            {"lr": 0.2},
+            rationale="a fourth learning rate between them",
+            proposer="client:me",
+        )
+    extra = propose_trial(
+        task_file,
+        {"lr": 0.2},
+        rationale="queued past the budget",
+        proposer="client:me",
+        check_budget=False,
+    )
+    assert extra.queued_before == (0, 1, 2)

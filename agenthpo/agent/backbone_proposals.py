@@ -19,7 +19,7 @@ from optuna.samplers import BaseSampler
 from optuna.study import Study
 from optuna.trial import FrozenTrial
 
-from agenthpo import _keys
+from agenthpo import _keys, _optuna
 from agenthpo._seeding import reseed, trial_seed
 from agenthpo.agent.explain import cmaes_state, explain
 from agenthpo.agent.prompts import backbone_note
@@ -66,8 +66,7 @@ class BackboneProposals:
         return {
             name: value
             for name, value in proposal.items()
-            if name in search_space
-            and search_space[name]._contains(search_space[name].to_internal_repr(value))
+            if name in search_space and _optuna.contains(search_space[name], value)
         }
 
     def complete(

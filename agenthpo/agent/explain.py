@@ -17,9 +17,9 @@ that drew it:
 
 A :class:`~agenthpo.backbone.Switching` backbone (:class:`~agenthpo.backbone.Backbone`) is
 explained by the member that served the trial. Reading TPE's split, GP's model and CMA-ES's
-optimizer uses Optuna internals; where they differ from those this was written against
-(Optuna 4.x to 5.1), the line says only what it can say without them and a warning is
-logged once. :func:`explain` never raises.
+optimizer uses Optuna internals (through :mod:`agenthpo._optuna`); where they differ from
+those this was written against, the line says only what it can say without them and a
+warning is logged once. :func:`explain` never raises.
 
 Example:
     >>> import optuna
@@ -38,7 +38,7 @@ from __future__ import annotations
 import logging
 import math
 import pickle
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
@@ -62,7 +62,7 @@ from optuna.samplers import (
 from optuna.study import Study, StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from agenthpo import _keys
+from agenthpo import _keys, _optuna
 
 __all__ = ["CmaState", "GPView", "cmaes_state", "distance", "explain", "gp_view", "tpe_split"]
 
@@ -153,7 +153,7 @@ def _member_of(sampler: BaseSampler, study: Study, trial: FrozenTrial) -> BaseSa
         if isinstance(sampler, Switching):
             name = sampler.chosen(trial.number)
             if name is None:
-                stored = study._storage.get_trial(trial._trial_id).user_attrs
+                stored = _optuna.stored_trial(study, trial).user_attrs
                 name = stored.get(_keys.BACKBONE_MEMBER)
             if not isinstance(name, str):
                 return sampler
@@ -261,7 +261,7 @@ def _tpe(
     sampler: TPESampler, study: Study, trial: FrozenTrial, config: dict[str, Any], limit: int
 ) -> str:
     finished = _others(study, trial, _FINISHED)
-    n_startup = int(getattr(sampler, "_n_startup_trials", 10))
+    n_startup = _optuna.n_startup_trials(sampler, 10)
     if len(finished) < n_startup:
         return _startup("TPE", len(finished), n_startup)
     split = tpe_split(sampler, study, trial)
@@ -352,25 +352,9 @@ def tpe_split(
         (2, 18)
     """
     try:
-        import inspect
-
-        from optuna.samplers._tpe import sampler as tpe_module
-
-        liar = bool(getattr(sampler, "_constant_liar", False))
+        liar = _optuna.tpe_constant_liar(sampler)
         states = (*_FINISHED, TrialState.RUNNING) if liar else _FINISHED
-        trials = _others(study, trial, states)
-        n = sum(t.state != TrialState.RUNNING for t in trials)
-        gamma: Callable[[int], int] | None = getattr(sampler, "_gamma", None)
-        if gamma is None:
-            multi = len(study.directions) > 1
-            gamma = tpe_module.default_gamma_multiobjective if multi else tpe_module.default_gamma
-        split: Any = tpe_module._split_trials
-        if "constraints_enabled" in inspect.signature(split).parameters:  # older Optuna
-            enabled = getattr(sampler, "_constraints_func", None) is not None
-            below, above = split(study, trials, gamma(n), enabled)
-        else:
-            below, above = split(study, trials, gamma(n))
-        return list(below), list(above)
+        return _optuna.tpe_split(sampler, study, _others(study, trial, states))
     except (AttributeError, ImportError, TypeError, ValueError) as exc:
         _warn_once("TPE's split of the trials", exc)
         return None
@@ -458,17 +442,8 @@ def gp_view(
     if not completed or any(getattr(t, "constraints", None) for t in completed):
         return None
     try:
-        import torch
-        from optuna._gp import search_space as gp_search_space
-
-        cache = getattr(sampler, "_gprs_cache_list", None)
-        if not cache:
-            return None
-        gpr: Any = cache[0]
-        internal = gp_search_space.SearchSpace(dict(space))
-        x_train = internal.get_normalized_params(completed)
-        fitted = gpr._X_train.detach().cpu().numpy()
-        if fitted.shape != x_train.shape or not np.allclose(fitted, x_train):
+        model = _optuna.gp_last_model(sampler, space, completed)
+        if model is None:
             return None
         sign = -1.0 if study.direction == StudyDirection.MINIMIZE else 1.0
         y = sign * np.asarray([float(t.value) for t in completed])  # type: ignore[arg-type]
@@ -476,12 +451,10 @@ def gp_view(
             return None
         mu, sd = float(np.mean(y)), float(np.std(y))
         y_std = (y - mu) / max(sd, 1e-10)
-        if not np.allclose(gpr._y_train.detach().cpu().numpy().reshape(-1), y_std):
+        if not np.allclose(model.y_train(), y_std):
             return None
-        x = internal.get_normalized_params([completed[0]], [dict(config)])[0]
-        with torch.no_grad():
-            mean_t, var_t = gpr.posterior(torch.from_numpy(x))
-        m, s = float(mean_t), math.sqrt(max(float(var_t), 0.0))
+        m, var = model.posterior(dict(config))
+        s = math.sqrt(max(var, 0.0))
     except (AttributeError, ImportError, TypeError, ValueError, RuntimeError, KeyError) as exc:
         _warn_once("GP's fitted model", exc)
         return None
@@ -506,7 +479,7 @@ def _gp(
     sampler: BaseSampler, study: Study, trial: FrozenTrial, config: dict[str, Any], limit: int
 ) -> str:
     completed = _others(study, trial, (TrialState.COMPLETE,))
-    n_startup = int(getattr(sampler, "_n_startup_trials", 10))
+    n_startup = _optuna.n_startup_trials(sampler, 10)
     if len(completed) < n_startup:
         return _startup("GP", len(completed), n_startup)
     space = {
@@ -608,9 +581,7 @@ def cmaes_state(
     if not isinstance(sampler, CmaEsSampler):
         return None
     try:
-        from optuna._transform import _SearchSpaceTransform
-
-        completed = sampler._get_trials(study)
+        completed = _optuna.cmaes_trials(sampler, study)
         if trial is not None:
             completed = [t for t in completed if t.number != trial.number]
         probe = trial if trial is not None else (completed[-1] if completed else None)
@@ -621,25 +592,14 @@ def cmaes_state(
             return None
         sources = list(completed)
         if trial is not None:
-            sources.append(study._storage.get_trial(trial._trial_id))
-        optimizer: Any = sampler._restore_optimizer(sources)
-        with_margin = bool(getattr(sampler, "_with_margin", False))
-        trans = _SearchSpaceTransform(space, transform_step=not with_margin, transform_0_1=True)
-        if optimizer is None:
-            if trial is None:
-                return None
-            rng = sampler._cma_rng.rng  # initialising draws a seed: leave the stream as it was
-            saved = rng.get_state()
-            try:
-                optimizer = sampler._init_optimizer(trans, study.direction)
-            finally:
-                rng.set_state(saved)
-        if optimizer.dim != len(trans.bounds):
-            return None
-        mean = trans.untransform(np.asarray(optimizer._mean))
-        return CmaState(
-            generation=int(optimizer.generation), mean=dict(mean), sigma=float(optimizer._sigma)
+            sources.append(_optuna.stored_trial(study, trial))
+        found = _optuna.cmaes_distribution(
+            sampler, study, space, sources, initial=trial is not None
         )
+        if found is None:
+            return None
+        generation, mean, sigma = found
+        return CmaState(generation=generation, mean=mean, sigma=sigma)
     except (
         AttributeError,
         ImportError,
@@ -656,8 +616,8 @@ def cmaes_state(
 def _cmaes(
     sampler: CmaEsSampler, study: Study, trial: FrozenTrial, config: dict[str, Any], limit: int
 ) -> str:
-    completed = [t for t in sampler._get_trials(study) if t.number != trial.number]
-    n_startup = int(getattr(sampler, "_n_startup_trials", 1))
+    completed = [t for t in _optuna.cmaes_trials(sampler, study) if t.number != trial.number]
+    n_startup = _optuna.n_startup_trials(sampler, 1)
     if len(completed) < n_startup:
         return _startup("CMA-ES", len(completed), n_startup)
     state = cmaes_state(sampler, study, trial)

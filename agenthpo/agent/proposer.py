@@ -20,7 +20,7 @@ import optuna
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-from agenthpo import _keys
+from agenthpo import _keys, _optuna
 from agenthpo.agent.claims import check_rationale
 from agenthpo.agent.creator import (
     CallRecord,
@@ -270,7 +270,7 @@ class Proposer:
         Workers write their claim first and then look at everyone else's, so of two workers
         racing for the same configuration at least one sees the other and yields.
         """
-        study._storage.set_trial_system_attr(trial._trial_id, _keys.SYS_CLAIM, config)
+        _optuna.set_trial_system_attr(study, trial, _keys.SYS_CLAIM, config)
         others: list[tuple[int, dict[str, Any]]] = []
         for t in study.get_trials(deepcopy=False):
             if t.number == trial.number:
@@ -300,13 +300,17 @@ def _noise_note(study: Study, metric: str) -> str:
     (:func:`~agenthpo.agent.prompts.noise_note`), from the study's stored re-runs.
 
     Re-evaluations are no trials (the backbone never sees them): the LLM reads them here,
-    named as re-runs of earlier trials, never as proposals of their own.
+    named as re-runs of earlier trials, never as proposals of their own. Scores on held-out
+    folds (``noise.fold_param``) are left out: they judge the search's winner, so the
+    search (a resumed one too) must not see them, and they are no seed noise.
     """
     stored = study.user_attrs.get(_keys.STUDY_NOISE)
     if not isinstance(stored, dict) or not stored:
         return ""
     entries: list[tuple[int, float, float, int]] = []
     for number, entry in stored.items():
+        if not isinstance(entry, dict) or "folds" in entry:
+            continue
         try:
             entries.append(
                 (int(number), float(entry["mean"]), float(entry["std"]), int(entry["n"]))

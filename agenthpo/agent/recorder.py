@@ -14,17 +14,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from optuna.study import Study
 from optuna.trial import FrozenTrial
 
-from agenthpo import _keys
+from agenthpo import _keys, _optuna
 from agenthpo.agent.creator import CallRecord, Proposal, ProposalFailed
 from agenthpo.agent.screen import ScreenVerdict
-
-if TYPE_CHECKING:
-    from optuna._typing import JSONSerializable
 
 __all__ = ["MAX_STORED_ANSWER_CHARS", "RATIONALE_ATTR_MAX", "Recorder", "clip", "cut"]
 
@@ -80,7 +77,7 @@ class Recorder:
     def store(study: Study, trial: FrozenTrial, attrs: dict[str, Any]) -> None:
         """Writes ``attrs`` as the trial's user attributes."""
         for key, value in attrs.items():
-            study._storage.set_trial_user_attr(trial._trial_id, key, value)
+            _optuna.set_trial_user_attr(study, trial, key, value)
 
     def calls(self, study: Study, trial: FrozenTrial, calls: Sequence[CallRecord]) -> None:
         """Stores every request and answer of ``calls`` on the trial (answers cut)."""
@@ -97,9 +94,7 @@ class Recorder:
             }
             for c in calls
         ]
-        study._storage.set_trial_system_attr(
-            trial._trial_id, _keys.SYS_LLM_CALLS, cast("JSONSerializable", payload)
-        )
+        _optuna.set_trial_system_attr(study, trial, _keys.SYS_LLM_CALLS, payload)
 
     def proposal(self, proposal: Proposal) -> dict[str, Any]:
         """The attributes of a trial that runs the LLM's proposal."""

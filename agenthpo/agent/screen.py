@@ -10,10 +10,9 @@ which every proposal is screened out is TPE's own study, trial for trial. Under 
 acquisition (GP's log expected improvement, TPE's density ratio), and TPE's ratio judges for
 the others (:class:`Screen`).
 
-This reads TPE's internals (``TPESampler._build_parzen_estimator`` and
-``_compute_acquisition_func``, Optuna's ``_split_trials``), unchanged from Optuna 4.0 to 5.0;
-where they are missing the screen cannot judge and says so (:func:`tpe_screen` returns
-``None`` and logs a warning once).
+This reads TPE's internals (its split of the trials and its Parzen estimators, through
+:mod:`agenthpo._optuna`); where they are missing the screen cannot judge and says so
+(:func:`tpe_screen` returns ``None`` and logs a warning once).
 
 Example:
     >>> import optuna
@@ -41,17 +40,17 @@ results cannot.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler, TPESampler
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
+
+from agenthpo import _optuna
 
 __all__ = ["OutsideScreen", "Screen", "ScreenVerdict", "tpe_screen"]
 
@@ -145,7 +144,7 @@ def tpe_screen(
     space = {n: search_space[n] for n in names}
     states = (TrialState.COMPLETE, TrialState.PRUNED)
     trials = [t for t in study.get_trials(deepcopy=False, states=states) if t.number != number]
-    if len(trials) < getattr(sampler, "_n_startup_trials", 10):
+    if len(trials) < _optuna.n_startup_trials(sampler, 10):
         return None
     try:
         llm, mine = _acquisition(sampler, study, trials, space, [config, own])
@@ -170,25 +169,8 @@ def _acquisition(
 ) -> list[float]:
     """TPE's acquisition of each configuration, from the estimators it builds for the next
     trial (deterministic: no random draw)."""
-    from optuna.samplers._tpe import sampler as tpe_module
-
-    gamma = getattr(sampler, "_gamma", None) or tpe_module.default_gamma
-    split: Any = tpe_module._split_trials
-    if "constraints_enabled" in inspect.signature(split).parameters:  # older Optuna
-        below, above = split(
-            study,
-            trials,
-            gamma(len(trials)),
-            getattr(sampler, "_constraints_func", None) is not None,
-        )
-    else:
-        below, above = split(study, trials, gamma(len(trials)))
-    build = sampler._build_parzen_estimator
-    mpe_below = build(study, space, below, handle_below=True)
-    mpe_above = build(study, space, above, handle_below=False)
-    samples = {n: np.asarray([d.to_internal_repr(c[n]) for c in configs]) for n, d in space.items()}
-    values = sampler._compute_acquisition_func(samples, mpe_below, mpe_above)
-    return [float(v) for v in values]
+    below, above = _optuna.tpe_split(sampler, study, trials)
+    return _optuna.tpe_acquisition(sampler, study, space, below, above, configs)
 
 
 class Screen:

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperCommand, TyperGroup
 
-from agenthpo import __version__
+from agenthpo._version import __version__
 from agenthpo.cli._common import FLAG, console
 from agenthpo.cli.asktell import ask_command, tell_command
 from agenthpo.cli.best import best_command

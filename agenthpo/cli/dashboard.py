@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from agenthpo import _optuna
 from agenthpo.cli._common import FLAG, StudyOption, console, guard
 from agenthpo.dashboard import DEFAULT_PORT, serve, write_study_notes
 from agenthpo.studies import open_study, storage_url
@@ -54,7 +55,7 @@ def dashboard_command(
                 console.print(f"wrote the notes of {written} trials")
         console.print(
             f"optuna-dashboard for {opened.study_name!r}:"
-            f" http://127.0.0.1:{port}/dashboard/studies/{opened._study_id}"
+            f" http://127.0.0.1:{port}/dashboard/studies/{_optuna.study_id(opened)}"
             " (Ctrl+C stops it)",
             soft_wrap=True,
         )

@@ -38,10 +38,21 @@ class LocalLlamaClient(InProcessModel):
     The model is loaded on the first call (and again after unpickling), so constructing a
     client is cheap. Calls are serialized: one llama context is not thread-safe.
 
+    Prompts that begin alike skip the work already done: llama.cpp's context keeps the last
+    prompt's tokens, and a state cache in memory keeps the evaluated states of earlier
+    prompts, so a proposal after an analysis (whose prompt differs) still reuses the
+    proposal prompt's stable beginning (the task, the space, the older history) and
+    evaluates only what changed. The answers follow the same distribution with or without
+    the cache, but are not always the same text: a reused state was computed in other
+    batches, so the logits differ in their last bits and a sampled token can differ.
+
     Args:
         model_path: A ``.gguf`` file; ``None`` means the embedded model's file.
         n_ctx: Context window in tokens.
         n_threads: Decoding threads; ``None`` means :func:`default_threads`.
+        prefix_cache_mb: Memory for the state cache in MiB (0: off, only the last prompt's
+            tokens are reused). States of a 1.5B model's 2,000-token prompt take about
+            60 MiB.
 
     Example:
         >>> client = LocalLlamaClient(model_path="/models/qwen.gguf")  # doctest: +SKIP
@@ -58,8 +69,12 @@ class LocalLlamaClient(InProcessModel):
         model_path: str | Path | None = None,
         n_ctx: int = 4096,
         n_threads: int | None = None,
+        prefix_cache_mb: int = 512,
     ) -> None:
         super().__init__(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads)
+        if prefix_cache_mb < 0:
+            raise LLMConfigError(f"prefix_cache_mb must be >= 0, not {prefix_cache_mb}")
+        self.prefix_cache_mb = prefix_cache_mb
 
     def _load(self) -> Any:
         if self._model is None:
@@ -81,6 +96,10 @@ class LocalLlamaClient(InProcessModel):
                 raise LLMConfigError(
                     f"cannot load {self.model_path} with llama-cpp-python: {exc}"
                 ) from exc
+            if self.prefix_cache_mb:
+                from llama_cpp.llama_cache import LlamaRAMCache
+
+                self._model.set_cache(LlamaRAMCache(capacity_bytes=self.prefix_cache_mb << 20))
             # Free the model before interpreter teardown: llama-cpp-python's own __del__ fails
             # noisily when it runs after its C library has been unloaded.
             atexit.register(self.close)

@@ -106,13 +106,13 @@ def _sample_space(space: SamplingSpace, rng: random.Random) -> dict[str, Any]:
     parameter's transformed range (log space for log scales), snapped to its step grid,
     categoricals uniform; conditional parameters that are inactive are ``None``."""
     import numpy as np
-    from optuna._transform import _SearchSpaceTransform
     from optuna.distributions import IntDistribution
 
+    from agenthpo import _optuna
+
     distributions = dict(space.to_optuna())
-    trans = _SearchSpaceTransform(distributions)
     state = np.random.RandomState(rng.randrange(2**32))
-    drawn = trans.untransform(state.uniform(trans.bounds[:, 0], trans.bounds[:, 1]))
+    drawn = _optuna.uniform_draw(distributions, state)
     config: dict[str, Any] = {}
     for name, dist in distributions.items():
         value = drawn[name]

@@ -30,7 +30,7 @@ from mcp.types import CallToolResult, InputRequiredResult, TextContent
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field, ValidationError
 
-from agenthpo import __version__
+from agenthpo._version import __version__
 from agenthpo.errors import AgentHPOError
 from agenthpo.mcp._jobs import Job
 from agenthpo.mcp._service import Service, dumps

@@ -22,7 +22,6 @@ from optuna.trial import FrozenTrial, TrialState
 
 from agenthpo import _keys
 from agenthpo._lifecycle import budget
-from agenthpo.agent.creator import find_duplicate, is_vacuous
 from agenthpo.agent.history import TrialView, render_history, trial_views
 from agenthpo.agent.prompts import answer_schema, goal_text
 from agenthpo.agent.screen import OutsideScreen
@@ -35,14 +34,12 @@ from agenthpo.reporting._data import read_selection
 from agenthpo.reporting._markdown import render_markdown
 from agenthpo.scaffold import draft_task, render_draft, write_draft
 from agenthpo.scaffold._read import split_target
-from agenthpo.storage import open_storage
-from agenthpo.studies import asked_record
+from agenthpo.studies import asked_record, open_study, propose_trial, queue_tuner
 from agenthpo.task import Task, load_task, task_from_dict
 from agenthpo.tuner import (
     TrialEvent,
     Tuner,
     build_executor,
-    screen_outside,
 )
 
 __all__ = ["Service"]
@@ -234,10 +231,7 @@ class Service:
                 f"no study stored yet for task {task.name!r}; start one with run_trials, ask"
                 " or propose"
             )
-        try:
-            return optuna.load_study(study_name=task.name, storage=open_storage(url))
-        except KeyError:
-            raise AgentHPOError(f"no study named {task.name!r} stored yet") from None
+        return open_study(task)
 
     def ask(
         self,
@@ -605,76 +599,26 @@ class Service:
         ``proposed_by: client:<name>`` and the client's rationale.
         """
         task = self.task(task_file)
-        name = _client_name(client)
-        text = " ".join(str(rationale).split())
-        if is_vacuous(text):
-            raise AgentHPOError(
-                "rationale: say in a sentence why this configuration (what in the history it"
-                " follows from); it is stored with the trial"
-            )
-        space = task.space
-        normalized, changes = space.normalize(dict(config))
-        violations = space.validate(normalized)
-        if violations:
-            raise AgentHPOError("\n".join(f"config: {v}" for v in violations))
-        tuner = Tuner(task, strategy="random", n_trials=n_trials)
-        study = tuner.load_study()
-        trials = study.get_trials(deepcopy=False)
-        others: list[tuple[int, Mapping[str, Any]]] = []
-        for t in trials:
-            if t.state == TrialState.FAIL and t.user_attrs.get(_keys.NOT_COUNTED):
-                continue  # its rerun is queued
-            claimed = (
-                t.system_attrs.get(_keys.SYS_CLAIM)
-                or t.params
-                or t.system_attrs.get("fixed_params")
-            )
-            if isinstance(claimed, dict) and claimed:
-                others.append((t.number, claimed))
-        twin = find_duplicate(normalized, others, space)
-        if twin is not None:
-            raise AgentHPOError(
-                f"config: trial {twin} already has this configuration (or one within 0.1% of"
-                " every range); look at its result with get_trial and propose another"
-            )
-        spent = budget(study)
-        waiting = [t for t in trials if t.state == TrialState.WAITING]
-        if start != "queue" and spent.counted + spent.active + len(waiting) >= tuner.n_trials:
-            raise AgentHPOError(
-                f"the study's budget of {tuner.n_trials} trials is spent, running or queued"
-                f" ({spent.counted} done, {spent.active} running, {len(waiting)} queued); give a"
-                " larger n_trials to go on"
-            )
-        proposer = f"client:{name}"
-        attrs: dict[str, Any] = {_keys.PROPOSED_BY: proposer, _keys.RATIONALE: text[:500]}
-        runs = normalized
-        # the next trial's number (Optuna numbers a study's trials in order); the screen
-        # judges the proposal as TPE's candidate for that trial
-        screen = screen_outside(
+        proposed = propose_trial(
             task,
-            study,
-            normalized,
-            number=len(trials),
-            rationale=text,
-            proposer=proposer,
-            taken=others,
+            config,
+            rationale=rationale,
+            proposer=f"client:{_client_name(client)}",
+            n_trials=n_trials,
+            check_budget=start != "queue",
         )
-        if screen is not None and not screen.passed:
-            runs, attrs = screen.own, screen.attrs
-            _logger.info("TPE screened out %s's proposal %s", proposer, normalized)
-        study.enqueue_trial(runs, user_attrs=attrs)
-        number = max(t.number for t in study.get_trials(deepcopy=False))
+        number, attrs = proposed.number, proposed.attrs
         out: dict[str, Any] = {
             "trial": number,
-            "config": runs,
+            "config": proposed.config,
             "proposed_by": attrs[_keys.PROPOSED_BY],
-            "screened": runs is not normalized,
-            "screen": _screen_data(screen),
-            "proposal": {"config": normalized, "rationale": text[:500]},
-            "normalized": [str(c) for c in changes],
-            "queued_before": [t.number for t in waiting],
+            "screened": proposed.screened,
+            "screen": _screen_data(proposed.screen),
+            "proposal": {"config": proposed.proposal, "rationale": proposed.rationale},
+            "normalized": list(proposed.changes),
+            "queued_before": list(proposed.queued_before),
         }
-        if out["screened"]:
+        if proposed.screened:
             out["rationale"] = attrs[_keys.RATIONALE]
             out["screen"]["note"] = (
                 f"TPE rates its own configuration higher than yours, so trial {number} runs"
@@ -686,7 +630,7 @@ class Service:
         elif start == "ask":
             # the study's own strategy is not asked (an enqueued trial needs no proposer), so
             # this mode needs no LLM and no API key
-            asked = _asked(task, tuner.ask())
+            asked = _asked(task, queue_tuner(task, n_trials=n_trials).ask())
             if asked["trial"] != number:
                 out["note"] = (
                     f"trial {asked['trial']} was queued before yours and was started instead;"
@@ -694,7 +638,9 @@ class Service:
                 )
             out["started"] = asked
         else:
-            job = self.run_trials(task_file, n_trials=len(waiting) + 1, strategy="random")
+            job = self.run_trials(
+                task_file, n_trials=len(proposed.queued_before) + 1, strategy="random"
+            )
             out["job"] = job.id
             out["next"] = "follow it with run_status"
         return out

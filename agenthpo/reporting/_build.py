@@ -117,7 +117,7 @@ def make_report(
             ``mean-decrease-impurity``.
         seed: Seeds the importance evaluator and the LLM.
     """
-    from agenthpo import __version__
+    from agenthpo._version import __version__
 
     data = collect_data(study, references=references)
     importance = measure_importance(study, evaluator=evaluator, seed=seed)

@@ -1,0 +1,147 @@
+"""The llama.cpp runtime's prompt reuse (issue 22, item 1).
+
+The unit tests stand a fake ``llama_cpp`` module in for the compiled one; the tests marked
+``llamacpp`` run the real runtime on the embedded model's file (``pip install -e
+'.[llamacpp]'``, then ``make test-all`` or ``pytest -m llamacpp``).
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from agenthpo.errors import LLMConfigError
+from agenthpo.llm import Message, _llamacpp
+from agenthpo.llm._llamacpp import LocalLlamaClient
+
+
+class _FakeLlama:
+    instances: ClassVar[list[_FakeLlama]] = []
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+        self.cache: Any = None
+        _FakeLlama.instances.append(self)
+
+    def set_cache(self, cache: Any) -> None:
+        self.cache = cache
+
+    def close(self) -> None:
+        pass
+
+
+class _FakeCache:
+    def __init__(self, capacity_bytes: int) -> None:
+        self.capacity_bytes = capacity_bytes
+
+
+@pytest.fixture
+def fake_llama(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    module = types.ModuleType("llama_cpp")
+    module.Llama = _FakeLlama  # type: ignore[attr-defined]
+    cache = types.ModuleType("llama_cpp.llama_cache")
+    cache.LlamaRAMCache = _FakeCache  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "llama_cpp", module)
+    monkeypatch.setitem(sys.modules, "llama_cpp.llama_cache", cache)
+    monkeypatch.setattr(_llamacpp, "check_llama_build", lambda path: None)
+    _FakeLlama.instances.clear()
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF")
+    return model
+
+
+def test_the_state_cache_is_on_by_default_with_its_capacity(fake_llama: Path) -> None:
+    client = LocalLlamaClient(model_path=fake_llama, n_threads=1)
+    client._load()
+    (llama,) = _FakeLlama.instances
+    assert isinstance(llama.cache, _FakeCache)
+    assert llama.cache.capacity_bytes == 512 * 2**20
+
+
+def test_the_state_cache_can_be_turned_off(fake_llama: Path) -> None:
+    client = LocalLlamaClient(model_path=fake_llama, n_threads=1, prefix_cache_mb=0)
+    client._load()
+    (llama,) = _FakeLlama.instances
+    assert llama.cache is None
+
+
+def test_a_negative_cache_size_is_a_configuration_error(fake_llama: Path) -> None:
+    with pytest.raises(LLMConfigError, match="prefix_cache_mb"):
+        LocalLlamaClient(model_path=fake_llama, prefix_cache_mb=-1)
+
+
+def test_the_speed_section_reports_each_variant_against_cold() -> None:
+    from benchmarks.report import _llm_speed_md
+
+    assert "Not run yet" in _llm_speed_md(None)[0]
+    data = {
+        "meta": {"command": "python -m benchmarks llm-speed m.gguf", "llm": "llamacpp:m"},
+        "speed": [
+            {
+                "variant": "cold",
+                "proposals": 8,
+                "median_s": 20.0,
+                "mean_s": 21.0,
+                "median_prompt_tokens": 900,
+                "ratio_to_cold": 1.0,
+                "same_answers_as_cold": True,
+            },
+            {
+                "variant": "state-cache",
+                "proposals": 8,
+                "median_s": 5.0,
+                "mean_s": 6.0,
+                "median_prompt_tokens": 900,
+                "ratio_to_cold": 0.25,
+                "same_answers_as_cold": True,
+            },
+        ],
+    }
+    text = "\n".join(_llm_speed_md(data))
+    assert "| state-cache | 8 | 5.0 | 6.0 | 900 | 0.25 | True |" in text
+    assert "| cold | 8 | 20.0 | 21.0 | 900 | 1.00 | True |" in text
+
+
+# -- the real runtime ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.llamacpp
+@pytest.mark.integration
+def test_the_state_cache_keeps_the_states_of_interleaved_prompts() -> None:
+    from agenthpo.llm import find_embedded_model
+
+    path = find_embedded_model()
+    prompts = [
+        [Message("system", "You tune hyperparameters."), Message("user", f"Trial {i}: lr?")]
+        for i in range(3)
+    ]
+    other = [Message("system", "You analyse runs."), Message("user", "The loss diverged.")]
+    client = LocalLlamaClient(model_path=path, n_threads=1, prefix_cache_mb=64)
+    for p in prompts:
+        assert client.complete(p, max_tokens=12, seed=1).text
+        assert client.complete(other, max_tokens=8, seed=2).text  # interleaved, as analyses are
+    cache = client._load().cache
+    assert cache is not None
+    assert cache.cache_size > 0  # states were stored, within the capacity
+    assert cache.cache_size <= 64 << 20
+    client.close()
+
+
+@pytest.mark.slow
+@pytest.mark.llamacpp
+@pytest.mark.integration
+def test_the_speed_benchmark_runs_every_variant_on_a_real_model() -> None:
+    from agenthpo.llm import find_embedded_model
+    from benchmarks.llm_speed import speed_rows
+
+    rows = speed_rows(find_embedded_model(), n_trials=3)
+    assert [r["variant"] for r in rows] == ["cold", "last-prompt", "state-cache"]
+    for r in rows:
+        assert r["proposals"] >= 1
+        assert r["median_s"] > 0
+        assert isinstance(r["same_answers_as_cold"], bool)
