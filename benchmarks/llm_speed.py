@@ -25,7 +25,6 @@ Example:
 from __future__ import annotations
 
 import logging
-import math
 import statistics
 import tempfile
 import time
@@ -34,10 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agenthpo.llm import LLMResponse, Message
-from agenthpo.llm._llamacpp import LocalLlamaClient
+from agenthpo.llm import LLMResponse, LocalLlamaClient, Message
 from agenthpo.task import task_from_dict
 from agenthpo.tuner import Tuner
+from benchmarks.overhead import SYNTHETIC_SPACE, synthetic_loss
 
 __all__ = ["VARIANTS", "objective", "speed_rows"]
 
@@ -48,17 +47,8 @@ VARIANTS: dict[str, int] = {"cold": 0, "last-prompt": 0, "state-cache": 512}
 
 
 def objective(config: Mapping[str, Any]) -> dict[str, float]:
-    """A smooth loss over a typical neural-network space (free to evaluate)."""
-    act = {"relu": 0.0, "tanh": 0.05, "gelu": 0.02}[config["activation"]]
-    loss = (
-        (math.log10(config["lr"]) + 2.5) ** 2 * 0.1
-        + (math.log10(config["weight_decay"]) + 4.0) ** 2 * 0.02
-        + (config["momentum"] - 0.9) ** 2
-        + (config["dropout"] - 0.2) ** 2
-        + (math.log2(config["units"]) - 7.0) ** 2 * 0.01
-        + act
-    )
-    return {"val_loss": loss}
+    """The overhead benchmark's synthetic loss, as a task function's metrics."""
+    return {"val_loss": synthetic_loss(config)}
 
 
 TASK: dict[str, Any] = {
@@ -67,14 +57,7 @@ TASK: dict[str, Any] = {
     "objective": {"metric": "val_loss", "direction": "minimize"},
     "function": "benchmarks.llm_speed:objective",
     "strategy": "agent",
-    "space": {
-        "lr": {"type": "float", "low": 1e-5, "high": 1.0, "log": True},
-        "weight_decay": {"type": "float", "low": 1e-6, "high": 1e-1, "log": True},
-        "momentum": {"type": "float", "low": 0.0, "high": 0.99},
-        "dropout": {"type": "float", "low": 0.0, "high": 0.5},
-        "units": {"type": "int", "low": 16, "high": 1024, "log": True},
-        "activation": {"type": "categorical", "choices": ["relu", "tanh", "gelu"]},
-    },
+    "space": SYNTHETIC_SPACE,
 }
 
 

@@ -41,7 +41,19 @@ OVERHEAD_STRATEGIES = DEFAULT_STRATEGIES
 TOKEN_MARKS = (1, 10, 50, 100, 200, 300, 400, 500)
 
 
-def _synthetic(config: Mapping[str, Any]) -> Evaluation:
+SYNTHETIC_SPACE: dict[str, Any] = {
+    "lr": {"type": "float", "low": 1e-5, "high": 1.0, "log": True},
+    "weight_decay": {"type": "float", "low": 1e-6, "high": 1e-1, "log": True},
+    "momentum": {"type": "float", "low": 0.0, "high": 0.99},
+    "dropout": {"type": "float", "low": 0.0, "high": 0.5},
+    "units": {"type": "int", "low": 16, "high": 1024, "log": True},
+    "activation": ["relu", "tanh", "gelu"],
+}
+"""The synthetic task's mixed space, as a task file's ``space:`` section."""
+
+
+def synthetic_loss(config: Mapping[str, Any]) -> float:
+    """A smooth loss over :data:`SYNTHETIC_SPACE` (free to evaluate)."""
     act = {"relu": 0.0, "tanh": 0.05, "gelu": 0.02}[config["activation"]]
     loss = (
         (math.log10(config["lr"]) + 2.5) ** 2 * 0.1
@@ -51,21 +63,17 @@ def _synthetic(config: Mapping[str, Any]) -> Evaluation:
         + (math.log2(config["units"]) - 7.0) ** 2 * 0.01
         + act
     )
+    return loss
+
+
+def _synthetic(config: Mapping[str, Any]) -> Evaluation:
+    loss = synthetic_loss(config)
     return Evaluation(value=loss, true_value=loss)
 
 
 def synthetic_task() -> Task:
     """A free objective on a mixed space (log floats, a linear float, an int, a categorical)."""
-    space = Space.from_dict(
-        {
-            "lr": {"type": "float", "low": 1e-5, "high": 1.0, "log": True},
-            "weight_decay": {"type": "float", "low": 1e-6, "high": 1e-1, "log": True},
-            "momentum": {"type": "float", "low": 0.0, "high": 0.99},
-            "dropout": {"type": "float", "low": 0.0, "high": 0.5},
-            "units": {"type": "int", "low": 16, "high": 1024, "log": True},
-            "activation": ["relu", "tanh", "gelu"],
-        }
-    )
+    space = Space.from_dict(SYNTHETIC_SPACE)
 
     def build(seed: int) -> Objective:
         del seed
