@@ -28,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -63,6 +64,7 @@ __all__ = [
     "trial_handle",
     "trial_id",
     "uniform_draw",
+    "with_fitted_values",
 ]
 
 AnyTrial = FrozenTrial | optuna.Trial
@@ -249,11 +251,34 @@ def tpe_acquisition(
 # -- GP --------------------------------------------------------------------------------------
 class GPSamplerWithAcquisition(GPSampler):
     """Optuna's :class:`~optuna.samplers.GPSampler` that hands the acquisition function of
-    each model-based draw, and its value at the draw, to :meth:`on_acquisition`.
+    each model-based draw, and its value at the draw, to :meth:`on_acquisition`, and fits
+    its model on the scores :meth:`fit_scores` makes of the finished trials' values.
 
     It overrides ``GPSampler._optimize_acqf``, which Optuna's source marks as the method
-    advanced users may override (Optuna 5.0.0 to 5.1.0); the draw itself is unchanged.
+    advanced users may override, and ``GPSampler._sample_relative_impl``, which receives
+    the completed trials GP fits (Optuna 5.0.0 to 5.1.0); with the default
+    :meth:`fit_scores` the draw itself is unchanged.
     """
+
+    def _sample_relative_impl(
+        self,
+        study: Study,
+        completed_trials: list[FrozenTrial],
+        running_trials: list[FrozenTrial],
+        search_space: dict[str, BaseDistribution],
+    ) -> dict[str, Any]:
+        completed_trials = with_fitted_values(self, study, completed_trials)
+        params: dict[str, Any] = super()._sample_relative_impl(
+            study, completed_trials, running_trials, search_space
+        )
+        return params
+
+    def fit_scores(self, scores: np.ndarray) -> np.ndarray:
+        """The scores GP fits, from the completed trials' scores (one row per trial, one
+        column per objective, higher is better). The same array by default: GP fits the
+        values as they are. An override returns a new array of the same shape, each column
+        in the same order as the scores it replaces."""
+        return scores
 
     def _optimize_acqf(self, acqf: Any, best_params: Any) -> Any:
         x = super()._optimize_acqf(acqf, best_params)
@@ -268,6 +293,46 @@ class GPSamplerWithAcquisition(GPSampler):
         """Called after each model-based draw with its acquisition function (an object of
         Optuna's private ``optuna._gp.acqf``: read it only through this module's ``gp_*``
         functions) and its value at the draw (``None`` if it could not be read)."""
+
+
+def with_fitted_values(
+    sampler: GPSamplerWithAcquisition, study: Study, trials: list[FrozenTrial]
+) -> list[FrozenTrial]:
+    """``trials`` with the values GP fits: copies whose values come from
+    ``sampler.fit_scores`` (the trials themselves when it returns the scores unchanged). GP
+    reads the values of the trials ``_sample_relative_impl`` receives and nothing else of
+    them that a copy would change (Optuna 5.0.0 to 5.1.0).
+
+    Example:
+        >>> import optuna
+        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+        >>> study = optuna.create_study()
+        >>> study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+        >>> class Doubled(GPSamplerWithAcquisition):
+        ...     def fit_scores(self, scores: np.ndarray) -> np.ndarray:
+        ...         return 2 * scores
+        >>> got = with_fitted_values(Doubled(), study, study.trials)
+        >>> [g.value == 2 * t.value for g, t in zip(got, study.trials)]
+        [True, True]
+    """
+    if not trials:
+        return trials
+    sign = np.array(
+        [-1.0 if d == optuna.study.StudyDirection.MINIMIZE else 1.0 for d in study.directions]
+    )
+    scores = sign * np.array([t.values for t in trials], dtype=float)
+    fitted = sampler.fit_scores(scores)
+    if fitted is scores:
+        return trials
+    fitted = np.asarray(fitted, dtype=float)
+    if fitted.shape != scores.shape:
+        raise ValueError(f"fit_scores returned shape {fitted.shape}, not {scores.shape}")
+    out: list[FrozenTrial] = []
+    for trial, row in zip(trials, sign * fitted, strict=True):
+        copy_ = copy.copy(trial)
+        copy_.values = [float(v) for v in row]
+        out.append(copy_)
+    return out
 
 
 def _normalized(space: Any, config: Mapping[str, Any]) -> Any:

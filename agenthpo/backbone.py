@@ -51,6 +51,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import numpy as np
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 from optuna.exceptions import ExperimentalWarning
 from optuna.samplers import (
@@ -73,13 +74,20 @@ __all__ = [
     "BackboneOptions",
     "GPView",
     "Switching",
+    "Warping",
     "auto_sampler",
     "study_shape",
+    "warp_scores",
 ]
 
 _logger = logging.getLogger("agenthpo")
 _MIN_WARM_START = 10
 _PORTFOLIO_WINDOW = 8  # a member's payoff: its last finished trials, this many
+
+Warping = Literal["none", "rank", "half-rank", "tail"]
+"""How GP's objective values are transformed before it fits them (:func:`warp_scores`)."""
+WARPINGS: tuple[Warping, ...] = ("none", "rank", "half-rank", "tail")
+"""The values of :attr:`BackboneOptions.warping`."""
 
 MEMBERS: tuple[str, ...] = ("gp", "sobol", "tpe", "cmaes", "nsga2", "nsga3", "random")
 """The member names a trial's ``backbone_member`` can hold."""
@@ -106,6 +114,12 @@ class BackboneOptions:
             instead of GP taking them all: each trial goes to the member whose recent
             trials ranked better among the study's finished trials (Thompson sampling on
             those ranks, seeded per trial). Off by default until it is measured better.
+        warping: How GP's objective values are transformed before it fits them
+            (:func:`warp_scores`): ``"none"`` (as they are), ``"rank"`` (normal scores of
+            their ranks), ``"half-rank"`` (the mean of the standardized values and their
+            normal scores) or ``"tail"`` (values worse than the median compressed
+            logarithmically). A few very bad trials otherwise set the scale GP sees and
+            flatten its model where the good trials are.
 
     Example:
         >>> BackboneOptions().gp_max_trials
@@ -119,6 +133,7 @@ class BackboneOptions:
     max_wait_share: float = 0.5
     slow_trials: int = 3
     portfolio: bool = False
+    warping: Warping = "none"
 
     def __post_init__(self) -> None:
         if self.gp_max_trials < 0 or self.slow_trials < 1 or self.startup_trials < 1:
@@ -127,6 +142,8 @@ class BackboneOptions:
             raise ValueError(f"startup must be 'random' or 'sobol', not {self.startup!r}")
         if self.max_wait_s < 0 or self.max_wait_share < 0:
             raise ValueError("max_wait_s and max_wait_share must be >= 0")
+        if self.warping not in WARPINGS:
+            raise ValueError(f"warping must be one of {', '.join(WARPINGS)}, not {self.warping!r}")
 
 
 @dataclass(frozen=True)
@@ -169,6 +186,70 @@ def study_shape(study: Study) -> StudyShape:
     )
 
 
+def _standardized(col: np.ndarray) -> np.ndarray:
+    spread = float(col.std())
+    return (col - col.mean()) / spread if spread > 0 else np.zeros_like(col)
+
+
+def _normal_scores(col: np.ndarray) -> np.ndarray:
+    """The standard normal quantiles of ``col``'s ranks (ties share their mean rank)."""
+    n = len(col)
+    order = np.argsort(col, kind="stable")
+    ranks = np.empty(n)
+    ranks[order] = np.arange(1, n + 1, dtype=float)
+    for value in np.unique(col):  # ties: their mean rank
+        tied = col == value
+        if tied.sum() > 1:
+            ranks[tied] = ranks[tied].mean()
+    normal = statistics.NormalDist()
+    return np.array([normal.inv_cdf((r - 0.5) / n) for r in ranks])
+
+
+def _compressed_tail(col: np.ndarray) -> np.ndarray:
+    """``col`` with the values below its median pulled in logarithmically, in units of the
+    spread of the values above it."""
+    median = float(np.median(col))
+    upper = col[col > median]
+    scale = float(np.mean(upper - median)) if len(upper) else 0.0
+    if scale <= 0:
+        scale = float(col.std()) or 1.0
+    below = col < median
+    out: np.ndarray = np.array(col, dtype=float)
+    out[below] = median - scale * np.log1p((median - col[below]) / scale)
+    return out
+
+
+def warp_scores(scores: np.ndarray, kind: str) -> np.ndarray:
+    """The scores GP fits under :attr:`BackboneOptions.warping` ``kind``: each column (an
+    objective, higher is better) transformed on its own, in the same order.
+
+    ``"rank"`` replaces each score by the standard normal quantile of its rank;
+    ``"half-rank"`` averages those with the standardized scores, keeping half of the
+    information in their distances; ``"tail"`` keeps the scores above the median and
+    compresses those below it logarithmically (a score ``d`` below the median lands
+    ``s * log(1 + d / s)`` below it, ``s`` the mean distance of the better half to the
+    median). ``"none"`` returns ``scores`` itself.
+
+    Example:
+        >>> warp_scores(np.array([[1.0], [2.0], [3.0], [-100.0]]), "rank").ravel().round(2)
+        array([-0.32,  0.32,  1.15, -1.15])
+    """
+    if kind == "none" or len(scores) == 0:
+        return scores
+    if kind not in WARPINGS:
+        raise ValueError(f"unknown warping {kind!r}; choose from {', '.join(WARPINGS)}")
+    out = np.empty(scores.shape, dtype=float)
+    for j in range(scores.shape[1]):
+        col = np.asarray(scores[:, j], dtype=float)
+        if kind == "rank":
+            out[:, j] = _normal_scores(col)
+        elif kind == "half-rank":
+            out[:, j] = 0.5 * _standardized(col) + 0.5 * _normal_scores(col)
+        else:
+            out[:, j] = _compressed_tail(col)
+    return out
+
+
 @dataclass(frozen=True)
 class GPView:
     """What GP's model said when it proposed a trial: its acquisition function (log
@@ -207,9 +288,13 @@ class _WatchedGP(_PerTrial, _optuna.GPSamplerWithAcquisition):
     """Optuna's GPSampler, reseeded per trial, keeping the acquisition of its last draw."""
 
     last_view: GPView | None = None
+    warping: str = "none"
 
     def on_acquisition(self, acqf: Any, own: float | None) -> None:
         self.last_view = None if own is None else GPView(acqf, own)
+
+    def fit_scores(self, scores: np.ndarray) -> np.ndarray:
+        return warp_scores(scores, self.warping)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -238,6 +323,7 @@ class Switching(BaseSampler):
         self._members: dict[str, BaseSampler] = {}
         self._chosen: dict[int, str] = {}
         self._gp_startup_trials = 10
+        self._gp_warping = "none"
 
     # -- what subclasses decide ---------------------------------------------------------
     def choose(self, study: Study, trial: FrozenTrial) -> str:
@@ -261,6 +347,7 @@ class Switching(BaseSampler):
                 warn_independent_sampling=False,
                 n_startup_trials=self._gp_startup_trials,
             )
+            gp.warping = self._gp_warping  # type: ignore[attr-defined]
             gp._agenthpo_seed = seed if seed is not None else random.randrange(2**31)  # type: ignore[attr-defined]
             return gp
         if name == "sobol":
@@ -375,6 +462,7 @@ class Backbone(Switching):
         super().__init__(seed=seed)
         self.options = options if options is not None else BackboneOptions()
         self._gp_startup_trials = self.options.startup_trials
+        self._gp_warping = self.options.warping
         self._gp_seconds: list[float] = []
         self._views: dict[int, GPView] = {}
         self._gp_retired: str | None = None

@@ -4,6 +4,9 @@
 ``backbone``      AgentHPO's backbone alone (:class:`agenthpo.backbone.Backbone`), no LLM
 ``backbone-       the backbone with GP's own random start-up draws instead of the Sobol
 random``          sequence (the start-up it had before measuring; on request)
+``backbone-      the backbone with GP fitted on warped objective values
+warp-*``          (:attr:`agenthpo.backbone.BackboneOptions.warping`): ``-rank``,
+                  ``-half`` (half-rank), ``-tail``; on request
 ``auto``          OptunaHub AutoSampler's published rule (:func:`agenthpo.backbone.auto_sampler`)
 ``random``        Optuna's RandomSampler
 ``tpe``           Optuna's TPESampler with its defaults (10 random start-up trials; since
@@ -33,6 +36,7 @@ import warnings
 import optuna
 from optuna.samplers import BaseSampler
 
+from agenthpo.backbone import Warping
 from agenthpo.llm import LLMClient, RandomLLM, parse_llm_spec
 from agenthpo.strategies import make_sampler
 from benchmarks.tasks import Task
@@ -62,11 +66,19 @@ LLM_PRESETS: dict[str, tuple[str, str, str]] = {
 }
 """Each LLM label: the strategy, its backbone and the registry's preset it runs."""
 LLM_STRATEGIES: tuple[str, ...] = tuple(LLM_PRESETS)
+WARP_ROWS: dict[str, Warping] = {
+    "backbone-warp-rank": "rank",
+    "backbone-warp-half": "half-rank",
+    "backbone-warp-tail": "tail",
+}
+"""Each ``backbone-warp-*`` row: the backbone's ``BackboneOptions.warping``."""
+BACKBONE_WARPS: tuple[str, ...] = tuple(WARP_ROWS)
 ON_REQUEST: tuple[str, ...] = ("hybrid-tpe-fixed",)
 CLASSICAL_STRATEGIES: tuple[str, ...] = (
     "backbone",
     "backbone-random",
     "backbone-portfolio",
+    *BACKBONE_WARPS,
     "auto",
     "random",
     "tpe",
@@ -83,6 +95,7 @@ SLOW_STRATEGIES: tuple[str, ...] = (
     "backbone",
     "backbone-random",
     "backbone-portfolio",
+    *BACKBONE_WARPS,
     "auto",
 )
 
@@ -116,8 +129,8 @@ def available(strategy: str) -> str | None:
         return f"unknown strategy {strategy!r}; choose from {', '.join(ALL_STRATEGIES)}"
     if (
         strategy in ("gp", "backbone", "backbone-random", "backbone-portfolio", "auto")
-        and importlib.util.find_spec("torch") is None
-    ):
+        or strategy in WARP_ROWS
+    ) and importlib.util.find_spec("torch") is None:
         return "gp needs torch (pip install torch==2.13.0)"
     if strategy == "smac" and importlib.util.find_spec("smac") is None:
         return "smac needs SMAC3 (pip install smac)"
@@ -156,6 +169,10 @@ def optuna_sampler(strategy: str, *, task: Task, seed: int, llm: LLMClient | Non
         from agenthpo.backbone import Backbone, BackboneOptions
 
         return Backbone(seed=seed, options=BackboneOptions(portfolio=True))
+    if strategy in WARP_ROWS:
+        from agenthpo.backbone import Backbone, BackboneOptions
+
+        return Backbone(seed=seed, options=BackboneOptions(warping=WARP_ROWS[strategy]))
     if not uses_llm(strategy):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

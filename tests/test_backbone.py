@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import math
+import statistics
 
+import numpy as np
 import optuna
 import pytest
 from optuna.distributions import FloatDistribution
@@ -12,7 +14,13 @@ from optuna.trial import create_trial
 
 from agenthpo import backbone as backbone_module
 from agenthpo._seeding import seeded_per_trial
-from agenthpo.backbone import Backbone, BackboneOptions, auto_sampler, study_shape
+from agenthpo.backbone import (
+    Backbone,
+    BackboneOptions,
+    auto_sampler,
+    study_shape,
+    warp_scores,
+)
 from agenthpo.strategies import make_sampler
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -186,6 +194,78 @@ def test_options_refuse_nonsense() -> None:
         BackboneOptions(slow_trials=0)
     with pytest.raises(ValueError, match="max_wait"):
         BackboneOptions(max_wait_s=-1)
+    with pytest.raises(ValueError, match="warping"):
+        BackboneOptions(warping="log")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("kind", ["rank", "half-rank", "tail"])
+def test_warped_scores_keep_the_order_and_tame_an_outlier(kind: str) -> None:
+    rng = np.random.default_rng(0)
+    scores = np.column_stack([rng.normal(size=12), rng.normal(size=12)])
+    scores[3, 0] = -1e6  # one disastrous trial on the first objective
+    scores[5, 1] = scores[7, 1]  # a tie on the second
+    warped = warp_scores(scores, kind)
+    assert warped.shape == scores.shape
+    for j in range(2):
+        for a in range(12):
+            for b in range(12):
+                if scores[a, j] < scores[b, j]:
+                    assert warped[a, j] < warped[b, j]
+                elif scores[a, j] == scores[b, j]:
+                    assert warped[a, j] == warped[b, j]
+    # the disastrous trial no longer dwarfs the spread of the others
+    others = np.delete(warped[:, 0], 3)
+    assert others.max() - warped[3, 0] < 20 * (others.max() - others.min())
+
+
+def test_warpings_differ_as_documented() -> None:
+    scores = np.array([[1.0], [2.0], [3.0], [4.0], [-100.0]])
+    assert warp_scores(scores, "none") is scores
+    ranked = warp_scores(scores, "rank").ravel()
+    # ranks 2, 3, 4, 5, 1 of 5: the normal quantiles of 0.3, 0.5, 0.7, 0.9 and 0.1
+    quantile = statistics.NormalDist().inv_cdf
+    assert ranked == pytest.approx([quantile(q) for q in (0.3, 0.5, 0.7, 0.9, 0.1)])
+    # the scale does not matter to ranks, only the order
+    assert warp_scores(scores * 7 + 3, "rank") == pytest.approx(warp_scores(scores, "rank"))
+    tail = warp_scores(scores, "tail").ravel()
+    # the median (2) and better stay; below it, in units of the better half's mean distance
+    # to the median (1.5), the distances are compressed logarithmically
+    assert list(tail[1:4]) == [2.0, 3.0, 4.0]
+    assert tail[0] == pytest.approx(2.0 - 1.5 * math.log1p(1.0 / 1.5))
+    assert tail[4] == pytest.approx(2.0 - 1.5 * math.log1p(102.0 / 1.5))
+    half = warp_scores(scores, "half-rank").ravel()
+    standardized = (scores.ravel() - scores.mean()) / scores.std()
+    assert half == pytest.approx(0.5 * standardized + 0.5 * ranked)
+
+
+@pytest.mark.parametrize("kind", ["rank", "half-rank", "tail"])
+def test_a_huge_start_up_outlier_no_longer_sends_gp_away(kind: str) -> None:
+    pytest.importorskip("torch")
+    space = {"x": FloatDistribution(0, 1), "y": FloatDistribution(0, 1)}
+
+    def bowl(x: float, y: float) -> float:
+        return (x - 0.35) ** 2 + (y - 0.6) ** 2
+
+    def first_proposal(warping: str) -> dict[str, float]:
+        sampler = Backbone(seed=0, options=BackboneOptions(warping=warping))  # type: ignore[arg-type]
+        study = optuna.create_study(sampler=sampler)
+        grid = [0.05, 0.35, 0.65, 0.95]
+        for x in grid:
+            for y in grid:
+                spoiled = 1000.0 if (x, y) == (0.95, 0.05) else 0.0
+                study.add_trial(
+                    create_trial(
+                        params={"x": x, "y": y}, distributions=space, value=bowl(x, y) + spoiled
+                    )
+                )
+        return study.ask(space).params
+
+    plain = first_proposal("none")
+    warped = first_proposal(kind)
+    # unwarped, the outlier sets GP's scale and it proposes far from the good trials
+    assert bowl(**plain) > 0.1
+    assert bowl(**warped) < 0.02
+    assert all(1e-6 < v < 1 - 1e-6 for v in warped.values())  # not on a bound
 
 
 def test_the_portfolio_shares_trials_between_gp_and_tpe_by_payoff() -> None:

@@ -213,6 +213,57 @@ def test_gp_hands_over_its_acquisition_and_model() -> None:
     assert _optuna.gp_last_model(GPSampler(), space, completed) is None  # no model yet
 
 
+class _Ranked(_optuna.GPSamplerWithAcquisition):
+    """Fits the ranks of the scores (0 the worst) instead of the scores."""
+
+    def fit_scores(self, scores: np.ndarray) -> np.ndarray:
+        return np.argsort(np.argsort(scores, axis=0), axis=0).astype(float)
+
+
+def test_gp_fits_the_scores_fit_scores_makes() -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("scipy")
+    sampler = _Ranked(seed=0, n_startup_trials=5)
+    study = optuna.create_study(sampler=sampler)
+    study.optimize(_quadratic, n_trials=8)
+    space = {"x": FloatDistribution(-5, 5), "y": FloatDistribution(-5, 5)}
+    fitted = study.get_trials(states=(TrialState.COMPLETE,))[:-1]
+    model = _optuna.gp_last_model(sampler, space, fitted)
+    assert model is not None
+    # minimized values: rank 0 is the largest value; GP standardizes what it fits
+    ranks = np.argsort(np.argsort(-np.array([t.value for t in fitted])))
+    expected = (ranks - ranks.mean()) / ranks.std()
+    assert model.y_train() == pytest.approx(expected, abs=1e-6)
+    # the study's trials keep their own values: GP fitted copies
+    assert [t.value for t in fitted] == [_quadratic_value(t.params) for t in fitted]
+
+
+def _quadratic_value(params: dict[str, Any]) -> float:
+    return float((params["x"] - 1) ** 2 + params["y"] ** 2)
+
+
+def test_with_fitted_values_copies_only_when_the_scores_change() -> None:
+    study = optuna.create_study(directions=["minimize", "maximize"])
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), 10 * t.params["x"]), n_trials=4)
+    trials = study.get_trials()
+    same = _optuna.with_fitted_values(_optuna.GPSamplerWithAcquisition(), study, trials)
+    assert same is trials
+    got = _optuna.with_fitted_values(_Ranked(), study, trials)
+    # scores are higher-is-better per objective, the values come back in the study's
+    # directions: the smallest x ranks best on the first objective and worst on the second
+    rank_of_x = np.argsort(np.argsort([t.params["x"] for t in trials]))
+    assert [g.values[0] for g in got] == [float(r) - 3 for r in rank_of_x]
+    assert [g.values[1] for g in got] == [float(r) for r in rank_of_x]
+    assert [t.values[1] for t in trials] == [10 * t.params["x"] for t in trials]
+
+    class Wrong(_optuna.GPSamplerWithAcquisition):
+        def fit_scores(self, scores: np.ndarray) -> np.ndarray:
+            return scores[:1]
+
+    with pytest.raises(ValueError, match="shape"):
+        _optuna.with_fitted_values(Wrong(), study, trials)
+
+
 # -- CMA-ES ----------------------------------------------------------------------------------
 def test_cmaes_trials_and_distribution() -> None:
     sampler = CmaEsSampler(seed=0)
