@@ -49,6 +49,7 @@ __all__ = [
     "contains",
     "gp_acquisition",
     "gp_last_model",
+    "gp_loo_rank_correlation",
     "gp_posterior",
     "journal_forget_read_offsets",
     "n_startup_trials",
@@ -421,6 +422,46 @@ def gp_last_model(
     if fitted.shape != x_train.shape or not np.allclose(fitted, x_train):
         return None
     return GPModel(gpr, internal)
+
+
+def gp_loo_rank_correlation(sampler: BaseSampler) -> float | None:
+    """How well the model GP fitted for its last proposal ranks the trials it was fitted on
+    when each is left out: the Spearman rank correlation between the fitted (standardized)
+    values and their leave-one-out predictive means, ``None`` if GP holds no model or it
+    was fitted on fewer than three trials.
+
+    The leave-one-out means come in closed form from the inverse of the kernel matrix
+    (``y_i - [K^-1 y]_i / [K^-1]_ii``, Rasmussen and Williams, "Gaussian Processes for
+    Machine Learning", 2006, section 5.4.2). Reads ``GPSampler._gprs_cache_list`` (the first
+    objective's regressor) and ``GPRegressor._y_train`` and ``_cov_Y_Y_chol`` (the Cholesky
+    factor of the kernel matrix with the noise; its leading block is the factor of the
+    fitted trials' block when running trials were appended after them) (Optuna 5.0.0 to
+    5.1.0).
+    """
+    import torch
+
+    cache = getattr(sampler, "_gprs_cache_list", None)
+    if not cache:
+        return None
+    gpr: Any = cache[0]
+    y = gpr._y_train.detach().reshape(-1).to(torch.float64)
+    n = int(y.shape[0])
+    chol = gpr._cov_Y_Y_chol
+    if n < 3 or chol is None:
+        return None
+    chol = chol.detach()[:n, :n].to(torch.float64)
+    with torch.no_grad():
+        inverse = torch.cholesky_inverse(chol)
+        loo = y - (inverse @ y) / torch.diagonal(inverse)
+    return _spearman(y.numpy(), loo.numpy())
+
+
+def _spearman(a: np.ndarray, b: np.ndarray) -> float | None:
+    ra = np.argsort(np.argsort(a, kind="stable"), kind="stable").astype(float)
+    rb = np.argsort(np.argsort(b, kind="stable"), kind="stable").astype(float)
+    if ra.std() == 0 or rb.std() == 0:
+        return None
+    return float(np.corrcoef(ra, rb)[0, 1])
 
 
 # -- CMA-ES ----------------------------------------------------------------------------------

@@ -120,6 +120,12 @@ class BackboneOptions:
             normal scores) or ``"tail"`` (values worse than the median compressed
             logarithmically). A few very bad trials otherwise set the scale GP sees and
             flatten its model where the good trials are.
+        min_loo_rank: GP checks each model it fits: when the rank correlation between the
+            finished trials' values and its leave-one-out predictions of them
+            (:func:`agenthpo._optuna.gp_loo_rank_correlation`) is below this, its proposal
+            is dropped and multivariate TPE proposes the trial instead (the trial's member
+            says ``"tpe"``). ``0.0`` (and below) never hands over on a model that ranks
+            the trials better than chance.
 
     Example:
         >>> BackboneOptions().gp_max_trials
@@ -134,6 +140,7 @@ class BackboneOptions:
     slow_trials: int = 3
     portfolio: bool = False
     warping: Warping = "none"
+    min_loo_rank: float = 0.0
 
     def __post_init__(self) -> None:
         if self.gp_max_trials < 0 or self.slow_trials < 1 or self.startup_trials < 1:
@@ -142,6 +149,8 @@ class BackboneOptions:
             raise ValueError(f"startup must be 'random' or 'sobol', not {self.startup!r}")
         if self.max_wait_s < 0 or self.max_wait_share < 0:
             raise ValueError("max_wait_s and max_wait_share must be >= 0")
+        if not -1.0 <= self.min_loo_rank <= 1.0:
+            raise ValueError(f"min_loo_rank must be in [-1, 1], not {self.min_loo_rank}")
         if self.warping not in WARPINGS:
             raise ValueError(f"warping must be one of {', '.join(WARPINGS)}, not {self.warping!r}")
 
@@ -544,10 +553,31 @@ class Backbone(Switching):
         params = super().sample_relative(study, trial, search_space)
         if params:  # a model-based proposal (GP's random start-up returns nothing here)
             self._gp_seconds.append(time.perf_counter() - started)
+            if self._gp_ranks_poorly(gp):
+                return self._hand_to_tpe(study, trial)
             view = getattr(gp, "last_view", None)
             if view is not None:
                 self._views[trial.number] = view
         return params
+
+    def _gp_ranks_poorly(self, gp: BaseSampler) -> bool:
+        """Whether GP's last model ranks the finished trials worse, left out one at a time,
+        than :attr:`BackboneOptions.min_loo_rank` asks."""
+        if self.options.min_loo_rank <= 0.0:
+            return False
+        try:
+            rank = _optuna.gp_loo_rank_correlation(gp)
+        except (AttributeError, TypeError, ValueError, IndexError, RuntimeError):
+            return False
+        return rank is not None and rank < self.options.min_loo_rank
+
+    def _hand_to_tpe(self, study: Study, trial: FrozenTrial) -> dict[str, Any]:
+        """Multivariate TPE proposes ``trial`` instead of GP, for the rest of its life."""
+        self._chosen[trial.number] = "tpe"
+        _optuna.set_trial_user_attr(study, trial, _keys.BACKBONE_MEMBER, "tpe")
+        tpe = self.member("tpe", study)
+        tpe.before_trial(study, trial)
+        return tpe.sample_relative(study, trial, tpe.infer_relative_search_space(study, trial))
 
     def gp_view(self, number: int) -> GPView | None:
         """GP's model at trial ``number``'s proposal (this process's draws, while the trial

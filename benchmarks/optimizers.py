@@ -7,6 +7,10 @@ random``          sequence (the start-up it had before measuring; on request)
 ``backbone-      the backbone with GP fitted on warped objective values
 warp-*``          (:attr:`agenthpo.backbone.BackboneOptions.warping`): ``-rank``,
                   ``-half`` (half-rank), ``-tail``; on request
+``backbone-loo``  the backbone whose GP hands a trial to multivariate TPE when its model
+                  ranks the finished trials poorly, left out one at a time (rank correlation
+                  below 0.6, :attr:`agenthpo.backbone.BackboneOptions.min_loo_rank`);
+                  ``backbone-loo-rank`` with rank warping too; on request
 ``auto``          OptunaHub AutoSampler's published rule (:func:`agenthpo.backbone.auto_sampler`)
 ``random``        Optuna's RandomSampler
 ``tpe``           Optuna's TPESampler with its defaults (10 random start-up trials; since
@@ -72,7 +76,12 @@ WARP_ROWS: dict[str, Warping] = {
     "backbone-warp-tail": "tail",
 }
 """Each ``backbone-warp-*`` row: the backbone's ``BackboneOptions.warping``."""
-BACKBONE_WARPS: tuple[str, ...] = tuple(WARP_ROWS)
+LOO_ROWS: dict[str, tuple[Warping, float]] = {
+    "backbone-loo": ("none", 0.6),
+    "backbone-loo-rank": ("rank", 0.6),
+}
+"""Each ``backbone-loo*`` row: the backbone's ``(warping, min_loo_rank)``."""
+BACKBONE_WARPS: tuple[str, ...] = (*WARP_ROWS, *LOO_ROWS)
 ON_REQUEST: tuple[str, ...] = ("hybrid-tpe-fixed",)
 CLASSICAL_STRATEGIES: tuple[str, ...] = (
     "backbone",
@@ -130,6 +139,7 @@ def available(strategy: str) -> str | None:
     if (
         strategy in ("gp", "backbone", "backbone-random", "backbone-portfolio", "auto")
         or strategy in WARP_ROWS
+        or strategy in LOO_ROWS
     ) and importlib.util.find_spec("torch") is None:
         return "gp needs torch (pip install torch==2.13.0)"
     if strategy == "smac" and importlib.util.find_spec("smac") is None:
@@ -173,6 +183,11 @@ def optuna_sampler(strategy: str, *, task: Task, seed: int, llm: LLMClient | Non
         from agenthpo.backbone import Backbone, BackboneOptions
 
         return Backbone(seed=seed, options=BackboneOptions(warping=WARP_ROWS[strategy]))
+    if strategy in LOO_ROWS:
+        from agenthpo.backbone import Backbone, BackboneOptions
+
+        warping, floor = LOO_ROWS[strategy]
+        return Backbone(seed=seed, options=BackboneOptions(warping=warping, min_loo_rank=floor))
     if not uses_llm(strategy):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

@@ -194,6 +194,8 @@ def test_options_refuse_nonsense() -> None:
         BackboneOptions(slow_trials=0)
     with pytest.raises(ValueError, match="max_wait"):
         BackboneOptions(max_wait_s=-1)
+    with pytest.raises(ValueError, match="min_loo_rank"):
+        BackboneOptions(min_loo_rank=1.5)
     with pytest.raises(ValueError, match="warping"):
         BackboneOptions(warping="log")  # type: ignore[arg-type]
 
@@ -236,6 +238,29 @@ def test_warpings_differ_as_documented() -> None:
     half = warp_scores(scores, "half-rank").ravel()
     standardized = (scores.ravel() - scores.mean()) / scores.std()
     assert half == pytest.approx(0.5 * standardized + 0.5 * ranked)
+
+
+def test_gp_hands_a_trial_to_tpe_when_its_model_ranks_the_trials_poorly() -> None:
+    pytest.importorskip("torch")
+    options = BackboneOptions(min_loo_rank=0.6)
+    smooth = optuna.create_study(sampler=Backbone(seed=0, options=options))
+    smooth.optimize(numeric, n_trials=16)
+    assert members(smooth)[10:] == ["gp"] * 6
+    noise = np.random.RandomState(0)
+
+    def guess(trial: optuna.Trial) -> float:
+        return 0 * trial.suggest_float("x", -5, 5) + float(noise.normal())
+
+    guessing = optuna.create_study(sampler=Backbone(seed=0, options=options))
+    guessing.optimize(guess, n_trials=16)
+    handed = [t for t in guessing.trials[10:] if t.user_attrs["backbone_member"] == "tpe"]
+    assert len(handed) >= 4
+    assert all(-5 <= t.params["x"] <= 5 for t in handed)
+    # without the floor GP keeps every trial
+    plain = optuna.create_study(sampler=Backbone(seed=0))
+    noise = np.random.RandomState(0)
+    plain.optimize(guess, n_trials=16)
+    assert members(plain)[10:] == ["gp"] * 6
 
 
 @pytest.mark.parametrize("kind", ["rank", "half-rank", "tail"])

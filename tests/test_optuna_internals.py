@@ -213,6 +213,25 @@ def test_gp_hands_over_its_acquisition_and_model() -> None:
     assert _optuna.gp_last_model(GPSampler(), space, completed) is None  # no model yet
 
 
+def test_gp_loo_rank_correlation_tells_a_model_that_ranks_from_one_that_guesses() -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("scipy")
+    assert _optuna.gp_loo_rank_correlation(GPSampler()) is None  # no model yet
+    smooth = GPSampler(seed=0, n_startup_trials=8)
+    optuna.create_study(sampler=smooth).optimize(_quadratic, n_trials=20)
+    rank = _optuna.gp_loo_rank_correlation(smooth)
+    assert rank is not None
+    assert rank > 0.8
+    noise = np.random.RandomState(0)
+    guessing = GPSampler(seed=0, n_startup_trials=8)
+    optuna.create_study(sampler=guessing).optimize(
+        lambda t: 0 * t.suggest_float("x", -5, 5) + noise.normal(), n_trials=20
+    )
+    rank = _optuna.gp_loo_rank_correlation(guessing)
+    assert rank is not None
+    assert rank < 0.6
+
+
 class _Ranked(_optuna.GPSamplerWithAcquisition):
     """Fits the ranks of the scores (0 the worst) instead of the scores."""
 
