@@ -123,9 +123,12 @@ class BackboneOptions:
         min_loo_rank: GP checks each model it fits: when the rank correlation between the
             finished trials' values and its leave-one-out predictions of them
             (:func:`agenthpo._optuna.gp_loo_rank_correlation`) is below this, its proposal
-            is dropped and multivariate TPE proposes the trial instead (the trial's member
-            says ``"tpe"``). ``0.0`` (and below) never hands over on a model that ranks
-            the trials better than chance.
+            is dropped and another proposes the trial, as ``poor_fit`` says. ``0.0`` (and
+            below) keeps every model that ranks the trials better than chance.
+        poor_fit: Who proposes a trial whose GP model ranks the trials poorly:
+            ``"tpe"`` (multivariate TPE; the trial's member says ``"tpe"``) or ``"rank"``
+            (GP again, fitted on the normal scores of the values' ranks, ``warping="rank"``,
+            for this trial).
 
     Example:
         >>> BackboneOptions().gp_max_trials
@@ -141,6 +144,7 @@ class BackboneOptions:
     portfolio: bool = False
     warping: Warping = "none"
     min_loo_rank: float = 0.0
+    poor_fit: Literal["tpe", "rank"] = "tpe"
 
     def __post_init__(self) -> None:
         if self.gp_max_trials < 0 or self.slow_trials < 1 or self.startup_trials < 1:
@@ -151,6 +155,8 @@ class BackboneOptions:
             raise ValueError("max_wait_s and max_wait_share must be >= 0")
         if not -1.0 <= self.min_loo_rank <= 1.0:
             raise ValueError(f"min_loo_rank must be in [-1, 1], not {self.min_loo_rank}")
+        if self.poor_fit not in ("tpe", "rank"):
+            raise ValueError(f"poor_fit must be 'tpe' or 'rank', not {self.poor_fit!r}")
         if self.warping not in WARPINGS:
             raise ValueError(f"warping must be one of {', '.join(WARPINGS)}, not {self.warping!r}")
 
@@ -554,7 +560,9 @@ class Backbone(Switching):
         if params:  # a model-based proposal (GP's random start-up returns nothing here)
             self._gp_seconds.append(time.perf_counter() - started)
             if self._gp_ranks_poorly(gp):
-                return self._hand_to_tpe(study, trial)
+                if self.options.poor_fit == "tpe":
+                    return self._hand_to_tpe(study, trial)
+                params = self._refit_on_ranks(gp, study, trial, search_space)
             view = getattr(gp, "last_view", None)
             if view is not None:
                 self._views[trial.number] = view
@@ -570,6 +578,21 @@ class Backbone(Switching):
         except (AttributeError, TypeError, ValueError, IndexError, RuntimeError):
             return False
         return rank is not None and rank < self.options.min_loo_rank
+
+    def _refit_on_ranks(
+        self,
+        gp: BaseSampler,
+        study: Study,
+        trial: FrozenTrial,
+        search_space: dict[str, BaseDistribution],
+    ) -> dict[str, Any]:
+        """GP's proposal for ``trial`` from a model fitted on the values' rank scores."""
+        own = gp.warping  # type: ignore[attr-defined]
+        gp.warping = "rank"  # type: ignore[attr-defined]
+        try:
+            return gp.sample_relative(study, trial, search_space)
+        finally:
+            gp.warping = own  # type: ignore[attr-defined]
 
     def _hand_to_tpe(self, study: Study, trial: FrozenTrial) -> dict[str, Any]:
         """Multivariate TPE proposes ``trial`` instead of GP, for the rest of its life."""

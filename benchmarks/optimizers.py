@@ -10,7 +10,7 @@ warp-*``          (:attr:`agenthpo.backbone.BackboneOptions.warping`): ``-rank``
 ``backbone-loo``  the backbone whose GP hands a trial to multivariate TPE when its model
                   ranks the finished trials poorly, left out one at a time (rank correlation
                   below 0.6, :attr:`agenthpo.backbone.BackboneOptions.min_loo_rank`);
-                  ``backbone-loo-rank`` with rank warping too; on request
+                  ``backbone-loo-rank``: GP refitted on rank scores instead; on request
 ``auto``          OptunaHub AutoSampler's published rule (:func:`agenthpo.backbone.auto_sampler`)
 ``random``        Optuna's RandomSampler
 ``tpe``           Optuna's TPESampler with its defaults (10 random start-up trials; since
@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
+from typing import Literal
 
 import optuna
 from optuna.samplers import BaseSampler
@@ -76,11 +77,11 @@ WARP_ROWS: dict[str, Warping] = {
     "backbone-warp-tail": "tail",
 }
 """Each ``backbone-warp-*`` row: the backbone's ``BackboneOptions.warping``."""
-LOO_ROWS: dict[str, tuple[Warping, float]] = {
-    "backbone-loo": ("none", 0.6),
-    "backbone-loo-rank": ("rank", 0.6),
+LOO_ROWS: dict[str, Literal["tpe", "rank"]] = {
+    "backbone-loo": "tpe",
+    "backbone-loo-rank": "rank",
 }
-"""Each ``backbone-loo*`` row: the backbone's ``(warping, min_loo_rank)``."""
+"""Each ``backbone-loo*`` row: the backbone's ``poor_fit`` (``min_loo_rank`` 0.6)."""
 BACKBONE_WARPS: tuple[str, ...] = (*WARP_ROWS, *LOO_ROWS)
 ON_REQUEST: tuple[str, ...] = ("hybrid-tpe-fixed",)
 CLASSICAL_STRATEGIES: tuple[str, ...] = (
@@ -186,8 +187,8 @@ def optuna_sampler(strategy: str, *, task: Task, seed: int, llm: LLMClient | Non
     if strategy in LOO_ROWS:
         from agenthpo.backbone import Backbone, BackboneOptions
 
-        warping, floor = LOO_ROWS[strategy]
-        return Backbone(seed=seed, options=BackboneOptions(warping=warping, min_loo_rank=floor))
+        options = BackboneOptions(min_loo_rank=0.6, poor_fit=LOO_ROWS[strategy])
+        return Backbone(seed=seed, options=options)
     if not uses_llm(strategy):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

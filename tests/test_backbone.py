@@ -196,6 +196,8 @@ def test_options_refuse_nonsense() -> None:
         BackboneOptions(max_wait_s=-1)
     with pytest.raises(ValueError, match="min_loo_rank"):
         BackboneOptions(min_loo_rank=1.5)
+    with pytest.raises(ValueError, match="poor_fit"):
+        BackboneOptions(poor_fit="cmaes")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="warping"):
         BackboneOptions(warping="log")  # type: ignore[arg-type]
 
@@ -261,6 +263,30 @@ def test_gp_hands_a_trial_to_tpe_when_its_model_ranks_the_trials_poorly() -> Non
     noise = np.random.RandomState(0)
     plain.optimize(guess, n_trials=16)
     assert members(plain)[10:] == ["gp"] * 6
+
+
+@pytest.mark.parametrize("loo_rank", [-1.0, 1.0])
+def test_a_poor_fit_is_refitted_on_rank_scores(
+    monkeypatch: pytest.MonkeyPatch, loo_rank: float
+) -> None:
+    pytest.importorskip("torch")
+    from agenthpo import _optuna
+
+    monkeypatch.setattr(_optuna, "gp_loo_rank_correlation", lambda sampler: loo_rank)
+    options = BackboneOptions(min_loo_rank=0.6, poor_fit="rank")
+    study = optuna.create_study(sampler=Backbone(seed=0, options=options))
+    study.optimize(numeric, n_trials=13)
+    assert members(study)[10:] == ["gp"] * 3
+    gp = study.sampler.member("gp")  # type: ignore[attr-defined]
+    assert gp.warping == "none"  # the refit is for the trial only
+    space = {"x": FloatDistribution(-5, 5), "y": FloatDistribution(1e-3, 1.0, log=True)}
+    fitted = study.trials[:-1]
+    model = _optuna.gp_last_model(gp, space, fitted)
+    assert model is not None
+    scores = -np.array([[t.value] for t in fitted])
+    expected = warp_scores(scores, "rank" if loo_rank < 0.6 else "none").ravel()
+    expected = (expected - expected.mean()) / expected.std()
+    assert model.y_train() == pytest.approx(expected, abs=1e-6)
 
 
 @pytest.mark.parametrize("kind", ["rank", "half-rank", "tail"])
