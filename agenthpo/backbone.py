@@ -84,9 +84,9 @@ _logger = logging.getLogger("agenthpo")
 _MIN_WARM_START = 10
 _PORTFOLIO_WINDOW = 8  # a member's payoff: its last finished trials, this many
 
-Warping = Literal["none", "rank", "half-rank", "tail"]
+Warping = Literal["none", "rank", "half-rank", "tail", "tail-quartile"]
 """How GP's objective values are transformed before it fits them (:func:`warp_scores`)."""
-WARPINGS: tuple[Warping, ...] = ("none", "rank", "half-rank", "tail")
+WARPINGS: tuple[Warping, ...] = ("none", "rank", "half-rank", "tail", "tail-quartile")
 """The values of :attr:`BackboneOptions.warping`."""
 
 MEMBERS: tuple[str, ...] = ("gp", "sobol", "tpe", "cmaes", "nsga2", "nsga3", "random")
@@ -117,8 +117,9 @@ class BackboneOptions:
         warping: How GP's objective values are transformed before it fits them
             (:func:`warp_scores`): ``"none"`` (as they are), ``"rank"`` (normal scores of
             their ranks), ``"half-rank"`` (the mean of the standardized values and their
-            normal scores) or ``"tail"`` (values worse than the median compressed
-            logarithmically). A few very bad trials otherwise set the scale GP sees and
+            normal scores), ``"tail"`` (values worse than the median compressed
+            logarithmically) or ``"tail-quartile"`` (only those worse than the lower
+            quartile). A few very bad trials otherwise set the scale GP sees and
             flatten its model where the good trials are.
         min_loo_rank: GP checks each model it fits: when the rank correlation between the
             finished trials' values and its leave-one-out predictions of them
@@ -220,17 +221,17 @@ def _normal_scores(col: np.ndarray) -> np.ndarray:
     return np.array([normal.inv_cdf((r - 0.5) / n) for r in ranks])
 
 
-def _compressed_tail(col: np.ndarray) -> np.ndarray:
-    """``col`` with the values below its median pulled in logarithmically, in units of the
-    spread of the values above it."""
-    median = float(np.median(col))
-    upper = col[col > median]
-    scale = float(np.mean(upper - median)) if len(upper) else 0.0
+def _compressed_tail(col: np.ndarray, q: float) -> np.ndarray:
+    """``col`` with the values below its ``q`` quantile pulled in logarithmically, in units
+    of the mean distance of the values above that quantile to it."""
+    pivot = float(np.quantile(col, q))
+    upper = col[col > pivot]
+    scale = float(np.mean(upper - pivot)) if len(upper) else 0.0
     if scale <= 0:
         scale = float(col.std()) or 1.0
-    below = col < median
+    below = col < pivot
     out: np.ndarray = np.array(col, dtype=float)
-    out[below] = median - scale * np.log1p((median - col[below]) / scale)
+    out[below] = pivot - scale * np.log1p((pivot - col[below]) / scale)
     return out
 
 
@@ -243,7 +244,8 @@ def warp_scores(scores: np.ndarray, kind: str) -> np.ndarray:
     information in their distances; ``"tail"`` keeps the scores above the median and
     compresses those below it logarithmically (a score ``d`` below the median lands
     ``s * log(1 + d / s)`` below it, ``s`` the mean distance of the better half to the
-    median). ``"none"`` returns ``scores`` itself.
+    median); ``"tail-quartile"`` does the same below the lower quartile. ``"none"`` returns
+    ``scores`` itself.
 
     Example:
         >>> warp_scores(np.array([[1.0], [2.0], [3.0], [-100.0]]), "rank").ravel().round(2)
@@ -261,7 +263,7 @@ def warp_scores(scores: np.ndarray, kind: str) -> np.ndarray:
         elif kind == "half-rank":
             out[:, j] = 0.5 * _standardized(col) + 0.5 * _normal_scores(col)
         else:
-            out[:, j] = _compressed_tail(col)
+            out[:, j] = _compressed_tail(col, 0.5 if kind == "tail" else 0.25)
     return out
 
 

@@ -6,7 +6,7 @@
 random``          sequence (the start-up it had before measuring; on request)
 ``backbone-      the backbone with GP fitted on warped objective values
 warp-*``          (:attr:`agenthpo.backbone.BackboneOptions.warping`): ``-rank``,
-                  ``-half`` (half-rank), ``-tail``; on request
+                  ``-half`` (half-rank), ``-tail``, ``-tailq`` (tail-quartile); on request
 ``backbone-loo``  the backbone whose GP hands a trial to multivariate TPE when its model
                   ranks the finished trials poorly, left out one at a time (rank correlation
                   below 0.6, :attr:`agenthpo.backbone.BackboneOptions.min_loo_rank`);
@@ -75,6 +75,7 @@ WARP_ROWS: dict[str, Warping] = {
     "backbone-warp-rank": "rank",
     "backbone-warp-half": "half-rank",
     "backbone-warp-tail": "tail",
+    "backbone-warp-tailq": "tail-quartile",
 }
 """Each ``backbone-warp-*`` row: the backbone's ``BackboneOptions.warping``."""
 LOO_ROWS: dict[str, Literal["tpe", "rank"]] = {
