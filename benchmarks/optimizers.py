@@ -48,6 +48,7 @@ from benchmarks.tasks import Task
 
 __all__ = [
     "ALL_STRATEGIES",
+    "BACKBONE_VARIANTS",
     "DEFAULT_STRATEGIES",
     "LLM_STRATEGIES",
     "SLOW_STRATEGIES",
@@ -83,13 +84,14 @@ LOO_ROWS: dict[str, Literal["tpe", "rank"]] = {
     "backbone-loo-rank": "rank",
 }
 """Each ``backbone-loo*`` row: the backbone's ``poor_fit`` (``min_loo_rank`` 0.6)."""
-BACKBONE_WARPS: tuple[str, ...] = (*WARP_ROWS, *LOO_ROWS)
+BACKBONE_VARIANTS: tuple[str, ...] = (*WARP_ROWS, *LOO_ROWS)
+"""The backbone's measured variants: AgentHPO's own rows, never a classical baseline."""
 ON_REQUEST: tuple[str, ...] = ("hybrid-tpe-fixed",)
 CLASSICAL_STRATEGIES: tuple[str, ...] = (
     "backbone",
     "backbone-random",
     "backbone-portfolio",
-    *BACKBONE_WARPS,
+    *BACKBONE_VARIANTS,
     "auto",
     "random",
     "tpe",
@@ -106,7 +108,7 @@ SLOW_STRATEGIES: tuple[str, ...] = (
     "backbone",
     "backbone-random",
     "backbone-portfolio",
-    *BACKBONE_WARPS,
+    *BACKBONE_VARIANTS,
     "auto",
 )
 
