@@ -30,6 +30,7 @@ from agenthpo.agent.creator import (
     find_duplicate,
     propose_batch,
 )
+from agenthpo.agent.failures import failure_regions
 from agenthpo.agent.history import pareto_ranks, render_history, trial_views
 from agenthpo.agent.prompts import TaskContext, noise_note
 from agenthpo.agent.recorder import clip
@@ -134,6 +135,7 @@ class Proposer:
             repair_rounds=policy.repair_rounds,
             temperature=policy.temperature,
             duplicate_tolerance=policy.duplicate_tolerance,
+            failure_regions=failure_regions(views, space),
         )
         call_seed = None if seed is None else seed + number
         reference = _best(trials, [d for _, d in objectives])
