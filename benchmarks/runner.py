@@ -41,6 +41,8 @@ from typing import Any, Literal
 import optuna
 
 from agenthpo import _keys
+from agenthpo.agent.analyst import analyze
+from agenthpo.executor import TrialResult
 from agenthpo.llm import LLMClient, RandomLLM
 from agenthpo.tuner import paired_gain
 from benchmarks.controls import CONTROLS, CornerLLM
@@ -191,8 +193,26 @@ class _Recorder:
         config = suggest(trial, self.task.space)
         result = self.evaluate(config, time.perf_counter())
         if result is None:
+            self.read_failure(trial)
             raise RuntimeError(self.errors[-1])
         return result.value
+
+    def read_failure(self, trial: optuna.Trial) -> None:
+        """Stores on a failed trial its error and the Executor's reading of it, as the tuner
+        does, so that an LLM strategy sees why the run failed (a learning curve the
+        objective kept, e.g. a real task's, is read too)."""
+        error = self.errors[-1]
+        curve = [{"step": float(s), **m} for s, m in getattr(self.objective, "curve", [])]
+        status = "timeout" if error.startswith("TimeoutError") else "failed"
+        result = TrialResult(status=status, curve=curve, error=error)
+        metric = self.task.context.metric or "value"
+        # a curve that went NaN reads as a divergence; any other failure as its error says
+        nan = any(not math.isfinite(v) for point in curve for v in point.values())
+        reading = analyze(
+            result, metric=metric, direction=self.task.direction, error=None if nan else error
+        )
+        trial.set_user_attr(_keys.ERROR, error[:200])
+        trial.set_user_attr(_keys.ANALYSIS, reading)
 
 
 def _jsonable(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -289,6 +309,7 @@ def _run_batches(
             result = rec.evaluate(config, time.perf_counter())
             t0 = time.perf_counter()
             if result is None:
+                rec.read_failure(trial)
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
             else:
                 study.tell(trial, result.value)
