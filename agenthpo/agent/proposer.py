@@ -135,7 +135,7 @@ class Proposer:
             repair_rounds=policy.repair_rounds,
             temperature=policy.temperature,
             duplicate_tolerance=policy.duplicate_tolerance,
-            failure_regions=failure_regions(views, space),
+            failure_regions=failure_regions(views, space) if policy.avoid_failures else (),
         )
         call_seed = None if seed is None else seed + number
         reference = _best(trials, [d for _, d in objectives])
