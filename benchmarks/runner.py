@@ -42,6 +42,7 @@ import optuna
 
 from agenthpo import _keys
 from agenthpo.agent.analyst import analyze
+from agenthpo.agent.failures import FAILURE_CAUSES
 from agenthpo.executor import TrialResult
 from agenthpo.llm import LLMClient, RandomLLM
 from agenthpo.tuner import paired_gain
@@ -213,6 +214,14 @@ class _Recorder:
         )
         trial.set_user_attr(_keys.ERROR, error[:200])
         trial.set_user_attr(_keys.ANALYSIS, reading)
+
+
+def _cause(attrs: Mapping[str, Any]) -> str | None:
+    """The cause a failed trial's stored reading names (``None``: the trial did not fail)."""
+    if not attrs.get(_keys.ERROR):
+        return None
+    reading = str(attrs.get(_keys.ANALYSIS, ""))
+    return next((c for c in FAILURE_CAUSES if reading.startswith(c)), "crashed")
 
 
 def _jsonable(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -523,6 +532,11 @@ def run_one(
         "fallbacks": dict(fallbacks),
         "failed_trials": len(rec.errors),
         "first_error": rec.errors[0][:300] if rec.errors else None,
+        # Why each failed trial failed (the Executor's reading, first words: "diverged",
+        # "timed out", "crashed"), None for the rest; and the LLM answers sent back for
+        # lying where earlier runs had failed (LLMPolicy.avoid_failures).
+        "failure_causes": [_cause(a) for a in attrs],
+        "failure_region_answers": sum(bool(a.get(_keys.LLM_FAILURE_REGION)) for a in attrs),
         "finished_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     return record

@@ -84,3 +84,12 @@ def test_a_run_stopped_by_its_own_limit_reads_as_timed_out() -> None:
     assert reading == "timed out: TimeoutError: the job hit its limit"
     crash = analyze(result, metric="acc", direction="maximize", error="ValueError: bad")
     assert crash == "crashed: ValueError: bad"
+
+
+def test_a_stored_run_names_each_failed_trials_cause() -> None:
+    from benchmarks.runner import _cause
+
+    assert _cause({}) is None
+    assert _cause({_keys.ERROR: "x", _keys.ANALYSIS: "timed out: TimeoutError: y"}) == "timed out"
+    assert _cause({_keys.ERROR: "x", _keys.ANALYSIS: "diverged: acc became nan"}) == "diverged"
+    assert _cause({_keys.ERROR: "ValueError: z"}) == "crashed"
