@@ -51,6 +51,7 @@ if TYPE_CHECKING:  # the history module builds its digest with this one
 __all__ = [
     "CAUSES",
     "FAILURE_CAUSES",
+    "STEP_TOWARD_FAILED",
     "Bound",
     "FailureRegion",
     "causes_of",
@@ -231,11 +232,18 @@ def region_of(config: Mapping[str, Any], regions: Sequence[FailureRegion]) -> Fa
     return next((r for r in regions if r.contains(config)), None)
 
 
-def _between(param: Any, worked: float, failed: float) -> float:
-    """The middle of ``worked`` and ``failed`` on the parameter's scale (log or linear)."""
+STEP_TOWARD_FAILED = 0.25
+"""How far a move out of a failure region goes from the nearest value that worked toward the
+failed runs' edge, on the parameter's scale: mostly on the side that worked (a failed trial
+costs a whole run), still into the stretch no run has tried, so that repeated failures there
+narrow it."""
+
+
+def _toward(param: Any, worked: float, failed: float) -> float:
+    """:data:`STEP_TOWARD_FAILED` of the way from ``worked`` to ``failed`` (log or linear)."""
     if getattr(param, "log", False) and worked > 0 and failed > 0:
-        return math.sqrt(worked * failed)
-    return (worked + failed) / 2
+        return math.exp(math.log(worked) + STEP_TOWARD_FAILED * math.log(failed / worked))
+    return worked + STEP_TOWARD_FAILED * (failed - worked)
 
 
 def step_out(
@@ -243,10 +251,11 @@ def step_out(
 ) -> tuple[dict[str, Any], Bound] | None:
     """``config`` moved out of ``region`` by the smallest change of one parameter.
 
-    A numeric parameter moves to the middle, on its scale, between the failed runs' edge and
-    the nearest value that worked: out of the region, and halfway into the stretch no run
-    has tried, so that repeated failures there close in on the boundary as a bisection does
-    (the largest learning rate that does not diverge). A categorical parameter changes to the
+    A numeric parameter moves :data:`STEP_TOWARD_FAILED` of the way, on its scale, from the
+    nearest value that worked toward the failed runs' edge: out of the region, mostly on the
+    side that worked, and into the stretch no run has tried, so that repeated failures there
+    close in on the boundary (the largest learning rate that does not diverge). A
+    categorical parameter changes to the
     choice the runs that worked took most often, and only when no number can move. Returns
     the new configuration and the bound it no longer meets; ``None`` if no move is valid.
 
@@ -257,7 +266,7 @@ def step_out(
         ...                                            Bound("norm", "equal", "none", "batch")))
         >>> moved, bound = step_out({"lr": 2.0, "norm": "none"}, region, space)
         >>> round(moved["lr"], 3), moved["norm"], bound.name
-        (0.4, 'none', 'lr')
+        (0.2, 'none', 'lr')
     """
     options: list[tuple[float, dict[str, Any], Bound]] = []
     for bound in region.bounds:
@@ -269,7 +278,7 @@ def step_out(
             moved[bound.name] = bound.worked
             cost = 2.0  # after any numeric move
         else:
-            middle = _between(param, float(bound.worked), float(bound.value))
+            middle = _toward(param, float(bound.worked), float(bound.value))
             if isinstance(param, IntParam):
                 middle = math.floor(middle) if bound.side == "at least" else math.ceil(middle)
             moved[bound.name] = middle
