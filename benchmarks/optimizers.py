@@ -59,10 +59,21 @@ LLM_PRESETS: dict[str, tuple[str, str, str]] = {
     "hybrid-tpe-fixed": ("hybrid-tpe", "tpe", "hybrid-fixed"),
     "hybrid-tpe-late": ("hybrid-tpe", "tpe", "hybrid-late"),
     "hybrid-tpe-screen": ("hybrid-tpe", "tpe", "hybrid-screen"),
+    # issue 22, items 2 and 3 (on request): the LLM's initial design; its judged candidates
+    "hybrid-design": ("hybrid-tpe", "backbone", "hybrid-design"),
+    "hybrid-judge": ("hybrid-tpe", "backbone", "hybrid-judge"),
+    "hybrid-tpe-design": ("hybrid-tpe", "tpe", "hybrid-design"),
+    "hybrid-tpe-judge": ("hybrid-tpe", "tpe", "hybrid-judge"),
 }
 """Each LLM label: the strategy, its backbone and the registry's preset it runs."""
 LLM_STRATEGIES: tuple[str, ...] = tuple(LLM_PRESETS)
-ON_REQUEST: tuple[str, ...] = ("hybrid-tpe-fixed",)
+ON_REQUEST: tuple[str, ...] = (
+    "hybrid-tpe-fixed",
+    "hybrid-design",
+    "hybrid-judge",
+    "hybrid-tpe-design",
+    "hybrid-tpe-judge",
+)
 CLASSICAL_STRATEGIES: tuple[str, ...] = (
     "backbone",
     "backbone-random",
