@@ -5,6 +5,7 @@ of the schedule."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -15,6 +16,8 @@ from agenthpo.agent.schedule import slot
 from agenthpo.llm import Message, ScriptedLLM
 from agenthpo.policy import CAPABLE, LLMPolicy, preset
 from agenthpo.space import Space
+from agenthpo.task import Task, task_from_dict
+from agenthpo.tuner import Tuner
 from tests.conftest import answer
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -268,3 +271,30 @@ def test_what_the_llm_added_counts_the_design_apart(small_space: Space) -> None:
     study.optimize(_objective, n_trials=6)
     sources = {s.source: s.n for s in collect_data(study).contribution.sources}
     assert sources == {"LLM design": 2, "LLM": 1, "backbone": 2, "given": 1}
+
+
+def test_a_tuner_run_labels_the_default_and_runs_the_design(
+    tmp_path: Path, quadratic_task: Task
+) -> None:
+    # Through the tuner: the default it enqueues is the design's first, the LLM's two
+    # configurations follow, then the backbone (share 0); one LLM call in all.
+    data = quadratic_task.model_dump()
+    data["space"] = quadratic_task.space.to_dict()
+    data["default_config"] = {"x": 0.5, "kind": "a"}
+    data["strategy"] = "hybrid-tpe"
+    data["policy"] = {"preset": "hybrid", "initial_design": 3, "startup": 0, "share": 0.0}
+    task = task_from_dict(data, base_dir=tmp_path)
+    llm = ScriptedLLM([_design({"x": -4.0, "kind": "b"}, {"x": 3.0, "kind": "a"})])
+    storage = f"sqlite:///{tmp_path / 'd.db'}"
+    Tuner(task, llm=llm, storage=storage, n_trials=4).run()
+    study = optuna.load_study(study_name=task.name, storage=storage)
+    assert len(llm.calls) == 1
+    assert '{"x": 0.5, "kind": "a"}' in llm.calls[0].messages[-1].content
+    assert [t.params for t in study.trials[:3]] == [
+        {"x": 0.5, "kind": "a"},
+        {"x": -4.0, "kind": "b"},
+        {"x": 3.0, "kind": "a"},
+    ]
+    assert _by(study) == ["default_config", "llm", "llm", "backbone"]
+    assert _design_index(study) == [1, 2, 3, None]
+    assert "initial design of 3" in study.trials[0].user_attrs[_keys.RATIONALE]
