@@ -23,6 +23,9 @@ LLM_TRUST = "llm_trust"  # the adaptive share's trust in the LLM when this trial
 # An LLM answer for this trial repeated or nearly repeated an earlier trial (within the policy's
 # duplicate_tolerance of every range): {"of": number, "distance": share, "repaired": bool}
 LLM_NEAR_COPY = "llm_near_copy"
+# An LLM answer for this trial lay where earlier runs diverged, timed out or crashed
+# (agenthpo.agent.failures): {"cause", "trials", "repaired"}; repaired: a repair round moved it.
+LLM_FAILURE_REGION = "llm_failure_region"
 # What the LLM's rationale claims against the stored numbers (agenthpo.agent.claims), one line:
 # "claims #11 is the best; the best is #10 (acc=0.941)"
 RATIONALE_CHECK = "rationale_check"

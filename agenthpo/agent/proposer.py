@@ -30,6 +30,7 @@ from agenthpo.agent.creator import (
     find_duplicate,
     propose_batch,
 )
+from agenthpo.agent.failures import failure_regions
 from agenthpo.agent.history import pareto_ranks, render_history, trial_views
 from agenthpo.agent.prompts import TaskContext, candidates_request, noise_note
 from agenthpo.agent.recorder import clip
@@ -132,6 +133,7 @@ class Proposer:
             repair_rounds=policy.repair_rounds,
             temperature=policy.temperature,
             duplicate_tolerance=policy.duplicate_tolerance,
+            failure_regions=failure_regions(views, space),
         )
         results: dict[int, float] = {}
         if not context.is_multi_objective:
