@@ -112,8 +112,9 @@ class LLMPolicy:
             more than one, the backbone judges them by its own acquisition
             (:mod:`agenthpo.agent.screen`): the candidate it rates highest runs, or its own
             proposal when it rates that higher still (as the screen judges one proposal);
-            all the values go on the trial (``llm_candidates``). Needs a backbone that can
-            screen; 1 is one proposal per turn, screened only with ``screen``.
+            all the values go on the trial (``llm_candidates``). Until the backbone's model
+            is fitted (its start-up) a turn asks for one configuration. Needs a backbone
+            that can screen; 1 is one proposal per turn, screened only with ``screen``.
         max_tokens: Stop asking the LLM once the study's trials used this many tokens
             (``None``: no limit).
         max_cost: Stop asking once the study's LLM cost reaches this many dollars

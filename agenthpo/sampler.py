@@ -493,12 +493,15 @@ class AgentSampler(BaseSampler):
         if policy.show_backbone:
             shown = self._own.relative(study, trial, search_space)
             extra_note = self._own.note(study, shown)
+        # Several candidates only where the backbone can judge them (its model is fitted).
+        judging = policy.candidates > 1 and self._screen.ready(study, trial.number)
+        asked = policy if judging or policy.candidates == 1 else policy.replace(candidates=1)
         outcome, prepared = self._proposer.ask_or_take(
-            study, trial.number, space, policy, llm=self.llm, seed=self._seed, extra_note=extra_note
+            study, trial.number, space, asked, llm=self.llm, seed=self._seed, extra_note=extra_note
         )
         if prepared and isinstance(outcome, Proposal) and outcome.calls:
             recorder.store(study, trial, {_keys.LLM_PREFETCHED: True})
-        if isinstance(outcome, Proposal) and policy.candidates > 1:
+        if isinstance(outcome, Proposal) and judging:
             judged = self._judged(
                 study, trial, search_space, space, policy, recorder, outcome, shown
             )
@@ -574,9 +577,10 @@ class AgentSampler(BaseSampler):
         failure the backbone's turn records (another worker took the chosen one).
 
         The candidate rated highest runs when it rates at least as high as the backbone's
-        own proposal, else the backbone's own runs; while the backbone cannot judge (its
-        random start-up), the LLM's first candidate runs. Every value goes on the trial
-        (``llm_candidates``) and the verdict into its rationale.
+        own proposal, else the backbone's own runs; where the backbone cannot rate them
+        after all, the LLM's first candidate runs. (Before the backbone's model is fitted,
+        a turn asks for one configuration and does not come here.) Every value goes on the
+        trial (``llm_candidates``) and the verdict into its rationale.
         """
         proposals = [first, *self._proposer.pop_candidates(trial.number)]
         calls = [c for p in proposals for c in p.calls]
@@ -880,6 +884,8 @@ class AgentSampler(BaseSampler):
             if not inferred:
                 return False
             space = Space.from_optuna(inferred)
+        if policy.candidates > 1 and not self._screen.ready(study, number, running=True):
+            policy = policy.replace(candidates=1)  # as the trial will ask (_llm_turn)
         self._proposer.prefetch(study, number, space, policy, llm=self.llm, seed=self._seed)
         return True
 

@@ -144,24 +144,35 @@ def test_candidates_one_runs_as_before(small_space: Space) -> None:
     assert {by for _, by in before} == {"llm", "backbone"}
 
 
-def test_before_the_backbone_can_judge_the_first_candidate_runs(small_space: Space) -> None:
-    llm = ScriptedLLM([_candidates(*MIXED)])
+def test_before_the_backbone_can_judge_a_turn_asks_for_one(small_space: Space) -> None:
+    # TPE's first 10 trials are random draws: no model judges candidates, so none are asked.
+    llm = ScriptedLLM([answer({"x": 4.5, "kind": "b"}), _candidates(*MIXED)])
     study = optuna.create_study()
     study.sampler = AgentSampler(llm=llm, space=small_space, policy=LLMPolicy(candidates=3), seed=0)
     study.optimize(_objective, n_trials=1)
-    trial = study.trials[0]
-    assert trial.params == MIXED[0]
-    verdict = trial.user_attrs[_keys.LLM_CANDIDATES]
-    assert (verdict["judge"], verdict["values"], verdict["ran"], verdict["index"]) == (
-        None,
-        None,
-        "llm",
-        1,
-    )
-    assert trial.user_attrs[_keys.RATIONALE] == (
-        "idea 1 (TPE could not judge yet: the LLM's first of 3 candidates runs)"
-    )
+    assert "candidates" not in (llm.calls[0].schema or {}).get("properties", {})
+    assert study.trials[0].params == {"x": 4.5, "kind": "b"}
+    assert _keys.LLM_CANDIDATES not in study.trials[0].user_attrs
+
+
+def test_a_proposal_prepared_while_the_last_startup_trial_runs_asks_for_all(
+    small_space: Space,
+) -> None:
+    # Nine trials done and the tenth running: the proposal for trial 10 is asked while it
+    # runs, and TPE will judge it (it will have its 10 trials), so it asks for all three.
+    study, _own = _fitted(9)
+    llm = ScriptedLLM([_candidates(*MIXED)])
+    sampler = AgentSampler(llm=llm, space=small_space, policy=LLMPolicy(candidates=3), seed=0)
+    study.sampler = sampler
+    assert sampler.prefetch(study, 10)
+    study.tell(9, 1.0)
+    study.optimize(_objective, n_trials=1)
+    assert len(llm.calls) == 1
     assert "3 different candidates" in llm.calls[0].messages[-1].content
+    trial = study.trials[10]
+    assert trial.user_attrs[_keys.LLM_PREFETCHED] is True
+    assert trial.user_attrs[_keys.LLM_CANDIDATES]["judge"] == "TPE"
+    assert len(trial.user_attrs[_keys.LLM_CANDIDATES]["values"]) == 3
 
 
 def test_an_unusable_candidate_leaves_the_others_to_judge(small_space: Space) -> None:

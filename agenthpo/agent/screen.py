@@ -373,6 +373,28 @@ class Screen:
             self._judge, study, number, search_space, config, own, backbone_label(backbone)
         )
 
+    def ready(self, study: Study, number: int, *, running: bool = False) -> bool:
+        """Whether the judge has a model for trial ``number``: one objective, and at least
+        its start-up's worth of finished trials before it (``running``: counting the trials
+        running now as finished, for a proposal prepared while they run). Before that
+        :meth:`judge` returns ``None``, and asking the LLM for several candidates would be
+        wasted.
+
+        Example:
+            >>> import optuna
+            >>> study = optuna.create_study()
+            >>> Screen(TPESampler(seed=0)).ready(study, 0)
+            False
+        """
+        if self._judge is None or len(study.directions) != 1:
+            return False
+        states: tuple[TrialState, ...] = (TrialState.COMPLETE, TrialState.PRUNED)
+        if running:
+            states = (*states, TrialState.RUNNING)
+        trials = study.get_trials(deepcopy=False, states=states)
+        finished = sum(1 for t in trials if t.number != number)
+        return finished >= _optuna.n_startup_trials(self._judge, 10)
+
     def judge(
         self,
         study: Study,
