@@ -26,6 +26,9 @@ LLM_NEAR_COPY = "llm_near_copy"
 # An LLM answer for this trial lay where earlier runs diverged, timed out or crashed
 # (agenthpo.agent.failures): {"cause", "trials", "repaired"}; repaired: a repair round moved it.
 LLM_FAILURE_REGION = "llm_failure_region"
+# The backbone's proposal for this trial lay where earlier runs failed and was moved out
+# (LLMPolicy.avoid_failures): what moved, e.g. "batch_size 1 -> 2, out of where #4 crashed".
+FAILURE_STEP = "failure_step"
 # What the LLM's rationale claims against the stored numbers (agenthpo.agent.claims), one line:
 # "claims #11 is the best; the best is #10 (acc=0.941)"
 RATIONALE_CHECK = "rationale_check"

@@ -132,6 +132,11 @@ class LLMPolicy:
             trial (``llm_near_copy``). The default, 5%, refuses ``C 57.55 -> 58.55`` with
             the rest unchanged; 0 refuses exact repeats only. The backbone's own proposals
             are not held to it.
+        avoid_failures: Send an LLM proposal back (a repair round, then the backbone) when
+            it lies where earlier runs diverged, timed out or crashed: beyond the runs that
+            worked on every parameter that separates those failures from them
+            (:mod:`agenthpo.agent.failures`; recorded as ``llm_failure_region``). The
+            history states those regions either way.
         require_llm: An LLM that cannot run stops the run
             (:class:`~agenthpo.errors.LLMRequiredError`) instead of leaving its trials to the
             backbone.
@@ -162,11 +167,19 @@ class LLMPolicy:
     repair_rounds: int = 1
     temperature: float = 0.7
     duplicate_tolerance: float = 0.05
+    avoid_failures: bool = True
     require_llm: bool = False
     record_calls: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("adaptive", "screen", "show_backbone", "require_llm", "record_calls"):
+        for name in (
+            "adaptive",
+            "screen",
+            "show_backbone",
+            "avoid_failures",
+            "require_llm",
+            "record_calls",
+        ):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"LLMPolicy.{name} must be true or false")
         for name, least in (

@@ -455,7 +455,7 @@ class AgentSampler(BaseSampler):
             {_keys.PROPOSED_BY: "backbone", _keys.FALLBACK_REASON: f"budget: {budget_note}"},
         )
         config = self._own.complete(study, trial, search_space)
-        return self._own.explained(study, trial, config, "LLM budget spent")
+        return self._explained(study, trial, config, "LLM budget spent", search_space, policy)
 
     def _backbone_turn(
         self,
@@ -475,7 +475,7 @@ class AgentSampler(BaseSampler):
         Recorder.store(study, trial, {_keys.PROPOSED_BY: "backbone"})
         space = self._space if self._space is not None else Space.from_optuna(search_space)
         config = self._own.fresh(study, trial, search_space, space, seed=self._seed)
-        return self._own.explained(study, trial, config, why)
+        return self._explained(study, trial, config, why, search_space, policy)
 
     def _llm_turn(
         self,
@@ -559,7 +559,27 @@ class AgentSampler(BaseSampler):
         if outcome.kind == "llm_error":
             self._llm_failed(study, trial, outcome, policy)
         config = self._own.complete(study, trial, search_space, shown)
-        return self._own.explained(study, trial, config, f"LLM fallback: {outcome.kind}")
+        why = f"LLM fallback: {outcome.kind}"
+        return self._explained(study, trial, config, why, search_space, policy)
+
+    def _explained(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        config: dict[str, Any],
+        why: str,
+        search_space: dict[str, BaseDistribution],
+        policy: LLMPolicy,
+    ) -> dict[str, Any]:
+        """The backbone's ``config`` for the trial, with its reason stored; with
+        ``avoid_failures``, first moved out of where earlier runs failed."""
+        if policy.avoid_failures:
+            space = self._space if self._space is not None else Space.from_optuna(search_space)
+            config, moved = self._own.out_of_failures(study, trial, config, space)
+            if moved:
+                Recorder.store(study, trial, {_keys.FAILURE_STEP: moved})
+                why = f"{why}; moved {moved}" if why else f"moved {moved}"
+        return self._own.explained(study, trial, config, why)
 
     def _judged(
         self,
@@ -765,7 +785,8 @@ class AgentSampler(BaseSampler):
             if outcome.kind == "llm_error":
                 self._llm_failed(study, trial, outcome, policy)
             config = self._own.complete(study, trial, search_space)
-            return self._own.explained(study, trial, config, "LLM fallback: initial design")
+            why = "LLM fallback: initial design"
+            return self._explained(study, trial, config, why, search_space, policy)
         total = policy.initial_design  # as asked: the study attribute says how many came
         study.set_user_attr(_keys.STUDY_INITIAL_DESIGN, {**record, "got": len(outcome)})
         _logger.info(

@@ -119,6 +119,7 @@ class PolicySection(BaseModel):
     max_cost: float | None = Field(default=None, ge=0)
     repair_rounds: int | None = Field(default=None, ge=0, le=5)
     duplicate_tolerance: float | None = Field(default=None, ge=0)
+    avoid_failures: bool | None = None
     record_calls: bool | None = None
 
     @field_validator("preset")

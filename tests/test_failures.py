@@ -6,6 +6,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from optuna.trial import FrozenTrial
 
 from agenthpo import _keys
 from agenthpo.agent.creator import Creator, ProposalFailed
@@ -184,7 +185,7 @@ report(acc=1.0 - abs(lr - 0.1))
 """
 
 
-def test_the_tuner_keeps_the_llm_out_of_a_region_where_a_run_failed(tmp_path: Path) -> None:
+def _fragile_run(tmp_path: Path, policy: dict[str, object]) -> tuple[list[FrozenTrial], list[str]]:
     (tmp_path / "train.py").write_text(TRAIN)
     task = task_from_dict(
         {
@@ -194,6 +195,7 @@ def test_the_tuner_keeps_the_llm_out_of_a_region_where_a_run_failed(tmp_path: Pa
             "n_trials": 4,
             "command": ["python", "train.py"],
             "strategy": "agent",
+            "policy": policy,
         },
         base_dir=tmp_path,
     )
@@ -206,7 +208,11 @@ def test_the_tuner_keeps_the_llm_out_of_a_region_where_a_run_failed(tmp_path: Pa
 
     storage = f"sqlite:///{tmp_path / 'f.db'}"
     Tuner(task, llm=ScriptedLLM([respond]), storage=storage, prefetch=False).run()
-    trials = optuna.load_study(study_name="fragile", storage=storage).trials
+    return optuna.load_study(study_name="fragile", storage=storage).trials, prompts
+
+
+def test_the_tuner_keeps_the_llm_out_of_a_region_where_a_run_failed(tmp_path: Path) -> None:
+    trials, prompts = _fragile_run(tmp_path, {})
     lrs = [t.params["lr"] for t in trials]
     assert lrs == [0.01, 3.0, 0.3, 0.05]  # 5.0 was sent back: trial 1 failed up there
     assert trials[1].state == optuna.trial.TrialState.FAIL
@@ -217,3 +223,55 @@ def test_the_tuner_keeps_the_llm_out_of_a_region_where_a_run_failed(tmp_path: Pa
     }
     assert "#1 crashed: lr at least 3" in prompts[3]
     assert "This configuration lies where trial #1 crashed" in prompts[4]
+
+
+def test_avoid_failures_off_lets_the_proposal_run_but_the_history_still_says(
+    tmp_path: Path,
+) -> None:
+    trials, prompts = _fragile_run(tmp_path, {"avoid_failures": False})
+    assert [t.params["lr"] for t in trials] == [0.01, 3.0, 0.3, 5.0]
+    assert trials[3].state == optuna.trial.TrialState.FAIL
+    assert _keys.LLM_FAILURE_REGION not in trials[3].user_attrs
+    assert "#1 crashed: lr at least 3" in prompts[3]
+
+
+def _backbone_study(avoid: bool) -> optuna.Study:
+    from agenthpo.llm import RandomLLM
+    from agenthpo.policy import preset
+    from agenthpo.strategies import make_sampler
+
+    space = Space.from_dict(
+        {
+            "x": {"type": "float", "low": 0.0, "high": 1.0},
+            "y": {"type": "float", "low": 0.0, "high": 1.0},
+        }
+    )
+    # every trial is the backbone's (a warm-up longer than the study)
+    policy = preset("hybrid", warmup=100, avoid_failures=avoid)
+    sampler = make_sampler("hybrid-tpe", llm=RandomLLM(seed=0), space=space, policy=policy, seed=0)
+    study = optuna.create_study(sampler=sampler)
+
+    def objective(trial: optuna.Trial) -> float:
+        x, y = trial.suggest_float("x", 0.0, 1.0), trial.suggest_float("y", 0.0, 1.0)
+        if x > 0.6:  # the run dies above 0.6, and the loss is lowest near it
+            trial.set_user_attr(_keys.ANALYSIS, "crashed: RuntimeError: out of memory")
+            raise RuntimeError("out of memory")
+        return (x - 0.6) ** 2 + (y - 0.5) ** 2
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study.optimize(objective, n_trials=30, catch=(RuntimeError,))
+    return study
+
+
+def test_the_backbone_is_moved_out_of_where_runs_failed() -> None:
+    on, off = _backbone_study(True), _backbone_study(False)
+    failed = [sum(t.state == optuna.trial.TrialState.FAIL for t in s.trials) for s in (on, off)]
+    assert failed[0] < failed[1]
+    moved = [t for t in on.trials if _keys.FAILURE_STEP in t.user_attrs]
+    assert moved
+    first = moved[0]
+    assert first.user_attrs[_keys.FAILURE_STEP].startswith("x ")
+    assert "out of where #" in first.user_attrs[_keys.FAILURE_STEP]
+    assert first.params["x"] <= 0.6 or first.state == optuna.trial.TrialState.FAIL
+    assert "moved x" in first.user_attrs[_keys.RATIONALE]
+    assert not any(_keys.FAILURE_STEP in t.user_attrs for t in off.trials)

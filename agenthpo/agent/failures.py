@@ -37,11 +37,13 @@ Example:
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from agenthpo.space import CategoricalParam, Space
+from agenthpo.space import CategoricalParam, IntParam, Space
 
 if TYPE_CHECKING:  # the history module builds its digest with this one
     from agenthpo.agent.history import TrialView
@@ -54,6 +56,7 @@ __all__ = [
     "causes_of",
     "failure_regions",
     "region_of",
+    "step_out",
 ]
 
 FAILURE_CAUSES: tuple[str, ...] = ("diverged", "timed out", "crashed")
@@ -122,7 +125,8 @@ class Bound:
         side: ``"at least"`` or ``"at most"`` (numbers), ``"equal"`` (a categorical choice).
         value: The failed runs' value nearest the runs that worked (the choice, for
             ``"equal"``).
-        worked: The nearest value among the runs that worked (``None`` for ``"equal"``).
+        worked: The nearest value among the runs that worked (for ``"equal"``: the choice
+            the runs that worked took most often).
     """
 
     name: str
@@ -179,7 +183,9 @@ def _bounds(
         if isinstance(space[name], CategoricalParam):
             first = bad[0]
             if all(v == first for v in bad) and all(v != first for v in good):
-                out.append(Bound(name, "equal", first))
+                counts = {json.dumps(v): v for v in good}
+                common = max(counts, key=lambda k: sum(json.dumps(v) == k for v in good))
+                out.append(Bound(name, "equal", first, counts[common]))
             continue
         try:
             bad_f, good_f = [float(v) for v in bad], [float(v) for v in good]
@@ -223,3 +229,61 @@ def region_of(config: Mapping[str, Any], regions: Sequence[FailureRegion]) -> Fa
         'timed out'
     """
     return next((r for r in regions if r.contains(config)), None)
+
+
+def _between(param: Any, worked: float, failed: float) -> float:
+    """The middle of ``worked`` and ``failed`` on the parameter's scale (log or linear)."""
+    if getattr(param, "log", False) and worked > 0 and failed > 0:
+        return math.sqrt(worked * failed)
+    return (worked + failed) / 2
+
+
+def step_out(
+    config: Mapping[str, Any], region: FailureRegion, space: Space
+) -> tuple[dict[str, Any], Bound] | None:
+    """``config`` moved out of ``region`` by the smallest change of one parameter.
+
+    A numeric parameter moves to the middle, on its scale, between the failed runs' edge and
+    the nearest value that worked: out of the region, and halfway into the stretch no run
+    has tried, so that repeated failures there close in on the boundary as a bisection does
+    (the largest learning rate that does not diverge). A categorical parameter changes to the
+    choice the runs that worked took most often, and only when no number can move. Returns
+    the new configuration and the bound it no longer meets; ``None`` if no move is valid.
+
+    Example:
+        >>> space = Space.from_dict({"lr": {"type": "float", "low": 1e-4, "high": 10,
+        ...                                 "log": True}, "norm": ["none", "batch"]})
+        >>> region = FailureRegion("diverged", (3,), (Bound("lr", "at least", 1.6, 0.1),
+        ...                                            Bound("norm", "equal", "none", "batch")))
+        >>> moved, bound = step_out({"lr": 2.0, "norm": "none"}, region, space)
+        >>> round(moved["lr"], 3), moved["norm"], bound.name
+        (0.4, 'none', 'lr')
+    """
+    options: list[tuple[float, dict[str, Any], Bound]] = []
+    for bound in region.bounds:
+        if bound.name not in config or bound.worked is None:
+            continue
+        param = space[bound.name]
+        moved = dict(config)
+        if bound.side == "equal":
+            moved[bound.name] = bound.worked
+            cost = 2.0  # after any numeric move
+        else:
+            middle = _between(param, float(bound.worked), float(bound.value))
+            if isinstance(param, IntParam):
+                middle = math.floor(middle) if bound.side == "at least" else math.ceil(middle)
+            moved[bound.name] = middle
+            moved = space.repair(moved)[0]
+            if bound.holds(moved):  # a coarse grid snapped it back: take the value that worked
+                moved = {**config, bound.name: bound.worked}
+            cost = abs(
+                space.to_unit(moved)[space.names.index(bound.name)]
+                - space.to_unit(config)[space.names.index(bound.name)]
+            )
+        if space.validate(moved) or bound.holds(moved):
+            continue
+        options.append((cost, moved, bound))
+    if not options:
+        return None
+    _, moved, bound = min(options, key=lambda o: o[0])
+    return moved, bound

@@ -133,7 +133,7 @@ class Proposer:
             repair_rounds=policy.repair_rounds,
             temperature=policy.temperature,
             duplicate_tolerance=policy.duplicate_tolerance,
-            failure_regions=failure_regions(views, space),
+            failure_regions=failure_regions(views, space) if policy.avoid_failures else (),
         )
         results: dict[int, float] = {}
         if not context.is_multi_objective:

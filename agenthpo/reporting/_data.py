@@ -123,6 +123,9 @@ class TrialRow:
     """Interrupted or surplus: not in the budget, and not a result of its proposer."""
     near_copy: int | None = None
     """The trial an LLM answer for it repeated or nearly repeated (``llm_near_copy``)."""
+    failure_region: str = ""
+    """Where earlier runs failed that an LLM answer for it lay, e.g. ``"#3, #7 diverged"``
+    (``llm_failure_region``); empty if none did."""
     rationale_check: str = ""
     """What its rationale claims that the stored numbers contradict (``rationale_check``)."""
 
@@ -448,6 +451,7 @@ def trial_row(
         initial_design=_designed(attrs.get(_keys.INITIAL_DESIGN)),
         not_counted=bool(attrs.get(_keys.NOT_COUNTED)),
         near_copy=_near_copy(attrs.get(_keys.LLM_NEAR_COPY)),
+        failure_region=_failure_region(attrs.get(_keys.LLM_FAILURE_REGION)),
         rationale_check=_text(attrs.get(_keys.RATIONALE_CHECK)),
     )
 
@@ -458,6 +462,19 @@ def _near_copy(value: Any) -> int | None:
         number = _float(value.get("of"))
         return int(number) if number is not None else None
     return None
+
+
+def _failure_region(value: Any) -> str:
+    """A stored ``llm_failure_region`` as ``"#3, #7 diverged"`` (empty if there is none).
+
+    Example:
+        >>> _failure_region({"cause": "timed out", "trials": [4], "repaired": True})
+        '#4 timed out'
+    """
+    if not isinstance(value, Mapping) or not isinstance(value.get("trials"), list):
+        return ""
+    numbers = ", ".join(f"#{int(n)}" for n in value["trials"][-6:] if isinstance(n, int))
+    return f"{numbers} {_text(value.get('cause'))}".strip()
 
 
 def _metric_names(study: optuna.Study, n_objectives: int) -> tuple[str, ...]:
