@@ -35,6 +35,13 @@ RATIONALE_CHECK = "rationale_check"
 # TPE screened out a proposal: {"proposed_by", "config", "rationale", "log_ratio",
 # "backbone_log_ratio"}; the trial ran the backbone's own configuration instead
 SCREENED = "screened_proposal"
+# One of the LLM's initial design (LLMPolicy.initial_design): {"index": k, "of": n, "default":
+# bool}; k counts from 1, the task's default configuration first when it is one of them
+INITIAL_DESIGN = "initial_design"
+# The backbone's verdict on the LLM's candidates of a turn (LLMPolicy.candidates): {"judge",
+# "values": [each candidate's acquisition], "own": the backbone proposal's, "ran": "llm" or
+# "backbone", "index": the candidate that ran (from 1) or None, "configs": the candidates}
+LLM_CANDIDATES = "llm_candidates"
 STRATEGY = "strategy"
 BACKBONE_MEMBER = "backbone_member"  # the backbone sampler that served the trial ("gp", ...)
 
@@ -73,3 +80,6 @@ STUDY_SCHEDULE = "agenthpo_schedule"
 # {"preset", "overridden", "model", "policy"}: the LLM policy in force (agenthpo.policy),
 # stored by the study's first proposal.
 STUDY_POLICY = "agenthpo_policy"
+# {"trial": n, "asked": k, "got": j, "default": number or None, "failed": reason}: the LLM's
+# initial design, claimed by the trial that asks for it (once per study)
+STUDY_INITIAL_DESIGN = "agenthpo_initial_design"

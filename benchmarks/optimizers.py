@@ -63,6 +63,11 @@ LLM_PRESETS: dict[str, tuple[str, str, str]] = {
     "hybrid-tpe-screen": ("hybrid-tpe", "tpe", "hybrid-screen"),
     # controls of one mechanism each: the preset with that mechanism off
     "hybrid-no-avoid": ("hybrid-tpe", "backbone", "hybrid"),
+    # issue 22, items 2 and 3 (on request): the LLM's initial design; its judged candidates
+    "hybrid-design": ("hybrid-tpe", "backbone", "hybrid-design"),
+    "hybrid-judge": ("hybrid-tpe", "backbone", "hybrid-judge"),
+    "hybrid-tpe-design": ("hybrid-tpe", "tpe", "hybrid-design"),
+    "hybrid-tpe-judge": ("hybrid-tpe", "tpe", "hybrid-judge"),
 }
 """Each LLM label: the strategy, its backbone and the registry's preset it runs."""
 POLICY_OVERRIDES: dict[str, dict[str, Any]] = {
@@ -70,7 +75,14 @@ POLICY_OVERRIDES: dict[str, dict[str, Any]] = {
 }
 """The labels that change their preset's policy: the LLMPolicy fields they set."""
 LLM_STRATEGIES: tuple[str, ...] = tuple(LLM_PRESETS)
-ON_REQUEST: tuple[str, ...] = ("hybrid-tpe-fixed", "hybrid-no-avoid")
+ON_REQUEST: tuple[str, ...] = (
+    "hybrid-tpe-fixed",
+    "hybrid-no-avoid",
+    "hybrid-design",
+    "hybrid-judge",
+    "hybrid-tpe-design",
+    "hybrid-tpe-judge",
+)
 CLASSICAL_STRATEGIES: tuple[str, ...] = (
     "backbone",
     "backbone-random",

@@ -450,12 +450,29 @@ def propose_batch(
     *,
     tried: Sequence[tuple[int, Mapping[str, Any]]] = (),
     seed: int | None = None,
+    request: str | None = None,
+    repair: bool = False,
 ) -> list[Proposal]:
-    """Asks for ``k`` diverse configurations in one call (for parallel workers).
+    """Asks for ``k`` diverse configurations in one call (for parallel workers, an initial
+    design, or a turn's candidates).
 
     Each candidate is parsed, normalized and validated like a single proposal; invalid ones,
-    and exact or near duplicates of tried, running or earlier candidates, are dropped. The
-    call's tokens are booked on the first usable candidate.
+    and exact or near duplicates of tried, running or earlier candidates, are dropped. With
+    ``repair``, an invalid candidate is first forced into the space (numbers clipped and
+    rounded, a misspelt choice replaced by the closest one; :meth:`Space.repair`) unless
+    that would invent a value (a missing parameter, an unrecognizable choice); the fixes
+    are kept in :attr:`Proposal.repaired`. The call's tokens are booked on the first usable
+    candidate.
+
+    Args:
+        creator: The Creator whose model, space and context are used.
+        history: The rendered history.
+        k: How many candidates to ask for.
+        tried: ``(trial number, config)`` of every tried or running trial.
+        seed: Sampling seed passed to the LLM where it supports one.
+        request: The closing line of the request (:func:`~agenthpo.agent.prompts.batch_request`
+            when ``None``).
+        repair: Whether invalid candidates are forced into the space rather than dropped.
 
     Raises:
         ProposalFailed: The LLM failed, or no candidate was usable.
@@ -463,7 +480,7 @@ def propose_batch(
     messages = creator.messages(history)
     last = messages[-1]
     body = last.content.rsplit("\n", 1)[0]
-    messages[-1] = Message("user", f"{body}\n{batch_request(k)}")
+    messages[-1] = Message("user", f"{body}\n{request or batch_request(k)}")
     try:
         response = creator.llm.complete(
             messages,
@@ -487,6 +504,9 @@ def propose_batch(
     problems: list[str] = []
     for index, item in enumerate(items[:k]):
         checked = creator._problems(json.dumps(item), seen)
+        fixed: list[str] = []
+        if checked.kind == "invalid" and repair:
+            checked, fixed = _repaired(creator, item, seen)
         config, rationale = checked.config, checked.rationale
         if config is None:
             problems.extend(f"candidate {index + 1}: {p}" for p in checked.problems[:2])
@@ -498,9 +518,30 @@ def propose_batch(
                 rationale=rationale or "(no rationale given)",
                 model=response.model,
                 calls=[call] if not proposals else [],
+                repaired=fixed,
                 normalized=checked.normalized,
             )
         )
+    if problems:
+        _logger.debug("candidates dropped: %s", "; ".join(problems))
     if not proposals:
         raise ProposalFailed("invalid", "; ".join(problems) or "no candidates", [call])
     return proposals
+
+
+def _repaired(
+    creator: Creator, item: Any, seen: Sequence[tuple[int, Mapping[str, Any]]]
+) -> tuple[_Checked, list[str]]:
+    """An invalid candidate forced into the space, checked again; with the fixes made. It
+    stays invalid when forcing it would invent a value (a missing parameter filled with the
+    range's centre, a choice replaced by the first one)."""
+    try:
+        raw, rationale = parse_answer(json.dumps(item), creator.space)
+    except ValueError as exc:
+        return _Checked(None, "", [not_json_problem(str(exc))], [], "not_json"), []
+    fixed, changes = creator.space.repair(raw)
+    invented = [str(c) for c in changes if c.before is None or "default" in c.reason]
+    if invented:
+        return _Checked(None, rationale, invented, [], "invalid"), []
+    checked = creator._problems(json.dumps({"config": fixed, "rationale": rationale}), seen)
+    return checked, [str(c) for c in changes]

@@ -36,10 +36,12 @@ __all__ = [
     "batch_request",
     "batch_schema",
     "better_text",
+    "candidates_request",
     "cmaes_state_text",
     "config_schema",
     "creator_messages_text",
     "describe_space",
+    "design_request",
     "duplicate_problem",
     "failure_region_problem",
     "failure_region_text",
@@ -543,6 +545,48 @@ def batch_request(k: int) -> str:
     return (
         f"Propose {k} different configurations to run in parallel: spread them out so each"
         " tests a different idea, none repeating a tried or running one. Answer with JSON"
+        ' only: {"candidates": [{"config": {...}, "rationale": "..."}, ...]}.'
+    )
+
+
+def design_request(k: int, default: Mapping[str, Any] | None = None) -> str:
+    """The closing line of a request for an initial design of ``k`` configurations, from
+    what the model knows about the task before (or as) the first results come in;
+    ``default`` is the task's default configuration, already one of the design.
+
+    Example:
+        >>> design_request(3, {"lr": 0.01})[:57]
+        'Propose an initial design of 3 configurations, before the'
+    """
+    text = (
+        f"Propose an initial design of {k} configurations, before the search itself: use what"
+        " you know about this kind of model and data to pick values that are likely to do"
+        " well, and make them diverse, each testing a different idea, none close to another"
+        " or to a tried one."
+    )
+    if default is not None:
+        text += (
+            " The task's default configuration runs as one of the design, so do not repeat"
+            f" it: {_config_text(default)}."
+        )
+    return (
+        text + ' Answer with JSON only: {"candidates": [{"config": {...}, "rationale": "..."},'
+        " ...]}, each rationale saying why that configuration."
+    )
+
+
+def candidates_request(k: int) -> str:
+    """The closing line of a turn's request for ``k`` candidates, of which the optimizer
+    running the study picks one (``LLMPolicy.candidates``).
+
+    Example:
+        >>> candidates_request(3)[:40]
+        'Propose 3 different candidates for the n'
+    """
+    return (
+        f"Propose {k} different candidates for the next configuration, best first: the"
+        " optimizer running this study runs the one its model rates most promising. Make"
+        " them differ from each other and from every tried or running one. Answer with JSON"
         ' only: {"candidates": [{"config": {...}, "rationale": "..."}, ...]}.'
     )
 

@@ -85,6 +85,12 @@ def analysis_beyond_error(analysis: str, error: str) -> str:
     return analysis
 
 
+def _designed(value: Any) -> bool:
+    """Whether a trial's ``initial_design`` attribute marks one of the LLM's design (the
+    task's default is the design's too, but given: it counts as given)."""
+    return isinstance(value, dict) and bool(value.get("index")) and not value.get("default")
+
+
 @dataclass(frozen=True)
 class TrialRow:
     """One stored trial, as the report shows it."""
@@ -108,6 +114,8 @@ class TrialRow:
     llm_completion_tokens: int = 0
     llm_cost_usd: float | None = None
     llm_latency_s: float = 0.0
+    initial_design: bool = False
+    """One of the LLM's initial design (``LLMPolicy.initial_design``), not the default."""
     given: bool = False
     """Its configuration was given, not proposed: enqueued (the default configuration, a
     warm start, a user's own), not an LLM batch's candidate."""
@@ -440,6 +448,7 @@ def trial_row(
         llm_cost_usd=_float(attrs.get(_keys.LLM_COST)),
         llm_latency_s=_float(attrs.get(_keys.LLM_LATENCY_S)) or 0.0,
         given="fixed_params" in trial.system_attrs and not attrs.get(_keys.LLM_BATCH),
+        initial_design=_designed(attrs.get(_keys.INITIAL_DESIGN)),
         not_counted=bool(attrs.get(_keys.NOT_COUNTED)),
         near_copy=_near_copy(attrs.get(_keys.LLM_NEAR_COPY)),
         failure_region=_failure_region(attrs.get(_keys.LLM_FAILURE_REGION)),
