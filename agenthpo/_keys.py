@@ -23,12 +23,25 @@ LLM_TRUST = "llm_trust"  # the adaptive share's trust in the LLM when this trial
 # An LLM answer for this trial repeated or nearly repeated an earlier trial (within the policy's
 # duplicate_tolerance of every range): {"of": number, "distance": share, "repaired": bool}
 LLM_NEAR_COPY = "llm_near_copy"
+# An LLM answer for this trial lay where earlier runs diverged, timed out or crashed
+# (agenthpo.agent.failures): {"cause", "trials", "repaired"}; repaired: a repair round moved it.
+LLM_FAILURE_REGION = "llm_failure_region"
+# The backbone's proposal for this trial lay where earlier runs failed and was moved out
+# (LLMPolicy.avoid_failures): what moved, e.g. "batch_size 1 -> 2, out of where #4 crashed".
+FAILURE_STEP = "failure_step"
 # What the LLM's rationale claims against the stored numbers (agenthpo.agent.claims), one line:
 # "claims #11 is the best; the best is #10 (acc=0.941)"
 RATIONALE_CHECK = "rationale_check"
 # TPE screened out a proposal: {"proposed_by", "config", "rationale", "log_ratio",
 # "backbone_log_ratio"}; the trial ran the backbone's own configuration instead
 SCREENED = "screened_proposal"
+# One of the LLM's initial design (LLMPolicy.initial_design): {"index": k, "of": n, "default":
+# bool}; k counts from 1, the task's default configuration first when it is one of them
+INITIAL_DESIGN = "initial_design"
+# The backbone's verdict on the LLM's candidates of a turn (LLMPolicy.candidates): {"judge",
+# "values": [each candidate's acquisition], "own": the backbone proposal's, "ran": "llm" or
+# "backbone", "index": the candidate that ran (from 1) or None, "configs": the candidates}
+LLM_CANDIDATES = "llm_candidates"
 STRATEGY = "strategy"
 BACKBONE_MEMBER = "backbone_member"  # the backbone sampler that served the trial ("gp", ...)
 
@@ -67,3 +80,6 @@ STUDY_SCHEDULE = "agenthpo_schedule"
 # {"preset", "overridden", "model", "policy"}: the LLM policy in force (agenthpo.policy),
 # stored by the study's first proposal.
 STUDY_POLICY = "agenthpo_policy"
+# {"trial": n, "asked": k, "got": j, "default": number or None, "failed": reason}: the LLM's
+# initial design, claimed by the trial that asks for it (once per study)
+STUDY_INITIAL_DESIGN = "agenthpo_initial_design"

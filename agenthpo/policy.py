@@ -30,6 +30,10 @@ acquisition rates it at least as high as the backbone's proposal, :mod:`agenthpo
                    every model, unscreened
 ``hybrid-screen``  ``hybrid-late`` with the LLM's proposals screened: ``hybrid-tpe``'s embedded
                    schedule for every model
+``hybrid-design``  the LLM's initial design of 5 configurations (the task's default one of them)
+                   in place of the backbone's first random trials, then 25% (adaptive)
+``hybrid-judge``   ``hybrid`` with 3 candidates per LLM turn, of which the backbone's acquisition
+                   runs the best, or its own proposal when it rates that higher
 =================  ===============================================================================
 
 With the embedded model every preset asks without repair rounds (``repair_rounds=0``): a
@@ -95,6 +99,22 @@ class LLMPolicy:
             the LLM, which may keep or override it.
         batch_size: Candidates asked for in one call; the others are enqueued in the study
             for any worker.
+        initial_design: Configurations the LLM proposes in one call, from the task's
+            background, at the first trial after the warm-up: one runs on that trial, the
+            others are enqueued for any worker (trial attribute ``initial_design``).
+            The task's default configuration, when the study has one (a trial proposed by
+            ``default_config``), is one of them and the LLM is asked for the others. They
+            are checked like every proposal (invalid values clipped into the space or the
+            entry dropped, near copies of each other or of a trial dropped) and take no turn
+            of the schedule: the warm-up, start-up and share follow them as they would
+            have without them. 0: no initial design.
+        candidates: Configurations the LLM offers on each of its turns, in one call. With
+            more than one, the backbone judges them by its own acquisition
+            (:mod:`agenthpo.agent.screen`): the candidate it rates highest runs, or its own
+            proposal when it rates that higher still (as the screen judges one proposal);
+            all the values go on the trial (``llm_candidates``). Until the backbone's model
+            is fitted (its start-up) a turn asks for one configuration. Needs a backbone
+            that can screen; 1 is one proposal per turn, screened only with ``screen``.
         max_tokens: Stop asking the LLM once the study's trials used this many tokens
             (``None``: no limit).
         max_cost: Stop asking once the study's LLM cost reaches this many dollars
@@ -112,6 +132,11 @@ class LLMPolicy:
             trial (``llm_near_copy``). The default, 5%, refuses ``C 57.55 -> 58.55`` with
             the rest unchanged; 0 refuses exact repeats only. The backbone's own proposals
             are not held to it.
+        avoid_failures: Send an LLM proposal back (a repair round, then the backbone) when
+            it lies where earlier runs diverged, timed out or crashed: beyond the runs that
+            worked on every parameter that separates those failures from them
+            (:mod:`agenthpo.agent.failures`; recorded as ``llm_failure_region``). The
+            history states those regions either way.
         require_llm: An LLM that cannot run stops the run
             (:class:`~agenthpo.errors.LLMRequiredError`) instead of leaving its trials to the
             backbone.
@@ -134,23 +159,45 @@ class LLMPolicy:
     screen: bool = False
     show_backbone: bool = False
     batch_size: int = 1
+    initial_design: int = 0
+    candidates: int = 1
     max_tokens: int | None = None
     max_cost: float | None = None
     price_per_mtok: tuple[float, float] | None = None
     repair_rounds: int = 1
     temperature: float = 0.7
     duplicate_tolerance: float = 0.05
+    avoid_failures: bool = True
     require_llm: bool = False
     record_calls: bool = True
 
     def __post_init__(self) -> None:
-        for name in ("adaptive", "screen", "show_backbone", "require_llm", "record_calls"):
+        for name in (
+            "adaptive",
+            "screen",
+            "show_backbone",
+            "avoid_failures",
+            "require_llm",
+            "record_calls",
+        ):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"LLMPolicy.{name} must be true or false")
-        for name, least in (("warmup", 0), ("startup", 0), ("batch_size", 1), ("repair_rounds", 0)):
+        for name, least in (
+            ("warmup", 0),
+            ("startup", 0),
+            ("batch_size", 1),
+            ("initial_design", 0),
+            ("candidates", 1),
+            ("repair_rounds", 0),
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise ValueError(f"LLMPolicy.{name} must be a whole number >= {least}")
+        if self.candidates > 1 and self.batch_size > 1:
+            raise ValueError(
+                "LLMPolicy.candidates and LLMPolicy.batch_size cannot both exceed 1: the"
+                " candidates of a turn compete for one trial, a batch's fill several"
+            )
         _between("share", self.share, 0.0, 1.0)
         _between("trust_floor", self.trust_floor, 0.0, 1.0)
         _between("temperature", self.temperature, 0.0, 2.0)
@@ -346,6 +393,18 @@ PRESETS: Mapping[str, Preset] = {
             "hybrid-screen",
             "25% (adaptive) after the backbone's 10 start-up trials, screened",
             _LATE.replace(screen=True),
+        ),
+        _preset(
+            "hybrid-design",
+            "an initial design of 5 configurations from the LLM (the default among them),"
+            " then 25% (adaptive)",
+            LLMPolicy(initial_design=5, share=0.25, adaptive=True),
+        ),
+        _preset(
+            "hybrid-judge",
+            "3 start-up trials, then 25% (adaptive); the backbone picks among 3 candidates"
+            " per turn, or keeps its own",
+            _HYBRID.replace(candidates=3),
         ),
     )
 }

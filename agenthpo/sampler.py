@@ -56,11 +56,13 @@ from agenthpo._seeding import reseed, trial_seed
 from agenthpo.agent.backbone_proposals import REDRAWS, BackboneProposals
 from agenthpo.agent.budget import cost, spent
 from agenthpo.agent.creator import Proposal, ProposalFailed, find_duplicate
-from agenthpo.agent.prompts import TaskContext
+from agenthpo.agent.prompts import TaskContext, design_request
 from agenthpo.agent.proposer import Proposer
 from agenthpo.agent.recorder import (
     MAX_STORED_ANSWER_CHARS,
+    RATIONALE_ATTR_MAX,
     Recorder,
+    clip,
 )
 from agenthpo.agent.schedule import backbone_label, describe, llm_turn, slot, turn
 from agenthpo.agent.schedule import trust as schedule_trust
@@ -152,10 +154,15 @@ class AgentSampler(BaseSampler):
                 raise ValueError(
                     "LLMPolicy.screen needs a TPESampler or Backbone backbone (TPE's density ratio)"
                 )
+            if "candidates" in preset.overridden and preset.capable.candidates > 1:
+                raise ValueError(
+                    "LLMPolicy.candidates above 1 needs a TPESampler or Backbone backbone to"
+                    " judge them (TPE's density ratio)"
+                )
             preset = dataclasses.replace(
                 preset,
-                capable=dataclasses.replace(preset.capable, screen=False),
-                embedded=dataclasses.replace(preset.embedded, screen=False),
+                capable=dataclasses.replace(preset.capable, screen=False, candidates=1),
+                embedded=dataclasses.replace(preset.embedded, screen=False, candidates=1),
             )
         self._preset = preset
         self._fixed: tuple[str, LLMPolicy] | None = None  # (study name, policy in force)
@@ -429,6 +436,10 @@ class AgentSampler(BaseSampler):
             return {}  # no space yet, or an enqueued configuration: nothing to propose
         policy = self.policy(study)
         recorder = self._recorder(policy)
+        if policy.initial_design and self._design_due(study, trial.number, policy):
+            designed = self._initial_design(study, trial, search_space, policy, recorder)
+            if designed is not None:
+                return designed
         llm_turn, trust = turn(policy, study, trial.number, self._seed)
         if trust is not None:
             recorder.store(study, trial, {_keys.LLM_TRUST: round(trust.value, 3)})
@@ -444,7 +455,7 @@ class AgentSampler(BaseSampler):
             {_keys.PROPOSED_BY: "backbone", _keys.FALLBACK_REASON: f"budget: {budget_note}"},
         )
         config = self._own.complete(study, trial, search_space)
-        return self._own.explained(study, trial, config, "LLM budget spent")
+        return self._explained(study, trial, config, "LLM budget spent", search_space, policy)
 
     def _backbone_turn(
         self,
@@ -464,7 +475,7 @@ class AgentSampler(BaseSampler):
         Recorder.store(study, trial, {_keys.PROPOSED_BY: "backbone"})
         space = self._space if self._space is not None else Space.from_optuna(search_space)
         config = self._own.fresh(study, trial, search_space, space, seed=self._seed)
-        return self._own.explained(study, trial, config, why)
+        return self._explained(study, trial, config, why, search_space, policy)
 
     def _llm_turn(
         self,
@@ -482,12 +493,22 @@ class AgentSampler(BaseSampler):
         if policy.show_backbone:
             shown = self._own.relative(study, trial, search_space)
             extra_note = self._own.note(study, shown)
+        # Several candidates only where the backbone can judge them (its model is fitted).
+        judging = policy.candidates > 1 and self._screen.ready(study, trial.number)
+        asked = policy if judging or policy.candidates == 1 else policy.replace(candidates=1)
         outcome, prepared = self._proposer.ask_or_take(
-            study, trial.number, space, policy, llm=self.llm, seed=self._seed, extra_note=extra_note
+            study, trial.number, space, asked, llm=self.llm, seed=self._seed, extra_note=extra_note
         )
         if prepared and isinstance(outcome, Proposal) and outcome.calls:
             recorder.store(study, trial, {_keys.LLM_PREFETCHED: True})
-        if isinstance(outcome, Proposal):
+        if isinstance(outcome, Proposal) and judging:
+            judged = self._judged(
+                study, trial, search_space, space, policy, recorder, outcome, shown
+            )
+            if not isinstance(judged, ProposalFailed):
+                return judged
+            outcome = judged
+        elif isinstance(outcome, Proposal):
             own = None
             if policy.screen:
                 # The backbone's own proposal for this trial, drawn as it draws it alone: the
@@ -538,7 +559,270 @@ class AgentSampler(BaseSampler):
         if outcome.kind == "llm_error":
             self._llm_failed(study, trial, outcome, policy)
         config = self._own.complete(study, trial, search_space, shown)
-        return self._own.explained(study, trial, config, f"LLM fallback: {outcome.kind}")
+        why = f"LLM fallback: {outcome.kind}"
+        return self._explained(study, trial, config, why, search_space, policy)
+
+    def _explained(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        config: dict[str, Any],
+        why: str,
+        search_space: dict[str, BaseDistribution],
+        policy: LLMPolicy,
+    ) -> dict[str, Any]:
+        """The backbone's ``config`` for the trial, with its reason stored; with
+        ``avoid_failures``, first moved out of where earlier runs failed."""
+        if policy.avoid_failures:
+            space = self._space if self._space is not None else Space.from_optuna(search_space)
+            config, moved = self._own.out_of_failures(study, trial, config, space)
+            if moved:
+                Recorder.store(study, trial, {_keys.FAILURE_STEP: moved})
+                why = f"{why}; moved {moved}" if why else f"moved {moved}"
+        return self._own.explained(study, trial, config, why)
+
+    def _judged(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        search_space: dict[str, BaseDistribution],
+        space: Space,
+        policy: LLMPolicy,
+        recorder: Recorder,
+        first: Proposal,
+        shown: dict[str, Any] | None,
+    ) -> dict[str, Any] | ProposalFailed:
+        """The LLM's candidates for the trial, judged by the backbone's acquisition against
+        its own proposal (``LLMPolicy.candidates``): the configuration that runs, or the
+        failure the backbone's turn records (another worker took the chosen one).
+
+        The candidate rated highest runs when it rates at least as high as the backbone's
+        own proposal, else the backbone's own runs; where the backbone cannot rate them
+        after all, the LLM's first candidate runs. (Before the backbone's model is fitted,
+        a turn asks for one configuration and does not come here.) Every value goes on the
+        trial (``llm_candidates``) and the verdict into its rationale.
+        """
+        proposals = [first, *self._proposer.pop_candidates(trial.number)]
+        calls = [c for p in proposals for c in p.calls]
+        configs = [dict(p.config) for p in proposals]
+        # The backbone's own proposal for this trial, drawn as it draws it alone: the bar
+        # the candidates must clear, and the trial's configuration if none does.
+        own = self._own.complete(study, trial, search_space, shown)
+        judgement = self._screen.judge(study, trial.number, search_space, configs, own)
+        label = backbone_label(self._backbone)
+        if judgement is None:
+            chosen, index = first, 0
+            verdict = (
+                f"{label} could not judge yet: the LLM's first of {len(proposals)} candidates runs"
+            )
+            about: dict[str, Any] = {
+                "judge": None,
+                "values": None,
+                "own": None,
+                "ran": "llm",
+                "index": 1,
+                "configs": configs,
+            }
+        elif not judgement.passed:
+            best = proposals[judgement.best]
+            best.calls = calls
+            attrs = recorder.screened_llm(best, judgement.verdict())
+            attrs[_keys.RATIONALE] = clip(
+                f"{type(self._backbone).__name__} proposed: {judgement.describe()}",
+                RATIONALE_ATTR_MAX,
+            )
+            attrs[_keys.LLM_CANDIDATES] = judgement.to_attr(configs, ran="backbone")
+            _logger.info(
+                "trial %d: %s kept its own proposal over the LLM's %d candidates (%s)",
+                trial.number,
+                type(self._backbone).__name__,
+                len(proposals),
+                judgement.describe(),
+            )
+            recorder.store(study, trial, attrs)
+            recorder.calls(study, trial, calls)
+            return own
+        else:
+            index = judgement.best
+            chosen = proposals[index]
+            verdict = judgement.describe()
+            about = judgement.to_attr(configs, ran="llm")
+        chosen.calls = calls
+        rival = self._proposer.claim(
+            study, trial, chosen.config, space, tolerance=policy.duplicate_tolerance
+        )
+        if rival is not None:
+            return ProposalFailed(
+                "duplicate",
+                f"trial #{rival} (another worker) took the same configuration meanwhile",
+                calls,
+            )
+        attrs = recorder.proposal(chosen)
+        attrs[_keys.RATIONALE] = clip(f"{chosen.rationale} ({verdict})", RATIONALE_ATTR_MAX)
+        attrs[_keys.LLM_CANDIDATES] = about
+        recorder.store(study, trial, attrs)
+        recorder.calls(study, trial, calls)
+        _logger.info(
+            "trial %d: the LLM's candidate %d of %d runs, %s: %s",
+            trial.number,
+            index + 1,
+            len(proposals),
+            chosen.config,
+            verdict,
+        )
+        return {name: chosen.config[name] for name in search_space if name in chosen.config}
+
+    # -- the initial design -----------------------------------------------------------------
+    def _designs(self) -> bool:
+        """Whether the policy asks for an initial design for some model (before resolving
+        it, so that a policy without one never resolves the LLM for an enqueued trial)."""
+        return bool(self._preset.capable.initial_design or self._preset.embedded.initial_design)
+
+    @staticmethod
+    def _default_trial(study: Study) -> FrozenTrial | None:
+        """The study's trial of the task's default configuration (enqueued by the tuner)."""
+        for t in study.get_trials(deepcopy=False):
+            if t.user_attrs.get(_keys.PROPOSED_BY) == "default_config":
+                return t
+        return None
+
+    def _label_default(self, study: Study, trial: FrozenTrial) -> None:
+        """Labels the task's default configuration, as it starts, as the first of the
+        initial design (which the LLM is asked to complete at its first turn)."""
+        if trial.user_attrs.get(_keys.PROPOSED_BY) != "default_config":
+            return
+        if _keys.INITIAL_DESIGN in trial.user_attrs:
+            return
+        policy = self.policy(study)
+        if not policy.initial_design or _keys.STUDY_INITIAL_DESIGN in study.user_attrs:
+            return
+        rationale = str(trial.user_attrs.get(_keys.RATIONALE) or "the task's default configuration")
+        Recorder.store(
+            study,
+            trial,
+            {
+                _keys.INITIAL_DESIGN: {
+                    "index": 1,
+                    "of": policy.initial_design,
+                    "default": True,
+                },
+                _keys.RATIONALE: clip(
+                    f"{rationale}; the first of the initial design of {policy.initial_design}",
+                    RATIONALE_ATTR_MAX,
+                ),
+            },
+        )
+
+    @staticmethod
+    def _design_due(study: Study, number: int, policy: LLMPolicy) -> bool:
+        """Whether trial ``number`` asks for the initial design: the study has none yet and
+        the trial is the first after the warm-up (its :func:`slot` is the warm-up's end)."""
+        if _keys.STUDY_INITIAL_DESIGN in study.user_attrs:
+            return False
+        trials = study.get_trials(deepcopy=False)
+        if slot(trials, number) != policy.warmup:
+            return False
+        others = [t for t in trials if t.number != number]
+        return spent(policy, others) is None
+
+    def _initial_design(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        search_space: dict[str, BaseDistribution],
+        policy: LLMPolicy,
+        recorder: Recorder,
+    ) -> dict[str, Any] | None:
+        """The LLM's initial design (``LLMPolicy.initial_design``): one call for the design's
+        configurations; the first runs on this trial and the others are enqueued, each
+        labelled ``initial_design``. ``None`` when the trial goes on as the schedule says
+        (another worker claimed the design, or the task's default configuration is all of
+        it); an LLM that fails leaves the trial to the backbone, and that trial takes no
+        turn either."""
+        record: dict[str, Any] = {"trial": trial.number}
+        study.set_user_attr(_keys.STUDY_INITIAL_DESIGN, record)
+        claimed = study.user_attrs.get(_keys.STUDY_INITIAL_DESIGN)
+        if not isinstance(claimed, dict) or claimed.get("trial") != trial.number:
+            return None  # another worker asks for it
+        default = self._default_trial(study)
+        given = 1 if default is not None else 0
+        asked = policy.initial_design - given
+        record.update(asked=max(asked, 0), default=None if default is None else default.number)
+        if asked <= 0:
+            study.set_user_attr(_keys.STUDY_INITIAL_DESIGN, {**record, "got": 0})
+            return None
+        space = self._space if self._space is not None else Space.from_optuna(search_space)
+        shown = None
+        if default is not None:
+            shown = {k: v for k, v in default.params.items() if k in space.names}
+        outcome = self._proposer.ask_many(
+            study,
+            trial.number,
+            space,
+            policy,
+            llm=self.llm,
+            seed=self._seed,
+            k=asked,
+            request=design_request(asked, shown),
+            repair=True,
+        )
+        if isinstance(outcome, ProposalFailed):
+            study.set_user_attr(
+                _keys.STUDY_INITIAL_DESIGN,
+                {**record, "got": 0, "failed": clip(str(outcome), RATIONALE_ATTR_MAX)},
+            )
+            _logger.info(
+                "trial %d: the LLM gave no usable initial design (%s); %s proposes",
+                trial.number,
+                outcome,
+                type(self._backbone).__name__,
+            )
+            attrs = recorder.fallback(outcome)
+            # The failed design takes no turn either: the schedule is the same as without it.
+            attrs[_keys.INITIAL_DESIGN] = {"failed": outcome.kind}
+            recorder.store(study, trial, attrs)
+            recorder.calls(study, trial, outcome.calls)
+            if outcome.kind == "llm_error":
+                self._llm_failed(study, trial, outcome, policy)
+            config = self._own.complete(study, trial, search_space)
+            why = "LLM fallback: initial design"
+            return self._explained(study, trial, config, why, search_space, policy)
+        total = policy.initial_design  # as asked: the study attribute says how many came
+        study.set_user_attr(_keys.STUDY_INITIAL_DESIGN, {**record, "got": len(outcome)})
+        _logger.info(
+            "trial %d: the LLM's initial design of %d configurations%s: %s",
+            trial.number,
+            len(outcome),
+            " besides the task's default" if given else "",
+            [p.config for p in outcome],
+        )
+        first, *others = outcome
+        for k, proposal in enumerate(others, start=given + 2):
+            attrs = recorder.batch_candidate(proposal)
+            del attrs[_keys.LLM_BATCH]
+            attrs.update(self._design_attrs(proposal, k, total))
+            study.enqueue_trial(proposal.config, user_attrs=attrs, skip_if_exists=True)
+        attrs = recorder.proposal(first)
+        attrs.update(self._design_attrs(first, given + 1, total))
+        recorder.store(study, trial, attrs)
+        recorder.calls(study, trial, first.calls)
+        self._proposer.claim(study, trial, first.config, space, tolerance=0.0)
+        return {name: first.config[name] for name in search_space if name in first.config}
+
+    @staticmethod
+    def _design_attrs(proposal: Proposal, index: int, total: int) -> dict[str, Any]:
+        """The attributes that mark one of the initial design's configurations."""
+        attrs: dict[str, Any] = {
+            _keys.INITIAL_DESIGN: {"index": index, "of": total, "default": False},
+            _keys.RATIONALE: clip(
+                f"initial design {index}/{total}: {proposal.rationale}", RATIONALE_ATTR_MAX
+            ),
+        }
+        if proposal.repaired:
+            attrs[_keys.LLM_REPAIRED] = clip(
+                "forced into the space: " + "; ".join(proposal.repaired), RATIONALE_ATTR_MAX
+            )
+        return attrs
 
     def _llm_failed(
         self, study: Study, trial: FrozenTrial, failed: ProposalFailed, policy: LLMPolicy
@@ -603,6 +887,8 @@ class AgentSampler(BaseSampler):
         policy = self.policy(study)
         if policy.show_backbone or not turn(policy, study, number, self._seed)[0]:
             return False
+        if policy.initial_design and self._design_due(study, number, policy):
+            return False  # the initial design is asked for when the trial starts
         trials = study.get_trials(deepcopy=False)
         if spent(policy, trials) is not None:
             return False
@@ -619,6 +905,8 @@ class AgentSampler(BaseSampler):
             if not inferred:
                 return False
             space = Space.from_optuna(inferred)
+        if policy.candidates > 1 and not self._screen.ready(study, number, running=True):
+            policy = policy.replace(candidates=1)  # as the trial will ask (_llm_turn)
         self._proposer.prefetch(study, number, space, policy, llm=self.llm, seed=self._seed)
         return True
 
@@ -634,7 +922,9 @@ class AgentSampler(BaseSampler):
         return self._backbone.sample_independent(study, trial, param_name, param_distribution)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
-        """Reseeds the backbone for this trial (when seeded), then delegates to it.
+        """Reseeds the backbone for this trial (when seeded), labels the task's default
+        configuration as the first of an initial design (``LLMPolicy.initial_design``), then
+        delegates to the backbone.
 
         The backbone's draws then depend on the seed and the trial number, not on how many
         draws this process made before: a seeded study stays reproducible, and workers or
@@ -642,6 +932,8 @@ class AgentSampler(BaseSampler):
         """
         if self._seed is not None:
             reseed(self._backbone, trial_seed(self._seed, trial.number))
+        if self._designs() and "fixed_params" in trial.system_attrs:
+            self._label_default(study, trial)
         self._backbone.before_trial(study, trial)
 
     def after_trial(

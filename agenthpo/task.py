@@ -113,10 +113,13 @@ class PolicySection(BaseModel):
     screen: bool | None = None
     show_backbone: bool | None = None
     batch_size: int | None = Field(default=None, ge=1, le=16)
+    initial_design: int | None = Field(default=None, ge=0, le=32)
+    candidates: int | None = Field(default=None, ge=1, le=16)
     max_tokens: int | None = Field(default=None, ge=0)
     max_cost: float | None = Field(default=None, ge=0)
     repair_rounds: int | None = Field(default=None, ge=0, le=5)
     duplicate_tolerance: float | None = Field(default=None, ge=0)
+    avoid_failures: bool | None = None
     record_calls: bool | None = None
 
     @field_validator("preset")
@@ -529,6 +532,12 @@ class Task(BaseModel):
             raise ValueError(
                 f"{key}: the backbone screens the LLM's proposals in hybrid-tpe and agent,"
                 f" not in {self.strategy} (CMA-ES cannot); remove {key} or change the strategy"
+            )
+        if (overrides.get("candidates") or 1) > 1 and self.strategy == "centaur":
+            raise ValueError(
+                "policy.candidates: the backbone judges the LLM's candidates in hybrid-tpe and"
+                f" agent, not in {self.strategy} (CMA-ES cannot); remove policy.candidates or"
+                " change the strategy"
             )
         self._check_objectives()
         return self

@@ -36,13 +36,14 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
-from typing import Literal
+from typing import Any, Literal
 
 import optuna
 from optuna.samplers import BaseSampler
 
 from agenthpo.backbone import Warping
 from agenthpo.llm import LLMClient, RandomLLM, parse_llm_spec
+from agenthpo.policy import preset
 from agenthpo.strategies import make_sampler
 from benchmarks.tasks import Task
 
@@ -69,8 +70,19 @@ LLM_PRESETS: dict[str, tuple[str, str, str]] = {
     "hybrid-tpe-fixed": ("hybrid-tpe", "tpe", "hybrid-fixed"),
     "hybrid-tpe-late": ("hybrid-tpe", "tpe", "hybrid-late"),
     "hybrid-tpe-screen": ("hybrid-tpe", "tpe", "hybrid-screen"),
+    # controls of one mechanism each: the preset with that mechanism off
+    "hybrid-no-avoid": ("hybrid-tpe", "backbone", "hybrid"),
+    # issue 22, items 2 and 3 (on request): the LLM's initial design; its judged candidates
+    "hybrid-design": ("hybrid-tpe", "backbone", "hybrid-design"),
+    "hybrid-judge": ("hybrid-tpe", "backbone", "hybrid-judge"),
+    "hybrid-tpe-design": ("hybrid-tpe", "tpe", "hybrid-design"),
+    "hybrid-tpe-judge": ("hybrid-tpe", "tpe", "hybrid-judge"),
 }
 """Each LLM label: the strategy, its backbone and the registry's preset it runs."""
+POLICY_OVERRIDES: dict[str, dict[str, Any]] = {
+    "hybrid-no-avoid": {"avoid_failures": False},
+}
+"""The labels that change their preset's policy: the LLMPolicy fields they set."""
 LLM_STRATEGIES: tuple[str, ...] = tuple(LLM_PRESETS)
 WARP_ROWS: dict[str, Warping] = {
     "backbone-warp-rank": "rank",
@@ -86,7 +98,14 @@ LOO_ROWS: dict[str, Literal["tpe", "rank"]] = {
 """Each ``backbone-loo*`` row: the backbone's ``poor_fit`` (``min_loo_rank`` 0.6)."""
 BACKBONE_VARIANTS: tuple[str, ...] = (*WARP_ROWS, *LOO_ROWS)
 """The backbone's measured variants: AgentHPO's own rows, never a classical baseline."""
-ON_REQUEST: tuple[str, ...] = ("hybrid-tpe-fixed",)
+ON_REQUEST: tuple[str, ...] = (
+    "hybrid-tpe-fixed",
+    "hybrid-no-avoid",
+    "hybrid-design",
+    "hybrid-judge",
+    "hybrid-tpe-design",
+    "hybrid-tpe-judge",
+)
 CLASSICAL_STRATEGIES: tuple[str, ...] = (
     "backbone",
     "backbone-random",
@@ -196,7 +215,8 @@ def optuna_sampler(strategy: str, *, task: Task, seed: int, llm: LLMClient | Non
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return make_sampler(strategy, seed=seed)
-    name, backbone, preset = LLM_PRESETS[strategy]
+    name, backbone, preset_name = LLM_PRESETS[strategy]
+    policy = preset(preset_name, **POLICY_OVERRIDES.get(strategy, {}))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         return make_sampler(
@@ -205,6 +225,6 @@ def optuna_sampler(strategy: str, *, task: Task, seed: int, llm: LLMClient | Non
             space=task.space,
             context=task.context,
             seed=seed,
-            policy=preset,
+            policy=policy,
             backbone="backbone" if backbone == "cmaes" else backbone,
         )

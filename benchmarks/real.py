@@ -58,6 +58,7 @@ from benchmarks.tasks import Evaluation, HeldOut, Objective, Task
 __all__ = [
     "EXAMPLES",
     "EXAMPLES_DIR",
+    "FAILURE_PRONE",
     "TRAIN_SEED",
     "HumanReference",
     "RealExample",
@@ -111,6 +112,8 @@ class RealExample:
         version: The task's version (:attr:`benchmarks.tasks.Task.version`): raised when
             the example's objective changes, so that older runs are not mixed in.
         version_note: What the current version changed.
+        suite: ``"real"``, or ``"fragile"`` for a task whose runs often fail (diverge,
+            crash, time out), kept out of the real suite's scores.
     """
 
     name: str
@@ -123,6 +126,7 @@ class RealExample:
     human: HumanReference
     version: int = 1
     version_note: str = ""
+    suite: str = "real"
 
     @property
     def task_file(self) -> Path:
@@ -252,6 +256,34 @@ EXAMPLES: tuple[RealExample, ...] = (
 )
 
 
+FAILURE_PRONE: tuple[RealExample, ...] = (
+    RealExample(
+        "fragile-mlp-digits",
+        "fragile_mlp",
+        "image",
+        ("torch", "sklearn"),
+        2.0,
+        test_metric="test_accuracy",
+        test_direction="maximize",
+        human=HumanReference(
+            (
+                ("learning_rate", 0.05),
+                ("momentum", 0.9),
+                ("width", 128),
+                ("depth", 2),
+                ("norm", "none"),
+                ("batch_size", 64),
+                ("epochs", 20),
+            ),
+            source="the example author's hand-set SGD defaults (momentum 0.9, batch 64)",
+        ),
+        suite="fragile",
+    ),
+)
+"""Tasks whose runs often fail, for measuring how a strategy reacts to failures: the
+``fragile`` suite (random search loses about 40% of its trials to the compute limit)."""
+
+
 @cache
 def load_example(folder: str) -> ModuleType:
     """Imports ``examples/<folder>/train.py`` under a unique module name (once a process)."""
@@ -272,7 +304,7 @@ def get_example(name: str) -> RealExample:
     Raises:
         KeyError: No real task has that name.
     """
-    for example in EXAMPLES:
+    for example in (*EXAMPLES, *FAILURE_PRONE):
         if example.name == name:
             return example
     raise KeyError(f"unknown real task {name!r}")
@@ -315,13 +347,13 @@ class RealObjective:
     def __call__(self, config: Mapping[str, Any]) -> Evaluation:
         """Trains once; raises if the run fails or its metric is not finite."""
         curve: list[tuple[int, dict[str, float]]] = []
+        self.curve = curve  # kept when the run fails too: the runner reads why from it
 
         def collect(step: int | None, metrics: dict[str, float]) -> None:
             if step is not None:
                 curve.append((step, metrics))
 
         final = train_once(self.example, config, seed=TRAIN_SEED, on_report=collect)
-        self.curve = curve
         value = float(final[self.metric])
         if not math.isfinite(value):
             raise ValueError(f"{self.example.name}: {self.metric} is {value}")
@@ -358,7 +390,7 @@ def _task(example: RealExample) -> Task:
 
     return Task(
         name=example.name,
-        suite="real",
+        suite=example.suite,
         space=spec.space,
         direction=direction,
         context=TaskContext(
@@ -380,4 +412,4 @@ def _task(example: RealExample) -> Task:
 
 def tasks() -> list[Task]:
     """The real training tasks whose libraries are installed (five with every extra)."""
-    return [_task(e) for e in EXAMPLES if _available(e.requires)]
+    return [_task(e) for e in (*EXAMPLES, *FAILURE_PRONE) if _available(e.requires)]

@@ -54,7 +54,7 @@ from benchmarks.metrics import (
     wilcoxon_runs,
     wilcoxon_vs,
 )
-from benchmarks.optimizers import ALL_STRATEGIES, LLM_STRATEGIES
+from benchmarks.optimizers import ALL_STRATEGIES, BACKBONE_VARIANTS, LLM_STRATEGIES
 from benchmarks.reference import Reference, best_known, load_reference
 from benchmarks.runner import load_results
 from benchmarks.svg import line_chart
@@ -562,7 +562,7 @@ def _at_a_glance(groups: Sequence[Group]) -> list[str]:
 
 
 # AgentHPO's own sampler without an LLM: compared with the classical ones, never one of them.
-OURS = ("backbone", "backbone-random", "backbone-portfolio")
+OURS = ("backbone", "backbone-random", "backbone-portfolio", *BACKBONE_VARIANTS)
 # "Level" with another sampler: at most this many points behind and not significantly worse.
 LEVEL = 0.5
 
@@ -883,6 +883,65 @@ def collect(results_dir: Path = RESULTS_DIR) -> Sections:
             (f for f in reversed(files) if f.get("meta", {}).get("kind") == "llm-speed"), None
         ),
     )
+
+
+def fragile_md(files: Sequence[Mapping[str, Any]], refs: Mapping[str, Reference]) -> list[str]:
+    """The failure-prone suite: how each strategy scores, how many of its trials failed and
+    why, and how many LLM answers it sent back for lying where runs had failed.
+
+    Example:
+        >>> fragile_md([], {})
+        []
+    """
+    runs = [r for f in files for r in _merge([f]) if r.get("suite") == "fragile"]
+    by: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for run in _merge([{"runs": runs}]):
+        by[label(run)].append(run)
+    if not by:
+        return []
+    lines = [
+        "## Reading the runs: a task where runs fail\n",
+        "`fragile-mlp-digits` (`examples/fragile_mlp`): an MLP trained by plain SGD whose"
+        " space diverges, crashes (batch normalization on a batch of one sample) and exceeds"
+        " the run's compute limit; random search loses about 40% of its trials there. Score as"
+        " in the tables above (100 = the best known, 0 = the median random configuration);"
+        " failed trials are per run, by the Executor's reading; *sent back*: LLM answers per"
+        " run that lay where earlier runs had failed (`LLMPolicy.avoid_failures`; the"
+        " `hybrid-no-avoid` rows are the same strategy with it off).\n",
+        "| strategy | runs | score @10 | score @25 | failed trials | diverged | timed out |"
+        " crashed | sent back |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name in sorted(by, key=_order_key):
+        group = by[name]
+        scores: dict[int, list[float]] = {10: [], 25: []}
+        for run in group:
+            ref = refs.get(run["task"])
+            if ref is None:
+                continue
+            traj = score_trajectory(run["best"], opt=ref.opt, median_random=ref.median_random)
+            for budget, out in scores.items():
+                if len(traj) >= budget:
+                    out.append(100 * (1 - traj[budget - 1]))
+        causes = [c for run in group for c in run.get("failure_causes", [])]
+        n = len(group)
+
+        def per_run(count: float, n: int = n) -> str:
+            return f"{count / n:.1f}"
+
+        cells = [
+            f"`{name}`",
+            str(n),
+            *(_fmt(float(np.mean(v))) if v else "" for v in scores.values()),
+            per_run(sum(int(r.get("failed_trials", 0)) for r in group)),
+            *(per_run(causes.count(c)) for c in ("diverged", "timed out", "crashed")),
+            per_run(sum(int(r.get("failure_region_answers", 0)) for r in group))
+            if _is_llm(name)
+            else "",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
 
 
 def merge_overhead(files: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
@@ -1838,6 +1897,7 @@ def build_report(
         for g in groups:
             md += _group_md(g, base, plots_dir)
 
+    md += fragile_md(sections.files, sections.refs)
     md.append("## Overhead and scale\n")
     md += _overhead_md(sections.overhead, _rel(plots_dir, base))
     _overhead_plots(sections.overhead, plots_dir)

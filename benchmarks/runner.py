@@ -41,6 +41,9 @@ from typing import Any, Literal
 import optuna
 
 from agenthpo import _keys
+from agenthpo.agent.analyst import analyze
+from agenthpo.agent.failures import FAILURE_CAUSES
+from agenthpo.executor import TrialResult
 from agenthpo.llm import LLMClient, RandomLLM
 from agenthpo.tuner import paired_gain
 from benchmarks.controls import CONTROLS, CornerLLM
@@ -191,8 +194,34 @@ class _Recorder:
         config = suggest(trial, self.task.space)
         result = self.evaluate(config, time.perf_counter())
         if result is None:
+            self.read_failure(trial)
             raise RuntimeError(self.errors[-1])
         return result.value
+
+    def read_failure(self, trial: optuna.Trial) -> None:
+        """Stores on a failed trial its error and the Executor's reading of it, as the tuner
+        does, so that an LLM strategy sees why the run failed (a learning curve the
+        objective kept, e.g. a real task's, is read too)."""
+        error = self.errors[-1]
+        curve = [{"step": float(s), **m} for s, m in getattr(self.objective, "curve", [])]
+        status = "timeout" if error.startswith("TimeoutError") else "failed"
+        result = TrialResult(status=status, curve=curve, error=error)
+        metric = self.task.context.metric or "value"
+        # a curve that went NaN reads as a divergence; any other failure as its error says
+        nan = any(not math.isfinite(v) for point in curve for v in point.values())
+        reading = analyze(
+            result, metric=metric, direction=self.task.direction, error=None if nan else error
+        )
+        trial.set_user_attr(_keys.ERROR, error[:200])
+        trial.set_user_attr(_keys.ANALYSIS, reading)
+
+
+def _cause(attrs: Mapping[str, Any]) -> str | None:
+    """The cause a failed trial's stored reading names (``None``: the trial did not fail)."""
+    if not attrs.get(_keys.ERROR):
+        return None
+    reading = str(attrs.get(_keys.ANALYSIS, ""))
+    return next((c for c in FAILURE_CAUSES if reading.startswith(c)), "crashed")
 
 
 def _jsonable(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -289,6 +318,7 @@ def _run_batches(
             result = rec.evaluate(config, time.perf_counter())
             t0 = time.perf_counter()
             if result is None:
+                rec.read_failure(trial)
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
             else:
                 study.tell(trial, result.value)
@@ -502,6 +532,11 @@ def run_one(
         "fallbacks": dict(fallbacks),
         "failed_trials": len(rec.errors),
         "first_error": rec.errors[0][:300] if rec.errors else None,
+        # Why each failed trial failed (the Executor's reading, first words: "diverged",
+        # "timed out", "crashed"), None for the rest; and the LLM answers sent back for
+        # lying where earlier runs had failed (LLMPolicy.avoid_failures).
+        "failure_causes": [_cause(a) for a in attrs],
+        "failure_region_answers": sum(bool(a.get(_keys.LLM_FAILURE_REGION)) for a in attrs),
         "finished_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     return record

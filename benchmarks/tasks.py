@@ -203,20 +203,22 @@ def _by_suite(suite: str) -> tuple[str, ...]:
 
 
 def suite_tasks(suite: str) -> tuple[str, ...]:
-    """Task names of a suite: ``quick``, ``full``, ``tabular``, ``sklearn`` or ``real``.
+    """Task names of a suite: ``quick``, ``full``, ``tabular``, ``sklearn``, ``real`` or
+    ``fragile``.
 
-    ``full`` is every tabular and scikit-learn task plus the real training tasks.
+    ``full`` is every tabular and scikit-learn task plus the real training tasks; the
+    ``fragile`` tasks (runs that often fail, for measuring how strategies react) are apart.
     """
     if suite == "quick":
         return QUICK
     if suite == "full":
-        return tuple(all_tasks())
-    if suite in ("tabular", "sklearn", "real"):
+        return tuple(n for n, t in all_tasks().items() if t.suite != "fragile")
+    if suite in ("tabular", "sklearn", "real", "fragile"):
         return _by_suite(suite)
     raise KeyError(f"unknown suite {suite!r}; choose one of {', '.join(SUITES)}")
 
 
-SUITES: tuple[str, ...] = ("quick", "full", "tabular", "sklearn", "real")
+SUITES: tuple[str, ...] = ("quick", "full", "tabular", "sklearn", "real", "fragile")
 
 
 def select_tasks(suite: str, patterns: Iterable[str] = ()) -> list[str]:

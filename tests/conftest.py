@@ -10,6 +10,13 @@ from typing import Any
 
 import pytest
 
+# pytest-xdist starts its workers with COLUMNS=80 and LINES=24 set, and Rich fixes a console's
+# size from them when the console is made (the CLI's are made on import): a test that runs
+# the CLI with a wider COLUMNS would still get 80 columns. A plain pytest run sets neither.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    for _name in ("COLUMNS", "LINES"):
+        os.environ.pop(_name, None)
+
 from agenthpo.llm import Message
 from agenthpo.space import Space
 from agenthpo.task import Task, task_from_dict

@@ -1157,3 +1157,33 @@ def test_runs_of_an_older_task_version_are_left_out(tmp_path: Path) -> None:
     # A run with a held-out selection contributes the configuration it recommends.
     files[0]["runs"][1]["selection"] = {"config": {"x": 0}, "improvement": False}
     assert selections(files, versions={task: 2})[0].config == {"x": 0}
+
+
+def test_the_fragile_section_counts_failures_by_cause_and_answers_sent_back() -> None:
+    from benchmarks.reference import Reference
+    from benchmarks.report import fragile_md
+
+    def run(strategy: str, llm: str | None, causes: list[str | None], sent: int) -> dict:
+        return {
+            "task": "fragile-mlp-digits",
+            "suite": "fragile",
+            "strategy": strategy,
+            "llm": llm,
+            "llm_sampling": "space" if llm else None,
+            "seed": 0,
+            "rng_seed": 0,
+            "n_trials": 10,
+            "direction": "maximize",
+            "best": [0.9] * 5 + [0.98] * 5,
+            "failed_trials": sum(c is not None for c in causes),
+            "failure_causes": causes,
+            "failure_region_answers": sent,
+        }
+
+    tpe = run("tpe", None, ["timed out", "timed out", "diverged", None, None], 0)
+    hybrid = run("hybrid", "random", ["crashed", None, None, None, None], 3)
+    ref = {"fragile-mlp-digits": Reference(opt=0.98, median_random=0.9, source="x", n_random=30)}
+    text = "\n".join(fragile_md([{"path": "a.json", "runs": [tpe, hybrid]}], ref))
+    assert "| `tpe` | 1 | 100.0 |  | 3.0 | 1.0 | 2.0 | 0.0 |  |" in text
+    assert "| `hybrid [random]` | 1 | 100.0 |  | 1.0 | 0.0 | 0.0 | 1.0 | 3.0 |" in text
+    assert fragile_md([{"path": "a.json", "runs": []}], ref) == []

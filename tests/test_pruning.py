@@ -73,7 +73,9 @@ def test_the_agent_pruner_stops_a_diverging_run_and_the_agent_sees_it(tmp_path: 
 
 def test_median_pruner_from_the_task_file(tmp_path: Path) -> None:
     task = _task(tmp_path, {"type": "median", "n_startup_trials": 2, "n_warmup_steps": 2})
-    lrs = [0.05, 0.06, 0.002, 0.07, 0.003, 0.08]
+    # Far enough apart (more than 5% of the log range) that none is a near copy of another:
+    # a near copy would cost a repair call and shift every later answer by one.
+    lrs = [0.05, 0.15, 0.002, 0.4, 0.003, 0.25]
     calls = iter(lrs)
 
     def respond(messages: list[Message], schema: object) -> str:
@@ -83,6 +85,7 @@ def test_median_pruner_from_the_task_file(tmp_path: Path) -> None:
     Tuner(task, llm=ScriptedLLM([respond]), storage=storage, prefetch=False).run()
     trials = optuna.load_study(study_name="prune", storage=storage).trials
     pruned = [t for t in trials if t.state == optuna.trial.TrialState.PRUNED]
+    assert sorted(t.params["lr"] for t in trials) == sorted(lrs)  # the LLM proposed each
     assert pruned
     assert all(t.params["lr"] < 0.01 for t in pruned)
     assert all("pruned by MedianPruner" in t.user_attrs[_keys.ANALYSIS] for t in pruned)

@@ -879,7 +879,14 @@ def test_the_report_says_what_the_llm_added(storage: str, tmp_path: Path) -> Non
             (0.92, "backbone", {}),
             (0.941, "llm", {_keys.LLM_NEAR_COPY: {"of": 1, "distance": 0.01, "repaired": True}}),
             (0.934, "backbone", {}),
-            (0.932, "llm", {_keys.RATIONALE_CHECK: "claims #4 is the best; the best is #3"}),
+            (
+                0.932,
+                "llm",
+                {
+                    _keys.RATIONALE_CHECK: "claims #4 is the best; the best is #3",
+                    _keys.LLM_FAILURE_REGION: {"cause": "crashed", "trials": [6], "repaired": True},
+                },
+            ),
             (None, "backbone", {}),
         ],
     )
@@ -900,6 +907,8 @@ def test_the_report_says_what_the_llm_added(storage: str, tmp_path: Path) -> Non
     assert "<h3>What the LLM added</h3>" in html
     assert "rationale check: claims #4 is the best" in html
     assert "an LLM answer nearly repeated trial 1" in html
+    assert "an LLM answer lay where #6 crashed" in html
+    assert "an LLM answer lay where #6 crashed" in md
 
 
 def test_who_came_within_one_percent_of_the_best_first(storage: str) -> None:

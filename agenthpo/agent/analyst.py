@@ -123,6 +123,9 @@ def analyze(
     """One or two sentences on what happened in a trial; never empty."""
     if result.status == "timeout":
         return f"timed out: {result.error or 'the per-trial time limit was reached'}"
+    if error is not None and error.startswith("TimeoutError"):
+        # a run stopped by a limit of its own (a job's time or compute limit) timed out too
+        return f"timed out: {error}"
     if error is not None and result.status != "ok":
         return f"crashed: {error}"
     series = _series(result.curve, metric)

@@ -22,6 +22,8 @@ from optuna.trial import FrozenTrial
 from agenthpo import _keys, _optuna
 from agenthpo._seeding import reseed, trial_seed
 from agenthpo.agent.explain import cmaes_state, explain
+from agenthpo.agent.failures import failure_regions, region_of, step_out
+from agenthpo.agent.history import trial_views
 from agenthpo.agent.prompts import backbone_note
 from agenthpo.agent.proposer import Proposer
 from agenthpo.agent.recorder import RATIONALE_ATTR_MAX, Recorder, clip
@@ -129,9 +131,43 @@ class BackboneProposals:
         Recorder.store(study, trial, {_keys.RATIONALE: clip(text, RATIONALE_ATTR_MAX)})
         return config
 
+    def out_of_failures(
+        self, study: Study, trial: FrozenTrial, config: dict[str, Any], space: Space
+    ) -> tuple[dict[str, Any], str]:
+        """``config`` moved out of every region where earlier runs diverged, timed out or
+        crashed (:func:`~agenthpo.agent.failures.step_out`), and what moved (empty: nothing).
+
+        The backbone's samplers learn nothing from a failed trial (TPE and GP leave failed
+        trials out), so without this they keep proposing where runs fail.
+        """
+        trials = [t for t in study.get_trials(deepcopy=False) if t.number != trial.number]
+        regions = failure_regions(trial_views(trials), space)
+        moves: list[str] = []
+        for _ in range(len(regions)):
+            region = region_of(config, regions)
+            if region is None:
+                break
+            stepped = step_out(config, region, space)
+            if stepped is None:
+                break
+            moved, bound = stepped
+            numbers = ", ".join(f"#{n}" for n in region.trials[-3:])
+            moves.append(
+                f"{bound.name} {_fmt(config[bound.name])} -> {_fmt(moved[bound.name])},"
+                f" out of where {numbers} {region.cause}"
+            )
+            config = moved
+        if moves:
+            _logger.info("trial %d: %s", trial.number, "; ".join(moves))
+        return config, "; ".join(moves)
+
     def note(self, study: Study, proposal: dict[str, Any]) -> str:
         """The backbone's proposal (and CMA-ES's state) in words, for the LLM to keep or
         override (:func:`~agenthpo.agent.prompts.backbone_note`)."""
         state = cmaes_state(self._backbone, study) if proposal else None
         described = state.describe() if state is not None else ""
         return backbone_note(self.name, proposal, described)
+
+
+def _fmt(value: Any) -> str:
+    return format(value, ".3g") if isinstance(value, float) else str(value)

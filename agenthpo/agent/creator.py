@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agenthpo.agent.failures import FailureRegion, region_of
 from agenthpo.agent.prompts import (
     RATIONALE_MAX_CHARS,
     SYSTEM_PROMPT,
@@ -30,6 +31,7 @@ from agenthpo.agent.prompts import (
     batch_schema,
     creator_messages_text,
     duplicate_problem,
+    failure_region_problem,
     near_copy_problem,
     not_json_problem,
     repair_prompt,
@@ -54,7 +56,7 @@ __all__ = [
 
 _logger = logging.getLogger("agenthpo")
 
-FailureKind = Literal["llm_error", "not_json", "invalid", "duplicate", "screened"]
+FailureKind = Literal["llm_error", "not_json", "invalid", "duplicate", "failure_region", "screened"]
 
 
 @dataclass
@@ -83,6 +85,9 @@ class Proposal:
     """Lossless coercions applied to the answer ("Adam" -> "adam")."""
     near_copy: NearCopy | None = None
     """The trial an earlier answer (nearly) repeated before a repair round moved it."""
+    failure_region: FailureRegion | None = None
+    """Where earlier runs failed that an earlier answer lay in before a repair round moved
+    it out (:mod:`agenthpo.agent.failures`)."""
     rationale_check: str | None = None
     """What the rationale claims that the stored numbers contradict
     (:func:`agenthpo.agent.claims.check_rationale`)."""
@@ -113,6 +118,7 @@ class ProposalFailed(Exception):
         calls: Sequence[CallRecord] = (),
         *,
         near_copy: NearCopy | None = None,
+        failure_region: FailureRegion | None = None,
     ) -> None:
         super().__init__(f"{kind}: {detail}")
         self.kind: FailureKind = kind
@@ -120,6 +126,8 @@ class ProposalFailed(Exception):
         self.calls = list(calls)
         self.near_copy = near_copy
         """The trial the last answer (nearly) repeated, when that is why it failed."""
+        self.failure_region = failure_region
+        """Where earlier runs failed that the last answer lay in, when that is why."""
 
 
 def _one_line(text: str, limit: int = RATIONALE_MAX_CHARS) -> str:
@@ -254,6 +262,9 @@ class Creator:
         max_tokens: Completion limit per call.
         duplicate_tolerance: How far a proposal must be from every tried or running trial
             (:func:`nearest_copy`; :attr:`agenthpo.policy.LLMPolicy.duplicate_tolerance`).
+        failure_regions: Where earlier runs diverged, timed out or crashed
+            (:func:`agenthpo.agent.failures.failure_regions`): a proposal in one is sent
+            back with the evidence, as a near copy is.
 
     Example:
         >>> creator = Creator(llm=my_llm, space=space, context=TaskContext())  # doctest: +SKIP
@@ -271,6 +282,7 @@ class Creator:
         temperature: float = 0.7,
         max_tokens: int = 384,
         duplicate_tolerance: float = 0.05,
+        failure_regions: Sequence[FailureRegion] = (),
     ) -> None:
         self.llm = llm
         self.space = space
@@ -279,6 +291,7 @@ class Creator:
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.duplicate_tolerance = duplicate_tolerance
+        self.failure_regions = tuple(failure_regions)
 
     def messages(self, history: str) -> list[Message]:
         """The messages of a first proposal request."""
@@ -322,6 +335,10 @@ class Creator:
                 else near_copy_problem(copy.of, copy.distance, self.duplicate_tolerance)
             )
             return _Checked(None, rationale, [problem], coerced, "duplicate", copy)
+        region = region_of(config, self.failure_regions)
+        if region is not None:
+            problem = failure_region_problem(region)
+            return _Checked(None, rationale, [problem], coerced, "failure_region", region=region)
         return _Checked(config, rationale, [], coerced, None)
 
     def propose(
@@ -352,6 +369,7 @@ class Creator:
         kind: FailureKind = "invalid"
         problems: list[str] = []
         copy: NearCopy | None = None
+        region: FailureRegion | None = None
         for round_ in range(self.repair_rounds + 1):
             try:
                 response = self.llm.complete(
@@ -362,7 +380,9 @@ class Creator:
                     seed=None if seed is None else seed + round_,
                 )
             except LLMError as exc:
-                raise ProposalFailed("llm_error", str(exc), calls, near_copy=copy) from exc
+                raise ProposalFailed(
+                    "llm_error", str(exc), calls, near_copy=copy, failure_region=region
+                ) from exc
             calls.append(_record(messages, response))
             checked = self._problems(response.text, tried)
             config, rationale, problems = checked.config, checked.rationale, checked.problems
@@ -377,11 +397,13 @@ class Creator:
                     repaired=first_problems,
                     normalized=checked.normalized,
                     near_copy=copy,
+                    failure_region=region,
                 )
             failure = checked.kind
             assert failure is not None
             kind = failure
             copy = checked.near_copy or copy
+            region = checked.region or region
             if not first_problems:
                 first_problems = problems
             _logger.debug("unusable LLM answer (%s): %s", failure, "; ".join(problems))
@@ -390,7 +412,9 @@ class Creator:
                 Message("assistant", _one_line(response.text, 2000)),
                 Message("user", repair_prompt(problems)),
             ]
-        raise ProposalFailed(kind, "; ".join(problems), calls, near_copy=copy)
+        raise ProposalFailed(
+            kind, "; ".join(problems), calls, near_copy=copy, failure_region=region
+        )
 
 
 @dataclass(frozen=True)
@@ -405,6 +429,7 @@ class _Checked:
     normalized: list[str]
     kind: FailureKind | None
     near_copy: NearCopy | None = None
+    region: FailureRegion | None = None
 
 
 def _record(messages: Sequence[Message], response: LLMResponse) -> CallRecord:
@@ -425,12 +450,29 @@ def propose_batch(
     *,
     tried: Sequence[tuple[int, Mapping[str, Any]]] = (),
     seed: int | None = None,
+    request: str | None = None,
+    repair: bool = False,
 ) -> list[Proposal]:
-    """Asks for ``k`` diverse configurations in one call (for parallel workers).
+    """Asks for ``k`` diverse configurations in one call (for parallel workers, an initial
+    design, or a turn's candidates).
 
     Each candidate is parsed, normalized and validated like a single proposal; invalid ones,
-    and exact or near duplicates of tried, running or earlier candidates, are dropped. The
-    call's tokens are booked on the first usable candidate.
+    and exact or near duplicates of tried, running or earlier candidates, are dropped. With
+    ``repair``, an invalid candidate is first forced into the space (numbers clipped and
+    rounded, a misspelt choice replaced by the closest one; :meth:`Space.repair`) unless
+    that would invent a value (a missing parameter, an unrecognizable choice); the fixes
+    are kept in :attr:`Proposal.repaired`. The call's tokens are booked on the first usable
+    candidate.
+
+    Args:
+        creator: The Creator whose model, space and context are used.
+        history: The rendered history.
+        k: How many candidates to ask for.
+        tried: ``(trial number, config)`` of every tried or running trial.
+        seed: Sampling seed passed to the LLM where it supports one.
+        request: The closing line of the request (:func:`~agenthpo.agent.prompts.batch_request`
+            when ``None``).
+        repair: Whether invalid candidates are forced into the space rather than dropped.
 
     Raises:
         ProposalFailed: The LLM failed, or no candidate was usable.
@@ -438,7 +480,7 @@ def propose_batch(
     messages = creator.messages(history)
     last = messages[-1]
     body = last.content.rsplit("\n", 1)[0]
-    messages[-1] = Message("user", f"{body}\n{batch_request(k)}")
+    messages[-1] = Message("user", f"{body}\n{request or batch_request(k)}")
     try:
         response = creator.llm.complete(
             messages,
@@ -462,6 +504,9 @@ def propose_batch(
     problems: list[str] = []
     for index, item in enumerate(items[:k]):
         checked = creator._problems(json.dumps(item), seen)
+        fixed: list[str] = []
+        if checked.kind == "invalid" and repair:
+            checked, fixed = _repaired(creator, item, seen)
         config, rationale = checked.config, checked.rationale
         if config is None:
             problems.extend(f"candidate {index + 1}: {p}" for p in checked.problems[:2])
@@ -473,9 +518,30 @@ def propose_batch(
                 rationale=rationale or "(no rationale given)",
                 model=response.model,
                 calls=[call] if not proposals else [],
+                repaired=fixed,
                 normalized=checked.normalized,
             )
         )
+    if problems:
+        _logger.debug("candidates dropped: %s", "; ".join(problems))
     if not proposals:
         raise ProposalFailed("invalid", "; ".join(problems) or "no candidates", [call])
     return proposals
+
+
+def _repaired(
+    creator: Creator, item: Any, seen: Sequence[tuple[int, Mapping[str, Any]]]
+) -> tuple[_Checked, list[str]]:
+    """An invalid candidate forced into the space, checked again; with the fixes made. It
+    stays invalid when forcing it would invent a value (a missing parameter filled with the
+    range's centre, a choice replaced by the first one)."""
+    try:
+        raw, rationale = parse_answer(json.dumps(item), creator.space)
+    except ValueError as exc:
+        return _Checked(None, "", [not_json_problem(str(exc))], [], "not_json"), []
+    fixed, changes = creator.space.repair(raw)
+    invented = [str(c) for c in changes if c.before is None or "default" in c.reason]
+    if invented:
+        return _Checked(None, rationale, invented, [], "invalid"), []
+    checked = creator._problems(json.dumps({"config": fixed, "rationale": rationale}), seen)
+    return checked, [str(c) for c in changes]

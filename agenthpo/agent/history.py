@@ -31,6 +31,7 @@ import numpy as np
 from optuna.trial import FrozenTrial, TrialState
 
 from agenthpo import _keys
+from agenthpo.agent.failures import FAILURE_CAUSES, FailureRegion, causes_of, failure_regions
 from agenthpo.agent.prompts import history_text, is_plain_name
 from agenthpo.space import Space
 
@@ -184,6 +185,12 @@ class HistoryDigest:
     quotes_run_text: bool
     """Whether any trial carries text from its run (an error, an analysis, an odd metric
     name), which the history quotes and the LLM must read as data."""
+    regions: tuple[FailureRegion, ...] = ()
+    """Where the runs that diverged, timed out or crashed lie and no run that worked does
+    (:func:`~agenthpo.agent.failures.failure_regions`; needs the space)."""
+    readings: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    """The completed runs' other readings (overfitting, still improving, ...) with their
+    trials, for a bounded history whose trial lines show only some of them."""
 
     @property
     def bounded(self) -> bool:
@@ -408,6 +415,13 @@ def digest_history(
         if space is not None and len(finished) >= summary_after:
             parameters = tuple(_parameter_summary(finished, space, ranked))
     running = tuple(v for v in views if v.state == "running")[-8:]
+    regions = tuple(failure_regions(finished, space)) if space is not None else ()
+    readings: dict[str, list[int]] = {}
+    if not everything:
+        for v in complete:
+            for cause in causes_of(v):
+                if cause not in FAILURE_CAUSES:
+                    readings.setdefault(cause, []).append(v.number)
     quotes = any(
         v.error or v.analysis or any(not is_plain_name(k) for k in v.metrics) for v in views
     )
@@ -428,6 +442,8 @@ def digest_history(
         hidden=frozenset(hidden_metrics),
         n_front_shown=2 * n_best,
         quotes_run_text=quotes,
+        regions=regions,
+        readings=tuple((c, tuple(n)) for c, n in readings.items()),
     )
 
 

@@ -23,6 +23,7 @@ from agenthpo.space import CategoricalParam, IntParam, Param, Space
 from agenthpo.space._format import _format_choice
 
 if TYPE_CHECKING:
+    from agenthpo.agent.failures import Bound, FailureRegion
     from agenthpo.agent.history import HistoryDigest, ParameterSummary, Standing, TrialView
 
 __all__ = [
@@ -35,11 +36,15 @@ __all__ = [
     "batch_request",
     "batch_schema",
     "better_text",
+    "candidates_request",
     "cmaes_state_text",
     "config_schema",
     "creator_messages_text",
     "describe_space",
+    "design_request",
     "duplicate_problem",
+    "failure_region_problem",
+    "failure_region_text",
     "format_facts",
     "goal_text",
     "history_text",
@@ -435,6 +440,18 @@ def history_text(digest: HistoryDigest) -> str:
         if digest.parameters:
             lines.append(f"All {digest.n_finished} trials, per parameter:")
             lines.extend(_parameter_line(p) for p in digest.parameters)
+    if digest.regions:
+        lines.append(
+            "Where runs failed (every run that failed that way met these bounds, and no run"
+            " that worked did):"
+        )
+        lines.extend(f"- {failure_region_text(r)}" for r in digest.regions)
+    if digest.readings:
+        lines.append(
+            "What the completed runs' curves showed: "
+            + "; ".join(f"{cause} in {_numbers(ns)}" for cause, ns in digest.readings)
+            + "."
+        )
     lines.append(_summary_line(digest))
     if digest.running:
         lines.append("Running now (do not propose these again):")
@@ -532,6 +549,48 @@ def batch_request(k: int) -> str:
     )
 
 
+def design_request(k: int, default: Mapping[str, Any] | None = None) -> str:
+    """The closing line of a request for an initial design of ``k`` configurations, from
+    what the model knows about the task before (or as) the first results come in;
+    ``default`` is the task's default configuration, already one of the design.
+
+    Example:
+        >>> design_request(3, {"lr": 0.01})[:57]
+        'Propose an initial design of 3 configurations, before the'
+    """
+    text = (
+        f"Propose an initial design of {k} configurations, before the search itself: use what"
+        " you know about this kind of model and data to pick values that are likely to do"
+        " well, and make them diverse, each testing a different idea, none close to another"
+        " or to a tried one."
+    )
+    if default is not None:
+        text += (
+            " The task's default configuration runs as one of the design, so do not repeat"
+            f" it: {_config_text(default)}."
+        )
+    return (
+        text + ' Answer with JSON only: {"candidates": [{"config": {...}, "rationale": "..."},'
+        " ...]}, each rationale saying why that configuration."
+    )
+
+
+def candidates_request(k: int) -> str:
+    """The closing line of a turn's request for ``k`` candidates, of which the optimizer
+    running the study picks one (``LLMPolicy.candidates``).
+
+    Example:
+        >>> candidates_request(3)[:40]
+        'Propose 3 different candidates for the n'
+    """
+    return (
+        f"Propose {k} different candidates for the next configuration, best first: the"
+        " optimizer running this study runs the one its model rates most promising. Make"
+        " them differ from each other and from every tried or running one. Answer with JSON"
+        ' only: {"candidates": [{"config": {...}, "rationale": "..."}, ...]}.'
+    )
+
+
 def not_json_problem(reason: str) -> str:
     """The problem line of an answer that is not the JSON object asked for."""
     return f"{reason}; answer with one JSON object"
@@ -575,4 +634,53 @@ def repair_prompt(problems: Sequence[str]) -> str:
         "Answer again with one corrected JSON object "
         '{"config": {...}, "rationale": "..."} that stays inside the search space'
         " and differs from every configuration already tried."
+    )
+
+
+def _numbers(numbers: Sequence[int], limit: int = 6) -> str:
+    """Trial numbers as ``#3, #7``, the most recent ``limit`` of them."""
+    shown = ", ".join(f"#{n}" for n in numbers[-limit:])
+    more = len(numbers) - limit
+    return f"{more} earlier and {shown}" if more > 0 else shown
+
+
+def _bound_text(bound: Bound) -> str:
+    if bound.side == "equal":
+        return f"{_name(bound.name)} = {json.dumps(bound.value)}"
+    edge = "largest" if bound.side == "at least" else "smallest"
+    return (
+        f"{_name(bound.name)} {bound.side} {_fmt(bound.value)} (the {edge} that worked:"
+        f" {_fmt(bound.worked)})"
+    )
+
+
+def failure_region_text(region: FailureRegion) -> str:
+    """One line on where the runs that failed one way lie.
+
+    Example:
+        >>> from agenthpo.agent.failures import Bound, FailureRegion
+        >>> failure_region_text(FailureRegion("diverged", (3, 7), (
+        ...     Bound("lr", "at least", 0.6, 0.3), Bound("norm", "equal", "none"))))
+        '#3, #7 diverged: lr at least 0.6 (the largest that worked: 0.3) and norm = "none"'
+    """
+    bounds = " and ".join(_bound_text(b) for b in region.bounds)
+    return f"{_numbers(region.trials)} {region.cause}: {bounds}"
+
+
+def failure_region_problem(region: FailureRegion) -> str:
+    """The repair note for a proposal that lies where earlier runs failed.
+
+    Example:
+        >>> from agenthpo.agent.failures import Bound, FailureRegion
+        >>> print(failure_region_problem(
+        ...     FailureRegion("timed out", (5,), (Bound("width", "at least", 2048, 512),))))
+        This configuration lies where trial #5 timed out: width at least 2048 (the largest \
+that worked: 512). Change this to a value like the runs that worked.
+    """
+    which = "trial" if len(region.trials) == 1 else "trials"
+    bounds = " and ".join(_bound_text(b) for b in region.bounds)
+    one = "this" if len(region.bounds) == 1 else "at least one of these"
+    return (
+        f"This configuration lies where {which} {_numbers(region.trials)} {region.cause}:"
+        f" {bounds}. Change {one} to a value like the runs that worked."
     )

@@ -30,8 +30,9 @@ from agenthpo.agent.creator import (
     find_duplicate,
     propose_batch,
 )
+from agenthpo.agent.failures import failure_regions
 from agenthpo.agent.history import pareto_ranks, render_history, trial_views
-from agenthpo.agent.prompts import TaskContext, noise_note
+from agenthpo.agent.prompts import TaskContext, candidates_request, noise_note
 from agenthpo.agent.recorder import clip
 from agenthpo.llm import LLMClient
 from agenthpo.policy import LLMPolicy
@@ -69,6 +70,7 @@ class Proposer:
         self._prefetched: _Prefetched | None = None
         self._carried: list[CallRecord] = []
         self._batches: dict[int, list[Proposal]] = {}
+        self._candidates: dict[int, list[Proposal]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -76,6 +78,7 @@ class Proposer:
         state["_prefetched"] = None
         state["_carried"] = []
         state["_batches"] = {}
+        state["_candidates"] = {}
         return state
 
     def context_for(self, study: Study) -> TaskContext:
@@ -96,19 +99,16 @@ class Proposer:
         base = self._context or TaskContext(name=study.study_name)
         return base.with_objectives(zip(names, directions, strict=True))
 
-    def ask(
+    def _creator(
         self,
         study: Study,
         number: int,
         space: Space,
         policy: LLMPolicy,
-        *,
         llm: LLMClient,
-        seed: int | None,
-        extra_note: str | None = None,
-    ) -> Proposal | ProposalFailed:
-        """One proposal for trial ``number`` from the history stored now (with a batch
-        policy, the first of a batch whose others wait in :meth:`pop_batch`)."""
+        extra_note: str | None,
+    ) -> _Asking:
+        """What a request for trial ``number`` is made of, from the history stored now."""
         context = self.context_for(study)
         trials = [t for t in study.get_trials(deepcopy=False) if t.number != number]
         objectives = context.all_objectives
@@ -126,7 +126,6 @@ class Proposer:
             history = f"{history}\n{noise_note}" if history else noise_note
         if extra_note:
             history = f"{history}\n{extra_note}" if history else extra_note
-        tried = [(t.number, t.params) for t in trials if t.params]
         creator = Creator(
             llm=llm,
             space=space,
@@ -134,9 +133,8 @@ class Proposer:
             repair_rounds=policy.repair_rounds,
             temperature=policy.temperature,
             duplicate_tolerance=policy.duplicate_tolerance,
+            failure_regions=failure_regions(views, space) if policy.avoid_failures else (),
         )
-        call_seed = None if seed is None else seed + number
-        reference = _best(trials, [d for _, d in objectives])
         results: dict[int, float] = {}
         if not context.is_multi_objective:
             results = {
@@ -144,32 +142,97 @@ class Proposer:
                 for v in views
                 if v.state == "complete" and v.value is not None
             }
+        return _Asking(
+            creator=creator,
+            history=history,
+            tried=[(t.number, t.params) for t in trials if t.params],
+            reference=_best(trials, [d for _, d in objectives]),
+            results=results,
+        )
+
+    def ask(
+        self,
+        study: Study,
+        number: int,
+        space: Space,
+        policy: LLMPolicy,
+        *,
+        llm: LLMClient,
+        seed: int | None,
+        extra_note: str | None = None,
+    ) -> Proposal | ProposalFailed:
+        """One proposal for trial ``number`` from the history stored now (with a batch
+        policy, the first of a batch whose others wait in :meth:`pop_batch`; with several
+        candidates per turn, the first, whose rivals wait in :meth:`pop_candidates`)."""
+        asking = self._creator(study, number, space, policy, llm, extra_note)
+        creator, history, tried = asking.creator, asking.history, asking.tried
+        context = creator.context
+        call_seed = None if seed is None else seed + number
         try:
+            if policy.candidates > 1:
+                first, *others = propose_batch(
+                    creator,
+                    history,
+                    policy.candidates,
+                    tried=tried,
+                    seed=call_seed,
+                    request=candidates_request(policy.candidates),
+                )
+                self._candidates[number] = others  # judged with the first (pop_candidates)
+                for proposal in (first, *others):
+                    _check(proposal, asking.results, context)
+                return first
             if policy.batch_size > 1 and not extra_note:
                 first, *others = propose_batch(
                     creator, history, policy.batch_size, tried=tried, seed=call_seed
                 )
                 self._batches[number] = others  # enqueued when trial ``number`` starts
                 for proposal in (first, *others):
-                    _check(proposal, results, context)
+                    _check(proposal, asking.results, context)
                 return first
-            proposal = creator.propose(history, tried=tried, seed=call_seed, reference=reference)
-            return _check(proposal, results, context)
+            proposal = creator.propose(
+                history, tried=tried, seed=call_seed, reference=asking.reference
+            )
+            return _check(proposal, asking.results, context)
         except ProposalFailed as failed:
             return failed
         except Exception as exc:
-            # The LLM's answer is outside input: whatever a provider or the parsing of an
-            # answer raises must cost this trial its LLM proposal, not the run.
-            _logger.warning(
-                "trial %d: handling the LLM's answer failed (%s: %s)",
-                number,
-                type(exc).__name__,
-                clip(str(exc), 200),
-                exc_info=_logger.isEnabledFor(logging.DEBUG),
+            return _unexpected(number, exc)
+
+    def ask_many(
+        self,
+        study: Study,
+        number: int,
+        space: Space,
+        policy: LLMPolicy,
+        *,
+        llm: LLMClient,
+        seed: int | None,
+        k: int,
+        request: str,
+        repair: bool = False,
+        extra_note: str | None = None,
+    ) -> list[Proposal] | ProposalFailed:
+        """``k`` configurations for trial ``number`` in one call, closing the request with
+        ``request`` (an initial design, a turn's candidates): the usable ones, checked and
+        de-duplicated against the trials and each other (:func:`propose_batch`)."""
+        asking = self._creator(study, number, space, policy, llm, extra_note)
+        call_seed = None if seed is None else seed + number
+        try:
+            proposals = propose_batch(
+                asking.creator,
+                asking.history,
+                k,
+                tried=asking.tried,
+                seed=call_seed,
+                request=request,
+                repair=repair,
             )
-            return ProposalFailed(
-                "llm_error", f"unexpected {type(exc).__name__}: {clip(str(exc), 200)}"
-            )
+        except ProposalFailed as failed:
+            return failed
+        except Exception as exc:
+            return _unexpected(number, exc)
+        return [_check(p, asking.results, asking.creator.context) for p in proposals]
 
     def ask_or_take(
         self,
@@ -256,6 +319,13 @@ class Proposer:
             del self._batches[stale]
         return self._batches.pop(number, [])
 
+    def pop_candidates(self, number: int) -> list[Proposal]:
+        """The other candidates asked with the proposal for trial ``number``
+        (``LLMPolicy.candidates``; older ones dropped, as in :meth:`pop_batch`)."""
+        for stale in [n for n in self._candidates if n < number]:
+            del self._candidates[stale]
+        return self._candidates.pop(number, [])
+
     @staticmethod
     def claim(
         study: Study,
@@ -281,6 +351,32 @@ class Proposer:
             if isinstance(claimed, dict) and claimed:
                 others.append((t.number, claimed))
         return find_duplicate(config, others, space, tolerance=tolerance)
+
+
+@dataclass(frozen=True)
+class _Asking:
+    """A request's parts: the Creator, the rendered history, the configurations tried or
+    running, the best trial and the results shown (for :func:`_check`)."""
+
+    creator: Creator
+    history: str
+    tried: list[tuple[int, dict[str, Any]]]
+    reference: tuple[int, dict[str, Any]] | None
+    results: dict[int, float]
+
+
+def _unexpected(number: int, exc: Exception) -> ProposalFailed:
+    """The failure of an LLM turn whose answer's handling raised ``exc``: the LLM's answer
+    is outside input, so whatever a provider or the parsing raises costs this trial its
+    LLM proposal, not the run."""
+    _logger.warning(
+        "trial %d: handling the LLM's answer failed (%s: %s)",
+        number,
+        type(exc).__name__,
+        clip(str(exc), 200),
+        exc_info=_logger.isEnabledFor(logging.DEBUG),
+    )
+    return ProposalFailed("llm_error", f"unexpected {type(exc).__name__}: {clip(str(exc), 200)}")
 
 
 def _check(proposal: Proposal, results: dict[int, float], context: TaskContext) -> Proposal:

@@ -21,6 +21,7 @@ from optuna.trial import FrozenTrial
 
 from agenthpo import _keys, _optuna
 from agenthpo.agent.creator import CallRecord, Proposal, ProposalFailed
+from agenthpo.agent.failures import FailureRegion
 from agenthpo.agent.screen import ScreenVerdict
 
 __all__ = ["MAX_STORED_ANSWER_CHARS", "RATIONALE_ATTR_MAX", "Recorder", "clip", "cut"]
@@ -114,6 +115,8 @@ class Recorder:
             attrs[_keys.LLM_REPAIRED] = clip("; ".join(proposal.repaired), RATIONALE_ATTR_MAX)
         if proposal.near_copy is not None:
             attrs[_keys.LLM_NEAR_COPY] = proposal.near_copy.to_attr(repaired=True)
+        if proposal.failure_region is not None:
+            attrs[_keys.LLM_FAILURE_REGION] = _region_attr(proposal.failure_region, True)
         if proposal.rationale_check:
             attrs[_keys.RATIONALE_CHECK] = clip(proposal.rationale_check, RATIONALE_ATTR_MAX)
         return attrs
@@ -149,6 +152,8 @@ class Recorder:
             attrs[_keys.LLM_COST] = round(cost, 6)
         if failed.near_copy is not None:
             attrs[_keys.LLM_NEAR_COPY] = failed.near_copy.to_attr(repaired=False)
+        if failed.failure_region is not None:
+            attrs[_keys.LLM_FAILURE_REGION] = _region_attr(failed.failure_region, False)
         return attrs
 
     def screened(
@@ -189,3 +194,9 @@ class Recorder:
         if proposal.rationale_check:
             attrs[_keys.RATIONALE_CHECK] = clip(proposal.rationale_check, RATIONALE_ATTR_MAX)
         return attrs
+
+
+def _region_attr(region: FailureRegion, repaired: bool) -> dict[str, Any]:
+    """The trial attribute ``llm_failure_region``: which failures, and whether a repair round
+    moved the answer out of their region."""
+    return {"cause": region.cause, "trials": list(region.trials), "repaired": repaired}

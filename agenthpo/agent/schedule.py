@@ -54,9 +54,10 @@ def backbone_label(backbone: BaseSampler) -> str:
 def takes_no_turn(trial: FrozenTrial) -> bool:
     """Whether a trial's configuration was given rather than proposed, so that it takes no
     turn of the schedule: an enqueued trial (``study.enqueue_trial``: the task's default
-    configuration, a warm start, a re-run, an MCP client's proposal, a user's own). The
-    other candidates of an LLM batch are enqueued too, but they are the LLM's proposals and
-    take turns.
+    configuration, a warm start, a re-run, an MCP client's proposal, a user's own), and
+    every trial of the LLM's initial design (``LLMPolicy.initial_design``: the schedule
+    follows it as it would without it). The other candidates of an LLM batch are enqueued
+    too, but they are the LLM's proposals and take turns.
 
     Example:
         >>> import optuna
@@ -66,6 +67,8 @@ def takes_no_turn(trial: FrozenTrial) -> bool:
         >>> [takes_no_turn(t) for t in study.trials]
         [True, False]
     """
+    if trial.user_attrs.get(_keys.INITIAL_DESIGN):
+        return True
     if trial.user_attrs.get(_keys.LLM_BATCH):
         return False
     return "fixed_params" in trial.system_attrs
@@ -194,4 +197,15 @@ def describe(policy: LLMPolicy, *, backbone: str, multi_objective: bool = False)
                 f"; {backbone}'s own acquisition screens the LLM's proposals (its own"
                 " proposal runs where that rates it higher)"
             )
+    if policy.initial_design:
+        when = "after the warm-up" if warmup else "first"
+        text += (
+            f"; the LLM proposes an initial design of {policy.initial_design} configurations"
+            f" {when} (they take no turn)"
+        )
+    if policy.candidates > 1 and (share > 0 or startup > 0):
+        text += (
+            f"; the LLM offers {policy.candidates} candidates per turn and {backbone}'s own"
+            " acquisition runs the best, or its own proposal where it rates that higher"
+        )
     return text[0].upper() + text[1:]

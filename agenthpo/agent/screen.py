@@ -41,7 +41,7 @@ results cannot.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +52,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from agenthpo import _optuna
 
-__all__ = ["OutsideScreen", "Screen", "ScreenVerdict", "tpe_screen"]
+__all__ = ["Judgement", "OutsideScreen", "Screen", "ScreenVerdict", "tpe_judge", "tpe_screen"]
 
 _logger = logging.getLogger("agenthpo")
 _warned: list[str] = []
@@ -95,6 +95,96 @@ class ScreenVerdict:
             f"TPE's density ratio rates {theirs} proposal higher: log ratio {self.own:.2f}"
             f" against {self.llm:.2f}"
         )
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The backbone's acquisition of each of the LLM's candidates for a trial and of its own
+    proposal (higher is better): the best candidate runs if it rates at least as high as
+    the backbone's own proposal, else the backbone's runs (``LLMPolicy.candidates``).
+
+    Attributes:
+        values: Each candidate's acquisition, in the LLM's order.
+        own: The acquisition of the backbone's own proposal.
+        backbone: Whose proposal the candidates were judged against.
+        judge: ``TPE`` (its density ratio, log l/g) or ``GP`` (its log expected improvement).
+
+    Example:
+        >>> j = Judgement(values=(0.1, 0.5, -0.2), own=0.3)
+        >>> j.best, j.passed, j.verdict().llm
+        (1, True, 0.5)
+        >>> j.describe()
+        "TPE's density ratio picks candidate 2 of 3: log ratio 0.50; the others 0.10, -0.20; its own proposal 0.30"
+    """  # noqa: E501
+
+    values: tuple[float, ...]
+    own: float
+    backbone: str = "TPE"
+    judge: str = "TPE"
+
+    @property
+    def best(self) -> int:
+        """The index of the candidate rated highest (the first of equals)."""
+        return max(range(len(self.values)), key=lambda i: (self.values[i], -i))
+
+    @property
+    def passed(self) -> bool:
+        """Whether the best candidate rates at least as high as the backbone's proposal."""
+        return self.values[self.best] >= self.own
+
+    def verdict(self) -> ScreenVerdict:
+        """The screen's verdict on the best candidate against the backbone's proposal."""
+        return ScreenVerdict(
+            passed=self.passed,
+            llm=self.values[self.best],
+            own=self.own,
+            backbone=self.backbone,
+            judge=self.judge,
+        )
+
+    def describe(self) -> str:
+        """One line for the trial's rationale: every value, which one runs, and whose.
+
+        Example:
+            >>> Judgement(values=(0.1, -0.2), own=0.3, backbone="GP", judge="GP").describe()
+            "GP's expected improvement rates its own proposal above the LLM's 2 candidates: log EI 0.30 against 0.10, -0.20"
+        """  # noqa: E501
+        how = "expected improvement" if self.judge == "GP" else "density ratio"
+        unit = "log EI" if self.judge == "GP" else "log ratio"
+        theirs = "its own" if self.backbone == self.judge else f"{self.backbone}'s"
+        shown = ", ".join(f"{v:.2f}" for v in self.values)
+        n = len(self.values)
+        if not self.passed:
+            return (
+                f"{self.judge}'s {how} rates {theirs} proposal above the LLM's"
+                f" {'candidate' if n == 1 else f'{n} candidates'}: {unit} {self.own:.2f}"
+                f" against {shown}"
+            )
+        best = self.best
+        others = ", ".join(f"{v:.2f}" for i, v in enumerate(self.values) if i != best)
+        rest = f"; the others {others}" if others else ""
+        return (
+            f"{self.judge}'s {how} picks candidate {best + 1} of {n}: {unit}"
+            f" {self.values[best]:.2f}{rest}; {theirs} proposal {self.own:.2f}"
+        )
+
+    def to_attr(self, configs: list[dict[str, Any]], *, ran: str) -> dict[str, Any]:
+        """The trial attribute ``llm_candidates``: the judge, every value, the candidates
+        and which ran (``ran`` is ``llm`` or ``backbone``; ``index`` counts from 1).
+
+        Example:
+            >>> Judgement(values=(0.1, 0.5), own=0.3).to_attr([{"x": 1}, {"x": 2}], ran="llm")
+            {'judge': 'TPE', 'backbone': 'TPE', 'values': [0.1, 0.5], 'own': 0.3, 'ran': 'llm', 'index': 2, 'configs': [{'x': 1}, {'x': 2}]}
+        """  # noqa: E501
+        return {
+            "judge": self.judge,
+            "backbone": self.backbone,
+            "values": [round(v, 4) for v in self.values],
+            "own": round(self.own, 4),
+            "ran": ran,
+            "index": self.best + 1 if ran == "llm" else None,
+            "configs": configs,
+        }
 
 
 @dataclass(frozen=True)
@@ -158,6 +248,45 @@ def tpe_screen(
             )
         return None
     return ScreenVerdict(passed=llm >= mine, llm=llm, own=mine, backbone=backbone)
+
+
+def tpe_judge(
+    sampler: TPESampler,
+    study: Study,
+    number: int,
+    search_space: Mapping[str, BaseDistribution],
+    configs: Sequence[Mapping[str, Any]],
+    own: Mapping[str, Any],
+    backbone: str = "TPE",
+) -> Judgement | None:
+    """TPE's :class:`Judgement` of several ``configs`` against its own proposal ``own`` for
+    trial ``number``, from the same estimators (:func:`tpe_screen` for one); ``None`` where
+    that cannot judge. The parameters of ``search_space`` that every configuration sets are
+    judged."""
+    names = [
+        n
+        for n, d in search_space.items()
+        if not d.single() and n in own and all(n in c for c in configs)
+    ]
+    if not names or not configs or len(study.directions) != 1:
+        return None
+    space = {n: search_space[n] for n in names}
+    states = (TrialState.COMPLETE, TrialState.PRUNED)
+    trials = [t for t in study.get_trials(deepcopy=False, states=states) if t.number != number]
+    if len(trials) < _optuna.n_startup_trials(sampler, 10):
+        return None
+    try:
+        *values, mine = _acquisition(sampler, study, trials, space, [*configs, own])
+    except (AttributeError, ImportError, TypeError) as exc:  # Optuna's internals moved
+        if not _warned:
+            _warned.append(str(exc))
+            _logger.warning(
+                "cannot judge the LLM's candidates with this Optuna version's TPE (%s);"
+                " its first candidate runs",
+                exc,
+            )
+        return None
+    return Judgement(values=tuple(values), own=mine, backbone=backbone)
 
 
 def _acquisition(
@@ -242,4 +371,65 @@ class Screen:
             return tpe_screen(self._judge, study, number, search_space, config, own, name)
         return tpe_screen(
             self._judge, study, number, search_space, config, own, backbone_label(backbone)
+        )
+
+    def ready(self, study: Study, number: int, *, running: bool = False) -> bool:
+        """Whether the judge has a model for trial ``number``: one objective, and at least
+        its start-up's worth of finished trials before it (``running``: counting the trials
+        running now as finished, for a proposal prepared while they run). Before that
+        :meth:`judge` returns ``None``, and asking the LLM for several candidates would be
+        wasted.
+
+        Example:
+            >>> import optuna
+            >>> study = optuna.create_study()
+            >>> Screen(TPESampler(seed=0)).ready(study, 0)
+            False
+        """
+        if self._judge is None or len(study.directions) != 1:
+            return False
+        states: tuple[TrialState, ...] = (TrialState.COMPLETE, TrialState.PRUNED)
+        if running:
+            states = (*states, TrialState.RUNNING)
+        trials = study.get_trials(deepcopy=False, states=states)
+        finished = sum(1 for t in trials if t.number != number)
+        return finished >= _optuna.n_startup_trials(self._judge, 10)
+
+    def judge(
+        self,
+        study: Study,
+        number: int,
+        search_space: Mapping[str, BaseDistribution],
+        configs: Sequence[Mapping[str, Any]],
+        own: Mapping[str, Any] | None,
+    ) -> Judgement | None:
+        """The :class:`Judgement` of the LLM's candidates ``configs`` against the backbone's
+        ``own`` proposal for trial ``number``, by the same judge as :meth:`verdict`;
+        ``None`` when there is no own proposal or no judge, or it cannot judge yet."""
+        from agenthpo.agent.schedule import backbone_label
+        from agenthpo.backbone import Backbone
+
+        if own is None or self._judge is None or not configs:
+            return None
+        backbone = self._backbone
+        if isinstance(backbone, Backbone):
+            member = backbone.chosen(number)
+            view = backbone.gp_view(number) if member == "gp" else None
+            if view is not None:
+                values = [view.value(dict(c)) for c in configs]
+                if all(v is not None for v in values):
+                    return Judgement(
+                        values=tuple(float(v) for v in values if v is not None),
+                        own=view.own,
+                        backbone="GP",
+                        judge="GP",
+                    )
+            if member == "tpe":
+                judge = backbone.member("tpe")
+                if isinstance(judge, TPESampler):
+                    return tpe_judge(judge, study, number, search_space, configs, own)
+            name = {"gp": "GP", "cmaes": "CMA-ES"}.get(member or "", "the backbone")
+            return tpe_judge(self._judge, study, number, search_space, configs, own, name)
+        return tpe_judge(
+            self._judge, study, number, search_space, configs, own, backbone_label(backbone)
         )

@@ -47,21 +47,25 @@ NEAR_BEST = 0.01
 the best value)."""
 
 LLM = "LLM"
+DESIGN = "LLM design"  # the LLM's initial design (LLMPolicy.initial_design)
 BACKBONE = "backbone"
 GIVEN = "given"
 OTHER = "other"
 
 
-def source_of(proposed_by: str, *, given: bool = False) -> str:
-    """Which source a trial counts for: ``LLM``, ``backbone``, ``given`` (the default
-    configuration, warm starts, enqueued configurations), a ``client:NAME``, or ``other``.
+def source_of(proposed_by: str, *, given: bool = False, design: bool = False) -> str:
+    """Which source a trial counts for: ``LLM``, ``LLM design`` (the LLM's initial design,
+    ``design``), ``backbone``, ``given`` (the default configuration, warm starts, enqueued
+    configurations), a ``client:NAME``, or ``other``.
 
     Example:
         >>> source_of("llm"), source_of("warm_start"), source_of("", given=True)
         ('LLM', 'given', 'given')
+        >>> source_of("llm", design=True)
+        'LLM design'
     """
     if proposed_by == "llm":
-        return LLM
+        return DESIGN if design else LLM
     if proposed_by == "backbone":
         return BACKBONE
     if proposed_by in ("default_config", "warm_start", "enqueued") or (given and not proposed_by):
@@ -183,6 +187,8 @@ class Contribution:
 def _who(source: str | None) -> str:
     if source == LLM:
         return "the LLM"
+    if source == DESIGN:
+        return "the LLM's initial design"
     if source == BACKBONE:
         return "the backbone"
     if source == GIVEN:
@@ -222,10 +228,12 @@ def contribution(
 ) -> Contribution:
     """What the LLM added, from the trials of one study (see the module's description)."""
     rows = sorted(trials, key=lambda r: r.number)
-    source = {r.number: source_of(r.proposed_by, given=r.given) for r in rows}
+    source = {
+        r.number: source_of(r.proposed_by, given=r.given, design=r.initial_design) for r in rows
+    }
     near = sum(r.near_copy is not None for r in rows)
     flagged = tuple((r.number, r.rationale_check) for r in rows if r.rationale_check)
-    if LLM not in source.values():
+    if LLM not in source.values() and DESIGN not in source.values():
         return Contribution(note="No trial of this study was proposed by an LLM.")
     if n_objectives > 1:
         return Contribution(
@@ -251,7 +259,7 @@ def contribution(
             beat[r.number] = r.value is not None and _better(r.value, median, maximize)
         if r.state == "complete" and r.value is not None:
             earlier.append(r.value)
-    order = [LLM, BACKBONE, GIVEN]
+    order = [LLM, DESIGN, BACKBONE, GIVEN]
     names = order + sorted(set(source.values()) - set(order))
     sources = []
     for name in names:

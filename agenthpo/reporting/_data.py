@@ -85,6 +85,12 @@ def analysis_beyond_error(analysis: str, error: str) -> str:
     return analysis
 
 
+def _designed(value: Any) -> bool:
+    """Whether a trial's ``initial_design`` attribute marks one of the LLM's design (the
+    task's default is the design's too, but given: it counts as given)."""
+    return isinstance(value, dict) and bool(value.get("index")) and not value.get("default")
+
+
 @dataclass(frozen=True)
 class TrialRow:
     """One stored trial, as the report shows it."""
@@ -108,6 +114,8 @@ class TrialRow:
     llm_completion_tokens: int = 0
     llm_cost_usd: float | None = None
     llm_latency_s: float = 0.0
+    initial_design: bool = False
+    """One of the LLM's initial design (``LLMPolicy.initial_design``), not the default."""
     given: bool = False
     """Its configuration was given, not proposed: enqueued (the default configuration, a
     warm start, a user's own), not an LLM batch's candidate."""
@@ -115,6 +123,9 @@ class TrialRow:
     """Interrupted or surplus: not in the budget, and not a result of its proposer."""
     near_copy: int | None = None
     """The trial an LLM answer for it repeated or nearly repeated (``llm_near_copy``)."""
+    failure_region: str = ""
+    """Where earlier runs failed that an LLM answer for it lay, e.g. ``"#3, #7 diverged"``
+    (``llm_failure_region``); empty if none did."""
     rationale_check: str = ""
     """What its rationale claims that the stored numbers contradict (``rationale_check``)."""
 
@@ -437,8 +448,10 @@ def trial_row(
         llm_cost_usd=_float(attrs.get(_keys.LLM_COST)),
         llm_latency_s=_float(attrs.get(_keys.LLM_LATENCY_S)) or 0.0,
         given="fixed_params" in trial.system_attrs and not attrs.get(_keys.LLM_BATCH),
+        initial_design=_designed(attrs.get(_keys.INITIAL_DESIGN)),
         not_counted=bool(attrs.get(_keys.NOT_COUNTED)),
         near_copy=_near_copy(attrs.get(_keys.LLM_NEAR_COPY)),
+        failure_region=_failure_region(attrs.get(_keys.LLM_FAILURE_REGION)),
         rationale_check=_text(attrs.get(_keys.RATIONALE_CHECK)),
     )
 
@@ -449,6 +462,19 @@ def _near_copy(value: Any) -> int | None:
         number = _float(value.get("of"))
         return int(number) if number is not None else None
     return None
+
+
+def _failure_region(value: Any) -> str:
+    """A stored ``llm_failure_region`` as ``"#3, #7 diverged"`` (empty if there is none).
+
+    Example:
+        >>> _failure_region({"cause": "timed out", "trials": [4], "repaired": True})
+        '#4 timed out'
+    """
+    if not isinstance(value, Mapping) or not isinstance(value.get("trials"), list):
+        return ""
+    numbers = ", ".join(f"#{int(n)}" for n in value["trials"][-6:] if isinstance(n, int))
+    return f"{numbers} {_text(value.get('cause'))}".strip()
 
 
 def _metric_names(study: optuna.Study, n_objectives: int) -> tuple[str, ...]:

@@ -567,6 +567,10 @@ def _trial_rows(report: Report) -> list[str]:
             notes.append(
                 f'<span class="muted">an LLM answer nearly repeated trial {t.near_copy}</span>'
             )
+        if t.failure_region:
+            notes.append(
+                f'<span class="muted">an LLM answer lay where {_e(t.failure_region)}</span>'
+            )
         cls = ' class="best"' if t.number == best or t.number in pareto else ""
         out.append(
             f'<tr id="trial-{t.number}"{cls}>'

@@ -292,6 +292,7 @@ def render_markdown(report: Report) -> str:
                 f"an LLM answer nearly repeated trial {t.near_copy}"
                 if t.near_copy is not None
                 else "",
+                f"an LLM answer lay where {t.failure_region}" if t.failure_region else "",
             )
             if x
         )

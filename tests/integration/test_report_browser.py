@@ -338,7 +338,20 @@ def test_multi_objective_report_renders(chromium: str, tmp_path: Path) -> None:
     _check(render(chromium, paths.html), paths)
 
 
-@pytest.mark.parametrize("task_file", EXAMPLES, ids=[p.parent.name for p in EXAMPLES])
+# Every example's report renders; by default only the two cheapest (the quick start's and a
+# small scikit-learn one: 1 to 2 minutes on 2 cores), the others, whose trials train torch
+# and text models for minutes, with -m slow.
+QUICK_EXAMPLES = ("digits_mlp", "cancer_sgd")
+
+
+@pytest.mark.parametrize(
+    "task_file",
+    [
+        pytest.param(p, marks=() if p.parent.name in QUICK_EXAMPLES else pytest.mark.slow)
+        for p in EXAMPLES
+    ],
+    ids=[p.parent.name for p in EXAMPLES],
+)
 def test_example_study_report_renders(chromium: str, tmp_path: Path, task_file: Path) -> None:
     """Each example, run for a few trials with TPE, gives a report that renders."""
     task = load_task(task_file)

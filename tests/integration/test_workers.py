@@ -61,7 +61,7 @@ def _task(tmp_path: Path, name: str) -> Path:
 
 
 def _run_workers(task_file: Path, storage: str) -> None:
-    env = dict(os.environ, AGENTHPO_HEARTBEAT_INTERVAL="0.5", AGENTHPO_GRACE_PERIOD="5")
+    env = dict(os.environ, AGENTHPO_HEARTBEAT_INTERVAL="0.5", AGENTHPO_GRACE_PERIOD="20")
     procs = [
         subprocess.Popen(
             [*_cli(), "worker", str(task_file), "--storage", storage, "--llm", f"random:{i}"],
