@@ -365,7 +365,7 @@ class AgentSampler(BaseSampler):
         if not policy.screen:
             return None
         search_space = self.infer_relative_search_space(study, _probe(number))
-        space = self._space if self._space is not None else Space.from_optuna(search_space)
+        space = self._space_for(search_space)
         # The backbone draws its own proposal in a copy of the study held in memory, so that
         # the draw writes nothing to the study and no other worker takes a half-made trial.
         mirror = optuna.create_study(
@@ -473,7 +473,7 @@ class AgentSampler(BaseSampler):
         elif turn_ < policy.warmup:
             why = f"its turn: the first {policy.warmup} trials are its warm-up"
         Recorder.store(study, trial, {_keys.PROPOSED_BY: "backbone"})
-        space = self._space if self._space is not None else Space.from_optuna(search_space)
+        space = self._space_for(search_space)
         config = self._own.fresh(study, trial, search_space, space, seed=self._seed)
         return self._explained(study, trial, config, why, search_space, policy)
 
@@ -487,7 +487,7 @@ class AgentSampler(BaseSampler):
     ) -> dict[str, Any]:
         """The LLM's trial: its proposal, unless it fails, the screen refuses it or another
         worker took it meanwhile (the backbone proposes then)."""
-        space = self._space if self._space is not None else Space.from_optuna(search_space)
+        space = self._space_for(search_space)
         extra_note: str | None = None
         shown: dict[str, Any] | None = None  # the backbone's proposal, shown to the LLM
         if policy.show_backbone:
@@ -562,6 +562,10 @@ class AgentSampler(BaseSampler):
         why = f"LLM fallback: {outcome.kind}"
         return self._explained(study, trial, config, why, search_space, policy)
 
+    def _space_for(self, search_space: dict[str, BaseDistribution]) -> Space:
+        """The task's space, or one read from Optuna's distributions without a task."""
+        return self._space if self._space is not None else Space.from_optuna(search_space)
+
     def _explained(
         self,
         study: Study,
@@ -574,7 +578,7 @@ class AgentSampler(BaseSampler):
         """The backbone's ``config`` for the trial, with its reason stored; with
         ``avoid_failures``, first moved out of where earlier runs failed."""
         if policy.avoid_failures:
-            space = self._space if self._space is not None else Space.from_optuna(search_space)
+            space = self._space_for(search_space)
             config, moved = self._own.out_of_failures(study, trial, config, space)
             if moved:
                 Recorder.store(study, trial, {_keys.FAILURE_STEP: moved})
@@ -751,7 +755,7 @@ class AgentSampler(BaseSampler):
         if asked <= 0:
             study.set_user_attr(_keys.STUDY_INITIAL_DESIGN, {**record, "got": 0})
             return None
-        space = self._space if self._space is not None else Space.from_optuna(search_space)
+        space = self._space_for(search_space)
         shown = None
         if default is not None:
             shown = {k: v for k, v in default.params.items() if k in space.names}

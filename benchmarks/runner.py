@@ -42,7 +42,8 @@ import optuna
 
 from agenthpo import _keys
 from agenthpo.agent.analyst import analyze
-from agenthpo.agent.failures import FAILURE_CAUSES
+from agenthpo.agent.failures import FAILURE_CAUSES, causes_of
+from agenthpo.agent.history import TrialView
 from agenthpo.executor import TrialResult
 from agenthpo.llm import LLMClient, RandomLLM
 from agenthpo.tuner import paired_gain
@@ -204,8 +205,7 @@ class _Recorder:
         objective kept, e.g. a real task's, is read too)."""
         error = self.errors[-1]
         curve = [{"step": float(s), **m} for s, m in getattr(self.objective, "curve", [])]
-        status = "timeout" if error.startswith("TimeoutError") else "failed"
-        result = TrialResult(status=status, curve=curve, error=error)
+        result = TrialResult(status="failed", curve=curve, error=error)
         metric = self.task.context.metric or "value"
         # a curve that went NaN reads as a divergence; any other failure as its error says
         nan = any(not math.isfinite(v) for point in curve for v in point.values())
@@ -220,8 +220,8 @@ def _cause(attrs: Mapping[str, Any]) -> str | None:
     """The cause a failed trial's stored reading names (``None``: the trial did not fail)."""
     if not attrs.get(_keys.ERROR):
         return None
-    reading = str(attrs.get(_keys.ANALYSIS, ""))
-    return next((c for c in FAILURE_CAUSES if reading.startswith(c)), "crashed")
+    view = TrialView(0, {}, "failed", analysis=str(attrs.get(_keys.ANALYSIS, "")))
+    return next(c for c in causes_of(view) if c in FAILURE_CAUSES)
 
 
 def _jsonable(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -169,24 +169,20 @@ class Proposer:
         context = creator.context
         call_seed = None if seed is None else seed + number
         try:
-            if policy.candidates > 1:
+            judged = policy.candidates > 1
+            if judged or (policy.batch_size > 1 and not extra_note):
+                k = policy.candidates if judged else policy.batch_size
                 first, *others = propose_batch(
                     creator,
                     history,
-                    policy.candidates,
+                    k,
                     tried=tried,
                     seed=call_seed,
-                    request=candidates_request(policy.candidates),
+                    request=candidates_request(k) if judged else None,
                 )
-                self._candidates[number] = others  # judged with the first (pop_candidates)
-                for proposal in (first, *others):
-                    _check(proposal, asking.results, context)
-                return first
-            if policy.batch_size > 1 and not extra_note:
-                first, *others = propose_batch(
-                    creator, history, policy.batch_size, tried=tried, seed=call_seed
-                )
-                self._batches[number] = others  # enqueued when trial ``number`` starts
+                # candidates are judged with the first (pop_candidates); a batch's others are
+                # enqueued when trial ``number`` starts (pop_batch)
+                (self._candidates if judged else self._batches)[number] = others
                 for proposal in (first, *others):
                     _check(proposal, asking.results, context)
                 return first

@@ -228,26 +228,8 @@ def tpe_screen(
     several objectives, and where Optuna's internals differ from those this was written
     against. The parameters of ``search_space`` that both configurations set are judged.
     """
-    names = [n for n, d in search_space.items() if n in config and n in own and not d.single()]
-    if not names or len(study.directions) != 1:
-        return None
-    space = {n: search_space[n] for n in names}
-    states = (TrialState.COMPLETE, TrialState.PRUNED)
-    trials = [t for t in study.get_trials(deepcopy=False, states=states) if t.number != number]
-    if len(trials) < _optuna.n_startup_trials(sampler, 10):
-        return None
-    try:
-        llm, mine = _acquisition(sampler, study, trials, space, [config, own])
-    except (AttributeError, ImportError, TypeError) as exc:  # Optuna's internals moved
-        if not _warned:
-            _warned.append(str(exc))
-            _logger.warning(
-                "cannot screen the LLM's proposals with this Optuna version's TPE (%s);"
-                " they go unscreened",
-                exc,
-            )
-        return None
-    return ScreenVerdict(passed=llm >= mine, llm=llm, own=mine, backbone=backbone)
+    judged = tpe_judge(sampler, study, number, search_space, [config], own, backbone)
+    return None if judged is None else judged.verdict()
 
 
 def tpe_judge(
@@ -281,8 +263,8 @@ def tpe_judge(
         if not _warned:
             _warned.append(str(exc))
             _logger.warning(
-                "cannot judge the LLM's candidates with this Optuna version's TPE (%s);"
-                " its first candidate runs",
+                "cannot judge the LLM's proposals with this Optuna version's TPE (%s);"
+                " they run unjudged",
                 exc,
             )
         return None
@@ -346,32 +328,8 @@ class Screen:
         """The verdict on ``config`` against the backbone's ``own`` proposal for trial
         ``number``; ``None`` when there is no own proposal or no judge, or it cannot judge
         yet."""
-        from agenthpo.agent.schedule import backbone_label
-        from agenthpo.backbone import Backbone
-
-        if own is None or self._judge is None:
-            return None
-        backbone = self._backbone
-        if isinstance(backbone, Backbone):
-            # The member that drew the backbone's proposal judges with its own acquisition:
-            # GP's log EI, TPE's density ratio; TPE's ratio for the others (CMA-ES, Sobol).
-            member = backbone.chosen(number)
-            view = backbone.gp_view(number) if member == "gp" else None
-            if view is not None:
-                mine = view.value(dict(config))
-                if mine is not None:
-                    return ScreenVerdict(
-                        passed=mine >= view.own, llm=mine, own=view.own, backbone="GP", judge="GP"
-                    )
-            if member == "tpe":
-                judge = backbone.member("tpe")
-                if isinstance(judge, TPESampler):
-                    return tpe_screen(judge, study, number, search_space, config, own)
-            name = {"gp": "GP", "cmaes": "CMA-ES"}.get(member or "", "the backbone")
-            return tpe_screen(self._judge, study, number, search_space, config, own, name)
-        return tpe_screen(
-            self._judge, study, number, search_space, config, own, backbone_label(backbone)
-        )
+        judged = self.judge(study, number, search_space, [config], own)
+        return None if judged is None else judged.verdict()
 
     def ready(self, study: Study, number: int, *, running: bool = False) -> bool:
         """Whether the judge has a model for trial ``number``: one objective, and at least
