@@ -84,9 +84,9 @@ _logger = logging.getLogger("agenthpo")
 _MIN_WARM_START = 10
 _PORTFOLIO_WINDOW = 8  # a member's payoff: its last finished trials, this many
 
-Warping = Literal["none", "rank", "half-rank", "tail", "tail-quartile"]
+Warping = Literal["none", "rank", "half-rank", "tail", "tail-quartile", "power"]
 """How GP's objective values are transformed before it fits them (:func:`warp_scores`)."""
-WARPINGS: tuple[Warping, ...] = ("none", "rank", "half-rank", "tail", "tail-quartile")
+WARPINGS: tuple[Warping, ...] = ("none", "rank", "half-rank", "tail", "tail-quartile", "power")
 """The values of :attr:`BackboneOptions.warping`."""
 
 MEMBERS: tuple[str, ...] = ("gp", "sobol", "tpe", "cmaes", "nsga2", "nsga3", "random")
@@ -235,6 +235,24 @@ def _compressed_tail(col: np.ndarray, q: float) -> np.ndarray:
     return out
 
 
+def _yeo_johnson(col: np.ndarray) -> np.ndarray:
+    """``col`` standardized, then Yeo-Johnson transformed with the exponent that makes it
+    most normal (maximum likelihood; HEBO's output warping, Cowen-Rivers et al., 2022): a
+    long tail of bad scores gets an exponent above 1, which pulls it in; scores without
+    one keep an exponent near 1, nearly as they are."""
+    from scipy import stats
+
+    z = _standardized(col)
+    if not np.any(z):
+        return z
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        lam = float(stats.yeojohnson_normmax(z))
+    if not np.isfinite(lam):
+        return z
+    return _standardized(np.asarray(stats.yeojohnson(z, lmbda=lam), dtype=float))
+
+
 def warp_scores(scores: np.ndarray, kind: str) -> np.ndarray:
     """The scores GP fits under :attr:`BackboneOptions.warping` ``kind``: each column (an
     objective, higher is better) transformed on its own, in the same order.
@@ -262,6 +280,8 @@ def warp_scores(scores: np.ndarray, kind: str) -> np.ndarray:
             out[:, j] = _normal_scores(col)
         elif kind == "half-rank":
             out[:, j] = 0.5 * _standardized(col) + 0.5 * _normal_scores(col)
+        elif kind == "power":
+            out[:, j] = _yeo_johnson(col)
         else:
             out[:, j] = _compressed_tail(col, 0.5 if kind == "tail" else 0.25)
     return out

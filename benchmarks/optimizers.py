@@ -89,6 +89,7 @@ WARP_ROWS: dict[str, Warping] = {
     "backbone-warp-half": "half-rank",
     "backbone-warp-tail": "tail",
     "backbone-warp-tailq": "tail-quartile",
+    "backbone-warp-power": "power",
 }
 """Each ``backbone-warp-*`` row: the backbone's ``BackboneOptions.warping``."""
 LOO_ROWS: dict[str, Literal["tpe", "rank"]] = {
@@ -96,7 +97,13 @@ LOO_ROWS: dict[str, Literal["tpe", "rank"]] = {
     "backbone-loo-rank": "rank",
 }
 """Each ``backbone-loo*`` row: the backbone's ``poor_fit`` (``min_loo_rank`` 0.6)."""
-BACKBONE_VARIANTS: tuple[str, ...] = (*WARP_ROWS, *LOO_ROWS)
+OPTION_ROWS: dict[str, dict[str, Any]] = {
+    "backbone-start5": {"startup_trials": 5},
+    "backbone-power-start5": {"startup_trials": 5, "warping": "power"},
+    "backbone-tail-start5": {"startup_trials": 5, "warping": "tail"},
+}
+"""Each of these rows: the backbone with these ``BackboneOptions`` fields set."""
+BACKBONE_VARIANTS: tuple[str, ...] = (*WARP_ROWS, *LOO_ROWS, *OPTION_ROWS)
 """The backbone's measured variants: AgentHPO's own rows, never a classical baseline."""
 ON_REQUEST: tuple[str, ...] = (
     "hybrid-tpe-fixed",
@@ -206,6 +213,10 @@ def optuna_sampler(strategy: str, *, task: Task, seed: int, llm: LLMClient | Non
         from agenthpo.backbone import Backbone, BackboneOptions
 
         return Backbone(seed=seed, options=BackboneOptions(warping=WARP_ROWS[strategy]))
+    if strategy in OPTION_ROWS:
+        from agenthpo.backbone import Backbone, BackboneOptions
+
+        return Backbone(seed=seed, options=BackboneOptions(**OPTION_ROWS[strategy]))
     if strategy in LOO_ROWS:
         from agenthpo.backbone import Backbone, BackboneOptions
 
