@@ -183,6 +183,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         import fnmatch
 
         tasks = [t for t in tasks if not any(fnmatch.fnmatchcase(t, p) for p in args.exclude)]
+    if args.from_default:
+        if "smac" in strategies:
+            console.print("[yellow]skipping smac: it cannot start from a default[/yellow]")
+            strategies.remove("smac")
+        without = [t for t in tasks if get_task(t).default is None]
+        if without:
+            console.print(
+                f"[yellow]skipping {len(without)} task(s) without a default configuration"
+                f" ({', '.join(without[:5])}{'...' if len(without) > 5 else ''})[/yellow]"
+            )
+            tasks = [t for t in tasks if t not in without]
     seeds = args.seeds if args.seeds is not None else (1 if args.suite == "quick" else 3)
     if args.trials is None:
         args.trials = QUICK_TRIALS if args.suite == "quick" else 50
@@ -205,6 +216,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             llm if uses_llm(s) else None,
             seeding=args.seeding,
             workers=args.workers,
+            from_default=args.from_default,
         )
         for t in tasks
         for s in strategies
@@ -244,6 +256,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         "seeding": args.seeding,
         "trials": args.trials,
         "workers": args.workers,
+        "from_default": args.from_default,
         "jobs": jobs,
         "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": "python -m benchmarks " + " ".join(sys.argv[1:]),
@@ -705,6 +718,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         help="parallel workers per study, simulated in synchronous rounds (each asks while"
         " the round's other trials run); its runs are rows of their own ('[4 workers]')",
+    )
+    run.add_argument(
+        "--from-default",
+        action="store_true",
+        help="run each task's default configuration first (as the tuner runs a task file's"
+        " default_config), then the strategy; its runs are rows of their own"
+        " ('[from default]'); tasks without a default are left out",
     )
     run.add_argument(
         "--skip-done",

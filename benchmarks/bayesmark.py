@@ -40,7 +40,7 @@ from agenthpo.agent.prompts import TaskContext
 from agenthpo.space import Space
 from benchmarks.tasks import Evaluation, Objective, Task
 
-__all__ = ["DATASETS", "MODELS", "SklearnObjective", "decode", "tasks"]
+__all__ = ["DATASETS", "MODELS", "SklearnObjective", "decode", "default_config", "tasks"]
 
 # Bayesmark's parameter specs: (type, scale, low, high); "bool" has no range.
 Spec = tuple[str, str, float, float]
@@ -93,6 +93,59 @@ _LINEAR_REG: dict[str, Spec] = {
     "fit_intercept": ("bool", "", 0, 1),
     "max_iter": ("int", "log", 10, 5000),
     "tol": ("real", "log", 1e-4, 1e-1),
+}
+
+# scikit-learn's own defaults in each space's terms, for the task's default configuration
+# (:func:`default_config` clips them into the space). "unlimited" depth is the deepest the
+# space allows, a sample count (2 to split, 1 in a leaf) its smallest fraction, and the
+# features a split considers are all of them (DT) or their square root (RF).
+_SKLEARN_DEFAULTS: dict[str, dict[str, Any]] = {
+    "dt": {
+        "max_depth": 15,
+        "min_samples_split": 0.0,
+        "min_samples_leaf": 0.0,
+        "min_weight_fraction_leaf": 0.0,
+        "max_features": 1.0,
+        "min_impurity_decrease": 0.0,
+    },
+    "rf": {
+        "max_depth": 15,
+        "min_samples_split": 0.0,
+        "min_samples_leaf": 0.0,
+        "min_weight_fraction_leaf": 0.0,
+        "max_features": "sqrt",
+        "min_impurity_decrease": 0.0,
+    },
+    "svm": {"C": 1.0, "gamma": "scale", "tol": 1e-3},
+    "knn": {"n_neighbors": 5, "p": 2},
+    "mlp-sgd": {
+        "hidden_layer_sizes": 100,
+        "alpha": 1e-4,
+        "batch_size": 200,
+        "learning_rate_init": 1e-3,
+        "power_t": 0.5,
+        "tol": 1e-4,
+        "momentum": 0.9,
+        "validation_fraction": 0.1,
+    },
+    "ada": {"n_estimators": 50, "learning_rate": 1.0},
+    "linear": {
+        "C": 1.0,
+        "intercept_scaling": 1.0,
+        "alpha": 1.0,
+        "fit_intercept": True,
+        "max_iter": 1000,
+        "tol": 1e-4,
+    },
+    "lasso": {
+        "C": 1.0,
+        "intercept_scaling": 1.0,
+        "alpha": 1.0,
+        "fit_intercept": True,
+        "max_iter": 1000,
+        "tol": 1e-4,
+        "positive": False,
+    },
 }
 
 _DESCRIPTIONS = {
@@ -360,6 +413,41 @@ def decode(config: Mapping[str, Any], specs: Mapping[str, Spec]) -> dict[str, An
     return params
 
 
+def default_config(model: str, dataset: str) -> dict[str, Any]:
+    """scikit-learn's defaults for ``model`` as a configuration of its task's space: each
+    value clipped into its range, logit parameters given as logits.
+
+    Example:
+        >>> default_config("knn", "iris")
+        {'n_neighbors': 5, 'p': 2}
+        >>> round(default_config("dt", "wine")["logit_max_features"], 3)  # all features: 0.99
+        4.595
+    """
+    _, classification, facts = DATASETS[dataset]
+    mdef = MODELS[model]
+    specs = mdef.clf_space if classification else mdef.reg_space
+    natural = dict(_SKLEARN_DEFAULTS[model])
+    if natural.get("max_features") == "sqrt":
+        natural["max_features"] = math.sqrt(facts["features"]) / facts["features"]
+    if natural.get("gamma") == "scale":  # 1 / (n_features * X.var()), as SVC computes it
+        x, _ = _data(dataset)
+        natural["gamma"] = 1.0 / (x.shape[1] * float(np.var(x)))
+    config: dict[str, Any] = {}
+    for name, (kind, scale, low, high) in specs.items():
+        value = natural[name]
+        if kind == "bool":
+            config[name] = bool(value)
+            continue
+        value = min(max(float(value), low), high)
+        if scale == "logit":
+            config[f"logit_{name}"] = _logit(value)
+        elif kind == "int":
+            config[name] = round(value)
+        else:
+            config[name] = value
+    return config
+
+
 @cache
 def _data(dataset: str) -> tuple[Any, Any]:
     """The 80% split Bayesmark tunes on (the 20% test part is not used)."""
@@ -435,6 +523,7 @@ def _task(model: str, dataset: str) -> Task:
         eval_cost_s=(30.0 if slow else _COST.get(model, 0.1)),
         notes=f"{mdef.label} on {dataset}; {metric}"
         + (" (slow: 10-40 s an evaluation)" if slow else ""),
+        default=default_config(model, dataset),
     )
 
 

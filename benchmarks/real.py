@@ -407,6 +407,7 @@ def _task(example: RealExample) -> Task:
         version=example.version,
         version_note=example.version_note,
         held_out=held_out,
+        default=None if (baseline := spec.baseline()) is None else baseline[0],
     )
 
 

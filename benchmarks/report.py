@@ -116,7 +116,8 @@ def label(run: Mapping[str, Any]) -> str:
     does); runs stored before that fix drew uniformly between the schema's bounds and are
     named ``[random-uniform]``, so the two controls are never mixed in one row. ``hybrid-tpe``
     and ``centaur`` runs stored before their share became adaptive are ``[local, fixed share]``.
-    Runs with parallel workers are rows of their own: ``backbone [4 workers]``.
+    Runs with parallel workers are rows of their own: ``backbone [4 workers]``, and so are
+    runs that started from the task's default configuration: ``backbone [from default]``.
     """
     strategy = str(run["strategy"])
     llm = run.get("llm")
@@ -127,6 +128,8 @@ def label(run: Mapping[str, Any]) -> str:
     workers = int(run.get("workers", 1))
     if workers > 1:
         llm = f"{llm}, {workers} workers" if llm else f"{workers} workers"
+    if run.get("from_default"):
+        llm = f"{llm}, from default" if llm else "from default"
     return f"{strategy} [{llm}]" if llm else strategy
 
 
@@ -776,10 +779,10 @@ def _evidence(groups: Sequence[Group], strategy: str) -> str:
 
 def _best_classical(group: Group, budget: int) -> tuple[str, float] | None:
     """The best sampler at ``budget`` among those that are neither an LLM strategy nor
-    AgentHPO's own backbone (:data:`OURS`)."""
+    AgentHPO's own backbone (:data:`OURS`), with one worker and no default run first."""
     best: tuple[str, float] | None = None
     for s in group.strategies:
-        if _is_llm(s) or s in OURS or _parallel(s):
+        if _is_llm(s) or s in OURS or _parallel(s) or s.endswith("from default]"):
             continue
         h = _headline_at(group, s, budget)
         if h is not None and (best is None or h > best[1]):
@@ -1404,7 +1407,11 @@ python -m benchmarks calibrate              # only for new tasks: freezes opt an
 number of cores; each embedded-model worker uses one thread), `--skip-done` skips runs already
 stored, `--cheapest-first` runs the cheapest runs first (each run is stored when it ends, so a
 plan stopped early keeps as many tasks as time allowed; the report then compares such a
-strategy on the tasks it ran). GP needs `torch==2.13.0`; SMAC needs `pip install smac`.
+strategy on the tasks it ran). `--from-default` runs each task's default configuration
+first (scikit-learn's defaults clipped into the space, a real task's `default_config`; tabular
+tasks have none and are left out), as the tuner runs a task file's default: the control
+`backbone [from default]` for an LLM's initial design. GP needs `torch==2.13.0`; SMAC needs
+`pip install smac`.
 """
 
 

@@ -93,14 +93,19 @@ class RunSpec:
     llm: str | None = None
     seeding: Seeding = "run"
     workers: int = 1
+    from_default: bool = False
+    """Run the task's default configuration first (enqueued as the tuner enqueues a task
+    file's ``default_config``), then the strategy: the row ``[from default]``."""
 
     def __post_init__(self) -> None:
         if self.workers < 1:
             raise ValueError(f"workers must be >= 1 (got {self.workers})")
         if self.workers > 1 and self.strategy == "smac":
             raise ValueError("the SMAC baseline runs one worker only")
+        if self.from_default and self.strategy == "smac":
+            raise ValueError("the SMAC baseline cannot start from a default configuration")
 
-    def key(self) -> tuple[str, str, int, int, str | None, str, int]:
+    def key(self) -> tuple[str, str, int, int, str | None, str, int, bool]:
         """The run's identity in results files."""
         return (
             self.task,
@@ -110,6 +115,7 @@ class RunSpec:
             llm_label(self.strategy, self.llm),
             self.seeding,
             self.workers,
+            self.from_default,
         )
 
     @property
@@ -133,9 +139,9 @@ class RunSpec:
         return zlib.crc32(f"{self.task}/{self.seed}".encode()) & 0x7FFFFFFF
 
 
-def stored_key(run: Mapping[str, Any]) -> tuple[str, str, int, int, str | None, str, int]:
+def stored_key(run: Mapping[str, Any]) -> tuple[str, str, int, int, str | None, str, int, bool]:
     """A stored run's identity, as :meth:`RunSpec.key` gives it (older runs: per-run seeding,
-    one worker)."""
+    one worker, no default first)."""
     return (
         run["task"],
         run["strategy"],
@@ -144,6 +150,7 @@ def stored_key(run: Mapping[str, Any]) -> tuple[str, str, int, int, str | None, 
         run.get("llm"),
         run.get("seeding", "run"),
         int(run.get("workers", 1)),
+        bool(run.get("from_default", False)),
     )
 
 
@@ -279,6 +286,14 @@ def _run_optuna(
             llm = make_llm(spec.llm, spec.rng_seed)
     sampler = optuna_sampler(spec.strategy, task=task, seed=spec.rng_seed, llm=llm)
     study = optuna.create_study(direction=task.direction, sampler=sampler)
+    if spec.from_default:
+        if task.default is None:
+            raise ValueError(f"{task.name} has no default configuration to start from")
+        about = {
+            _keys.PROPOSED_BY: "default_config",
+            _keys.RATIONALE: "the task's default configuration, run first as a baseline",
+        }
+        study.enqueue_trial(dict(task.default), user_attrs=about)
     rec.start()
     if spec.workers > 1:
         _run_batches(study, spec, rec, tick)
@@ -492,6 +507,7 @@ def run_one(
         "rng_seed": spec.rng_seed,
         "n_trials": spec.n_trials,
         "workers": spec.workers,
+        "from_default": spec.from_default,
         "llm": llm_label(spec.strategy, spec.llm),
         "llm_model": llm_model,
         "llm_sampling": sampling,

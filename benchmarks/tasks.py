@@ -100,6 +100,10 @@ class Task:
     """What the current version changed, for the report."""
     held_out: HeldOut | None = field(default=None, repr=False, compare=False)
     """Held-out folds for the final selection (a deterministic task: see :class:`HeldOut`)."""
+    default: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    """The task's default configuration, inside its space (``None``: it has none): what a
+    user runs first, the first trial of ``--from-default`` runs and the one the LLM's
+    initial design keeps. Parameters it leaves out are the sampler's to choose."""
 
 
 @dataclass(frozen=True)

@@ -1187,3 +1187,34 @@ def test_the_fragile_section_counts_failures_by_cause_and_answers_sent_back() ->
     assert "| `tpe` | 1 | 100.0 |  | 3.0 | 1.0 | 2.0 | 0.0 |  |" in text
     assert "| `hybrid [random]` | 1 | 100.0 |  | 1.0 | 0.0 | 0.0 | 1.0 | 3.0 |" in text
     assert fragile_md([{"path": "a.json", "runs": []}], ref) == []
+
+
+def test_from_default_runs_the_tasks_default_first_and_are_rows_of_their_own() -> None:
+    from benchmarks.bayesmark import default_config
+    from benchmarks.report import label
+    from benchmarks.runner import RunSpec, run_one, stored_key
+    from benchmarks.tasks import all_tasks
+
+    plain = run_one(RunSpec("skl-knn-iris", "tpe", 0, 4))
+    first = run_one(RunSpec("skl-knn-iris", "tpe", 0, 4, from_default=True))
+    assert first["params"][0] == {"n_neighbors": 5, "p": 2}  # scikit-learn's own defaults
+    assert plain["params"][0] != first["params"][0]
+    assert first["from_default"] is True
+    assert label(first) == "tpe [from default]"
+    hybrid = {**first, "strategy": "hybrid", "llm": "random", "llm_sampling": "space"}
+    assert label(hybrid) == "hybrid [random, from default]"
+    assert stored_key(first) == RunSpec("skl-knn-iris", "tpe", 0, 4, from_default=True).key()
+    old = {k: v for k, v in plain.items() if k != "from_default"}  # stored before the flag
+    assert stored_key(old) == RunSpec("skl-knn-iris", "tpe", 0, 4).key()
+    # every scikit-learn and real task's default lies inside its space; tabular has none
+    for task in all_tasks().values():
+        if task.suite in ("sklearn", "real"):
+            assert task.default is not None, task.name
+            assert not task.space.validate(task.default), task.name
+        elif task.suite == "tabular":
+            assert task.default is None
+    assert default_config("dt", "wine")["max_depth"] == 15  # "unlimited": the deepest allowed
+    with pytest.raises(ValueError, match="default"):
+        run_one(RunSpec("hpobench-kc1", "tpe", 0, 3, from_default=True))
+    with pytest.raises(ValueError, match="default"):
+        RunSpec("skl-knn-iris", "smac", 0, 3, from_default=True)
