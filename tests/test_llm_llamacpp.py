@@ -30,6 +30,11 @@ class _FakeLlama:
     def set_cache(self, cache: Any) -> None:
         self.cache = cache
 
+    ctx = "the-context"
+
+    def create_chat_completion(self, **kwargs: Any) -> dict[str, Any]:
+        return {"choices": [{"message": {"content": "{}"}, "finish_reason": "stop"}]}
+
     def close(self) -> None:
         pass
 
@@ -43,6 +48,8 @@ class _FakeCache:
 def fake_llama(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     module = types.ModuleType("llama_cpp")
     module.Llama = _FakeLlama  # type: ignore[attr-defined]
+    module.set_threads = []  # type: ignore[attr-defined]
+    module.llama_set_n_threads = lambda ctx, n, nb: module.set_threads.append((ctx, n, nb))  # type: ignore[attr-defined]
     cache = types.ModuleType("llama_cpp.llama_cache")
     cache.LlamaRAMCache = _FakeCache  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "llama_cpp", module)
@@ -107,6 +114,68 @@ def test_the_speed_section_reports_each_variant_against_cold() -> None:
 
 
 # -- the real runtime ----------------------------------------------------------------------
+
+
+def test_threads_follow_what_the_machine_can_spare_at_each_call(
+    fake_llama: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("AGENTHPO_LLAMA_THREADS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    load = [0.1]
+    monkeypatch.setattr("os.getloadavg", lambda: (load[0], 0.0, 0.0))
+    client = LocalLlamaClient(model_path=fake_llama)
+    assert client.adaptive_threads
+    ask = [Message("user", "lr?")]
+    assert client.complete(ask).extra["threads"] == 2  # idle 2-core machine: both cores
+    llama = _FakeLlama.instances[-1]
+    assert llama.kwargs["n_threads"] == 2
+    calls = sys.modules["llama_cpp"].set_threads  # type: ignore[attr-defined]
+    assert calls == []  # loaded with 2: nothing to change
+    load[0] = 1.2  # a training run keeps one core busy
+    assert client.complete(ask).extra["threads"] == 1
+    assert calls == [("the-context", 1, 1)]
+    assert client.complete(ask).extra["threads"] == 1
+    assert len(calls) == 1  # unchanged: not set again
+    load[0] = 5.0  # overloaded: still one thread, never zero
+    assert client.complete(ask).extra["threads"] == 1
+
+
+def test_threads_the_user_fixed_stay_fixed(
+    fake_llama: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("os.getloadavg", lambda: (0.0, 0.0, 0.0))
+    client = LocalLlamaClient(model_path=fake_llama, n_threads=1)
+    assert not client.adaptive_threads
+    assert client.complete([Message("user", "lr?")]).extra["threads"] == 1
+    monkeypatch.setenv("AGENTHPO_LLAMA_THREADS", "1")
+    env_fixed = LocalLlamaClient(model_path=fake_llama)
+    assert not env_fixed.adaptive_threads
+    assert env_fixed.complete([Message("user", "lr?")]).extra["threads"] == 1
+    assert sys.modules["llama_cpp"].set_threads == []  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+@pytest.mark.llamacpp
+@pytest.mark.integration
+def test_the_real_runtime_takes_a_new_thread_count_between_calls(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agenthpo.llm import find_embedded_model
+
+    monkeypatch.delenv("AGENTHPO_LLAMA_THREADS", raising=False)
+    load = [0.0]
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("os.getloadavg", lambda: (load[0], 0.0, 0.0))
+    client = LocalLlamaClient(model_path=find_embedded_model(), prefix_cache_mb=0)
+    ask = [Message("user", "Name one optimizer.")]
+    first = client.complete(ask, max_tokens=6, seed=1, temperature=0.0)
+    load[0] = 1.0
+    second = client.complete(ask, max_tokens=6, seed=1, temperature=0.0)
+    assert (first.extra["threads"], second.extra["threads"]) == (2, 1)
+    assert first.text
+    assert second.text
+    client.close()
 
 
 @pytest.mark.slow

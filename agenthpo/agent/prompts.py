@@ -58,7 +58,7 @@ __all__ = [
     "valid_value_hint",
 ]
 
-RATIONALE_MAX_CHARS = 240
+RATIONALE_MAX_CHARS = 160
 
 SYSTEM_PROMPT = """\
 You are an expert machine-learning engineer tuning the hyperparameters of a training run.
@@ -67,8 +67,8 @@ show (divergence, overfitting, underfitting, a budget too short), and propose th
 configuration to try. Stay inside the search space exactly: use only the listed names, keep
 numbers within their bounds and pick categorical values from their choices. Never repeat a
 configuration that was already tried, nor one that differs from it only slightly. Answer with
-one JSON object and nothing else:
-{"config": {<every hyperparameter>: <value>}, "rationale": "<one short sentence on why>"}"""
+one JSON object and nothing else (the rationale: one sentence, at most 25 words):
+{"config": {<every hyperparameter>: <value>}, "rationale": "<why>"}"""
 
 
 def goal_text(context: TaskContext) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 
 from agenthpo.errors import LLMConfigError, LLMError
 from agenthpo.llm._base import LLMResponse, Message, Usage
-from agenthpo.llm._local import InProcessModel
+from agenthpo.llm._local import InProcessModel, spare_threads
 from agenthpo.llm._probe import check_llama_build
 
 __all__ = ["LocalLlamaClient"]
@@ -49,7 +50,10 @@ class LocalLlamaClient(InProcessModel):
     Args:
         model_path: A ``.gguf`` file; ``None`` means the embedded model's file.
         n_ctx: Context window in tokens.
-        n_threads: Decoding threads; ``None`` means :func:`default_threads`.
+        n_threads: Decoding threads. ``None`` (the default): before each call, the threads
+            the machine can spare then (:func:`~agenthpo.llm._local.spare_threads`: 2 on an
+            idle 2-core machine, 1 while something else keeps a core busy), unless
+            ``AGENTHPO_LLAMA_THREADS`` fixes them.
         prefix_cache_mb: Memory for the state cache in MiB (0: off, only the last prompt's
             tokens are reused). States of a 1.5B model's 2,000-token prompt take about
             60 MiB.
@@ -71,7 +75,10 @@ class LocalLlamaClient(InProcessModel):
         n_threads: int | None = None,
         prefix_cache_mb: int = 512,
     ) -> None:
+        fixed = n_threads is not None or bool(os.environ.get("AGENTHPO_LLAMA_THREADS"))
         super().__init__(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads)
+        self.adaptive_threads = not fixed
+        self._threads_now = self.n_threads
         if prefix_cache_mb < 0:
             raise LLMConfigError(f"prefix_cache_mb must be >= 0, not {prefix_cache_mb}")
         self.prefix_cache_mb = prefix_cache_mb
@@ -84,6 +91,8 @@ class LocalLlamaClient(InProcessModel):
                 raise LLMConfigError(f"llama-cpp-python is not installed; {INSTALL_HINT}") from None
             check_llama_build(self.model_path)
             start = time.perf_counter()
+            if self.adaptive_threads:
+                self.n_threads = spare_threads()
             try:
                 self._model = llama_cpp.Llama(
                     model_path=str(self.model_path),
@@ -96,6 +105,7 @@ class LocalLlamaClient(InProcessModel):
                 raise LLMConfigError(
                     f"cannot load {self.model_path} with llama-cpp-python: {exc}"
                 ) from exc
+            self._threads_now = self.n_threads
             if self.prefix_cache_mb:
                 from llama_cpp.llama_cache import LlamaRAMCache
 
@@ -138,6 +148,7 @@ class LocalLlamaClient(InProcessModel):
             kwargs["response_format"] = {"type": "json_object", "schema": schema}
         with self._lock:
             llama = self._load()
+            threads = self._set_threads(llama)
             start = time.perf_counter()
             try:
                 out = llama.create_chat_completion(**kwargs)
@@ -156,5 +167,17 @@ class LocalLlamaClient(InProcessModel):
             ),
             latency_s=latency,
             structured="json_object_schema" if schema is not None else "none",
-            extra={"finish_reason": choice.get("finish_reason")},
+            extra={"finish_reason": choice.get("finish_reason"), "threads": threads},
         )
+
+    def _set_threads(self, llama: Any) -> int:
+        """The threads this call decodes on: the ones the machine can spare now, unless the
+        user fixed them (llama.cpp's context takes a new count between calls)."""
+        if self.adaptive_threads:
+            want = spare_threads()
+            if want != self._threads_now:
+                import llama_cpp
+
+                llama_cpp.llama_set_n_threads(llama.ctx, want, want)
+                self._threads_now = want
+        return self._threads_now

@@ -41,6 +41,7 @@ __all__ = [
     "converted_model",
     "default_threads",
     "find_embedded_model",
+    "spare_threads",
 ]
 
 _logger = logging.getLogger("agenthpo")
@@ -103,6 +104,24 @@ def default_threads() -> int:
                 f"AGENTHPO_LLAMA_THREADS must be a whole number (got {env!r})"
             ) from None
     return max(1, min(4, (os.cpu_count() or 2) // 2))
+
+
+def spare_threads(*, most: int = 4) -> int:
+    """The cores nothing else is using now: the cores less the last minute's load average
+    (rounded), at least 1 and at most ``most``. On an idle 2-core machine that is 2; with a
+    training run on one of them, 1, where a second thread would spin waiting for the busy
+    core instead of decoding.
+
+    Example:
+        >>> 1 <= spare_threads() <= 4
+        True
+    """
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average on this platform: half the cores
+        return max(1, min(most, cores // 2))
+    return max(1, min(most, cores - round(load)))
 
 
 def _missing_runtime() -> list[str]:
