@@ -46,6 +46,8 @@ SPACES: dict[str, dict[str, Any]] = {
         "n": {"type": "int", "low": 1, "high": 64, "log": True},
     },
 }
+SPACES["fragile"] = SPACES["mixed"]  # the mixed bowl whose runs crash where x > 3
+FRAGILE_ABOVE = 3.0
 
 
 def _value(space: str, config: dict[str, Any]) -> float:
@@ -58,11 +60,13 @@ def _value(space: str, config: dict[str, Any]) -> float:
 def _objective(space: str) -> Callable[[optuna.Trial], float]:
     def objective(trial: optuna.Trial) -> float:
         config: dict[str, Any] = {"x": trial.suggest_float("x", -5.0, 5.0)}
-        if space == "mixed":
+        if space in ("mixed", "fragile"):
             config["kind"] = trial.suggest_categorical("kind", ["a", "b"])
         else:
             config["n"] = trial.suggest_int("n", 1, 64, log=True)
-        return _value(space, config)
+        if space == "fragile" and config["x"] > FRAGILE_ABOVE:
+            raise RuntimeError("the run crashed")
+        return _value("mixed" if space == "fragile" else space, config)
 
     return objective
 
@@ -85,7 +89,7 @@ def fake_llm(space: str, *, embedded: bool) -> ScriptedLLM:
             return dict(first[0])  # a duplicate of the first proposal
         else:
             x = round(((i * 37) % 100) / 10 - 5, 3)
-        if space == "mixed":
+        if space in ("mixed", "fragile"):
             return {"x": x, "kind": "ab"[i % 2]}
         return {"x": x, "n": 2 ** (i % 7)}
 
@@ -113,8 +117,9 @@ def _case(name: str, **spec: Any) -> dict[str, Any]:
 
 def cases() -> list[dict[str, Any]]:
     """Every recorded case: ``name``, ``via`` (``make_sampler`` or ``benchmarks``),
-    ``strategy``, ``space``, ``llm`` (``capable``, ``embedded`` or ``None``) and
-    ``options`` (the sampler options of the code at defc439)."""
+    ``strategy``, ``space``, ``llm`` (``capable``, ``embedded`` or ``None``),
+    ``options`` (the sampler options of the code at defc439) and, for the policy's later
+    fields, ``policy`` (:class:`agenthpo.policy.LLMPolicy` overrides)."""
     out: list[dict[str, Any]] = []
     for strategy in ("backbone", "auto", "tpe", "random", "cmaes", "gp"):
         for space in ("mixed", "numeric"):
@@ -174,6 +179,24 @@ def cases() -> list[dict[str, Any]]:
         out.append(
             _case(
                 name, via="make_sampler", strategy=strategy, space="mixed", llm=llm, options=options
+            )
+        )
+    # Policy fields added after the redesign: given as policy overrides (no old keyword).
+    for name, llm, fields in (
+        ("hybrid-design-capable", "capable", {"initial_design": 4}),
+        ("hybrid-candidates-capable", "capable", {"candidates": 3, "screen": True}),
+        ("hybrid-avoid-capable", "capable", {}),
+        ("hybrid-no-avoid-capable", "capable", {"avoid_failures": False}),
+    ):
+        out.append(
+            _case(
+                name,
+                via="make_sampler",
+                strategy="hybrid-tpe",
+                space="fragile" if "avoid" in name else "mixed",
+                llm=llm,
+                options={},
+                policy=fields,
             )
         )
     for label in (
@@ -243,6 +266,7 @@ def build_sampler(case: dict[str, Any], *, legacy: bool = False) -> optuna.sampl
     policy = None
     if case["strategy"] in STRATEGY_PRESETS:
         overrides = {LEGACY_OPTIONS[k]: v for k, v in options.items()}
+        overrides.update(case.get("policy", {}))
         policy = preset(STRATEGY_PRESETS[case["strategy"]], **overrides)
     return make_sampler(case["strategy"], policy=policy, **common)
 
@@ -254,6 +278,10 @@ _ATTRS = (
     _keys.LLM_CALLS,
     _keys.LLM_BATCH,
     _keys.LLM_REPAIRED,
+    _keys.INITIAL_DESIGN,
+    _keys.LLM_CANDIDATES,
+    _keys.LLM_FAILURE_REGION,
+    _keys.FAILURE_STEP,
 )
 
 
@@ -263,7 +291,7 @@ def run_case(case: dict[str, Any], *, legacy: bool = False) -> dict[str, Any]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         study = optuna.create_study(sampler=sampler)
-        study.optimize(_objective(case["space"]), n_trials=N_TRIALS)
+        study.optimize(_objective(case["space"]), n_trials=N_TRIALS, catch=(RuntimeError,))
     trials = []
     for t in study.trials:
         row: dict[str, Any] = {"params": t.params}
