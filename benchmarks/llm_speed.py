@@ -7,9 +7,12 @@ free synthetic objective, three times with the same model, seed and task:
   each call);
 * ``last-prompt``: llama.cpp keeps the previous prompt's tokens and re-evaluates from the
   first token that differs (the runtime's own behaviour, no state cache);
-* ``state-cache``: :class:`agenthpo.llm.LocalLlamaClient`'s default, which also keeps the
+* ``state-cache``: :class:`agenthpo.llm.LocalLlamaClient`'s cache, which also keeps the
   evaluated states of earlier prompts in memory, so a proposal after another kind of call
-  (an analysis of a command task's run) reuses the last proposal's stable beginning.
+  (an analysis of a command task's run) reuses the last proposal's stable beginning;
+* ``spare-threads``: the client's defaults: the state cache, and before each call the
+  threads the machine can spare then (:func:`agenthpo.llm._local.spare_threads`) instead of
+  the fixed ``--threads`` of the other variants.
 
 Each row reports the median and mean seconds per proposal, the prompt and answer tokens, and
 the ratio to ``cold`` measured in the same run (the machines are noisy; compare ratios).
@@ -19,7 +22,7 @@ differ; the answers are still drawn from the same model.
 
 Example:
     >>> sorted(VARIANTS)
-    ['cold', 'last-prompt', 'state-cache']
+    ['cold', 'last-prompt', 'spare-threads', 'state-cache']
 """
 
 from __future__ import annotations
@@ -42,8 +45,10 @@ __all__ = ["VARIANTS", "objective", "speed_rows"]
 
 _logger = logging.getLogger("benchmarks")
 
-VARIANTS: dict[str, int] = {"cold": 0, "last-prompt": 0, "state-cache": 512}
+VARIANTS: dict[str, int] = {"cold": 0, "last-prompt": 0, "state-cache": 512, "spare-threads": 512}
 """Each variant's state cache in MiB (``cold`` also resets the context before each call)."""
+ADAPTIVE: frozenset[str] = frozenset({"spare-threads"})
+"""The variants whose threads the client chooses per call (the others: ``--threads``)."""
 
 
 def objective(config: Mapping[str, Any]) -> dict[str, float]:
@@ -95,6 +100,7 @@ class _Timed:
                 "seconds": time.perf_counter() - start,
                 "prompt_tokens": out.usage.prompt_tokens,
                 "completion_tokens": out.usage.completion_tokens,
+                "threads": out.extra.get("threads"),
                 "text": out.text,
             }
         )
@@ -119,7 +125,9 @@ def speed_rows(
     texts: dict[str, list[str]] = {}
     for variant in variants:
         client = LocalLlamaClient(
-            model_path=model_path, n_threads=threads, prefix_cache_mb=VARIANTS[variant]
+            model_path=model_path,
+            n_threads=None if variant in ADAPTIVE else threads,
+            prefix_cache_mb=VARIANTS[variant],
         )
         client.check()  # the load is not a proposal's time
         timed = _Timed(client, cold=variant == "cold")
@@ -147,6 +155,7 @@ def speed_rows(
                 "median_prompt_tokens": _median([c["prompt_tokens"] for c in proposals]),
                 "median_answer_tokens": _median([c["completion_tokens"] for c in proposals]),
                 "seconds": [round(s, 3) for s in seconds],
+                "threads": sorted({c["threads"] for c in proposals if c["threads"]}),
             }
         )
         if tick:

@@ -974,21 +974,25 @@ def _llm_speed_md(data: Mapping[str, Any] | None) -> list[str]:
         f" {meta.get('trials')} trials of the `agent` strategy on a function task;"
         " proposals count repair rounds). `cold` evaluates every prompt from its first token;"
         " `last-prompt` reuses the previous prompt's tokens (llama.cpp's own behaviour);"
-        " `state-cache` also keeps earlier prompts' states in memory (the client's default)."
-        " Ratios are to `cold` in the same run.",
+        " `state-cache` also keeps earlier prompts' states in memory; `spare-threads` is the"
+        " client's default: the state cache on the threads the machine can spare at each call"
+        " (the others run on the fixed thread count). Ratios are to `cold` in the same run;"
+        f" load average at the start: {meta.get('host', {}).get('loadavg_1min', '?')}.",
         "",
-        "| variant | proposals | median s | mean s | prompt tokens (median) | x cold |"
-        " same answers |",
-        "|---|---|---|---|---|---|---|",
+        "| variant | threads | proposals | median s | mean s | prompt tokens (median) |"
+        " answer tokens (median) | x cold | same answers |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in data.get("speed", []):
 
         def num(v: Any, fmt: str) -> str:
             return format(v, fmt) if isinstance(v, (int, float)) else "-"
 
+        threads = ", ".join(str(t) for t in r.get("threads") or [meta.get("threads")])
         out.append(
-            f"| {r['variant']} | {r['proposals']} | {num(r['median_s'], '.1f')} |"
+            f"| {r['variant']} | {threads} | {r['proposals']} | {num(r['median_s'], '.1f')} |"
             f" {num(r['mean_s'], '.1f')} | {num(r['median_prompt_tokens'], '.0f')} |"
+            f" {num(r.get('median_answer_tokens'), '.0f')} |"
             f" {num(r['ratio_to_cold'], '.2f')} | {r.get('same_answers_as_cold')} |"
         )
     out.append("")

@@ -86,7 +86,12 @@ def test_the_speed_section_reports_each_variant_against_cold() -> None:
 
     assert "Not run yet" in _llm_speed_md(None)[0]
     data = {
-        "meta": {"command": "python -m benchmarks llm-speed m.gguf", "llm": "llamacpp:m"},
+        "meta": {
+            "command": "python -m benchmarks llm-speed m.gguf",
+            "llm": "llamacpp:m",
+            "threads": 1,
+            "host": {"loadavg_1min": 0.2},
+        },
         "speed": [
             {
                 "variant": "cold",
@@ -103,14 +108,28 @@ def test_the_speed_section_reports_each_variant_against_cold() -> None:
                 "median_s": 5.0,
                 "mean_s": 6.0,
                 "median_prompt_tokens": 900,
+                "median_answer_tokens": 80,
                 "ratio_to_cold": 0.25,
                 "same_answers_as_cold": True,
+            },
+            {
+                "variant": "spare-threads",
+                "threads": [2],
+                "proposals": 8,
+                "median_s": 3.0,
+                "mean_s": 3.5,
+                "median_prompt_tokens": 900,
+                "median_answer_tokens": 80,
+                "ratio_to_cold": 0.15,
+                "same_answers_as_cold": False,
             },
         ],
     }
     text = "\n".join(_llm_speed_md(data))
-    assert "| state-cache | 8 | 5.0 | 6.0 | 900 | 0.25 | True |" in text
-    assert "| cold | 8 | 20.0 | 21.0 | 900 | 1.00 | True |" in text
+    assert "| state-cache | 1 | 8 | 5.0 | 6.0 | 900 | 80 | 0.25 | True |" in text
+    assert "| cold | 1 | 8 | 20.0 | 21.0 | 900 | - | 1.00 | True |" in text
+    assert "| spare-threads | 2 | 8 | 3.0 | 3.5 | 900 | 80 | 0.15 | False |" in text
+    assert "load average at the start: 0.2" in text
 
 
 # -- the real runtime ----------------------------------------------------------------------
@@ -209,7 +228,8 @@ def test_the_speed_benchmark_runs_every_variant_on_a_real_model() -> None:
     from benchmarks.llm_speed import speed_rows
 
     rows = speed_rows(find_embedded_model(), n_trials=3)
-    assert [r["variant"] for r in rows] == ["cold", "last-prompt", "state-cache"]
+    assert [r["variant"] for r in rows] == ["cold", "last-prompt", "state-cache", "spare-threads"]
+    assert rows[-1]["threads"]  # the threads its calls chose are recorded
     for r in rows:
         assert r["proposals"] >= 1
         assert r["median_s"] > 0
