@@ -201,7 +201,8 @@ def relabel_trials(
 ) -> list[FrozenTrial]:
     """``trials`` with each parameter of ``distributions`` labelled with its distribution
     there (copies; the trials themselves are left alone), leaving out every trial whose
-    value of such a parameter lies outside it.
+    value of such a parameter lies outside it. Sets ``FrozenTrial.distributions`` on a
+    shallow copy (Optuna 5.0.0 to 5.1.0).
 
     Example:
         >>> from optuna.distributions import FloatDistribution
