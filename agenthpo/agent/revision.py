@@ -34,7 +34,7 @@ Example:
     >>> change.status, change.kind, change.new
     ('accepted', 'shift', (0.0001, 1.0))
     >>> space_in_force(space, {"agenthpo_space_revision_1": {"changes": [change.to_attr()]}})["lr"]
-    FloatParam(type='float', low=0.0001, high=1.0, log=True, step=None, limits=None, description=None, condition=None)
+    FloatParam(type='float', low=0.0001, high=1.0, log=True, step=None, description=None, limits=None, condition=None)
 """  # noqa: E501
 
 from __future__ import annotations

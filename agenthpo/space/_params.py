@@ -84,8 +84,8 @@ class FloatParam(pydantic.BaseModel):
     high: float
     log: bool = False
     step: float | None = None
-    limits: tuple[float, float] | None = None
     description: str | None = None
+    limits: tuple[float, float] | None = None
     condition: dict[str, list[StrictBool | StrictInt | StrictFloat | StrictStr]] | None = None
 
     _cond = pydantic.field_validator("condition", mode="before")(_listify_condition)
@@ -123,8 +123,8 @@ class IntParam(pydantic.BaseModel):
     high: int
     log: bool = False
     step: int = 1
-    limits: tuple[int, int] | None = None
     description: str | None = None
+    limits: tuple[int, int] | None = None
     condition: dict[str, list[StrictBool | StrictInt | StrictFloat | StrictStr]] | None = None
 
     _cond = pydantic.field_validator("condition", mode="before")(_listify_condition)
