@@ -42,6 +42,7 @@ OLDEST = .venv-optuna-oldest
 OLDEST_PYTHON = $(OLDEST)/bin/python
 SITE_PACKAGES = import sysconfig; print(sysconfig.get_paths()["purelib"])
 OPTUNA_TESTS = agenthpo/_optuna.py agenthpo/backbone.py agenthpo/agent/screen.py \
+	tests/test_space_revision.py \
 	agenthpo/agent/explain.py tests/test_optuna_internals.py tests/test_optuna_private.py \
 	tests/test_optuna_contract.py tests/test_backbone.py tests/test_screen.py \
 	tests/test_explain.py tests/test_seeding.py tests/test_lifecycle.py

@@ -42,6 +42,10 @@ INITIAL_DESIGN = "initial_design"
 # "values": [each candidate's acquisition], "own": the backbone proposal's, "ran": "llm" or
 # "backbone", "index": the candidate that ran (from 1) or None, "configs": the candidates}
 LLM_CANDIDATES = "llm_candidates"
+# The trial at which the search space was revised (agenthpo.agent.reviser): {"round": K,
+# "accepted": n, "rejected": m, "summary": one line, "prompt_tokens", "completion_tokens"}, or
+# {"round": K, "failed": reason}; the revision itself is the study's agenthpo_space_revision_K
+SPACE_REVISION = "space_revision"
 STRATEGY = "strategy"
 BACKBONE_MEMBER = "backbone_member"  # the backbone sampler that served the trial ("gp", ...)
 
@@ -83,3 +87,12 @@ STUDY_POLICY = "agenthpo_policy"
 # {"trial": n, "asked": k, "got": j, "default": number or None, "failed": reason}: the LLM's
 # initial design, claimed by the trial that asks for it (once per study)
 STUDY_INITIAL_DESIGN = "agenthpo_initial_design"
+# The K-th revision of the search space (agenthpo.agent.revision), one attribute per revision
+# (K from 1) so that workers never rewrite each other's: {"round": K, "at_trial": n,
+# "completed": trials completed then, "state": "asking" | "done" | "failed", "failed": reason,
+# "model", "prompt_tokens", "completion_tokens", "changes": [{"at_trial", "param", "old":
+# {"low", "high"}, "new": {"low", "high"}, "rationale", "evidence": [trial numbers],
+# "status": "accepted" | "rejected", "reason": why rejected or what was adjusted, "kind":
+# "narrow" | "widen" | "shift"}]}. The space in force is the task's with every accepted
+# change applied in order.
+STUDY_SPACE_REVISION = "agenthpo_space_revision_"

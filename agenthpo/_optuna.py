@@ -29,7 +29,7 @@ Example:
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -47,12 +47,15 @@ __all__ = [
     "cmaes_distribution",
     "cmaes_trials",
     "contains",
+    "forget_search_spaces",
     "gp_acquisition",
     "gp_last_model",
     "gp_loo_rank_correlation",
     "gp_posterior",
     "journal_forget_read_offsets",
     "n_startup_trials",
+    "relabel_trials",
+    "relabelled_study",
     "reseed_random_states",
     "set_trial_system_attr",
     "set_trial_user_attr",
@@ -165,6 +168,129 @@ def uniform_draw(
     trans = _SearchSpaceTransform(dict(distributions))
     drawn: dict[str, Any] = trans.untransform(state.uniform(trans.bounds[:, 0], trans.bounds[:, 1]))
     return drawn
+
+
+# -- a study whose trials carry revised distributions -------------------------------------------
+class _RelabelledStudy(Study):
+    """``study`` as its samplers read it after a revision of its space: see
+    :func:`relabelled_study`. It shares the study's storage, ids and caches (its
+    ``__dict__``), so whatever it writes goes to the study; only the trials it reads
+    differ."""
+
+    def __init__(
+        self, study: Study, distributions: Mapping[str, BaseDistribution]
+    ) -> None:  # no super().__init__: it shares the study's state instead of opening a new one
+        self.__dict__.update(study.__dict__)
+        self._agenthpo_study = study
+        self._agenthpo_distributions = dict(distributions)
+
+    def _get_trials(
+        self,
+        deepcopy: bool = True,
+        states: Container[TrialState] | None = None,
+        use_cache: bool = False,
+    ) -> list[FrozenTrial]:
+        trials = self._agenthpo_study._get_trials(
+            deepcopy=deepcopy, states=states, use_cache=use_cache
+        )
+        return relabel_trials(trials, self._agenthpo_distributions)
+
+
+def relabel_trials(
+    trials: Sequence[FrozenTrial], distributions: Mapping[str, BaseDistribution]
+) -> list[FrozenTrial]:
+    """``trials`` with each parameter of ``distributions`` labelled with its distribution
+    there (copies; the trials themselves are left alone), leaving out every trial whose
+    value of such a parameter lies outside it. Sets ``FrozenTrial.distributions`` on a
+    shallow copy (Optuna 5.0.0 to 5.1.0).
+
+    Example:
+        >>> from optuna.distributions import FloatDistribution
+        >>> from optuna.trial import create_trial
+        >>> old = FloatDistribution(0, 10)
+        >>> trials = [create_trial(params={"x": x}, distributions={"x": old}, value=x)
+        ...           for x in (1.0, 8.0)]
+        >>> [(t.params, t.distributions["x"].high) for t in relabel_trials(
+        ...     trials, {"x": FloatDistribution(0, 5)})]
+        [({'x': 1.0}, 5.0)]
+    """
+    out: list[FrozenTrial] = []
+    for trial in trials:
+        changed = {
+            name: dist
+            for name, dist in distributions.items()
+            if name in trial.distributions and trial.distributions[name] != dist
+        }
+        if not changed:
+            out.append(trial)
+            continue
+        if not all(contains(dist, trial.params[name]) for name, dist in changed.items()):
+            continue
+        relabelled = copy.copy(trial)
+        relabelled.distributions = {**trial.distributions, **changed}
+        out.append(relabelled)
+    return out
+
+
+def relabelled_study(study: Study, distributions: Mapping[str, BaseDistribution]) -> Study:
+    """A view of ``study`` in which every trial carries ``distributions`` (a revised search
+    space's) for those parameters, and trials whose value of one lies outside it are left
+    out: the study as a sampler should see it after a revision of its space.
+
+    Optuna's samplers model only the parameters whose distribution is the same in every
+    trial (``IntersectionSearchSpace``): a parameter whose range was revised would drop out
+    of GP's, TPE's and CMA-ES's model. The view overrides ``Study._get_trials``, which
+    ``get_trials``, ``trials`` and the samplers read (Optuna 5.0.0 to 5.1.0); writes go to the
+    study. A view of a view is the view.
+
+    Example:
+        >>> import optuna
+        >>> from optuna.distributions import FloatDistribution
+        >>> optuna.logging.set_verbosity(optuna.logging.WARNING)
+        >>> study = optuna.create_study()
+        >>> study.optimize(lambda t: t.suggest_float("x", 0, 10), n_trials=3)
+        >>> view = relabelled_study(study, {"x": FloatDistribution(0, 20)})
+        >>> {t.distributions["x"].high for t in view.trials}
+        {20.0}
+    """
+    if isinstance(study, _RelabelledStudy):
+        study = study._agenthpo_study
+    return _RelabelledStudy(study, distributions)
+
+
+def forget_search_spaces(sampler: object) -> None:
+    """Makes ``sampler`` (and every sampler inside it, a :class:`~agenthpo.backbone.Switching`
+    backbone's members too) compute its search space again from all trials.
+
+    Optuna's ``IntersectionSearchSpace`` computes the intersection incrementally: it keeps
+    the result for the trials it has seen (``_search_space``, ``_cached_trial_number``), and
+    TPE's group decomposition keeps every distribution it has seen
+    (``_GroupDecomposedSearchSpace._search_space``); after a revision relabels the trials
+    (:func:`relabelled_study`) they would still hold the old ranges (Optuna 5.0.0 to 5.1.0).
+    """
+    from optuna.search_space import IntersectionSearchSpace
+    from optuna.search_space.group_decomposed import (
+        _GroupDecomposedSearchSpace,
+        _SearchSpaceGroup,
+    )
+
+    def visit(value: object, seen: set[int]) -> None:
+        if id(value) in seen:
+            return
+        seen.add(id(value))
+        if isinstance(value, IntersectionSearchSpace):
+            value._search_space = None
+            value._cached_trial_number = -1
+        elif isinstance(value, _GroupDecomposedSearchSpace):
+            value._search_space = _SearchSpaceGroup()
+        elif isinstance(value, BaseSampler):
+            for inner in list(vars(value).values()):
+                visit(inner, seen)
+        elif isinstance(value, dict):
+            for inner in list(value.values()):
+                visit(inner, seen)
+
+    visit(sampler, set())
 
 
 # -- samplers' state -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ __all__ = [
     "LLMResponseError",
     "LLMUnavailableWarning",
     "SpaceError",
+    "SpaceRevisionWarning",
     "StorageError",
     "TaskError",
 ]
@@ -66,4 +67,15 @@ class LLMUnavailableWarning(UserWarning):
 
     Issued once per sampler, with the cause; ``require_llm=True`` makes it an
     :class:`LLMRequiredError` instead.
+    """
+
+
+class SpaceRevisionWarning(UserWarning):
+    """A revision of the search space cannot take full effect in this study.
+
+    Issued once per parameter and sampler when an objective suggests a revised parameter
+    over a range of its own (``trial.suggest_float("lr", 1e-5, 0.1)``) instead of the
+    revised one: a narrowed range still holds (the sampler proposes inside it), a widened
+    one cannot. Suggest from :meth:`agenthpo.AgentSampler.space_in_force` to follow
+    revisions.
     """

@@ -34,6 +34,8 @@ acquisition rates it at least as high as the backbone's proposal, :mod:`agenthpo
                    in place of the backbone's first random trials, then 25% (adaptive)
 ``hybrid-judge``   ``hybrid`` with 3 candidates per LLM turn, of which the backbone's acquisition
                    runs the best, or its own proposal when it rates that higher
+``hybrid-revise``  ``hybrid`` whose LLM may also revise the search space's numeric ranges after
+                   every 10 completed trials, at most 3 times (:mod:`agenthpo.agent.revision`)
 =================  ===============================================================================
 
 With the embedded model every preset asks without repair rounds (``repair_rounds=0``): a
@@ -141,6 +143,17 @@ class LLMPolicy:
             (:class:`~agenthpo.errors.LLMRequiredError`) instead of leaving its trials to the
             backbone.
         record_calls: Store every request and response on its trial (audit and replay).
+        revise_space_every: Let the LLM revise the search space (:mod:`agenthpo.agent.revision`)
+            each time this many more trials have completed past the warm-up: revision ``k``
+            is due at the first trial to start once ``warmup + k * revise_space_every``
+            trials completed. At a revision the LLM may narrow or widen numeric ranges, with
+            the trials that show why; each change is validated (a narrowed range keeps the
+            best trials' values, a widening needs best trials near that bound and goes at
+            most one range width, or one decade on a log scale, beyond it), stored on the
+            study (``agenthpo_space_revision_K``) and the backbone continues on the revised
+            space. Single objective only; needs the task's space. 0: never.
+        revise_space_max: The most revisions a study makes (each one LLM call, whatever it
+            changes).
 
     Example:
         >>> LLMPolicy(warmup=10, share=0.25).share
@@ -170,6 +183,8 @@ class LLMPolicy:
     avoid_failures: bool = True
     require_llm: bool = False
     record_calls: bool = True
+    revise_space_every: int = 0
+    revise_space_max: int = 3
 
     def __post_init__(self) -> None:
         for name in (
@@ -189,6 +204,8 @@ class LLMPolicy:
             ("initial_design", 0),
             ("candidates", 1),
             ("repair_rounds", 0),
+            ("revise_space_every", 0),
+            ("revise_space_max", 0),
         ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
@@ -405,6 +422,12 @@ PRESETS: Mapping[str, Preset] = {
             "3 start-up trials, then 25% (adaptive); the backbone picks among 3 candidates"
             " per turn, or keeps its own",
             _HYBRID.replace(candidates=3),
+        ),
+        _preset(
+            "hybrid-revise",
+            "3 start-up trials, then 25% (adaptive); the LLM may revise the space's numeric"
+            " ranges after every 10 completed trials, at most 3 times",
+            _HYBRID.replace(revise_space_every=10),
         ),
     )
 }

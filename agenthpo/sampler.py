@@ -51,7 +51,7 @@ from optuna.search_space import IntersectionSearchSpace
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-from agenthpo import _keys
+from agenthpo import _keys, _optuna
 from agenthpo._seeding import reseed, trial_seed
 from agenthpo.agent.backbone_proposals import REDRAWS, BackboneProposals
 from agenthpo.agent.budget import cost, spent
@@ -64,11 +64,13 @@ from agenthpo.agent.recorder import (
     Recorder,
     clip,
 )
+from agenthpo.agent.reviser import Reviser
+from agenthpo.agent.revision import RangeChange, accepted_changes, space_in_force
 from agenthpo.agent.schedule import backbone_label, describe, llm_turn, slot, turn
 from agenthpo.agent.schedule import trust as schedule_trust
 from agenthpo.agent.screen import OutsideScreen, Screen, ScreenVerdict
 from agenthpo.agent.trust import Trust
-from agenthpo.errors import LLMRequiredError, LLMUnavailableWarning
+from agenthpo.errors import LLMRequiredError, LLMUnavailableWarning, SpaceRevisionWarning
 from agenthpo.llm import LLMClient, resolve_llm
 from agenthpo.policy import (
     CAPABLE,
@@ -143,8 +145,8 @@ class AgentSampler(BaseSampler):
         self._space = space
         self._seed = seed
         self._backbone = backbone if backbone is not None else TPESampler(seed=seed)
-        self._screen = Screen(self._backbone, seed=seed)
-        self._own = BackboneProposals(self._backbone)
+        self._screen = Screen(self._backbone, seed=seed, view=self._model_view)
+        self._own = BackboneProposals(self._backbone, view=self._model_view)
         preset = _as_preset(policy)
         preset = from_legacy_options(
             preset, legacy, caller="AgentSampler", can_screen=self._screen.can_judge
@@ -165,8 +167,16 @@ class AgentSampler(BaseSampler):
                 embedded=dataclasses.replace(preset.embedded, screen=False, candidates=1),
             )
         self._preset = preset
+        if self._revises() and space is None:
+            raise ValueError("LLMPolicy.revise_space_every needs the search space (space=...)")
         self._fixed: tuple[str, LLMPolicy] | None = None  # (study name, policy in force)
         self._proposer = Proposer(context=context, hidden_metrics=tuple(hidden_metrics))
+        self._reviser = Reviser(
+            context_for=self._proposer.context_for, hidden_metrics=tuple(hidden_metrics)
+        )
+        # (study name, accepted revisions) the backbone's search-space caches were reset for
+        self._revisions_seen: tuple[str, int] = ("", 0)
+        self._warned_revised: set[tuple[str, str]] = set()  # (study, parameter)
         self._intersection = IntersectionSearchSpace()
         self.llm_failure: str | None = None
         """The first LLM error of this sampler's life (``None`` while the LLM answers)."""
@@ -365,7 +375,7 @@ class AgentSampler(BaseSampler):
         if not policy.screen:
             return None
         search_space = self.infer_relative_search_space(study, _probe(number))
-        space = self._space_for(search_space)
+        space = self._space_for(study, search_space)
         # The backbone draws its own proposal in a copy of the study held in memory, so that
         # the draw writes nothing to the study and no other worker takes a half-made trial.
         mirror = optuna.create_study(
@@ -374,7 +384,11 @@ class AgentSampler(BaseSampler):
             sampler=self._backbone,
         )
         mirror.add_trials(
-            [t for t in study.get_trials(deepcopy=False) if t.state != TrialState.WAITING]
+            [
+                t
+                for t in self._model_view(study).get_trials(deepcopy=False)
+                if t.state != TrialState.WAITING
+            ]
         )
         own: dict[str, Any] = {}
         for attempt in range(REDRAWS + 1):
@@ -413,9 +427,10 @@ class AgentSampler(BaseSampler):
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
-        """The task's space, or the intersection of finished trials' spaces."""
+        """The space in force (the task's, revised as the study's revisions say:
+        :meth:`space_in_force`), or the intersection of finished trials' spaces."""
         if self._space is not None:
-            return self._space.to_optuna()
+            return self.space_in_force(study).to_optuna()
         return {
             name: dist
             for name, dist in self._intersection.calculate(study).items()
@@ -473,7 +488,7 @@ class AgentSampler(BaseSampler):
         elif turn_ < policy.warmup:
             why = f"its turn: the first {policy.warmup} trials are its warm-up"
         Recorder.store(study, trial, {_keys.PROPOSED_BY: "backbone"})
-        space = self._space_for(search_space)
+        space = self._space_for(study, search_space)
         config = self._own.fresh(study, trial, search_space, space, seed=self._seed)
         return self._explained(study, trial, config, why, search_space, policy)
 
@@ -487,7 +502,7 @@ class AgentSampler(BaseSampler):
     ) -> dict[str, Any]:
         """The LLM's trial: its proposal, unless it fails, the screen refuses it or another
         worker took it meanwhile (the backbone proposes then)."""
-        space = self._space_for(search_space)
+        space = self._space_for(study, search_space)
         extra_note: str | None = None
         shown: dict[str, Any] | None = None  # the backbone's proposal, shown to the LLM
         if policy.show_backbone:
@@ -562,9 +577,11 @@ class AgentSampler(BaseSampler):
         why = f"LLM fallback: {outcome.kind}"
         return self._explained(study, trial, config, why, search_space, policy)
 
-    def _space_for(self, search_space: dict[str, BaseDistribution]) -> Space:
-        """The task's space, or one read from Optuna's distributions without a task."""
-        return self._space if self._space is not None else Space.from_optuna(search_space)
+    def _space_for(self, study: Study, search_space: dict[str, BaseDistribution]) -> Space:
+        """The space in force, or one read from Optuna's distributions without a task."""
+        if self._space is None:
+            return Space.from_optuna(search_space)
+        return self.space_in_force(study)
 
     def _explained(
         self,
@@ -578,7 +595,7 @@ class AgentSampler(BaseSampler):
         """The backbone's ``config`` for the trial, with its reason stored; with
         ``avoid_failures``, first moved out of where earlier runs failed."""
         if policy.avoid_failures:
-            space = self._space_for(search_space)
+            space = self._space_for(study, search_space)
             config, moved = self._own.out_of_failures(study, trial, config, space)
             if moved:
                 Recorder.store(study, trial, {_keys.FAILURE_STEP: moved})
@@ -676,6 +693,83 @@ class AgentSampler(BaseSampler):
         )
         return {name: chosen.config[name] for name in search_space if name in chosen.config}
 
+    # -- revisions of the search space --------------------------------------------------------
+    def _revises(self) -> bool:
+        """Whether the policy revises the space for some model (before resolving it)."""
+        return bool(
+            self._preset.capable.revise_space_every or self._preset.embedded.revise_space_every
+        )
+
+    def space_in_force(self, study: Study) -> Space:
+        """The space new trials of ``study`` are drawn from: the sampler's space with every
+        revision the study accepted (``LLMPolicy.revise_space_every``;
+        :mod:`agenthpo.agent.revision`) applied. An objective of one's own suggests from
+        it to follow the revisions.
+
+        Raises:
+            ValueError: The sampler has no space (it infers one from the trials).
+
+        Example:
+            >>> sampler = AgentSampler(space=space, policy="hybrid-revise")  # doctest: +SKIP
+            >>> def objective(trial):  # doctest: +SKIP
+            ...     lr = sampler.space_in_force(trial.study)["lr"]
+            ...     return train(trial.suggest_float("lr", lr.low, lr.high, log=True))
+        """
+        if self._space is None:
+            raise ValueError("AgentSampler.space_in_force needs the sampler's space (space=...)")
+        return space_in_force(self._space, study.user_attrs)
+
+    def _revised(self, study: Study) -> tuple[Space, list[RangeChange]] | None:
+        """The space in force and the accepted changes, when the study has any."""
+        if self._space is None:
+            return None
+        attrs = study.user_attrs
+        changes = accepted_changes(attrs)
+        if not changes:
+            return None
+        return space_in_force(self._space, attrs), changes
+
+    def _model_view(self, study: Study) -> Study:
+        """The study as the backbone reads it: after revisions of the space, every trial
+        labelled with the revised distributions and those whose values a narrowed range
+        left out dropped (:func:`agenthpo._optuna.relabelled_study`); else the study."""
+        revised = self._revised(study)
+        if revised is None:
+            return study
+        space, changes = revised
+        seen = (study.study_name, len(changes))
+        if seen != self._revisions_seen:
+            # the backbone's cached search spaces hold the ranges before the revision
+            _optuna.forget_search_spaces(self._backbone)
+            self._revisions_seen = seen
+        distributions = space.to_optuna()
+        names = {c.param for c in changes if c.param in distributions}
+        return _optuna.relabelled_study(study, {n: distributions[n] for n in names})
+
+    def _warn_if_fixed(
+        self, study: Study, trial: FrozenTrial, space: Space, changes: Sequence[RangeChange]
+    ) -> None:
+        """Warns (once per parameter) when ``trial`` suggested a revised parameter over
+        another range than the one in force: an objective with its own fixed ranges."""
+        distributions = space.to_optuna()
+        for name in dict.fromkeys(c.param for c in changes):
+            used = trial.distributions.get(name)
+            if used is None or name not in distributions or used == distributions[name]:
+                continue
+            if (study.study_name, name) in self._warned_revised:
+                continue
+            self._warned_revised.add((study.study_name, name))
+            revised = distributions[name]
+            text = (
+                f"the space revision of {name} ({_bounds(revised)}) cannot take full effect:"
+                f" the objective suggests {name} over {_bounds(used)} itself. A narrowed"
+                " range still holds (the sampler proposes inside it); a widened one cannot."
+                f" Suggest {name} from AgentSampler.space_in_force(trial.study) to follow"
+                " revisions."
+            )
+            _logger.warning(text)
+            warnings.warn(SpaceRevisionWarning(text), stacklevel=3)
+
     # -- the initial design -----------------------------------------------------------------
     def _designs(self) -> bool:
         """Whether the policy asks for an initial design for some model (before resolving
@@ -755,7 +849,7 @@ class AgentSampler(BaseSampler):
         if asked <= 0:
             study.set_user_attr(_keys.STUDY_INITIAL_DESIGN, {**record, "got": 0})
             return None
-        space = self._space_for(search_space)
+        space = self._space_for(study, search_space)
         shown = None
         if default is not None:
             shown = {k: v for k, v in default.params.items() if k in space.names}
@@ -898,8 +992,10 @@ class AgentSampler(BaseSampler):
             return False
         if any(t.state == TrialState.WAITING for t in trials):
             return False  # an enqueued trial runs next; it needs no proposal
+        if self._revises() and self._reviser.due(study, number, policy) is not None:
+            return False  # the space is revised when the trial starts: ask on the new one
         if self._space is not None:
-            space = self._space
+            space = self.space_in_force(study)
         else:
             inferred = {
                 name: dist
@@ -923,12 +1019,14 @@ class AgentSampler(BaseSampler):
     ) -> Any:
         """Delegates to the backbone."""
         self._refuse_if_single_only(study)
-        return self._backbone.sample_independent(study, trial, param_name, param_distribution)
+        view = self._model_view(study)
+        return self._backbone.sample_independent(view, trial, param_name, param_distribution)
 
     def before_trial(self, study: Study, trial: FrozenTrial) -> None:
         """Reseeds the backbone for this trial (when seeded), labels the task's default
-        configuration as the first of an initial design (``LLMPolicy.initial_design``), then
-        delegates to the backbone.
+        configuration as the first of an initial design (``LLMPolicy.initial_design``),
+        revises the search space when a revision is due (``LLMPolicy.revise_space_every``),
+        then delegates to the backbone.
 
         The backbone's draws then depend on the seed and the trial number, not on how many
         draws this process made before: a seeded study stays reproducible, and workers or
@@ -938,7 +1036,14 @@ class AgentSampler(BaseSampler):
             reseed(self._backbone, trial_seed(self._seed, trial.number))
         if self._designs() and "fixed_params" in trial.system_attrs:
             self._label_default(study, trial)
-        self._backbone.before_trial(study, trial)
+        if self._revises():
+            policy = self.policy(study)
+            k = self._reviser.due(study, trial.number, policy)
+            if k is not None and self._space is not None:
+                self._reviser.revise(
+                    study, trial, self._space, policy, llm=self.llm, seed=self._seed, k=k
+                )
+        self._backbone.before_trial(self._model_view(study), trial)
 
     def after_trial(
         self,
@@ -947,8 +1052,12 @@ class AgentSampler(BaseSampler):
         state: TrialState,
         values: Sequence[float] | None,
     ) -> None:
-        """Delegates to the backbone."""
-        self._backbone.after_trial(study, trial, state, values)
+        """Delegates to the backbone; warns when the objective suggested a revised parameter
+        over a range of its own (:class:`~agenthpo.errors.SpaceRevisionWarning`)."""
+        revised = self._revised(study)
+        if revised is not None:
+            self._warn_if_fixed(study, trial, *revised)
+        self._backbone.after_trial(self._model_view(study), trial, state, values)
 
     def _refuse_if_single_only(self, study: Study) -> None:
         """Several objectives need a backbone that handles them (TPE, random, GP; not CMA-ES)."""
@@ -998,3 +1107,9 @@ def _probe(number: int) -> FrozenTrial:
         intermediate_values={},
         trial_id=-1,
     )
+
+
+def _bounds(distribution: BaseDistribution) -> str:
+    """``0.001 to 0.1`` for a numeric distribution."""
+    low, high = getattr(distribution, "low", "?"), getattr(distribution, "high", "?")
+    return f"{low:g} to {high:g}" if isinstance(low, (int, float)) else f"{low} to {high}"

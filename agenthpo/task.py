@@ -121,6 +121,8 @@ class PolicySection(BaseModel):
     duplicate_tolerance: float | None = Field(default=None, ge=0)
     avoid_failures: bool | None = None
     record_calls: bool | None = None
+    revise_space_every: int | None = Field(default=None, ge=0, le=100_000)
+    revise_space_max: int | None = Field(default=None, ge=0, le=100)
 
     @field_validator("preset")
     @classmethod

@@ -41,6 +41,7 @@ from agenthpo._lifecycle import (
 from agenthpo._text import one_line, tail_lines
 from agenthpo.agent.analyst import analyze
 from agenthpo.agent.explain import explain
+from agenthpo.agent.revision import space_in_force
 from agenthpo.agent.screen import OutsideScreen
 from agenthpo.dashboard import dashboard_available, write_trial_note
 from agenthpo.errors import AgentHPOError, LLMError, LLMRequiredError, LLMUnavailableWarning
@@ -700,8 +701,14 @@ class Tuner:
                 trial.set_user_attr(_keys.ERROR, "surplus: the budget was spent meanwhile")
                 study.tell(trial, state=TrialState.FAIL)
                 return None
-            suggest_config(trial, self.task.space)
+            suggest_config(trial, self.space_in_force(study))
             return self._run_trial(study, trial, executor, started)
+
+    def space_in_force(self, study: optuna.Study) -> Space:
+        """The space new trials of ``study`` are drawn from: the task's, with the study's
+        accepted revisions applied (``policy.revise_space_every``;
+        :mod:`agenthpo.agent.revision`)."""
+        return space_in_force(self.task.space, study.user_attrs)
 
     def _seeded(self, config: Mapping[str, Any], seed: int) -> dict[str, Any]:
         """``config`` with the seed a run takes when selection is on (else as it is); with
@@ -1208,7 +1215,7 @@ class Tuner:
         with quiet_optuna():
             trial = study.ask()
         _optuna.set_trial_system_attr(study, trial, EXTERNAL_KEY, True)
-        config = suggest_config(trial, self.task.space)
+        config = suggest_config(trial, self.space_in_force(study))
         attrs = dict(_optuna.stored_trial(study, trial).user_attrs)
         if _keys.PROPOSED_BY not in attrs:
             trial.set_user_attr(_keys.PROPOSED_BY, self.strategy)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from typing import Any
 
 from optuna.distributions import BaseDistribution
@@ -42,10 +43,19 @@ class BackboneProposals:
 
     Args:
         backbone: The study's classical sampler.
+        view: The study as the backbone reads it (after a revision of the space, its trials
+            relabelled: :func:`agenthpo._optuna.relabelled_study`); the study itself by
+            default.
     """
 
-    def __init__(self, backbone: BaseSampler) -> None:
+    def __init__(
+        self, backbone: BaseSampler, *, view: Callable[[Study], Study] | None = None
+    ) -> None:
         self._backbone = backbone
+        self._view = view
+
+    def _seen(self, study: Study) -> Study:
+        return study if self._view is None else self._view(study)
 
     @property
     def name(self) -> str:
@@ -57,6 +67,7 @@ class BackboneProposals:
     ) -> dict[str, Any]:
         """The backbone's own relative proposal, within ``search_space``; may be partial (TPE
         proposes nothing relative by default, CMA-ES leaves categoricals out)."""
+        study = self._seen(study)
         space = {
             name: dist
             for name, dist in self._backbone.infer_relative_search_space(study, trial).items()
@@ -80,6 +91,7 @@ class BackboneProposals:
     ) -> dict[str, Any]:
         """A value for every parameter of ``search_space`` from the backbone: its relative
         proposal completed by its ``sample_independent`` (Optuna's relative contract)."""
+        study = self._seen(study)
         if proposal is None:
             proposal = self.relative(study, trial, search_space)
         return {
@@ -104,6 +116,7 @@ class BackboneProposals:
         same one meanwhile see each other. After :data:`REDRAWS` identical draws (a small
         space nearly exhausted) the last one is kept.
         """
+        study = self._seen(study)
         config = self.complete(study, trial, search_space)
         for attempt in range(1, REDRAWS + 1):
             rival = Proposer.claim(study, trial, config, space, tolerance=0.0)
@@ -125,6 +138,7 @@ class BackboneProposals:
     ) -> dict[str, Any]:
         """Stores the backbone's own reason for ``config`` as the trial's rationale (see
         :func:`~agenthpo.agent.explain.explain`), with ``why`` it was the backbone's trial."""
+        study = self._seen(study)
         suffix = f" ({why})" if why else ""
         limit = max(80, RATIONALE_ATTR_MAX - len(suffix))
         text = explain(self._backbone, study, trial, config, max_chars=limit) + suffix
@@ -164,6 +178,7 @@ class BackboneProposals:
     def note(self, study: Study, proposal: dict[str, Any]) -> str:
         """The backbone's proposal (and CMA-ES's state) in words, for the LLM to keep or
         override (:func:`~agenthpo.agent.prompts.backbone_note`)."""
+        study = self._seen(study)
         state = cmaes_state(self._backbone, study) if proposal else None
         described = state.describe() if state is not None else ""
         return backbone_note(self.name, proposal, described)

@@ -30,6 +30,11 @@ def spent(policy: LLMPolicy, trials: Sequence[FrozenTrial]) -> str | None:
         attrs = t.user_attrs
         tokens += int(attrs.get(_keys.LLM_PROMPT_TOKENS, 0))
         tokens += int(attrs.get(_keys.LLM_COMPLETION_TOKENS, 0))
+        revision = attrs.get(_keys.SPACE_REVISION)
+        if isinstance(revision, dict):  # a revision of the space made at this trial
+            tokens += int(revision.get("prompt_tokens", 0)) + int(
+                revision.get("completion_tokens", 0)
+            )
         dollars += float(attrs.get(_keys.LLM_COST, 0.0) or 0.0)
     if policy.max_tokens is not None and tokens >= policy.max_tokens:
         return f"{tokens} LLM tokens used, limit {policy.max_tokens}"

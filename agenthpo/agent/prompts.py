@@ -25,10 +25,12 @@ from agenthpo.space._format import _format_choice
 if TYPE_CHECKING:
     from agenthpo.agent.failures import Bound, FailureRegion
     from agenthpo.agent.history import HistoryDigest, ParameterSummary, Standing, TrialView
+    from agenthpo.agent.revision import RangeFacts
 
 __all__ = [
     "DATA_NOTE",
     "RATIONALE_MAX_CHARS",
+    "REVISION_SYSTEM_PROMPT",
     "SYSTEM_PROMPT",
     "TaskContext",
     "answer_schema",
@@ -54,6 +56,9 @@ __all__ = [
     "not_json_problem",
     "repair_prompt",
     "repeat_rule",
+    "revision_repair_prompt",
+    "revision_request",
+    "revision_schema",
     "tolerance_text",
     "valid_value_hint",
 ]
@@ -173,19 +178,23 @@ def config_schema(space: Space) -> dict[str, Any]:
     return schema
 
 
+def _rationale_schema() -> dict[str, Any]:
+    """A capped one-line rationale. No quotes, backslashes or control characters: small
+    models under a grammar otherwise write newlines until they hit the token limit."""
+    return {
+        "type": "string",
+        "maxLength": RATIONALE_MAX_CHARS,
+        "pattern": '^[^"\\\\\\x00-\\x1f]{1,' + str(RATIONALE_MAX_CHARS) + "}$",
+    }
+
+
 def answer_schema(space: Space) -> dict[str, Any]:
     """The JSON schema of one answer: the config first, then a capped one-line rationale."""
     return {
         "type": "object",
         "properties": {
             "config": config_schema(space),
-            "rationale": {
-                "type": "string",
-                "maxLength": RATIONALE_MAX_CHARS,
-                # No quotes, backslashes or control characters: small models under a grammar
-                # otherwise write newlines until they hit the token limit.
-                "pattern": '^[^"\\\\\\x00-\\x1f]{1,' + str(RATIONALE_MAX_CHARS) + "}$",
-            },
+            "rationale": _rationale_schema(),
         },
         "required": ["config", "rationale"],
         "additionalProperties": False,
@@ -683,4 +692,116 @@ that worked: 512). Change this to a value like the runs that worked.
     return (
         f"This configuration lies where {which} {_numbers(region.trials)} {region.cause}:"
         f" {bounds}. Change {one} to a value like the runs that worked."
+    )
+
+
+# -- revising the search space ------------------------------------------------------------
+
+REVISION_SYSTEM_PROMPT = """\
+You are an expert machine-learning engineer reviewing the search space of a hyperparameter
+search while it runs. From the results so far, decide whether a numeric range should be
+narrowed (the trials show part of it is poor) or widened (the best trials lie at its edge, so
+better values may lie beyond it). Change a range only when the trials show why, and cite
+them by number. Answer with one JSON object and nothing else:
+{"revisions": [{"param": <name>, "low": <number>, "high": <number>, "evidence": [<trial
+numbers>], "rationale": "<one short sentence>"}]}; an empty list keeps the space as it is."""
+
+
+def _facts_line(facts: RangeFacts, original: tuple[float, float] | None) -> str:
+    top = ", ".join(f"#{n} {_fmt(v)}" for n, v in facts.top) or "none yet"
+    edges = [side for side, near in (("lower", facts.near_low), ("upper", facts.near_high)) if near]
+    where = f"near the {' and '.join(edges)} bound" if edges else "away from both bounds"
+    line = (
+        f"- {facts.name}: now {_fmt(facts.low)} to {_fmt(facts.high)}; the best trials set it"
+        f" to {top} ({where}); a widening may reach {_fmt(facts.least)} to {_fmt(facts.most)}"
+    )
+    if original is not None and original != (facts.low, facts.high):
+        line += f"; the task's range was {_fmt(original[0])} to {_fmt(original[1])}"
+    return line
+
+
+def revision_request(
+    facts: Sequence[RangeFacts],
+    original: Mapping[str, tuple[float, float]],
+    *,
+    keep_top: int,
+    near_bound: float,
+    min_kept: float,
+) -> str:
+    """The closing lines of a request to revise the space: where the best trials lie in each
+    numeric range, the rules a revision must follow, and the answer's form.
+
+    Example:
+        >>> from agenthpo.agent.revision import RangeFacts
+        >>> text = revision_request([RangeFacts("x", 0.0, 1.0, ((3, 0.97),), False, True,
+        ...     0.0, 2.0)], {"x": (0.0, 1.0)}, keep_top=3, near_bound=0.1, min_kept=0.1)
+        >>> print(text.splitlines()[1])
+        - x: now 0 to 1; the best trials set it to #3 0.97 (near the upper bound); a widening may reach 0 to 2
+    """  # noqa: E501
+    lines = ["Where the best trials lie in each numeric range (best first):"]
+    lines.extend(_facts_line(f, original.get(f.name)) for f in facts)
+    lines.append(
+        f"Rules: a narrowed range must keep the values of the {keep_top} best trials and at"
+        f" least {min_kept:.0%} of its width (log scale where marked); a bound may be widened"
+        f" only when one of the {keep_top} best trials lies within {near_bound:.0%} of the"
+        " range of it, and no further than the reach stated above; categorical choices"
+        " cannot change. Cite the completed trials that show why."
+    )
+    lines.append(
+        "Revise the search space if the results call for it. Answer with JSON only:"
+        ' {"revisions": [{"param": ..., "low": ..., "high": ..., "evidence": [...],'
+        ' "rationale": "..."}]}, or {"revisions": []} to keep every range.'
+    )
+    return "\n".join(lines)
+
+
+def revision_schema(facts: Sequence[RangeFacts], *, integers: Sequence[str] = ()) -> dict[str, Any]:
+    """The JSON schema of a revision's answer: per numeric parameter, its name and new bounds
+    within the reach a widening has (``integers``: the int parameters).
+
+    Example:
+        >>> from agenthpo.agent.revision import RangeFacts
+        >>> schema = revision_schema([RangeFacts("x", 0.0, 1.0, least=0.0, most=2.0)])
+        >>> schema["properties"]["revisions"]["items"]["anyOf"][0]["properties"]["high"]
+        {'type': 'number', 'minimum': 0.0, 'maximum': 2.0}
+    """
+    options = []
+    for f in facts:
+        kind = "integer" if f.name in integers else "number"
+        bound = {"type": kind, "minimum": f.least, "maximum": f.most}
+        options.append(
+            {
+                "type": "object",
+                "properties": {
+                    "param": {"type": "string", "enum": [f.name]},
+                    "low": dict(bound),
+                    "high": dict(bound),
+                    "evidence": {"type": "array", "items": {"type": "integer"}, "maxItems": 8},
+                    "rationale": _rationale_schema(),
+                },
+                "required": ["param", "low", "high", "evidence", "rationale"],
+                "additionalProperties": False,
+            }
+        )
+    return {
+        "type": "object",
+        "properties": {
+            "revisions": {
+                "type": "array",
+                "items": {"anyOf": options},
+                "minItems": 0,
+                "maxItems": max(1, len(options)),
+            }
+        },
+        "required": ["revisions"],
+        "additionalProperties": False,
+    }
+
+
+def revision_repair_prompt(problem: str) -> str:
+    """The follow-up message for a revision answer that could not be read."""
+    return (
+        f"Your answer cannot be used: {problem}. Answer again with one JSON object"
+        ' {"revisions": [{"param": ..., "low": ..., "high": ..., "evidence": [...],'
+        ' "rationale": "..."}]}, or {"revisions": []}.'
     )

@@ -41,7 +41,7 @@ results cannot.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -291,6 +291,9 @@ class Screen:
     Args:
         backbone: The study's classical sampler.
         seed: Seeds the TPE built to judge beside a :class:`~agenthpo.backbone.Backbone`.
+        view: The study as the backbone reads it (after a revision of the space, its trials
+            relabelled: :func:`agenthpo._optuna.relabelled_study`); the study itself by
+            default.
 
     Example:
         >>> from optuna.samplers import CmaEsSampler, TPESampler
@@ -298,10 +301,17 @@ class Screen:
         (True, False)
     """
 
-    def __init__(self, backbone: BaseSampler, *, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        backbone: BaseSampler,
+        *,
+        seed: int | None = None,
+        view: Callable[[Study], Study] | None = None,
+    ) -> None:
         from agenthpo.backbone import Backbone  # the backbone imports nothing from agent/
 
         self._backbone = backbone
+        self._view = view
         # TPE's density ratio judges: the backbone's own when it is TPE, a TPE built for
         # judging beside AgentHPO's Backbone (whose GP member has no such ratio).
         self._judge: TPESampler | None = (
@@ -346,6 +356,8 @@ class Screen:
         """
         if self._judge is None or len(study.directions) != 1:
             return False
+        if self._view is not None:
+            study = self._view(study)
         states: tuple[TrialState, ...] = (TrialState.COMPLETE, TrialState.PRUNED)
         if running:
             states = (*states, TrialState.RUNNING)
@@ -369,6 +381,8 @@ class Screen:
 
         if own is None or self._judge is None or not configs:
             return None
+        if self._view is not None:
+            study = self._view(study)
         backbone = self._backbone
         if isinstance(backbone, Backbone):
             member = backbone.chosen(number)

@@ -95,6 +95,24 @@ class _Row:
         )
 
 
+def revision_text(number: int, revision: dict[str, Any]) -> str:
+    """The line a run prints when the LLM revised the search space at trial ``number``.
+
+    Example:
+        >>> revision_text(20, {"round": 1, "accepted": 1, "rejected": 0,
+        ...                    "summary": "lr 1e-05..0.1 -> 0.0001..0.1 (narrow)"})
+        'space revision 1 at trial 20: 1 change accepted, 0 rejected: lr 1e-05..0.1 -> 0.0001..0.1 (narrow)'
+    """  # noqa: E501
+    head = f"space revision {revision.get('round', '?')} at trial {number}"
+    if "failed" in revision:
+        return f"{head}: none made ({revision['failed']})"
+    accepted = revision.get("accepted", 0)
+    changes = f"{accepted} change{'s' if accepted != 1 else ''} accepted"
+    return (
+        f"{head}: {changes}, {revision.get('rejected', 0)} rejected: {revision.get('summary', '')}"
+    )
+
+
 class _LiveTable:
     """The live table of a run: trial, config, value, best so far, who proposed and why."""
 
@@ -125,6 +143,9 @@ class _LiveTable:
             self.live.update(self.table())
 
     def start(self, event: TrialEvent) -> None:
+        revision = event.attrs.get(_keys.SPACE_REVISION)
+        if isinstance(revision, dict):
+            console.print(literal(revision_text(event.number, revision), style="cyan"))
         by = str(event.attrs.get(_keys.PROPOSED_BY, "?"))
         config = clip(config_text(event.config), _CONFIG_CHARS)
         self.running = f"trial {event.number} running ({by}): {config}"

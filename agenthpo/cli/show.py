@@ -44,6 +44,7 @@ from agenthpo.cli._common import (
 )
 from agenthpo.reporting._contribution import Contribution
 from agenthpo.reporting._data import ReportData, analysis_beyond_error, collect_data, read_selection
+from agenthpo.reporting._revisions import revision_lines
 from agenthpo.studies import TRIAL_TEXT_FIELDS, metric_names, open_study, trial_records
 
 __all__ = ["ShowFormat", "show_command"]
@@ -249,7 +250,7 @@ def show_command(
         if chosen is ShowFormat.table:
             data = collect_data(s)
             console.print(_table(s, data))
-            for line in footer:
+            for line in [*footer, *revision_lines(data.revisions)]:
                 console.print(Text(line), soft_wrap=True)
             added = _added_table(data)
             if added is not None:
@@ -258,7 +259,8 @@ def show_command(
                 console.print(Text(line), soft_wrap=True)
         elif chosen is ShowFormat.plain:
             data = collect_data(s)
-            footer += ["", *_added_plain(data)]
+            revisions = revision_lines(data.revisions)
+            footer += ["", *revisions, *([""] if revisions else []), *_added_plain(data)]
             sys.stdout.write(_plain_text(s, data) + "".join(line + "\n" for line in footer))
         elif chosen is ShowFormat.json:
             sys.stdout.write(json.dumps(trial_records(s), indent=2) + "\n")

@@ -46,6 +46,7 @@ from agenthpo.reporting._placeholders import (
     Segment,
     find_literal_numbers,
 )
+from agenthpo.reporting._revisions import RevisionRow, read_revisions, revision_lines
 from agenthpo.reporting._summary import (
     AgentSummary,
     ComparisonRow,
@@ -77,6 +78,7 @@ __all__ = [
     "Report",
     "ReportData",
     "ReportPaths",
+    "RevisionRow",
     "Segment",
     "Selection",
     "SourceStats",
@@ -93,7 +95,9 @@ __all__ = [
     "make_report",
     "measure_importance",
     "plotly_js",
+    "read_revisions",
     "read_selection",
+    "revision_lines",
     "summary_messages",
     "summary_schema",
     "write_summary",

@@ -35,6 +35,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from agenthpo import _keys
 from agenthpo.reporting._contribution import Contribution, contribution
+from agenthpo.reporting._revisions import RevisionRow, read_revisions
 
 __all__ = [
     "NOISE",
@@ -300,6 +301,9 @@ class ReportData:
     contribution: Contribution = field(default_factory=Contribution)
     """What the LLM added: its proposals against the backbone's (see
     :func:`~agenthpo.reporting._contribution.contribution`)."""
+    revisions: tuple[RevisionRow, ...] = ()
+    """The revisions of the search space, each proposed change a row
+    (:mod:`agenthpo.reporting._revisions`)."""
 
     @property
     def metric(self) -> str:
@@ -639,4 +643,5 @@ def collect_data(
         contribution=contribution(
             rows, maximize=directions[0] == "maximize", n_objectives=len(directions)
         ),
+        revisions=read_revisions(attrs),
     )

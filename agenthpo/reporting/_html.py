@@ -254,6 +254,11 @@ def _task(report: Report) -> str:
         parts.append(
             _table(["parameter", "type", "range / choices", "note"], _space_rows(data.space))
         )
+        if any(r.accepted for r in data.revisions):
+            parts.append(
+                '<p class="small">The LLM revised these ranges while the study ran:'
+                ' see <a href="#revisions">Search space revisions</a>.</p>'
+            )
     if not task:
         parts.append(
             '<p class="muted">The study stores no task background (it was not run by'
@@ -613,6 +618,51 @@ def _trials(report: Report) -> str:
     )
 
 
+def _revisions(report: Report) -> str:
+    """The revisions of the search space: each proposed change, its verdict and evidence."""
+    rows_ = report.data.revisions
+    if not rows_:
+        return ""
+    rows = []
+    classes = []
+    for r in rows_:
+        at = _trial_link(r.at_trial) if r.at_trial is not None else ""
+        if not r.param:
+            rows.append([_num(str(r.round)), at, "", "", "", _e(r.note), "", ""])
+            classes.append("muted")
+            continue
+        verdict = "accepted" if r.accepted else f"rejected: {r.reason}"
+        if r.accepted and r.reason:
+            verdict += f" ({r.reason})"
+        evidence = ", ".join(_trial_link(n) for n in r.evidence)
+        rows.append(
+            [
+                _num(str(r.round)),
+                at,
+                f"<code>{_e(r.param)}</code>",
+                _e(r.span("old")),
+                _e(r.span("new")) + (f" ({_e(r.kind)})" if r.kind else ""),
+                _e(verdict),
+                _e(r.rationale),
+                evidence,
+            ]
+        )
+        classes.append("" if r.accepted else "muted")
+    table = _table(
+        ["#revision", "at", "parameter", "before", "after", "verdict", "rationale", "evidence"],
+        rows,
+        row_classes=classes,
+    )
+    return (
+        '<section id="revisions"><h2>Search space revisions</h2><p class="small">The LLM'
+        " proposed these changes of the ranges from the trials so far; each was checked (a"
+        " narrowed range keeps the best trials' values, a widening needs best trials near"
+        " that bound and goes at most one range width, or one decade on a log scale, beyond"
+        " it) and the accepted ones are the space later trials were drawn from.</p>"
+        f"{table}</section>"
+    )
+
+
 def render_html(report: Report, plotly_js: str) -> str:
     """The whole page.
 
@@ -626,6 +676,8 @@ def render_html(report: Report, plotly_js: str) -> str:
     goal = " · ".join(f"{d} {m}" for d, m in data.objectives())
     nav_items = [("task", "Task"), ("best", "Best"), ("summary", "Summary")]
     nav_items += [(f.key, f.title) for f in report.figures]
+    if data.revisions:
+        nav_items.append(("revisions", "Space revisions"))
     nav_items += [("llm", "LLM usage"), ("trials", "Trials")]
     nav = "".join(f'<a href="#{k}">{_e(t)}</a>' for k, t in nav_items)
     body = [
@@ -649,6 +701,7 @@ def render_html(report: Report, plotly_js: str) -> str:
             + "".join(f"<li>{_e(n)}</li>" for n in report.notes)
             + "</ul></section>"
         )
+    body.append(_revisions(report))
     body.append(_llm(report))
     body.append(_trials(report))
     body.append(

@@ -24,6 +24,7 @@ from agenthpo.reporting._format import (
     fmt_value,
 )
 from agenthpo.reporting._placeholders import Filled
+from agenthpo.reporting._revisions import revision_lines
 
 if TYPE_CHECKING:
     from agenthpo.reporting._build import Report
@@ -141,6 +142,8 @@ def render_markdown(report: Report) -> str:
     out += _facts("Model", data.task.get("model"))
     if data.space:
         out += ["**Search space**", "", *_space(data.space), ""]
+    if data.revisions:
+        out += [*revision_lines(data.revisions), ""]
 
     out += ["## Recommended configuration" if data.selection else "## Best result", ""]
     if data.multi_objective:

@@ -64,6 +64,9 @@ class FloatParam(pydantic.BaseModel):
         high: Upper bound (inclusive); must be greater than ``low``.
         log: Sample on a log scale.
         step: Grid spacing; ``high - low`` must be a multiple of it. Not allowed with ``log``.
+        limits: Optional hard limits ``[least, most]`` around ``[low, high]`` that a revision
+            of the space (:mod:`agenthpo.agent.revision`) never widens the range beyond, e.g.
+            ``[0, 1]`` for a dropout rate searched in ``[0, 0.5]``.
         description: Free text shown to the LLM.
         condition: Makes the parameter conditional: it exists only when each named
             categorical parameter (defined earlier) takes one of the listed values, e.g.
@@ -82,6 +85,7 @@ class FloatParam(pydantic.BaseModel):
     log: bool = False
     step: float | None = None
     description: str | None = None
+    limits: tuple[float, float] | None = None
     condition: dict[str, list[StrictBool | StrictInt | StrictFloat | StrictStr]] | None = None
 
     _cond = pydantic.field_validator("condition", mode="before")(_listify_condition)
@@ -103,6 +107,8 @@ class IntParam(pydantic.BaseModel):
         high: Upper bound (inclusive); must be greater than ``low``.
         log: Sample on a log scale (only with ``step`` 1).
         step: Grid spacing; ``high - low`` must be a multiple of it.
+        limits: Optional hard limits ``[least, most]`` around ``[low, high]`` that a revision
+            of the space never widens the range beyond.
         description: Free text shown to the LLM.
 
     Example:
@@ -118,6 +124,7 @@ class IntParam(pydantic.BaseModel):
     log: bool = False
     step: int = 1
     description: str | None = None
+    limits: tuple[int, int] | None = None
     condition: dict[str, list[StrictBool | StrictInt | StrictFloat | StrictStr]] | None = None
 
     _cond = pydantic.field_validator("condition", mode="before")(_listify_condition)
@@ -282,7 +289,29 @@ def _param_problems(param: _AnyParam) -> list[tuple[str, str]]:
             problems.append(
                 ("high", _grid_message(high - low, param.step, down, down + param.step, low))
             )
-    return problems
+    return problems + _limits_problems(param)
+
+
+def _limits_problems(param: FloatParam | IntParam) -> list[tuple[str, str]]:
+    """Problems of a parameter's hard ``limits``: ordered, around ``[low, high]``, and
+    positive (at least 1 for an int) on a log scale."""
+    if param.limits is None:
+        return []
+    least, most = param.limits
+    if not least < most:
+        return [("limits", f"must be [least, most] with least < most (got {[least, most]})")]
+    if not least <= param.low <= param.high <= most:
+        return [
+            (
+                "limits",
+                f"must contain [low, high] = [{param.low!r}, {param.high!r}] (got {[least, most]})",
+            )
+        ]
+    floor = 1 if isinstance(param, IntParam) else 0
+    if param.log and (least < floor or (floor == 0 and least == 0)):
+        need = "at least 1" if floor else "positive"
+        return [("limits", f"the lower limit must be {need} on a log scale (got {least!r})")]
+    return []
 
 
 def _float_grid_problem(low: float, high: float, step: float) -> str | None:

@@ -155,6 +155,29 @@ class Space:
             for name, param in self._params.items()
         }
 
+    def with_range(self, name: str, low: float, high: float) -> Space:
+        """A copy whose numeric parameter ``name`` ranges over ``[low, high]`` (everything
+        else, its scale, step and hard limits included, as it was).
+
+        Raises:
+            KeyError: ``name`` is not a parameter.
+            SpaceError: ``name`` is categorical, or the range is not valid for it (checked
+                as a task file's would be).
+
+        Example:
+            >>> space = Space.from_dict({"lr": {"type": "float", "low": 1e-5, "high": 0.1,
+            ...                                 "log": True}})
+            >>> space.with_range("lr", 1e-4, 0.1)["lr"].low
+            0.0001
+        """
+        param = self[name]
+        if isinstance(param, CategoricalParam):
+            raise SpaceError(f"space.{name}: a categorical parameter has no range")
+        spec = {**param.model_dump(exclude_none=True), "low": low, "high": high}
+        params: dict[str, FloatParam | IntParam | CategoricalParam] = dict(self._params)
+        params[name] = _build({name: spec}, root="space")[name]
+        return Space(params)
+
     # ------------------------------------------------------------------ container protocol
 
     @property
