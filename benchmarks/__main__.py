@@ -128,9 +128,12 @@ def _host() -> dict[str, Any]:
 
 def _current(run: dict[str, Any]) -> bool:
     """Whether a stored run is what this code would run now (not an older variant that the
-    report labels apart: ``[random-uniform]``, ``[local, fixed share]``)."""
-    from benchmarks.report import label
+    report labels apart: ``[random-uniform]``, ``[local, fixed share]``; not a run on an
+    older version of the default backbone)."""
+    from benchmarks.report import label, old_backbone
 
+    if old_backbone(run):
+        return False
     now = {
         **run,
         "llm_sampling": "space" if run.get("llm") == "random" else run.get("llm_sampling"),

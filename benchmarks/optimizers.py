@@ -1,16 +1,18 @@
 """Strategy names -> optimizers: AgentHPO's strategies and the classical baselines.
 
 ================  ==========================================================================
-``backbone``      AgentHPO's backbone alone (:class:`agenthpo.backbone.Backbone`), no LLM
-``backbone-       the backbone with GP's own random start-up draws instead of the Sobol
-random``          sequence (the start-up it had before measuring; on request)
-``backbone-      the backbone with GP fitted on warped objective values
-warp-*``          (:attr:`agenthpo.backbone.BackboneOptions.warping`): ``-rank``,
-                  ``-half`` (half-rank), ``-tail``, ``-tailq`` (tail-quartile); on request
-``backbone-loo``  the backbone whose GP hands a trial to multivariate TPE when its model
-                  ranks the finished trials poorly, left out one at a time (rank correlation
-                  below 0.6, :attr:`agenthpo.backbone.BackboneOptions.min_loo_rank`);
-                  ``backbone-loo-rank``: GP refitted on rank scores instead; on request
+``backbone``      AgentHPO's backbone alone (:class:`agenthpo.backbone.Backbone`), no LLM,
+                  with its default options; its runs (and those of the LLM strategies on
+                  it) store :data:`BACKBONE_VERSION`, and the report leaves out older ones
+``backbone-*``    the backbone with the options :data:`OPTION_ROWS` sets, whatever the
+                  default is: ``-v1`` (version 1 of the default: GP after 10 Sobol
+                  trials, values as they are) and one change each to it: ``-random``
+                  (GP's own random start-up), ``-portfolio``, ``-warp-rank``, ``-warp-half``,
+                  ``-warp-tail``, ``-warp-tailq``, ``-warp-power`` (GP fitted on warped
+                  values, :attr:`agenthpo.backbone.BackboneOptions.warping`), ``-loo`` and
+                  ``-loo-rank`` (GP's proposal dropped when its leave-one-out ranks are
+                  poor); ``-start5``, ``-power-start5``, ``-tail-start5`` (5 start-up
+                  trials; candidates for the next default); on request
 ``auto``          OptunaHub AutoSampler's published rule (:func:`agenthpo.backbone.auto_sampler`)
 ``random``        Optuna's RandomSampler
 ``tpe``           Optuna's TPESampler with its defaults (10 random start-up trials; since
@@ -36,12 +38,11 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
-from typing import Any, Literal
+from typing import Any
 
 import optuna
 from optuna.samplers import BaseSampler
 
-from agenthpo.backbone import Warping
 from agenthpo.llm import LLMClient, RandomLLM, parse_llm_spec
 from agenthpo.policy import preset
 from agenthpo.strategies import make_sampler
@@ -50,12 +51,15 @@ from benchmarks.tasks import Task
 __all__ = [
     "ALL_STRATEGIES",
     "BACKBONE_VARIANTS",
+    "BACKBONE_VERSION",
+    "BACKBONE_VERSIONS",
     "DEFAULT_STRATEGIES",
     "LLM_STRATEGIES",
     "SLOW_STRATEGIES",
     "available",
     "llm_label",
     "make_llm",
+    "on_default_backbone",
     "optuna_sampler",
     "uses_llm",
 ]
@@ -84,26 +88,34 @@ POLICY_OVERRIDES: dict[str, dict[str, Any]] = {
 }
 """The labels that change their preset's policy: the LLMPolicy fields they set."""
 LLM_STRATEGIES: tuple[str, ...] = tuple(LLM_PRESETS)
-WARP_ROWS: dict[str, Warping] = {
-    "backbone-warp-rank": "rank",
-    "backbone-warp-half": "half-rank",
-    "backbone-warp-tail": "tail",
-    "backbone-warp-tailq": "tail-quartile",
-    "backbone-warp-power": "power",
-}
-"""Each ``backbone-warp-*`` row: the backbone's ``BackboneOptions.warping``."""
-LOO_ROWS: dict[str, Literal["tpe", "rank"]] = {
-    "backbone-loo": "tpe",
-    "backbone-loo-rank": "rank",
-}
-"""Each ``backbone-loo*`` row: the backbone's ``poor_fit`` (``min_loo_rank`` 0.6)."""
+_V1: dict[str, Any] = {"startup_trials": 10, "warping": "none"}
+"""The default backbone's options before version 2 (what the older variants changed)."""
 OPTION_ROWS: dict[str, dict[str, Any]] = {
-    "backbone-start5": {"startup_trials": 5},
+    # one change each to the version-1 default (sessions 11 to 13)
+    "backbone-warp-rank": {**_V1, "warping": "rank"},
+    "backbone-warp-half": {**_V1, "warping": "half-rank"},
+    "backbone-warp-tail": {**_V1, "warping": "tail"},
+    "backbone-warp-tailq": {**_V1, "warping": "tail-quartile"},
+    "backbone-warp-power": {**_V1, "warping": "power"},
+    "backbone-loo": {**_V1, "min_loo_rank": 0.6, "poor_fit": "tpe"},
+    "backbone-loo-rank": {**_V1, "min_loo_rank": 0.6, "poor_fit": "rank"},
+    "backbone-v1": dict(_V1),
+    "backbone-random": {**_V1, "startup": "random"},
+    "backbone-portfolio": {**_V1, "portfolio": True},
+    # a shorter start-up (session 14), alone and with warping: candidates for version 2
+    "backbone-start5": {"startup_trials": 5, "warping": "none"},
     "backbone-power-start5": {"startup_trials": 5, "warping": "power"},
     "backbone-tail-start5": {"startup_trials": 5, "warping": "tail"},
 }
-"""Each of these rows: the backbone with these ``BackboneOptions`` fields set."""
-BACKBONE_VARIANTS: tuple[str, ...] = (*WARP_ROWS, *LOO_ROWS, *OPTION_ROWS)
+"""Each of these rows: the backbone with exactly these ``BackboneOptions`` fields set (the
+others at their defaults), so a row means the same whatever the default becomes."""
+BACKBONE_VERSION = 1
+"""The version of the default backbone's options (``BackboneOptions()``); runs of a strategy
+on the default backbone store it, and the report leaves out runs of an older version."""
+BACKBONE_VERSIONS: dict[int, str] = {
+    1: "GP after 10 Sobol start-up trials, fitted on the values as they are",
+}
+BACKBONE_VARIANTS: tuple[str, ...] = tuple(OPTION_ROWS)
 """The backbone's measured variants: AgentHPO's own rows, never a classical baseline."""
 ON_REQUEST: tuple[str, ...] = (
     "hybrid-tpe-fixed",
@@ -115,8 +127,6 @@ ON_REQUEST: tuple[str, ...] = (
 )
 CLASSICAL_STRATEGIES: tuple[str, ...] = (
     "backbone",
-    "backbone-random",
-    "backbone-portfolio",
     *BACKBONE_VARIANTS,
     "auto",
     "random",
@@ -132,8 +142,6 @@ SLOW_STRATEGIES: tuple[str, ...] = (
     "gp",
     "smac",
     "backbone",
-    "backbone-random",
-    "backbone-portfolio",
     *BACKBONE_VARIANTS,
     "auto",
 )
@@ -162,14 +170,25 @@ def uses_llm(strategy: str) -> bool:
     return strategy in LLM_STRATEGIES
 
 
+def on_default_backbone(strategy: str) -> bool:
+    """Whether a strategy runs on the default backbone (``BackboneOptions()``), so that its
+    results change when the default does (:data:`BACKBONE_VERSION`).
+
+    Example:
+        >>> on_default_backbone("hybrid-screen"), on_default_backbone("backbone-warp-tail")
+        (True, False)
+    """
+    return strategy == "backbone" or (
+        strategy in LLM_PRESETS and LLM_PRESETS[strategy][1] == "backbone"
+    )
+
+
 def available(strategy: str) -> str | None:
     """``None`` if the strategy can run here, else why not."""
     if strategy not in ALL_STRATEGIES:
         return f"unknown strategy {strategy!r}; choose from {', '.join(ALL_STRATEGIES)}"
     if (
-        strategy in ("gp", "backbone", "backbone-random", "backbone-portfolio", "auto")
-        or strategy in WARP_ROWS
-        or strategy in LOO_ROWS
+        strategy in ("gp", "backbone", "auto") or strategy in OPTION_ROWS
     ) and importlib.util.find_spec("torch") is None:
         return "gp needs torch (pip install torch==2.13.0)"
     if strategy == "smac" and importlib.util.find_spec("smac") is None:
@@ -201,27 +220,10 @@ def optuna_sampler(strategy: str, *, task: Task, seed: int, llm: LLMClient | Non
             return optuna.samplers.TPESampler(multivariate=strategy == "tpe-mv", seed=seed)
     if strategy == "smac":
         raise ValueError("smac runs its own ask-and-tell loop, not an Optuna sampler")
-    if strategy == "backbone-random":
-        from agenthpo.backbone import Backbone, BackboneOptions
-
-        return Backbone(seed=seed, options=BackboneOptions(startup="random"))
-    if strategy == "backbone-portfolio":
-        from agenthpo.backbone import Backbone, BackboneOptions
-
-        return Backbone(seed=seed, options=BackboneOptions(portfolio=True))
-    if strategy in WARP_ROWS:
-        from agenthpo.backbone import Backbone, BackboneOptions
-
-        return Backbone(seed=seed, options=BackboneOptions(warping=WARP_ROWS[strategy]))
     if strategy in OPTION_ROWS:
         from agenthpo.backbone import Backbone, BackboneOptions
 
         return Backbone(seed=seed, options=BackboneOptions(**OPTION_ROWS[strategy]))
-    if strategy in LOO_ROWS:
-        from agenthpo.backbone import Backbone, BackboneOptions
-
-        options = BackboneOptions(min_loo_rank=0.6, poor_fit=LOO_ROWS[strategy])
-        return Backbone(seed=seed, options=options)
     if not uses_llm(strategy):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

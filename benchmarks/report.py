@@ -54,7 +54,14 @@ from benchmarks.metrics import (
     wilcoxon_runs,
     wilcoxon_vs,
 )
-from benchmarks.optimizers import ALL_STRATEGIES, BACKBONE_VARIANTS, LLM_STRATEGIES
+from benchmarks.optimizers import (
+    ALL_STRATEGIES,
+    BACKBONE_VARIANTS,
+    BACKBONE_VERSION,
+    BACKBONE_VERSIONS,
+    LLM_STRATEGIES,
+    on_default_backbone,
+)
 from benchmarks.reference import Reference, best_known, load_reference
 from benchmarks.runner import load_results
 from benchmarks.svg import line_chart
@@ -805,6 +812,9 @@ class Sections:
     stale: dict[str, dict[str, int]] = field(default_factory=dict)
     """Runs left out because they searched an older version of their task: task -> strategy
     label -> how many (see :attr:`benchmarks.tasks.Task.version`)."""
+    stale_backbone: dict[str, int] = field(default_factory=dict)
+    """Runs on an older version of the default backbone left out: strategy label -> how
+    many (see :data:`benchmarks.optimizers.BACKBONE_VERSION`)."""
     stale_fresh: dict[str, int] = field(default_factory=dict)
     """Fresh-seed records of an older task version left out: task -> how many."""
     llm_speed: dict[str, Any] | None = None
@@ -813,9 +823,30 @@ class Sections:
 
 def _current(run: Mapping[str, Any], versions: Mapping[str, int]) -> bool:
     """Whether a stored run (or fresh-seed record) is of its task's current version (a task
-    no longer in the registry keeps every run)."""
+    no longer in the registry keeps every run) and, for a strategy on the default backbone,
+    of the backbone's current version (:data:`benchmarks.optimizers.BACKBONE_VERSION`)."""
+    return _task_current(run, versions) and not old_backbone(run)
+
+
+def _task_current(run: Mapping[str, Any], versions: Mapping[str, int]) -> bool:
     task = str(run.get("task"))
     return task not in versions or int(run.get("task_version", 1)) == versions[task]
+
+
+def old_backbone(run: Mapping[str, Any]) -> bool:
+    """Whether a run is of a strategy on the default backbone at an older version of its
+    options (runs stored before versions existed are version 1).
+
+    Example:
+        >>> old_backbone({"strategy": "backbone", "backbone_version": 0})
+        True
+        >>> old_backbone({"strategy": "tpe"}), old_backbone({"strategy": "backbone-warp-tail"})
+        (False, False)
+    """
+    strategy = str(run.get("strategy", ""))
+    if not on_default_backbone(strategy):
+        return False
+    return int(run.get("backbone_version") or 1) != BACKBONE_VERSION
 
 
 def collect(results_dir: Path = RESULTS_DIR) -> Sections:
@@ -828,11 +859,16 @@ def collect(results_dir: Path = RESULTS_DIR) -> Sections:
 
     versions = {name: t.version for name, t in all_tasks().items()}
     stale: dict[str, dict[str, int]] = {}
+    stale_backbone: dict[str, int] = {}
     for f in suite_files:
         for run in f.get("runs", []):
-            if not run.get("error") and not _current(run, versions):
-                per = stale.setdefault(str(run["task"]), {})
-                per[label(run)] = per.get(label(run), 0) + 1
+            if run.get("error") or _current(run, versions):
+                continue
+            if _task_current(run, versions):  # only its backbone is older
+                stale_backbone[label(run)] = stale_backbone.get(label(run), 0) + 1
+                continue
+            per = stale.setdefault(str(run["task"]), {})
+            per[label(run)] = per.get(label(run), 0) + 1
     groups: list[Group] = []
     used: dict[str, int] = {}
     for section in ("quick", "full"):
@@ -882,6 +918,7 @@ def collect(results_dir: Path = RESULTS_DIR) -> Sections:
         fresh_files=fresh_files,
         stale=stale,
         stale_fresh=stale_fresh,
+        stale_backbone=stale_backbone,
         llm_speed=next(
             (f for f in reversed(files) if f.get("meta", {}).get("kind") == "llm-speed"), None
         ),
@@ -1183,12 +1220,27 @@ def _stale_note(stale: Mapping[str, tuple[float, float]]) -> list[str]:
 
 def _stale_versions(sections: Sections) -> list[str]:
     """One line per task whose stored runs include an older version's: what changed, how
-    many runs are left out, and which strategies have not re-run the current version."""
+    many runs are left out, and which strategies have not re-run the current version; and
+    one for the runs on an older version of the default backbone."""
     from benchmarks.tasks import all_tasks
 
     registry = all_tasks()
     runs = {id(r): r for g in sections.groups for r in g.runs}.values()
     out: list[str] = []
+    if sections.stale_backbone:
+        old = ", ".join(
+            f"`{s}` ({n})"
+            for s, n in sorted(sections.stale_backbone.items(), key=lambda kv: _order_key(kv[0]))
+        )
+        earlier = "; ".join(
+            f"version {v}: {text}" for v, text in BACKBONE_VERSIONS.items() if v < BACKBONE_VERSION
+        )
+        out.append(
+            f"- **The default backbone is at version {BACKBONE_VERSION}**"
+            f" ({BACKBONE_VERSIONS[BACKBONE_VERSION]}; {earlier}): the runs of the strategies on"
+            f" it stored under an earlier version are left out of every table: {old}."
+            " `backbone-v1` is the earlier default under a name of its own."
+        )
     for task in sorted(set(sections.stale) | set(sections.stale_fresh)):
         current = registry[task]
         old = sections.stale.get(task, {})

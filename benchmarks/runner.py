@@ -48,7 +48,14 @@ from agenthpo.executor import TrialResult
 from agenthpo.llm import LLMClient, RandomLLM
 from agenthpo.tuner import paired_gain
 from benchmarks.controls import CONTROLS, CornerLLM
-from benchmarks.optimizers import llm_label, make_llm, optuna_sampler, uses_llm
+from benchmarks.optimizers import (
+    BACKBONE_VERSION,
+    llm_label,
+    make_llm,
+    on_default_backbone,
+    optuna_sampler,
+    uses_llm,
+)
 from benchmarks.tasks import Evaluation, HeldOut, Objective, Task, get_task, suggest
 
 __all__ = [
@@ -508,6 +515,9 @@ def run_one(
         "n_trials": spec.n_trials,
         "workers": spec.workers,
         "from_default": spec.from_default,
+        # runs on the default backbone: which version of its options (the report leaves out
+        # runs of an older one)
+        "backbone_version": BACKBONE_VERSION if on_default_backbone(spec.strategy) else None,
         "llm": llm_label(spec.strategy, spec.llm),
         "llm_model": llm_model,
         "llm_sampling": sampling,

@@ -1218,3 +1218,24 @@ def test_from_default_runs_the_tasks_default_first_and_are_rows_of_their_own() -
         run_one(RunSpec("hpobench-kc1", "tpe", 0, 3, from_default=True))
     with pytest.raises(ValueError, match="default"):
         RunSpec("skl-knn-iris", "smac", 0, 3, from_default=True)
+
+
+def test_runs_on_an_older_default_backbone_are_left_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    from benchmarks import __main__ as cli
+    from benchmarks import report
+    from benchmarks.optimizers import BACKBONE_VERSION, OPTION_ROWS, on_default_backbone
+    from benchmarks.runner import RunSpec, run_one
+
+    run = run_one(RunSpec("skl-knn-iris", "backbone", 0, 3))
+    assert run["backbone_version"] == BACKBONE_VERSION
+    assert run_one(RunSpec("skl-knn-iris", "tpe", 0, 3))["backbone_version"] is None
+    assert on_default_backbone("hybrid-screen")
+    assert not on_default_backbone("hybrid-tpe")  # its rows run on plain TPE
+    assert all(not on_default_backbone(row) for row in OPTION_ROWS)  # explicit options
+    versions = {"skl-knn-iris": 1}
+    assert report._current(run, versions)
+    assert cli._current(run)
+    monkeypatch.setattr(report, "BACKBONE_VERSION", BACKBONE_VERSION + 1)
+    assert not report._current(run, versions)  # the default moved on: left out
+    assert not cli._current(run)  # and --skip-done runs it again
+    assert report._current({**run, "strategy": "backbone-v1"}, versions)
