@@ -7,8 +7,10 @@ from what the study shows:
 the study                                   member
 ==========================================  ===============================================
 one objective, a fixed set of parameters    Optuna's ``GPSampler`` (numeric and categorical
-                                            parameters), after 10 start-up trials: one
-                                            random, then a scrambled Sobol sequence
+                                            parameters), after 5 start-up trials (one
+                                            random, then a scrambled Sobol sequence),
+                                            fitted on tail-warped values (the values worse
+                                            than the median compressed, :func:`warp_scores`)
 parameters that come and go (conditional)   multivariate TPE, grouped, with constant liar
 several objectives                          multivariate TPE with constant liar
 GP gets slow: ``gp_max_trials`` finished    CMA-ES warm-started from the finished trials
@@ -98,7 +100,8 @@ class BackboneOptions:
     """How :class:`Backbone` chooses and when it switches.
 
     Attributes:
-        startup_trials: Trials drawn before GP fits a model (GPSampler's default: 10).
+        startup_trials: Trials drawn before GP fits a model: 5 (GPSampler's own default
+            is 10; 5 leaves GP more of a short budget, and a short study gains most).
         startup: How they are drawn: ``"random"`` (GPSampler's own draws) or ``"sobol"``
             (a scrambled Sobol sequence, :class:`optuna.samplers.QMCSampler`, after one
             random first trial that tells it the space).
@@ -118,9 +121,10 @@ class BackboneOptions:
             (:func:`warp_scores`): ``"none"`` (as they are), ``"rank"`` (normal scores of
             their ranks), ``"half-rank"`` (the mean of the standardized values and their
             normal scores), ``"tail"`` (values worse than the median compressed
-            logarithmically) or ``"tail-quartile"`` (only those worse than the lower
-            quartile). A few very bad trials otherwise set the scale GP sees and
-            flatten its model where the good trials are.
+            logarithmically), ``"tail-quartile"`` (only those worse than the lower
+            quartile), or ``"power"`` (a Yeo-Johnson transform, as HEBO). Default
+            ``"tail"``: a few very bad trials otherwise set the scale GP sees and flatten
+            its model where the good trials are.
         min_loo_rank: GP checks each model it fits: when the rank correlation between the
             finished trials' values and its leave-one-out predictions of them
             (:func:`agenthpo._optuna.gp_loo_rank_correlation`) is below this, its proposal
@@ -136,14 +140,14 @@ class BackboneOptions:
         250
     """
 
-    startup_trials: int = 10
+    startup_trials: int = 5
     startup: Literal["random", "sobol"] = "sobol"
     gp_max_trials: int = 250
     max_wait_s: float = 5.0
     max_wait_share: float = 0.5
     slow_trials: int = 3
     portfolio: bool = False
-    warping: Warping = "none"
+    warping: Warping = "tail"
     min_loo_rank: float = 0.0
     poor_fit: Literal["tpe", "rank"] = "tpe"
 

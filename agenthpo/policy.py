@@ -18,15 +18,15 @@ acquisition rates it at least as high as the backbone's proposal, :mod:`agenthpo
 ``agent``          the LLM proposes every trial (the AgentHPO paper's method); the backbone steps
                    in only when an answer is unusable
 ``hybrid-tpe``     the default: a capable model proposes the first 3 trials and then 25% of the
-                   rest, adaptive; the embedded model's turns start after the backbone's 10
-                   start-up trials and are screened
+                   rest, adaptive; the embedded model's turns start after the first 10 trials
+                   and are screened
 ``centaur``        the backbone (CMA-ES in the ``centaur`` strategy) proposes every trial; after
                    10, on 30% of them (adaptive) the LLM sees its proposal and state and may
                    override it
 ``hybrid``         ``hybrid-tpe``'s capable-model schedule for every model: 3 start-up trials,
                    then 25%, adaptive
 ``hybrid-fixed``   ``hybrid`` with a fixed share (not adaptive)
-``hybrid-late``    the LLM's 25% (adaptive) start after the backbone's 10 start-up trials, for
+``hybrid-late``    the LLM's 25% (adaptive) start after the first 10 trials, for
                    every model, unscreened
 ``hybrid-screen``  ``hybrid-late`` with the LLM's proposals screened: ``hybrid-tpe``'s embedded
                    schedule for every model
@@ -392,7 +392,7 @@ PRESETS: Mapping[str, Preset] = {
         _preset(
             "hybrid-tpe",
             "a capable model: 3 start-up trials, then 25% (adaptive); the embedded model: 25%"
-            " after the backbone's 10 start-up trials, screened",
+            " after the first 10 trials, screened",
             _HYBRID,
             _LATE.replace(screen=True, repair_rounds=0),
         ),
@@ -405,10 +405,10 @@ PRESETS: Mapping[str, Preset] = {
         _preset(
             "hybrid-fixed", "3 start-up trials, then a fixed 25%", _HYBRID.replace(adaptive=False)
         ),
-        _preset("hybrid-late", "25% (adaptive) after the backbone's 10 start-up trials", _LATE),
+        _preset("hybrid-late", "25% (adaptive) after the first 10 trials", _LATE),
         _preset(
             "hybrid-screen",
-            "25% (adaptive) after the backbone's 10 start-up trials, screened",
+            "25% (adaptive) after the first 10 trials, screened",
             _LATE.replace(screen=True),
         ),
         _preset(

@@ -163,7 +163,12 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Runs a suite and stores its results."""
     from benchmarks.controls import CONTROLS
-    from benchmarks.optimizers import DEFAULT_STRATEGIES, available, uses_llm
+    from benchmarks.optimizers import (
+        DEFAULT_STRATEGIES,
+        available,
+        uses_llm,
+        with_default_backbone,
+    )
     from benchmarks.reference import load_reference
     from benchmarks.runner import RunSpec, load_results, run_plan, save_results, stored_key
     from benchmarks.tasks import QUICK_TRIALS, get_task, select_tasks
@@ -230,7 +235,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         done = {
             stored_key(r)
             for f in load_results(results_dir.glob("*.json"))
-            for r in f["runs"]
+            for r in with_default_backbone(list(f["runs"]))
             if not r.get("error") and "n_trials" in r and _current(r)
         }
         before = len(specs)

@@ -56,12 +56,14 @@ __all__ = [
     "DEFAULT_STRATEGIES",
     "LLM_STRATEGIES",
     "SLOW_STRATEGIES",
+    "as_default_backbone",
     "available",
     "llm_label",
     "make_llm",
     "on_default_backbone",
     "optuna_sampler",
     "uses_llm",
+    "with_default_backbone",
 ]
 
 LLM_PRESETS: dict[str, tuple[str, str, str]] = {
@@ -102,19 +104,24 @@ OPTION_ROWS: dict[str, dict[str, Any]] = {
     "backbone-v1": dict(_V1),
     "backbone-random": {**_V1, "startup": "random"},
     "backbone-portfolio": {**_V1, "portfolio": True},
-    # a shorter start-up (session 14), alone and with warping: candidates for version 2
+    # a shorter start-up, alone and with warping; -tail-start5 is version 2 of the default
     "backbone-start5": {"startup_trials": 5, "warping": "none"},
     "backbone-power-start5": {"startup_trials": 5, "warping": "power"},
     "backbone-tail-start5": {"startup_trials": 5, "warping": "tail"},
 }
 """Each of these rows: the backbone with exactly these ``BackboneOptions`` fields set (the
 others at their defaults), so a row means the same whatever the default becomes."""
-BACKBONE_VERSION = 1
+BACKBONE_VERSION = 2
 """The version of the default backbone's options (``BackboneOptions()``); runs of a strategy
 on the default backbone store it, and the report leaves out runs of an older version."""
 BACKBONE_VERSIONS: dict[int, str] = {
     1: "GP after 10 Sobol start-up trials, fitted on the values as they are",
+    2: "GP after 5 Sobol start-up trials, fitted on tail-warped values",
 }
+VERSION_ROWS: dict[int, str] = {2: "backbone-tail-start5"}
+"""Each version of the default backbone measured first as an option row -> that row: the
+row sets exactly the options the version made the default, so its runs are the default
+backbone's runs of that version, trial for trial (:func:`as_default_backbone`)."""
 BACKBONE_VARIANTS: tuple[str, ...] = tuple(OPTION_ROWS)
 """The backbone's measured variants: AgentHPO's own rows, never a classical baseline."""
 ON_REQUEST: tuple[str, ...] = (
@@ -181,6 +188,33 @@ def on_default_backbone(strategy: str) -> bool:
     return strategy == "backbone" or (
         strategy in LLM_PRESETS and LLM_PRESETS[strategy][1] == "backbone"
     )
+
+
+def as_default_backbone(run: dict[str, Any]) -> dict[str, Any] | None:
+    """The run of an option row that a version of the default backbone made its default,
+    as a ``backbone`` run of that version (:data:`VERSION_ROWS`); ``None`` for other runs.
+    The report and ``--skip-done`` count these beside the ``backbone`` runs, so a version's
+    runs are not run twice.
+
+    Example:
+        >>> as_default_backbone({"strategy": "backbone-tail-start5", "seed": 0})
+        {'strategy': 'backbone', 'seed': 0, 'backbone_version': 2, 'ran_as': 'backbone-tail-start5'}
+        >>> as_default_backbone({"strategy": "tpe", "seed": 0}) is None
+        True
+    """
+    row = str(run.get("strategy"))
+    version = next((v for v, name in VERSION_ROWS.items() if name == row), None)
+    if version is None or run.get("llm"):
+        return None
+    return {**run, "strategy": "backbone", "backbone_version": version, "ran_as": row}
+
+
+def with_default_backbone(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``runs`` after the ``backbone`` runs their option rows stand for
+    (:func:`as_default_backbone`): put first, so that a ``backbone`` run of the same task
+    and seed, in these runs or in a later file, replaces its stand-in."""
+    aliases = [a for r in runs if (a := as_default_backbone(r)) is not None]
+    return [*aliases, *runs]
 
 
 def available(strategy: str) -> str | None:

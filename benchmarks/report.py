@@ -61,6 +61,7 @@ from benchmarks.optimizers import (
     BACKBONE_VERSIONS,
     LLM_STRATEGIES,
     on_default_backbone,
+    with_default_backbone,
 )
 from benchmarks.reference import Reference, best_known, load_reference
 from benchmarks.runner import load_results
@@ -852,7 +853,11 @@ def old_backbone(run: Mapping[str, Any]) -> bool:
 def collect(results_dir: Path = RESULTS_DIR) -> Sections:
     """Loads the results and builds the groups."""
     files = load_results(sorted(results_dir.glob("*.json")))
-    suite_files = [f for f in files if f.get("meta", {}).get("kind", "suite") == "suite"]
+    suite_files = [
+        {**f, "runs": with_default_backbone(list(f.get("runs", [])))}
+        for f in files
+        if f.get("meta", {}).get("kind", "suite") == "suite"
+    ]
     overhead = [f for f in files if f.get("meta", {}).get("kind") == "overhead"]
     refs = load_reference()
     from benchmarks.tasks import all_tasks

@@ -49,8 +49,11 @@ def members(study: optuna.Study) -> list[str]:
 
 
 def test_a_fixed_numeric_space_is_gps_study_trial_for_trial() -> None:
-    # With GP's own random start-up (the Sobol start-up is the one difference by default)
-    ours = optuna.create_study(sampler=Backbone(seed=3, options=BackboneOptions(startup="random")))
+    # With GP's own start-up (10 random trials) and its values as they are, the backbone
+    # adds nothing to GP: the default's shorter Sobol start-up and tail warping are the
+    # differences
+    plain_gp = BackboneOptions(startup="random", startup_trials=10, warping="none")
+    ours = optuna.create_study(sampler=Backbone(seed=3, options=plain_gp))
     ours.optimize(numeric, n_trials=14)
     plain = optuna.create_study(sampler=seeded_per_trial(optuna.samplers.GPSampler, 3))
     plain.optimize(numeric, n_trials=14)
@@ -60,14 +63,14 @@ def test_a_fixed_numeric_space_is_gps_study_trial_for_trial() -> None:
 
 def test_the_start_up_is_a_sobol_sequence_after_one_random_trial() -> None:
     study = optuna.create_study(sampler=Backbone(seed=3))
-    study.optimize(numeric, n_trials=12)
-    assert members(study) == ["gp"] + ["sobol"] * 9 + ["gp"] * 2
-    # Sobol points of 2 dimensions spread over the space: every quarter of x's range holds
-    # two of the 8 first points (a random sample of 8 misses a quarter now and then)
-    xs = [t.params["x"] for t in study.trials[1:9]]
-    assert sorted(int((x + 5) // 2.5) for x in xs) == [0, 0, 1, 1, 2, 2, 3, 3]
+    study.optimize(numeric, n_trials=7)
+    assert members(study) == ["gp"] + ["sobol"] * 4 + ["gp"] * 2
+    # Sobol points of 2 dimensions spread over the space: every half of x's range holds
+    # two of the 4 first points, every quarter one (a random sample of 4 often misses one)
+    xs = [t.params["x"] for t in study.trials[1:5]]
+    assert sorted(int((x + 5) // 2.5) for x in xs) == [0, 1, 2, 3]
     again = optuna.create_study(sampler=Backbone(seed=3))
-    again.optimize(numeric, n_trials=12)
+    again.optimize(numeric, n_trials=7)
     assert [t.params for t in again.trials] == [t.params for t in study.trials]
 
 
@@ -117,18 +120,18 @@ def test_with_categoricals_gp_hands_over_to_tpe() -> None:
     sampler = Backbone(seed=0, options=BackboneOptions(gp_max_trials=12))
     study = optuna.create_study(sampler=sampler)
     study.optimize(mixed, n_trials=15)
-    assert members(study) == ["gp"] + ["sobol"] * 9 + ["gp"] * 2 + ["tpe"] * 3
+    assert members(study) == ["gp"] + ["sobol"] * 4 + ["gp"] * 7 + ["tpe"] * 3
 
 
 def test_a_slow_gp_hands_over(caplog: pytest.LogCaptureFixture) -> None:
     # Every GP proposal is "too slow" against a zero allowance: after `slow_trials` model-based
-    # proposals (the 10 start-up trials are random draws, not timed), GP retires.
+    # proposals (the 5 start-up trials are Sobol draws, not timed), GP retires.
     options = BackboneOptions(max_wait_s=0.0, max_wait_share=0.0, slow_trials=2)
     study = optuna.create_study(sampler=Backbone(seed=0, options=options))
     with caplog.at_level(logging.INFO, logger="agenthpo"):
         study.optimize(numeric, n_trials=15)
-    assert members(study)[10:12] == ["gp"] * 2
-    assert members(study)[12:] == ["cmaes"] * 3
+    assert members(study)[5:7] == ["gp"] * 2
+    assert members(study)[7:] == ["cmaes"] * 8
     assert "GP took" in caplog.text
 
 
@@ -283,13 +286,13 @@ def test_a_poor_fit_is_refitted_on_rank_scores(
     study.optimize(numeric, n_trials=13)
     assert members(study)[10:] == ["gp"] * 3
     gp = study.sampler.member("gp")  # type: ignore[attr-defined]
-    assert gp.warping == "none"  # the refit is for the trial only
+    assert gp.warping == "tail"  # the refit is for the trial only
     space = {"x": FloatDistribution(-5, 5), "y": FloatDistribution(1e-3, 1.0, log=True)}
     fitted = study.trials[:-1]
     model = _optuna.gp_last_model(gp, space, fitted)
     assert model is not None
     scores = -np.array([[t.value] for t in fitted])
-    expected = warp_scores(scores, "rank" if loo_rank < 0.6 else "none").ravel()
+    expected = warp_scores(scores, "rank" if loo_rank < 0.6 else "tail").ravel()
     expected = (expected - expected.mean()) / expected.std()
     assert model.y_train() == pytest.approx(expected, abs=1e-6)
 
@@ -340,8 +343,8 @@ def test_the_portfolio_shares_trials_between_gp_and_tpe_by_payoff() -> None:
         return [t.user_attrs["backbone_member"] for t in study.trials]
 
     chosen = members(0)
-    assert chosen[1:10] == ["sobol"] * 9  # the start-up is unchanged
-    after = chosen[10:]
+    assert chosen[1:5] == ["sobol"] * 4  # the start-up is unchanged
+    after = chosen[5:]
     assert set(after) == {"gp", "tpe"}  # both members get trials after it
     assert members(0) == chosen  # seeded: the same shares again
     assert not BackboneOptions().portfolio  # off by default

@@ -1239,3 +1239,49 @@ def test_runs_on_an_older_default_backbone_are_left_out(monkeypatch: pytest.Monk
     assert not report._current(run, versions)  # the default moved on: left out
     assert not cli._current(run)  # and --skip-done runs it again
     assert report._current({**run, "strategy": "backbone-v1"}, versions)
+
+
+def test_the_row_a_version_made_default_stands_for_the_backbone(tmp_path: Path) -> None:
+    from agenthpo.backbone import BackboneOptions
+    from benchmarks import report
+    from benchmarks.optimizers import BACKBONE_VERSION, OPTION_ROWS, VERSION_ROWS
+    from benchmarks.runner import RunSpec, run_one, save_results
+
+    row = VERSION_ROWS[BACKBONE_VERSION]
+    # the row sets exactly what the default is now, so their runs are the same trials
+    assert BackboneOptions(**OPTION_ROWS[row]) == BackboneOptions()
+    ran = run_one(RunSpec("skl-knn-iris", row, 0, 7))
+    default = run_one(RunSpec("skl-knn-iris", "backbone", 0, 7))
+    assert ran["params"] == default["params"]
+    # stored once under the row, it is counted as the backbone's too, in the report ...
+    save_results(tmp_path / "row.json", {"suite": "sklearn"}, [ran])
+    (group,) = [g for g in report.collect(tmp_path).groups if g.family == "sklearn"]
+    assert group.table["backbone"]["skl-knn-iris"] == group.table[row]["skl-knn-iris"]
+    # ... and by --skip-done, which does not run it again
+    from benchmarks.__main__ import main
+
+    assert (
+        main(
+            [
+                "run",
+                "--suite",
+                "sklearn",
+                "--tasks",
+                "skl-knn-iris",
+                "--strategies",
+                "backbone",
+                "--seeds",
+                "1",
+                "--trials",
+                "7",
+                "--skip-done",
+                "--results-dir",
+                str(tmp_path),
+                "--out",
+                str(tmp_path / "new.json"),
+            ]
+        )
+        == 0
+    )
+    new = tmp_path / "new.json"
+    assert not new.exists() or json.loads(new.read_text())["runs"] == []
