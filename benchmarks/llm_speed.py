@@ -28,6 +28,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import os
 import statistics
 import tempfile
 import time
@@ -124,11 +125,18 @@ def speed_rows(
     rows: list[dict[str, Any]] = []
     texts: dict[str, list[str]] = {}
     for variant in variants:
-        client = LocalLlamaClient(
-            model_path=model_path,
-            n_threads=None if variant in ADAPTIVE else threads,
-            prefix_cache_mb=VARIANTS[variant],
-        )
+        # The benchmarks' CLI fixes AGENTHPO_LLAMA_THREADS at 1 (parallel runs); the
+        # adaptive variant measures the client's own choice, so it is built without it.
+        fixed = os.environ.pop("AGENTHPO_LLAMA_THREADS", None) if variant in ADAPTIVE else None
+        try:
+            client = LocalLlamaClient(
+                model_path=model_path,
+                n_threads=None if variant in ADAPTIVE else threads,
+                prefix_cache_mb=VARIANTS[variant],
+            )
+        finally:
+            if fixed is not None:
+                os.environ["AGENTHPO_LLAMA_THREADS"] = fixed
         client.check()  # the load is not a proposal's time
         timed = _Timed(client, cold=variant == "cold")
         with tempfile.TemporaryDirectory() as tmp:

@@ -7,7 +7,9 @@ The unit tests stand a fake ``llama_cpp`` module in for the compiled one; the te
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 import types
 from pathlib import Path
 from typing import Any, ClassVar
@@ -135,13 +137,46 @@ def test_the_speed_section_reports_each_variant_against_cold() -> None:
 # -- the real runtime ----------------------------------------------------------------------
 
 
+def test_busy_cores_counts_the_cpu_time_spent_in_the_window(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agenthpo.llm import _local
+
+    clock = iter([100.0, 100.3])  # 0.3 s of busy CPU time over a 0.2 s window: 1.5 cores
+    monkeypatch.setattr(_local, "_cpu_busy_seconds", lambda: next(clock))
+    assert _local.busy_cores(0.2) == pytest.approx(1.5, rel=0.2)
+    monkeypatch.setattr(_local, "_cpu_busy_seconds", lambda: None)  # not Linux
+    assert _local.busy_cores(0.0) is None
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("os.getloadavg", lambda: (1.2, 0.0, 0.0))
+    assert _local.spare_threads() == 1  # then the load average decides
+
+
+def test_busy_cores_sees_a_process_that_keeps_a_core_busy() -> None:
+    import subprocess
+
+    from agenthpo.llm import _local
+
+    if _local._cpu_busy_seconds() is None:
+        pytest.skip("no /proc/stat on this platform")  # measured on Linux only
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        busy = _local.busy_cores(0.5)
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert busy is not None
+    assert busy >= 0.7
+
+
 def test_threads_follow_what_the_machine_can_spare_at_each_call(
     fake_llama: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("AGENTHPO_LLAMA_THREADS", raising=False)
     monkeypatch.setattr("os.cpu_count", lambda: 2)
     load = [0.1]
-    monkeypatch.setattr("os.getloadavg", lambda: (load[0], 0.0, 0.0))
+    monkeypatch.setattr("agenthpo.llm._local.busy_cores", lambda: load[0])
     client = LocalLlamaClient(model_path=fake_llama)
     assert client.adaptive_threads
     ask = [Message("user", "lr?")]
@@ -159,11 +194,26 @@ def test_threads_follow_what_the_machine_can_spare_at_each_call(
     assert client.complete(ask).extra["threads"] == 1
 
 
+def test_the_speed_benchmarks_adaptive_variant_chooses_its_own_threads(
+    fake_llama: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from benchmarks.llm_speed import speed_rows
+
+    # the benchmarks' CLI fixes one thread for every model; the variant that measures the
+    # client's own choice must not inherit that, nor leave the setting changed
+    monkeypatch.setenv("AGENTHPO_LLAMA_THREADS", "1")
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    monkeypatch.setattr("agenthpo.llm._local.busy_cores", lambda: 0.0)
+    rows = speed_rows(fake_llama, n_trials=2, threads=1, variants=["state-cache", "spare-threads"])
+    assert [r["threads"] for r in rows] == [[1], [2]]
+    assert os.environ["AGENTHPO_LLAMA_THREADS"] == "1"
+
+
 def test_threads_the_user_fixed_stay_fixed(
     fake_llama: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("os.cpu_count", lambda: 2)
-    monkeypatch.setattr("os.getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr("agenthpo.llm._local.busy_cores", lambda: 0.0)
     client = LocalLlamaClient(model_path=fake_llama, n_threads=1)
     assert not client.adaptive_threads
     assert client.complete([Message("user", "lr?")]).extra["threads"] == 1
@@ -185,7 +235,7 @@ def test_the_real_runtime_takes_a_new_thread_count_between_calls(
     monkeypatch.delenv("AGENTHPO_LLAMA_THREADS", raising=False)
     load = [0.0]
     monkeypatch.setattr("os.cpu_count", lambda: 2)
-    monkeypatch.setattr("os.getloadavg", lambda: (load[0], 0.0, 0.0))
+    monkeypatch.setattr("agenthpo.llm._local.busy_cores", lambda: load[0])
     client = LocalLlamaClient(model_path=find_embedded_model(), prefix_cache_mb=0)
     ask = [Message("user", "Name one optimizer.")]
     first = client.complete(ask, max_tokens=6, seed=1, temperature=0.0)

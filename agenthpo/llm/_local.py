@@ -38,6 +38,7 @@ __all__ = [
     "INSTALL_HINT",
     "InProcessModel",
     "LocalClient",
+    "busy_cores",
     "converted_model",
     "default_threads",
     "find_embedded_model",
@@ -106,22 +107,62 @@ def default_threads() -> int:
     return max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
+def _cpu_busy_seconds() -> float | None:
+    """CPU seconds every core has spent busy since boot (Linux's ``/proc/stat``: user, nice,
+    system, irq, softirq and steal time); ``None`` where that file is missing."""
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            fields = [int(x) for x in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    if len(fields) < 4:
+        return None
+    busy = sum(fields) - fields[3] - (fields[4] if len(fields) > 4 else 0)  # less idle, iowait
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def busy_cores(window_s: float = 0.2) -> float | None:
+    """How many cores are busy now: the machine's busy CPU time over a short window, divided
+    by the window; ``None`` where it cannot be measured (not Linux).
+
+    Measured just before a call decodes, this counts what competes with the decoding (other
+    processes, training runs, this process's other threads) and not the decoding itself,
+    which the load average remembers for a minute: after a call on 2 threads an idle 2-core
+    machine shows a load near 2, and the next call would get 1 thread.
+
+    Example:
+        >>> busy = busy_cores(0.05)
+        >>> busy is None or busy >= 0.0
+        True
+    """
+    start = _cpu_busy_seconds()
+    t0 = time.monotonic()
+    time.sleep(window_s)
+    end = _cpu_busy_seconds()
+    elapsed = time.monotonic() - t0
+    if start is None or end is None or elapsed <= 0:
+        return None
+    return max(0.0, (end - start) / elapsed)
+
+
 def spare_threads(*, most: int = 4) -> int:
-    """The cores nothing else is using now: the cores less the last minute's load average
-    (rounded), at least 1 and at most ``most``. On an idle 2-core machine that is 2; with a
-    training run on one of them, 1, where a second thread would spin waiting for the busy
-    core instead of decoding.
+    """The cores nothing else is using now: the cores less the busy ones (:func:`busy_cores`,
+    rounded; where that cannot be measured, the last minute's load average), at least 1 and
+    at most ``most``. On an idle 2-core machine that is 2; with a training run on one of
+    them, 1, where a second thread would spin waiting for the busy core instead of decoding.
 
     Example:
         >>> 1 <= spare_threads() <= 4
         True
     """
     cores = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # no load average on this platform: half the cores
-        return max(1, min(most, cores // 2))
-    return max(1, min(most, cores - round(load)))
+    busy = busy_cores()
+    if busy is None:
+        try:
+            busy = os.getloadavg()[0]
+        except (AttributeError, OSError):  # no load average either: half the cores
+            return max(1, min(most, cores // 2))
+    return max(1, min(most, cores - round(busy)))
 
 
 def _missing_runtime() -> list[str]:
