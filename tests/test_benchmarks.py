@@ -349,6 +349,7 @@ def test_tiny_run_writes_results_and_a_report(tmp_path: Path) -> None:
 
 
 def _fake_run(task: str, strategy: str, best: list[float], *, llm: str | None = None) -> dict:
+    from benchmarks.optimizers import BACKBONE_VERSION, on_default_backbone
     from benchmarks.tasks import get_task
 
     n = len(best)
@@ -356,6 +357,8 @@ def _fake_run(task: str, strategy: str, best: list[float], *, llm: str | None = 
         "task": task,
         "suite": get_task(task).suite,
         "strategy": strategy,
+        # as the runner stores it: runs on the default backbone name its version
+        "backbone_version": BACKBONE_VERSION if on_default_backbone(strategy) else None,
         "seed": 0,
         "n_trials": n,
         "llm": llm,
