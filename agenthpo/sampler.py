@@ -469,8 +469,8 @@ class AgentSampler(BaseSampler):
             trial,
             {_keys.PROPOSED_BY: "backbone", _keys.FALLBACK_REASON: f"budget: {budget_note}"},
         )
-        config = self._own.complete(study, trial, search_space)
-        return self._explained(study, trial, config, "LLM budget spent", search_space, policy)
+        config = self._backbone_config(study, trial, search_space, policy)
+        return self._explained(study, trial, config, "LLM budget spent")
 
     def _backbone_turn(
         self,
@@ -488,9 +488,8 @@ class AgentSampler(BaseSampler):
         elif turn_ < policy.warmup:
             why = f"its turn: the first {policy.warmup} trials are its warm-up"
         Recorder.store(study, trial, {_keys.PROPOSED_BY: "backbone"})
-        space = self._space_for(study, search_space)
-        config = self._own.fresh(study, trial, search_space, space, seed=self._seed)
-        return self._explained(study, trial, config, why, search_space, policy)
+        config = self._backbone_config(study, trial, search_space, policy)
+        return self._explained(study, trial, config, why)
 
     def _llm_turn(
         self,
@@ -505,6 +504,7 @@ class AgentSampler(BaseSampler):
         space = self._space_for(study, search_space)
         extra_note: str | None = None
         shown: dict[str, Any] | None = None  # the backbone's proposal, shown to the LLM
+        own: tuple[dict[str, Any], str] | None = None  # the backbone's configuration, once drawn
         if policy.show_backbone:
             shown = self._own.relative(study, trial, search_space)
             extra_note = self._own.note(study, shown)
@@ -524,13 +524,13 @@ class AgentSampler(BaseSampler):
                 return judged
             outcome = judged
         elif isinstance(outcome, Proposal):
-            own = None
             if policy.screen:
-                # The backbone's own proposal for this trial, drawn as it draws it alone: the
-                # bar the LLM's proposals must clear, and the trial's configuration if not.
-                own = self._own.complete(study, trial, search_space, shown)
-            self._enqueue(study, trial.number, search_space, own, recorder)
-            verdict = self._screen.verdict(study, trial.number, search_space, outcome.config, own)
+                # The backbone's own configuration for this trial, as its own turn would
+                # draw it: the bar the LLM's proposals must clear, and what runs if not.
+                own = self._backbone_config(study, trial, search_space, policy, shown)
+            bar = None if own is None else own[0]
+            self._enqueue(study, trial.number, search_space, bar, recorder)
+            verdict = self._screen.verdict(study, trial.number, search_space, outcome.config, bar)
             if own is not None and verdict is not None and not verdict.passed:
                 _logger.info(
                     "trial %d: %s screened out the LLM's proposal %s (%s)",
@@ -541,7 +541,7 @@ class AgentSampler(BaseSampler):
                 )
                 recorder.store(study, trial, recorder.screened_llm(outcome, verdict))
                 recorder.calls(study, trial, outcome.calls)
-                return own
+                return self._moved(study, trial, own)
             rival = self._proposer.claim(
                 study, trial, outcome.config, space, tolerance=policy.duplicate_tolerance
             )
@@ -573,9 +573,9 @@ class AgentSampler(BaseSampler):
         recorder.calls(study, trial, outcome.calls)
         if outcome.kind == "llm_error":
             self._llm_failed(study, trial, outcome, policy)
-        config = self._own.complete(study, trial, search_space, shown)
-        why = f"LLM fallback: {outcome.kind}"
-        return self._explained(study, trial, config, why, search_space, policy)
+        if own is None:  # a screened turn drew it already (drawing again would differ)
+            own = self._backbone_config(study, trial, search_space, policy, shown)
+        return self._explained(study, trial, own, f"LLM fallback: {outcome.kind}")
 
     def _space_for(self, study: Study, search_space: dict[str, BaseDistribution]) -> Space:
         """The space in force, or one read from Optuna's distributions without a task."""
@@ -583,24 +583,52 @@ class AgentSampler(BaseSampler):
             return Space.from_optuna(search_space)
         return self.space_in_force(study)
 
+    def _backbone_config(
+        self,
+        study: Study,
+        trial: FrozenTrial,
+        search_space: dict[str, BaseDistribution],
+        policy: LLMPolicy,
+        shown: dict[str, Any] | None = None,
+    ) -> tuple[dict[str, Any], str]:
+        """The configuration the backbone runs on ``trial`` and what was moved (empty:
+        nothing): its proposal (starting from ``shown``, the relative proposal the LLM saw),
+        drawn again while it repeats a finished or running trial, then, with
+        ``avoid_failures``, moved out of where earlier runs failed.
+
+        Every trial the LLM does not get (the backbone's turn, a fallback, a screened-out
+        or out-judged proposal, a spent budget) is drawn here, so a screened-out LLM turn
+        runs what the backbone's own turn would have run.
+        """
+        space = self._space_for(study, search_space)
+        config = self._own.fresh(study, trial, search_space, space, seed=self._seed, first=shown)
+        if not policy.avoid_failures:
+            return config, ""
+        return self._own.out_of_failures(study, trial, config, space)
+
+    @staticmethod
+    def _moved(
+        study: Study, trial: FrozenTrial, config: tuple[dict[str, Any], str]
+    ) -> dict[str, Any]:
+        """The backbone's configuration, its move out of failed regions (if any) stored."""
+        values, moved = config
+        if moved:
+            Recorder.store(study, trial, {_keys.FAILURE_STEP: moved})
+        return values
+
     def _explained(
         self,
         study: Study,
         trial: FrozenTrial,
-        config: dict[str, Any],
+        config: tuple[dict[str, Any], str],
         why: str,
-        search_space: dict[str, BaseDistribution],
-        policy: LLMPolicy,
     ) -> dict[str, Any]:
-        """The backbone's ``config`` for the trial, with its reason stored; with
-        ``avoid_failures``, first moved out of where earlier runs failed."""
-        if policy.avoid_failures:
-            space = self._space_for(study, search_space)
-            config, moved = self._own.out_of_failures(study, trial, config, space)
-            if moved:
-                Recorder.store(study, trial, {_keys.FAILURE_STEP: moved})
-                why = f"{why}; moved {moved}" if why else f"moved {moved}"
-        return self._own.explained(study, trial, config, why)
+        """The backbone's ``config`` (from :meth:`_backbone_config`) for the trial, with its
+        reason and any move out of failed regions stored."""
+        moved = config[1]
+        if moved:
+            why = f"{why}; moved {moved}" if why else f"moved {moved}"
+        return self._own.explained(study, trial, self._moved(study, trial, config), why)
 
     def _judged(
         self,
@@ -626,10 +654,10 @@ class AgentSampler(BaseSampler):
         proposals = [first, *self._proposer.pop_candidates(trial.number)]
         calls = [c for p in proposals for c in p.calls]
         configs = [dict(p.config) for p in proposals]
-        # The backbone's own proposal for this trial, drawn as it draws it alone: the bar
-        # the candidates must clear, and the trial's configuration if none does.
-        own = self._own.complete(study, trial, search_space, shown)
-        judgement = self._screen.judge(study, trial.number, search_space, configs, own)
+        # The backbone's own configuration for this trial, as its own turn would draw it: the
+        # bar the candidates must clear, and the trial's configuration if none does.
+        own = self._backbone_config(study, trial, search_space, policy, shown)
+        judgement = self._screen.judge(study, trial.number, search_space, configs, own[0])
         label = backbone_label(self._backbone)
         if judgement is None:
             chosen, index = first, 0
@@ -662,7 +690,7 @@ class AgentSampler(BaseSampler):
             )
             recorder.store(study, trial, attrs)
             recorder.calls(study, trial, calls)
-            return own
+            return self._moved(study, trial, own)
         else:
             index = judgement.best
             chosen = proposals[index]
@@ -882,9 +910,8 @@ class AgentSampler(BaseSampler):
             recorder.calls(study, trial, outcome.calls)
             if outcome.kind == "llm_error":
                 self._llm_failed(study, trial, outcome, policy)
-            config = self._own.complete(study, trial, search_space)
-            why = "LLM fallback: initial design"
-            return self._explained(study, trial, config, why, search_space, policy)
+            config = self._backbone_config(study, trial, search_space, policy)
+            return self._explained(study, trial, config, "LLM fallback: initial design")
         total = policy.initial_design  # as asked: the study attribute says how many came
         study.set_user_attr(_keys.STUDY_INITIAL_DESIGN, {**record, "got": len(outcome)})
         _logger.info(

@@ -167,6 +167,52 @@ def test_a_screened_out_run_is_the_backbone_itself(small_space: Space) -> None:
         )
 
 
+def _cliff(trial: optuna.Trial) -> float:
+    # Better toward x = 1, but runs with x above 0.6 crash: the backbone's GP leaves failed
+    # trials out and keeps proposing there, and its turns step out of that region.
+    x = trial.suggest_float("x", 0.0, 1.0)
+    kind = trial.suggest_categorical("kind", ["a", "b"])
+    if x > 0.6:
+        raise RuntimeError("diverged")
+    return -x + (0.0 if kind == "a" else 1.0)
+
+
+def _cliff_study(llm: ScriptedLLM, **policy: Any) -> optuna.Study:
+    study = optuna.create_study()
+    space = Space.from_optuna(
+        {"x": FloatDistribution(0.0, 1.0), "kind": CategoricalDistribution(["a", "b"])}
+    )
+    study.sampler = make_sampler(
+        "hybrid-tpe",
+        llm=llm,
+        space=space,
+        context=CTX,
+        seed=0,
+        policy=preset("hybrid-screen", duplicate_tolerance=FINE, **policy),
+    )
+    study.optimize(_cliff, n_trials=24, catch=(RuntimeError,))
+    return study
+
+
+def test_a_screened_out_turn_runs_what_the_backbones_own_turn_would() -> None:
+    # A screened-out LLM turn is the backbone's trial: drawn as the backbone's own turn
+    # draws it (again while it repeats a trial, then out of where runs failed), so the
+    # study is the one where every turn is the backbone's.
+    far = _EmbeddedLike([lambda messages, schema: answer({"x": 0.01, "kind": "b"}, "far")])
+    screened = _cliff_study(far)
+    alone = _cliff_study(_EmbeddedLike([]), share=0.0)
+    turns = [t for t in screened.trials if t.user_attrs.get(_keys.FALLBACK_REASON)]
+    assert len(turns) >= 2
+    assert all(t.user_attrs[_keys.FALLBACK_REASON].startswith("screened") for t in turns)
+    assert not any(t.user_attrs.get(_keys.FALLBACK_REASON) for t in alone.trials)
+    moved = [t for t in alone.trials if t.user_attrs.get(_keys.FAILURE_STEP)]
+    assert moved, "the backbone's turns stepped out of the crashing region"
+    assert [t.params for t in screened.trials] == [t.params for t in alone.trials]
+    assert [t.user_attrs.get(_keys.FAILURE_STEP) for t in screened.trials] == [
+        t.user_attrs.get(_keys.FAILURE_STEP) for t in alone.trials
+    ]
+
+
 def test_a_proposal_tpe_rates_above_its_own_is_kept(small_space: Space) -> None:
     # Far from every trial: once TPE's own proposals have covered the good region, its ratio
     # rates this unvisited corner above them (TPE's own exploration), and the proposal runs.

@@ -109,15 +109,17 @@ class BackboneProposals:
         space: Space,
         *,
         seed: int | None,
+        first: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """The backbone's proposal, drawn again while it equals a finished or running trial's.
 
         Each configuration is claimed like an LLM proposal, so two workers that draw the
         same one meanwhile see each other. After :data:`REDRAWS` identical draws (a small
-        space nearly exhausted) the last one is kept.
+        space nearly exhausted) the last one is kept. ``first``: the relative proposal of
+        the first draw, when it was drawn already (:meth:`relative`, shown to the LLM).
         """
         study = self._seen(study)
-        config = self.complete(study, trial, search_space)
+        config = self.complete(study, trial, search_space, first)
         for attempt in range(1, REDRAWS + 1):
             rival = Proposer.claim(study, trial, config, space, tolerance=0.0)
             if rival is None:
