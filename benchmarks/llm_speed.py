@@ -10,9 +10,13 @@ free synthetic objective, three times with the same model, seed and task:
 * ``state-cache``: :class:`agenthpo.llm.LocalLlamaClient`'s cache, which also keeps the
   evaluated states of earlier prompts in memory, so a proposal after another kind of call
   (an analysis of a command task's run) reuses the last proposal's stable beginning;
-* ``spare-threads``: the client's defaults: the state cache, and before each call the
-  threads the machine can spare then (:func:`agenthpo.llm._local.spare_threads`) instead of
-  the fixed ``--threads`` of the other variants.
+* ``lazy-grammar``: ``state-cache`` whose JSON grammar checks only the token drawn and
+  masks the whole vocabulary only when it refuses one (:mod:`agenthpo.llm._lazy_grammar`);
+  the variants above use llama-cpp-python's own sampler, which masks it for every token;
+* ``spare-threads``: the client's defaults: the state cache, the lazy grammar, and before
+  each call the threads the machine can spare then
+  (:func:`agenthpo.llm._local.spare_threads`) instead of the fixed ``--threads`` of the
+  other variants.
 
 Each row reports the median and mean seconds per proposal, the prompt and answer tokens, and
 the ratio to ``cold`` measured in the same run (the machines are noisy; compare ratios).
@@ -22,7 +26,7 @@ differ; the answers are still drawn from the same model.
 
 Example:
     >>> sorted(VARIANTS)
-    ['cold', 'last-prompt', 'spare-threads', 'state-cache']
+    ['cold', 'last-prompt', 'lazy-grammar', 'spare-threads', 'state-cache']
 """
 
 from __future__ import annotations
@@ -46,10 +50,18 @@ __all__ = ["VARIANTS", "objective", "speed_rows"]
 
 _logger = logging.getLogger("benchmarks")
 
-VARIANTS: dict[str, int] = {"cold": 0, "last-prompt": 0, "state-cache": 512, "spare-threads": 512}
+VARIANTS: dict[str, int] = {
+    "cold": 0,
+    "last-prompt": 0,
+    "state-cache": 512,
+    "lazy-grammar": 512,
+    "spare-threads": 512,
+}
 """Each variant's state cache in MiB (``cold`` also resets the context before each call)."""
 ADAPTIVE: frozenset[str] = frozenset({"spare-threads"})
 """The variants whose threads the client chooses per call (the others: ``--threads``)."""
+LAZY: frozenset[str] = frozenset({"lazy-grammar", "spare-threads"})
+"""The variants whose grammar is checked lazily (the client's default)."""
 
 
 def objective(config: Mapping[str, Any]) -> dict[str, float]:
@@ -133,6 +145,7 @@ def speed_rows(
                 model_path=model_path,
                 n_threads=None if variant in ADAPTIVE else threads,
                 prefix_cache_mb=VARIANTS[variant],
+                lazy_grammar=variant in LAZY,
             )
         finally:
             if fixed is not None:
@@ -156,6 +169,7 @@ def speed_rows(
             {
                 "variant": variant,
                 "state_cache_mb": VARIANTS[variant],
+                "lazy_grammar": variant in LAZY,
                 "proposals": len(proposals),
                 "other_calls": len(timed.calls) - len(proposals),
                 "median_s": _median(seconds),

@@ -34,6 +34,9 @@ class _FakeLlama:
 
     ctx = "the-context"
 
+    def _init_sampler(self, **kwargs: Any) -> None:  # wrapped by use_lazy_grammar
+        return None
+
     def create_chat_completion(self, **kwargs: Any) -> dict[str, Any]:
         return {"choices": [{"message": {"content": "{}"}, "finish_reason": "stop"}]}
 
@@ -224,6 +227,72 @@ def test_threads_the_user_fixed_stay_fixed(
     assert sys.modules["llama_cpp"].set_threads == []  # type: ignore[attr-defined]
 
 
+def test_the_grammar_is_checked_lazily_unless_turned_off(
+    fake_llama: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lazy: list[Any] = []
+    monkeypatch.setattr(_llamacpp, "use_lazy_grammar", lazy.append)
+    LocalLlamaClient(model_path=fake_llama)._load()
+    LocalLlamaClient(model_path=fake_llama, lazy_grammar=False)._load()
+    assert lazy == [_FakeLlama.instances[0]]
+
+
+@pytest.mark.slow
+@pytest.mark.llamacpp
+@pytest.mark.integration
+def test_the_lazy_grammar_fits_the_installed_runtime() -> None:
+    # use_lazy_grammar replaces a private method of llama-cpp-python: pin what it relies on.
+    import inspect
+
+    import llama_cpp
+    from llama_cpp import _internals
+
+    params = inspect.signature(llama_cpp.Llama._init_sampler).parameters
+    assert "grammar" in params
+    assert params["grammar"].default is None
+    assert hasattr(_internals.LlamaSampler(), "sampler")
+    for name in ("llama_get_logits_ith", "llama_sampler_apply", "llama_sampler_accept"):
+        assert callable(getattr(llama_cpp, name))
+
+
+@pytest.mark.slow
+@pytest.mark.llamacpp
+@pytest.mark.integration
+def test_lazily_checked_answers_follow_the_schema() -> None:
+    # Hot sampling makes the model draw tokens the grammar refuses: every answer must still
+    # be JSON of the schema, the refusals counted, and a seed must give the same answer.
+    import json
+
+    from agenthpo.llm import find_embedded_model
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "optimizer": {"type": "string", "enum": ["adam", "sgd"]},
+            "lr": {"type": "number"},
+            "layers": {"type": "integer"},
+        },
+        "required": ["optimizer", "lr", "layers"],
+        "additionalProperties": False,
+    }
+    ask = [Message("user", "Propose a learning rate, an optimizer and a depth, as JSON.")]
+    client = LocalLlamaClient(model_path=find_embedded_model(), n_threads=1, prefix_cache_mb=0)
+    redraws = 0
+    for seed in range(4):
+        out = client.complete(ask, schema=schema, max_tokens=80, temperature=1.5, seed=seed)
+        answer = json.loads(out.text)
+        assert set(answer) == {"optimizer", "lr", "layers"}
+        assert answer["optimizer"] in ("adam", "sgd")
+        assert isinstance(answer["layers"], int)
+        sampler = client._load()._agenthpo_lazy_sampler
+        assert 0 <= sampler.redraws <= sampler.draws
+        redraws += sampler.redraws
+    again = client.complete(ask, schema=schema, max_tokens=80, temperature=1.5, seed=3)
+    assert again.text == out.text
+    assert redraws > 0, "hot sampling drew tokens the grammar refused, and they were redrawn"
+    client.close()
+
+
 @pytest.mark.slow
 @pytest.mark.llamacpp
 @pytest.mark.integration
@@ -278,7 +347,14 @@ def test_the_speed_benchmark_runs_every_variant_on_a_real_model() -> None:
     from benchmarks.llm_speed import speed_rows
 
     rows = speed_rows(find_embedded_model(), n_trials=3)
-    assert [r["variant"] for r in rows] == ["cold", "last-prompt", "state-cache", "spare-threads"]
+    assert [r["variant"] for r in rows] == [
+        "cold",
+        "last-prompt",
+        "state-cache",
+        "lazy-grammar",
+        "spare-threads",
+    ]
+    assert [r["lazy_grammar"] for r in rows] == [False, False, False, True, True]
     assert rows[-1]["threads"]  # the threads its calls chose are recorded
     for r in rows:
         assert r["proposals"] >= 1

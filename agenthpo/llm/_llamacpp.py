@@ -20,6 +20,7 @@ from typing import Any
 
 from agenthpo.errors import LLMConfigError, LLMError
 from agenthpo.llm._base import LLMResponse, Message, Usage
+from agenthpo.llm._lazy_grammar import use_lazy_grammar
 from agenthpo.llm._local import InProcessModel, spare_threads
 from agenthpo.llm._probe import check_llama_build
 
@@ -57,6 +58,10 @@ class LocalLlamaClient(InProcessModel):
         prefix_cache_mb: Memory for the state cache in MiB (0: off, only the last prompt's
             tokens are reused). States of a 1.5B model's 2,000-token prompt take about
             60 MiB.
+        lazy_grammar: Check a JSON answer's grammar only on the token drawn, masking the
+            whole vocabulary only when it refuses one, as llama.cpp's server does
+            (:mod:`agenthpo.llm._lazy_grammar`); ``False``: llama-cpp-python's own
+            sampler, which masks the vocabulary for every token.
 
     Example:
         >>> client = LocalLlamaClient(model_path="/models/qwen.gguf")  # doctest: +SKIP
@@ -74,6 +79,7 @@ class LocalLlamaClient(InProcessModel):
         n_ctx: int = 4096,
         n_threads: int | None = None,
         prefix_cache_mb: int = 512,
+        lazy_grammar: bool = True,
     ) -> None:
         fixed = n_threads is not None or bool(os.environ.get("AGENTHPO_LLAMA_THREADS"))
         super().__init__(model_path=model_path, n_ctx=n_ctx, n_threads=n_threads)
@@ -82,6 +88,7 @@ class LocalLlamaClient(InProcessModel):
         if prefix_cache_mb < 0:
             raise LLMConfigError(f"prefix_cache_mb must be >= 0, not {prefix_cache_mb}")
         self.prefix_cache_mb = prefix_cache_mb
+        self.lazy_grammar = lazy_grammar
 
     def _load(self) -> Any:
         if self._model is None:
@@ -106,6 +113,8 @@ class LocalLlamaClient(InProcessModel):
                     f"cannot load {self.model_path} with llama-cpp-python: {exc}"
                 ) from exc
             self._threads_now = self.n_threads
+            if self.lazy_grammar:
+                use_lazy_grammar(self._model)
             if self.prefix_cache_mb:
                 from llama_cpp.llama_cache import LlamaRAMCache
 
