@@ -126,9 +126,17 @@ def label(run: Mapping[str, Any]) -> str:
     and ``centaur`` runs stored before their share became adaptive are ``[local, fixed share]``.
     Runs with parallel workers are rows of their own: ``backbone [4 workers]``, and so are
     runs that started from the task's default configuration: ``backbone [from default]``.
+    A model given by its file is named by the file: ``hybrid [llamacpp:qwen]``.
+
+    Example:
+        >>> label({"strategy": "hybrid", "llm": "llamacpp:/models/qwen.gguf"})
+        'hybrid [llamacpp:qwen]'
     """
     strategy = str(run["strategy"])
     llm = run.get("llm")
+    if llm and ":" in llm and "/" in llm.split(":", 1)[1]:
+        kind, path = llm.split(":", 1)
+        llm = f"{kind}:{Path(path).stem}"
     if llm == "random" and run.get("llm_sampling") != "space":
         llm = "random-uniform"
     if llm and strategy in ("hybrid-tpe", "centaur") and run.get("share") != "adaptive":
@@ -646,6 +654,66 @@ def _backbone_md(groups: Sequence[Group]) -> list[str]:
         *rows,
         "",
         *tail,
+    ]
+
+
+# The LLM labels of the synthetic controls and the embedded model: every other model is
+# "a model worth having" (a user's own, or the benchmarks' stand-in).
+_NOT_A_MODEL = ("local", "random", "random-uniform", "corners")
+
+
+def _model(name: str) -> str | None:
+    """The LLM part of a row's label (``hybrid [llamacpp:qwen]`` -> ``llamacpp:qwen``)."""
+    if " [" not in name:
+        return None
+    inside = name.split(" [", 1)[1].rstrip("]")
+    first = inside.split(", ", 1)[0]
+    return None if "workers" in first or first == "from default" else first
+
+
+def _stand_in_md(groups: Sequence[Group]) -> list[str]:
+    """Each LLM strategy with a model worth having (not the embedded one, not a control)
+    against the backbone alone, beside its controls: the same strategy with
+    :class:`RandomLLM` and with ``corners``, and the backbone started from the task's
+    default configuration."""
+    rows: list[str] = []
+    for main in groups:
+        for g in [main, *main.subsets]:
+            if g.family == "all" or "backbone" not in g.strategies:
+                continue
+            models = [
+                s for s in g.strategies if _is_llm(s) and _model(s) not in (None, *_NOT_A_MODEL)
+            ]
+            if g.is_subset:
+                models = [s for s in models if s in g.partial]
+            for s in models:
+                base = s.split(" [", 1)[0]
+                controls = [f"{base} [random]", f"{base} [corners]", "backbone [from default]"]
+                for row in [s, *(c for c in controls if c in g.strategies)]:
+                    cells = []
+                    for b in _budgets(g):
+                        vs = _paired(g, row, "backbone", b)
+                        cells.append(f"@{b}: {_fmt(_headline_at(g, row, b))} ({vs})")
+                    rows.append(
+                        f"| {g.where()} | `{row}` | {_seeds(g, row)} | " + "; ".join(cells) + " |"
+                    )
+    if not rows:
+        return []
+    return [
+        "## What a model worth having adds\n",
+        "Each LLM strategy run with a model other than the embedded one (the benchmarks'"
+        " stand-in: Qwen2.5-Coder-1.5B-Instruct, `../shared/tools/bench-llm`, run by"
+        " llama.cpp), beside its controls: the same strategy with `RandomLLM` (`[random]`: no"
+        " ideas) and `corners` (confidently wrong), and the backbone started from the task's"
+        " default configuration (`[from default]`: what prior knowledge gives for free)."
+        " Cells: the headline after that many trials and, in brackets, the seed-matched"
+        " difference to the backbone alone with the p-value of the paired Wilcoxon test over"
+        f" (task, seed) runs; **bold**: more than {LEVEL} points behind or significantly"
+        " worse.\n",
+        "| suite (tasks) | strategy | seeds | after N trials (vs the backbone alone) |",
+        "|---|---|---|---|",
+        *rows,
+        "",
     ]
 
 
@@ -1905,6 +1973,7 @@ def build_report(
     md: list[str] = [INTRO, _reference_note(sections.refs)]
     md += _backbone_md(sections.groups)
     md += _at_a_glance(sections.groups)
+    md += _stand_in_md(sections.groups)
     loss_table, worse = _losses(sections.groups)
 
     md.append("## Summary\n")

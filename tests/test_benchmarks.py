@@ -1094,6 +1094,43 @@ def test_report_compares_the_parallel_backbone_and_never_calls_it_the_best_class
     )
 
 
+def test_report_puts_a_model_worth_having_beside_its_controls(tmp_path: Path) -> None:
+    from benchmarks.reference import load_reference
+    from benchmarks.report import label, write_report
+
+    refs = load_reference()
+    model = "llamacpp:/cache/qwen-1.5b.gguf"
+    runs = []
+    for t in ("skl-dt-iris", "skl-knn-wine"):
+        good, bad = refs[t].opt, refs[t].median_random
+        mid = (good + bad) / 2
+        for seed in range(3):
+            runs += [
+                {**_fake_run(t, "backbone", [bad, mid]), "seed": seed},
+                {**_fake_run(t, "tpe", [bad, bad]), "seed": seed},
+                {**_fake_run(t, "hybrid", [mid, good], llm=model), "seed": seed},
+                {**_fake_run(t, "hybrid", [bad, mid], llm="random"), "seed": seed},
+                {**_fake_run(t, "hybrid", [bad, bad], llm="local"), "seed": seed},
+                {**_fake_run(t, "backbone", [mid, mid]), "seed": seed, "from_default": True},
+            ]
+    assert label(runs[2]) == "hybrid [llamacpp:qwen-1.5b]"  # named by its file, not its path
+    _write_results(tmp_path / "sklearn-a.json", "sklearn", runs)
+    text = write_report(results_dir=tmp_path, out=tmp_path / "B.md").read_text()
+    start = text.index("## What a model worth having adds")
+    section = text[start : text.index("\n## ", start + 1)]
+    lines = [line for line in section.splitlines() if line.startswith("| full / sklearn")]
+    # the model, then its RandomLLM control, then the backbone from the default; never the
+    # embedded model's row (not a model worth having) and no corners row (none ran)
+    assert [line.split(" | ")[1] for line in lines] == [
+        "`hybrid [llamacpp:qwen-1.5b]`",
+        "`hybrid [random]`",
+        "`backbone [from default]`",
+    ]
+    assert "@2: 100.0 (+50.0 (p 0.031))" in lines[0]
+    assert "@2: 50.0 (+0.0 (p 1))" in lines[1]
+    assert "@2: 50.0 (+0.0 (p 1))" in lines[2]
+
+
 # ------------------------------------------- task versions and held-out selection (issue 18)
 
 
