@@ -799,9 +799,9 @@ def build_parser() -> argparse.ArgumentParser:
     spd.add_argument("model", help="a GGUF file, e.g. the output of ../shared/tools/bench-llm")
     spd.add_argument("--trials", type=int, default=8)
     spd.add_argument("--threads", type=int, default=1)
-    spd.add_argument(
-        "--variants", nargs="+", choices=["cold", "last-prompt", "state-cache", "spare-threads"]
-    )
+    from benchmarks.llm_speed import VARIANTS
+
+    spd.add_argument("--variants", nargs="+", choices=list(VARIANTS))
     spd.add_argument("--results-dir", default=str(RESULTS_DIR))
     spd.set_defaults(func=cmd_llm_speed)
 

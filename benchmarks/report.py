@@ -1084,9 +1084,12 @@ def _llm_speed_md(data: Mapping[str, Any] | None) -> list[str]:
         f" {meta.get('trials')} trials of the `agent` strategy on a function task;"
         " proposals count repair rounds). `cold` evaluates every prompt from its first token;"
         " `last-prompt` reuses the previous prompt's tokens (llama.cpp's own behaviour);"
-        " `state-cache` also keeps earlier prompts' states in memory; `spare-threads` is the"
-        " client's default: the state cache on the threads the machine can spare at each call"
-        " (the others run on the fixed thread count). Ratios are to `cold` in the same run;"
+        " `state-cache` also keeps earlier prompts' states in memory; `lazy-grammar` is"
+        " `state-cache` whose JSON grammar checks only the token drawn (masking the whole"
+        " vocabulary only when it refuses one; the variants above mask it for every token);"
+        " `spare-threads` is the client's default: the state cache and the lazy grammar on"
+        " the threads the machine can spare at each call (the others run on the fixed thread"
+        " count). Ratios are to `cold` in the same run (when it ran);"
         f" load average at the start: {meta.get('host', {}).get('loadavg_1min', '?')}.",
         "",
         "| variant | threads | proposals | median s | mean s | prompt tokens (median) |"
