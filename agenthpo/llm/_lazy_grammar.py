@@ -59,6 +59,7 @@ class LazyGrammarSampler:
         self.redraws = 0
         """How many draws the grammar refused (each then masked the whole vocabulary)."""
         self.draws = 0
+        """How many tokens were drawn."""
 
     def _array(self, data: np.ndarray) -> Any:
         return self._lib.llama_token_data_array(
@@ -108,11 +109,6 @@ class LazyGrammarSampler:
         self._lib.llama_sampler_accept(self._grammar, token)
         self._lib.llama_sampler_accept(self._chain.sampler, token)
         return token
-
-    def accept(self, token: int) -> None:
-        """Accepts ``token`` without sampling it (llama-cpp-python's interface)."""
-        self._lib.llama_sampler_accept(self._grammar, token)
-        self._lib.llama_sampler_accept(self._chain.sampler, token)
 
     def close(self) -> None:
         """Frees the grammar (the chain frees itself)."""
