@@ -30,6 +30,10 @@ acquisition rates it at least as high as the backbone's proposal, :mod:`agenthpo
                    every model, unscreened
 ``hybrid-screen``  ``hybrid-late`` with the LLM's proposals screened: ``hybrid-tpe``'s embedded
                    schedule for every model
+``hybrid-margin``  ``hybrid`` with the LLM's proposals screened with a margin: one runs where
+                   the backbone's acquisition rates it within 1 log unit of its own proposal
+                   (GP: at least 37% of its expected improvement); the start-up trials come
+                   before the backbone can judge and run unscreened
 ``hybrid-design``  the LLM's initial design of 5 configurations (the task's default one of them)
                    in place of the backbone's first random trials, then 25% (adaptive)
 ``hybrid-judge``   ``hybrid`` with 3 candidates per LLM turn, of which the backbone's acquisition
@@ -97,6 +101,13 @@ class LLMPolicy:
         screen: Run an LLM proposal only where the backbone's own acquisition rates it at
             least as high as the backbone's proposal for the trial
             (:mod:`agenthpo.agent.screen`); needs a TPE or AgentHPO backbone.
+        screen_margin: How far below the backbone's own proposal the judge may rate an LLM
+            proposal (or the best of its candidates) and still run it, in the judge's log
+            units (GP's log expected improvement, TPE's log density ratio): 1.0 lets a
+            proposal run whose expected improvement is at least ``1/e`` (37%) of the
+            backbone's. The backbone's own proposal maximizes GP's acquisition, so with 0
+            the screen refuses nearly every proposal under GP. Applies where the screen
+            judges (``screen``, or ``candidates`` above 1).
         show_backbone: Ask the backbone first and show its proposal (and CMA-ES's state) to
             the LLM, which may keep or override it.
         batch_size: Candidates asked for in one call; the others are enqueued in the study
@@ -170,6 +181,7 @@ class LLMPolicy:
     adaptive: bool = False
     trust_floor: float = 0.1
     screen: bool = False
+    screen_margin: float = 0.0
     show_backbone: bool = False
     batch_size: int = 1
     initial_design: int = 0
@@ -219,6 +231,7 @@ class LLMPolicy:
         _between("trust_floor", self.trust_floor, 0.0, 1.0)
         _between("temperature", self.temperature, 0.0, 2.0)
         _between("duplicate_tolerance", self.duplicate_tolerance, 0.0, 1.0)
+        _between("screen_margin", self.screen_margin, 0.0, math.inf)
         if self.max_tokens is not None and (
             isinstance(self.max_tokens, bool)
             or not isinstance(self.max_tokens, int)
@@ -410,6 +423,12 @@ PRESETS: Mapping[str, Preset] = {
             "hybrid-screen",
             "25% (adaptive) after the first 10 trials, screened",
             _LATE.replace(screen=True),
+        ),
+        _preset(
+            "hybrid-margin",
+            "3 start-up trials, then 25% (adaptive), screened with a margin: a proposal runs"
+            " where the backbone rates it within 1 log unit of its own",
+            _HYBRID.replace(screen=True, screen_margin=1.0),
         ),
         _preset(
             "hybrid-design",

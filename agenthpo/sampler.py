@@ -401,7 +401,9 @@ class AgentSampler(BaseSampler):
             mirror.tell(drawn, state=TrialState.FAIL)
             if find_duplicate(own, taken, space, tolerance=0.0) is None:
                 break
-        verdict = self._screen.verdict(study, number, search_space, config, own)
+        verdict = self._screen.verdict(
+            study, number, search_space, config, own, margin=policy.screen_margin
+        )
         if verdict is None or verdict.passed:
             return OutsideScreen(verdict=verdict, own=own)
         attrs = self.screened_attrs(config, rationale, verdict, proposer=proposer)
@@ -529,8 +531,15 @@ class AgentSampler(BaseSampler):
                 # draw it: the bar the LLM's proposals must clear, and what runs if not.
                 own = self._backbone_config(study, trial, search_space, policy, shown)
             bar = None if own is None else own[0]
-            self._enqueue(study, trial.number, search_space, bar, recorder)
-            verdict = self._screen.verdict(study, trial.number, search_space, outcome.config, bar)
+            self._enqueue(study, trial.number, search_space, bar, recorder, policy.screen_margin)
+            verdict = self._screen.verdict(
+                study,
+                trial.number,
+                search_space,
+                outcome.config,
+                bar,
+                margin=policy.screen_margin,
+            )
             if own is not None and verdict is not None and not verdict.passed:
                 _logger.info(
                     "trial %d: %s screened out the LLM's proposal %s (%s)",
@@ -546,7 +555,12 @@ class AgentSampler(BaseSampler):
                 study, trial, outcome.config, space, tolerance=policy.duplicate_tolerance
             )
             if rival is None:
-                recorder.store(study, trial, recorder.proposal(outcome))
+                attrs = recorder.proposal(outcome)
+                if verdict is not None:  # the screen's verdict goes with the rationale
+                    attrs[_keys.RATIONALE] = clip(
+                        f"{outcome.rationale} ({verdict.describe()})", RATIONALE_ATTR_MAX
+                    )
+                recorder.store(study, trial, attrs)
                 recorder.calls(study, trial, outcome.calls)
                 _logger.info(
                     "trial %d: the LLM proposed %s: %s",
@@ -657,7 +671,9 @@ class AgentSampler(BaseSampler):
         # The backbone's own configuration for this trial, as its own turn would draw it: the
         # bar the candidates must clear, and the trial's configuration if none does.
         own = self._backbone_config(study, trial, search_space, policy, shown)
-        judgement = self._screen.judge(study, trial.number, search_space, configs, own[0])
+        judgement = self._screen.judge(
+            study, trial.number, search_space, configs, own[0], margin=policy.screen_margin
+        )
         label = backbone_label(self._backbone)
         if judgement is None:
             chosen, index = first, 0
@@ -978,12 +994,15 @@ class AgentSampler(BaseSampler):
         search_space: dict[str, BaseDistribution],
         own: dict[str, Any] | None,
         recorder: Recorder,
+        margin: float = 0.0,
     ) -> None:
         """Enqueues a batch's other candidates for any worker; when the backbone screens,
-        only those it rates at least as high as its own proposal for trial ``number`` (an
-        enqueued trial's configuration is fixed, so it is screened now)."""
+        only those it rates at least as high as its own proposal for trial ``number``, less
+        ``margin`` (an enqueued trial's configuration is fixed, so it is screened now)."""
         for proposal in self._proposer.pop_batch(number):
-            verdict = self._screen.verdict(study, number, search_space, proposal.config, own)
+            verdict = self._screen.verdict(
+                study, number, search_space, proposal.config, own, margin=margin
+            )
             if verdict is not None and not verdict.passed:
                 _logger.info(
                     "the LLM's batch candidate %s is screened out (%s)",

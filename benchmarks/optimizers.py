@@ -81,6 +81,9 @@ LLM_PRESETS: dict[str, tuple[str, str, str]] = {
     # issue 22, items 2 and 3 (on request): the LLM's initial design; its judged candidates
     "hybrid-design": ("hybrid-tpe", "backbone", "hybrid-design"),
     "hybrid-judge": ("hybrid-tpe", "backbone", "hybrid-judge"),
+    # the screen with a margin (1 log unit): GP's own proposal maximizes its acquisition, so
+    # the plain screen refuses nearly everything under GP
+    "hybrid-margin": ("hybrid-tpe", "backbone", "hybrid-margin"),
     "hybrid-tpe-design": ("hybrid-tpe", "tpe", "hybrid-design"),
     "hybrid-tpe-judge": ("hybrid-tpe", "tpe", "hybrid-judge"),
 }
@@ -129,6 +132,7 @@ ON_REQUEST: tuple[str, ...] = (
     "hybrid-no-avoid",
     "hybrid-design",
     "hybrid-judge",
+    "hybrid-margin",
     "hybrid-tpe-design",
     "hybrid-tpe-judge",
 )

@@ -239,3 +239,45 @@ def test_the_task_file_sets_both_options(quadratic_task: Task) -> None:
         task(strategy="centaur", policy={"candidates": 2})
     with pytest.raises(ValidationError, match="less than or equal to 16"):
         task(strategy="hybrid-tpe", policy={"candidates": 17})
+
+
+def _gap(small_space: Space, configs: list[dict[str, Any]], **policy: Any) -> float:
+    """How far below the backbone's own proposal the best of ``configs`` rates."""
+    verdict = _judged(small_space, configs, **policy).trials[31].user_attrs[_keys.LLM_CANDIDATES]
+    return float(verdict["own"]) - max(verdict["values"])
+
+
+def test_a_margin_runs_the_best_candidate_within_it(small_space: Space) -> None:
+    gap = _gap(small_space, WORSE, candidates=3)
+    assert gap > 0.05, "the backbone rates its own proposal above every candidate"
+    within = _judged(small_space, WORSE, candidates=3, screen_margin=gap + 0.01)
+    trial = within.trials[31]
+    verdict = trial.user_attrs[_keys.LLM_CANDIDATES]
+    assert (verdict["ran"], verdict["margin"]) == ("llm", pytest.approx(gap + 0.01))
+    assert trial.params == WORSE[verdict["index"] - 1]
+    assert trial.user_attrs[_keys.PROPOSED_BY] == "llm"
+    assert f"(margin {gap + 0.01:.2f})" in trial.user_attrs[_keys.RATIONALE]
+    short = _judged(small_space, WORSE, candidates=3, screen_margin=gap - 0.01)
+    assert short.trials[31].user_attrs[_keys.LLM_CANDIDATES]["ran"] == "backbone"
+    assert short.trials[31].params not in WORSE
+
+
+def test_a_margin_lets_one_screened_proposal_through(small_space: Space) -> None:
+    config = {"x": -3.0, "kind": "b"}
+    refused = _judged(small_space, [], answer(config), screen=True).trials[31]
+    shown = refused.user_attrs[_keys.SCREENED]
+    gap = shown["backbone_log_ratio"] - shown["log_ratio"]
+    assert gap > 0.05
+    passed = _judged(small_space, [], answer(config), screen=True, screen_margin=gap + 0.01)
+    assert passed.trials[31].params == config
+    assert passed.trials[31].user_attrs[_keys.PROPOSED_BY] == "llm"
+    still = _judged(small_space, [], answer(config), screen=True, screen_margin=gap - 0.01)
+    assert still.trials[31].params != config
+    assert "rates it below the margin" in still.trials[31].user_attrs[_keys.RATIONALE]
+
+
+def test_the_margin_preset_screens_every_model_after_its_startup(small_space: Space) -> None:
+    policy = preset("hybrid-margin").for_model(CAPABLE)
+    assert (policy.startup, policy.screen, policy.screen_margin) == (3, True, 1.0)
+    with pytest.raises(ValueError, match="screen_margin must be at least 0"):
+        LLMPolicy(screen_margin=-0.5)

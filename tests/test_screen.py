@@ -167,6 +167,49 @@ def test_a_screened_out_run_is_the_backbone_itself(small_space: Space) -> None:
         )
 
 
+def _off_the_best(study: optuna.Study) -> Any:
+    def propose(messages: Any, schema: Any) -> str:
+        done = [t for t in study.trials if t.value is not None]
+        best = min(done, key=lambda t: t.value or 0.0)
+        x = best.params["x"]
+        return answer(
+            {"x": x - 1.0 if x > -4.0 else x + 1.0, "kind": best.params["kind"]},
+            "one step from the best trial",
+        )
+
+    return propose
+
+
+def _gp_margin_study(small_space: Space, margin: float) -> optuna.Study:
+    study = optuna.create_study()
+    study.sampler = make_sampler(
+        "hybrid-tpe",
+        llm=_EmbeddedLike([_off_the_best(study)]),
+        space=small_space,
+        context=CTX,
+        seed=0,
+        policy=preset("hybrid-tpe", duplicate_tolerance=FINE, screen_margin=margin),
+    )
+    study.optimize(_objective, n_trials=16)
+    return study
+
+
+def test_under_gp_a_margin_runs_a_proposal_the_plain_screen_refuses(small_space: Space) -> None:
+    # GP's own proposal maximizes its log EI, so the plain screen refuses a proposal one
+    # step from the best trial; a margin wide enough lets the same proposal run, and the
+    # rationale says by how much.
+    plain = _gp_margin_study(small_space, 0.0)
+    assert not [t for t in plain.trials if t.user_attrs.get(_keys.PROPOSED_BY) == "llm"]
+    assert [t for t in plain.trials if t.user_attrs.get(_keys.FALLBACK_REASON)]
+    wide = _gp_margin_study(small_space, 1000.0)
+    ran = [t for t in wide.trials if t.user_attrs.get(_keys.PROPOSED_BY) == "llm"]
+    assert ran, "the margin let the LLM's proposals run"
+    for t in ran:
+        assert "GP's expected improvement rates it within the margin (1000.00)" in str(
+            t.user_attrs[_keys.RATIONALE]
+        )
+
+
 def _cliff(trial: optuna.Trial) -> float:
     # Better toward x = 1, but runs with x above 0.6 crash: the backbone's GP leaves failed
     # trials out and keeps proposing there, and its turns step out of that region.

@@ -67,6 +67,7 @@ class ScreenVerdict:
     own: float
     backbone: str = "TPE"  # whose proposal the LLM's was judged against
     judge: str = "TPE"  # "TPE": its density ratio (log l/g); "GP": its log expected improvement
+    margin: float = 0.0  # how far below the own proposal's value a proposal still passes
 
     def describe(self) -> str:
         """One line for a trial's rationale.
@@ -74,8 +75,18 @@ class ScreenVerdict:
         Example:
             >>> ScreenVerdict(passed=False, llm=-0.41, own=0.87).describe()
             "TPE's density ratio rates its own proposal higher: log ratio 0.87 against -0.41"
-        """
+            >>> ScreenVerdict(True, -3.2, -2.5, backbone="GP", judge="GP", margin=1.0).describe()
+            "GP's expected improvement rates it within the margin (1.00) of its own proposal: log EI -3.20 against -2.50"
+        """  # noqa: E501
         theirs = "its own" if self.backbone == self.judge else f"{self.backbone}'s"
+        if self.margin > 0 and self.llm < self.own:
+            how = "expected improvement" if self.judge == "GP" else "density ratio"
+            unit = "log EI" if self.judge == "GP" else "log ratio"
+            verb = "rates it within" if self.passed else "rates it below"
+            return (
+                f"{self.judge}'s {how} {verb} the margin ({self.margin:.2f}) of {theirs}"
+                f" proposal: {unit} {self.llm:.2f} against {self.own:.2f}"
+            )
         if self.judge == "GP":
             if self.passed:
                 return (
@@ -101,13 +112,16 @@ class ScreenVerdict:
 class Judgement:
     """The backbone's acquisition of each of the LLM's candidates for a trial and of its own
     proposal (higher is better): the best candidate runs if it rates at least as high as
-    the backbone's own proposal, else the backbone's runs (``LLMPolicy.candidates``).
+    the backbone's own proposal less ``margin``, else the backbone's runs
+    (``LLMPolicy.candidates``, ``LLMPolicy.screen_margin``).
 
     Attributes:
         values: Each candidate's acquisition, in the LLM's order.
         own: The acquisition of the backbone's own proposal.
         backbone: Whose proposal the candidates were judged against.
         judge: ``TPE`` (its density ratio, log l/g) or ``GP`` (its log expected improvement).
+        margin: How far (in those log units) below the backbone's own proposal the best
+            candidate may rate and still run.
 
     Example:
         >>> j = Judgement(values=(0.1, 0.5, -0.2), own=0.3)
@@ -121,6 +135,7 @@ class Judgement:
     own: float
     backbone: str = "TPE"
     judge: str = "TPE"
+    margin: float = 0.0
 
     @property
     def best(self) -> int:
@@ -129,8 +144,9 @@ class Judgement:
 
     @property
     def passed(self) -> bool:
-        """Whether the best candidate rates at least as high as the backbone's proposal."""
-        return self.values[self.best] >= self.own
+        """Whether the best candidate rates at least as high as the backbone's proposal
+        less the margin."""
+        return self.values[self.best] >= self.own - self.margin
 
     def verdict(self) -> ScreenVerdict:
         """The screen's verdict on the best candidate against the backbone's proposal."""
@@ -140,6 +156,7 @@ class Judgement:
             own=self.own,
             backbone=self.backbone,
             judge=self.judge,
+            margin=self.margin,
         )
 
     def describe(self) -> str:
@@ -163,20 +180,22 @@ class Judgement:
         best = self.best
         others = ", ".join(f"{v:.2f}" for i, v in enumerate(self.values) if i != best)
         rest = f"; the others {others}" if others else ""
+        within = f" (margin {self.margin:.2f})" if self.margin > 0 else ""
         return (
             f"{self.judge}'s {how} picks candidate {best + 1} of {n}: {unit}"
-            f" {self.values[best]:.2f}{rest}; {theirs} proposal {self.own:.2f}"
+            f" {self.values[best]:.2f}{rest}; {theirs} proposal {self.own:.2f}{within}"
         )
 
     def to_attr(self, configs: list[dict[str, Any]], *, ran: str) -> dict[str, Any]:
         """The trial attribute ``llm_candidates``: the judge, every value, the candidates
-        and which ran (``ran`` is ``llm`` or ``backbone``; ``index`` counts from 1).
+        and which ran (``ran`` is ``llm`` or ``backbone``; ``index`` counts from 1), and the
+        margin where one applied.
 
         Example:
             >>> Judgement(values=(0.1, 0.5), own=0.3).to_attr([{"x": 1}, {"x": 2}], ran="llm")
             {'judge': 'TPE', 'backbone': 'TPE', 'values': [0.1, 0.5], 'own': 0.3, 'ran': 'llm', 'index': 2, 'configs': [{'x': 1}, {'x': 2}]}
         """  # noqa: E501
-        return {
+        attr = {
             "judge": self.judge,
             "backbone": self.backbone,
             "values": [round(v, 4) for v in self.values],
@@ -185,6 +204,9 @@ class Judgement:
             "index": self.best + 1 if ran == "llm" else None,
             "configs": configs,
         }
+        if self.margin > 0:  # stored only where one applied
+            attr["margin"] = self.margin
+        return attr
 
 
 @dataclass(frozen=True)
@@ -220,6 +242,8 @@ def tpe_screen(
     config: Mapping[str, Any],
     own: Mapping[str, Any],
     backbone: str = "TPE",
+    *,
+    margin: float = 0.0,
 ) -> ScreenVerdict | None:
     """TPE's verdict on ``config`` against its own proposal ``own`` for trial ``number``
     (or against the proposal of the sampler named ``backbone``, which TPE judges as well).
@@ -228,7 +252,7 @@ def tpe_screen(
     several objectives, and where Optuna's internals differ from those this was written
     against. The parameters of ``search_space`` that both configurations set are judged.
     """
-    judged = tpe_judge(sampler, study, number, search_space, [config], own, backbone)
+    judged = tpe_judge(sampler, study, number, search_space, [config], own, backbone, margin=margin)
     return None if judged is None else judged.verdict()
 
 
@@ -240,6 +264,8 @@ def tpe_judge(
     configs: Sequence[Mapping[str, Any]],
     own: Mapping[str, Any],
     backbone: str = "TPE",
+    *,
+    margin: float = 0.0,
 ) -> Judgement | None:
     """TPE's :class:`Judgement` of several ``configs`` against its own proposal ``own`` for
     trial ``number``, from the same estimators (:func:`tpe_screen` for one); ``None`` where
@@ -268,7 +294,7 @@ def tpe_judge(
                 exc,
             )
         return None
-    return Judgement(values=tuple(values), own=mine, backbone=backbone)
+    return Judgement(values=tuple(values), own=mine, backbone=backbone, margin=margin)
 
 
 def _acquisition(
@@ -334,11 +360,13 @@ class Screen:
         search_space: Mapping[str, BaseDistribution],
         config: Mapping[str, Any],
         own: Mapping[str, Any] | None,
+        *,
+        margin: float = 0.0,
     ) -> ScreenVerdict | None:
         """The verdict on ``config`` against the backbone's ``own`` proposal for trial
-        ``number``; ``None`` when there is no own proposal or no judge, or it cannot judge
-        yet."""
-        judged = self.judge(study, number, search_space, [config], own)
+        ``number`` (``config`` passes when it rates at least as high less ``margin``);
+        ``None`` when there is no own proposal or no judge, or it cannot judge yet."""
+        judged = self.judge(study, number, search_space, [config], own, margin=margin)
         return None if judged is None else judged.verdict()
 
     def ready(self, study: Study, number: int, *, running: bool = False) -> bool:
@@ -372,10 +400,13 @@ class Screen:
         search_space: Mapping[str, BaseDistribution],
         configs: Sequence[Mapping[str, Any]],
         own: Mapping[str, Any] | None,
+        *,
+        margin: float = 0.0,
     ) -> Judgement | None:
         """The :class:`Judgement` of the LLM's candidates ``configs`` against the backbone's
-        ``own`` proposal for trial ``number``, by the same judge as :meth:`verdict`;
-        ``None`` when there is no own proposal or no judge, or it cannot judge yet."""
+        ``own`` proposal for trial ``number``, by the same judge as :meth:`verdict`, with
+        ``margin`` (:attr:`Judgement.margin`); ``None`` when there is no own proposal or no
+        judge, or it cannot judge yet."""
         from agenthpo.agent.schedule import backbone_label
         from agenthpo.backbone import Backbone
 
@@ -395,13 +426,25 @@ class Screen:
                         own=view.own,
                         backbone="GP",
                         judge="GP",
+                        margin=margin,
                     )
             if member == "tpe":
                 judge = backbone.member("tpe")
                 if isinstance(judge, TPESampler):
-                    return tpe_judge(judge, study, number, search_space, configs, own)
+                    return tpe_judge(
+                        judge, study, number, search_space, configs, own, margin=margin
+                    )
             name = {"gp": "GP", "cmaes": "CMA-ES"}.get(member or "", "the backbone")
-            return tpe_judge(self._judge, study, number, search_space, configs, own, name)
+            return tpe_judge(
+                self._judge, study, number, search_space, configs, own, name, margin=margin
+            )
         return tpe_judge(
-            self._judge, study, number, search_space, configs, own, backbone_label(backbone)
+            self._judge,
+            study,
+            number,
+            search_space,
+            configs,
+            own,
+            backbone_label(backbone),
+            margin=margin,
         )
