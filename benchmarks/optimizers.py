@@ -84,6 +84,8 @@ LLM_PRESETS: dict[str, tuple[str, str, str]] = {
     # the screen with a margin (1 log unit): GP's own proposal maximizes its acquisition, so
     # the plain screen refuses nearly everything under GP
     "hybrid-margin": ("hybrid-tpe", "backbone", "hybrid-margin"),
+    # issue 22, item 5: the LLM revises the space's numeric ranges every 10 trials
+    "hybrid-revise": ("hybrid-tpe", "backbone", "hybrid-revise"),
     "hybrid-tpe-design": ("hybrid-tpe", "tpe", "hybrid-design"),
     "hybrid-tpe-judge": ("hybrid-tpe", "tpe", "hybrid-judge"),
 }
@@ -133,6 +135,7 @@ ON_REQUEST: tuple[str, ...] = (
     "hybrid-design",
     "hybrid-judge",
     "hybrid-margin",
+    "hybrid-revise",
     "hybrid-tpe-design",
     "hybrid-tpe-judge",
 )
