@@ -111,6 +111,7 @@ class PolicySection(BaseModel):
     adaptive: bool | None = None
     trust_floor: float | None = Field(default=None, ge=0, le=1)
     screen: bool | None = None
+    screen_margin: float | None = Field(default=None, ge=0, le=1e6)
     show_backbone: bool | None = None
     batch_size: int | None = Field(default=None, ge=1, le=16)
     initial_design: int | None = Field(default=None, ge=0, le=32)

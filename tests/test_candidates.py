@@ -281,3 +281,16 @@ def test_the_margin_preset_screens_every_model_after_its_startup(small_space: Sp
     assert (policy.startup, policy.screen, policy.screen_margin) == (3, True, 1.0)
     with pytest.raises(ValueError, match="screen_margin must be at least 0"):
         LLMPolicy(screen_margin=-0.5)
+
+
+def test_the_task_file_sets_the_margin(quadratic_task: Task) -> None:
+    def task(**extra: Any) -> Task:
+        return Task.model_validate({**quadratic_task.model_dump(), **extra})
+
+    chosen = task(
+        strategy="hybrid-tpe", policy={"preset": "hybrid", "screen": True, "screen_margin": 0.5}
+    ).llm_policy()
+    assert chosen is not None
+    assert (chosen.capable.screen, chosen.capable.screen_margin) == (True, 0.5)
+    with pytest.raises(ValidationError, match="greater than or equal to 0"):
+        task(strategy="hybrid-tpe", policy={"screen_margin": -1})
