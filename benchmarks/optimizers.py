@@ -86,6 +86,9 @@ LLM_PRESETS: dict[str, tuple[str, str, str]] = {
     "hybrid-margin": ("hybrid-tpe", "backbone", "hybrid-margin"),
     # issue 22, item 5: the LLM revises the space's numeric ranges every 10 trials
     "hybrid-revise": ("hybrid-tpe", "backbone", "hybrid-revise"),
+    # the LLM's turns only after the first 10 trials, unscreened: hybrid without its
+    # start-up turns (which come before any model can judge them)
+    "hybrid-late": ("hybrid-tpe", "backbone", "hybrid-late"),
     "hybrid-tpe-design": ("hybrid-tpe", "tpe", "hybrid-design"),
     "hybrid-tpe-judge": ("hybrid-tpe", "tpe", "hybrid-judge"),
 }
@@ -136,6 +139,7 @@ ON_REQUEST: tuple[str, ...] = (
     "hybrid-judge",
     "hybrid-margin",
     "hybrid-revise",
+    "hybrid-late",
     "hybrid-tpe-design",
     "hybrid-tpe-judge",
 )
