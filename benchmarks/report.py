@@ -677,6 +677,7 @@ def _stand_in_md(groups: Sequence[Group]) -> list[str]:
     :class:`RandomLLM` and with ``corners``, and the backbone started from the task's
     default configuration."""
     rows: list[str] = []
+    shown: set[tuple[str, str]] = set()  # (table, row): a control shared by strategies once
     for main in groups:
         for g in [main, *main.subsets]:
             if g.family == "all" or "backbone" not in g.strategies:
@@ -690,6 +691,9 @@ def _stand_in_md(groups: Sequence[Group]) -> list[str]:
                 base = s.split(" [", 1)[0]
                 controls = [f"{base} [random]", f"{base} [corners]", "backbone [from default]"]
                 for row in [s, *(c for c in controls if c in g.strategies)]:
+                    if (g.where(), row) in shown:
+                        continue
+                    shown.add((g.where(), row))
                     cells = []
                     for b in _budgets(g):
                         vs = _paired(g, row, "backbone", b)

@@ -1109,6 +1109,7 @@ def test_report_puts_a_model_worth_having_beside_its_controls(tmp_path: Path) ->
                 {**_fake_run(t, "backbone", [bad, mid]), "seed": seed},
                 {**_fake_run(t, "tpe", [bad, bad]), "seed": seed},
                 {**_fake_run(t, "hybrid", [mid, good], llm=model), "seed": seed},
+                {**_fake_run(t, "hybrid-margin", [mid, mid], llm=model), "seed": seed},
                 {**_fake_run(t, "hybrid", [bad, mid], llm="random"), "seed": seed},
                 {**_fake_run(t, "hybrid", [bad, bad], llm="local"), "seed": seed},
                 {**_fake_run(t, "backbone", [mid, mid]), "seed": seed, "from_default": True},
@@ -1120,11 +1121,13 @@ def test_report_puts_a_model_worth_having_beside_its_controls(tmp_path: Path) ->
     section = text[start : text.index("\n## ", start + 1)]
     lines = [line for line in section.splitlines() if line.startswith("| full / sklearn")]
     # the model, then its RandomLLM control, then the backbone from the default; never the
-    # embedded model's row (not a model worth having) and no corners row (none ran)
+    # embedded model's row (not a model worth having) and no corners row (none ran); the
+    # control two strategies share comes once
     assert [line.split(" | ")[1] for line in lines] == [
         "`hybrid [llamacpp:qwen-1.5b]`",
         "`hybrid [random]`",
         "`backbone [from default]`",
+        "`hybrid-margin [llamacpp:qwen-1.5b]`",
     ]
     assert "@2: 100.0 (+50.0 (p 0.031))" in lines[0]
     assert "@2: 50.0 (+0.0 (p 1))" in lines[1]
