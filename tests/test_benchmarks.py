@@ -731,18 +731,29 @@ def test_the_hybrid_row_keeps_its_start_up_turns_whatever_the_model() -> None:
     llm = Embedded(seed=0)
     rows = {
         s: optuna_sampler(s, task=task, seed=0, llm=llm)
-        for s in ("hybrid-tpe", "hybrid-tpe-fixed", "hybrid-tpe-late", "hybrid-tpe-screen")
+        for s in (
+            "hybrid-tpe",
+            "hybrid-tpe-fixed",
+            "hybrid-tpe-late",
+            "hybrid-tpe-screen",
+            "hybrid-margin",
+            "hybrid-margin-w5",
+        )
     }
     schedules = {}
     for s, sampler in rows.items():
         assert isinstance(sampler, AgentSampler)
-        schedules[s] = (*sampler.warmup_and_startup(), sampler.screens())
+        margin = sampler.policy().screen_margin
+        schedules[s] = (*sampler.warmup_and_startup(), sampler.screens(), margin)
     # the rows stored before TPE screened the embedded model's proposals stay unscreened
     assert schedules == {
-        "hybrid-tpe": (0, 3, False),
-        "hybrid-tpe-fixed": (0, 3, False),
-        "hybrid-tpe-late": (10, 0, False),
-        "hybrid-tpe-screen": (10, 0, True),
+        "hybrid-tpe": (0, 3, False, 0.0),
+        "hybrid-tpe-fixed": (0, 3, False, 0.0),
+        "hybrid-tpe-late": (10, 0, False, 0.0),
+        "hybrid-tpe-screen": (10, 0, True, 0.0),
+        "hybrid-margin": (0, 3, True, 1.0),
+        # no start-up turns: the LLM's first turn comes once the backbone's GP can judge it
+        "hybrid-margin-w5": (5, 0, True, 1.0),
     }
 
 
