@@ -38,9 +38,10 @@ SCREENED = "screened_proposal"
 # One of the LLM's initial design (LLMPolicy.initial_design): {"index": k, "of": n, "default":
 # bool}; k counts from 1, the task's default configuration first when it is one of them
 INITIAL_DESIGN = "initial_design"
-# The backbone's verdict on the LLM's candidates of a turn (LLMPolicy.candidates): {"judge",
-# "values": [each candidate's acquisition], "own": the backbone proposal's, "ran": "llm" or
-# "backbone", "index": the candidate that ran (from 1) or None, "configs": the candidates}
+# The backbone's verdict on the LLM's candidates of a turn (LLMPolicy.candidates), or on its one
+# proposal where the policy screens: {"judge", "values": [each candidate's acquisition], "own":
+# the backbone proposal's, "ran": "llm" or "backbone", "index": the candidate that ran (from 1)
+# or None, "configs": the candidates, "margin" where one applied}
 LLM_CANDIDATES = "llm_candidates"
 # The trial at which the search space was revised (agenthpo.agent.reviser): {"round": K,
 # "accepted": n, "rejected": m, "summary": one line, "prompt_tokens", "completion_tokens"}, or

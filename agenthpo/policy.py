@@ -17,14 +17,16 @@ acquisition rates it at least as high as the backbone's proposal, :mod:`agenthpo
 =================  ===============================================================================
 ``agent``          the LLM proposes every trial (the AgentHPO paper's method); the backbone steps
                    in only when an answer is unusable
-``hybrid-tpe``     the default: a capable model proposes the first 3 trials and then 25% of the
-                   rest, adaptive; the embedded model's turns start after the first 10 trials
-                   and are screened
+``hybrid-tpe``     the default: a capable model gets 25% (adaptive) of the trials after the
+                   first 5 (the backbone's start-up), each screened with a margin of 1 log unit
+                   (``hybrid-judged``); the embedded model's turns start after the first 10
+                   trials and are screened
 ``centaur``        the backbone (CMA-ES in the ``centaur`` strategy) proposes every trial; after
                    10, on 30% of them (adaptive) the LLM sees its proposal and state and may
                    override it
-``hybrid``         ``hybrid-tpe``'s capable-model schedule for every model: 3 start-up trials,
-                   then 25%, adaptive
+``hybrid``         3 start-up trials from the LLM, then 25%, adaptive, unscreened, for every
+                   model (the capable-model default until the start-up turns were measured to
+                   cost; BENCHMARKS.md)
 ``hybrid-fixed``   ``hybrid`` with a fixed share (not adaptive)
 ``hybrid-late``    the LLM's 25% (adaptive) start after the first 10 trials, for
                    every model, unscreened
@@ -34,6 +36,9 @@ acquisition rates it at least as high as the backbone's proposal, :mod:`agenthpo
                    the backbone's acquisition rates it within 1 log unit of its own proposal
                    (GP: at least 37% of its expected improvement); the start-up trials come
                    before the backbone can judge and run unscreened
+``hybrid-judged``  ``hybrid-tpe``'s capable-model schedule for every model: ``hybrid-margin``
+                   without the start-up turns, so the LLM's 25% begin after the first 5 trials
+                   and the backbone judges every proposal
 ``hybrid-design``  the LLM's initial design of 5 configurations (the task's default one of them)
                    in place of the backbone's first random trials, then 25% (adaptive)
 ``hybrid-judge``   ``hybrid`` with 3 candidates per LLM turn, of which the backbone's acquisition
@@ -48,8 +53,8 @@ repair round rarely fixes its answers and costs a call.
 Example:
     >>> from agenthpo.policy import CAPABLE, EMBEDDED, preset
     >>> p = preset("hybrid-tpe", share=0.5)
-    >>> p.for_model(CAPABLE).startup, p.for_model(EMBEDDED).warmup, p.for_model(EMBEDDED).share
-    (3, 10, 0.5)
+    >>> p.for_model(CAPABLE).warmup, p.for_model(EMBEDDED).warmup, p.for_model(EMBEDDED).share
+    (5, 10, 0.5)
 """
 
 from __future__ import annotations
@@ -397,6 +402,9 @@ def _preset(
 
 _HYBRID = LLMPolicy(startup=3, share=0.25, adaptive=True)
 _LATE = LLMPolicy(warmup=10, share=0.25, adaptive=True)
+_JUDGED = LLMPolicy(warmup=5, share=0.25, adaptive=True, screen=True, screen_margin=1.0)
+"""A capable model's default: its turns begin once the backbone (GP after 5 Sobol trials) can
+judge them, and each runs only where the backbone rates it within 1 log unit of its own."""
 
 PRESETS: Mapping[str, Preset] = {
     p.name: p
@@ -404,9 +412,9 @@ PRESETS: Mapping[str, Preset] = {
         _preset("agent", "the LLM proposes every trial", LLMPolicy()),
         _preset(
             "hybrid-tpe",
-            "a capable model: 3 start-up trials, then 25% (adaptive); the embedded model: 25%"
-            " after the first 10 trials, screened",
-            _HYBRID,
+            "a capable model: 25% (adaptive) after the first 5 trials, screened with a margin;"
+            " the embedded model: 25% after the first 10 trials, screened",
+            _JUDGED,
             _LATE.replace(screen=True, repair_rounds=0),
         ),
         _preset(
@@ -429,6 +437,12 @@ PRESETS: Mapping[str, Preset] = {
             "3 start-up trials, then 25% (adaptive), screened with a margin: a proposal runs"
             " where the backbone rates it within 1 log unit of its own",
             _HYBRID.replace(screen=True, screen_margin=1.0),
+        ),
+        _preset(
+            "hybrid-judged",
+            "25% (adaptive) after the first 5 trials, screened with a margin: a proposal runs"
+            " where the backbone rates it within 1 log unit of its own",
+            _JUDGED,
         ),
         _preset(
             "hybrid-design",

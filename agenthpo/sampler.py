@@ -560,6 +560,7 @@ class AgentSampler(BaseSampler):
                     attrs[_keys.RATIONALE] = clip(
                         f"{outcome.rationale} ({verdict.describe()})", RATIONALE_ATTR_MAX
                     )
+                    attrs[_keys.LLM_CANDIDATES] = verdict.to_attr(outcome.config)
                 recorder.store(study, trial, attrs)
                 recorder.calls(study, trial, outcome.calls)
                 _logger.info(

@@ -158,9 +158,12 @@ def cases() -> list[dict[str, Any]]:
                     options={"backbone": "tpe"},
                 )
             )
+    # The capable model's schedule these cases were recorded with (3 unscreened start-up
+    # turns), pinned so that they keep exercising their mechanism whatever the default is.
+    unscreened = {"llm_warmup_trials": 0, "llm_startup_trials": 3, "screen_llm": False}
     extra: list[tuple[str, str, str, dict[str, Any]]] = [
-        ("hybrid-tpe-batch", "hybrid-tpe", "capable", {"llm_batch_size": 3}),
-        ("hybrid-tpe-tokens", "hybrid-tpe", "capable", {"max_llm_tokens": 600}),
+        ("hybrid-tpe-batch", "hybrid-tpe", "capable", {"llm_batch_size": 3, **unscreened}),
+        ("hybrid-tpe-tokens", "hybrid-tpe", "capable", {"max_llm_tokens": 600, **unscreened}),
         ("hybrid-tpe-share", "hybrid-tpe", "capable", {"llm_share": 0.5, "adaptive_share": False}),
         ("hybrid-tpe-screen-capable", "hybrid-tpe", "capable", {"screen_llm": True}),
         ("hybrid-tpe-noscreen-embedded", "hybrid-tpe", "embedded", {"screen_llm": False}),
@@ -182,11 +185,12 @@ def cases() -> list[dict[str, Any]]:
             )
         )
     # Policy fields added after the redesign: given as policy overrides (no old keyword).
+    old = {"warmup": 0, "startup": 3, "screen": False, "screen_margin": 0.0}
     for name, llm, fields in (
-        ("hybrid-design-capable", "capable", {"initial_design": 4}),
-        ("hybrid-candidates-capable", "capable", {"candidates": 3, "screen": True}),
-        ("hybrid-avoid-capable", "capable", {}),
-        ("hybrid-no-avoid-capable", "capable", {"avoid_failures": False}),
+        ("hybrid-design-capable", "capable", {**old, "initial_design": 4}),
+        ("hybrid-candidates-capable", "capable", {**old, "candidates": 3, "screen": True}),
+        ("hybrid-avoid-capable", "capable", dict(old)),
+        ("hybrid-no-avoid-capable", "capable", {**old, "avoid_failures": False}),
     ):
         out.append(
             _case(

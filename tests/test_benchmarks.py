@@ -757,6 +757,21 @@ def test_the_hybrid_row_keeps_its_start_up_turns_whatever_the_model() -> None:
     }
 
 
+def test_the_w5_row_measures_the_default_schedule_of_a_capable_model() -> None:
+    from agenthpo.llm import RandomLLM
+    from agenthpo.policy import CAPABLE, preset
+    from agenthpo.sampler import AgentSampler
+    from benchmarks.optimizers import optuna_sampler
+
+    sampler = optuna_sampler(
+        "hybrid-margin-w5", task=get_task("hpobench-kc1"), seed=0, llm=RandomLLM(seed=0)
+    )
+    assert isinstance(sampler, AgentSampler)
+    # the row's stored runs are the product default's for any model but the embedded one
+    assert sampler.policy() == preset("hybrid-tpe").for_model(CAPABLE)
+    assert sampler.policy() == preset("hybrid-judged").for_model(CAPABLE)
+
+
 def test_the_screened_hybrid_is_tpe_wherever_it_screens_every_proposal() -> None:
     from benchmarks.optimizers import DEFAULT_STRATEGIES
     from benchmarks.runner import RunSpec, run_one

@@ -424,9 +424,10 @@ def test_stdio_client_proposals_are_screened_like_the_llms(tmp_path: Path) -> No
 
 
 def test_the_screen_follows_the_task_and_the_stored_schedule(tmp_path: Path) -> None:
-    """Without llm_screen, hybrid-tpe screens the client only where the study's stored
-    schedule says its model is screened; llm_screen: false never screens; a screened-out
-    proposal queued for later waits with TPE's configuration (the service, no transport)."""
+    """Without llm_screen, hybrid-tpe screens the client as the study's stored schedule
+    screens its model (a capable model's with a margin, the embedded model's without);
+    llm_screen: false never screens; a screened-out proposal queued for later waits with
+    TPE's configuration (the service, no transport)."""
     import optuna
 
     from agenthpo.mcp import Service
@@ -441,7 +442,9 @@ def test_the_screen_follows_the_task_and_the_stored_schedule(tmp_path: Path) -> 
         for i in range(10):
             config = {"x": -4.5 + 0.9 * i, "kind": "ab"[i % 2]}
             out = service.propose(name, config=config, rationale=f"spread point {i} over x")
-            assert out["screen"]["applied"] is False
+            # screened by default, but nothing judges during the backbone's start-up
+            assert out["screen"]["applied"] is (name == "quad.yaml")
+            assert out["config"] == config
             service.tell(name, trial=out["trial"], value=_loss(config))
     near_worst = {"x": -4.4, "kind": "a"}
     out = service.propose("off.yaml", config=near_worst, rationale="the wall by the worst")
@@ -455,6 +458,7 @@ def test_the_screen_follows_the_task_and_the_stored_schedule(tmp_path: Path) -> 
     )
     assert out["screened"] is True
     assert out["screen"]["passed"] is False
+    assert out["screen"]["margin"] == 0.0  # the embedded model's plain screen
     waiting = optuna.load_study(study_name="screened", storage=study._storage).trials[-1]
     assert waiting.state == optuna.trial.TrialState.WAITING
     assert waiting.system_attrs["fixed_params"] == out["config"] != near_worst

@@ -355,8 +355,8 @@ def test_a_sampler_pickled_mid_study_continues_like_the_original(strategy: str) 
     study.optimize(objective, n_trials=6)
     twin.optimize(objective, n_trials=6)
     assert [t.params for t in twin.trials[6:]] == [t.params for t in study.trials[6:]]
-    by = {t.user_attrs.get(_keys.PROPOSED_BY) for t in twin.trials[6:]}
-    assert "llm" in by
+    # the LLM was asked after the pickling (its proposal runs, or the screen's verdict on it)
+    assert any(t.user_attrs.get(_keys.LLM_CALLS, 0) > 0 for t in twin.trials[6:])
 
 
 def test_a_pickled_sampler_keeps_its_llm_stream() -> None:

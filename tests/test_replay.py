@@ -28,11 +28,12 @@ def test_replay_makes_identical_proposals_without_an_llm(
 ) -> None:
     original = f"sqlite:///{tmp_path / 'a.db'}"
     task = task_with(quadratic_task, strategy=strategy)
-    Tuner(task, llm=RandomLLM(seed=5), storage=original, n_trials=7, seed=3).run()
+    # 10 trials: hybrid-tpe's first LLM turn comes after the backbone's 5 start-up trials
+    Tuner(task, llm=RandomLLM(seed=5), storage=original, n_trials=10, seed=3).run()
 
     replayed = replay_llm(original, "quad")
     copy = f"sqlite:///{tmp_path / 'b.db'}"
-    summary = Tuner(task, llm=replayed, storage=copy, n_trials=7, seed=3).run()
+    summary = Tuner(task, llm=replayed, storage=copy, n_trials=10, seed=3).run()
     assert _params(copy) == _params(original)
     assert replayed.remaining == 0
     assert summary.llm_prompt_tokens == 0  # nothing was spent

@@ -94,7 +94,7 @@ def test_the_default_config_and_warm_starts_take_no_llm_turn(
         default_config={"x": 0.0, "kind": "a"},
         warm_start=[{"x": 1.0, "kind": "b"}],
         strategy="hybrid-tpe",
-        policy={"startup": 3, "share": 0.0},
+        policy={"warmup": 0, "startup": 3, "share": 0.0},
     )
     storage = f"sqlite:///{tmp_path / 'turns.db'}"
     Tuner(task, llm=_llm(), storage=storage, n_trials=6, seed=0).run()

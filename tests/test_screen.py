@@ -325,8 +325,21 @@ def test_the_run_says_that_tpe_screens(small_space: Space) -> None:
         "hybrid-tpe", llm=_proposing({}, embedded=False), space=small_space, context=CTX
     )
     assert isinstance(other, AgentSampler)
-    assert not other.screens()
-    assert "screens" not in other.schedule()
+    assert other.screens()  # a capable model's proposals are screened with a margin
+    assert other.schedule().endswith(
+        "; the backbone's own acquisition screens the LLM's proposals (its own proposal runs"
+        " unless that rates the LLM's within 1 log unit of it)"
+    )
+    unscreened = make_sampler(
+        "hybrid-tpe",
+        llm=_proposing({}, embedded=False),
+        space=small_space,
+        context=CTX,
+        policy=preset("hybrid"),
+    )
+    assert isinstance(unscreened, AgentSampler)
+    assert not unscreened.screens()
+    assert "screens" not in unscreened.schedule()
     agent = make_sampler("agent", llm=_proposing({}), space=small_space, context=CTX)
     assert isinstance(agent, AgentSampler)
     assert not agent.screens()
@@ -343,8 +356,10 @@ def test_a_resumed_study_keeps_screening_whatever_model_resumes_it(small_space: 
         "hybrid-tpe", llm=_proposing({}, embedded=False), space=small_space, seed=0
     )
     assert isinstance(later, AgentSampler)
+    # the study keeps the embedded model's schedule and plain screen, not a capable model's
     assert later.screens(study)
-    assert not later.screens()
+    assert (later.policy(study).warmup, later.policy(study).screen_margin) == (10, 0.0)
+    assert (later.policy().warmup, later.policy().screen_margin) == (5, 1.0)
 
 
 def test_screening_needs_a_tpe_backbone() -> None:
@@ -364,8 +379,8 @@ def test_the_task_file_turns_screening_on_and_off(quadratic_task: Task, tmp_path
 
     assert screens(_proposing({}))
     assert not screens(_proposing({}), llm_screen=False)
-    assert screens(_proposing({}, embedded=False), llm_screen=True)
-    assert not screens(_proposing({}, embedded=False))
+    assert screens(_proposing({}, embedded=False))
+    assert not screens(_proposing({}, embedded=False), llm_screen=False)
 
 
 def test_the_task_file_refuses_screening_where_there_is_no_tpe(quadratic_task: Task) -> None:

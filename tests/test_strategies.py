@@ -85,13 +85,23 @@ def test_the_embedded_model_gets_its_turns_after_tpes_start_up(small_space: Spac
     assert [t.params for t in study.trials[:10]] == [t.params for t in alone.trials]
 
 
-def test_any_other_model_proposes_the_first_three_trials(small_space: Space) -> None:
+def test_any_other_model_proposes_once_the_backbone_can_judge(small_space: Space) -> None:
     llm = _llm(embedded=False)
     assert not is_embedded(llm)
     sampler = make_sampler("hybrid-tpe", llm=llm, space=small_space, context=CTX, seed=0)
-    study = _run(sampler, 4)
+    study = _run(sampler, 16)
     who = [t.user_attrs[_keys.PROPOSED_BY] for t in study.trials]
-    assert who[:3] == ["llm"] * 3
+    # the backbone's 5 start-up trials, as the backbone alone draws them
+    assert who[:5] == ["backbone"] * 5
+    alone = _run(make_sampler("backbone", seed=0), 5)
+    assert [t.params for t in study.trials[:5]] == [t.params for t in alone.trials]
+    # then the LLM's turns, each judged by the backbone with the margin
+    judged = [t for t in study.trials if _keys.LLM_CANDIDATES in t.user_attrs]
+    assert judged, "no LLM turn was judged"
+    assert min(t.number for t in judged) >= 5
+    for t in judged:
+        verdict = t.user_attrs[_keys.LLM_CANDIDATES]
+        assert verdict["margin"] == 1.0, verdict
 
 
 @pytest.mark.parametrize(
@@ -155,8 +165,8 @@ def test_a_run_says_who_proposes_which_trials(small_space: Space) -> None:
     # the backbone's 10 trials first, then the LLM's adaptive quarter, and the screen
     _says(embedded, "backbone", "first 10 trials", "LLM", "25%", "fewer", "screens")
     capable = said("hybrid-tpe", _llm(embedded=False))
-    _says(capable, "LLM", "first 3 trials", "25%", "fewer")
-    assert "screens" not in capable
+    # the backbone's 5 start-up trials, then the LLM's adaptive quarter, screened with a margin
+    _says(capable, "backbone", "first 5 trials", "LLM", "25%", "fewer", "screens", "within 1")
     agent = said("agent", _llm(embedded=False))
     _says(agent, "LLM", "every trial")
     assert "%" not in agent
@@ -180,7 +190,11 @@ def test_a_run_says_who_proposes_which_trials(small_space: Space) -> None:
             ("%",),
         ),
         # a tiny share is never rounded to 0%
-        ({"share": 0.004, "adaptive": False}, ("LLM", "first 3 trials", "0.4%"), ("fewer",)),
+        (
+            {"share": 0.004, "adaptive": False, "startup": 3, "warmup": 0},
+            ("LLM", "first 3 trials", "0.4%"),
+            ("fewer",),
+        ),
     ],
 )
 def test_the_schedule_reads_right_at_the_edges(

@@ -175,7 +175,7 @@ def _who(study: optuna.Study) -> list[str]:
     return [t.user_attrs[_keys.PROPOSED_BY] for t in study.trials]
 
 
-def test_hybrid_tpe_gives_a_losing_llm_fewer_turns(small_space: Space) -> None:
+def test_the_adaptive_share_gives_a_losing_llm_fewer_turns(small_space: Space) -> None:
     n = 60
 
     def run(adaptive: bool) -> optuna.Study:
@@ -185,7 +185,7 @@ def test_hybrid_tpe_gives_a_losing_llm_fewer_turns(small_space: Space) -> None:
             space=small_space,
             context=CTX,
             seed=3,
-            policy=preset("hybrid-tpe", adaptive=adaptive, duplicate_tolerance=FINE),
+            policy=preset("hybrid", adaptive=adaptive, duplicate_tolerance=FINE),
         )
         study = optuna.create_study(sampler=sampler)
         study.optimize(_bad_llm_objective, n_trials=n)
@@ -208,7 +208,7 @@ def test_hybrid_tpe_gives_a_losing_llm_fewer_turns(small_space: Space) -> None:
     assert min(t.value for t in adaptive.trials) <= min(t.value for t in fixed.trials) + 0.05
 
 
-def test_hybrid_tpe_keeps_the_turns_of_an_llm_that_wins(small_space: Space) -> None:
+def test_the_adaptive_share_keeps_the_turns_of_an_llm_that_wins(small_space: Space) -> None:
     # On plain TPE, whose proposals lose to the optimum's for long (GP finds it quickly and
     # then its own proposals tie the LLM's, which is a different test).
     sampler = make_sampler(
@@ -218,7 +218,7 @@ def test_hybrid_tpe_keeps_the_turns_of_an_llm_that_wins(small_space: Space) -> N
         context=CTX,
         seed=3,
         backbone="tpe",
-        policy=preset("hybrid-tpe", duplicate_tolerance=FINE),
+        policy=preset("hybrid", duplicate_tolerance=FINE),
     )
     study = optuna.create_study(sampler=sampler)
     study.optimize(_bad_llm_objective, n_trials=40)

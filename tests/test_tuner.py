@@ -238,10 +238,12 @@ def test_python_in_a_command_is_this_interpreter(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("strategy", "expected"),
     [
-        ("agent", ["llm"] * 8),
-        ("hybrid-tpe", ["llm"] * 3 + ["backbone"] * 3 + ["llm", "backbone"]),
-        ("tpe", ["tpe"] * 8),
-        ("random", ["random"] * 8),
+        ("agent", ["llm"] * 10),
+        # the backbone's 5 start-up trials, then the LLM's quarter: its turn at trial 8,
+        # where the backbone judged the random proposal and ran its own (below)
+        ("hybrid-tpe", ["backbone"] * 10),
+        ("tpe", ["tpe"] * 10),
+        ("random", ["random"] * 10),
     ],
 )
 def test_strategies_decide_who_proposes(
@@ -250,16 +252,22 @@ def test_strategies_decide_who_proposes(
     storage = f"sqlite:///{tmp_path / 'st.db'}"
     llm = RandomLLM(seed=0)
     summary = Tuner(
-        quadratic_task, llm=llm, storage=storage, n_trials=8, strategy=strategy, seed=0
+        quadratic_task, llm=llm, storage=storage, n_trials=10, strategy=strategy, seed=0
     ).run()
     trials = _load(storage).trials
     assert [t.user_attrs[_keys.PROPOSED_BY] for t in trials] == expected
     assert all(t.user_attrs[_keys.STRATEGY] == strategy for t in trials)
+    judged = [t.number for t in trials if _keys.LLM_CANDIDATES in t.user_attrs]
+    assert judged == ([8] if strategy == "hybrid-tpe" else [])
+    if judged:
+        verdict = trials[8].user_attrs[_keys.LLM_CANDIDATES]
+        assert (verdict["ran"], verdict["margin"]) == ("backbone", 1.0)
+        assert trials[8].user_attrs[_keys.LLM_CALLS] >= 1
     # One call per LLM trial, and a repair call for each random answer that nearly repeated
     # a trial (the near-copy rule: within 5% of every range).
     assert llm.calls == sum(t.user_attrs.get(_keys.LLM_CALLS, 0) for t in trials)
     assert llm.calls >= expected.count("llm")
-    assert summary.fallbacks == 0
+    assert summary.fallbacks == len(judged)  # a screened-out turn counts as a fallback
 
 
 def test_centaur_lets_cmaes_run_and_the_llm_override_after_warmup(

@@ -189,6 +189,7 @@ class Recorder:
             self.screened(proposal.config, proposal.rationale, verdict, proposer="the LLM")
         )
         attrs[_keys.SCREENED]["proposed_by"] = "llm"
+        attrs[_keys.LLM_CANDIDATES] = verdict.to_attr(proposal.config)
         if proposal.near_copy is not None:
             attrs[_keys.LLM_NEAR_COPY] = proposal.near_copy.to_attr(repaired=True)
         if proposal.rationale_check:

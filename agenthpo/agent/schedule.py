@@ -169,6 +169,8 @@ def describe(policy: LLMPolicy, *, backbone: str, multi_objective: bool = False)
             return text
         after = f" after the first {warmup}" if warmup else ""
         return f"{text};{after} the LLM may override {' and '.join(override)}"
+    if share <= 0 and not startup:  # the warm-up is all there is: the backbone's alone
+        return f"{backbone} proposes every trial"
     head = []
     if warmup:
         head.append(f"{backbone} proposes {_first(warmup)}")
@@ -187,16 +189,19 @@ def describe(policy: LLMPolicy, *, backbone: str, multi_objective: bool = False)
         rest += f" and {backbone} the others"
     text = ", then ".join([", ".join(head), rest]) if head else rest
     if share > 0 and policy.screen:
-        if backbone == "TPE":
-            text += (
-                "; TPE screens the LLM's proposals (it keeps its own where its density"
-                " ratio rates it higher)"
+        judge = "its density ratio" if backbone == "TPE" else "that"
+        if policy.screen_margin > 0:
+            rule = (
+                f"its own proposal runs unless {judge} rates the LLM's within"
+                f" {policy.screen_margin:g} log unit{'' if policy.screen_margin == 1 else 's'}"
+                " of it"
             )
+        elif backbone == "TPE":
+            rule = "it keeps its own where its density ratio rates it higher"
         else:
-            text += (
-                f"; {backbone}'s own acquisition screens the LLM's proposals (its own"
-                " proposal runs where that rates it higher)"
-            )
+            rule = "its own proposal runs where that rates it higher"
+        who = "TPE" if backbone == "TPE" else f"{backbone}'s own acquisition"
+        text += f"; {who} screens the LLM's proposals ({rule})"
     if policy.initial_design:
         when = "after the warm-up" if warmup else "first"
         text += (

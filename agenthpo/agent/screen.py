@@ -69,6 +69,24 @@ class ScreenVerdict:
     judge: str = "TPE"  # "TPE": its density ratio (log l/g); "GP": its log expected improvement
     margin: float = 0.0  # how far below the own proposal's value a proposal still passes
 
+    def to_attr(self, config: dict[str, Any]) -> dict[str, Any]:
+        """The trial attribute ``llm_candidates`` for this one screened proposal: the screen
+        is the judge's special case of one candidate, stored the same way.
+
+        Example:
+            >>> ScreenVerdict(True, -3.2, -2.5, backbone="GP", judge="GP", margin=1.0).to_attr(
+            ...     {"x": 1})
+            {'judge': 'GP', 'backbone': 'GP', 'values': [-3.2], 'own': -2.5, 'ran': 'llm', 'index': 1, 'configs': [{'x': 1}], 'margin': 1.0}
+        """  # noqa: E501
+        judgement = Judgement(
+            values=(self.llm,),
+            own=self.own,
+            backbone=self.backbone,
+            judge=self.judge,
+            margin=self.margin,
+        )
+        return judgement.to_attr([dict(config)], ran="llm" if self.passed else "backbone")
+
     def describe(self) -> str:
         """One line for a trial's rationale.
 

@@ -663,6 +663,7 @@ def _screen_data(screen: OutsideScreen | None) -> dict[str, Any]:
         "passed": verdict.passed,
         "proposal_log_ratio": round(verdict.llm, 4),
         "tpe_log_ratio": round(verdict.own, 4),
+        "margin": verdict.margin,
         "tpe_config": screen.own,
         "verdict": verdict.describe(),
     }
