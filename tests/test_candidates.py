@@ -114,11 +114,16 @@ def test_one_candidate_is_todays_screen(small_space: Space) -> None:
     assert judged is not None
     assert screened is not None
     assert judged.verdict() == screened
-    # ... and with candidates=1 a turn asks for one configuration and stores no judgement.
+    # ... and with candidates=1 a turn asks for one configuration, and the trial stores the
+    # screen's verdict as the judgement of that one candidate.
     one = _judged(small_space, [], answer(config), candidates=1, screen=True)
     llm = one.sampler.llm  # type: ignore[attr-defined]
     assert "candidates" not in (llm.calls[0].schema or {}).get("properties", {})
-    assert _keys.LLM_CANDIDATES not in one.trials[31].user_attrs
+    stored = one.trials[31].user_attrs[_keys.LLM_CANDIDATES]
+    assert stored["values"] == [round(screened.llm, 4)]
+    screen = one.trials[31].user_attrs[_keys.SCREENED]
+    assert (stored["own"], stored["ran"]) == (screen["backbone_log_ratio"], "backbone")
+    assert stored["index"] is None
     assert one.trials[31].user_attrs[_keys.SCREENED]["log_ratio"] == round(screened.llm, 4)
 
 
