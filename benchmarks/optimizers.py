@@ -90,15 +90,15 @@ LLM_PRESETS: dict[str, tuple[str, str, str]] = {
     # start-up turns (which come before any model can judge them)
     "hybrid-late": ("hybrid-tpe", "backbone", "hybrid-late"),
     # hybrid-margin without its start-up turns: the LLM's 25% start after the backbone's 5
-    # Sobol start-up trials, so every LLM proposal is screened (with the margin)
-    "hybrid-margin-w5": ("hybrid-tpe", "backbone", "hybrid-margin"),
+    # Sobol start-up trials, so every LLM proposal is screened (with the margin); the
+    # hybrid-judged preset, which is hybrid-tpe's schedule for a capable model
+    "hybrid-margin-w5": ("hybrid-tpe", "backbone", "hybrid-judged"),
     "hybrid-tpe-design": ("hybrid-tpe", "tpe", "hybrid-design"),
     "hybrid-tpe-judge": ("hybrid-tpe", "tpe", "hybrid-judge"),
 }
 """Each LLM label: the strategy, its backbone and the registry's preset it runs."""
 POLICY_OVERRIDES: dict[str, dict[str, Any]] = {
     "hybrid-no-avoid": {"avoid_failures": False},
-    "hybrid-margin-w5": {"warmup": 5, "startup": 0},
 }
 """The labels that change their preset's policy: the LLMPolicy fields they set."""
 LLM_STRATEGIES: tuple[str, ...] = tuple(LLM_PRESETS)
