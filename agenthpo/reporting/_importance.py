@@ -22,16 +22,13 @@ import logging
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import optuna
-from optuna.importance import (
-    BaseImportanceEvaluator,
-    FanovaImportanceEvaluator,
-    MeanDecreaseImpurityImportanceEvaluator,
-    PedAnovaImportanceEvaluator,
-)
 from optuna.trial import FrozenTrial, TrialState
+
+if TYPE_CHECKING:
+    from optuna.importance import BaseImportanceEvaluator
 
 __all__ = ["EVALUATORS", "EvaluatorName", "Importance", "measure_importance"]
 
@@ -92,6 +89,14 @@ class Importance:
 
 
 def _evaluator(name: str, seed: int) -> tuple[BaseImportanceEvaluator, str, str]:
+    # Imported here, not at the top: optuna.importance imports scikit-learn (about 1.5 s),
+    # which every CLI command would otherwise pay for through the reporting package.
+    from optuna.importance import (
+        FanovaImportanceEvaluator,
+        MeanDecreaseImpurityImportanceEvaluator,
+        PedAnovaImportanceEvaluator,
+    )
+
     needs_sklearn = name in ("fanova", "mean-decrease-impurity")
     if needs_sklearn and importlib.util.find_spec("sklearn") is None:
         note = (
@@ -172,10 +177,12 @@ def measure_importance(
     def target(t: FrozenTrial) -> float:
         return float(t.values[objective])
 
+    from optuna.importance import get_param_importances  # lazily, as in _evaluator
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            raw = optuna.importance.get_param_importances(
+            raw = get_param_importances(
                 study,
                 evaluator=impl,
                 params=params,
