@@ -620,9 +620,13 @@ class Service:
         }
         if proposed.screened:
             out["rationale"] = attrs[_keys.RATIONALE]
+            verdict = proposed.screen.verdict if proposed.screen else None
+            judge, backbone = (verdict.judge, verdict.backbone) if verdict else ("TPE", "TPE")
+            theirs = "its own" if backbone == judge else f"{backbone}'s"
             out["screen"]["note"] = (
-                f"TPE rates its own configuration higher than yours, so trial {number} runs"
-                " TPE's (config); yours is kept in the trial's record (screened_proposal)"
+                f"{judge} rates {theirs} configuration higher than yours, so trial {number}"
+                f" runs {backbone}'s (config); yours is kept in the trial's record"
+                " (screened_proposal)"
             )
         if start == "queue":
             out["state"] = "waiting"
@@ -647,7 +651,8 @@ class Service:
 
 
 def _screen_data(screen: OutsideScreen | None) -> dict[str, Any]:
-    """TPE's screen of a client's proposal as data."""
+    """The backbone's screen of a client's proposal as data (``judge``: whose acquisition
+    rated it, GP's log expected improvement or TPE's log density ratio)."""
     if screen is None:
         return {"applied": False, "note": "this study's strategy does not screen proposals"}
     verdict = screen.verdict
@@ -655,11 +660,15 @@ def _screen_data(screen: OutsideScreen | None) -> dict[str, Any]:
         return {
             "applied": True,
             "judged": False,
-            "note": "TPE cannot judge yet (its random start-up); the proposal runs",
+            "note": (
+                "the backbone cannot judge yet (its start-up trials, or several objectives);"
+                " the proposal runs"
+            ),
         }
     return {
         "applied": True,
         "judged": True,
+        "judge": verdict.judge,
         "passed": verdict.passed,
         "proposal_log_ratio": round(verdict.llm, 4),
         "tpe_log_ratio": round(verdict.own, 4),
