@@ -17,6 +17,13 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
     for _name in ("COLUMNS", "LINES"):
         os.environ.pop(_name, None)
 
+# One BLAS/OpenMP thread per process (as the benchmarks run), set before torch or numpy load:
+# pytest-xdist runs a worker per core, and torch (Optuna's GP) starting a thread per core in
+# each worker oversubscribes them; its threads then spin against each other and the GP tests
+# run many times slower. Subprocesses that tests start inherit it.
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
 from agenthpo.llm import Message
 from agenthpo.space import Space
 from agenthpo.task import Task, task_from_dict
