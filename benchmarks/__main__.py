@@ -253,6 +253,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     stamp = _stamp()
     label = llm if any(uses_llm(s) for s in strategies) else "classical"
     out = Path(args.out) if args.out else results_dir / f"{args.suite}-{_slug(label)}-{stamp}.json"
+    if out.exists():
+        # The run writes a file of its own runs; continuing into an earlier file would
+        # replace the runs stored there.
+        console.print(
+            f"[red]{out} exists: give another --out (with --skip-done the runs stored in"
+            f" {results_dir} are skipped, so a continuation goes into a new file)[/red]"
+        )
+        return 2
     meta: dict[str, Any] = {
         "kind": "suite",
         "suite": args.suite,

@@ -1553,7 +1553,8 @@ python -m benchmarks calibrate              # only for new tasks: freezes opt an
 `openai:gpt-4o-mini`, `ollama:qwen2.5:7b`, `openai-compatible:URL#MODEL`, ...) or `random`.
 `--tasks 'hpobench-*'` narrows a suite, `--jobs N` sets parallel processes (default: the
 number of cores; each embedded-model worker uses one thread), `--skip-done` skips runs already
-stored, `--cheapest-first` runs the cheapest runs first (each run is stored when it ends, so a
+stored (a continued plan goes into a new `--out`: a run never writes over an existing results
+file), `--cheapest-first` runs the cheapest runs first (each run is stored when it ends, so a
 plan stopped early keeps as many tasks as time allowed; the report then compares such a
 strategy on the tasks it ran). `--from-default` runs each task's default configuration
 first (scikit-learn's defaults clipped into the space, a real task's `default_config`; tabular

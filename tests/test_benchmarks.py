@@ -414,6 +414,22 @@ def test_skip_done_reruns_older_variants_only() -> None:
     assert _current(_fake_run("skl-dt-iris", "tpe", [0.5]))
 
 
+def test_a_run_never_writes_over_an_earlier_results_file(tmp_path: Path) -> None:
+    """Continuing a plan into the file that holds its first part would replace those runs:
+    the run refuses and changes nothing."""
+    from benchmarks.__main__ import main
+
+    earlier = tmp_path / "earlier.json"
+    _write_results(earlier, "sklearn", [_fake_run("skl-dt-iris", "tpe", [0.5])])
+    before = earlier.read_text()
+    argv = ["run", "--suite", "sklearn", "--tasks", "skl-dt-iris", "--strategies", "random"]
+    argv += ["--seeds", "1", "--trials", "3", "--results-dir", str(tmp_path)]
+    assert main([*argv, "--out", str(earlier)]) == 2
+    assert earlier.read_text() == before
+    assert main([*argv, "--out", str(tmp_path / "later.json")]) == 0
+    assert len(json.loads((tmp_path / "later.json").read_text())["runs"]) == 1
+
+
 def test_report_never_averages_a_partial_row_as_the_whole_suite(tmp_path: Path) -> None:
     from benchmarks.reference import load_reference
     from benchmarks.report import write_report
