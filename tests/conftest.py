@@ -24,9 +24,9 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 
-from agenthpo.llm import Message
-from agenthpo.space import Space
-from agenthpo.task import Task, task_from_dict
+from agenthpo.llm import Message  # noqa: E402
+from agenthpo.space import Space  # noqa: E402
+from agenthpo.task import Task, task_from_dict  # noqa: E402
 
 # One decoding thread: two threads on a busy 2-core machine made llama.cpp 100x slower.
 os.environ.setdefault("AGENTHPO_LLAMA_THREADS", "1")
