@@ -85,7 +85,7 @@ def test_the_default_judges_a_served_models_proposals_with_a_margin(
         verdict = t.user_attrs[_keys.LLM_CANDIDATES]
         assert verdict["margin"] == 1.0
         assert verdict["configs"] == [corner]
-        assert verdict["judge"] in ("GP", "TPE")
+        assert verdict["judge"] == "GP"  # the backbone's member on a continuous space
         if verdict["ran"] == "llm":
             assert t.params == corner
             assert t.user_attrs[_keys.PROPOSED_BY] == "llm"
@@ -95,7 +95,5 @@ def test_the_default_judges_a_served_models_proposals_with_a_margin(
             assert verdict["values"][0] < verdict["own"] - verdict["margin"]
             assert t.user_attrs[_keys.SCREENED]["config"] == corner
             assert t.user_attrs[_keys.SCREENED]["rationale"] == "probe the far corner"
-    # a far-corner proposal cannot pass twice (the second would be a duplicate), and the
-    # backbone must screen the corner out once it has a model of the bowl
+    # once the backbone has a model of the bowl, it screens the far corner out
     assert sum(t.user_attrs[_keys.LLM_CANDIDATES]["ran"] == "backbone" for t in judged) >= 1
-    assert min(t.value for t in trials if t.value is not None) < 58.0
