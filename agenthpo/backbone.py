@@ -43,13 +43,14 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import random
 import statistics
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -134,6 +135,13 @@ class BackboneOptions:
             ``"tpe"`` (multivariate TPE; the trial's member says ``"tpe"``) or ``"rank"``
             (GP again, fitted on the normal scores of the values' ranks, ``warping="rank"``,
             for this trial).
+        gp_threads: PyTorch threads GP computes on while it proposes a trial; torch's own
+            setting is restored afterwards. Default 1: GP's matrices are small, and torch's
+            default of a thread per core made each proposal slower whenever another core
+            was busy (a training subprocess, a second worker; BENCHMARKS.md, "GP's
+            threads"). ``None`` leaves torch's setting alone. Torch's setting is
+            process-wide: torch code in another thread of the same process runs on this
+            many threads while GP proposes.
 
     Example:
         >>> BackboneOptions().gp_max_trials
@@ -150,8 +158,11 @@ class BackboneOptions:
     warping: Warping = "tail"
     min_loo_rank: float = 0.0
     poor_fit: Literal["tpe", "rank"] = "tpe"
+    gp_threads: int | None = 1
 
     def __post_init__(self) -> None:
+        if self.gp_threads is not None and self.gp_threads < 1:
+            raise ValueError(f"gp_threads must be >= 1 or None, not {self.gp_threads}")
         if self.gp_max_trials < 0 or self.slow_trials < 1 or self.startup_trials < 1:
             raise ValueError("gp_max_trials must be >= 0, slow_trials and startup_trials >= 1")
         if self.startup not in ("random", "sobol"):
@@ -348,6 +359,29 @@ _WatchedGP.__name__ = "GPSampler"
 
 def _has_torch() -> bool:
     return importlib.util.find_spec("torch") is not None
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    """Run the block with PyTorch on ``n`` intra-op threads, then restore torch's setting.
+
+    ``None`` changes nothing. The setting is process-wide (``torch.set_num_threads``), so
+    it holds for every thread of the process while the block runs.
+    """
+    if n is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    if before == n:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class Switching(BaseSampler):
@@ -579,6 +613,12 @@ class Backbone(Switching):
     ) -> dict[str, Any]:
         if self._chosen.get(trial.number) != "gp" or not search_space:
             return super().sample_relative(study, trial, search_space)
+        with _torch_threads(self.options.gp_threads):
+            return self._gp_sample(study, trial, search_space)
+
+    def _gp_sample(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
         started = time.perf_counter()
         gp = self.member("gp")
         gp.last_view = None  # type: ignore[attr-defined]

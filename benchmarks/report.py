@@ -42,6 +42,7 @@ import numpy as np
 
 from benchmarks import REPO_ROOT, RESULTS_DIR
 from benchmarks.fresh import ALPHA, HUMAN, FreshRow, fresh_rows, latest_fresh
+from benchmarks.gp_threads import markdown as gp_threads_md
 from benchmarks.metrics import (
     HeadlineDifference,
     WilcoxonResult,
@@ -891,6 +892,7 @@ class Sections:
     overhead: dict[str, Any] | None
     refs: dict[str, Reference]
     critical_path: dict[str, Any] | None = None
+    gp_threads: dict[str, Any] | None = None
     fresh: list[dict[str, Any]] = field(default_factory=list)
     """Fresh-seed records (:mod:`benchmarks.fresh`), later files replacing earlier ones."""
     fresh_files: list[dict[str, Any]] = field(default_factory=list)
@@ -991,6 +993,9 @@ def collect(results_dir: Path = RESULTS_DIR) -> Sections:
     critical: dict[str, Any] | None = None
     with contextlib.suppress(OSError, ValueError):
         critical = json.loads((results_dir / "critical_path.json").read_text())
+    gp_threads: dict[str, Any] | None = None
+    with contextlib.suppress(OSError, ValueError):
+        gp_threads = json.loads((results_dir / "gp_threads.json").read_text())
     fresh_files = [f for f in files if f.get("meta", {}).get("kind") == "fresh"]
     fresh = latest_fresh(fresh_files)
     stale_fresh: dict[str, int] = {}
@@ -1003,6 +1008,7 @@ def collect(results_dir: Path = RESULTS_DIR) -> Sections:
         merge_overhead(overhead),
         refs,
         critical,
+        gp_threads=gp_threads,
         fresh=[r for r in fresh if _current(r, versions)],
         fresh_files=fresh_files,
         stale=stale,
@@ -2063,6 +2069,8 @@ def build_report(
     md += _llm_speed_md(sections.llm_speed)
     md.append("## LLM off the critical path\n")
     md += _critical_path_md(sections.critical_path)
+    md.append("## GP's threads\n")
+    md += gp_threads_md(sections.gp_threads)
     md.append("## Notes and limitations\n")
     md += _limitations(sections.files)
     md += _not_run(sections)

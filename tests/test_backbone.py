@@ -203,6 +203,51 @@ def test_options_refuse_nonsense() -> None:
         BackboneOptions(poor_fit="cmaes")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="warping"):
         BackboneOptions(warping="log")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="gp_threads"):
+        BackboneOptions(gp_threads=0)
+
+
+def _threads_gp_saw(options: BackboneOptions, user_threads: int, fail: bool = False) -> list[int]:
+    """Torch's thread count inside each of GP's proposals, the user's set at ``user_threads``
+    (restored after); the count after the study is checked against the user's."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(user_threads)
+    try:
+        sampler = Backbone(seed=0, options=options)
+        study = optuna.create_study(sampler=sampler)
+        study.optimize(numeric, n_trials=5)  # the start-up: GP not built yet
+        gp = sampler.member("gp")
+        own = gp.sample_relative
+        seen: list[int] = []
+
+        def watched(*args, **kwargs):  # type: ignore[no-untyped-def]
+            seen.append(torch.get_num_threads())
+            if fail:
+                raise RuntimeError("GP failed")
+            return own(*args, **kwargs)
+
+        gp.sample_relative = watched  # type: ignore[method-assign]
+        if fail:
+            with pytest.raises(RuntimeError, match="GP failed"):
+                study.optimize(numeric, n_trials=1)
+        else:
+            study.optimize(numeric, n_trials=2)
+        assert torch.get_num_threads() == user_threads
+        return seen
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_gp_proposes_on_its_own_thread_count_and_restores_the_users() -> None:
+    assert _threads_gp_saw(BackboneOptions(), user_threads=2) == [1, 1]
+    assert _threads_gp_saw(BackboneOptions(gp_threads=3), user_threads=2) == [3, 3]
+    assert _threads_gp_saw(BackboneOptions(gp_threads=None), user_threads=2) == [2, 2]
+
+
+def test_a_failing_proposal_still_restores_the_users_thread_count() -> None:
+    assert _threads_gp_saw(BackboneOptions(), user_threads=2, fail=True) == [1]
 
 
 @pytest.mark.parametrize("kind", ["rank", "half-rank", "tail", "tail-quartile"])

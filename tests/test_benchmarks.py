@@ -1370,3 +1370,19 @@ def test_the_row_a_version_made_default_stands_for_the_backbone(tmp_path: Path) 
     )
     new = tmp_path / "new.json"
     assert not new.exists() or json.loads(new.read_text())["runs"] == []
+
+
+def test_gp_threads_measures_both_thread_counts_under_both_loads() -> None:
+    from benchmarks import gp_threads
+
+    data = gp_threads.run(trials=7, repeats=1)
+    cases = data["cases"]
+    assert {(c["load"], c["threads"]) for c in cases} == {
+        (load, n) for load in ("quiet", "one busy core") for n in (1, data["cores"])
+    }
+    assert all(c["gp_proposals"] == 2 and c["median_s"] > 0 for c in cases)  # 7 - 5 start-up
+    text = "\n".join(gp_threads.markdown(data))
+    assert "| quiet | 1 (the default) |" in text
+    assert "| one busy core | 1 (the default) |" in text
+    assert "1.00x" in text
+    assert gp_threads.markdown(None) == ["Not run yet: `python -m benchmarks.gp_threads`.\n"]
