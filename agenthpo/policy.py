@@ -41,10 +41,11 @@ acquisition rates it at least as high as the backbone's proposal, :mod:`agenthpo
                    and the backbone judges every proposal
 ``hybrid-design``  the LLM's initial design of 5 configurations (the task's default one of them)
                    in place of the backbone's first random trials, then 25% (adaptive)
-``hybrid-judge``   ``hybrid`` with 3 candidates per LLM turn, of which the backbone's acquisition
-                   runs the best, or its own proposal when it rates that higher
-``hybrid-revise``  ``hybrid`` whose LLM may also revise the search space's numeric ranges after
-                   every 10 completed trials, at most 3 times (:mod:`agenthpo.agent.revision`)
+``hybrid-judge``   ``hybrid-judged`` with 3 candidates per LLM turn, of which the backbone's
+                   acquisition runs the best (within the margin), or its own proposal
+``hybrid-revise``  ``hybrid-judged`` whose LLM may also revise the search space's numeric
+                   ranges after every 10 completed trials, at most 3 times
+                   (:mod:`agenthpo.agent.revision`)
 =================  ===============================================================================
 
 With the embedded model every preset asks without repair rounds (``repair_rounds=0``): a
@@ -452,15 +453,15 @@ PRESETS: Mapping[str, Preset] = {
         ),
         _preset(
             "hybrid-judge",
-            "3 start-up trials, then 25% (adaptive); the backbone picks among 3 candidates"
-            " per turn, or keeps its own",
-            _HYBRID.replace(candidates=3),
+            "hybrid-judged with 3 candidates per turn: the backbone runs the best of them"
+            " (within the margin of its own proposal), or its own",
+            _JUDGED.replace(candidates=3),
         ),
         _preset(
             "hybrid-revise",
-            "3 start-up trials, then 25% (adaptive); the LLM may revise the space's numeric"
-            " ranges after every 10 completed trials, at most 3 times",
-            _HYBRID.replace(revise_space_every=10),
+            "hybrid-judged; the LLM may also revise the space's numeric ranges after every"
+            " 10 completed trials, at most 3 times",
+            _JUDGED.replace(revise_space_every=10),
         ),
     )
 }

@@ -94,11 +94,14 @@ LLM_PRESETS: dict[str, tuple[str, str, str]] = {
     # hybrid-judged preset, which is hybrid-tpe's schedule for a capable model
     "hybrid-margin-w5": ("hybrid-tpe", "backbone", "hybrid-judged"),
     "hybrid-tpe-design": ("hybrid-tpe", "tpe", "hybrid-design"),
-    "hybrid-tpe-judge": ("hybrid-tpe", "tpe", "hybrid-judge"),
+    # hybrid-judge as it was first measured (on hybrid's start-up turns), on TPE: its
+    # stored runs keep meaning that (POLICY_OVERRIDES adds the candidates)
+    "hybrid-tpe-judge": ("hybrid-tpe", "tpe", "hybrid"),
 }
 """Each LLM label: the strategy, its backbone and the registry's preset it runs."""
 POLICY_OVERRIDES: dict[str, dict[str, Any]] = {
     "hybrid-no-avoid": {"avoid_failures": False},
+    "hybrid-tpe-judge": {"candidates": 3},
 }
 """The labels that change their preset's policy: the LLMPolicy fields they set."""
 LLM_STRATEGIES: tuple[str, ...] = tuple(LLM_PRESETS)

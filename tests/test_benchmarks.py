@@ -788,6 +788,26 @@ def test_the_w5_row_measures_the_default_schedule_of_a_capable_model() -> None:
     assert sampler.policy() == preset("hybrid-judged").for_model(CAPABLE)
 
 
+def test_each_mechanism_row_is_the_default_schedule_plus_its_mechanism() -> None:
+    from agenthpo.llm import RandomLLM
+    from agenthpo.policy import CAPABLE, preset
+    from agenthpo.sampler import AgentSampler
+    from benchmarks.optimizers import optuna_sampler
+
+    default = preset("hybrid-judged").for_model(CAPABLE)
+    task = get_task("hpobench-kc1")
+
+    def policy(row: str) -> Any:
+        sampler = optuna_sampler(row, task=task, seed=0, llm=RandomLLM(seed=0))
+        assert isinstance(sampler, AgentSampler)
+        return sampler.policy()
+
+    assert policy("hybrid-judge") == default.replace(candidates=3)
+    assert policy("hybrid-revise") == default.replace(revise_space_every=10)
+    # the TPE row keeps the definition its stored runs were measured with
+    assert policy("hybrid-tpe-judge") == preset("hybrid").for_model(CAPABLE).replace(candidates=3)
+
+
 def test_the_screened_hybrid_is_tpe_wherever_it_screens_every_proposal() -> None:
     from benchmarks.optimizers import DEFAULT_STRATEGIES
     from benchmarks.runner import RunSpec, run_one

@@ -51,6 +51,7 @@ def _task(tmp_path: Path) -> Task:
             "seed": 0,
             "policy": {
                 "preset": "hybrid-revise",
+                "warmup": 0,
                 "startup": 0,
                 "share": 0.0,
                 "revise_space_every": 5,
