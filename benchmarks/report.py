@@ -680,6 +680,8 @@ def _stand_in_md(groups: Sequence[Group]) -> list[str]:
     default configuration."""
     rows: list[str] = []
     shown: set[tuple[str, str]] = set()  # (table, row): a control shared by strategies once
+    ahead: dict[str, list[str]] = {}  # model row -> where it is significantly ahead
+    behind: dict[str, list[str]] = {}
     for main in groups:
         for g in [main, *main.subsets]:
             if g.family == "all" or "backbone" not in g.strategies:
@@ -700,6 +702,10 @@ def _stand_in_md(groups: Sequence[Group]) -> list[str]:
                     for b in _budgets(g):
                         vs = _paired(g, row, "backbone", b)
                         cells.append(f"@{b}: {_fmt(_headline_at(g, row, b))} ({vs})")
+                        w = wilcoxon_runs(g.table, row, "backbone", b, g.tasks)
+                        if row == s and w is not None and w.pvalue < 0.05:
+                            side = ahead if w.mean_diff < 0 else behind  # lower is better
+                            side.setdefault(row, []).append(f"{g.where()} @{b}")
                     rows.append(
                         f"| {g.where()} | `{row}` | {_seeds(g, row)} | " + "; ".join(cells) + " |"
                     )
@@ -733,6 +739,24 @@ def _stand_in_md(groups: Sequence[Group]) -> list[str]:
         "|---|---|---|---|",
         *rows,
         "",
+        *_verdicts_md(ahead, behind),
+    ]
+
+
+def _verdicts_md(ahead: Mapping[str, list[str]], behind: Mapping[str, list[str]]) -> list[str]:
+    """Which rows with a model worth having are significantly ahead of or behind the
+    backbone alone (p < 0.05), and the rule the default follows with them."""
+
+    def listed(found: Mapping[str, list[str]]) -> str:
+        if not found:
+            return "none"
+        return "; ".join(f"`{row}` ({', '.join(where)})" for row, where in found.items())
+
+    return [
+        f"Significantly ahead of the backbone alone (p < 0.05): {listed(ahead)}. Significantly"
+        f" behind: {listed(behind)}. A mechanism joins the default strategy's schedule for"
+        " such a model (`hybrid-margin-w5`) only when its row is significantly ahead somewhere"
+        " and never significantly behind; until then the default does not use it.\n",
     ]
 
 

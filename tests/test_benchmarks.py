@@ -1171,7 +1171,7 @@ def test_report_puts_a_model_worth_having_beside_its_controls(tmp_path: Path) ->
                 {**_fake_run(t, "backbone", [bad, mid]), "seed": seed},
                 {**_fake_run(t, "tpe", [bad, bad]), "seed": seed},
                 {**_fake_run(t, "hybrid", [mid, good], llm=model), "seed": seed},
-                {**_fake_run(t, "hybrid-margin", [mid, mid], llm=model), "seed": seed},
+                {**_fake_run(t, "hybrid-margin", [bad, bad], llm=model), "seed": seed},
                 {**_fake_run(t, "hybrid", [bad, mid], llm="random"), "seed": seed},
                 {**_fake_run(t, "hybrid", [bad, bad], llm="local"), "seed": seed},
                 {**_fake_run(t, "backbone", [mid, mid]), "seed": seed, "from_default": True},
@@ -1194,6 +1194,13 @@ def test_report_puts_a_model_worth_having_beside_its_controls(tmp_path: Path) ->
     assert "@2: 100.0 (+50.0 (p 0.031))" in lines[0]
     assert "@2: 50.0 (+0.0 (p 1))" in lines[1]
     assert "@2: 50.0 (+0.0 (p 1))" in lines[2]
+    assert "**-50.0 (p 0.031)**" in lines[3]
+    # the verdict names each model row that is significantly ahead or behind, and where
+    assert (
+        "Significantly ahead of the backbone alone (p < 0.05): `hybrid [llamacpp:qwen-1.5b]`"
+        " (full / sklearn @2). Significantly behind: `hybrid-margin [llamacpp:qwen-1.5b]`"
+        " (full / sklearn @2)."
+    ) in section
 
 
 # ------------------------------------------- task versions and held-out selection (issue 18)
