@@ -40,7 +40,8 @@ acquisition rates it at least as high as the backbone's proposal, :mod:`agenthpo
                    without the start-up turns, so the LLM's 25% begin after the first 5 trials
                    and the backbone judges every proposal
 ``hybrid-design``  the LLM's initial design of 5 configurations (the task's default one of them)
-                   in place of the backbone's first random trials, then 25% (adaptive)
+                   in place of the backbone's start-up, then ``hybrid-judged``'s 25% (adaptive,
+                   screened with the margin)
 ``hybrid-judge``   ``hybrid-judged`` with 3 candidates per LLM turn, of which the backbone's
                    acquisition runs the best (within the margin), or its own proposal
 ``hybrid-revise``  ``hybrid-judged`` whose LLM may also revise the search space's numeric
@@ -447,9 +448,9 @@ PRESETS: Mapping[str, Preset] = {
         ),
         _preset(
             "hybrid-design",
-            "an initial design of 5 configurations from the LLM (the default among them),"
-            " then 25% (adaptive)",
-            LLMPolicy(initial_design=5, share=0.25, adaptive=True),
+            "an initial design of 5 configurations from the LLM (the default among them)"
+            " in place of the backbone's start-up, then hybrid-judged's screened 25%",
+            _JUDGED.replace(warmup=0, initial_design=5),
         ),
         _preset(
             "hybrid-judge",

@@ -93,7 +93,10 @@ LLM_PRESETS: dict[str, tuple[str, str, str]] = {
     # Sobol start-up trials, so every LLM proposal is screened (with the margin); the
     # hybrid-judged preset, which is hybrid-tpe's schedule for a capable model
     "hybrid-margin-w5": ("hybrid-tpe", "backbone", "hybrid-judged"),
-    "hybrid-tpe-design": ("hybrid-tpe", "tpe", "hybrid-design"),
+    # hybrid-design as it was first measured: the design, then hybrid's unscreened 25%
+    # (POLICY_OVERRIDES); on the backbone (-v1) and on TPE, for their stored runs
+    "hybrid-design-v1": ("hybrid-tpe", "backbone", "hybrid"),
+    "hybrid-tpe-design": ("hybrid-tpe", "tpe", "hybrid"),
     # hybrid-judge as it was first measured (on hybrid's start-up turns), on TPE: its
     # stored runs keep meaning that (POLICY_OVERRIDES adds the candidates)
     "hybrid-tpe-judge": ("hybrid-tpe", "tpe", "hybrid"),
@@ -102,6 +105,8 @@ LLM_PRESETS: dict[str, tuple[str, str, str]] = {
 POLICY_OVERRIDES: dict[str, dict[str, Any]] = {
     "hybrid-no-avoid": {"avoid_failures": False},
     "hybrid-tpe-judge": {"candidates": 3},
+    "hybrid-design-v1": {"startup": 0, "initial_design": 5},
+    "hybrid-tpe-design": {"startup": 0, "initial_design": 5},
 }
 """The labels that change their preset's policy: the LLMPolicy fields they set."""
 LLM_STRATEGIES: tuple[str, ...] = tuple(LLM_PRESETS)
@@ -143,6 +148,7 @@ ON_REQUEST: tuple[str, ...] = (
     "hybrid-tpe-fixed",
     "hybrid-no-avoid",
     "hybrid-design",
+    "hybrid-design-v1",
     "hybrid-judge",
     "hybrid-margin",
     "hybrid-revise",

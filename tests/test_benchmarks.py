@@ -804,6 +804,9 @@ def test_each_mechanism_row_is_the_default_schedule_plus_its_mechanism() -> None
 
     assert policy("hybrid-judge") == default.replace(candidates=3)
     assert policy("hybrid-revise") == default.replace(revise_space_every=10)
+    assert policy("hybrid-design") == default.replace(warmup=0, initial_design=5)
+    hybrid = preset("hybrid").for_model(CAPABLE)
+    assert policy("hybrid-design-v1") == hybrid.replace(startup=0, initial_design=5)
     # the TPE row keeps the definition its stored runs were measured with
     assert policy("hybrid-tpe-judge") == preset("hybrid").for_model(CAPABLE).replace(candidates=3)
 
