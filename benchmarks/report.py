@@ -1267,6 +1267,15 @@ def _limitations(files: Sequence[Mapping[str, Any]] = ()) -> list[str]:
         " value (log scale for uneven grids), so CMA-ES and GP keep the ordering; on"
         " NAS-Bench-201 every parameter is categorical, so CMA-ES (and `centaur`'s backbone)"
         " samples them at random.",
+        "- GP's proposals depend on the machine's floating-point arithmetic, not only on the"
+        " code and the seed: on two machines of this project with the same packages, the same"
+        " commit's backbone drew different configurations from its first model-based trial on"
+        " (skl-svm-wine, seed 0: 0.6742 against 0.6807 at the 6th trial), so a row compared seed for"
+        " seed with a backbone run stored on another machine differs by that noise even where"
+        " its LLM ran no trial (the quick scikit-learn rows of `hybrid-judge` and"
+        " `hybrid-revise`, +0.7 after 10 trials with every proposer). Results files record"
+        " `gp_fingerprint` (`host` in their meta, from session 21 on): runs match trial for"
+        " trial only where it matches.",
         "- `tpe` is Optuna's default TPESampler, which is multivariate since Optuna 5, so"
         " `tpe-mv` (`multivariate=True`) is the same sampler there; `tpe-indep`"
         " (`multivariate=False`) is the classic independent TPE. AgentHPO's `hybrid-tpe` uses"

@@ -1416,3 +1416,13 @@ def test_gp_threads_measures_both_thread_counts_under_both_loads() -> None:
     assert "| one busy core | 1 (the default) |" in text
     assert "1.00x" in text
     assert gp_threads.markdown(None) == ["Not run yet: `python -m benchmarks.gp_threads`.\n"]
+
+
+def test_the_gp_fingerprint_is_the_machines_and_stable() -> None:
+    from benchmarks.__main__ import gp_fingerprint
+
+    first = gp_fingerprint()
+    assert first is not None
+    assert len(first) == 8
+    int(first, 16)  # hex digits
+    assert gp_fingerprint() == first  # the same machine and code: the same proposals
