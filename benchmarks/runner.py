@@ -504,6 +504,9 @@ def run_one(
     selection: dict[str, Any] | None = None
     if task.held_out is not None and best is not None:
         selection = held_out_selection(task.held_out, rec.params[best], task.direction)
+    revisions = [
+        a[_keys.SPACE_REVISION] for a in attrs if isinstance(a.get(_keys.SPACE_REVISION), dict)
+    ]
     record: dict[str, Any] = {
         "task": spec.task,
         "task_version": task.version,
@@ -563,6 +566,9 @@ def run_one(
         # lying where earlier runs had failed (LLMPolicy.avoid_failures).
         "failure_causes": [_cause(a) for a in attrs],
         "failure_region_answers": sum(bool(a.get(_keys.LLM_FAILURE_REGION)) for a in attrs),
+        # LLMPolicy.revise_space_every: the rounds asked and the range changes accepted
+        "space_revisions": len(revisions),
+        "ranges_revised": sum(int(r.get("accepted", 0) or 0) for r in revisions),
         "finished_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     return record

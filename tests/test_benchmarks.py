@@ -1426,3 +1426,14 @@ def test_the_gp_fingerprint_is_the_machines_and_stable() -> None:
     assert len(first) == 8
     int(first, 16)  # hex digits
     assert gp_fingerprint() == first  # the same machine and code: the same proposals
+
+
+def test_a_run_records_the_space_revisions_it_asked_for() -> None:
+    from benchmarks.runner import RunSpec, run_one
+
+    # hybrid-revise asks once 10 trials completed after the 5 of the warm-up
+    revised = run_one(RunSpec("skl-svm-wine", "hybrid-revise", 0, 16, llm="corners"))
+    assert revised["space_revisions"] == 1
+    assert revised["ranges_revised"] >= 0
+    plain = run_one(RunSpec("skl-svm-wine", "hybrid-margin-w5", 0, 16, llm="corners"))
+    assert plain["space_revisions"] == 0
