@@ -1591,6 +1591,8 @@ python -m benchmarks run --suite real --strategies tpe cmaes --trials 25 --jobs 
 python -m benchmarks run --suite real --strategies hybrid-tpe-screen --llm local --trials 25
 python -m benchmarks fresh-seeds    # suite 3: selections and human references on seeds 101-105
 python -m benchmarks overhead               # sampler time per trial, prompt tokens vs trials
+python -m benchmarks.critical_path          # the LLM off the critical path (prefetching)
+python -m benchmarks.gp_threads             # GP's seconds per proposal: 1 thread vs torch's own
 python -m benchmarks report                 # regenerates this file and the plots
 python -m benchmarks calibrate              # only for new tasks: freezes opt and median_random
 ```
