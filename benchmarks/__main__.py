@@ -123,15 +123,17 @@ def _host() -> dict[str, Any]:
         "optuna": optuna.__version__,
         "versions": _versions(),
         "git": _git(),
-        "gp_fingerprint": gp_fingerprint(),
+        "arithmetic_fingerprint": arithmetic_fingerprint(),
     }
 
 
-def gp_fingerprint() -> str | None:
-    """8 hex digits of the backbone's proposals in a fixed seeded study (5 start-up trials,
-    then 3 of GP's): the same code and seed gave GP different proposals on two machines of
-    this project (their floating-point arithmetic differs), so runs compared seed for seed
-    match trial for trial only where this matches. ``None`` without PyTorch."""
+def arithmetic_fingerprint() -> str | None:
+    """8 hex digits of what this machine's arithmetic makes of a fixed seeded search: the
+    values of 2 random configurations of skl-svm-wine (scikit-learn's arithmetic) and the
+    backbone's proposals in a fixed 8-trial study (GP's). With the same packages, commit and
+    seed, two machines of this project gave scikit-learn values differing in their last digit
+    and then different GP proposals, so runs compared seed for seed can match trial for trial
+    only where this matches. ``None`` without PyTorch."""
     import hashlib
     import importlib.util
 
@@ -140,6 +142,7 @@ def gp_fingerprint() -> str | None:
     import optuna
 
     from agenthpo.backbone import Backbone
+    from benchmarks.runner import RunSpec, run_one
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(sampler=Backbone(seed=0))
@@ -147,7 +150,8 @@ def gp_fingerprint() -> str | None:
         lambda t: (t.suggest_float("x", -3, 3) - 1) ** 2 + t.suggest_float("y", 1e-3, 1, log=True),
         n_trials=8,
     )
-    text = repr([sorted(t.params.items()) for t in study.trials])
+    sklearn_values = run_one(RunSpec("skl-svm-wine", "random", 0, 2))["values"]
+    text = repr(([sorted(t.params.items()) for t in study.trials], sklearn_values))
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 

@@ -1276,9 +1276,9 @@ def _limitations(files: Sequence[Mapping[str, Any]] = ()) -> list[str]:
         " trials moves from 0.6236 to 0.6186). A row compared seed for seed with a backbone run"
         " stored on another machine differs by that noise even where its LLM ran no trial (the"
         " quick scikit-learn rows of `hybrid-judge` and `hybrid-revise`: +0.7 after 10 trials"
-        " with every proposer). Results files record `gp_fingerprint` (`host` in their meta,"
-        " from session 21 on), a hash of GP's proposals in a fixed study: where it differs, so"
-        " does the machine's arithmetic.",
+        " with every proposer). Results files record `arithmetic_fingerprint` (`host` in their"
+        " meta, from session 21 on), a hash of two scikit-learn evaluations and of GP's"
+        " proposals in a fixed study: where it differs, so does the machine's arithmetic.",
         "- `tpe` is Optuna's default TPESampler, which is multivariate since Optuna 5, so"
         " `tpe-mv` (`multivariate=True`) is the same sampler there; `tpe-indep`"
         " (`multivariate=False`) is the classic independent TPE. AgentHPO's `hybrid-tpe` uses"

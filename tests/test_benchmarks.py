@@ -1418,14 +1418,14 @@ def test_gp_threads_measures_both_thread_counts_under_both_loads() -> None:
     assert gp_threads.markdown(None) == ["Not run yet: `python -m benchmarks.gp_threads`.\n"]
 
 
-def test_the_gp_fingerprint_is_the_machines_and_stable() -> None:
-    from benchmarks.__main__ import gp_fingerprint
+def test_the_arithmetic_fingerprint_is_the_machines_and_stable() -> None:
+    from benchmarks.__main__ import arithmetic_fingerprint
 
-    first = gp_fingerprint()
+    first = arithmetic_fingerprint()
     assert first is not None
     assert len(first) == 8
     int(first, 16)  # hex digits
-    assert gp_fingerprint() == first  # the same machine and code: the same proposals
+    assert arithmetic_fingerprint() == first  # the same machine and code: the same values
 
 
 def test_a_run_records_the_space_revisions_it_asked_for() -> None:
