@@ -199,6 +199,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         with_default_backbone,
     )
     from benchmarks.reference import load_reference
+    from benchmarks.report import fingerprint_of
     from benchmarks.runner import RunSpec, load_results, run_plan, save_results, stored_key
     from benchmarks.tasks import QUICK_TRIALS, get_task, select_tasks
 
@@ -260,10 +261,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         for seed in range(args.seed_offset, args.seed_offset + seeds)
     ]
     results_dir = Path(args.results_dir)
+    host = _host()
     if args.skip_done:
+        stored = load_results(results_dir.glob("*.json"))
+        if args.rerun:  # a rerun repeats what is stored from other machines: skip only ours
+            here = host["arithmetic_fingerprint"]
+            stored = [f for f in stored if fingerprint_of(f) == here]
         done = {
             stored_key(r)
-            for f in load_results(results_dir.glob("*.json"))
+            for f in stored
             for r in with_default_backbone(list(f["runs"]))
             if not r.get("error") and "n_trials" in r and _current(r)
         }
@@ -305,8 +311,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         "jobs": jobs,
         "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": "python -m benchmarks " + " ".join(sys.argv[1:]),
-        "host": _host(),
+        "host": host,
     }
+    if args.rerun:
+        meta["rerun"] = True
     records: list[dict[str, Any]] = []
     started = time.perf_counter()
     console.print(
@@ -330,6 +338,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         def on_run(spec: RunSpec, rec: dict[str, Any]) -> None:
             nonlocal failures
+            if args.rerun:
+                rec["rerun"] = True
             records.append(rec)
             if rec.get("error"):
                 failures += 1
@@ -781,6 +791,14 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run the cheapest runs first (default: longest first); each run is stored as it"
         " ends, so a plan stopped early keeps as many tasks as the time allowed",
+    )
+    run.add_argument(
+        "--rerun",
+        action="store_true",
+        help="repeat runs already stored from other machines (e.g. the backbone alone) on this"
+        " one, so that rows run here are compared with a baseline of the same arithmetic;"
+        " the tables keep the stored runs; with --skip-done only runs stored from a machine"
+        " with this one's arithmetic_fingerprint are skipped",
     )
     run.add_argument("--results-dir", default=str(RESULTS_DIR))
     run.add_argument("--out", default=None, help="results file (default: a new one)")

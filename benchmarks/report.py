@@ -200,6 +200,12 @@ class Group:
     """The families an ``all`` group pools."""
     left_out: dict[str, int] = field(default_factory=dict)
     """Strategies that ran only some of the main table's tasks -> how many they ran."""
+    machine: dict[str, dict[str, dict[int, str]]] = field(default_factory=dict)
+    """The table's runs of a known machine: strategy -> task -> draws -> the
+    ``arithmetic_fingerprint`` of the machine it ran on (:func:`fingerprint_of`)."""
+    by_machine: dict[tuple[str, str, int, str], list[float]] = field(default_factory=dict)
+    """Every stored run of a known machine, reruns included: (strategy, task, draws,
+    fingerprint) -> score trajectory (:func:`same_machine`)."""
 
     @property
     def slug(self) -> str:
@@ -217,22 +223,55 @@ class Group:
         return f"{text} ({len(self.tasks)} of {self.of_tasks} tasks)" if self.is_subset else text
 
 
+def fingerprint_of(results: Mapping[str, Any]) -> str | None:
+    """The ``arithmetic_fingerprint`` of the machine a results file was written on, or
+    ``None`` for files written before it was recorded.
+
+    Example:
+        >>> fingerprint_of({"meta": {"host": {"arithmetic_fingerprint": "0a1b2c3d"}}})
+        '0a1b2c3d'
+        >>> fingerprint_of({"meta": {"host": {"cpu": "AMD EPYC"}}}) is None
+        True
+    """
+    host = results.get("meta", {}).get("host") or {}
+    value = host.get("arithmetic_fingerprint")
+    return str(value) if value else None
+
+
+def _with_machine(files: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Every run of the given files without an error, with its file (``_file``) and the
+    fingerprint of its machine (``_machine``)."""
+    return [
+        {**run, "_file": data.get("path"), "_machine": fingerprint_of(data)}
+        for data in files
+        for run in data.get("runs", [])
+        if not run.get("error")
+    ]
+
+
 def _merge(files: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Runs of the given files, later files replacing runs with the same key (task, label,
-    seed): a run of an older variant (``[local, fixed share]``) is kept beside the new one."""
+    seed): a run of an older variant (``[local, fixed share]``) is kept beside the new one.
+    A rerun (``python -m benchmarks run --rerun``: a stored run repeated on another machine
+    to pair with rows run there) never replaces the stored run, so the tables keep theirs."""
     merged: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for data in files:
-        for run in data.get("runs", []):
-            if run.get("error"):
-                continue
-            key = (run["task"], label(run), draws(run))
-            merged[key] = {**run, "_file": data.get("path")}
+    for run in _with_machine(files):
+        key = (run["task"], label(run), draws(run))
+        if run.get("rerun") and key in merged:
+            continue
+        merged[key] = run
     return list(merged.values())
 
 
 def _group(
-    section: str, family: str, runs: list[dict[str, Any]], refs: Mapping[str, Reference]
+    section: str,
+    family: str,
+    runs: list[dict[str, Any]],
+    refs: Mapping[str, Reference],
+    every: Sequence[Mapping[str, Any]] = (),
 ) -> Group:
+    """The table of ``runs`` (merged: one per task, label and draws) of ``family``;
+    ``every`` stored run (reruns included) indexes the runs by machine."""
     group = Group(section, family, [r for r in runs if family == "all" or r.get("suite") == family])
     table: dict[str, dict[str, dict[int, list[float]]]] = defaultdict(lambda: defaultdict(dict))
     unscored: set[str] = set()
@@ -244,6 +283,21 @@ def _group(
         traj = score_trajectory(run["best"], opt=ref.opt, median_random=ref.median_random)
         table[label(run)][run["task"]][draws(run)] = traj
         group.max_trials = max(group.max_trials, len(traj))
+        if run.get("_machine"):
+            per = group.machine.setdefault(label(run), {}).setdefault(run["task"], {})
+            per[draws(run)] = str(run["_machine"])
+    for run in every:
+        ref = refs.get(run["task"])
+        if (
+            ref is None
+            or not run.get("_machine")
+            or (family != "all" and run.get("suite") != family)
+        ):
+            continue
+        key = (label(run), str(run["task"]), draws(run), str(run["_machine"]))
+        group.by_machine[key] = score_trajectory(
+            run["best"], opt=ref.opt, median_random=ref.median_random
+        )
     group.unscored = sorted(unscored)
     group.table = {s: dict(v) for s, v in table.items()}
     group.all_tasks = sorted({t for per in table.values() for t in per})
@@ -263,7 +317,14 @@ def _group(
         if ran:
             by_tasks[ran].append(s)
     for ran, names_ in sorted(by_tasks.items(), key=lambda kv: (-len(kv[0]), kv[1])):
-        sub = Group(section, family, group.runs, group.table)
+        sub = Group(
+            section,
+            family,
+            group.runs,
+            group.table,
+            machine=group.machine,
+            by_machine=group.by_machine,
+        )
         sub.tasks = list(ran)
         sub.all_tasks = group.all_tasks
         sub.of_tasks = len(main)
@@ -600,6 +661,42 @@ def _paired(group: Group, strategy: str, other: str, budget: int) -> str:
     return f"**{text}**" if diff.points < -LEVEL or worse_sig else text
 
 
+def same_machine(group: Group, strategy: str, other: str) -> tuple[Group, int, int]:
+    """``strategy``'s runs in ``group``'s table, each paired with a stored run of ``other``
+    (reruns included) on the same task and draws from a machine with the same
+    ``arithmetic_fingerprint``: a group of the pairs alone, how many of the strategy's runs
+    on the group's tasks were paired, and how many it has there.
+
+    Runs on machines whose arithmetic differs part after a few trials on the scikit-learn
+    tasks, so only these pairs compare two strategies trial for trial.
+
+    Example:
+        >>> g = Group("full", "real", [], {"x": {"t": {0: [0.4]}}, "backbone": {"t": {0: [0.5]}}})
+        >>> g.tasks, g.machine = ["t"], {"x": {"t": {0: "m1"}}}
+        >>> g.by_machine = {("backbone", "t", 0, "m1"): [0.3]}
+        >>> sub, paired, runs = same_machine(g, "x", "backbone")
+        >>> sub.table["backbone"], paired, runs
+        ({'t': {0: [0.3]}}, 1, 1)
+    """
+    mine: dict[str, dict[int, list[float]]] = {}
+    theirs: dict[str, dict[int, list[float]]] = {}
+    runs = 0
+    for task in group.tasks:
+        for seed, traj in group.table.get(strategy, {}).get(task, {}).items():
+            runs += 1
+            machine = group.machine.get(strategy, {}).get(task, {}).get(seed)
+            base = group.by_machine.get((other, task, seed, machine)) if machine else None
+            if base is not None:
+                mine.setdefault(task, {})[seed] = traj
+                theirs.setdefault(task, {})[seed] = base
+    sub = Group(group.section, group.family, [], {strategy: mine, other: theirs})
+    sub.tasks = sorted(mine)
+    sub.strategies = [strategy, other]
+    sub.of_tasks = group.of_tasks
+    sub.max_trials = group.max_trials
+    return sub, sum(len(v) for v in mine.values()), runs
+
+
 def _backbone_md(groups: Sequence[Group]) -> list[str]:
     """The backbone alone against TPE, ``auto`` and the best classical sampler per suite."""
     rows: list[str] = []
@@ -698,11 +795,19 @@ def _stand_in_md(groups: Sequence[Group]) -> list[str]:
                     if (g.where(), row) in shown:
                         continue
                     shown.add((g.where(), row))
+                    same, paired, runs = same_machine(g, row, "backbone")
+                    # The verdict pairs on the same machine once every run of the row can.
+                    basis = same if paired and paired == runs else g
                     cells = []
                     for b in _budgets(g):
                         vs = _paired(g, row, "backbone", b)
+                        if paired:
+                            vs += (
+                                f"; same machine, {paired} of {runs} runs:"
+                                f" {_paired(same, row, 'backbone', b)}"
+                            )
                         cells.append(f"@{b}: {_fmt(_headline_at(g, row, b))} ({vs})")
-                        w = wilcoxon_runs(g.table, row, "backbone", b, g.tasks)
+                        w = wilcoxon_runs(basis.table, row, "backbone", b, basis.tasks)
                         if row == s and w is not None and w.pvalue < 0.05:
                             side = ahead if w.mean_diff < 0 else behind  # lower is better
                             side.setdefault(row, []).append(f"{g.where()} @{b}")
@@ -736,7 +841,11 @@ def _stand_in_md(groups: Sequence[Group]) -> list[str]:
         " Cells: the headline after that many trials and, in brackets, the seed-matched"
         " difference to the backbone alone with the p-value of the paired Wilcoxon test over"
         f" (task, seed) runs; **bold**: more than {LEVEL} points behind or significantly"
-        " worse.\n",
+        " worse. Runs on machines whose arithmetic differs part after a few trials on the"
+        " scikit-learn tasks (see the limitations), so where the backbone alone also ran on"
+        " the row's machine (the same `arithmetic_fingerprint`; `python -m benchmarks run"
+        " --rerun` repeats it there), the cell adds the difference over those same-machine"
+        " pairs, and the verdicts below use them once every run of the row is paired.\n",
         "| suite (tasks) | strategy | seeds | after N trials (vs the backbone alone) |",
         "|---|---|---|---|",
         *rows,
@@ -999,19 +1108,29 @@ def collect(results_dir: Path = RESULTS_DIR) -> Sections:
         # The uniform random control was a bug (it ignored log scales), superseded by
         # ``[random]`` on the same tasks: its runs stay in their files, out of the tables.
         runs = [r for r in _merge(chosen) if "[random-uniform" not in label(r)]
+        every = [r for r in _with_machine(chosen) if "[random-uniform" not in label(r)]
         if section == "quick":  # the suite's current tasks only (it was changed over time)
             runs = [r for r in runs if r["task"] in QUICK]
+            every = [r for r in every if r["task"] in QUICK]
         for run in runs:
             used[run["_file"]] = used.get(run["_file"], 0) + 1
         found = [
-            g for f in FAMILIES if (g := _group(section, f, runs, refs)).strategies and g.tasks
+            g
+            for f in FAMILIES
+            if (g := _group(section, f, runs, refs, every)).strategies and g.tasks
         ]
         # "All suites together" pools the families whose runs have the same, longest length
         # (a family run with a smaller budget has no score at the others' last budget).
         longest = max((g.max_trials for g in found), default=0)
         pooled = [g.family for g in found if g.max_trials == longest]
         if len(pooled) > 1:
-            combined = _group(section, "all", [r for r in runs if r.get("suite") in pooled], refs)
+            combined = _group(
+                section,
+                "all",
+                [r for r in runs if r.get("suite") in pooled],
+                refs,
+                [r for r in every if r.get("suite") in pooled],
+            )
             combined.families = pooled
             if combined.strategies and combined.tasks:
                 groups.append(combined)
@@ -1204,7 +1323,7 @@ def _files_table(files: Sequence[Mapping[str, Any]], base: Path) -> list[str]:
                     f"`{_rel(Path(f['path']), base)}`",
                     str(m.get("suite")),
                     f"`{m['llm']}`" if m.get("llm") else "-",
-                    ", ".join(m.get("strategies", [])),
+                    ", ".join(m.get("strategies", [])) + (" (rerun)" if m.get("rerun") else ""),
                     str(len(m.get("tasks", []))),
                     str(m.get("seeds")),
                     str(m.get("trials")),
@@ -1277,8 +1396,11 @@ def _limitations(files: Sequence[Mapping[str, Any]] = ()) -> list[str]:
         " stored on another machine differs by that noise even where its LLM ran no trial (the"
         " quick scikit-learn rows of `hybrid-judge` and `hybrid-revise`: +0.7 after 10 trials"
         " with every proposer). Results files record `arithmetic_fingerprint` (`host` in their"
-        " meta, from session 21 on), a hash of two scikit-learn evaluations and of GP's"
-        " proposals in a fixed study: where it differs, so does the machine's arithmetic.",
+        " meta, from session 22 on), a hash of two scikit-learn evaluations and of GP's"
+        " proposals in a fixed study: where it differs, so does the machine's arithmetic."
+        " `python -m benchmarks run --rerun` repeats stored runs (the backbone alone) on a new"
+        " machine without replacing them in the tables, and the model rows name their"
+        " difference over the runs paired on the same machine beside the seed-matched one.",
         "- `tpe` is Optuna's default TPESampler, which is multivariate since Optuna 5, so"
         " `tpe-mv` (`multivariate=True`) is the same sampler there; `tpe-indep`"
         " (`multivariate=False`) is the classic independent TPE. AgentHPO's `hybrid-tpe` uses"

@@ -1206,6 +1206,102 @@ def test_report_puts_a_model_worth_having_beside_its_controls(tmp_path: Path) ->
     ) in section
 
 
+def _machine_file(path: Path, runs: list[dict], machine: str, started: str, **meta: Any) -> None:
+    host = {"arithmetic_fingerprint": machine}
+    head = {"kind": "suite", "suite": "sklearn", "started": started, "host": host, **meta}
+    path.write_text(json.dumps({"version": 1, "meta": head, "runs": runs}))
+
+
+def test_model_rows_pair_with_the_backbone_run_on_their_own_machine(tmp_path: Path) -> None:
+    from benchmarks.reference import load_reference
+    from benchmarks.report import collect, write_report
+
+    refs = load_reference()
+    model = "llamacpp:/cache/qwen-1.5b.gguf"
+    tasks = ("skl-dt-iris", "skl-knn-wine")
+    stored, here, rerun = [], [], []
+    for t in tasks:
+        good, bad = refs[t].opt, refs[t].median_random
+        mid = (good + bad) / 2
+        for seed in range(3):
+            # the backbone as stored from machine A was lucky; on machine B it is not
+            stored.append({**_fake_run(t, "backbone", [bad, good]), "seed": seed})
+            rerun.append({**_fake_run(t, "backbone", [bad, bad]), "seed": seed, "rerun": True})
+            here.append({**_fake_run(t, "hybrid", [bad, mid], llm=model), "seed": seed})
+            if seed == 0:  # a row whose other seeds ran where no backbone rerun is stored
+                here.append({**_fake_run(t, "agent", [bad, mid], llm=model), "seed": seed})
+    _machine_file(tmp_path / "a.json", stored, "aaaa0000", "2026-01-01T00:00:00+00:00")
+    _machine_file(tmp_path / "b.json", here, "bbbb1111", "2026-01-02T00:00:00+00:00")
+    meta = {"rerun": True, "strategies": ["backbone"]}
+    _machine_file(tmp_path / "c.json", rerun, "bbbb1111", "2026-01-03T00:00:00+00:00", **meta)
+    others = [
+        {**_fake_run(t, "agent", [bad, mid], llm=model), "seed": seed}
+        for t in tasks
+        for bad, mid in [(refs[t].median_random, (refs[t].opt + refs[t].median_random) / 2)]
+        for seed in (1, 2)
+    ]
+    _machine_file(tmp_path / "d.json", others, "cccc2222", "2026-01-04T00:00:00+00:00")
+    (group,) = [g for g in collect(tmp_path).groups if g.family == "sklearn"]
+    # the rerun does not replace the stored run in the tables
+    assert group.table["backbone"]["skl-dt-iris"][0][-1] == 0.0
+    text = write_report(results_dir=tmp_path, out=tmp_path / "B.md").read_text()
+    start = text.index("## What a model worth having adds")
+    section = text[start : text.index("\n## ", start + 1)]
+    lines = {
+        line.split(" | ")[1]: line
+        for line in section.splitlines()
+        if line.startswith("| full / sklearn")
+    }
+    hybrid = lines["`hybrid [llamacpp:qwen-1.5b]`"]
+    # seed for seed against the lucky stored run: behind; on its own machine: ahead
+    assert "@2: 50.0 (**-50.0 (p 0.031)**; same machine, 6 of 6 runs: +50.0 (p 0.031))" in (hybrid)
+    agent = lines["`agent [llamacpp:qwen-1.5b]`"]
+    assert "same machine, 2 of 6 runs: +50.0 (p 0.500)" in agent
+    # the verdict pairs on the same machine only for a row whose every run is paired there
+    assert (
+        "Significantly ahead of the backbone alone (p < 0.05): `hybrid [llamacpp:qwen-1.5b]`"
+        in (section)
+    )
+    assert "Significantly behind: `agent [llamacpp:qwen-1.5b]` (full / sklearn @2)" in section
+    # the files table says which file is a rerun
+    assert "| backbone (rerun) |" in text
+
+
+def test_a_rerun_skips_only_the_runs_stored_from_this_machine(tmp_path: Path) -> None:
+    from benchmarks.__main__ import arithmetic_fingerprint, main
+    from benchmarks.runner import RunSpec, run_one, save_results
+
+    ran = run_one(RunSpec("skl-knn-iris", "backbone", 0, 6))
+    save_results(tmp_path / "other.json", {"suite": "sklearn", "host": {}}, [ran])
+    argv = [
+        "run",
+        "--suite",
+        "sklearn",
+        "--tasks",
+        "skl-knn-iris",
+        "--strategies",
+        "backbone",
+        "--seeds",
+        "1",
+        "--trials",
+        "6",
+        "--skip-done",
+        "--rerun",
+        "--results-dir",
+        str(tmp_path),
+    ]
+    # stored from a machine of unknown arithmetic: the rerun repeats it here
+    assert main([*argv, "--out", str(tmp_path / "here.json")]) == 0
+    here = json.loads((tmp_path / "here.json").read_text())
+    assert here["meta"]["rerun"] is True
+    assert here["meta"]["host"]["arithmetic_fingerprint"] == arithmetic_fingerprint()
+    assert [r["rerun"] for r in here["runs"]] == [True]
+    # now stored from this machine: a second rerun has nothing to do
+    assert main([*argv, "--out", str(tmp_path / "again.json")]) == 0
+    again = tmp_path / "again.json"
+    assert not again.exists() or json.loads(again.read_text())["runs"] == []
+
+
 # ------------------------------------------- task versions and held-out selection (issue 18)
 
 
