@@ -664,8 +664,9 @@ def _paired(group: Group, strategy: str, other: str, budget: int) -> str:
 def same_machine(group: Group, strategy: str, other: str) -> tuple[Group, int, int]:
     """``strategy``'s runs in ``group``'s table, each paired with a stored run of ``other``
     (reruns included) on the same task and draws from a machine with the same
-    ``arithmetic_fingerprint``: a group of the pairs alone, how many of the strategy's runs
-    on the group's tasks were paired, and how many it has there.
+    ``arithmetic_fingerprint`` (where the table's run has no such partner, a rerun of it on
+    a machine that has one stands in): a group of the pairs alone, how many of the
+    strategy's runs on the group's tasks were paired, and how many it has there.
 
     Runs on machines whose arithmetic differs part after a few trials on the scikit-learn
     tasks, so only these pairs compare two strategies trial for trial.
@@ -681,14 +682,24 @@ def same_machine(group: Group, strategy: str, other: str) -> tuple[Group, int, i
     mine: dict[str, dict[int, list[float]]] = {}
     theirs: dict[str, dict[int, list[float]]] = {}
     runs = 0
+    machines: dict[tuple[str, str, int], list[str]] = defaultdict(list)
+    for name, task, seed, machine in group.by_machine:
+        machines[(name, task, seed)].append(machine)
     for task in group.tasks:
         for seed, traj in group.table.get(strategy, {}).get(task, {}).items():
             runs += 1
-            machine = group.machine.get(strategy, {}).get(task, {}).get(seed)
-            base = group.by_machine.get((other, task, seed, machine)) if machine else None
-            if base is not None:
-                mine.setdefault(task, {})[seed] = traj
-                theirs.setdefault(task, {})[seed] = base
+            # the table's run where its machine has the other's; else a rerun of it that does
+            first = group.machine.get(strategy, {}).get(task, {}).get(seed)
+            for machine in [first, *machines[(strategy, task, seed)]]:
+                base = group.by_machine.get((other, task, seed, machine)) if machine else None
+                if base is not None:
+                    mine.setdefault(task, {})[seed] = (
+                        traj
+                        if machine == first
+                        else group.by_machine[(strategy, task, seed, machine)]
+                    )
+                    theirs.setdefault(task, {})[seed] = base
+                    break
     sub = Group(group.section, group.family, [], {strategy: mine, other: theirs})
     sub.tasks = sorted(mine)
     sub.strategies = [strategy, other]
@@ -1711,6 +1722,7 @@ python -m benchmarks run --suite full --strategies backbone auto  # backbone, Au
 python -m benchmarks run --suite quick --strategies hybrid-screen --llm local --seeds 5
 python -m benchmarks run --suite real --strategies tpe cmaes --trials 25 --jobs 1
 python -m benchmarks run --suite real --strategies hybrid-tpe-screen --llm local --trials 25
+python -m benchmarks run --suite real --strategies backbone --trials 25 --rerun --skip-done
 python -m benchmarks fresh-seeds    # suite 3: selections and human references on seeds 101-105
 python -m benchmarks overhead               # sampler time per trial, prompt tokens vs trials
 python -m benchmarks.critical_path          # the LLM off the critical path (prefetching)
@@ -1729,8 +1741,11 @@ plan stopped early keeps as many tasks as time allowed; the report then compares
 strategy on the tasks it ran). `--from-default` runs each task's default configuration
 first (scikit-learn's defaults clipped into the space, a real task's `default_config`; tabular
 tasks have none and are left out), as the tuner runs a task file's default: the control
-`backbone [from default]` for an LLM's initial design. GP needs `torch==2.13.0`; SMAC needs
-`pip install smac`.
+`backbone [from default]` for an LLM's initial design. `--rerun` repeats stored runs on this
+machine (with `--skip-done`: unless stored from a machine of the same
+`arithmetic_fingerprint`) without replacing them in the tables: run the backbone alone so
+before an LLM row on a new machine, and the row is compared with it trial for trial. GP needs
+`torch==2.13.0`; SMAC needs `pip install smac`.
 """
 
 

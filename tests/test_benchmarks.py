@@ -1241,6 +1241,13 @@ def test_model_rows_pair_with_the_backbone_run_on_their_own_machine(tmp_path: Pa
         for seed in (1, 2)
     ]
     _machine_file(tmp_path / "d.json", others, "cccc2222", "2026-01-04T00:00:00+00:00")
+    # seed 1 of the agent repeated where the backbone reran: that rerun pairs in its place
+    again = [
+        {**_fake_run(t, "agent", [refs[t].median_random, refs[t].opt], llm=model), "seed": 1}
+        for t in tasks
+    ]
+    again = [{**r, "rerun": True} for r in again]
+    _machine_file(tmp_path / "e.json", again, "bbbb1111", "2026-01-05T00:00:00+00:00", **meta)
     (group,) = [g for g in collect(tmp_path).groups if g.family == "sklearn"]
     # the rerun does not replace the stored run in the tables
     assert group.table["backbone"]["skl-dt-iris"][0][-1] == 0.0
@@ -1256,7 +1263,8 @@ def test_model_rows_pair_with_the_backbone_run_on_their_own_machine(tmp_path: Pa
     # seed for seed against the lucky stored run: behind; on its own machine: ahead
     assert "@2: 50.0 (**-50.0 (p 0.031)**; same machine, 6 of 6 runs: +50.0 (p 0.031))" in (hybrid)
     agent = lines["`agent [llamacpp:qwen-1.5b]`"]
-    assert "same machine, 2 of 6 runs: +50.0 (p 0.500)" in agent
+    assert "same machine, 4 of 6 runs: +75.0 (p 0.125)" in agent
+    assert "@2: 50.0 (**-50.0" in agent  # the table keeps the agent's stored runs
     # the verdict pairs on the same machine only for a row whose every run is paired there
     assert (
         "Significantly ahead of the backbone alone (p < 0.05): `hybrid [llamacpp:qwen-1.5b]`"
