@@ -266,7 +266,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         stored = load_results(results_dir.glob("*.json"))
         if args.rerun:  # a rerun repeats what is stored from other machines: skip only ours
             here = host["arithmetic_fingerprint"]
-            stored = [f for f in stored if fingerprint_of(f) == here]
+            if here is None:
+                console.print(
+                    "[yellow]this machine has no arithmetic_fingerprint (it needs PyTorch):"
+                    " --rerun repeats every run[/yellow]"
+                )
+            stored = [f for f in stored if here is not None and fingerprint_of(f) == here]
         done = {
             stored_key(r)
             for f in stored

@@ -1275,7 +1275,10 @@ def test_model_rows_pair_with_the_backbone_run_on_their_own_machine(tmp_path: Pa
     assert "| backbone (rerun) |" in text
 
 
-def test_a_rerun_skips_only_the_runs_stored_from_this_machine(tmp_path: Path) -> None:
+def test_a_rerun_skips_only_the_runs_stored_from_this_machine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from benchmarks import __main__ as cli
     from benchmarks.__main__ import arithmetic_fingerprint, main
     from benchmarks.runner import RunSpec, run_one, save_results
 
@@ -1308,6 +1311,11 @@ def test_a_rerun_skips_only_the_runs_stored_from_this_machine(tmp_path: Path) ->
     assert main([*argv, "--out", str(tmp_path / "again.json")]) == 0
     again = tmp_path / "again.json"
     assert not again.exists() or json.loads(again.read_text())["runs"] == []
+    # a machine without a fingerprint cannot tell whose runs are its own: it repeats them,
+    # never taking the fingerprint-less file for one of its own
+    monkeypatch.setattr(cli, "arithmetic_fingerprint", lambda: None)
+    assert main([*argv, "--out", str(tmp_path / "blind.json")]) == 0
+    assert len(json.loads((tmp_path / "blind.json").read_text())["runs"]) == 1
 
 
 # ------------------------------------------- task versions and held-out selection (issue 18)
