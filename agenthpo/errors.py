@@ -73,9 +73,9 @@ class LLMUnavailableWarning(UserWarning):
 class SpaceRevisionWarning(UserWarning):
     """A revision of the search space cannot take full effect in this study.
 
-    Issued once per parameter and sampler when an objective suggests a revised parameter
-    over a range of its own (``trial.suggest_float("lr", 1e-5, 0.1)``) instead of the
-    revised one: a narrowed range still holds (the sampler proposes inside it), a widened
-    one cannot. Suggest from :meth:`agenthpo.AgentSampler.space_in_force` to follow
-    revisions.
+    Issued once per parameter and sampler when a revision widens a range beyond the one an
+    objective suggests over itself (``trial.suggest_float("lr", 1e-5, 0.1)``): the sampler
+    cannot propose beyond it. A narrowed range holds (the sampler proposes inside it) and
+    is not warned about. Suggest from :meth:`agenthpo.AgentSampler.space_in_force` to
+    follow revisions.
     """

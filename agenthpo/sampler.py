@@ -45,7 +45,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import optuna
-from optuna.distributions import BaseDistribution
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 from optuna.samplers import BaseSampler, CmaEsSampler, TPESampler
 from optuna.search_space import IntersectionSearchSpace
 from optuna.study import Study
@@ -794,23 +799,24 @@ class AgentSampler(BaseSampler):
     def _warn_if_fixed(
         self, study: Study, trial: FrozenTrial, space: Space, changes: Sequence[RangeChange]
     ) -> None:
-        """Warns (once per parameter) when ``trial`` suggested a revised parameter over
-        another range than the one in force: an objective with its own fixed ranges."""
+        """Warns (once per parameter) when ``trial`` suggested a revised parameter over a
+        range of its own (an objective with fixed ranges) that the revised range reaches
+        beyond: the sampler cannot propose there. A revision inside the objective's range
+        (a narrowing) holds, since the sampler proposes inside it, and is not warned about."""
         distributions = space.to_optuna()
         for name in dict.fromkeys(c.param for c in changes):
             used = trial.distributions.get(name)
             if used is None or name not in distributions or used == distributions[name]:
                 continue
-            if (study.study_name, name) in self._warned_revised:
+            revised = distributions[name]
+            if _inside(revised, used) or (study.study_name, name) in self._warned_revised:
                 continue
             self._warned_revised.add((study.study_name, name))
-            revised = distributions[name]
             text = (
                 f"the space revision of {name} ({_bounds(revised)}) cannot take full effect:"
-                f" the objective suggests {name} over {_bounds(used)} itself. A narrowed"
-                " range still holds (the sampler proposes inside it); a widened one cannot."
-                f" Suggest {name} from AgentSampler.space_in_force(trial.study) to follow"
-                " revisions."
+                f" the objective suggests {name} over {_bounds(used)} itself, so the sampler"
+                " cannot propose beyond that. Suggest"
+                f" {name} from AgentSampler.space_in_force(trial.study) to follow revisions."
             )
             _logger.warning(text)
             warnings.warn(SpaceRevisionWarning(text), stacklevel=3)
@@ -1154,6 +1160,26 @@ def _probe(number: int) -> FrozenTrial:
         intermediate_values={},
         trial_id=-1,
     )
+
+
+def _inside(revised: BaseDistribution, used: BaseDistribution) -> bool:
+    """Whether every value of ``revised`` is one ``used`` takes: a numeric range within the
+    other's bounds, or a subset of its choices.
+
+    Example:
+        >>> from optuna.distributions import FloatDistribution as F
+        >>> _inside(F(2.0, 5.0), F(0.0, 5.0)), _inside(F(2.0, 8.0), F(0.0, 5.0))
+        (True, False)
+    """
+    if isinstance(revised, CategoricalDistribution):
+        return isinstance(used, CategoricalDistribution) and set(revised.choices) <= set(
+            used.choices
+        )
+    if isinstance(revised, (FloatDistribution, IntDistribution)) and isinstance(
+        used, (FloatDistribution, IntDistribution)
+    ):
+        return bool(used.low <= revised.low and revised.high <= used.high)
+    return False
 
 
 def _bounds(distribution: BaseDistribution) -> str:

@@ -318,15 +318,27 @@ def test_trials_outside_a_narrowed_range_are_left_out_of_the_model() -> None:
     assert len(study.trials) == 8  # the study itself is untouched
 
 
-def test_an_objective_with_fixed_ranges_gets_a_clear_warning() -> None:
+def test_an_objective_with_fixed_ranges_gets_a_clear_warning_when_a_range_widens() -> None:
+    widening = {"revisions": [{"param": "x", "low": 2.0, "high": 8.0, "evidence": [1]}]}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        study, _ = _run(_revising([widening, {"revisions": []}]), n_trials=12, fixed=True)
+    revision_warnings = [w for w in caught if issubclass(w.category, SpaceRevisionWarning)]
+    assert len(revision_warnings) == 1  # once per revised parameter
+    message = str(revision_warnings[0].message)
+    assert "x (2 to 8) cannot take full effect" in message
+    assert "over 0 to 5 itself" in message
+    assert "space_in_force" in message
+    assert len(study.trials) == 12  # the search went on within the objective's range
+
+
+def test_a_narrowing_holds_in_an_objective_with_fixed_ranges_and_is_not_warned_about() -> None:
     narrowing = {"revisions": [{"param": "x", "low": 2.0, "high": 5.0, "evidence": [1]}]}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         study, _ = _run(_revising([narrowing, {"revisions": []}]), n_trials=12, fixed=True)
-    revision_warnings = [w for w in caught if issubclass(w.category, SpaceRevisionWarning)]
-    assert len(revision_warnings) == 1  # once per revised parameter
-    assert "a widened one cannot" in str(revision_warnings[0].message)
-    # the narrowing still holds: the sampler proposes inside the revised range
+    assert not [w for w in caught if issubclass(w.category, SpaceRevisionWarning)]
+    # the narrowing holds: the sampler proposes inside the revised range
     assert all(2.0 <= t.params["x"] <= 5.0 for t in study.trials[6:])
     # the trials keep the objective's distribution; the backbone's view relabels them
     assert study.trials[-1].distributions["x"] == optuna.distributions.FloatDistribution(0, 5)
