@@ -1751,8 +1751,8 @@ first (scikit-learn's defaults clipped into the space, a real task's `default_co
 tasks have none and are left out), as the tuner runs a task file's default: the control
 `backbone [from default]` for an LLM's initial design. `--rerun` repeats stored runs on this
 machine (with `--skip-done`: unless stored from a machine of the same
-`arithmetic_fingerprint`) without replacing them in the tables: run the backbone alone so
-before an LLM row on a new machine, and the row is compared with it trial for trial. GP needs
+`arithmetic_fingerprint`) without replacing them in the tables: on a new machine, rerun the
+backbone alone before an LLM row, and the row is compared with it trial for trial. GP needs
 `torch==2.13.0`; SMAC needs `pip install smac`.
 """
 

@@ -1212,6 +1212,27 @@ def _machine_file(path: Path, runs: list[dict], machine: str, started: str, **me
     path.write_text(json.dumps({"version": 1, "meta": head, "runs": runs}))
 
 
+def _backbone_on_iris(results_dir: Path, trials: int) -> list[str]:
+    """``python -m benchmarks run`` arguments: the backbone alone on skl-knn-iris, one seed,
+    skipping the runs stored under ``results_dir``."""
+    return [
+        "run",
+        "--suite",
+        "sklearn",
+        "--tasks",
+        "skl-knn-iris",
+        "--strategies",
+        "backbone",
+        "--seeds",
+        "1",
+        "--trials",
+        str(trials),
+        "--skip-done",
+        "--results-dir",
+        str(results_dir),
+    ]
+
+
 def test_model_rows_pair_with_the_backbone_run_on_their_own_machine(tmp_path: Path) -> None:
     from benchmarks.reference import load_reference
     from benchmarks.report import collect, write_report
@@ -1284,23 +1305,7 @@ def test_a_rerun_skips_only_the_runs_stored_from_this_machine(
 
     ran = run_one(RunSpec("skl-knn-iris", "backbone", 0, 6))
     save_results(tmp_path / "other.json", {"suite": "sklearn", "host": {}}, [ran])
-    argv = [
-        "run",
-        "--suite",
-        "sklearn",
-        "--tasks",
-        "skl-knn-iris",
-        "--strategies",
-        "backbone",
-        "--seeds",
-        "1",
-        "--trials",
-        "6",
-        "--skip-done",
-        "--rerun",
-        "--results-dir",
-        str(tmp_path),
-    ]
+    argv = [*_backbone_on_iris(tmp_path, 6), "--rerun"]
     # stored from a machine of unknown arithmetic: the rerun repeats it here
     assert main([*argv, "--out", str(tmp_path / "here.json")]) == 0
     here = json.loads((tmp_path / "here.json").read_text())
@@ -1487,29 +1492,7 @@ def test_the_row_a_version_made_default_stands_for_the_backbone(tmp_path: Path) 
     # ... and by --skip-done, which does not run it again
     from benchmarks.__main__ import main
 
-    assert (
-        main(
-            [
-                "run",
-                "--suite",
-                "sklearn",
-                "--tasks",
-                "skl-knn-iris",
-                "--strategies",
-                "backbone",
-                "--seeds",
-                "1",
-                "--trials",
-                "7",
-                "--skip-done",
-                "--results-dir",
-                str(tmp_path),
-                "--out",
-                str(tmp_path / "new.json"),
-            ]
-        )
-        == 0
-    )
+    assert main([*_backbone_on_iris(tmp_path, 7), "--out", str(tmp_path / "new.json")]) == 0
     new = tmp_path / "new.json"
     assert not new.exists() or json.loads(new.read_text())["runs"] == []
 
