@@ -1170,6 +1170,11 @@ def _inside(revised: BaseDistribution, used: BaseDistribution) -> bool:
         >>> from optuna.distributions import FloatDistribution as F
         >>> _inside(F(2.0, 5.0), F(0.0, 5.0)), _inside(F(2.0, 8.0), F(0.0, 5.0))
         (True, False)
+        >>> from optuna.distributions import CategoricalDistribution as C
+        >>> _inside(C(["a"]), C(["a", "b"])), _inside(C(["a", "c"]), C(["a", "b"]))
+        (True, False)
+        >>> _inside(C(["a"]), F(0.0, 5.0))
+        False
     """
     if isinstance(revised, CategoricalDistribution):
         return isinstance(used, CategoricalDistribution) and set(revised.choices) <= set(

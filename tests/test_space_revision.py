@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -18,9 +19,12 @@ from agenthpo.agent.revision import accepted_changes, check_change, check_change
 from agenthpo.errors import LLMError, SpaceRevisionWarning
 from agenthpo.llm import Message, ScriptedLLM
 from agenthpo.policy import PRESETS, LLMPolicy
-from agenthpo.space import Space
+from agenthpo.space import CategoricalParam, Space
+from agenthpo.task import load_task
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 SPACE = Space.from_dict(
     {
@@ -103,6 +107,31 @@ def test_a_widening_stays_within_hard_limits_and_does_not_cross_zero() -> None:
     assert check_change(below, limited, ranked, at_trial=2).status == "accepted"
     past = {"param": "p", "low": -0.3, "high": 0.5, "evidence": [1]}
     assert "hard limits" in check_change(past, limited, ranked, at_trial=2).reason
+
+
+def test_the_examples_bound_their_fractions_and_rates_so_no_revision_makes_them_meaningless() -> (
+    None
+):
+    # The stand-in model proposed max_df up to 1.7 on the reviews example (scikit-learn reads a
+    # max_df above 1 as a document count); the example's limits refuse that.
+    space = load_task(EXAMPLES / "reviews_tfidf" / "task.yaml").space
+    ranked = [(4, {"max_df": 0.98}), (2, {"max_df": 0.95})]
+    past = {"param": "max_df", "low": 0.5, "high": 1.7, "evidence": [4, 2], "rationale": "up"}
+    change = check_change(past, space, ranked, at_trial=10)
+    assert change.status != "accepted"
+    assert "hard limits" in change.reason
+    bounded = {
+        "reviews_tfidf": "max_df",
+        "credit_hgb": "max_features",
+        "digits_cnn": "dropout",
+        "gcn_cora": "dropout",
+        "fragile_mlp": "momentum",
+    }
+    for example, name in bounded.items():
+        param = load_task(EXAMPLES / example / "task.yaml").space[name]
+        assert not isinstance(param, CategoricalParam)
+        assert param.limits is not None, example
+        assert param.limits[1] <= 1.0, example
 
 
 @pytest.mark.parametrize(
