@@ -790,6 +790,9 @@ def _stand_in_md(groups: Sequence[Group]) -> list[str]:
     shown: set[tuple[str, str]] = set()  # (table, row): a control shared by strategies once
     ahead: dict[str, list[str]] = {}  # model row -> where it is significantly ahead
     behind: dict[str, list[str]] = {}
+    controls_ahead: dict[str, list[str]] = {}  # the same for the controls' rows
+    controls_behind: dict[str, list[str]] = {}
+    tests = 0  # Wilcoxon tests made in this section (model rows and controls)
     for main in groups:
         for g in [main, *main.subsets]:
             if g.family == "all" or "backbone" not in g.strategies:
@@ -819,8 +822,15 @@ def _stand_in_md(groups: Sequence[Group]) -> list[str]:
                             )
                         cells.append(f"@{b}: {_fmt(_headline_at(g, row, b))} ({vs})")
                         w = wilcoxon_runs(basis.table, row, "backbone", b, basis.tasks)
-                        if row == s and w is not None and w.pvalue < 0.05:
-                            side = ahead if w.mean_diff < 0 else behind  # lower is better
+                        if w is None:
+                            continue
+                        tests += 1
+                        if w.pvalue < 0.05:
+                            better = w.mean_diff < 0  # lower is better
+                            if row == s:
+                                side = ahead if better else behind
+                            else:
+                                side = controls_ahead if better else controls_behind
                             side.setdefault(row, []).append(f"{g.where()} @{b}")
                     rows.append(
                         f"| {g.where()} | `{row}` | {_seeds(g, row)} | " + "; ".join(cells) + " |"
@@ -861,15 +871,21 @@ def _stand_in_md(groups: Sequence[Group]) -> list[str]:
         "|---|---|---|---|",
         *rows,
         "",
-        *_verdicts_md(ahead, behind),
+        *_verdicts_md(ahead, behind, controls=(controls_ahead, controls_behind), tests=tests),
     ]
 
 
-def _verdicts_md(ahead: Mapping[str, list[str]], behind: Mapping[str, list[str]]) -> list[str]:
-    """Which rows with a model worth having are significantly ahead of or behind the
-    backbone alone (p < 0.05), and the rule the default follows with them."""
+Found = Mapping[str, list[str]]  # row -> where (suite @budget) its test came out p < 0.05
 
-    def listed(found: Mapping[str, list[str]]) -> str:
+
+def _verdicts_md(
+    ahead: Found, behind: Found, *, controls: tuple[Found, Found], tests: int
+) -> list[str]:
+    """Which rows with a model worth having are significantly ahead of or behind the
+    backbone alone (p < 0.05), and the rule the default follows with them; then the
+    controls' rows that are, and how many of the section's tests chance alone would pass."""
+
+    def listed(found: Found) -> str:
         if not found:
             return "none"
         return "; ".join(f"`{row}` ({', '.join(where)})" for row, where in found.items())
@@ -879,6 +895,10 @@ def _verdicts_md(ahead: Mapping[str, list[str]], behind: Mapping[str, list[str]]
         f" behind: {listed(behind)}. A mechanism joins the default strategy's schedule for"
         " such a model (`hybrid-margin-w5`) only when its row is significantly ahead somewhere"
         " and never significantly behind; until then the default does not use it.\n",
+        f"Controls significantly ahead: {listed(controls[0])}. Significantly behind:"
+        f" {listed(controls[1])}. This section makes {tests} tests at p < 0.05, model rows"
+        f" and controls together; chance alone passes about {tests / 20:.1f} of them, so a"
+        " lone significant cell is a lead to rerun with more seeds, not a finding.\n",
     ]
 
 

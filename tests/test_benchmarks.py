@@ -1176,6 +1176,7 @@ def test_report_puts_a_model_worth_having_beside_its_controls(tmp_path: Path) ->
                 {**_fake_run(t, "hybrid", [mid, good], llm=model), "seed": seed},
                 {**_fake_run(t, "hybrid-margin", [bad, bad], llm=model), "seed": seed},
                 {**_fake_run(t, "hybrid", [bad, mid], llm="random"), "seed": seed},
+                {**_fake_run(t, "hybrid-margin", [mid, good], llm="corners"), "seed": seed},
                 {**_fake_run(t, "hybrid", [bad, bad], llm="local"), "seed": seed},
                 {**_fake_run(t, "backbone", [mid, mid]), "seed": seed, "from_default": True},
             ]
@@ -1193,6 +1194,7 @@ def test_report_puts_a_model_worth_having_beside_its_controls(tmp_path: Path) ->
         "`hybrid [random]`",
         "`backbone [from default]`",
         "`hybrid-margin [llamacpp:qwen-1.5b]`",
+        "`hybrid-margin [corners]`",
     ]
     assert "@2: 100.0 (+50.0 (p 0.031))" in lines[0]
     assert "@2: 50.0 (+0.0 (p 1))" in lines[1]
@@ -1203,6 +1205,12 @@ def test_report_puts_a_model_worth_having_beside_its_controls(tmp_path: Path) ->
         "Significantly ahead of the backbone alone (p < 0.05): `hybrid [llamacpp:qwen-1.5b]`"
         " (full / sklearn @2). Significantly behind: `hybrid-margin [llamacpp:qwen-1.5b]`"
         " (full / sklearn @2)."
+    ) in section
+    # a control's significant cell is named apart, beside how many tests chance would pass
+    assert (
+        "Controls significantly ahead: `hybrid-margin [corners]` (full / sklearn @2)."
+        " Significantly behind: none. This section makes 5 tests at p < 0.05, model rows and"
+        " controls together; chance alone passes about 0.2 of them"
     ) in section
 
 
