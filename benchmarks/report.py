@@ -814,6 +814,8 @@ def _stand_in_md(groups: Sequence[Group]) -> list[str]:
                     basis = same if paired and paired == runs else g
                     cells = []
                     for b in _budgets(g):
+                        if _headline_at(g, row, b) is None:
+                            continue  # the row's runs are shorter than this budget
                         vs = _paired(g, row, "backbone", b)
                         if paired:
                             vs += (

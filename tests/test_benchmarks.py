@@ -1214,6 +1214,30 @@ def test_report_puts_a_model_worth_having_beside_its_controls(tmp_path: Path) ->
     ) in section
 
 
+def test_a_model_row_shows_only_the_budgets_its_runs_reached(tmp_path: Path) -> None:
+    from benchmarks.reference import load_reference
+    from benchmarks.report import write_report
+
+    refs = load_reference()
+    model = "llamacpp:/cache/qwen-1.5b.gguf"
+    runs = []
+    for t in ("skl-dt-iris", "skl-knn-wine"):
+        bad, mid = refs[t].median_random, (refs[t].opt + refs[t].median_random) / 2
+        for seed in range(3):
+            # the backbone ran 12 trials, the model's strategy 10: @10 compares, @12 cannot
+            runs += [
+                {**_fake_run(t, "backbone", [bad] * 11 + [mid]), "seed": seed},
+                {**_fake_run(t, "hybrid", [bad] * 10, llm=model), "seed": seed},
+            ]
+    _write_results(tmp_path / "sklearn-a.json", "sklearn", runs)
+    text = write_report(results_dir=tmp_path, out=tmp_path / "B.md").read_text()
+    start = text.index("## What a model worth having adds")
+    section = text[start : text.index("\n## ", start + 1)]
+    (line,) = [x for x in section.splitlines() if x.startswith("| full / sklearn")]
+    assert "@10: 0.0 (+0.0 (p 1))" in line
+    assert "@12" not in line
+
+
 def _machine_file(path: Path, runs: list[dict], machine: str, started: str, **meta: Any) -> None:
     host = {"arithmetic_fingerprint": machine}
     head = {"kind": "suite", "suite": "sklearn", "started": started, "host": host, **meta}
