@@ -814,7 +814,8 @@ def _stand_in_md(groups: Sequence[Group]) -> list[str]:
                     basis = same if paired and paired == runs else g
                     cells = []
                     for b in _budgets(g):
-                        if _headline_at(g, row, b) is None:
+                        at = _headline_at(g, row, b)
+                        if at is None:
                             continue  # the row's runs are shorter than this budget
                         vs = _paired(g, row, "backbone", b)
                         if paired:
@@ -822,7 +823,7 @@ def _stand_in_md(groups: Sequence[Group]) -> list[str]:
                                 f"; same machine, {paired} of {runs} runs:"
                                 f" {_paired(same, row, 'backbone', b)}"
                             )
-                        cells.append(f"@{b}: {_fmt(_headline_at(g, row, b))} ({vs})")
+                        cells.append(f"@{b}: {_fmt(at)} ({vs})")
                         w = wilcoxon_runs(basis.table, row, "backbone", b, basis.tasks)
                         if w is None:
                             continue
