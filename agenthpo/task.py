@@ -21,7 +21,7 @@ import ast
 import difflib
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -41,6 +41,7 @@ from agenthpo.policy import PRESETS, STRATEGY_PRESETS, Preset, get_preset
 from agenthpo.space import Config, Space
 
 __all__ = [
+    "STRATEGY_NAMES",
     "LLMSection",
     "NoiseSection",
     "Objective",
@@ -65,6 +66,9 @@ StrategyName = Literal[
     "agent", "hybrid-tpe", "centaur", "backbone", "auto", "tpe", "random", "cmaes", "gp"
 ]
 """The strategies (see :mod:`agenthpo.strategies`)."""
+
+STRATEGY_NAMES: tuple[str, ...] = get_args(StrategyName)
+"""Every strategy's name, in :data:`StrategyName`'s order (for help texts and messages)."""
 
 
 class Objective(BaseModel):

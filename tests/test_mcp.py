@@ -164,6 +164,8 @@ def test_stdio_whole_study_draft_validate_run_best_report(tmp_path: Path) -> Non
             tools = {t.name: t for t in (await s.list_tools()).tools}
             assert set(tools) == TOOLS
             assert all(t.description and t.input_schema for t in tools.values())
+            strategy_help = tools["run_trials"].input_schema["properties"]["strategy"]
+            assert "backbone, auto" in json.dumps(strategy_help)
 
             draft = await call(s, "draft_task", script="train.py", metric="val_loss")
             assert draft["written"] is False

@@ -46,15 +46,20 @@ LLMOption = Annotated[
     str | None,
     typer.Option(
         "--llm",
-        help="LLM spec: local, local:PATH, openai:MODEL, anthropic:MODEL, ollama:MODEL,"
-        " openai-compatible:URL#MODEL, openrouter:MODEL, deepseek:MODEL, random[:SEED]."
-        " Default: the task's llm, else OPENAI_API_KEY, else ANTHROPIC_API_KEY, else a local"
-        " Ollama, else the embedded model.",
+        help="LLM spec: local, local:PATH, llamacpp[:PATH], openai:MODEL, anthropic:MODEL,"
+        " ollama:MODEL, openai-compatible:URL#MODEL, openrouter:MODEL, deepseek:MODEL,"
+        " random[:SEED]. Default: the task's llm (where there is a task), else AGENTHPO_LLM,"
+        " else OPENAI_API_KEY, else ANTHROPIC_API_KEY, else a local Ollama, else the embedded"
+        " model.",
     ),
 ]
 StorageOption = Annotated[
     str | None,
-    typer.Option("--storage", help="Optuna storage URL (default: a SQLite file beside the task)."),
+    typer.Option(
+        "--storage",
+        help="Optuna storage URL (default: the task's storage, else a SQLite file beside the"
+        " task).",
+    ),
 ]
 StudyOption = Annotated[
     str | None, typer.Option("--study", help="Study name (default: the task's name).")

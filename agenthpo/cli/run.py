@@ -45,7 +45,7 @@ from agenthpo.report_files import write_run_report
 from agenthpo.reporting._data import parse_selection
 from agenthpo.sampler import AgentSampler
 from agenthpo.studies import run_llm, worker_storage
-from agenthpo.task import load_task, task_with
+from agenthpo.task import STRATEGY_NAMES, load_task, task_with
 from agenthpo.tuner import RunSummary, TrialEvent, Tuner
 
 __all__ = ["run_command", "worker_command"]
@@ -293,7 +293,7 @@ def run_command(
         str | None,
         typer.Option(
             "--strategy",
-            help="Who proposes trials: agent, hybrid-tpe, centaur, tpe, random, cmaes, gp"
+            help=f"Who proposes trials: {', '.join(STRATEGY_NAMES)}"
             " (default: the task's, else hybrid-tpe).",
         ),
     ] = None,

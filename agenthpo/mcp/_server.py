@@ -34,6 +34,7 @@ from agenthpo._version import __version__
 from agenthpo.errors import AgentHPOError
 from agenthpo.mcp._jobs import Job
 from agenthpo.mcp._service import Service, dumps
+from agenthpo.task import STRATEGY_NAMES
 
 __all__ = ["build_server", "serve"]
 
@@ -354,7 +355,7 @@ def build_server(root: str | Path) -> MCPServer[Any]:
         seed: int | None = None,
         strategy: Annotated[
             str | None,
-            Field(description="agent, hybrid-tpe, centaur, tpe, random, cmaes or gp."),
+            Field(description=f"One of {', '.join(STRATEGY_NAMES)}."),
         ] = None,
         wait_seconds: Annotated[
             float,
