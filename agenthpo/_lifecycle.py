@@ -35,6 +35,7 @@ from agenthpo import _keys, _optuna
 __all__ = [
     "Budget",
     "Heartbeat",
+    "asked_only",
     "budget",
     "grace_period",
     "heartbeat_interval",
@@ -235,6 +236,16 @@ def budget(study: optuna.Study) -> Budget:
         elif trial.state == TrialState.RUNNING:
             active += 1
     return Budget(counted, active)
+
+
+def asked_only(study: optuna.Study) -> tuple[int, ...]:
+    """The numbers of the running trials when every one of them was asked for (``agenthpo
+    ask``) and not yet told, else ``()``: such trials end only when someone tells them, and
+    no heartbeat says whether anyone will."""
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    if not running or not all(t.system_attrs.get(EXTERNAL_KEY) for t in running):
+        return ()
+    return tuple(t.number for t in running)
 
 
 def claims_before(study: optuna.Study, number: int) -> int:

@@ -41,6 +41,7 @@ from agenthpo.policy import PRESETS, STRATEGY_PRESETS, Preset, get_preset
 from agenthpo.space import Config, Space
 
 __all__ = [
+    "MAX_SEED",
     "STRATEGY_NAMES",
     "LLMSection",
     "NoiseSection",
@@ -66,6 +67,9 @@ StrategyName = Literal[
     "agent", "hybrid-tpe", "centaur", "backbone", "auto", "tpe", "random", "cmaes", "gp"
 ]
 """The strategies (see :mod:`agenthpo.strategies`)."""
+
+MAX_SEED = 2**32 - 1
+"""The largest seed (NumPy's random states, which Optuna's samplers use, take 32 bits)."""
 
 STRATEGY_NAMES: tuple[str, ...] = get_args(StrategyName)
 """Every strategy's name, in :data:`StrategyName`'s order (for help texts and messages)."""
@@ -326,7 +330,7 @@ class Task(BaseModel):
     """``policy.max_tokens``: the study's LLM token budget."""
     max_llm_cost: float | None = Field(default=None, ge=0)
     """``policy.max_cost``: the study's LLM budget in dollars."""
-    seed: int | None = None
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
     storage: str | None = None
 
     _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
@@ -957,14 +961,20 @@ def _expanded_size(node: yaml.Node, limit: int) -> int:
     """How many nodes ``node`` stands for with every alias expanded, counted up to ``limit``.
 
     Iterative, and memoized per node, so a bomb costs its size in the file, not its
-    expansion.
+    expansion. A recursive alias (``&a [*a]``: a value that holds itself) stands for
+    infinitely many: ``limit + 1``.
     """
     sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()  # entered, children not yet counted
     stack: list[tuple[yaml.Node, bool]] = [(node, False)]
     while stack:
         current, done = stack.pop()
         if id(current) in sizes:
             continue
+        if not done and id(current) in open_nodes:
+            # Only a descendant of an open node pushes it again: the value holds itself.
+            return limit + 1
+        open_nodes.add(id(current))
         children: list[yaml.Node] = []
         if isinstance(current, yaml.SequenceNode):
             children = list(current.value)
@@ -1062,7 +1072,8 @@ def _safe_yaml(text: str) -> Any:
                         break
             raise _Refused(
                 f"{where}: its YAML aliases expand to more than {MAX_YAML_VALUES:,} values"
-                " (an alias bomb?); write the values out instead"
+                " (an alias bomb, or an alias inside the value it names); write the values"
+                " out instead"
             )
         return loader.construct_document(root)
     finally:

@@ -31,6 +31,7 @@ from agenthpo import _keys, _optuna
 from agenthpo._lifecycle import (
     EXTERNAL_KEY,
     Heartbeat,
+    asked_only,
     budget,
     claims_before,
     quiet_optuna,
@@ -176,6 +177,9 @@ class RunSummary:
     reevaluation_note: str | None = None
     """Why re-evaluation was skipped, cut short or partly failed (``None`` when it ran as
     planned, or selection is off)."""
+    awaiting_tell: tuple[int, ...] = ()
+    """Trials asked for (``agenthpo ask``) and not yet told, when they held the rest of the
+    budget and the run stopped rather than wait for them."""
 
     def failure(self) -> str | None:
         """Why this run achieved nothing, on one line; ``None`` when it did not fail.
@@ -526,10 +530,25 @@ class Tuner:
             raise AgentHPOError(f"cannot open the study storage {self.storage_url}: {exc}") from exc
         stored = [d.name.lower() for d in study.directions]
         if stored != self.task.directions:
+            was, now = " and ".join(stored), " and ".join(self.task.directions)
+            if len(stored) != len(self.task.directions):
+                was = f"{len(stored)} objective(s) ({was})"
+                now = f"{len(self.task.directions)} ({now})"
             raise AgentHPOError(
-                f"study {self.task.name!r} in {self.storage_url} was created to"
-                f" {' and '.join(stored)}; the task now says"
-                f" {' and '.join(self.task.directions)}. Rename the task or use another storage."
+                f"study {self.task.name!r} in {self.storage_url} was created to {was}; the"
+                f" task now says {now}. Rename the task or use another storage."
+            )
+        stored_params: dict[str, optuna.distributions.BaseDistribution] = {}
+        for trial in study.get_trials(deepcopy=False):
+            for name, dist in trial.distributions.items():
+                stored_params.setdefault(name, dist)
+        conflicts = self.task.space.conflicts_with(stored_params)
+        if conflicts:
+            # Optuna refuses such a trial only when it stores the parameter, mid-run.
+            raise AgentHPOError(
+                f"study {self.task.name!r} in {self.storage_url} holds trials whose parameters"
+                f" do not fit the task's space ({'; '.join(conflicts)}); Optuna cannot mix them"
+                " in one study. Rename the task or use another storage."
             )
         attrs = study.user_attrs
         if _keys.STUDY_METRIC not in attrs:
@@ -656,6 +675,17 @@ class Tuner:
                     summary.stopped_by_time_limit = True
                     break
                 if spent.counted + spent.active >= limit:
+                    asked = asked_only(study)
+                    if asked:
+                        # Only `agenthpo ask` trials hold the rest: they end when someone
+                        # tells them, which may be never; waiting would hang silently.
+                        summary.awaiting_tell = asked
+                        _logger.warning(
+                            "the rest of the budget is held by asked trials not yet told (%s);"
+                            " stopping",
+                            ", ".join(f"#{n}" for n in asked),
+                        )
+                        break
                     # The rest of the budget is running elsewhere (or waits for a dead
                     # runner's grace period): wait for it to finish or to be recovered.
                     time.sleep(_POLL_S)

@@ -80,6 +80,33 @@ def test_asked_trials_are_not_taken_for_lost_runs(tmp_path: Path) -> None:
     assert recover_stale(study, now=1e12) == []
 
 
+@pytest.mark.timeout(60)
+def test_run_stops_and_says_so_when_only_asked_trials_hold_the_budget(tmp_path: Path) -> None:
+    """`run` waits for trials other workers run (they end, or their heartbeat stops); an
+    asked trial ends only when someone tells it, so `run` once waited forever, silently.
+    Now it runs what it can, stops, and its last lines say which trial to tell."""
+    task_file = _task_file(tmp_path)
+    (tmp_path / "train.py").write_text("from agenthpo import report\nreport(acc=0.5)\n")
+    runner = CliRunner()
+    assert runner.invoke(app, ["ask", str(task_file)]).exit_code == 0  # trial 0, untold
+    result = runner.invoke(app, ["run", str(task_file)], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "1 trials run now (1 complete, 0 failed), 1 in the study" in text
+    assert "held by trial(s) #0, asked for with agenthpo ask and not told yet" in text
+    assert f"agenthpo tell {task_file} --trial 0" in text
+    study = optuna.load_study(
+        study_name="outside", storage=f"sqlite:///{tmp_path / 'task.agenthpo.db'}"
+    )
+    states = [t.state for t in study.trials]
+    assert states == [optuna.trial.TrialState.RUNNING, optuna.trial.TrialState.COMPLETE]
+    # Told, the budget is spent: a further run has nothing to do and does not wait either.
+    told = runner.invoke(app, ["tell", str(task_file), "--trial", "0", "--value", "0.7"])
+    assert told.exit_code == 0, told.output
+    again = runner.invoke(app, ["run", str(task_file)], env={"COLUMNS": "300"})
+    assert "already holds its budget" in " ".join(again.output.split())
+
+
 def test_bad_tell_input_is_a_clear_error(tmp_path: Path) -> None:
     task_file = _task_file(tmp_path)
     runner = CliRunner()

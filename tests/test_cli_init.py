@@ -94,6 +94,20 @@ def test_init_writes_a_draft_and_prints_the_review(
     assert "lr" in task.space
 
 
+def test_init_with_the_random_control_drafts_a_task(runner: CliRunner, scripts: Path) -> None:
+    """``--llm random`` (the benchmarks' no-ideas control, a dry run's model) answers the
+    ranges request, whose numbers have no bounds in the schema; it once crashed there."""
+    out = scripts / "random.yaml"
+    result = runner.invoke(
+        app,
+        ["init", str(scripts / "train_argparse.py"), "--llm", "random:3", "--out", str(out)],
+        env={"COLUMNS": "200"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    assert "lr" in load_task(out).space
+
+
 def test_init_without_llm_and_with_the_objective_given(runner: CliRunner, scripts: Path) -> None:
     out = scripts / "drafts" / "t.yaml"
     result = runner.invoke(

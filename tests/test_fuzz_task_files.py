@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from agenthpo.cli import app
+from agenthpo.task import STRATEGY_NAMES
 
 BASE: dict[str, Any] = {
     "name": "fuzz",
@@ -234,7 +235,7 @@ def _broken(draw: st.DrawFn) -> tuple[bytes, str, str]:
     return yaml.safe_dump(data, sort_keys=False, allow_unicode=True).encode(), kind, field
 
 
-_STRATEGIES = ("agent", "hybrid-tpe", "centaur", "tpe", "random", "cmaes", "gp")
+_STRATEGIES = STRATEGY_NAMES
 
 
 def _check(folder: Path, content: bytes, kind: str, field: str) -> None:

@@ -223,6 +223,11 @@ class TestFromDict:
             ({"type": "float", "low": "abc", "high": 1}, "space.p.low", ["must be a number"]),
             ({"type": "int", "low": 1.5, "high": 4}, "space.p.low", ["whole number", "1.5"]),
             ({"type": "float", "low": 0, "high": float("inf")}, "space.p.high", ["finite"]),
+            (
+                {"type": "float", "low": -1e308, "high": 1e308},
+                "space.p.high",
+                ["wider than a float can hold", "log: true"],
+            ),
             ({"type": "float", "low": True, "high": 1}, "space.p.low", ["not true/false"]),
             ({"type": "float", "low": 0, "high": 1, "log": "maybe"}, "space.p.log", ["true or"]),
             ("uniform(0, 1)", "space.p", ["must be a mapping", "list of choices"]),

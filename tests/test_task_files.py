@@ -48,6 +48,20 @@ def test_an_alias_bomb_is_refused_quickly(tmp_path: Path, levels: int) -> None:
     assert "alias" in message
 
 
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize("value", ["&a [*a]", "&a {b: [1, *a]}", "[&a [x, [*a]]]"])
+def test_a_recursive_alias_is_refused_not_expanded_forever(tmp_path: Path, value: str) -> None:
+    """A value that holds itself stands for infinitely many values: it is refused like a
+    bomb, naming its field (it once spun at full CPU with growing memory)."""
+    path = _write(tmp_path, GOOD + f"dataset: {value}\n")
+    with pytest.raises(TaskError) as info:
+        load_task(path)
+    message = str(info.value)
+    assert len(message.splitlines()) == 1
+    assert "dataset" in message
+    assert "an alias inside the value it names" in message
+
+
 def test_a_few_aliases_are_fine(tmp_path: Path) -> None:
     path = _write(tmp_path, GOOD + "dataset:\n  a: &r [1, 2]\n  b: *r\n")
     assert load_task(path).dataset == {"a": [1, 2], "b": [1, 2]}
@@ -89,6 +103,26 @@ def test_an_unwritable_sqlite_storage_is_one_line_exit_2(tmp_path: Path) -> None
     code, output = _run("run", str(path))
     assert code == 2
     assert "/proc" in _one_error_line(output)
+
+
+@pytest.mark.parametrize("seed", ["-1", "4294967296"])
+def test_a_seed_numpy_cannot_take_is_refused_before_the_study_opens(
+    tmp_path: Path, seed: str
+) -> None:
+    """Optuna's samplers seed NumPy, which takes 0..2**32 - 1: a seed outside once crashed
+    the run with a traceback and left a trial RUNNING."""
+    (tmp_path / "train.py").write_text("")
+    path = _write(tmp_path, GOOD + "strategy: random\n")
+    for command in ("run", "worker", "ask"):
+        code, output = _run(command, str(path), "--seed", seed)
+        assert code == 2, output
+        assert "--seed" in output
+        assert "Traceback" not in output
+    code, output = _run("run", str(_write(tmp_path, GOOD + f"seed: {seed}\n")))
+    assert code == 2
+    assert _one_error_line(output).startswith("error: ")
+    assert "seed" in output
+    assert not list(tmp_path.glob("*.db"))
 
 
 @pytest.mark.parametrize(

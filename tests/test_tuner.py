@@ -8,6 +8,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from optuna.trial import TrialState
 
 from agenthpo import _keys
 from agenthpo.errors import AgentHPOError
@@ -221,6 +222,44 @@ def test_direction_change_is_refused(quadratic_task: Task, tmp_path: Path) -> No
     optuna.create_study(study_name="quad", storage=storage, direction="maximize")
     with pytest.raises(AgentHPOError, match="created to maximize"):
         Tuner(quadratic_task, llm=RandomLLM(), storage=storage).run()
+
+
+def test_a_study_with_one_objective_is_not_read_as_a_direction_change(
+    quadratic_task: Task, tmp_path: Path
+) -> None:
+    storage = f"sqlite:///{tmp_path / 'x.db'}"
+    optuna.create_study(study_name="quad", storage=storage, directions=["minimize"] * 2)
+    with pytest.raises(AgentHPOError, match=r"created to 2 objective\(s\) \(minimize and "):
+        Tuner(quadratic_task, llm=RandomLLM(), storage=storage).run()
+
+
+def test_a_parameter_stored_as_another_type_is_refused_before_any_trial(
+    quadratic_task: Task, tmp_path: Path
+) -> None:
+    """A task whose space changed a parameter's type (or log setting, or a categorical's
+    choices) against its stored study: Optuna refuses each such trial only as it stores it,
+    with a traceback and a trial left RUNNING; the tuner refuses before it starts, and says
+    which parameter and why. A changed range goes on."""
+    storage = f"sqlite:///{tmp_path / 'x.db'}"
+    Tuner(task_with(quadratic_task, n_trials=1), llm=RandomLLM(), storage=storage).run()
+    x = {"type": "float", "low": -5.0, "high": 5.0}
+    changed = task_with(quadratic_task, space={"x": ["low", "high"], "kind": ["a", "b"]})
+    with pytest.raises(AgentHPOError, match=r"x: stored as float, the space now says categorical"):
+        Tuner(changed, llm=RandomLLM(), storage=storage).run()
+    choices = task_with(quadratic_task, space={"x": x, "kind": ["a", "b", "c"]})
+    with pytest.raises(AgentHPOError, match=r"kind: stored as categorical \['a', 'b'\]"):
+        Tuner(choices, llm=RandomLLM(), storage=storage).run()
+    log = task_with(quadratic_task, space={"x": {**x, "low": 0.1, "log": True}, "kind": ["a"]})
+    with pytest.raises(
+        AgentHPOError, match=r"x: stored as float, the space now says float \(log\)"
+    ):
+        Tuner(log, llm=RandomLLM(), storage=storage).run()
+    assert [t.state for t in _load(storage, "quad").trials] == [TrialState.COMPLETE]
+    wider = task_with(
+        quadratic_task, n_trials=2, space={"x": {**x, "high": 9.0}, "kind": ["a", "b"]}
+    )
+    Tuner(wider, llm=RandomLLM(), storage=storage).run()
+    assert len(_load(storage, "quad").trials) == 2
 
 
 def test_python_in_a_command_is_this_interpreter(tmp_path: Path) -> None:

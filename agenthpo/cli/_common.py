@@ -18,10 +18,12 @@ from rich.text import Text
 from agenthpo._text import one_line
 from agenthpo.errors import AgentHPOError
 from agenthpo.reporting._data import Selection
+from agenthpo.task import MAX_SEED
 
 __all__ = [
     "FLAG",
     "LLMOption",
+    "SeedOption",
     "StorageOption",
     "StudyOption",
     "config_text",
@@ -60,6 +62,10 @@ StorageOption = Annotated[
         help="Optuna storage URL (default: the task's storage, else a SQLite file beside the"
         " task).",
     ),
+]
+SeedOption = Annotated[
+    int | None,
+    typer.Option("--seed", min=0, max=MAX_SEED, help="Random seed (0 to 2**32 - 1)."),
 ]
 StudyOption = Annotated[
     str | None, typer.Option("--study", help="Study name (default: the task's name).")

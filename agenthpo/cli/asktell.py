@@ -21,7 +21,7 @@ import optuna
 import typer
 from rich.text import Text
 
-from agenthpo.cli._common import LLMOption, StorageOption, console, fmt_value, guard
+from agenthpo.cli._common import LLMOption, SeedOption, StorageOption, console, fmt_value, guard
 from agenthpo.studies import ask_trial, tell_trial
 
 __all__ = ["ask_command", "tell_command"]
@@ -31,7 +31,7 @@ def ask_command(
     task_file: Annotated[Path, typer.Argument(help="The task YAML file.")],
     storage: StorageOption = None,
     llm: LLMOption = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+    seed: SeedOption = None,
 ) -> None:
     """Start a trial to run outside AgentHPO; print it as JSON (for loops driven elsewhere).
 

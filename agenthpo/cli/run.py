@@ -29,6 +29,7 @@ from agenthpo._text import clip, one_line
 from agenthpo.cli._common import (
     FLAG,
     LLMOption,
+    SeedOption,
     StorageOption,
     config_text,
     console,
@@ -233,6 +234,19 @@ def _print_summary(summary: RunSummary, task_arg: str, storage: str | None = Non
         console.print(
             "Stopped at the time limit; run the same command again to continue the study."
         )
+    elif summary.awaiting_tell:
+        numbers = ", ".join(f"#{n}" for n in summary.awaiting_tell)
+        first = summary.awaiting_tell[0]
+        console.print(
+            Text(
+                f"Stopped: the rest of the budget is held by trial(s) {numbers}, asked for"
+                f" with agenthpo ask and not told yet. Tell them (agenthpo tell {task_arg}"
+                f"{again} --trial {first} --metrics ... or --failed REASON) or raise"
+                " --n-trials, then run again.",
+                style="yellow",
+            ),
+            soft_wrap=True,
+        )
     elif summary.n_run == 0:
         console.print(
             f"The study already holds its budget of {summary.n_total} trials; raise"
@@ -288,7 +302,7 @@ def run_command(
         typer.Option("--n-trials", min=1, help="Total trials in the study (default: the task's)."),
     ] = None,
     storage: StorageOption = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+    seed: SeedOption = None,
     strategy: Annotated[
         str | None,
         typer.Option(
@@ -428,7 +442,7 @@ def worker_command(
     task_file: Annotated[Path, typer.Argument(help="The task YAML file.")],
     storage: StorageOption = None,
     llm: LLMOption = None,
-    seed: Annotated[int | None, typer.Option("--seed", help="Random seed.")] = None,
+    seed: SeedOption = None,
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", min=0.001, help="Seconds for this worker.")
     ] = None,

@@ -12,6 +12,7 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -123,6 +124,23 @@ def _sample_space(space: SamplingSpace, rng: random.Random) -> dict[str, Any]:
     return {name: (value if name in active else None) for name, value in config.items()}
 
 
+_UNBOUNDED_WIDTH = 100.0
+"""How far a number with one bound (or none: from 0) is drawn: a schema without bounds allows
+any number, and this keeps the draw a number a parser reads back exactly."""
+
+
+def _bounds(schema: Mapping[str, Any]) -> tuple[float, float]:
+    """A number schema's ``[minimum, maximum]``; a missing side lies ``_UNBOUNDED_WIDTH``
+    from the other (from 0 when both are missing)."""
+    low: float | None = None if schema.get("minimum") is None else float(schema["minimum"])
+    high: float | None = None if schema.get("maximum") is None else float(schema["maximum"])
+    if low is None:
+        low = (high if high is not None else _UNBOUNDED_WIDTH) - _UNBOUNDED_WIDTH
+    if high is None:
+        high = low + _UNBOUNDED_WIDTH
+    return low, high
+
+
 def _sample(schema: dict[str, Any], rng: random.Random, space: SamplingSpace | None) -> Any:
     if "enum" in schema:
         return rng.choice(list(schema["enum"]))
@@ -130,10 +148,11 @@ def _sample(schema: dict[str, Any], rng: random.Random, space: SamplingSpace | N
         options = [o for o in schema["anyOf"] if o.get("type") != "null"] or schema["anyOf"]
         return _sample(rng.choice(options), rng, space)
     kind = schema.get("type")
-    if kind == "integer":
-        return rng.randint(int(schema["minimum"]), int(schema["maximum"]))
-    if kind == "number":
-        return rng.uniform(float(schema["minimum"]), float(schema["maximum"]))
+    if kind in ("integer", "number"):
+        low, high = _bounds(schema)
+        if kind == "integer":
+            return rng.randint(math.ceil(low), math.floor(high))
+        return rng.uniform(low, high)
     if kind == "object":
         properties = schema.get("properties", {})
         if space is not None and properties and set(properties) == set(space.to_optuna()):
@@ -142,6 +161,8 @@ def _sample(schema: dict[str, Any], rng: random.Random, space: SamplingSpace | N
     if kind == "array":
         count = int(schema.get("minItems", schema.get("maxItems", 1)))
         return [_sample(schema.get("items", {}), rng, space) for _ in range(count)]
+    if kind == "boolean":
+        return rng.random() < 0.5
     if kind == "string":
         return "a random proposal"
     if kind == "null":

@@ -31,6 +31,36 @@ def _to_optuna(params: Mapping[str, _AnyParam]) -> dict[str, BaseDistribution]:
     return out
 
 
+def _kind(dist: BaseDistribution) -> str:
+    """A distribution in words: ``float``, ``int (log)``, ``categorical ['a', 'b']``."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution
+
+    if isinstance(dist, CategoricalDistribution):
+        return f"categorical {list(dist.choices)!r}"
+    kind = "float" if isinstance(dist, FloatDistribution) else "int"
+    return f"{kind} (log)" if getattr(dist, "log", False) else kind
+
+
+def _conflicts(
+    params: Mapping[str, _AnyParam], stored: Mapping[str, BaseDistribution]
+) -> list[str]:
+    """Parameters whose stored distribution Optuna would refuse to mix with the space's
+    (see :meth:`Space.conflicts_with`)."""
+    from optuna.distributions import check_distribution_compatibility
+
+    ours = _to_optuna(params)
+    out: list[str] = []
+    for name, old in stored.items():
+        new = ours.get(name)
+        if new is None:
+            continue
+        try:
+            check_distribution_compatibility(old, new)
+        except ValueError:
+            out.append(f"{name}: stored as {_kind(old)}, the space now says {_kind(new)}")
+    return out
+
+
 def _specs_from_optuna(distributions: Mapping[str, BaseDistribution]) -> dict[str, Any]:
     """The YAML/JSON form of Optuna distributions (see :meth:`Space.from_optuna`).
 

@@ -254,6 +254,15 @@ def _param_problems(param: _AnyParam) -> list[tuple[str, str]]:
                 ("low", f"must be lower than high (got low={low!r}, high={high!r}); swap them")
             )
     if isinstance(param, FloatParam):
+        if ordered and not param.log and not math.isfinite(high - low):
+            # Every sampler draws low + u * (high - low): an infinite width has no draws.
+            problems.append(
+                (
+                    "high",
+                    f"the range from {low!r} to {high!r} is wider than a float can hold;"
+                    " narrow it, or set log: true for a positive range over many magnitudes",
+                )
+            )
         if param.log and low <= 0:
             problems.append(
                 (

@@ -9,7 +9,7 @@ from agenthpo.errors import SpaceError
 from agenthpo.space._conditions import _active, _condition_text
 from agenthpo.space._format import _param_repr
 from agenthpo.space._geometry import _default, _distance, _to_unit
-from agenthpo.space._optuna import _specs_from_optuna, _to_optuna
+from agenthpo.space._optuna import _conflicts, _specs_from_optuna, _to_optuna
 from agenthpo.space._params import (
     CategoricalParam,
     Config,
@@ -142,6 +142,27 @@ class Space:
             {'n': IntDistribution(high=9, log=False, low=1, step=2)}
         """
         return _to_optuna(self._params)
+
+    def conflicts_with(self, stored: Mapping[str, BaseDistribution]) -> list[str]:
+        """The parameters a study's stored trials hold in a form Optuna cannot mix with this
+        space's: another type, another log setting, or (categoricals) other choices. Ranges
+        may change freely; parameters only one side has are no conflict.
+
+        Args:
+            stored: Parameter name -> the distribution earlier trials were stored with.
+
+        Returns:
+            One line per conflicting parameter (empty when the study can go on).
+
+        Example:
+            >>> from optuna.distributions import FloatDistribution
+            >>> space = Space.from_dict({"x": ["a", "b"], "lr": {"type": "float", "low": 0.1,
+            ...                          "high": 2.0}})
+            >>> space.conflicts_with({"x": FloatDistribution(0.0, 1.0),
+            ...                       "lr": FloatDistribution(0.0, 1.0)})
+            ["x: stored as float, the space now says categorical ['a', 'b']"]
+        """
+        return _conflicts(self._params, stored)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Return the JSON-able form that :meth:`from_dict` reads back.
