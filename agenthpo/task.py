@@ -920,9 +920,56 @@ def _format_error(err: Any) -> str:
     return f"{where}: {msg}"
 
 
+_UNION_BRANCH_RE = re.compile(r"^(literal\[|[A-Z]\w*Section$)")
+"""How pydantic names a branch of a field such as ``noise`` (a section or ``false``) or
+``pruner`` (a section or a name) in an error's path."""
+_NOT_A_MAPPING = ("model_type", "model_attributes_type")
+
+
+def _one_branch(errors: list[Any]) -> list[Any]:
+    """The errors of a union field reported once, without pydantic's branch names: a value
+    that is a mapping was meant as the section (its own errors); any other value gets one
+    error naming what the field takes."""
+    branches: dict[tuple[int | str, ...], list[tuple[str, Any]]] = {}
+    for err in errors:
+        loc = tuple(err.get("loc", ()))
+        at = next(
+            (i for i, p in enumerate(loc) if isinstance(p, str) and _UNION_BRANCH_RE.match(p)),
+            None,
+        )
+        if at is not None:
+            plain = {**err, "loc": loc[:at] + loc[at + 1 :]}
+            branches.setdefault(loc[:at], []).append((str(loc[at]), plain))
+    out: list[Any] = []
+    done: set[tuple[int | str, ...]] = set()
+    for err in errors:
+        loc = tuple(err.get("loc", ()))
+        where = next((w for w in branches if loc[: len(w)] == w and len(loc) > len(w)), None)
+        if where is None or not isinstance(loc[len(where)], str):
+            out.append(err)
+            continue
+        if where in done:
+            continue
+        done.add(where)
+        section = [e for tag, e in branches[where] if not tag.startswith("literal[")]
+        if any(e.get("type") not in _NOT_A_MAPPING for e in section):
+            out.extend(section)
+            continue
+        names = [e for tag, e in branches[where] if tag.startswith("literal[")]
+        allowed = " or ".join(
+            str(e.get("msg", "")).removeprefix("Input should be ").replace("False", "false")
+            for e in names
+        )
+        got = (section or names)[0].get("input")
+        out.append(
+            {"loc": where, "type": "union", "msg": f"must be a mapping, or {allowed} (got {got!r})"}
+        )
+    return out
+
+
 def _errors_from(exc: ValidationError) -> list[str]:
     lines: list[str] = []
-    for err in exc.errors(include_url=False):
+    for err in _one_branch(exc.errors(include_url=False)):
         for line in _format_error(err).splitlines():
             if line and line not in lines:
                 lines.append(line)

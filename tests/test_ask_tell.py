@@ -107,6 +107,29 @@ def test_run_stops_and_says_so_when_only_asked_trials_hold_the_budget(tmp_path: 
     assert "already holds its budget" in " ".join(again.output.split())
 
 
+def test_tell_says_why_a_told_run_failed_and_refuses_two_different_values(
+    tmp_path: Path,
+) -> None:
+    task_file = _task_file(tmp_path)
+    runner = CliRunner()
+    for _ in range(2):
+        assert runner.invoke(app, ["ask", str(task_file)]).exit_code == 0
+    both = runner.invoke(
+        app, ["tell", str(task_file), "--trial", "0", "--value", "1", "--metrics", '{"acc": 2}']
+    )
+    assert both.exit_code == 2
+    assert "--value 1.0 and --metrics' acc 2.0 disagree" in both.output
+    agree = runner.invoke(
+        app, ["tell", str(task_file), "--trial", "0", "--value", "2", "--metrics", '{"acc": 2}']
+    )
+    assert agree.exit_code == 0, agree.output
+    nan = runner.invoke(app, ["tell", str(task_file), "--trial", "1", "--value", "nan"])
+    assert nan.exit_code == 0, nan.output
+    line = " ".join(nan.output.split())
+    assert line.startswith("trial 1: fail - (")
+    assert "nan" in line.lower()
+
+
 def test_bad_tell_input_is_a_clear_error(tmp_path: Path) -> None:
     task_file = _task_file(tmp_path)
     runner = CliRunner()

@@ -203,3 +203,37 @@ def test_a_standalone_placeholder_of_an_option_like_choice_is_refused(tmp_path: 
     )
     line = _refusal(tmp_path, text)
     assert "--help" in line
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ("noise: {repeats: -1}", ["noise.repeats: Input should be greater than or equal to 1"]),
+        ("noise: 7", ["noise: must be a mapping, or false (got 7)"]),
+        (
+            "pruner: medain",
+            [
+                "pruner: must be a mapping, or 'none', 'median', 'successive_halving',"
+                " 'hyperband' or 'agent' (got 'medain')"
+            ],
+        ),
+        (
+            "pruner: {kind: median}",
+            ["pruner.type: required field is missing; add it", "pruner.kind: unknown field; "],
+        ),
+    ],
+)
+def test_a_section_or_a_name_is_reported_once_without_pydantics_branch_names(
+    tmp_path: Path, section: str, expected: list[str]
+) -> None:
+    """``noise`` and ``pruner`` take a mapping or a name; pydantic reports a mistake in every
+    branch, named by its class (``noise.NoiseSection.repeats``, ``noise.literal[False]``):
+    the user sees only the branch the value was meant for."""
+    with pytest.raises(TaskError) as info:
+        load_task(_write(tmp_path, GOOD + section + "\n"))
+    lines = [line.split(": ", 1)[1] for line in str(info.value).splitlines()]
+    assert len(lines) == len(expected), lines
+    for line, start in zip(lines, expected, strict=True):
+        assert line.startswith(start), lines
+    assert "Section" not in str(info.value)
+    assert "literal[" not in str(info.value)

@@ -21,6 +21,8 @@ import optuna
 import typer
 from rich.text import Text
 
+from agenthpo import _keys
+from agenthpo._text import one_line
 from agenthpo.cli._common import LLMOption, SeedOption, StorageOption, console, fmt_value, guard
 from agenthpo.studies import ask_trial, tell_trial
 
@@ -98,6 +100,10 @@ def tell_command(
         if frozen.state == optuna.trial.TrialState.PRUNED and frozen.intermediate_values:
             last = max(frozen.intermediate_values)
             shown = f"at step {last} ({fmt_value(frozen.intermediate_values[last])})"
-        console.print(Text(f"trial {trial}: {state} {shown}"), soft_wrap=True)
+        why = frozen.user_attrs.get(_keys.ERROR) if state == "fail" else None
+        console.print(
+            Text(f"trial {trial}: {state} {shown}" + (f" ({one_line(str(why))})" if why else "")),
+            soft_wrap=True,
+        )
 
     guard(go)
