@@ -55,6 +55,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+from optuna import logging as optuna_logging
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 from optuna.exceptions import ExperimentalWarning
 from optuna.samplers import (
@@ -362,6 +363,20 @@ def _has_torch() -> bool:
 
 
 @contextlib.contextmanager
+def _optuna_logs_above_warnings(active: bool) -> Iterator[None]:
+    """Optuna's log shows errors only inside the block (when ``active``)."""
+    if not active:
+        yield
+        return
+    level = optuna_logging.get_verbosity()
+    optuna_logging.set_verbosity(optuna_logging.ERROR)
+    try:
+        yield
+    finally:
+        optuna_logging.set_verbosity(level)
+
+
+@contextlib.contextmanager
 def _torch_threads(n: int | None) -> Iterator[None]:
     """Run the block with PyTorch on ``n`` intra-op threads, then restore torch's setting.
 
@@ -426,7 +441,10 @@ class Switching(BaseSampler):
             gp._agenthpo_seed = seed if seed is not None else random.randrange(2**31)  # type: ignore[attr-defined]
             return gp
         if name == "sobol":
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), _optuna_logs_above_warnings(seed is None):
+                # Unseeded, Optuna logs "No seed is provided for QMCSampler" on every run:
+                # a study without a seed is the user's choice, and each process then
+                # scrambles its own Sobol sequence, which spreads the start-up all the same.
                 warnings.simplefilter("ignore", ExperimentalWarning)
                 return QMCSampler(qmc_type="sobol", scramble=True, seed=seed)
         if name == "tpe":

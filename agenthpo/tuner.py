@@ -950,7 +950,11 @@ class Tuner:
         usable = [t for t in candidates if t.number in stats and int(stats[t.number]["n"]) > 1]
         for t in candidates:
             if t.number in stats and int(stats[t.number]["n"]) <= 1:
-                skipped[str(t.number)] = "every re-run failed"
+                skipped[str(t.number)] = (
+                    "fewer than 2 held-out folds gave a value"
+                    if noise.held_out
+                    else "every re-run failed"
+                )
         if default is not None and all(t.number != default.number for t in usable):
             default = None  # not re-evaluated: no comparison
         if not usable:

@@ -421,3 +421,22 @@ def test_threads_can_reseed_while_members_are_built() -> None:
         t.join()
     assert errors == []
     assert backbone.member("tpe") is backbone.member("tpe")  # built once, then shared
+
+
+@pytest.mark.parametrize("seed", [None, 3])
+def test_an_unseeded_backbone_does_not_log_optunas_qmc_seed_warning(
+    seed: int | None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The Sobol start-up of an unseeded study logged Optuna's "No seed is provided for
+    QMCSampler" on every run, in the user's first lines; the start-up still runs."""
+    level = optuna.logging.get_verbosity()
+    optuna.logging.enable_propagation()
+    try:
+        with caplog.at_level(logging.WARNING, logger="optuna"):
+            study = optuna.create_study(sampler=Backbone(seed=seed))
+            study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    finally:
+        optuna.logging.disable_propagation()
+    assert len(study.trials) == 3
+    assert not [r for r in caplog.records if "QMCSampler" in r.getMessage()]
+    assert optuna.logging.get_verbosity() == level  # put back

@@ -218,6 +218,37 @@ def test_held_out_folds_confirm_a_real_gain(tmp_path: Path) -> None:
     assert summary.selection["reason"].startswith("on the held-out folds, trial 1")
 
 
+def test_a_candidate_with_one_usable_fold_is_skipped_for_that_reason(tmp_path: Path) -> None:
+    """With held-out folds the trial's own value does not count, so one fold that ran and
+    one that failed leave a single value: the note says so, not "every re-run failed"."""
+    from agenthpo.executor import FunctionExecutor
+    from agenthpo.task import task_from_dict
+
+    def objective(config: dict[str, Any]) -> dict[str, float]:
+        if config["fold"] >= 2:
+            raise RuntimeError("fold 2 has no data")
+        return {"loss": (config["x"] - 0.5) ** 2}
+
+    task = task_from_dict(
+        {
+            "name": "folds",
+            "objective": {"metric": "loss", "direction": "minimize"},
+            "space": {"x": {"type": "float", "low": 0.0, "high": 1.0}},
+            "n_trials": 6,
+            "function": "folds:objective",
+            "strategy": "random",
+            "noise": {"fold_param": "fold", "repeats": 2, "top": 1, "max_share": 0.5},
+        },
+        base_dir=tmp_path,
+    )
+    executor = FunctionExecutor(objective, isolate=False)
+    storage = f"sqlite:///{tmp_path / 'f.db'}"
+    summary = Tuner(task, storage=storage, seed=0, executor=executor).run()
+    assert summary.reevaluation_note is not None
+    assert "fewer than 2 held-out folds gave a value" in summary.reevaluation_note
+    assert "every re-run failed" not in summary.reevaluation_note
+
+
 def test_paired_gain_needs_two_shared_folds() -> None:
     from agenthpo.tuner import paired_gain
 

@@ -233,11 +233,20 @@ def resolve_llm(
         'anthropic:claude-haiku-4-5'
     """
     env = os.environ if environ is None else environ
+    if spec is not None and not spec.strip():
+        # An empty value is a slip (an unset shell variable), not a request for the default.
+        raise LLMConfigError(
+            "--llm '': the spec is empty; give one (local, openai:MODEL, ollama:MODEL, ...)"
+            " or leave the option out for the default"
+        )
     if spec:
         client = parse_llm_spec(spec, settings=settings, environ=env)
         return client, f"LLM: {client.name}"
     if env.get("AGENTHPO_LLM"):
-        client = parse_llm_spec(env["AGENTHPO_LLM"], settings=settings, environ=env)
+        try:
+            client = parse_llm_spec(env["AGENTHPO_LLM"], settings=settings, environ=env)
+        except LLMConfigError as exc:
+            raise LLMConfigError(f"AGENTHPO_LLM (the environment variable): {exc}") from None
         return client, f"LLM: {client.name} (from AGENTHPO_LLM)"
     if env.get("OPENAI_API_KEY"):
         client = parse_llm_spec(f"openai:{DEFAULT_OPENAI_MODEL}", settings=settings, environ=env)
