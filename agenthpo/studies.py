@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,7 +38,7 @@ from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient, ReplayLLM, resolve_llm
 from agenthpo.reporting._data import Selection, read_selection
 from agenthpo.reporting._data import _metric_names as _stored_metric_names
-from agenthpo.storage import is_single_process, open_storage
+from agenthpo.storage import is_single_process, journal_path, open_storage
 from agenthpo.task import Task, load_task
 from agenthpo.tuner import TrialEvent, Tuner, build_executor, replay_llm, screen_outside
 
@@ -132,10 +133,15 @@ def open_study(
         name = name or task.name
         url = url or task.default_storage()
     assert url is not None
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        if not path.exists():
-            raise AgentHPOError(f"no study stored yet at {path}; run `agenthpo run` first")
+    stored_file = (
+        Path(url.removeprefix("sqlite:///"))
+        if url.startswith("sqlite:///")
+        else journal_path(url)
+        if url.startswith("journal:")
+        else None
+    )
+    if stored_file is not None and not stored_file.exists():
+        raise AgentHPOError(f"no study stored yet at {stored_file}; run `agenthpo run` first")
     try:
         if name is None:
             names = optuna.get_all_study_names(storage=open_storage(url))
@@ -440,6 +446,13 @@ def tell_trial(
     if pruned is None and (intermediate is not None or step is not None):
         raise AgentHPOError(
             "--intermediate and --step describe a run stopped early; add --pruned REASON"
+        )
+    if failed is not None and not failed.strip():
+        raise AgentHPOError("--failed '': say why the run failed (e.g. 'out of memory')")
+    if intermediate is not None and not math.isfinite(intermediate):
+        raise AgentHPOError(
+            f"--intermediate {intermediate}: give the last finite value the run reported, or"
+            " tell it --failed REASON"
         )
     task = _task(task)
     parsed = parse_metrics(metrics) if isinstance(metrics, str) else metrics

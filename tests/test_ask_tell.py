@@ -139,6 +139,8 @@ def test_bad_tell_input_is_a_clear_error(tmp_path: Path) -> None:
         (["--metrics", '{"acc": "high"}'], "JSON object of numbers"),
         (["--metrics", '{"loss": 0.1}'], "give --value or a metrics JSON with 'acc'"),
         ([], "give --value"),
+        (["--failed", " "], "--failed '': say why the run failed"),
+        (["--pruned", "flat", "--intermediate", "nan"], "--intermediate nan: give the last"),
     ):
         result = runner.invoke(app, ["tell", str(task_file), "--trial", "0", *args])
         assert result.exit_code == 2, args

@@ -199,10 +199,13 @@ def test_storage_does_not_exist_yet(runner: CliRunner, good_task: Path, command:
     assert not list(good_task.parent.glob("*.db"))
 
 
-@pytest.mark.parametrize("command", ["show", "best"])
-def test_explicit_storage_does_not_exist(runner: CliRunner, tmp_path: Path, command: str) -> None:
-    url = f"sqlite:///{tmp_path / 'missing.db'}"
-    result = runner.invoke(app, [command, "--storage", url])
+@pytest.mark.parametrize("command", ["show", "best", "report"])
+@pytest.mark.parametrize("scheme", ["sqlite:///", "journal:"])
+def test_explicit_storage_does_not_exist(
+    runner: CliRunner, tmp_path: Path, command: str, scheme: str
+) -> None:
+    """Reading commands never create storage (a journal file once appeared, empty)."""
+    result = runner.invoke(app, [command, "--storage", f"{scheme}{tmp_path / 'missing.db'}"])
     assert_user_error(result, "no study stored yet")
     assert not (tmp_path / "missing.db").exists()
 
