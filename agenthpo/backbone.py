@@ -55,7 +55,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from optuna import logging as optuna_logging
 from optuna.distributions import BaseDistribution, CategoricalDistribution
 from optuna.exceptions import ExperimentalWarning
 from optuna.samplers import (
@@ -363,20 +362,6 @@ def _has_torch() -> bool:
 
 
 @contextlib.contextmanager
-def _optuna_logs_above_warnings(active: bool) -> Iterator[None]:
-    """Optuna's log shows errors only inside the block (when ``active``)."""
-    if not active:
-        yield
-        return
-    level = optuna_logging.get_verbosity()
-    optuna_logging.set_verbosity(optuna_logging.ERROR)
-    try:
-        yield
-    finally:
-        optuna_logging.set_verbosity(level)
-
-
-@contextlib.contextmanager
 def _torch_threads(n: int | None) -> Iterator[None]:
     """Run the block with PyTorch on ``n`` intra-op threads, then restore torch's setting.
 
@@ -441,12 +426,14 @@ class Switching(BaseSampler):
             gp._agenthpo_seed = seed if seed is not None else random.randrange(2**31)  # type: ignore[attr-defined]
             return gp
         if name == "sobol":
-            with warnings.catch_warnings(), _optuna_logs_above_warnings(seed is None):
-                # Unseeded, Optuna logs "No seed is provided for QMCSampler" on every run:
-                # a study without a seed is the user's choice, and each process then
-                # scrambles its own Sobol sequence, which spreads the start-up all the same.
+            with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ExperimentalWarning)
-                return QMCSampler(qmc_type="sobol", scramble=True, seed=seed)
+                # Unseeded, Optuna would log "No seed is provided for QMCSampler" on every
+                # run: a study without a seed is the user's choice, and each process then
+                # scrambles its own Sobol sequence, which spreads the start-up all the same.
+                return QMCSampler(
+                    qmc_type="sobol", scramble=True, seed=seed, warn_asynchronous_seeding=False
+                )
         if name == "tpe":
             with warnings.catch_warnings():  # group and constant_liar are "experimental"
                 warnings.simplefilter("ignore", ExperimentalWarning)

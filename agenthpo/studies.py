@@ -457,7 +457,13 @@ def tell_trial(
     task = _task(task)
     parsed = parse_metrics(metrics) if isinstance(metrics, str) else metrics
     metric = task.objective.metric
-    if value is not None and parsed and metric in parsed and parsed[metric] != value:
+    if (
+        value is not None
+        and not task.is_multi_objective  # Tuner.tell says to give metrics instead
+        and parsed
+        and metric in parsed
+        and parsed[metric] != value
+    ):
         raise AgentHPOError(
             f"--value {value!r} and --metrics' {metric} {parsed[metric]!r} disagree; give the"
             " objective's value once"

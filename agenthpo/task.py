@@ -952,12 +952,16 @@ def _one_branch(errors: list[Any]) -> list[Any]:
             continue
         done.add(where)
         section = [e for tag, e in branches[where] if not tag.startswith("literal[")]
+        if not section:  # no section among the branches: not a union this function knows
+            out.extend(e for _, e in branches[where])
+            continue
         if any(e.get("type") not in _NOT_A_MAPPING for e in section):
             out.extend(section)
             continue
         names = [e for tag, e in branches[where] if tag.startswith("literal[")]
+        # ``Literal[False]`` is noise's: a section that ``true`` (a shorthand) turns on.
         allowed = " or ".join(
-            str(e.get("msg", "")).removeprefix("Input should be ").replace("False", "false")
+            str(e.get("msg", "")).removeprefix("Input should be ").replace("False", "true or false")
             for e in names
         )
         got = (section or names)[0].get("input")

@@ -54,7 +54,7 @@ from agenthpo.sampler import AgentSampler
 from agenthpo.space import FloatParam, IntParam, Space
 from agenthpo.storage import open_storage
 from agenthpo.strategies import make_sampler, uses_llm
-from agenthpo.task import NoiseSection, Task, TaskContext
+from agenthpo.task import MAX_SEED, NoiseSection, Task, TaskContext
 
 __all__ = [
     "RunSummary",
@@ -441,6 +441,8 @@ class Tuner:
         self.task = task
         self.storage_url = storage or task.default_storage()
         self.seed = seed if seed is not None else task.seed
+        if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
+            raise AgentHPOError(f"seed {self.seed}: give a seed from 0 to 2**32 - 1")
         self.n_trials = n_trials if n_trials is not None else task.n_trials
         self.strategy = strategy or task.strategy
         self.prefetch = prefetch
@@ -703,6 +705,13 @@ class Tuner:
                     summary.reevaluation_note = (
                         "the time limit was reached before the top candidates were re-evaluated"
                         " on further seeds; run the same command again to finish"
+                    )
+                elif summary.awaiting_tell:
+                    # An asked trial's result may change the top candidates: re-evaluating
+                    # now would spend the re-runs' share on the wrong ones.
+                    summary.reevaluation_note = (
+                        "re-evaluation waits for the asked trials; tell them and run the same"
+                        " command again"
                     )
                 else:
                     self.select(study, executor, started=started)

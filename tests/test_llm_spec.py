@@ -76,7 +76,7 @@ def test_presets() -> None:
 def test_an_empty_spec_is_refused_and_a_bad_environment_spec_names_the_variable() -> None:
     """``--llm "$MODEL"`` with MODEL unset once fell back to the default chain in silence
     (the embedded model); a bad AGENTHPO_LLM read as a bad --llm the user never gave."""
-    with pytest.raises(LLMConfigError, match=r"--llm '': the spec is empty"):
+    with pytest.raises(LLMConfigError, match=r"the LLM spec is empty"):
         resolve_llm("  ", environ=NO_OLLAMA)
     with pytest.raises(LLMConfigError) as info:
         resolve_llm(None, environ={"AGENTHPO_LLM": "nonsense:x", **NO_OLLAMA})

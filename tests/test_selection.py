@@ -249,6 +249,41 @@ def test_a_candidate_with_one_usable_fold_is_skipped_for_that_reason(tmp_path: P
     assert "every re-run failed" not in summary.reevaluation_note
 
 
+def test_selection_waits_for_asked_trials_that_may_be_the_best(tmp_path: Path) -> None:
+    """A run that stops because asked trials hold the rest of the budget must not spend the
+    re-runs' share before their results are in: the asked trial may be the best."""
+    from agenthpo.executor import FunctionExecutor
+    from agenthpo.task import task_from_dict
+
+    def objective(config: dict[str, Any]) -> dict[str, float]:
+        return {"loss": (config["x"] - 0.5) ** 2 + 0.01 * config.get("seed", 0)}
+
+    task = task_from_dict(
+        {
+            "name": "asked",
+            "objective": {"metric": "loss", "direction": "minimize"},
+            "space": {"x": {"type": "float", "low": 0.0, "high": 1.0}},
+            "n_trials": 6,
+            "function": "asked:objective",
+            "strategy": "random",
+            "noise": {"repeats": 2, "top": 1, "max_share": 0.5},
+        },
+        base_dir=tmp_path,
+    )
+    storage = f"sqlite:///{tmp_path / 'a.db'}"
+    executor = FunctionExecutor(objective, isolate=False)
+    asked = Tuner(task, storage=storage, seed=0, executor=executor).ask()
+    first = Tuner(task, storage=storage, seed=0, executor=executor).run()
+    assert first.awaiting_tell == (asked.number,)
+    assert first.n_reevaluations == 0
+    assert first.reevaluation_note is not None
+    assert "waits for the asked trials" in first.reevaluation_note
+    Tuner(task, storage=storage).tell(asked.number, value=0.0)  # the best of all
+    second = Tuner(task, storage=storage, seed=0, executor=executor).run()
+    assert second.selection is not None, second.reevaluation_note
+    assert second.selection["best_single_run"] == asked.number
+
+
 def test_paired_gain_needs_two_shared_folds() -> None:
     from agenthpo.tuner import paired_gain
 

@@ -224,13 +224,19 @@ def test_direction_change_is_refused(quadratic_task: Task, tmp_path: Path) -> No
         Tuner(quadratic_task, llm=RandomLLM(), storage=storage).run()
 
 
-def test_a_study_with_one_objective_is_not_read_as_a_direction_change(
+def test_a_task_with_one_objective_on_a_two_objective_study_says_so(
     quadratic_task: Task, tmp_path: Path
 ) -> None:
     storage = f"sqlite:///{tmp_path / 'x.db'}"
     optuna.create_study(study_name="quad", storage=storage, directions=["minimize"] * 2)
     with pytest.raises(AgentHPOError, match=r"created to 2 objective\(s\) \(minimize and "):
         Tuner(quadratic_task, llm=RandomLLM(), storage=storage).run()
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32])
+def test_a_seed_numpy_cannot_take_is_refused_by_the_tuner(quadratic_task: Task, seed: int) -> None:
+    with pytest.raises(AgentHPOError, match=r"give a seed from 0 to 2\*\*32 - 1"):
+        Tuner(quadratic_task, llm=RandomLLM(), seed=seed)
 
 
 def test_a_parameter_stored_as_another_type_is_refused_before_any_trial(

@@ -236,8 +236,8 @@ def resolve_llm(
     if spec is not None and not spec.strip():
         # An empty value is a slip (an unset shell variable), not a request for the default.
         raise LLMConfigError(
-            "--llm '': the spec is empty; give one (local, openai:MODEL, ollama:MODEL, ...)"
-            " or leave the option out for the default"
+            "the LLM spec is empty; give one (local, openai:MODEL, ollama:MODEL, ...) or"
+            " leave it out for the default"
         )
     if spec:
         client = parse_llm_spec(spec, settings=settings, environ=env)
