@@ -533,12 +533,17 @@ class Tuner:
         stored = [d.name.lower() for d in study.directions]
         if stored != self.task.directions:
             was, now = " and ".join(stored), " and ".join(self.task.directions)
-            if len(stored) != len(self.task.directions):
-                was = f"{len(stored)} objective(s) ({was})"
-                now = f"{len(self.task.directions)} ({now})"
+            if len(stored) == len(self.task.directions):
+                what = f"was created to {was}; the task now says {now}"
+            else:
+                objectives = "objective" if len(stored) == 1 else "objectives"
+                what = (
+                    f"was created with {len(stored)} {objectives} ({was}); the task now has"
+                    f" {len(self.task.directions)} ({now})"
+                )
             raise AgentHPOError(
-                f"study {self.task.name!r} in {self.storage_url} was created to {was}; the"
-                f" task now says {now}. Rename the task or use another storage."
+                f"study {self.task.name!r} in {self.storage_url} {what}. Rename the task or use"
+                " another storage."
             )
         stored_params: dict[str, optuna.distributions.BaseDistribution] = {}
         for trial in study.get_trials(deepcopy=False):

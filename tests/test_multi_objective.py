@@ -259,7 +259,10 @@ def test_a_study_created_single_objective_refuses_a_multi_objective_task(
     storage = f"sqlite:///{tmp_path / 'x.db'}"
     single = _task(tmp_path, objective=TWO[0], n_trials=1)
     Tuner(single, llm=RandomLLM(seed=0), storage=storage).run()
-    with pytest.raises(AgentHPOError, match="created to maximize; the task now says maximize and"):
+    with pytest.raises(
+        AgentHPOError,
+        match=r"created with 1 objective \(maximize\); the task now has 2 \(maximize and",
+    ):
         Tuner(_task(tmp_path), llm=RandomLLM(seed=0), storage=storage).run()
 
 

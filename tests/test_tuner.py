@@ -229,7 +229,10 @@ def test_a_task_with_one_objective_on_a_two_objective_study_says_so(
 ) -> None:
     storage = f"sqlite:///{tmp_path / 'x.db'}"
     optuna.create_study(study_name="quad", storage=storage, directions=["minimize"] * 2)
-    with pytest.raises(AgentHPOError, match=r"created to 2 objective\(s\) \(minimize and "):
+    with pytest.raises(
+        AgentHPOError,
+        match=r"created with 2 objectives \(minimize and minimize\); the task now has 1 ",
+    ):
         Tuner(quadratic_task, llm=RandomLLM(), storage=storage).run()
 
 
