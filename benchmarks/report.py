@@ -1786,7 +1786,13 @@ def _summary_line(g: Group) -> str:
     scores = sorted(
         ((s, _headline_at(g, s, top)) for s in g.strategies), key=lambda x: -(x[1] or -1e9)
     )
-    listing = ", ".join(f"`{s}` {_fmt(h)}" for s, h in scores)
+    # A strategy whose runs stopped short of the top budget has no headline here; its row
+    # in "What a model worth having adds" (or its own table) shows the budgets it reached.
+    listing = ", ".join(f"`{s}` {_fmt(h)}" for s, h in scores if h is not None)
+    shorter = [s for s, h in scores if h is None]
+    if shorter:
+        they = "strategy has" if len(shorter) == 1 else "strategies have"
+        listing += f"; {len(shorter)} more {they} no score at {top} trials (shorter runs)"
     if g.is_subset:
         who = ", ".join(f"`{s}`" for s in g.partial)
         where = (

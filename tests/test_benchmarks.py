@@ -1236,6 +1236,13 @@ def test_a_model_row_shows_only_the_budgets_its_runs_reached(tmp_path: Path) -> 
     (line,) = [x for x in section.splitlines() if x.startswith("| full / sklearn")]
     assert "@10: 0.0 (+0.0 (p 1))" in line
     assert "@12" not in line
+    # The summary lists scores at the suite's top budget (12): the model's 10-trial row has
+    # none there, and is counted rather than listed as "n/a".
+    summary = text[text.index("## Summary") :]
+    (entry,) = [x for x in summary.splitlines() if x.startswith("- **full / sklearn**")]
+    assert "`backbone` " in entry
+    assert "n/a" not in entry
+    assert "1 more strategy has no score at 12 trials (shorter runs)" in entry
 
 
 def _machine_file(path: Path, runs: list[dict], machine: str, started: str, **meta: Any) -> None:
