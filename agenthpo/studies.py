@@ -133,13 +133,11 @@ def open_study(
         name = name or task.name
         url = url or task.default_storage()
     assert url is not None
-    stored_file = (
-        Path(url.removeprefix("sqlite:///"))
-        if url.startswith("sqlite:///")
-        else journal_path(url)
-        if url.startswith("journal:")
-        else None
-    )
+    stored_file: Path | None = None
+    if url.startswith("sqlite:///"):
+        stored_file = Path(url.removeprefix("sqlite:///"))
+    elif url.startswith("journal:"):
+        stored_file = journal_path(url)
     if stored_file is not None and not stored_file.exists():
         raise AgentHPOError(f"no study stored yet at {stored_file}; run `agenthpo run` first")
     try:

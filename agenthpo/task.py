@@ -416,7 +416,11 @@ class Task(BaseModel):
     @field_validator("noise", mode="before")
     @classmethod
     def _noise_shorthand(cls, value: Any) -> Any:
-        return {} if value is True else value
+        if value is True:
+            return {}
+        if value is None or value is False or isinstance(value, (dict, NoiseSection)):
+            return value
+        raise ValueError(f"give true, false or a mapping of its settings (got {value!r})")
 
     @field_validator("warm_start_from", mode="before")
     @classmethod
@@ -959,12 +963,8 @@ def _one_branch(errors: list[Any]) -> list[Any]:
             out.extend(section)
             continue
         names = [e for tag, e in branches[where] if tag.startswith("literal[")]
-        # ``Literal[False]`` is noise's: a section that ``true`` (a shorthand) turns on.
-        allowed = " or ".join(
-            str(e.get("msg", "")).removeprefix("Input should be ").replace("False", "true or false")
-            for e in names
-        )
-        got = (section or names)[0].get("input")
+        allowed = " or ".join(str(e.get("msg", "")).removeprefix("Input should be ") for e in names)
+        got = section[0].get("input")
         out.append(
             {"loc": where, "type": "union", "msg": f"must be a mapping, or {allowed} (got {got!r})"}
         )

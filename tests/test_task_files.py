@@ -209,7 +209,7 @@ def test_a_standalone_placeholder_of_an_option_like_choice_is_refused(tmp_path: 
     ("section", "expected"),
     [
         ("noise: {repeats: -1}", ["noise.repeats: Input should be greater than or equal to 1"]),
-        ("noise: 7", ["noise: must be a mapping, or true or false (got 7)"]),
+        ("noise: 7", ["noise: give true, false or a mapping of its settings (got 7)"]),
         (
             "pruner: medain",
             [
