@@ -97,6 +97,15 @@ class LLMSection(BaseModel):
     price_per_mtok: tuple[float, float] | None = None
     """(input, output) dollars per million tokens, for models the price table lacks."""
 
+    @field_validator("spec")
+    @classmethod
+    def _spec_not_blank(cls, value: str | None) -> str | None:
+        # An empty spec would otherwise reach the provider chain and fail there, late and
+        # without the field's name; leaving the key out is how to take the default chain.
+        if value is not None and not value.strip():
+            raise ValueError("is empty; name a model (local, openai:gpt-4o-mini, ...) or drop it")
+        return value
+
 
 class PolicySection(BaseModel):
     """``policy: {preset: hybrid-screen, share: 0.5}``: the LLM policy, a preset and overrides.

@@ -3,7 +3,8 @@
 - ``cli.md``: the marker ``<!-- cli-reference -->`` becomes every ``agenthpo`` command with its
   help text and options, read from the typer app, so the reference cannot drift from the CLI.
 - ``benchmarks.md``: BENCHMARKS.md (which ``python -m benchmarks report`` generates at the
-  root) becomes a page of the site, with its plots.
+  root) becomes a page of the site, with its plots. The pages link it as ``../BENCHMARKS.md``,
+  which works where they are read as files (GitHub); the hook points those links at the page.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ CLI_MARKER = "<!-- cli-reference -->"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 _PLOT = re.compile(r"\]\((benchmarks/results/plots/[^)]+)\)")
+_BENCHMARKS_LINK = re.compile(r"\]\(\.\./BENCHMARKS\.md(#[^)]*)?\)")
 
 
 def on_files(files: Files, config: Any) -> Files:
@@ -36,7 +38,8 @@ def on_files(files: Files, config: Any) -> Files:
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Files) -> str:
-    """Fills the CLI reference where its marker stands."""
+    """Points links to the root's BENCHMARKS.md at its page; fills the CLI reference."""
+    markdown = _BENCHMARKS_LINK.sub(lambda m: f"](benchmarks.md{m.group(1) or ''})", markdown)
     if CLI_MARKER not in markdown:
         return markdown
     return markdown.replace(CLI_MARKER, cli_reference())

@@ -104,3 +104,27 @@ def test_the_strategies_page_names_every_strategy() -> None:
     text = (ROOT / "docs" / "strategies.md").read_text(encoding="utf-8")
     named = set(re.findall(r"`([a-z][a-z-]*)`", text))
     assert set(STRATEGIES) <= named, set(STRATEGIES) - named
+
+
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def test_every_relative_link_in_the_docs_resolves_as_a_file() -> None:
+    # GitHub shows the pages as files: a link only the built site resolves is dead there.
+    dead = []
+    for page in (ROOT / "docs").rglob("*.md"):
+        for target in _LINK.findall(page.read_text(encoding="utf-8")):
+            path = target.split("#", 1)[0]
+            if not path or "://" in path or path.startswith("mailto:"):
+                continue
+            if not (page.parent / path).exists():
+                dead.append((page.name, target))
+    assert not dead
+
+
+def test_the_hook_points_benchmarks_links_at_the_sites_page() -> None:
+    pytest.importorskip("mkdocs")
+    hooks = _load("docs_hooks")
+    text = "See [B](../BENCHMARKS.md) and [C](../BENCHMARKS.md#the-backbone)."
+    out = hooks.on_page_markdown(text, page=None, config=None, files=None)
+    assert out == "See [B](benchmarks.md) and [C](benchmarks.md#the-backbone)."

@@ -237,3 +237,11 @@ def test_a_section_or_a_name_is_reported_once_without_pydantics_branch_names(
         assert line.startswith(start), lines
     assert "Section" not in str(info.value)
     assert "literal[" not in str(info.value)
+
+
+@pytest.mark.parametrize("llm", ['llm: ""', "llm: '  '", 'llm: {spec: ""}'])
+def test_an_empty_llm_spec_is_refused_at_load_naming_the_field(tmp_path: Path, llm: str) -> None:
+    # Leaving `llm` out takes the default chain; an empty spec is a mistake, caught at load.
+    line = _refusal(tmp_path, GOOD + llm + "\n")
+    assert "llm.spec" in line
+    assert "empty" in line
