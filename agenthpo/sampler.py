@@ -976,7 +976,10 @@ class AgentSampler(BaseSampler):
         self, study: Study, trial: FrozenTrial, failed: ProposalFailed, policy: LLMPolicy
     ) -> None:
         """Says, where a user sees it, that the LLM could not run: a warning (once per
-        sampler) and a log line; with ``require_llm`` the trial fails and the run stops."""
+        sampler) and a log line; with ``require_llm`` the run stops with
+        :class:`LLMRequiredError`, raised from the trial's sampling: whoever owns the trial
+        fails it (``study.optimize`` and the :class:`~agenthpo.tuner.Tuner` do; telling it
+        here would make their own tell fail and hide this error)."""
         message = (
             f"the LLM ({self.llm.name}) could not run on trial {trial.number}: {failed.detail}"
         )
@@ -986,7 +989,6 @@ class AgentSampler(BaseSampler):
                 trial,
                 {_keys.ERROR: f"llm required: {failed.detail}", _keys.NOT_COUNTED: "llm"},
             )
-            study.tell(trial.number, state=TrialState.FAIL)
             raise LLMRequiredError(f"{message} (require_llm is on, so the run stops)")
         if self.llm_failure is None:
             self.llm_failure = failed.detail

@@ -170,6 +170,26 @@ def test_anonymous_context_reads_direction_from_study(direction: str) -> None:
     assert f"Goal: {direction} value ({way} is better)." in seen[0]
 
 
+def test_a_context_without_a_direction_takes_the_studys() -> None:
+    # TaskContext's direction defaults to minimize; a maximizing study with a context that
+    # only names the metric must not tell the LLM to minimize it (Optuna ranks by the study).
+    seen: list[str] = []
+
+    def respond(messages: list[Message], schema: object) -> str:
+        seen.append(messages[-1].content)
+        return answer({"x": float(len(seen)) / 10, "kind": "a"})
+
+    space = Space.from_dict({"x": {"type": "float", "low": -5, "high": 5}, "kind": ["a", "b"]})
+    context = TaskContext(description="digits MLP", metric="val_accuracy")
+    sampler = AgentSampler(llm=ScriptedLLM([respond]), space=space, context=context)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(objective, n_trials=3)
+    prompts = [text for text in seen if "Goal:" in text]
+    assert prompts
+    assert all("Goal: maximize val_accuracy (higher is better)." in p for p in prompts)
+    assert not any("minimize" in p for p in prompts)
+
+
 def test_batch_candidates_are_enqueued_for_any_worker(small_space: Space) -> None:
     batch = json.dumps(
         {

@@ -82,13 +82,23 @@ class Proposer:
         return state
 
     def context_for(self, study: Study) -> TaskContext:
-        """The given context, or one read from the study (its directions and metric names)."""
+        """The given context with the study's directions, or one read from the study.
+
+        The study's directions are the truth (Optuna ranks the trials by them); a context's
+        own ``direction`` is its default, ``minimize``, unless the caller set it, so a context
+        given without it would otherwise tell the LLM the opposite goal.
+        """
         directions: list[Literal["maximize", "minimize"]] = [
             "maximize" if d == optuna.study.StudyDirection.MAXIMIZE else "minimize"
             for d in study.directions
         ]
         if self._context is not None and len(self._context.all_objectives) == len(directions):
-            return self._context
+            goals = self._context.all_objectives
+            if [d for _, d in goals] == directions:
+                return self._context
+            return self._context.with_objectives(
+                zip([m for m, _ in goals], directions, strict=True)
+            )
         names = study.metric_names
         if names is None or len(names) != len(directions):
             names = (
