@@ -400,6 +400,29 @@ def _downsample(curve: list[dict[str, float]], limit: int = _CURVE_MAX_POINTS) -
     return picked
 
 
+def _check_arguments(
+    n_trials: int, time_limit: float | None, sampler: object, executor: object
+) -> None:
+    """Refuses arguments that would otherwise fail only inside the first trial (leaving it
+    half done) or run nothing in silence; the task file's own fields are checked at load."""
+    if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
+        raise AgentHPOError(f"n_trials {n_trials!r}: give a whole number of trials, at least 1")
+    if time_limit is not None and not (
+        isinstance(time_limit, int | float) and math.isfinite(time_limit) and time_limit > 0
+    ):
+        raise AgentHPOError(f"time_limit {time_limit!r}: give seconds above 0, or None")
+    if sampler is not None and not isinstance(sampler, BaseSampler):
+        hint = (
+            f" (for a strategy by name: strategy={sampler!r})" if isinstance(sampler, str) else ""
+        )
+        raise AgentHPOError(f"sampler: give an Optuna sampler, not {type(sampler).__name__}{hint}")
+    if executor is not None and not callable(getattr(executor, "run", None)):
+        hint = " (for a function: FunctionExecutor(fn))" if callable(executor) else ""
+        raise AgentHPOError(
+            f"executor: give an Executor with a run method, not {type(executor).__name__}{hint}"
+        )
+
+
 class Tuner:
     """Runs a task's study to its budget.
 
@@ -447,6 +470,7 @@ class Tuner:
         self.strategy = strategy or task.strategy
         self.prefetch = prefetch
         self.time_limit = time_limit if time_limit is not None else task.time_limit
+        _check_arguments(self.n_trials, self.time_limit, sampler, executor)
         self.noise: NoiseSection | None = task.noise_setup()
         """The noise-robust selection in force (``None``: off); see
         :meth:`agenthpo.task.Task.noise_setup`."""
@@ -739,14 +763,43 @@ class Tuner:
             warnings.filterwarnings("ignore", message="Heartbeat of storage")
             trial = study.ask()
         with Heartbeat(_optuna.storage_of(study), _optuna.trial_id(trial)):
-            if claims_before(study, trial.number) >= limit:
-                # Another worker took the last slot between our check and our ask.
-                trial.set_user_attr(_keys.NOT_COUNTED, "surplus")
-                trial.set_user_attr(_keys.ERROR, "surplus: the budget was spent meanwhile")
-                study.tell(trial, state=TrialState.FAIL)
-                return None
-            suggest_config(trial, self.space_in_force(study))
-            return self._run_trial(study, trial, executor, started)
+            try:
+                if claims_before(study, trial.number) >= limit:
+                    # Another worker took the last slot between our check and our ask.
+                    trial.set_user_attr(_keys.NOT_COUNTED, "surplus")
+                    trial.set_user_attr(_keys.ERROR, "surplus: the budget was spent meanwhile")
+                    study.tell(trial, state=TrialState.FAIL)
+                    return None
+                suggest_config(trial, self.space_in_force(study))
+                return self._run_trial(study, trial, executor, started)
+            except KeyboardInterrupt:
+                if self._still_running(study, trial):
+                    self._interrupt(study, trial, "interrupted", "interrupted by the user")
+                raise
+            except Exception as exc:
+                self._fail_unfinished(study, trial, exc)
+                raise
+
+    @staticmethod
+    def _still_running(study: optuna.Study, trial: optuna.Trial) -> bool:
+        return _optuna.stored_trial(study, trial).state == TrialState.RUNNING
+
+    def _fail_unfinished(self, study: optuna.Study, trial: optuna.Trial, exc: Exception) -> None:
+        """Fails a trial that an error stopped before its run was stored (the sampler, a
+        listener, the executor itself), outside the budget, so that no trial is left
+        RUNNING for the next run to wait on; its configuration, if drawn, runs again."""
+        if not self._still_running(study, trial):
+            return
+        attrs = _optuna.stored_trial(study, trial).user_attrs
+        if _keys.ERROR not in attrs:
+            trial.set_user_attr(
+                _keys.ERROR, one_line(f"did not run: {type(exc).__name__}: {exc}", 500)
+            )
+        if not attrs.get(_keys.NOT_COUNTED):
+            trial.set_user_attr(_keys.NOT_COUNTED, "error")
+        with quiet_optuna():
+            study.tell(trial, state=TrialState.FAIL)
+        requeue_interrupted(study)
 
     def space_in_force(self, study: optuna.Study) -> Space:
         """The space new trials of ``study`` are drawn from: the task's, with the study's
@@ -1263,7 +1316,11 @@ class Tuner:
         with quiet_optuna():
             trial = study.ask()
         _optuna.set_trial_system_attr(study, trial, EXTERNAL_KEY, True)
-        config = suggest_config(trial, self.space_in_force(study))
+        try:
+            config = suggest_config(trial, self.space_in_force(study))
+        except Exception as exc:
+            self._fail_unfinished(study, trial, exc)
+            raise
         attrs = dict(_optuna.stored_trial(study, trial).user_attrs)
         if _keys.PROPOSED_BY not in attrs:
             trial.set_user_attr(_keys.PROPOSED_BY, self.strategy)

@@ -20,6 +20,7 @@ import agenthpo
 from agenthpo import _keys
 from agenthpo.errors import LLMError, LLMRequiredError, LLMUnavailableWarning
 from agenthpo.llm import LLMResponse, Message
+from agenthpo.policy import preset
 from agenthpo.task import Task, task_with
 from agenthpo.tuner import Tuner
 from tests.conftest import QUADRATIC, answer
@@ -98,6 +99,25 @@ def test_create_study_warns_where_a_user_sees_it(tmp_path: Path) -> None:
     with pytest.warns(LLMUnavailableWarning, match="dead:model"):
         study.optimize(lambda t: (t.suggest_float("x", -5, 5) - 1) ** 2, n_trials=2)
     assert len(study.trials) == 2
+
+
+def test_required_llm_in_study_optimize_raises_its_own_error(tmp_path: Path) -> None:
+    # The sampler used to fail the trial itself, so Optuna's own tell raised "Cannot tell a
+    # FAIL trial" and hid the LLMRequiredError.
+    study = agenthpo.create_study(
+        space={"x": {"type": "float", "low": -5, "high": 5}},
+        llm=DeadLLM(check_fails=False),
+        strategy="agent",
+        policy=preset("agent", require_llm=True),
+        seed=0,
+        storage=f"sqlite:///{tmp_path / 's.db'}",
+    )
+    with pytest.raises(LLMRequiredError, match="require_llm"):
+        study.optimize(lambda t: (t.suggest_float("x", -5, 5) - 1) ** 2, n_trials=2)
+    (trial,) = study.trials
+    assert trial.state == optuna.trial.TrialState.FAIL
+    assert trial.user_attrs[_keys.NOT_COUNTED] == "llm"
+    assert "llm required" in trial.user_attrs[_keys.ERROR]
 
 
 def test_required_llm_stops_the_run_and_loses_nothing(quadratic_task: Task, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -490,3 +491,52 @@ def test_a_run_whose_results_were_unusable_says_what_happened(
     assert "reported nothing" not in error
     assert expected in error
     assert "\n" not in error
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "says"),
+    [
+        ({"executor": lambda config: 1.0}, "FunctionExecutor(fn)"),
+        ({"sampler": "tpe"}, "strategy='tpe'"),
+        ({"n_trials": -1}, "at least 1"),
+        ({"n_trials": 0}, "at least 1"),
+        ({"time_limit": 0}, "above 0"),
+        ({"time_limit": -5.0}, "above 0"),
+        ({"time_limit": math.nan}, "above 0"),
+    ],
+)
+def test_arguments_that_cannot_work_are_refused_at_construction(
+    quadratic_task: Task, tmp_path: Path, kwargs: dict[str, object], says: str
+) -> None:
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    with pytest.raises(AgentHPOError, match=re.escape(says)):
+        Tuner(quadratic_task, llm=RandomLLM(seed=0), storage=storage, **kwargs)  # type: ignore[arg-type]
+    assert not (tmp_path / "s.db").exists()  # refused before any study or trial
+
+
+def test_a_trial_an_error_stops_before_its_run_is_failed_not_left_running(
+    quadratic_task: Task, tmp_path: Path
+) -> None:
+    # A listener that raises (or any error between ask and tell) used to leave the trial
+    # RUNNING, and the next run waited a minute for its heartbeat to go stale.
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+
+    def broken(event: TrialEvent) -> None:
+        raise RuntimeError("listener bug")
+
+    tuner = Tuner(
+        quadratic_task, llm=RandomLLM(seed=0), storage=storage, n_trials=3, on_trial_start=[broken]
+    )
+    with pytest.raises(RuntimeError, match="listener bug"):
+        tuner.run()
+    (trial, rerun) = _load(storage).trials
+    assert trial.state == TrialState.FAIL
+    assert trial.user_attrs[_keys.NOT_COUNTED] == "error"
+    assert "listener bug" in trial.user_attrs[_keys.ERROR]
+    assert rerun.state == TrialState.WAITING  # its configuration runs first next time
+    assert rerun.system_attrs["fixed_params"] == trial.params
+    summary = Tuner(quadratic_task, llm=RandomLLM(seed=0), storage=storage, n_trials=3).run()
+    assert summary.n_complete == 3  # the failed trial did not spend the budget
+    trials = _load(storage).trials
+    assert trials[1].params == trial.params
+    assert trials[1].state == TrialState.COMPLETE
