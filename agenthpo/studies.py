@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -436,6 +437,18 @@ def tell_trial(
         AgentHPOError: Contradictory options, a broken task file or metrics, or a trial
             that is not running or was not started by ``ask``.
     """
+    value = _number_or_none("--value", value)
+    intermediate = _number_or_none("--intermediate", intermediate)
+    if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
+        raise AgentHPOError(f"--step {step!r}: give a whole number of steps, 0 or more")
+    if metrics is not None and not isinstance(metrics, str | Mapping):
+        raise AgentHPOError(
+            f"--metrics: give a mapping of metric names to numbers (or its JSON text), not"
+            f" {type(metrics).__name__}"
+        )
+    for name, text in (("--failed", failed), ("--pruned", pruned)):
+        if text is not None and not isinstance(text, str):
+            raise AgentHPOError(f"{name}: give the reason as text, not {type(text).__name__}")
     if pruned is not None and value is not None:
         raise AgentHPOError(
             "--pruned: a pruned trial has no final value; give the last value it reported"
@@ -474,6 +487,16 @@ def tell_trial(
         pruned=pruned,
         step=step,
     )
+
+
+def _number_or_none(name: str, value: object) -> float | None:
+    """``value`` as a float, or ``None``; anything but a real number (a bool, text) is
+    refused, naming the option, rather than stored as 1.0 or failing deep in Optuna."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise AgentHPOError(f"{name} {value!r}: give a number")
+    return float(value)
 
 
 @dataclass(frozen=True)

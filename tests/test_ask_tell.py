@@ -14,6 +14,8 @@ from typer.testing import CliRunner
 from agenthpo import _keys
 from agenthpo._lifecycle import recover_stale
 from agenthpo.cli import app
+from agenthpo.errors import AgentHPOError
+from agenthpo.studies import ask_trial, tell_trial
 
 
 def _task_file(tmp_path: Path) -> Path:
@@ -145,6 +147,33 @@ def test_bad_tell_input_is_a_clear_error(tmp_path: Path) -> None:
         result = runner.invoke(app, ["tell", str(task_file), "--trial", "0", *args])
         assert result.exit_code == 2, args
         assert message in result.output
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"value": "abc"}, "--value 'abc': give a number"),
+        ({"value": True}, "--value True: give a number"),
+        ({"metrics": [1, 2]}, "--metrics: give a mapping"),
+        ({"pruned": "flat", "intermediate": 0.5, "step": "a"}, "--step 'a': give a whole"),
+        ({"pruned": "flat", "intermediate": 0.5, "step": -1}, "--step -1: give a whole"),
+        ({"failed": 3}, "--failed: give the reason as text"),
+    ],
+)
+def test_tell_trial_refuses_wrong_types_naming_the_argument(
+    tmp_path: Path, kwargs: dict[str, Any], message: str
+) -> None:
+    # The Python API's tell_trial: a bool was stored as 1.0, text failed deep in Optuna.
+    task_file = _task_file(tmp_path)
+    ask_trial(task_file)
+    with pytest.raises(AgentHPOError) as info:
+        tell_trial(task_file, 0, **kwargs)
+    assert message in str(info.value)
+    (trial,) = optuna.load_study(
+        study_name="outside", storage=f"sqlite:///{tmp_path / 'task.agenthpo.db'}"
+    ).trials
+    assert trial.state == optuna.trial.TrialState.RUNNING  # still the caller's to tell
+    assert tell_trial(task_file, 0, value=0.5).value == 0.5
 
 
 def test_tell_refuses_a_trial_that_run_is_executing(tmp_path: Path) -> None:
