@@ -131,7 +131,8 @@ class AgentSampler(BaseSampler):
     Raises:
         ValueError: A policy that screens with a backbone that cannot (not TPE or
             AgentHPO's :class:`~agenthpo.backbone.Backbone`).
-        TypeError: An option that is neither an argument nor an old option.
+        TypeError: An option that is neither an argument nor an old option, or an argument
+            of the wrong kind (a dict as ``space``, a name as ``backbone``, ...).
     """
 
     def __init__(
@@ -146,6 +147,7 @@ class AgentSampler(BaseSampler):
         hidden_metrics: Iterable[str] = (),
         **legacy: Any,
     ) -> None:
+        hidden_metrics = _check_arguments(llm, space, context, backbone, policy, hidden_metrics)
         self._llm = llm
         self._space = space
         self._seed = seed
@@ -175,9 +177,9 @@ class AgentSampler(BaseSampler):
         if self._revises() and space is None:
             raise ValueError("LLMPolicy.revise_space_every needs the search space (space=...)")
         self._fixed: tuple[str, LLMPolicy] | None = None  # (study name, policy in force)
-        self._proposer = Proposer(context=context, hidden_metrics=tuple(hidden_metrics))
+        self._proposer = Proposer(context=context, hidden_metrics=hidden_metrics)
         self._reviser = Reviser(
-            context_for=self._proposer.context_for, hidden_metrics=tuple(hidden_metrics)
+            context_for=self._proposer.context_for, hidden_metrics=hidden_metrics
         )
         # (study name, accepted revisions) the backbone's search-space caches were reset for
         self._revisions_seen: tuple[str, int] = ("", 0)
@@ -1121,6 +1123,40 @@ class AgentSampler(BaseSampler):
                 "If the study is being used for multi-objective optimization, "
                 f"{self.__class__.__name__} cannot be used."
             )
+
+
+def _check_arguments(
+    llm: object,
+    space: object,
+    context: object,
+    backbone: object,
+    policy: object,
+    hidden_metrics: Iterable[str],
+) -> tuple[str, ...]:
+    """Refuses arguments of the wrong kind when the sampler is made, naming them (they
+    would otherwise fail at the first trial, inside Optuna); returns ``hidden_metrics`` as
+    a tuple (one name given as text is one metric, not its characters)."""
+    wrong = [
+        f"{name}: give {want}, not {type(value).__name__}"
+        for name, value, ok, want in (
+            ("llm", llm, callable(getattr(llm, "complete", None)), "an LLM client"),
+            ("space", space, isinstance(space, Space), "a Space (Space.from_dict(...))"),
+            ("context", context, isinstance(context, TaskContext), "a TaskContext"),
+            ("backbone", backbone, isinstance(backbone, BaseSampler), "an Optuna sampler"),
+        )
+        if value is not None and not ok
+    ]
+    if not isinstance(policy, LLMPolicy | Preset | str):
+        wrong.append(
+            f"policy: give a preset's name, a preset(...) or an LLMPolicy, not"
+            f" {type(policy).__name__}"
+        )
+    if wrong:
+        raise TypeError("; ".join(wrong))
+    names = (hidden_metrics,) if isinstance(hidden_metrics, str) else tuple(hidden_metrics)
+    if not all(isinstance(name, str) for name in names):
+        raise TypeError("hidden_metrics: give metric names")
+    return names
 
 
 def _as_preset(policy: LLMPolicy | Preset | str) -> Preset:

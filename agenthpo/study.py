@@ -26,7 +26,7 @@ from agenthpo.policy import LLMPolicy, Preset
 from agenthpo.space import Space
 from agenthpo.storage import open_storage
 from agenthpo.strategies import DEFAULT_STRATEGY, make_sampler, uses_llm
-from agenthpo.task import TaskContext
+from agenthpo.task import TaskContext, single_objective_only
 
 __all__ = ["create_study"]
 
@@ -86,9 +86,22 @@ def create_study(
         An ordinary :class:`optuna.Study`: call ``optimize`` or ``ask``/``tell`` on it.
     """
     if space is not None and not isinstance(space, Space):
+        if not isinstance(space, Mapping):
+            raise TypeError(f"space: give a Space or its YAML form, not {type(space).__name__}")
         space = Space.from_dict(space)
+    if (
+        llm is not None
+        and not isinstance(llm, str)
+        and not callable(getattr(llm, "complete", None))
+    ):
+        raise TypeError(
+            f"llm: give a spec such as 'ollama:qwen2.5:7b' or an LLM client, not"
+            f" {type(llm).__name__}"
+        )
     client = parse_llm_spec(llm) if isinstance(llm, str) else llm
     goals = list(directions) if directions is not None else [direction]
+    if len(goals) > 1 and (problem := single_objective_only(strategy)):
+        raise ValueError(problem)
     if isinstance(metric, str):
         names = [metric] if len(goals) == 1 else [f"{metric}_{i}" for i in range(len(goals))]
     else:

@@ -84,6 +84,21 @@ class Objective(BaseModel):
     direction: Literal["maximize", "minimize"]
 
 
+def single_objective_only(strategy: str) -> str | None:
+    """Why ``strategy`` cannot optimize several objectives, or ``None`` if it can.
+
+    Example:
+        >>> single_objective_only("centaur")
+        "strategy: 'centaur' uses CMA-ES, which optimizes one objective; with several use hybrid-tpe, agent, tpe, random or gp"
+    """  # noqa: E501
+    if strategy in ("cmaes", "centaur"):
+        return (
+            f"strategy: {strategy!r} uses CMA-ES, which optimizes one objective;"
+            " with several use hybrid-tpe, agent, tpe, random or gp"
+        )
+    return None
+
+
 class LLMSection(BaseModel):
     """The ``llm:`` section: a spec (``openai:gpt-4o-mini``, ``local``, ...) and settings."""
 
@@ -596,11 +611,9 @@ class Task(BaseModel):
                 "noise: the seed-noise measurement needs a single objective; remove `noise`"
                 " or keep one objective"
             )
-        if self.strategy in ("cmaes", "centaur"):
-            raise ValueError(
-                f"strategy: {self.strategy!r} uses CMA-ES, which optimizes one objective;"
-                " with several use hybrid-tpe, agent, tpe, random or gp"
-            )
+        problem = single_objective_only(self.strategy)
+        if problem:
+            raise ValueError(problem)
 
     def policy_overrides(self) -> dict[str, Any]:
         """The :class:`agenthpo.policy.LLMPolicy` fields this task sets: the ``policy:``

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 
 import optuna
 import pytest
 
+import agenthpo
 from agenthpo import _keys
 from agenthpo.agent.prompts import TaskContext
 from agenthpo.errors import LLMError
@@ -250,3 +252,52 @@ def test_the_near_copy_tolerance_is_a_policy_field(small_space: Space) -> None:
     assert study.trials[1].params == {"x": 0.2, "kind": "a"}  # 2% apart: allowed at 1%
     assert _keys.LLM_NEAR_COPY not in study.trials[1].user_attrs
     assert LLMPolicy().duplicate_tolerance == 0.05
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "says"),
+    [
+        ({"space": {"x": {"type": "float", "low": 0, "high": 1}}}, "space: give a Space"),
+        ({"context": {"metric": "acc"}}, "context: give a TaskContext"),
+        ({"backbone": "tpe"}, "backbone: give an Optuna sampler, not str"),
+        ({"policy": 3}, "policy: give a preset's name"),
+        ({"llm": "openai:gpt-4o-mini"}, "llm: give an LLM client, not str"),
+        ({"hidden_metrics": [1]}, "hidden_metrics: give metric names"),
+    ],
+)
+def test_arguments_of_the_wrong_kind_are_refused_when_the_sampler_is_made(
+    kwargs: dict[str, object], says: str
+) -> None:
+    with pytest.raises(TypeError, match=re.escape(says)):
+        AgentSampler(**kwargs)  # type: ignore[arg-type]
+
+
+def test_one_hidden_metric_given_as_text_is_hidden() -> None:
+    # A bare string was iterated letter by letter, so the metric reached the prompt.
+    seen: list[str] = []
+
+    def respond(messages: list[Message], schema: object) -> str:
+        seen.append(messages[-1].content)
+        return answer({"x": float(len(seen)) - 4.0, "kind": "a"})
+
+    def scored(trial: optuna.Trial) -> float:
+        trial.set_user_attr(_keys.METRICS, {"test_acc": 0.987654, "loss": 1.0})
+        return objective(trial)
+
+    space = Space.from_dict({"x": {"type": "float", "low": -5, "high": 5}, "kind": ["a", "b"]})
+    sampler = AgentSampler(llm=ScriptedLLM([respond]), space=space, hidden_metrics="test_acc")
+    optuna.create_study(sampler=sampler).optimize(scored, n_trials=3)
+    assert len(seen) >= 2
+    assert not any("test_acc" in text or "0.987654" in text for text in seen)
+
+
+def test_create_study_refuses_a_cma_es_strategy_with_two_objectives() -> None:
+    for strategy in ("cmaes", "centaur"):
+        with pytest.raises(ValueError, match=f"strategy: '{strategy}' uses CMA-ES"):
+            agenthpo.create_study(
+                strategy=strategy, directions=["maximize", "minimize"], llm=RandomLLM()
+            )
+    with pytest.raises(TypeError, match="llm: give a spec"):
+        agenthpo.create_study(llm=5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="space: give a Space"):
+        agenthpo.create_study(space=[("x", 0, 1)])  # type: ignore[arg-type]
