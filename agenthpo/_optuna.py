@@ -394,11 +394,19 @@ class GPSamplerWithAcquisition(GPSampler):
         running_trials: list[FrozenTrial],
         search_space: dict[str, BaseDistribution],
     ) -> dict[str, Any]:
+        self.before_fit(completed_trials, search_space)
         completed_trials = with_fitted_values(self, study, completed_trials)
         params: dict[str, Any] = super()._sample_relative_impl(
             study, completed_trials, running_trials, search_space
         )
         return params
+
+    def before_fit(
+        self, completed_trials: list[FrozenTrial], search_space: dict[str, BaseDistribution]
+    ) -> None:
+        """Called with the completed trials GP is about to fit and the space it draws on
+        (GP reads them again after Optuna inferred the space); an override may raise to
+        refuse the draw. Does nothing by default."""
 
     def fit_scores(self, scores: np.ndarray) -> np.ndarray:
         """The scores GP fits, from the completed trials' scores (one row per trial, one

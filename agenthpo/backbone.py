@@ -86,6 +86,9 @@ __all__ = [
 _logger = logging.getLogger("agenthpo")
 _MIN_WARM_START = 10
 _PORTFOLIO_WINDOW = 8  # a member's payoff: its last finished trials, this many
+# members that draw one fixed set of parameters together; any other parameter of a trial
+# they serve is drawn at random, as the study's first trial is
+_FIXED_SPACE_MEMBERS = {"gp": "GP", "sobol": "the Sobol start-up", "cmaes": "CMA-ES"}
 
 Warping = Literal["none", "rank", "half-rank", "tail", "tail-quartile", "power"]
 """How GP's objective values are transformed before it fits them (:func:`warp_scores`)."""
@@ -336,8 +339,21 @@ class GPView:
             return None
 
 
+class _StaleSpace(Exception):
+    """GP was asked to draw on a search space that some completed trial lacks."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(", ".join(names))
+        self.names = names
+
+
 class _WatchedGP(_PerTrial, _optuna.GPSamplerWithAcquisition):
-    """Optuna's GPSampler, reseeded per trial, keeping the acquisition of its last draw."""
+    """Optuna's GPSampler, reseeded per trial, keeping the acquisition of its last draw.
+
+    It draws only on a search space that every completed trial it fits has (with the same
+    distributions); otherwise it raises :class:`_StaleSpace`, and :class:`Switching` hands
+    the trial to multivariate TPE.
+    """
 
     last_view: GPView | None = None
     warping: str = "none"
@@ -347,6 +363,24 @@ class _WatchedGP(_PerTrial, _optuna.GPSamplerWithAcquisition):
 
     def fit_scores(self, scores: np.ndarray) -> np.ndarray:
         return warp_scores(scores, self.warping)
+
+    def before_fit(
+        self, completed_trials: list[FrozenTrial], search_space: dict[str, BaseDistribution]
+    ) -> None:
+        # Optuna infers a trial's search space, then GP reads the completed trials again to
+        # draw (``GPSampler.sample_relative``); a trial that finished in between without a
+        # parameter of that space (another worker's, on a conditional space) would fail GP
+        # with a KeyError. Checked on the very trials GP fits.
+        stale = sorted(
+            {
+                name
+                for t in completed_trials
+                for name, dist in search_space.items()
+                if t.distributions.get(name) != dist
+            }
+        )
+        if stale:
+            raise _StaleSpace(stale)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -391,12 +425,21 @@ class Switching(BaseSampler):
     choice for the trial's whole life (relative and independent draws, ``after_trial``) and
     records it on the trial. A member named ``"cmaes"`` is warm-started from the trials that
     finished before it took over.
+
+    A member is chosen when the trial starts, from the trials finished then; when trials
+    that finished since make GP's search space one that some of them lack (a conditional
+    space, seen first by another worker's trials), multivariate TPE proposes the trial
+    instead. A parameter outside the space that GP, CMA-ES or the Sobol start-up draws
+    together is drawn at random; the ``agenthpo`` logger says so once per parameter (at
+    INFO), and the members' own per-trial warnings are off.
     """
 
     def __init__(self, *, seed: int | None = None) -> None:
         self._seed = seed
         self._members: dict[str, BaseSampler] = {}
         self._chosen: dict[int, str] = {}
+        self._spaces: dict[int, frozenset[str]] = {}  # each running trial's relative space
+        self._drawn_alone: dict[str, int] = {}  # parameter -> the first trial it was noted in
         self._gp_startup_trials = 10
         self._gp_warping = "none"
 
@@ -431,8 +474,15 @@ class Switching(BaseSampler):
                 # Unseeded, Optuna would log "No seed is provided for QMCSampler" on every
                 # run: a study without a seed is the user's choice, and each process then
                 # scrambles its own Sobol sequence, which spreads the start-up all the same.
+                # Its warning for each parameter it draws at random (one the first trial
+                # lacked) tells the user to change a constructor they never call: the
+                # backbone says it once instead (Switching.sample_independent).
                 return QMCSampler(
-                    qmc_type="sobol", scramble=True, seed=seed, warn_asynchronous_seeding=False
+                    qmc_type="sobol",
+                    scramble=True,
+                    seed=seed,
+                    warn_asynchronous_seeding=False,
+                    warn_independent_sampling=False,
                 )
         if name == "tpe":
             with warnings.catch_warnings():  # group and constant_liar are "experimental"
@@ -495,12 +545,23 @@ class Switching(BaseSampler):
     def infer_relative_search_space(
         self, study: Study, trial: FrozenTrial
     ) -> dict[str, BaseDistribution]:
-        return self._of(trial).infer_relative_search_space(study, trial)
+        space = self._of(trial).infer_relative_search_space(study, trial)
+        self._spaces[trial.number] = frozenset(space)
+        return space
 
     def sample_relative(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
-        return self._of(trial).sample_relative(study, trial, search_space)
+        try:
+            return self._of(trial).sample_relative(study, trial, search_space)
+        except _StaleSpace as stale:
+            _logger.debug(
+                "backbone: trials finished since trial %d started lack or redefine %s of"
+                " GP's search space; multivariate TPE proposes it",
+                trial.number,
+                stale,
+            )
+            return self._hand_to_tpe(study, trial, search_space)
 
     def sample_independent(
         self,
@@ -509,7 +570,60 @@ class Switching(BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
+        self._note_drawn_alone(study, trial, param_name, param_distribution)
         return self._of(trial).sample_independent(study, trial, param_name, param_distribution)
+
+    def _note_drawn_alone(
+        self, study: Study, trial: FrozenTrial, name: str, distribution: BaseDistribution
+    ) -> None:
+        """Says once per parameter that a member drawing a fixed set of parameters together
+        draws parameter ``name``, which is outside that set, at random."""
+        member = _FIXED_SPACE_MEMBERS.get(self._chosen.get(trial.number, ""))
+        space = self._spaces.get(trial.number)
+        if member is None or not space or name in space or distribution.single():
+            return  # TPE models it, there is no joint draw (start-up), or nothing to draw
+        # setdefault is atomic: of two workers noting the same parameter, one logs
+        if self._drawn_alone.setdefault(name, trial.number) != trial.number:
+            return
+        finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+        if all(name in t.params for t in finished):
+            why = "earlier trials suggested it over another range or other choices"
+            then = ""
+        else:
+            why = "not every finished trial suggested it"
+            then = (
+                "; multivariate TPE proposes once finished trials with and without it show"
+                " that it comes and goes"
+            )
+        _logger.info(
+            "backbone: %s draws parameter %r at random (first in trial %d): %s%s",
+            member,
+            name,
+            trial.number,
+            why,
+            then,
+        )
+
+    def _hand_to_tpe(
+        self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
+    ) -> dict[str, Any]:
+        """Multivariate TPE proposes ``trial`` instead of its member, for the rest of its life.
+
+        TPE draws the parameters of ``search_space`` (the space Optuna holds for the trial:
+        a relative draw outside it fails the trial) that its own space has; it draws any
+        other parameter of the trial on its own.
+        """
+        self._chosen[trial.number] = "tpe"
+        _optuna.set_trial_user_attr(study, trial, _keys.BACKBONE_MEMBER, "tpe")
+        tpe = self.member("tpe", study)
+        tpe.before_trial(study, trial)
+        space = {
+            name: dist
+            for name, dist in tpe.infer_relative_search_space(study, trial).items()
+            if name in search_space
+        }
+        self._spaces[trial.number] = frozenset(space)
+        return tpe.sample_relative(study, trial, space)
 
     def after_trial(
         self,
@@ -520,6 +634,7 @@ class Switching(BaseSampler):
     ) -> None:
         sampler = self._of(trial)
         self._chosen.pop(trial.number, None)
+        self._spaces.pop(trial.number, None)
         sampler.after_trial(study, trial, state, values)
 
 
@@ -628,11 +743,13 @@ class Backbone(Switching):
         gp = self.member("gp")
         gp.last_view = None  # type: ignore[attr-defined]
         params = super().sample_relative(study, trial, search_space)
+        if self._chosen.get(trial.number) != "gp":  # the space changed: TPE proposed it
+            return params
         if params:  # a model-based proposal (GP's random start-up returns nothing here)
             self._gp_seconds.append(time.perf_counter() - started)
             if self._gp_ranks_poorly(gp):
                 if self.options.poor_fit == "tpe":
-                    return self._hand_to_tpe(study, trial)
+                    return self._hand_to_tpe(study, trial, search_space)
                 params = self._refit_on_ranks(gp, study, trial, search_space)
             view = getattr(gp, "last_view", None)
             if view is not None:
@@ -662,16 +779,10 @@ class Backbone(Switching):
         gp.warping = "rank"  # type: ignore[attr-defined]
         try:
             return gp.sample_relative(study, trial, search_space)
+        except _StaleSpace:  # a trial finished since the first fit: see Switching
+            return self._hand_to_tpe(study, trial, search_space)
         finally:
             gp.warping = own  # type: ignore[attr-defined]
-
-    def _hand_to_tpe(self, study: Study, trial: FrozenTrial) -> dict[str, Any]:
-        """Multivariate TPE proposes ``trial`` instead of GP, for the rest of its life."""
-        self._chosen[trial.number] = "tpe"
-        _optuna.set_trial_user_attr(study, trial, _keys.BACKBONE_MEMBER, "tpe")
-        tpe = self.member("tpe", study)
-        tpe.before_trial(study, trial)
-        return tpe.sample_relative(study, trial, tpe.infer_relative_search_space(study, trial))
 
     def gp_view(self, number: int) -> GPView | None:
         """GP's model at trial ``number``'s proposal (this process's draws, while the trial

@@ -440,3 +440,85 @@ def test_an_unseeded_backbone_does_not_log_optunas_qmc_seed_warning(
     assert len(study.trials) == 3
     assert not [r for r in caplog.records if "QMCSampler" in r.getMessage()]
     assert optuna.logging.get_verbosity() == level  # put back
+
+
+@pytest.mark.parametrize("make", [Backbone, auto_sampler], ids=["backbone", "auto"])
+def test_a_trial_that_finishes_while_gp_draws_does_not_break_its_draw(make) -> None:  # type: ignore[no-untyped-def]
+    """Optuna infers a trial's search space, then GP reads the finished trials again when it
+    draws. Another worker's trial that finished in between without a parameter of that space
+    (a conditional space, here ``z``) failed the trial with GP's ``KeyError: 'z'`` and
+    ``optimize`` raised it; multivariate TPE now proposes that trial."""
+    sampler = make(seed=0)
+    study = optuna.create_study(sampler=sampler)
+    both = {"x": FloatDistribution(-5, 5), "z": FloatDistribution(0, 1)}
+    for i in range(10):  # a fixed space so far: GP serves the next trial
+        params = {"x": -5 + i, "z": i / 10}
+        study.add_trial(create_trial(params=params, distributions=both, value=float(i)))
+    trial = study.ask()
+    assert sampler.chosen(trial.number) == "gp"
+    frozen = study.trials[trial.number]
+    space = sampler.infer_relative_search_space(study, frozen)
+    assert set(space) == {"x", "z"}
+    # another worker's trial finishes meanwhile, without z and with a new parameter w
+    other = {"x": both["x"], "w": FloatDistribution(0, 1)}
+    study.add_trial(create_trial(params={"x": 0.5, "w": 0.3}, distributions=other, value=0.0))
+    proposal = sampler.sample_relative(study, frozen, space)
+    # only the space Optuna holds for the trial: a relative draw outside it fails the trial
+    assert set(proposal) <= {"x", "z"}
+    assert sampler.chosen(trial.number) == "tpe"
+    assert study.trials[trial.number].user_attrs["backbone_member"] == "tpe"
+    study.tell(trial, trial.suggest_float("x", -5, 5) + trial.suggest_float("w", 0, 1))
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 12
+
+
+@pytest.mark.parametrize(("n_jobs", "n_trials"), [(1, 8), (2, 8), (1, 20), (2, 20)])
+def test_a_conditional_space_runs_in_parallel_and_serially(n_jobs: int, n_trials: int) -> None:
+    """The reported study: with two workers its first trial failed when GP drew it on a
+    space that the trials the other worker finished meanwhile did not all have."""
+
+    def objective(trial: optuna.Trial) -> float:
+        if trial.suggest_categorical("k", ["a", "b"]) == "a":
+            return trial.suggest_float("xa", 0, 1)
+        return float(trial.suggest_int("nb", 0, 100))
+
+    study = optuna.create_study(sampler=Backbone(seed=0))
+    study.optimize(objective, n_trials=n_trials, n_jobs=n_jobs)
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * n_trials
+    assert members(study)[-1] == "tpe"
+
+
+@pytest.mark.parametrize("late", [False, True], ids=["from-the-start", "after-8-trials"])
+def test_parameters_drawn_outside_a_members_space_are_said_once_in_our_words(
+    late: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A conditional parameter that GP or the Sobol start-up cannot draw with the others is
+    drawn at random. Optuna's QMCSampler warned so on each such trial, telling the user to
+    set ``warn_independent_sampling`` in a constructor they never call; the backbone says
+    it once, on the ``agenthpo`` logger."""
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", -3, 3)
+        if late and trial.number < 8:
+            return x**2
+        if trial.suggest_categorical("optimizer", ["sgd", "adam"]) == "sgd":
+            return x**2 + trial.suggest_float("momentum", 0.0, 0.99)
+        return x**2 + trial.suggest_float("beta", 0.8, 0.999)
+
+    level = optuna.logging.get_verbosity()
+    optuna.logging.enable_propagation()
+    try:
+        with caplog.at_level(logging.INFO):
+            study = optuna.create_study(sampler=Backbone(seed=0))
+            study.optimize(objective, n_trials=16)
+    finally:
+        optuna.logging.disable_propagation()
+    assert optuna.logging.get_verbosity() == level
+    from_optuna = [r.getMessage() for r in caplog.records if r.name.startswith("optuna")]
+    assert not [m for m in from_optuna if "independent" in m or "constructor" in m]
+    ours = [r.getMessage() for r in caplog.records if r.name == "agenthpo"]
+    drawn_alone = [m for m in ours if "at random" in m]
+    assert drawn_alone  # said, in agenthpo's words ...
+    for name in ("momentum", "beta", "optimizer"):  # ... once per parameter at most
+        assert sum(f"{name!r}" in m for m in drawn_alone) <= 1
+    assert all("warn_independent_sampling" not in m for m in ours)
+    assert members(study)[-1] == "tpe"
