@@ -19,6 +19,9 @@ LLM_REPAIRED = "llm_repair"  # problems of the first answer that a repair round 
 LLM_PREFETCHED = "llm_prefetched"  # the proposal was prepared while the previous trial ran
 LLM_BATCH = "llm_batch"  # one of several candidates the LLM proposed in one call
 LLM_COST = "llm_cost_usd"  # dollars, for models with a known price
+# Parameters of an LLM trial that the objective suggested over another range or other choices
+# than the sampler's space, whose proposed values it did not hold: the backbone drew them
+LLM_DROPPED = "llm_dropped"
 LLM_TRUST = "llm_trust"  # the adaptive share's trust in the LLM when this trial was proposed
 # An LLM answer for this trial repeated or nearly repeated an earlier trial (within the policy's
 # duplicate_tolerance of every range): {"of": number, "distance": share, "repaired": bool}

@@ -184,6 +184,7 @@ class AgentSampler(BaseSampler):
         # (study name, accepted revisions) the backbone's search-space caches were reset for
         self._revisions_seen: tuple[str, int] = ("", 0)
         self._warned_revised: set[tuple[str, str]] = set()  # (study, parameter)
+        self._warned_mismatch: set[tuple[str, str]] = set()  # (study, parameter)
         self._intersection = IntersectionSearchSpace()
         self.llm_failure: str | None = None
         """The first LLM error of this sampler's life (``None`` while the LLM answers)."""
@@ -1074,8 +1075,11 @@ class AgentSampler(BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        """Delegates to the backbone."""
+        """Delegates to the backbone (noting a parameter the objective suggests otherwise
+        than the sampler's ``space`` declares: the proposal for it was dropped)."""
         self._refuse_if_single_only(study)
+        if self._space is not None:
+            self._note_space_mismatch(study, trial, param_name, param_distribution)
         view = self._model_view(study)
         return self._backbone.sample_independent(view, trial, param_name, param_distribution)
 
@@ -1115,6 +1119,36 @@ class AgentSampler(BaseSampler):
         if revised is not None:
             self._warn_if_fixed(study, trial, *revised)
         self._backbone.after_trial(self._model_view(study), trial, state, values)
+
+    def _note_space_mismatch(
+        self, study: Study, trial: FrozenTrial, name: str, distribution: BaseDistribution
+    ) -> None:
+        """Says, once per study and parameter, that the objective suggests ``name`` over a
+        range or choices that the sampler's ``space`` does not declare: proposals are made
+        in ``space``, and Optuna drops a value the objective's own distribution does not
+        hold, so the backbone draws it instead. An LLM trial records what it lost
+        (``llm_dropped``), so its rationale is not read as what ran."""
+        assert self._space is not None
+        declared = self._space.to_optuna().get(name)
+        in_force = self.space_in_force(study).to_optuna().get(name)
+        if declared is None or distribution in (declared, in_force):
+            return  # a revised range the objective does not follow: _warn_if_fixed says so
+        key = (study.study_name, name)
+        if key not in self._warned_mismatch:
+            self._warned_mismatch.add(key)
+            text = (
+                f"parameter {name!r}: the objective suggests {_described(distribution)} but"
+                f" the sampler's space declares {_described(declared)}; a proposal the"
+                " objective's range does not hold"
+                f" is dropped and {type(self._backbone).__name__} draws the parameter: declare"
+                " it the same way in both"
+            )
+            _logger.warning(text)
+            warnings.warn(text, UserWarning, stacklevel=3)
+        stored = _optuna.stored_trial(study, trial)
+        if stored.user_attrs.get(_keys.PROPOSED_BY) == "llm":
+            dropped = [*stored.user_attrs.get(_keys.LLM_DROPPED, []), name]
+            _optuna.set_trial_user_attr(study, trial, _keys.LLM_DROPPED, dropped)
 
     def _refuse_if_single_only(self, study: Study) -> None:
         """Several objectives need a backbone that handles them (TPE, random, GP; not CMA-ES)."""
@@ -1223,6 +1257,15 @@ def _inside(revised: BaseDistribution, used: BaseDistribution) -> bool:
     ):
         return bool(used.low <= revised.low and revised.high <= used.high)
     return False
+
+
+def _described(distribution: BaseDistribution) -> str:
+    """``0.001 to 0.1 (log)``, ``one of ['a', 'b']``: a distribution for a message."""
+    if isinstance(distribution, CategoricalDistribution):
+        return f"one of {list(distribution.choices)}"
+    log = " (log)" if getattr(distribution, "log", False) else ""
+    step = getattr(distribution, "step", None)
+    return _bounds(distribution) + log + (f" step {step:g}" if step not in (None, 1) else "")
 
 
 def _bounds(distribution: BaseDistribution) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import pickle
 import re
+import warnings
 
 import optuna
 import pytest
@@ -301,3 +302,27 @@ def test_create_study_refuses_a_cma_es_strategy_with_two_objectives() -> None:
         agenthpo.create_study(llm=5)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="space: give a Space"):
         agenthpo.create_study(space=[("x", 0, 1)])  # type: ignore[arg-type]
+
+
+def test_an_objective_range_other_than_the_space_is_said_and_the_lost_proposal_recorded() -> None:
+    # The LLM proposes in `space`; the objective suggests x over [0, 1] only, so Optuna
+    # dropped proposals outside it in silence while the trial stayed credited to the LLM.
+    space = Space.from_dict({"x": {"type": "float", "low": -5, "high": 5}})
+    llm = ScriptedLLM([answer({"x": -3.5}), answer({"x": -2.5}), answer({"x": 4.5})])
+    study = optuna.create_study(sampler=AgentSampler(llm=llm, space=space, seed=0))
+    with pytest.warns(UserWarning, match=r"'x': the objective suggests 0 to 1 but .* -5 to 5"):
+        study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
+    for trial in study.trials:
+        assert 0 <= trial.params["x"] <= 1
+        assert trial.user_attrs[_keys.PROPOSED_BY] == "llm"
+        assert trial.user_attrs[_keys.LLM_DROPPED] == ["x"]
+
+
+def test_an_objective_that_suggests_the_declared_space_loses_nothing(small_space: Space) -> None:
+    llm = ScriptedLLM([answer({"x": -3.5, "kind": "a"}), answer({"x": 2.5, "kind": "b"})])
+    study = optuna.create_study(sampler=AgentSampler(llm=llm, space=small_space, seed=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        study.optimize(objective, n_trials=2)
+    assert [t.params["x"] for t in study.trials] == [-3.5, 2.5]
+    assert not any(_keys.LLM_DROPPED in t.user_attrs for t in study.trials)
