@@ -580,11 +580,7 @@ class AgentSampler(BaseSampler):
                 return {
                     name: outcome.config[name] for name in search_space if name in outcome.config
                 }
-            outcome = ProposalFailed(
-                "duplicate",
-                f"trial #{rival} (another worker) took the same configuration meanwhile",
-                outcome.calls,
-            )
+            outcome = ProposalFailed("duplicate", _rival_detail(study, rival), outcome.calls)
         else:
             _logger.info(
                 "trial %d: the LLM gave no usable proposal (%s); %s proposes",
@@ -1257,6 +1253,15 @@ def _inside(revised: BaseDistribution, used: BaseDistribution) -> bool:
     ):
         return bool(used.low <= revised.low and revised.high <= used.high)
     return False
+
+
+def _rival_detail(study: Study, rival: int) -> str:
+    """Why a claimed configuration is taken: by a trial still to finish (another worker's,
+    or one queued) or by one that ran (the proposal repeats it)."""
+    state = next((t.state for t in study.get_trials(deepcopy=False) if t.number == rival), None)
+    if state in (TrialState.RUNNING, TrialState.WAITING):
+        return f"trial #{rival} (another worker) took the same configuration meanwhile"
+    return f"trial #{rival} already ran the same configuration"
 
 
 def _described(distribution: BaseDistribution) -> str:

@@ -326,3 +326,21 @@ def test_an_objective_that_suggests_the_declared_space_loses_nothing(small_space
         study.optimize(objective, n_trials=2)
     assert [t.params["x"] for t in study.trials] == [-3.5, 2.5]
     assert not any(_keys.LLM_DROPPED in t.user_attrs for t in study.trials)
+
+
+def test_a_repeat_of_a_finished_trial_is_not_blamed_on_another_worker() -> None:
+    # Single process, conditional define-by-run space: the proposal repeats a trial that
+    # ran; the reason said "(another worker) took the same configuration meanwhile".
+    sampler = AgentSampler(llm=RandomLLM(seed=0), seed=0)
+    study = optuna.create_study(sampler=sampler)
+
+    def conditional(trial: optuna.Trial) -> float:
+        if trial.suggest_categorical("kind", ["a", "b"]) == "a":
+            return trial.suggest_float("xa", 0, 1)
+        return trial.suggest_int("nb", 1, 10) / 10
+
+    study.optimize(conditional, n_trials=8)
+    reasons = [str(t.user_attrs.get(_keys.FALLBACK_REASON, "")) for t in study.trials]
+    duplicates = [r for r in reasons if r.startswith("duplicate")]
+    assert duplicates
+    assert all("already ran the same configuration" in r for r in duplicates)
