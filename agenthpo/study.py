@@ -84,6 +84,12 @@ def create_study(
 
     Returns:
         An ordinary :class:`optuna.Study`: call ``optimize`` or ``ask``/``tell`` on it.
+
+    Raises:
+        ValueError: An impossible combination (a CMA-ES strategy with several objectives,
+            metric names that do not match the directions) or a loaded study whose trials
+            hold a parameter of another type, log setting or choices than ``space``.
+        TypeError: An argument of the wrong kind (``llm``, ``space``, ``policy``, ...).
     """
     if space is not None and not isinstance(space, Space):
         if not isinstance(space, Mapping):
@@ -131,6 +137,18 @@ def create_study(
         directions=goals,
         load_if_exists=load_if_exists,
     )
+    if space is not None and load_if_exists:
+        stored: dict[str, Any] = {}
+        for trial in study.get_trials(deepcopy=False):
+            for name, dist in trial.distributions.items():
+                stored.setdefault(name, dist)
+        conflicts = space.conflicts_with(stored)
+        if conflicts:
+            # Optuna refuses such a trial only when it stores the parameter, mid-run.
+            raise ValueError(
+                f"study {study.study_name!r} holds trials whose parameters do not fit the"
+                f" space ({'; '.join(conflicts)}); Optuna cannot mix them in one study"
+            )
     if study.metric_names is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

@@ -6,6 +6,7 @@ import json
 import pickle
 import re
 import warnings
+from pathlib import Path
 
 import optuna
 import pytest
@@ -344,3 +345,30 @@ def test_a_repeat_of_a_finished_trial_is_not_blamed_on_another_worker() -> None:
     duplicates = [r for r in reasons if r.startswith("duplicate")]
     assert duplicates
     assert all("already ran the same configuration" in r for r in duplicates)
+
+
+def test_create_study_refuses_a_loaded_study_whose_parameters_changed_type(tmp_path: Path) -> None:
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    first = agenthpo.create_study(
+        space={"x": {"type": "float", "low": 0, "high": 1}},
+        strategy="random",
+        storage=storage,
+        study_name="s",
+    )
+    first.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    with pytest.raises(ValueError, match="x: stored as float"):
+        agenthpo.create_study(
+            space={"x": {"type": "int", "low": 0, "high": 10}},
+            strategy="random",
+            storage=storage,
+            study_name="s",
+            load_if_exists=True,
+        )
+    wider = agenthpo.create_study(  # a range may change freely
+        space={"x": {"type": "float", "low": 0, "high": 5}},
+        strategy="random",
+        storage=storage,
+        study_name="s",
+        load_if_exists=True,
+    )
+    assert len(wider.trials) == 2
