@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from agenthpo.errors import LLMConfigError, LLMError
 from agenthpo.llm._base import LLMResponse, Message, Usage
-from agenthpo.llm._mask import mask, mask_response
+from agenthpo.llm._mask import guard_logs, mask_response, redact_text, redact_url, url_secrets
 
 if TYPE_CHECKING:
     import anthropic
@@ -53,7 +53,9 @@ class AnthropicClient:
         api_key: The key; ``None`` lets the SDK find one (``ANTHROPIC_API_KEY``, ...). It is
             kept out of :attr:`name`, ``repr`` and every error message.
         base_url: The API root (without ``/v1``); ``None`` means Anthropic's (or
-            ``ANTHROPIC_BASE_URL``).
+            ``ANTHROPIC_BASE_URL``). A password in its userinfo and its query's values are
+            shown as ``***`` in ``repr``, errors and logs
+            (:func:`~agenthpo.llm._mask.redact_url`).
         timeout: Seconds for one HTTP request.
         max_retries: Retries of transient errors, with exponential backoff (by the SDK).
 
@@ -83,6 +85,7 @@ class AnthropicClient:
         self.timeout = timeout
         self.max_retries = max_retries
         self._api_key = api_key
+        self._url_secrets = url_secrets(base_url)
         self._client: anthropic.Anthropic | None = None
         self._takes_temperature: bool | None = None
 
@@ -92,7 +95,8 @@ class AnthropicClient:
         return f"anthropic:{self.model}"
 
     def __repr__(self) -> str:
-        return f"AnthropicClient(model={self.model!r}, base_url={self.base_url!r})"
+        base_url = None if self.base_url is None else redact_url(self.base_url)
+        return f"AnthropicClient(model={self.model!r}, base_url={base_url!r})"
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -112,6 +116,9 @@ class AnthropicClient:
             self._takes_temperature = (
                 "temperature" in inspect.signature(self._client.messages.create).parameters
             )
+            secrets = [s for s in self._secrets() if s]
+            if secrets:
+                guard_logs(secrets)  # the HTTP client logs every request's URL
         return self._client
 
     @property
@@ -202,24 +209,28 @@ class AnthropicClient:
                 " ANTHROPIC_API_KEY"
             ) from None
         except anthropic.NotFoundError as exc:
-            raise LLMConfigError(
+            config_error = LLMConfigError(
                 f"{self.name}: the API does not know model {self.model!r} or path (HTTP 404 at"
                 f" {self._where()}); check the model name and base URL"
-            ) from exc
+            )
+            raise self._detached(config_error, exc) from None
         except anthropic.APIStatusError as exc:
-            raise LLMError(
+            error = LLMError(
                 f"{self.name}: HTTP {exc.status_code}{_kind(exc)} from {self._where()}:"
                 f" {self._short(exc)}"
-            ) from exc
+            )
+            raise self._detached(error, exc) from None
         except anthropic.APITimeoutError as exc:
-            raise LLMError(
+            error = LLMError(
                 f"{self.name}: no answer from {self._where()} within {self.timeout:g} s"
-            ) from exc
+            )
+            raise self._detached(error, exc) from None
         except anthropic.APIConnectionError as exc:
-            raise LLMError(
+            error = LLMError(
                 f"{self.name}: cannot reach {self._where()} ({self._short(exc)}); is the"
                 " network up and the base URL right?"
-            ) from exc
+            )
+            raise self._detached(error, exc) from None
         except credentials_error as exc:
             # SDK 2.x found no key and no usable credentials profile.
             raise LLMConfigError(
@@ -255,17 +266,26 @@ class AnthropicClient:
         return mask_response(response, self._secrets())
 
     def _secrets(self) -> list[str | None]:
-        """The key given, and the one the SDK found in the environment."""
+        """The key given, the one the SDK found in the environment, and the base URL's."""
         found = getattr(self._client, "api_key", None)
-        return [self._api_key, found if isinstance(found, str) else None]
+        return [self._api_key, found if isinstance(found, str) else None, *self._url_secrets]
 
     def _where(self) -> str:
-        return self.base_url or "the Anthropic API"
+        """The endpoint for messages, its secrets masked."""
+        return redact_url(self.base_url) if self.base_url else "the Anthropic API"
 
     def _short(self, exc: Exception, limit: int = 200) -> str:
-        """One line of an SDK error, with the API key masked should the server echo it."""
-        text = mask(" ".join(str(exc).split()), self._secrets())
+        """One line of an SDK error, with URLs redacted and the keys and the URL's secrets
+        masked should the server echo them."""
+        text = redact_text(" ".join(str(exc).split()), self._secrets())
         return text if len(text) <= limit else text[: limit - 3] + "..."
+
+    def _detached(self, error: LLMError, cause: Exception) -> LLMError:
+        """``error``, to be raised without ``cause`` chained: an SDK error's text may hold
+        what a server echoed (a key, the Basic credentials made of the URL's userinfo), which
+        a printed traceback would show. The cause is logged at DEBUG (redacted)."""
+        _logger.debug("%s: %s", self.name, error, exc_info=cause)
+        return error
 
 
 def _import_sdk() -> ModuleType:

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import logging
 import time
+import urllib.parse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from agenthpo.errors import LLMConfigError, LLMError
 from agenthpo.llm._base import LLMResponse, Message, Usage
-from agenthpo.llm._mask import mask, mask_response
+from agenthpo.llm._mask import guard_logs, mask_response, redact_text, redact_url, url_secrets
 
 if TYPE_CHECKING:
     import openai
@@ -50,7 +51,10 @@ class OpenAICompatibleClient:
     Args:
         model: The model name the endpoint expects (``gpt-4o-mini``, ``qwen2.5:7b``, ...).
         base_url: The API root, e.g. ``http://127.0.0.1:11434/v1``; ``None`` means OpenAI's
-            (or ``OPENAI_BASE_URL``).
+            (or ``OPENAI_BASE_URL``). A password in its userinfo and the values of its
+            query (``?api-key=...``) are sent as given (the query with every request) but
+            shown as ``***`` in ``repr``, errors and logs
+            (:func:`~agenthpo.llm._mask.redact_url`).
         api_key: The key; ``None`` sends a placeholder, which local servers accept. It is
             kept out of :attr:`name`, ``repr`` and every error message, and masked in every
             answer should the endpoint echo it.
@@ -90,6 +94,7 @@ class OpenAICompatibleClient:
         self.max_retries = max_retries
         self.label = label
         self._api_key = api_key
+        self._url_secrets = url_secrets(base_url)
         self._mode: str | None = None if structured_output == "auto" else structured_output
         self._client: openai.OpenAI | None = None
 
@@ -105,8 +110,9 @@ class OpenAICompatibleClient:
 
     def __repr__(self) -> str:
         return (
-            f"OpenAICompatibleClient(model={self.model!r}, base_url={self.base_url!r}, "
-            f"structured_output={self.structured_output!r})"
+            f"OpenAICompatibleClient(model={self.model!r},"
+            f" base_url={None if self.base_url is None else redact_url(self.base_url)!r},"
+            f" structured_output={self.structured_output!r})"
         )
 
     def __getstate__(self) -> dict[str, Any]:
@@ -118,11 +124,16 @@ class OpenAICompatibleClient:
         import openai  # imported on first use: it takes about a second
 
         if self._client is None:
+            secrets = [s for s in self._secrets() if s]
+            if secrets:
+                guard_logs(secrets)  # the HTTP client logs every request's URL
+            base_url, query = _split_query(self.base_url)
             self._client = openai.OpenAI(
-                base_url=self.base_url,
+                base_url=base_url,
                 api_key=self._api_key or "not-needed",
                 timeout=self.timeout,
                 max_retries=self.max_retries,
+                default_query=query,
             )
         return self._client
 
@@ -145,12 +156,14 @@ class OpenAICompatibleClient:
                 " check the key in the environment variable for this provider"
             ) from None
         except openai.APITimeoutError as exc:
-            raise LLMError(f"{self.name}: no answer from {self._where()} in time") from exc
+            error = LLMError(f"{self.name}: no answer from {self._where()} in time")
+            raise self._detached(error, exc) from None
         except openai.APIConnectionError as exc:
-            raise LLMError(
+            error = LLMError(
                 f"{self.name}: cannot reach {self._where()} ({self._short(exc)}); is the server"
                 " running and the URL right?"
-            ) from exc
+            )
+            raise self._detached(error, exc) from None
         except openai.OpenAIError:
             pass  # it answered; a server without a model list can still complete
         return time.perf_counter() - start
@@ -196,7 +209,8 @@ class OpenAICompatibleClient:
             _logger.info("%s: structured output mode %s", self.name, mode)
             return response
         raise LLMError(  # pragma: no cover - mode "none" never raises _ModeRejected
-            f"{self.name}: every structured output mode was rejected ({last_error})"
+            f"{self.name}: every structured output mode was rejected"
+            f" ({self._short(last_error) if last_error else 'no answer'})"
         )
 
     def _call(
@@ -242,25 +256,29 @@ class OpenAICompatibleClient:
                 " check the key in the environment variable for this provider"
             ) from None
         except openai.NotFoundError as exc:
-            raise LLMConfigError(
+            config_error = LLMConfigError(
                 f"{self.name}: the endpoint does not know model {self.model!r} or path"
                 f" (HTTP 404 at {self._where()}); check the model name and base URL"
-            ) from exc
+            )
+            raise self._detached(config_error, exc) from None
         except openai.APIStatusError as exc:
             if probing and _says_mode_unsupported(exc):
                 raise _ModeRejected(exc) from exc
-            raise LLMError(
+            error = LLMError(
                 f"{self.name}: HTTP {exc.status_code} from {self._where()}: {self._short(exc)}"
-            ) from exc
+            )
+            raise self._detached(error, exc) from None
         except openai.APITimeoutError as exc:
-            raise LLMError(
+            error = LLMError(
                 f"{self.name}: no answer from {self._where()} within {self.timeout:g} s"
-            ) from exc
+            )
+            raise self._detached(error, exc) from None
         except openai.APIConnectionError as exc:
-            raise LLMError(
+            error = LLMError(
                 f"{self.name}: cannot reach {self._where()} ({self._short(exc)}); is the server"
                 " running and the URL right?"
-            ) from exc
+            )
+            raise self._detached(error, exc) from None
         except Exception as exc:
             # A malformed, truncated or absurdly nested response body (the SDK's JSON decoding
             # raises RecursionError on "[" * 5000), or an SDK-side validation failure.
@@ -281,7 +299,7 @@ class OpenAICompatibleClient:
             extra={"finish_reason": finish},
         )
         # The key never leaves this client, even when the endpoint echoes it in an answer.
-        return mask_response(response, [self._api_key])
+        return mask_response(response, self._secrets())
 
     def _read(self, completion: Any) -> tuple[str, str, str | None, Usage]:
         """The text, model, finish reason and usage of a completion, checked field by field.
@@ -325,13 +343,42 @@ class OpenAICompatibleClient:
             usage = Usage(prompt_tokens=counts[0], completion_tokens=counts[1])
         return content, model, finish if isinstance(finish, str) else None, usage
 
+    def _secrets(self) -> list[str | None]:
+        """The key and the secrets of the base URL, which nothing this client says holds."""
+        return [self._api_key, *self._url_secrets]
+
     def _where(self) -> str:
-        return self.base_url or "the OpenAI API"
+        """The endpoint for messages, its secrets masked."""
+        return redact_url(self.base_url) if self.base_url else "the OpenAI API"
 
     def _short(self, exc: Exception, limit: int = 200) -> str:
-        """One line of an SDK error, with the API key masked should the server echo it."""
-        text = mask(" ".join(str(exc).split()), [self._api_key])
+        """One line of an SDK error, with URLs redacted and the key and the URL's secrets
+        masked should the server echo them."""
+        text = redact_text(" ".join(str(exc).split()), self._secrets())
         return text if len(text) <= limit else text[: limit - 3] + "..."
+
+    def _detached(self, error: LLMError, cause: Exception) -> LLMError:
+        """``error``, to be raised without ``cause`` chained: an SDK error's text may hold
+        what a server echoed (a key, the Basic credentials made of the URL's userinfo), which
+        a printed traceback would show. The cause is logged at DEBUG (redacted)."""
+        _logger.debug("%s: %s", self.name, error, exc_info=cause)
+        return error
+
+
+def _split_query(url: str | None) -> tuple[str | None, dict[str, str] | None]:
+    """The base URL without its query, and the query as parameters for every request.
+
+    The SDK appends each request's path to the base URL's text, so a query left in it would
+    end up before the path (``/v1?api-key=K/chat/completions``).
+
+    Example:
+        >>> _split_query("http://127.0.0.1:8000/v1?api-key=K")
+        ('http://127.0.0.1:8000/v1', {'api-key': 'K'})
+    """
+    if url is None or "?" not in url:
+        return url, None
+    base, _, query = url.partition("?")
+    return base, dict(urllib.parse.parse_qsl(query, keep_blank_values=True)) or None
 
 
 _MODE_WORDS = (

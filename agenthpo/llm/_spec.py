@@ -60,6 +60,7 @@ from agenthpo.llm._anthropic import AnthropicClient
 from agenthpo.llm._base import LLMClient
 from agenthpo.llm._llamacpp import LocalLlamaClient
 from agenthpo.llm._local import LocalClient
+from agenthpo.llm._mask import redact_url, redact_urls
 from agenthpo.llm._openai import STRUCTURED_MODES, OpenAICompatibleClient, StructuredMode
 from agenthpo.llm._scripted import RandomLLM
 
@@ -123,6 +124,7 @@ def parse_llm_spec(
             f" (got {settings.structured_output!r})"
         )
     spec = spec.strip()
+    shown = redact_urls(spec)  # a URL's password and query stay out of every message
     kind, _, rest = spec.partition(":")
     kind = kind.lower()
     if kind == "local":
@@ -133,7 +135,7 @@ def parse_llm_spec(
         try:
             seed = int(rest) if rest else 0
         except ValueError:
-            raise LLMConfigError(f"--llm {spec!r}: write random or random:SEED") from None
+            raise LLMConfigError(f"--llm {shown!r}: write random or random:SEED") from None
         return RandomLLM(seed=seed)
 
     def client(model: str, base_url: str | None, key: str | None, label: str) -> LLMClient:
@@ -151,7 +153,7 @@ def parse_llm_spec(
         preset = _PRESETS[kind]
         model = rest or (DEFAULT_OPENAI_MODEL if kind == "openai" else "")
         if not model:
-            raise LLMConfigError(f"--llm {spec!r} names no model; write {kind}:MODEL")
+            raise LLMConfigError(f"--llm {shown!r} names no model; write {kind}:MODEL")
         key = env.get(preset.key_env) if preset.key_env else None
         if preset.key_required and not key:
             raise LLMConfigError(
@@ -188,14 +190,15 @@ def parse_llm_spec(
         url, sep, model = rest.rpartition("#")
         if not sep or not url or not model:
             raise LLMConfigError(
-                f"--llm {spec!r}: write openai-compatible:URL#MODEL,"
+                f"--llm {shown!r}: write openai-compatible:URL#MODEL,"
                 " e.g. openai-compatible:http://127.0.0.1:8000/v1#my-model"
             )
         if not url.startswith(("http://", "https://")):
-            raise LLMConfigError(f"--llm {spec!r}: the URL must start with http:// or https://")
+            shown = f"{kind}:{redact_url(url)}#{model}"  # no scheme, so no URL to redact_urls
+            raise LLMConfigError(f"--llm {shown!r}: the URL must start with http:// or https://")
         key = env.get("AGENTHPO_LLM_API_KEY") or None
         return client(model, url, key, "openai-compatible")
-    raise LLMConfigError(f"unknown LLM spec {spec!r}; {SPEC_HELP}")
+    raise LLMConfigError(f"unknown LLM spec {shown!r}; {SPEC_HELP}")
 
 
 def _ollama_model(host: str, timeout: float = 0.3) -> str | None:
@@ -266,6 +269,6 @@ def resolve_llm(
     model = _ollama_model(host)
     if model:
         client = parse_llm_spec(f"ollama:{model}", settings=settings, environ=env)
-        return client, f"LLM: {client.name} (an Ollama server answers at {host})"
+        return client, f"LLM: {client.name} (an Ollama server answers at {redact_url(host)})"
     client = LocalClient()
     return client, f"LLM: {client.name}; {EMBEDDED_NOTE}"
