@@ -1022,6 +1022,16 @@ class AgentSampler(BaseSampler):
                 proposal.config, user_attrs=recorder.batch_candidate(proposal), skip_if_exists=True
             )
 
+    def shutdown(self) -> None:
+        """Abandons the proposal being prepared ahead (:meth:`prefetch`), without waiting:
+        for the end of a run. A proposal already prepared stays for its trial.
+
+        Example:
+            >>> from agenthpo.llm import RandomLLM
+            >>> AgentSampler(llm=RandomLLM()).shutdown()  # nothing in flight: a no-op
+        """
+        self._proposer.shutdown()
+
     def prefetch(self, study: Study, number: int) -> bool:
         """Starts preparing the LLM's proposal for trial ``number`` in the background.
 

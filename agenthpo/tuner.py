@@ -748,6 +748,7 @@ class Tuner:
         sampler = self.sampler()
         if isinstance(sampler, AgentSampler):
             summary.llm_failure = sampler.llm_failure
+            sampler.shutdown()  # a proposal prepared for a trial this run will not start
         return summary
 
     def _time_left(self, started: float) -> float | None:
@@ -1197,8 +1198,8 @@ class Tuner:
         if (
             self.prefetch
             and isinstance(sampler, AgentSampler)
-            and spent.counted + spent.active < self.n_trials
-        ):
+            and spent.counted + spent.active < self.search_budget(study, spent.active)
+        ):  # another search trial follows (re-evaluation runs ask no LLM)
             sampler.prefetch(study, trial.number + 1)
         left = self._time_left(started)
         timeout = self.task.timeout

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
 
+import optuna
 import pytest
 
 from agenthpo.agent.creator import (
     Creator,
     NearCopy,
+    Proposal,
     ProposalFailed,
     describe_change,
     find_duplicate,
@@ -17,8 +28,10 @@ from agenthpo.agent.creator import (
     parse_answer,
 )
 from agenthpo.agent.prompts import TaskContext, answer_schema
+from agenthpo.agent.proposer import Proposer
 from agenthpo.errors import LLMError
-from agenthpo.llm import ScriptedLLM
+from agenthpo.llm import LLMResponse, Message, ScriptedLLM
+from agenthpo.policy import LLMPolicy
 from agenthpo.space import Space
 from tests.conftest import answer
 
@@ -247,3 +260,121 @@ def test_near_copies_to_the_end_fail_as_duplicates() -> None:
     assert info.value.kind == "duplicate"
     assert info.value.near_copy is not None
     assert info.value.near_copy.of == 10
+
+
+# The proposer's prefetch (agenthpo.agent.proposer): a proposal prepared while a trial runs is
+# speculative, so neither the end of a run nor the process waits for it.
+
+_PREFETCH_CHILD = textwrap.dedent(
+    """
+    import sys
+    import optuna
+    from agenthpo.agent.proposer import Proposer
+    from agenthpo.llm import OpenAICompatibleClient
+    from agenthpo.policy import LLMPolicy
+    from agenthpo.space import Space
+
+    llm = OpenAICompatibleClient(model="m", base_url=sys.argv[1], timeout=30, max_retries=0)
+    study = optuna.create_study()
+    space = Space.from_dict({"x": {"type": "float", "low": 0.0, "high": 1.0}})
+    proposer = Proposer(context=None, hidden_metrics=())
+    proposer.prefetch(study, 0, space, LLMPolicy(), llm=llm, seed=0)
+    sys.stdin.readline()  # the test says when the request is in flight
+    if sys.argv[2] == "shutdown":
+        proposer.shutdown()
+    print("work done", flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("end", ["exit", "shutdown"])
+def test_a_prefetch_in_flight_never_holds_the_process_up(end: str) -> None:
+    # The endpoint takes the request and never answers; the client would wait 30 s for it.
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(4)
+        server.settimeout(30)
+        url = f"http://127.0.0.1:{server.getsockname()[1]}/v1"
+        child = subprocess.Popen(
+            [sys.executable, "-c", _PREFETCH_CHILD, url, end],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert child.stdin is not None
+        assert child.stdout is not None
+        try:
+            conn, _ = server.accept()
+            with conn:
+                conn.recv(1)  # the prefetched request is in flight
+                child.stdin.write("go\n")
+                child.stdin.flush()
+                assert child.stdout.readline().strip() == "work done"
+                done = time.monotonic()
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    child.wait(timeout=25)
+                elapsed = time.monotonic() - done
+        finally:
+            if child.poll() is None:
+                child.kill()
+            _, stderr = child.communicate()
+    assert elapsed < 10, f"the process outlived its work by {elapsed:.1f} s"
+    assert child.returncode == 0, stderr
+
+
+class _BlockingLLM:
+    """Answers well; its first call waits until released (a slow endpoint)."""
+
+    name = "blocking:m"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.calls = 0
+
+    def complete(self, messages: Sequence[Message], **kwargs: Any) -> LLMResponse:
+        self.calls += 1
+        if self.calls == 1:
+            self.release.wait(30)
+        return LLMResponse(text=answer({"x": 0.5}), model="m", provider="p")
+
+
+def test_shutdown_abandons_a_prefetch_in_flight_without_waiting() -> None:
+    space = Space.from_dict({"x": {"type": "float", "low": 0.0, "high": 1.0}})
+    study = optuna.create_study()
+    llm = _BlockingLLM()
+    proposer = Proposer(context=None, hidden_metrics=())
+    policy = LLMPolicy()
+    try:
+        proposer.prefetch(study, 0, space, policy, llm=llm, seed=0)
+        start = time.monotonic()
+        proposer.shutdown()
+        assert time.monotonic() - start < 1.0
+        # A later run asks afresh instead of waiting for the abandoned call.
+        outcome, prepared = proposer.ask_or_take(
+            study, 0, space, policy, llm=llm, seed=0, extra_note=None
+        )
+        assert not prepared
+        assert isinstance(outcome, Proposal)
+        assert outcome.config == {"x": 0.5}
+        assert llm.calls == 2
+    finally:
+        llm.release.set()
+
+
+@pytest.mark.parametrize("in_process", [False, True])
+def test_a_model_computing_in_this_process_is_waited_for_at_exit(in_process: bool) -> None:
+    # A daemon thread cut off at exit inside PyTorch or llama.cpp meets torn-down native
+    # state; a remote call is only a socket, and may hang, so its thread is a daemon.
+    space = Space.from_dict({"x": {"type": "float", "low": 0.0, "high": 1.0}})
+    llm = _BlockingLLM()
+    llm.in_process = in_process  # type: ignore[attr-defined]
+    proposer = Proposer(context=None, hidden_metrics=())
+    proposer.prefetch(optuna.create_study(), 0, space, LLMPolicy(), llm=llm, seed=0)
+    try:
+        (thread,) = [t for t in threading.enumerate() if t.name == "agenthpo-llm-prefetch"]
+        assert thread.daemon is not in_process
+    finally:
+        llm.release.set()
+        proposer.shutdown()
+    thread.join(10)

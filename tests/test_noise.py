@@ -267,3 +267,25 @@ def test_held_out_fold_scores_never_reach_the_llm() -> None:
     assert "trial #2 re-run with 2 seeds" in note
     assert "#4" not in note
     assert "3.5" not in note
+
+
+def test_the_last_search_trial_prepares_no_proposal_for_the_re_runs_share(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The budget's re-evaluation share asks no LLM: a proposal prepared for a trial beyond
+    # the search budget is never used (and held the process up on a slow endpoint).
+    from agenthpo.sampler import AgentSampler
+
+    asked_for: list[int] = []
+    real = AgentSampler.prefetch
+
+    def spy(self: AgentSampler, study: optuna.Study, number: int) -> bool:
+        asked_for.append(number)
+        return real(self, study, number)
+
+    monkeypatch.setattr(AgentSampler, "prefetch", spy)
+    task = _task(tmp_path, strategy="agent", llm="random:0")
+    summary = Tuner(task, storage=f"sqlite:///{tmp_path / 'n.db'}", seed=0).run()
+    assert summary.n_reevaluations > 0
+    assert asked_for
+    assert max(asked_for) < summary.n_total

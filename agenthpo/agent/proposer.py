@@ -11,10 +11,11 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import optuna
 from optuna.study import Study
@@ -42,6 +43,8 @@ __all__ = ["Proposer"]
 
 _logger = logging.getLogger("agenthpo")
 
+_T = TypeVar("_T")
+
 
 @dataclass(frozen=True)
 class _Prefetched:
@@ -66,7 +69,6 @@ class Proposer:
     ) -> None:
         self._context = context
         self._hidden_metrics = tuple(hidden_metrics)
-        self._pool: ThreadPoolExecutor | None = None
         self._prefetched: _Prefetched | None = None
         self._carried: list[CallRecord] = []
         self._batches: dict[int, list[Proposal]] = {}
@@ -74,8 +76,7 @@ class Proposer:
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        state["_pool"] = None  # threads and pending work stay with the original
-        state["_prefetched"] = None
+        state["_prefetched"] = None  # threads and pending work stay with the original
         state["_carried"] = []
         state["_batches"] = {}
         state["_candidates"] = {}
@@ -271,14 +272,41 @@ class Proposer:
         llm: LLMClient,
         seed: int | None,
     ) -> None:
-        """Starts preparing the proposal for trial ``number`` in a background thread."""
+        """Starts preparing the proposal for trial ``number`` in a background thread.
+
+        The thread is a daemon: the work is speculative, so it never keeps the process alive
+        once the run is over (:meth:`shutdown`). One is prepared at a time: a new prefetch
+        first waits for the previous one.
+        """
         trials = study.get_trials(deepcopy=False)
         self._discard_prefetched()
         running = tuple(t.number for t in trials if t.state == TrialState.RUNNING)
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="agenthpo-llm")
-        future = self._pool.submit(self.ask, study, number, space, policy, llm=llm, seed=seed)
+        future = _in_background(
+            lambda: self.ask(study, number, space, policy, llm=llm, seed=seed),
+            # A model computing in this process (PyTorch, llama.cpp) must not be cut off by
+            # the interpreter's exit mid-call (native code then meets torn-down state);
+            # its call is bounded, so the exit waits for it. A remote call may hang.
+            daemon=not getattr(llm, "in_process", False),
+        )
         self._prefetched = _Prefetched(number=number, future=future, watched=running)
+
+    def shutdown(self) -> None:
+        """Ends the speculative work of a run that is over, without waiting for it.
+
+        A proposal still being asked is abandoned: its daemon thread finishes (or dies with
+        the process) on its own, and its answer is dropped with the tokens its calls spent.
+        A proposal already prepared stays for the trial it was asked for, should another run
+        in this process start it (it is checked then, as always). For the end of a run.
+        """
+        pending = self._prefetched
+        if pending is None or pending.future.done():
+            return
+        self._prefetched = None
+        pending.future.cancel()  # stops it only if its thread has not started it yet
+        _logger.debug(
+            "the run is over: the proposal being prepared for trial %d is abandoned",
+            pending.number,
+        )
 
     def _discard_prefetched(self) -> list[CallRecord]:
         pending, self._prefetched = self._prefetched, None
@@ -357,6 +385,29 @@ class Proposer:
             if isinstance(claimed, dict) and claimed:
                 others.append((t.number, claimed))
         return find_duplicate(config, others, space, tolerance=tolerance)
+
+
+def _in_background(call: Callable[[], _T], *, daemon: bool) -> Future[_T]:
+    """Runs ``call`` in a new thread; the future of its result.
+
+    Not a :class:`~concurrent.futures.ThreadPoolExecutor`: the interpreter joins its
+    threads at exit, so a call to a slow endpoint would hold the process up after the run;
+    a ``daemon`` thread does not.
+    """
+    future: Future[_T] = Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            result = call()
+        except BaseException as exc:  # handed to whoever reads the future
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+
+    threading.Thread(target=run, name="agenthpo-llm-prefetch", daemon=daemon).start()
+    return future
 
 
 @dataclass(frozen=True)
