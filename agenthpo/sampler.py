@@ -37,6 +37,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import random
@@ -988,6 +989,10 @@ class AgentSampler(BaseSampler):
                 trial,
                 {_keys.ERROR: f"llm required: {failed.detail}", _keys.NOT_COUNTED: "llm"},
             )
+            # Inside study.optimize, stop it even when its catch= covers this error (Optuna
+            # would fail the trial and go on); outside it, Optuna refuses to stop: nothing to do.
+            with contextlib.suppress(RuntimeError):
+                study.stop()
             raise LLMRequiredError(f"{message} (require_llm is on, so the run stops)")
         if self.llm_failure is None:
             self.llm_failure = failed.detail

@@ -362,19 +362,29 @@ def test_shutdown_abandons_a_prefetch_in_flight_without_waiting() -> None:
         llm.release.set()
 
 
-@pytest.mark.parametrize("in_process", [False, True])
-def test_a_model_computing_in_this_process_is_waited_for_at_exit(in_process: bool) -> None:
+@pytest.mark.parametrize("remote", [False, True])
+def test_only_a_request_to_a_server_is_left_behind_at_exit(remote: bool) -> None:
     # A daemon thread cut off at exit inside PyTorch or llama.cpp meets torn-down native
-    # state; a remote call is only a socket, and may hang, so its thread is a daemon.
+    # state; a remote call is only a socket, and may hang, so its thread is a daemon. A
+    # client that does not say it is remote (a wrapper, an in-process model) is waited for.
     space = Space.from_dict({"x": {"type": "float", "low": 0.0, "high": 1.0}})
     llm = _BlockingLLM()
-    llm.in_process = in_process  # type: ignore[attr-defined]
+    if remote:
+        llm.remote = True  # type: ignore[attr-defined]
     proposer = Proposer(context=None, hidden_metrics=())
     proposer.prefetch(optuna.create_study(), 0, space, LLMPolicy(), llm=llm, seed=0)
     try:
         (thread,) = [t for t in threading.enumerate() if t.name == "agenthpo-llm-prefetch"]
-        assert thread.daemon is not in_process
+        assert thread.daemon is remote
     finally:
         llm.release.set()
         proposer.shutdown()
     thread.join(10)
+
+
+def test_the_providers_say_which_calls_are_requests_to_a_server() -> None:
+    from agenthpo.llm import AnthropicClient, LocalClient, OpenAICompatibleClient
+
+    assert OpenAICompatibleClient.remote is True
+    assert AnthropicClient.remote is True
+    assert not hasattr(LocalClient, "remote")

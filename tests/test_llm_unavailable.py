@@ -213,3 +213,18 @@ def test_require_llm_in_the_task_file_is_the_same(tmp_path: Path) -> None:
     run = _cli("run", str(task_file), "--llm", dead, "--no-report", cwd=tmp_path)
     assert run.returncode == 2
     assert "require_llm" in run.stderr
+
+
+def test_required_llm_stops_study_optimize_even_when_its_catch_covers_the_error(
+    tmp_path: Path,
+) -> None:
+    study = agenthpo.create_study(
+        space={"x": {"type": "float", "low": -5, "high": 5}},
+        llm=DeadLLM(check_fails=False),
+        strategy="agent",
+        policy=preset("agent", require_llm=True),
+        seed=0,
+    )
+    study.optimize(lambda t: (t.suggest_float("x", -5, 5) - 1) ** 2, n_trials=5, catch=(Exception,))
+    assert len(study.trials) == 1  # stopped after the first, not 5 failed trials
+    assert "llm required" in study.trials[0].user_attrs[_keys.ERROR]

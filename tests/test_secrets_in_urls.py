@@ -239,6 +239,8 @@ def test_anthropic_base_url_secrets_stay_out_of_errors_and_logs(
         f"openai-compatible:http://user:{PASSWORD}@127.0.0.1:9/v1",  # no model
         f"openai-compatible:user:{PASSWORD}@127.0.0.1:9/v1#m",  # no scheme
         f"openai-compatibl:http://user:{PASSWORD}@127.0.0.1:9/v1?api-key={QUERY_KEY}#m",
+        f"openai-compatible:user:{PASSWORD}@127.0.0.1:9/v1",  # no scheme, no model
+        f"opnai-compatible:user:{PASSWORD}@127.0.0.1:9/v1#m",  # no scheme, a mistyped kind
     ],
 )
 def test_spec_errors_never_show_the_url_secrets(spec: str) -> None:
@@ -272,3 +274,28 @@ def test_url_secrets_include_decoded_forms_and_the_basic_credentials() -> None:
     # Values of parameters not named like secrets are shown as *** in URLs, but not masked
     # in every text: a model's answer or a log line may well hold "json_schema".
     assert url_secrets("http://h/v1?format=json_schema&token=tok-12345678") == ["tok-12345678"]
+
+
+def test_a_query_key_in_an_anthropic_base_url_reaches_the_endpoint() -> None:
+    # The SDK appends the request's path to the base URL's text: a query left in it would
+    # sit before the path (/v1?api-key=K/v1/messages).
+    with EchoServer(500) as server:
+        url = f"http://127.0.0.1:{server.port}?api-key={QUERY_KEY}"
+        client = AnthropicClient(model="claude-x", api_key="k", base_url=url, max_retries=0)
+        with pytest.raises(LLMError):
+            client.complete([Message("user", "hi")])
+    assert server.paths
+    assert all(path == f"/v1/messages?api-key={QUERY_KEY}" for path in server.paths)
+
+
+def test_the_http_clients_module_loggers_are_guarded(caplog: pytest.LogCaptureFixture) -> None:
+    # A logger's filter sees only its own records: httpcore logs on httpcore.http11 etc.
+    from agenthpo.llm._mask import GUARDED_LOGGERS, guard_logs
+
+    guard_logs([PASSWORD])
+    caplog.set_level(logging.DEBUG)
+    for name in ("httpcore2.http11", "httpcore.connection", "httpx"):
+        assert name in GUARDED_LOGGERS
+        logging.getLogger(name).debug("send_request_headers %s", f"Basic {PASSWORD}")
+    assert len(caplog.records) == 3
+    assert not _leaks(_logged(caplog))

@@ -283,10 +283,11 @@ class Proposer:
         running = tuple(t.number for t in trials if t.state == TrialState.RUNNING)
         future = _in_background(
             lambda: self.ask(study, number, space, policy, llm=llm, seed=seed),
-            # A model computing in this process (PyTorch, llama.cpp) must not be cut off by
-            # the interpreter's exit mid-call (native code then meets torn-down state);
-            # its call is bounded, so the exit waits for it. A remote call may hang.
-            daemon=not getattr(llm, "in_process", False),
+            # Only a call that is a request to a server (it may hang) is left behind at
+            # exit; any other may compute in this process (PyTorch, llama.cpp, a wrapper of
+            # them), where a thread cut off by the interpreter's exit meets torn-down native
+            # state: the exit waits for it.
+            daemon=bool(getattr(llm, "remote", False)),
         )
         self._prefetched = _Prefetched(number=number, future=future, watched=running)
 

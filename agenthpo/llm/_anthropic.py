@@ -30,7 +30,14 @@ from typing import TYPE_CHECKING, Any
 
 from agenthpo.errors import LLMConfigError, LLMError
 from agenthpo.llm._base import LLMResponse, Message, Usage
-from agenthpo.llm._mask import guard_logs, mask_response, redact_text, redact_url, url_secrets
+from agenthpo.llm._mask import (
+    guard_logs,
+    mask_response,
+    redact_text,
+    redact_url,
+    split_query,
+    url_secrets,
+)
 
 if TYPE_CHECKING:
     import anthropic
@@ -68,6 +75,9 @@ class AnthropicClient:
         'anthropic:claude-haiku-4-5'
         >>> text = client.complete([Message("user", "hi")]).text  # doctest: +SKIP
     """
+
+    remote = True
+    """Its calls are requests to a server: one under way at exit is left behind."""
 
     def __init__(
         self,
@@ -107,11 +117,13 @@ class AnthropicClient:
     def _sdk(self) -> anthropic.Anthropic:
         if self._client is None:
             anthropic = _import_sdk()
+            base_url, query = split_query(self.base_url)
             self._client = anthropic.Anthropic(
                 api_key=self._api_key,
-                base_url=self.base_url,
+                base_url=base_url,
                 timeout=self.timeout,
                 max_retries=self.max_retries,
+                default_query=query,
             )
             self._takes_temperature = (
                 "temperature" in inspect.signature(self._client.messages.create).parameters

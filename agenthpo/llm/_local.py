@@ -313,8 +313,6 @@ class InProcessModel:
 
     prefix = "local"
     example = "--llm local:/models/qwen2.5-0.5b-instruct-q8_0.gguf"
-    in_process = True
-    """Its calls compute in this process: a call under way is waited for at exit."""
 
     def __init__(self, *, model_path: str | Path | None, n_ctx: int, n_threads: int | None) -> None:
         self.embedded = model_path is None

@@ -26,6 +26,7 @@ import dataclasses
 import logging
 import re
 import threading
+import urllib.parse
 from collections.abc import Iterable
 from urllib.parse import unquote
 
@@ -40,6 +41,7 @@ __all__ = [
     "redact_text",
     "redact_url",
     "redact_urls",
+    "split_query",
     "url_secrets",
 ]
 
@@ -53,16 +55,19 @@ GUARDED_LOGGERS = (
     "agenthpo",
     "httpx",
     "httpx2",
-    "httpcore",
-    "httpcore2",
+    *(
+        f"{package}.{part}"
+        for package in ("httpcore", "httpcore2")
+        for part in ("connection", "http11", "http2", "proxy", "socks")
+    ),
     "openai",
     "openai._base_client",
     "anthropic",
     "anthropic._base_client",
 )
-"""Loggers whose records may name a request URL: AgentHPO's own, the HTTP clients' and the
-SDKs'. (A logger's filter sees only the records logged on that very logger, so each is
-named.)"""
+"""Loggers whose records may name a request URL: AgentHPO's own, the HTTP clients' (httpcore
+logs on its modules' loggers) and the SDKs'. (A logger's filter sees only the records logged
+on that very logger, not its children's, so each is named.)"""
 
 _URL = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]+")
 _SECRET_NAME = re.compile(r"key|token|secret|pass|pwd|sig|auth|cred|session|code", re.I)
@@ -233,3 +238,19 @@ def guard_logs(secrets: Iterable[str]) -> None:
         for name in GUARDED_LOGGERS:
             logging.getLogger(name).addFilter(_FILTER)
         _installed = True
+
+
+def split_query(url: str | None) -> tuple[str | None, dict[str, str] | None]:
+    """The base URL without its query, and the query as parameters for every request.
+
+    The SDKs append each request's path to the base URL's text, so a query left in it would
+    end up before the path (``/v1?api-key=K/chat/completions``).
+
+    Example:
+        >>> split_query("http://127.0.0.1:8000/v1?api-key=K")
+        ('http://127.0.0.1:8000/v1', {'api-key': 'K'})
+    """
+    if url is None or "?" not in url:
+        return url, None
+    base, _, query = url.partition("?")
+    return base, dict(urllib.parse.parse_qsl(query, keep_blank_values=True)) or None

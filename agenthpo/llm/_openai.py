@@ -19,13 +19,19 @@ from __future__ import annotations
 
 import logging
 import time
-import urllib.parse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from agenthpo.errors import LLMConfigError, LLMError
 from agenthpo.llm._base import LLMResponse, Message, Usage
-from agenthpo.llm._mask import guard_logs, mask_response, redact_text, redact_url, url_secrets
+from agenthpo.llm._mask import (
+    guard_logs,
+    mask_response,
+    redact_text,
+    redact_url,
+    split_query,
+    url_secrets,
+)
 
 if TYPE_CHECKING:
     import openai
@@ -70,6 +76,9 @@ class OpenAICompatibleClient:
         >>> client.name
         'ollama:qwen2.5:7b'
     """
+
+    remote = True
+    """Its calls are requests to a server: one under way at exit is left behind."""
 
     def __init__(
         self,
@@ -127,7 +136,7 @@ class OpenAICompatibleClient:
             secrets = [s for s in self._secrets() if s]
             if secrets:
                 guard_logs(secrets)  # the HTTP client logs every request's URL
-            base_url, query = _split_query(self.base_url)
+            base_url, query = split_query(self.base_url)
             self._client = openai.OpenAI(
                 base_url=base_url,
                 api_key=self._api_key or "not-needed",
@@ -363,22 +372,6 @@ class OpenAICompatibleClient:
         a printed traceback would show. The cause is logged at DEBUG (redacted)."""
         _logger.debug("%s: %s", self.name, error, exc_info=cause)
         return error
-
-
-def _split_query(url: str | None) -> tuple[str | None, dict[str, str] | None]:
-    """The base URL without its query, and the query as parameters for every request.
-
-    The SDK appends each request's path to the base URL's text, so a query left in it would
-    end up before the path (``/v1?api-key=K/chat/completions``).
-
-    Example:
-        >>> _split_query("http://127.0.0.1:8000/v1?api-key=K")
-        ('http://127.0.0.1:8000/v1', {'api-key': 'K'})
-    """
-    if url is None or "?" not in url:
-        return url, None
-    base, _, query = url.partition("?")
-    return base, dict(urllib.parse.parse_qsl(query, keep_blank_values=True)) or None
 
 
 _MODE_WORDS = (

@@ -124,8 +124,8 @@ def parse_llm_spec(
             f" (got {settings.structured_output!r})"
         )
     spec = spec.strip()
-    shown = redact_urls(spec)  # a URL's password and query stay out of every message
     kind, _, rest = spec.partition(":")
+    shown = _shown(spec, kind, rest)  # a URL's password and query stay out of every message
     kind = kind.lower()
     if kind == "local":
         return LocalClient(model_path=rest or None)
@@ -194,7 +194,6 @@ def parse_llm_spec(
                 " e.g. openai-compatible:http://127.0.0.1:8000/v1#my-model"
             )
         if not url.startswith(("http://", "https://")):
-            shown = f"{kind}:{redact_url(url)}#{model}"  # no scheme, so no URL to redact_urls
             raise LLMConfigError(f"--llm {shown!r}: the URL must start with http:// or https://")
         key = env.get("AGENTHPO_LLM_API_KEY") or None
         return client(model, url, key, "openai-compatible")
@@ -272,3 +271,13 @@ def resolve_llm(
         return client, f"LLM: {client.name} (an Ollama server answers at {redact_url(host)})"
     client = LocalClient()
     return client, f"LLM: {client.name}; {EMBEDDED_NOTE}"
+
+
+def _shown(spec: str, kind: str, rest: str) -> str:
+    """``spec`` for a message: the secrets of its URL masked, with or without a scheme
+    (``openai-compatible:user:PASSWORD@host/v1`` is a mistake that still holds a secret)."""
+    if "://" in spec:
+        return redact_urls(spec)
+    if "@" in rest or "?" in rest:
+        return f"{kind}:{redact_url(rest)}"
+    return spec
