@@ -13,12 +13,13 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import sys
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -695,7 +696,7 @@ class Tuner:
         )
         summary.llm_note = self.llm_note
         started = time.monotonic()
-        with quiet_optuna():
+        with quiet_optuna(), self._prefetch_ends():
             while True:
                 recover_stale(study)
                 spent = budget(study)
@@ -748,8 +749,17 @@ class Tuner:
         sampler = self.sampler()
         if isinstance(sampler, AgentSampler):
             summary.llm_failure = sampler.llm_failure
-            sampler.shutdown()  # a proposal prepared for a trial this run will not start
         return summary
+
+    @contextlib.contextmanager
+    def _prefetch_ends(self) -> Iterator[None]:
+        """Abandons, when the run ends (an error or Ctrl-C included), a proposal being
+        prepared for a trial this run will not start."""
+        try:
+            yield
+        finally:
+            if isinstance(self._sampler, AgentSampler):
+                self._sampler.shutdown()
 
     def _time_left(self, started: float) -> float | None:
         if self.time_limit is None:

@@ -540,3 +540,24 @@ def test_a_trial_an_error_stops_before_its_run_is_failed_not_left_running(
     trials = _load(storage).trials
     assert trials[1].params == trial.params
     assert trials[1].state == TrialState.COMPLETE
+
+
+def test_a_run_ending_in_an_error_abandons_its_prefetch(
+    quadratic_task: Task, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agenthpo.sampler import AgentSampler
+
+    ended: list[int] = []
+    monkeypatch.setattr(AgentSampler, "shutdown", lambda self: ended.append(1))
+
+    def broken(event: TrialEvent) -> None:
+        if event.number == 1:
+            raise RuntimeError("listener bug")
+
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    tuner = Tuner(
+        quadratic_task, llm=RandomLLM(seed=0), storage=storage, n_trials=3, on_trial_end=[broken]
+    )
+    with pytest.raises(RuntimeError, match="listener bug"):
+        tuner.run()
+    assert ended == [1]
