@@ -18,11 +18,12 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import re
 from itertools import accumulate
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "loads", "nesting_depth"]
+__all__ = ["MAX_DEPTH", "dumps", "loads", "nesting_depth"]
 
 MAX_DEPTH = 64
 """How deep a JSON value from outside may nest (an answer or a report needs 3 or 4)."""
@@ -52,3 +53,25 @@ def loads(text: str, *, max_depth: int = MAX_DEPTH) -> Any:
         return json.loads(text)
     except RecursionError:
         raise ValueError(f"JSON nested deeper than {max_depth} levels") from None
+
+
+def dumps(value: Any, **options: Any) -> str:
+    """JSON text that every parser reads: non-finite floats (which :func:`json.dumps`
+    writes as the non-standard ``Infinity``, ``-Infinity`` and ``NaN``) become the strings
+    ``"inf"``, ``"-inf"`` and ``"nan"``, which Python's ``float()`` reads back.
+
+    Example:
+        >>> dumps({"value": float("-inf"), "x": [1.5, float("nan")]})
+        '{"value": "-inf", "x": [1.5, "nan"]}'
+    """
+    return json.dumps(_finite(value), allow_nan=False, **options)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value

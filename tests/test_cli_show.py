@@ -314,3 +314,72 @@ def test_a_study_without_llm_trials_says_so_in_one_line(runner: CliRunner, stora
     out = show(runner, url)
     assert out.splitlines()[-1] == "No trial of this study was proposed by an LLM."
     assert "What the LLM added" not in out
+
+
+ESCAPES = "\x1b]0;PWNED\x07\x1b[2J\x1b[31mRED\nsecond line"
+
+
+@pytest.fixture
+def hostile(tmp_path: Path) -> str:
+    """Terminal escapes and newlines in a parameter value, a name and proposed_by; an
+    infinite value; a formula-like text."""
+    url = f"sqlite:///{tmp_path / 'hostile.db'}"
+    study = optuna.create_study(study_name="hostile", storage=url)
+    study.add_trial(
+        create_trial(
+            state=TrialState.COMPLETE,
+            value=float("-inf"),
+            params={"opt": ESCAPES, "n\x1b[5mblink": "a"},
+            distributions={
+                "opt": CategoricalDistribution([ESCAPES, "b"]),
+                "n\x1b[5mblink": CategoricalDistribution(["a"]),
+            },
+            user_attrs={_keys.PROPOSED_BY: "llm\x1b[41m", _keys.RATIONALE: "=HYPERLINK(1)"},
+        )
+    )
+    return url
+
+
+@pytest.mark.parametrize("fmt", ["plain", "table"])
+def test_show_never_prints_stored_escape_sequences_or_newlines(
+    runner: CliRunner, hostile: str, fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(cli_show, "console", Console(width=1000))
+    out = show(runner, hostile, "--format", fmt)
+    assert "\x1b" not in out
+    assert "\x07" not in out
+    assert "RED second line" in out  # one line, the text kept
+    if fmt == "plain":  # the trial's whole record on one line
+        assert any("RED second line" in line and "=HYPERLINK" in line for line in out.splitlines())
+
+
+def test_show_and_best_write_json_every_parser_reads(runner: CliRunner, hostile: str) -> None:
+    text = show(runner, hostile, "--format", "json")
+    records = json.loads(text, parse_constant=lambda name: pytest.fail(f"non-JSON {name}"))
+    assert records[0]["values"] == {"value": "-inf"}
+    result = runner.invoke(app, ["best", "--storage", hostile, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    json.loads(result.stdout, parse_constant=lambda name: pytest.fail(f"non-JSON {name}"))
+
+
+def test_show_csv_keeps_a_spreadsheet_from_running_stored_text(
+    runner: CliRunner, hostile: str
+) -> None:
+    (row,) = csv.DictReader(io.StringIO(show(runner, hostile, "--format", "csv")))
+    assert row["rationale"] == "'=HYPERLINK(1)"
+    assert row["values.value"] == "-inf"  # a number stays a number
+
+
+def test_best_text_with_several_objectives_is_for_a_person(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'mo.db'}"
+    study = optuna.create_study(study_name="mo", storage=url, directions=["maximize", "minimize"])
+    study.set_metric_names(["acc", "seconds"])
+    study.optimize(lambda t: (t.suggest_float("x", 0, 1), t.params["x"] * 2), n_trials=3)
+    result = runner.invoke(app, ["best", "--storage", url, "--format", "text"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("Pareto front: ")
+    assert "acc " in result.stdout
+    assert "seconds " in result.stdout
+    assert "config: {" in result.stdout

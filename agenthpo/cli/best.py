@@ -12,7 +12,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import sys
 from enum import Enum
 from pathlib import Path
@@ -21,6 +20,8 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
+from agenthpo._jsonsafe import dumps
+from agenthpo._text import single_line
 from agenthpo.cli._common import (
     StorageOption,
     StudyOption,
@@ -67,25 +68,33 @@ def best_command(
     def go() -> None:
         s = open_study(task_file, storage=storage, study=study)
         if len(s.directions) > 1:
-            sys.stdout.write(json.dumps(pareto_records(s), indent=2) + "\n")
+            front = pareto_records(s)
+            if fmt is BestFormat.text:
+                console.print(Text(f"Pareto front: {len(front)} trial(s)"), soft_wrap=True)
+                for record in front:
+                    values = ", ".join(f"{m} {fmt_value(v)}" for m, v in record["values"].items())
+                    line = f"trial {record['trial']}: {values}; config: {dumps(record['config'])}"
+                    console.print(Text(single_line(line)), soft_wrap=True)
+                return
+            sys.stdout.write(dumps(front, indent=2) + "\n")
             return
         rec = recommendation(s)
         trial, metric, selection, note = rec.trial, rec.metric, rec.selection, rec.note
         if fmt is BestFormat.config:
-            sys.stdout.write(json.dumps(trial.params, indent=2) + "\n")
+            sys.stdout.write(dumps(trial.params, indent=2) + "\n")
             if selection is not None or note:
                 err_console.print(Text(selection_lines(selection, metric, note)[0]), soft_wrap=True)
             return
         if fmt is BestFormat.json:
-            sys.stdout.write(json.dumps(rec.record(), indent=2, default=str) + "\n")
+            sys.stdout.write(dumps(rec.record(), indent=2, default=str) + "\n")
             return
         lines = [
             f"{'Recommended' if selection is not None else 'Best'}: trial {trial.number},"
             f" {metric} {fmt_value(trial.value)}" + own_run(selection),
             *selection_lines(selection, metric, note),
-            f"config: {json.dumps(trial.params)}",
+            f"config: {dumps(trial.params)}",
         ]
         for line in lines:
-            console.print(Text(line), soft_wrap=True)
+            console.print(Text(single_line(line)), soft_wrap=True)
 
     guard(go)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import sys
 from enum import Enum
 from pathlib import Path
@@ -32,6 +31,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from agenthpo._jsonsafe import dumps
 from agenthpo._text import single_line
 from agenthpo.cli._common import (
     StorageOption,
@@ -89,12 +89,19 @@ def _csv_text(study: optuna.Study) -> str:
 
 
 def _csv_cell(value: Any) -> str:
-    """A cell: empty for None, floats in full (``repr``), everything else ``str``."""
+    """A cell: empty for None, floats in full (``repr``), everything else ``str``; text a
+    spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` first) starts with ``'``."""
     if value is None:
         return ""
     if isinstance(value, float):
         return repr(value)
-    return str(value)
+    text = str(value)
+    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not isinstance(value, int | bool):
+        try:
+            float(text)
+        except ValueError:
+            return "'" + text
+    return text
 
 
 def _title(study: optuna.Study) -> str:
@@ -103,17 +110,18 @@ def _title(study: optuna.Study) -> str:
     goals = " and ".join(
         f"{d.name.lower()} {m}" for d, m in zip(study.directions, metrics, strict=True)
     )
-    return f"{study.study_name} ({goals})"
+    return single_line(f"{study.study_name} ({goals})")
 
 
 def _cells(record: dict[str, Any]) -> list[str]:
-    """A record's cells before its notes: number, state, values, by, config."""
+    """A record's cells before its notes: number, state, values, by, config; each one
+    printable line (stored text may hold escape sequences or newlines)."""
     return [
         str(record["number"]),
-        record["state"],
+        single_line(record["state"]),
         *(fmt_value(v) for v in record["values"].values()),
-        record["proposed_by"] or "",
-        config_text(record["params"]),
+        single_line(record["proposed_by"] or ""),
+        single_line(config_text(record["params"])),
     ]
 
 
@@ -156,12 +164,13 @@ def _added_plain(data: ReportData) -> list[str]:
     if not c.sources:
         return lines
     title = "What the LLM added (mean rank: percentile among finished trials, 100% = best):"
-    return [title, *_aligned([c.header(data.metric), *c.rows()]), *lines]
+    rows = [[single_line(cell) for cell in row] for row in (c.header(data.metric), *c.rows())]
+    return [title, *_aligned(rows), *(single_line(line) for line in lines)]
 
 
 def _plain_text(study: optuna.Study, data: ReportData) -> str:
     """A title, a header and one unwrapped line per trial, columns aligned by spaces."""
-    metrics = metric_names(study)
+    metrics = [single_line(m) for m in metric_names(study)]
     checks = _checks(data)
     header = ["trial", "state", *metrics, "by", "config", "rationale / error / analysis"]
     rows = [header] + [
@@ -188,7 +197,7 @@ def _table(study: optuna.Study, data: ReportData) -> Table:
     table.add_column("trial", justify="right")
     table.add_column("state")
     for metric in metrics:
-        table.add_column(metric, justify="right")
+        table.add_column(Text(single_line(metric)), justify="right")
     table.add_column("by")
     table.add_column("config", overflow="fold")
     table.add_column("rationale / error / analysis", overflow="fold")
@@ -219,9 +228,9 @@ def _added_table(data: ReportData) -> Table | None:
         ),
     )
     for i, name in enumerate(c.header(data.metric)):
-        table.add_column(name, justify="left" if i == 0 else "right")
+        table.add_column(Text(single_line(name)), justify="left" if i == 0 else "right")
     for row in c.rows():
-        table.add_row(*(Text(cell) for cell in row))
+        table.add_row(*(Text(single_line(cell)) for cell in row))
     return table
 
 
@@ -251,19 +260,20 @@ def show_command(
             data = collect_data(s)
             console.print(_table(s, data))
             for line in [*footer, *revision_lines(data.revisions)]:
-                console.print(Text(line), soft_wrap=True)
+                console.print(Text(single_line(line)), soft_wrap=True)
             added = _added_table(data)
             if added is not None:
                 console.print(added)
             for line in _added(data)[1]:
-                console.print(Text(line), soft_wrap=True)
+                console.print(Text(single_line(line)), soft_wrap=True)
         elif chosen is ShowFormat.plain:
             data = collect_data(s)
             revisions = revision_lines(data.revisions)
             footer += ["", *revisions, *([""] if revisions else []), *_added_plain(data)]
-            sys.stdout.write(_plain_text(s, data) + "".join(line + "\n" for line in footer))
+            lines = (single_line(line) for line in footer)  # stored text, one line each
+            sys.stdout.write(_plain_text(s, data) + "".join(line + "\n" for line in lines))
         elif chosen is ShowFormat.json:
-            sys.stdout.write(json.dumps(trial_records(s), indent=2) + "\n")
+            sys.stdout.write(dumps(trial_records(s), indent=2) + "\n")
         else:
             sys.stdout.write(_csv_text(s))
 
