@@ -21,6 +21,7 @@ from typing import Any, Literal
 
 import optuna
 
+from agenthpo import _keys
 from agenthpo.llm import LLMClient, parse_llm_spec
 from agenthpo.policy import LLMPolicy, Preset
 from agenthpo.space import Space
@@ -105,6 +106,7 @@ def create_study(
             f" {type(llm).__name__}"
         )
     client = parse_llm_spec(llm) if isinstance(llm, str) else llm
+    hidden = (hidden_metrics,) if isinstance(hidden_metrics, str) else tuple(hidden_metrics)
     goals = list(directions) if directions is not None else [direction]
     if len(goals) > 1 and (problem := single_objective_only(strategy)):
         raise ValueError(problem)
@@ -126,7 +128,7 @@ def create_study(
         space=space,
         context=context,
         seed=seed,
-        hidden_metrics=hidden_metrics,
+        hidden_metrics=hidden,
         policy=policy,
         **sampler_options,
     )
@@ -149,6 +151,19 @@ def create_study(
                 f"study {study.study_name!r} holds trials whose parameters do not fit the"
                 f" space ({'; '.join(conflicts)}); Optuna cannot mix them in one study"
             )
+    if _keys.STUDY_TASK not in study.user_attrs:
+        # What a report shows of the task, as the Tuner stores it for a task file.
+        study.set_user_attr(
+            _keys.STUDY_TASK,
+            {
+                "name": study.study_name,
+                "description": description,
+                "dataset": dataset or {},
+                "model": model or {},
+                "space": space.to_dict() if space is not None else {},
+            },
+        )
+        study.set_user_attr(_keys.STUDY_HIDDEN, list(hidden))
     if study.metric_names is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)

@@ -372,3 +372,21 @@ def test_create_study_refuses_a_loaded_study_whose_parameters_changed_type(tmp_p
         load_if_exists=True,
     )
     assert len(wider.trials) == 2
+
+
+def test_create_study_stores_the_task_a_report_shows() -> None:
+    from agenthpo.reporting import collect_data
+
+    study = agenthpo.create_study(
+        space={"x": {"type": "float", "low": 0, "high": 1}},
+        strategy="random",
+        description="digits MLP",
+        dataset={"rows": 1797},
+        hidden_metrics="test_acc",
+        study_name="s",
+    )
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    data = collect_data(study)
+    assert data.task["description"] == "digits MLP"
+    assert data.task["dataset"] == {"rows": 1797}
+    assert data.hidden_metrics == ("test_acc",)
