@@ -27,6 +27,7 @@ import importlib.util
 import json
 import logging
 import os
+import sqlite3
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,18 +65,37 @@ def journal_path(url: str) -> Path:
     return Path(rest).expanduser()
 
 
-def open_storage(url: str) -> BaseStorage:
+def open_storage(url: str, *, for_reading: bool = False) -> BaseStorage:
     """Opens the storage a URL names.
+
+    Args:
+        url: The storage URL (see the module's table).
+        for_reading: Open a study storage that exists already, changing nothing by opening
+            it, as ``agenthpo show``, ``best``, ``report`` and ``dashboard`` do: no file,
+            table or schema is created, a journal's torn last line is left alone (what is
+            complete is read), and a file that is not an Optuna storage is refused. A write
+            made later through the storage (a dashboard note) goes ahead as any writer's.
+            ``False`` (the default, for writers such as ``agenthpo run``) creates what is
+            missing and repairs a torn journal first.
+
+    Example:
+        >>> open_storage("sqlite:///no/such.db", for_reading=True)
+        Traceback (most recent call last):
+        ...
+        agenthpo.errors.StorageError: cannot open storage sqlite:///no/such.db: no/such.db ...
 
     Raises:
         AgentHPOError: An unknown scheme, a missing driver, or a database that cannot be
             reached; the message says what to do.
+        StorageError: The file is a folder, or (``for_reading``) it does not exist or is not
+            an Optuna storage.
     """
     if url.startswith("journal:"):
         path = journal_path(url)
         if not path.parent.exists():
             raise AgentHPOError(f"storage {url!r}: the folder {path.parent} does not exist")
-        return _open_journal(path)
+        _check_file(url, path, must_exist=for_reading, example="study.log")
+        return _open_journal(url, path, for_reading=for_reading)
     if url.startswith("redis://"):
         if importlib.util.find_spec("redis") is None:
             raise AgentHPOError("storage redis://... needs the redis package: pip install redis")
@@ -85,7 +105,12 @@ def open_storage(url: str) -> BaseStorage:
     if url.startswith(("sqlite:", "postgresql", "mysql")):
         engine_kwargs: dict[str, object] = {}
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
-            _create_sqlite_atomically(Path(url.removeprefix("sqlite:///")))
+            path = Path(url.removeprefix("sqlite:///"))
+            _check_file(_safe(url), path, must_exist=for_reading, example="study.db")
+            if for_reading:
+                _check_sqlite_study(url, path)
+            else:
+                _create_sqlite_atomically(path)
         if url.startswith("sqlite:"):
             # Wait for a lock instead of failing at once when another process writes.
             engine_kwargs["connect_args"] = {"timeout": 60}
@@ -94,7 +119,9 @@ def open_storage(url: str) -> BaseStorage:
         try:
             with _schema_lock(url), warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return RDBStorage(url, engine_kwargs=engine_kwargs)
+                # A reader creates no tables: Optuna's create_all would write them into a
+                # database that has none (checked above for SQLite files).
+                return RDBStorage(url, engine_kwargs=engine_kwargs, skip_table_creation=for_reading)
         except ImportError as exc:
             driver = "agenthpo[postgres]" if url.startswith("postgresql") else "a driver"
             raise AgentHPOError(
@@ -140,15 +167,150 @@ def _schema_lock(url: str) -> Iterator[None]:
         engine.dispose()
 
 
-def _open_journal(path: Path) -> JournalStorage:
-    """A journal file storage, its torn tail or glued lines repaired first if it has any."""
-    backend = SafeJournalFileBackend(path)
+def _check_file(url: str, path: Path, *, must_exist: bool, example: str) -> None:
+    """Refuses a storage file that is a folder or (``must_exist``) is missing."""
+    if path.is_dir():
+        scheme = url.split(":", 1)[0]
+        fix = f"journal:{path / example}" if scheme == "journal" else f"sqlite:///{path / example}"
+        raise StorageError(
+            f"cannot open storage {url}: {path} is a folder, not a file; name a file in it,"
+            f" e.g. {fix}"
+        )
+    if must_exist and not path.exists():
+        raise StorageError(f"cannot open storage {url}: {path} does not exist")
+
+
+_OPTUNA_TABLES = ("studies", "trials", "version_info", "alembic_version")
+"""Tables every Optuna study database has; the last two hold one row each, which Optuna
+writes when it opens a database that lacks them."""
+
+
+def _check_sqlite_study(url: str, path: Path) -> None:
+    """Refuses a SQLite file that is not an Optuna study database, reading it read-only.
+
+    Optuna, handed such a file, creates its tables in it (a user's database, an empty file);
+    a reader must leave it as it is. The file is opened through SQLite's read-only URI, so
+    this check cannot change it either.
+    """
+
+    def not_optuna(why: str) -> StorageError:
+        return StorageError(
+            f"{path} is not an Optuna study database ({why}); give the --storage of a study"
+            " `agenthpo run` made"
+        )
+
+    if path.stat().st_size == 0:
+        raise not_optuna("the file is empty")
     try:
-        return JournalStorage(backend)
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=60)
+    except sqlite3.Error as exc:
+        raise StorageError(f"cannot open storage {url}: {exc}") from None
+    try:
+        tables = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        missing = [t for t in _OPTUNA_TABLES if t not in tables]
+        unstamped = not missing and (
+            conn.execute("SELECT 1 FROM version_info LIMIT 1").fetchone() is None
+            or conn.execute("SELECT 1 FROM alembic_version LIMIT 1").fetchone() is None
+        )
+    except sqlite3.DatabaseError as exc:
+        if "not a database" in str(exc):
+            raise not_optuna("not a SQLite database") from None
+        raise StorageError(f"cannot open storage {url}: {exc}") from None
+    finally:
+        conn.close()
+    if missing:
+        raise not_optuna(f"it has no table {missing[0]!r}")
+    if unstamped:
+        raise not_optuna("its schema version is not recorded")
+
+
+_JOURNAL_OP_CODES = range(11)
+"""The operation codes of Optuna's journal records (``JournalOperation`` in
+``optuna/storages/journal/_storage.py``, 0 ``CREATE_STUDY`` to 10 ``DISCARD_TRIALS``;
+checked against Optuna 5.1). Every record is one JSON object with ``op_code`` and
+``worker_id``."""
+
+
+def _is_journal_record(line: bytes) -> bool:
+    """Whether one line of a file is an Optuna journal record (or ends in one, glued to a
+    torn line an earlier version left)."""
+    good = _salvage(line)
+    if good is None:
+        return False
+    record = json.loads(good)
+    if not isinstance(record, dict):
+        return False
+    op = record.get("op_code")
+    if type(op) is not int or op not in _JOURNAL_OP_CODES:
+        return False
+    if not isinstance(record.get("worker_id"), str):
+        return False
+    if op == 0:  # CREATE_STUDY, the first record of every journal Optuna writes
+        return isinstance(record.get("study_name"), str) and isinstance(
+            record.get("directions"), list
+        )
+    return True
+
+
+_FIRST_LINE_LIMIT = 1 << 20
+"""The most of a journal's first line read to check it (a record is far shorter)."""
+
+
+def _check_journal(url: str, path: Path) -> None:
+    """Refuses a file that is not an Optuna journal (an empty file is one, not written yet).
+
+    Only its first line is read: a journal's first record is Optuna's. A first line
+    without its newline is the torn first write of a journal, if it begins as a record does.
+    """
+    try:
+        with path.open("rb") as f:
+            first = f.readline(_FIRST_LINE_LIMIT)
+    except OSError as exc:
+        raise StorageError(f"cannot open storage {url}: {exc.strerror or exc}") from None
+    if not first:
+        return
+    if first.endswith(b"\n"):
+        sound = _is_journal_record(first.rstrip(b"\r\n"))
+    else:
+        sound = first.startswith(b'{"op_code":')
+    if not sound:
+        raise StorageError(
+            f"{path} is not an Optuna journal (its first line is not a journal record);"
+            " give the --storage of a study `agenthpo run` made, or a new file"
+        )
+
+
+def _open_journal(url: str, path: Path, *, for_reading: bool) -> JournalStorage:
+    """A journal file storage; a writer's has its torn tail or glued lines repaired first.
+
+    A reader's is read as it is: Optuna's replay skips a torn last line (a write not
+    finished, perhaps still being written) and reads what is complete.
+    """
+    if path.exists():
+        _check_journal(url, path)
+    backend = SafeJournalFileBackend(path, repair=not for_reading)
+    try:
+        storage = JournalStorage(backend)
     except (ValueError, AttributeError, KeyError):
         # A bad line in the middle (a write appended to a torn one by an earlier version):
-        # Optuna's replay fails on it. Repair the file and read it again.
-        _logger.debug("replaying %s failed; repairing it", path, exc_info=True)
+        # Optuna's replay fails on it. A writer repairs the file and reads it again.
+        _logger.debug("replaying %s failed", path, exc_info=True)
+        if for_reading:
+            raise StorageError(
+                f"the journal {path} has damaged lines (a write glued to a torn one); a"
+                " writer (`agenthpo run` or `agenthpo worker` on it) repairs it, keeping the"
+                f" torn parts in {path}.torn"
+            ) from None
+    else:
+        if for_reading and backend.torn_tail():
+            _logger.debug(
+                "%s ends in an incomplete line (a write in progress or one that did not"
+                " finish); read what is complete",
+                path,
+            )
+        return storage
     if not backend.repair(full=True):
         raise StorageError(
             f"the journal {path} is damaged and could not be repaired; restore it from a"
@@ -170,14 +332,19 @@ class SafeJournalFileBackend(JournalFileBackend):
       to where it was, and raises :class:`~agenthpo.errors.StorageError` with one line that
       says what happened and what to do; nothing written before is touched.
     * A write that died half way (the process killed, the truncation itself failed) leaves
-      a last line without its newline: before each write, and on open, such a torn tail is
-      cut off (kept beside the journal in ``PATH.torn``), under the journal's lock, so no
-      writer is mid-line then. It was never acknowledged, so nothing completed is lost.
-    * A journal an earlier version damaged (a write glued to a torn line) is repaired on
-      open: the complete entry at the end of the glued line is kept, the torn part dropped.
+      a last line without its newline: before each write, and on a writer's open, such a
+      torn tail is cut off (kept beside the journal in ``PATH.torn``), under the journal's
+      lock, so no writer is mid-line then. It was never acknowledged, so nothing completed
+      is lost. A reader's open (``repair=False``) leaves it: Optuna's replay skips it.
+    * A journal an earlier version damaged (a write glued to a torn line) is repaired on a
+      writer's open: the complete entry at the end of the glued line is kept, the torn part
+      dropped.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, repair: bool = True) -> None:
+        """Opens (creating if missing) the journal at ``path``; ``repair``: cut a torn tail
+        off now (a reader passes ``False`` and leaves the file as it is; the tail is cut
+        before this backend's first write all the same)."""
         self.path = path
         # Optuna's default lock, kept here: Optuna holds its own reference privately.
         self._journal_lock = JournalFileSymlinkLock(str(path))
@@ -185,7 +352,17 @@ class SafeJournalFileBackend(JournalFileBackend):
             super().__init__(str(path), lock_obj=self._journal_lock)
         except OSError as exc:
             raise StorageError(f"cannot create the journal {path}: {exc.strerror}") from None
-        self.repair()
+        if repair:
+            self.repair()
+
+    def torn_tail(self) -> bool:
+        """Whether the file ends in a line without its newline (read, never changed)."""
+        with contextlib.suppress(OSError), open(self.path, "rb") as f:
+            if f.seek(0, os.SEEK_END) == 0:
+                return False
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) != b"\n"
+        return False
 
     def repair(self, *, full: bool = False) -> bool:
         """Cuts a torn last line; with ``full``, also salvages or drops undecodable lines.

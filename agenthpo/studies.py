@@ -101,8 +101,11 @@ def open_study(
     """Opens a stored study, as ``agenthpo show``, ``best``, ``report`` and ``dashboard`` do.
 
     The storage is ``storage``, else the task file's own; the study is ``study``, else the
-    task's name, else the only study the storage holds. Nothing is created: a SQLite file
-    that does not exist yet is an error, not a new empty database.
+    task's name, else the only study the storage holds. Opening changes nothing: a storage
+    file that does not exist yet is an error, not a new empty one; a file that is not an
+    Optuna storage (a SQLite database without Optuna's tables, a text file given as a
+    journal) is refused as it is; a journal's torn last line is left for a writer to repair
+    (see :func:`agenthpo.storage.open_storage` with ``for_reading``).
 
     Args:
         task_file: The task or its file, if any.
@@ -124,6 +127,7 @@ def open_study(
     Raises:
         AgentHPOError: Neither a task file nor a storage, no such study, nothing stored
             yet, or several studies and no name.
+        StorageError: The storage is a folder or not an Optuna storage.
     """
     if task_file is None and storage is None:
         raise AgentHPOError("give a task file or --storage URL")
@@ -141,16 +145,19 @@ def open_study(
         stored_file = journal_path(url)
     if stored_file is not None and not stored_file.exists():
         raise AgentHPOError(f"no study stored yet at {stored_file}; run `agenthpo run` first")
+    opened = open_storage(url, for_reading=True)
     try:
         if name is None:
-            names = optuna.get_all_study_names(storage=open_storage(url))
-            if len(names) != 1:
+            names = optuna.get_all_study_names(storage=opened)
+            if not names:
+                raise AgentHPOError(f"{url} holds no study yet; run `agenthpo run` first")
+            if len(names) > 1:
                 raise AgentHPOError(
-                    f"{url} holds {len(names)} studies ({', '.join(names) or 'none'});"
+                    f"{url} holds {len(names)} studies ({', '.join(names)});"
                     " choose one with --study NAME"
                 )
             name = names[0]
-        return optuna.load_study(study_name=name, storage=open_storage(url))
+        return optuna.load_study(study_name=name, storage=opened)
     except KeyError:
         raise AgentHPOError(f"no study named {name!r} in {url}") from None
 

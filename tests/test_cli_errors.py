@@ -210,6 +210,83 @@ def test_explicit_storage_does_not_exist(
     assert not (tmp_path / "missing.db").exists()
 
 
+READERS = ["show", "best", "report", "dashboard"]
+
+
+@pytest.mark.parametrize("command", READERS)
+@pytest.mark.parametrize("scheme", ["sqlite:///", "journal:"])
+def test_a_folder_as_storage_is_one_line(
+    runner: CliRunner, tmp_path: Path, command: str, scheme: str
+) -> None:
+    """A folder given as a journal once ended in a traceback (IsADirectoryError), exit 1."""
+    folder = tmp_path / "somedir"
+    folder.mkdir()
+    stderr = assert_user_error(
+        runner.invoke(app, [command, "--storage", f"{scheme}{folder}"]), "is a folder"
+    )
+    assert len(error_lines(stderr)) == 1, stderr
+    assert list(folder.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", READERS)
+@pytest.mark.parametrize(
+    "content",
+    [b"my important notes\nline two without newline", b'{"a": 1}\n[1,2]\nnot json'],
+    ids=["text", "json-lines"],
+)
+def test_reading_a_file_that_is_not_a_journal_leaves_it(
+    runner: CliRunner, tmp_path: Path, command: str, content: bytes
+) -> None:
+    """It was cut at its last newline (the rest moved to notes.txt.torn) and rewritten."""
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(content)
+    stderr = assert_user_error(
+        runner.invoke(app, [command, "--storage", f"journal:{notes}"]),
+        f"{notes} is not an Optuna journal",
+    )
+    assert len(error_lines(stderr)) == 1, stderr
+    assert notes.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("command", READERS)
+@pytest.mark.parametrize("kind", ["another database", "an empty file"])
+def test_reading_a_sqlite_file_that_is_not_a_study_leaves_it(
+    runner: CliRunner, tmp_path: Path, command: str, kind: str
+) -> None:
+    """Optuna's tables were created in it (8 KB grew to 118 KB)."""
+    import sqlite3
+
+    other = tmp_path / "other.db"
+    if kind == "an empty file":
+        other.write_bytes(b"")
+    else:
+        conn = sqlite3.connect(other)
+        conn.execute("CREATE TABLE notes (text TEXT)")
+        conn.commit()
+        conn.close()
+    before = other.read_bytes()
+    stderr = assert_user_error(
+        runner.invoke(app, [command, "--storage", f"sqlite:///{other}"]),
+        f"{other} is not an Optuna study database",
+    )
+    assert len(error_lines(stderr)) == 1, stderr
+    assert other.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
+
+
+@pytest.mark.parametrize("command", ["show", "best"])
+def test_a_storage_with_no_study_says_so(runner: CliRunner, tmp_path: Path, command: str) -> None:
+    log = tmp_path / "empty.log"
+    log.write_bytes(b"")
+    stderr = assert_user_error(
+        runner.invoke(app, [command, "--storage", f"journal:{log}"]), "holds no study yet"
+    )
+    assert "0 studies" not in stderr
+    assert "--study" not in stderr
+    assert log.read_bytes() == b""
+
+
 @pytest.mark.parametrize("command", ["show", "best"])
 def test_broken_task_for_show_and_best(
     runner: CliRunner, low_above_high_task: Path, command: str

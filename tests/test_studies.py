@@ -80,6 +80,59 @@ def test_open_study_resolves_task_storage_and_name(tmp_path: Path) -> None:
         open_study(storage=url, study="nope")
 
 
+def _other_sqlite(path: Path) -> None:
+    import sqlite3
+
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE notes (text TEXT)")
+    conn.execute("INSERT INTO notes VALUES ('mine')")
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.parametrize("kind", ["another database", "an empty file", "a text file"])
+def test_open_study_refuses_a_sqlite_file_that_is_not_optunas_and_leaves_it(
+    tmp_path: Path, kind: str
+) -> None:
+    path = tmp_path / "other.db"
+    if kind == "another database":
+        _other_sqlite(path)
+    else:
+        path.write_bytes(b"" if kind == "an empty file" else b"just text\n")
+    before = path.read_bytes()
+    with pytest.raises(AgentHPOError, match="is not an Optuna study database") as caught:
+        open_study(storage=f"sqlite:///{path}")
+    assert str(caught.value).startswith(str(path))
+    assert "\n" not in str(caught.value)
+    assert path.read_bytes() == before  # Optuna's tables were once created in it
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.db"]
+
+
+def test_open_study_reads_a_study_database_without_writing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    optuna.create_study(study_name="s", storage=url)
+    before = (tmp_path / "s.db").read_bytes()
+    assert open_study(storage=url).study_name == "s"
+    assert (tmp_path / "s.db").read_bytes() == before
+
+
+@pytest.mark.parametrize("scheme", ["sqlite", "journal"])
+def test_open_study_on_a_storage_with_no_study_says_so(tmp_path: Path, scheme: str) -> None:
+    if scheme == "sqlite":
+        url = f"sqlite:///{tmp_path / 's.db'}"
+        optuna.create_study(study_name="gone", storage=url)
+        optuna.delete_study(study_name="gone", storage=url)
+    else:
+        (tmp_path / "s.log").write_bytes(b"")
+        url = f"journal:{tmp_path / 's.log'}"
+    with pytest.raises(AgentHPOError) as caught:
+        open_study(storage=url)
+    assert str(caught.value) == f"{url} holds no study yet; run `agenthpo run` first"
+    # A writer on the same storage is unchanged: it creates its study there.
+    Tuner(load_task(_task_file(tmp_path)), storage=url).load_study()
+    assert open_study(storage=url).study_name == "outside"
+
+
 def test_workers_need_a_storage_safe_for_several_writers(tmp_path: Path) -> None:
     task_file = _task_file(tmp_path)
     with pytest.raises(AgentHPOError, match="is SQLite, which is not safe under several writers"):
