@@ -28,6 +28,7 @@ __all__ = [
     "read_references",
     "report_dir_for",
     "storage_tag",
+    "study_slug",
     "summary_llm",
     "write_run_report",
 ]
@@ -37,6 +38,30 @@ _logger = logging.getLogger("agenthpo")
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "study"
+
+
+MAX_STUDY_SLUG = 120
+"""Characters of a study's name kept in a folder name (file names have a length limit)."""
+
+
+def study_slug(study_name: str) -> str:
+    """A study's name as it appears in a report folder's name: the name itself when it is
+    safe in a file name, else a slug of it and a short hash of the whole name, so that two
+    names never share a folder (``a b`` and ``a/b``; ``日本`` and ``中文``).
+
+    Example:
+        >>> study_slug("digits-mlp")
+        'digits-mlp'
+        >>> study_slug("a b"), study_slug("a/b")
+        ('a_b-c8687a', 'a_b-c14cdd')
+        >>> study_slug("日本")
+        'study-cf2abf'
+    """
+    slug = _slug(study_name)
+    if slug == study_name and len(slug) <= MAX_STUDY_SLUG:
+        return slug
+    digest = hashlib.sha256(study_name.encode("utf-8")).hexdigest()[:6]
+    return f"{slug[:MAX_STUDY_SLUG].rstrip('._-') or 'study'}-{digest}"
 
 
 def storage_tag(url: str) -> str:
@@ -66,7 +91,9 @@ def default_report_dir(
     Beside a task file, its own study (``task_name``) in its own storage (``storage``
     ``None``) reports into ``<task stem>-report``; any other study or storage into
     ``<task stem>-report-<study>-<storage tag>``, so two studies never overwrite each
-    other's report. Without a task file: ``./<study>-<storage tag>-report``.
+    other's report. Without a task file: ``./<study>-<storage tag>-report``. ``<study>`` is
+    the study's name, or a slug and a hash of it when the name is not safe in a file name
+    (:func:`study_slug`).
 
     Args:
         task_file: The task file, if the study came from one.
@@ -81,8 +108,10 @@ def default_report_dir(
         't/task-report-quad-other-22c8fe'
         >>> default_report_dir(None, "quad", storage="sqlite:////x/other.db").as_posix()
         'quad-other-22c8fe-report'
+        >>> default_report_dir(None, "a b", storage="sqlite:////x/other.db").as_posix()
+        'a_b-c8687a-other-22c8fe-report'
     """
-    study = _slug(study_name)
+    study = study_slug(study_name)
     if task_file is not None:
         own = f"{task_file.stem}-report"
         if storage is None and (task_name is None or study_name == task_name):

@@ -44,6 +44,7 @@ from agenthpo.cli._common import (
 )
 from agenthpo.reporting._contribution import Contribution
 from agenthpo.reporting._data import ReportData, analysis_beyond_error, collect_data, read_selection
+from agenthpo.reporting._format import csv_cell
 from agenthpo.reporting._revisions import revision_lines
 from agenthpo.studies import TRIAL_TEXT_FIELDS, metric_names, open_study, trial_records
 
@@ -80,28 +81,12 @@ def _csv_text(study: optuna.Study) -> str:
             [
                 r["number"],
                 r["state"],
-                *(_csv_cell(r["values"][m]) for m in metrics),
-                *(_csv_cell(r["params"].get(p)) for p in params),
-                *(_csv_cell(r[name]) for name in TRIAL_TEXT_FIELDS),
+                *(csv_cell(r["values"][m]) for m in metrics),
+                *(csv_cell(r["params"].get(p)) for p in params),
+                *(csv_cell(r[name]) for name in TRIAL_TEXT_FIELDS),
             ]
         )
     return out.getvalue()
-
-
-def _csv_cell(value: Any) -> str:
-    """A cell: empty for None, floats in full (``repr``), everything else ``str``; text a
-    spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@`` first) starts with ``'``."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    text = str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not isinstance(value, int | bool):
-        try:
-            float(text)
-        except ValueError:
-            return "'" + text
-    return text
 
 
 def _title(study: optuna.Study) -> str:

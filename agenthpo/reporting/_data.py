@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -227,17 +228,59 @@ class Selection:
         return out
 
 
-def read_selection(study: optuna.Study) -> tuple[Selection | None, str]:
+def read_selection(
+    study: optuna.Study, trials: Sequence[FrozenTrial] | None = None
+) -> tuple[Selection | None, str]:
     """The study's stored selection, and why there is none or what it skipped (a note).
+
+    A stored selection that cannot be read, or whose recommended trial is not a completed
+    trial of the study (a stale or hand-edited attribute), is ignored, and the note says so:
+    every caller then recommends the study's best trial, never a trial that is not there.
+
+    Args:
+        study: The study.
+        trials: The study's trials, when the caller has read them already.
 
     Example:
         >>> read_selection(optuna.create_study())
         (None, '')
+        >>> study = optuna.create_study()
+        >>> study.set_user_attr("agenthpo_selection", {"recommended_trial": 9, "reason": "r"})
+        >>> read_selection(study)
+        (None, 'the stored selection recommends trial 9, which does not exist; ignored')
     """
     attrs = study.user_attrs
-    selection = parse_selection(attrs.get(_keys.STUDY_SELECTION))
+    raw = attrs.get(_keys.STUDY_SELECTION)
+    selection = parse_selection(raw)
     if selection is None:
+        if raw is not None:
+            return None, "the stored selection cannot be read; ignored"
         return None, _text(attrs.get(_keys.STUDY_SELECTION_NOTE))
+    by_number = {
+        t.number: t for t in (trials if trials is not None else study.get_trials(deepcopy=False))
+    }
+    chosen = by_number.get(selection.recommended)
+    if chosen is None or chosen.state != TrialState.COMPLETE or not chosen.values:
+        which = (
+            "does not exist"
+            if chosen is None
+            else f"did not complete ({chosen.state.name.lower()})"
+            if chosen.state != TrialState.COMPLETE
+            else "has no value"
+        )
+        return (
+            None,
+            f"the stored selection recommends trial {selection.recommended}, which {which};"
+            " ignored",
+        )
+    # A default or best single run that is not a trial of the study is left out of the rows.
+    selection = dataclasses.replace(
+        selection,
+        default_trial=selection.default_trial if selection.default_trial in by_number else None,
+        best_single_run=selection.best_single_run
+        if selection.best_single_run in by_number
+        else None,
+    )
     return selection, selection.note
 
 
@@ -249,7 +292,8 @@ def parse_selection(raw: Any) -> Selection | None:
         >>> parse_selection({"recommended_trial": 3, "improvement": True, "reason": "r"}).verdict()
         'trial 3 is recommended: it beats the default configuration beyond the noise band'
     """
-    if not isinstance(raw, Mapping) or _float(raw.get("recommended_trial")) is None:
+    recommended = _float(raw.get("recommended_trial")) if isinstance(raw, Mapping) else None
+    if recommended is None or recommended != int(recommended):
         return None
     candidates: dict[int, NoiseBand] = {}
     stored = raw.get("candidates")
@@ -609,7 +653,9 @@ def collect_data(
             best = None
     else:
         pareto = tuple(by_number[t.number] for t in study.best_trials if t.number in by_number)
-    selection, selection_note = read_selection(study) if len(directions) == 1 else (None, "")
+    selection, selection_note = (
+        read_selection(study, frozen) if len(directions) == 1 else (None, "")
+    )
     if selection is not None and selection.recommended in by_number:
         best = by_number[selection.recommended]
     reevaluations = sum(

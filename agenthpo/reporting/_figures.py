@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,8 +34,8 @@ import optuna
 
 from agenthpo._text import clip
 from agenthpo.reporting._data import ReportData, TrialRow
-from agenthpo.reporting._format import fmt_config, fmt_share, fmt_value
-from agenthpo.reporting._importance import Importance
+from agenthpo.reporting._format import fmt_config, fmt_share, fmt_value, plural
+from agenthpo.reporting._importance import Importance, in_memory_study
 
 __all__ = [
     "Figure",
@@ -61,6 +62,10 @@ REFERENCE_COLORS = ["#9ca3af", "#d97706", "#059669"]
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"
 MAX_SLICE_PARAMS = 4
 MAX_CURVES = 5
+MAX_CONTOUR_TRIALS = 100
+"""The contour plot interpolates on a grid with a cell per pair of the trials' distinct
+values; above this many completed trials it draws the best half of this many and a seeded
+random sample of the rest (a grid of at most about this many cells a side)."""
 
 
 @dataclass(frozen=True)
@@ -185,7 +190,7 @@ def history_figure(data: ReportData) -> Figure:
         )
     counts = data.counts()
     skipped = [f"{counts[s]} {s}" for s in ("fail", "pruned", "running") if counts[s]]
-    caption = f"{len(done)} completed trials; {data.direction} {metric}"
+    caption = f"{plural(len(done), 'completed trial')}; {data.direction} {metric}"
     caption += " (the first objective)." if data.multi_objective else "."
     if skipped:
         caption += " Not drawn: " + ", ".join(skipped).replace("fail", "failed") + "."
@@ -233,7 +238,7 @@ def importance_figure(
             margin={"l": 20},
         ),
     }
-    caption = f"{importance.evaluator} over {importance.n_trials} completed trials"
+    caption = f"{importance.evaluator} over {plural(importance.n_trials, 'completed trial')}"
     caption += f", for {target}." if target else "."
     if llm_params is not None:
         caption += " Purple bars: parameters the LLM listed as important."
@@ -295,14 +300,42 @@ def slice_figure(study: optuna.Study, data: ReportData, params: list[str]) -> Fi
     )
 
 
-def contour_figure(study: optuna.Study, data: ReportData, params: list[str]) -> Figure | None:
-    """Optuna's contour plot of the two most important parameters; ``None`` if not drawable."""
+def _contour_trials(
+    study: optuna.Study, data: ReportData, limit: int, seed: int = 0
+) -> tuple[optuna.Study, str]:
+    """``study``, or, with more than ``limit`` completed trials, a study in memory of the best
+    ``limit // 2`` of them and a seeded random sample of the others; and which trials these
+    are, for the caption."""
+    ranked = data.ranked()
+    if len(ranked) <= limit:
+        return study, "the trials (dots)"
+    n_best = limit // 2
+    rest = sorted(t.number for t in ranked[n_best:])
+    chosen = {t.number for t in ranked[:n_best]}
+    chosen.update(random.Random(seed).sample(rest, limit - n_best))
+    trials = [t for t in study.get_trials(deepcopy=False) if t.number in chosen]
+    which = (
+        f"{limit} of the {len(ranked):,} completed trials (dots): the best {n_best} and"
+        f" {limit - n_best} others drawn at random"
+    )
+    return in_memory_study(study, trials), which
+
+
+def contour_figure(
+    study: optuna.Study, data: ReportData, params: list[str], limit: int = MAX_CONTOUR_TRIALS
+) -> Figure | None:
+    """Optuna's contour plot of the two most important parameters; ``None`` if not drawable.
+
+    With more than ``limit`` completed trials it draws ``limit`` of them (the best half and
+    a random sample of the rest), so its grid and the page stay small.
+    """
     params = _varied(data, params)[:2]
     if len(data.completed) < 3 or len(params) < 2:
         return None
+    drawn, which = _contour_trials(study, data, limit)
     spec = _optuna_figure(
         lambda: optuna.visualization.plot_contour(
-            study, params=params, target=_target(data), target_name=data.metric
+            drawn, params=params, target=_target(data), target_name=data.metric
         )
     )
     spec["layout"]["height"] = 480
@@ -310,7 +343,7 @@ def contour_figure(study: optuna.Study, data: ReportData, params: list[str]) -> 
         "contour",
         "Contour plot",
         spec,
-        f"{data.metric} over {params[0]} and {params[1]}, interpolated between the trials (dots).",
+        f"{data.metric} over {params[0]} and {params[1]}, interpolated between {which}.",
     )
 
 
@@ -343,7 +376,8 @@ def curves_figure(data: ReportData, n: int = MAX_CURVES) -> Figure | None:
         "curves",
         "Learning curves",
         spec,
-        f"{metric} as reported at each step by the best {len(rows)} trials (bold: the best).",
+        f"{metric} as reported at each step by the best {plural(len(rows), 'trial')}"
+        " (bold: the best).",
     )
 
 
@@ -360,7 +394,7 @@ def pareto_figure(study: optuna.Study, data: ReportData) -> Figure | None:
         "pareto",
         "Pareto front",
         spec,
-        f"{len(data.pareto)} Pareto-optimal trials ({goals}).",
+        f"{plural(len(data.pareto), 'Pareto-optimal trial')} ({goals}).",
     )
 
 

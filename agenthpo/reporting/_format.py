@@ -7,6 +7,8 @@ Example:
     '62.3%'
     >>> fmt_param(1e-4), fmt_param(64), fmt_param("relu")
     ('0.0001', '64', 'relu')
+    >>> plural(1, "trial"), plural(3, "trial")
+    ('1 trial', '3 trials')
 """
 
 from __future__ import annotations
@@ -15,7 +17,16 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["fmt_config", "fmt_cost", "fmt_int", "fmt_param", "fmt_share", "fmt_value"]
+__all__ = [
+    "csv_cell",
+    "fmt_config",
+    "fmt_cost",
+    "fmt_int",
+    "fmt_param",
+    "fmt_share",
+    "fmt_value",
+    "plural",
+]
 
 DASH = "—"
 
@@ -58,3 +69,34 @@ def fmt_cost(dollars: float | None) -> str:
 def fmt_config(config: Mapping[str, Any]) -> str:
     """``name=value`` pairs on one line."""
     return ", ".join(f"{k}={fmt_param(v)}" for k, v in config.items())
+
+
+def plural(n: int, word: str, words: str = "") -> str:
+    """``n`` and ``word``, in the plural (``words``, else ``word`` + s) unless ``n`` is 1."""
+    return f"{n} {word if n == 1 else words or word + 's'}"
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """A CSV cell a spreadsheet will not run as a formula: empty for ``None``, floats in full
+    (``repr``), and text that starts with ``=``, ``+``, ``-``, ``@`` (or a tab or carriage
+    return) and is not a number gets a leading ``'``.
+
+    Example:
+        >>> csv_cell("=HYPERLINK(1)"), csv_cell("-1.5"), csv_cell(-0.25), csv_cell(None)
+        ("'=HYPERLINK(1)", '-1.5', '-0.25', '')
+    """
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    text = str(value)
+    if isinstance(value, (int, bool)) or not text.startswith(_FORMULA_START):
+        return text
+    try:
+        float(text)
+    except ValueError:
+        return "'" + text
+    return text

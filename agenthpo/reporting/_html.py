@@ -25,6 +25,7 @@ from agenthpo.reporting._format import (
     fmt_param,
     fmt_share,
     fmt_value,
+    plural,
 )
 from agenthpo.reporting._placeholders import Filled
 
@@ -283,7 +284,7 @@ def _selection(data: ReportData) -> str:
     if sel is None:
         if not data.selection_note:
             return ""
-        return f'<p><span class="badge warn">not re-evaluated</span> {_e(data.selection_note)}.</p>'
+        return f'<p><span class="badge warn">no selection</span> {_e(data.selection_note)}.</p>'
     badge = (
         '<span class="badge ok">improvement</span>'
         if sel.improvement
@@ -314,7 +315,7 @@ def _selection(data: ReportData) -> str:
     if sel.note:
         parts.append(f'<p class="small"><b>Not as planned:</b> {_e(sel.note)}.</p>')
     parts.append(
-        f'<p class="small muted">{data.reevaluations} runs of the budget went to'
+        f'<p class="small muted">{plural(data.reevaluations, "run")} of the budget went to'
         " re-evaluation on further seeds.</p>"
     )
     return "".join(parts)
@@ -329,7 +330,8 @@ def _best(report: Report) -> str:
         if not data.pareto:
             parts.append('<p class="muted">No trial has completed yet.</p></section>')
             return "".join(parts)
-        parts.append(f"<p>{len(data.pareto)} trials are Pareto-optimal.</p>")
+        front = plural(len(data.pareto), "trial is", "trials are")
+        parts.append(f"<p>{front} Pareto-optimal.</p>")
         rows = [
             [_trial_link(t.number)]
             + [_num(fmt_value(v)) for v in (t.values or ())]
@@ -599,7 +601,7 @@ def _trials(report: Report) -> str:
         for h in [
             "#trial",
             "state",
-            f"#{_e(report.data.metric)}",
+            f"#{_e(' / '.join(report.data.metric_names))}",
             "config",
             "proposed by",
             "rationale",
@@ -682,7 +684,7 @@ def render_html(report: Report, plotly_js: str) -> str:
     nav = "".join(f'<a href="#{k}">{_e(t)}</a>' for k, t in nav_items)
     body = [
         f"<header><h1>{_e(data.study_name)}</h1>"
-        f'<p class="sub">AgentHPO study report · {_e(goal)} · {len(data.trials)} trials'
+        f'<p class="sub">AgentHPO study report · {_e(goal)} · {plural(len(data.trials), "trial")}'
         f" ({_e(state_text or 'none')}) · generated {_e(report.generated)}</p>"
         f"<nav>{nav}</nav></header><main>",
         '<div class="grid" style="margin-bottom:18px">' + _task(report) + _best(report) + "</div>",

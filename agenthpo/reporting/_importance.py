@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import math
+import random
 import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -45,6 +46,10 @@ MIN_TRIALS = 2
 """Completed trials needed before importance is measured at all."""
 FEW_TRIALS = 10
 """Below this many completed trials the measured importance is flagged as rough."""
+MAX_TRIALS = 500
+"""At most this many completed trials are measured (a seeded random sample of them): the
+evaluators' time grows faster than the number of trials, and a sample this large ranks the
+parameters as the whole study would."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ class Importance:
     values: dict[str, float] = field(default_factory=dict)
     evaluator: str = ""
     n_trials: int = 0
+    """Completed trials measured (a sample of at most :data:`MAX_TRIALS` of them)."""
     note: str = ""
     single_valued: tuple[str, ...] = ()
     """Parameters tried at only one value: their importance cannot be measured."""
@@ -113,6 +119,18 @@ def _evaluator(name: str, seed: int) -> tuple[BaseImportanceEvaluator, str, str]
     raise ValueError(f"unknown importance evaluator {name!r}; use one of {', '.join(EVALUATORS)}")
 
 
+def in_memory_study(study: optuna.Study, trials: list[FrozenTrial]) -> optuna.Study:
+    """A study in memory holding ``trials`` (with ``study``'s directions), created quietly."""
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        copy = optuna.create_study(directions=study.directions)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+    copy.add_trials(trials)
+    return copy
+
+
 def measure_importance(
     study: optuna.Study,
     *,
@@ -125,25 +143,30 @@ def measure_importance(
     Args:
         study: The study.
         evaluator: ``fanova`` (default), ``ped-anova`` or ``mean-decrease-impurity``.
-        seed: Seeds the evaluator's random forest, so a report is reproducible.
+        seed: Seeds the evaluator's random forest and the sample of trials (a study with
+            more than :data:`MAX_TRIALS` completed trials is measured on a random sample of
+            that many), so a report is reproducible.
         objective: Which objective of a multi-objective study.
 
     Returns:
         The shares, or an empty result whose ``note`` says why nothing was measured.
     """
     impl, name, note = _evaluator(evaluator, seed)
-    completed = [
-        t
-        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        if t.values and math.isfinite(t.values[objective])
-    ]
+    every = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if t.values]
+    completed = [t for t in every if math.isfinite(t.values[objective])]
     label = _LABELS[name]
     if len(completed) < MIN_TRIALS:
+        why = f"the study has {len(completed)}"
+        if len(every) > len(completed):
+            why = (
+                f"the study has {len(every)}, {len(every) - len(completed)} of them with a"
+                " value that is not finite"
+            )
         return Importance(
             evaluator=label,
             n_trials=len(completed),
-            note=f"importance needs at least {MIN_TRIALS} completed trials"
-            f" (the study has {len(completed)})",
+            note=f"importance needs at least {MIN_TRIALS} completed trials with a finite value"
+            f" ({why})",
         )
     common = set(completed[0].params)
     seen: set[str] = set()
@@ -179,11 +202,20 @@ def measure_importance(
 
     from optuna.importance import get_param_importances  # lazily, as in _evaluator
 
+    notes = [note] if note else []
+    measured = study
+    if len(completed) > MAX_TRIALS:
+        sample = random.Random(seed).sample(completed, MAX_TRIALS)
+        measured = in_memory_study(study, sorted(sample, key=lambda t: t.number))
+        notes.append(
+            f"measured on a random sample of {MAX_TRIALS} of the {len(completed):,} completed"
+            f" trials (seed {seed})"
+        )
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             raw = get_param_importances(
-                study,
+                measured,
                 evaluator=impl,
                 params=params,
                 target=target if len(study.directions) > 1 or objective else None,
@@ -199,16 +231,24 @@ def measure_importance(
         )
     values = {str(k): float(v) for k, v in raw.items() if math.isfinite(float(v))}
     total = sum(values.values())
-    if total > 0:
-        values = {k: v / total for k, v in values.items()}
+    if not values or not math.isfinite(total) or total <= 0:
+        largest = max(abs(t.values[objective]) for t in completed)
+        return Importance(
+            evaluator=label,
+            n_trials=len(completed),
+            note=f"the values are too large or not finite for {label} (the largest is"
+            f" {largest:.3g})",
+            single_valued=single,
+            not_measured=not_measured,
+        )
+    values = {k: v / total for k, v in values.items()}
     values = dict(sorted(values.items(), key=lambda kv: (-kv[1], kv[0])))
-    notes = [note] if note else []
     if len(completed) < FEW_TRIALS:
         notes.append(f"only {len(completed)} completed trials: a rough measure")
     return Importance(
         values=values,
         evaluator=label,
-        n_trials=len(completed),
+        n_trials=min(len(completed), MAX_TRIALS),
         note="; ".join(notes),
         single_valued=single,
         not_measured=not_measured,

@@ -1,16 +1,22 @@
 """The Markdown version of the report: the same facts as the HTML page, as tables.
 
-Plots are not embedded; the Markdown points to ``report.html`` for them.
+Plots are not embedded; the Markdown points to ``report.html`` for them. Every piece of
+stored or LLM-written text goes through :func:`md_text` (or :func:`md_cell`, :func:`md_code`),
+which escapes ``&``, ``<`` and ``>``: a Markdown viewer that renders HTML shows it as text,
+never as markup (the same as ``report.html`` does).
 
 Example:
     >>> md_cell("a | b\\nc")
     'a \\\\| b c'
+    >>> md_cell("<img src=x onerror=alert(1)>")
+    '&lt;img src=x onerror=alert(1)&gt;'
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from html import escape
 from typing import TYPE_CHECKING, Any
 
 from agenthpo.reporting._data import ReportData
@@ -22,6 +28,7 @@ from agenthpo.reporting._format import (
     fmt_param,
     fmt_share,
     fmt_value,
+    plural,
 )
 from agenthpo.reporting._placeholders import Filled
 from agenthpo.reporting._revisions import revision_lines
@@ -29,12 +36,47 @@ from agenthpo.reporting._revisions import revision_lines
 if TYPE_CHECKING:
     from agenthpo.reporting._build import Report
 
-__all__ = ["md_cell", "render_markdown"]
+__all__ = ["Md", "md_cell", "md_code", "md_text", "render_markdown"]
+
+
+class Md(str):
+    """Text that is already Markdown (our own markup around escaped text): not escaped again."""
+
+    __slots__ = ()
+
+
+def md_text(value: Any) -> str:
+    """Stored or LLM text on one line, with ``&``, ``<`` and ``>`` escaped (a Markdown viewer
+    that renders HTML shows them as characters; numbers and plain words are unchanged).
+
+    Example:
+        >>> md_text("a <b>\\n & c")
+        'a &lt;b&gt; &amp; c'
+    """
+    if isinstance(value, Md):
+        return str(value)
+    return escape(" ".join(str(value).split()), quote=False)
 
 
 def md_cell(value: Any) -> str:
-    """Text safe inside a Markdown table cell."""
-    return " ".join(str(value).split()).replace("|", "\\|")
+    """Text safe inside a Markdown table cell: :func:`md_text`, with ``|`` escaped too."""
+    if isinstance(value, Md):
+        return str(value)
+    return md_text(value).replace("|", "\\|")
+
+
+def md_code(value: Any) -> Md:
+    """A name (a parameter, a metric) as inline code, or as escaped text when it holds
+    characters that a code span would show as entities or that would end it.
+
+    Example:
+        >>> md_code("lr"), md_code("<b>")
+        ('`lr`', '&lt;b&gt;')
+    """
+    text = " ".join(str(value).split())
+    if any(c in text for c in "<>&`|") or not text:
+        return Md(md_cell(text))
+    return Md(f"`{text}`")
 
 
 def _table(head: list[str], rows: Iterable[Iterable[Any]]) -> list[str]:
@@ -51,8 +93,8 @@ def _selection(data: ReportData) -> list[str]:
     if sel is None:
         if not data.selection_note:
             return []
-        return [f"**Noise-robust selection:** {data.selection_note}.", ""]
-    out = [f"**Noise-robust selection:** {sel.verdict()}.", ""]
+        return [f"**Noise-robust selection:** {md_text(data.selection_note)}.", ""]
+    out = [f"**Noise-robust selection:** {md_text(sel.verdict())}.", ""]
     rows = []
     for role, number, band in sel.rows():
         trial = data.trial(number)
@@ -68,11 +110,12 @@ def _selection(data: ReportData) -> list[str]:
     out += _table(
         ["", "trial", f"{data.metric} mean ± sd over seeds", "seeds", "its single run"], rows
     )
-    out += ["", f"Why: {sel.reason}."]
+    out += ["", f"Why: {md_text(sel.reason)}."]
     if sel.note:
-        out.append(f"Not as planned: {sel.note}.")
+        out.append(f"Not as planned: {md_text(sel.note)}.")
     out += [
-        f"({data.reevaluations} runs of the budget went to re-evaluation on further seeds.)",
+        f"({plural(data.reevaluations, 'run')} of the budget went to re-evaluation on further"
+        " seeds.)",
         "",
     ]
     return out
@@ -85,22 +128,26 @@ def _or_dash(value: Any) -> Any:
 def _filled(filled: Filled) -> str:
     out = []
     for s in filled.segments:
+        text = escape(s.text, quote=False)
         if s.kind == "value":
-            out.append(f"**{s.text}**")
+            out.append(f"**{text}**")
         elif s.kind in ("removed", "invalid"):
-            out.append(f"_{s.text}_")
+            out.append(f"_{text}_")
         else:
-            out.append(s.text)
-    return "".join(out)
+            out.append(text)
+    return " ".join("".join(out).split())
 
 
 def _facts(title: str, facts: Any) -> list[str]:
     if not facts:
         return []
     if isinstance(facts, Mapping):
-        items = [f"- {k}: {v if isinstance(v, str) else json.dumps(v)}" for k, v in facts.items()]
+        items = [
+            f"- {md_text(k)}: {md_text(v if isinstance(v, str) else json.dumps(v))}"
+            for k, v in facts.items()
+        ]
         return [f"**{title}**", "", *items, ""]
-    return [f"**{title}**: {facts}", ""]
+    return [f"**{title}**: {md_text(facts)}", ""]
 
 
 def _space(space: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -114,7 +161,7 @@ def _space(space: Mapping[str, Mapping[str, Any]]) -> list[str]:
                 values += " (log)"
         else:
             values = ", ".join(f"{k}={v}" for k, v in spec.items() if k != "type")
-        rows.append([f"`{name}`", spec.get("type", ""), values, spec.get("description", "")])
+        rows.append([md_code(name), spec.get("type", ""), values, spec.get("description", "")])
     return _table(["parameter", "type", "range / choices", "note"], rows)
 
 
@@ -123,31 +170,38 @@ def render_markdown(report: Report) -> str:
     data = report.data
     s = report.summary
     counts = data.counts()
-    goal = ", ".join(f"{d} `{m}`" for d, m in data.objectives())
+    goal = ", ".join(f"{d} {md_code(m)}" for d, m in data.objectives())
     states = ", ".join(f"{v} {'failed' if k == 'fail' else k}" for k, v in counts.items() if v)
     out = [
-        f"# {data.study_name}: AgentHPO study report",
+        f"# {md_text(data.study_name)}: AgentHPO study report",
         "",
-        f"Goal: {goal}. {len(data.trials)} trials ({states or 'none'}). Generated"
+        f"Goal: {goal}. {plural(len(data.trials), 'trial')} ({states or 'none'}). Generated"
         f" {report.generated}. Plots: `report.html` beside this file.",
         "",
         "## Task",
         "",
     ]
     if data.task.get("description"):
-        out += [str(data.task["description"]), ""]
+        description = escape(str(data.task["description"]).strip(), quote=False)
+        out += [description, ""]
     if data.hidden_metrics:
-        out += ["Hidden from the agent: " + ", ".join(f"`{h}`" for h in data.hidden_metrics), ""]
+        hidden = ", ".join(md_code(h) for h in data.hidden_metrics)
+        out += [f"Hidden from the agent: {hidden}", ""]
     out += _facts("Dataset", data.task.get("dataset"))
     out += _facts("Model", data.task.get("model"))
     if data.space:
         out += ["**Search space**", "", *_space(data.space), ""]
     if data.revisions:
-        out += [*revision_lines(data.revisions), ""]
+        out += [*(md_text(line) for line in revision_lines(data.revisions)), ""]
+    if not data.task:
+        out += [
+            "The study stores no task background (it was not run by AgentHPO's tuner).",
+            "",
+        ]
 
     out += ["## Recommended configuration" if data.selection else "## Best result", ""]
     if data.multi_objective:
-        out += [f"{len(data.pareto)} Pareto-optimal trials:", ""]
+        out += [f"{plural(len(data.pareto), 'Pareto-optimal trial')}:", ""]
         out += _table(
             ["trial", *data.metric_names, "config"],
             [
@@ -160,8 +214,8 @@ def render_markdown(report: Report) -> str:
         out += ["No trial has completed yet.", ""]
     else:
         b = data.best
-        by = f", proposed by {b.proposed_by}" if b.proposed_by else ""
-        out += [f"**{data.metric} = {fmt_value(b.value)}** (trial {b.number}{by})", ""]
+        by = f", proposed by {md_text(b.proposed_by)}" if b.proposed_by else ""
+        out += [f"**{md_text(data.metric)} = {fmt_value(b.value)}** (trial {b.number}{by})", ""]
         out += _selection(data)
         if b.noise is not None and data.selection is None:
             out += [
@@ -170,7 +224,7 @@ def render_markdown(report: Report) -> str:
                 "",
             ]
         out += _table(
-            ["parameter", "value"], [[f"`{k}`", fmt_param(v)] for k, v in b.params.items()]
+            ["parameter", "value"], [[md_code(k), fmt_param(v)] for k, v in b.params.items()]
         )
         out.append("")
         others = [
@@ -181,14 +235,20 @@ def render_markdown(report: Report) -> str:
         if others:
             out += [*_table(["other metric", "value"], others), ""]
         if b.rationale:
-            out += [f"Why it was proposed: {b.rationale}", ""]
+            out += [f"Why it was proposed: {md_text(b.rationale)}", ""]
 
-    source = f"written by {s.author}" if s.source == "llm" else "data-only"
-    out += ["## The agent's summary", "", f"_{source}: {s.note}._", ""]
+    # An LLM summary's note already says who wrote it ("written by MODEL from ...").
+    note = md_text(s.note)
+    out += [
+        "## The agent's summary",
+        "",
+        f"_{note}._" if s.source == "llm" else f"_data-only: {note}._",
+        "",
+    ]
     for section in s.sections:
         if not section.paragraphs:
             continue
-        out += [f"### {section.title}", ""]
+        out += [f"### {md_text(section.title)}", ""]
         if section.bullets:
             out += [f"- {_filled(p)}" for p in section.paragraphs]
         else:
@@ -198,18 +258,18 @@ def render_markdown(report: Report) -> str:
     if s.source == "llm":
         cited = ", ".join(str(n) for n in s.cited_trials) or "none"
         out.append(f"- Trials cited (all exist): {cited}")
-    out += [f"- {p.kind.replace('_', ' ')}: {p.detail}" for p in s.problems]
+    out += [f"- {p.kind.replace('_', ' ')}: {md_text(p.detail)}" for p in s.problems]
     if not s.problems:
         out.append("- No number outside a placeholder, no unknown trial or parameter.")
     out.append("")
     imp = report.importance
-    out += [f"### Important parameters (measured by {imp.evaluator or 'n/a'})", ""]
+    out += [f"### Important parameters (measured by {md_text(imp.evaluator or 'n/a')})", ""]
     if s.source == "llm":
         out += _table(
             ["parameter", "LLM rank", "measured share", "measured rank", "flag", "note"],
             [
                 [
-                    f"`{r.param}`",
+                    md_code(r.param),
                     _or_dash(r.llm_rank),
                     fmt_share(r.share) if r.share is not None else DASH,
                     _or_dash(r.measured_rank),
@@ -224,7 +284,7 @@ def render_markdown(report: Report) -> str:
             ["parameter", "measured share", "measured rank", ""],
             [
                 [
-                    f"`{r.param}`",
+                    md_code(r.param),
                     fmt_share(r.share) if r.share is not None else DASH,
                     _or_dash(r.measured_rank),
                     "important" if r.status == "measured_only" else r.note,
@@ -234,7 +294,7 @@ def render_markdown(report: Report) -> str:
         )
     out.append("")
     if imp.note:
-        out += [f"Importance: {imp.note}.", ""]
+        out += [f"Importance: {md_text(imp.note)}.", ""]
 
     u = data.llm
     out += ["## LLM usage", ""]
@@ -266,14 +326,16 @@ def render_markdown(report: Report) -> str:
     if c.best_trial is not None:
         row = data.trial(c.best_trial)
         best_value = row.value if row is not None else None
-    out += [*c.lines(data.metric, best_value), ""]
+    out += [*(md_text(line) for line in c.lines(data.metric, best_value)), ""]
     if u.fallback_reasons:
         out += [*_table(["fallback reason", "trials"], list(u.fallback_reasons.items())), ""]
 
     if report.figures or report.notes:
         out += ["## Plots", ""]
-        out += [f"- {f.title} (in report.html): {f.caption}" for f in report.figures]
-        out += [f"- Left out: {n}" for n in report.notes]
+        out += [
+            f"- {md_text(f.title)} (in report.html): {md_text(f.caption)}" for f in report.figures
+        ]
+        out += [f"- Left out: {md_text(n)}" for n in report.notes]
         out.append("")
 
     out += ["## Trials", ""]
@@ -302,8 +364,9 @@ def render_markdown(report: Report) -> str:
         rows.append(
             [t.number, t.state, value, fmt_config(t.params), t.proposed_by, t.rationale, notes]
         )
+    values = " / ".join(data.metric_names)
     out += _table(
-        ["trial", "state", data.metric, "config", "proposed by", "rationale", "analysis / error"],
+        ["trial", "state", values, "config", "proposed by", "rationale", "analysis / error"],
         rows,
     )
     out.append("")

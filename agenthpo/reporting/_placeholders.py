@@ -75,6 +75,11 @@ _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+(?:[.,]\d+)*|\.\d+)(?:[eE][-+]?\d+)?
 _WORD = re.compile(r"[\w.\-]*")
 
 
+def best_quarter(ranked: list[TrialRow]) -> list[TrialRow]:
+    """The best quarter of ``ranked`` (best first), and at least its best three."""
+    return ranked[: max(3, math.ceil(len(ranked) / 4))]
+
+
 @dataclass(frozen=True)
 class Segment:
     """A piece of filled text: LLM prose, a value from storage, or a mark."""
@@ -196,8 +201,7 @@ class Filler:
         ranked = [t for t in self.data.ranked() if param in t.params]
         if not ranked:
             return None
-        top = ranked[: max(3, math.ceil(len(ranked) / 4))]
-        values = [t.params[param] for t in top]
+        values = [t.params[param] for t in best_quarter(ranked)]
         if all(_is_number(v) for v in values):
             low, high = min(values), max(values)
             return fmt_param(low) if low == high else f"{fmt_param(low)} to {fmt_param(high)}"

@@ -45,7 +45,13 @@ from agenthpo.llm import LLMClient, Message, extract_json
 from agenthpo.reporting._data import ReportData, TrialRow
 from agenthpo.reporting._format import fmt_share
 from agenthpo.reporting._importance import Importance
-from agenthpo.reporting._placeholders import PLACEHOLDER_HELP, Filled, Filler, Problem
+from agenthpo.reporting._placeholders import (
+    PLACEHOLDER_HELP,
+    Filled,
+    Filler,
+    Problem,
+    best_quarter,
+)
 
 __all__ = [
     "AgentSummary",
@@ -65,6 +71,11 @@ MAX_TEXT = 1500
 MAX_STEPS = 5
 MAX_TOKENS = 900
 MIN_WORDS = 5
+MIN_TRIALS_FOR_TREND = 5
+"""Fewer trials and the summary says nothing about when the best was found."""
+MIN_TRIALS_FOR_NARROWING = 12
+"""Fewer completed trials and the best quarter (three trials at least) is too few to advise
+narrowing a range to it."""
 """Fewer words of prose in ``what_mattered`` (placeholders aside) and the answer is unusable."""
 _WORDS = re.compile(r"[^\W\d_]{2,}")
 
@@ -523,7 +534,8 @@ def _mattered(data: ReportData, importance: Importance) -> str:
                 " with a standard deviation of {noise_std}."
             )
     elif data.multi_objective and data.pareto:
-        parts.append("The Pareto front holds {pareto_size} trials.")
+        trials = "trial" if len(data.pareto) == 1 else "trials"
+        parts.append(f"The Pareto front holds {{pareto_size}} {trials}.")
     else:
         parts.append("No trial has completed yet, so nothing can be said about what mattered.")
     if importance.measured:
@@ -587,6 +599,17 @@ def _did_not(data: ReportData, importance: Importance) -> str:
     return " ".join(parts)
 
 
+def _narrows(data: ReportData, param: str) -> bool:
+    """Whether the best quarter of trials (of at least :data:`MIN_TRIALS_FOR_NARROWING`)
+    used a numeric ``param`` in a strictly narrower range than all the trials did."""
+    ranked = [t for t in data.ranked() if _is_num(t.params.get(param))]
+    if len(ranked) < MIN_TRIALS_FOR_NARROWING:
+        return False
+    every = [t.params[param] for t in ranked]
+    top = [t.params[param] for t in best_quarter(ranked)]
+    return (min(top), max(top)) != (min(every), max(every))
+
+
 def _next_steps(data: ReportData, importance: Importance) -> list[str]:
     steps: list[str] = []
     best = data.best
@@ -601,19 +624,25 @@ def _next_steps(data: ReportData, importance: Importance) -> list[str]:
                 )
     if data.multi_objective and data.pareto:
         others = ", ".join(data.metric_names[1:])
-        steps.append(
-            "Choose a trade-off among the {pareto_size} Pareto-optimal trials; importance and"
-            f" ranges here are measured for {data.metric} alone and ignore {others}."
+        caveat = (
+            f"importance and ranges here are measured for {data.metric} alone and ignore {others}."
         )
+        if len(data.pareto) == 1:
+            only = data.pareto[0].number
+            steps.append(f"A single trial, {{trial:{only}}}, is Pareto-optimal; {caveat}")
+        else:
+            steps.append(
+                f"Choose a trade-off among the {{pareto_size}} Pareto-optimal trials; {caveat}"
+            )
     elif importance.measured:
         for param in importance.important()[:2]:
             spec = data.space.get(param, {})
-            if spec.get("type") in ("int", "float"):
+            if spec.get("type") in ("int", "float") and _narrows(data, param):
                 steps.append(
                     f"Narrow {param} to {{top_range:{param}}}, where the best trials lie, and"
                     " spend the next trials there."
                 )
-    if best is not None and data.completed:
+    if best is not None and data.completed and len(data.trials) >= MIN_TRIALS_FOR_TREND:
         ranked_numbers = [t.number for t in data.trials]
         position = ranked_numbers.index(best.number) + 1
         since = len(data.trials) - position
