@@ -321,7 +321,9 @@ def replay_llm(storage: str, study_name: str) -> ReplayLLM:
         AgentHPOError: No such study, or it recorded no LLM answers.
     """
     try:
-        source = optuna.load_study(study_name=study_name, storage=open_storage(storage))
+        source = optuna.load_study(
+            study_name=study_name, storage=open_storage(storage, for_reading=True)
+        )
     except KeyError:
         raise AgentHPOError(f"--replay: no study named {study_name!r} in {storage}") from None
     texts: list[str] = []
@@ -642,7 +644,9 @@ class Tuner:
         url, _, name = source.study.partition("#")
         name = name or self.task.name
         try:
-            earlier = optuna.load_study(study_name=name, storage=open_storage(url))
+            earlier = optuna.load_study(
+                study_name=name, storage=open_storage(url, for_reading=True)
+            )
         except KeyError:
             raise AgentHPOError(
                 f"warm_start_from: no study named {name!r} in {url}; give URL#STUDY"

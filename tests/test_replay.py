@@ -96,3 +96,10 @@ def test_cli_replay(quadratic_task: Task, tmp_path: Path) -> None:
     # and the policy in force, as the study stores it
     assert "Policy: agent for a capable model" in result.output
     assert _params(copy) == _params(original)
+
+
+def test_replay_from_a_missing_database_creates_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.db"
+    with pytest.raises(AgentHPOError):
+        replay_llm(f"sqlite:///{missing}", "quad")
+    assert not missing.exists()
