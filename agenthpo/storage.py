@@ -117,11 +117,15 @@ def open_storage(url: str, *, for_reading: bool = False) -> BaseStorage:
         else:
             engine_kwargs["pool_pre_ping"] = True
         try:
+            if for_reading and not url.startswith("sqlite:"):
+                _check_server_study(url)
             with _schema_lock(url), warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 # A reader creates no tables: Optuna's create_all would write them into a
                 # database that has none (checked above for SQLite files).
                 return RDBStorage(url, engine_kwargs=engine_kwargs, skip_table_creation=for_reading)
+        except AgentHPOError:
+            raise
         except ImportError as exc:
             driver = "agenthpo[postgres]" if url.startswith("postgresql") else "a driver"
             raise AgentHPOError(
@@ -183,6 +187,24 @@ def _check_file(url: str, path: Path, *, must_exist: bool, example: str) -> None
 _OPTUNA_TABLES = ("studies", "trials", "version_info", "alembic_version")
 """Tables every Optuna study database has; the last two hold one row each, which Optuna
 writes when it opens a database that lacks them."""
+
+
+def _check_server_study(url: str) -> None:
+    """Refuses, for a reader, a PostgreSQL or MySQL database without Optuna's tables (Optuna
+    would fail on it with an unrelated "exception during the commit")."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url, pool_pre_ping=True)
+    try:
+        inspector = sqlalchemy.inspect(engine)
+        missing = [t for t in _OPTUNA_TABLES if not inspector.has_table(t)]
+    finally:
+        engine.dispose()
+    if missing:
+        raise StorageError(
+            f"{_safe(url)} holds no study yet (no Optuna table {missing[0]!r}); run"
+            " `agenthpo run` with this --storage first"
+        )
 
 
 def _check_sqlite_study(url: str, path: Path) -> None:

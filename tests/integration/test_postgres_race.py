@@ -57,3 +57,22 @@ def test_sixteen_storages_open_an_empty_database_at_once(empty_database: str) ->
     for thread in threads:
         thread.join(timeout=120)
     assert not errors, [str(e)[:200] for e in errors]
+
+
+def test_a_reader_on_an_empty_database_says_it_holds_no_study_and_creates_nothing(
+    empty_database: str,
+) -> None:
+    import sqlalchemy
+
+    from agenthpo.errors import AgentHPOError
+
+    with pytest.raises(AgentHPOError, match="holds no study yet"):
+        open_storage(empty_database, for_reading=True)
+    engine = sqlalchemy.create_engine(empty_database)
+    try:
+        assert sqlalchemy.inspect(engine).get_table_names() == []  # nothing was created
+    finally:
+        engine.dispose()
+    storage = open_storage(empty_database)  # a writer creates the schema
+    storage.get_all_studies()
+    assert open_storage(empty_database, for_reading=True).get_all_studies() == []
