@@ -23,7 +23,7 @@ import re
 from itertools import accumulate
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "dumps", "loads", "nesting_depth"]
+__all__ = ["MAX_DEPTH", "dumps", "loads", "nesting_depth", "without_nonfinite"]
 
 MAX_DEPTH = 64
 """How deep a JSON value from outside may nest (an answer or a report needs 3 or 4)."""
@@ -64,14 +64,21 @@ def dumps(value: Any, **options: Any) -> str:
         >>> dumps({"value": float("-inf"), "x": [1.5, float("nan")]})
         '{"value": "-inf", "x": [1.5, "nan"]}'
     """
-    return json.dumps(_finite(value), allow_nan=False, **options)
+    return json.dumps(without_nonfinite(value, as_text=True), allow_nan=False, **options)
 
 
-def _finite(value: Any) -> Any:
+def without_nonfinite(value: Any, *, as_text: bool) -> Any:
+    """``value`` (dicts, lists and tuples walked) with every NaN or infinity replaced: by its
+    text (``"inf"``) or, without ``as_text``, by ``None`` (JSON has neither).
+
+    Example:
+        >>> without_nonfinite({"a": [float("inf"), 2.0]}, as_text=False)
+        {'a': [None, 2.0]}
+    """
     if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
+        return str(value) if as_text else None
     if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
+        return {key: without_nonfinite(item, as_text=as_text) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite(item) for item in value]
+        return [without_nonfinite(item, as_text=as_text) for item in value]
     return value

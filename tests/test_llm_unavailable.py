@@ -101,17 +101,22 @@ def test_create_study_warns_where_a_user_sees_it(tmp_path: Path) -> None:
     assert len(study.trials) == 2
 
 
-def test_required_llm_in_study_optimize_raises_its_own_error(tmp_path: Path) -> None:
-    # The sampler used to fail the trial itself, so Optuna's own tell raised "Cannot tell a
-    # FAIL trial" and hid the LLMRequiredError.
-    study = agenthpo.create_study(
+def _llm_required_study(storage: str | None = None) -> optuna.Study:
+    """An agent study whose LLM dies on its first turn, with require_llm on."""
+    return agenthpo.create_study(
         space={"x": {"type": "float", "low": -5, "high": 5}},
         llm=DeadLLM(check_fails=False),
         strategy="agent",
         policy=preset("agent", require_llm=True),
         seed=0,
-        storage=f"sqlite:///{tmp_path / 's.db'}",
+        storage=storage,
     )
+
+
+def test_required_llm_in_study_optimize_raises_its_own_error(tmp_path: Path) -> None:
+    # The sampler used to fail the trial itself, so Optuna's own tell raised "Cannot tell a
+    # FAIL trial" and hid the LLMRequiredError.
+    study = _llm_required_study(f"sqlite:///{tmp_path / 's.db'}")
     with pytest.raises(LLMRequiredError, match="require_llm"):
         study.optimize(lambda t: (t.suggest_float("x", -5, 5) - 1) ** 2, n_trials=2)
     (trial,) = study.trials
@@ -218,13 +223,7 @@ def test_require_llm_in_the_task_file_is_the_same(tmp_path: Path) -> None:
 def test_required_llm_stops_study_optimize_even_when_its_catch_covers_the_error(
     tmp_path: Path,
 ) -> None:
-    study = agenthpo.create_study(
-        space={"x": {"type": "float", "low": -5, "high": 5}},
-        llm=DeadLLM(check_fails=False),
-        strategy="agent",
-        policy=preset("agent", require_llm=True),
-        seed=0,
-    )
+    study = _llm_required_study()
     study.optimize(lambda t: (t.suggest_float("x", -5, 5) - 1) ** 2, n_trials=5, catch=(Exception,))
     assert len(study.trials) == 1  # stopped after the first, not 5 failed trials
     assert "llm required" in study.trials[0].user_attrs[_keys.ERROR]

@@ -12,11 +12,11 @@ Example:
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Iterable, Mapping
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from agenthpo._jsonsafe import without_nonfinite
 from agenthpo.reporting._format import (
     DASH,
     fmt_config,
@@ -134,20 +134,9 @@ DRAW_JS = """
 """
 
 
-def _finite(value: Any) -> Any:
-    """``value`` with every NaN or infinity replaced by ``None`` (JSON has neither)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
 def html_escape_json(value: Any) -> str:
     """JSON that is safe inside a ``<script>`` element (non-finite numbers become null)."""
-    text = json.dumps(_finite(value), allow_nan=False, default=str)
+    text = json.dumps(without_nonfinite(value, as_text=False), allow_nan=False, default=str)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
