@@ -315,6 +315,15 @@ def _open_journal(url: str, path: Path, *, for_reading: bool) -> JournalStorage:
     backend = SafeJournalFileBackend(path, repair=not for_reading)
     try:
         storage = JournalStorage(backend)
+    except AssertionError:
+        # Optuna's replay asserts on an operation it does not know: a record written by a
+        # newer Optuna (its lines are sound, so repairing would change nothing).
+        _logger.debug("replaying %s failed", path, exc_info=True)
+        raise StorageError(
+            f"the journal {path} holds a record this Optuna ({optuna.__version__}) does not"
+            " know, written by a newer version; upgrade Optuna (pip install -U optuna) to"
+            " open it"
+        ) from None
     except (ValueError, AttributeError, KeyError):
         # A bad line in the middle (a write appended to a torn one by an earlier version):
         # Optuna's replay fails on it. A writer repairs the file and reads it again.

@@ -180,6 +180,19 @@ def test_a_reader_refuses_a_damaged_journal_and_leaves_it(tmp_path: Path) -> Non
     assert not (tmp_path / "study.log.torn").exists()
 
 
+@pytest.mark.parametrize("for_reading", [True, False], ids=["reader", "writer"])
+def test_a_record_from_a_newer_optuna_is_named_and_left(tmp_path: Path, for_reading: bool) -> None:
+    path, url = _make(tmp_path)
+    with path.open("ab") as f:
+        f.write(b'{"op_code": 99, "worker_id": "w", "trial_id": 0}\n')  # an operation to come
+    before = path.read_bytes()
+    with pytest.raises(StorageError, match=r"does not know, written by a newer version") as caught:
+        open_storage(url, for_reading=for_reading)
+    assert optuna.__version__ in str(caught.value)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["study.log"]
+
+
 NOT_JOURNALS = {
     "text, last line without newline": b"my important notes\nline two without newline",
     "JSON lines": b'{"a": 1}\n[1,2]\nnot json',
