@@ -362,6 +362,38 @@ def test_shutdown_abandons_a_prefetch_in_flight_without_waiting() -> None:
         llm.release.set()
 
 
+class _BlockingCandidates(_BlockingLLM):
+    """Offers three candidates per turn; its first call waits until released."""
+
+    def complete(self, messages: Sequence[Message], **kwargs: Any) -> LLMResponse:
+        self.calls += 1
+        if self.calls == 1:
+            self.release.wait(30)
+        text = json.dumps(
+            {"candidates": [{"config": {"x": x}, "rationale": "idea"} for x in (0.1, 0.5, 0.9)]}
+        )
+        return LLMResponse(text=text, model="m", provider="p")
+
+
+def test_an_abandoned_prefetch_keeps_its_candidates_from_a_later_run() -> None:
+    # One sampler reused for a second study: the first run's abandoned ask, answering late,
+    # must not leave its rivals where the second run's trial 0 would take them.
+    space = Space.from_dict({"x": {"type": "float", "low": 0.0, "high": 1.0}})
+    llm = _BlockingCandidates()
+    proposer = Proposer(context=None, hidden_metrics=())
+    policy = LLMPolicy(candidates=3)
+    proposer.prefetch(optuna.create_study(), 0, space, policy, llm=llm, seed=0)
+    (thread,) = [t for t in threading.enumerate() if t.name == "agenthpo-llm-prefetch"]
+    proposer.shutdown()
+    llm.release.set()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert proposer.pop_candidates(0) == []
+    # The proposer's own asks still keep theirs.
+    proposer.ask(optuna.create_study(), 0, space, policy, llm=llm, seed=0)
+    assert [p.config for p in proposer.pop_candidates(0)] == [{"x": 0.5}, {"x": 0.9}]
+
+
 @pytest.mark.parametrize("remote", [False, True])
 def test_only_a_request_to_a_server_is_left_behind_at_exit(remote: bool) -> None:
     # A daemon thread cut off at exit inside PyTorch or llama.cpp meets torn-down native

@@ -73,6 +73,10 @@ class Proposer:
         self._carried: list[CallRecord] = []
         self._batches: dict[int, list[Proposal]] = {}
         self._candidates: dict[int, list[Proposal]] = {}
+        # Bumped when a run abandons its prefetch: an ask begun before keeps its batch to
+        # itself, so a later run on this proposer never meets another run's candidates.
+        self._generation = 0
+        self._keep_lock = threading.Lock()
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -80,7 +84,12 @@ class Proposer:
         state["_carried"] = []
         state["_batches"] = {}
         state["_candidates"] = {}
+        state["_keep_lock"] = None
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._keep_lock = threading.Lock()
 
     def context_for(self, study: Study) -> TaskContext:
         """The given context with the study's directions, or one read from the study.
@@ -175,6 +184,7 @@ class Proposer:
         """One proposal for trial ``number`` from the history stored now (with a batch
         policy, the first of a batch whose others wait in :meth:`pop_batch`; with several
         candidates per turn, the first, whose rivals wait in :meth:`pop_candidates`)."""
+        generation = self._generation
         asking = self._creator(study, number, space, policy, llm, extra_note)
         creator, history, tried = asking.creator, asking.history, asking.tried
         context = creator.context
@@ -193,7 +203,9 @@ class Proposer:
                 )
                 # candidates are judged with the first (pop_candidates); a batch's others are
                 # enqueued when trial ``number`` starts (pop_batch)
-                (self._candidates if judged else self._batches)[number] = others
+                with self._keep_lock:
+                    if generation == self._generation:
+                        (self._candidates if judged else self._batches)[number] = others
                 for proposal in (first, *others):
                     _check(proposal, asking.results, context)
                 return first
@@ -294,8 +306,9 @@ class Proposer:
     def shutdown(self) -> None:
         """Ends the speculative work of a run that is over, without waiting for it.
 
-        A proposal still being asked is abandoned: its daemon thread finishes (or dies with
-        the process) on its own, and its answer is dropped with the tokens its calls spent.
+        A proposal still being asked is abandoned: its thread finishes (or, a request to a
+        server, dies with the process) on its own, and its answer is dropped with the tokens
+        its calls spent and the other candidates it brings.
         A proposal already prepared stays for the trial it was asked for, should another run
         in this process start it (it is checked then, as always). For the end of a run.
         """
@@ -303,6 +316,8 @@ class Proposer:
         if pending is None or pending.future.done():
             return
         self._prefetched = None
+        with self._keep_lock:
+            self._generation += 1
         pending.future.cancel()  # stops it only if its thread has not started it yet
         _logger.debug(
             "the run is over: the proposal being prepared for trial %d is abandoned",
