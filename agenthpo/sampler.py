@@ -59,6 +59,7 @@ from optuna.trial import FrozenTrial, TrialState
 
 from agenthpo import _keys, _optuna
 from agenthpo._seeding import reseed, trial_seed
+from agenthpo._text import one_line
 from agenthpo.agent.backbone_proposals import REDRAWS, BackboneProposals
 from agenthpo.agent.budget import cost, spent
 from agenthpo.agent.creator import Proposal, ProposalFailed, find_duplicate
@@ -68,7 +69,6 @@ from agenthpo.agent.recorder import (
     MAX_STORED_ANSWER_CHARS,
     RATIONALE_ATTR_MAX,
     Recorder,
-    clip,
 )
 from agenthpo.agent.reviser import Reviser
 from agenthpo.agent.revision import RangeChange, accepted_changes, space_in_force
@@ -566,7 +566,7 @@ class AgentSampler(BaseSampler):
             if rival is None:
                 attrs = recorder.proposal(outcome)
                 if verdict is not None:  # the screen's verdict goes with the rationale
-                    attrs[_keys.RATIONALE] = clip(
+                    attrs[_keys.RATIONALE] = one_line(
                         f"{outcome.rationale} ({verdict.describe()})", RATIONALE_ATTR_MAX
                     )
                     attrs[_keys.LLM_CANDIDATES] = verdict.to_attr(outcome.config)
@@ -698,7 +698,7 @@ class AgentSampler(BaseSampler):
             best = proposals[judgement.best]
             best.calls = calls
             attrs = recorder.screened_llm(best, judgement.verdict())
-            attrs[_keys.RATIONALE] = clip(
+            attrs[_keys.RATIONALE] = one_line(
                 f"{type(self._backbone).__name__} proposed: {judgement.describe()}",
                 RATIONALE_ATTR_MAX,
             )
@@ -729,7 +729,7 @@ class AgentSampler(BaseSampler):
                 calls,
             )
         attrs = recorder.proposal(chosen)
-        attrs[_keys.RATIONALE] = clip(f"{chosen.rationale} ({verdict})", RATIONALE_ATTR_MAX)
+        attrs[_keys.RATIONALE] = one_line(f"{chosen.rationale} ({verdict})", RATIONALE_ATTR_MAX)
         attrs[_keys.LLM_CANDIDATES] = about
         recorder.store(study, trial, attrs)
         recorder.calls(study, trial, calls)
@@ -855,7 +855,7 @@ class AgentSampler(BaseSampler):
                     "of": policy.initial_design,
                     "default": True,
                 },
-                _keys.RATIONALE: clip(
+                _keys.RATIONALE: one_line(
                     f"{rationale}; the first of the initial design of {policy.initial_design}",
                     RATIONALE_ATTR_MAX,
                 ),
@@ -918,7 +918,7 @@ class AgentSampler(BaseSampler):
         if isinstance(outcome, ProposalFailed):
             study.set_user_attr(
                 _keys.STUDY_INITIAL_DESIGN,
-                {**record, "got": 0, "failed": clip(str(outcome), RATIONALE_ATTR_MAX)},
+                {**record, "got": 0, "failed": one_line(str(outcome), RATIONALE_ATTR_MAX)},
             )
             _logger.info(
                 "trial %d: the LLM gave no usable initial design (%s); %s proposes",
@@ -962,12 +962,12 @@ class AgentSampler(BaseSampler):
         """The attributes that mark one of the initial design's configurations."""
         attrs: dict[str, Any] = {
             _keys.INITIAL_DESIGN: {"index": index, "of": total, "default": False},
-            _keys.RATIONALE: clip(
+            _keys.RATIONALE: one_line(
                 f"initial design {index}/{total}: {proposal.rationale}", RATIONALE_ATTR_MAX
             ),
         }
         if proposal.repaired:
-            attrs[_keys.LLM_REPAIRED] = clip(
+            attrs[_keys.LLM_REPAIRED] = one_line(
                 "forced into the space: " + "; ".join(proposal.repaired), RATIONALE_ATTR_MAX
             )
         return attrs

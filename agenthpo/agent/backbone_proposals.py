@@ -22,12 +22,13 @@ from optuna.trial import FrozenTrial
 
 from agenthpo import _keys, _optuna
 from agenthpo._seeding import reseed, trial_seed
+from agenthpo._text import one_line
 from agenthpo.agent.explain import cmaes_state, explain
 from agenthpo.agent.failures import failure_regions, region_of, step_out
 from agenthpo.agent.history import trial_views
 from agenthpo.agent.prompts import backbone_note
 from agenthpo.agent.proposer import Proposer
-from agenthpo.agent.recorder import RATIONALE_ATTR_MAX, Recorder, clip
+from agenthpo.agent.recorder import RATIONALE_ATTR_MAX, Recorder
 from agenthpo.space import Space
 
 __all__ = ["REDRAWS", "BackboneProposals"]
@@ -144,7 +145,7 @@ class BackboneProposals:
         suffix = f" ({why})" if why else ""
         limit = max(80, RATIONALE_ATTR_MAX - len(suffix))
         text = explain(self._backbone, study, trial, config, max_chars=limit) + suffix
-        Recorder.store(study, trial, {_keys.RATIONALE: clip(text, RATIONALE_ATTR_MAX)})
+        Recorder.store(study, trial, {_keys.RATIONALE: one_line(text, RATIONALE_ATTR_MAX)})
         return config
 
     def out_of_failures(

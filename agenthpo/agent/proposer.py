@@ -22,6 +22,7 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from agenthpo import _keys, _optuna
+from agenthpo._text import one_line
 from agenthpo.agent.claims import check_rationale
 from agenthpo.agent.creator import (
     CallRecord,
@@ -34,7 +35,6 @@ from agenthpo.agent.creator import (
 from agenthpo.agent.failures import failure_regions
 from agenthpo.agent.history import pareto_ranks, render_history, trial_views
 from agenthpo.agent.prompts import TaskContext, candidates_request, noise_note
-from agenthpo.agent.recorder import clip
 from agenthpo.llm import LLMClient
 from agenthpo.policy import LLMPolicy
 from agenthpo.space import Space
@@ -446,10 +446,11 @@ def _unexpected(number: int, exc: Exception) -> ProposalFailed:
         "trial %d: handling the LLM's answer failed (%s: %s)",
         number,
         type(exc).__name__,
-        clip(str(exc), 200),
+        one_line(str(exc), 200),
         exc_info=_logger.isEnabledFor(logging.DEBUG),
     )
-    return ProposalFailed("llm_error", f"unexpected {type(exc).__name__}: {clip(str(exc), 200)}")
+    detail = one_line(str(exc), 200)
+    return ProposalFailed("llm_error", f"unexpected {type(exc).__name__}: {detail}")
 
 
 def _check(proposal: Proposal, results: dict[int, float], context: TaskContext) -> Proposal:

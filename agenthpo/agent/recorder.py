@@ -5,9 +5,9 @@ names of :mod:`agenthpo._keys`; every LLM request and answer goes into its syste
 attributes, for audit and replay.
 
 Example:
-    >>> from agenthpo.agent.recorder import clip
-    >>> clip("a  long\\nline", 9)
-    'a long...'
+    >>> from agenthpo.agent.recorder import cut
+    >>> cut("a long answer", 6)
+    'a long... [7 characters cut]'
 """
 
 from __future__ import annotations
@@ -20,23 +20,18 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial
 
 from agenthpo import _keys, _optuna
+from agenthpo._text import one_line
 from agenthpo.agent.creator import CallRecord, Proposal, ProposalFailed
 from agenthpo.agent.failures import FailureRegion
 from agenthpo.agent.screen import ScreenVerdict
 
-__all__ = ["MAX_STORED_ANSWER_CHARS", "RATIONALE_ATTR_MAX", "Recorder", "clip", "cut"]
+__all__ = ["MAX_STORED_ANSWER_CHARS", "RATIONALE_ATTR_MAX", "Recorder", "cut"]
 
 RATIONALE_ATTR_MAX = 480
 """The longest one-line attribute (a rationale, a fallback's reason)."""
 MAX_STORED_ANSWER_CHARS = 20_000
 """How much of one LLM answer is stored with a trial (an answer that long is unusable
 anyway); the cut is marked in the stored text."""
-
-
-def clip(text: str, limit: int) -> str:
-    """``text`` on one line, at most ``limit`` characters (the cut marked ``...``)."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def cut(text: str, limit: int) -> str:
@@ -101,7 +96,7 @@ class Recorder:
         """The attributes of a trial that runs the LLM's proposal."""
         attrs: dict[str, Any] = {
             _keys.PROPOSED_BY: "llm",
-            _keys.RATIONALE: clip(proposal.rationale, RATIONALE_ATTR_MAX),
+            _keys.RATIONALE: one_line(proposal.rationale, RATIONALE_ATTR_MAX),
             _keys.LLM_MODEL: self._model(),
             _keys.LLM_PROMPT_TOKENS: proposal.prompt_tokens,
             _keys.LLM_COMPLETION_TOKENS: proposal.completion_tokens,
@@ -112,25 +107,25 @@ class Recorder:
         if cost is not None:
             attrs[_keys.LLM_COST] = round(cost, 6)
         if proposal.repaired:
-            attrs[_keys.LLM_REPAIRED] = clip("; ".join(proposal.repaired), RATIONALE_ATTR_MAX)
+            attrs[_keys.LLM_REPAIRED] = one_line("; ".join(proposal.repaired), RATIONALE_ATTR_MAX)
         if proposal.near_copy is not None:
             attrs[_keys.LLM_NEAR_COPY] = proposal.near_copy.to_attr(repaired=True)
         if proposal.failure_region is not None:
             attrs[_keys.LLM_FAILURE_REGION] = _region_attr(proposal.failure_region, True)
         if proposal.rationale_check:
-            attrs[_keys.RATIONALE_CHECK] = clip(proposal.rationale_check, RATIONALE_ATTR_MAX)
+            attrs[_keys.RATIONALE_CHECK] = one_line(proposal.rationale_check, RATIONALE_ATTR_MAX)
         return attrs
 
     def batch_candidate(self, proposal: Proposal) -> dict[str, Any]:
         """The attributes of a batch's other candidate, enqueued for any worker."""
         attrs: dict[str, Any] = {
             _keys.PROPOSED_BY: "llm",
-            _keys.RATIONALE: clip(proposal.rationale, RATIONALE_ATTR_MAX),
+            _keys.RATIONALE: one_line(proposal.rationale, RATIONALE_ATTR_MAX),
             _keys.LLM_MODEL: self._model(),
             _keys.LLM_BATCH: True,
         }
         if proposal.rationale_check:
-            attrs[_keys.RATIONALE_CHECK] = clip(proposal.rationale_check, RATIONALE_ATTR_MAX)
+            attrs[_keys.RATIONALE_CHECK] = one_line(proposal.rationale_check, RATIONALE_ATTR_MAX)
         return attrs
 
     def fallback(self, failed: ProposalFailed) -> dict[str, Any]:
@@ -139,7 +134,7 @@ class Recorder:
         completion = sum(c.completion_tokens for c in failed.calls)
         attrs: dict[str, Any] = {
             _keys.PROPOSED_BY: "backbone",
-            _keys.FALLBACK_REASON: clip(f"{failed.kind}: {failed.detail}", RATIONALE_ATTR_MAX),
+            _keys.FALLBACK_REASON: one_line(f"{failed.kind}: {failed.detail}", RATIONALE_ATTR_MAX),
             _keys.RATIONALE: f"{self._backbone} proposed (LLM fallback: {failed.kind})",
             _keys.LLM_MODEL: self._model(),
             _keys.LLM_PROMPT_TOKENS: prompt,
@@ -164,11 +159,11 @@ class Recorder:
         shown = json.dumps(rounded(config))
         return {
             _keys.PROPOSED_BY: "backbone",
-            _keys.FALLBACK_REASON: clip(
+            _keys.FALLBACK_REASON: one_line(
                 f"screened: {shown}; {verdict.describe()}; {proposer}'s reason: {rationale}",
                 RATIONALE_ATTR_MAX,
             ),
-            _keys.RATIONALE: clip(
+            _keys.RATIONALE: one_line(
                 f"{self._backbone} proposed: it screened out {proposer}'s"
                 f" proposal {shown}, {verdict.describe()}",
                 RATIONALE_ATTR_MAX,
@@ -176,7 +171,7 @@ class Recorder:
             _keys.SCREENED: {
                 "proposed_by": proposer,
                 "config": dict(config),
-                "rationale": clip(rationale, RATIONALE_ATTR_MAX),
+                "rationale": one_line(rationale, RATIONALE_ATTR_MAX),
                 "log_ratio": round(verdict.llm, 4),
                 "backbone_log_ratio": round(verdict.own, 4),
             },
@@ -193,7 +188,7 @@ class Recorder:
         if proposal.near_copy is not None:
             attrs[_keys.LLM_NEAR_COPY] = proposal.near_copy.to_attr(repaired=True)
         if proposal.rationale_check:
-            attrs[_keys.RATIONALE_CHECK] = clip(proposal.rationale_check, RATIONALE_ATTR_MAX)
+            attrs[_keys.RATIONALE_CHECK] = one_line(proposal.rationale_check, RATIONALE_ATTR_MAX)
         return attrs
 
 

@@ -30,6 +30,7 @@ from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
 from agenthpo import _keys, _optuna
+from agenthpo._text import one_line
 from agenthpo.agent.budget import spent
 from agenthpo.agent.history import render_history, trial_views
 from agenthpo.agent.prompts import (
@@ -41,7 +42,6 @@ from agenthpo.agent.prompts import (
     revision_request,
     revision_schema,
 )
-from agenthpo.agent.recorder import clip
 from agenthpo.agent.revision import (
     KEEP_TOP,
     MIN_KEPT,
@@ -159,12 +159,12 @@ class Reviser:
         try:
             outcome = self._ask(study, trials, space, base, ranked, context, policy, llm, seed)
         except Exception as exc:  # the answer is outside input: it costs the revision only
-            outcome = f"unexpected {type(exc).__name__}: {clip(str(exc), 200)}"
+            outcome = f"unexpected {type(exc).__name__}: {one_line(str(exc), 200)}"
         if isinstance(outcome, str):
-            record.update(state="failed", failed=clip(outcome, 300), changes=[])
+            record.update(state="failed", failed=one_line(outcome, 300), changes=[])
             study.set_user_attr(key, record)
             _logger.info("trial %d: no space revision %d (%s)", trial.number, k, outcome)
-            self._note(study, trial, {"round": k, "failed": clip(outcome, 200)})
+            self._note(study, trial, {"round": k, "failed": one_line(outcome, 200)})
             return None
         items, usage = outcome
         changes, _ = check_changes(
@@ -182,7 +182,7 @@ class Reviser:
                 "round": k,
                 "accepted": len(accepted),
                 "rejected": len(changes) - len(accepted),
-                "summary": clip(summary, 300),
+                "summary": one_line(summary, 300),
                 "prompt_tokens": usage["prompt_tokens"],
                 "completion_tokens": usage["completion_tokens"],
             },
@@ -248,14 +248,14 @@ class Reviser:
             completion_tokens += response.usage.completion_tokens
             usage.update(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens)
             if policy.record_calls:
-                usage["answer"] = clip(response.text, 2000)
+                usage["answer"] = one_line(response.text, 2000)
             try:
                 return parse_revisions(response.text), usage
             except ValueError as exc:
                 problem = not_json_problem(str(exc))
             messages = [
                 *messages,
-                Message("assistant", clip(response.text, 2000)),
+                Message("assistant", one_line(response.text, 2000)),
                 Message("user", revision_repair_prompt(problem)),
             ]
         return f"not_json: {problem}"
