@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import sqlite3
+import uuid
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,7 +41,13 @@ from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 from agenthpo import _optuna
 from agenthpo.errors import AgentHPOError, StorageError
 
-__all__ = ["STORAGE_HELP", "SafeJournalFileBackend", "is_single_process", "open_storage"]
+__all__ = [
+    "STORAGE_HELP",
+    "SafeJournalFileBackend",
+    "is_single_process",
+    "open_storage",
+    "shown_url",
+]
 
 _logger = logging.getLogger("agenthpo")
 
@@ -106,7 +113,7 @@ def open_storage(url: str, *, for_reading: bool = False) -> BaseStorage:
         engine_kwargs: dict[str, object] = {}
         if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
             path = Path(url.removeprefix("sqlite:///"))
-            _check_file(_safe(url), path, must_exist=for_reading, example="study.db")
+            _check_file(shown_url(url), path, must_exist=for_reading, example="study.db")
             if for_reading:
                 _check_sqlite_study(url, path)
             else:
@@ -129,11 +136,13 @@ def open_storage(url: str, *, for_reading: bool = False) -> BaseStorage:
         except ImportError as exc:
             driver = "agenthpo[postgres]" if url.startswith("postgresql") else "a driver"
             raise AgentHPOError(
-                f"storage {_safe(url)} needs a database driver ({exc}); install {driver}"
+                f"storage {shown_url(url)} needs a database driver ({exc}); install {driver}"
             ) from None
         except Exception as exc:
-            raise AgentHPOError(f"cannot open storage {_safe(url)}: {_first_line(exc)}") from None
-    raise AgentHPOError(f"unknown storage URL {_safe(url)}; {STORAGE_HELP}")
+            raise AgentHPOError(
+                f"cannot open storage {shown_url(url)}: {_first_line(exc)}"
+            ) from None
+    raise AgentHPOError(f"unknown storage URL {shown_url(url)}; {STORAGE_HELP}")
 
 
 _SCHEMA_LOCK_KEY = 0x4147454E54485030  # "AGENTHP0": one advisory lock for schema creation
@@ -202,7 +211,7 @@ def _check_server_study(url: str) -> None:
         engine.dispose()
     if missing:
         raise StorageError(
-            f"{_safe(url)} holds no study yet (no Optuna table {missing[0]!r}); run"
+            f"{shown_url(url)} holds no study yet (no Optuna table {missing[0]!r}); run"
             " `agenthpo run` with this --storage first"
         )
 
@@ -517,7 +526,9 @@ def _create_sqlite_atomically(path: Path) -> None:
         return
     if not path.parent.exists():
         raise AgentHPOError(f"cannot create {path}: the folder {path.parent} does not exist")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # One temporary file per caller: threads of one process (the MCP server's jobs, a
+    # thread pool of asks) race here as processes do.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -536,14 +547,40 @@ def _create_sqlite_atomically(path: Path) -> None:
             tmp.unlink(missing_ok=True)
 
 
-def _safe(url: str) -> str:
-    """The URL with any password masked."""
+_SECRET_QUERY_WORDS = ("pass", "pwd", "secret", "token", "key", "auth")
+"""Query parameters whose values are masked in a shown URL (``password``, ``sslpassword``,
+``api_key``, ...); the others (``sslmode``, ``connect_timeout``) say where, not who."""
+
+
+def shown_url(url: str) -> str:
+    """A storage URL as the user sees it: its password and secret query values masked.
+
+    What a run, a report or an error prints, and what a run's summary carries; the URL
+    itself, to connect with, is never changed.
+
+    Example:
+        >>> shown_url("postgresql://alice:s3cret@db:5432/optuna?sslmode=require&password=x")
+        'postgresql://alice:***@db:5432/optuna?sslmode=require&password=***'
+        >>> shown_url("sqlite:///studies.db")
+        'sqlite:///studies.db'
+    """
     scheme, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
+    if not sep:
         return url
-    creds, _, host = rest.rpartition("@")
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in creds else url
+    rest, hashmark, fragment = rest.partition("#")
+    rest, qmark, query = rest.partition("?")
+    authority, slash, path = rest.partition("/")
+    creds, at, hostport = authority.rpartition("@")
+    if at and ":" in creds:
+        rest = f"{creds.split(':', 1)[0]}:***@{hostport}{slash}{path}"
+    if query:
+        parts = []
+        for item in query.split("&"):
+            name, eq, value = item.partition("=")
+            secret = eq and value and any(w in name.lower() for w in _SECRET_QUERY_WORDS)
+            parts.append(f"{name}=***" if secret else item)
+        query = "&".join(parts)
+    return f"{scheme}://{rest}{qmark}{query}{hashmark}{fragment}"
 
 
 def _first_line(exc: Exception) -> str:

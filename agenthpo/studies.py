@@ -39,7 +39,7 @@ from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient, ReplayLLM, resolve_llm
 from agenthpo.reporting._data import Selection, read_selection
 from agenthpo.reporting._data import _metric_names as _stored_metric_names
-from agenthpo.storage import is_single_process, journal_path, open_storage
+from agenthpo.storage import is_single_process, journal_path, open_storage, shown_url
 from agenthpo.task import Task, load_task
 from agenthpo.tuner import TrialEvent, Tuner, build_executor, replay_llm, screen_outside
 
@@ -150,16 +150,18 @@ def open_study(
         if name is None:
             names = optuna.get_all_study_names(storage=opened)
             if not names:
-                raise AgentHPOError(f"{url} holds no study yet; run `agenthpo run` first")
+                raise AgentHPOError(
+                    f"{shown_url(url)} holds no study yet; run `agenthpo run` first"
+                )
             if len(names) > 1:
                 raise AgentHPOError(
-                    f"{url} holds {len(names)} studies ({', '.join(names)});"
+                    f"{shown_url(url)} holds {len(names)} studies ({', '.join(names)});"
                     " choose one with --study NAME"
                 )
             name = names[0]
         return optuna.load_study(study_name=name, storage=opened)
     except KeyError:
-        raise AgentHPOError(f"no study named {name!r} in {url}") from None
+        raise AgentHPOError(f"no study named {name!r} in {shown_url(url)}") from None
 
 
 def worker_storage(task_file: str | Path, storage: str | None = None) -> str:
@@ -181,7 +183,7 @@ def worker_storage(task_file: str | Path, storage: str | None = None) -> str:
     url = storage or task.default_storage()
     if is_single_process(url):
         raise AgentHPOError(
-            f"{url} is SQLite, which is not safe under several writers; give"
+            f"{shown_url(url)} is SQLite, which is not safe under several writers; give"
             " --storage journal:PATH (one machine) or postgresql://... (several machines)"
         )
     return url

@@ -53,7 +53,7 @@ from agenthpo.llm import LLMClient, ReplayLLM, resolve_llm
 from agenthpo.pruners import make_pruner
 from agenthpo.sampler import AgentSampler
 from agenthpo.space import FloatParam, IntParam, Space
-from agenthpo.storage import open_storage
+from agenthpo.storage import open_storage, shown_url
 from agenthpo.strategies import make_sampler, uses_llm
 from agenthpo.task import MAX_SEED, NoiseSection, Task, TaskContext
 
@@ -108,6 +108,7 @@ class RunSummary:
 
     study_name: str
     storage: str
+    """Where the study lives, as shown (a password masked: :func:`~agenthpo.storage.shown_url`)."""
     n_run: int = 0
     n_complete: int = 0
     n_failed: int = 0
@@ -325,7 +326,9 @@ def replay_llm(storage: str, study_name: str) -> ReplayLLM:
             study_name=study_name, storage=open_storage(storage, for_reading=True)
         )
     except KeyError:
-        raise AgentHPOError(f"--replay: no study named {study_name!r} in {storage}") from None
+        raise AgentHPOError(
+            f"--replay: no study named {study_name!r} in {shown_url(storage)}"
+        ) from None
     texts: list[str] = []
     model = "recorded"
     for trial in sorted(source.get_trials(deepcopy=False), key=lambda t: t.number):
@@ -336,7 +339,8 @@ def replay_llm(storage: str, study_name: str) -> ReplayLLM:
                 model = str(call.get("model") or model)
     if not texts:
         raise AgentHPOError(
-            f"--replay: study {study_name!r} in {storage} recorded no LLM answers to replay"
+            f"--replay: study {study_name!r} in {shown_url(storage)} recorded no LLM answers"
+            " to replay"
         )
     stored = source.user_attrs.get(_keys.STUDY_SCHEDULE)
     embedded = isinstance(stored, dict) and bool(stored.get("embedded"))
@@ -556,7 +560,9 @@ class Tuner:
                 load_if_exists=True,
             )
         except (optuna.exceptions.StorageInternalError, ValueError) as exc:
-            raise AgentHPOError(f"cannot open the study storage {self.storage_url}: {exc}") from exc
+            raise AgentHPOError(
+                f"cannot open the study storage {shown_url(self.storage_url)}: {exc}"
+            ) from exc
         stored = [d.name.lower() for d in study.directions]
         if stored != self.task.directions:
             was, now = " and ".join(stored), " and ".join(self.task.directions)
@@ -569,8 +575,8 @@ class Tuner:
                     f" {len(self.task.directions)} ({now})"
                 )
             raise AgentHPOError(
-                f"study {self.task.name!r} in {self.storage_url} {what}. Rename the task or use"
-                " another storage."
+                f"study {self.task.name!r} in {shown_url(self.storage_url)} {what}. Rename the"
+                " task or use another storage."
             )
         stored_params: dict[str, optuna.distributions.BaseDistribution] = {}
         for trial in study.get_trials(deepcopy=False):
@@ -580,9 +586,9 @@ class Tuner:
         if conflicts:
             # Optuna refuses such a trial only when it stores the parameter, mid-run.
             raise AgentHPOError(
-                f"study {self.task.name!r} in {self.storage_url} holds trials whose parameters"
-                f" do not fit the task's space ({'; '.join(conflicts)}); Optuna cannot mix them"
-                " in one study. Rename the task or use another storage."
+                f"study {self.task.name!r} in {shown_url(self.storage_url)} holds trials whose"
+                f" parameters do not fit the task's space ({'; '.join(conflicts)}); Optuna"
+                " cannot mix them in one study. Rename the task or use another storage."
             )
         attrs = study.user_attrs
         if _keys.STUDY_METRIC not in attrs:
@@ -649,7 +655,7 @@ class Tuner:
             )
         except KeyError:
             raise AgentHPOError(
-                f"warm_start_from: no study named {name!r} in {url}; give URL#STUDY"
+                f"warm_start_from: no study named {name!r} in {shown_url(url)}; give URL#STUDY"
             ) from None
         done = [t for t in earlier.trials if t.state == TrialState.COMPLETE and t.values]
         if len(earlier.directions) > 1:
@@ -694,7 +700,7 @@ class Tuner:
                 warnings.warn(LLMUnavailableWarning(text), stacklevel=2)
         summary = RunSummary(
             study_name=study.study_name,
-            storage=self.storage_url,
+            storage=shown_url(self.storage_url),
             metric=self.task.objective.metric,
             metrics=self.task.metric_names,
         )
@@ -1480,8 +1486,8 @@ class Tuner:
         """The task's study as stored, opened without building the strategy's sampler (no
         LLM is resolved); it must exist (``ask`` or ``run`` created it)."""
         missing = AgentHPOError(
-            f"no study {self.task.name!r} stored in {self.storage_url} yet; start a trial"
-            " with `agenthpo ask` first"
+            f"no study {self.task.name!r} stored in {shown_url(self.storage_url)} yet; start a"
+            " trial with `agenthpo ask` first"
         )
         sqlite = self.storage_url.startswith("sqlite:///")
         if sqlite and not Path(self.storage_url.removeprefix("sqlite:///")).exists():

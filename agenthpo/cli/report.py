@@ -25,6 +25,7 @@ from agenthpo.cli._common import StorageOption, StudyOption, console, guard
 from agenthpo.errors import AgentHPOError
 from agenthpo.report_files import read_references, report_dir_for, summary_llm
 from agenthpo.reporting import EVALUATORS, ReportPaths, build_report
+from agenthpo.storage import shown_url
 from agenthpo.studies import open_study, storage_url
 
 __all__ = ["report_command"]
@@ -89,7 +90,7 @@ def report_command(
         built = build_report(
             s, out_dir=target, llm=client, references=references, evaluator=importance
         )
-        return built, storage_url(task_file, storage)
+        return built, shown_url(storage_url(task_file, storage))
 
     paths, url = guard(go)
     report = paths.report

@@ -45,6 +45,7 @@ from agenthpo.errors import LLMUnavailableWarning
 from agenthpo.report_files import write_run_report
 from agenthpo.reporting._data import parse_selection
 from agenthpo.sampler import AgentSampler
+from agenthpo.storage import shown_url
 from agenthpo.studies import run_llm, worker_storage
 from agenthpo.task import STRATEGY_NAMES, load_task, task_with
 from agenthpo.tuner import RunSummary, TrialEvent, Tuner
@@ -218,7 +219,7 @@ def _llm_line(summary: RunSummary) -> str:
 def _print_summary(summary: RunSummary, task_arg: str, storage: str | None = None) -> None:
     """The run's closing lines; every hint names the storage it refers to (``storage`` is
     the ``--storage`` given, which the hints' commands then carry)."""
-    again = f" --storage {storage}" if storage else ""
+    again = f" --storage {shown_url(storage)}" if storage else ""
     console.print(
         Text("\n")
         + literal(summary.study_name, style="bold")

@@ -8,10 +8,15 @@ import os
 import threading
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from agenthpo.cli import app
 from agenthpo.storage import open_storage
+from agenthpo.task import load_task
+from agenthpo.tuner import Tuner
 
 pytestmark = pytest.mark.integration
 
@@ -76,3 +81,29 @@ def test_a_reader_on_an_empty_database_says_it_holds_no_study_and_creates_nothin
     storage = open_storage(empty_database)  # a writer creates the schema
     storage.get_all_studies()
     assert open_storage(empty_database, for_reading=True).get_all_studies() == []
+
+
+def test_a_run_on_a_database_with_a_password_never_prints_it(
+    empty_database: str, tmp_path: Path
+) -> None:
+    # The server trusts local connections, so the password is carried and ignored: what
+    # matters is where the URL is shown.
+    secret = "Sup3rS3cretPw"
+    url = empty_database.replace("postgresql://postgres@", f"postgresql://postgres:{secret}@")
+    (tmp_path / "quad.py").write_text("def objective(config):\n    return config['x'] ** 2\n")
+    task_file = tmp_path / "task.yaml"
+    task_file.write_text(
+        "name: quad\n"
+        "objective: {metric: loss, direction: minimize}\n"
+        "space: {x: {type: float, low: -5.0, high: 5.0}}\n"
+        "n_trials: 2\n"
+        "function: quad:objective\n"
+        "strategy: random\n"
+    )
+    result = CliRunner().invoke(app, ["run", str(task_file), "--storage", url, "--no-report"])
+    assert result.exit_code == 0, result.output
+    assert "postgres:***@127.0.0.1" in result.output
+    assert secret not in result.output
+    summary = Tuner(load_task(task_file), storage=url).run()  # the budget is spent
+    assert secret not in summary.storage
+    assert summary.n_total == 2
