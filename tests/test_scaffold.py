@@ -552,6 +552,16 @@ def test_refuses_to_overwrite_without_force(scripts: Path) -> None:
     assert load_task(scripts / "task.yaml").name == "train_argparse"
 
 
+@pytest.mark.parametrize("name", ["study.agenthpo.db", "train.py", "notes"])
+def test_force_never_replaces_a_file_that_is_not_yaml(scripts: Path, name: str) -> None:
+    target = scripts / name
+    target.write_bytes(b"SQLite format 3\x00 precious")
+    draft = draft_task(scripts / "train_argparse.py", llm=None, out=target)
+    with pytest.raises(TaskError, match="is not a YAML file; --force replaces only a task file"):
+        write_draft(draft, force=True)
+    assert target.read_bytes() == b"SQLite format 3\x00 precious"
+
+
 def test_out_elsewhere_names_the_script_in_full(scripts: Path, tmp_path: Path) -> None:
     draft = draft_task(scripts / "train_argparse.py", llm=None, out=tmp_path / "t" / "x.yaml")
     assert draft.command == ["python", (scripts / "train_argparse.py").resolve().as_posix()]

@@ -191,7 +191,8 @@ def render_draft(draft: Draft) -> str:
 
 
 def write_draft(draft: Draft, *, force: bool = False) -> Path:
-    """Writes the draft to ``draft.out``; refuses to replace a file unless ``force``.
+    """Writes the draft to ``draft.out``; refuses to replace a file unless ``force``, and
+    any file but a YAML one (``.yaml``, ``.yml``) even then.
 
     The text is checked with the task loader first, so a draft that is written loads.
 
@@ -205,6 +206,13 @@ def write_draft(draft: Draft, *, force: bool = False) -> Path:
     if path.exists() and not force:
         raise TaskError(
             f"{path}: already exists; give --force to replace it, or --out another file"
+        )
+    if path.exists() and path.suffix.lower() not in (".yaml", ".yml"):
+        # --force is for an earlier draft; a study database or a script (an agent passing
+        # --force readily) is never replaced by a task file.
+        raise TaskError(
+            f"{path}: already exists and is not a YAML file; --force replaces only a task file"
+            " (.yaml or .yml): give --out another file"
         )
     text = render_draft(draft)
     task_from_dict(yaml.safe_load(text), base_dir=path.parent.resolve(), label=f"draft of {path}")
