@@ -418,7 +418,7 @@ def tell_trial(
     """Stores the result of a trial started with :func:`ask_trial` (``agenthpo tell``).
 
     Give ``value`` or ``metrics`` for a finished run, ``failed`` (why) for a run that
-    failed, or ``pruned`` (why) with ``intermediate`` (the objective's last reported value)
+    failed (with ``metrics``, what it reported before), or ``pruned`` (why) with ``intermediate`` (the objective's last reported value)
     and ``step`` for a run stopped early. The study is opened as stored: no LLM is asked.
 
     Args:
@@ -462,6 +462,11 @@ def tell_trial(
         raise AgentHPOError(
             "--pruned: a pruned trial has no final value; give the last value it reported"
             " with --intermediate (and its --step)"
+        )
+    if failed is not None and value is not None:
+        raise AgentHPOError(
+            "--failed: a failed trial has no final value; give what it reported before it"
+            " failed with --metrics, or drop --failed if it finished"
         )
     if pruned is None and (intermediate is not None or step is not None):
         raise AgentHPOError(

@@ -142,6 +142,7 @@ def test_bad_tell_input_is_a_clear_error(tmp_path: Path) -> None:
         (["--metrics", '{"loss": 0.1}'], "give --value or a metrics JSON with 'acc'"),
         ([], "give --value"),
         (["--failed", " "], "--failed '': say why the run failed"),
+        (["--failed", "oom", "--value", "0.3"], "--failed: a failed trial has no final value"),
         (["--pruned", "flat", "--intermediate", "nan"], "--intermediate nan: give the last"),
     ):
         result = runner.invoke(app, ["tell", str(task_file), "--trial", "0", *args])
