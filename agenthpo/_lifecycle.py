@@ -157,18 +157,29 @@ def recover_stale(study: optuna.Study, *, now: float | None = None) -> list[int]
             continue  # run outside AgentHPO; it ends with `agenthpo tell`
         if now - _last_sign_of_life(trial) <= limit:
             continue
+        silent = now - _last_sign_of_life(trial)
         try:
             storage = _optuna.storage_of(study)
-            if not storage.set_trial_state_values(_optuna.trial_id(trial), TrialState.FAIL):
+            trial_id = _optuna.trial_id(trial)
+            # Why, written first: a finished trial takes no attributes. Readers (`show`, the
+            # report, the LLM's history) then tell it from a run that failed on its own.
+            storage.set_trial_user_attr(
+                trial_id,
+                _keys.ERROR,
+                f"interrupted: its runner was lost (no heartbeat for {silent:.0f} s); it runs"
+                " again",
+            )
+            storage.set_trial_user_attr(trial_id, _keys.NOT_COUNTED, "interrupted")
+            if not storage.set_trial_state_values(trial_id, TrialState.FAIL):
                 continue
         except UpdateFinishedTrialError:
-            continue  # another worker got there first
+            continue  # another worker got there first, or its runner finished it after all
         recovered.append(trial.number)
         _logger.warning(
             "trial %d lost its runner (no heartbeat for %.0f s); it is marked interrupted"
             " and will run again",
             trial.number,
-            now - _last_sign_of_life(trial),
+            silent,
         )
         _kill_leftover(trial)
     requeue_interrupted(study)

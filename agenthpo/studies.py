@@ -418,8 +418,9 @@ def tell_trial(
     """Stores the result of a trial started with :func:`ask_trial` (``agenthpo tell``).
 
     Give ``value`` or ``metrics`` for a finished run, ``failed`` (why) for a run that
-    failed (with ``metrics``, what it reported before), or ``pruned`` (why) with ``intermediate`` (the objective's last reported value)
-    and ``step`` for a run stopped early. The study is opened as stored: no LLM is asked.
+    failed (with ``metrics``, what it reported before), or ``pruned`` (why) with
+    ``intermediate`` (the objective's last reported value) and ``step`` for a run stopped
+    early. The study is opened as stored: no LLM is asked.
 
     Args:
         task: The task, or its file.

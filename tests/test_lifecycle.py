@@ -6,6 +6,9 @@ import optuna
 
 from agenthpo import _keys
 from agenthpo._lifecycle import budget, is_counted, recover_stale, requeue_interrupted
+from agenthpo.agent.failures import failure_regions
+from agenthpo.agent.history import trial_views
+from agenthpo.space import Space
 
 
 def _running(study: optuna.Study, x: float) -> optuna.Trial:
@@ -52,3 +55,34 @@ def test_counted_failures_and_surplus_are_not_rerun() -> None:
     study.tell(surplus, state=optuna.trial.TrialState.FAIL)
     assert requeue_interrupted(study) == []
     assert [is_counted(t) for t in study.trials] == [True, False]
+
+
+def test_a_recovered_trial_says_why_it_failed_and_stays_out_of_the_budget() -> None:
+    study = optuna.create_study()
+    trial = _running(study, 0.25)
+    assert recover_stale(study, now=1e12) == [trial.number]
+    attrs = study.trials[0].user_attrs
+    assert attrs[_keys.ERROR].startswith("interrupted: its runner was lost (no heartbeat for")
+    assert attrs[_keys.NOT_COUNTED] == "interrupted"
+    assert not is_counted(study.trials[0])
+    assert requeue_interrupted(study) == []  # its rerun is queued once
+
+
+def test_a_trial_that_did_not_run_to_its_end_is_no_failure_of_its_configuration() -> None:
+    space = Space.from_dict({"x": {"type": "float", "low": 0.0, "high": 1.0}})
+    study = optuna.create_study()
+    for x in (0.1, 0.2, 0.3):
+        study.enqueue_trial({"x": x})
+        study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=1)
+    interrupted = _running(study, 0.9)  # Ctrl-C, a lost runner, the time limit, a lost race
+    interrupted.set_user_attr(_keys.ERROR, "interrupted by the user")
+    interrupted.set_user_attr(_keys.NOT_COUNTED, "interrupted")
+    study.tell(interrupted, state=optuna.trial.TrialState.FAIL)
+    views = trial_views(study.trials)
+    assert [v.number for v in views] == [0, 1, 2]
+    assert failure_regions(views, space) == []
+    crashed = _running(study, 0.9)  # a run that failed on its own still marks its region
+    crashed.set_user_attr(_keys.ERROR, "RuntimeError: boom")
+    study.tell(crashed, state=optuna.trial.TrialState.FAIL)
+    (region,) = failure_regions(trial_views(study.trials), space)
+    assert region.trials == (crashed.number,)

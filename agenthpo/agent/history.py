@@ -81,7 +81,9 @@ def trial_views(
     hidden_metrics: Iterable[str] = (),
     metric: str | Sequence[str] = "value",
 ) -> list[TrialView]:
-    """Views of the trials, in trial order, without hidden metrics.
+    """Views of the trials, in trial order, without hidden metrics, and without the failed
+    trials that did not spend the budget (interrupted, surplus: not runs of their
+    configuration).
 
     ``metric`` names the objective, or every objective of a multi-objective study (their
     values are the trial's ``values``, not repeated among its other metrics).
@@ -92,6 +94,10 @@ def trial_views(
     for t in trials:
         state = _STATE_NAMES.get(t.state)
         if state is None:
+            continue
+        if t.state == TrialState.FAIL and t.user_attrs.get(_keys.NOT_COUNTED):
+            # Interrupted, cut by the time limit, surplus, or failed by AgentHPO itself: not a
+            # run of its configuration (an interrupted one runs again), so no failure of it.
             continue
         stored = t.user_attrs.get(_keys.METRICS)
         metrics: dict[str, float] = {}
