@@ -23,9 +23,10 @@ from typing import Any, Literal
 from agenthpo import _keys
 from agenthpo.errors import AgentHPOError, LLMUnavailableWarning
 from agenthpo.executor import Executor, ReportCallback, StartCallback, TrialResult
+from agenthpo.llm._mask import redact_url
 from agenthpo.tuner import RunSummary, TrialEvent, Tuner
 
-__all__ = ["Cancelled", "Job", "JobState"]
+__all__ = ["Cancelled", "Job", "JobState", "state_name"]
 
 _logger = logging.getLogger("agenthpo")
 
@@ -94,10 +95,21 @@ class _CancellableExecutor:
             os.killpg(pid, signal.SIGKILL)
 
 
+def state_name(state: str) -> str:
+    """A trial's state as every result of the MCP server names it: Optuna's ``fail`` (as
+    the tuner and the report name it) is ``failed``, as the ``trials`` tool's filter takes it.
+
+    Example:
+        >>> state_name("fail"), state_name("complete")
+        ('failed', 'complete')
+    """
+    return "failed" if state == "fail" else state
+
+
 def _event(event: TrialEvent) -> dict[str, Any]:
     return {
         "trial": event.number,
-        "state": event.state,
+        "state": state_name(event.state),
         "value": event.value,
         "values": list(event.values) or None,
         "best_value": event.best_value,
@@ -116,7 +128,8 @@ class Job:
     n_trials: int
     """Trials this run adds to the study."""
     target: int
-    """The study's total budget for this run (trials counted before it plus ``n_trials``)."""
+    """The study's total budget for this run: the trials counted and in flight before it
+    (asked and not yet told, or run elsewhere), plus ``n_trials``."""
     id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     state: JobState = "running"
     started_at: float = field(default_factory=time.time)
@@ -125,6 +138,9 @@ class Job:
     running: dict[str, Any] | None = None
     summary: dict[str, Any] | None = None
     error: str | None = None
+    note: str | None = None
+    """Why the run ended before running its ``n_trials`` trials (``None`` when it ran them
+    all, or has not ended)."""
     cancel: threading.Event = field(default_factory=threading.Event)
     thread: threading.Thread | None = None
     _executor: _CancellableExecutor | None = None
@@ -189,6 +205,8 @@ class Job:
                 summary = tuner.run()
             self.summary = _summary(summary)
             self.state = "cancelled" if self.cancel.is_set() else "finished"
+            if self.state == "finished":
+                self.note = _shortfall(summary, self.n_trials)
         except Cancelled:
             self.state = "cancelled"
         except AgentHPOError as exc:
@@ -222,10 +240,36 @@ class Job:
             "seconds": round((self.ended_at or time.time()) - self.started_at, 2),
             "summary": self.summary,
             "error": self.error,
+            "note": self.note,
         }
 
 
 def _summary(summary: RunSummary) -> dict[str, Any]:
     data = asdict(summary)
     data.pop("llm_note", None)
+    data["storage"] = redact_url(summary.storage)  # a database's password stays out
     return data
+
+
+def _shortfall(summary: RunSummary, n_trials: int) -> str | None:
+    """Why a finished run ran fewer than its ``n_trials`` trials, on one line, so that the
+    client reads it in the result rather than only on the server's stderr.
+
+    Example:
+        >>> _shortfall(RunSummary("s", "sqlite://", n_run=1, stopped_by_time_limit=True), 3)
+        "ran 1 of 3 trials: the task's time_limit stopped the run"
+    """
+    if summary.n_run >= n_trials:
+        return None
+    head = f"ran {summary.n_run} of {n_trials} trials: "
+    if summary.stopped_by_time_limit:
+        return head + "the task's time_limit stopped the run"
+    if summary.n_reevaluations:
+        return head + (
+            f"{summary.n_reevaluations} runs re-evaluated the best configurations on further"
+            " seeds, and count against the budget like trials (the task's noise settings)"
+        )
+    return head + (
+        "other runs of the study (agenthpo run or worker) took the rest of its budget"
+        " meanwhile, or trials were interrupted and queued again"
+    )

@@ -87,7 +87,8 @@ class Root:
         """Refuses a task that would read, write or run anything outside the root.
 
         Its folder, its storage, a warm-start study's storage, a function's module and every
-        argument of its command that names an existing file must lie inside the root; the
+        argument of its command that names an existing file (an option's value after ``=``,
+        as in ``--script=PATH``, included) must lie inside the root; the
         command's program must be Python or a file inside the root (or a program on
         ``PATH`` given by bare name, e.g. ``Rscript``). Nothing ever runs through a shell.
         """
@@ -114,8 +115,11 @@ class Root:
                     self.path(str(base / program), what="the command's program")
                 elif shutil.which(program) is None:
                     raise AgentHPOError(f"command: no program {program!r} on PATH")
-            for arg in args:
-                if not arg or arg.startswith("-") or "{" in arg or "\x00" in arg:
+            for given in args:
+                # an option's value given in the same argument (--script=PATH) may name a
+                # file as a plain argument does; an option alone names none
+                arg = given.partition("=")[2] if given.startswith("-") else given
+                if not arg or "{" in arg or "\x00" in arg:
                     continue
                 candidate = Path(arg) if Path(arg).is_absolute() else base / arg
                 try:
@@ -124,6 +128,6 @@ class Root:
                     exists = False
                 if exists and not self.contains(candidate):
                     raise PathOutsideRootError(
-                        f"command argument {arg!r} names {candidate.resolve()}, outside the"
+                        f"command argument {given!r} names {candidate.resolve()}, outside the"
                         f" root {self.root}"
                     )

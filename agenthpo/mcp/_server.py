@@ -1,37 +1,40 @@
 """The MCP server: AgentHPO's tools and resources over the official ``mcp`` SDK.
 
-Thin: each tool validates its arguments (by its JSON schema), calls :class:`Service` in a
-worker thread and returns its data. A user's mistake becomes a structured error result
-(``is_error``, with ``{"error": {"tool", "type", "message", "problems"}}``); nothing is
-stored by a call that fails. Long runs happen in background threads, so the protocol keeps
-answering while trials run.
+Thin: each tool validates its arguments (by its JSON schema, which admits no other
+argument), calls :class:`Service` in a worker thread and returns its data. A user's mistake
+becomes a structured error result (``is_error``, with ``{"error": {"tool", "type",
+"message", "problems"}}``), or a resource error carrying AgentHPO's message; nothing is
+stored by a call that fails. No result holds a secret: URLs are shown without their
+passwords and query values, and the environment's keys and tokens are masked. Long runs
+happen in background threads, so the protocol keeps answering while trials run.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 import time
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import anyio
 from mcp.server.mcpserver import Context, MCPServer
-from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.server.session import ServerSession
 from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp.types import CallToolResult, InputRequiredResult, TextContent
+from mcp_types import Tool as MCPTool
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import Field, ValidationError
 
 from agenthpo._version import __version__
 from agenthpo.errors import AgentHPOError
+from agenthpo.llm._mask import mask, redact_text
 from agenthpo.mcp._jobs import Job
 from agenthpo.mcp._service import Service, dumps
 from agenthpo.task import STRATEGY_NAMES
@@ -70,34 +73,85 @@ def _secrets() -> list[str]:
 
 
 def scrub(text: str) -> str:
-    """``text`` with every secret of the environment replaced by ``***``."""
-    for secret in _secrets():
-        text = text.replace(secret, "***")
-    return text
+    """``text`` with the secrets of its URLs (a database's password in a storage URL, a
+    key in a query) and every secret of the environment replaced by ``***``."""
+    return redact_text(text, _secrets())
 
 
-def _error_result(tool: str, exc: BaseException) -> CallToolResult:
-    cause = exc.__cause__
-    if isinstance(cause, ValidationError):
-        kind = "invalid_arguments"
-        problems = [
-            f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}"
-            for err in cause.errors()
-        ]
-        message = f"{tool}: the arguments do not fit the tool's schema"
-    elif isinstance(cause, AgentHPOError):
-        kind = type(cause).__name__
-        problems = str(cause).splitlines() or [kind]
-        message = problems[0]
-    elif cause is None:
-        kind = "tool_error"
-        message = str(exc)
-        problems = [message]
-    else:
-        kind = "internal_error"
-        message = f"{type(cause).__name__}: {cause}"
-        problems = [message]
-        _logger.error("tool %s failed", tool, exc_info=cause)
+def clean(data: Any) -> Any:
+    """JSON-like ``data`` with :func:`scrub` applied to every string in it (keys included):
+    done on the data rather than its JSON text, whose escapes a URL's end would swallow."""
+    secrets = _secrets()
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact_text(value, secrets)
+        if isinstance(value, Mapping):
+            return {walk(k): walk(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [walk(v) for v in value]
+        return value
+
+    return walk(data)
+
+
+def _schema_types(schema: Mapping[str, Any]) -> set[str]:
+    """The JSON types ``schema`` admits (through ``anyOf``, as pydantic writes ``X | None``)."""
+    kind = schema.get("type")
+    found = {kind} if isinstance(kind, str) else set(kind) if isinstance(kind, list) else set()
+    for alternative in schema.get("anyOf", ()):
+        found |= _schema_types(alternative)
+    return found
+
+
+def _bool_problems(schema: Mapping[str, Any], value: Any, where: str) -> list[str]:
+    """A boolean where ``schema`` wants a number (pydantic would read ``true`` as 1), in
+    ``value`` or in the values of a mapping in it (``metrics``)."""
+    if isinstance(value, bool):
+        types = _schema_types(schema)
+        if "boolean" in types or not types & {"integer", "number"}:
+            return []
+        kind = "a number" if "number" in types else "an integer"
+        return [f"{where}: give {kind}, not {str(value).lower()}"]
+    if not isinstance(value, dict):
+        return []
+    problems: list[str] = []
+    for alternative in (schema, *schema.get("anyOf", ())):
+        items = alternative.get("additionalProperties")
+        if isinstance(items, dict):
+            for key, item in value.items():
+                problems += _bool_problems(items, item, f"{where}.{key}")
+    return problems
+
+
+def argument_problems(
+    tool: str, schema: Mapping[str, Any], arguments: Mapping[str, Any]
+) -> list[str]:
+    """What in ``arguments`` the tool's schema refuses and the SDK's validation lets
+    through: an argument the tool does not have (a typo such as ``n_trial`` would be
+    dropped, and the default used, in silence), and a boolean where a number is expected.
+
+    Example:
+        >>> schema = {"properties": {"trial": {"type": "integer"}}}
+        >>> for problem in argument_problems("get_trial", schema, {"trial": True, "n": 1}):
+        ...     print(problem)
+        n: get_trial has no argument n (its arguments: trial)
+        trial: give an integer, not true
+    """
+    known = schema.get("properties", {})
+    problems = [
+        f"{key}: {tool} has no argument {key} (its arguments: {', '.join(known)})"
+        for key in arguments
+        if key not in known
+    ]
+    for key, value in arguments.items():
+        if key in known:
+            problems += _bool_problems(known[key], value, key)
+    return problems
+
+
+def _error(tool: str, kind: str, message: str, problems: list[str]) -> CallToolResult:
+    """A tool's structured error result."""
     error = {
         "error": {
             "tool": tool,
@@ -114,22 +168,77 @@ def _error_result(tool: str, exc: BaseException) -> CallToolResult:
     )
 
 
+def _invalid(tool: str, problems: list[str]) -> CallToolResult:
+    return _error(
+        tool, "invalid_arguments", f"{tool}: the arguments do not fit the tool's schema", problems
+    )
+
+
+def _error_result(tool: str, exc: BaseException) -> CallToolResult:
+    cause = exc.__cause__
+    if isinstance(cause, ValidationError):
+        return _invalid(
+            tool,
+            [
+                f"{'.'.join(str(p) for p in err['loc']) or 'arguments'}: {err['msg']}"
+                for err in cause.errors()
+            ],
+        )
+    if isinstance(cause, AgentHPOError):
+        kind = type(cause).__name__
+        problems = str(cause).splitlines() or [kind]
+        message = problems[0]
+    elif cause is None:
+        kind = "tool_error"
+        message = str(exc)
+        problems = [message]
+    else:
+        kind = "internal_error"
+        message = f"{type(cause).__name__}: {cause}"
+        problems = [message]
+        _logger.error("tool %s failed", tool, exc_info=cause)
+    return _error(tool, kind, message, problems)
+
+
 class _Server(MCPServer[Any]):
-    """:class:`MCPServer` whose tool errors are structured data, and whose results never
-    hold a secret of the server's environment."""
+    """:class:`MCPServer` whose tools take only the arguments their schemas declare, whose
+    tool errors are structured data, and whose results never hold a secret."""
+
+    async def list_tools(self) -> list[MCPTool]:
+        """The tools, each schema saying that it admits no other argument."""
+        return [
+            tool.model_copy(
+                update={"input_schema": {**tool.input_schema, "additionalProperties": False}}
+            )
+            for tool in await super().list_tools()
+        ]
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
+        schema = next((t.input_schema for t in await self.list_tools() if t.name == name), None)
+        problems = [] if schema is None else argument_problems(name, schema, arguments)
+        if problems:
+            return _invalid(name, problems)
         try:
             result = await super().call_tool(name, arguments, context)
         except ToolError as exc:
             return _error_result(name, exc)
-        if isinstance(result, CallToolResult):
+        if not isinstance(result, CallToolResult):
+            return result
+        if result.structured_content is not None:
+            data = clean(result.structured_content)
+            if data != result.structured_content:
+                result = CallToolResult(
+                    content=[TextContent(type="text", text=dumps(data))],
+                    structured_content=data,
+                    is_error=result.is_error,
+                )
+        else:  # no data to clean: mask the environment's secrets in the text as sent
             text = result.model_dump_json(by_alias=True)
-            clean = scrub(text)
-            if clean != text:
-                result = CallToolResult.model_validate_json(clean)
+            masked = mask(text, _secrets())
+            if masked != text:
+                result = CallToolResult.model_validate_json(masked)
         return result
 
 
@@ -178,15 +287,17 @@ class _Notifier:
     def __init__(self, service: Service) -> None:
         self.service = service
         self.bus = InMemorySubscriptionBus()
-        self._sessions: dict[str, list[ServerSession]] = {}
+        self._sessions: dict[str, dict[object, ServerSession]] = {}
 
     def follow(self, job: Job, session: ServerSession) -> None:
-        """Sends ``job``'s progress to ``session`` too (handshake-era clients)."""
+        """Sends ``job``'s progress to ``session``'s client too (handshake-era clients),
+        once however often it asks: the SDK makes a new session object per request, so
+        followers are told apart by their connection."""
         if session.protocol_version in MODERN_PROTOCOL_VERSIONS:
             return  # these clients listen on the bus
-        followers = self._sessions.setdefault(job.id, [])
-        if all(s is not session for s in followers):
-            followers.append(session)
+        # the connection is not public; without it, the session (as before) stands for it
+        client = getattr(session, "_connection", session)
+        self._sessions.setdefault(job.id, {})[client] = session
 
     @asynccontextmanager
     async def lifespan(self, _: MCPServer[Any]) -> AsyncIterator[dict[str, Any]]:
@@ -211,8 +322,9 @@ class _Notifier:
     async def publish(self, job: Job) -> None:
         """Notifies every listener of ``job``'s progress now."""
         await self.bus.publish(ResourceUpdated(uri=run_uri(job.id)))
-        data = json.loads(scrub(dumps(job.progress())))
-        for session in list(self._sessions.get(job.id, ())):
+        data = clean(job.progress())
+        followers = self._sessions.get(job.id, {})
+        for client, session in list(followers.items()):
             try:
                 with warnings.catch_warnings():
                     # deprecated only from the 2026-07-28 protocol on; these clients predate it
@@ -220,7 +332,7 @@ class _Notifier:
                     await session.send_log_message("info", data, logger="agenthpo.run")
             except Exception as exc:  # a client that went away: stop telling it
                 _logger.debug("run %s: a client stopped listening (%s)", job.id, exc)
-                self._sessions[job.id].remove(session)
+                followers.pop(client, None)
 
 
 def build_server(root: str | Path) -> MCPServer[Any]:
@@ -244,6 +356,16 @@ def build_server(root: str | Path) -> MCPServer[Any]:
 
     def run(fn: Any, *args: Any, **kwargs: Any) -> Any:
         return anyio.to_thread.run_sync(lambda: fn(*args, **kwargs))
+
+    async def read(fn: Any, *args: Any) -> Any:
+        """``fn(*args)`` for a resource: a user's mistake reaches the client as AgentHPO's
+        message, on one line (the SDK shows any other exception only as "Error creating
+        resource", with a traceback on stderr)."""
+        try:
+            return await run(fn, *args)
+        except AgentHPOError as exc:
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            raise ResourceError(scrub("; ".join(lines) or type(exc).__name__)) from None
 
     @server.tool()
     async def draft_task(
@@ -350,7 +472,14 @@ def build_server(root: str | Path) -> MCPServer[Any]:
     async def run_trials(
         task_file: TaskFile,
         ctx: Context[Any, Any],
-        n_trials: Annotated[int, Field(ge=1, le=10_000, description="Trials to add now.")] = 1,
+        n_trials: Annotated[
+            int,
+            Field(
+                ge=1,
+                le=10_000,
+                description="Trials to add now (trials asked and not yet told take none of them).",
+            ),
+        ] = 1,
         llm: LLMSpec = None,
         seed: int | None = None,
         strategy: Annotated[
@@ -508,28 +637,29 @@ def build_server(root: str | Path) -> MCPServer[Any]:
 
     @server.resource("agenthpo://task/{+task_file}", mime_type="text/yaml")
     async def task_resource(task_file: str) -> str:
-        """The task file."""
-        text: str = await run(service.task_text, task_file)
+        """The task file (a storage URL's password masked)."""
+        text: str = await read(service.task_text, task_file)
         return scrub(text)
 
     @server.resource("agenthpo://report/{+task_file}", mime_type="text/markdown")
     async def report_resource(task_file: str) -> str:
         """The study's report in Markdown, built from the stored study."""
-        text: str = await run(service.report_markdown, task_file)
+        text: str = await read(service.report_markdown, task_file)
         return scrub(text)
 
     @server.resource("agenthpo://run/{job}", mime_type="application/json")
     async def run_resource(job: str) -> str:
         """A background run's progress and status as JSON (updated as trials finish)."""
-        return scrub(dumps(service.job(job).status()))
+        found: Job = await read(service.job, job)
+        return dumps(clean(found.status()))
 
     @server.resource("agenthpo://trial/{number}/{+task_file}", mime_type="application/json")
     async def trial_resource(number: str, task_file: str) -> str:
         """One trial's record as JSON."""
         if not number.isdigit():
-            raise AgentHPOError(f"trial {number!r}: give a trial number")
-        record = await run(service.trial_record, task_file, int(number))
-        return scrub(json.dumps(record, default=str))
+            raise ResourceError(f"trial {number!r}: give a trial number")
+        record = await read(service.trial_record, task_file, int(number))
+        return dumps(clean(record))
 
     return server
 

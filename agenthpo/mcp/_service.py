@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,19 +28,20 @@ from agenthpo.agent.prompts import answer_schema, goal_text
 from agenthpo.agent.screen import OutsideScreen
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient, resolve_llm
-from agenthpo.mcp._jobs import Job
+from agenthpo.mcp._jobs import Job, state_name
 from agenthpo.mcp._paths import Root
 from agenthpo.reporting import build_report, collect_data, make_report, measure_importance
 from agenthpo.reporting._data import read_selection
 from agenthpo.reporting._markdown import render_markdown
 from agenthpo.scaffold import draft_task, render_draft, write_draft
 from agenthpo.scaffold._read import split_target
-from agenthpo.studies import asked_record, open_study, propose_trial, queue_tuner
+from agenthpo.studies import asked_record, open_study, propose_trial, queue_tuner, tell_trial
 from agenthpo.task import Task, load_task, task_from_dict
 from agenthpo.tuner import (
     TrialEvent,
     Tuner,
     build_executor,
+    reevaluation_runs,
 )
 
 __all__ = ["Service"]
@@ -83,6 +85,34 @@ _RECORD_ATTRS = (
 )
 MAX_PAGE = 200
 """Most trials one page of ``trials`` holds."""
+
+
+_CLI_PHRASES = (
+    ("--intermediate and --step describe", "step describes"),
+    ("a metrics JSON", "metrics"),
+    ("`agenthpo ask`", "ask"),
+    ("`ask` printed", "ask gave"),
+)
+_CLI_FLAG = re.compile(r"--(value|metrics|failed|pruned|intermediate|step)\b( REASON)?")
+
+
+def _tool_words(message: str) -> str:
+    """``agenthpo tell``'s message in the words of the ``tell`` tool: its arguments
+    (``value``, ``metrics``, ``failed``, ...) instead of the CLI's options (``--value``,
+    ``--failed REASON``; ``--intermediate`` is the tool's ``value`` of a pruned trial).
+
+    Example:
+        >>> _tool_words("give --value or a metrics JSON with 'loss' (or --failed REASON)")
+        "give value or metrics with 'loss' (or failed with the reason)"
+    """
+    for cli, tool in _CLI_PHRASES:
+        message = message.replace(cli, tool)
+    return _CLI_FLAG.sub(
+        lambda m: (
+            ("value" if m[1] == "intermediate" else m[1]) + (" with the reason" if m[2] else "")
+        ),
+        message,
+    )
 
 
 def _client_name(client: str) -> str:
@@ -257,11 +287,27 @@ class Service:
         pruned: str | None = None,
         step: int | None = None,
     ) -> dict[str, Any]:
-        """Stores a result, a failure or a pruning of a trial started with ``ask``."""
+        """Stores a result, a failure or a pruning of a trial started with ``ask``.
+
+        The checks are ``agenthpo tell``'s (:func:`agenthpo.studies.tell_trial`: a value
+        that disagrees with the metrics, a blank reason, ...); with ``pruned``, ``value`` is
+        the last value seen (the CLI's ``--intermediate``). Its messages name the tool's
+        arguments instead of the CLI's options.
+        """
         task = self.task(task_file)
-        frozen = Tuner(task).tell(
-            trial, value=value, metrics=metrics, error=failed, pruned=pruned, step=step
-        )
+        try:
+            frozen = tell_trial(
+                task,
+                trial,
+                value=value if pruned is None else None,
+                intermediate=value if pruned is not None else None,
+                metrics=metrics,
+                failed=failed,
+                pruned=pruned,
+                step=step,
+            )
+        except AgentHPOError as exc:
+            raise AgentHPOError(_tool_words(str(exc))) from None
         return self._trial_summary(frozen)
 
     def run_trials(
@@ -287,11 +333,7 @@ class Service:
                     f"run {busy[0].id} of this task is still running; wait for it"
                     " (run_status) or cancel it (cancel_run) first"
                 )
-            try:
-                counted = budget(self.study(task)).counted
-            except AgentHPOError:
-                counted = 0
-            job = Job(task_file=key, n_trials=n_trials, target=counted + n_trials)
+            job = Job(task_file=key, n_trials=n_trials, target=self._target(task, n_trials))
             client = self._llm(task, llm)
 
             def make_tuner(**hooks: Any) -> Tuner:
@@ -300,6 +342,22 @@ class Service:
             job.start(make_tuner, build_executor(task))
             self.jobs[job.id] = job
         return job
+
+    def _target(self, task: Task, n_trials: int) -> int:
+        """The study-wide budget that lets a run add ``n_trials`` trials of its own.
+
+        The tuner runs until the trials counted, plus those running, reach its budget (less
+        the re-evaluation runs spent). Trials in flight (asked and not yet told, or run by a
+        worker) hold slots until they end, so they are added to the target as well:
+        otherwise they would take this run's trials, and asked trials that are never told
+        would leave it none at all.
+        """
+        try:
+            study = self.study(task)
+        except AgentHPOError:
+            return n_trials
+        spent = budget(study)
+        return spent.counted + spent.active + reevaluation_runs(study) + n_trials
 
     def job(self, job_id: str) -> Job:
         """A run started by ``run_trials``."""
@@ -500,8 +558,10 @@ class Service:
         )
         report = paths.report
         summary = report.summary
+        facts = report.facts()
+        facts["states"] = {state_name(k): v for k, v in facts["states"].items()}
         return {
-            "facts": report.facts(),
+            "facts": facts,
             "summary": {
                 "source": summary.source,
                 "author": summary.author,
