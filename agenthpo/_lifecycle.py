@@ -27,7 +27,7 @@ from typing import Any
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
-from optuna.storages import BaseStorage
+from optuna.storages import BaseStorage, InMemoryStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from agenthpo import _keys, _optuna
@@ -35,8 +35,10 @@ from agenthpo import _keys, _optuna
 __all__ = [
     "Budget",
     "Heartbeat",
+    "WorkClaim",
     "asked_only",
     "budget",
+    "claimed_elsewhere",
     "grace_period",
     "heartbeat_interval",
     "is_counted",
@@ -96,6 +98,96 @@ class Heartbeat:
                 return
             except Exception:
                 _logger.debug("heartbeat failed", exc_info=True)
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+CLAIM_PREFIX = "agenthpo:claim:"
+"""Study system attributes naming the worker doing a piece of study-wide work."""
+
+
+def _settle_seconds() -> float:
+    """How long a claim waits before reading who holds it (``AGENTHPO_CLAIM_SETTLE``,
+    default 0.3 s): longer than a rival takes between reading the claim and writing its own."""
+    return _env_seconds("AGENTHPO_CLAIM_SETTLE", 0.3)
+
+
+def _held_elsewhere(held: object, owner: str, now: float) -> bool:
+    return (
+        isinstance(held, dict)
+        and held.get("by") != owner
+        and isinstance(held.get("beat"), (int, float))
+        and now - float(held["beat"]) <= grace_period()
+    )
+
+
+def _holder(study: optuna.Study, key: str) -> object:
+    """The claim on ``key`` as stored now."""
+    attrs = _optuna.storage_of(study).get_study_system_attrs(_optuna.study_id(study))
+    return attrs.get(CLAIM_PREFIX + key)
+
+
+def claimed_elsewhere(study: optuna.Study, key: str, owner: str) -> bool:
+    """Whether another live worker holds the work ``key`` (its heartbeat is fresh)."""
+    return _held_elsewhere(_holder(study, key), owner, time.time())
+
+
+class WorkClaim:
+    """One worker's claim on a piece of study-wide work that must run once, whoever runs
+    the study (a re-evaluation of a configuration on further seeds).
+
+    The claim is a study system attribute: ``{"by": owner, "beat": time}``. A worker writes
+    its own unless a live rival's is there, waits a moment and reads it back: of two
+    workers racing, the later write wins and the other yields. While the work runs, a
+    background thread refreshes the beat, so a claim whose worker died goes stale after the
+    grace period and another may take the work over.
+
+    Example:
+        >>> study = optuna.create_study()
+        >>> with WorkClaim.take(study, "reeval:3", "worker-a") as claim:
+        ...     claimed_elsewhere(study, "reeval:3", "worker-b")
+        True
+    """
+
+    def __init__(self, study: optuna.Study, key: str, owner: str) -> None:
+        self._storage = _optuna.storage_of(study)
+        self._study_id = _optuna.study_id(study)
+        self._attr = CLAIM_PREFIX + key
+        self._owner = owner
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="agenthpo-claim", daemon=True)
+
+    @classmethod
+    def take(cls, study: optuna.Study, key: str, owner: str) -> WorkClaim | None:
+        """The claim on ``key`` for ``owner``, its heartbeat started; ``None`` if another
+        live worker holds it (or won the race for it)."""
+        if claimed_elsewhere(study, key, owner):
+            return None
+        claim = cls(study, key, owner)
+        claim._write()
+        if not isinstance(claim._storage, InMemoryStorage):  # else: this process alone
+            time.sleep(_settle_seconds())
+        held = _holder(study, key)
+        if not isinstance(held, dict) or held.get("by") != owner:
+            return None
+        claim._thread.start()
+        return claim
+
+    def _write(self) -> None:
+        value: dict[str, Any] = {"by": self._owner, "beat": time.time()}
+        self._storage.set_study_system_attr(self._study_id, self._attr, value)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(heartbeat_interval()):
+            try:
+                self._write()
+            except Exception:
+                _logger.debug("claim heartbeat failed", exc_info=True)
+
+    def __enter__(self) -> WorkClaim:
+        return self
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()

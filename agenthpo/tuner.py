@@ -16,8 +16,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
+import socket
 import sys
 import time
+import uuid
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +35,7 @@ from agenthpo import _keys, _optuna
 from agenthpo._lifecycle import (
     EXTERNAL_KEY,
     Heartbeat,
+    WorkClaim,
     asked_only,
     budget,
     claims_before,
@@ -470,6 +474,8 @@ class Tuner:
     ) -> None:
         self.task = task
         self.storage_url = storage or task.default_storage()
+        # Who this run is when it claims study-wide work (a re-evaluation) among workers.
+        self._worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.seed = seed if seed is not None else task.seed
         if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
             raise AgentHPOError(f"seed {self.seed}: give a seed from 0 to 2**32 - 1")
@@ -921,19 +927,51 @@ class Tuner:
             return dict(stored[str(best.number)])
         if reevaluation_runs(study) + noise.repeats > self._rerun_cap():
             return None
-        return self._measure(study, executor, best)
+        # Another worker re-running it now: the search goes on rather than wait.
+        return self._measure(study, executor, best, wait=False)
 
     def _measure(
-        self, study: optuna.Study, executor: Executor, trial: FrozenTrial
-    ) -> dict[str, Any]:
+        self, study: optuna.Study, executor: Executor, trial: FrozenTrial, *, wait: bool = True
+    ) -> dict[str, Any] | None:
         """Re-runs one completed trial's configuration on seeds 1..repeats (once); with
         ``noise.fold_param``, on held-out folds 1..repeats, whose values alone then make
-        the entry (the trial's own value, which the search fitted, is left out)."""
+        the entry (the trial's own value, which the search fitted, is left out).
+
+        Once in the study, whoever runs it: of several workers, the one that claims it
+        (:class:`~agenthpo._lifecycle.WorkClaim`) re-runs it, and the others wait for its
+        entry (or, without ``wait``, return ``None`` at once); a claim whose worker died
+        goes stale and the work is taken over.
+        """
         noise = self.noise
         assert noise is not None
-        stored = _measured(study)
-        if str(trial.number) in stored:
-            return dict(stored[str(trial.number)])
+        key = f"reeval:{trial.number}"
+        waiting = False
+        while True:
+            stored = _measured(study)
+            if str(trial.number) in stored:
+                return dict(stored[str(trial.number)])
+            claim = WorkClaim.take(study, key, self._worker)
+            if claim is not None:
+                break
+            if not wait:
+                return None
+            if not waiting:
+                _logger.info(
+                    "another worker is re-evaluating trial %d; waiting for its runs",
+                    trial.number,
+                )
+                waiting = True
+            time.sleep(_POLL_S)
+        with claim:
+            stored = _measured(study)  # finished by a worker whose claim had gone stale
+            if str(trial.number) in stored:
+                return dict(stored[str(trial.number)])
+            return self._rerun(study, executor, trial)
+
+    def _rerun(self, study: optuna.Study, executor: Executor, trial: FrozenTrial) -> dict[str, Any]:
+        """:meth:`_measure`'s runs, under its claim; the entry stored in the study."""
+        noise = self.noise
+        assert noise is not None
         assert trial.value is not None
         held_out = noise.held_out
         values = [] if held_out else [float(trial.value)]
@@ -1034,7 +1072,9 @@ class Tuner:
                     f"no room left: re-runs may take {noise.max_share:g} of the budget"
                 )
                 continue
-            stats[t.number] = self._measure(study, executor, t)
+            entry = self._measure(study, executor, t)
+            assert entry is not None  # waited for, if another worker ran it
+            stats[t.number] = entry
         usable = [t for t in candidates if t.number in stats and int(stats[t.number]["n"]) > 1]
         for t in candidates:
             if t.number in stats and int(stats[t.number]["n"]) <= 1:

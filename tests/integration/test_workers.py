@@ -8,6 +8,7 @@ workers collide often).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -135,3 +136,58 @@ def test_worker_refuses_sqlite(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "not safe under several writers" in result.stderr
+
+
+SEEDED = """
+import argparse, json, os, time
+from agenthpo import report
+p = argparse.ArgumentParser()
+p.add_argument("--x", type=float)
+p.add_argument("--seed", type=int, default=0)
+a = p.parse_args()
+with open("runs.log", "a") as f:
+    f.write(json.dumps({"trial": os.environ.get("AGENTHPO_TRIAL_NUMBER"), "seed": a.seed}) + "\\n")
+time.sleep(0.3)
+report(score=-(a.x - 1.0) ** 2 + 0.01 * a.seed)
+"""
+
+
+def test_workers_re_evaluate_each_candidate_once(tmp_path: Path) -> None:
+    # Each worker reached the final selection and re-ran the same candidates: 3 workers ran
+    # 12 re-runs of a budget's 4, and the study overshot its budget by 8 runs.
+    (tmp_path / "train.py").write_text(SEEDED)
+    task = {
+        "name": "noisy",
+        "objective": {"metric": "score", "direction": "maximize"},
+        "space": {"x": {"type": "float", "low": -3.0, "high": 3.0}},
+        "default_config": {"x": 0.0},
+        "n_trials": 10,
+        "strategy": "tpe",
+        "noise": {"repeats": 2, "top": 1},
+        "command": ["python", "train.py"],
+    }
+    task_file = tmp_path / "task.yaml"
+    task_file.write_text(yaml.safe_dump(task))
+    storage = f"journal:{tmp_path / 'study.log'}"
+    env = dict(os.environ, AGENTHPO_HEARTBEAT_INTERVAL="0.5", AGENTHPO_GRACE_PERIOD="20")
+    procs = [
+        subprocess.Popen(
+            [*_cli(), "worker", str(task_file), "--storage", storage],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    for proc in procs:
+        out, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, out + err
+        assert "Traceback" not in err
+    runs = [json.loads(line) for line in (tmp_path / "runs.log").read_text().splitlines()]
+    reruns = [(r["trial"], r["seed"]) for r in runs if r["seed"] > 0]
+    assert len(reruns) == len(set(reruns)), f"a re-run ran twice: {sorted(reruns)}"
+    assert len(runs) == 10  # trials and re-runs together: exactly the budget
+    study = optuna.load_study(study_name="noisy", storage=open_storage(storage))
+    assert study.user_attrs[_keys.STUDY_SELECTION]["recommended_trial"] is not None
