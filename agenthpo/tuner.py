@@ -1304,8 +1304,10 @@ class Tuner:
             self._interrupt(study, trial, "interrupted", "interrupted by the user")
             raise
         except AgentHPOError as exc:
-            trial.set_user_attr(_keys.ERROR, str(exc))
-            study.tell(trial, state=TrialState.FAIL)
+            # The run could not start (no such program, a module that does not import): a
+            # setup mistake, not a result of the configuration, so outside the budget and
+            # queued to run once the mistake is fixed.
+            self._interrupt(study, trial, "error", str(exc))
             raise
         values, error = self._outcome(result)
         if result.status == "timeout" and cut_by_limit:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+import yaml
 from click.testing import Result
 from typer.testing import CliRunner
 
@@ -386,3 +387,34 @@ def test_run_help_lists_flags_without_a_value(runner: CliRunner) -> None:
     assert result.exit_code == 0, (result.stdout, result.exception)
     for option in ("--verbose", "--report"):
         assert "<bool>" not in _option_line(result.stdout, option), option
+
+
+def test_a_trial_command_that_cannot_start_spends_no_budget(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # Each attempt exits 2 as a setup mistake; it used to store a counted failure, so two
+    # attempts filled a budget of 2 and the fixed command then ran nothing.
+    task = {
+        "name": "noprog",
+        "objective": {"metric": "loss", "direction": "minimize"},
+        "space": {"x": {"type": "float", "low": 0.0, "high": 1.0}},
+        "n_trials": 2,
+        "strategy": "random",
+        "command": ["nonexistent_prog_xyz", "train.py"],
+    }
+    path = tmp_path / "task.yaml"
+    path.write_text(yaml.safe_dump(task))
+    for _ in range(2):
+        assert_user_error(runner.invoke(app, ["run", str(path)]), "cannot start the trial command")
+    (tmp_path / "train.py").write_text(
+        "import sys\nfrom agenthpo import report\nreport(loss=float(sys.argv[-1].split('=')[-1]))\n"
+    )
+    task["command"] = [sys.executable, "train.py"]
+    path.write_text(yaml.safe_dump(task))
+    fixed = runner.invoke(app, ["run", str(path), "--no-report"])
+    assert fixed.exit_code == 0, fixed.output
+    study = optuna.load_study(
+        study_name="noprog", storage=f"sqlite:///{tmp_path / 'task.agenthpo.db'}"
+    )
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert len(complete) == 2
