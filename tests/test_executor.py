@@ -853,3 +853,13 @@ def test_argparse_usage_error_becomes_the_error_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert result.error is not None
     assert result.error.startswith("train.py: error: argument --optimizer: invalid choice: 'AdamW'")
+
+
+def test_a_timeout_cut_to_the_time_left_reads_as_a_round_number(tmp_path: Path) -> None:
+    # The study's time limit cuts a trial's timeout to the seconds left (5.82881 s): the
+    # stored error, which `show` and the LLM read, said every digit.
+    script = tmp_path / "sleepy.py"
+    script.write_text("import time\ntime.sleep(60)\n")
+    result = python(script, timeout=0.54321).run({}, trial_number=0)
+    assert result.status == "timeout"
+    assert result.error == "timed out after 0.5 s"

@@ -653,7 +653,9 @@ class CommandExecutor:
                 if deadline is not None and now >= deadline and term_sent_at is None:
                     timed_out = True
                     term_sent_at = now
-                    _logger.info("Trial timed out after %g s; stopping its process group", timeout)
+                    _logger.info(
+                        "Trial timed out after %g s; stopping its process group", round(timeout, 1)
+                    )
                     _kill_group(process, signal.SIGTERM)
                     tree.signal(signal.SIGTERM)
                 grace_over = term_sent_at is not None and now - term_sent_at >= self.kill_grace
@@ -698,7 +700,8 @@ class CommandExecutor:
         err_text = stderr_tail.text()
         if timed_out:
             status = "timeout"
-            error = f"timed out after {timeout:g} s"
+            # to a tenth of a second: a limit cut to the study's time left is no round number
+            error = f"timed out after {round(timeout, 1):g} s"
         elif code != 0:
             status = "failed"
             error = _failure_line(err_text, code)
