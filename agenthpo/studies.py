@@ -217,11 +217,15 @@ def _record(trial: FrozenTrial, metrics: Sequence[str]) -> dict[str, Any]:
     complete = trial.state == TrialState.COMPLETE and trial.values
     values = trial.values if complete else [None] * len(metrics)
     attrs = trial.user_attrs
+    params = dict(trial.params)
+    fixed = trial.system_attrs.get("fixed_params")  # a queued trial's, until it starts
+    if trial.state == TrialState.WAITING and not params and isinstance(fixed, dict):
+        params = dict(fixed)
     return {
         "number": trial.number,
         "state": trial.state.name.lower(),
         "values": dict(zip(metrics, values, strict=True)),
-        "params": dict(trial.params),
+        "params": params,
         **{
             name: None if attrs.get(key) in (None, "") else str(attrs[key])
             for name, key in _TEXT_KEYS.items()

@@ -383,3 +383,17 @@ def test_best_text_with_several_objectives_is_for_a_person(
     assert "acc " in result.stdout
     assert "seconds " in result.stdout
     assert "config: {" in result.stdout
+
+
+def test_a_queued_trial_shows_the_configuration_it_will_run(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # A rerun queued after an interruption listed an empty configuration beside its
+    # rationale ("drew x 1.236") until it started.
+    url = f"sqlite:///{tmp_path / 'queued.db'}"
+    study = optuna.create_study(study_name="queued", storage=url)
+    study.enqueue_trial({"lr": 0.02, "optimizer": "adam"}, user_attrs={_keys.RATIONALE: "again"})
+    (record,) = json.loads(show(runner, url, "--format", "json"))
+    assert record["state"] == "waiting"
+    assert record["params"] == {"lr": 0.02, "optimizer": "adam"}
+    assert "lr=0.02" in show(runner, url)
