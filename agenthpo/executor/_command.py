@@ -654,7 +654,8 @@ class CommandExecutor:
                     timed_out = True
                     term_sent_at = now
                     _logger.info(
-                        "Trial timed out after %g s; stopping its process group", round(timeout, 1)
+                        "Trial timed out after %g s; stopping its process group",
+                        round(timeout or 0.0, 1),
                     )
                     _kill_group(process, signal.SIGTERM)
                     tree.signal(signal.SIGTERM)
@@ -701,7 +702,7 @@ class CommandExecutor:
         if timed_out:
             status = "timeout"
             # to a tenth of a second: a limit cut to the study's time left is no round number
-            error = f"timed out after {round(timeout, 1):g} s"
+            error = f"timed out after {round(timeout or 0.0, 1):g} s"
         elif code != 0:
             status = "failed"
             error = _failure_line(err_text, code)
