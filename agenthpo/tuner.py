@@ -799,9 +799,9 @@ class Tuner:
                     return None
                 suggest_config(trial, self.space_in_force(study))
                 return self._run_trial(study, trial, executor, started)
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as exc:
                 if self._still_running(study, trial):
-                    self._interrupt(study, trial, "interrupted", "interrupted by the user")
+                    self._interrupt(study, trial, "interrupted", _interrupted_by(exc))
                 raise
             except Exception as exc:
                 self._fail_unfinished(study, trial, exc)
@@ -1300,8 +1300,8 @@ class Tuner:
             for listener in self.on_trial_end:
                 listener(pruned_event)
             return frozen
-        except KeyboardInterrupt:
-            self._interrupt(study, trial, "interrupted", "interrupted by the user")
+        except KeyboardInterrupt as exc:
+            self._interrupt(study, trial, "interrupted", _interrupted_by(exc))
             raise
         except AgentHPOError as exc:
             # The run could not start (no such program, a module that does not import): a
@@ -1681,6 +1681,18 @@ def _by_fold(entry: Mapping[str, Any]) -> dict[int, float]:
     """A held-out re-evaluation's values by fold (an entry of the study's noise attribute)."""
     folds = entry.get("folds") or []
     return {int(k): float(v) for k, v in zip(folds, entry.get("values") or [], strict=False)}
+
+
+def _interrupted_by(exc: KeyboardInterrupt) -> str:
+    """Why a trial was interrupted: Ctrl-C, or what a stop says of itself ("stopped by
+    SIGTERM", a cancelled background run).
+
+    Example:
+        >>> _interrupted_by(KeyboardInterrupt())
+        'interrupted by the user'
+    """
+    said = str(exc).strip()
+    return f"interrupted: {said}" if said else "interrupted by the user"
 
 
 def _measured(study: optuna.Study) -> dict[str, Any]:

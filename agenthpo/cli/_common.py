@@ -6,9 +6,13 @@ Every command module imports from here and from the API, never from a sibling co
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
-from typing import Annotated, Any, TypeVar
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from types import FrameType
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -24,6 +28,7 @@ __all__ = [
     "FLAG",
     "LLMOption",
     "SeedOption",
+    "Stopped",
     "StorageOption",
     "StudyOption",
     "config_text",
@@ -35,6 +40,7 @@ __all__ = [
     "print_error",
     "selection_lines",
     "setup_logging",
+    "stop_on_signals",
 ]
 
 # markup=False: text from a task, an LLM or a training script ("[/]" in an error, a tag in
@@ -81,14 +87,81 @@ def print_error(line: str) -> None:
     err_console.print(Text("error: ", style="bold red") + Text(line), soft_wrap=True)
 
 
+class Stopped(KeyboardInterrupt):
+    """Raised in the main thread when the process is told to stop (SIGTERM, SIGHUP).
+
+    A ``KeyboardInterrupt``, so a stop takes Ctrl-C's path through the tuner: the running
+    trial's processes are killed and the trial is stored as interrupted (outside the budget)
+    and queued to run again, instead of dying with the process and staying RUNNING until
+    the next run's grace period declares its runner lost.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+def _exit_stopped(exc: Stopped) -> NoReturn:
+    """One line naming the signal, then the shell's status for it (128 + its number)."""
+    with contextlib.suppress(OSError):  # after SIGHUP the terminal may be gone
+        err_console.print(f"{exc}; every finished trial is stored")
+    raise typer.Exit(128 + exc.signum) from None
+
+
+_STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+"""What kill, timeout, docker stop, cluster schedulers and a closed terminal send."""
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """For the block, SIGTERM and SIGHUP stop the command as Ctrl-C does (:class:`Stopped`),
+    and it exits with 128 + the signal's number (143, 129) and one line naming it.
+
+    A second signal meets the handler that was there before (by default: the process ends
+    at once). A signal that was ignored (``nohup``) or handled outside Python stays so; the
+    previous handlers come back after the block, since tests run commands in-process.
+    Outside the main thread, where Python sets no handler, nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {
+        sig: handler
+        for sig in _STOP_SIGNALS
+        if (handler := signal.getsignal(sig)) is not None and handler != signal.SIG_IGN
+    }
+
+    def restore() -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        restore()  # a second signal is not held up by the clean-up of the first
+        raise Stopped(signum)
+
+    for sig in previous:
+        signal.signal(sig, stop)
+    try:
+        yield
+    except Stopped as exc:  # outside guard: the summary, the report
+        _exit_stopped(exc)
+    finally:
+        restore()
+
+
 def guard(fn: Callable[[], T]) -> T:
-    """Runs ``fn``; a user's error prints without a traceback and exits 2."""
+    """Runs ``fn``; a user's error prints without a traceback and exits 2; Ctrl-C exits
+    130, and a stop under :func:`stop_on_signals` 128 + the signal's number."""
     try:
         return fn()
     except AgentHPOError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             print_error(line)  # one problem per line
         raise typer.Exit(2) from None
+    except Stopped as exc:
+        _exit_stopped(exc)
     except KeyboardInterrupt:
         err_console.print("interrupted; every finished trial is stored")
         raise typer.Exit(130) from None

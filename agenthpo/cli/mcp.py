@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from agenthpo.cli._common import guard
+from agenthpo.cli._common import guard, stop_on_signals
 from agenthpo.errors import AgentHPOError
 
 __all__ = ["mcp_command"]
@@ -63,4 +63,5 @@ def mcp_command(
         logger.setLevel(logging.WARNING)
         serve(root=folder, http=http)
 
-    guard(go)
+    with stop_on_signals():  # SIGTERM (a client or supervisor stopping it) as Ctrl-C
+        guard(go)

@@ -40,6 +40,7 @@ from agenthpo.cli._common import (
     print_error,
     selection_lines,
     setup_logging,
+    stop_on_signals,
 )
 from agenthpo.errors import LLMUnavailableWarning
 from agenthpo.report_files import write_run_report
@@ -216,9 +217,15 @@ def _llm_line(summary: RunSummary) -> str:
     return f"{turns}. {cost}."
 
 
-def _print_summary(summary: RunSummary, task_arg: str, storage: str | None = None) -> None:
+def _print_summary(
+    summary: RunSummary,
+    task_arg: str,
+    storage: str | None = None,
+    raise_budget: str = "raise --n-trials",
+) -> None:
     """The run's closing lines; every hint names the storage it refers to (``storage`` is
-    the ``--storage`` given, which the hints' commands then carry)."""
+    the ``--storage`` given, which the hints' commands then carry) and says how to raise
+    the budget with the command that ran (``raise_budget``: a worker has no --n-trials)."""
     again = f" --storage {shown_url(storage)}" if storage else ""
     console.print(
         Text("\n")
@@ -242,16 +249,19 @@ def _print_summary(summary: RunSummary, task_arg: str, storage: str | None = Non
             Text(
                 f"Stopped: the rest of the budget is held by trial(s) {numbers}, asked for"
                 f" with agenthpo ask and not told yet. Tell them (agenthpo tell {task_arg}"
-                f"{again} --trial {first} --metrics ... or --failed REASON) or raise"
-                " --n-trials, then run again.",
+                f"{again} --trial {first} --metrics ... or --failed REASON) or"
+                f" {raise_budget}, then run again.",
                 style="yellow",
             ),
             soft_wrap=True,
         )
     elif summary.n_run == 0:
         console.print(
-            f"The study already holds its budget of {summary.n_total} trials; raise"
-            " --n-trials to continue it, or give another --storage to start afresh."
+            Text(
+                f"The study already holds its budget of {summary.n_total} trials;"
+                f" {raise_budget} to continue it, or give another --storage to start afresh."
+            ),
+            soft_wrap=True,
         )
     if summary.llm_turns or summary.llm_calls or summary.fallbacks:
         console.print(_llm_line(summary), soft_wrap=True, markup=False)
@@ -293,6 +303,101 @@ def _print_summary(summary: RunSummary, task_arg: str, storage: str | None = Non
         Text(f"Stored in {summary.storage}; see every trial with: agenthpo show {task_arg}{again}"),
         soft_wrap=True,
     )
+
+
+def _run(
+    task_file: Path,
+    *,
+    raise_budget: str,
+    llm: str | None = None,
+    n_trials: int | None = None,
+    storage: str | None = None,
+    seed: int | None = None,
+    strategy: str | None = None,
+    max_llm_tokens: int | None = None,
+    max_llm_cost: float | None = None,
+    time_limit: float | None = None,
+    replay: str | None = None,
+    report: bool = True,
+    require_llm: bool = False,
+    verbose: bool = False,
+) -> None:
+    """What ``run`` and ``worker`` do (see :func:`run_command`); ``raise_budget`` is how the
+    closing hints tell this command's user to raise the budget, since a worker has no
+    ``--n-trials`` (its budget is the task's, which every worker reads)."""
+    setup_logging(verbose)
+
+    def go() -> RunSummary:
+        task = load_task(task_file)
+        overrides: dict[str, Any] = {}
+        if strategy is not None:
+            overrides["strategy"] = strategy
+        if max_llm_tokens is not None:
+            overrides["max_llm_tokens"] = max_llm_tokens
+        if max_llm_cost is not None:
+            overrides["max_llm_cost"] = max_llm_cost
+        if time_limit is not None:
+            overrides["time_limit"] = time_limit
+        if require_llm:
+            overrides["require_llm"] = True
+        if overrides:
+            task = task_with(task, **overrides)
+        live_table = _LiveTable(" / ".join(task.metric_names))
+        client, note = run_llm(task, llm=llm, replay=replay, storage=storage)
+        tuner = Tuner(
+            task,
+            storage=storage,
+            seed=seed,
+            n_trials=n_trials,
+            llm=client,
+            on_trial_start=[live_table.start],
+            on_trial_end=[live_table.end],
+        )
+        if note:
+            tuner.llm_note = note
+        sampler = tuner.sampler()
+        if tuner.llm_note:
+            console.print(Text(tuner.llm_note))
+        if isinstance(sampler, AgentSampler):
+            # the study's own schedule: a resumed study keeps the one it started with
+            study = tuner.load_study()
+            console.print(Text(f"{tuner.strategy}: {sampler.schedule(study)}."))
+            console.print(Text(f"Policy: {sampler.describe_policy(study)}."))
+            failure = tuner.check_llm()
+            if tuner.llm_check_s is not None:
+                console.print(
+                    f"LLM ready ({tuner.llm_check_s:.1f} s to load or reach).", markup=False
+                )
+            if failure:
+                console.print(
+                    f"{failure}\nThe backbone proposes the LLM's trials instead;"
+                    " --require-llm (or require_llm: true) makes this an error.",
+                    style="yellow",
+                    markup=False,
+                )
+        if console.is_terminal:
+            with Live(live_table.table(), console=console, refresh_per_second=4) as live:
+                live_table.live = live
+                summary = tuner.run()
+        else:
+            summary = tuner.run()
+        return summary
+
+    with warnings.catch_warnings():
+        # the run's first and last lines say it; no Python warning text in between
+        warnings.simplefilter("ignore", LLMUnavailableWarning)
+        summary = guard(go)
+    _print_summary(summary, str(task_file), storage, raise_budget)
+    paths = write_run_report(task_file, storage=storage) if report else None
+    if paths is not None:
+        console.print(
+            Text(f"Report of {summary.study_name} in {summary.storage}: {paths.html}"),
+            soft_wrap=True,
+        )
+    failure = summary.failure()
+    if failure is not None:
+        print_error(failure)
+        raise typer.Exit(1)
 
 
 def run_command(
@@ -362,81 +467,27 @@ def run_command(
     reached, or the study already held its budget); 1 when trials ran and none completed
     (every one failed: the script is missing, crashes or never reports the metric), with
     one line on stderr saying why; 2 for a mistake in the task file or the options; 130
-    when interrupted. Every finished trial is stored whatever the status.
+    when interrupted (Ctrl-C), 143 when stopped by SIGTERM and 129 by SIGHUP: the trial
+    running then is stored as interrupted and runs again first next time. Every finished
+    trial is stored whatever the status.
     """
-    setup_logging(verbose)
-
-    def go() -> RunSummary:
-        task = load_task(task_file)
-        overrides: dict[str, Any] = {}
-        if strategy is not None:
-            overrides["strategy"] = strategy
-        if max_llm_tokens is not None:
-            overrides["max_llm_tokens"] = max_llm_tokens
-        if max_llm_cost is not None:
-            overrides["max_llm_cost"] = max_llm_cost
-        if time_limit is not None:
-            overrides["time_limit"] = time_limit
-        if require_llm:
-            overrides["require_llm"] = True
-        if overrides:
-            task = task_with(task, **overrides)
-        live_table = _LiveTable(" / ".join(task.metric_names))
-        client, note = run_llm(task, llm=llm, replay=replay, storage=storage)
-        tuner = Tuner(
-            task,
+    with stop_on_signals():
+        _run(
+            task_file,
+            raise_budget="raise --n-trials",
+            llm=llm,
+            n_trials=n_trials,
             storage=storage,
             seed=seed,
-            n_trials=n_trials,
-            llm=client,
-            on_trial_start=[live_table.start],
-            on_trial_end=[live_table.end],
+            strategy=strategy,
+            max_llm_tokens=max_llm_tokens,
+            max_llm_cost=max_llm_cost,
+            time_limit=time_limit,
+            replay=replay,
+            report=report,
+            require_llm=require_llm,
+            verbose=verbose,
         )
-        if note:
-            tuner.llm_note = note
-        sampler = tuner.sampler()
-        if tuner.llm_note:
-            console.print(Text(tuner.llm_note))
-        if isinstance(sampler, AgentSampler):
-            # the study's own schedule: a resumed study keeps the one it started with
-            study = tuner.load_study()
-            console.print(Text(f"{tuner.strategy}: {sampler.schedule(study)}."))
-            console.print(Text(f"Policy: {sampler.describe_policy(study)}."))
-            failure = tuner.check_llm()
-            if tuner.llm_check_s is not None:
-                console.print(
-                    f"LLM ready ({tuner.llm_check_s:.1f} s to load or reach).", markup=False
-                )
-            if failure:
-                console.print(
-                    f"{failure}\nThe backbone proposes the LLM's trials instead;"
-                    " --require-llm (or require_llm: true) makes this an error.",
-                    style="yellow",
-                    markup=False,
-                )
-        if console.is_terminal:
-            with Live(live_table.table(), console=console, refresh_per_second=4) as live:
-                live_table.live = live
-                summary = tuner.run()
-        else:
-            summary = tuner.run()
-        return summary
-
-    with warnings.catch_warnings():
-        # the run's first and last lines say it; no Python warning text in between
-        warnings.simplefilter("ignore", LLMUnavailableWarning)
-        summary = guard(go)
-    _print_summary(summary, str(task_file), storage)
-    paths = write_run_report(task_file, storage=storage) if report else None
-    if paths is not None:
-        console.print(
-            Text(f"Report of {summary.study_name} in {summary.storage}: {paths.html}"),
-            soft_wrap=True,
-        )
-    failure = summary.failure()
-    if failure is not None:
-        print_error(failure)
-        raise typer.Exit(1)
 
 
 def worker_command(
@@ -454,18 +505,21 @@ def worker_command(
     """Join a study as one of several workers (processes or machines) sharing its storage.
 
     Start as many as you like, on one machine with --storage journal:PATH or on several
-    with --storage postgresql://...; together they run exactly the task's budget.
+    with --storage postgresql://...; together they run exactly the task's budget (its
+    n_trials: raise it in the task file to continue a study whose budget is spent).
 
-    Exit status as for run: 1 when this worker ran trials and none completed.
+    Exit status as for run: 1 when this worker ran trials and none completed; 130, 143 or
+    129 when stopped by Ctrl-C, SIGTERM or SIGHUP.
     """
-
-    guard(lambda: worker_storage(task_file, storage))
-    run_command(
-        task_file,
-        llm=llm,
-        storage=storage,
-        seed=seed,
-        time_limit=time_limit,
-        report=False,
-        verbose=verbose,
-    )
+    with stop_on_signals():
+        guard(lambda: worker_storage(task_file, storage))
+        _run(
+            task_file,
+            raise_budget=f"raise n_trials in {task_file}",
+            llm=llm,
+            storage=storage,
+            seed=seed,
+            time_limit=time_limit,
+            report=False,
+            verbose=verbose,
+        )

@@ -34,11 +34,14 @@ JobState = Literal["running", "finished", "cancelled", "failed"]
 
 
 class Cancelled(KeyboardInterrupt):
-    """Raised inside a run's thread when the client cancels it.
+    """Raised inside a run's thread when the client cancels it (or the server stops).
 
     A ``KeyboardInterrupt``, so the tuner treats it as Ctrl-C: the running trial is stored
     as interrupted, outside the budget, and queued to run again.
     """
+
+    def __init__(self, why: str = "the background run was stopped") -> None:
+        super().__init__(why)
 
 
 class _CancellableExecutor:

@@ -335,14 +335,15 @@ class _Notifier:
                 followers.pop(client, None)
 
 
-def build_server(root: str | Path) -> MCPServer[Any]:
-    """The MCP server of AgentHPO, confined to ``root``.
+def build_server(root: str | Path, *, service: Service | None = None) -> MCPServer[Any]:
+    """The MCP server of AgentHPO, confined to ``root`` (``service``: its state, to reach
+    the background runs from outside, as :func:`serve` does at exit).
 
     Example:
         >>> import tempfile
         >>> server = build_server(tempfile.mkdtemp())  # doctest: +SKIP
     """
-    service = Service(root)
+    service = service if service is not None else Service(root)
     notifier = _Notifier(service)
     server = _Server(
         name="agenthpo",
@@ -671,8 +672,14 @@ def serve(*, root: str | Path, http: int | None = None) -> None:
         root: The only folder the server reads, writes and runs trials in.
         http: Serve streamable HTTP on ``127.0.0.1:PORT`` (path ``/mcp``) instead of stdio.
     """
-    server = build_server(root)
-    if http is None:
-        anyio.run(server.run_stdio_async)
-    else:
-        anyio.run(lambda: server.run_streamable_http_async(host="127.0.0.1", port=http))
+    service = Service(root)
+    server = build_server(root, service=service)
+    try:
+        if http is None:
+            anyio.run(server.run_stdio_async)
+        else:
+            anyio.run(lambda: server.run_streamable_http_async(host="127.0.0.1", port=http))
+    finally:
+        # The client went away, or Ctrl-C / SIGTERM: a background run's trial in flight is
+        # stored as interrupted and queued again, not left running for a grace period.
+        service.stop_runs()

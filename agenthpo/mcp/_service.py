@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -358,6 +359,17 @@ class Service:
             return n_trials
         spent = budget(study)
         return spent.counted + spent.active + reevaluation_runs(study) + n_trials
+
+    def stop_runs(self, wait: float = 30.0) -> None:
+        """Stops every background run still going and waits up to ``wait`` seconds in all
+        for them to store their running trials as interrupted (for the server's exit)."""
+        running = [j for j in self.jobs.values() if j.state == "running"]
+        for job in running:
+            job.stop()
+        deadline = time.monotonic() + wait
+        for job in running:
+            if job.thread is not None:
+                job.thread.join(max(0.0, deadline - time.monotonic()))
 
     def job(self, job_id: str) -> Job:
         """A run started by ``run_trials``."""
