@@ -22,23 +22,29 @@ MARKER = "…"
 """What stands for the text left out."""
 
 
-def _cut_points(text: str, end: int) -> list[int]:
-    """Indices up to ``end`` of whitespace outside backtick spans: where a cut may fall."""
+def _cut_points(text: str, end: int, *, spans: bool = True) -> list[int]:
+    """Indices up to ``end`` of whitespace (outside backtick spans, with ``spans``): where
+    a cut may fall."""
     points: list[int] = []
     quoted = False
     for index, char in enumerate(text[: end + 1]):
-        if char == "`":
+        if char == "`" and spans:
             quoted = not quoted
         elif char.isspace() and not quoted:
             points.append(index)
     return points
 
 
+def _longest_body(text: str, points: list[int]) -> str:
+    return next((body for p in reversed(points) if (body := text[:p].rstrip())), "")
+
+
 def clip(text: str, limit: int) -> str:
     """``text`` whole if it has at most ``limit`` characters, else cut between words.
 
     The result keeps the longest run of whole words (a span in backticks is one word) that
-    fits with `` …`` after it. Only when the first word alone is longer than the limit is it
+    fits with `` …`` after it; when the backticks do not pair up, or a span would leave less
+    than a quarter of the limit (a long fenced block), words alone. Only when the first word alone is longer than the limit is it
     cut inside, as ``first-part…``. The result never exceeds ``limit`` characters.
 
     Args:
@@ -53,16 +59,21 @@ def clip(text: str, limit: int) -> str:
         'lr=0.001 batch_size=64 …'
         >>> clip("supercalifragilistic", 10)
         'supercali…'
+        >>> clip("raise `lr by half, keep the batch size and the momentum", 30)
+        'raise `lr by half, keep the …'
     """
     if len(text) <= limit:
         return text
     if limit <= len(MARKER):
         return MARKER[:limit]
     room = limit - len(MARKER) - 1  # the body, then a space, then the marker
-    for point in reversed(_cut_points(text, room)):
-        body = text[:point].rstrip()
-        if body:
-            return f"{body} {MARKER}"
+    body = _longest_body(text, _cut_points(text, room))
+    if text.count("`") % 2 or len(body) < room // 4:
+        # A stray backtick, or a long fenced block, leaves no cut outside a span: keeping
+        # spans whole would keep next to nothing, so cut between words alone.
+        body = max(body, _longest_body(text, _cut_points(text, room, spans=False)), key=len)
+    if body:
+        return f"{body} {MARKER}"
     return text[: limit - len(MARKER)] + MARKER
 
 

@@ -38,6 +38,19 @@ def words(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in WORD.finditer(text)]
 
 
+def clip_keeping_spans(text: str, room: int) -> str:
+    """What the cut keeps when every backtick span stays whole."""
+    spans = [end for _, end in words(text) if end <= room]
+    return text[: spans[-1]].rstrip() if spans else ""
+
+
+def test_a_stray_backtick_or_a_fence_does_not_swallow_the_rest() -> None:
+    rationale = "Raise `lr " + "and keep the rest of the configuration as it was " * 12
+    assert len(clip(rationale, 480)) > 400
+    answer = "Here are my revisions: ```json\n" + '{"lr": [0.001, 0.1]}\n' * 200 + "```"
+    assert len(one_line(answer, 2000)) > 1500
+
+
 @given(TEXT, LIMITS)
 @example("the run finished but never reported 'val_accuracy' (it reported loss)", 60)
 @example("cmake -B build -DGGML_AMX_TILE=OFF -DGGML_AVX512=ON", 40)
@@ -52,6 +65,14 @@ def test_clip_never_ends_inside_a_word_that_fits(text: str, limit: int) -> None:
     kept = out[: -len(MARKER)].rstrip()
     assert text.startswith(kept)
     cut = len(kept)
+    room = limit - len(MARKER) - 1
+    whole = clip_keeping_spans(text, room)
+    if text.count("`") % 2 or len(whole) < room // 4:
+        # Backticks that do not pair up, or a span that would leave next to nothing: the
+        # cut falls between words, spans or not, and keeps at least as much.
+        assert len(kept) >= len(whole)
+        assert cut == len(text) or text[cut].isspace() or cut == limit - len(MARKER)
+        return
     spans = words(text)
     ends = {end for _, end in spans}
     if cut == 0 or cut in ends:
