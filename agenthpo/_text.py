@@ -44,8 +44,9 @@ def clip(text: str, limit: int) -> str:
 
     The result keeps the longest run of whole words (a span in backticks is one word) that
     fits with `` …`` after it; when the backticks do not pair up, or a span would leave less
-    than a quarter of the limit (a long fenced block), words alone. Only when the first word alone is longer than the limit is it
-    cut inside, as ``first-part…``. The result never exceeds ``limit`` characters.
+    than a quarter of the limit (a long fenced block), words alone. Only when the first
+    word alone is longer than the limit is it cut inside, as ``first-part…``. The result
+    never exceeds ``limit`` characters.
 
     Args:
         text: The text; its whitespace is kept as it is (see :func:`one_line`).
