@@ -160,14 +160,17 @@ class WorkClaim:
         self._thread = threading.Thread(target=self._beat, name="agenthpo-claim", daemon=True)
 
     @classmethod
-    def take(cls, study: optuna.Study, key: str, owner: str) -> WorkClaim | None:
+    def take(
+        cls, study: optuna.Study, key: str, owner: str, *, alone: bool = False
+    ) -> WorkClaim | None:
         """The claim on ``key`` for ``owner``, its heartbeat started; ``None`` if another
-        live worker holds it (or won the race for it)."""
+        live worker holds it (or won the race for it). ``alone``: the storage serves this
+        process only (SQLite), so no rival can be racing and the claim needs no settling."""
         if claimed_elsewhere(study, key, owner):
             return None
         claim = cls(study, key, owner)
         claim._write()
-        if not isinstance(claim._storage, InMemoryStorage):  # else: this process alone
+        if not alone and not isinstance(claim._storage, InMemoryStorage):
             time.sleep(_settle_seconds())
         held = _holder(study, key)
         if not isinstance(held, dict) or held.get("by") != owner:
@@ -175,13 +178,22 @@ class WorkClaim:
         claim._thread.start()
         return claim
 
-    def _write(self) -> None:
-        value: dict[str, Any] = {"by": self._owner, "beat": time.time()}
+    def _write(self, beat: float | None = None) -> None:
+        value: dict[str, Any] = {"by": self._owner, "beat": time.time() if beat is None else beat}
         self._storage.set_study_system_attr(self._study_id, self._attr, value)
+
+    @property
+    def lost(self) -> bool:
+        """Whether another worker has taken the claim over (this one's beat went stale, on
+        a machine too busy to refresh it): the work is then that worker's."""
+        held = self._storage.get_study_system_attrs(self._study_id).get(self._attr)
+        return not isinstance(held, dict) or held.get("by") != self._owner
 
     def _beat(self) -> None:
         while not self._stop.wait(heartbeat_interval()):
             try:
+                if self.lost:
+                    return  # never write over the claim of the worker that took it over
                 self._write()
             except Exception:
                 _logger.debug("claim heartbeat failed", exc_info=True)
@@ -190,8 +202,13 @@ class WorkClaim:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        """Ends the heartbeat and releases the claim (a stale beat), so that the work, if
+        it did not finish (Ctrl-C), can be taken at once by the next run or worker."""
         self._stop.set()
         self._thread.join()
+        with contextlib.suppress(Exception):
+            if not self.lost:
+                self._write(beat=0.0)
 
 
 def _start_ticks(pid: int) -> int | None:

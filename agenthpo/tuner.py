@@ -57,7 +57,7 @@ from agenthpo.llm import LLMClient, ReplayLLM, resolve_llm
 from agenthpo.pruners import make_pruner
 from agenthpo.sampler import AgentSampler
 from agenthpo.space import FloatParam, IntParam, Space
-from agenthpo.storage import open_storage, shown_url
+from agenthpo.storage import is_single_process, open_storage, shown_url
 from agenthpo.strategies import make_sampler, uses_llm
 from agenthpo.task import MAX_SEED, NoiseSection, Task, TaskContext
 
@@ -931,7 +931,13 @@ class Tuner:
         return self._measure(study, executor, best, wait=False)
 
     def _measure(
-        self, study: optuna.Study, executor: Executor, trial: FrozenTrial, *, wait: bool = True
+        self,
+        study: optuna.Study,
+        executor: Executor,
+        trial: FrozenTrial,
+        *,
+        wait: bool = True,
+        started: float | None = None,
     ) -> dict[str, Any] | None:
         """Re-runs one completed trial's configuration on seeds 1..repeats (once); with
         ``noise.fold_param``, on held-out folds 1..repeats, whose values alone then make
@@ -939,37 +945,46 @@ class Tuner:
 
         Once in the study, whoever runs it: of several workers, the one that claims it
         (:class:`~agenthpo._lifecycle.WorkClaim`) re-runs it, and the others wait for its
-        entry (or, without ``wait``, return ``None`` at once); a claim whose worker died
-        goes stale and the work is taken over.
+        entry (or, without ``wait``, return ``None`` at once; so too when the run's time
+        limit, counted from ``started``, is reached while waiting); a claim whose worker
+        died goes stale and the work is taken over.
         """
         noise = self.noise
         assert noise is not None
         key = f"reeval:{trial.number}"
+        alone = is_single_process(self.storage_url)
         waiting = False
         while True:
             stored = _measured(study)
             if str(trial.number) in stored:
                 return dict(stored[str(trial.number)])
-            claim = WorkClaim.take(study, key, self._worker)
-            if claim is not None:
-                break
-            if not wait:
-                return None
-            if not waiting:
-                _logger.info(
-                    "another worker is re-evaluating trial %d; waiting for its runs",
-                    trial.number,
-                )
-                waiting = True
-            time.sleep(_POLL_S)
-        with claim:
-            stored = _measured(study)  # finished by a worker whose claim had gone stale
-            if str(trial.number) in stored:
-                return dict(stored[str(trial.number)])
-            return self._rerun(study, executor, trial)
+            claim = WorkClaim.take(study, key, self._worker, alone=alone)
+            if claim is None:
+                if not wait or (started is not None and self._time_left(started) == 0.0):
+                    return None
+                if not waiting:
+                    _logger.info(
+                        "another worker is re-evaluating trial %d; waiting for its runs",
+                        trial.number,
+                    )
+                    waiting = True
+                time.sleep(_POLL_S)
+                continue
+            with claim:
+                stored = _measured(study)  # finished by a worker whose claim had gone stale
+                if str(trial.number) in stored:
+                    return dict(stored[str(trial.number)])
+                entry = self._rerun(study, executor, trial, claim)
+            if entry is not None:
+                return entry
+            # Taken over while this worker was too busy to keep its claim alive: the worker
+            # that took it finishes the work, and this one waits for its entry.
 
-    def _rerun(self, study: optuna.Study, executor: Executor, trial: FrozenTrial) -> dict[str, Any]:
-        """:meth:`_measure`'s runs, under its claim; the entry stored in the study."""
+    def _rerun(
+        self, study: optuna.Study, executor: Executor, trial: FrozenTrial, claim: WorkClaim
+    ) -> dict[str, Any] | None:
+        """:meth:`_measure`'s runs, under its claim; the entry stored in the study, or
+        ``None`` if another worker took the claim over (its runs then stored nowhere)."""
         noise = self.noise
         assert noise is not None
         assert trial.value is not None
@@ -980,6 +995,11 @@ class Tuner:
         failed: list[str] = []
         config = dict(trial.params)
         for seed in range(1, noise.repeats + 1):
+            if claim.lost:
+                _logger.warning(
+                    "re-evaluation of trial %d: another worker took it over", trial.number
+                )
+                return None
             result = executor.run(self._seeded(config, seed), trial_number=trial.number)
             outcome, error = self._outcome(result)
             value = outcome[0] if outcome else None
@@ -1072,8 +1092,10 @@ class Tuner:
                     f"no room left: re-runs may take {noise.max_share:g} of the budget"
                 )
                 continue
-            entry = self._measure(study, executor, t)
-            assert entry is not None  # waited for, if another worker ran it
+            entry = self._measure(study, executor, t, started=started)
+            if entry is None:
+                skipped[str(t.number)] = "the time limit was reached"
+                continue
             stats[t.number] = entry
         usable = [t for t in candidates if t.number in stats and int(stats[t.number]["n"]) > 1]
         for t in candidates:

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import time
+
 import optuna
+import pytest
 
 from agenthpo import _keys
-from agenthpo._lifecycle import budget, is_counted, recover_stale, requeue_interrupted
+from agenthpo._lifecycle import (
+    WorkClaim,
+    budget,
+    claimed_elsewhere,
+    is_counted,
+    recover_stale,
+    requeue_interrupted,
+)
 from agenthpo.agent.failures import failure_regions
 from agenthpo.agent.history import trial_views
 from agenthpo.space import Space
@@ -86,3 +96,29 @@ def test_a_trial_that_did_not_run_to_its_end_is_no_failure_of_its_configuration(
     study.tell(crashed, state=optuna.trial.TrialState.FAIL)
     (region,) = failure_regions(trial_views(study.trials), space)
     assert region.trials == (crashed.number,)
+
+
+def test_a_work_claim_is_one_workers_until_released_or_stale(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AGENTHPO_HEARTBEAT_INTERVAL", "0.05")
+    monkeypatch.setenv("AGENTHPO_GRACE_PERIOD", "0.2")
+    study = optuna.create_study()
+    claim = WorkClaim.take(study, "reeval:0", "a")
+    assert claim is not None
+    with claim:
+        assert WorkClaim.take(study, "reeval:0", "b") is None  # a lives: its beat is fresh
+        time.sleep(0.5)
+        assert WorkClaim.take(study, "reeval:0", "b") is None  # still beating
+    # Released (a Ctrl-C in the work, say): the next run takes it at once.
+    again = WorkClaim.take(study, "reeval:0", "b")
+    assert again is not None
+    again._stop.set()  # b's process "dies": its beat stops without a release
+    again._thread.join()
+    time.sleep(0.3)
+    taken = WorkClaim.take(study, "reeval:0", "c")  # stale: taken over
+    assert taken is not None
+    assert again.lost
+    again.__exit__(None, None, None)  # b, back, never writes over c's claim
+    assert claimed_elsewhere(study, "reeval:0", "b")
+    taken.__exit__(None, None, None)
