@@ -296,10 +296,14 @@ def recover_stale(study: optuna.Study, *, now: float | None = None) -> list[int]
 
 
 def _needs_rerun(trial: FrozenTrial) -> bool:
+    why = trial.user_attrs.get(_keys.NOT_COUNTED)
     return (
         trial.state == TrialState.FAIL
         and not is_counted(trial)
-        and trial.user_attrs.get(_keys.NOT_COUNTED) != "surplus"
+        and why != "surplus"
+        # A setup error ("error": the trial could not start) is queued again once: should
+        # its rerun fail so too, the configuration is let go rather than block every run.
+        and not (why == "error" and _keys.RERUN_OF in trial.user_attrs)
         and bool(trial.params)
     )
 

@@ -1326,9 +1326,9 @@ class Tuner:
             self._interrupt(study, trial, "interrupted", _interrupted_by(exc))
             raise
         except AgentHPOError as exc:
-            # The run could not start (no such program, a module that does not import): a
-            # setup mistake, not a result of the configuration, so outside the budget and
-            # queued to run once the mistake is fixed.
+            # The run could not start (no such program, one not executable): a setup
+            # mistake, not a result of the configuration, so outside the budget and queued
+            # to run once the mistake is fixed (once: see _lifecycle._needs_rerun).
             self._interrupt(study, trial, "error", str(exc))
             raise
         values, error = self._outcome(result)

@@ -122,3 +122,22 @@ def test_a_work_claim_is_one_workers_until_released_or_stale(
     again.__exit__(None, None, None)  # b, back, never writes over c's claim
     assert claimed_elsewhere(study, "reeval:0", "b")
     taken.__exit__(None, None, None)
+
+
+def test_a_setup_error_is_queued_again_once() -> None:
+    # A trial that could not start runs again once fixed; a rerun that could not start
+    # either is let go, or a configuration an executor always refuses would block every run.
+    study = optuna.create_study()
+    first = _running(study, 0.3)
+    first.set_user_attr(_keys.ERROR, "cannot start the trial command")
+    first.set_user_attr(_keys.NOT_COUNTED, "error")
+    study.tell(first, state=optuna.trial.TrialState.FAIL)
+    assert requeue_interrupted(study) == [first.number]
+    rerun = study.ask()
+    rerun.suggest_float("x", 0.0, 1.0)
+    assert rerun.user_attrs[_keys.RERUN_OF] == first.number
+    rerun.set_user_attr(_keys.ERROR, "cannot start the trial command")
+    rerun.set_user_attr(_keys.NOT_COUNTED, "error")
+    study.tell(rerun, state=optuna.trial.TrialState.FAIL)
+    assert requeue_interrupted(study) == []
+    assert budget(study).counted == 0
