@@ -932,3 +932,16 @@ def test_a_study_without_llm_trials_says_so_instead_of_a_table(
     md = paths.markdown.read_text(encoding="utf-8")
     section = md.split("### What the LLM added", 1)[1].split("\n#", 1)[0]
     assert section.strip() == "No trial of this study was proposed by an LLM."
+
+
+def test_a_finished_run_counts_for_its_source_even_with_a_stale_interrupted_mark(
+    storage: str,
+) -> None:
+    # A recovery that lost the race to the runner's own result leaves "not counted" on a
+    # complete trial; the run still happened, and its proposer earned it.
+    stale = {_keys.NOT_COUNTED: "interrupted", _keys.ERROR: "interrupted: its runner was lost"}
+    study = _sourced_study(
+        storage, [(0.80, "backbone", {}), (0.90, "backbone", {}), (0.95, "llm", stale)]
+    )
+    c = collect_data(study).contribution
+    assert (c.best_trial, c.best_source) == (2, "LLM")

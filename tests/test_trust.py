@@ -123,11 +123,13 @@ def test_direction_is_respected() -> None:
     assert high.value < 0.5
 
 
-def test_only_counted_complete_trials_of_the_two_sides_are_judged() -> None:
+def test_only_complete_trials_of_the_two_sides_are_judged() -> None:
     study = optuna.create_study()
     for i in range(3):
         study.add_trial(_trial(5.0 + i, "default_config"))
-    study.add_trial(_trial(0.0, "llm", **{_keys.NOT_COUNTED: "surplus"}))
+    # A finished run counts, even one a recovery marked "interrupted" as its runner
+    # finished it (the recovery lost the race: the mark is stale).
+    study.add_trial(_trial(0.0, "llm", **{_keys.NOT_COUNTED: "interrupted"}))
     study.add_trial(
         optuna.trial.create_trial(
             state=optuna.trial.TrialState.FAIL, user_attrs={_keys.PROPOSED_BY: "llm"}
@@ -136,7 +138,7 @@ def test_only_counted_complete_trials_of_the_two_sides_are_judged() -> None:
     study.add_trial(_trial(1.0, "enqueued"))
     study.add_trial(_trial(0.5, "llm"))
     trust = llm_trust(study.trials, study.direction)
-    assert (trust.llm_wins, trust.llm_judged, trust.backbone_judged) == (1, 1, 0)
+    assert (trust.llm_wins, trust.llm_judged, trust.backbone_judged) == (2, 2, 0)
 
 
 def _bad_llm_objective(trial: optuna.Trial) -> float:

@@ -100,7 +100,6 @@ def llm_trust(
             if t.state == TrialState.COMPLETE
             and t.value is not None
             and not math.isnan(t.value)
-            and t.user_attrs.get(_keys.NOT_COUNTED) is None
         ),
         key=lambda t: t.number,
     )

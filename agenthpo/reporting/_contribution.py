@@ -246,7 +246,9 @@ def contribution(
         r
         for r in rows
         if r.state in ("complete", "pruned", "fail")
-        and not r.not_counted
+        # a finished run counts; "not counted" marks a failed trial that did not run to
+        # its end (a recovery that lost the race to the runner's own result leaves it on one)
+        and not (r.state == "fail" and r.not_counted)
         and (r.state != "complete" or (r.value is not None and math.isfinite(r.value)))
     ]
     done = [r for r in finished if r.state == "complete" and r.value is not None]
