@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import optuna
+import sqlalchemy
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 
@@ -560,13 +561,19 @@ def shown_url(url: str) -> str:
 
     Example:
         >>> shown_url("postgresql://alice:s3cret@db:5432/optuna?sslmode=require&password=x")
-        'postgresql://alice:***@db:5432/optuna?sslmode=require&password=***'
+        'postgresql://alice:***@db:5432/optuna?password=***&sslmode=require'
         >>> shown_url("sqlite:///studies.db")
         'sqlite:///studies.db'
     """
     scheme, sep, rest = url.partition("://")
     if not sep:
         return url
+    try:  # SQLAlchemy's own reading: a password may hold "/", "?" or "#"
+        parsed = sqlalchemy.engine.make_url(url)
+    except Exception:
+        parsed = None
+    if parsed is not None and parsed.password is not None:
+        scheme, _, rest = parsed.render_as_string(hide_password=True).partition("://")
     rest, hashmark, fragment = rest.partition("#")
     rest, qmark, query = rest.partition("?")
     authority, slash, path = rest.partition("/")

@@ -35,6 +35,9 @@ SECRET = "Sup3rS3cretPw"
             "postgresql:///optuna?sslmode=require&password=***",
         ),
         (f"postgresql://a:p@{SECRET}@h/db", "postgresql://a:***@h/db"),  # an @ in the password
+        (f"postgresql://a:x/{SECRET}@h/db", "postgresql://a:***@h/db"),  # a / in it
+        (f"postgresql://a:x#{SECRET}@h/db", "postgresql://a:***@h/db"),  # a #
+        (f"postgresql://a:x?{SECRET}@h/db", "postgresql://a:***@h/db"),  # a ?
         ("postgresql://alice@db/optuna", "postgresql://alice@db/optuna"),  # no password
         ("sqlite:///runs/a@b:c.db", "sqlite:///runs/a@b:c.db"),  # a path, not credentials
         ("journal:studies.log", "journal:studies.log"),

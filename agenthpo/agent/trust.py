@@ -97,9 +97,7 @@ def llm_trust(
         (
             t
             for t in trials
-            if t.state == TrialState.COMPLETE
-            and t.value is not None
-            and not math.isnan(t.value)
+            if t.state == TrialState.COMPLETE and t.value is not None and not math.isnan(t.value)
         ),
         key=lambda t: t.number,
     )

@@ -226,7 +226,10 @@ def _print_summary(
     """The run's closing lines; every hint names the storage it refers to (``storage`` is
     the ``--storage`` given, which the hints' commands then carry) and says how to raise
     the budget with the command that ran (``raise_budget``: a worker has no --n-trials)."""
-    again = f" --storage {shown_url(storage)}" if storage else ""
+    shown = shown_url(storage) if storage else ""
+    # a masked password ("***") makes a hint that does not paste; the note says so
+    masked = " (its password masked: type it in)" if storage and shown != storage else ""
+    again = f" --storage {shown}{masked}" if storage else ""
     console.print(
         Text("\n")
         + literal(summary.study_name, style="bold")

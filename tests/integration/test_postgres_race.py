@@ -103,6 +103,7 @@ def test_a_run_on_a_database_with_a_password_never_prints_it(
     result = CliRunner().invoke(app, ["run", str(task_file), "--storage", url, "--no-report"])
     assert result.exit_code == 0, result.output
     assert "postgres:***@127.0.0.1" in result.output
+    assert "(its password masked: type it in)" in result.output
     assert secret not in result.output
     summary = Tuner(load_task(task_file), storage=url).run()  # the budget is spent
     assert secret not in summary.storage
