@@ -180,11 +180,15 @@ class Proposer:
         llm: LLMClient,
         seed: int | None,
         extra_note: str | None = None,
+        generation: int | None = None,
     ) -> Proposal | ProposalFailed:
         """One proposal for trial ``number`` from the history stored now (with a batch
         policy, the first of a batch whose others wait in :meth:`pop_batch`; with several
-        candidates per turn, the first, whose rivals wait in :meth:`pop_candidates`)."""
-        generation = self._generation
+        candidates per turn, the first, whose rivals wait in :meth:`pop_candidates`).
+        ``generation``: the run's, as its caller saw it (a prefetch, read before its thread
+        starts); the batch is kept only while it is still the proposer's."""
+        if generation is None:
+            generation = self._generation
         asking = self._creator(study, number, space, policy, llm, extra_note)
         creator, history, tried = asking.creator, asking.history, asking.tried
         context = creator.context
@@ -293,8 +297,11 @@ class Proposer:
         trials = study.get_trials(deepcopy=False)
         self._discard_prefetched()
         running = tuple(t.number for t in trials if t.state == TrialState.RUNNING)
+        generation = self._generation  # now, not when the thread gets to it
         future = _in_background(
-            lambda: self.ask(study, number, space, policy, llm=llm, seed=seed),
+            lambda: self.ask(
+                study, number, space, policy, llm=llm, seed=seed, generation=generation
+            ),
             # Only a call that is a request to a server (it may hang) is left behind at
             # exit; any other may compute in this process (PyTorch, llama.cpp, a wrapper of
             # them), where a thread cut off by the interpreter's exit meets torn-down native
