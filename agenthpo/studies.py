@@ -34,6 +34,7 @@ from optuna.trial import FrozenTrial, TrialState
 from agenthpo import _keys
 from agenthpo._lifecycle import budget
 from agenthpo.agent.creator import find_duplicate, is_vacuous
+from agenthpo.agent.history import taken_configs
 from agenthpo.agent.screen import OutsideScreen
 from agenthpo.errors import AgentHPOError
 from agenthpo.llm import LLMClient, ReplayLLM, resolve_llm
@@ -551,21 +552,6 @@ class Proposal:
         return self.screen is not None and not self.screen.passed
 
 
-def _taken(trials: Sequence[FrozenTrial]) -> list[tuple[int, Mapping[str, Any]]]:
-    """Every trial's configuration, run, running, claimed or queued (a failed trial whose
-    rerun is queued is left out: the rerun stands for it)."""
-    others: list[tuple[int, Mapping[str, Any]]] = []
-    for t in trials:
-        if t.state == TrialState.FAIL and t.user_attrs.get(_keys.NOT_COUNTED):
-            continue
-        claimed = (
-            t.system_attrs.get(_keys.SYS_CLAIM) or t.params or t.system_attrs.get("fixed_params")
-        )
-        if isinstance(claimed, dict) and claimed:
-            others.append((t.number, claimed))
-    return others
-
-
 def queue_tuner(
     task: Task | str | Path, *, storage: str | None = None, n_trials: int | None = None
 ) -> Tuner:
@@ -632,7 +618,7 @@ def propose_trial(
     tuner = queue_tuner(task, storage=storage, n_trials=n_trials)
     study = tuner.load_study()
     trials = study.get_trials(deepcopy=False)
-    others = _taken(trials)
+    others = taken_configs(trials)
     twin = find_duplicate(normalized, others, task.space)
     if twin is not None:
         raise AgentHPOError(

@@ -17,7 +17,7 @@ from agenthpo._lifecycle import (
     requeue_interrupted,
 )
 from agenthpo.agent.failures import failure_regions
-from agenthpo.agent.history import trial_views
+from agenthpo.agent.history import taken_configs, trial_views
 from agenthpo.space import Space
 
 
@@ -141,3 +141,19 @@ def test_a_setup_error_is_queued_again_once() -> None:
     study.tell(rerun, state=optuna.trial.TrialState.FAIL)
     assert requeue_interrupted(study) == []
     assert budget(study).counted == 0
+
+
+def test_an_interrupted_trial_is_stood_for_by_its_queued_rerun() -> None:
+    # The LLM's history left the interrupted trial out, but its duplicate check still held
+    # it (and not the queued rerun, whose configuration waits in fixed params): a
+    # re-proposal was refused as a copy of a trial the LLM had never been shown.
+    study = optuna.create_study()
+    trial = _running(study, 0.7)
+    trial.set_user_attr(_keys.ERROR, "interrupted by the user")
+    trial.set_user_attr(_keys.NOT_COUNTED, "interrupted")
+    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    (rerun_of,) = requeue_interrupted(study)
+    views = trial_views(study.trials)
+    assert [(v.number, v.state, dict(v.config)) for v in views] == [(1, "running", {"x": 0.7})]
+    assert taken_configs(study.trials) == [(1, {"x": 0.7})]
+    assert rerun_of == trial.number

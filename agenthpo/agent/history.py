@@ -45,6 +45,7 @@ __all__ = [
     "pareto_ranks",
     "render_history",
     "standings",
+    "taken_configs",
     "trial_views",
 ]
 
@@ -95,6 +96,7 @@ def trial_views(
         state = _STATE_NAMES.get(t.state)
         if state is None:
             continue
+        config = dict(t.params) or _queued_config(t)
         if t.state == TrialState.FAIL and t.user_attrs.get(_keys.NOT_COUNTED):
             # Interrupted, cut by the time limit, surplus, or failed by AgentHPO itself: not a
             # run of its configuration (an interrupted one runs again), so no failure of it.
@@ -116,7 +118,7 @@ def trial_views(
         views.append(
             TrialView(
                 number=t.number,
-                config=dict(t.params),
+                config=config,
                 state=state,
                 value=value,
                 metrics=metrics,
@@ -127,6 +129,36 @@ def trial_views(
             )
         )
     return views
+
+
+def _queued_config(trial: FrozenTrial) -> dict[str, Any]:
+    """A queued trial's configuration (Optuna's fixed params) until it starts; else empty."""
+    fixed = trial.system_attrs.get("fixed_params")
+    if trial.state == TrialState.WAITING and isinstance(fixed, dict):
+        return dict(fixed)
+    return {}
+
+
+def taken_configs(trials: Iterable[FrozenTrial]) -> list[tuple[int, Mapping[str, Any]]]:
+    """Every trial's configuration, run, running, claimed or queued: what a new proposal
+    must not repeat. A failed trial that did not run to its end is left out (its queued
+    rerun stands for it, as it does in :func:`trial_views`).
+
+    Example:
+        >>> import optuna
+        >>> study = optuna.create_study()
+        >>> study.enqueue_trial({"x": 0.5})
+        >>> taken_configs(study.trials)
+        [(0, {'x': 0.5})]
+    """
+    others: list[tuple[int, Mapping[str, Any]]] = []
+    for t in trials:
+        if t.state == TrialState.FAIL and t.user_attrs.get(_keys.NOT_COUNTED):
+            continue
+        claimed = t.system_attrs.get(_keys.SYS_CLAIM) or t.params or _queued_config(t)
+        if isinstance(claimed, dict) and claimed:
+            others.append((t.number, claimed))
+    return others
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -33,7 +33,7 @@ from agenthpo.agent.creator import (
     propose_batch,
 )
 from agenthpo.agent.failures import failure_regions
-from agenthpo.agent.history import pareto_ranks, render_history, trial_views
+from agenthpo.agent.history import pareto_ranks, render_history, taken_configs, trial_views
 from agenthpo.agent.prompts import TaskContext, candidates_request, noise_note
 from agenthpo.llm import LLMClient
 from agenthpo.policy import LLMPolicy
@@ -165,7 +165,7 @@ class Proposer:
         return _Asking(
             creator=creator,
             history=history,
-            tried=[(t.number, t.params) for t in trials if t.params],
+            tried=taken_configs(trials),
             reference=_best(trials, [d for _, d in objectives]),
             results=results,
         )
@@ -440,7 +440,7 @@ class _Asking:
 
     creator: Creator
     history: str
-    tried: list[tuple[int, dict[str, Any]]]
+    tried: list[tuple[int, Mapping[str, Any]]]
     reference: tuple[int, dict[str, Any]] | None
     results: dict[int, float]
 
