@@ -138,6 +138,20 @@ def journal_forget_read_offsets(backend: JournalFileBackend) -> None:
 
 
 # -- distributions and the search-space transform ------------------------------------------------
+def journal_operations() -> set[int]:
+    """The op codes of the journal records this Optuna knows (its private
+    ``JournalOperation``; Optuna 5.0.0 to 5.1.0): a record with another was written by a
+    newer version.
+
+    Example:
+        >>> 0 in journal_operations()  # creating a study
+        True
+    """
+    from optuna.storages.journal._storage import JournalOperation
+
+    return {int(op) for op in JournalOperation}
+
+
 def contains(distribution: BaseDistribution, value: Any) -> bool:
     """Whether ``value`` (external representation) lies in ``distribution``'s range and on
     its step grid (``BaseDistribution._contains``; Optuna 5.0.0 to 5.1.0).

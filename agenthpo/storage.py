@@ -325,19 +325,18 @@ def _open_journal(url: str, path: Path, *, for_reading: bool) -> JournalStorage:
     backend = SafeJournalFileBackend(path, repair=not for_reading)
     try:
         storage = JournalStorage(backend)
-    except AssertionError:
-        # Optuna's replay asserts on an operation it does not know: a record written by a
-        # newer Optuna (its lines are sound, so repairing would change nothing).
-        _logger.debug("replaying %s failed", path, exc_info=True)
-        raise StorageError(
-            f"the journal {path} holds a record this Optuna ({optuna.__version__}) does not"
-            " know, written by a newer version; upgrade Optuna (pip install -U optuna) to"
-            " open it"
-        ) from None
-    except (ValueError, AttributeError, KeyError):
+    except (ValueError, AttributeError, KeyError, AssertionError) as exc:
         # A bad line in the middle (a write appended to a torn one by an earlier version):
-        # Optuna's replay fails on it. A writer repairs the file and reads it again.
+        # Optuna's replay fails on it. A writer repairs the file and reads it again. Its
+        # replay also asserts on an operation it does not know: a record of a newer Optuna,
+        # whose lines are sound, so repairing would change nothing.
         _logger.debug("replaying %s failed", path, exc_info=True)
+        if isinstance(exc, AssertionError) and _has_unknown_operation(path):
+            raise StorageError(
+                f"the journal {path} holds a record this Optuna ({optuna.__version__}) does"
+                " not know, written by a newer version; upgrade Optuna (pip install -U"
+                " optuna) to open it"
+            ) from None
         if for_reading:
             raise StorageError(
                 f"the journal {path} has damaged lines (a write glued to a torn one); a"
@@ -359,11 +358,23 @@ def _open_journal(url: str, path: Path, *, for_reading: bool) -> JournalStorage:
         )
     try:
         return JournalStorage(SafeJournalFileBackend(path))
-    except (ValueError, AttributeError, KeyError) as exc:
+    except (ValueError, AttributeError, KeyError, AssertionError) as exc:
         raise StorageError(
             f"the journal {path} is damaged ({_first_line(exc)}) even after repair; restore"
             " it from a backup or start a new study with another --storage"
         ) from None
+
+
+def _has_unknown_operation(path: Path) -> bool:
+    """Whether a line of the journal names an operation this Optuna does not know."""
+    known = _optuna.journal_operations()
+    with contextlib.suppress(OSError), path.open("rb") as f:
+        for line in f:
+            with contextlib.suppress(ValueError):
+                record = json.loads(line)
+                if isinstance(record, dict) and record.get("op_code") not in known:
+                    return True
+    return False
 
 
 class SafeJournalFileBackend(JournalFileBackend):

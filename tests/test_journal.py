@@ -193,6 +193,19 @@ def test_a_record_from_a_newer_optuna_is_named_and_left(tmp_path: Path, for_read
     assert sorted(p.name for p in tmp_path.iterdir()) == ["study.log"]
 
 
+def test_a_malformed_record_of_a_known_operation_is_damage_not_a_newer_optuna(
+    tmp_path: Path,
+) -> None:
+    path, url = _make(tmp_path)
+    # A study user-attribute record without its attribute: Optuna's replay asserts on it.
+    with path.open("ab") as f:
+        f.write(b'{"op_code": 2, "worker_id": "w", "study_id": 0, "user_attr": {}}\n')
+    with pytest.raises(StorageError) as caught:
+        open_storage(url, for_reading=True)
+    assert "newer version" not in str(caught.value)
+    assert "damaged" in str(caught.value)
+
+
 NOT_JOURNALS = {
     "text, last line without newline": b"my important notes\nline two without newline",
     "JSON lines": b'{"a": 1}\n[1,2]\nnot json',
