@@ -1028,9 +1028,7 @@ class Tuner:
         }
         if failed:
             entry["failed"] = failed
-        stored = _measured(study)  # as stored now (another worker may have added some)
-        stored[str(trial.number)] = entry
-        study.set_user_attr(_keys.STUDY_NOISE, stored)
+        _store_measured(study, trial.number, entry)
         _logger.info(
             "re-evaluation: trial %d over %d %ss: %.6g +- %.3g", trial.number, n, what, mean, std
         )
@@ -1721,6 +1719,19 @@ def _measured(study: optuna.Study) -> dict[str, Any]:
     """The study's re-evaluations: ``{trial number: {"values", "seeds", "mean", ...}}``."""
     stored = study.user_attrs.get(_keys.STUDY_NOISE)
     return dict(stored) if isinstance(stored, dict) else {}
+
+
+def _store_measured(study: optuna.Study, number: int, entry: dict[str, Any]) -> None:
+    """Adds one re-evaluation to the study's, read back after writing: the entries share
+    one attribute, so two workers storing theirs at once may each write over the other's;
+    each one that finds its own missing merges it in again."""
+    for _ in range(10):
+        stored = _measured(study)  # as stored now (another worker may have added some)
+        if str(number) in stored:  # one worker re-evaluates a trial: its key is its own
+            return
+        stored[str(number)] = entry
+        study.set_user_attr(_keys.STUDY_NOISE, stored)
+    _logger.warning("re-evaluation of trial %d: could not store it beside other workers'", number)
 
 
 def reevaluation_runs(study: optuna.Study) -> int:
