@@ -294,7 +294,13 @@ def test_an_options_value_naming_a_file_outside_the_root_is_refused(tmp_path: Pa
         )
 
     checked = Root(root)
-    for bad in ("--script=../outside/evil.py", f"-s={tmp_path / 'outside' / 'evil.py'}"):
+    outside = tmp_path / "outside" / "evil.py"
+    for bad in (
+        "--script=../outside/evil.py",
+        f"-s={outside}",
+        "-s../outside/evil.py",  # a short option glued to its value
+        "data.script=../outside/evil.py",  # a Hydra-style setting
+    ):
         with pytest.raises(PathOutsideRootError, match=r"evil\.py"):
             checked.check_task(task(bad))
     checked.check_task(task("--verbose", "--lr={lr}", "--mode=fast", "--out=train.py"))

@@ -116,18 +116,35 @@ class Root:
                 elif shutil.which(program) is None:
                     raise AgentHPOError(f"command: no program {program!r} on PATH")
             for given in args:
-                # an option's value given in the same argument (--script=PATH) may name a
-                # file as a plain argument does; an option alone names none
-                arg = given.partition("=")[2] if given.startswith("-") else given
-                if not arg or "{" in arg or "\x00" in arg:
-                    continue
-                candidate = Path(arg) if Path(arg).is_absolute() else base / arg
-                try:
-                    exists = candidate.exists()
-                except OSError:
-                    exists = False
-                if exists and not self.contains(candidate):
-                    raise PathOutsideRootError(
-                        f"command argument {given!r} names {candidate.resolve()}, outside the"
-                        f" root {self.root}"
-                    )
+                for arg in _named_paths(given):
+                    if not arg or "{" in arg or "\x00" in arg:
+                        continue
+                    candidate = Path(arg) if Path(arg).is_absolute() else base / arg
+                    try:
+                        exists = candidate.exists()
+                    except OSError:
+                        exists = False
+                    if exists and not self.contains(candidate):
+                        raise PathOutsideRootError(
+                            f"command argument {given!r} names {candidate.resolve()}, outside"
+                            f" the root {self.root}"
+                        )
+
+
+def _named_paths(arg: str) -> list[str]:
+    """What one command argument may name as a file: itself, the value of an option or a
+    setting given in it (``--script=PATH``, Hydra's ``data.path=PATH``), and the value of a
+    short option glued to it (``-oPATH``); an option alone names none.
+
+    Example:
+        >>> _named_paths("--script=../x.py"), _named_paths("data.dir=/d"), _named_paths("-o../x")
+        (['../x.py'], ['data.dir=/d', '/d'], ['../x'])
+    """
+    if arg.startswith("--"):
+        return [arg.partition("=")[2]]
+    if arg.startswith("-"):
+        return [arg[2:].removeprefix("=")] if len(arg) > 2 else []
+    named = [arg]
+    if "=" in arg:
+        named.append(arg.partition("=")[2])
+    return named
