@@ -860,6 +860,6 @@ def test_a_timeout_cut_to_the_time_left_reads_as_a_round_number(tmp_path: Path) 
     # stored error, which `show` and the LLM read, said every digit.
     script = tmp_path / "sleepy.py"
     script.write_text("import time\ntime.sleep(60)\n")
-    result = python(script, timeout=0.54321).run({}, trial_number=0)
+    result = python(script, timeout=1.54321).run({}, trial_number=0)
     assert result.status == "timeout"
-    assert result.error == "timed out after 0.5 s"
+    assert result.error == "timed out after 1.5 s"

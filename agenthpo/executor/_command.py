@@ -654,8 +654,8 @@ class CommandExecutor:
                     timed_out = True
                     term_sent_at = now
                     _logger.info(
-                        "Trial timed out after %g s; stopping its process group",
-                        round(timeout or 0.0, 1),
+                        "Trial timed out after %s s; stopping its process group",
+                        _seconds(timeout or 0.0),
                     )
                     _kill_group(process, signal.SIGTERM)
                     tree.signal(signal.SIGTERM)
@@ -702,7 +702,7 @@ class CommandExecutor:
         if timed_out:
             status = "timeout"
             # to a tenth of a second: a limit cut to the study's time left is no round number
-            error = f"timed out after {round(timeout or 0.0, 1):g} s"
+            error = f"timed out after {_seconds(timeout or 0.0)} s"
         elif code != 0:
             status = "failed"
             error = _failure_line(err_text, code)
@@ -729,3 +729,14 @@ class CommandExecutor:
             stderr_tail=err_text,
             duration_s=duration,
         )
+
+
+def _seconds(seconds: float) -> str:
+    """A time limit for a person: a tenth of a second over one, two digits under it (a
+    limit cut to the study's time left is no round number).
+
+    Example:
+        >>> _seconds(3600.0), _seconds(5.82881), _seconds(0.0312)
+        ('3600', '5.8', '0.031')
+    """
+    return f"{round(seconds, 1):g}" if seconds >= 1 else f"{seconds:.2g}"
