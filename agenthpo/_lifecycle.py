@@ -152,12 +152,12 @@ class WorkClaim:
     """
 
     def __init__(self, study: optuna.Study, key: str, owner: str) -> None:
-        self._storage = _optuna.storage_of(study)
+        self._store = _optuna.storage_of(study)
         self._study_id = _optuna.study_id(study)
         self._attr = CLAIM_PREFIX + key
         self._owner = owner
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._beat, name="agenthpo-claim", daemon=True)
+        self._beating = threading.Thread(target=self._beat, name="agenthpo-claim", daemon=True)
 
     @classmethod
     def take(
@@ -170,23 +170,23 @@ class WorkClaim:
             return None
         claim = cls(study, key, owner)
         claim._write()
-        if not alone and not isinstance(claim._storage, InMemoryStorage):
+        if not alone and not isinstance(claim._store, InMemoryStorage):
             time.sleep(_settle_seconds())
         held = _holder(study, key)
         if not isinstance(held, dict) or held.get("by") != owner:
             return None
-        claim._thread.start()
+        claim._beating.start()
         return claim
 
     def _write(self, beat: float | None = None) -> None:
         value: dict[str, Any] = {"by": self._owner, "beat": time.time() if beat is None else beat}
-        self._storage.set_study_system_attr(self._study_id, self._attr, value)
+        self._store.set_study_system_attr(self._study_id, self._attr, value)
 
     @property
     def lost(self) -> bool:
         """Whether another worker has taken the claim over (this one's beat went stale, on
         a machine too busy to refresh it): the work is then that worker's."""
-        held = self._storage.get_study_system_attrs(self._study_id).get(self._attr)
+        held = self._store.get_study_system_attrs(self._study_id).get(self._attr)
         return not isinstance(held, dict) or held.get("by") != self._owner
 
     def _beat(self) -> None:
@@ -205,7 +205,7 @@ class WorkClaim:
         """Ends the heartbeat and releases the claim (a stale beat), so that the work, if
         it did not finish (Ctrl-C), can be taken at once by the next run or worker."""
         self._stop.set()
-        self._thread.join()
+        self._beating.join()
         with contextlib.suppress(Exception):
             if not self.lost:
                 self._write(beat=0.0)

@@ -114,7 +114,7 @@ def test_a_work_claim_is_one_workers_until_released_or_stale(
     again = WorkClaim.take(study, "reeval:0", "b")
     assert again is not None
     again._stop.set()  # b's process "dies": its beat stops without a release
-    again._thread.join()
+    again._beating.join()
     time.sleep(0.3)
     taken = WorkClaim.take(study, "reeval:0", "c")  # stale: taken over
     assert taken is not None
