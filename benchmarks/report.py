@@ -1223,22 +1223,41 @@ def fragile_md(files: Sequence[Mapping[str, Any]], refs: Mapping[str, Reference]
         " in the tables above (100 = the best known, 0 = the median random configuration);"
         " failed trials are per run, by the Executor's reading; *sent back*: LLM answers per"
         " run that lay where earlier runs had failed (`LLMPolicy.avoid_failures`; the"
-        " `hybrid-no-avoid` rows are the same strategy with it off).\n",
+        " `hybrid-no-avoid` rows are the same strategy with it off). In brackets: the mean"
+        " difference to the backbone alone over the same seeds (a row of fewer runs than the"
+        " backbone's is compared on its own seeds only).\n",
         "| strategy | runs | score @10 | score @25 | failed trials | diverged | timed out |"
         " crashed | sent back |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for name in sorted(by, key=_order_key):
-        group = by[name]
-        scores: dict[int, list[float]] = {10: [], 25: []}
+
+    def seed_scores(group: Sequence[Mapping[str, Any]]) -> dict[int, dict[int, float]]:
+        """{budget: {seed: score}} of a row's runs."""
+        out: dict[int, dict[int, float]] = {10: {}, 25: {}}
         for run in group:
             ref = refs.get(run["task"])
             if ref is None:
                 continue
             traj = score_trajectory(run["best"], opt=ref.opt, median_random=ref.median_random)
-            for budget, out in scores.items():
+            for budget, found in out.items():
                 if len(traj) >= budget:
-                    out.append(100 * (1 - traj[budget - 1]))
+                    found[int(run["seed"])] = 100 * (1 - traj[budget - 1])
+        return out
+
+    baseline = seed_scores(by.get("backbone", []))
+
+    def cell(name: str, budget: int, found: Mapping[int, float]) -> str:
+        if not found:
+            return ""
+        text = _fmt(float(np.mean(list(found.values()))))
+        paired = [found[s] - baseline[budget][s] for s in found if s in baseline[budget]]
+        if name != "backbone" and paired:
+            text += f" ({round(float(np.mean(paired)), 1) + 0.0:+.1f})"  # no "-0.0"
+        return text
+
+    for name in sorted(by, key=_order_key):
+        group = by[name]
+        scores = seed_scores(group)
         causes = [c for run in group for c in run.get("failure_causes", [])]
         n = len(group)
 
@@ -1248,7 +1267,7 @@ def fragile_md(files: Sequence[Mapping[str, Any]], refs: Mapping[str, Reference]
         cells = [
             f"`{name}`",
             str(n),
-            *(_fmt(float(np.mean(v))) if v else "" for v in scores.values()),
+            *(cell(name, budget, found) for budget, found in scores.items()),
             per_run(sum(int(r.get("failed_trials", 0)) for r in group)),
             *(per_run(causes.count(c)) for c in ("diverged", "timed out", "crashed")),
             per_run(sum(int(r.get("failure_region_answers", 0)) for r in group))

@@ -1453,10 +1453,15 @@ def test_the_fragile_section_counts_failures_by_cause_and_answers_sent_back() ->
 
     tpe = run("tpe", None, ["timed out", "timed out", "diverged", None, None], 0)
     hybrid = run("hybrid", "random", ["crashed", None, None, None, None], 3)
+    backbone = {**run("backbone", None, [None] * 5, 0), "best": [0.9] * 9 + [0.94]}
+    other_seed = {**backbone, "seed": 1, "rng_seed": 1, "best": [0.9] * 10}
     ref = {"fragile-mlp-digits": Reference(opt=0.98, median_random=0.9, source="x", n_random=30)}
-    text = "\n".join(fragile_md([{"path": "a.json", "runs": [tpe, hybrid]}], ref))
-    assert "| `tpe` | 1 | 100.0 |  | 3.0 | 1.0 | 2.0 | 0.0 |  |" in text
-    assert "| `hybrid [random]` | 1 | 100.0 |  | 1.0 | 0.0 | 0.0 | 1.0 | 3.0 |" in text
+    runs = [tpe, hybrid, backbone, other_seed]
+    text = "\n".join(fragile_md([{"path": "a.json", "runs": runs}], ref))
+    assert "| `backbone` | 2 | 25.0 |  | 0.0 | 0.0 | 0.0 | 0.0 |  |" in text
+    # compared with the backbone's run of the same seed (50.0), not with its mean
+    assert "| `tpe` | 1 | 100.0 (+50.0) |  | 3.0 | 1.0 | 2.0 | 0.0 |  |" in text
+    assert "| `hybrid [random]` | 1 | 100.0 (+50.0) |  | 1.0 | 0.0 | 0.0 | 1.0 | 3.0 |" in text
     assert fragile_md([{"path": "a.json", "runs": []}], ref) == []
 
 
