@@ -1471,6 +1471,11 @@ class Tuner:
             )
         trial = _optuna.trial_handle(study, matches[0])
         final = {str(k): float(v) for k, v in (metrics or {}).items()}
+        if error is not None and value is not None:
+            raise AgentHPOError(
+                "a failed trial has no final value; give what it reported before it failed as"
+                " metrics, or no error if it finished"
+            )
         if pruned is not None:
             if error is not None:
                 raise AgentHPOError("a trial either failed or was pruned; give one of the two")

@@ -16,6 +16,8 @@ from agenthpo._lifecycle import recover_stale
 from agenthpo.cli import app
 from agenthpo.errors import AgentHPOError
 from agenthpo.studies import ask_trial, tell_trial
+from agenthpo.task import load_task
+from agenthpo.tuner import Tuner
 
 
 def _task_file(tmp_path: Path) -> Path:
@@ -281,3 +283,15 @@ def test_tell_pruned_mistakes_are_one_line_and_lose_nothing(tmp_path: Path) -> N
     assert t0.state == optuna.trial.TrialState.RUNNING
     assert t0.intermediate_values == {}
     assert runner.invoke(app, [*tell, "--pruned", "early", "--intermediate", "0.5"]).exit_code == 0
+
+
+def test_the_tuner_refuses_a_failed_trial_with_a_value(tmp_path: Path) -> None:
+    # As `agenthpo tell` does: the value was ignored as the result, yet stored as the
+    # failed run's metric.
+    task_file = _task_file(tmp_path)
+    number = ask_trial(task_file)["trial"]
+    tuner = Tuner(load_task(task_file))
+    with pytest.raises(AgentHPOError, match="a failed trial has no final value"):
+        tuner.tell(number, value=0.3, error="out of memory")
+    failed = tuner.tell(number, metrics={"acc": 0.3}, error="out of memory")
+    assert failed.state == optuna.trial.TrialState.FAIL
