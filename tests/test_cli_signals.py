@@ -29,6 +29,7 @@ from agenthpo.cli._common import stop_on_signals
 from agenthpo.storage import open_storage
 from tests.test_cli_errors import _cli_argv
 from tests.test_cli_exit import function_task
+from tests.test_descendants import _alive
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -41,13 +42,24 @@ report(value=1.0)
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
-            state = stat.read().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+def _sleeping_task(tmp_path: Path, name: str) -> Path:
+    """A task of one trial whose script notes its pid in ``tmp_path/pids`` and sleeps
+    ``SLEEP`` seconds (:func:`_env`); its pid folder."""
+    piddir = tmp_path / "pids"
+    piddir.mkdir()
+    (tmp_path / "train.py").write_text(TRAIN)
+    (tmp_path / "task.yaml").write_text(
+        f"name: {name}\n"
+        "objective: {metric: value, direction: minimize}\n"
+        "space:\n"
+        "  x: {type: float, low: 0.0, high: 1.0}\n"
+        "n_trials: 1\n"
+        "strategy: random\n"
+        "command: [python, train.py]\n"
+        f"env: {{PIDDIR: '{piddir}'}}\n",
+        encoding="utf-8",
+    )
+    return piddir
 
 
 def _env(sleep: float) -> dict[str, str]:
@@ -87,21 +99,8 @@ def _start(argv: list[str], cwd: Path) -> subprocess.Popen[str]:
 def test_a_signal_mid_trial_stores_it_interrupted_and_the_next_run_starts_it_at_once(
     tmp_path: Path, command: str, sig: int, status: int
 ) -> None:
-    piddir = tmp_path / "pids"
-    piddir.mkdir()
-    (tmp_path / "train.py").write_text(TRAIN)
+    piddir = _sleeping_task(tmp_path, "signals")
     task = tmp_path / "task.yaml"
-    task.write_text(
-        "name: signals\n"
-        "objective: {metric: value, direction: minimize}\n"
-        "space:\n"
-        "  x: {type: float, low: 0.0, high: 1.0}\n"
-        "n_trials: 1\n"
-        "strategy: random\n"
-        "command: [python, train.py]\n"
-        f"env: {{PIDDIR: '{piddir}'}}\n",
-        encoding="utf-8",
-    )
     storage = f"journal:{tmp_path / 'study.log'}"
     argv = [*_cli_argv(), command, str(task), "--storage", storage]
     if command == "run":
@@ -255,20 +254,7 @@ def test_the_mcp_server_stops_its_background_run_on_sigterm(tmp_path: Path) -> N
     """A background run's trial in flight was left RUNNING when the server exited (its
     thread died with the process), and the next run waited a grace period for it."""
     pytest.importorskip("mcp")
-    piddir = tmp_path / "pids"
-    piddir.mkdir()
-    (tmp_path / "train.py").write_text(TRAIN)
-    (tmp_path / "task.yaml").write_text(
-        "name: mcpstop\n"
-        "objective: {metric: value, direction: minimize}\n"
-        "space:\n"
-        "  x: {type: float, low: 0.0, high: 1.0}\n"
-        "n_trials: 1\n"
-        "strategy: random\n"
-        "command: [python, train.py]\n"
-        f"env: {{PIDDIR: '{piddir}'}}\n",
-        encoding="utf-8",
-    )
+    piddir = _sleeping_task(tmp_path, "mcpstop")
     proc = _start([*_cli_argv(), "mcp", "--root", str(tmp_path)], tmp_path)
     assert proc.stdin is not None
     assert proc.stdout is not None

@@ -108,6 +108,23 @@ def _exit_stopped(exc: Stopped) -> NoReturn:
     raise typer.Exit(128 + exc.signum) from None
 
 
+def _is_stop(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is a :class:`Stopped`, or a group (anyio's) holding one."""
+    inner = getattr(exc, "exceptions", None)  # an exception group (Python 3.10: backport)
+    if isinstance(inner, tuple):
+        return any(_is_stop(e) for e in inner)
+    return isinstance(exc, Stopped)
+
+
+class _QuietStop(logging.Filter):
+    """Drops asyncio's report of a stop it met in a task being shut down ("unhandled
+    exception during asyncio.run() shutdown", with a traceback): the stop is handled, and
+    its one line says so."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and _is_stop(record.exc_info[1]))
+
+
 _STOP_SIGNALS = tuple(
     getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
 )
@@ -141,6 +158,9 @@ def stop_on_signals() -> Iterator[None]:
         restore()  # a second signal is not held up by the clean-up of the first
         raise Stopped(signum)
 
+    quiet = _QuietStop()
+    asyncio_logger = logging.getLogger("asyncio")  # the MCP server's loop
+    asyncio_logger.addFilter(quiet)
     for sig in previous:
         signal.signal(sig, stop)
     try:
@@ -149,6 +169,7 @@ def stop_on_signals() -> Iterator[None]:
         _exit_stopped(exc)
     finally:
         restore()
+        asyncio_logger.removeFilter(quiet)
 
 
 def guard(fn: Callable[[], T]) -> T:
