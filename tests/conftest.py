@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -39,6 +40,19 @@ def objective(config, report):
         report(step=step, loss=(x - 2) ** 2 + bonus + 1.0 / (step + 1))
     return {"loss": (x - 2) ** 2 + bonus, "test_loss": 123.0}
 """
+
+
+@pytest.fixture(autouse=True)
+def _agenthpo_logger_restored() -> Any:
+    """The ``agenthpo`` logger as it was before each test: the CLI run in-process sets its
+    level (WARNING without --verbose) and adds a handler, and a later test in the same
+    worker reading its INFO records with caplog would otherwise see none of them."""
+    logger = logging.getLogger("agenthpo")
+    level, handlers, propagate = logger.level, list(logger.handlers), logger.propagate
+    yield
+    logger.setLevel(level)
+    logger.handlers[:] = handlers
+    logger.propagate = propagate
 
 
 def answer(config: dict[str, Any], rationale: str = "try the middle of the range") -> str:

@@ -507,7 +507,8 @@ def test_parameters_drawn_outside_a_members_space_are_said_once_in_our_words(
     level = optuna.logging.get_verbosity()
     optuna.logging.enable_propagation()
     try:
-        with caplog.at_level(logging.INFO):
+        # the agenthpo logger's own level too: a CLI run in the same process sets it
+        with caplog.at_level(logging.INFO), caplog.at_level(logging.INFO, logger="agenthpo"):
             study = optuna.create_study(sampler=Backbone(seed=0))
             study.optimize(objective, n_trials=16)
     finally:
