@@ -83,8 +83,6 @@ _POLL_S = 1.0
 _TRIAL_SEED = 0
 """The seed a trial runs with when noise-robust selection is on (re-runs use 1..repeats)."""
 
-optuna.logging.set_verbosity(optuna.logging.WARNING)
-
 
 @dataclass(frozen=True)
 class TrialEvent:
@@ -557,14 +555,15 @@ class Tuner:
     def load_study(self) -> optuna.Study:
         """Creates the study, or loads it if the storage already holds it."""
         try:
-            study = optuna.create_study(
-                study_name=self.task.name,
-                storage=open_storage(self.storage_url),
-                directions=self.task.directions,
-                sampler=self.sampler(),
-                pruner=self.pruner(),
-                load_if_exists=True,
-            )
+            with quiet_optuna():  # the run's own first line says which study it opened
+                study = optuna.create_study(
+                    study_name=self.task.name,
+                    storage=open_storage(self.storage_url),
+                    directions=self.task.directions,
+                    sampler=self.sampler(),
+                    pruner=self.pruner(),
+                    load_if_exists=True,
+                )
         except (optuna.exceptions.StorageInternalError, ValueError) as exc:
             raise AgentHPOError(
                 f"cannot open the study storage {shown_url(self.storage_url)}: {exc}"

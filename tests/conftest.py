@@ -43,13 +43,18 @@ def objective(config, report):
 
 
 @pytest.fixture(autouse=True)
-def _agenthpo_logger_restored() -> Any:
+def _logging_restored() -> Any:
     """The ``agenthpo`` logger as it was before each test: the CLI run in-process sets its
     level (WARNING without --verbose) and adds a handler, and a later test in the same
-    worker reading its INFO records with caplog would otherwise see none of them."""
+    worker reading its INFO records with caplog would otherwise see none of them. Optuna's
+    verbosity too, which the CLI sets for its process."""
+    import optuna
+
     logger = logging.getLogger("agenthpo")
     level, handlers, propagate = logger.level, list(logger.handlers), logger.propagate
+    verbosity = optuna.logging.get_verbosity()
     yield
+    optuna.logging.set_verbosity(verbosity)
     logger.setLevel(level)
     logger.handlers[:] = handlers
     logger.propagate = propagate

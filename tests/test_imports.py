@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -37,3 +38,41 @@ def test_importance_still_loads_its_evaluators_when_measuring() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert out.stdout.split() == ["fANOVA", "x", "True"]
+
+
+def test_the_library_leaves_optunas_verbosity_to_its_user(tmp_path: Path) -> None:
+    """Importing any module (the tuner set Optuna's verbosity to WARNING on import, silencing
+    a user's own studies' INFO lines) and running a Tuner keep the user's verbosity; the
+    Tuner's run writes none of Optuna's INFO lines (its own first line names the study)."""
+    (tmp_path / "obj.py").write_text(
+        "def objective(config, report):\n    return {'loss': (config['x'] - 2) ** 2}\n"
+    )
+    code = (
+        "import optuna, sys\n"
+        "sys.path.insert(0, '.')\n"
+        "import agenthpo, agenthpo.tuner, agenthpo.cli, agenthpo.reporting, agenthpo.mcp\n"
+        "print(optuna.logging.get_verbosity())\n"
+        "from agenthpo import Tuner\n"
+        "from agenthpo.task import task_from_dict\n"
+        "task = task_from_dict({'name': 'v', 'n_trials': 3, 'function': 'obj:objective',"
+        " 'objective': {'metric': 'loss', 'direction': 'minimize'},"
+        " 'space': {'x': {'type': 'float', 'low': -5, 'high': 5}}})\n"
+        "Tuner(task, storage='sqlite:///v.db', strategy='tpe').run()\n"
+        "print(optuna.logging.get_verbosity())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert out.stdout.split() == [str(optuna_info()), str(optuna_info())]
+    assert "[I " not in out.stderr, out.stderr
+
+
+def optuna_info() -> int:
+    import optuna
+
+    return optuna.logging.INFO

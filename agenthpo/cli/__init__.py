@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+import optuna
 import typer
 from typer.core import TyperCommand, TyperGroup
 
@@ -77,6 +78,9 @@ def _main(
     ] = False,
 ) -> None:
     """AgentHPO: an LLM agent that tunes hyperparameters, on Optuna."""
+    # The command owns its process: Optuna's per-trial INFO lines would interleave with the
+    # live table (the library leaves Optuna's verbosity to its user).
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
 def main() -> None:
