@@ -3,7 +3,8 @@
 It proposes the whole configuration in ``sample_relative`` from an LLM (the paper's Creator),
 validated against the space before it is returned (Optuna would silently replace an invalid
 relative value). When the LLM fails, its answer stays invalid or repeats a tried
-configuration, or the LLM budget is spent, the backbone sampler (TPE by default) proposes
+configuration, or the LLM budget is spent, the backbone sampler (by default
+AgentHPO's :class:`~agenthpo.backbone.Backbone`) proposes
 instead and the reason is recorded. The backbone also serves ``sample_independent`` and
 learns from every trial, whoever proposed it.
 
@@ -52,7 +53,7 @@ from optuna.distributions import (
     FloatDistribution,
     IntDistribution,
 )
-from optuna.samplers import BaseSampler, CmaEsSampler, TPESampler
+from optuna.samplers import BaseSampler, CmaEsSampler
 from optuna.search_space import IntersectionSearchSpace
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
@@ -76,6 +77,7 @@ from agenthpo.agent.schedule import backbone_label, describe, llm_turn, slot, tu
 from agenthpo.agent.schedule import trust as schedule_trust
 from agenthpo.agent.screen import OutsideScreen, Screen, ScreenVerdict
 from agenthpo.agent.trust import Trust
+from agenthpo.backbone import Backbone
 from agenthpo.errors import LLMRequiredError, LLMUnavailableWarning, SpaceRevisionWarning
 from agenthpo.llm import LLMClient, resolve_llm
 from agenthpo.policy import (
@@ -116,12 +118,16 @@ class AgentSampler(BaseSampler):
         context: The task's background (description, dataset and model facts, metric, goal).
             ``None`` describes an anonymous study; its direction is read from the study.
         backbone: The sampler for fallbacks, the trials the policy gives it, and
-            ``sample_independent``; ``None`` is TPE.
+            ``sample_independent``; ``None`` is AgentHPO's
+            :class:`~agenthpo.backbone.Backbone` (GP, TPE or CMA-ES as the study suits), as
+            the default strategy has.
         policy: Who proposes each trial: a preset's name (:data:`~agenthpo.policy.PRESETS`),
             a :class:`~agenthpo.policy.Preset` with overrides
             (:func:`~agenthpo.policy.preset`), resolved once per study for the model's
             :class:`~agenthpo.policy.ModelProfile`, or an :class:`~agenthpo.policy.LLMPolicy`
-            used as it is for any model. The default, ``agent``, gives the LLM every trial.
+            used as it is for any model. The default, ``hybrid-tpe``, is the default
+            strategy's: the backbone proposes most trials and judges the LLM's; ``agent``
+            (the paper's method) gives the LLM every trial.
             A backbone that cannot screen (CMA-ES) leaves a preset's screen off.
         seed: Seeds the backbone and, where the LLM supports it, its sampling.
         hidden_metrics: Stored metrics never shown to the LLM (e.g. ``test_accuracy``).
@@ -143,7 +149,7 @@ class AgentSampler(BaseSampler):
         space: Space | None = None,
         context: TaskContext | None = None,
         backbone: BaseSampler | None = None,
-        policy: LLMPolicy | Preset | str = "agent",
+        policy: LLMPolicy | Preset | str = "hybrid-tpe",
         seed: int | None = None,
         hidden_metrics: Iterable[str] = (),
         **legacy: Any,
@@ -152,7 +158,7 @@ class AgentSampler(BaseSampler):
         self._llm = llm
         self._space = space
         self._seed = seed
-        self._backbone = backbone if backbone is not None else TPESampler(seed=seed)
+        self._backbone = backbone if backbone is not None else Backbone(seed=seed)
         self._screen = Screen(self._backbone, seed=seed, view=self._model_view)
         self._own = BackboneProposals(self._backbone, view=self._model_view)
         preset = _as_preset(policy)
@@ -308,7 +314,7 @@ class AgentSampler(BaseSampler):
             >>> from agenthpo.llm import RandomLLM
             >>> from agenthpo.policy import LLMPolicy
             >>> AgentSampler(llm=RandomLLM(), policy=LLMPolicy(share=0)).schedule()
-            'TPE proposes every trial'
+            'the backbone proposes every trial'
         """
         multi = study is not None and len(study.directions) > 1
         return describe(

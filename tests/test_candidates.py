@@ -41,6 +41,7 @@ def _judged(
     study.tell(study.trials[-1].number, state=optuna.trial.TrialState.FAIL)  # _fitted's ask
     llm = ScriptedLLM([script or _candidates(*configs)])
     study.sampler = AgentSampler(
+        backbone=TPESampler(seed=0),
         llm=llm,
         space=small_space,
         context=CTX,
@@ -138,7 +139,11 @@ def test_candidates_one_runs_as_before(small_space: Space) -> None:
 
         study = optuna.create_study()
         study.sampler = AgentSampler(
-            llm=ScriptedLLM([beside_best]), space=small_space, policy=policy, seed=3
+            backbone=TPESampler(seed=3),
+            llm=ScriptedLLM([beside_best]),
+            space=small_space,
+            policy=policy,
+            seed=3,
         )
         study.optimize(_objective, n_trials=16)
         return [(t.params, t.user_attrs.get(_keys.PROPOSED_BY)) for t in study.trials]
@@ -153,7 +158,13 @@ def test_before_the_backbone_can_judge_a_turn_asks_for_one(small_space: Space) -
     # TPE's first 10 trials are random draws: no model judges candidates, so none are asked.
     llm = ScriptedLLM([answer({"x": 4.5, "kind": "b"}), _candidates(*MIXED)])
     study = optuna.create_study()
-    study.sampler = AgentSampler(llm=llm, space=small_space, policy=LLMPolicy(candidates=3), seed=0)
+    study.sampler = AgentSampler(
+        backbone=TPESampler(seed=0),
+        llm=llm,
+        space=small_space,
+        policy=LLMPolicy(candidates=3),
+        seed=0,
+    )
     study.optimize(_objective, n_trials=1)
     assert "candidates" not in (llm.calls[0].schema or {}).get("properties", {})
     assert study.trials[0].params == {"x": 4.5, "kind": "b"}
@@ -167,7 +178,13 @@ def test_a_proposal_prepared_while_the_last_startup_trial_runs_asks_for_all(
     # runs, and TPE will judge it (it will have its 10 trials), so it asks for all three.
     study, _own = _fitted(9)
     llm = ScriptedLLM([_candidates(*MIXED)])
-    sampler = AgentSampler(llm=llm, space=small_space, policy=LLMPolicy(candidates=3), seed=0)
+    sampler = AgentSampler(
+        backbone=TPESampler(seed=0),
+        llm=llm,
+        space=small_space,
+        policy=LLMPolicy(candidates=3),
+        seed=0,
+    )
     study.sampler = sampler
     assert sampler.prefetch(study, 10)
     study.tell(9, 1.0)
@@ -224,7 +241,9 @@ def test_a_backbone_that_cannot_judge(small_space: Space) -> None:
 
 def test_the_preset_judges_three_candidates_and_says_so(small_space: Space) -> None:
     assert preset("hybrid-judge").for_model(CAPABLE).candidates == 3
-    sampler = AgentSampler(llm=ScriptedLLM(["{}"]), space=small_space, policy="hybrid-judge")
+    sampler = AgentSampler(
+        backbone=TPESampler(), llm=ScriptedLLM(["{}"]), space=small_space, policy="hybrid-judge"
+    )
     assert "the LLM offers 3 candidates per turn and TPE's own acquisition runs the best" in (
         sampler.schedule()
     )

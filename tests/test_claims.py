@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import optuna
 import pytest
+from optuna.samplers import TPESampler
 
 from agenthpo import _keys
 from agenthpo.agent.claims import check_rationale
@@ -91,6 +92,8 @@ def test_a_contradicting_rationale_is_flagged_on_the_trial_not_refused() -> None
         answer({"x": 3.0}, "#1 is the best, refine near it"),
     ]
     sampler = AgentSampler(
+        policy="agent",
+        backbone=TPESampler(seed=0),
         llm=ScriptedLLM(answers),
         space=space,
         context=TaskContext(name="t", metric="loss", direction="minimize"),

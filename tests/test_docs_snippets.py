@@ -117,8 +117,10 @@ def test_the_ray_tune_snippet_runs_with_the_agent(
     # OptunaSearch's own study (Ray keeps the searcher object it was given).
     trials = namespace["search"]._ot_study.trials
     assert len(trials) == len(results) > 2
-    # Tune starts two trials (two CPUs) before any finishes, so the sampler has no space
-    # yet and TPE samples them; the LLM proposes every later one.
-    assert all(asked_the_llm(t) for t in trials[2:])
-    assert client.calls >= len(trials) - 2
+    # The default strategy: the backbone's warm-up (Tune's first two trials start before
+    # any finishes, so the sampler has no space yet), then the LLM on its share of turns.
+    asked = [t.number for t in trials if asked_the_llm(t) or _keys.LLM_MODEL in t.user_attrs]
+    assert asked
+    assert min(asked) >= 5, asked
+    assert client.calls >= len(asked)
     assert all(str(r.path).startswith(str(results_dir)) for r in results)

@@ -173,7 +173,12 @@ def test_tpe_backbone_trials_under_agent_sampler_store_the_explanation(
     context = TaskContext(name="quad", metric="loss", direction="minimize")
     llm = ScriptedLLM([answer({"x": 50.0, "kind": "a"})])  # always out of range
     sampler = AgentSampler(
-        llm=llm, space=small_space, context=context, seed=0, policy=LLMPolicy(warmup=11)
+        backbone=TPESampler(seed=0),
+        llm=llm,
+        space=small_space,
+        context=context,
+        seed=0,
+        policy=LLMPolicy(warmup=11),
     )
     study = _study(sampler, objective, 13)
     trials = study.trials

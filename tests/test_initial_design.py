@@ -10,6 +10,7 @@ from typing import Any
 
 import optuna
 import pytest
+from optuna.samplers import TPESampler
 
 from agenthpo import AgentSampler, _keys
 from agenthpo.agent.schedule import slot
@@ -49,7 +50,9 @@ def _study(
                 _keys.RATIONALE: "the task's default configuration, run first as a baseline",
             },
         )
-    study.sampler = AgentSampler(llm=llm, space=space, policy=policy, seed=0)
+    study.sampler = AgentSampler(
+        backbone=TPESampler(seed=0), llm=llm, space=space, policy=policy, seed=0
+    )
     return study
 
 
@@ -199,7 +202,9 @@ def test_the_design_comes_once(small_space: Space) -> None:
     study = _study(llm, small_space, LLMPolicy(initial_design=1))
     study.optimize(_objective, n_trials=1)
     again = ScriptedLLM([answer({"x": 1.5, "kind": "a"})])
-    study.sampler = AgentSampler(llm=again, space=small_space, policy=LLMPolicy(initial_design=1))
+    study.sampler = AgentSampler(
+        backbone=TPESampler(), llm=again, space=small_space, policy=LLMPolicy(initial_design=1)
+    )
     study.optimize(_objective, n_trials=1)
     assert _design_index(study) == [1, None]
     assert "initial design" not in again.calls[0].messages[-1].content
@@ -244,7 +249,9 @@ def test_the_options_are_checked() -> None:
 def test_the_preset_asks_for_a_design_and_says_so(small_space: Space) -> None:
     policy = preset("hybrid-design").for_model(CAPABLE)
     assert (policy.initial_design, policy.startup, policy.candidates) == (5, 0, 1)
-    sampler = AgentSampler(llm=ScriptedLLM(["{}"]), space=small_space, policy="hybrid-design")
+    sampler = AgentSampler(
+        backbone=TPESampler(), llm=ScriptedLLM(["{}"]), space=small_space, policy="hybrid-design"
+    )
     assert "the LLM proposes an initial design of 5 configurations first" in sampler.schedule()
     assert "initial_design=5" in sampler.describe_policy()
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import optuna
 import pytest
+from optuna.samplers import TPESampler
 
 from agenthpo import _keys
 from agenthpo.agent.prompts import TaskContext
@@ -566,6 +567,8 @@ def test_an_agent_sampler_study_runs_through_the_messages_api(
     )
     client = AnthropicClient(model="claude-haiku-4-5", api_key="k", base_url=server.url)
     sampler = AgentSampler(
+        policy="agent",
+        backbone=TPESampler(seed=0),
         llm=client,
         space=space,
         context=TaskContext(name="quad", metric="loss", direction="minimize"),

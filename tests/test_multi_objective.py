@@ -16,6 +16,7 @@ from typing import Any
 import optuna
 import pytest
 import yaml
+from optuna.samplers import TPESampler
 from typer.testing import CliRunner
 
 import agenthpo
@@ -361,7 +362,10 @@ def test_agent_sampler_without_context_reads_the_study(tmp_path: Path) -> None:
         return answer({"x": [0.1, 0.2, 0.3, 0.4][len(seen) % 4]})
 
     sampler = agenthpo.AgentSampler(
-        llm=ScriptedLLM([respond] * 10), space=Space.from_dict({"x": [0.1, 0.2, 0.3, 0.4]})
+        policy="agent",
+        backbone=TPESampler(),
+        llm=ScriptedLLM([respond] * 10),
+        space=Space.from_dict({"x": [0.1, 0.2, 0.3, 0.4]}),
     )
     study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
     study.set_metric_names(["gain", "cost"])

@@ -74,7 +74,9 @@ def _backbone_proposals_are_partial() -> bool:
     by default) proposes nothing relative, CMA-ES leaves categoricals out, and under
     ``PartialFixedSampler`` CMA-ES even proposes a fixed parameter, which Optuna rejects.
     """
-    sampler = AgentSampler(llm=RandomLLM(seed=0), seed=0, policy=LLMPolicy(share=0.0))
+    sampler = AgentSampler(
+        backbone=TPESampler(seed=0), llm=RandomLLM(seed=0), seed=0, policy=LLMPolicy(share=0.0)
+    )
     study = optuna.create_study(sampler=sampler)
     space = {"x": FloatDistribution(0.0, 1.0), "c": CategoricalDistribution(["a", "b"])}
     study.tell(study.ask(space), 0.0)
@@ -166,7 +168,9 @@ class TestAgentSampler(
 ):
     @pytest.fixture
     def sampler(self) -> Callable[[], BaseSampler]:
-        return lambda: AgentSampler(llm=RandomLLM(seed=0), seed=0)
+        return lambda: AgentSampler(
+            policy="agent", backbone=TPESampler(seed=0), llm=RandomLLM(seed=0), seed=0
+        )
 
 
 class TestHybridTPE(
@@ -187,7 +191,11 @@ class TestCentaur(
 
 def test_the_suite_exercises_the_llm_and_not_only_the_backbone() -> None:
     # The suite passes with TPE alone; make sure the agent's own path is what it checked.
-    study = optuna.create_study(sampler=AgentSampler(llm=RandomLLM(seed=0), seed=0))
+    study = optuna.create_study(
+        sampler=AgentSampler(
+            policy="agent", backbone=TPESampler(seed=0), llm=RandomLLM(seed=0), seed=0
+        )
+    )
     study.optimize(lambda t: t.suggest_float("x", 0, 1) + t.suggest_int("y", 0, 9), n_trials=6)
     by = [t.user_attrs.get(_keys.PROPOSED_BY) for t in study.trials[1:]]
     assert by == ["llm"] * 5  # trial 0 comes from TPE: the space is learnt from it
@@ -247,8 +255,12 @@ def _scripted_answers() -> ScriptedLLM:
 
 
 def test_same_seed_and_same_scripted_answers_give_the_same_params() -> None:
-    first = run(AgentSampler(llm=_scripted_answers(), seed=5))
-    second = run(AgentSampler(llm=_scripted_answers(), seed=5))
+    first = run(
+        AgentSampler(policy="agent", backbone=TPESampler(seed=5), llm=_scripted_answers(), seed=5)
+    )
+    second = run(
+        AgentSampler(policy="agent", backbone=TPESampler(seed=5), llm=_scripted_answers(), seed=5)
+    )
     assert first == second
 
 
@@ -329,7 +341,7 @@ def test_reproducible_in_other_processes_with_other_hash_seeds(strategy: str) ->
 def test_reseed_rng_reseeds_the_backbone(
     backbone: BaseSampler, rng: Callable[[BaseSampler], Any]
 ) -> None:
-    sampler = AgentSampler(llm=RandomLLM(seed=0), backbone=backbone, seed=0)
+    sampler = AgentSampler(policy="agent", llm=RandomLLM(seed=0), backbone=backbone, seed=0)
     before = str(rng(sampler.backbone).get_state())
     sampler.reseed_rng()
     assert str(rng(sampler.backbone).get_state()) != before
@@ -337,9 +349,13 @@ def test_reseed_rng_reseeds_the_backbone(
 
 def test_reseed_rng_changes_backbone_proposals() -> None:
     # share 0: every trial is the backbone's, the case where the reseeded stream shows.
-    reseeded = AgentSampler(llm=RandomLLM(seed=0), seed=0, policy=LLMPolicy(share=0.0))
+    reseeded = AgentSampler(
+        backbone=TPESampler(seed=0), llm=RandomLLM(seed=0), seed=0, policy=LLMPolicy(share=0.0)
+    )
     reseeded.reseed_rng()
-    again = AgentSampler(llm=RandomLLM(seed=0), seed=0, policy=LLMPolicy(share=0.0))
+    again = AgentSampler(
+        backbone=TPESampler(seed=0), llm=RandomLLM(seed=0), seed=0, policy=LLMPolicy(share=0.0)
+    )
     assert run(reseeded, 5) != run(again, 5)
 
 
@@ -363,7 +379,9 @@ def test_a_pickled_sampler_keeps_its_llm_stream() -> None:
     schema = {"type": "integer", "minimum": 0, "maximum": 10**9}
     llm = RandomLLM(seed=9)
     llm.complete([Message("user", "advance the stream")], schema=schema)
-    clone = pickle.loads(pickle.dumps(AgentSampler(llm=llm, seed=0)))
+    clone = pickle.loads(
+        pickle.dumps(AgentSampler(policy="agent", backbone=TPESampler(seed=0), llm=llm, seed=0))
+    )
     assert isinstance(clone.llm, RandomLLM)
     assert clone.llm.complete([], schema=schema).text == llm.complete([], schema=schema).text
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import optuna
 import pytest
+from optuna.samplers import TPESampler
 from pydantic import ValidationError
 
 from agenthpo import _keys
@@ -129,7 +130,7 @@ def test_the_study_stores_and_the_log_shows_the_policy_in_force(
 def test_a_full_policy_is_used_as_given_for_any_model(small_space: Space) -> None:
     policy = LLMPolicy(warmup=2, startup=1, share=0.0)
     for llm in (RandomLLM(seed=0), _Embedded(seed=0)):
-        sampler = AgentSampler(llm=llm, space=small_space, policy=policy)
+        sampler = AgentSampler(backbone=TPESampler(), llm=llm, space=small_space, policy=policy)
         assert sampler.policy() == policy
 
 
@@ -144,7 +145,9 @@ def test_a_screen_without_a_judge_is_refused_unless_it_is_a_presets_own() -> Non
 
 def test_old_keyword_arguments_warn_and_map_onto_the_policy(small_space: Space) -> None:
     with pytest.warns(FutureWarning, match="llm_share -> share"):
-        sampler = AgentSampler(llm=RandomLLM(), space=small_space, llm_share=0.5)
+        sampler = AgentSampler(
+            policy="agent", backbone=TPESampler(), llm=RandomLLM(), space=small_space, llm_share=0.5
+        )
     assert sampler.policy().share == 0.5
     with pytest.warns(FutureWarning, match="screen_llm -> screen"):
         made = make_sampler("hybrid-tpe", llm=RandomLLM(), backbone="tpe", screen_llm=True)
@@ -154,7 +157,7 @@ def test_old_keyword_arguments_warn_and_map_onto_the_policy(small_space: Space) 
 
 def test_an_unknown_keyword_argument_names_the_policy() -> None:
     with pytest.raises(TypeError, match="policy=preset"):
-        AgentSampler(llm=RandomLLM(), llm_shares=0.5)
+        AgentSampler(policy="agent", backbone=TPESampler(), llm=RandomLLM(), llm_shares=0.5)
 
 
 def test_create_study_takes_a_preset_name(small_space: Space) -> None:

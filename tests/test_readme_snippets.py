@@ -17,6 +17,7 @@ import pytest
 
 from agenthpo import _keys
 from agenthpo.llm import LLMClient, RandomLLM
+from agenthpo.strategies import DEFAULT_STRATEGY
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 _BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
@@ -93,8 +94,13 @@ def test_the_optuna_snippet_runs_with_the_agent(recorder: SpecRecorder) -> None:
         trials = study.trials
         assert trials
         assert all(t.state == optuna.trial.TrialState.COMPLETE for t in trials)
-        # The first trial teaches the sampler the space (TPE); the LLM proposes the rest.
-        assert all(asked_the_llm(t) for t in trials[1:])
-        assert trials[1].user_attrs[_keys.LLM_MODEL] == "random:random"
+        # The default strategy: the backbone's warm-up, then the LLM on its share of the
+        # turns, each of its proposals judged by the backbone.
+        assert study.user_attrs[_keys.STUDY_POLICY]["preset"] == DEFAULT_STRATEGY
+        asked = [t.number for t in trials if asked_the_llm(t) or _keys.LLM_MODEL in t.user_attrs]
+        assert asked
+        assert min(asked) >= 5, asked
+        assert all(trials[n].user_attrs[_keys.LLM_MODEL] == "random:random" for n in asked)
+        assert len(asked) < len(trials) - 5  # the backbone keeps most turns
     assert recorder.specs, "no snippet built its LLM with parse_llm_spec"
     assert all(c.calls > 0 for c in recorder.clients)

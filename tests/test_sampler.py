@@ -10,6 +10,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from optuna.samplers import TPESampler
 
 import agenthpo
 from agenthpo import _keys
@@ -37,7 +38,9 @@ def test_llm_proposals_become_trial_params_with_attrs(small_space: Space) -> Non
             answer({"x": 2.0, "kind": "a"}, "move right since loss fell"),
         ]
     )
-    sampler = AgentSampler(llm=llm, space=small_space, context=CTX, seed=0)
+    sampler = AgentSampler(
+        policy="agent", backbone=TPESampler(seed=0), llm=llm, space=small_space, context=CTX, seed=0
+    )
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=2)
     t0, t1 = study.trials
@@ -57,7 +60,9 @@ def test_llm_proposals_become_trial_params_with_attrs(small_space: Space) -> Non
 
 def test_invalid_answers_fall_back_to_the_backbone(small_space: Space) -> None:
     llm = ScriptedLLM([answer({"x": 50.0, "kind": "a"})])  # always out of range
-    sampler = AgentSampler(llm=llm, space=small_space, context=CTX, seed=0)
+    sampler = AgentSampler(
+        policy="agent", backbone=TPESampler(seed=0), llm=llm, space=small_space, context=CTX, seed=0
+    )
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=3)
     for t in study.trials:
@@ -70,7 +75,9 @@ def test_invalid_answers_fall_back_to_the_backbone(small_space: Space) -> None:
 
 def test_dead_endpoint_falls_back_and_records_why(small_space: Space) -> None:
     llm = ScriptedLLM([LLMError("cannot reach http://127.0.0.1:9/v1")])
-    sampler = AgentSampler(llm=llm, space=small_space, context=CTX, seed=1)
+    sampler = AgentSampler(
+        policy="agent", backbone=TPESampler(seed=1), llm=llm, space=small_space, context=CTX, seed=1
+    )
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=2)
     assert [t.user_attrs[_keys.PROPOSED_BY] for t in study.trials] == ["backbone"] * 2
@@ -79,7 +86,9 @@ def test_dead_endpoint_falls_back_and_records_why(small_space: Space) -> None:
 
 def test_repeated_proposal_falls_back(small_space: Space) -> None:
     llm = ScriptedLLM([answer({"x": 1.0, "kind": "b"})])  # the same answer every time
-    sampler = AgentSampler(llm=llm, space=small_space, context=CTX, seed=0)
+    sampler = AgentSampler(
+        policy="agent", backbone=TPESampler(seed=0), llm=llm, space=small_space, context=CTX, seed=0
+    )
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=2)
     assert study.trials[0].user_attrs[_keys.PROPOSED_BY] == "llm"
@@ -90,7 +99,11 @@ def test_repeated_proposal_falls_back(small_space: Space) -> None:
 
 def test_enqueued_trials_skip_the_llm(small_space: Space) -> None:
     llm = ScriptedLLM([answer({"x": 1.0, "kind": "b"})])
-    study = optuna.create_study(sampler=AgentSampler(llm=llm, space=small_space, context=CTX))
+    study = optuna.create_study(
+        sampler=AgentSampler(
+            policy="agent", backbone=TPESampler(), llm=llm, space=small_space, context=CTX
+        )
+    )
     study.enqueue_trial({"x": 3.0, "kind": "a"})
     study.optimize(objective, n_trials=1)
     assert study.trials[0].params == {"x": 3.0, "kind": "a"}
@@ -99,7 +112,9 @@ def test_enqueued_trials_skip_the_llm(small_space: Space) -> None:
 
 def test_without_a_space_it_learns_the_space_from_finished_trials() -> None:
     llm = RandomLLM(seed=3)
-    study = optuna.create_study(sampler=AgentSampler(llm=llm, seed=3))
+    study = optuna.create_study(
+        sampler=AgentSampler(policy="agent", backbone=TPESampler(seed=3), llm=llm, seed=3)
+    )
     study.optimize(objective, n_trials=4)
     by = [t.user_attrs.get(_keys.PROPOSED_BY) for t in study.trials]
     assert by[0] is None  # nothing known yet: the backbone's independent sampling
@@ -117,6 +132,8 @@ def test_hidden_metrics_never_reach_the_prompt(small_space: Space) -> None:
         return answer({"x": float(len(seen)), "kind": "a"})
 
     sampler = AgentSampler(
+        policy="agent",
+        backbone=TPESampler(),
         llm=ScriptedLLM([respond]),
         space=small_space,
         context=CTX,
@@ -135,7 +152,14 @@ def test_hidden_metrics_never_reach_the_prompt(small_space: Space) -> None:
 
 
 def test_sampler_pickles_and_keeps_working(small_space: Space) -> None:
-    sampler = AgentSampler(llm=RandomLLM(seed=0), space=small_space, context=CTX, seed=0)
+    sampler = AgentSampler(
+        policy="agent",
+        backbone=TPESampler(seed=0),
+        llm=RandomLLM(seed=0),
+        space=small_space,
+        context=CTX,
+        seed=0,
+    )
     clone = pickle.loads(pickle.dumps(sampler))
     study = optuna.create_study(sampler=clone)
     study.optimize(objective, n_trials=2)
@@ -149,7 +173,13 @@ def test_relative_values_are_always_inside_the_distribution(small_space: Space) 
         json.dumps({"config": {"x": 1e9, "kind": "zzz"}}),
         answer({"x": -5.0, "kind": "a"}),
     ]
-    sampler = AgentSampler(llm=ScriptedLLM(answers, cycle=True), space=small_space, context=CTX)
+    sampler = AgentSampler(
+        policy="agent",
+        backbone=TPESampler(),
+        llm=ScriptedLLM(answers, cycle=True),
+        space=small_space,
+        context=CTX,
+    )
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=6)
     for t in study.trials:
@@ -167,7 +197,10 @@ def test_anonymous_context_reads_direction_from_study(direction: str) -> None:
 
     space = Space.from_dict({"x": {"type": "float", "low": -5, "high": 5}, "kind": ["a", "b"]})
     study = optuna.create_study(
-        direction=direction, sampler=AgentSampler(llm=ScriptedLLM([respond]), space=space)
+        direction=direction,
+        sampler=AgentSampler(
+            policy="agent", backbone=TPESampler(), llm=ScriptedLLM([respond]), space=space
+        ),
     )
     study.optimize(objective, n_trials=1)
     way = "higher" if direction == "maximize" else "lower"
@@ -185,7 +218,13 @@ def test_a_context_without_a_direction_takes_the_studys() -> None:
 
     space = Space.from_dict({"x": {"type": "float", "low": -5, "high": 5}, "kind": ["a", "b"]})
     context = TaskContext(description="digits MLP", metric="val_accuracy")
-    sampler = AgentSampler(llm=ScriptedLLM([respond]), space=space, context=context)
+    sampler = AgentSampler(
+        policy="agent",
+        backbone=TPESampler(),
+        llm=ScriptedLLM([respond]),
+        space=space,
+        context=context,
+    )
     study = optuna.create_study(direction="maximize", sampler=sampler)
     study.optimize(objective, n_trials=3)
     prompts = [text for text in seen if "Goal:" in text]
@@ -205,7 +244,13 @@ def test_batch_candidates_are_enqueued_for_any_worker(small_space: Space) -> Non
         }
     )
     llm = ScriptedLLM([batch])
-    sampler = AgentSampler(llm=llm, space=small_space, context=CTX, policy=LLMPolicy(batch_size=3))
+    sampler = AgentSampler(
+        backbone=TPESampler(),
+        llm=llm,
+        space=small_space,
+        context=CTX,
+        policy=LLMPolicy(batch_size=3),
+    )
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=3)
     assert len(llm.calls) == 1
@@ -231,7 +276,9 @@ def test_a_near_copy_is_recorded_on_the_trial(small_space: Space) -> None:
             answer({"x": 1.9, "kind": "a"}, "nudge x the other way"),
         ]
     )
-    sampler = AgentSampler(llm=llm, space=small_space, context=CTX, seed=0)
+    sampler = AgentSampler(
+        policy="agent", backbone=TPESampler(seed=0), llm=llm, space=small_space, context=CTX, seed=0
+    )
     study = optuna.create_study(sampler=sampler)
     study.optimize(objective, n_trials=3)
     t0, t1, t2 = study.trials
@@ -248,7 +295,14 @@ def test_the_near_copy_tolerance_is_a_policy_field(small_space: Space) -> None:
     llm = ScriptedLLM([answer({"x": 0.0, "kind": "a"}), answer({"x": 0.2, "kind": "a"})])
     policy = LLMPolicy(duplicate_tolerance=0.01)
     study = optuna.create_study(
-        sampler=AgentSampler(llm=llm, space=small_space, context=CTX, policy=policy, seed=0)
+        sampler=AgentSampler(
+            backbone=TPESampler(seed=0),
+            llm=llm,
+            space=small_space,
+            context=CTX,
+            policy=policy,
+            seed=0,
+        )
     )
     study.optimize(objective, n_trials=2)
     assert study.trials[1].params == {"x": 0.2, "kind": "a"}  # 2% apart: allowed at 1%
@@ -287,7 +341,13 @@ def test_one_hidden_metric_given_as_text_is_hidden() -> None:
         return objective(trial)
 
     space = Space.from_dict({"x": {"type": "float", "low": -5, "high": 5}, "kind": ["a", "b"]})
-    sampler = AgentSampler(llm=ScriptedLLM([respond]), space=space, hidden_metrics="test_acc")
+    sampler = AgentSampler(
+        policy="agent",
+        backbone=TPESampler(),
+        llm=ScriptedLLM([respond]),
+        space=space,
+        hidden_metrics="test_acc",
+    )
     optuna.create_study(sampler=sampler).optimize(scored, n_trials=3)
     assert len(seen) >= 2
     assert not any("test_acc" in text or "0.987654" in text for text in seen)
@@ -310,7 +370,11 @@ def test_an_objective_range_other_than_the_space_is_said_and_the_lost_proposal_r
     # dropped proposals outside it in silence while the trial stayed credited to the LLM.
     space = Space.from_dict({"x": {"type": "float", "low": -5, "high": 5}})
     llm = ScriptedLLM([answer({"x": -3.5}), answer({"x": -2.5}), answer({"x": 4.5})])
-    study = optuna.create_study(sampler=AgentSampler(llm=llm, space=space, seed=0))
+    study = optuna.create_study(
+        sampler=AgentSampler(
+            policy="agent", backbone=TPESampler(seed=0), llm=llm, space=space, seed=0
+        )
+    )
     with pytest.warns(UserWarning, match=r"'x': the objective suggests 0 to 1 but .* -5 to 5"):
         study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=3)
     for trial in study.trials:
@@ -321,7 +385,11 @@ def test_an_objective_range_other_than_the_space_is_said_and_the_lost_proposal_r
 
 def test_an_objective_that_suggests_the_declared_space_loses_nothing(small_space: Space) -> None:
     llm = ScriptedLLM([answer({"x": -3.5, "kind": "a"}), answer({"x": 2.5, "kind": "b"})])
-    study = optuna.create_study(sampler=AgentSampler(llm=llm, space=small_space, seed=0))
+    study = optuna.create_study(
+        sampler=AgentSampler(
+            policy="agent", backbone=TPESampler(seed=0), llm=llm, space=small_space, seed=0
+        )
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         study.optimize(objective, n_trials=2)
@@ -332,7 +400,9 @@ def test_an_objective_that_suggests_the_declared_space_loses_nothing(small_space
 def test_a_repeat_of_a_finished_trial_is_not_blamed_on_another_worker() -> None:
     # Single process, conditional define-by-run space: the proposal repeats a trial that
     # ran; the reason said "(another worker) took the same configuration meanwhile".
-    sampler = AgentSampler(llm=RandomLLM(seed=0), seed=0)
+    sampler = AgentSampler(
+        policy="agent", backbone=TPESampler(seed=0), llm=RandomLLM(seed=0), seed=0
+    )
     study = optuna.create_study(sampler=sampler)
 
     def conditional(trial: optuna.Trial) -> float:
@@ -390,3 +460,20 @@ def test_create_study_stores_the_task_a_report_shows() -> None:
     assert data.task["description"] == "digits MLP"
     assert data.task["dataset"] == {"rows": 1797}
     assert data.hidden_metrics == ("test_acc",)
+
+
+def test_a_bare_agent_sampler_runs_the_default_strategy() -> None:
+    """``AgentSampler(llm=...)``, the README's one-line switch, is the default strategy (the
+    backbone's warm-up and judgement, the LLM on a share), not the paper's LLM-on-every-trial
+    method that trails the backbone alone in the benchmarks."""
+    from agenthpo.backbone import Backbone
+    from agenthpo.strategies import DEFAULT_STRATEGY, make_sampler
+
+    bare = AgentSampler(llm=RandomLLM(), seed=0)
+    default = make_sampler(DEFAULT_STRATEGY, llm=RandomLLM(), seed=0)
+    assert isinstance(default, AgentSampler)
+    assert bare.policy() == default.policy()
+    assert bare.policy().screen
+    assert bare.policy().share < 1
+    assert isinstance(bare._backbone, Backbone)
+    assert bare.schedule() == default.schedule()

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import optuna
+from optuna.samplers import TPESampler
 
 from agenthpo import _keys
 from agenthpo.agent.prompts import TaskContext
@@ -43,7 +44,14 @@ def _by(study: optuna.Study) -> list[str | None]:
 
 def test_enqueued_trials_do_not_use_up_the_llms_start_up_turns(small_space: Space) -> None:
     policy = LLMPolicy(startup=3, share=0.0)  # the LLM's first 3 turns, then the backbone
-    sampler = AgentSampler(llm=_llm(), space=small_space, context=CTX, policy=policy, seed=0)
+    sampler = AgentSampler(
+        backbone=TPESampler(seed=0),
+        llm=_llm(),
+        space=small_space,
+        context=CTX,
+        policy=policy,
+        seed=0,
+    )
     study = optuna.create_study(sampler=sampler)
     study.enqueue_trial({"x": 0.0, "kind": "a"})
     study.enqueue_trial({"x": 1.0, "kind": "b"})
@@ -51,7 +59,7 @@ def test_enqueued_trials_do_not_use_up_the_llms_start_up_turns(small_space: Spac
     assert _by(study) == [None, None, "llm", "llm", "llm", "backbone", "backbone"]
     assert sum(by == "llm" for by in _by(study)) == 3
     # The backbone's own turns are not shortened either: its warm-up counts turns too.
-    sampler = AgentSampler(
+    sampler = AgentSampler(backbone=TPESampler(seed=0),
         llm=_llm(), space=small_space, context=CTX, seed=0,
         policy=LLMPolicy(warmup=2, startup=1, share=0.0),
     )  # fmt: skip

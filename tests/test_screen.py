@@ -8,6 +8,7 @@ from typing import Any
 import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
+from optuna.samplers import TPESampler
 
 from agenthpo import _keys
 from agenthpo.agent.prompts import TaskContext
@@ -406,6 +407,7 @@ def test_a_batch_candidate_tpe_screens_out_is_not_enqueued(small_space: Space) -
         }
     )
     study.sampler = AgentSampler(
+        backbone=TPESampler(seed=0),
         llm=ScriptedLLM([batch]),
         space=small_space,
         context=CTX,

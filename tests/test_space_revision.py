@@ -11,6 +11,7 @@ from typing import Any
 
 import optuna
 import pytest
+from optuna.samplers import TPESampler
 from optuna.search_space import IntersectionSearchSpace
 
 from agenthpo import AgentSampler, _keys, _optuna
@@ -376,7 +377,11 @@ def test_a_narrowing_holds_in_an_objective_with_fixed_ranges_and_is_not_warned_a
 def test_several_objectives_never_revise() -> None:
     llm = _revising([REVISION])
     sampler = AgentSampler(
-        llm=llm, space=SMALL, policy=LLMPolicy(share=0.0, revise_space_every=2), seed=0
+        backbone=TPESampler(seed=0),
+        llm=llm,
+        space=SMALL,
+        policy=LLMPolicy(share=0.0, revise_space_every=2),
+        seed=0,
     )
     study = optuna.create_study(sampler=sampler, directions=["minimize", "minimize"])
     study.optimize(
@@ -392,7 +397,7 @@ def test_the_preset_and_the_view_helpers() -> None:
     with pytest.raises(ValueError, match="revise_space_every"):
         LLMPolicy(revise_space_every=-1)
     with pytest.raises(ValueError, match="needs the search space"):
-        AgentSampler(policy=LLMPolicy(revise_space_every=5))
+        AgentSampler(backbone=TPESampler(), policy=LLMPolicy(revise_space_every=5))
     study = optuna.create_study()
     study.optimize(lambda t: t.suggest_float("x", 0, 10), n_trials=3)
     view = _optuna.relabelled_study(study, {"x": optuna.distributions.FloatDistribution(0, 20)})

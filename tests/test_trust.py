@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import optuna
 import pytest
+from optuna.samplers import TPESampler
 
 from agenthpo import _keys
 from agenthpo.agent.prompts import TaskContext
@@ -71,6 +72,7 @@ def test_an_llm_turn_is_not_withheld_before_the_llm_proposed_anything(
     distributions = small_space.to_optuna()
     study = optuna.create_study(
         sampler=AgentSampler(
+            backbone=TPESampler(seed=seed),
             llm=_optimum_llm(),
             space=small_space,
             context=CTX,
@@ -261,6 +263,7 @@ def test_the_agent_strategy_is_not_adaptive(small_space: Space) -> None:
 
 def test_multi_objective_studies_keep_the_fixed_schedule(small_space: Space) -> None:
     sampler = AgentSampler(
+        backbone=TPESampler(seed=0),
         llm=_stubborn_llm(),
         space=small_space,
         seed=0,
@@ -272,19 +275,34 @@ def test_multi_objective_studies_keep_the_fixed_schedule(small_space: Space) -> 
 
 def test_the_embedded_model_gets_no_repair_rounds(small_space: Space) -> None:
     out_of_range = answer({"x": 50.0, "kind": "a"})
-    sampler = AgentSampler(llm=ScriptedLLM([out_of_range]), space=small_space, context=CTX)
+    sampler = AgentSampler(
+        policy="agent",
+        backbone=TPESampler(),
+        llm=ScriptedLLM([out_of_range]),
+        space=small_space,
+        context=CTX,
+    )
     study = optuna.create_study(sampler=sampler)
     study.optimize(_bad_llm_objective, n_trials=1)
     assert study.trials[0].user_attrs[_keys.LLM_CALLS] == 2  # the answer and one repair round
 
     local = LocalClient.__new__(LocalClient)  # no model is loaded by this test
     local.embedded = True
-    sampler = AgentSampler(llm=local, space=small_space, context=CTX)
+    sampler = AgentSampler(
+        policy="agent", backbone=TPESampler(), llm=local, space=small_space, context=CTX
+    )
     assert sampler.policy().repair_rounds == 0
-    given = AgentSampler(llm=local, space=small_space, policy=preset("agent", repair_rounds=2))
+    given = AgentSampler(
+        backbone=TPESampler(), llm=local, space=small_space, policy=preset("agent", repair_rounds=2)
+    )
     assert given.policy().repair_rounds == 2
     local.embedded = False  # a GGUF of the user's own: a capable model may fix its answer
-    assert AgentSampler(llm=local, space=small_space).policy().repair_rounds == 1
+    assert (
+        AgentSampler(policy="agent", backbone=TPESampler(), llm=local, space=small_space)
+        .policy()
+        .repair_rounds
+        == 1
+    )
 
 
 @pytest.mark.parametrize(("given", "expected"), [(None, True), (False, False), (True, True)])
@@ -303,4 +321,9 @@ def test_the_task_file_can_turn_the_adaptive_share_off(
 @pytest.mark.parametrize("floor", [-0.1, 1.5])
 def test_an_impossible_floor_is_refused(small_space: Space, floor: float) -> None:
     with pytest.raises(ValueError, match="trust_floor"):
-        AgentSampler(llm=_stubborn_llm(), space=small_space, policy=LLMPolicy(trust_floor=floor))
+        AgentSampler(
+            backbone=TPESampler(),
+            llm=_stubborn_llm(),
+            space=small_space,
+            policy=LLMPolicy(trust_floor=floor),
+        )

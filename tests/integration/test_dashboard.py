@@ -22,6 +22,7 @@ from typing import Any
 import optuna
 import optuna_dashboard  # noqa: F401  (the dashboard extra; make test installs it)
 import pytest
+from optuna.samplers import TPESampler
 
 from agenthpo import _keys
 from agenthpo.agent.prompts import TaskContext
@@ -77,6 +78,8 @@ def objective(trial: optuna.Trial) -> float:
 def study_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'dash.db'}"
     sampler = AgentSampler(
+        policy="agent",
+        backbone=TPESampler(seed=0),
         llm=ScriptedLLM([json.dumps(a) for a in ANSWERS], model="dash"),
         space=Space.from_dict(
             {"x": {"type": "float", "low": -5.0, "high": 5.0}, "kind": ["a", "b"]}

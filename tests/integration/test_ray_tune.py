@@ -17,6 +17,7 @@ from typing import Any
 import optuna
 import pytest
 import ray
+from optuna.samplers import TPESampler
 from ray import tune
 from ray.tune.search.optuna import OptunaSearch
 
@@ -61,6 +62,8 @@ def test_ray_tune_runs_agent_sampler_proposals(local_ray: None, tmp_path: Path) 
     answers = _answers()
     llm = ScriptedLLM([json.dumps(a) for a in answers], model="ray-test")
     sampler = AgentSampler(
+        policy="agent",
+        backbone=TPESampler(seed=0),
         llm=llm,
         space=Space.from_optuna(SPACE),
         context=TaskContext(name="ray", metric="loss", direction="minimize"),
@@ -118,7 +121,13 @@ def test_the_searcher_pickles_with_its_sampler_and_rebuilds_the_llm_client(
     client = AnthropicClient(model="claude-haiku-4-5", api_key="k", base_url="http://127.0.0.1:9")
     client._sdk()  # as after a first call
     assert client._client is not None
-    sampler = AgentSampler(llm=client, space=Space.from_optuna(SPACE), seed=0)
+    sampler = AgentSampler(
+        policy="agent",
+        backbone=TPESampler(seed=0),
+        llm=client,
+        space=Space.from_optuna(SPACE),
+        seed=0,
+    )
     search = OptunaSearch(space=SPACE, sampler=sampler, metric="loss", mode="min")
     search.save(str(tmp_path / "searcher.pkl"))
     restored = OptunaSearch()
