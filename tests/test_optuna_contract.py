@@ -391,3 +391,35 @@ def test_sampling_never_draws_from_the_global_random_state() -> None:
     state = random.getstate()
     run(sampler_for("hybrid-tpe", seed=0), n_trials=5)
     assert random.getstate() == state
+
+
+def test_any_name_optuna_accepts_reaches_the_llm_and_back() -> None:
+    """Ray Tune flattens a nested ``param_space`` to names such as ``model/lr``; the space
+    read from Optuna takes them (the flag rule is a task file's), so the LLM proposes them and
+    the run goes on (a refused name stopped the whole Tune experiment on its second trial)."""
+    names = {
+        "model/x": FloatDistribution(-10, 10),
+        "opt name[0]": CategoricalDistribution(["a", "b"]),
+    }
+    answer = json.dumps({"config": {"model/x": 1.5, "opt name[0]": "b"}, "rationale": "near 2"})
+    llm = ScriptedLLM([answer] * 4)
+    study = optuna.create_study(
+        sampler=AgentSampler(llm=llm, policy="agent", backbone=TPESampler(seed=0), seed=0)
+    )
+    for _ in range(3):
+        trial = study.ask(fixed_distributions=names)
+        study.tell(trial, (trial.params["model/x"] - 2) ** 2)
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 3
+    proposed = study.trials[1]
+    assert proposed.user_attrs[_keys.PROPOSED_BY] == "llm"
+    assert proposed.params == {"model/x": 1.5, "opt name[0]": "b"}
+
+
+def test_a_task_files_names_still_follow_the_flag_rule() -> None:
+    from agenthpo.errors import SpaceError
+    from agenthpo.space import Space
+
+    with pytest.raises(SpaceError, match="become command-line flags"):
+        Space.from_dict({"model/x": {"type": "float", "low": 0, "high": 1}})
+    with pytest.raises(SpaceError, match="printable"):
+        Space.from_optuna({"a\nb": FloatDistribution(0, 1)})

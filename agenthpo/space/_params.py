@@ -208,11 +208,17 @@ def _condition_problems(name: str, param: _AnyParam, params: Mapping[str, _AnyPa
     return problems
 
 
-def _name_problem(name: Any) -> str | None:
+def _name_problem(name: Any, *, flags: bool = True) -> str | None:
+    """What is wrong with a parameter name. A task file's names (``flags``) become
+    command-line flags and placeholders; a name that comes from Optuna (an objective's
+    ``suggest_*``, Ray Tune's nested ``model/lr``) may be any printable text."""
     if not isinstance(name, str):
-        return f"parameter name {name!r} must be a string; {_NAME_RULE}"
-    if not _NAME_RE.fullmatch(name):
+        rule = _NAME_RULE if flags else "give a name as text"
+        return f"parameter name {name!r} must be a string; {rule}"
+    if flags and not _NAME_RE.fullmatch(name):
         return f"invalid parameter name {name!r}; {_NAME_RULE}"
+    if not name or not name.isprintable():
+        return f"invalid parameter name {name!r}; a name must be printable text, not empty"
     return None
 
 

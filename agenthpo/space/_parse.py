@@ -24,8 +24,9 @@ from agenthpo.space._params import (
 from agenthpo.space._values import _unique
 
 
-def _build(data: Any, *, root: str) -> dict[str, _AnyParam]:
-    """The parameters of ``data``; :class:`SpaceError` lists every problem under ``root``."""
+def _build(data: Any, *, root: str, flags: bool = True) -> dict[str, _AnyParam]:
+    """The parameters of ``data``; :class:`SpaceError` lists every problem under ``root``.
+    ``flags``: names must be usable as command-line flags (a task file's)."""
     if not isinstance(data, Mapping):
         raise SpaceError(
             f"{root}: must be a mapping from parameter name to its definition "
@@ -40,7 +41,7 @@ def _build(data: Any, *, root: str) -> dict[str, _AnyParam]:
     params: dict[str, _AnyParam] = {}
     for name, spec in data.items():
         path = f"{root}.{name}"
-        name_problem = _name_problem(name)
+        name_problem = _name_problem(name, flags=flags)
         if name_problem is not None:
             problems.append(f"{path}: {name_problem}")
         param, errors = _parse_param(path, spec)

@@ -58,7 +58,7 @@ class Space:
             )
         checked: dict[str, _AnyParam] = {}
         for name, param in params.items():
-            problem = _name_problem(name)
+            problem = _name_problem(name, flags=False)  # from_dict checks a task file's
             if problem is not None:
                 raise SpaceError(f"space.{name}: {problem}")
             if not isinstance(param, (FloatParam, IntParam, CategoricalParam)):
@@ -127,7 +127,7 @@ class Space:
             >>> Space.from_optuna({"x": FloatDistribution(0.0, 1.0)})["x"].high
             1.0
         """
-        return cls(_build(_specs_from_optuna(distributions), root="distributions"))
+        return cls(_build(_specs_from_optuna(distributions), root="distributions", flags=False))
 
     # ------------------------------------------------------------------ conversion
 
@@ -196,7 +196,7 @@ class Space:
             raise SpaceError(f"space.{name}: a categorical parameter has no range")
         spec = {**param.model_dump(exclude_none=True), "low": low, "high": high}
         params: dict[str, FloatParam | IntParam | CategoricalParam] = dict(self._params)
-        params[name] = _build({name: spec}, root="space")[name]
+        params[name] = _build({name: spec}, root="space", flags=False)[name]
         return Space(params)
 
     # ------------------------------------------------------------------ container protocol
