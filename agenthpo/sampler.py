@@ -1135,6 +1135,7 @@ class AgentSampler(BaseSampler):
         revised = self._revised(study)
         if revised is not None:
             self._warn_if_fixed(study, trial, *revised)
+        self._note_unsuggested(study, trial)
         self._backbone.after_trial(self._model_view(study), trial, state, values)
 
     def _note_space_mismatch(
@@ -1148,24 +1149,62 @@ class AgentSampler(BaseSampler):
         assert self._space is not None
         declared = self._space.to_optuna().get(name)
         in_force = self.space_in_force(study).to_optuna().get(name)
-        if declared is None or distribution in (declared, in_force):
-            return  # a revised range the objective does not follow: _warn_if_fixed says so
-        key = (study.study_name, name)
-        if key not in self._warned_mismatch:
-            self._warned_mismatch.add(key)
-            text = (
-                f"parameter {name!r}: the objective suggests {_described(distribution)} but"
-                f" the sampler's space declares {_described(declared)}; a proposal the"
-                " objective's range does not hold"
-                f" is dropped and {type(self._backbone).__name__} draws the parameter: declare"
-                " it the same way in both"
+        if declared is None:
+            self._warn_once(
+                study,
+                name,
+                f"parameter {name!r}: the objective suggests it but the sampler's space does"
+                f" not declare it, so the LLM never proposes it and"
+                f" {type(self._backbone).__name__} draws it: declare the same parameters in"
+                " both",
             )
-            _logger.warning(text)
-            warnings.warn(text, UserWarning, stacklevel=3)
+            return
+        if distribution in (declared, in_force):
+            return  # a revised range the objective does not follow: _warn_if_fixed says so
+        self._warn_once(
+            study,
+            name,
+            f"parameter {name!r}: the objective suggests {_described(distribution)} but"
+            f" the sampler's space declares {_described(declared)}; a proposal the"
+            " objective's range does not hold"
+            f" is dropped and {type(self._backbone).__name__} draws the parameter: declare"
+            " it the same way in both",
+        )
         stored = _optuna.stored_trial(study, trial)
         if stored.user_attrs.get(_keys.PROPOSED_BY) == "llm":
             dropped = [*stored.user_attrs.get(_keys.LLM_DROPPED, []), name]
             _optuna.set_trial_user_attr(study, trial, _keys.LLM_DROPPED, dropped)
+
+    def _warn_once(self, study: Study, name: str, text: str) -> None:
+        """Logs and warns ``text`` once per study and parameter."""
+        key = (study.study_name, name)
+        if key not in self._warned_mismatch:
+            self._warned_mismatch.add(key)
+            _logger.warning(text)
+            warnings.warn(text, UserWarning, stacklevel=4)
+
+    def _note_unsuggested(self, study: Study, trial: FrozenTrial) -> None:
+        """Says, once per study and parameter, that the LLM proposed a parameter of the
+        sampler's ``space`` that the objective never suggested on ``trial``: its value did
+        not run, and the trial records it as dropped (``llm_dropped``)."""
+        if self._space is None or trial.user_attrs.get(_keys.PROPOSED_BY) != "llm":
+            return
+        proposed = trial.system_attrs.get(_keys.SYS_CLAIM)
+        if not isinstance(proposed, dict):
+            return
+        unused = [n for n in proposed if n not in trial.params and n in self._space]
+        if not unused:
+            return
+        for name in unused:
+            self._warn_once(
+                study,
+                name,
+                f"parameter {name!r}: the sampler's space declares it but the objective did"
+                " not suggest it, so the LLM's value did not run: declare the same parameters"
+                " in both",
+            )
+        dropped = [*trial.user_attrs.get(_keys.LLM_DROPPED, []), *unused]
+        _optuna.set_trial_user_attr(study, trial, _keys.LLM_DROPPED, dropped)
 
     def _refuse_if_single_only(self, study: Study) -> None:
         """Several objectives need a backbone that handles them (TPE, random, GP; not CMA-ES)."""

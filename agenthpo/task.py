@@ -39,6 +39,7 @@ from agenthpo.errors import SpaceError, TaskError
 from agenthpo.llm import LLMSettings, StructuredMode
 from agenthpo.policy import PRESETS, STRATEGY_PRESETS, Preset, get_preset
 from agenthpo.space import Config, Space
+from agenthpo.space._params import _name_problem
 
 __all__ = [
     "MAX_SEED",
@@ -405,6 +406,10 @@ class Task(BaseModel):
     @classmethod
     def _build_space(cls, value: Any) -> Space:
         if isinstance(value, Space):
+            # a Space built in Python may hold any name Optuna takes; a task's become flags
+            problems = [p for p in map(_name_problem, value.names) if p is not None]
+            if problems:
+                raise ValueError("; ".join(problems))
             return value
         if not isinstance(value, dict):
             raise ValueError(

@@ -383,6 +383,44 @@ def test_an_objective_range_other_than_the_space_is_said_and_the_lost_proposal_r
         assert trial.user_attrs[_keys.LLM_DROPPED] == ["x"]
 
 
+def test_names_the_objective_and_the_space_do_not_share_are_said_and_recorded() -> None:
+    """A sampler whose ``space`` names other parameters than the objective suggests (Ray
+    Tune's space given to OptunaSearch, another to the sampler) ran the backbone's draws
+    under the LLM's rationale without a word (Ray probe): each side's missing names are
+    warned once, and the LLM's values that did not run are recorded as dropped."""
+    space = Space.from_dict(
+        {
+            "x": {"type": "float", "low": -5, "high": 5},
+            "lr": {"type": "float", "low": 1e-4, "high": 1e-1, "log": True},
+        }
+    )
+    llm = ScriptedLLM([answer({"x": -3.5 + i, "lr": 0.01}) for i in range(3)])
+    study = optuna.create_study(
+        sampler=AgentSampler(
+            policy="agent", backbone=TPESampler(seed=0), llm=llm, space=space, seed=0
+        )
+    )
+
+    def objective(trial: optuna.Trial) -> float:
+        return trial.suggest_float("x", -5, 5) ** 2 + trial.suggest_int("layers", 1, 4)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        study.optimize(objective, n_trials=3)
+    said = [str(w.message) for w in caught if issubclass(w.category, UserWarning)]
+    assert (
+        len([m for m in said if m.startswith("parameter 'lr': the sampler's space declares it")])
+        == 1
+    )
+    assert (
+        len([m for m in said if m.startswith("parameter 'layers': the objective suggests it")]) == 1
+    )
+    assert [t.params["x"] for t in study.trials] == [-3.5, -2.5, -1.5]  # the LLM's x ran
+    for trial in study.trials:
+        assert trial.user_attrs[_keys.PROPOSED_BY] == "llm"
+        assert trial.user_attrs[_keys.LLM_DROPPED] == ["lr"]
+
+
 def test_an_objective_that_suggests_the_declared_space_loses_nothing(small_space: Space) -> None:
     llm = ScriptedLLM([answer({"x": -3.5, "kind": "a"}), answer({"x": 2.5, "kind": "b"})])
     study = optuna.create_study(

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import agenthpo.space as space_module
 from agenthpo.agent.prompts import config_schema, describe_space
-from agenthpo.errors import SpaceError
+from agenthpo.errors import SpaceError, TaskError
 from agenthpo.space import (
     CategoricalParam,
     Change,
@@ -29,6 +29,7 @@ from agenthpo.space import (
     Space,
     Violation,
 )
+from agenthpo.task import task_from_dict
 
 EXAMPLE_YAML = """
 learning_rate_init: {type: float, low: 1e-5, high: 0.1, log: true, description: "initial step size"}
@@ -296,7 +297,18 @@ class TestSpaceObject:
         with pytest.raises(SpaceError, match="empty"):
             Space({})
         with pytest.raises(SpaceError, match="invalid parameter name"):
-            Space({"a b": CategoricalParam(choices=[1])})
+            Space({"a\nb": CategoricalParam(choices=[1])})
+        # any printable name Optuna takes; a task's space keeps the flag rule
+        assert Space({"a b": CategoricalParam(choices=[1])}).names == ["a b"]
+        with pytest.raises(TaskError, match="become command-line flags"):
+            task_from_dict(
+                {
+                    "name": "t",
+                    "function": "m:f",
+                    "objective": {"metric": "loss", "direction": "minimize"},
+                    "space": Space({"a b": CategoricalParam(choices=[1])}),
+                }
+            )
         with pytest.raises(TypeError, match="from_dict"):
             Space({"a": {"type": "float", "low": 0, "high": 1}})  # type: ignore[dict-item]
 
