@@ -38,7 +38,6 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import random
@@ -985,7 +984,8 @@ class AgentSampler(BaseSampler):
         sampler) and a log line; with ``require_llm`` the run stops with
         :class:`LLMRequiredError`, raised from the trial's sampling: whoever owns the trial
         fails it (``study.optimize`` and the :class:`~agenthpo.tuner.Tuner` do; telling it
-        here would make their own tell fail and hide this error)."""
+        here would make their own tell fail and hide this error); outside ``optimize`` it
+        is failed here."""
         message = (
             f"the LLM ({self.llm.name}) could not run on trial {trial.number}: {failed.detail}"
         )
@@ -995,10 +995,18 @@ class AgentSampler(BaseSampler):
                 trial,
                 {_keys.ERROR: f"llm required: {failed.detail}", _keys.NOT_COUNTED: "llm"},
             )
-            # Inside study.optimize, stop it even when its catch= covers this error (Optuna
-            # would fail the trial and go on); outside it, Optuna refuses to stop: nothing to do.
-            with contextlib.suppress(RuntimeError):
+            try:
+                # Inside study.optimize, stop it even when its catch= covers this error
+                # (Optuna would fail the trial and go on); Optuna fails the trial.
                 study.stop()
+            except RuntimeError:
+                # Outside it (study.ask with fixed distributions, as Ray Tune's OptunaSearch
+                # asks), this error leaves ask before anyone holds the trial: it would stay
+                # RUNNING for good, so it is failed here.
+                _optuna.storage_of(study).set_trial_state_values(
+                    _optuna.trial_id(trial), TrialState.FAIL
+                )
+                message += f"; trial {trial.number} is stored as failed"
             raise LLMRequiredError(f"{message} (require_llm is on, so the run stops)")
         if self.llm_failure is None:
             self.llm_failure = failed.detail

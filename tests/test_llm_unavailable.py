@@ -15,6 +15,7 @@ from typing import Any
 import optuna
 import pytest
 import yaml
+from optuna.distributions import FloatDistribution
 
 import agenthpo
 from agenthpo import _keys
@@ -123,6 +124,17 @@ def test_required_llm_in_study_optimize_raises_its_own_error(tmp_path: Path) -> 
     assert trial.state == optuna.trial.TrialState.FAIL
     assert trial.user_attrs[_keys.NOT_COUNTED] == "llm"
     assert "llm required" in trial.user_attrs[_keys.ERROR]
+
+
+def test_required_llm_outside_study_optimize_leaves_no_trial_running() -> None:
+    """Ray Tune's OptunaSearch asks with fixed distributions, so the error leaves
+    ``study.ask`` before anyone holds the trial: it stayed RUNNING for good (Ray probe)."""
+    study = _llm_required_study()
+    with pytest.raises(LLMRequiredError, match="trial 0 is stored as failed"):
+        study.ask(fixed_distributions={"x": FloatDistribution(-5, 5)})
+    (trial,) = study.trials
+    assert trial.state == optuna.trial.TrialState.FAIL
+    assert trial.user_attrs[_keys.NOT_COUNTED] == "llm"
 
 
 def test_required_llm_stops_the_run_and_loses_nothing(quadratic_task: Task, tmp_path: Path) -> None:
