@@ -1308,6 +1308,7 @@ class Tuner:
             with quiet_optuna():
                 study.tell(trial, state=TrialState.PRUNED)
             frozen = _optuna.stored_trial(study, trial)
+            self._write_note(study, frozen)
             pruned_event = TrialEvent(
                 number=trial.number,
                 config=config,
@@ -1353,11 +1354,7 @@ class Tuner:
                 exc,
             )
         frozen = _optuna.stored_trial(study, trial)
-        if self._notes:
-            try:
-                write_trial_note(study, frozen)
-            except Exception:  # a note must never cost a trial
-                _logger.debug("could not write trial %d's note", trial.number, exc_info=True)
+        self._write_note(study, frozen)
         best = _best_value(study)
         end = TrialEvent(
             number=trial.number,
@@ -1614,6 +1611,14 @@ class Tuner:
                 )
             values.append(float(value))
         return values, None
+
+    def _write_note(self, study: optuna.Study, frozen: FrozenTrial) -> None:
+        """The trial's note in optuna-dashboard (rationale, analysis), when it is installed."""
+        if self._notes:
+            try:
+                write_trial_note(study, frozen)
+            except Exception:  # a note must never cost a trial
+                _logger.debug("could not write trial %d's note", frozen.number, exc_info=True)
 
     def _store_result(self, trial: optuna.Trial, result: TrialResult, error: str | None) -> None:
         trial.set_user_attr(_keys.METRICS, dict(result.metrics))

@@ -69,6 +69,10 @@ def test_the_agent_pruner_stops_a_diverging_run_and_the_agent_sees_it(tmp_path: 
     assert summary.n_pruned >= 1
     after = seen[4]
     assert f"#{diverged.number} PRUNED" in after
+    # every finished trial, the pruned one too, got its optuna-dashboard note as it ended
+    from agenthpo.dashboard import write_study_notes
+
+    assert write_study_notes(optuna.load_study(study_name="prune", storage=storage)) == 0
 
 
 def test_median_pruner_from_the_task_file(tmp_path: Path) -> None:
