@@ -96,6 +96,10 @@ __all__ = ["MAX_STORED_ANSWER_CHARS", "AgentSampler"]
 _logger = logging.getLogger("agenthpo")
 
 
+def _capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _stored_schedule(stored: Any) -> tuple[int, int] | None:
     """A study's stored ``(warm-up, start-up)``, or ``None`` when absent or malformed."""
     if not isinstance(stored, dict):
@@ -463,8 +467,22 @@ class AgentSampler(BaseSampler):
         self._refuse_if_single_only(study)
         fixed = trial.system_attrs.get("fixed_params") or {}
         left_out = trial.user_attrs.get(_keys.LEFT_OUT) or ()
+        if not search_space and not fixed:
+            # No space yet (no finished trial, and none given): the backbone draws each
+            # parameter on its own; say so, as every other trial says who proposed it.
+            Recorder.store(
+                study,
+                trial,
+                {
+                    _keys.PROPOSED_BY: "backbone",
+                    _keys.RATIONALE: _capitalized(backbone_label(self._backbone))
+                    + " drew each parameter on its own: no finished trial has shown the search"
+                    " space yet",
+                },
+            )
+            return {}
         if all(name in fixed or name in left_out for name in search_space):
-            return {}  # no space yet, or an enqueued configuration: nothing to propose
+            return {}  # an enqueued configuration: nothing to propose
         policy = self.policy(study)
         recorder = self._recorder(policy)
         if policy.initial_design and self._design_due(study, trial.number, policy):

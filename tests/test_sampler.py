@@ -117,7 +117,13 @@ def test_without_a_space_it_learns_the_space_from_finished_trials() -> None:
     )
     study.optimize(objective, n_trials=4)
     by = [t.user_attrs.get(_keys.PROPOSED_BY) for t in study.trials]
-    assert by[0] is None  # nothing known yet: the backbone's independent sampling
+    # nothing known yet: the backbone's independent sampling, labelled as such (it was
+    # the one trial of a study without a proposer or a rationale)
+    assert by[0] == "backbone"
+    assert (
+        "no finished trial has shown the search space yet"
+        in (study.trials[0].user_attrs[_keys.RATIONALE])
+    )
     assert by[1:] == ["llm"] * 3
     # One call per trial, and one more for each random answer that nearly repeated a trial.
     repairs = sum(_keys.LLM_NEAR_COPY in t.user_attrs for t in study.trials)
