@@ -105,3 +105,15 @@ def test_the_live_table_shows_any_text_as_written(
         visible = " ".join("".join(c if c.isprintable() else " " for c in text).split())
         assert visible in cells[5].plain
     assert cells[1].plain == one_line(f"opt={config_value}", 70)
+
+
+def test_emoji_codes_in_outside_text_are_printed_as_written() -> None:
+    """An LLM spec's "ollama:x:" and "#m:" read as the emoji codes :x: and :m: (the dead
+    endpoint's line read "ollama❌ cannot reach ...")."""
+    for out in (_common.console, _common.err_console):
+        with out.capture() as captured:
+            out.print("ollama:x: cannot reach; openai-compatible:m: too :smile:")
+        assert captured.get().strip() == "ollama:x: cannot reach; openai-compatible:m: too :smile:"
+    with _common.err_console.capture() as captured:
+        _common.print_error("the LLM (ollama:x:) could not run")
+    assert "ollama:x:" in captured.get()

@@ -43,10 +43,11 @@ __all__ = [
     "stop_on_signals",
 ]
 
-# markup=False: text from a task, an LLM or a training script ("[/]" in an error, a tag in
-# a rationale) is printed as written, never read as Rich markup; styles are given as Text.
-console = Console(markup=False)
-err_console = Console(stderr=True, markup=False)
+# markup=False, emoji=False: text from a task, an LLM or a training script ("[/]" in an
+# error, a tag in a rationale, the ":x:" of "ollama:x: cannot reach") is printed as written,
+# never read as Rich markup or emoji codes; styles are given as Text.
+console = Console(markup=False, emoji=False)
+err_console = Console(stderr=True, markup=False, emoji=False)
 
 T = TypeVar("T")
 
