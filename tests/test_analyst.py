@@ -48,7 +48,7 @@ def test_early_plateau() -> None:
     curve = [{"step": s, "acc": min(0.9, 0.5 + 0.2 * s)} for s in range(12)]
     curve[2]["acc"] = 0.95
     text = analyze(_result(curve), metric="acc", direction="maximize")
-    assert text.startswith("plateaued early: best acc 0.95 at step 2 of 11")
+    assert text.startswith("plateaued early: best acc 0.95 at step 2 (last step 11)")
 
 
 def test_crash_and_timeout() -> None:
@@ -76,8 +76,17 @@ def test_a_run_with_nothing_wrong_still_gets_a_reading() -> None:
     accs = [0.5, 0.6, 0.7, 0.8, 0.85, 0.88, 0.9, 0.89, 0.89, 0.88]
     rise = [{"step": s, "acc": a} for s, a in enumerate(accs)]
     assert analyze(_result(rise), metric="acc", direction="maximize") == (
-        "no problem seen in the curve: best acc 0.9 at step 6 of 9, 0.88 at the end"
+        "no problem seen in the curve: best acc 0.9 at step 6 (last step 9), 0.88 at the end"
     )
+
+
+def test_the_best_step_reads_as_a_step_number_not_a_count() -> None:
+    # Six reports, steps 0 to 5: "step 5 of 5" read as five steps.
+    losses = [2.0, 1.2, 0.6, 0.35, 0.31, 0.3]
+    curve = [{"step": s, "loss": v} for s, v in enumerate(losses)]
+    text = analyze(_result(curve), metric="loss", direction="minimize")
+    assert text == "no problem seen in the curve: best loss 0.3 at the last step (5)"
+    assert " of " not in text
 
 
 # Curves of each kind, as the analysis should name them (issue 18, item 4).
@@ -118,7 +127,7 @@ def test_a_high_objective_loss_alone_reads_as_undertrained() -> None:
 def test_a_trained_run_that_stopped_improving_early_has_plateaued() -> None:
     curve = _gcn_like(train_end=0.3, val_best_step=10)
     text = analyze(_result(curve), metric="val_loss", direction="minimize")
-    assert text.startswith("plateaued early: best val_loss 0.35 at step 10 of 50")
+    assert text.startswith("plateaued early: best val_loss 0.35 at step 10 (last step 50)")
     assert "undertrained" not in text
 
 

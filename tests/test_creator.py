@@ -167,7 +167,10 @@ def test_vacuous_rationale_is_replaced_by_the_change(small_space: Space) -> None
         "", reference=(4, {"x": 1.0, "kind": "a"})
     )
     assert proposal.rationale == ("the model gave no reason; changes from best trial #4: x 1 -> 2")
-    assert describe_change(small_space, {"x": 1.0}, None).startswith("first proposal")
+    # No completed trial yet need not mean the first proposal (all failed, or prefetched).
+    no_reference = describe_change(small_space, {"x": 1.0}, None)
+    assert no_reference == "no completed trial to compare with yet; the model gave no reason"
+    assert "first" not in no_reference
 
 
 def test_batch_drops_invalid_and_duplicate_candidates(small_space: Space) -> None:

@@ -265,6 +265,7 @@ def test_report_figures_match_the_storage(
         "complete": 27,
         "pruned": 1,
         "fail": 2,
+        "interrupted": 0,
         "running": 0,
         "waiting": 0,
     }

@@ -97,6 +97,19 @@ def _undertrained(curve: Sequence[dict[str, float]], metric: str, direction: str
     )
 
 
+def _at_step(steps: Sequence[float], i: int) -> str:
+    """Where the ``i``-th reported step lies, e.g. ``at step 3 (last step 9)``; steps are
+    the script's own numbers (from 0 or 1, or in strides), so none reads as a count.
+
+    Example:
+        >>> _at_step([0, 1, 2], 2), _at_step([0, 1, 2], 1)
+        ('at the last step (2)', 'at step 1 (last step 2)')
+    """
+    if i == len(steps) - 1:
+        return f"at the last step ({steps[i]:g})"
+    return f"at step {steps[i]:g} (last step {steps[-1]:g})"
+
+
 def _noisy(values: Sequence[float], metric: str, best: float, best_step: float) -> str | None:
     """The note for a curve that swings up and down more than it trends, or ``None``."""
     if len(values) < 8:
@@ -179,15 +192,15 @@ def analyze(
             notes.append(noisy)
     if not notes and span > 0 and best_i < len(values) * 0.5 and len(values) >= 6:
         notes.append(
-            f"plateaued early: best {metric} {_fmt(values[best_i])} at step"
-            f" {steps[best_i]:g} of {steps[-1]:g}, no gain after"
+            f"plateaued early: best {metric} {_fmt(values[best_i])}"
+            f" {_at_step(steps, best_i)}, no gain after"
         )
     if not notes and span == 0:
         notes.append(f"flat: {metric} stayed at {_fmt(last)} over {len(values)} reported steps")
     elif not notes:
         text = (
-            f"no problem seen in the curve: best {metric} {_fmt(values[best_i])} at step"
-            f" {steps[best_i]:g} of {steps[-1]:g}"
+            f"no problem seen in the curve: best {metric} {_fmt(values[best_i])}"
+            f" {_at_step(steps, best_i)}"
         )
         if best_i != len(values) - 1:
             text += f", {_fmt(last)} at the end"

@@ -236,9 +236,10 @@ def _fmt(value: Any) -> str:
 def describe_change(
     space: Space, config: Mapping[str, Any], reference: tuple[int, Mapping[str, Any]] | None
 ) -> str:
-    """A factual one-line account of how ``config`` differs from a reference trial's."""
+    """A factual one-line account of how ``config`` differs from a reference trial's (the
+    best completed one; ``None`` while no trial has completed, on later proposals too)."""
     if reference is None:
-        return "first proposal; the model gave no reason"
+        return "no completed trial to compare with yet; the model gave no reason"
     number, ref = reference
     changes = []
     for name in space.names:

@@ -5,8 +5,9 @@ source (the LLM, the backbone, configurations given to the study, an MCP client)
 measures, in the same study:
 
 - the mean rank percentile among the finished trials (100% is the best trial; complete
-  trials rank by value, failed and pruned ones share the bottom rank; interrupted trials do
-  not count);
+  trials rank by value, failed and pruned ones share the bottom rank; none without a
+  completed trial); interrupted trials do not count anywhere (their rerun stands for their
+  proposal);
 - the share of trials that beat the running median, the median of the results of the
   trials numbered before them;
 - who found the best trial, and who found the first trial within 1% of it;
@@ -81,10 +82,10 @@ class SourceStats:
 
     Attributes:
         source: ``LLM``, ``backbone``, ``given``, a ``client:NAME`` or ``other``.
-        n: Its trials, in any state.
-        n_finished: Those that finished (complete, pruned or failed; not interrupted).
+        n: Its trials, in any state but interrupted.
+        n_finished: Those that finished (complete, pruned or failed).
         mean_rank: Their mean rank percentile among all finished trials (100 = the best);
-            ``None`` without a finished trial.
+            ``None`` without a finished trial, or when no trial of the study completed.
         beat_median: Trials that beat the running median at their time.
         judged: Finished trials that had a running median to beat (an earlier result).
         best_value: Its best result, ``None`` without one.
@@ -242,13 +243,13 @@ def contribution(
             near_copies=near,
             flagged=flagged,
         )
+    # A finished run counts, even one a recovery that lost the race to the runner's own
+    # result marked "not counted"; an interrupted trial (a failed one outside the budget) did
+    # not run to its end.
     finished = [
         r
         for r in rows
         if r.state in ("complete", "pruned", "fail")
-        # a finished run counts; "not counted" marks a failed trial that did not run to
-        # its end (a recovery that lost the race to the runner's own result leaves it on one)
-        and not (r.state == "fail" and r.not_counted)
         and (r.state != "complete" or (r.value is not None and math.isfinite(r.value)))
     ]
     done = [r for r in finished if r.state == "complete" and r.value is not None]
@@ -265,7 +266,7 @@ def contribution(
     names = order + sorted(set(source.values()) - set(order))
     sources = []
     for name in names:
-        own = [r for r in rows if source[r.number] == name]
+        own = [r for r in rows if source[r.number] == name and r.state != "interrupted"]
         if not own:
             continue
         own_finished = [r for r in own if r.number in ranks]
@@ -280,7 +281,7 @@ def contribution(
                 n=len(own),
                 n_finished=len(own_finished),
                 mean_rank=statistics.fmean(ranks[r.number] for r in own_finished)
-                if own_finished
+                if own_finished and done
                 else None,
                 beat_median=sum(beat[r.number] for r in judged),
                 judged=len(judged),

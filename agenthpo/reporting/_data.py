@@ -61,7 +61,13 @@ STUDY_REFERENCE = "agenthpo_reference"
 """Study user attribute: ``{label: [best-so-far value after trial 1, 2, ...]}``, e.g. the median
 of random-search runs on a benchmark, drawn as a reference line in the history plot."""
 
-STATES = ("complete", "pruned", "fail", "running", "waiting")
+STATES = ("complete", "pruned", "fail", "interrupted", "running", "waiting")
+"""A report's trial states: Optuna's, except that a failed trial outside the budget (stopped
+by the time limit or a signal, surplus, or failed by AgentHPO before it ran: ``not_counted``)
+is ``interrupted``, as ``agenthpo run`` counts it, and no failure of its configuration."""
+
+STATE_WORDS = {"fail": "failed", "interrupted": "interrupted and not counted"}
+"""How a state reads in a count, where it differs from its name."""
 
 
 @dataclass(frozen=True)
@@ -99,8 +105,10 @@ class TrialRow:
 
     number: int
     state: str
+    """One of :data:`STATES`."""
     values: tuple[float, ...] | None
     params: dict[str, Any]
+    """Its configuration; a queued trial's as queued."""
     proposed_by: str = ""
     rationale: str = ""
     analysis: str = ""
@@ -374,11 +382,18 @@ class ReportData:
         return tuple(t for t in self.trials if t.state == "complete" and t.values)
 
     def counts(self) -> dict[str, int]:
-        """Trials by state (``complete``, ``pruned``, ``fail``, ``running``, ``waiting``)."""
+        """Trials by state (each of :data:`STATES`)."""
         out = dict.fromkeys(STATES, 0)
         for t in self.trials:
             out[t.state] = out.get(t.state, 0) + 1
         return out
+
+    def state_text(self) -> str:
+        """The trials by state in words, e.g. ``"3 complete, 1 interrupted and not counted"``;
+        ``"none"`` without a trial."""
+        counts = self.counts()
+        words = [f"{n} {STATE_WORDS.get(state, state)}" for state, n in counts.items() if n]
+        return ", ".join(words) or "none"
 
     def trial(self, number: int) -> TrialRow | None:
         """The trial with this number, or ``None``."""
@@ -475,11 +490,15 @@ def trial_row(
     duration = _float(attrs.get(_keys.DURATION_S))
     if duration is None and trial.datetime_start and trial.datetime_complete:
         duration = (trial.datetime_complete - trial.datetime_start).total_seconds()
+    not_counted = bool(attrs.get(_keys.NOT_COUNTED))
+    state = trial.state.name.lower()
+    if trial.state == TrialState.FAIL and not_counted:
+        state = "interrupted"
     return TrialRow(
         number=trial.number,
-        state=trial.state.name.lower(),
+        state=state,
         values=values,
-        params=dict(trial.params),
+        params=dict(trial.params) or _queued_config(trial),
         proposed_by=_text(attrs.get(_keys.PROPOSED_BY)),
         rationale=_text(attrs.get(_keys.RATIONALE)),
         analysis=_text(attrs.get(_keys.ANALYSIS)),
@@ -497,11 +516,19 @@ def trial_row(
         llm_latency_s=_float(attrs.get(_keys.LLM_LATENCY_S)) or 0.0,
         given="fixed_params" in trial.system_attrs and not attrs.get(_keys.LLM_BATCH),
         initial_design=_designed(attrs.get(_keys.INITIAL_DESIGN)),
-        not_counted=bool(attrs.get(_keys.NOT_COUNTED)),
+        not_counted=not_counted,
         near_copy=_near_copy(attrs.get(_keys.LLM_NEAR_COPY)),
         failure_region=_failure_region(attrs.get(_keys.LLM_FAILURE_REGION)),
         rationale_check=_text(attrs.get(_keys.RATIONALE_CHECK)),
     )
+
+
+def _queued_config(trial: FrozenTrial) -> dict[str, Any]:
+    """A queued trial's configuration (Optuna's fixed params, until it starts); else empty."""
+    fixed = trial.system_attrs.get("fixed_params")
+    if trial.state == TrialState.WAITING and isinstance(fixed, Mapping):
+        return dict(fixed)
+    return {}
 
 
 def _near_copy(value: Any) -> int | None:
@@ -603,6 +630,8 @@ def _usage(rows: Sequence[TrialRow]) -> LLMUsage:
 def _proposers(rows: Sequence[TrialRow], maximize: bool) -> dict[str, ProposerStats]:
     groups: dict[str, list[TrialRow]] = {}
     for r in rows:
+        if r.state == "interrupted":
+            continue  # its rerun stands for its proposal
         groups.setdefault(r.proposed_by or "unknown", []).append(r)
     out: dict[str, ProposerStats] = {}
     for name, group in groups.items():

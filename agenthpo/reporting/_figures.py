@@ -189,7 +189,9 @@ def history_figure(data: ReportData) -> Figure:
             }
         )
     counts = data.counts()
-    skipped = [f"{counts[s]} {s}" for s in ("fail", "pruned", "running") if counts[s]]
+    skipped = [
+        f"{counts[s]} {s}" for s in ("fail", "pruned", "interrupted", "running") if counts[s]
+    ]
     caption = f"{plural(len(done), 'completed trial')}; {data.direction} {metric}"
     caption += " (the first objective)." if data.multi_objective else "."
     if skipped:

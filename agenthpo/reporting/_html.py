@@ -74,6 +74,7 @@ code, .mono { font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;
 .badge.ok { background:#d1fae5; color:#065f46; }
 .state-complete { color:var(--ok); } .state-fail { color:var(--bad); }
 .state-pruned { color:var(--warn); } .state-running { color:var(--muted); }
+.state-interrupted { color:var(--muted); }
 tr.best td { background:#f5f3ff; }
 tr.flag td { background:#fff7ed; }
 .value { background:#eef2ff; border-radius:4px; padding:0 3px; font-weight:600; }
@@ -662,8 +663,7 @@ def render_html(report: Report, plotly_js: str) -> str:
         plotly_js: The plotly.js bundle to inline.
     """
     data = report.data
-    counts = data.counts()
-    state_text = ", ".join(f"{v} {k if k != 'fail' else 'failed'}" for k, v in counts.items() if v)
+    state_text = data.state_text()
     goal = " · ".join(f"{d} {m}" for d, m in data.objectives())
     nav_items = [("task", "Task"), ("best", "Best"), ("summary", "Summary")]
     nav_items += [(f.key, f.title) for f in report.figures]
@@ -674,7 +674,7 @@ def render_html(report: Report, plotly_js: str) -> str:
     body = [
         f"<header><h1>{_e(data.study_name)}</h1>"
         f'<p class="sub">AgentHPO study report · {_e(goal)} · {plural(len(data.trials), "trial")}'
-        f" ({_e(state_text or 'none')}) · generated {_e(report.generated)}</p>"
+        f" ({_e(state_text)}) · generated {_e(report.generated)}</p>"
         f"<nav>{nav}</nav></header><main>",
         '<div class="grid" style="margin-bottom:18px">' + _task(report) + _best(report) + "</div>",
         _summary(report),

@@ -169,13 +169,11 @@ def render_markdown(report: Report) -> str:
     """The whole report as Markdown."""
     data = report.data
     s = report.summary
-    counts = data.counts()
     goal = ", ".join(f"{d} {md_code(m)}" for d, m in data.objectives())
-    states = ", ".join(f"{v} {'failed' if k == 'fail' else k}" for k, v in counts.items() if v)
     out = [
         f"# {md_text(data.study_name)}: AgentHPO study report",
         "",
-        f"Goal: {goal}. {plural(len(data.trials), 'trial')} ({states or 'none'}). Generated"
+        f"Goal: {goal}. {plural(len(data.trials), 'trial')} ({data.state_text()}). Generated"
         f" {report.generated}. Plots: `report.html` beside this file.",
         "",
         "## Task",

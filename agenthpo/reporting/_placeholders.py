@@ -58,6 +58,7 @@ PLACEHOLDER_HELP: dict[str, str] = {
     "{n_complete}": "completed trials",
     "{n_failed}": "failed trials",
     "{n_pruned}": "pruned trials",
+    "{n_interrupted}": "trials stopped before they finished (not counted, not failures)",
     "{n_fallbacks}": (
         "trials where the LLM's proposal was unusable or screened out and the backbone stepped in"
     ),
@@ -182,6 +183,7 @@ class Filler:
             "n_complete": lambda: fmt_int(counts["complete"]),
             "n_failed": lambda: fmt_int(counts["fail"]),
             "n_pruned": lambda: fmt_int(counts["pruned"]),
+            "n_interrupted": lambda: fmt_int(counts["interrupted"]),
             "n_fallbacks": lambda: fmt_int(d.llm.fallbacks),
             "llm_calls": lambda: fmt_int(d.llm.calls),
             "llm_tokens": lambda: fmt_int(d.llm.total_tokens),

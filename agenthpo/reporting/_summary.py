@@ -71,12 +71,16 @@ MAX_TEXT = 1500
 MAX_STEPS = 5
 MAX_TOKENS = 900
 MIN_WORDS = 5
+"""Fewer words of prose in ``what_mattered`` (placeholders aside) and the answer is unusable."""
 MIN_TRIALS_FOR_TREND = 5
 """Fewer trials and the summary says nothing about when the best was found."""
 MIN_TRIALS_FOR_NARROWING = 12
 """Fewer completed trials and the best quarter (three trials at least) is too few to advise
 narrowing a range to it."""
-"""Fewer words of prose in ``what_mattered`` (placeholders aside) and the answer is unusable."""
+NARROW_SHARE = 2 / 3
+"""The summary advises narrowing a range to the best quarter's only when that spans at most
+this share of the range (on the parameter's scale, logarithmic for a log parameter): leaving
+out less is no material narrowing, and one outlier among the best decides it."""
 _WORDS = re.compile(r"[^\W\d_]{2,}")
 
 SYSTEM_PROMPT = """\
@@ -576,6 +580,16 @@ def _did_not(data: ReportData, importance: Importance) -> str:
         cites = ", ".join(f"{{trial:{t.number}}}" for t in failed[:3])
         verb = "trials failed" if len(failed) > 1 else "trial failed"
         parts.append(f"{{n_failed}} {verb} ({cites}); the most common error: {common}.")
+    stopped = [t for t in data.trials if t.state == "interrupted"]
+    if stopped:
+        cites = ", ".join(f"{{trial:{t.number}}}" for t in stopped[:3])
+        why = stopped[-1].error.replace("{", "(").replace("}", ")") or "no reason recorded"
+        verb = "trials were" if len(stopped) > 1 else "trial was"
+        last = "; the last" if len(stopped) > 1 else ""
+        parts.append(
+            f"{{n_interrupted}} {verb} interrupted before finishing and not counted"
+            f" ({cites}{last}: {why}); that is no failure of the configuration."
+        )
     if data.counts()["pruned"]:
         pruned = data.counts()["pruned"]
         parts.append(f"{{n_pruned}} {'trials were' if pruned > 1 else 'trial was'} pruned early.")
@@ -601,13 +615,25 @@ def _did_not(data: ReportData, importance: Importance) -> str:
 
 def _narrows(data: ReportData, param: str) -> bool:
     """Whether the best quarter of trials (of at least :data:`MIN_TRIALS_FOR_NARROWING`)
-    used a numeric ``param`` in a strictly narrower range than all the trials did."""
+    used a numeric ``param`` in a materially narrower range: at most :data:`NARROW_SHARE` of
+    the declared range (of the range all the trials used, where none is declared)."""
     ranked = [t for t in data.ranked() if _is_num(t.params.get(param))]
     if len(ranked) < MIN_TRIALS_FOR_NARROWING:
         return False
     every = [t.params[param] for t in ranked]
     top = [t.params[param] for t in best_quarter(ranked)]
-    return (min(top), max(top)) != (min(every), max(every))
+    spec = data.space.get(param, {})
+    low: Any = spec.get("low")
+    high: Any = spec.get("high")
+    if not (_is_num(low) and _is_num(high) and low < high):
+        low, high = min(every), max(every)
+    log = bool(spec.get("log")) and low > 0 and min(top) > 0
+
+    def at(value: float) -> float:
+        return math.log(value) if log else float(value)
+
+    whole = at(high) - at(low)
+    return whole > 0 and at(max(top)) - at(min(top)) <= NARROW_SHARE * whole
 
 
 def _next_steps(data: ReportData, importance: Importance) -> list[str]:
@@ -656,7 +682,8 @@ def _next_steps(data: ReportData, importance: Importance) -> list[str]:
                 f"The last {since} trials did not improve on {{best_trial}}; if more trials do"
                 " not either, widen the ranges or change the model."
             )
-    if best is not None and best.noise is None:
+    if best is not None and best.noise is None and len(data.completed) > 1:
+        # a lone completed trial leads nothing that could be noise
         steps.append(
             "Re-run the best configuration with other seeds to see how much of its lead is noise."
         )
