@@ -162,7 +162,7 @@ def test_run_broken_task_in_process(runner: CliRunner, low_above_high_task: Path
 
 
 def test_run_every_problem_one_line_each(runner: CliRunner, tmp_path: Path) -> None:
-    text = EXAMPLE.read_text(encoding="utf-8").replace("n_trials: 20", "n_trails: 20")
+    text = EXAMPLE.read_text(encoding="utf-8").replace("n_trials: 30", "n_trails: 30")
     text = text.replace("direction: maximize", "direction: max")
     path = tmp_path / "task.yaml"
     path.write_text(text, encoding="utf-8")

@@ -61,6 +61,25 @@ def write(tmp_path: Path, text: str, name: str = "task.yaml") -> Path:
 # ---------------------------------------------------------------------- the valid example
 
 
+def test_the_quick_start_asks_the_embedded_model() -> None:
+    """The quick start's budget, less the most its re-evaluations may take, leaves the
+    embedded model's schedule at least one turn: at 20 runs (12 trials) it had none and
+    the quick start never showed the agent at work (docs probe)."""
+    import math
+
+    from agenthpo.agent.schedule import llm_turn
+    from agenthpo.policy import EMBEDDED, get_preset
+    from agenthpo.strategies import STRATEGY_PRESETS
+
+    task = load_task(EXAMPLE)
+    noise = task.noise_setup()
+    assert noise is not None
+    trials = task.n_trials - math.floor(noise.max_share * task.n_trials)
+    policy = get_preset(STRATEGY_PRESETS[task.strategy]).for_model(EMBEDDED)
+    turns = trials - 1  # the default configuration takes no turn
+    assert any(llm_turn(policy, t) for t in range(turns))
+
+
 def test_example_loads() -> None:
     task = load_task(EXAMPLE)
     assert isinstance(task, Task)
@@ -83,7 +102,7 @@ def test_example_loads() -> None:
         "epochs",
     ]
     assert task.space["alpha"].log is True
-    assert task.n_trials == 20
+    assert task.n_trials == 30
     assert task.timeout == 300
     assert task.command == ["python", "train.py"]
     assert task.function is None
