@@ -39,6 +39,7 @@ from agenthpo._lifecycle import (
     asked_only,
     budget,
     claims_before,
+    is_counted,
     quiet_optuna,
     record_process,
     recover_stale,
@@ -139,6 +140,12 @@ class RunSummary:
     llm_note: str | None = None
     llm_turns: int = 0
     """Trials on which the LLM was asked (its proposal used, screened out, or fallen back)."""
+    asks_llm: bool = False
+    """Whether the run's sampler has an LLM to ask (an LLM strategy), turns or not."""
+    stopped_early: str | None = None
+    """Why the run stopped before its budget: its first trials all failed with one error and
+    no trial of the study ever completed (a setup mistake, e.g. a misspelt script), or
+    ``None``."""
     llm_used: int = 0
     """Trials that ran the LLM's proposal."""
     llm_failure: str | None = None
@@ -198,6 +205,11 @@ class RunSummary:
         """
         if self.n_complete or not self.n_failed:
             return None
+        if self.stopped_early is not None:
+            return (
+                f"stopped early, as the rest of the budget would fail alike: {self.stopped_early};"
+                " fix the cause and run the same command again (the rest of the budget is kept)"
+            )
         if self.n_failed == self.n_run:
             counts = f"all {self.n_failed} failed"
         else:
@@ -710,6 +722,7 @@ class Tuner:
             metrics=self.task.metric_names,
         )
         summary.llm_note = self.llm_note
+        summary.asks_llm = isinstance(self._sampler, AgentSampler)
         started = time.monotonic()
         with quiet_optuna(), self._prefetch_ends():
             while True:
@@ -718,6 +731,11 @@ class Tuner:
                 limit = self.search_budget(study, spent.active)
                 if spent.counted >= limit:
                     break
+                if summary.n_run:  # a fixed cause gets its trial before the check
+                    summary.stopped_early = same_failures(study)
+                    if summary.stopped_early is not None:
+                        _logger.info("stopping: %s", summary.stopped_early)  # failure() says it
+                        break
                 if self._time_left(started) == 0.0:
                     summary.stopped_by_time_limit = True
                     break
@@ -751,6 +769,8 @@ class Tuner:
                         "the time limit was reached before the top candidates were re-evaluated"
                         " on further seeds; run the same command again to finish"
                     )
+                elif summary.stopped_early is not None:
+                    pass  # nothing completed: nothing to re-evaluate
                 elif summary.awaiting_tell:
                     # An asked trial's result may change the top candidates: re-evaluating
                     # now would spend the re-runs' share on the wrong ones.
@@ -1704,6 +1724,39 @@ class Tuner:
         stored = best.user_attrs.get(_keys.METRICS)
         if isinstance(stored, dict):
             summary.best_metrics = {str(k): v for k, v in stored.items()}
+
+
+SAME_FAILURES = 3
+"""A run stops when this many trials failed with one error and none ever completed."""
+
+
+def same_failures(study: optuna.Study, n: int = SAME_FAILURES) -> str | None:
+    """Why the study's trials cannot work yet, or ``None``: its first ``n`` finished trials
+    all failed with the same error and none completed. Different configurations failing
+    alike before any run completed is a setup mistake (a misspelt script, a metric never
+    reported, a missing package), not a property of the configurations: running the rest
+    of the budget would only repeat it.
+
+    Example:
+        >>> import optuna
+        >>> study = optuna.create_study()
+        >>> same_failures(study) is None
+        True
+    """
+    finished = [
+        t
+        for t in study.get_trials(deepcopy=False)
+        if t.state in (TrialState.COMPLETE, TrialState.FAIL) and is_counted(t)
+    ]
+    if len(finished) < n or any(t.state == TrialState.COMPLETE for t in finished):
+        return None
+    errors = {str(t.user_attrs.get(_keys.ERROR) or "") for t in finished}
+    if len(errors) != 1 or not next(iter(errors)):
+        return None
+    return (
+        f"the first {len(finished)} trials failed with the same error and none completed:"
+        f" {next(iter(errors))}"
+    )
 
 
 def _by_fold(entry: Mapping[str, Any]) -> dict[int, float]:

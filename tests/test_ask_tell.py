@@ -96,7 +96,7 @@ def test_run_stops_and_says_so_when_only_asked_trials_hold_the_budget(tmp_path: 
     result = runner.invoke(app, ["run", str(task_file)], env={"COLUMNS": "300"})
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert "1 trials run now (1 complete, 0 failed), 1 in the study" in text
+    assert "1 trial run now (1 complete, 0 failed), 1 in the study" in text
     assert "held by trial(s) #0, asked for with agenthpo ask and not told yet" in text
     assert f"agenthpo tell {task_file} --trial 0" in text
     study = optuna.load_study(

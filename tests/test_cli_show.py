@@ -7,6 +7,7 @@ holding ``[/]`` is rich markup's closing tag and must neither crash nor vanish.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -23,7 +24,9 @@ from agenthpo import _keys
 from agenthpo.cli import app
 from agenthpo.cli import run as cli_run
 from agenthpo.cli import show as cli_show
-from agenthpo.tuner import TrialEvent
+from agenthpo.llm import RandomLLM
+from agenthpo.task import Task
+from agenthpo.tuner import RunSummary, TrialEvent, Tuner
 
 MARKUP_RATIONALE = "lower lr: [/] closes nothing, [bold]x[/bold] is not bold, [red]"
 LONG_ERROR = (
@@ -217,6 +220,36 @@ def test_show_an_empty_study(runner: CliRunner, tmp_path: Path, fmt: str) -> Non
         ]
     else:
         assert "empty (minimize value)" in out
+
+
+@pytest.mark.parametrize(("n_run", "words"), [(1, "1 trial run now"), (2, "2 trials run now")])
+def test_the_run_summary_counts_trials_in_words(
+    monkeypatch: pytest.MonkeyPatch, n_run: int, words: str
+) -> None:
+    buffer = io.StringIO()
+    monkeypatch.setattr(cli_run, "console", Console(file=buffer, width=200, no_color=True))
+    summary = RunSummary("demo", "sqlite://", n_run=n_run, n_complete=n_run, n_total=n_run)
+    cli_run._print_summary(summary, "task.yaml")
+    assert f"demo: {words} ({n_run} complete, 0 failed), {n_run} in the study." in (
+        buffer.getvalue()
+    )
+
+
+def test_a_run_whose_llm_got_no_turn_says_so(
+    monkeypatch: pytest.MonkeyPatch, quadratic_task: Task, tmp_path: Path
+) -> None:
+    """The quick start's embedded model got no turn in its 12 trials and the closing lines
+    said nothing of the LLM (docs probe): they say it got none, and why."""
+    task = quadratic_task.model_copy(update={"strategy": "hybrid-tpe", "n_trials": 3})
+    summary = Tuner(task, llm=RandomLLM(), storage=f"sqlite:///{tmp_path / 's.db'}").run()
+    assert summary.asks_llm
+    assert summary.llm_turns == 0
+    for asks, shown in ((True, True), (False, False)):
+        buffer = io.StringIO()
+        monkeypatch.setattr(cli_run, "console", Console(file=buffer, width=200, no_color=True))
+        cli_run._print_summary(dataclasses.replace(summary, asks_llm=asks), "task.yaml")
+        said = "LLM turns: 0; the schedule gave the 3 trials run now to the backbone"
+        assert (said in buffer.getvalue()) is shown, buffer.getvalue()
 
 
 def test_run_log_line_prints_markup_literally(monkeypatch: pytest.MonkeyPatch) -> None:

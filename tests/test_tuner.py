@@ -101,7 +101,7 @@ def test_every_complete_trial_has_the_executors_analysis(
         assert t.user_attrs.get(_keys.ANALYSIS), f"trial {t.number} has no analysis"
     # The baseline's curve (3.25, 2.75, 2.58) shows nothing wrong; its analysis says so.
     assert trials[0].user_attrs[_keys.ANALYSIS] == (
-        "no problem seen in the curve: best loss 2.58 at step 2 of 2"
+        "no problem seen in the curve: best loss 2.58 at the last step (2)"
     )
 
 
@@ -561,3 +561,44 @@ def test_a_run_ending_in_an_error_abandons_its_prefetch(
     with pytest.raises(RuntimeError, match="listener bug"):
         tuner.run()
     assert ended == [1]
+
+
+def test_a_setup_mistake_stops_the_run_and_keeps_the_budget(tmp_path: Path) -> None:
+    """A misspelt script failed all 12 trials of a budget alike, and the run after the fix
+    found the budget spent and ran nothing (docs probe): the run stops once its first 3
+    trials failed with one error and none completed, and the fixed command goes on."""
+    task = _command_task(tmp_path, "from agenthpo import report\nreport(acc=0.5)\n", n_trials=8)
+    task = task.model_copy(update={"command": ["python", "trian.py"]})
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    summary = Tuner(task, llm=RandomLLM(), storage=storage).run()
+    assert (summary.n_run, summary.n_failed, summary.n_complete) == (3, 3, 0)
+    assert summary.stopped_early is not None
+    assert "trian.py" in summary.stopped_early
+    failure = summary.failure()
+    assert failure is not None
+    assert failure.startswith("stopped early, as the rest of the budget would fail alike: the")
+    assert "first 3 trials failed with the same error and none completed" in failure
+    assert "run the same command again" in failure
+    again = Tuner(task, llm=RandomLLM(), storage=storage).run()  # not fixed: one more try
+    assert (again.n_run, again.n_failed) == (1, 1)
+    assert again.stopped_early is not None
+    fixed = Tuner(
+        task.model_copy(update={"command": ["python", "train.py"]}),
+        llm=RandomLLM(),
+        storage=storage,
+    ).run()
+    assert (fixed.n_run, fixed.n_complete, fixed.stopped_early) == (4, 4, None)
+
+
+def test_failures_that_differ_by_configuration_do_not_stop_the_run(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "lr = float(sys.argv[sys.argv.index('--lr') + 1])\n"
+        "raise FloatingPointError(f'loss exploded with lr={lr}')\n"
+    )
+    summary = Tuner(
+        _command_task(tmp_path, script, n_trials=5),
+        llm=RandomLLM(),
+        storage=f"sqlite:///{tmp_path / 'd.db'}",
+    ).run()
+    assert (summary.n_run, summary.n_failed, summary.stopped_early) == (5, 5, None)

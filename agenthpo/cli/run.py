@@ -45,6 +45,7 @@ from agenthpo.cli._common import (
 from agenthpo.errors import LLMUnavailableWarning
 from agenthpo.report_files import write_run_report
 from agenthpo.reporting._data import parse_selection
+from agenthpo.reporting._format import plural
 from agenthpo.sampler import AgentSampler
 from agenthpo.storage import shown_url
 from agenthpo.studies import run_llm, worker_storage
@@ -234,7 +235,7 @@ def _print_summary(
         Text("\n")
         + literal(summary.study_name, style="bold")
         + Text(
-            f": {summary.n_run} trials run now"
+            f": {plural(summary.n_run, 'trial')} run now"
             f" ({summary.n_complete} complete, {summary.n_failed} failed"
             + (f", {summary.n_pruned} pruned" if summary.n_pruned else "")
             + (f", {summary.n_interrupted} interrupted" if summary.n_interrupted else "")
@@ -268,6 +269,14 @@ def _print_summary(
         )
     if summary.llm_turns or summary.llm_calls or summary.fallbacks:
         console.print(_llm_line(summary), soft_wrap=True, markup=False)
+    elif summary.asks_llm and summary.n_run and not summary.llm_failure:
+        console.print(
+            Text(
+                f"LLM turns: 0; the schedule gave the {plural(summary.n_run, 'trial')} run now"
+                " to the backbone (the first lines say when the LLM's turns begin)."
+            ),
+            soft_wrap=True,
+        )
     if summary.llm_failure:
         console.print(f"The LLM did not run: {summary.llm_failure}", style="yellow", markup=False)
     if summary.pareto_front:
