@@ -271,3 +271,21 @@ def test_a_run_elsewhere_hints_at_its_own_storage_and_report(
     assert len(reports) == 2, reports  # the first study's report is still there
     assert reports[0] == "task-report"
     assert reports[1].startswith("task-report-works-other-")
+
+
+def test_run_piped_at_80_columns_keeps_each_first_line_whole(tmp_path: Path) -> None:
+    """The strategy and policy lines (and the LLM's note) are one line each into a pipe or
+    a log, not wrapped at 80 columns (docs probe): grep finds them whole."""
+    task = function_task(tmp_path, "works", n_trials=1)
+    text = task.read_text(encoding="utf-8")
+    task.write_text(text.replace("strategy: random\n", "strategy: hybrid-tpe\n"), "utf-8")
+    proc = run_cli("run", str(task), "--llm", "random", "--no-report", cwd=tmp_path)
+    assert proc.returncode == 0, (proc.stdout, proc.stderr)
+    lines = proc.stdout.splitlines()
+    policy = [line for line in lines if line.startswith("Policy: ")]
+    assert len(policy) == 1, proc.stdout
+    assert len(policy[0]) > 80
+    assert policy[0].endswith(".")
+    schedule = [line for line in lines if line.startswith("hybrid-tpe: ")]
+    assert len(schedule) == 1
+    assert schedule[0].endswith(".")

@@ -368,13 +368,16 @@ def _run(
         if note:
             tuner.llm_note = note
         sampler = tuner.sampler()
+        # Into a pipe or a log, each first line stays one line (grep finds it whole); on a
+        # terminal Rich wraps it at the width.
+        flat = not console.is_terminal
         if tuner.llm_note:
-            console.print(Text(tuner.llm_note))
+            console.print(Text(tuner.llm_note), soft_wrap=flat)
         if isinstance(sampler, AgentSampler):
             # the study's own schedule: a resumed study keeps the one it started with
             study = tuner.load_study()
-            console.print(Text(f"{tuner.strategy}: {sampler.schedule(study)}."))
-            console.print(Text(f"Policy: {sampler.describe_policy(study)}."))
+            console.print(Text(f"{tuner.strategy}: {sampler.schedule(study)}."), soft_wrap=flat)
+            console.print(Text(f"Policy: {sampler.describe_policy(study)}."), soft_wrap=flat)
             failure = tuner.check_llm()
             if tuner.llm_check_s is not None:
                 console.print(
@@ -386,6 +389,7 @@ def _run(
                     " --require-llm (or require_llm: true) makes this an error.",
                     style="yellow",
                     markup=False,
+                    soft_wrap=flat,
                 )
         if console.is_terminal:
             with Live(live_table.table(), console=console, refresh_per_second=4) as live:
