@@ -18,6 +18,7 @@ __all__ = [
     "LLMRequiredError",
     "LLMResponseError",
     "LLMUnavailableWarning",
+    "NoResultError",
     "SpaceError",
     "SpaceRevisionWarning",
     "StorageError",
@@ -27,6 +28,11 @@ __all__ = [
 
 class AgentHPOError(Exception):
     """Base class of every error AgentHPO raises for a user's mistake or an outside fault."""
+
+
+class NoResultError(AgentHPOError):
+    """A study holds no result to give yet (no trial completed): no mistake in the input.
+    The CLI exits 1 for it, as for a run whose trials all failed, not 2."""
 
 
 class SpaceError(AgentHPOError):

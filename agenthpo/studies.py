@@ -36,7 +36,7 @@ from agenthpo._lifecycle import budget
 from agenthpo.agent.creator import find_duplicate, is_vacuous
 from agenthpo.agent.history import taken_configs
 from agenthpo.agent.screen import OutsideScreen
-from agenthpo.errors import AgentHPOError
+from agenthpo.errors import AgentHPOError, NoResultError
 from agenthpo.llm import LLMClient, ReplayLLM, resolve_llm
 from agenthpo.reporting._data import Selection, read_selection
 from agenthpo.reporting._data import _metric_names as _stored_metric_names
@@ -716,12 +716,12 @@ def recommendation(study: optuna.Study) -> Recommendation:
     """What a single-objective ``study`` recommends (see :class:`Recommendation`).
 
     Raises:
-        AgentHPOError: No trial completed yet.
+        NoResultError: No trial completed yet.
     """
     try:
         trial = study.best_trial
     except ValueError:
-        raise AgentHPOError(f"study {study.study_name!r} has no completed trial yet") from None
+        raise NoResultError(f"study {study.study_name!r} has no completed trial yet") from None
     selection, note = read_selection(study)
     if selection is not None:
         trial = next((t for t in study.trials if t.number == selection.recommended), trial)
@@ -746,12 +746,12 @@ def pareto_records(study: optuna.Study) -> list[dict[str, Any]]:
         [['config', 'trial', 'values']]
 
     Raises:
-        AgentHPOError: No trial completed yet.
+        NoResultError: No trial completed yet.
     """
     metrics = metric_names(study)
     front = sorted(study.best_trials, key=lambda t: t.number)
     if not front:
-        raise AgentHPOError(f"study {study.study_name!r} has no completed trial yet")
+        raise NoResultError(f"study {study.study_name!r} has no completed trial yet")
     return [
         {
             "trial": t.number,

@@ -310,7 +310,13 @@ def test_best_empty_study(runner: CliRunner, tmp_path: Path) -> None:
     url = _sqlite(tmp_path)
     optuna.create_study(study_name="empty", storage=url)
     result = runner.invoke(app, ["best", "--storage", url])
-    assert_user_error(result, "no completed trial", "'empty'")
+    # no mistake in the input, nothing to give yet: 1, as a run whose trials all failed
+    assert result.exit_code == 1, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stdout + result.stderr
+    lines = error_lines(result.stderr)
+    assert len(lines) == 1
+    assert "no completed trial" in lines[0]
+    assert "'empty'" in lines[0]
 
 
 def test_show_empty_study_is_fine(runner: CliRunner, tmp_path: Path) -> None:

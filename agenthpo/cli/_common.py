@@ -20,7 +20,7 @@ from rich.logging import RichHandler
 from rich.text import Text
 
 from agenthpo._text import one_line
-from agenthpo.errors import AgentHPOError
+from agenthpo.errors import AgentHPOError, NoResultError
 from agenthpo.reporting._data import Selection
 from agenthpo.task import MAX_SEED
 
@@ -174,14 +174,15 @@ def stop_on_signals() -> Iterator[None]:
 
 
 def guard(fn: Callable[[], T]) -> T:
-    """Runs ``fn``; a user's error prints without a traceback and exits 2; Ctrl-C exits
+    """Runs ``fn``; a user's error prints without a traceback and exits 2 (1 when a study
+    has no result yet: :class:`~agenthpo.errors.NoResultError`); Ctrl-C exits
     130, and a stop under :func:`stop_on_signals` 128 + the signal's number."""
     try:
         return fn()
     except AgentHPOError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
             print_error(line)  # one problem per line
-        raise typer.Exit(2) from None
+        raise typer.Exit(1 if isinstance(exc, NoResultError) else 2) from None
     except Stopped as exc:
         _exit_stopped(exc)
     except KeyboardInterrupt:

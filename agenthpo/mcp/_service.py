@@ -27,7 +27,7 @@ from agenthpo._lifecycle import budget
 from agenthpo.agent.history import TrialView, render_history, trial_views
 from agenthpo.agent.prompts import answer_schema, goal_text
 from agenthpo.agent.screen import OutsideScreen
-from agenthpo.errors import AgentHPOError
+from agenthpo.errors import AgentHPOError, NoResultError
 from agenthpo.llm import LLMClient, resolve_llm
 from agenthpo.mcp._jobs import Job, state_name
 from agenthpo.mcp._paths import Root
@@ -422,7 +422,7 @@ class Service:
         task = self.task(task_file)
         best = self._best(self.study(task), task)
         if best is None:
-            raise AgentHPOError(f"study {task.name!r} has no completed trial yet")
+            raise NoResultError(f"study {task.name!r} has no completed trial yet")
         return best
 
     def _best(self, study: optuna.Study, task: Task) -> dict[str, Any] | None:
