@@ -424,3 +424,26 @@ def test_a_trial_command_that_cannot_start_spends_no_budget(
     )
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(complete) == 2
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("run", "task.yaml", "--seed", "-1"), "Invalid value for '--seed': Input should be"),
+        (("run", "task.yaml", "--n-trail", "3"), "No such option: --n-trail"),
+        (("show", "task.yaml", "--format", "xml"), "Invalid value for '--format': 'xml' is not"),
+        (("bogus",), "No such command 'bogus'"),
+    ],
+)
+def test_a_mistake_in_the_options_is_one_line(
+    tmp_path: Path, good_task: Path, args: tuple[str, ...], expected: str
+) -> None:
+    """As the CLI reference says: one line naming the option, exit 2 (typer drew a usage
+    block and a boxed panel; docs probe)."""
+    args = tuple(str(good_task) if a == "task.yaml" else a for a in args)
+    proc = run_cli(*args, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("error: " + expected), lines[0]
+    assert lines[0].endswith("--help)")

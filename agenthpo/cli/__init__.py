@@ -22,7 +22,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from agenthpo._version import __version__
-from agenthpo.cli._common import FLAG, console
+from agenthpo.cli._common import FLAG, console, print_error
 from agenthpo.cli.asktell import ask_command, tell_command
 from agenthpo.cli.best import best_command
 from agenthpo.cli.dashboard import dashboard_command
@@ -83,8 +83,24 @@ def _main(
     optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
+def _one_line_error(exc: Any) -> None:
+    """A mistake in the options (an unknown option, a value out of range) as one ``error:``
+    line naming the command's ``--help``, as a mistake in a task file is; typer would draw
+    a usage block and a boxed panel. Typer then exits 2."""
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        return  # `agenthpo` alone: the help was printed
+    ctx = getattr(exc, "ctx", None)
+    where = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+    # pydantic's "Value error, " prefix on a refused choice says nothing to a user
+    print_error(f"{exc.format_message().replace(': Value error, ', ': ')}{where}")
+
+
 def main() -> None:
     """Entry point of the ``agenthpo`` command."""
+    from typer import rich_utils
+
+    # typer formats a Click usage error with this hook; the command owns its process
+    rich_utils.rich_format_error = _one_line_error  # type: ignore[assignment]
     app()
 
 
