@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from agenthpo.errors import AgentHPOError
-from agenthpo.llm import LLMClient, resolve_llm
+from agenthpo.llm import LLMClient, is_embedded, resolve_llm
 from agenthpo.reporting import ReportPaths, build_report
 from agenthpo.studies import open_study
 from agenthpo.task import load_task
@@ -195,8 +195,18 @@ def summary_llm(
     if llm is None and task_file is not None:
         task = load_task(task_file)
         spec = task.llm.spec if task.llm is not None else None
-        return resolve_llm(spec, settings=task.llm_settings())
-    return resolve_llm(llm)
+        client, note = resolve_llm(spec, settings=task.llm_settings())
+    else:
+        spec = llm
+        client, note = resolve_llm(llm)
+    if spec is None and is_embedded(client):
+        # Picked by default, not asked for: the embedded model took minutes to write a
+        # summary that failed its checks (no JSON object), so the data-only summary instead.
+        return None, (
+            "Summary from the stored data alone: the embedded model is too small to write"
+            " one (give --llm MODEL for a model's prose)"
+        )
+    return client, note
 
 
 def write_run_report(

@@ -41,3 +41,22 @@ def test_a_very_long_study_name_gives_a_usable_folder_name(tmp_path: Path) -> No
     for folder in folders:
         assert len(folder.name.encode("utf-8")) < 200
         (tmp_path / folder).mkdir()
+
+
+def test_the_embedded_model_writes_no_summary_unless_asked_for(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Picked by default (no key, no --llm), the embedded model spent 5 minutes on a summary
+    that then failed its checks (docs probe): the report writes the data-only summary and
+    says why; named with --llm, it is used."""
+    from agenthpo.llm import is_embedded
+    from agenthpo.report_files import summary_llm
+
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "AGENTHPO_LLM", "OLLAMA_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    client, note = summary_llm(None, None, no_llm=False)
+    assert client is None
+    assert note is not None
+    assert "embedded model is too small" in note
+    asked, _ = summary_llm(None, "local", no_llm=False)
+    assert is_embedded(asked)
