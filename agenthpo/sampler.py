@@ -57,7 +57,7 @@ from optuna.search_space import IntersectionSearchSpace
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
-from agenthpo import _keys, _optuna
+from agenthpo import _keys, _optuna, _say
 from agenthpo._seeding import reseed, trial_seed
 from agenthpo._text import one_line
 from agenthpo.agent.backbone_proposals import REDRAWS, BackboneProposals
@@ -841,8 +841,7 @@ class AgentSampler(BaseSampler):
                 " cannot propose beyond that. Suggest"
                 f" {name} from AgentSampler.space_in_force(trial.study) to follow revisions."
             )
-            _logger.warning(text)
-            warnings.warn(SpaceRevisionWarning(text), stacklevel=3)
+            _say.warn(text, SpaceRevisionWarning, stacklevel=3)
 
     # -- the initial design -----------------------------------------------------------------
     def _designs(self) -> bool:
@@ -1029,8 +1028,7 @@ class AgentSampler(BaseSampler):
         if self.llm_failure is None:
             self.llm_failure = failed.detail
             text = f"{message}; {type(self._backbone).__name__} proposes its trials instead"
-            _logger.warning(text)
-            warnings.warn(LLMUnavailableWarning(text), stacklevel=2)
+            _say.warn(text, LLMUnavailableWarning, stacklevel=2)
 
     def _enqueue(
         self,
@@ -1206,8 +1204,7 @@ class AgentSampler(BaseSampler):
         key = (study.study_name, name)
         if key not in self._warned_mismatch:
             self._warned_mismatch.add(key)
-            _logger.warning(text)
-            warnings.warn(text, UserWarning, stacklevel=4)
+            _say.warn(text, stacklevel=4)
 
     def _note_unsuggested(self, study: Study, trial: FrozenTrial) -> None:
         """Says, once per study and parameter, that the LLM proposed a parameter of the

@@ -31,7 +31,7 @@ import optuna
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 
-from agenthpo import _keys, _optuna
+from agenthpo import _keys, _optuna, _say
 from agenthpo._lifecycle import (
     EXTERNAL_KEY,
     Heartbeat,
@@ -713,8 +713,7 @@ class Tuner:
             failure = self.check_llm()
             if failure:
                 text = f"{failure}; the backbone proposes the LLM's trials instead"
-                _logger.warning(text)
-                warnings.warn(LLMUnavailableWarning(text), stacklevel=2)
+                _say.warn(text, LLMUnavailableWarning, stacklevel=2)
         summary = RunSummary(
             study_name=study.study_name,
             storage=shown_url(self.storage_url),

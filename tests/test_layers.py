@@ -49,6 +49,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "agenthpo.errors",
             "agenthpo._keys",
             "agenthpo._text",
+            "agenthpo._say",
             "agenthpo._jsonsafe",
             "agenthpo._seeding",
             "agenthpo._lifecycle",

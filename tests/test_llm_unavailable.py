@@ -239,3 +239,22 @@ def test_required_llm_stops_study_optimize_even_when_its_catch_covers_the_error(
     study.optimize(lambda t: (t.suggest_float("x", -5, 5) - 1) ** 2, n_trials=5, catch=(Exception,))
     assert len(study.trials) == 1  # stopped after the first, not 5 failed trials
     assert "llm required" in study.trials[0].user_attrs[_keys.ERROR]
+
+
+def test_a_library_user_reads_a_dead_llm_once() -> None:
+    """Without logging set up, the fallback was printed twice: by Python's last-resort
+    handler for the log record, and as the warning (docs probe)."""
+    code = (
+        "import optuna\n"
+        "from agenthpo import AgentSampler\n"
+        "from agenthpo.llm import parse_llm_spec\n"
+        "llm = parse_llm_spec('openai-compatible:http://127.0.0.1:9/v1#m')\n"
+        "sampler = AgentSampler(llm=llm, policy='agent', seed=0)\n"
+        "study = optuna.create_study(sampler=sampler)\n"
+        "study.optimize(lambda t: (t.suggest_float('x', -10, 10) - 2) ** 2, n_trials=3)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert proc.stderr.count("could not run") == 1, proc.stderr
+    assert "LLMUnavailableWarning" in proc.stderr
