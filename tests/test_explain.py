@@ -90,13 +90,13 @@ def _unit(dist: BaseDistribution, v: Any) -> float:
 def test_start_up_draws_are_called_start_up(sampler: BaseSampler, name: str) -> None:
     study = _study(sampler, mixed, 2)
     _, _, text = _propose(study, mixed)
-    assert text == f"{name}'s random start-up draw 3 of 10"
+    assert text == f"{name} draws at random until 10 trials have finished (2 so far)"
 
 
 def test_cmaes_first_trial_is_its_start_up_draw() -> None:
     study = optuna.create_study(sampler=CmaEsSampler(seed=0))
     _, _, text = _propose(study, numeric)
-    assert text == "CMA-ES's random start-up draw 1 of 1"
+    assert text == "CMA-ES draws at random until 1 trial has finished (0 so far)"
 
 
 # -- TPE ---------------------------------------------------------------------------------------
@@ -183,7 +183,8 @@ def test_tpe_backbone_trials_under_agent_sampler_store_the_explanation(
     study = _study(sampler, objective, 13)
     trials = study.trials
     assert trials[0].user_attrs[_keys.RATIONALE] == (
-        "TPE's random start-up draw 1 of 10 (its turn: the first 11 trials are its warm-up)"
+        "TPE draws at random until 10 trials have finished (0 so far)"
+        " (its turn: the first 11 trials are its warm-up)"
     )
     warmup = trials[10].user_attrs[_keys.RATIONALE]
     assert warmup.startswith("TPE: the best 1 of 10 finished trials have ")
@@ -363,7 +364,7 @@ def test_a_backbone_is_explained_by_its_member_of_the_trial() -> None:
     study.optimize(conditional, n_trials=4)
     _, _, text = _propose(study, conditional)
     assert study.trials[-1].user_attrs[_keys.BACKBONE_MEMBER] == "tpe"
-    assert text == "TPE's random start-up draw 5 of 10"
+    assert text == "TPE draws at random until 10 trials have finished (4 so far)"
 
 
 def test_distance_is_the_unit_cube_rms() -> None:
@@ -389,11 +390,13 @@ def test_classical_strategies_store_the_explanation(
     trials = optuna.load_study(study_name="quad", storage=storage).trials
     said = [t.user_attrs[_keys.RATIONALE] for t in trials]
     if strategy == "tpe":
-        assert said[:10] == [f"TPE's random start-up draw {k} of 10" for k in range(1, 11)]
+        assert said[:10] == [
+            f"TPE draws at random until 10 trials have finished ({k} so far)" for k in range(10)
+        ]
         assert said[10].startswith("TPE: the best 1 of 10 finished trials have ")
         assert said[11].startswith("TPE: the best 2 of 11 finished trials have ")
     else:
-        assert said[0] == "CMA-ES's random start-up draw 1 of 1"
+        assert said[0] == "CMA-ES draws at random until 1 trial has finished (0 so far)"
         assert all(s.startswith("CMA-ES, generation ") for s in said[1:]), said
         assert all("kind drawn at random" in s for s in said[1:])
     for t, text in zip(trials[1:], said[1:], strict=True):
@@ -406,4 +409,7 @@ def test_an_asked_trial_of_a_classical_strategy_is_explained(
 ) -> None:
     tuner = Tuner(quadratic_task, storage=f"sqlite:///{tmp_path / 's.db'}", strategy="tpe")
     event = tuner.ask()
-    assert event.attrs[_keys.RATIONALE] == "TPE's random start-up draw 1 of 10"
+    assert (
+        event.attrs[_keys.RATIONALE]
+        == "TPE draws at random until 10 trials have finished (0 so far)"
+    )

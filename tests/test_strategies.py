@@ -72,7 +72,7 @@ def test_the_embedded_model_gets_its_turns_after_tpes_start_up(small_space: Spac
     # The backbone's own reason (GP's start-up), then why the trial was the backbone's
     said = [t.user_attrs[_keys.RATIONALE] for t in study.trials[:10]]
     warmup = " (its turn: the first 10 trials are its warm-up)"
-    assert said[0] == "GP's random start-up draw 1 of 5" + warmup
+    assert said[0] == "GP draws at random until 5 trials have finished (0 so far)" + warmup
     for line in said[1:5]:
         assert line.startswith("start-up: the next point of a scrambled Sobol sequence")
         assert line.endswith(warmup)

@@ -3,8 +3,8 @@
 Every trial the backbone proposes gets a rationale with the numbers filled in from the sampler
 that drew it:
 
-- **random start-up draws** (every model-based sampler's first trials) say so: "GP's random
-  start-up draw 3 of 10";
+- **random start-up draws** (every model-based sampler's first trials) say so: "GP draws
+  at random until 10 trials have finished (2 so far)";
 - **TPE**: where the good trials lie against the rest, from TPE's own split of the finished
   trials into its best ``gamma`` fraction and the rest, and what it drew: "TPE: the best 3
   of 23 finished trials have lr 0.003-0.0101 (the rest 0.0001-0.1); it drew lr 0.006";
@@ -30,7 +30,7 @@ Example:
     >>> trial = study.ask()
     >>> x = trial.suggest_float("x", -5, 5)
     >>> explain(study.sampler, study, study.trials[-1], {"x": x})
-    "TPE's random start-up draw 4 of 10"
+    'TPE draws at random until 10 trials have finished (3 so far)'
 """
 
 from __future__ import annotations
@@ -249,7 +249,10 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _startup(name: str, done: int, n_startup: int) -> str:
-    return f"{name}'s random start-up draw {done + 1} of {n_startup}"
+    # counted in finished trials, as the sampler counts them: with trials running side by
+    # side or failing, several draws share a count, which "draw 1 of 5" misread
+    trials = "1 trial has" if n_startup == 1 else f"{n_startup} trials have"
+    return f"{name} draws at random until {trials} finished ({done} so far)"
 
 
 def _others(study: Study, trial: FrozenTrial, states: Sequence[TrialState]) -> list[FrozenTrial]:
