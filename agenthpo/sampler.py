@@ -520,7 +520,9 @@ class AgentSampler(BaseSampler):
         if trust is not None and llm_turn(policy, turn_):
             why = f"its turn: {trust.describe()}"
         elif turn_ < policy.warmup:
-            why = f"its turn: the first {policy.warmup} trials are its warm-up"
+            # counted in turns: a trial given in advance (the default configuration) takes
+            # none, so "the first 10 trials" misread the 11th trial's turn
+            why = f"its turn: warm-up trial {turn_ + 1} of {policy.warmup}"
         Recorder.store(study, trial, {_keys.PROPOSED_BY: "backbone"})
         config = self._backbone_config(study, trial, search_space, policy)
         return self._explained(study, trial, config, why)

@@ -184,11 +184,11 @@ def test_tpe_backbone_trials_under_agent_sampler_store_the_explanation(
     trials = study.trials
     assert trials[0].user_attrs[_keys.RATIONALE] == (
         "TPE draws at random until 10 trials have finished (0 so far)"
-        " (its turn: the first 11 trials are its warm-up)"
+        " (its turn: warm-up trial 1 of 11)"
     )
     warmup = trials[10].user_attrs[_keys.RATIONALE]
     assert warmup.startswith("TPE: the best 1 of 10 finished trials have ")
-    assert warmup.endswith("(its turn: the first 11 trials are its warm-up)")
+    assert warmup.endswith("(its turn: warm-up trial 11 of 11)")
     fallback = trials[12].user_attrs[_keys.RATIONALE]
     assert fallback.startswith("TPE: the best 2 of 12 finished trials have ")
     assert fallback.endswith("(LLM fallback: invalid)")

@@ -71,14 +71,17 @@ def test_the_embedded_model_gets_its_turns_after_tpes_start_up(small_space: Spac
     assert "llm" in who[10:]
     # The backbone's own reason (GP's start-up), then why the trial was the backbone's
     said = [t.user_attrs[_keys.RATIONALE] for t in study.trials[:10]]
-    warmup = " (its turn: the first 10 trials are its warm-up)"
-    assert said[0] == "GP draws at random until 5 trials have finished (0 so far)" + warmup
-    for line in said[1:5]:
+
+    def warmup(k: int) -> str:
+        return f" (its turn: warm-up trial {k} of 10)"
+
+    assert said[0] == "GP draws at random until 5 trials have finished (0 so far)" + warmup(1)
+    for k, line in enumerate(said[1:5], start=2):
         assert line.startswith("start-up: the next point of a scrambled Sobol sequence")
-        assert line.endswith(warmup)
-    for line in said[5:]:  # GP's model after its 5 start-up trials, still the warm-up
+        assert line.endswith(warmup(k))
+    for k, line in enumerate(said[5:], start=6):  # GP's model after its 5 start-up trials
         assert line.startswith("GP ")
-        assert line.endswith(warmup)
+        assert line.endswith(warmup(k))
     # The first ten trials are the backbone's own: the same configurations the backbone
     # strategy draws (both reseed it from the seed and the trial number before each trial).
     alone = _run(make_sampler("backbone", seed=0), 10)
