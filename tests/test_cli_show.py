@@ -430,3 +430,15 @@ def test_a_queued_trial_shows_the_configuration_it_will_run(
     assert record["state"] == "waiting"
     assert record["params"] == {"lr": 0.02, "optimizer": "adam"}
     assert "lr=0.02" in show(runner, url)
+
+
+def test_a_spent_budget_names_its_re_evaluation_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task of n_trials 12 read 'already holds its budget of 8 trials' (docs probe): the
+    re-evaluation runs that spent the rest are named."""
+    buffer = io.StringIO()
+    monkeypatch.setattr(cli_run, "console", Console(file=buffer, width=300, no_color=True))
+    summary = RunSummary("demo", "sqlite://", n_run=0, n_total=8, n_reevaluations=4)
+    cli_run._print_summary(summary, "task.yaml")
+    assert "already holds its budget: 8 trials and 4 re-evaluation runs (runs of" in (
+        buffer.getvalue()
+    )

@@ -203,7 +203,7 @@ def test_a_worker_on_a_spent_budget_names_what_a_worker_can_raise(tmp_path: Path
     assert again.exit_code == 0, (again.stdout, again.stderr, again.exception)
     text = " ".join(again.stdout.split())
     assert (
-        f"The study already holds its budget of 2 trials; raise n_trials in {task} to"
+        f"The study already holds its budget: 2 trials; raise n_trials in {task} to"
         " continue it, or give another --storage to start afresh."
     ) in text
     assert "--n-trials" not in text  # the worker has no such option

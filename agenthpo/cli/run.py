@@ -262,8 +262,14 @@ def _print_summary(
     elif summary.n_run == 0:
         console.print(
             Text(
-                f"The study already holds its budget of {summary.n_total} trials;"
-                f" {raise_budget} to continue it, or give another --storage to start afresh."
+                f"The study already holds its budget: {plural(summary.n_total, 'trial')}"
+                + (
+                    f" and {plural(summary.n_reevaluations, 're-evaluation run')} (runs of"
+                    " chosen configurations on further seeds count against the budget too)"
+                    if summary.n_reevaluations
+                    else ""
+                )
+                + f"; {raise_budget} to continue it, or give another --storage to start afresh."
             ),
             soft_wrap=True,
         )
