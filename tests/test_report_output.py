@@ -166,6 +166,63 @@ def test_markdown_helpers_escape_once() -> None:
     assert md_text(0.5) == "0.5"
 
 
+_UNSAFE_LINKS = (
+    "[x](javascript:alert(1))",
+    "![img]( JavaScript:alert(2))",
+    "[y](javascript\\:alert(3))",
+    "[z](data:text/html,hi)",
+)
+
+
+def _linked_study(storage: str) -> optuna.Study:
+    study = optuna.create_study(study_name="links", storage=storage)
+    study.set_user_attr(
+        _keys.STUDY_TASK,
+        {
+            "description": "See [the docs](https://optuna.org) and " + " ".join(_UNSAFE_LINKS),
+            "model": "[m](vbscript:msgbox(1))",
+        },
+    )
+    for i in range(4):
+        study.add_trial(
+            create_trial(
+                params={"x": float(i)},
+                distributions=X,
+                value=float(i),
+                user_attrs={
+                    _keys.PROPOSED_BY: "llm",
+                    _keys.RATIONALE: "[click me](javascript:alert(4)) or [ok](https://a.b)",
+                },
+            )
+        )
+    return study
+
+
+def test_markdown_keeps_no_link_to_an_unsafe_scheme(storage: str, tmp_path: Path) -> None:
+    answer = {
+        "important_params": ["x"],
+        "what_mattered": "x mattered most of all the parameters in this study, see"
+        " [bad](javascript:alert(5)) and [good](https://example.org) in {trial:1}.",
+        "what_did_not": "Nothing else made a difference [r]: javascript:alert(6) at all.",
+        "next_steps": ["Try [this](javascript:alert(7)) and more trials of this kind."],
+    }
+    llm = ScriptedLLM([json.dumps(answer)])
+    paths = build_report(_linked_study(storage), out_dir=tmp_path, llm=llm)
+    assert paths.report.summary.source == "llm"
+    md = paths.markdown.read_text(encoding="utf-8")
+    # A link is ``](`` (or a definition ``]:``) straight before its target.
+    live = re.findall(r"(?<!\\)\]\(\s*([^\s)]*)|(?<!\\)\]:\s*(\S*)", md)
+    targets = [a or b for a, b in live]
+    assert targets, "the safe links are gone too"
+    assert all(t.startswith(("https://", "http://")) for t in targets), targets
+    assert "[the docs](https://optuna.org)" in md  # the author's link stays a link
+    assert "[ok](https://a.b)" in md
+    assert "[good](https://example.org)" in md
+    for text in ("[click me]\\(javascript:alert(4))", "[bad]\\(javascript:", "[m]\\(vbscript:"):
+        assert text in md, text  # shown, not dropped
+    assert "[x]\\(javascript:alert(1))" in md
+
+
 # ------------------------------------------------------------- several objectives
 
 

@@ -2,8 +2,12 @@
 
 History, importance, learning curves and the Pareto front are built here from
 :class:`~agenthpo.reporting._data.ReportData`, so what they draw is exactly what storage holds;
-slice and contour plots come from :mod:`optuna.visualization`. A plot that cannot be drawn
-(too few trials, a single-valued parameter) is left out with a note instead of failing.
+slice and contour plots come from :mod:`optuna.visualization`, except that a pair of
+parameters with a categorical one is drawn from the observed trials
+(:mod:`agenthpo.reporting._pairs`). Outside text in a plot (names, category values,
+rationales) is escaped for Plotly (:mod:`agenthpo.reporting._plotly_text`). A plot that
+cannot be drawn (too few trials, a single-valued parameter) is left out with a note instead
+of failing.
 
 Example:
     >>> import optuna
@@ -24,18 +28,27 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import optuna
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
 
 from agenthpo._text import clip
 from agenthpo.reporting._data import ReportData, TrialRow
 from agenthpo.reporting._format import fmt_config, fmt_share, fmt_value, plural
 from agenthpo.reporting._importance import Importance, in_memory_study
+from agenthpo.reporting._pairs import pair_traces
+from agenthpo.reporting._plotly_text import escape_optuna_spec, plotly_text
 
 __all__ = [
     "Figure",
@@ -58,6 +71,8 @@ PALETTE = {
 }
 OTHER_COLORS = ["#10b981", "#ef4444", "#64748b", "#ec4899", "#84cc16"]
 BEST_COLOR = "#111827"
+FRONT_COLOR = "#dc2626"
+OTHER_TRIAL_COLOR = "#9ca3af"
 REFERENCE_COLORS = ["#9ca3af", "#d97706", "#059669"]
 FONT = "system-ui, -apple-system, Segoe UI, Roboto, Helvetica, Arial, sans-serif"
 MAX_SLICE_PARAMS = 4
@@ -100,13 +115,16 @@ def _layout(**extra: Any) -> dict[str, Any]:
 
 
 def _hover(t: TrialRow, metric: str) -> str:
-    lines = [f"trial {t.number}: {metric} {fmt_value(t.value)}"]
+    """A trial's hover text: its value, noise band, source and configuration, each escaped
+    for Plotly (only the line breaks between them are markup)."""
+    values = " / ".join(fmt_value(v) for v in t.values) if t.values else fmt_value(None)
+    lines = [f"trial {t.number}: {metric} {values}"]
     if t.noise is not None:
         lines.append(f"seeds: {fmt_value(t.noise.mean)} ± {fmt_value(t.noise.std)} (n={t.noise.n})")
     if t.proposed_by:
         lines.append(f"by {t.proposed_by}")
     lines.append(clip(fmt_config(t.params), 90))
-    return "<br>".join(lines)
+    return "<br>".join(plotly_text(line) for line in lines)
 
 
 def _color(name: str, seen: dict[str, str]) -> str:
@@ -135,7 +153,7 @@ def history_figure(data: ReportData) -> Figure:
         trace: dict[str, Any] = {
             "type": "scatter",
             "mode": "markers",
-            "name": "trials" if single else f"proposed by {name}",
+            "name": "trials" if single else plotly_text(f"proposed by {name}"),
             "x": [t.number for t in rows],
             "y": [t.value for t in rows],
             "text": [_hover(t, metric) for t in rows],
@@ -176,7 +194,8 @@ def history_figure(data: ReportData) -> Figure:
             {
                 "type": "scatter",
                 "mode": "lines",
-                "name": label,
+                "name": plotly_text(label),
+                "meta": plotly_text(label),
                 "x": list(range(len(values))),
                 "y": list(values),
                 "line": {
@@ -185,7 +204,7 @@ def history_figure(data: ReportData) -> Figure:
                     "dash": "dash",
                     "shape": "hv",
                 },
-                "hovertemplate": f"{label}: %{{y:.5g}} after %{{x}}<extra></extra>",
+                "hovertemplate": "%{meta}: %{y:.5g} after %{x}<extra></extra>",
             }
         )
     counts = data.counts()
@@ -202,7 +221,7 @@ def history_figure(data: ReportData) -> Figure:
         "data": traces,
         "layout": _layout(
             xaxis={"title": {"text": "trial"}, "range": [-0.6, max(len(data.trials), 2) - 0.4]},
-            yaxis={"title": {"text": metric}},
+            yaxis={"title": {"text": plotly_text(metric)}},
         ),
     }
     return Figure("history", "Optimization history", spec, caption)
@@ -219,7 +238,7 @@ def importance_figure(
         "type": "bar",
         "orientation": "h",
         "x": [v for _, v in items],
-        "y": [p for p, _ in items],
+        "y": [plotly_text(p) for p, _ in items],
         "text": [fmt_share(v) for _, v in items],
         "textposition": "auto",
         "marker": {"color": colors},
@@ -253,7 +272,11 @@ def importance_figure(
     return Figure("importance", "Parameter importance", spec, caption)
 
 
-def _optuna_figure(make: Callable[[], Any]) -> dict[str, Any]:
+def _optuna_figure(
+    make: Callable[[], Any], choices: Mapping[str, Sequence[Any]] | None = None
+) -> dict[str, Any]:
+    """The spec of an :mod:`optuna.visualization` figure in the report's style, its outside
+    text escaped (:func:`~agenthpo.reporting._plotly_text.escape_optuna_spec`)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         verbosity = optuna.logging.get_verbosity()
@@ -268,6 +291,7 @@ def _optuna_figure(make: Callable[[], Any]) -> dict[str, Any]:
     spec.get("layout", {}).pop("width", None)
     if not isinstance(spec, dict):  # pragma: no cover - plotly always returns an object
         raise TypeError("plotly returned a non-object figure")
+    escape_optuna_spec(spec, choices or {})
     return spec
 
 
@@ -275,6 +299,23 @@ def _target(data: ReportData) -> Callable[[optuna.trial.FrozenTrial], float] | N
     if not data.multi_objective:
         return None
     return lambda t: float(t.values[0])
+
+
+def _distributions(study: optuna.Study) -> dict[str, BaseDistribution]:
+    """Each parameter's distribution, as its latest trial stored it."""
+    out: dict[str, BaseDistribution] = {}
+    for trial in study.get_trials(deepcopy=False):
+        out.update(trial.distributions)
+    return out
+
+
+def _choices(study: optuna.Study) -> dict[str, list[Any]]:
+    """The choices of each categorical parameter of ``study``."""
+    return {
+        name: list(dist.choices)
+        for name, dist in _distributions(study).items()
+        if isinstance(dist, CategoricalDistribution)
+    }
 
 
 def _varied(data: ReportData, params: list[str]) -> list[str]:
@@ -290,7 +331,8 @@ def slice_figure(study: optuna.Study, data: ReportData, params: list[str]) -> Fi
     spec = _optuna_figure(
         lambda: optuna.visualization.plot_slice(
             study, params=params, target=_target(data), target_name=data.metric
-        )
+        ),
+        _choices(study),
     )
     spec["layout"]["height"] = 380
     return Figure(
@@ -323,17 +365,60 @@ def _contour_trials(
     return in_memory_study(study, trials), which
 
 
+def _pair_figure(
+    study: optuna.Study, data: ReportData, params: list[str], choices: dict[str, list[Any]]
+) -> Figure:
+    """The plot of two parameters of which one or both are categorical: observed values
+    only (:mod:`agenthpo.reporting._pairs`), since nothing lies between two categories."""
+    logs = frozenset(
+        name
+        for name, dist in _distributions(study).items()
+        if isinstance(dist, (FloatDistribution, IntDistribution)) and dist.log
+    )
+    metric = data.metric
+    traces, xaxis, yaxis = pair_traces(
+        data.completed,
+        (params[0], params[1]),
+        choices,
+        metric=metric,
+        hover=lambda t: _hover(t, metric),
+        log=logs,
+    )
+    spec = {
+        "data": traces,
+        "layout": _layout(height=480, xaxis=xaxis, yaxis=yaxis, margin={"r": 40}),
+    }
+    categorical = [p for p in params if p in choices]
+    if len(categorical) == 2:
+        caption = (
+            f"mean {metric} of the trials in each combination of {params[0]} and {params[1]}"
+            " that was tried (blank: never tried). Both are categorical, so nothing is"
+            " interpolated between their values."
+        )
+    else:
+        caption = (
+            f"{metric} of each completed trial over {params[0]} and {params[1]}."
+            f" {categorical[0]} is categorical, so nothing is interpolated between its values."
+        )
+    return Figure("contour", "Pair plot", spec, caption)
+
+
 def contour_figure(
     study: optuna.Study, data: ReportData, params: list[str], limit: int = MAX_CONTOUR_TRIALS
 ) -> Figure | None:
-    """Optuna's contour plot of the two most important parameters; ``None`` if not drawable.
+    """The plot of the two most important parameters; ``None`` if not drawable.
 
-    With more than ``limit`` completed trials it draws ``limit`` of them (the best half and
-    a random sample of the rest), so its grid and the page stay small.
+    Two numeric parameters get Optuna's contour plot. With more than ``limit`` completed
+    trials it draws ``limit`` of them (the best half and a random sample of the rest), so
+    its grid and the page stay small. A categorical parameter has no order to interpolate
+    along, so a pair with one gets a plot of the observed trials instead.
     """
     params = _varied(data, params)[:2]
     if len(data.completed) < 3 or len(params) < 2:
         return None
+    choices = {p: c for p, c in _choices(study).items() if p in params}
+    if choices:
+        return _pair_figure(study, data, params, choices)
     drawn, which = _contour_trials(study, data, limit)
     spec = _optuna_figure(
         lambda: optuna.visualization.plot_contour(
@@ -372,7 +457,9 @@ def curves_figure(data: ReportData, n: int = MAX_CURVES) -> Figure | None:
         )
     spec = {
         "data": traces,
-        "layout": _layout(xaxis={"title": {"text": "step"}}, yaxis={"title": {"text": metric}}),
+        "layout": _layout(
+            xaxis={"title": {"text": "step"}}, yaxis={"title": {"text": plotly_text(metric)}}
+        ),
     }
     return Figure(
         "curves",
@@ -383,21 +470,74 @@ def curves_figure(data: ReportData, n: int = MAX_CURVES) -> Figure | None:
     )
 
 
+def _pareto_trace(
+    rows: list[TrialRow], name: str, marker: dict[str, Any], metric: str, dims: int
+) -> dict[str, Any]:
+    trace: dict[str, Any] = {
+        "type": "scatter3d" if dims == 3 else "scatter",
+        "mode": "markers",
+        "name": name,
+        "text": [_hover(t, metric) for t in rows],
+        "hovertemplate": "%{text}<extra></extra>",
+        "marker": marker,
+    }
+    for axis, i in zip("xyz", range(dims), strict=False):
+        trace[axis] = [t.values[i] if t.values else None for t in rows]
+    return trace
+
+
 def pareto_figure(study: optuna.Study, data: ReportData) -> Figure | None:
-    """Optuna's Pareto-front plot of a study with two or three objectives."""
-    if not data.multi_objective or len(data.directions) > 3 or not data.completed:
+    """The Pareto front of a study with two or three objectives, over all its trials.
+
+    The front's trials are drawn in one strong colour (and, with two objectives, joined in
+    order of the first), the others in grey: every point is visible on the white page,
+    whatever its trial number.
+    """
+    dims = len(data.directions)
+    if not data.multi_objective or dims > 3 or not data.completed:
         return None
-    spec = _optuna_figure(
-        lambda: optuna.visualization.plot_pareto_front(study, target_names=list(data.metric_names))
-    )
-    spec["layout"]["height"] = 480
+
+    def finite(t: TrialRow) -> bool:
+        return t.values is not None and len(t.values) == dims and all(map(math.isfinite, t.values))
+
+    front = sorted((t for t in data.pareto if finite(t)), key=lambda t: (t.values or (0.0,))[0])
+    on_front = {t.number for t in front}
+    others = [t for t in data.completed if finite(t) and t.number not in on_front]
+    metric = " / ".join(data.metric_names)
+    titles = [f"{m} ({d})" for d, m in data.objectives()]
+    traces = [
+        _pareto_trace(
+            others, "other trials", {"size": 8, "color": OTHER_TRIAL_COLOR}, metric, dims
+        ),
+        _pareto_trace(
+            front,
+            "Pareto-optimal trials",
+            {"size": 11, "color": FRONT_COLOR, "line": {"width": 1, "color": BEST_COLOR}},
+            metric,
+            dims,
+        ),
+    ]
+    if dims == 2:
+        traces[1]["mode"] = "lines+markers"
+        traces[1]["line"] = {"color": FRONT_COLOR, "width": 1.5}
+        layout = _layout(
+            height=480,
+            xaxis={"title": {"text": plotly_text(titles[0])}},
+            yaxis={"title": {"text": plotly_text(titles[1])}},
+        )
+    else:
+        layout = _layout(
+            height=560,
+            scene={
+                axis: {"title": {"text": plotly_text(title)}}
+                for axis, title in zip(("xaxis", "yaxis", "zaxis"), titles, strict=True)
+            },
+        )
     goals = ", ".join(f"{d} {m}" for d, m in data.objectives())
-    return Figure(
-        "pareto",
-        "Pareto front",
-        spec,
-        f"{plural(len(data.pareto), 'Pareto-optimal trial')} ({goals}).",
-    )
+    caption = f"{plural(len(data.pareto), 'Pareto-optimal trial')} ({goals}) in red"
+    caption += ", joined in order of the first objective;" if dims == 2 else ";"
+    caption += " the other completed trials in grey."
+    return Figure("pareto", "Pareto front", {"data": traces, "layout": layout}, caption)
 
 
 def build_figures(

@@ -3,7 +3,10 @@
 Plots are not embedded; the Markdown points to ``report.html`` for them. Every piece of
 stored or LLM-written text goes through :func:`md_text` (or :func:`md_cell`, :func:`md_code`),
 which escapes ``&``, ``<`` and ``>``: a Markdown viewer that renders HTML shows it as text,
-never as markup (the same as ``report.html`` does).
+never as markup (the same as ``report.html`` does). Such text may still write Markdown links,
+but only to ``http``, ``https`` and ``mailto`` addresses or relative ones; a link or link
+definition to any other scheme (``javascript:``, ``data:``) is shown as plain text
+(:func:`defuse_links`), since not every Markdown viewer refuses to follow it.
 
 Example:
     >>> md_cell("a | b\\nc")
@@ -15,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -36,7 +40,7 @@ from agenthpo.reporting._revisions import revision_lines
 if TYPE_CHECKING:
     from agenthpo.reporting._build import Report
 
-__all__ = ["Md", "md_cell", "md_code", "md_text", "render_markdown"]
+__all__ = ["Md", "defuse_links", "md_cell", "md_code", "md_text", "render_markdown"]
 
 
 class Md(str):
@@ -45,9 +49,50 @@ class Md(str):
     __slots__ = ()
 
 
+SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+"""The URL schemes a link in outside text may keep; other schemes lose their link."""
+
+_LINK_TARGET = re.compile(r"\]([(:])(?=([\s\S]{0,64}))")
+_SCHEME = re.compile(r"([a-z][a-z0-9+.\-]*):")
+_URL_IGNORED = re.compile(r"[\x00-\x20]")
+
+
+def _keep(match: re.Match[str]) -> str:
+    opener, after = match.group(1), match.group(2)
+    # Browsers drop control characters and spaces from an address, and Markdown drops the
+    # backslash of an escaped ``\:``, so neither may hide a scheme.
+    probe = _URL_IGNORED.sub("", after).replace("\\", "").lower()
+    probe = probe.removeprefix("&lt;").removeprefix("<")
+    scheme = _SCHEME.match(probe)
+    if scheme is None or scheme.group(1) in SAFE_SCHEMES:
+        return match.group(0)
+    return f"]\\{opener}"
+
+
+def defuse_links(text: str) -> str:
+    """``text`` with every Markdown link, image or link definition whose target has a scheme
+    other than :data:`SAFE_SCHEMES` turned into plain text (``](`` and ``]:`` become ``]\\(``
+    and ``]\\:``, which a viewer shows as ``](`` and ``]:``); other links stay links.
+
+    Example:
+        >>> defuse_links("[x](javascript:alert(1)) and [docs](https://optuna.org)")
+        '[x]\\\\(javascript:alert(1)) and [docs](https://optuna.org)'
+        >>> defuse_links("[r]: JAVA SCRIPT:alert(1)")
+        '[r]\\\\: JAVA SCRIPT:alert(1)'
+    """
+    return _LINK_TARGET.sub(_keep, text)
+
+
+def _outside(text: str) -> str:
+    """Outside text (stored, from the task file or an LLM) as Markdown that shows it: HTML
+    escaped and links to unsafe schemes defused; line breaks kept."""
+    return defuse_links(escape(text, quote=False))
+
+
 def md_text(value: Any) -> str:
     """Stored or LLM text on one line, with ``&``, ``<`` and ``>`` escaped (a Markdown viewer
-    that renders HTML shows them as characters; numbers and plain words are unchanged).
+    that renders HTML shows them as characters; numbers and plain words are unchanged) and
+    links to unsafe schemes defused (:func:`defuse_links`).
 
     Example:
         >>> md_text("a <b>\\n & c")
@@ -55,7 +100,7 @@ def md_text(value: Any) -> str:
     """
     if isinstance(value, Md):
         return str(value)
-    return escape(" ".join(str(value).split()), quote=False)
+    return _outside(" ".join(str(value).split()))
 
 
 def md_cell(value: Any) -> str:
@@ -135,7 +180,7 @@ def _filled(filled: Filled) -> str:
             out.append(f"_{text}_")
         else:
             out.append(text)
-    return " ".join("".join(out).split())
+    return defuse_links(" ".join("".join(out).split()))
 
 
 def _facts(title: str, facts: Any) -> list[str]:
@@ -180,7 +225,7 @@ def render_markdown(report: Report) -> str:
         "",
     ]
     if data.task.get("description"):
-        description = escape(str(data.task["description"]).strip(), quote=False)
+        description = _outside(str(data.task["description"]).strip())
         out += [description, ""]
     if data.hidden_metrics:
         hidden = ", ".join(md_code(h) for h in data.hidden_metrics)
