@@ -442,3 +442,30 @@ def test_a_spent_budget_names_its_re_evaluation_runs(monkeypatch: pytest.MonkeyP
     assert "already holds its budget: 8 trials and 4 re-evaluation runs (runs of" in (
         buffer.getvalue()
     )
+
+
+def test_a_study_whose_llm_answers_all_went_to_the_backbone_says_how(
+    runner: CliRunner, storage: str
+) -> None:
+    """The quick start's study, whose 2 LLM turns were both screened out, read 'No trial of
+    this study was proposed by an LLM', as if the model had never been asked."""
+    url = storage.replace("show.db", "screened.db")
+    study = optuna.create_study(study_name="screened", storage=url)
+    reasons = {1: "screened: GP rates it below", 3: "duplicate: trial #1"}
+    for number in range(4):
+        attrs = {_keys.PROPOSED_BY: "backbone"}
+        if number in reasons:
+            attrs[_keys.FALLBACK_REASON] = reasons[number]
+        study.add_trial(
+            create_trial(
+                params={"x": number / 4},
+                distributions={"x": FloatDistribution(0, 1)},
+                value=number / 4,
+                user_attrs=attrs,
+            )
+        )
+    out = show(runner, url)
+    assert out.splitlines()[-1] == (
+        "No trial of this study ran an LLM proposal: the LLM was asked on 2 trials, and the"
+        " backbone proposed instead (duplicate 1, screened 1)."
+    )

@@ -224,6 +224,31 @@ def _percentiles(finished: Sequence[TrialRow], maximize: bool) -> dict[int, floa
     return out
 
 
+def _no_llm_trial(rows: Sequence[TrialRow]) -> str:
+    """Why no trial ran an LLM proposal: none asked, or every answer given to the backbone
+    (screened out, a repeat, invalid), counted by reason.
+
+    Example:
+        >>> from agenthpo.reporting._data import TrialRow
+        >>> _no_llm_trial([TrialRow(0, "complete", (1.0,), {}, fallback_reason="screened: x")])
+        'No trial of this study ran an LLM proposal: the LLM was asked on 1 trial, and the backbone proposed instead (screened 1).'
+    """  # noqa: E501
+    reasons: dict[str, int] = {}
+    for r in rows:
+        if r.llm_calls or (r.fallback_reason and not r.fallback_reason.startswith("budget")):
+            why = r.fallback_reason.split(":", 1)[0] or "unknown"
+            reasons[why] = reasons.get(why, 0) + 1
+    if not reasons:
+        return "No trial of this study was proposed by an LLM."
+    asked = sum(reasons.values())
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(reasons.items()))
+    return (
+        f"No trial of this study ran an LLM proposal: the LLM was asked on"
+        f" {asked} trial{'s' if asked != 1 else ''}, and the backbone proposed instead"
+        f" ({counts})."
+    )
+
+
 def contribution(
     trials: Sequence[TrialRow], *, maximize: bool, n_objectives: int = 1
 ) -> Contribution:
@@ -235,7 +260,7 @@ def contribution(
     near = sum(r.near_copy is not None for r in rows)
     flagged = tuple((r.number, r.rationale_check) for r in rows if r.rationale_check)
     if LLM not in source.values() and DESIGN not in source.values():
-        return Contribution(note="No trial of this study was proposed by an LLM.")
+        return Contribution(note=_no_llm_trial(rows))
     if n_objectives > 1:
         return Contribution(
             note="What the LLM added is measured on a single objective; this study has"
