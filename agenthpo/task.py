@@ -312,7 +312,9 @@ class Task(BaseModel):
     (``objective:`` may be written as a list for this)."""
     hidden_metrics: list[str] = Field(default_factory=list)
     space: Space
-    n_trials: int = Field(ge=1, le=100_000)
+    n_trials: int | None = Field(default=None, ge=1, le=100_000)
+    """The budget: trials (with re-evaluation runs) the study may hold. ``None`` leaves it to
+    the caller (``--n-trials``, ``Tuner(n_trials=...)``), which must then give one."""
     default_config: dict[str, Any] | None = None
     """The configuration run first, as the baseline to beat. A parameter given as ``null``
     is left out of that run (no ``--name value``, no key in the config), so the script

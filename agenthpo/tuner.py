@@ -14,6 +14,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import datetime
 import logging
 import math
 import os
@@ -22,7 +23,7 @@ import sys
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +52,13 @@ from agenthpo.agent.explain import explain
 from agenthpo.agent.revision import space_in_force
 from agenthpo.agent.screen import OutsideScreen
 from agenthpo.dashboard import dashboard_available, write_trial_note
-from agenthpo.errors import AgentHPOError, LLMError, LLMRequiredError, LLMUnavailableWarning
+from agenthpo.errors import (
+    AgentHPOError,
+    LLMError,
+    LLMRequiredError,
+    LLMUnavailableWarning,
+    TaskError,
+)
 from agenthpo.executor import CommandExecutor, Executor, FunctionExecutor, TrialResult
 from agenthpo.executor._base import _CurveRecorder
 from agenthpo.llm import LLMClient, ReplayLLM, resolve_llm
@@ -489,7 +496,13 @@ class Tuner:
         self.seed = seed if seed is not None else task.seed
         if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
             raise AgentHPOError(f"seed {self.seed}: give a seed from 0 to 2**32 - 1")
-        self.n_trials = n_trials if n_trials is not None else task.n_trials
+        budget_ = n_trials if n_trials is not None else task.n_trials
+        if budget_ is None:
+            raise TaskError(
+                f"{task.name}: no budget: add n_trials to the task file (or run it with"
+                " --n-trials N)"
+            )
+        self.n_trials: int = budget_
         self.strategy = strategy or task.strategy
         self.prefetch = prefetch
         self.time_limit = time_limit if time_limit is not None else task.time_limit
@@ -723,6 +736,7 @@ class Tuner:
         summary.llm_note = self.llm_note
         summary.asks_llm = isinstance(self._sampler, AgentSampler)
         started = time.monotonic()
+        ran: set[int] = set()  # this run's trials
         with quiet_optuna(), self._prefetch_ends():
             while True:
                 recover_stale(study)
@@ -730,8 +744,8 @@ class Tuner:
                 limit = self.search_budget(study, spent.active)
                 if spent.counted >= limit:
                     break
-                if summary.n_run:  # a fixed cause gets its trial before the check
-                    summary.stopped_early = same_failures(study)
+                if ran:  # a fixed cause gets its trial before the check
+                    summary.stopped_early = same_failures(study, ran)
                     if summary.stopped_early is not None:
                         _logger.info("stopping: %s", summary.stopped_early)  # failure() says it
                         break
@@ -758,6 +772,7 @@ class Tuner:
                 if frozen is None:
                     continue
                 summary.n_run += 1
+                ran.add(frozen.number)
                 self._account(summary, frozen)
                 noise = self.noise
                 if noise is not None and budget(study).counted % noise.every == 0:
@@ -1729,31 +1744,39 @@ SAME_FAILURES = 3
 """A run stops when this many trials failed with one error and none ever completed."""
 
 
-def same_failures(study: optuna.Study, n: int = SAME_FAILURES) -> str | None:
-    """Why the study's trials cannot work yet, or ``None``: its first ``n`` finished trials
-    all failed with the same error and none completed. Different configurations failing
-    alike before any run completed is a setup mistake (a misspelt script, a metric never
-    reported, a missing package), not a property of the configurations: running the rest
-    of the budget would only repeat it.
+def same_failures(study: optuna.Study, ran: Collection[int], n: int = SAME_FAILURES) -> str | None:
+    """Why the study's trials cannot work yet, or ``None``: its last ``n`` counted trials to
+    finish (one of them in ``ran``, this run's) all failed with the same error, and no trial
+    of the study ever completed or was pruned. Different configurations failing alike before
+    any run worked is a setup mistake (a misspelt script, a metric never reported, a missing
+    package), not a property of the configurations: the rest of the budget would repeat it.
+
+    Failures a configuration causes are left to the search: a run that diverged or timed
+    out (the Executor's reading says so) never counts, and nothing stops while another
+    trial still runs (another worker's may complete).
 
     Example:
         >>> import optuna
         >>> study = optuna.create_study()
-        >>> same_failures(study) is None
+        >>> same_failures(study, ran=()) is None
         True
     """
-    finished = [
-        t
-        for t in study.get_trials(deepcopy=False)
-        if t.state in (TrialState.COMPLETE, TrialState.FAIL) and is_counted(t)
-    ]
-    if len(finished) < n or any(t.state == TrialState.COMPLETE for t in finished):
+    trials = study.get_trials(deepcopy=False)
+    if any(t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING) for t in trials):
         return None
-    errors = {str(t.user_attrs.get(_keys.ERROR) or "") for t in finished}
+    failed = [t for t in trials if t.state == TrialState.FAIL and is_counted(t)]
+    failed.sort(key=lambda t: (t.datetime_complete or datetime.datetime.min, t.number))
+    last = failed[-n:]
+    if len(last) < n or not any(t.number in ran for t in last):
+        return None
+    readings = [str(t.user_attrs.get(_keys.ANALYSIS) or "").lower() for t in last]
+    if any(r.startswith(("diverged", "timed out")) for r in readings):
+        return None
+    errors = {str(t.user_attrs.get(_keys.ERROR) or "") for t in last}
     if len(errors) != 1 or not next(iter(errors)):
         return None
     return (
-        f"the first {len(finished)} trials failed with the same error and none completed:"
+        f"the last {n} trials failed with the same error and none has completed:"
         f" {next(iter(errors))}"
     )
 

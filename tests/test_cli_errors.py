@@ -168,7 +168,7 @@ def test_run_every_problem_one_line_each(runner: CliRunner, tmp_path: Path) -> N
     path.write_text(text, encoding="utf-8")
     result = runner.invoke(app, ["run", str(path)])
     stderr = assert_user_error(result, "objective.direction", "n_trails", "'n_trials'")
-    assert len(error_lines(stderr)) == 3  # direction, unknown n_trails, missing n_trials
+    assert len(error_lines(stderr)) == 2  # direction; unknown n_trails (did you mean n_trials)
 
 
 def test_run_directory(runner: CliRunner, tmp_path: Path) -> None:
@@ -433,6 +433,7 @@ def test_a_trial_command_that_cannot_start_spends_no_budget(
         (("run", "task.yaml", "--n-trail", "3"), "No such option: --n-trail"),
         (("show", "task.yaml", "--format", "xml"), "Invalid value for '--format': 'xml' is not"),
         (("bogus",), "No such command 'bogus'"),
+        (("run", "task.yaml", "--seed"), "Option '--seed' requires an argument"),
     ],
 )
 def test_a_mistake_in_the_options_is_one_line(
@@ -447,3 +448,29 @@ def test_a_mistake_in_the_options_is_one_line(
     assert len(lines) == 1, proc.stderr
     assert lines[0].startswith("error: " + expected), lines[0]
     assert lines[0].endswith("--help)")
+
+
+def test_a_task_without_n_trials_takes_the_budget_from_the_command_line(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """n_trials was required in the task file even with --n-trials (docs probe); without
+    either, one line says where to give it."""
+    (tmp_path / "objectives.py").write_text(
+        "def f(config):\n    return {'val_accuracy': config['x']}\n", encoding="utf-8"
+    )
+    path = tmp_path / "task.yaml"
+    path.write_text(
+        "name: nobudget\n"
+        "objective: {metric: val_accuracy, direction: maximize}\n"
+        "space: {x: {type: float, low: 0, high: 1}}\n"
+        "strategy: random\n"
+        "function: objectives:f\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["run", str(path), "--no-report"])
+    stderr = assert_user_error(result, "no budget: add n_trials to the task file")
+    assert "--n-trials" in stderr
+    assert len(error_lines(stderr)) == 1
+    ran = runner.invoke(app, ["run", str(path), "--n-trials", "2", "--no-report"])
+    assert ran.exit_code == 0, (ran.stdout, ran.stderr)
+    assert "nobudget: 2 trials run now (2 complete, 0 failed)" in " ".join(ran.stdout.split())

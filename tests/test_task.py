@@ -279,7 +279,7 @@ def test_bad_llm_section(llm: Any, path: str, words: str) -> None:
 # ---------------------------------------------------------------------- one test per mistake
 
 
-@pytest.mark.parametrize("field", ["name", "objective", "space", "n_trials"])
+@pytest.mark.parametrize("field", ["name", "objective", "space"])
 def test_missing_required_field(field: str) -> None:
     data = small_dict()
     del data[field]
@@ -511,7 +511,7 @@ def test_empty_metric() -> None:
     assert "task: objective.metric:" in error_of(data)
 
 
-@pytest.mark.parametrize("n_trials", [0, -3, 1.5, "many", None, float("inf")])
+@pytest.mark.parametrize("n_trials", [0, -3, 1.5, "many", float("inf")])
 def test_bad_n_trials(n_trials: Any) -> None:
     data = small_dict()
     data["n_trials"] = n_trials
@@ -868,3 +868,18 @@ def test_random_file_gives_task_or_task_error(
     else:
         assert isinstance(task, Task)
         assert task.source == path.resolve()
+
+
+def test_n_trials_may_be_left_to_the_caller() -> None:
+    """A task without n_trials (or with null) loads; the Tuner asks for a budget then."""
+    from agenthpo.errors import TaskError
+    from agenthpo.tuner import Tuner
+
+    for extra in ({}, {"n_trials": None}):
+        data = small_dict()
+        del data["n_trials"]
+        task = task_from_dict({**data, **extra})
+        assert task.n_trials is None
+        with pytest.raises(TaskError, match="no budget: add n_trials to the task file"):
+            Tuner(task)
+        assert Tuner(task, n_trials=4).n_trials == 4

@@ -577,7 +577,7 @@ def test_a_setup_mistake_stops_the_run_and_keeps_the_budget(tmp_path: Path) -> N
     failure = summary.failure()
     assert failure is not None
     assert failure.startswith("stopped early, as the rest of the budget would fail alike: the")
-    assert "first 3 trials failed with the same error and none completed" in failure
+    assert "last 3 trials failed with the same error and none has completed" in failure
     assert "run the same command again" in failure
     again = Tuner(task, llm=RandomLLM(), storage=storage).run()  # not fixed: one more try
     assert (again.n_run, again.n_failed) == (1, 1)
@@ -602,3 +602,56 @@ def test_failures_that_differ_by_configuration_do_not_stop_the_run(tmp_path: Pat
         storage=f"sqlite:///{tmp_path / 'd.db'}",
     ).run()
     assert (summary.n_run, summary.n_failed, summary.stopped_early) == (5, 5, None)
+
+
+def test_a_different_setup_mistake_after_a_partial_fix_stops_too(tmp_path: Path) -> None:
+    """Review: with the errors of the whole history compared, a second, different mistake
+    after a partial fix never stopped again and spent the budget."""
+    task = _command_task(tmp_path, "import numpyy\n", n_trials=10)
+    storage = f"sqlite:///{tmp_path / 'p.db'}"
+    first = Tuner(
+        task.model_copy(update={"command": ["python", "trian.py"]}),
+        llm=RandomLLM(),
+        storage=storage,
+    ).run()
+    assert (first.n_run, first.stopped_early is not None) == (3, True)
+    second = Tuner(task, llm=RandomLLM(), storage=storage).run()
+    assert second.n_run == 3
+    assert second.stopped_early is not None
+    assert "numpyy" in second.stopped_early
+
+
+def test_runs_that_diverge_alike_never_stop_the_run(tmp_path: Path) -> None:
+    """A NaN metric reads the same for every configuration ("acc is nan ..."), yet it is the
+    configuration's doing (review): the search goes on."""
+    script = "from agenthpo import report\nreport(acc=float('nan'))\n"
+    summary = Tuner(
+        _command_task(tmp_path, script, n_trials=5),
+        llm=RandomLLM(),
+        storage=f"sqlite:///{tmp_path / 'n.db'}",
+    ).run()
+    assert (summary.n_run, summary.n_failed, summary.stopped_early) == (5, 5, None)
+
+
+def test_nothing_stops_while_another_trial_runs() -> None:
+    """Another worker's trial may still complete (review: workers whose fast failures came
+    first quit while slow runs went on to complete)."""
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import create_trial
+
+    from agenthpo.tuner import same_failures
+
+    study = optuna.create_study()
+    for x in (0.1, 0.2, 0.3):
+        study.add_trial(
+            create_trial(
+                params={"x": x},
+                distributions={"x": FloatDistribution(0, 1)},
+                state=optuna.trial.TrialState.FAIL,
+                user_attrs={_keys.ERROR: "ModuleNotFoundError: No module named 'numpyy'"},
+            )
+        )
+    assert same_failures(study, ran={2}) is not None
+    assert same_failures(study, ran={7}) is None  # none of them this run's
+    study.ask()  # running elsewhere
+    assert same_failures(study, ran={2}) is None

@@ -90,7 +90,7 @@ def _one_line_error(exc: Any) -> None:
     if type(exc).__name__ == "NoArgsIsHelpError":
         return  # `agenthpo` alone: the help was printed
     ctx = getattr(exc, "ctx", None)
-    where = f" (see {ctx.command_path} --help)" if ctx is not None else ""
+    where = f" (see {ctx.command_path if ctx is not None else 'agenthpo'} --help)"
     # pydantic's "Value error, " prefix on a refused choice says nothing to a user
     print_error(f"{exc.format_message().replace(': Value error, ', ': ')}{where}")
 
