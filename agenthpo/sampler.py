@@ -52,7 +52,7 @@ from optuna.distributions import (
     FloatDistribution,
     IntDistribution,
 )
-from optuna.samplers import BaseSampler, CmaEsSampler
+from optuna.samplers import BaseSampler, CmaEsSampler, TPESampler
 from optuna.search_space import IntersectionSearchSpace
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
@@ -96,6 +96,11 @@ __all__ = ["MAX_STORED_ANSWER_CHARS", "AgentSampler"]
 _logger = logging.getLogger("agenthpo")
 
 
+DEFAULT_PRESET = "hybrid-tpe"
+"""The policy of an ``AgentSampler`` given none: the default strategy's preset
+(:data:`agenthpo.strategies.DEFAULT_STRATEGY`; that module imports this one)."""
+
+
 def _capitalized(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -128,9 +133,10 @@ class AgentSampler(BaseSampler):
             a :class:`~agenthpo.policy.Preset` with overrides
             (:func:`~agenthpo.policy.preset`), resolved once per study for the model's
             :class:`~agenthpo.policy.ModelProfile`, or an :class:`~agenthpo.policy.LLMPolicy`
-            used as it is for any model. The default, ``hybrid-tpe``, is the default
-            strategy's: the backbone proposes most trials and judges the LLM's; ``agent``
-            (the paper's method) gives the LLM every trial.
+            used as it is for any model. ``None``: ``hybrid-tpe``, the default strategy's:
+            the backbone proposes most trials and judges the LLM's (with the old options
+            below and no policy, ``agent`` on TPE, as before); ``agent`` (the paper's
+            method) gives the LLM every trial.
             A backbone that cannot screen (CMA-ES) leaves a preset's screen off.
         seed: Seeds the backbone and, where the LLM supports it, its sampling.
         hidden_metrics: Stored metrics never shown to the LLM (e.g. ``test_accuracy``).
@@ -152,11 +158,17 @@ class AgentSampler(BaseSampler):
         space: Space | None = None,
         context: TaskContext | None = None,
         backbone: BaseSampler | None = None,
-        policy: LLMPolicy | Preset | str = "hybrid-tpe",
+        policy: LLMPolicy | Preset | str | None = None,
         seed: int | None = None,
         hidden_metrics: Iterable[str] = (),
         **legacy: Any,
     ) -> None:
+        if policy is None:
+            # the old options (llm_share=...) were written against the agent preset on TPE,
+            # the defaults before the default strategy's: they keep meaning what they meant
+            policy = "agent" if legacy else DEFAULT_PRESET
+            if legacy and backbone is None:
+                backbone = TPESampler(seed=seed)
         hidden_metrics = _check_arguments(llm, space, context, backbone, policy, hidden_metrics)
         self._llm = llm
         self._space = space
@@ -468,16 +480,22 @@ class AgentSampler(BaseSampler):
         fixed = trial.system_attrs.get("fixed_params") or {}
         left_out = trial.user_attrs.get(_keys.LEFT_OUT) or ()
         if not search_space and not fixed:
-            # No space yet (no finished trial, and none given): the backbone draws each
-            # parameter on its own; say so, as every other trial says who proposed it.
+            # No space to propose in (none given, and no parameter every finished trial
+            # shares): the backbone draws each parameter on its own; say so, as every other
+            # trial says who proposed it.
+            finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            why = (
+                "the finished trials share no parameter"
+                if finished
+                else "no finished trial has shown the search space yet"
+            )
             Recorder.store(
                 study,
                 trial,
                 {
                     _keys.PROPOSED_BY: "backbone",
                     _keys.RATIONALE: _capitalized(backbone_label(self._backbone))
-                    + " drew each parameter on its own: no finished trial has shown the search"
-                    " space yet",
+                    + f" drew each parameter on its own: {why}",
                 },
             )
             return {}
@@ -1161,7 +1179,8 @@ class AgentSampler(BaseSampler):
         revised = self._revised(study)
         if revised is not None:
             self._warn_if_fixed(study, trial, *revised)
-        self._note_unsuggested(study, trial)
+        if state == TrialState.COMPLETE:  # a crash may end a run before its suggestions
+            self._note_unsuggested(study, trial)
         self._backbone.after_trial(self._model_view(study), trial, state, values)
 
     def _note_space_mismatch(

@@ -521,3 +521,51 @@ def test_a_bare_agent_sampler_runs_the_default_strategy() -> None:
     assert bare.policy().share < 1
     assert isinstance(bare._backbone, Backbone)
     assert bare.schedule() == default.schedule()
+
+
+def test_the_old_options_without_a_policy_keep_the_agent_on_tpe() -> None:
+    """Review: the old options (llm_share=...) were written against the agent preset on
+    TPE; with the new default they switched screening on and GP in, without a word."""
+    with pytest.warns(FutureWarning):
+        old = AgentSampler(llm=RandomLLM(), seed=0, llm_share=0.5)
+    assert isinstance(old._backbone, TPESampler)
+    assert old.policy().share == 0.5
+    assert not old.policy().screen
+
+
+def test_a_run_that_crashed_before_its_suggestions_is_no_name_mismatch() -> None:
+    """Review: an objective that raised before suggesting every parameter was warned about
+    as a space mismatch (once per name, hiding a real one later) and its values recorded
+    as dropped."""
+    space = Space.from_dict(
+        {"opt": ["sgd", "adam"], "lr": {"type": "float", "low": 1e-4, "high": 1e-1, "log": True}}
+    )
+    llm = ScriptedLLM([answer({"opt": "adam", "lr": 0.01}), answer({"opt": "sgd", "lr": 0.02})])
+    study = optuna.create_study(
+        sampler=AgentSampler(
+            policy="agent", backbone=TPESampler(seed=0), llm=llm, space=space, seed=0
+        )
+    )
+
+    def objective(trial: optuna.Trial) -> float:
+        if trial.suggest_categorical("opt", ["sgd", "adam"]) == "adam":
+            raise RuntimeError("adam is broken in this build")
+        return trial.suggest_float("lr", 1e-4, 1e-1, log=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        study.optimize(objective, n_trials=2, catch=(RuntimeError,))
+    assert [t.state.name for t in study.trials] == ["FAIL", "COMPLETE"]
+    assert not any(_keys.LLM_DROPPED in t.user_attrs for t in study.trials)
+
+
+def test_trials_that_share_no_parameter_say_so() -> None:
+    """Review: once trials had finished, a trial drawn parameter by parameter still read
+    'no finished trial has shown the search space yet'."""
+    study = optuna.create_study(
+        sampler=AgentSampler(llm=RandomLLM(), policy="agent", backbone=TPESampler(seed=0))
+    )
+    study.optimize(lambda t: t.suggest_float(f"x{t.number % 2}", 0, 1), n_trials=3)
+    said = [t.user_attrs[_keys.RATIONALE] for t in study.trials]
+    assert said[0].endswith("no finished trial has shown the search space yet")
+    assert said[2].endswith("the finished trials share no parameter")
