@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -199,7 +200,7 @@ def summary_llm(
     else:
         spec = llm
         client, note = resolve_llm(llm)
-    if spec is None and is_embedded(client):
+    if spec is None and not os.environ.get("AGENTHPO_LLM") and is_embedded(client):
         # Picked by default, not asked for: the embedded model took minutes to write a
         # summary that failed its checks (no JSON object), so the data-only summary instead.
         return None, (

@@ -60,3 +60,6 @@ def test_the_embedded_model_writes_no_summary_unless_asked_for(
     assert "embedded model is too small" in note
     asked, _ = summary_llm(None, "local", no_llm=False)
     assert is_embedded(asked)
+    monkeypatch.setenv("AGENTHPO_LLM", "local")  # asked for too (review)
+    chosen, _ = summary_llm(None, None, no_llm=False)
+    assert is_embedded(chosen)
