@@ -331,7 +331,7 @@ def run_llm(
 def asked_record(task: Task, event: TrialEvent) -> dict[str, Any]:
     """A trial started with :meth:`Tuner.ask <agenthpo.tuner.Tuner.ask>`, as ``agenthpo
     ask`` prints it: its number, config, who proposed it and why, and the task's command
-    line for it (command tasks only).
+    line for it with the folder it runs in (``cwd``; command tasks only).
 
     Example:
         >>> from agenthpo.task import task_from_dict
@@ -349,6 +349,7 @@ def asked_record(task: Task, event: TrialEvent) -> dict[str, Any]:
     }
     if task.command is not None:
         out["command"] = build_executor(task).command_line(event.config)  # type: ignore[attr-defined]
+        out["cwd"] = str(task.base_dir)  # the folder the command runs in (the task file's)
     return out
 
 

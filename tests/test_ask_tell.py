@@ -46,6 +46,8 @@ def test_ask_then_tell(tmp_path: Path) -> None:
     assert asked["proposed_by"] == "llm"
     assert asked["rationale"]
     assert asked["command"][-1] == f"--lr={asked['config']['lr']!r}"
+    # the command's paths are the task file's folder's: say which (docs probe)
+    assert asked["cwd"] == str(tmp_path)
 
     second = json.loads(runner.invoke(app, ["ask", str(task_file)]).stdout)
     assert second["trial"] == 1
