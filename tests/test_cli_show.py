@@ -469,3 +469,15 @@ def test_a_study_whose_llm_answers_all_went_to_the_backbone_says_how(
         "No trial of this study ran an LLM proposal: the LLM was asked on 2 trials, and the"
         " backbone proposed instead (duplicate 1, screened 1)."
     )
+
+
+def test_show_plain_aligns_what_the_llm_added(runner: CliRunner, mixed: str) -> None:
+    """Into a pipe the table's columns were joined by single spaces, its header words
+    running into one another (docs probe): they are aligned like the trials'."""
+    out = show(runner, mixed, "--format", "plain")
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("proposed by"))
+    header, first = lines[at], lines[at + 1]
+    assert "proposed by  trials  finished" in header
+    assert first.startswith("LLM  ")
+    assert first.index(first.split()[1]) == header.index("trials")  # columns line up

@@ -254,8 +254,10 @@ def show_command(
         elif chosen is ShowFormat.plain:
             data = collect_data(s)
             revisions = revision_lines(data.revisions)
-            footer += ["", *revisions, *([""] if revisions else []), *_added_plain(data)]
-            lines = (single_line(line) for line in footer)  # stored text, one line each
+            footer += ["", *revisions, *([""] if revisions else [])]
+            lines = [single_line(line) for line in footer]  # stored text, one line each
+            # its table's cells are made single lines one by one: spaces align its columns
+            lines += _added_plain(data)
             sys.stdout.write(_plain_text(s, data) + "".join(line + "\n" for line in lines))
         elif chosen is ShowFormat.json:
             sys.stdout.write(dumps(trial_records(s), indent=2) + "\n")
