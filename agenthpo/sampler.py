@@ -1228,18 +1228,21 @@ class AgentSampler(BaseSampler):
             _say.warn(text, stacklevel=4)
 
     def _note_unsuggested(self, study: Study, trial: FrozenTrial) -> None:
-        """Says, once per study and parameter, that the LLM proposed a parameter of the
-        sampler's ``space`` that the objective never suggested on ``trial``: its value did
-        not run, and the trial records it as dropped (``llm_dropped``)."""
-        if self._space is None or trial.user_attrs.get(_keys.PROPOSED_BY) != "llm":
+        """Records as dropped (``llm_dropped``) the parameters the LLM proposed that the
+        objective never suggested on ``trial``, whose values did not run. With a ``space``
+        given, that is a mismatch, said once per study and parameter; without one, the
+        space was learned from finished trials and a define-by-run objective may leave a
+        parameter out on this trial."""
+        if trial.user_attrs.get(_keys.PROPOSED_BY) != "llm":
             return
         proposed = trial.system_attrs.get(_keys.SYS_CLAIM)
         if not isinstance(proposed, dict):
             return
-        unused = [n for n in proposed if n not in trial.params and n in self._space]
+        space = self._space
+        unused = [n for n in proposed if n not in trial.params and (space is None or n in space)]
         if not unused:
             return
-        for name in unused:
+        for name in unused if space is not None else ():
             self._warn_once(
                 study,
                 name,

@@ -569,3 +569,6 @@ def test_trials_that_share_no_parameter_say_so() -> None:
     said = [t.user_attrs[_keys.RATIONALE] for t in study.trials]
     assert said[0].endswith("no finished trial has shown the search space yet")
     assert said[2].endswith("the finished trials share no parameter")
+    # trial 1: the LLM proposed x0 (the space learned from trial 0); the objective ran x1
+    assert study.trials[1].user_attrs[_keys.PROPOSED_BY] == "llm"
+    assert study.trials[1].user_attrs[_keys.LLM_DROPPED] == ["x0"]
