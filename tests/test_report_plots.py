@@ -100,6 +100,22 @@ def test_two_numeric_parameters_keep_the_contour(storage: str) -> None:
     assert "contour" in _types(figure.spec)
 
 
+def test_slice_points_are_coloured_without_a_near_white_end(storage: str) -> None:
+    """Optuna's slice plot colours by trial number on Blues, whose start is near white: the
+    first trials vanished (report probe)."""
+    dists: dict[str, BaseDistribution] = {"x": FloatDistribution(0, 1)}
+    study = _study(storage, dists, [({"x": i / 7}, float(i)) for i in range(7)])
+    figure = _figures.slice_figure(study, collect_data(study), ["x"])
+    assert figure is not None
+    scales = [
+        t["marker"]["colorscale"]
+        for t in figure.spec["data"]
+        if "colorscale" in t.get("marker", {})
+    ]
+    assert scales
+    assert all(scale == "Viridis" for scale in scales)
+
+
 # ------------------------------------------------------------------- Pareto front
 
 

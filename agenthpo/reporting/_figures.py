@@ -335,6 +335,11 @@ def slice_figure(study: optuna.Study, data: ReportData, params: list[str]) -> Fi
         _choices(study),
     )
     spec["layout"]["height"] = 380
+    for trace in spec.get("data", []):
+        marker = trace.get("marker")
+        if isinstance(marker, dict) and "colorscale" in marker:
+            # Optuna's Blues start near white: the first trials vanished on the page
+            marker["colorscale"] = "Viridis"
     return Figure(
         "slice",
         "Slice plots",
