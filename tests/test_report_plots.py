@@ -231,3 +231,22 @@ def test_category_ticks_are_short_and_unquoted_with_the_whole_value_in_hover(
     yaxis = pair.spec["layout"]["yaxis"]
     assert yaxis["ticktext"][1].endswith("…")
     assert yaxis["tickvals"][1] == LONG
+
+
+def test_parameter_names_with_braces_read_whole_in_the_summary(storage: str) -> None:
+    """Names from Optuna may hold braces; the summary's placeholders could not, and
+    '{importance:a{b}}' came out as 'a_[unknown placeholder]_' (review)."""
+    from agenthpo.reporting import build_report
+
+    dists: dict[str, BaseDistribution] = {
+        "a{b}": FloatDistribution(0, 1),
+        "c}": FloatDistribution(0, 1),
+    }
+    rows = [({"a{b}": i / 9, "c}": (i * 4 % 9) / 9}, float(i) + (i * 4 % 9) / 9) for i in range(9)]
+    study = _study(storage, dists, rows)
+    paths = build_report(study, out_dir=Path(storage.removeprefix("sqlite:///")).parent / "r")
+    text = paths.markdown.read_text(encoding="utf-8")
+    assert "placeholder" not in text.split("## ")[1]  # the summary's own section
+    assert "a{b} **" in text
+    assert "c} **" in text
+    assert not paths.report.summary.problems

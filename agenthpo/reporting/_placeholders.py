@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -36,7 +36,15 @@ from agenthpo.reporting._data import ReportData, TrialRow
 from agenthpo.reporting._format import fmt_cost, fmt_int, fmt_param, fmt_share, fmt_value
 from agenthpo.reporting._importance import Importance
 
-__all__ = ["PLACEHOLDER_HELP", "Filled", "Filler", "Problem", "Segment", "find_literal_numbers"]
+__all__ = [
+    "PLACEHOLDER_HELP",
+    "Filled",
+    "Filler",
+    "Problem",
+    "Segment",
+    "find_literal_numbers",
+    "param_ref",
+]
 
 SegmentKind = Literal["text", "value", "trial", "removed", "invalid"]
 ProblemKind = Literal[
@@ -74,6 +82,34 @@ PLACEHOLDER_HELP: dict[str, str] = {
 _PLACEHOLDER = re.compile(r"\{+\s*([A-Za-z_]+)\s*(?::\s*([^{}]*?))?\s*\}+")
 _NUMBER = re.compile(r"(?<![\w.])[-+]?(?:\d+(?:[.,]\d+)*|\.\d+)(?:[eE][-+]?\d+)?(?:\s?%)?")
 _WORD = re.compile(r"[\w.\-]*")
+
+
+_INDEX_REF = re.compile(r"#(\d+)")
+
+
+def param_ref(names: Sequence[str], name: str) -> str:
+    """How a placeholder names parameter ``name``: itself, or ``#k`` (its place in
+    ``names``) when it holds a brace, which a placeholder cannot (``{importance:a{b}}``).
+
+    Example:
+        >>> param_ref(["lr", "a{b}"], "lr"), param_ref(["lr", "a{b}"], "a{b}")
+        ('lr', '#1')
+    """
+    if "{" not in name and "}" not in name:
+        return name
+    return f"#{list(names).index(name)}"
+
+
+def param_text(names: Sequence[str], name: str) -> str:
+    """Parameter ``name`` as the summary's prose writes it: itself, or the placeholder
+    ``{param:#k}`` when it holds a brace (prose braces read as placeholders).
+
+    Example:
+        >>> param_text(["lr", "a{b}"], "a{b}")
+        '{param:#1}'
+    """
+    ref = param_ref(names, name)
+    return name if ref == name else f"{{param:{ref}}}"
 
 
 def best_quarter(ranked: list[TrialRow]) -> list[TrialRow]:
@@ -227,8 +263,16 @@ class Filler:
             return Segment("value", value, source)
         if name == "trial":
             return self._resolve_trial(arg, source, where)
+        if name == "param":
+            index = _INDEX_REF.fullmatch(arg.strip())
+            if index is None or int(index.group(1)) >= len(d.param_names):
+                return Problem("unknown_param", where, f"{source}: no such parameter")
+            return Segment("text", d.param_names[int(index.group(1))], source)
         if name in ("best", "importance", "top_range"):
             param = arg.strip()
+            index = _INDEX_REF.fullmatch(param)
+            if param not in d.param_names and index and int(index.group(1)) < len(d.param_names):
+                param = d.param_names[int(index.group(1))]
             if param not in d.param_names:
                 return Problem(
                     "unknown_param", where, f"{source}: the study has no parameter {param!r}"

@@ -51,6 +51,8 @@ from agenthpo.reporting._placeholders import (
     Filler,
     Problem,
     best_quarter,
+    param_ref,
+    param_text,
 )
 
 __all__ = [
@@ -544,15 +546,20 @@ def _mattered(data: ReportData, importance: Importance) -> str:
         parts.append("No trial has completed yet, so nothing can be said about what mattered.")
     if importance.measured:
         important = importance.important()[:3]
-        shares = ", ".join(f"{p} {{importance:{p}}}" for p in important)
+        names = data.param_names
+        shares = ", ".join(
+            f"{param_text(names, p)} {{importance:{param_ref(names, p)}}}" for p in important
+        )
         parts.append(
             f"Measured by {importance.evaluator}, the parameters that explain most of the"
             f" variation in {data.metric} are {shares}."
         )
         for param in important:
-            ranged = f"{{top_range:{param}}}"
+            ranged = f"{{top_range:{param_ref(names, param)}}}"
             by = f" by {data.metric}" if data.multi_objective else ""
-            parts.append(f"The best quarter of trials{by} used {param} = {ranged}.")
+            parts.append(
+                f"The best quarter of trials{by} used {param_text(names, param)} = {ranged}."
+            )
     elif importance.note:
         parts.append(f"Parameter importance was not measured: {importance.note}.")
     return " ".join(parts)
@@ -564,14 +571,19 @@ def _did_not(data: ReportData, importance: Importance) -> str:
         important = set(importance.important())
         weak = [p for p in importance.ranking() if p not in important]
         if weak:
-            shares = ", ".join(f"{p} {{importance:{p}}}" for p in weak)
+            names = data.param_names
+            shares = ", ".join(
+                f"{param_text(names, p)} {{importance:{param_ref(names, p)}}}" for p in weak
+            )
             parts.append(
-                f"{_names(weak)} made little difference within the ranges tried ({shares};"
+                f"{_names([param_text(names, p) for p in weak])} made little difference"
+                f" within the ranges tried ({shares};"
                 f" below {fmt_share(importance.threshold())}, half an even share)."
             )
     if importance.single_valued:
         parts.append(
-            f"{_names(list(importance.single_valued))} was only ever tried at one value, so its"
+            f"{_names([param_text(data.param_names, p) for p in importance.single_valued])}"
+            " was only ever tried at one value, so its"
             " effect is unknown."
         )
     failed = [t for t in data.trials if t.state == "fail"]
@@ -645,7 +657,9 @@ def _next_steps(data: ReportData, importance: Importance) -> list[str]:
             edge = _edge(data, param, value)
             if edge is not None:
                 steps.append(
-                    f"{param} = {{best:{param}}} in the best trial is at the {edge} end of its"
+                    f"{param_text(data.param_names, param)}"
+                    f" = {{best:{param_ref(data.param_names, param)}}} in the best trial is at"
+                    f" the {edge} end of its"
                     f" range: extend the range past it."
                 )
     if data.multi_objective and data.pareto:
@@ -665,7 +679,9 @@ def _next_steps(data: ReportData, importance: Importance) -> list[str]:
             spec = data.space.get(param, {})
             if spec.get("type") in ("int", "float") and _narrows(data, param):
                 steps.append(
-                    f"Narrow {param} to {{top_range:{param}}}, where the best trials lie, and"
+                    f"Narrow {param_text(data.param_names, param)} to"
+                    f" {{top_range:{param_ref(data.param_names, param)}}}, where the best"
+                    " trials lie, and"
                     " spend the next trials there."
                 )
     if best is not None and data.completed and len(data.trials) >= MIN_TRIALS_FOR_TREND:
