@@ -188,6 +188,13 @@ def test_workers_re_evaluate_each_candidate_once(tmp_path: Path) -> None:
     runs = [json.loads(line) for line in (tmp_path / "runs.log").read_text().splitlines()]
     reruns = [(r["trial"], r["seed"]) for r in runs if r["seed"] > 0]
     assert len(reruns) == len(set(reruns)), f"a re-run ran twice: {sorted(reruns)}"
-    assert len(runs) == 10  # trials and re-runs together: exactly the budget
+    # Each re-evaluated configuration ran on seeds 1 and 2, once. The search keeps room to
+    # re-run the default and one more candidate (top: 1), so when the default stays the best
+    # (all 5 other draws worse, about 1 study in 7) 2 of the 10 runs stay unused.
+    candidates = {trial for trial, _ in reruns}
+    assert len(reruns) == 2 * len(candidates)
+    assert len(runs) <= 10  # trials and re-runs together: within the budget
+    if len(candidates) == 2:
+        assert len(runs) == 10  # the default and a better candidate: exactly the budget
     study = optuna.load_study(study_name="noisy", storage=open_storage(storage))
     assert study.user_attrs[_keys.STUDY_SELECTION]["recommended_trial"] is not None
