@@ -1242,14 +1242,15 @@ class AgentSampler(BaseSampler):
         unused = [n for n in proposed if n not in trial.params and (space is None or n in space)]
         if not unused:
             return
-        for name in unused if space is not None else ():
-            self._warn_once(
-                study,
-                name,
-                f"parameter {name!r}: the sampler's space declares it but the objective did"
-                " not suggest it, so the LLM's value did not run: declare the same parameters"
-                " in both",
-            )
+        if space is not None:
+            for name in unused:
+                self._warn_once(
+                    study,
+                    name,
+                    f"parameter {name!r}: the sampler's space declares it but the objective"
+                    " did not suggest it, so the LLM's value did not run: declare the same"
+                    " parameters in both",
+                )
         dropped = [*trial.user_attrs.get(_keys.LLM_DROPPED, []), *unused]
         _optuna.set_trial_user_attr(study, trial, _keys.LLM_DROPPED, dropped)
 

@@ -150,9 +150,9 @@ class RunSummary:
     asks_llm: bool = False
     """Whether the run's sampler has an LLM to ask (an LLM strategy), turns or not."""
     stopped_early: str | None = None
-    """Why the run stopped before its budget: its first trials all failed with one error and
-    no trial of the study ever completed (a setup mistake, e.g. a misspelt script), or
-    ``None``."""
+    """Why the run stopped before its budget (:func:`same_failures`: the last trials to
+    finish failed with one error and no trial ever completed, a setup mistake such as a
+    misspelt script), or ``None``."""
     llm_used: int = 0
     """Trials that ran the LLM's proposal."""
     llm_failure: str | None = None
@@ -499,8 +499,8 @@ class Tuner:
         budget_ = n_trials if n_trials is not None else task.n_trials
         if budget_ is None:
             raise TaskError(
-                f"{task.name}: no budget: add n_trials to the task file (or run it with"
-                " --n-trials N)"
+                f"{task.name}: no budget: add n_trials to the task file (agenthpo run also"
+                " takes --n-trials N)"
             )
         self.n_trials: int = budget_
         self.strategy = strategy or task.strategy
