@@ -564,6 +564,7 @@ class Tuner:
                 f"study {self.task.name!r} in {shown_url(self.storage_url)} {what}. Rename the"
                 " task or use another storage."
             )
+        self._check_metric(study)
         stored_params: dict[str, optuna.distributions.BaseDistribution] = {}
         for trial in study.get_trials(deepcopy=False):
             for name, dist in trial.distributions.items():
@@ -623,6 +624,26 @@ class Tuner:
                 )
             study.set_user_attr(_keys.STUDY_WARM_STARTED, True)
         return study
+
+    def _check_metric(self, study: optuna.Study) -> None:
+        """Refuses a study whose stored values measure another metric than the task's: a
+        renamed objective (or another task of the same name) would mix two metrics under
+        one name, and the search would compare numbers that do not measure the same thing.
+        A study that never stored its metric (created outside AgentHPO) is not judged."""
+        stored = study.user_attrs.get(_keys.STUDY_METRIC)
+        if stored is None:
+            return
+        was = [str(m) for m in stored] if isinstance(stored, list) else [str(stored)]
+        now = list(self.task.metric_names)
+        if was == now:
+            return
+        # The directions matched already (load_study), so the metrics pair with them.
+        goal = " and ".join(f"{d} {m}" for d, m in zip(self.task.directions, was, strict=False))
+        raise AgentHPOError(
+            f"study {self.task.name!r} in {shown_url(self.storage_url)} was created to {goal};"
+            f" the task now optimizes {', '.join(now)}. Its trials measure another metric:"
+            " rename the task or use another storage."
+        )
 
     def _warm_start_configs(self) -> list[tuple[dict[str, Any], str]]:
         """Known-good configs from the task file, then the best of an earlier study."""

@@ -225,6 +225,32 @@ def test_direction_change_is_refused(quadratic_task: Task, tmp_path: Path) -> No
         Tuner(quadratic_task, llm=RandomLLM(), storage=storage).run()
 
 
+def test_a_renamed_metric_is_refused_before_any_trial(quadratic_task: Task, tmp_path: Path) -> None:
+    """The study's values measure the metric it was created with: a task that now optimizes
+    another one (a renamed objective, or another task of the same name) would mix them."""
+    storage = f"sqlite:///{tmp_path / 'x.db'}"
+    Tuner(quadratic_task, llm=RandomLLM(), storage=storage, n_trials=1).run()
+    renamed = task_from_dict(
+        {
+            "name": "quad",
+            "objective": {"metric": "test_loss", "direction": "minimize"},
+            "space": {"x": {"type": "float", "low": -5.0, "high": 5.0}, "kind": ["a", "b"]},
+            "function": "quad:objective",
+            "strategy": "agent",
+        },
+        base_dir=tmp_path,
+    )
+    with pytest.raises(
+        AgentHPOError, match=r"created to minimize loss; the task now optimizes test_loss"
+    ):
+        Tuner(renamed, llm=RandomLLM(), storage=storage, n_trials=2).run()
+    assert len(_load(storage, "quad").trials) == 1  # refused before any trial
+    Tuner(
+        quadratic_task, llm=RandomLLM(), storage=storage, n_trials=2
+    ).run()  # same metric: resumes
+    assert len(_load(storage, "quad").trials) == 2
+
+
 def test_a_task_with_one_objective_on_a_two_objective_study_says_so(
     quadratic_task: Task, tmp_path: Path
 ) -> None:
