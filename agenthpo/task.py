@@ -721,6 +721,9 @@ class Task(BaseModel):
           (and no placeholders, so the tuner's ``--seed N`` is appended after it), or
         * its function takes a ``seed`` argument or reads ``config["seed"]``.
 
+        Detection leaves it off when ``seed`` is a parameter of the space: the search tunes
+        the seed then, and re-runs on other seeds would override its choice.
+
         ``noise: false`` turns the selection off; ``noise: true`` or a mapping turns it on
         (the seed then reaches the run as ``seed_param`` says). A task whose runs ignore the
         seed can expose held-out validation folds instead, with
@@ -741,6 +744,8 @@ class Task(BaseModel):
             return self.noise
         if self.noise is False or self.is_multi_objective:
             return None
+        if NoiseSection().seed_param in self.space:
+            return None  # the seed is tuned: re-runs varying it would override the choice
         return NoiseSection() if self.seed_source() is not None else None
 
     def seed_source(self) -> str | None:
@@ -1116,6 +1121,48 @@ def _duplicate_key(root: yaml.Node) -> str | None:
     return None
 
 
+_BOOL_TAG = "tag:yaml.org,2002:bool"
+
+
+def _word_boolean(root: yaml.Node) -> str | None:
+    """Why the space holds a word YAML 1.1 reads as a boolean (``yes``, ``no``, ``on``,
+    ``off``, unquoted), or ``None``: ``amp: [yes, no]`` would reach the script as ``true``
+    and ``false``, which a script that expects the words refuses on every trial.
+
+    Example:
+        >>> print(_word_boolean(yaml.compose("space: {amp: [yes, 'no']}")))
+        ... # doctest: +NORMALIZE_WHITESPACE
+        space.amp[0]: YAML reads the unquoted yes as the boolean true; quote it ('yes') if the
+        script expects the word, or write true
+        >>> _word_boolean(yaml.compose("space: {amp: [true, false]}")) is None
+        True
+    """
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    stack: list[tuple[yaml.Node, str]] = [
+        (value, str(key.value)) for key, value in root.value if key.value == "space"
+    ]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            word = str(node.value)
+            if (
+                node.tag == _BOOL_TAG
+                and node.style is None
+                and word.lower() not in ("true", "false")
+            ):
+                meant = "true" if word.lower() in ("yes", "y", "on") else "false"
+                return (
+                    f"{where}: YAML reads the unquoted {word} as the boolean {meant}; quote it"
+                    f" ('{word}') if the script expects the word, or write {meant}"
+                )
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, f"{where}[{i}]") for i, item in enumerate(node.value))
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend((value, f"{where}.{key.value}") for key, value in node.value)
+    return None
+
+
 def _safe_yaml(text: str) -> Any:
     """``yaml.safe_load`` with a bound on what aliases expand to.
 
@@ -1135,6 +1182,9 @@ def _safe_yaml(text: str) -> Any:
         duplicate = _duplicate_key(root)
         if duplicate is not None:
             raise _Refused(duplicate)
+        word = _word_boolean(root)
+        if word is not None:
+            raise _Refused(word)
         if _too_deep(root, MAX_YAML_DEPTH):
             where = "the file"
             if isinstance(root, yaml.MappingNode):

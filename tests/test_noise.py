@@ -237,6 +237,23 @@ def test_what_counts_as_a_task_that_can_vary_a_seed(
     assert (task.noise_setup() is not None) is (source is not None)
 
 
+def test_a_tuned_seed_turns_no_selection_on(tmp_path: Path) -> None:
+    """A seed the search tunes (a parameter of the space) is the search's choice: re-runs
+    varying it would override it, so detection leaves the selection off."""
+    task = task_from_dict(
+        {
+            "name": "cmd",
+            "objective": {"metric": "loss", "direction": "minimize"},
+            "space": {"x": {"type": "float", "low": -2.0, "high": 2.0}, "seed": [0, 1]},
+            "n_trials": 10,
+            "command": ["python", "train.py", "--seed={seed}", "--x={x}"],
+        },
+        base_dir=tmp_path,
+    )
+    assert task.seed_source() is not None
+    assert task.noise_setup() is None
+
+
 def test_a_placeholder_command_must_place_the_seed(tmp_path: Path) -> None:
     with pytest.raises(TaskError, match=r"noise: the command uses placeholders but none for"):
         task_from_dict(

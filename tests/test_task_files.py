@@ -167,6 +167,27 @@ def test_a_duplicate_key_is_refused(tmp_path: Path) -> None:
     assert "space.x.low" in _refusal(tmp_path, nested)
 
 
+def test_a_word_yaml_reads_as_a_boolean_is_refused_in_the_space(tmp_path: Path) -> None:
+    """YAML 1.1 reads unquoted yes/no/on/off as booleans: a script expecting the words would
+    get true/false and refuse every trial, so the file is refused with the fix."""
+    line = _refusal(
+        tmp_path,
+        GOOD.replace("n_trials: 3", "n_trials: 3\n").replace(
+            "  x: {type: float, low: -5.0, high: 5.0}",
+            "  x: {type: float, low: -5.0, high: 5.0}\n  amp: [Yes, 'no']",
+        ),
+    )
+    assert "task.yaml: space.amp[0]: YAML reads the unquoted Yes as the boolean true" in line
+    assert "quote it ('Yes')" in line
+    quoted = GOOD.replace(
+        "  x: {type: float, low: -5.0, high: 5.0}",
+        "  x: {type: float, low: -5.0, high: 5.0}\n  amp: ['yes', 'no']\n  flag: [true, false]",
+    )
+    task = load_task(_write(tmp_path, quoted))
+    assert list(task.space["amp"].choices) == ["yes", "no"]
+    assert list(task.space["flag"].choices) == [True, False]
+
+
 def test_an_unknown_placeholder_in_the_command_is_refused(tmp_path: Path) -> None:
     line = _refusal(tmp_path, GOOD.replace("[python, train.py]", "[python, train.py, '{nope}']"))
     assert line.count("command") == 1
