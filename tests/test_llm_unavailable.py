@@ -195,7 +195,12 @@ def test_the_cli_says_so_first_and_last(tmp_path: Path) -> None:
     task_file = _task_file(tmp_path)
     dead = f"openai-compatible:http://127.0.0.1:{_dead_port()}/v1#m"
     run = _cli("run", str(task_file), "--llm", dead, "--no-report", "--seed", "0", cwd=tmp_path)
-    assert run.returncode == 0, run.stdout + run.stderr
+    # The trials are stored and fine, but not what was asked for: the status says so.
+    assert run.returncode == 3, run.stdout + run.stderr
+    errors = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1, run.stderr
+    assert errors[0].startswith("error: the LLM asked for did not run (")
+    assert "the backbone proposed its trials" in errors[0]
     lines = [line for line in run.stdout.splitlines() if line.strip()]
     # the model, who proposes which trials, the policy in force, then the failure
     head = "\n".join(lines[:5])

@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -284,7 +285,13 @@ def _print_summary(
             soft_wrap=True,
         )
     if summary.llm_failure:
-        console.print(f"The LLM did not run: {summary.llm_failure}", style="yellow", markup=False)
+        said = (
+            f"The LLM did not run: {summary.llm_failure}"
+            if not summary.llm_calls
+            else f"The LLM answered {plural(summary.llm_calls, 'call')} but failed on others"
+            f" (the first: {summary.llm_failure}); the backbone proposed those trials."
+        )
+        console.print(said, style="yellow", markup=False, soft_wrap=True)
     if summary.pareto_front:
         _print_front(summary)
     elif summary.best_config is not None:
@@ -344,9 +351,18 @@ def _run(
     closing hints tell this command's user to raise the budget, since a worker has no
     ``--n-trials`` (its budget is the task's, which every worker reads)."""
     setup_logging(verbose)
+    asked_for_llm = False
 
     def go() -> RunSummary:
+        nonlocal asked_for_llm
         task = load_task(task_file)
+        # Named by the user (not the default pick): its failure sets the exit status.
+        asked_for_llm = (
+            llm is not None
+            or replay is not None
+            or bool(task.llm is not None and task.llm.spec)
+            or bool(os.environ.get("AGENTHPO_LLM", "").strip())
+        )
         overrides: dict[str, Any] = {}
         if strategy is not None:
             overrides["strategy"] = strategy
@@ -420,6 +436,14 @@ def _run(
     if failure is not None:
         print_error(failure)
         raise typer.Exit(1)
+    if asked_for_llm and summary.llm_failure and not summary.llm_calls:
+        # The run's trials are stored and fine, but not what was asked for: a script that
+        # checks the status must be able to tell the backbone alone from the LLM's search.
+        print_error(
+            f"the LLM asked for did not run ({summary.llm_failure}); the backbone proposed"
+            " its trials"
+        )
+        raise typer.Exit(3)
 
 
 def run_command(
@@ -488,7 +512,9 @@ def run_command(
     Exit status: 0 when the run ended normally (the budget is spent, the time limit was
     reached, or the study already held its budget); 1 when trials ran and none completed
     (every one failed: the script is missing, crashes or never reports the metric), with
-    one line on stderr saying why; 2 for a mistake in the task file or the options; 130
+    one line on stderr saying why; 2 for a mistake in the task file or the options; 3
+    when the LLM named with --llm, the task's llm: or AGENTHPO_LLM never answered (the
+    backbone proposed its trials; the study is fine, one line on stderr says why); 130
     when interrupted (Ctrl-C), 143 when stopped by SIGTERM and 129 by SIGHUP: the trial
     running then is stored as interrupted and runs again first next time. Every finished
     trial is stored whatever the status.
@@ -530,8 +556,8 @@ def worker_command(
     with --storage postgresql://...; together they run exactly the task's budget (its
     n_trials: raise it in the task file to continue a study whose budget is spent).
 
-    Exit status as for run: 1 when this worker ran trials and none completed; 130, 143 or
-    129 when stopped by Ctrl-C, SIGTERM or SIGHUP.
+    Exit status as for run: 1 when this worker ran trials and none completed; 3 when the
+    LLM named never answered; 130, 143 or 129 when stopped by Ctrl-C, SIGTERM or SIGHUP.
     """
     with stop_on_signals():
         guard(lambda: worker_storage(task_file, storage))
