@@ -202,14 +202,26 @@ class RunSummary:
 
         A run fails when trials of it failed and none completed: the training script is
         missing, crashes, or never reports the metric. Pruned trials are the pruner's
-        judgement and interrupted ones run again, so neither alone fails a run.
+        judgement and interrupted ones run again, so neither alone fails a run, unless the
+        pruner stopped every trial of a study that has no result at all: then there is no
+        configuration to give.
 
         Example:
             >>> RunSummary("s", "sqlite://", n_run=2, n_failed=2, last_error="boom").failure()
             'no trial completed: all 2 failed; the last: boom'
+            >>> RunSummary("s", "sqlite://", n_run=2, n_pruned=2).failure()[:48]
+            'no trial completed: all 2 were pruned, and the s'
         """
-        if self.n_complete or not self.n_failed:
+        if self.n_complete:
             return None
+        if not self.n_failed:
+            if not self.n_pruned or self.best_config is not None:
+                return None
+            return (
+                f"no trial completed: all {self.n_pruned} were pruned, and the study has no"
+                " completed trial to recommend; each trial's reason is stored with it (a run"
+                " that diverges early is pruned: narrow the range that makes it diverge)"
+            )
         if self.stopped_early is not None:
             return (
                 f"stopped early, as the rest of the budget would fail alike: {self.stopped_early};"

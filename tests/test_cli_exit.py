@@ -250,7 +250,11 @@ def test_run_summary_failure_line() -> None:
     assert (
         RunSummary(study_name="s", storage="", n_run=2, n_failed=1, n_complete=1).failure() is None
     )
-    assert RunSummary(study_name="s", storage="", n_run=2, n_pruned=2).failure() is None
+    # Pruned alone: a failure only when the study has no result to give at all.
+    pruned = RunSummary(study_name="s", storage="", n_run=2, n_pruned=2)
+    assert (pruned.failure() or "").startswith("no trial completed: all 2 were pruned")
+    pruned.best_config = {"x": 1.0}  # an earlier run's trial completed
+    assert pruned.failure() is None
     assert RunSummary(study_name="s", storage="", n_run=1, n_interrupted=1).failure() is None
     assert RunSummary(study_name="s", storage="").failure() is None
 
