@@ -43,6 +43,7 @@ from agenthpo.space._params import _name_problem
 
 __all__ = [
     "MAX_SEED",
+    "MAX_TRIALS",
     "STRATEGY_NAMES",
     "LLMSection",
     "NoiseSection",
@@ -71,6 +72,10 @@ StrategyName = Literal[
 
 MAX_SEED = 2**32 - 1
 """The largest seed (NumPy's random states, which Optuna's samplers use, take 32 bits)."""
+
+MAX_TRIALS = 100_000
+"""The largest budget a study takes (``n_trials``, ``--n-trials``): more is a slip of the
+keyboard, not a search (the agent's history and the report are built for far fewer)."""
 
 STRATEGY_NAMES: tuple[str, ...] = get_args(StrategyName)
 """Every strategy's name, in :data:`StrategyName`'s order (for help texts and messages)."""
@@ -312,7 +317,7 @@ class Task(BaseModel):
     (``objective:`` may be written as a list for this)."""
     hidden_metrics: list[str] = Field(default_factory=list)
     space: Space
-    n_trials: int | None = Field(default=None, ge=1, le=100_000)
+    n_trials: int | None = Field(default=None, ge=1, le=MAX_TRIALS)
     """The budget: trials (with re-evaluation runs) the study may hold. ``None`` leaves it to
     the caller (``--n-trials``, ``Tuner(n_trials=...)``), which must then give one."""
     default_config: dict[str, Any] | None = None

@@ -67,7 +67,7 @@ from agenthpo.selection import TRIAL_SEED, Selection, paired_gain, reevaluation_
 from agenthpo.space import FloatParam, IntParam, Space
 from agenthpo.storage import open_storage, shown_url
 from agenthpo.strategies import make_sampler, uses_llm
-from agenthpo.task import MAX_SEED, NoiseSection, Task, TaskContext
+from agenthpo.task import MAX_SEED, MAX_TRIALS, NoiseSection, Task, TaskContext
 
 __all__ = [
     "RunSummary",
@@ -403,6 +403,8 @@ def _check_arguments(
     half done) or run nothing in silence; the task file's own fields are checked at load."""
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 1:
         raise AgentHPOError(f"n_trials {n_trials!r}: give a whole number of trials, at least 1")
+    if n_trials > MAX_TRIALS:
+        raise AgentHPOError(f"n_trials {n_trials}: give at most {MAX_TRIALS:,} trials")
     if time_limit is not None and not (
         isinstance(time_limit, int | float) and math.isfinite(time_limit) and time_limit > 0
     ):

@@ -171,6 +171,18 @@ def test_run_every_problem_one_line_each(runner: CliRunner, tmp_path: Path) -> N
     assert len(error_lines(stderr)) == 2  # direction; unknown n_trails (did you mean n_trials)
 
 
+@pytest.mark.parametrize("n", ["100001", "99999999999999999999"])
+def test_a_budget_beyond_the_task_files_limit_is_refused(good_task: Path, n: str) -> None:
+    """--n-trials had no upper bound while the task file's n_trials stops at 100,000: a slip
+    of the keyboard started a run of 10**20 trials (task probe)."""
+    done = run_cli("run", str(good_task), "--n-trials", n, cwd=good_task.parent)
+    assert done.returncode == 2, done.stdout + done.stderr
+    lines = error_lines(done.stderr)
+    assert len(lines) == 1, done.stderr
+    assert lines[0].startswith("error: ") and "100000" in lines[0], lines
+    assert not list(good_task.parent.glob("*.db"))
+
+
 def test_run_directory(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(app, ["run", str(tmp_path)])
     assert_user_error(result, "is a directory")

@@ -263,6 +263,13 @@ def test_a_task_with_one_objective_on_a_two_objective_study_says_so(
         Tuner(quadratic_task, llm=RandomLLM(), storage=storage).run()
 
 
+def test_a_budget_beyond_the_task_files_limit_is_refused_by_the_tuner(
+    quadratic_task: Task,
+) -> None:
+    with pytest.raises(AgentHPOError, match=r"n_trials 100001: give at most 100,000 trials"):
+        Tuner(quadratic_task, llm=RandomLLM(), n_trials=100_001)
+
+
 @pytest.mark.parametrize("seed", [-1, 2**32])
 def test_a_seed_numpy_cannot_take_is_refused_by_the_tuner(quadratic_task: Task, seed: int) -> None:
     with pytest.raises(AgentHPOError, match=r"give a seed from 0 to 2\*\*32 - 1"):

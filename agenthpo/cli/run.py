@@ -50,7 +50,7 @@ from agenthpo.reporting._format import plural
 from agenthpo.sampler import AgentSampler
 from agenthpo.storage import shown_url
 from agenthpo.studies import run_llm, worker_storage
-from agenthpo.task import STRATEGY_NAMES, load_task, task_with
+from agenthpo.task import MAX_TRIALS, STRATEGY_NAMES, load_task, task_with
 from agenthpo.tuner import RunSummary, TrialEvent, Tuner
 
 __all__ = ["run_command", "worker_command"]
@@ -451,7 +451,12 @@ def run_command(
     llm: LLMOption = None,
     n_trials: Annotated[
         int | None,
-        typer.Option("--n-trials", min=1, help="Total trials in the study (default: the task's)."),
+        typer.Option(
+            "--n-trials",
+            min=1,
+            max=MAX_TRIALS,
+            help="Total trials in the study (default: the task's).",
+        ),
     ] = None,
     storage: StorageOption = None,
     seed: SeedOption = None,
