@@ -43,6 +43,7 @@ from agenthpo import _optuna
 from agenthpo.errors import AgentHPOError, StorageError
 
 __all__ = [
+    "IN_MEMORY",
     "STORAGE_HELP",
     "SafeJournalFileBackend",
     "is_single_process",
@@ -56,6 +57,10 @@ STORAGE_HELP = (
     "use sqlite:///PATH, journal:PATH, postgresql://USER@HOST:PORT/DB, mysql://... or"
     " redis://HOST:PORT/DB"
 )
+
+
+IN_MEMORY = "sqlite:///:memory:"
+"""SQLite in memory: the study lives as long as the process that opened it."""
 
 
 def is_single_process(url: str) -> bool:
@@ -112,7 +117,10 @@ def open_storage(url: str, *, for_reading: bool = False) -> BaseStorage:
         return JournalStorage(JournalRedisBackend(url))
     if url.startswith(("sqlite:", "postgresql", "mysql")):
         engine_kwargs: dict[str, object] = {}
-        if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        if url.startswith("sqlite:///~"):
+            # As journal:~/... is: SQLAlchemy would take "~" for a folder's name.
+            url = "sqlite:///" + str(Path(url.removeprefix("sqlite:///")).expanduser())
+        if url.startswith("sqlite:///") and url != IN_MEMORY:
             path = Path(url.removeprefix("sqlite:///"))
             _check_file(shown_url(url), path, must_exist=for_reading, example="study.db")
             if for_reading:

@@ -94,3 +94,40 @@ def test_threads_creating_one_new_sqlite_study_all_succeed(tmp_path: Path) -> No
     url = f"sqlite:///{tmp_path / 'task.agenthpo.db'}"
     study = optuna.load_study(study_name="quad", storage=open_storage(url, for_reading=True))
     assert len(study.trials) == n
+
+
+def test_a_sqlite_path_under_home_is_expanded_as_a_journal_path_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sqlite:///~/x.db failed with "the folder ~ does not exist" while journal:~/x.log
+    expanded ~ (task probe)."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    optuna.create_study(study_name="s", storage=open_storage("sqlite:///~/x.db"))
+    assert (tmp_path / "x.db").is_file()
+    assert not Path("~").exists()
+    again = open_storage("sqlite:///~/x.db", for_reading=True)
+    assert [s.study_name for s in again.get_all_studies()] == ["s"]
+
+
+def test_a_run_in_memory_says_that_nothing_is_kept(tmp_path: Path) -> None:
+    """sqlite:///:memory: ran the budget and then pointed to a study that no longer
+    existed (task probe): the first and last lines say the trials end with the run."""
+    from typer.testing import CliRunner
+
+    from agenthpo.cli import app
+
+    (tmp_path / "f.py").write_text("def obj(c):\n    return (c['x'] - 1) ** 2\n")
+    (tmp_path / "t.yaml").write_text(
+        "name: m\nobjective: {metric: loss, direction: minimize}\n"
+        "space: {x: {type: float, low: -2, high: 2}}\nn_trials: 2\nfunction: 'f:obj'\n"
+        "strategy: random\n"
+    )
+    result = CliRunner().invoke(
+        app, ["run", str(tmp_path / "t.yaml"), "--storage", "sqlite:///:memory:"]
+    )
+    assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+    assert "every trial is lost when the run ends" in lines[0]
+    assert lines[-1].startswith("Nothing is kept")
+    assert "see every trial with" not in result.stdout
+    assert not list(tmp_path.rglob("*.html"))  # no report of a study that is gone

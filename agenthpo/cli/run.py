@@ -48,7 +48,7 @@ from agenthpo.report_files import write_run_report
 from agenthpo.reporting._data import parse_selection
 from agenthpo.reporting._format import plural
 from agenthpo.sampler import AgentSampler
-from agenthpo.storage import shown_url
+from agenthpo.storage import IN_MEMORY, shown_url
 from agenthpo.studies import run_llm, worker_storage
 from agenthpo.task import MAX_TRIALS, STRATEGY_NAMES, load_task, task_with
 from agenthpo.tuner import RunSummary, TrialEvent, Tuner
@@ -324,6 +324,16 @@ def _print_summary(
         console.print_json(json.dumps(summary.best_config))
     else:
         console.print(Text("No trial completed yet.", style="yellow"))
+    if summary.storage == IN_MEMORY:
+        console.print(
+            Text(
+                "Nothing is kept: the study lived in memory (sqlite:///:memory:) and ended"
+                " with the run.",
+                style="yellow",
+            ),
+            soft_wrap=True,
+        )
+        return
     console.print(
         Text(f"Stored in {summary.storage}; see every trial with: agenthpo show {task_arg}{again}"),
         soft_wrap=True,
@@ -389,6 +399,15 @@ def _run(
         )
         if note:
             tuner.llm_note = note
+        if tuner.storage_url == IN_MEMORY:
+            console.print(
+                Text(
+                    "The study lives in memory (sqlite:///:memory:): every trial is lost when"
+                    " the run ends; give a file (--storage sqlite:///study.db) to keep them.",
+                    style="yellow",
+                ),
+                soft_wrap=not console.is_terminal,
+            )
         sampler = tuner.sampler()
         # Into a pipe or a log, each first line stays one line (grep finds it whole); on a
         # terminal Rich wraps it at the width.
@@ -426,7 +445,8 @@ def _run(
         warnings.simplefilter("ignore", LLMUnavailableWarning)
         summary = guard(go)
     _print_summary(summary, str(task_file), storage, raise_budget)
-    paths = write_run_report(task_file, storage=storage) if report else None
+    in_memory = summary.storage == IN_MEMORY  # nothing left to report from
+    paths = write_run_report(task_file, storage=storage) if report and not in_memory else None
     if paths is not None:
         console.print(
             Text(f"Report of {summary.study_name} in {summary.storage}: {paths.html}"),
