@@ -30,7 +30,7 @@ from agenthpo.scaffold import (
     write_draft,
 )
 from agenthpo.scaffold._ranges import clean_text
-from agenthpo.scaffold._read import split_target
+from agenthpo.scaffold._read import check_script, split_target
 
 __all__ = ["init_command", "review_table"]
 
@@ -117,6 +117,7 @@ def init_command(
         if no_llm and llm is not None:
             raise AgentHPOError("give --llm or --no-llm, not both")
         script, _ = split_target(target)
+        check_script(script)  # a typo in the script's name first: --force would not fix it
         path = out if out is not None else script.parent / "task.yaml"
         if path.exists() and not force and not path.is_dir():
             raise AgentHPOError(

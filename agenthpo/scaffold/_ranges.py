@@ -118,6 +118,8 @@ _PROB_LIKE = re.compile(
 # max_features=1.0, max_df=1.0, max_samples=0.8).
 _FRACTION_HINT = re.compile(r"(^|_)(features|samples|df|fraction|portion|share)($|_)")
 _LR_LIKE = re.compile(r"(^|_)(lr|learning_rate\w*|eta|step_size)($|_)|^lr")
+# A learning rate's range when the script gives no default to centre it on.
+_LR_LOW, _LR_HIGH = 1e-5, 0.1
 _REG_LIKE = re.compile(
     r"(^|_)(alpha|lambda|lam|reg\w*|weight_decay|wd|l1|l2|c|gamma|penalty|eps|epsilon|tol)($|_)"
 )
@@ -253,6 +255,8 @@ def heuristic_range(option: Option) -> tuple[dict[str, Any], str]:
         >>> heuristic_range(Option(name="hidden_units", flag=None, kind="int", default=100,
         ...                        has_default=True))[0]
         {'type': 'int', 'low': 25, 'high': 400, 'log': True}
+        >>> heuristic_range(Option(name="lr", flag=None, kind="float"))[0]
+        {'type': 'float', 'low': 1e-05, 'high': 0.1, 'log': True}
     """
     name = _norm(option.name)
     d = option.default if option.has_default else None
@@ -270,6 +274,12 @@ def heuristic_range(option: Option) -> tuple[dict[str, Any], str]:
                 high = 1.0 if x >= 1 else max(x, 0.99)
                 return _float(0.5, high, False), f"a fraction: 0.5 to {_fmt(high)}"
             return _float(0.0, 0.5, False), "a fraction: 0 to 0.5"
+        if x is None and _LR_LIKE.search(name):
+            # The name is enough: learning rates live on a log scale, far below 1.
+            return (
+                _float(_LR_LOW, _LR_HIGH, True),
+                f"a learning rate with no default: log scale, {_fmt(_LR_LOW)} to {_fmt(_LR_HIGH)}",
+            )
         if x is None:
             return _float(0.0, 1.0, False), "no default to start from: 0 to 1"
         if x > 0:

@@ -23,7 +23,9 @@ Example:
 from __future__ import annotations
 
 import ast
+import io
 import re
+import tokenize
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,7 +39,7 @@ from agenthpo.scaffold._signature import _function_options
 from agenthpo.scaffold._static import _first_paragraph, _FunctionNode
 from agenthpo.scaffold._typer import _typer_commands, _typer_options, _typer_subcommand
 
-__all__ = ["Option", "ScriptInfo", "read_source", "read_target", "split_target"]
+__all__ = ["Option", "ScriptInfo", "check_script", "read_source", "read_target", "split_target"]
 
 _FUNCTION_RE = re.compile(r"^[A-Za-z_]\w*$")
 
@@ -77,17 +79,59 @@ def read_target(target: str | Path) -> ScriptInfo:
         [('lr', 'float'), ('depth', 'int')]
     """
     path, function = split_target(str(target))
-    if path.suffix != ".py":
-        raise TaskError(f"{path}: give a Python script (SCRIPT.py or SCRIPT.py:FUNCTION)")
+    check_script(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _decode(path.read_bytes())
     except FileNotFoundError:
         raise TaskError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise TaskError(f"{path}: is a directory; give the training script") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TaskError(f"{path}: cannot read the file ({exc})") from None
+    except (OSError, SyntaxError, UnicodeDecodeError) as exc:
+        reason = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+        raise TaskError(f"{path}: cannot read the file ({reason})") from None
     return read_source(text, path=path, function=function)
+
+
+def check_script(path: Path) -> None:
+    """Refuses ``path`` unless it names an existing Python script.
+
+    ``agenthpo init`` calls this before anything else looks at the output file, so a typo
+    in the script's name is reported as such (``--force`` would not fix it).
+
+    Raises:
+        TaskError: ``path`` does not end in ``.py``, does not exist, or is a directory.
+
+    Example:
+        >>> check_script(Path("train.yaml"))
+        Traceback (most recent call last):
+        ...
+        agenthpo.errors.TaskError: train.yaml: give a Python script (SCRIPT.py or ...)
+    """
+    if path.suffix != ".py":
+        raise TaskError(f"{path}: give a Python script (SCRIPT.py or SCRIPT.py:FUNCTION)")
+    if path.is_dir():
+        raise TaskError(f"{path}: is a directory; give the training script")
+    if not path.exists():
+        raise TaskError(f"{path}: no such file")
+
+
+def _decode(data: bytes) -> str:
+    """The source text of a script's bytes, decoded as Python decodes it.
+
+    Python honours a UTF-8 byte-order mark and a PEP 263 coding line
+    (``# -*- coding: latin-1 -*-``), so a script that runs is read here too.
+
+    Raises:
+        SyntaxError: The coding line names an unknown encoding, or contradicts the mark.
+        UnicodeDecodeError: The bytes are not valid in the declared encoding.
+
+    Example:
+        >>> source = b"# -*- coding: latin-1 -*-\\nname = 'Ren\\xe9'\\n"
+        >>> _decode(source).splitlines()[1] == "name = 'René'"
+        True
+    """
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode(encoding)  # "utf-8-sig" when there is a mark: it drops it
 
 
 def read_source(
