@@ -955,7 +955,15 @@ class Tuner:
             if step in reported_steps or not intermediate:
                 return
             reported_steps.add(step)
-            trial.report(value, step)
+            try:
+                trial.report(value, step)
+            except (OverflowError, ValueError, optuna.exceptions.StorageInternalError) as exc:
+                # One intermediate value storage cannot take (a step beyond its integers)
+                # costs that point of the curve, never the trial nor the run.
+                _logger.warning(
+                    "trial %d: step %s not stored (%s)", trial.number, step, one_line(str(exc), 200)
+                )
+                return
             if pruning and trial.should_prune():
                 pruner = type(study.pruner).__name__
                 pruned_because.append(

@@ -270,6 +270,34 @@ def test_a_budget_beyond_the_task_files_limit_is_refused_by_the_tuner(
         Tuner(quadratic_task, llm=RandomLLM(), n_trials=100_001)
 
 
+class _HugeStepExecutor:
+    """Reports a step beyond SQLite's integers between two good ones, then finishes."""
+
+    def run(self, config: dict[str, object], trial_number: int, **kwargs: object) -> object:
+        from agenthpo.executor import TrialResult
+
+        on_report = kwargs["on_report"]
+        assert callable(on_report)
+        for step in (0, 2**63, 1):
+            on_report(step, {"loss": 1.0 + step % 7})
+        return TrialResult(status="ok", metrics={"loss": 0.5})
+
+
+def test_an_intermediate_value_storage_refuses_costs_that_point_only(
+    quadratic_task: Task, tmp_path: Path
+) -> None:
+    """A step of 2**63 raised OverflowError out of trial.report and took the run down with a
+    traceback, on every rerun (executor probe)."""
+    storage = f"sqlite:///{tmp_path / 'x.db'}"
+    summary = Tuner(
+        quadratic_task, llm=RandomLLM(), storage=storage, n_trials=1, executor=_HugeStepExecutor()
+    ).run()
+    assert summary.n_complete == 1
+    (trial,) = _load(storage, "quad").trials
+    assert trial.state == TrialState.COMPLETE
+    assert sorted(trial.intermediate_values) == [0, 1]
+
+
 @pytest.mark.parametrize("seed", [-1, 2**32])
 def test_a_seed_numpy_cannot_take_is_refused_by_the_tuner(quadratic_task: Task, seed: int) -> None:
     with pytest.raises(AgentHPOError, match=r"give a seed from 0 to 2\*\*32 - 1"):
