@@ -30,6 +30,7 @@ from pydantic import (
     Field,
     PrivateAttr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -81,6 +82,25 @@ STRATEGY_NAMES: tuple[str, ...] = get_args(StrategyName)
 """Every strategy's name, in :data:`StrategyName`'s order (for help texts and messages)."""
 
 
+def _numeric(annotation: Any) -> bool:
+    """Whether a field takes a number and no boolean (``int``, ``float | None``, ...)."""
+    kinds = set(get_args(annotation)) or {annotation}
+    return bool(kinds & {int, float}) and bool not in kinds
+
+
+class _Fields(BaseModel):
+    """A task file's section: a number field refuses ``true``/``false``, which pydantic would
+    read as 1 and 0 (``n_trials: true`` ran one trial, ``timeout: true`` gave a second)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_boolean_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and _numeric(field.annotation):
+            raise ValueError(f"must be a number, not true/false (got {str(value).lower()})")
+        return value
+
+
 class Objective(BaseModel):
     """A metric to optimize and its direction (a task has one, or several for a trade-off)."""
 
@@ -105,7 +125,7 @@ def single_objective_only(strategy: str) -> str | None:
     return None
 
 
-class LLMSection(BaseModel):
+class LLMSection(_Fields):
     """The ``llm:`` section: a spec (``openai:gpt-4o-mini``, ``local``, ...) and settings."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -128,7 +148,7 @@ class LLMSection(BaseModel):
         return value
 
 
-class PolicySection(BaseModel):
+class PolicySection(_Fields):
     """``policy: {preset: hybrid-screen, share: 0.5}``: the LLM policy, a preset and overrides.
 
     ``preset`` names one of :data:`agenthpo.policy.PRESETS` (left out: the strategy's own);
@@ -196,7 +216,7 @@ _LEGACY_POLICY_KEYS = {
 PrunerName = Literal["none", "median", "successive_halving", "hyperband", "agent"]
 
 
-class PrunerSection(BaseModel):
+class PrunerSection(_Fields):
     """``pruner: {type: median, n_warmup_steps: 5, ...}``: a pruner and its options."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -213,7 +233,7 @@ class PrunerSection(BaseModel):
         return self.model_dump(exclude_none=True)
 
 
-class NoiseSection(BaseModel):
+class NoiseSection(_Fields):
     """The ``noise:`` section: re-evaluating the best configurations on further seeds (or,
     for a deterministic task, on held-out folds: :attr:`fold_param`).
 
@@ -285,7 +305,7 @@ class NoiseSection(BaseModel):
         return self.fold_param is not None
 
 
-class WarmStartFrom(BaseModel):
+class WarmStartFrom(_Fields):
     """The best trials of an earlier study, run first."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -295,7 +315,7 @@ class WarmStartFrom(BaseModel):
     top: int = Field(default=3, ge=1, le=100)
 
 
-class Task(BaseModel):
+class Task(_Fields):
     """One tuning task, as written in a task file.
 
     Exactly one of ``command`` (an argv list; the config is appended as ``--name value``

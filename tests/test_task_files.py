@@ -188,6 +188,28 @@ def test_a_word_yaml_reads_as_a_boolean_is_refused_in_the_space(tmp_path: Path) 
     assert list(task.space["flag"].choices) == [True, False]
 
 
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ("n_trials: true", "n_trials"),
+        ("timeout: true", "timeout"),
+        ("seed: false", "seed"),
+        ("policy: {warmup: yes}", "policy.warmup"),
+        ("noise: {repeats: true}", "noise.repeats"),
+    ],
+)
+def test_true_or_false_is_no_number(tmp_path: Path, line: str, field: str) -> None:
+    """pydantic read true as 1: n_trials: true ran one trial, timeout: true gave a second
+    (task probe). A boolean field, or noise: true, keeps its meaning."""
+    text = GOOD.replace(
+        "n_trials: 3", line if line.startswith("n_trials") else f"n_trials: 3\n{line}"
+    )
+    refusal = _refusal(tmp_path, text)
+    assert f"{field}: must be a number, not true/false" in refusal
+    kept = GOOD.replace("n_trials: 3", "n_trials: 3\nnoise: true\nrequire_llm: true")
+    assert load_task(_write(tmp_path, kept)).require_llm is True
+
+
 def test_an_unknown_placeholder_in_the_command_is_refused(tmp_path: Path) -> None:
     line = _refusal(tmp_path, GOOD.replace("[python, train.py]", "[python, train.py, '{nope}']"))
     assert line.count("command") == 1
