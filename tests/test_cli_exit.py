@@ -12,6 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import optuna
 import pytest
 from typer.testing import CliRunner
 
@@ -293,3 +294,28 @@ def test_run_piped_at_80_columns_keeps_each_first_line_whole(tmp_path: Path) -> 
     schedule = [line for line in lines if line.startswith("hybrid-tpe: ")]
     assert len(schedule) == 1
     assert schedule[0].endswith(".")
+
+
+def test_a_reader_that_goes_away_costs_the_output_not_the_run(tmp_path: Path) -> None:
+    """agenthpo run ... | head -1 stopped after one trial with status 1 and nothing on stderr
+    (Rich's default on a broken pipe; task probe): the run now finishes its budget."""
+    task = function_task(tmp_path, "works", n_trials=5)
+    storage = f"sqlite:///{tmp_path / 'p.db'}"
+    env = {**os.environ, "COLUMNS": "80", "TERM": "dumb", "NO_COLOR": "1"}
+    with subprocess.Popen(
+        [*_cli_argv(), "run", str(task), "--no-report", "--storage", storage],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=env,
+    ) as proc:
+        assert proc.stdout is not None
+        assert proc.stderr is not None
+        proc.stdout.readline()  # as head -1 does: one line, then the reader is gone
+        proc.stdout.close()
+        stderr = proc.stderr.read().decode()
+        status = proc.wait(timeout=240)
+    assert status == 0, stderr
+    assert "Traceback" not in stderr
+    study = optuna.load_study(study_name="works", storage=storage)
+    assert len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))) == 5

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from types import FrameType
@@ -46,8 +48,22 @@ __all__ = [
 # markup=False, emoji=False: text from a task, an LLM or a training script ("[/]" in an
 # error, a tag in a rationale, the ":x:" of "ollama:x: cannot reach") is printed as written,
 # never read as Rich markup or emoji codes; styles are given as Text.
-console = Console(markup=False, emoji=False)
-err_console = Console(stderr=True, markup=False, emoji=False)
+
+
+class _Console(Console):
+    """Rich's console, but a reader that goes away (``agenthpo run ... | head -1``) costs
+    only the rest of the output: Rich's default ended the process with status 1 in the
+    middle of a run, between two trials. The output now goes to the null device, and the
+    command finishes its work (the results are in storage either way)."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, (sys.stderr if self.stderr else sys.stdout).fileno())
+
+
+console = _Console(markup=False, emoji=False)
+err_console = _Console(stderr=True, markup=False, emoji=False)
 
 T = TypeVar("T")
 
