@@ -527,9 +527,17 @@ class Task(_Fields):
                         if "fold" in name.lower()
                         else ""
                     )
+                    extra = sorted(known - set(self.space.names))
                     raise ValueError(
                         f"command: the placeholder {{{name}}} names no parameter of the space"
-                        f" ({', '.join(sorted(known)) or 'none'}); fix the name or remove it" + hint
+                        f" ({', '.join(self.space.names) or 'none'}"
+                        + (
+                            f"; the tuner also fills {', '.join('{' + e + '}' for e in extra)}"
+                            if extra
+                            else ""
+                        )
+                        + "); fix the name or remove it"
+                        + hint
                     )
                 param = self.space[name] if name in self.space.names else None
                 choices = getattr(param, "choices", None) or []
@@ -955,6 +963,22 @@ def _allowed_fields(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[
     return list(current.model_fields)
 
 
+_GOT_KINDS = frozenset(
+    {
+        "greater_than",
+        "greater_than_equal",
+        "less_than",
+        "less_than_equal",
+        "int_parsing",
+        "float_parsing",
+        "int_from_float",
+        "bool_parsing",
+        "multiple_of",
+    }
+)
+"""pydantic's errors about a value that do not say which value they got."""
+
+
 def _format_error(err: Any) -> str:
     loc: tuple[int | str, ...] = tuple(err.get("loc", ()))
     kind = err.get("type", "")
@@ -966,7 +990,11 @@ def _format_error(err: Any) -> str:
     if kind == "extra_forbidden":
         allowed = _allowed_fields(Task, loc)
         hint = ""
-        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1) if allowed else []
+        key = str(loc[-1])
+        close = difflib.get_close_matches(key, allowed, n=1) if allowed else []
+        if not close:  # a field's name inside a longer slip: serach_space, my_objective
+            inside = sorted((a for a in allowed if len(a) >= 4 and a in key), key=len)
+            close = inside[-1:]
         if close:
             hint = f"; did you mean {close[0]!r}?"
         elif allowed:
@@ -977,6 +1005,14 @@ def _format_error(err: Any) -> str:
     if not loc and _FIELD_PREFIX_RE.match(msg):
         return msg  # a whole-task check that names its field itself
     if kind in ("string_type", "int_type", "float_type", "dict_type", "list_type", "bool_type"):
+        return f"{where}: {msg} (got {err.get('input')!r})"
+    if kind == "literal_error":
+        got = err.get("input")
+        expected = re.findall(r"'([^']*)'", str((err.get("ctx") or {}).get("expected", "")))
+        close = difflib.get_close_matches(str(got), expected, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"{where}: {msg} (got {got!r}{hint})"
+    if kind in _GOT_KINDS:
         return f"{where}: {msg} (got {err.get('input')!r})"
     if kind == "model_type" or kind == "model_attributes_type":
         return f"{where}: must be a mapping"
@@ -1269,7 +1305,15 @@ def load_task(path: str | Path) -> Task:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = getattr(exc, "context", None)
+        if context and str(problem).startswith("but "):  # "expected X" + "but found Y"
+            problem = f"{context}, {problem}"
         raise TaskError(f"{path}: invalid YAML{where}: {problem}") from None
+    if data is None:
+        raise TaskError(
+            f"{path}: the file is empty; a task file is a YAML mapping with name, objective,"
+            " space, n_trials and command or function"
+        )
     if not isinstance(data, dict):
         raise TaskError(
             f"{path}: a task file must be a YAML mapping with name, objective, space, n_trials"

@@ -210,6 +210,57 @@ def test_true_or_false_is_no_number(tmp_path: Path, line: str, field: str) -> No
     assert load_task(_write(tmp_path, kept)).require_llm is True
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "said"),
+    [
+        (
+            "direction: minimize",
+            "direction: minimise",
+            "(got 'minimise'; did you mean 'minimize'?)",
+        ),
+        ("n_trials: 3", "n_trials: three", "(got 'three')"),
+        (
+            "n_trials: 3",
+            "n_trials: 3\ntimeout: -1",
+            "timeout: Input should be greater than 0 (got -1)",
+        ),
+        ("space:", "serach_space:", "serach_space: unknown field; did you mean 'space'?"),
+        ("[python, train.py]", "[python, train.py, '{lr}']", "(x; the tuner also fills {seed})"),
+    ],
+)
+def test_a_refusal_says_what_it_got_and_what_was_meant(
+    tmp_path: Path, old: str, new: str, said: str
+) -> None:
+    """Messages that left out the value they refused, or a did-you-mean (task probe)."""
+    with pytest.raises(TaskError) as info:
+        load_task(_write(tmp_path, GOOD.replace(old, new)))
+    assert said in str(info.value)
+
+
+def test_an_empty_file_and_two_documents_say_so(tmp_path: Path) -> None:
+    assert "the file is empty" in _refusal(tmp_path, "")
+    two = _refusal(tmp_path, GOOD + "---\nname: u\n")
+    assert "expected a single document in the stream, but found another document" in two
+
+
+@pytest.mark.parametrize(
+    ("condition", "said"),
+    [
+        ("{}", "space.y.condition: names no parameter"),
+        ("{y: a}", "space.y.condition.y: a parameter cannot depend on itself"),
+    ],
+)
+def test_a_condition_that_names_nothing_or_itself_is_refused(
+    tmp_path: Path, condition: str, said: str
+) -> None:
+    text = GOOD.replace(
+        "  x: {type: float, low: -5.0, high: 5.0}",
+        f"  x: {{type: float, low: -5.0, high: 5.0}}\n  y: {{type: categorical, choices: [a, b],"
+        f" condition: {condition}}}",
+    )
+    assert said in _refusal(tmp_path, text)
+
+
 def test_an_unknown_placeholder_in_the_command_is_refused(tmp_path: Path) -> None:
     line = _refusal(tmp_path, GOOD.replace("[python, train.py]", "[python, train.py, '{nope}']"))
     assert line.count("command") == 1

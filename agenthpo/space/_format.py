@@ -45,7 +45,8 @@ def _type_name(value: Any) -> str:
     for kind, name in names.items():
         if isinstance(value, kind):
             return name
-    return f"a {type(value).__name__}"
+    name = type(value).__name__
+    return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
 
 
 def _describe_value(value: Any) -> str:

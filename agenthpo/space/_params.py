@@ -183,12 +183,20 @@ _MODELS: dict[str, type[FloatParam] | type[IntParam] | type[CategoricalParam]] =
 
 
 def _condition_problems(name: str, param: _AnyParam, params: Mapping[str, _AnyParam]) -> list[str]:
-    if not param.condition:
+    if param.condition is None:
         return []
+    if not param.condition:
+        return [
+            f"space.{name}.condition: names no parameter; give {{parent: [choices]}}, or leave"
+            " the condition out for a parameter that is always active"
+        ]
     problems = []
     names = list(params)
     for parent, values in param.condition.items():
         where = f"space.{name}.condition.{parent}"
+        if parent == name:
+            problems.append(f"{where}: a parameter cannot depend on itself")
+            continue
         if parent not in params:
             problems.append(f"{where}: {parent!r} is not a parameter; name a categorical one")
             continue
