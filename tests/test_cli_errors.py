@@ -179,7 +179,8 @@ def test_a_budget_beyond_the_task_files_limit_is_refused(good_task: Path, n: str
     assert done.returncode == 2, done.stdout + done.stderr
     lines = error_lines(done.stderr)
     assert len(lines) == 1, done.stderr
-    assert lines[0].startswith("error: ") and "100000" in lines[0], lines
+    assert lines[0].startswith("error: "), lines
+    assert "100000" in lines[0], lines
     assert not list(good_task.parent.glob("*.db"))
 
 
