@@ -60,6 +60,10 @@ metrics; they override the reported values."""
 TRIAL_ENV = "AGENTHPO_TRIAL_NUMBER"
 """Environment variable holding the trial number."""
 
+_MAX_STEP = 2**53
+"""The largest step a report may give: a larger one cannot be stored (a database integer,
+a float in JSON) without being cut or refused, so the report is refused instead."""
+
 _ReportCallback = Callable[[int | None, dict[str, float]], None]
 
 _active: ContextVar[_ReportCallback | None] = ContextVar("agenthpo_active_reporter", default=None)
@@ -105,6 +109,11 @@ def _coerce_step(step: Any) -> int | None:
         ) from None
     if not isinstance(index, int) or index < 0:
         raise ValueError(f"report(): step must be >= 0, got {step!r}")
+    if index > _MAX_STEP:
+        raise ValueError(
+            f"report(): step must be at most 2**53, got {step!r}; report the epoch or"
+            " iteration number"
+        )
     return index
 
 
@@ -241,15 +250,16 @@ def _json_number(name: str, value: Any, line: str, problems: list[str]) -> float
 
 
 def _parse_step(value: Any) -> tuple[bool, int | None]:
-    """Returns (valid, step); step None means a final report. Integral floats are accepted."""
+    """Returns (valid, step); step None means a final report. Integral floats are accepted;
+    steps above :data:`_MAX_STEP` are not."""
     if value is None:
         return True, None
     if isinstance(value, bool):
         return False, None
     if isinstance(value, int):
-        return value >= 0, value
+        return 0 <= value <= _MAX_STEP, value
     if isinstance(value, float) and math.isfinite(value) and value.is_integer() and value >= 0:
-        return True, int(value)
+        return value <= _MAX_STEP, int(value)
     return False, None
 
 
@@ -309,9 +319,15 @@ def check_report_line(line: str) -> tuple[Report | None, list[str]]:
         return None, problems
     valid, step = _parse_step(payload.get("step"))
     if not valid:
-        problems.append(
-            f"Ignored a report line whose step is not a non-negative int: {text!r:.200}"
-        )
+        if step is not None and step > _MAX_STEP:
+            problems.append(
+                f"Ignored a report line whose step is above 2**53 (too large to store; report"
+                f" the epoch or iteration number): {text!r:.200}"
+            )
+        else:
+            problems.append(
+                f"Ignored a report line whose step is not a non-negative int: {text!r:.200}"
+            )
         return None, problems
     metrics: dict[str, float] = {}
     for name, value in payload["metrics"].items():
@@ -322,6 +338,10 @@ def check_report_line(line: str) -> tuple[Report | None, list[str]]:
         if number is not None:
             metrics[name] = number
     if not metrics:
-        problems.append(f"Ignored a report line with no numeric metrics: {text!r:.200}")
+        if problems:
+            # The values dropped above are why: one problem for the line, not two.
+            problems[:] = [f"Ignored a report line with no numeric metrics: {problems[0]}"]
+        else:
+            problems.append(f"Ignored a report line with no numeric metrics: {text!r:.200}")
         return None, problems
     return Report(step=step, metrics=metrics), problems

@@ -382,8 +382,15 @@ def build_executor(task: Task) -> Executor:
             keep_metrics=keep,
         )
     assert task.function is not None
+    # A returned number is the objective's value (several objectives need a mapping), and
+    # the function runs beside its task file, as a command does, wherever the run starts.
     return FunctionExecutor(
-        task.function, search_path=task.base_dir, timeout=task.timeout, keep_metrics=keep
+        task.function,
+        search_path=task.base_dir,
+        timeout=task.timeout,
+        keep_metrics=keep,
+        metric=task.objective.metric if not task.is_multi_objective else "value",
+        cwd=task.base_dir,
     )
 
 

@@ -57,7 +57,15 @@ def test_crash_and_timeout() -> None:
         crash, metric="acc", direction="maximize", error="RuntimeError: CUDA out of memory"
     ) == ("crashed: RuntimeError: CUDA out of memory")
     slow = _result([], status="timeout", error="timed out after 30 s")
-    assert analyze(slow, metric="acc", direction="maximize") == "timed out: timed out after 30 s"
+    # The error is shown beside the analysis: the analysis does not repeat it.
+    reading = analyze(slow, metric="acc", direction="maximize", error="timed out after 30 s")
+    assert reading == "timed out: stopped at the per-trial time limit before reporting acc"
+    assert "30 s" not in reading
+    curve = [{"step": 0, "acc": 0.5}, {"step": 4, "acc": 0.71234}]
+    got_far = _result(curve, status="timeout", error="timed out after 1.5 s")
+    assert analyze(got_far, metric="acc", direction="maximize") == (
+        "timed out: stopped at the per-trial time limit after step 4 (acc 0.712 there)"
+    )
 
 
 def test_a_run_with_nothing_wrong_still_gets_a_reading() -> None:

@@ -288,10 +288,11 @@ def test_placeholders_are_substituted_and_nothing_is_appended(
         [sys.executable, str(script), "--lr={lr}", "{act}", "{unknown}", "--x", "{lr}/{act}"]
     )
     result = executor.run({"lr": 1e-05, "act": "{lr}", "epochs": 3}, trial_number=0)
+    # "{unknown}" names no parameter of the configuration (an inactive conditional
+    # parameter): its element is left out rather than passed literally.
     assert json.loads(result.stdout_tail) == [
         "--lr=1e-05",
         "{lr}",
-        "{unknown}",
         "--x",
         "1e-05/{lr}",
     ]
@@ -801,14 +802,23 @@ def test_bad_targets_in_process(tmp_path: Path, objectives: str) -> None:
 
 
 def test_bad_targets_isolated_fail_the_trial(tmp_path: Path, objectives: str) -> None:
-    # The parent only checks that the module exists; the rest shows in the trial's result.
-    result = FunctionExecutor(f"{objectives}:missing", search_path=tmp_path).run({}, trial_number=0)
+    # The parent checks that the module exists and, reading its source without running
+    # it, that it defines the name; what it cannot tell shows in the trial's result.
+    with pytest.raises(ExecutorError, match="defines no 'missing'"):
+        FunctionExecutor(f"{objectives}:missing", search_path=tmp_path)
+    dynamic = f"dynamic_{uuid.uuid4().hex[:8]}"
+    (tmp_path / f"{dynamic}.py").write_text(
+        "def __getattr__(name):\n    raise AttributeError(name)\n"
+    )
+    result = FunctionExecutor(f"{dynamic}:missing", search_path=tmp_path).run({}, trial_number=0)
     assert result.status == "failed"
     assert result.error is not None
     assert result.error.startswith("ExecutorError: module")
     assert "has no attribute 'missing'" in result.error
     broken = f"broken_{uuid.uuid4().hex[:8]}"
-    (tmp_path / f"{broken}.py").write_text("import no_such_dependency_xyz\n")
+    (tmp_path / f"{broken}.py").write_text(
+        "import no_such_dependency_xyz\ndef fn(config):\n    return 1.0\n"
+    )
     result = FunctionExecutor(f"{broken}:fn", search_path=tmp_path).run({}, trial_number=1)
     assert result.status == "failed"
     assert result.error == "ModuleNotFoundError: No module named 'no_such_dependency_xyz'"

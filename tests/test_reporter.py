@@ -16,6 +16,7 @@ from agenthpo.reporter import (
     REPORT_PREFIX,
     Report,
     active_reporter,
+    check_report_line,
     get_config,
     parse_report_line,
     report,
@@ -183,6 +184,37 @@ def test_parse_accepts_integral_float_steps_and_missing_step() -> None:
     assert parse_report_line('@@agenthpo {"metrics": {"a": -Infinity}}') == Report(
         step=None, metrics={"a": -math.inf}
     )
+
+
+@pytest.mark.parametrize("step", ["100000000000000000000", "1e19", "9007199254740993"])
+def test_parse_refuses_steps_above_2_to_the_53(step: str, warnings_seen: list[str]) -> None:
+    """A step too large to store was passed on and crashed the tuner's storage write."""
+    line = '@@agenthpo {"step": ' + step + ', "metrics": {"a": 0.5}}'
+    report_, problems = check_report_line(line)
+    assert report_ is None
+    assert len(problems) == 1
+    assert "step is above 2**53" in problems[0]
+
+
+def test_parse_accepts_a_step_of_2_to_the_53() -> None:
+    line = '@@agenthpo {"step": 9007199254740992, "metrics": {"a": 0.5}}'
+    assert check_report_line(line) == (Report(step=2**53, metrics={"a": 0.5}), [])
+
+
+def test_report_refuses_steps_above_2_to_the_53(capsys: pytest.CaptureFixture[str]) -> None:
+    for step in (2**53 + 1, 10**20):
+        with pytest.raises(ValueError, match=r"step must be at most 2\*\*53"):
+            report(step=step, a=1.0)
+    assert capsys.readouterr().out == ""
+    report(step=2**53, a=1.0)
+    assert '"step": 9007199254740992' in capsys.readouterr().out
+
+
+def test_a_string_value_is_one_problem() -> None:
+    report_, problems = check_report_line('@@agenthpo {"step": 1, "metrics": {"acc": "high"}}')
+    assert report_ is None
+    assert len(problems) == 1
+    assert problems[0].startswith("Ignored a report line with no numeric metrics: Dropped")
 
 
 # --- get_config() ---------------------------------------------------------------------

@@ -298,6 +298,36 @@ def test_an_intermediate_value_storage_refuses_costs_that_point_only(
     assert sorted(trial.intermediate_values) == [0, 1]
 
 
+def test_a_function_task_returns_its_value_and_runs_beside_its_task_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A returned number lost to the reports of a curve (0.2 kept, 0.95 returned), and a
+    function read its relative files from wherever the run started (executor probe)."""
+    folder = tmp_path / "task"
+    folder.mkdir()
+    (folder / "data.txt").write_text("0.7")
+    (folder / "obj.py").write_text(
+        "def objective(config, report):\n"
+        "    for s in range(3):\n"
+        "        report(step=s, val_accuracy=0.1 * s)\n"
+        "    return float(open('data.txt').read())\n"
+    )
+    task = task_from_dict(
+        {
+            "name": "f",
+            "objective": {"metric": "val_accuracy", "direction": "maximize"},
+            "space": {"x": {"type": "float", "low": 0.0, "high": 1.0}},
+            "function": "obj:objective",
+            "strategy": "random",
+        },
+        base_dir=folder,
+    )
+    monkeypatch.chdir(tmp_path)  # elsewhere: data.txt is beside the task file only
+    summary = Tuner(task, storage=f"sqlite:///{tmp_path / 'f.db'}", n_trials=1).run()
+    assert summary.n_complete == 1, summary.last_error
+    assert summary.best_value == pytest.approx(0.7)
+
+
 @pytest.mark.parametrize("seed", [-1, 2**32])
 def test_a_seed_numpy_cannot_take_is_refused_by_the_tuner(quadratic_task: Task, seed: int) -> None:
     with pytest.raises(AgentHPOError, match=r"give a seed from 0 to 2\*\*32 - 1"):

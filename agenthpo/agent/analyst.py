@@ -135,7 +135,7 @@ def analyze(
 ) -> str:
     """One or two sentences on what happened in a trial; never empty."""
     if result.status == "timeout":
-        return f"timed out: {result.error or 'the per-trial time limit was reached'}"
+        return f"timed out: {_timeout_reading(result, metric)}"
     if error is not None and error.startswith("TimeoutError"):
         # a run stopped by a limit of its own (a job's time or compute limit) timed out too
         return f"timed out: {error}"
@@ -206,6 +206,21 @@ def analyze(
             text += f", {_fmt(last)} at the end"
         notes.append(text)
     return "; ".join(notes)
+
+
+def _timeout_reading(result: TrialResult, metric: str) -> str:
+    """What a timed-out run got to. The executor's error (``timed out after 30 s``) is shown
+    beside the analysis, so it is repeated only when it says something else."""
+    error = result.error or ""
+    said = "" if not error or error.startswith("timed out") else f"{error}; "
+    series = _series(result.curve, metric)
+    if not series:
+        return f"{said}stopped at the per-trial time limit before reporting {metric}"
+    step, value = series[-1]
+    return (
+        f"{said}stopped at the per-trial time limit after step {step:g}"
+        f" ({metric} {_fmt(value)} there)"
+    )
 
 
 def _too_short(result: TrialResult, series: Sequence[tuple[float, float]], metric: str) -> str:

@@ -256,14 +256,26 @@ def _to_metric(value: Any) -> float | None:
         return None
 
 
-def _metrics_from_return(value: Any, problems: list[str] | None = None) -> dict[str, float] | None:
-    """Turns an objective's return value into final metrics.
+def _metrics_from_return(
+    value: Any,
+    problems: list[str] | None = None,
+    *,
+    metric: str = "value",
+    source: str = "the objective's return value",
+) -> dict[str, float] | None:
+    """Turns an objective's return value (or a metrics file's object) into final metrics.
 
-    A number becomes ``{"value": number}``, a mapping keeps its numeric items (others are
-    dropped with a warning, and a line in ``problems``), None means "use the reports".
+    A number becomes ``{metric: number}``: the function's result is the objective's value,
+    so the tuner passes the objective's name (``"value"`` by default, for direct library
+    use). A mapping keeps its numeric items (others are dropped with a warning, and a line
+    in ``problems`` naming ``source``, where they came from); None means "use the reports".
 
     Raises:
         TypeError: The value is neither a number, a mapping, nor None.
+
+    Example:
+        >>> _metrics_from_return(0.9, metric="val_accuracy")
+        {'val_accuracy': 0.9}
     """
     if value is None:
         return None
@@ -273,7 +285,7 @@ def _metrics_from_return(value: Any, problems: list[str] | None = None) -> dict[
             number = _to_metric(item)
             if not isinstance(name, str) or number is None:
                 problem = (
-                    f"Dropped {name!r:.80} from the objective's return value: expected a metric"
+                    f"Dropped {name!r:.80} from {source}: expected a metric"
                     f" name (str) and a number, got {type(item).__name__}"
                 )
                 _logger.warning("%s", problem)
@@ -288,4 +300,4 @@ def _metrics_from_return(value: Any, problems: list[str] | None = None) -> dict[
             f"the objective returned {type(value).__name__} {value!r:.100}; return a number, "
             "a mapping of metric names to numbers, or None (then the reports count)"
         )
-    return {"value": number}
+    return {metric: number}

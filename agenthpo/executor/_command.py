@@ -89,6 +89,9 @@ _LINE_LIMIT = 65536
 """Longest line parsed as a report; longer lines only go to the tails."""
 
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+_PARAMETER_PLACEHOLDER = re.compile(r"\{([A-Za-z_][\w.\-]*)\}")
+"""A placeholder that can name a parameter (as a task file's check reads them); other
+braces (``{1}``, a JSON snippet) are never taken for a missing parameter."""
 _TRACEBACK = "Traceback (most recent call last):"
 _EXCEPTION_HEADER = re.compile(r"^[A-Za-z_][\w.]*(?::.*)?$")
 _ARGPARSE_ERROR = re.compile(r"^[^\s:]+: error: .+$")  # "train.py: error: argument --lr: ..."
@@ -133,8 +136,17 @@ def _command_line(argv: Sequence[str], config: Mapping[str, Any], pass_args: boo
             name = match.group(1)
             return _format_value(config[name]) if name in config else match.group(0)
 
+        # An element whose placeholder names a parameter the configuration lacks (an
+        # inactive conditional parameter) is left out, e.g. "--momentum={momentum}" for
+        # adam: passed as written, the program would get the literal "{momentum}".
         # One pass, so that a value that itself looks like "{name}" is never substituted.
-        return [_PLACEHOLDER.sub(substitute, arg) for arg in argv]
+        return [
+            _PLACEHOLDER.sub(substitute, arg)
+            for arg in argv
+            if not any(
+                match.group(1) not in config for match in _PARAMETER_PLACEHOLDER.finditer(arg)
+            )
+        ]
     command = list(argv)
     for name, value in config.items():
         text = _format_value(value)
@@ -147,7 +159,12 @@ def _command_line(argv: Sequence[str], config: Mapping[str, Any], pass_args: boo
 
 
 def _error_from_stderr(text: str) -> str | None:
-    """Returns the exception line of a Python traceback (or similar) at the end of stderr."""
+    """Returns the exception line of a Python traceback (or similar) at the end of stderr.
+
+    Colour codes are removed first, as a terminal would hide them (``_last_meaningful_line``
+    does the same).
+    """
+    text = _ANSI_ESCAPE.sub("", text)
     index = text.rfind(_TRACEBACK)
     if index >= 0:
         for line in text[index + len(_TRACEBACK) :].splitlines():
@@ -229,14 +246,58 @@ class _Problem:
     text: str
 
 
+_STDERR_REPORT = (
+    "A report line was printed to stderr, where the tuner does not read reports; report()"
+    " lines go to stdout (do not send them through a logging handler or print(...,"
+    " file=sys.stderr))"
+)
+
+
+def _report_in(text: str, tail: _Tail, reports: queue.SimpleQueue[object]) -> bool:
+    """Looks for a report in one complete line of stdout; queues it (or what was wrong with
+    it) and returns True if the line held one.
+
+    A terminal shows only the text after a progress bar's last carriage return, so a
+    report there is still a report; and a report printed after text without a line end
+    (``print("epoch 3 ", end="")``) is found after that text. The text before the report
+    goes to the tail.
+    """
+    line = text.rstrip("\r\n")
+    before, cr, last = line.rpartition("\r")
+    ending = cr
+    if not last.startswith(REPORT_PREFIX.rstrip()):
+        index = line.find(REPORT_PREFIX + "{")  # mid-line: only a well-formed tag counts
+        if index < 0:
+            return False
+        before, last, ending = line[:index], line[index:], "\n"
+    parsed, problems = check_report_line(last)
+    for problem in problems:
+        _logger.warning("%s", problem)
+        reports.put(_Problem(problem))
+    if parsed is None:
+        return False
+    reports.put(parsed)
+    if before:
+        tail.append(before + ending)
+    return True
+
+
 def _pump(
     pipe: IO[bytes],
     tail: _Tail,
     log: IO[bytes] | None,
     reports: queue.SimpleQueue[object] | None,
+    *,
+    stderr: bool = False,
 ) -> None:
-    """Reads a pipe line by line until EOF; reports go to the queue, the rest to the tail."""
+    """Reads a pipe line by line until EOF; reports go to the queue, the rest to the tail.
+
+    For stdout (``stderr`` False), the queue gets each report, each problem with a report
+    line, and :data:`_EOF` at the end. For stderr, it gets one problem if a report line
+    shows up there (reports are read from stdout only), and no ``_EOF``.
+    """
     continuation = False
+    noted_stderr = False
     try:
         while True:
             chunk = pipe.readline(_LINE_LIMIT)
@@ -247,19 +308,14 @@ def _pump(
             text = chunk.decode("utf-8", errors="replace")
             truncated = len(chunk) >= _LINE_LIMIT and not chunk.endswith(b"\n")
             is_continuation, continuation = continuation, truncated
-            if reports is not None and not is_continuation:
+            if reports is not None and stderr:
+                if not noted_stderr and REPORT_PREFIX + "{" in text:
+                    noted_stderr = True
+                    _logger.warning("%s", _STDERR_REPORT)
+                    reports.put(_Problem(_STDERR_REPORT))
+            elif reports is not None and not is_continuation:
                 if not truncated:
-                    # After a progress bar's carriage return, a terminal shows only the
-                    # text after the last "\r": a report there is still a report.
-                    before, _, last = text.rstrip("\r\n").rpartition("\r")
-                    parsed, problems = check_report_line(last)
-                    for problem in problems:
-                        _logger.warning("%s", problem)
-                        reports.put(_Problem(problem))
-                    if parsed is not None:
-                        reports.put(parsed)
-                        if before:
-                            tail.append(before + "\r")
+                    if _report_in(text, tail, reports):
                         continue
                 elif text.startswith(REPORT_PREFIX):
                     problem = (
@@ -275,8 +331,49 @@ def _pump(
         if log is not None:
             with contextlib.suppress(OSError, ValueError):
                 log.flush()
-        if reports is not None:
+        if reports is not None and not stderr:
             reports.put(_EOF)
+
+
+def _take_reports(
+    reports: queue.SimpleQueue[object],
+    recorder: _CurveRecorder,
+    on_report: ReportCallback | None,
+    *,
+    wait: float = _POLL_S,
+    at_most: int | None = None,
+) -> bool:
+    """Handles every queued report and problem (waiting up to ``wait`` for the first);
+    returns True if stdout's end was among them.
+
+    A pass takes all that is queued, so a burst of reports does not trail behind the
+    program. With ``at_most`` it takes that many items at most (what was queued, while a
+    pipe another process holds open may still bring more); without, it stops after
+    :data:`_POLL_S` of work, so that the caller still checks the time limit while a slow
+    ``on_report`` (a storage write per step) works through a long backlog.
+    """
+    eof = False
+    started = time.monotonic()
+    timeout: float | None = wait
+    taken = 0
+    while at_most is None or taken < at_most:
+        taken += 1
+        try:
+            item = reports.get_nowait() if not timeout else reports.get(timeout=timeout)
+        except queue.Empty:
+            return eof
+        timeout = None
+        if item is _EOF:
+            eof = True
+        elif isinstance(item, _Problem):
+            recorder.problem(item.text)
+        elif isinstance(item, Report):
+            kept = recorder.add(item.step, item.metrics)
+            if on_report is not None:
+                on_report(item.step, kept)
+        if at_most is None and time.monotonic() - started >= _POLL_S:
+            return eof
+    return eof
 
 
 def _kill_group(process: subprocess.Popen[bytes], sig: int) -> None:
@@ -317,7 +414,7 @@ def _read_metrics_file(
     passed = data.pop(PROBLEMS_KEY, None)
     if problems is not None and isinstance(passed, list):
         problems.extend(str(p) for p in passed[:3])
-    return _metrics_from_return(data, problems), None
+    return _metrics_from_return(data, problems, source=f"the metrics file ${METRICS_ENV}"), None
 
 
 class CommandExecutor:
@@ -330,9 +427,10 @@ class CommandExecutor:
       nothing is appended; otherwise ``--name value`` is appended for every parameter, in
       the configuration's order (bools as ``true``/``false``, floats so that they
       round-trip; a string value that starts with ``-`` as ``--name=value``, so that a
-      choice such as ``--help`` is never read as an option). Placeholders of names not in
-      the configuration (an inactive conditional parameter) stay as they are. Values are
-      separate list elements, so shell metacharacters reach the program literally;
+      choice such as ``--help`` is never read as an option). An element with a placeholder
+      of a name not in the configuration (an inactive conditional parameter) is left out
+      of argv, so write such an option as one element, ``--momentum={momentum}``. Values
+      are separate list elements, so shell metacharacters reach the program literally;
     * as a JSON file whose path is in the environment variable ``AGENTHPO_CONFIG_FILE``
       (read it with :func:`agenthpo.reporter.get_config`).
 
@@ -524,7 +622,12 @@ class CommandExecutor:
                 f"the working directory {str(cwd)!r} of the trial command does not exist; fix cwd"
             )
         program = command[0]
-        where = f" (relative to the working directory {str(cwd)!r})" if cwd else ""
+        if os.sep not in program and (os.altsep is None or os.altsep not in program):
+            where = " on PATH"  # a bare name is looked up there, never in the working directory
+        elif cwd is not None and not os.path.isabs(program):
+            where = f" (relative to the working directory {str(cwd)!r})"
+        else:
+            where = ""
         try:
             return subprocess.Popen(
                 command,
@@ -604,7 +707,8 @@ class CommandExecutor:
             ),
             threading.Thread(
                 target=_pump,
-                args=(process.stderr, stderr_tail, stderr_log, None),
+                args=(process.stderr, stderr_tail, stderr_log, reports),
+                kwargs={"stderr": True},
                 name=f"agenthpo-stderr-{process.pid}",
                 daemon=True,
             ),
@@ -619,20 +723,10 @@ class CommandExecutor:
         kill_sent = False
         exited_at: float | None = None
         stdout_done = False
+        stdout_reader = readers[0]
         try:
             while True:
-                try:
-                    item = reports.get(timeout=_POLL_S)
-                except queue.Empty:
-                    item = None
-                if item is _EOF:
-                    stdout_done = True
-                elif isinstance(item, _Problem):
-                    recorder.problem(item.text)
-                elif isinstance(item, Report):
-                    kept = recorder.add(item.step, item.metrics)
-                    if on_report is not None:
-                        on_report(item.step, kept)
+                stdout_done = _take_reports(reports, recorder, on_report) or stdout_done
                 now = time.monotonic()
                 if exited_at is None:
                     tree.scan()
@@ -643,6 +737,8 @@ class CommandExecutor:
                 if exited_at is not None:
                     if stdout_done:
                         break
+                    if not stdout_reader.is_alive():
+                        continue  # the pipe is closed: the rest of the queue is a backlog
                     if now - exited_at > _DRAIN_S:
                         _logger.warning(
                             "A process started by the trial (outside its process group) "
@@ -684,16 +780,9 @@ class CommandExecutor:
                 for log in logs:
                     log.close()
         duration = time.monotonic() - start
-        # Reports that arrived after the loop ended (only when a pipe stayed open).
-        while True:
-            try:
-                item = reports.get_nowait()
-            except queue.Empty:
-                break
-            if isinstance(item, Report):
-                recorder.add(item.step, item.metrics)
-            elif isinstance(item, _Problem):
-                recorder.problem(item.text)
+        # Reports that arrived after the loop ended (only when a pipe stayed open): they
+        # reach on_report too, so the pruner and the storage see the whole curve.
+        _take_reports(reports, recorder, on_report, wait=0.0, at_most=reports.qsize())
         code = process.returncode
         status: Literal["ok", "failed", "timeout"]
         metrics = dict(recorder.last)

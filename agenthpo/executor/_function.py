@@ -13,6 +13,8 @@ Example:
 
 from __future__ import annotations
 
+import ast
+import difflib
 import importlib
 import importlib.machinery
 import importlib.util
@@ -50,18 +52,29 @@ _RUNNER_MODULE = "agenthpo.executor._runner"
 _IDENTIFIER_PATH = r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*"
 _TARGET = re.compile(rf"^({_IDENTIFIER_PATH}):({_IDENTIFIER_PATH})$")
 _TARGET_EXAMPLE = "e.g. 'train:objective' for the function objective in train.py"
+_WHERE_HINT = (
+    "check the name (a task file's module is found beside the task file; in Python, pass "
+    "the directory that holds it as search_path)"
+)
 
 
 def _split_target(target: str) -> tuple[str, str]:
-    """Splits ``"package.module:callable"``; raises ExecutorError for any other form."""
+    """Splits ``"package.module:callable"``; raises ExecutorError for any other form.
+
+    The hints serve both callers: a task file's ``function:`` (whose module is found beside
+    the task file, and which has no ``search_path``) and ``FunctionExecutor`` in Python.
+    """
     match = _TARGET.match(target.strip())
-    module_part = target.partition(":")[0]
+    module_part, _, function_part = target.strip().partition(":")
     if match is not None and not module_part.endswith(".py"):
         return match.group(1), match.group(2)
     if module_part.endswith(".py") or "/" in module_part or "\\" in module_part:
+        stem = Path(module_part.replace("\\", "/")).stem or "module"
+        suggestion = f"{stem}:{function_part or 'function'}"
         hint = (
-            "give the module name, not the file path: put the file's directory in "
-            f"search_path and write 'module:function' ({_TARGET_EXAMPLE})"
+            f"give the module name, not the file path: write {suggestion!r} (in a task file "
+            "the module is found beside the task file; in Python, pass the file's directory "
+            "as search_path)"
         )
     elif ":" not in target:
         hint = f"add ':' and the function's name ({_TARGET_EXAMPLE})"
@@ -105,7 +118,7 @@ def _load_target(target: str) -> Callable[..., Any]:
         ):
             raise ExecutorError(
                 f"cannot import module {module_name!r} of the function target {target!r}: "
-                f"{exc}; check the name, or add its directory to search_path"
+                f"{exc}; {_WHERE_HINT}"
             ) from exc
         raise
     return _resolve_attribute(module, module_name, attr_path)
@@ -165,12 +178,22 @@ def _sys_path_prepended(paths: Sequence[str]) -> Iterator[None]:
         sys.path[:] = saved
 
 
-def _check_findable(module_name: str, target: str, search_path: Sequence[str]) -> None:
-    """Checks that a module exists, without running the code of it or its packages."""
+def _check_findable(
+    module_name: str,
+    target: str,
+    search_path: Sequence[str],
+    attr_path: str = "",
+    cwd: str | None = None,
+) -> None:
+    """Checks that a module exists, and that it defines the function's name, without running
+    the code of it or its packages (so a misspelt name costs no trial).
+
+    ``cwd`` is the child's working directory (default: this process's).
+    """
     parts = module_name.split(".")
     importlib.invalidate_caches()
     # The child runs ``python -m``, which puts its working directory first on sys.path.
-    with _sys_path_prepended([*search_path, os.getcwd()]):
+    with _sys_path_prepended([*search_path, cwd or os.getcwd()]):
         try:
             spec = importlib.util.find_spec(parts[0])
         except (ImportError, ValueError):
@@ -194,9 +217,82 @@ def _check_findable(module_name: str, target: str, search_path: Sequence[str]) -
         where = f" in {list(search_path)} or" if search_path else ""
         raise ExecutorError(
             f"cannot find module {module_name!r} of the function target {target!r}{where} on "
-            "the Python path; check the name, or give the directory that holds it as "
-            "search_path"
+            f"the Python path; {_WHERE_HINT}"
         )
+    if attr_path and spec.submodule_search_locations is None:
+        _check_defines(spec.origin, module_name, attr_path.split(".")[0], target)
+
+
+def _bound_names(tree: ast.Module) -> set[str] | None:
+    """Every name the module's source could bind, at any depth; None if it could bind any
+    name at all (a star import, a module ``__getattr__``).
+
+    Generous on purpose: a name bound anywhere (even inside a function, or given as a string,
+    as ``globals()["f"] = ...`` would) counts, so only a name that is clearly absent is
+    reported.
+    """
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node.name == "__getattr__":
+                return None
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name == "*":
+                    return None
+                names.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            if node.id == "__getattr__":
+                return None
+            names.add(node.id)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            names.update(node.names)
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            names.add(node.value)
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)) and node.name:
+            names.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            names.add(node.rest)
+    return names
+
+
+def _defined_names(tree: ast.Module) -> list[str]:
+    """The names the module defines at its top level, for a did-you-mean."""
+    found: list[str] = []
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            found.append(node.name)
+        elif isinstance(node, ast.Assign):
+            found += [t.id for t in node.targets if isinstance(t, ast.Name)]
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            found.append(node.target.id)
+    return found
+
+
+def _check_defines(origin: str | None, module_name: str, name: str, target: str) -> None:
+    """Raises ExecutorError if the module's source (``origin``) clearly never binds ``name``.
+
+    The source is parsed, never run. Anything unsure (no Python source, a syntax error, a
+    star import, a module ``__getattr__``) passes: the trial's import then says what is
+    wrong.
+    """
+    if origin is None or not origin.endswith(".py"):
+        return
+    try:
+        source = Path(origin).read_bytes()
+        tree = ast.parse(source, filename=origin)
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return
+    names = _bound_names(tree)
+    if names is None or name in names:
+        return
+    close = difflib.get_close_matches(name, _defined_names(tree), n=1)
+    mean = f"did you mean {close[0]!r}? " if close else ""
+    raise ExecutorError(
+        f"module {module_name!r} ({origin}) defines no {name!r}, so the function target "
+        f"{target!r} cannot be run; {mean}check the name after the ':'"
+    )
 
 
 def _package_root() -> str:
@@ -240,7 +336,8 @@ class FunctionExecutor:
     The function is called as ``fn(config, report)`` (or ``fn(config)`` if it takes one
     argument), where ``config`` is a dict of parameter values and ``report(step=None,
     **metrics)`` reports metrics (:func:`agenthpo.reporter.report` works too). It may return
-    a number (stored as the metric ``"value"``), a mapping of metric names to numbers (final
+    a number (the objective's value: stored as the metric named by ``metric``, overriding
+    what was reported under that name), a mapping of metric names to numbers (final
     metrics, overriding the reports), or None (the last report of each metric counts).
 
     With ``isolate=True`` (the default for a target string) the function runs in a child
@@ -259,6 +356,14 @@ class FunctionExecutor:
         isolate: Run in a child process; default True for target strings, False for
             callables.
         timeout: Seconds a trial may run (child process only; ignored in-process).
+        keep_metrics: Metric names never dropped by the limit on metric names.
+        metric: The name under which a returned number is stored: the objective's metric
+            (the tuner passes it for a single-objective task); ``"value"`` by default.
+        cwd: The folder the function runs in, so that its relative paths resolve there
+            (the tuner passes the task file's folder, where a command trial runs too); it
+            is also where ``python -m`` finds the module. Only a child process can have a
+            folder of its own: an in-process run (``isolate=False``) runs in this
+            process's working directory, whatever ``cwd`` says. Default: this process's.
 
     Raises:
         ExecutorError: The target is malformed or cannot be found; in-process, also if
@@ -279,24 +384,30 @@ class FunctionExecutor:
         isolate: bool | None = None,
         timeout: float | None = None,
         keep_metrics: Sequence[str] = (),
+        metric: str = "value",
+        cwd: str | Path | None = None,
     ) -> None:
+        if not isinstance(metric, str) or not metric:
+            raise ExecutorError(f"metric must be a non-empty metric name, got {metric!r:.100}")
         self.target = target
+        self.metric = metric
+        self.cwd = None if cwd is None else str(Path(cwd).resolve())
         self.search_path = None if search_path is None else str(Path(search_path).resolve())
         self.timeout = timeout
         self.keep_metrics = tuple(keep_metrics)
         paths = [] if self.search_path is None else [self.search_path]
         self._fn: Callable[..., Any] | None = None
         self._command: CommandExecutor | None = None
-        module_name = target_name = ""
+        module_name = target_name = attr_path = ""
         if isinstance(target, str):
-            module_name, _ = _split_target(target)
+            module_name, attr_path = _split_target(target)
             self.isolate = True if isolate is None else isolate
             target_name = target.strip()
         elif callable(target):
             self.isolate = False if isolate is None else isolate
             if self.isolate:
                 target_name = _target_of_callable(target)
-                module_name, _ = _split_target(target_name)
+                module_name, attr_path = _split_target(target_name)
             else:
                 self._fn = target
         else:
@@ -305,13 +416,18 @@ class FunctionExecutor:
                 f"{type(target).__name__} {target!r:.100}"
             )
         if self.isolate:
-            _check_findable(module_name, target_name, paths)
+            if self.cwd is not None and not Path(self.cwd).is_dir():
+                raise ExecutorError(
+                    f"the working directory {self.cwd!r} of the function does not exist; fix cwd"
+                )
+            _check_findable(module_name, target_name, paths, attr_path, cwd=self.cwd)
             argv = [sys.executable, "-m", _RUNNER_MODULE]
             for path in paths:
                 argv += ["--search-path", path]
-            argv.append(target_name)
+            argv += [f"--metric={metric}", target_name]  # one element: a name may start with "-"
             self._command = CommandExecutor(
                 argv,
+                cwd=self.cwd,
                 timeout=timeout,
                 env=_child_env(),
                 pass_args=False,
@@ -411,7 +527,7 @@ class FunctionExecutor:
                     raise callback_errors[0]
                 try:
                     dropped: list[str] = []
-                    returned = _metrics_from_return(value, dropped)
+                    returned = _metrics_from_return(value, dropped, metric=self.metric)
                     for problem in dropped:
                         recorder.problem(problem)
                 except TypeError as exc:

@@ -1,11 +1,13 @@
 """Runs one Python objective in a child process, for ``FunctionExecutor(isolate=True)``.
 
-Usage: ``python -m agenthpo.executor._runner [--search-path DIR]... module:function``
+Usage: ``python -m agenthpo.executor._runner [--search-path DIR]... [--metric NAME]
+module:function``
 
 It reads the trial's configuration from the file named by ``AGENTHPO_CONFIG_FILE``, calls
 ``function(config, report)`` with a ``report`` that prints tagged lines on stdout, and
-writes a returned number or mapping to the file named by ``AGENTHPO_METRICS_FILE``. If the
-function raises, the traceback goes to stderr and the exit status is 1.
+writes a returned number (as the metric ``NAME``, default ``value``) or mapping to the file
+named by ``AGENTHPO_METRICS_FILE``. If the function raises, the traceback goes to stderr and
+the exit status is 1.
 
 Example:
     >>> from agenthpo.executor._runner import main
@@ -42,15 +44,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = argparse.ArgumentParser(prog="python -m agenthpo.executor._runner")
     parser.add_argument("--search-path", action="append", default=[])
+    parser.add_argument("--metric", default="value", help="the name of a returned number")
     parser.add_argument("target", help="module:function")
     args = parser.parse_args(argv)
     sys.path[:0] = [path for path in args.search_path if path not in sys.path]
-    return _run_objective(args.target, lambda fn, config: _call_objective(fn, config, report))
+    return _run_objective(
+        args.target,
+        lambda fn, config: _call_objective(fn, config, report),
+        metric=args.metric,
+    )
 
 
-def _run_objective(target: str, call: Callable[[Callable[..., Any], dict[str, Any]], Any]) -> int:
+def _run_objective(
+    target: str,
+    call: Callable[[Callable[..., Any], dict[str, Any]], Any],
+    *,
+    metric: str = "value",
+) -> int:
     """Loads ``target`` (``module:function``), calls it through ``call(fn, config)`` with the
-    trial's configuration and writes what it returns as the trial's final metrics.
+    trial's configuration and writes what it returns as the trial's final metrics (a
+    returned number under the name ``metric``: the objective's value).
 
     Shared with :mod:`agenthpo.scaffold.call`, which calls the function differently.
 
@@ -69,7 +82,7 @@ def _run_objective(target: str, call: Callable[[Callable[..., Any], dict[str, An
         return 1
     problems: list[str] = []
     try:
-        metrics = _metrics_from_return(call(fn, config), problems)
+        metrics = _metrics_from_return(call(fn, config), problems, metric=metric)
     except Exception:
         traceback.print_exc()
         return 1
