@@ -15,14 +15,18 @@ own heartbeats, which only RDB storages have.
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
 import socket
+import stat
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -228,20 +232,109 @@ def record_process(storage: BaseStorage, trial_id: int, pid: int) -> None:
 
 
 def _kill_leftover(trial: FrozenTrial) -> None:
+    """Ends what a dead runner left of a trial on this machine: the trial's process group,
+    and every process its runner saw the trial start (recorded while it ran, see
+    :func:`_kill_recorded`), even those that left the group."""
     info = trial.system_attrs.get(PROCESS_KEY)
     if not isinstance(info, dict) or info.get("host") != socket.gethostname():
         return
     pid = info.get("pid")
     if not isinstance(pid, int) or pid <= 1:
         return
+    start = info.get("start")
     ticks = _start_ticks(pid)
-    if ticks is not None and info.get("start") is not None and ticks != info.get("start"):
-        # The pid now belongs to another process. (While the old group still had members,
-        # Linux would not have reused its id, so that group is empty.)
-        return
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-        _logger.info("killed the leftover processes of trial %d (group %d)", trial.number, pid)
+    # A pid that now belongs to another process: while the old group still had members,
+    # Linux would not have reused its id, so that group is empty.
+    if ticks is None or start is None or ticks == start:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+            _logger.info("killed the leftover processes of trial %d (group %d)", trial.number, pid)
+    if isinstance(start, int):
+        ended = _kill_recorded(pid, start)
+        if ended:
+            _logger.info(
+                "killed %d leftover process(es) of trial %d outside its group", ended, trial.number
+            )
+
+
+def _record_path(pid: int, start: int) -> Path:
+    """The record of the processes a trial (process ``pid`` started at ``start`` ticks)
+    started: the same path as ``agenthpo.executor._tree.record_path``, which writes it (this
+    module sits below the executor and cannot import it)."""
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / f"agenthpo-{uid}" / f"tree-{pid}-{start}.json"
+
+
+def _owned_by_me(path: Path) -> bool:
+    """Whether the file ``path`` and its folder are this user's, and no one else may write
+    to the folder: a record planted by another user could name any of our processes."""
+    try:
+        for item in (path.parent, path):
+            info = os.lstat(item)
+            if stat.S_ISLNK(info.st_mode):
+                return False
+            if hasattr(os, "getuid") and info.st_uid != os.getuid():
+                return False
+        if os.lstat(path.parent).st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+            return False
+    except OSError:
+        return False
+    return True
+
+
+def _parents() -> dict[int, list[tuple[int, int]]]:
+    """Every process's children, as (pid, start ticks), by parent pid (Linux ``/proc``)."""
+    children: dict[int, list[tuple[int, int]]] = {}
+    with contextlib.suppress(OSError):
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                with open(f"/proc/{name}/stat", encoding="ascii", errors="replace") as file:
+                    fields = file.read().rsplit(")", 1)[1].split()
+                children.setdefault(int(fields[1]), []).append((int(name), int(fields[19])))
+            except (OSError, IndexError, ValueError):
+                continue
+    return children
+
+
+def _kill_recorded(pid: int, start: int) -> int:
+    """Kills the processes recorded for the trial whose process was ``pid`` (started at
+    ``start``), and their descendants started since; returns how many were killed.
+
+    A process is killed only while it is still the one recorded (same start time), so a
+    reused pid is left alone; its descendants are those started after the trial. The record
+    is removed.
+    """
+    path = _record_path(pid, start)
+    if not _owned_by_me(path):
+        return 0
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        recorded = [
+            (int(p), int(s)) for p, s in data["processes"] if int(p) > 1 and int(p) != os.getpid()
+        ]
+    except (OSError, ValueError, TypeError, KeyError):
+        recorded = []
+    children = _parents()
+    targets: dict[int, int] = {}
+    frontier = [(p, s) for p, s in recorded if _start_ticks(p) == s]
+    while frontier:
+        proc, ticks = frontier.pop()
+        if proc in targets or proc == os.getpid():
+            continue
+        targets[proc] = ticks
+        frontier.extend((c, t) for c, t in children.get(proc, []) if t >= start)
+    killed = 0
+    for proc, ticks in targets.items():
+        if _start_ticks(proc) != ticks:
+            continue  # gone since, and maybe its pid reused
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(proc, signal.SIGKILL)
+            killed += 1
+    with contextlib.suppress(OSError):
+        path.unlink()
+    return killed
 
 
 def _last_sign_of_life(trial: FrozenTrial) -> float:

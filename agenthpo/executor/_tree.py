@@ -10,21 +10,33 @@ process that is still the same process (same start time) is killed, and reaped i
 became the tuner's child.
 
 Elsewhere (no ``/proc``) only the process group is killed, as before.
+
+The tuner itself may die by SIGKILL (the OOM killer, ``kill -9``), and then neither it nor
+its subreaper role is left to end the trial's descendants (the trial's own process dies
+with it, by ``PR_SET_PDEATHSIG``; its children do not). So while the trial runs, the
+processes seen are also written to a small record file, named by the trial process's id
+and start time (:func:`record_path`), and removed when the trial ends. A later run that
+finds the trial's runner dead ends the processes of that record that are still the same
+processes (``agenthpo._lifecycle``, which computes the same path).
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import json
 import logging
 import os
 import signal
+import stat
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import cast
 
-__all__ = ["ProcessTree"]
+__all__ = ["ProcessTree", "record_path"]
 
 _logger = logging.getLogger("agenthpo")
 
@@ -62,6 +74,33 @@ def _stat(pid: int) -> tuple[int, int, str] | None:
         return None
 
 
+def record_path(root: int, root_start: int) -> Path:
+    """The file that records the processes of the trial whose process is ``root``, started
+    at ``root_start`` (clock ticks since boot): in a folder of this user's under the
+    temporary directory. ``agenthpo._lifecycle`` computes the same path (it sits below this
+    package and cannot import it).
+
+    Example:
+        >>> record_path(1234, 5678).name
+        'tree-1234-5678.json'
+    """
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / f"agenthpo-{uid}" / f"tree-{root}-{root_start}.json"
+
+
+def _private_folder(folder: Path) -> bool:
+    """Creates ``folder`` (mode 0700) if needed; whether it is a real folder of this user's
+    that no one else may write to (another user's file there could name our processes)."""
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700, parents=True)
+    info = os.lstat(folder)
+    return (
+        stat.S_ISDIR(info.st_mode)
+        and (not hasattr(os, "getuid") or info.st_uid == os.getuid())
+        and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)
+    )
+
+
 def _table() -> dict[int, tuple[int, int, str]]:
     table: dict[int, tuple[int, int, str]] = {}
     with contextlib.suppress(OSError):
@@ -87,6 +126,8 @@ class ProcessTree:
         self.root_start = info[1] if info is not None else None
         self.seen: dict[int, int] = {}  # pid -> start ticks
         self._last = 0.0
+        self._record = None if self.root_start is None else record_path(root, self.root_start)
+        self._recorded: frozenset[int] = frozenset()
 
     def scan(self, *, force: bool = False) -> None:
         """Looks for new descendants (at most every quarter second unless ``force``)."""
@@ -117,6 +158,47 @@ class ProcessTree:
                     continue  # an older process that reuses a pid
                 self.seen[pid] = info[1]
             frontier.extend(c for c in children.get(pid, []) if c not in self.seen)
+        # The descendants alive now (a pid seen before but started again is another one).
+        live = {
+            pid: start
+            for pid, start in self.seen.items()
+            if pid in table and table[pid][1] == start
+        }
+        if frozenset(live) != self._recorded:
+            self._write_record(live)
+
+    def _write_record(self, live: dict[int, int]) -> None:
+        """Writes the live descendants to the record file, for a later run to end them
+        should this process be killed; never fails the trial."""
+        if self._record is None:
+            return
+        self._recorded = frozenset(live)
+        try:
+            if not _private_folder(self._record.parent):
+                _logger.debug(
+                    "not recording the trial's processes: %s is not private", self._record.parent
+                )
+                self._record = None
+                return
+            data = {
+                "root": self.root,
+                "root_start": self.root_start,
+                "processes": sorted([pid, start] for pid, start in live.items()),
+            }
+            partial = self._record.with_suffix(".partial")
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as file:
+                json.dump(data, file)
+            os.replace(partial, self._record)  # a reader never sees half a record
+        except OSError as exc:
+            _logger.debug("cannot record the trial's processes: %s", exc)
+
+    def forget(self) -> None:
+        """Removes the record file: the trial's processes are ended."""
+        if self._record is not None:
+            with contextlib.suppress(OSError):
+                self._record.unlink(missing_ok=True)
+            self._recorded = frozenset()
 
     def signal(self, sig: int) -> int:
         """Sends ``sig`` to every descendant still alive; returns how many got it."""
@@ -151,3 +233,4 @@ class ProcessTree:
                     pending.discard(pid)
             if pending:
                 time.sleep(0.02)
+        self.forget()
