@@ -510,17 +510,30 @@ class Task(_Fields):
         return value
 
     def _check_placeholders(self, command: list[str]) -> None:
-        """Refuses placeholders that name no parameter, and a standalone placeholder whose
-        choices include one the program would read as an option (``--help``)."""
+        """Refuses placeholders that name no parameter, a standalone placeholder whose
+        choices include one the program would read as an option (``--help``), and a
+        conditional parameter's placeholder apart from its option (``--m {m}``: the element
+        is left out while the parameter is inactive, the option would stay)."""
         known = set(self.space.names)
         if self.noise is not False:
             section = self.noise or NoiseSection()
             known.add(section.seed_param)
             if section.fold_param is not None:
                 known.add(section.fold_param)
-        for arg in command:
+        for i, arg in enumerate(command):
             for match in _PLACEHOLDER_NAME.finditer(arg):
                 name = match.group(1)
+                param = self.space[name] if name in self.space.names else None
+                condition = getattr(param, "condition", None)
+                if condition and arg == match.group(0) and i and command[i - 1].startswith("-"):
+                    # The element is left out while the parameter is inactive; its flag,
+                    # a separate element, would stay and take the next argument as its value.
+                    raise ValueError(
+                        f"command: {{{name}}} is conditional and stands apart from its option"
+                        f" {command[i - 1]!r}; write them as one element,"
+                        f" {command[i - 1]}={{{name}}}, which is left out while {name} is"
+                        " inactive"
+                    )
                 if name not in known:
                     hint = (
                         f" (for held-out validation folds, add noise: {{fold_param: {name}}})"
@@ -539,7 +552,6 @@ class Task(_Fields):
                         + "); fix the name or remove it"
                         + hint
                     )
-                param = self.space[name] if name in self.space.names else None
                 choices = getattr(param, "choices", None) or []
                 risky = [c for c in choices if isinstance(c, str) and c.startswith("-")]
                 if arg == match.group(0) and risky:

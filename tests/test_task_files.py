@@ -261,6 +261,21 @@ def test_a_condition_that_names_nothing_or_itself_is_refused(
     assert said in _refusal(tmp_path, text)
 
 
+def test_a_conditional_placeholder_apart_from_its_option_is_refused(tmp_path: Path) -> None:
+    """--momentum {momentum}: the element is left out while momentum is inactive, and the
+    option left behind would take the next argument as its value (executor probe)."""
+    space = (
+        "  x: {type: float, low: -5.0, high: 5.0}\n  opt: [sgd, adam]\n"
+        "  momentum: {type: float, low: 0.0, high: 0.99, condition: {opt: sgd}}"
+    )
+    base = GOOD.replace("  x: {type: float, low: -5.0, high: 5.0}", space)
+    apart = base.replace("[python, train.py]", "[python, train.py, --momentum, '{momentum}']")
+    line = _refusal(tmp_path, apart)
+    assert "write them as one element, --momentum={momentum}" in line
+    joined = base.replace("[python, train.py]", "[python, train.py, '--momentum={momentum}']")
+    assert load_task(_write(tmp_path, joined)).command is not None
+
+
 def test_an_unknown_placeholder_in_the_command_is_refused(tmp_path: Path) -> None:
     line = _refusal(tmp_path, GOOD.replace("[python, train.py]", "[python, train.py, '{nope}']"))
     assert line.count("command") == 1
