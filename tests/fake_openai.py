@@ -55,17 +55,51 @@ def error(status: int, message: str, **headers: str) -> Reply:
 
 
 class FakeOpenAI:
-    """Serves on 127.0.0.1 and a free port; ``handler(request_json, headers) -> Reply``."""
+    """Serves on 127.0.0.1 and a free port; ``handler(request_json, headers) -> Reply``.
 
-    def __init__(self, handler: Callable[[dict[str, Any], dict[str, str]], Reply]) -> None:
+    ``GET /v1/models`` lists ``models`` when given (``{"object": "list", "data": [...]}``, as
+    OpenAI answers; a mapping is sent as the body as it is), and is answered 404 otherwise
+    (a server without a model list).
+    """
+
+    def __init__(
+        self,
+        handler: Callable[[dict[str, Any], dict[str, str]], Reply],
+        *,
+        models: list[str] | dict[str, Any] | None = None,
+    ) -> None:
         self.handler = handler
+        self.models = models
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
+        self.gets: list[str] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: object) -> None:
                 pass
+
+            def do_GET(self) -> None:
+                outer.gets.append(self.path)
+                if isinstance(outer.models, dict):  # a body of any shape
+                    body, status = outer.models, 200
+                elif outer.models is not None and self.path.rstrip("/") == "/v1/models":
+                    body: dict[str, Any] = {
+                        "object": "list",
+                        "data": [
+                            {"id": m, "object": "model", "created": 0, "owned_by": "test"}
+                            for m in outer.models
+                        ],
+                    }
+                    status = 200
+                else:
+                    body, status = {"error": {"message": "not found", "type": "test"}}, 404
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))

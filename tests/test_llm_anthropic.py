@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import logging
 import pickle
 import random
 import socket
@@ -49,6 +50,8 @@ class Reply:
     body: dict[str, Any] | None = None
     delay_s: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
+    raw: bytes | None = None
+    """The exact body to send instead of ``body`` (a gateway's HTML page)."""
 
 
 def message(
@@ -95,10 +98,17 @@ Handler = Callable[[dict[str, Any], dict[str, str]], Reply]
 
 
 class FakeAnthropic:
-    """Serves ``POST /v1/messages`` on 127.0.0.1 and a free port."""
+    """Serves ``POST /v1/messages`` on 127.0.0.1 and a free port, and ``GET`` requests
+    (``/v1/models/{id}``) through ``get(path, headers)``, which answers 404 by default."""
 
-    def __init__(self, handler: Handler) -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        get: Callable[[str, dict[str, str]], Reply] | None = None,
+    ) -> None:
         self.handler = handler
+        self.get = get or (lambda path, h: api_error(404, "not_found_error", f"no route {path}"))
+        self.gets: list[str] = []
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.paths: list[str] = []
@@ -108,6 +118,10 @@ class FakeAnthropic:
         class RequestHandler(BaseHTTPRequestHandler):
             def log_message(self, *args: object) -> None:
                 pass
+
+            def do_GET(self) -> None:
+                outer.gets.append(self.path)
+                self.answer(outer.get(self.path, {k.lower(): v for k, v in self.headers.items()}))
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
@@ -121,9 +135,12 @@ class FakeAnthropic:
                     reply = api_error(404, "not_found_error", f"no route {self.path}")
                 else:
                     reply = outer.handler(payload, headers)
+                self.answer(reply)
+
+            def answer(self, reply: Reply) -> None:
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
-                data = json.dumps(reply.body or {}).encode()
+                data = reply.raw if reply.raw is not None else json.dumps(reply.body or {}).encode()
                 try:
                     self.send_response(reply.status)
                     self.send_header("Content-Type", "application/json")
@@ -599,3 +616,177 @@ def test_an_agent_sampler_study_runs_through_the_messages_api(
         assert attrs[_keys.LLM_COST] == pytest.approx((400 * 1.0 + 40 * 5.0) / 1e6)
     # Later requests show the earlier trials' results to the model.
     assert "#0" in server.requests[-1]["messages"][-1]["content"]
+
+
+# -- secrets in everything the client says ---------------------------------------------------
+ECHOED_KEY = "sk-ant-PROBESECRET-123456"
+
+
+def _said(info: pytest.ExceptionInfo[LLMError], caplog: pytest.LogCaptureFixture) -> str:
+    """Everything the client said: the error's text, its cause, and every log record as a
+    handler formats it (its traceback included)."""
+    parts = [str(info.value), repr(info.value), str(info.value.__cause__)]
+    parts += [logging.Formatter().format(record) for record in caplog.records]
+    return "\n".join(parts)
+
+
+def test_a_key_echoed_in_the_error_type_is_masked(
+    server_factory: Callable[[Handler], FakeAnthropic], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    def handler(req: dict[str, Any], headers: dict[str, str]) -> Reply:
+        return api_error(500, f"bad_key_{sent_key(headers)}", "boom")
+
+    client = AnthropicClient(
+        model="m", api_key=ECHOED_KEY, base_url=server_factory(handler).url, max_retries=0
+    )
+    with pytest.raises(LLMError) as info:
+        client.complete(MSGS)
+    assert "HTTP 500 (bad_key_***)" in str(info.value)
+    assert ECHOED_KEY not in _said(info, caplog)
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["usage.input_tokens", "usage.output_tokens", "model", "content", "content.text"],
+)
+def test_a_key_echoed_in_a_malformed_answer_is_masked(
+    server_factory: Callable[[Handler], FakeAnthropic],
+    caplog: pytest.LogCaptureFixture,
+    field: str,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+
+    def handler(req: dict[str, Any], headers: dict[str, str]) -> Reply:
+        reply = message([text_block("{}")])
+        assert reply.body is not None
+        key = sent_key(headers)
+        if field.startswith("usage."):
+            reply.body["usage"][field.split(".")[1]] = key
+        elif field == "model":
+            reply.body["model"] = {"echo": key}
+        elif field == "content":
+            reply.body["content"] = key
+        else:
+            reply.body["content"] = [{"type": "text", "text": [key]}]
+        return reply
+
+    client = AnthropicClient(model="m", api_key=ECHOED_KEY, base_url=server_factory(handler).url)
+    if field == "content.text":  # a text block whose text is not text is left out
+        assert ECHOED_KEY not in repr(client.complete(MSGS))
+        return
+    with pytest.raises(LLMError, match="unusable response from") as info:
+        client.complete(MSGS)
+    assert ECHOED_KEY not in _said(info, caplog)
+
+
+def test_a_body_that_is_not_json_names_the_provider_and_url(
+    server_factory: Callable[[Handler], FakeAnthropic],
+) -> None:
+    server = server_factory(lambda req, h: Reply(raw=b"<html>gateway</html>"))
+    client = AnthropicClient(model="m", api_key="k", base_url=server.url)
+    with pytest.raises(LLMError) as info:
+        client.complete(MSGS)
+    assert not isinstance(info.value, LLMConfigError)
+    assert str(info.value).startswith(f"anthropic:m: unusable response from {server.url}:")
+    assert "JSONDecodeError" in str(info.value)
+    assert info.value.__cause__ is None
+
+
+# -- the start check -------------------------------------------------------------------------
+def _model_info(path: str, headers: dict[str, str]) -> Reply:
+    model = path.rsplit("/", 1)[-1]
+    if not path.startswith("/v1/models/") or model not in ("claude-haiku-4-5", "m"):
+        return api_error(404, "not_found_error", f"model: {model}")
+    return Reply(
+        body={
+            "type": "model",
+            "id": model,
+            "display_name": model,
+            "created_at": "2025-10-01T00:00:00Z",
+        }
+    )
+
+
+def test_check_passes_a_known_model_without_spending_tokens() -> None:
+    with FakeAnthropic(lambda req, h: message([text_block("ok")]), _model_info) as server:
+        client = AnthropicClient(model="claude-haiku-4-5", api_key="k", base_url=server.url)
+        assert client.check() >= 0
+    assert server.gets == ["/v1/models/claude-haiku-4-5"]
+    assert server.requests == []
+
+
+def test_check_finds_an_unknown_model() -> None:
+    handler = lambda req, h: api_error(404, "not_found_error", f"model: {req['model']}")  # noqa: E731
+    with FakeAnthropic(handler, _model_info) as server:
+        client = AnthropicClient(model="claude-haiku-4-55", api_key="k", base_url=server.url)
+        with pytest.raises(LLMConfigError, match="'claude-haiku-4-55'"):
+            client.check()
+    assert len(server.requests) == 1  # the 404 of the model list confirmed
+
+
+def test_check_passes_a_server_without_a_model_list() -> None:
+    with FakeAnthropic(lambda req, h: message([text_block("o")])) as server:  # GET: 404
+        client = AnthropicClient(model="any", api_key="k", base_url=server.url)
+        assert client.check() >= 0
+    assert [r["max_tokens"] for r in server.requests] == [1]
+
+
+def test_check_finds_a_refused_key_without_retrying() -> None:
+    def refuse(path: str, headers: dict[str, str]) -> Reply:
+        return api_error(401, "authentication_error", f"invalid x-api-key {sent_key(headers)}")
+
+    with FakeAnthropic(lambda req, h: message([]), refuse) as server:
+        client = AnthropicClient(model="m", api_key=ECHOED_KEY, base_url=server.url, max_retries=3)
+        with pytest.raises(LLMConfigError, match="401") as info:
+            client.check()
+    assert ECHOED_KEY not in str(info.value)
+    assert len(server.gets) == 1
+
+
+def test_check_finds_a_dead_endpoint() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    client = AnthropicClient(model="m", api_key="k", base_url=f"http://127.0.0.1:{port}")
+    with pytest.raises(LLMError, match="cannot reach") as info:
+        client.check()
+    assert not isinstance(info.value, LLMConfigError)
+
+
+def test_check_lets_a_busy_server_pass() -> None:
+    busy = lambda path, h: api_error(529, "overloaded_error", "Overloaded")  # noqa: E731
+    with FakeAnthropic(lambda req, h: message([]), busy) as server:
+        client = AnthropicClient(model="m", api_key="k", base_url=server.url)
+        assert client.check() >= 0
+
+
+# -- keys that cannot be sent ----------------------------------------------------------------
+@pytest.mark.parametrize("key", ["sk-ant-PROBESECRET123\u2013", "sk-ant-PROBESECRET123\n"])
+def test_a_key_that_cannot_be_sent_is_a_clear_config_error(
+    server_factory: Callable[[Handler], FakeAnthropic],
+    monkeypatch: pytest.MonkeyPatch,
+    key: str,
+) -> None:
+    server = server_factory(lambda req, h: message([text_block("ok")]))
+    with pytest.raises(LLMConfigError, match=r"ANTHROPIC_API_KEY .*\(position 22") as info:
+        parse_llm_spec("anthropic:m", environ={"ANTHROPIC_API_KEY": key})
+    assert "PROBESECRET" not in str(info.value)
+    # The same key found by the SDK in the environment.
+    monkeypatch.setenv("ANTHROPIC_API_KEY", key)
+    client = AnthropicClient(model="m", base_url=server.url)
+    for call in (client.check, lambda: client.complete(MSGS)):
+        with pytest.raises(LLMConfigError, match="ANTHROPIC_API_KEY") as info:
+            call()
+        assert "PROBESECRET" not in str(info.value)
+    assert server.requests == []
+
+
+def test_an_answer_cut_at_max_tokens_says_it_is_truncated(
+    server_factory: Callable[[Handler], FakeAnthropic],
+) -> None:
+    cut = server_factory(lambda req, h: message([text_block('{"x": 0.')], stop_reason="max_tokens"))
+    assert AnthropicClient(model="m", api_key="k", base_url=cut.url).complete(MSGS).truncated
+    whole = server_factory(lambda req, h: message([text_block('{"x": 0.5}')]))
+    assert not AnthropicClient(model="m", api_key="k", base_url=whole.url).complete(MSGS).truncated

@@ -165,3 +165,161 @@ def test_client_pickles_without_its_connection() -> None:
         client.complete(MSGS)
         clone = pickle.loads(pickle.dumps(client))
         assert clone.complete(MSGS).text == "hi"
+
+
+# -- retries while auto still probes for a mode ----------------------------------------------
+def _first_fails(reply: Reply) -> Any:
+    calls = {"n": 0}
+
+    def handler(req: dict[str, Any], headers: dict[str, str]) -> Reply:
+        calls["n"] += 1
+        return reply if calls["n"] == 1 else completion('{"x": 5}')
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        error(429, "Rate limit reached", **{"Retry-After": "0.2"}),
+        error(429, "Rate limit reached"),
+        error(500, "internal error"),
+        error(503, "overloaded"),
+        Reply(body={}, delay_s=1.5),  # a timeout
+    ],
+    ids=["429-retry-after", "429", "500", "503", "timeout"],
+)
+def test_auto_mode_retries_transient_errors_before_the_mode_is_known(reply: Reply) -> None:
+    with FakeOpenAI(_first_fails(reply)) as server:
+        client = OpenAICompatibleClient(model="m", base_url=server.url, max_retries=2, timeout=1)
+        assert client.complete(MSGS, schema=SCHEMA).text == '{"x": 5}'
+    assert client.resolved_mode == "json_schema"
+    assert [r["response_format"]["type"] for r in server.requests] == ["json_schema"] * 2
+
+
+def test_auto_mode_gives_up_on_a_transient_error_after_the_configured_retries() -> None:
+    with FakeOpenAI(lambda req, h: error(429, "Rate limit reached")) as server:
+        client = OpenAICompatibleClient(model="m", base_url=server.url, max_retries=1)
+        with pytest.raises(LLMError, match="HTTP 429"):
+            client.complete(MSGS, schema=SCHEMA)
+    assert client.resolved_mode is None  # a rate limit says nothing about the mode
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("schema", [SCHEMA, None])
+def test_a_spent_quota_is_not_retried_and_says_so(schema: dict[str, Any] | None) -> None:
+    body = {
+        "error": {
+            "message": "You exceeded your current quota, please check your plan and billing"
+            " details.",
+            "type": "insufficient_quota",
+            "code": "insufficient_quota",
+        }
+    }
+    with FakeOpenAI(lambda req, h: Reply(status=429, body=body)) as server:
+        client = OpenAICompatibleClient(model="m", base_url=server.url, max_retries=3)
+        with pytest.raises(LLMConfigError, match=r"no quota left .*billing"):
+            client.complete(MSGS, schema=schema)
+    assert len(server.requests) == 1
+
+
+# -- the start check -------------------------------------------------------------------------
+def test_check_fails_for_a_model_the_endpoint_neither_lists_nor_knows() -> None:
+    def handler(req: dict[str, Any], headers: dict[str, str]) -> Reply:
+        return error(404, f"The model `{req['model']}` does not exist")
+
+    listed = ["gpt-4o", "gpt-4o-mini", "o3-mini", "text-embedding-3-small"]
+    with FakeOpenAI(handler, models=listed) as server:
+        client = OpenAICompatibleClient(model="gpt-4o-mnii", base_url=server.url, api_key="k")
+        with pytest.raises(LLMConfigError) as info:
+            client.check()
+    message = str(info.value)
+    assert "'gpt-4o-mnii'" in message
+    assert "4 models" in message
+    assert "did you mean 'gpt-4o-mini'" in message
+    assert [r["max_tokens"] for r in server.requests] == [1]
+
+
+@pytest.mark.parametrize("model", ["m", "qwen2.5"])
+def test_check_passes_a_listed_model_without_a_completion(model: str) -> None:
+    with FakeOpenAI(lambda req, h: completion("x"), models=["m", "qwen2.5:latest"]) as server:
+        client = OpenAICompatibleClient(model=model, base_url=server.url)
+        assert client.check() >= 0
+    assert server.gets == ["/v1/models"]
+    assert server.requests == []
+
+
+def test_check_passes_a_server_that_answers_to_any_model_name() -> None:
+    # llama.cpp's llama-server lists its GGUF file and answers to any model name.
+    with FakeOpenAI(lambda req, h: completion("x"), models=["model.gguf"]) as server:
+        client = OpenAICompatibleClient(model="local", base_url=server.url)
+        assert client.check() >= 0
+    assert len(server.requests) == 1
+
+
+def test_check_turns_a_malformed_model_list_into_an_llm_error() -> None:
+    key = "sk-ECHO-42424242"
+    listing = {"object": "list", "data": 5, "echo": key}
+    with FakeOpenAI(lambda req, h: completion("x"), models=listing) as server:
+        client = OpenAICompatibleClient(model="m", base_url=server.url, api_key=key)
+        with pytest.raises(LLMError, match="unusable response") as info:
+            client.check()
+    assert key not in str(info.value)
+    assert info.value.__cause__ is None
+
+
+# -- keys that cannot be sent ----------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("key", "position"),
+    [("sk-PROBESECRET123\u2013", 18), ("sk-PROBESECRET123\n", 18), (" sk-PROBESECRET123", 1)],
+)
+def test_a_key_that_cannot_be_sent_is_a_clear_config_error(key: str, position: int) -> None:
+    with pytest.raises(LLMConfigError, match=rf"\(position {position}:") as info:
+        OpenAICompatibleClient(model="m", base_url="http://127.0.0.1:9/v1", api_key=key)
+    assert "PROBESECRET" not in str(info.value)
+
+
+def test_an_answer_cut_at_max_tokens_says_it_is_truncated() -> None:
+    def handler(req: dict[str, Any], headers: dict[str, str]) -> Reply:
+        reply = completion('{"config": {"x": 0.')
+        assert reply.body is not None
+        reply.body["choices"][0]["finish_reason"] = "length"
+        return reply
+
+    with FakeOpenAI(handler) as server:
+        client = OpenAICompatibleClient(model="m", base_url=server.url)
+        assert client.complete(MSGS).truncated
+    with FakeOpenAI(lambda req, h: completion('{"x": 1}')) as server:
+        client = OpenAICompatibleClient(model="m", base_url=server.url)
+        assert not client.complete(MSGS).truncated
+
+
+def test_a_reasoning_model_gets_max_completion_tokens_and_no_temperature() -> None:
+    # As OpenAI answers o1, o3-mini, gpt-5 and the like.
+    def handler(req: dict[str, Any], headers: dict[str, str]) -> Reply:
+        if "max_tokens" in req:
+            message = (
+                "Unsupported parameter: 'max_tokens' is not supported with this model."
+                " Use 'max_completion_tokens' instead."
+            )
+            param = "max_tokens"
+        elif "temperature" in req and req["temperature"] != 1:
+            message = (
+                f"Unsupported value: 'temperature' does not support {req['temperature']} with"
+                " this model. Only the default (1) value is supported."
+            )
+            param = "temperature"
+        else:
+            return completion('{"x": 6}')
+        body = {"error": {"message": message, "type": "invalid_request_error", "param": param}}
+        return Reply(status=400, body=body)
+
+    with FakeOpenAI(handler) as server:
+        client = OpenAICompatibleClient(model="o3-mini", base_url=server.url)
+        first = client.complete(MSGS, schema=SCHEMA, max_tokens=300)
+        second = client.complete(MSGS, schema=SCHEMA, max_tokens=300)
+    assert first.text == second.text == '{"x": 6}'
+    assert client.resolved_mode == "json_schema"  # a refused parameter is no refused mode
+    sent = [(("max_tokens" in r), r.get("temperature")) for r in server.requests]
+    assert sent == [(True, 0.7), (False, 0.7), (False, None), (False, None)]
+    assert server.requests[-1]["max_completion_tokens"] == 300

@@ -145,3 +145,46 @@ def test_local_spec_accepts_any_gguf_path(tmp_path: Path) -> None:
     assert llama.name == "llamacpp:model"
     assert not llama.embedded
     assert parse_llm_spec("llamacpp", environ={}).embedded
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_agenthpo_llm_is_refused_like_an_empty_spec(value: str) -> None:
+    with pytest.raises(LLMConfigError, match=r"AGENTHPO_LLM .*set but empty"):
+        resolve_llm(None, environ={"AGENTHPO_LLM": value, "OPENAI_API_KEY": "sk-o", **NO_OLLAMA})
+
+
+@pytest.mark.parametrize(
+    ("spec", "variable"),
+    [
+        ("openai:gpt-4o-mini", "OPENAI_API_KEY"),
+        ("deepseek:deepseek-chat", "DEEPSEEK_API_KEY"),
+        ("openai-compatible:http://127.0.0.1:9/v1#m", "AGENTHPO_LLM_API_KEY"),
+        ("anthropic:claude-haiku-4-5", "ANTHROPIC_API_KEY"),
+    ],
+)
+@pytest.mark.parametrize(
+    ("key", "position", "what"),
+    [
+        ("sk-PROBESECRET123\u2013", 18, "non-ASCII character U+2013"),
+        ("sk-PROBESECRET123\r\n", 18, "carriage return"),
+        ("sk-PROBESECRET123\n", 18, "newline"),
+        ("sk-PROBE\u00a0SECRET123", 9, "non-ASCII character U+00A0"),
+        ("sk-PROBESECRET123 ", 18, "space"),
+    ],
+)
+def test_a_key_that_cannot_be_sent_names_the_variable_and_position(
+    spec: str, variable: str, key: str, position: int, what: str
+) -> None:
+    with pytest.raises(LLMConfigError) as info:
+        parse_llm_spec(spec, environ={variable: key})
+    message = str(info.value)
+    assert message.startswith(f"the API key in {variable} holds a character that cannot be sent")
+    assert f"(position {position}: " in message
+    assert what in message
+    assert "PROBE" not in message
+    assert "\n" not in message
+
+
+def test_a_key_with_an_inner_space_is_sent_as_given() -> None:
+    client = parse_llm_spec("openai:gpt-4o-mini", environ={"OPENAI_API_KEY": "sk-a b"})
+    assert isinstance(client, OpenAICompatibleClient)

@@ -32,6 +32,7 @@ from agenthpo.errors import LLMConfigError, LLMError
 from agenthpo.llm._base import LLMResponse, Message, Usage
 from agenthpo.llm._mask import (
     guard_logs,
+    key_problem,
     mask_response,
     redact_text,
     redact_url,
@@ -90,6 +91,9 @@ class AnthropicClient:
     ) -> None:
         if not model:
             raise LLMConfigError("AnthropicClient needs a model name, e.g. claude-haiku-4-5")
+        problem = key_problem(api_key, "the api_key argument") if api_key else None
+        if problem:
+            raise LLMConfigError(problem)
         self.model = model
         self.base_url = base_url
         self.timeout = timeout
@@ -131,6 +135,11 @@ class AnthropicClient:
             secrets = [s for s in self._secrets() if s]
             if secrets:
                 guard_logs(secrets)  # the HTTP client logs every request's URL
+            found = self._client.api_key
+            problem = key_problem(found, "ANTHROPIC_API_KEY") if found else None
+            if problem:
+                self._client = None
+                raise LLMConfigError(problem)
         return self._client
 
     @property
@@ -187,6 +196,36 @@ class AnthropicClient:
             kwargs["tool_choice"] = {"type": "tool", "name": ANSWER_TOOL}
         return kwargs
 
+    def check(self) -> float:
+        """Asks the API about the model (no tokens spent); returns the seconds it took.
+
+        One request checks the network, the key and the model name before the first trial.
+        A server that speaks the Messages API but has no model list (a proxy) answers 404 to
+        it; a 404 is then confirmed with a one-token message, so only a model that the
+        Messages API itself does not know fails the check.
+
+        Raises:
+            LLMConfigError: The API refused the key, knows no such model, or no key was found.
+            LLMError: Nothing answers at the URL, or not in time.
+        """
+        anthropic = _import_sdk()
+        start = time.perf_counter()
+        try:
+            sdk = self._sdk().with_options(max_retries=0, timeout=min(self.timeout, 10.0))
+            try:
+                sdk.models.retrieve(self.model)
+            except anthropic.NotFoundError:
+                # No such model, or no model list at this URL: the Messages API decides.
+                sdk.messages.create(**self.request([Message("user", "hi")], max_tokens=1))
+        except anthropic.APIStatusError as exc:
+            if exc.status_code in (401, 403, 404):
+                raise self._error(exc) from None
+            # It answered (a busy or limited server can still complete later).
+            _logger.debug("%s: the start check got HTTP %s", self.name, exc.status_code)
+        except Exception as exc:
+            raise self._error(exc) from None
+        return time.perf_counter() - start
+
     def complete(
         self,
         messages: Sequence[Message],
@@ -200,11 +239,10 @@ class AnthropicClient:
 
         Raises:
             LLMConfigError: The API rejected the key, knows no such model, or no key was found.
-            LLMError: The API could not be reached or kept failing after retries.
+            LLMError: The API could not be reached, kept failing after retries, or answered
+                with something that is not a message.
         """
         del seed  # the Messages API has no sampling seed
-        anthropic = _import_sdk()
-        credentials_error: type[Exception] = getattr(anthropic, "CredentialsError", _NeverRaised)
         try:
             sdk = self._sdk()  # SDK 2.x may raise CredentialsError here
             kwargs = self.request(
@@ -215,67 +253,113 @@ class AnthropicClient:
             )
             start = time.perf_counter()
             message = sdk.messages.create(**kwargs)
-        except (anthropic.AuthenticationError, anthropic.PermissionDeniedError) as exc:
-            raise LLMConfigError(
+            latency = time.perf_counter() - start
+            response = self._read(message, structured=schema is not None, latency=latency)
+        except Exception as exc:
+            # Every failure leaves as an LLMError whose text is masked: what the server said
+            # (an error type, a field of a malformed answer) may hold the key it received.
+            raise self._error(exc) from None
+        # The key never leaves this client, even when the API echoes it in an answer.
+        return mask_response(response, self._secrets())
+
+    def _error(self, exc: Exception) -> LLMError:
+        """The :class:`LLMError` for an exception raised while calling the API, its text
+        masked, and raised without the exception chained (see :meth:`_detached`)."""
+        anthropic = _import_sdk()
+        credentials_error: type[Exception] = getattr(anthropic, "CredentialsError", _NeverRaised)
+        error: LLMError
+        if isinstance(exc, LLMError):
+            error = exc
+        elif isinstance(exc, (anthropic.AuthenticationError, anthropic.PermissionDeniedError)):
+            error = LLMConfigError(
                 f"{self.name}: the API refused the key (HTTP {exc.status_code}); check"
                 " ANTHROPIC_API_KEY"
-            ) from None
-        except anthropic.NotFoundError as exc:
-            config_error = LLMConfigError(
+            )
+        elif isinstance(exc, anthropic.NotFoundError):
+            error = LLMConfigError(
                 f"{self.name}: the API does not know model {self.model!r} or path (HTTP 404 at"
                 f" {self._where()}); check the model name and base URL"
             )
-            raise self._detached(config_error, exc) from None
-        except anthropic.APIStatusError as exc:
+        elif isinstance(exc, anthropic.APIStatusError):
             error = LLMError(
                 f"{self.name}: HTTP {exc.status_code}{_kind(exc)} from {self._where()}:"
                 f" {self._short(exc)}"
             )
-            raise self._detached(error, exc) from None
-        except anthropic.APITimeoutError as exc:
+        elif isinstance(exc, anthropic.APITimeoutError):
             error = LLMError(
                 f"{self.name}: no answer from {self._where()} within {self.timeout:g} s"
             )
-            raise self._detached(error, exc) from None
-        except anthropic.APIConnectionError as exc:
+        elif isinstance(exc, anthropic.APIConnectionError):
             error = LLMError(
                 f"{self.name}: cannot reach {self._where()} ({self._short(exc)}); is the"
                 " network up and the base URL right?"
             )
-            raise self._detached(error, exc) from None
-        except credentials_error as exc:
+        elif isinstance(exc, credentials_error):
             # SDK 2.x found no key and no usable credentials profile.
-            raise LLMConfigError(
+            error = LLMConfigError(
                 f"{self.name}: no API key ({self._short(exc)}); set ANTHROPIC_API_KEY in the"
                 " environment"
-            ) from None
-        except TypeError as exc:
+            )
+        elif isinstance(exc, TypeError) and "authentication" in str(exc):
             # SDK 1.x raises TypeError before sending when it found no credentials at all.
-            if "authentication" not in str(exc):
-                raise
-            raise LLMConfigError(
+            error = LLMConfigError(
                 f"{self.name}: no API key; set ANTHROPIC_API_KEY in the environment"
-            ) from None
-        latency = time.perf_counter() - start
-        text, used_tool = _answer_text(message.content, structured=schema is not None)
-        usage = message.usage
-        cached = (getattr(usage, "cache_creation_input_tokens", None) or 0) + (
-            getattr(usage, "cache_read_input_tokens", None) or 0
-        )
-        response = LLMResponse(
+            )
+        else:
+            # A body that is not JSON (a gateway's HTML page), a malformed message, or an
+            # SDK-side failure.
+            error = LLMError(
+                f"{self.name}: unusable response from {self._where()}:"
+                f" {type(exc).__name__}: {self._short(exc)}"
+            )
+        masked = redact_text(str(error), self._secrets())
+        if masked != str(error):
+            error = type(error)(masked)
+        return self._detached(error, exc)
+
+    def _read(self, message: Any, *, structured: bool, latency: float) -> LLMResponse:
+        """The response of a message, checked field by field.
+
+        The SDK builds its response objects without validating them, so a broken or hostile
+        server can put any JSON type anywhere (the key in a token count); each field read
+        here is checked, and what is not text or a count is refused by its name only.
+
+        Raises:
+            LLMError: The body does not have the shape of a message.
+        """
+
+        def bad(what: str) -> LLMError:
+            return LLMError(f"{self.name}: unusable response from {self._where()}: {what}")
+
+        content = getattr(message, "content", None)
+        if not isinstance(content, list):
+            raise bad("no list of content blocks")
+        text, used_tool = _answer_text(content, structured=structured)
+        model = getattr(message, "model", None) or self.model
+        if not isinstance(model, str):
+            raise bad(f"the model field is a {type(model).__name__}, not text")
+        usage = getattr(message, "usage", None)
+        counts = [
+            getattr(usage, name, None) or 0
+            for name in (
+                "input_tokens",
+                "cache_creation_input_tokens",
+                "cache_read_input_tokens",
+                "output_tokens",
+            )
+        ]
+        if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in counts):
+            raise bad("the token usage is not a set of counts")
+        stop = getattr(message, "stop_reason", None)
+        return LLMResponse(
             text=text,
-            model=message.model or self.model,
+            model=model,
             provider="anthropic",
-            usage=Usage(
-                prompt_tokens=int(usage.input_tokens or 0) + int(cached),
-                completion_tokens=int(usage.output_tokens or 0),
-            ),
+            usage=Usage(prompt_tokens=sum(counts[:3]), completion_tokens=counts[3]),
             latency_s=latency,
             structured="tool" if used_tool else "none",
-            extra={"stop_reason": message.stop_reason},
+            extra={"stop_reason": stop if isinstance(stop, str) else None},
         )
-        # The key never leaves this client, even when the API echoes it in an answer.
-        return mask_response(response, self._secrets())
 
     def _secrets(self) -> list[str | None]:
         """The key given, the one the SDK found in the environment, and the base URL's."""
@@ -327,8 +411,11 @@ def _answer_text(content: Sequence[Any], *, structured: bool) -> tuple[str, bool
     """The ``answer`` tool call's input as JSON text, else the text blocks joined."""
     if structured:
         for block in content:
-            if getattr(block, "type", None) == "tool_use" and block.name == ANSWER_TOOL:
-                return json.dumps(block.input), True
+            if (
+                getattr(block, "type", None) == "tool_use"
+                and getattr(block, "name", None) == ANSWER_TOOL
+            ):
+                return json.dumps(getattr(block, "input", None)), True
         _logger.debug("the model answered without calling the %s tool", ANSWER_TOOL)
-    texts = [block.text for block in content if getattr(block, "type", None) == "text"]
-    return "".join(texts), False
+    texts = [getattr(b, "text", None) for b in content if getattr(b, "type", None) == "text"]
+    return "".join(t for t in texts if isinstance(t, str)), False

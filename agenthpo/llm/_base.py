@@ -58,6 +58,21 @@ class LLMResponse:
     or none."""
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def truncated(self) -> bool:
+        """Whether the answer stopped at the ``max_tokens`` budget rather than ending: an
+        OpenAI-compatible ``finish_reason`` of ``length`` or Anthropic's ``stop_reason`` of
+        ``max_tokens``. Half an answer is not bad JSON: the fix is a shorter answer.
+
+        Example:
+            >>> LLMResponse("{", "m", "p", extra={"finish_reason": "length"}).truncated
+            True
+        """
+        return (
+            self.extra.get("finish_reason") == "length"
+            or self.extra.get("stop_reason") == "max_tokens"
+        )
+
 
 @runtime_checkable
 class LLMClient(Protocol):

@@ -36,6 +36,7 @@ __all__ = [
     "MASK",
     "MIN_SECRET_CHARS",
     "guard_logs",
+    "key_problem",
     "mask",
     "mask_response",
     "redact_text",
@@ -238,6 +239,44 @@ def guard_logs(secrets: Iterable[str]) -> None:
         for name in GUARDED_LOGGERS:
             logging.getLogger(name).addFilter(_FILTER)
         _installed = True
+
+
+def key_problem(key: str, where: str) -> str | None:
+    """Why ``key`` cannot be sent in an HTTP header, or ``None`` when it can.
+
+    A key pasted from a web page or a chat may carry a typographic dash or quote, and one
+    read from a file or a CRLF ``.env`` a trailing newline. Sent as is, the first makes the
+    HTTP client raise ``UnicodeEncodeError`` and the second a protocol error that reads as a
+    dead server. Nothing is stripped or guessed: the user re-copies the key. The message
+    names where the key came from (``where``) and the position of the offending character,
+    never the key.
+
+    Example:
+        >>> key_problem("sk-abc\u2013", "OPENAI_API_KEY")  # doctest: +ELLIPSIS
+        'the API key in OPENAI_API_KEY holds a character that cannot be sent (position 7: ...
+        >>> key_problem("sk-abc", "OPENAI_API_KEY") is None
+        True
+    """
+    for index, char in enumerate(key):
+        edge = index == 0 or index == len(key) - 1
+        if " " < char < "\x7f" or (char == " " and not edge):
+            continue
+        if char == "\n":
+            what = "a newline"
+        elif char == "\r":
+            what = "a carriage return"
+        elif char in " \t":
+            what = "a space or tab at its start or end" if char == " " else "a tab"
+        elif char.isascii():
+            what = f"the control character U+{ord(char):04X}"
+        else:
+            what = f"the non-ASCII character U+{ord(char):04X}"
+        return (
+            f"the API key in {where} holds a character that cannot be sent (position"
+            f" {index + 1}: {what}); check for a pasted dash or quote, a space or a newline"
+            " and copy the key again"
+        )
+    return None
 
 
 def split_query(url: str | None) -> tuple[str | None, dict[str, str] | None]:

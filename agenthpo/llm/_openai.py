@@ -17,6 +17,7 @@ How structured output is requested differs by backend, so it is a per-endpoint s
 
 from __future__ import annotations
 
+import difflib
 import logging
 import time
 from collections.abc import Sequence
@@ -26,6 +27,7 @@ from agenthpo.errors import LLMConfigError, LLMError
 from agenthpo.llm._base import LLMResponse, Message, Usage
 from agenthpo.llm._mask import (
     guard_logs,
+    key_problem,
     mask_response,
     redact_text,
     redact_url,
@@ -96,6 +98,9 @@ class OpenAICompatibleClient:
                 f"structured_output must be one of {', '.join(STRUCTURED_MODES)}"
                 f" (got {structured_output!r})"
             )
+        problem = key_problem(api_key, "the api_key argument") if api_key else None
+        if problem:
+            raise LLMConfigError(problem)
         self.model = model
         self.base_url = base_url
         self.structured_output: StructuredMode = structured_output
@@ -106,6 +111,9 @@ class OpenAICompatibleClient:
         self._url_secrets = url_secrets(base_url)
         self._mode: str | None = None if structured_output == "auto" else structured_output
         self._client: openai.OpenAI | None = None
+        self._refused: set[str] = set()
+        """Request parameters the endpoint refused for this model (OpenAI's reasoning
+        models refuse ``max_tokens`` and a ``temperature`` other than 1)."""
 
     @property
     def name(self) -> str:
@@ -143,8 +151,34 @@ class OpenAICompatibleClient:
                 timeout=self.timeout,
                 max_retries=self.max_retries,
                 default_query=query,
+                http_client=openai.DefaultHttpxClient(event_hooks={"response": [self._no_retry]}),
             )
         return self._client
+
+    def _no_retry(self, response: Any) -> None:
+        """Marks an error answer that no retry can fix with ``x-should-retry: false``, the
+        header by which a server tells the SDK not to retry; every other error keeps the
+        SDK's retries and backoff (``Retry-After`` included).
+
+        Two such answers: OpenAI's ``429 insufficient_quota`` (the account's quota or
+        credit is spent), and, while ``auto`` still probes for a structured-output mode, a
+        5xx that rejects the mode itself (llama-cpp-python answers 500 to ``json_schema``).
+        A rate limit, a timeout or a busy server during the probe is retried as usual.
+        """
+        status = response.status_code
+        if status != 429 and (status < 500 or self._mode is not None):
+            return
+        if status >= 500 and b"response_format" not in response.request.content:
+            return
+        try:
+            response.read()
+            body = response.content.decode("utf-8", "replace").lower()
+        except Exception:  # an unreadable body is the SDK's to report
+            return
+        if (status == 429 and "insufficient_quota" in body) or (
+            status >= 500 and _mode_words(status, body)
+        ):
+            response.headers["x-should-retry"] = "false"
 
     def check(self) -> float:
         """Asks the endpoint for its models (no tokens spent); returns the seconds it took.
@@ -158,7 +192,10 @@ class OpenAICompatibleClient:
         sdk = self._sdk().with_options(max_retries=0, timeout=min(self.timeout, 10.0))
         start = time.perf_counter()
         try:
-            sdk.models.list()
+            page = sdk.models.list()
+            listed = [m.id for m in page.data if isinstance(getattr(m, "id", None), str)]
+            if listed and not self._is_listed(listed):
+                self._confirm_model(sdk, listed)
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
             raise LLMConfigError(
                 f"{self.name}: the endpoint refused the API key (HTTP {exc.status_code});"
@@ -175,7 +212,55 @@ class OpenAICompatibleClient:
             raise self._detached(error, exc) from None
         except openai.OpenAIError:
             pass  # it answered; a server without a model list can still complete
+        except LLMError:
+            raise
+        except Exception as exc:
+            # A malformed model list, or an SDK-side failure: no traceback, the text masked.
+            error = LLMError(
+                f"{self.name}: unusable response from {self._where()}:"
+                f" {type(exc).__name__}: {self._short(exc)}"
+            )
+            raise self._detached(error, exc) from None
         return time.perf_counter() - start
+
+    def _is_listed(self, listed: Sequence[str]) -> bool:
+        """Whether the endpoint's model list names the model (Ollama lists ``qwen2.5``
+        as ``qwen2.5:latest``)."""
+        return self.model in listed or f"{self.model}:latest" in listed
+
+    def _confirm_model(self, sdk: openai.OpenAI, listed: Sequence[str]) -> None:
+        """Asks for one token with the model that the endpoint's list does not name.
+
+        Some servers list a name of their own and answer to any (llama.cpp's
+        ``llama-server`` lists its GGUF file), so a name missing from the list fails the
+        check only when the endpoint also refuses it for a completion (HTTP 404: OpenAI's
+        answer to a typo such as ``gpt-4o-mnii``).
+
+        Raises:
+            LLMConfigError: The endpoint does not know the model; the message names the
+                closest listed names.
+        """
+        import openai
+
+        try:
+            sdk.chat.completions.create(
+                model=self.model, messages=[{"role": "user", "content": "hi"}], max_tokens=1
+            )
+        except openai.NotFoundError:
+            close = difflib.get_close_matches(self.model, listed, n=3, cutoff=0.6)
+            hint = (
+                f"; did you mean {' or '.join(repr(c) for c in close)}?"
+                if close
+                else f"; it lists {', '.join(repr(m) for m in sorted(listed)[:5])}"
+                + (", ..." if len(listed) > 5 else "")
+            )
+            raise LLMConfigError(
+                f"{self.name}: the endpoint {self._where()} lists {len(listed)} models, not"
+                f" {self.model!r}, and does not know it (HTTP 404){hint}"
+            ) from None
+        except openai.OpenAIError as exc:
+            # It answered to the name (another fault is the first trial's to report).
+            _logger.debug("%s: one-token check: %s", self.name, self._short(exc))
 
     def complete(
         self,
@@ -252,13 +337,12 @@ class OpenAICompatibleClient:
             kwargs["response_format"] = {"type": "json_object"}
         import openai
 
+        # While probing, a mode rejected with a 5xx is not retried (see _no_retry); anything
+        # transient is, as after the mode is known.
         sdk = self._sdk()
-        if probing:
-            # A rejected mode should fail fast rather than be retried as if it were transient.
-            sdk = sdk.with_options(max_retries=0)
         start = time.perf_counter()
         try:
-            completion = sdk.chat.completions.create(**kwargs)
+            completion = self._create(sdk, kwargs)
         except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
             raise LLMConfigError(
                 f"{self.name}: the endpoint refused the API key (HTTP {exc.status_code});"
@@ -273,6 +357,13 @@ class OpenAICompatibleClient:
         except openai.APIStatusError as exc:
             if probing and _says_mode_unsupported(exc):
                 raise _ModeRejected(exc) from exc
+            if exc.status_code == 429 and _is_quota(exc):
+                quota_error = LLMConfigError(
+                    f"{self.name}: the account behind the API key has no quota left (HTTP 429"
+                    f" insufficient_quota from {self._where()}); check the plan and billing"
+                    " details of the account"
+                )
+                raise self._detached(quota_error, exc) from None
             error = LLMError(
                 f"{self.name}: HTTP {exc.status_code} from {self._where()}: {self._short(exc)}"
             )
@@ -309,6 +400,37 @@ class OpenAICompatibleClient:
         )
         # The key never leaves this client, even when the endpoint echoes it in an answer.
         return mask_response(response, self._secrets())
+
+    def _create(self, sdk: openai.OpenAI, kwargs: dict[str, Any]) -> Any:
+        """Sends one chat completion request, adapted to the parameters the endpoint refused.
+
+        OpenAI's reasoning models (o1, o3, o4-mini, gpt-5, ...) answer HTTP 400 to
+        ``max_tokens`` ("use ``max_completion_tokens`` instead") and to a ``temperature``
+        other than their default. Such a 400 names the parameter (``param``); the request is
+        sent again once without it (``max_completion_tokens`` in place of ``max_tokens``),
+        and the client remembers, so later requests are right the first time.
+        """
+        import openai
+
+        while True:
+            request = dict(kwargs)
+            if "max_tokens" in self._refused:
+                request["max_completion_tokens"] = request.pop("max_tokens")
+            if "temperature" in self._refused:
+                request.pop("temperature", None)
+            try:
+                return sdk.chat.completions.create(**request)
+            except openai.BadRequestError as exc:
+                param = _refused_param(exc)
+                if param is None or param in self._refused:
+                    raise
+                self._refused.add(param)
+                _logger.info(
+                    "%s refuses the request parameter %s; sending %s",
+                    self.name,
+                    param,
+                    "max_completion_tokens instead" if param == "max_tokens" else "none",
+                )
 
     def _read(self, completion: Any) -> tuple[str, str, str | None, Usage]:
         """The text, model, finish reason and usage of a completion, checked field by field.
@@ -394,12 +516,39 @@ def _says_mode_unsupported(exc: openai.APIStatusError) -> bool:
     answers 500 "response_format type must be text or json_object"). A bare 500 (a busy
     GPU, a crash) is transient: downgrading on it dropped json_schema for the process.
     """
-    if exc.status_code == 501:
+    return _mode_words(exc.status_code, f"{exc.message} {exc.body}".lower())
+
+
+def _mode_words(status: int, text: str) -> bool:
+    """Whether an answer with ``status`` and lower-cased ``text`` rejects the mode (see
+    :func:`_says_mode_unsupported`)."""
+    if status == 501:
         return True
-    if exc.status_code not in (400, 422, 500):
+    if status not in (400, 422, 500):
         return False
-    text = f"{exc.message} {exc.body}".lower()
     return any(word in text for word in _MODE_WORDS)
+
+
+def _refused_param(exc: openai.APIStatusError) -> str | None:
+    """``max_tokens`` or ``temperature`` when a 400 refuses that parameter for the model
+    (OpenAI: ``param: max_tokens``, "Unsupported parameter: 'max_tokens' is not supported
+    with this model. Use 'max_completion_tokens' instead."), else ``None``."""
+    text = f"{exc.message} {exc.body}".lower()
+    param = getattr(exc, "param", None)
+    refused = "unsupported" in text or "not supported" in text or "does not support" in text
+    if param in ("max_tokens", "temperature") and refused:
+        return str(param)
+    if "max_completion_tokens" in text and "max_tokens" in text.replace(
+        "max_completion_tokens", ""
+    ):
+        return "max_tokens"
+    return None
+
+
+def _is_quota(exc: openai.APIStatusError) -> bool:
+    """Whether a 429 says the quota is spent (OpenAI's ``insufficient_quota``), which no
+    wait fixes, rather than a rate limit."""
+    return "insufficient_quota" in f"{exc.message} {exc.body}".lower()
 
 
 class _ModeRejected(Exception):

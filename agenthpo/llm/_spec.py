@@ -60,7 +60,7 @@ from agenthpo.llm._anthropic import AnthropicClient
 from agenthpo.llm._base import LLMClient
 from agenthpo.llm._llamacpp import LocalLlamaClient
 from agenthpo.llm._local import LocalClient
-from agenthpo.llm._mask import redact_url, redact_urls
+from agenthpo.llm._mask import key_problem, redact_url, redact_urls
 from agenthpo.llm._openai import STRUCTURED_MODES, OpenAICompatibleClient, StructuredMode
 from agenthpo.llm._scripted import RandomLLM
 
@@ -154,7 +154,7 @@ def parse_llm_spec(
         model = rest or (DEFAULT_OPENAI_MODEL if kind == "openai" else "")
         if not model:
             raise LLMConfigError(f"--llm {shown!r} names no model; write {kind}:MODEL")
-        key = env.get(preset.key_env) if preset.key_env else None
+        key = _key(env, preset.key_env) if preset.key_env else None
         if preset.key_required and not key:
             raise LLMConfigError(
                 f"--llm {kind}:... needs an API key in the environment variable {preset.key_env}"
@@ -165,7 +165,7 @@ def parse_llm_spec(
         return client(model, base_url, key, kind)
     if kind == "anthropic":
         model = rest or DEFAULT_ANTHROPIC_MODEL
-        key = env.get("ANTHROPIC_API_KEY") or None
+        key = _key(env, "ANTHROPIC_API_KEY")
         if not key:
             raise LLMConfigError(
                 "--llm anthropic:... needs an API key in the environment variable ANTHROPIC_API_KEY"
@@ -195,9 +195,25 @@ def parse_llm_spec(
             )
         if not url.startswith(("http://", "https://")):
             raise LLMConfigError(f"--llm {shown!r}: the URL must start with http:// or https://")
-        key = env.get("AGENTHPO_LLM_API_KEY") or None
+        key = _key(env, "AGENTHPO_LLM_API_KEY")
         return client(model, url, key, "openai-compatible")
     raise LLMConfigError(f"unknown LLM spec {shown!r}; {SPEC_HELP}")
+
+
+def _key(env: Mapping[str, str], name: str) -> str | None:
+    """The API key in the environment variable ``name`` (``None`` when unset or empty).
+
+    Raises:
+        LLMConfigError: The key holds a character no HTTP header can carry (a pasted dash,
+            a trailing newline); sent as is, it would fail as a traceback or as a misleading
+            "cannot reach" on the first request.
+    """
+    key = env.get(name) or None
+    if key is not None:
+        problem = key_problem(key, name)
+        if problem:
+            raise LLMConfigError(problem)
+    return key
 
 
 def _ollama_model(host: str, timeout: float = 0.3) -> str | None:
@@ -224,10 +240,11 @@ def resolve_llm(
 ) -> tuple[LLMClient, str]:
     """Returns the client for ``spec`` or, with no spec, the one a user would expect.
 
-    Without a spec: ``AGENTHPO_LLM``; else OpenAI when ``OPENAI_API_KEY`` is set; else
-    Anthropic's Claude Haiku 4.5 when ``ANTHROPIC_API_KEY`` is set; else an Ollama server
-    answering on ``OLLAMA_HOST`` or 127.0.0.1:11434; else the embedded model. The second
-    value is one line saying what was chosen and why.
+    Without a spec: ``AGENTHPO_LLM`` (set but empty is an error, as an empty spec is); else
+    OpenAI when ``OPENAI_API_KEY`` is set; else Anthropic's Claude Haiku 4.5 when
+    ``ANTHROPIC_API_KEY`` is set; else an Ollama server answering on ``OLLAMA_HOST`` or
+    127.0.0.1:11434; else the embedded model. The second value is one line saying what was
+    chosen and why.
 
     Example:
         >>> client, note = resolve_llm(None, environ={"ANTHROPIC_API_KEY": "k"})
@@ -244,7 +261,14 @@ def resolve_llm(
     if spec:
         client = parse_llm_spec(spec, settings=settings, environ=env)
         return client, f"LLM: {client.name}"
-    if env.get("AGENTHPO_LLM"):
+    if "AGENTHPO_LLM" in env:
+        if not env["AGENTHPO_LLM"].strip():
+            # Set but empty, like ``--llm ""``: an unset shell variable
+            # (``AGENTHPO_LLM=$MODEL``), not a request for the default.
+            raise LLMConfigError(
+                "AGENTHPO_LLM (the environment variable) is set but empty; give a spec"
+                " (local, openai:MODEL, ollama:MODEL, ...) or unset it for the default"
+            )
         try:
             client = parse_llm_spec(env["AGENTHPO_LLM"], settings=settings, environ=env)
         except LLMConfigError as exc:
