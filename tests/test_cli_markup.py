@@ -117,3 +117,17 @@ def test_emoji_codes_in_outside_text_are_printed_as_written() -> None:
     with _common.err_console.capture() as captured:
         _common.print_error("the LLM (ollama:x:) could not run")
     assert "ollama:x:" in captured.get()
+
+
+def test_a_logged_warning_stays_one_line_in_a_pipe(capsys: pytest.CaptureFixture[str]) -> None:
+    """Rich's log handler wrapped a warning at 80 columns into a CI log, so grep found half
+    the cause (LLM probe); into a pipe each record is one plain line."""
+    import logging
+
+    from agenthpo.cli._common import setup_logging
+
+    setup_logging(verbose=False)
+    cause = "openai-compatible:m: cannot reach http://127.0.0.1:9/v1 " + "x" * 200
+    logging.getLogger("agenthpo").warning("the LLM could not run: %s", cause)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert lines == [f"WARNING  the LLM could not run: {cause}"]

@@ -206,11 +206,22 @@ def guard(fn: Callable[[], T]) -> T:
         raise typer.Exit(130) from None
 
 
+class _LineHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """One record, one line, as written: into a pipe or a CI log a message stays whole for
+    grep, where Rich's handler wrapped it at 80 columns and padded it."""
+
+
 def setup_logging(verbose: bool) -> None:
-    """The ``agenthpo`` logger on stderr through rich; INFO with ``--verbose``."""
+    """The ``agenthpo`` logger on stderr, INFO with ``--verbose``: through Rich on a
+    terminal, one plain line per record elsewhere."""
     logger = logging.getLogger("agenthpo")
-    if not any(isinstance(h, RichHandler) for h in logger.handlers):
-        handler = RichHandler(console=err_console, show_path=False, show_time=False)
+    if not any(isinstance(h, (RichHandler, _LineHandler)) for h in logger.handlers):
+        handler: logging.Handler
+        if err_console.is_terminal:
+            handler = RichHandler(console=err_console, show_path=False, show_time=False)
+        else:
+            handler = _LineHandler(sys.stderr)
+            handler.setFormatter(logging.Formatter("%(levelname)-8s %(message)s"))
         logger.addHandler(handler)
     logger.setLevel(logging.INFO if verbose else logging.WARNING)
 
