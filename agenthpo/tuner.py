@@ -501,8 +501,11 @@ class Tuner:
     def _resolve_llm(self) -> LLMClient:
         if self._llm is None:
             section = self.task.llm
+            where = self.task.source.name if self.task.source is not None else self.task.name
             self._llm, self.llm_note = resolve_llm(
-                section.spec if section is not None else None, settings=self.task.llm_settings()
+                section.spec if section is not None else None,
+                settings=self.task.llm_settings(),
+                source=f"{where}: llm:",  # a spec from the task file, not --llm
             )
         return self._llm
 

@@ -188,3 +188,22 @@ def test_a_key_that_cannot_be_sent_names_the_variable_and_position(
 def test_a_key_with_an_inner_space_is_sent_as_given() -> None:
     client = parse_llm_spec("openai:gpt-4o-mini", environ={"OPENAI_API_KEY": "sk-a b"})
     assert isinstance(client, OpenAICompatibleClient)
+
+
+def test_a_spec_from_a_task_file_is_named_as_the_task_files(tmp_path: Path) -> None:
+    """A task file's llm: mistake read "--llm openai:... needs an API key" though the user
+    never passed --llm (LLM probe): it names the file and the field."""
+    from agenthpo.task import load_task
+    from agenthpo.tuner import Tuner
+
+    path = tmp_path / "mytask.yaml"
+    path.write_text(
+        "name: t\nobjective: {metric: loss, direction: minimize}\n"
+        "space: {x: {type: float, low: 0, high: 1}}\nn_trials: 2\nfunction: 'm:f'\n"
+        "llm: 'opena:gpt'\n"
+    )
+    with pytest.raises(LLMConfigError) as info:
+        Tuner(load_task(path)).sampler()
+    assert str(info.value).startswith("mytask.yaml: llm: unknown LLM spec 'opena:gpt'; use ")
+    with pytest.raises(LLMConfigError, match=r"^--llm 'random:x': write random"):
+        parse_llm_spec("random:x")

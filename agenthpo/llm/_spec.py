@@ -114,8 +114,18 @@ def parse_llm_spec(
     *,
     settings: LLMSettings | None = None,
     environ: Mapping[str, str] | None = None,
+    source: str = "--llm",
 ) -> LLMClient:
-    """Builds the client a spec names; raises :class:`LLMConfigError` on a bad spec."""
+    """Builds the client a spec names; raises :class:`LLMConfigError` on a bad spec, whose
+    message starts with ``source``, where the spec came from (``--llm``, a task file's
+    ``"task.yaml: llm:"``, ...).
+
+    Example:
+        >>> parse_llm_spec("random:x", source="task.yaml: llm:")
+        Traceback (most recent call last):
+        ...
+        agenthpo.errors.LLMConfigError: task.yaml: llm: 'random:x': write random or random:SEED
+    """
     settings = settings or LLMSettings()
     env = os.environ if environ is None else environ
     if settings.structured_output not in STRUCTURED_MODES:
@@ -135,7 +145,7 @@ def parse_llm_spec(
         try:
             seed = int(rest) if rest else 0
         except ValueError:
-            raise LLMConfigError(f"--llm {shown!r}: write random or random:SEED") from None
+            raise LLMConfigError(f"{source} {shown!r}: write random or random:SEED") from None
         return RandomLLM(seed=seed)
 
     def client(model: str, base_url: str | None, key: str | None, label: str) -> LLMClient:
@@ -153,11 +163,11 @@ def parse_llm_spec(
         preset = _PRESETS[kind]
         model = rest or (DEFAULT_OPENAI_MODEL if kind == "openai" else "")
         if not model:
-            raise LLMConfigError(f"--llm {shown!r} names no model; write {kind}:MODEL")
+            raise LLMConfigError(f"{source} {shown!r} names no model; write {kind}:MODEL")
         key = _key(env, preset.key_env) if preset.key_env else None
         if preset.key_required and not key:
             raise LLMConfigError(
-                f"--llm {kind}:... needs an API key in the environment variable {preset.key_env}"
+                f"{source} {kind}:... needs an API key in the environment variable {preset.key_env}"
             )
         base_url = preset.base_url
         if kind == "openai":
@@ -168,7 +178,8 @@ def parse_llm_spec(
         key = _key(env, "ANTHROPIC_API_KEY")
         if not key:
             raise LLMConfigError(
-                "--llm anthropic:... needs an API key in the environment variable ANTHROPIC_API_KEY"
+                f"{source} anthropic:... needs an API key in the environment variable"
+                " ANTHROPIC_API_KEY"
             )
         return AnthropicClient(
             model=model,
@@ -180,7 +191,7 @@ def parse_llm_spec(
     if kind == "ollama":
         if not rest:
             raise LLMConfigError(
-                "--llm ollama needs a model: write ollama:MODEL, e.g. ollama:qwen2.5:7b"
+                f"{source} ollama needs a model: write ollama:MODEL, e.g. ollama:qwen2.5:7b"
             )
         host = env.get("OLLAMA_HOST") or OLLAMA_DEFAULT_HOST
         if "://" not in host:
@@ -190,14 +201,15 @@ def parse_llm_spec(
         url, sep, model = rest.rpartition("#")
         if not sep or not url or not model:
             raise LLMConfigError(
-                f"--llm {shown!r}: write openai-compatible:URL#MODEL,"
+                f"{source} {shown!r}: write openai-compatible:URL#MODEL,"
                 " e.g. openai-compatible:http://127.0.0.1:8000/v1#my-model"
             )
         if not url.startswith(("http://", "https://")):
-            raise LLMConfigError(f"--llm {shown!r}: the URL must start with http:// or https://")
+            raise LLMConfigError(f"{source} {shown!r}: the URL must start with http:// or https://")
         key = _key(env, "AGENTHPO_LLM_API_KEY")
         return client(model, url, key, "openai-compatible")
-    raise LLMConfigError(f"unknown LLM spec {shown!r}; {SPEC_HELP}")
+    said = "" if source == "--llm" else f"{source} "
+    raise LLMConfigError(f"{said}unknown LLM spec {shown!r}; {SPEC_HELP}")
 
 
 def _key(env: Mapping[str, str], name: str) -> str | None:
@@ -237,8 +249,11 @@ def resolve_llm(
     *,
     settings: LLMSettings | None = None,
     environ: Mapping[str, str] | None = None,
+    source: str = "--llm",
 ) -> tuple[LLMClient, str]:
     """Returns the client for ``spec`` or, with no spec, the one a user would expect.
+
+    ``source`` says where ``spec`` came from, in its errors (see :func:`parse_llm_spec`).
 
     Without a spec: ``AGENTHPO_LLM`` (set but empty is an error, as an empty spec is); else
     OpenAI when ``OPENAI_API_KEY`` is set; else Anthropic's Claude Haiku 4.5 when
@@ -259,7 +274,7 @@ def resolve_llm(
             " leave it out for the default"
         )
     if spec:
-        client = parse_llm_spec(spec, settings=settings, environ=env)
+        client = parse_llm_spec(spec, settings=settings, environ=env, source=source)
         return client, f"LLM: {client.name}"
     if "AGENTHPO_LLM" in env:
         if not env["AGENTHPO_LLM"].strip():
@@ -269,10 +284,12 @@ def resolve_llm(
                 "AGENTHPO_LLM (the environment variable) is set but empty; give a spec"
                 " (local, openai:MODEL, ollama:MODEL, ...) or unset it for the default"
             )
-        try:
-            client = parse_llm_spec(env["AGENTHPO_LLM"], settings=settings, environ=env)
-        except LLMConfigError as exc:
-            raise LLMConfigError(f"AGENTHPO_LLM (the environment variable): {exc}") from None
+        client = parse_llm_spec(
+            env["AGENTHPO_LLM"],
+            settings=settings,
+            environ=env,
+            source="AGENTHPO_LLM (the environment variable):",
+        )
         return client, f"LLM: {client.name} (from AGENTHPO_LLM)"
     if env.get("OPENAI_API_KEY"):
         client = parse_llm_spec(f"openai:{DEFAULT_OPENAI_MODEL}", settings=settings, environ=env)
