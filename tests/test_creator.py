@@ -125,6 +125,36 @@ def test_non_json_twice_raises_not_json(small_space: Space) -> None:
     assert info.value.kind == "not_json"
 
 
+class _CutOnce:
+    """Answers first with JSON cut off at the length limit, then whole."""
+
+    name = "cut:model"
+
+    def __init__(self, whole: str) -> None:
+        self.whole = whole
+        self.messages: list[Sequence[Message]] = []
+
+    def complete(self, messages: Sequence[Message], **kwargs: Any) -> LLMResponse:
+        self.messages.append(list(messages))
+        if len(self.messages) == 1:
+            cut = self.whole[: len(self.whole) // 2]
+            return LLMResponse(cut, "m", "p", extra={"finish_reason": "length"})
+        return LLMResponse(self.whole, "m", "p")
+
+
+def test_an_answer_cut_at_the_length_limit_is_asked_shorter(small_space: Space) -> None:
+    """A cut-off answer was reported as "not JSON" and its repair asked for JSON (LLM
+    probe): the model needs to say less."""
+    llm = _CutOnce(answer({"x": 2.0, "kind": "a"}, "a long rationale " * 20))
+    proposal = Creator(llm=llm, space=small_space, context=CTX).propose("")
+    assert proposal.config == {"x": 2.0, "kind": "a"}
+    follow_up = llm.messages[1][-1].content
+    assert "cut off at the length limit" in follow_up
+    assert "one short sentence" in follow_up
+    assert "answer with one JSON object" not in follow_up
+    assert any("cut off" in p for p in proposal.repaired)
+
+
 def test_duplicate_of_tried_config_is_refused(small_space: Space) -> None:
     tried = [(0, {"x": 1.0, "kind": "a"})]
     llm = ScriptedLLM([answer({"x": 1.0, "kind": "a"}), answer({"x": 1.00000001, "kind": "a"})])

@@ -35,6 +35,7 @@ from agenthpo.agent.prompts import (
     near_copy_problem,
     not_json_problem,
     repair_prompt,
+    truncated_problem,
     valid_value_hint,
 )
 from agenthpo.errors import LLMError
@@ -56,7 +57,9 @@ __all__ = [
 
 _logger = logging.getLogger("agenthpo")
 
-FailureKind = Literal["llm_error", "not_json", "invalid", "duplicate", "failure_region", "screened"]
+FailureKind = Literal[
+    "llm_error", "not_json", "truncated", "invalid", "duplicate", "failure_region", "screened"
+]
 
 
 @dataclass
@@ -310,11 +313,15 @@ class Creator:
         self,
         text: str,
         tried: Sequence[tuple[int, Mapping[str, Any]]],
+        *,
+        truncated: bool = False,
     ) -> _Checked:
-        """Parses and checks one answer."""
+        """Parses and checks one answer (``truncated``: cut off at the length limit)."""
         try:
             raw, rationale = parse_answer(text, self.space)
         except ValueError as exc:
+            if truncated:  # unparsable because it was cut: the model must say less
+                return _Checked(None, "", [truncated_problem()], [], "truncated")
             return _Checked(None, "", [not_json_problem(str(exc))], [], "not_json")
         config, changes = self.space.normalize(raw)
         coerced = [str(c) for c in changes]
@@ -385,7 +392,7 @@ class Creator:
                     "llm_error", str(exc), calls, near_copy=copy, failure_region=region
                 ) from exc
             calls.append(_record(messages, response))
-            checked = self._problems(response.text, tried)
+            checked = self._problems(response.text, tried, truncated=response.truncated)
             config, rationale, problems = checked.config, checked.rationale, checked.problems
             if config is not None:
                 if is_vacuous(rationale):

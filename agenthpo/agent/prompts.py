@@ -60,6 +60,7 @@ __all__ = [
     "revision_request",
     "revision_schema",
     "tolerance_text",
+    "truncated_problem",
     "valid_value_hint",
 ]
 
@@ -603,6 +604,15 @@ def candidates_request(k: int) -> str:
 def not_json_problem(reason: str) -> str:
     """The problem line of an answer that is not the JSON object asked for."""
     return f"{reason}; answer with one JSON object"
+
+
+def truncated_problem() -> str:
+    """The problem line of an answer cut off at the length limit before its JSON ended: the
+    model needs to say less, not to learn JSON."""
+    return (
+        "your answer was cut off at the length limit before the JSON object ended; answer"
+        " again with the same JSON object and a rationale of one short sentence"
+    )
 
 
 def valid_value_hint(name: str, value: Any) -> str:
