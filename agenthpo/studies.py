@@ -231,12 +231,16 @@ def _record(trial: FrozenTrial, metrics: Sequence[str]) -> dict[str, Any]:
             name: None if attrs.get(key) in (None, "") else str(attrs[key])
             for name, key in _TEXT_KEYS.items()
         },
+        # Where a failed run raised (the last lines of its stderr): its error line alone
+        # does not say which file and line.
+        "stderr_tail": None if not attrs.get(_keys.STDERR_TAIL) else str(attrs[_keys.STDERR_TAIL]),
     }
 
 
 def trial_records(study: optuna.Study) -> list[dict[str, Any]]:
     """Every trial of ``study`` as a record: number, state, values by metric, params,
-    proposed_by, rationale, analysis and error (``agenthpo show --format json``).
+    proposed_by, rationale, analysis, error and the last lines of a run's stderr
+    (``stderr_tail``) (``agenthpo show --format json``).
 
     Example:
         >>> study = optuna.create_study()

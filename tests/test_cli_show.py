@@ -40,6 +40,12 @@ DISTRIBUTIONS = {
 }
 
 
+TRACEBACK = (
+    'Traceback (most recent call last):\n  File "train.py", line 12, in <module>\n'
+    "ValueError: lr too big"
+)
+
+
 def trial(
     state: TrialState, params: dict[str, Any], attrs: dict[str, Any], value: float | None = None
 ) -> optuna.trial.FrozenTrial:
@@ -79,6 +85,7 @@ def storage(tmp_path: Path) -> str:
                 _keys.RATIONALE: 'a rationale\nover two lines, with a comma and "quotes"',
                 _keys.ERROR: LONG_ERROR,
                 _keys.ANALYSIS: f"crashed: {LONG_ERROR}",
+                _keys.STDERR_TAIL: TRACEBACK,
             },
         )
     )
@@ -113,6 +120,7 @@ EXPECTED = [
         "rationale": MARKUP_RATIONALE,
         "analysis": "still improving at the last step",
         "error": None,
+        "stderr_tail": None,
     },
     {
         "number": 1,
@@ -123,6 +131,8 @@ EXPECTED = [
         "rationale": 'a rationale\nover two lines, with a comma and "quotes"',
         "analysis": f"crashed: {LONG_ERROR}",
         "error": LONG_ERROR,
+        # where it raised: the error line alone names no file (executor probe)
+        "stderr_tail": TRACEBACK,
     },
     {
         "number": 2,
@@ -133,6 +143,7 @@ EXPECTED = [
         "rationale": None,
         "analysis": "pruned by MedianPruner at step 3",
         "error": None,
+        "stderr_tail": None,
     },
 ]
 

@@ -157,7 +157,7 @@ def test_trial_records_hold_the_stored_text_as_is() -> None:
     trial.set_user_attr(_keys.ERROR, "")
     study.tell(trial, state=TrialState.FAIL)
     first, second = trial_records(study)
-    assert set(first) == {"number", "state", "values", "params", *TRIAL_TEXT_FIELDS}
+    assert set(first) == {"number", "state", "values", "params", *TRIAL_TEXT_FIELDS, "stderr_tail"}
     assert first["state"] == "complete"
     assert first["values"] == {"value": first["params"]["x"]}
     assert second["state"] == "fail"

@@ -227,7 +227,8 @@ def show_command(
         ShowFormat | None,
         typer.Option(
             "--format",
-            help="table, plain (one unwrapped line per trial), json (a list of trial records)"
+            help="table, plain (one unwrapped line per trial), json (a list of trial records,"
+            " with the end of a failed run's stderr)"
             " or csv (the records flattened). Default: table on a terminal, else plain.",
         ),
     ] = None,
