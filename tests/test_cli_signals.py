@@ -298,3 +298,22 @@ def test_the_mcp_server_stops_its_background_run_on_sigterm(tmp_path: Path) -> N
     assert first.user_attrs[_keys.NOT_COUNTED] == "interrupted"
     assert first.user_attrs[_keys.ERROR] == "interrupted: the background run was stopped"
     assert optuna.trial.TrialState.RUNNING not in {t.state for t in study.trials}
+
+
+def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback(tmp_path: Path) -> None:
+    """A Ctrl-C in the first second, while the command was still importing its modules,
+    printed a 30-line traceback and died by the signal (executor probe)."""
+    task = function_task(tmp_path, "works")
+    proc = subprocess.Popen(
+        [*_cli_argv(), "run", str(task), "--no-report"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "NO_COLOR": "1", "TERM": "dumb"},
+    )
+    time.sleep(0.15)  # inside the imports (they take about a second here)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (out, err)
+    assert "Traceback" not in out + err

@@ -77,9 +77,10 @@ def test_the_cli_import_graph_is_acyclic() -> None:
 
     for name in graph:
         visit(name, [])
-    # only the package imports the commands; a command imports at most _common
+    # only the app (and the package, which loads it) imports the commands; a command
+    # imports at most _common
     for name, targets in graph.items():
-        if name != PACKAGE:
+        if name not in (PACKAGE, f"{PACKAGE}._app"):
             assert targets <= {f"{PACKAGE}._common"}, (name, targets)
 
 
