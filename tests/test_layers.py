@@ -51,6 +51,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "agenthpo._text",
             "agenthpo._say",
             "agenthpo._jsonsafe",
+            "agenthpo._yaml",
             "agenthpo._seeding",
             "agenthpo._lifecycle",
             "agenthpo._version",
