@@ -240,6 +240,22 @@ def test_check_fails_for_a_model_the_endpoint_neither_lists_nor_knows() -> None:
     assert [r["max_tokens"] for r in server.requests] == [1]
 
 
+def test_a_key_the_endpoint_lists_as_a_model_stays_masked() -> None:
+    """The start check quoted the endpoint's model names in its error unmasked: a server
+    listing the key showed it on stdout and in the run's last line (review)."""
+    key = "sk-secret-abcdef123456"
+
+    def handler(req: dict[str, Any], headers: dict[str, str]) -> Reply:
+        return error(404, "no such model")
+
+    with FakeOpenAI(handler, models=[key, "gpt-4o"]) as server:
+        client = OpenAICompatibleClient(model="nope", base_url=server.url, api_key=key)
+        with pytest.raises(LLMConfigError) as info:
+            client.check()
+    assert key not in str(info.value)
+    assert "2 models" in str(info.value)
+
+
 @pytest.mark.parametrize("model", ["m", "qwen2.5"])
 def test_check_passes_a_listed_model_without_a_completion(model: str) -> None:
     with FakeOpenAI(lambda req, h: completion("x"), models=["m", "qwen2.5:latest"]) as server:

@@ -254,9 +254,13 @@ class OpenAICompatibleClient:
                 else f"; it lists {', '.join(repr(m) for m in sorted(listed)[:5])}"
                 + (", ..." if len(listed) > 5 else "")
             )
+            # The names are the server's text: a key it echoes there stays masked.
             raise LLMConfigError(
-                f"{self.name}: the endpoint {self._where()} lists {len(listed)} models, not"
-                f" {self.model!r}, and does not know it (HTTP 404){hint}"
+                redact_text(
+                    f"{self.name}: the endpoint {self._where()} lists {len(listed)} models, not"
+                    f" {self.model!r}, and does not know it (HTTP 404){hint}",
+                    self._secrets(),
+                )
             ) from None
         except openai.OpenAIError as exc:
             # It answered to the name (another fault is the first trial's to report).
