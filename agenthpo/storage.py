@@ -46,6 +46,7 @@ __all__ = [
     "IN_MEMORY",
     "STORAGE_HELP",
     "SafeJournalFileBackend",
+    "expand_home",
     "is_single_process",
     "open_storage",
     "shown_url",
@@ -61,6 +62,19 @@ STORAGE_HELP = (
 
 IN_MEMORY = "sqlite:///:memory:"
 """SQLite in memory: the study lives as long as the process that opened it."""
+
+
+def expand_home(url: str) -> str:
+    """``url`` with a SQLite path under ``~`` made absolute, as a journal's is
+    (SQLAlchemy would take ``~`` for a folder's name); any other URL as it is.
+
+    Example:
+        >>> expand_home("sqlite:///~/x.db") == "sqlite:///" + str(Path.home() / "x.db")
+        True
+    """
+    if url.startswith("sqlite:///~"):
+        return "sqlite:///" + str(Path(url.removeprefix("sqlite:///")).expanduser())
+    return url
 
 
 def is_single_process(url: str) -> bool:
@@ -117,9 +131,7 @@ def open_storage(url: str, *, for_reading: bool = False) -> BaseStorage:
         return JournalStorage(JournalRedisBackend(url))
     if url.startswith(("sqlite:", "postgresql", "mysql")):
         engine_kwargs: dict[str, object] = {}
-        if url.startswith("sqlite:///~"):
-            # As journal:~/... is: SQLAlchemy would take "~" for a folder's name.
-            url = "sqlite:///" + str(Path(url.removeprefix("sqlite:///")).expanduser())
+        url = expand_home(url)
         if url.startswith("sqlite:///") and url != IN_MEMORY:
             path = Path(url.removeprefix("sqlite:///"))
             _check_file(shown_url(url), path, must_exist=for_reading, example="study.db")

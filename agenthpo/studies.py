@@ -40,7 +40,7 @@ from agenthpo.errors import AgentHPOError, NoResultError
 from agenthpo.llm import LLMClient, ReplayLLM, resolve_llm
 from agenthpo.reporting._data import Selection, read_selection
 from agenthpo.reporting._data import _metric_names as _stored_metric_names
-from agenthpo.storage import is_single_process, journal_path, open_storage, shown_url
+from agenthpo.storage import expand_home, is_single_process, journal_path, open_storage, shown_url
 from agenthpo.task import Task, load_task
 from agenthpo.tuner import TrialEvent, Tuner, build_executor, replay_llm, screen_outside
 
@@ -139,6 +139,7 @@ def open_study(
         name = name or task.name
         url = url or task.default_storage()
     assert url is not None
+    url = expand_home(url)
     stored_file: Path | None = None
     if url.startswith("sqlite:///"):
         stored_file = Path(url.removeprefix("sqlite:///"))

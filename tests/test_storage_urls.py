@@ -107,6 +107,10 @@ def test_a_sqlite_path_under_home_is_expanded_as_a_journal_path_is(
     assert not Path("~").exists()
     again = open_storage("sqlite:///~/x.db", for_reading=True)
     assert [s.study_name for s in again.get_all_studies()] == ["s"]
+    # and the readers (show, best, report) open it too, as the run's hint tells them to
+    from agenthpo.studies import open_study
+
+    assert open_study(None, storage="sqlite:///~/x.db", study="s").study_name == "s"
 
 
 def test_a_run_in_memory_says_that_nothing_is_kept(tmp_path: Path) -> None:
