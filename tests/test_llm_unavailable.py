@@ -201,6 +201,10 @@ def test_the_cli_says_so_first_and_last(tmp_path: Path) -> None:
     assert len(errors) == 1, run.stderr
     assert errors[0].startswith("error: the LLM asked for did not run (")
     assert "the backbone proposed its trials" in errors[0]
+    # The budget spent, a run again asks nothing of the LLM: no turn, nothing to say (review).
+    again = _cli("run", str(task_file), "--llm", dead, "--no-report", cwd=tmp_path)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "already holds its budget" in again.stdout
     lines = [line for line in run.stdout.splitlines() if line.strip()]
     # the model, who proposes which trials, the policy in force, then the failure
     head = "\n".join(lines[:5])

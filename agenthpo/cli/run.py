@@ -456,7 +456,7 @@ def _run(
     if failure is not None:
         print_error(failure)
         raise typer.Exit(1)
-    if asked_for_llm and summary.llm_failure and not summary.llm_calls:
+    if asked_for_llm and summary.llm_failure and summary.llm_turns and not summary.llm_calls:
         # The run's trials are stored and fine, but not what was asked for: a script that
         # checks the status must be able to tell the backbone alone from the LLM's search.
         print_error(
