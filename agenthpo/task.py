@@ -83,6 +83,22 @@ STRATEGY_NAMES: tuple[str, ...] = get_args(StrategyName)
 """Every strategy's name, in :data:`StrategyName`'s order (for help texts and messages)."""
 
 
+def _is_option(arg: str) -> bool:
+    """Whether a command element is an option (``--momentum``), not a value (``-1``).
+
+    Example:
+        >>> _is_option("--momentum"), _is_option("-1"), _is_option("-2.5e-3")
+        (True, False, False)
+    """
+    if not arg.startswith("-"):
+        return False
+    try:
+        float(arg)
+    except ValueError:
+        return True
+    return False
+
+
 def _numeric(annotation: Any) -> bool:
     """Whether a field takes a number and no boolean (``int``, ``float | None``, ...)."""
     kinds = set(get_args(annotation)) or {annotation}
@@ -526,7 +542,14 @@ class Task(_Fields):
                 name = match.group(1)
                 param = self.space[name] if name in self.space.names else None
                 condition = getattr(param, "condition", None)
-                if condition and arg == match.group(0) and i and command[i - 1].startswith("-"):
+                if condition and len(_PLACEHOLDER_NAME.findall(arg)) > 1:
+                    raise ValueError(
+                        f"command: {{{name}}} is conditional and shares the element {arg!r}"
+                        " with other placeholders; the element is left out while"
+                        f" {name} is inactive, so give it one of its own, --{name}={{{name}}}"
+                    )
+                flag = command[i - 1] if i else ""
+                if condition and arg == match.group(0) and _is_option(flag):
                     # The element is left out while the parameter is inactive; its flag,
                     # a separate element, would stay and take the next argument as its value.
                     raise ValueError(

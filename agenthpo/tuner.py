@@ -380,6 +380,8 @@ def build_executor(task: Task) -> Executor:
             timeout=task.timeout,
             env=task.env or None,
             keep_metrics=keep,
+            # an inactive conditional parameter's element is left out of the command
+            optional=[n for n in task.space.names if getattr(task.space[n], "condition", None)],
         )
     assert task.function is not None
     # A returned number is the objective's value (several objectives need a mapping), and

@@ -288,11 +288,12 @@ def test_placeholders_are_substituted_and_nothing_is_appended(
         [sys.executable, str(script), "--lr={lr}", "{act}", "{unknown}", "--x", "{lr}/{act}"]
     )
     result = executor.run({"lr": 1e-05, "act": "{lr}", "epochs": 3}, trial_number=0)
-    # "{unknown}" names no parameter of the configuration (an inactive conditional
-    # parameter): its element is left out rather than passed literally.
+    # "{unknown}" is no optional parameter: it stays as written (review: "${OUT}" in a
+    # shell snippet was dropped with its whole element).
     assert json.loads(result.stdout_tail) == [
         "--lr=1e-05",
         "{lr}",
+        "{unknown}",
         "--x",
         "1e-05/{lr}",
     ]

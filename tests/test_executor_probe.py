@@ -108,13 +108,14 @@ def test_the_metric_must_be_a_name() -> None:
 
 
 def test_an_element_for_an_inactive_parameter_is_left_out() -> None:
-    argv = ["prog", "--optimizer={optimizer}", "--momentum={momentum}", "-c", "{1}"]
-    executor = CommandExecutor(argv)
+    argv = ["prog", "--optimizer={optimizer}", "--momentum={momentum}", "-c", "{1}", "${OUT}"]
+    executor = CommandExecutor(argv, optional=["momentum"])
     assert executor.command_line({"optimizer": "adam"}) == [
         "prog",
         "--optimizer=adam",
         "-c",
         "{1}",  # not a parameter's name: passed as written
+        "${OUT}",  # no optional parameter: passed as written (review)
     ]
     assert executor.command_line({"optimizer": "sgd", "momentum": 0.9}) == [
         "prog",
@@ -122,6 +123,7 @@ def test_an_element_for_an_inactive_parameter_is_left_out() -> None:
         "--momentum=0.9",
         "-c",
         "{1}",
+        "${OUT}",
     ]
 
 
@@ -141,6 +143,7 @@ def test_a_program_never_receives_an_unfilled_placeholder(tmp_path: Path) -> Non
     executor = CommandExecutor(
         [sys.executable, str(script), "--optimizer={optimizer}", "--momentum={momentum}"],
         env=ENV,
+        optional=["momentum"],
     )
     adam = executor.run({"optimizer": "adam"}, trial_number=0)
     assert adam.ok, adam.error

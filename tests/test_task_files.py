@@ -273,7 +273,19 @@ def test_a_conditional_placeholder_apart_from_its_option_is_refused(tmp_path: Pa
     line = _refusal(tmp_path, apart)
     assert "write them as one element, --momentum={momentum}" in line
     joined = base.replace("[python, train.py]", "[python, train.py, '--momentum={momentum}']")
-    assert load_task(_write(tmp_path, joined)).command is not None
+    task = load_task(_write(tmp_path, joined))
+    from agenthpo.tuner import build_executor
+
+    executor = build_executor(task)  # the element is left out while momentum is inactive
+    line = executor.command_line({"x": 1.0, "opt": "adam"})  # type: ignore[attr-defined]
+    assert line[1:] == ["train.py"]  # nothing placed, nothing appended for the others either
+    shared = base.replace("[python, train.py]", "[python, train.py, '--o={opt}:{momentum}']")
+    assert "shares the element '--o={opt}:{momentum}'" in _refusal(tmp_path, shared)
+    # a negative number before it is a value, not an option (review)
+    after_value = base.replace(
+        "[python, train.py]", "[python, train.py, --shift, '-1', '--momentum={momentum}']"
+    )
+    assert load_task(_write(tmp_path, after_value)).command is not None
 
 
 def test_an_unknown_placeholder_in_the_command_is_refused(tmp_path: Path) -> None:

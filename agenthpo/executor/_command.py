@@ -26,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, Literal, cast
 
@@ -122,29 +122,46 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _uses_placeholders(argv: Sequence[str], config: Mapping[str, Any]) -> bool:
-    return any(match.group(1) in config for arg in argv for match in _PLACEHOLDER.finditer(arg))
+def _uses_placeholders(
+    argv: Sequence[str], config: Mapping[str, Any], optional: Collection[str] = ()
+) -> bool:
+    """Whether ``argv`` places a parameter itself: a placeholder of the configuration's, or
+    of an optional one it lacks (then nothing is appended either)."""
+    return any(
+        match.group(1) in config or match.group(1) in optional
+        for arg in argv
+        for match in _PLACEHOLDER.finditer(arg)
+    )
 
 
-def _command_line(argv: Sequence[str], config: Mapping[str, Any], pass_args: bool) -> list[str]:
-    """Builds the argv of one trial: placeholders substituted, or ``--name value`` appended."""
+def _command_line(
+    argv: Sequence[str],
+    config: Mapping[str, Any],
+    pass_args: bool,
+    optional: Collection[str] = (),
+) -> list[str]:
+    """Builds the argv of one trial: placeholders substituted, or ``--name value`` appended;
+    an element holding the placeholder of an ``optional`` parameter absent from ``config``
+    is left out."""
     if not pass_args:
         return list(argv)
-    if _uses_placeholders(argv, config):
+    if _uses_placeholders(argv, config, optional):
 
         def substitute(match: re.Match[str]) -> str:
             name = match.group(1)
             return _format_value(config[name]) if name in config else match.group(0)
 
-        # An element whose placeholder names a parameter the configuration lacks (an
-        # inactive conditional parameter) is left out, e.g. "--momentum={momentum}" for
-        # adam: passed as written, the program would get the literal "{momentum}".
+        # An element whose placeholder names an optional parameter the configuration lacks
+        # (an inactive conditional parameter) is left out, e.g. "--momentum={momentum}" for
+        # adam: passed as written, the program would get the literal "{momentum}". Any other
+        # placeholder stays as written ("${OUT}" in a shell snippet is no parameter).
         # One pass, so that a value that itself looks like "{name}" is never substituted.
         return [
             _PLACEHOLDER.sub(substitute, arg)
             for arg in argv
             if not any(
-                match.group(1) not in config for match in _PARAMETER_PLACEHOLDER.finditer(arg)
+                match.group(1) in optional and match.group(1) not in config
+                for match in _PARAMETER_PLACEHOLDER.finditer(arg)
             )
         ]
     command = list(argv)
@@ -427,10 +444,12 @@ class CommandExecutor:
       nothing is appended; otherwise ``--name value`` is appended for every parameter, in
       the configuration's order (bools as ``true``/``false``, floats so that they
       round-trip; a string value that starts with ``-`` as ``--name=value``, so that a
-      choice such as ``--help`` is never read as an option). An element with a placeholder
-      of a name not in the configuration (an inactive conditional parameter) is left out
-      of argv, so write such an option as one element, ``--momentum={momentum}``. Values
-      are separate list elements, so shell metacharacters reach the program literally;
+      choice such as ``--help`` is never read as an option). An element with the
+      placeholder of an ``optional`` parameter the configuration lacks (an inactive
+      conditional parameter) is left out of argv, so write such an option as one element,
+      ``--momentum={momentum}``; any other placeholder of a name not in the configuration
+      stays as written. Values are separate list elements, so shell metacharacters reach
+      the program literally;
     * as a JSON file whose path is in the environment variable ``AGENTHPO_CONFIG_FILE``
       (read it with :func:`agenthpo.reporter.get_config`).
 
@@ -451,6 +470,9 @@ class CommandExecutor:
         pass_args: False to pass the configuration only through the config file (argv is
             then used exactly as given).
         kill_grace: Seconds between SIGTERM and SIGKILL at the time limit.
+        keep_metrics: Metric names never dropped by the limit on metric names.
+        optional: Parameters a configuration may lack (conditional ones): an element
+            holding such a parameter's placeholder is left out when it is absent.
 
     Raises:
         ExecutorError: ``argv`` is empty or a single string.
@@ -473,6 +495,7 @@ class CommandExecutor:
         pass_args: bool = True,
         kill_grace: float = 3.0,
         keep_metrics: Sequence[str] = (),
+        optional: Collection[str] = (),
     ) -> None:
         if isinstance(argv, (str, bytes)):
             raise ExecutorError(
@@ -500,6 +523,7 @@ class CommandExecutor:
         self.pass_args = pass_args
         self.kill_grace = kill_grace
         self.keep_metrics = tuple(keep_metrics)
+        self.optional = frozenset(optional)
         self._warned_unplaced: set[str] = set()
 
     def command_line(self, config: Mapping[str, Any]) -> list[str]:
@@ -515,7 +539,7 @@ class CommandExecutor:
             >>> CommandExecutor(["prog"]).command_line({"lr": 0.1, "adam": True})
             ['prog', '--lr', '0.1', '--adam', 'true']
         """
-        return _command_line(self.argv, config, self.pass_args)
+        return _command_line(self.argv, config, self.pass_args, self.optional)
 
     def run(
         self,
@@ -601,7 +625,7 @@ class CommandExecutor:
                 shutil.rmtree(root, ignore_errors=True)
 
     def _warn_unplaced(self, config: Mapping[str, Any]) -> None:
-        if not self.pass_args or not _uses_placeholders(self.argv, config):
+        if not self.pass_args or not _uses_placeholders(self.argv, config, self.optional):
             return
         joined = "\n".join(self.argv)
         missing = {name for name in config if "{" + name + "}" not in joined}
