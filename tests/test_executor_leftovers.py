@@ -171,3 +171,33 @@ def test_a_normal_trial_end_removes_its_record(tmp_path: Path) -> None:
     assert result.ok
     folder = record_path(roots[0], 0).parent
     assert not list(folder.glob(f"tree-{roots[0]}-*.json"))
+
+
+def test_a_record_others_could_write_is_never_trusted(tmp_path: Path) -> None:
+    """A record names processes to kill: one in a folder another user may write to, or
+    reached through a symlink, could name any of ours, so it is not read (review)."""
+    from agenthpo.executor._tree import _private_folder
+
+    victim = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        start = _lifecycle._start_ticks(victim.pid)
+        assert start is not None
+        shared = tmp_path / "shared"
+        shared.mkdir()
+        shared.chmod(0o777)
+        record = shared / "tree-1-1.json"
+        record.write_text(json.dumps({"processes": [[victim.pid, start]]}))
+        assert not _lifecycle._owned_by_me(record)
+        assert not _private_folder(shared)
+        private = tmp_path / "private"
+        private.mkdir(mode=0o700)
+        link = tmp_path / "link"
+        link.symlink_to(private)
+        (private / "tree-1-1.json").write_text(record.read_text())
+        assert not _lifecycle._owned_by_me(link / "tree-1-1.json")
+        assert _lifecycle._owned_by_me(private / "tree-1-1.json")  # the one case trusted
+        assert _private_folder(private)
+        assert victim.poll() is None  # nothing above killed it
+    finally:
+        victim.kill()
+        victim.wait()
