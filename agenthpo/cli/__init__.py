@@ -17,7 +17,10 @@ when the command starts. No command module imports another.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agenthpo.cli._app import app as app
 
 __all__ = ["app", "main"]
 

@@ -58,8 +58,16 @@ class _Console(Console):
 
     def on_broken_pipe(self) -> None:
         self.quiet = True
+        stream = sys.stderr if self.stderr else sys.stdout
+        try:
+            fileno = stream.fileno()
+        except (AttributeError, OSError, ValueError):
+            return  # not a real file (a test's capture): quiet is enough
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, (sys.stderr if self.stderr else sys.stdout).fileno())
+        try:
+            os.dup2(devnull, fileno)  # later writes, Python's own flush at exit too, go nowhere
+        finally:
+            os.close(devnull)
 
 
 console = _Console(markup=False, emoji=False)
