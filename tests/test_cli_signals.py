@@ -311,6 +311,8 @@ def test_ctrl_c_while_the_command_loads_exits_130_without_a_traceback(tmp_path: 
         text=True,
         cwd=tmp_path,
         env={**os.environ, "NO_COLOR": "1", "TERM": "dumb"},
+        # As from a shell: an xdist worker ignores SIGINT, and a child inherits that (CI).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     time.sleep(0.15)  # inside the imports (they take about a second here)
     proc.send_signal(signal.SIGINT)
