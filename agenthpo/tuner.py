@@ -51,6 +51,7 @@ from agenthpo.agent.explain import explain
 from agenthpo.agent.revision import space_in_force
 from agenthpo.agent.screen import OutsideScreen
 from agenthpo.dashboard import dashboard_available, write_trial_note
+from agenthpo.drift import front_drift, searched_space, space_drift
 from agenthpo.errors import (
     AgentHPOError,
     LLMError,
@@ -196,6 +197,9 @@ class RunSummary:
     awaiting_tell: tuple[int, ...] = ()
     """Trials asked for (``agenthpo ask``) and not yet told, when they held the rest of the
     budget and the run stopped rather than wait for them."""
+    space_note: str | None = None
+    """One line when the best configuration (or one on the Pareto front) no longer fits the
+    task's space, changed after it ran (:mod:`agenthpo.drift`); ``None`` when it fits."""
 
     def failure(self) -> str | None:
         """Why this run achieved nothing, on one line; ``None`` when it did not fail.
@@ -1393,6 +1397,11 @@ class Tuner:
             if not front:
                 return
             best = front[0]
+            summary.space_note = front_drift(
+                [{"trial": t.number, "config": dict(t.params)} for t in front],
+                self.task.space,
+                searched_space(self.task.space, study),
+            )
         else:
             try:
                 best = study.best_trial
@@ -1412,6 +1421,10 @@ class Tuner:
         summary.best_value = best.values[0]
         summary.best_config = dict(best.params)
         summary.best_trial = best.number
+        if not self.task.is_multi_objective:
+            summary.space_note = space_drift(
+                best.number, best.params, self.task.space, searched_space(self.task.space, study)
+            )
         stored = best.user_attrs.get(_keys.METRICS)
         if isinstance(stored, dict):
             summary.best_metrics = {str(k): v for k, v in stored.items()}

@@ -213,3 +213,17 @@ def test_a_pareto_front_off_the_space_gets_one_note(runner: CliRunner, tmp_path:
         " trial 1 was run with x = 0.9, which the space no longer allows (now a float from 0"
         " to 0.5). Check a configuration before you use it."
     ]
+
+
+def test_the_run_closing_lines_note_it_too(
+    runner: CliRunner, tmp_path: Path, study: optuna.Study
+) -> None:
+    """agenthpo run printed the same stale configuration as its Best line, without the
+    note (the review of best's note)."""
+    study.set_user_attr(_keys.STUDY_METRIC, "acc")
+    task = write_task(tmp_path, {"x": {"type": "float", "low": 0.4, "high": 0.5}, "c": ["a", "b"]})
+    result = runner.invoke(app, ["run", str(task), "--n-trials", "3", "--no-report"])
+    assert result.exit_code == 0, result.output
+    assert "note: trial 2 was run with x = 0.278, which the space no longer allows" in (
+        result.stdout
+    )

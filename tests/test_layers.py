@@ -23,7 +23,16 @@ PACKAGE = ROOT / "agenthpo"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("faces", ("agenthpo", "agenthpo.cli", "agenthpo.mcp")),
     ("faces' helpers", ("agenthpo.report_files", "agenthpo.scaffold")),
-    ("the loop", ("agenthpo.tuner", "agenthpo.selection", "agenthpo.studies", "agenthpo.study")),
+    (
+        "the loop",
+        (
+            "agenthpo.tuner",
+            "agenthpo.selection",
+            "agenthpo.drift",
+            "agenthpo.studies",
+            "agenthpo.study",
+        ),
+    ),
     (
         "the strategy",
         (

@@ -328,6 +328,31 @@ def test_a_function_task_returns_its_value_and_runs_beside_its_task_file(
     assert summary.best_value == pytest.approx(0.7)
 
 
+def test_a_best_configuration_the_space_left_behind_is_noted(
+    quadratic_task: Task, tmp_path: Path
+) -> None:
+    """After the task's space changed, the run's Best line showed a configuration the
+    script no longer takes, without a word (task probe): the summary notes it."""
+    storage = f"sqlite:///{tmp_path / 'x.db'}"
+    first = Tuner(quadratic_task, llm=RandomLLM(), storage=storage, n_trials=2).run()
+    assert first.space_note is None
+    narrowed = task_from_dict(
+        {
+            "name": "quad",
+            "objective": {"metric": "loss", "direction": "minimize"},
+            "hidden_metrics": ["test_loss"],
+            "space": {"x": {"type": "float", "low": -5.0, "high": 5.0}},
+            "function": "quad:objective",
+            "strategy": "agent",
+        },
+        base_dir=tmp_path,
+    )
+    again = Tuner(narrowed, llm=RandomLLM(), storage=storage, n_trials=2).run()
+    assert again.space_note is not None
+    assert again.space_note.startswith(f"note: trial {again.best_trial} was run with kind,")
+    assert "which the space no longer has" in again.space_note
+
+
 @pytest.mark.parametrize("seed", [-1, 2**32])
 def test_a_seed_numpy_cannot_take_is_refused_by_the_tuner(quadratic_task: Task, seed: int) -> None:
     with pytest.raises(AgentHPOError, match=r"give a seed from 0 to 2\*\*32 - 1"):

@@ -13,18 +13,15 @@ Example:
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import optuna
 import typer
 from rich.text import Text
 
 from agenthpo._jsonsafe import dumps
 from agenthpo._text import single_line
-from agenthpo.agent.revision import accepted_changes
 from agenthpo.cli._common import (
     StorageOption,
     StudyOption,
@@ -35,12 +32,11 @@ from agenthpo.cli._common import (
     own_run,
     selection_lines,
 )
-from agenthpo.errors import SpaceError
-from agenthpo.space import CategoricalParam, FloatParam, IntParam, Space
+from agenthpo.drift import front_drift, searched_space, space_drift
 from agenthpo.studies import open_study, pareto_records, recommendation
 from agenthpo.task import load_task
 
-__all__ = ["BestFormat", "best_command", "space_drift"]
+__all__ = ["BestFormat", "best_command"]
 
 
 class BestFormat(str, Enum):
@@ -78,7 +74,7 @@ def best_command(
         s = open_study(task, storage=storage, study=study)
         # Only the task's own study is compared with its space: another --study is another task.
         space = task.space if task is not None and s.study_name == task.name else None
-        searched = _searched(space, s) if space is not None else None
+        searched = searched_space(space, s) if space is not None else None
         if len(s.directions) > 1:
             front = pareto_records(s)
             if fmt is BestFormat.text:
@@ -89,7 +85,7 @@ def best_command(
                     console.print(Text(single_line(line)), soft_wrap=True)
             else:
                 sys.stdout.write(dumps(front, indent=2) + "\n")
-            _warn(_front_drift(front, space, searched) if space is not None else None)
+            _warn(front_drift(front, space, searched) if space is not None else None)
             return
         rec = recommendation(s)
         trial, metric, selection, note = rec.trial, rec.metric, rec.selection, rec.note
@@ -117,117 +113,6 @@ def best_command(
         _warn(drift)
 
     guard(go)
-
-
-# -- a recommendation the task's space has moved away from ------------------------------------
-# The study keeps the configurations as they were run. When the task file has changed since
-# (a parameter removed, renamed or added, a range narrowed, a choice dropped), the
-# recommendation no longer fits what the script now takes; users pipe `best` into their
-# training, so stderr says so in one line while stdout stays exactly the stored configuration.
-
-
-def _searched(space: Space, study: optuna.Study) -> Space | None:
-    """The task's ``space`` with the study's accepted range revisions applied, if any.
-
-    A revision (:mod:`agenthpo.agent.revision`) may have moved a range during the run, so a
-    trial outside the task file's range can still be within the space the study searched:
-    that is no change of the task. A revision that no longer applies is skipped silently,
-    unlike :func:`agenthpo.agent.revision.space_in_force`, which logs a warning: the note
-    below is the one line ``best`` adds.
-    """
-    revised = space
-    for change in accepted_changes(study.user_attrs):
-        if change.new is None or change.param not in revised:
-            continue
-        try:
-            revised = revised.with_range(change.param, *change.new)
-        except SpaceError:
-            continue
-    return None if revised is space else revised
-
-
-def _shown(value: Any) -> str:
-    return format(value, ".6g") if isinstance(value, float) else dumps(value)
-
-
-def _allowed(param: FloatParam | IntParam | CategoricalParam) -> str:
-    """What the space now allows for ``param``: ``a float from 0.4 to 0.5``."""
-    if isinstance(param, CategoricalParam):
-        return "one of " + ", ".join(_shown(c) for c in param.choices)
-    kind = "an integer" if isinstance(param, IntParam) else "a float"
-    step = f" in steps of {_shown(param.step)}" if param.step is not None else ""
-    return f"{kind} from {_shown(param.low)} to {_shown(param.high)}{step}"
-
-
-def _mismatches(
-    params: Mapping[str, Any], space: Space, searched: Space | None = None
-) -> list[str]:
-    """How a stored configuration differs from ``space``, one phrase per parameter.
-
-    A value that ``searched`` (the space with the run's range revisions) allows is not a
-    difference: revisions change only ranges, never which parameters there are.
-    """
-    allowed = set() if searched is None else {n for n in params if n in searched}
-    if searched is not None:
-        allowed -= {v.name for v in searched.validate(params)}
-    phrases: list[str] = []
-    for v in space.validate(params):
-        if v.name in allowed:
-            continue
-        if v.kind == "unknown":
-            phrases.append(f"with {v.name}, which the space no longer has")
-        elif v.kind == "missing":
-            phrases.append(f"without {v.name}, which the space now has")
-        elif v.kind == "inactive":
-            phrases.append(
-                f"with {v.name}, which the space now uses {space.condition_text(v.name)}"
-            )
-        else:
-            phrases.append(
-                f"with {v.name} = {_shown(params[v.name])}, which the space no longer allows"
-                f" (now {_allowed(space[v.name])})"
-            )
-    return phrases
-
-
-def space_drift(
-    number: int, params: Mapping[str, Any], space: Space, searched: Space | None = None
-) -> str | None:
-    """One line when trial ``number``'s configuration no longer fits ``space``, else ``None``.
-
-    ``searched`` is the space the run's range revisions made, if any (see :func:`_searched`);
-    a value within it is no change.
-
-    Example:
-        >>> space = Space.from_dict({"x": {"type": "float", "low": 0.4, "high": 0.5}})
-        >>> print(space_drift(2, {"x": 0.278, "c": "b"}, space))
-        note: trial 2 was run with x = 0.278, which the space no longer allows (now a float from 0.4 to 0.5); with c, which the space no longer has. The task's space changed after it ran: check the configuration before you use it.
-        >>> space_drift(3, {"x": 0.45}, space) is None
-        True
-    """  # noqa: E501
-    phrases = _mismatches(params, space, searched)
-    if not phrases:
-        return None
-    return (
-        f"note: trial {number} was run {'; '.join(phrases)}. The task's space changed after"
-        " it ran: check the configuration before you use it."
-    )
-
-
-def _front_drift(
-    front: Sequence[Mapping[str, Any]], space: Space, searched: Space | None
-) -> str | None:
-    """One line for the Pareto front's configurations that no longer fit ``space``."""
-    off = [(r["trial"], _mismatches(r["config"], space, searched)) for r in front]
-    off = [(n, phrases) for n, phrases in off if phrases]
-    if not off:
-        return None
-    each = "; ".join(f"trial {n} was run {' and '.join(phrases)}" for n, phrases in off[:3])
-    more = f"; and {len(off) - 3} more" if len(off) > 3 else ""
-    return (
-        f"note: {len(off)} of the {len(front)} configurations on the Pareto front no longer fit"
-        f" the task's space: {each}{more}. Check a configuration before you use it."
-    )
 
 
 def _warn(line: str | None) -> None:

@@ -324,6 +324,8 @@ def _print_summary(
         console.print_json(json.dumps(summary.best_config))
     else:
         console.print(Text("No trial completed yet.", style="yellow"))
+    if summary.space_note:
+        console.print(Text(summary.space_note, style="yellow"), soft_wrap=True)
     if summary.storage == IN_MEMORY:
         console.print(
             Text(
