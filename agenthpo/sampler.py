@@ -463,11 +463,22 @@ class AgentSampler(BaseSampler):
         :meth:`space_in_force`), or the intersection of finished trials' spaces."""
         if self._space is not None:
             return self.space_in_force(study).to_optuna()
-        return {
-            name: dist
-            for name, dist in self._intersection.calculate(study).items()
-            if not dist.single()
-        }
+        shared = self._intersection.calculate(study).items()
+        relative = {name: dist for name, dist in shared if not dist.single()}
+        for name, dist in list(relative.items()):
+            if isinstance(dist, CategoricalDistribution) and None in dist.choices:
+                # The LLM's space has no null choice (scikit-learn's penalty=None): the
+                # backbone draws this parameter on its own, the rest stays the LLM's.
+                del relative[name]
+                self._warn_once(
+                    study,
+                    name,
+                    f"{name}: a categorical with None among its choices is drawn by the"
+                    " backbone on its own; the LLM proposes the other parameters (a string"
+                    " such as 'none', translated in the objective, keeps it in the LLM's"
+                    " proposals)",
+                )
+        return relative
 
     def sample_relative(
         self,

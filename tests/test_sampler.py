@@ -572,3 +572,27 @@ def test_trials_that_share_no_parameter_say_so() -> None:
     # trial 1: the LLM proposed x0 (the space learned from trial 0); the objective ran x1
     assert study.trials[1].user_attrs[_keys.PROPOSED_BY] == "llm"
     assert study.trials[1].user_attrs[_keys.LLM_DROPPED] == ["x0"]
+
+
+@pytest.mark.parametrize("policy", [None, "agent"])
+def test_a_none_choice_is_left_to_the_backbone_not_a_crash(policy: str | None) -> None:
+    """suggest_categorical("penalty", [None, "l1", "l2"]) (scikit-learn's spelling) raised
+    SpaceError out of study.optimize at trial 1 (API probe): the LLM's space has no null
+    choice, so that parameter is drawn by the backbone, once warned, and the LLM proposes
+    the rest."""
+
+    def objective(trial: optuna.Trial) -> float:
+        penalty = trial.suggest_categorical("penalty", [None, "l1", "l2"])
+        c = trial.suggest_float("C", 1e-3, 1e3, log=True)
+        return c if penalty is None else 1 / c
+
+    sampler = AgentSampler(llm=RandomLLM(seed=0), seed=0, policy=policy)
+    study = optuna.create_study(sampler=sampler)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        study.optimize(objective, n_trials=8)
+    assert [t.state for t in study.trials] == [optuna.trial.TrialState.COMPLETE] * 8
+    said = [str(w.message) for w in caught if "None among its choices" in str(w.message)]
+    assert len(said) == 1, said
+    if policy == "agent":  # the LLM still proposed the other parameter
+        assert any(t.user_attrs.get(_keys.PROPOSED_BY) == "llm" for t in study.trials)
