@@ -20,6 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import optuna
+from optuna.pruners import BasePruner
+from optuna.storages import BaseStorage
 
 from agenthpo import _keys
 from agenthpo.llm import LLMClient, parse_llm_spec
@@ -44,11 +46,12 @@ def create_study(
     dataset: Mapping[str, Any] | str | None = None,
     model: Mapping[str, Any] | str | None = None,
     hidden_metrics: Iterable[str] = (),
-    storage: str | None = None,
+    storage: str | BaseStorage | None = None,
     study_name: str | None = None,
     load_if_exists: bool = False,
     seed: int | None = None,
     policy: LLMPolicy | Preset | str | None = None,
+    pruner: BasePruner | None = None,
     **sampler_options: Any,
 ) -> optuna.Study:
     """Creates (or loads) an Optuna study driven by an AgentHPO strategy.
@@ -70,8 +73,8 @@ def create_study(
         model: Model facts for the agent.
         hidden_metrics: Metrics (stored as the ``metrics`` user attribute) the agent must not
             see.
-        storage: An AgentHPO storage URL (``sqlite:///``, ``journal:``, ``postgresql://``);
-            ``None`` keeps the study in memory.
+        storage: An AgentHPO storage URL (``sqlite:///``, ``journal:``, ``postgresql://``)
+            or an Optuna storage object; ``None`` keeps the study in memory.
         study_name: The study's name.
         load_if_exists: Load the study if the storage already has it.
         seed: Seeds the sampler.
@@ -79,6 +82,7 @@ def create_study(
             :data:`agenthpo.policy.PRESETS`, :func:`agenthpo.policy.preset` with overrides
             (``preset("hybrid-tpe", share=0.5)``) or a full
             :class:`~agenthpo.policy.LLMPolicy`; ``None`` takes the strategy's own preset.
+        pruner: An Optuna pruner, as :func:`optuna.create_study` takes it.
         **sampler_options: The options before the policy (``llm_share``, ...), applied onto
             it for one release with a :class:`FutureWarning`
             (:data:`agenthpo.policy.LEGACY_OPTIONS`).
@@ -105,11 +109,26 @@ def create_study(
             f"llm: give a spec such as 'ollama:qwen2.5:7b' or an LLM client, not"
             f" {type(llm).__name__}"
         )
+    if "sampler" in sampler_options:
+        raise TypeError(
+            "sampler: create_study builds its sampler from strategy=; for a sampler of your"
+            " own, use optuna.create_study(sampler=AgentSampler(...))"
+        )
+    if storage is not None and not isinstance(storage, (str, BaseStorage)):
+        raise TypeError(
+            f"storage: give a storage URL or an Optuna storage, not {type(storage).__name__}"
+        )
     client = parse_llm_spec(llm) if isinstance(llm, str) else llm
     hidden = (hidden_metrics,) if isinstance(hidden_metrics, str) else tuple(hidden_metrics)
     goals = list(directions) if directions is not None else [direction]
     if len(goals) > 1 and (problem := single_objective_only(strategy)):
         raise ValueError(problem)
+    if not uses_llm(strategy) and (llm is not None or policy is not None):
+        given = " and ".join(n for n, v in (("llm", llm), ("policy", policy)) if v is not None)
+        raise ValueError(
+            f"strategy {strategy!r} asks no LLM, so {given} would be ignored; give an LLM"
+            " strategy (hybrid-tpe, agent, centaur) or leave them out"
+        )
     if isinstance(metric, str):
         names = [metric] if len(goals) == 1 else [f"{metric}_{i}" for i in range(len(goals))]
     else:
@@ -133,8 +152,9 @@ def create_study(
         **sampler_options,
     )
     study = optuna.create_study(
-        storage=None if storage is None else open_storage(storage),
+        storage=open_storage(storage) if isinstance(storage, str) else storage,
         sampler=sampler,
+        pruner=pruner,
         study_name=study_name,
         directions=goals,
         load_if_exists=load_if_exists,

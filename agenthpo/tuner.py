@@ -61,7 +61,7 @@ from agenthpo.errors import (
 )
 from agenthpo.executor import CommandExecutor, Executor, FunctionExecutor, TrialResult
 from agenthpo.executor._base import _CurveRecorder
-from agenthpo.llm import LLMClient, ReplayLLM, resolve_llm
+from agenthpo.llm import LLMClient, ReplayLLM, parse_llm_spec, resolve_llm
 from agenthpo.pruners import make_pruner
 from agenthpo.sampler import AgentSampler
 from agenthpo.selection import TRIAL_SEED, Selection, paired_gain, reevaluation_runs
@@ -439,8 +439,8 @@ class Tuner:
 
     Args:
         task: The task.
-        llm: The model; ``None`` takes the task's ``llm:`` spec or picks one
-            (:func:`agenthpo.llm.resolve_llm`).
+        llm: The model: a client, or a spec such as ``"ollama:qwen2.5:7b"``; ``None``
+            takes the task's ``llm:`` spec or picks one (:func:`agenthpo.llm.resolve_llm`).
         storage: An Optuna storage URL; ``None`` means the task's ``storage`` or a SQLite
             file beside the task file.
         seed: Seeds the sampler (and the LLM where supported); ``None`` takes the task's.
@@ -460,7 +460,7 @@ class Tuner:
         self,
         task: Task,
         *,
-        llm: LLMClient | None = None,
+        llm: LLMClient | str | None = None,
         storage: str | None = None,
         seed: int | None = None,
         n_trials: int | None = None,
@@ -493,6 +493,8 @@ class Tuner:
         self.noise: NoiseSection | None = task.noise_setup()
         """The noise-robust selection in force (``None``: off); see
         :meth:`agenthpo.task.Task.noise_setup`."""
+        if isinstance(llm, str):  # a spec, as agenthpo.create_study and --llm take
+            llm = parse_llm_spec(llm, settings=task.llm_settings())
         self._llm = llm
         self._sampler = sampler
         self._executor = executor

@@ -596,3 +596,42 @@ def test_a_none_choice_is_left_to_the_backbone_not_a_crash(policy: str | None) -
     assert len(said) == 1, said
     if policy == "agent":  # the LLM still proposed the other parameter
         assert any(t.user_attrs.get(_keys.PROPOSED_BY) == "llm" for t in study.trials)
+
+
+def test_create_study_takes_what_optuna_create_study_takes(tmp_path: Path) -> None:
+    """An Optuna storage object gave "'RDBStorage' object has no attribute 'startswith'",
+    pruner= was refused naming make_sampler, and a classical strategy dropped llm= and
+    policy= in silence (API probe)."""
+    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 's.db'}")
+    pruner = optuna.pruners.MedianPruner(n_startup_trials=1)
+    study = agenthpo.create_study(
+        llm=RandomLLM(seed=0), storage=storage, pruner=pruner, study_name="s", seed=0
+    )
+    assert study.pruner is pruner
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    assert len(optuna.load_study(study_name="s", storage=storage).trials) == 2
+    with pytest.raises(TypeError, match=r"optuna.create_study\(sampler=AgentSampler"):
+        agenthpo.create_study(sampler=TPESampler())
+    with pytest.raises(ValueError, match="strategy 'tpe' asks no LLM, so llm and policy"):
+        agenthpo.create_study(strategy="tpe", llm=RandomLLM(), policy="agent")
+    with pytest.raises(TypeError, match="storage: give a storage URL or an Optuna storage"):
+        agenthpo.create_study(storage=3)  # type: ignore[arg-type]
+
+
+def test_the_tuner_takes_an_llm_spec_as_create_study_does(tmp_path: Path) -> None:
+    """Tuner(task, llm="random:0") was accepted, then run() raised TypeError (API probe)."""
+    from agenthpo.llm import RandomLLM as Random
+    from agenthpo.task import task_from_dict
+    from agenthpo.tuner import Tuner
+
+    task = task_from_dict(
+        {
+            "name": "q",
+            "objective": {"metric": "loss", "direction": "minimize"},
+            "space": {"x": {"type": "float", "low": 0.0, "high": 1.0}},
+            "function": "m:f",
+        },
+        base_dir=tmp_path,
+    )
+    sampler = Tuner(task, llm="random:0", n_trials=2).sampler()
+    assert isinstance(sampler.llm, Random)  # type: ignore[attr-defined]
