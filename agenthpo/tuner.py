@@ -36,6 +36,7 @@ from agenthpo import _keys, _optuna, _say
 from agenthpo._lifecycle import (
     EXTERNAL_KEY,
     Heartbeat,
+    WorkClaim,
     asked_only,
     budget,
     claims_before,
@@ -66,7 +67,13 @@ from agenthpo.pruners import make_pruner
 from agenthpo.sampler import AgentSampler
 from agenthpo.selection import TRIAL_SEED, Selection, paired_gain, reevaluation_runs
 from agenthpo.space import FloatParam, IntParam, Space
-from agenthpo.storage import open_storage, shown_url
+from agenthpo.storage import (
+    expand_home,
+    is_single_process,
+    journal_path,
+    open_storage,
+    shown_url,
+)
 from agenthpo.strategies import make_sampler, uses_llm
 from agenthpo.task import MAX_SEED, MAX_TRIALS, NoiseSection, Task, TaskContext
 
@@ -1174,7 +1181,7 @@ class Tuner:
         study = self._stored_study()
         matches = [t for t in study.get_trials(deepcopy=False) if t.number == number]
         if not matches or matches[0].state != TrialState.RUNNING:
-            state = matches[0].state.name.lower() if matches else "missing"
+            state = _state_word(matches[0].state) if matches else "missing"
             raise AgentHPOError(f"trial {number} is not running (it is {state}); nothing to tell")
         if not matches[0].system_attrs.get(EXTERNAL_KEY):
             # A trial that `run` (or a worker) is executing: its result is that runner's.
@@ -1192,7 +1199,8 @@ class Tuner:
         if pruned is not None:
             if error is not None:
                 raise AgentHPOError("a trial either failed or was pruned; give one of the two")
-            return self._tell_pruned(study, trial, pruned, final, value, step)
+            with self._telling(study, number):
+                return self._tell_pruned(study, trial, pruned, final, value, step)
         if value is not None:
             if self.task.is_multi_objective:
                 raise AgentHPOError(
@@ -1216,13 +1224,41 @@ class Tuner:
             error=error,
         )
         outcome, problem = self._outcome(result)
-        self._store_result(trial, result, problem)
-        with quiet_optuna():
-            if problem is None:
-                study.tell(trial, outcome)
-            else:
-                study.tell(trial, state=TrialState.FAIL)
+        with self._telling(study, number):
+            self._store_result(trial, result, problem)
+            with quiet_optuna():
+                if problem is None:
+                    study.tell(trial, outcome)
+                else:
+                    study.tell(trial, state=TrialState.FAIL)
         return _optuna.stored_trial(study, trial)
+
+    @contextlib.contextmanager
+    def _telling(self, study: optuna.Study, number: int) -> Iterator[None]:
+        """Holds the right to tell trial ``number``: two tells of one trial at once (two
+        shells, a retried script) wrote into each other's record, and the later one failed
+        with Optuna's traceback. The claim serializes them; the trial is read again under
+        it, and the one that comes second is refused with one line."""
+        claim = WorkClaim.take(
+            study, f"tell:{number}", self._worker, alone=is_single_process(self.storage_url)
+        )
+        if claim is None:
+            raise AgentHPOError(f"trial {number} is being told by another process; nothing to tell")
+        with claim:
+            state = next(
+                (t.state for t in study.get_trials(deepcopy=False) if t.number == number), None
+            )
+            if state != TrialState.RUNNING:
+                said = _state_word(state) if state is not None else "missing"
+                raise AgentHPOError(
+                    f"trial {number} was told meanwhile (it is {said}); nothing to tell"
+                )
+            try:
+                yield
+            except optuna.exceptions.UpdateFinishedTrialError:
+                raise AgentHPOError(
+                    f"trial {number} was told meanwhile by another process; nothing to tell"
+                ) from None
 
     def _tell_pruned(
         self,
@@ -1269,9 +1305,12 @@ class Tuner:
             f"no study {self.task.name!r} stored in {shown_url(self.storage_url)} yet; start a"
             " trial with `agenthpo ask` first"
         )
-        sqlite = self.storage_url.startswith("sqlite:///")
-        if sqlite and not Path(self.storage_url.removeprefix("sqlite:///")).exists():
+        url = expand_home(self.storage_url)
+        sqlite = url.startswith("sqlite:///")
+        if sqlite and not Path(url.removeprefix("sqlite:///")).exists():
             raise missing  # loading would create an empty database file
+        if url.startswith("journal:") and not journal_path(url).exists():
+            raise missing  # likewise an empty journal file
         try:
             return optuna.load_study(
                 study_name=self.task.name,
@@ -1471,6 +1510,16 @@ def same_failures(study: optuna.Study, ran: Collection[int], n: int = SAME_FAILU
         f"the last {n} trials failed with the same error and none has completed:"
         f" {next(iter(errors))}"
     )
+
+
+def _state_word(state: TrialState) -> str:
+    """A trial state as the docs and ``agenthpo show`` name it (``failed``, not ``fail``).
+
+    Example:
+        >>> _state_word(TrialState.FAIL), _state_word(TrialState.COMPLETE)
+        ('failed', 'complete')
+    """
+    return "failed" if state == TrialState.FAIL else state.name.lower()
 
 
 def _interrupted_by(exc: KeyboardInterrupt) -> str:

@@ -297,3 +297,63 @@ def test_the_tuner_refuses_a_failed_trial_with_a_value(tmp_path: Path) -> None:
         tuner.tell(number, value=0.3, error="out of memory")
     failed = tuner.tell(number, metrics={"acc": 0.3}, error="out of memory")
     assert failed.state == optuna.trial.TrialState.FAIL
+
+
+def test_two_tells_of_one_trial_at_once_keep_one_whole_record(tmp_path: Path) -> None:
+    """Two tells of one trial at once on a journal wrote into each other's record (a
+    complete trial read "error: boom") and the later one failed with Optuna's traceback
+    (workers probe): one wins whole, the other is refused with one line."""
+    import threading
+
+    task = load_task(_task_file(tmp_path))
+    storage = f"journal:{tmp_path / 'j.log'}"
+    ask_trial(task, storage=storage)
+    start = threading.Barrier(2)
+    errors: list[str] = []
+
+    def tell(**result: Any) -> None:
+        start.wait()
+        try:
+            Tuner(task, storage=storage).tell(0, **result)
+        except AgentHPOError as exc:
+            errors.append(str(exc))
+
+    threads = [
+        threading.Thread(target=tell, kwargs={"value": 0.5}),
+        threading.Thread(target=tell, kwargs={"error": "boom"}),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(errors) == 1, errors
+    assert errors[0].startswith("trial 0 ")
+    assert errors[0].endswith("; nothing to tell")
+    (trial,) = optuna.load_study(
+        study_name="outside",
+        storage=optuna.storages.JournalStorage(
+            optuna.storages.journal.JournalFileBackend(str(tmp_path / "j.log"))
+        ),
+    ).trials
+    if trial.state == optuna.trial.TrialState.COMPLETE:
+        assert trial.value == 0.5
+        assert _keys.ERROR not in trial.user_attrs
+    else:
+        assert trial.state == optuna.trial.TrialState.FAIL
+        assert trial.user_attrs[_keys.ERROR] == "boom"
+        assert trial.user_attrs.get(_keys.METRICS, {}) == {}
+
+
+def test_tell_names_states_as_the_docs_do_and_creates_no_storage(tmp_path: Path) -> None:
+    """ "it is fail" where the docs say failed; a tell to a journal that does not exist left
+    an empty journal file behind (workers probe)."""
+    task = load_task(_task_file(tmp_path))
+    missing = tmp_path / "none.log"
+    with pytest.raises(AgentHPOError, match="no study 'outside' stored"):
+        Tuner(task, storage=f"journal:{missing}").tell(0, value=1.0)
+    assert not missing.exists()
+    storage = f"sqlite:///{tmp_path / 's.db'}"
+    ask_trial(task, storage=storage)
+    Tuner(task, storage=storage).tell(0, error="OOM")
+    with pytest.raises(AgentHPOError, match=r"not running \(it is failed\)"):
+        Tuner(task, storage=storage).tell(0, value=1.0)
