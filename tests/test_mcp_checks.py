@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -323,3 +325,21 @@ def test_a_trial_recovered_from_a_lost_runner_shows_why(tmp_path: Path) -> None:
     assert record["state"] == "failed"
     assert record["not_counted"] == "interrupted"
     assert record["error"].startswith("interrupted: its runner was lost")
+
+
+def test_the_server_imports_the_shared_modules_before_any_thread() -> None:
+    """A background run and an ask importing SciPy's QMC at once saw it half initialized:
+    the ask failed with ImportError and left a failed trial (workers probe). serve() imports
+    those modules first; a fresh interpreter shows they are loaded by it."""
+    code = (
+        "import sys\n"
+        "from agenthpo.mcp._server import SHARED_MODULES, import_shared_modules\n"
+        "assert not any(m in sys.modules for m in SHARED_MODULES)\n"
+        "import_shared_modules()\n"
+        "print(sorted(m for m in SHARED_MODULES if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "scipy.stats" in done.stdout

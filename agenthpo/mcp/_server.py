@@ -11,6 +11,8 @@ happen in background threads, so the protocol keeps answering while trials run.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 import os
 import re
@@ -665,6 +667,23 @@ def build_server(root: str | Path, *, service: Service | None = None) -> MCPServ
     return server
 
 
+SHARED_MODULES = ("scipy.stats", "torch")
+"""Modules the backbone loads on first use, which a background run's thread and a
+request's thread could both import first."""
+
+
+def import_shared_modules() -> None:
+    """Imports :data:`SHARED_MODULES` (those installed) before any thread runs: two threads
+    importing SciPy's QMC at once (a background run and an ``ask``) saw it half initialized,
+    and the ``ask`` failed with an ImportError and left a failed trial behind."""
+    for name in SHARED_MODULES:
+        if importlib.util.find_spec(name.split(".")[0]) is not None:
+            try:
+                importlib.import_module(name)
+            except Exception:  # a broken install shows where it is used, as before
+                _logger.debug("could not import %s ahead", name, exc_info=True)
+
+
 def serve(*, root: str | Path, http: int | None = None) -> None:
     """Serves until the client disconnects (stdio) or the process is stopped (HTTP).
 
@@ -672,6 +691,7 @@ def serve(*, root: str | Path, http: int | None = None) -> None:
         root: The only folder the server reads, writes and runs trials in.
         http: Serve streamable HTTP on ``127.0.0.1:PORT`` (path ``/mcp``) instead of stdio.
     """
+    import_shared_modules()
     service = Service(root)
     server = build_server(root, service=service)
     try:
