@@ -101,6 +101,12 @@ DEFAULT_PRESET = "hybrid-tpe"
 (:data:`agenthpo.strategies.DEFAULT_STRATEGY`; that module imports this one)."""
 
 
+UNUSABLE_KINDS = frozenset({"not_json", "invalid", "truncated"})
+"""Failures that say the model's answers cannot be used (not that they repeat a trial)."""
+UNUSABLE_IN_A_ROW = 3
+"""How many unusable answers in a row make :class:`AgentSampler` warn (once per study)."""
+
+
 def _capitalized(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -207,6 +213,7 @@ class AgentSampler(BaseSampler):
         self._revisions_seen: tuple[str, int] = ("", 0)
         self._warned_revised: set[tuple[str, str]] = set()  # (study, parameter)
         self._warned_mismatch: set[tuple[str, str]] = set()  # (study, parameter)
+        self._unusable: dict[str, list[str]] = {}  # study -> unusable answers in a row
         self._intersection = IntersectionSearchSpace()
         self.llm_failure: str | None = None
         """The first LLM error of this sampler's life (``None`` while the LLM answers)."""
@@ -613,6 +620,7 @@ class AgentSampler(BaseSampler):
                 )
                 recorder.store(study, trial, recorder.screened_llm(outcome, verdict))
                 recorder.calls(study, trial, outcome.calls)
+                self._unusable.pop(study.study_name, None)  # a usable answer, screened
                 return self._moved(study, trial, own)
             rival = self._proposer.claim(
                 study, trial, outcome.config, space, tolerance=policy.duplicate_tolerance
@@ -626,6 +634,7 @@ class AgentSampler(BaseSampler):
                     attrs[_keys.LLM_CANDIDATES] = verdict.to_attr(outcome.config)
                 recorder.store(study, trial, attrs)
                 recorder.calls(study, trial, outcome.calls)
+                self._unusable.pop(study.study_name, None)
                 _logger.info(
                     "trial %d: the LLM proposed %s: %s",
                     trial.number,
@@ -647,6 +656,8 @@ class AgentSampler(BaseSampler):
         recorder.calls(study, trial, outcome.calls)
         if outcome.kind == "llm_error":
             self._llm_failed(study, trial, outcome, policy)
+        elif outcome.kind in UNUSABLE_KINDS:
+            self._note_unusable(study, outcome.kind)
         if own is None:  # a screened turn drew it already (drawing again would differ)
             own = self._backbone_config(study, trial, search_space, policy, shown)
         return self._explained(study, trial, own, f"LLM fallback: {outcome.kind}")
@@ -1230,6 +1241,22 @@ class AgentSampler(BaseSampler):
         if stored.user_attrs.get(_keys.PROPOSED_BY) == "llm":
             dropped = [*stored.user_attrs.get(_keys.LLM_DROPPED, []), name]
             _optuna.set_trial_user_attr(study, trial, _keys.LLM_DROPPED, dropped)
+
+    def _note_unusable(self, study: Study, kind: str) -> None:
+        """Counts an LLM answer that could not be used, and warns once per study when
+        :data:`UNUSABLE_IN_A_ROW` came in a row: a model that never answers usably ran no
+        trial, yet only an unreachable one was said (the backbone proposed in silence)."""
+        kinds = self._unusable.setdefault(study.study_name, [])
+        kinds.append(kind)
+        if len(kinds) == UNUSABLE_IN_A_ROW:
+            counted = ", ".join(f"{k} {kinds.count(k)}" for k in dict.fromkeys(kinds))
+            self._warn_once(
+                study,
+                "\0unusable",  # not a parameter's name: once per study
+                f"the LLM ({self.llm.name})'s last {len(kinds)} answers could not be used"
+                f" ({counted}); {type(self._backbone).__name__} proposed those trials. A"
+                " larger model, or structured output from its server, answers usably",
+            )
 
     def _warn_once(self, study: Study, name: str, text: str) -> None:
         """Logs and warns ``text`` once per study and parameter."""

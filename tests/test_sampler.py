@@ -635,3 +635,22 @@ def test_the_tuner_takes_an_llm_spec_as_create_study_does(tmp_path: Path) -> Non
     )
     sampler = Tuner(task, llm="random:0", n_trials=2).sampler()
     assert isinstance(sampler.llm, Random)  # type: ignore[attr-defined]
+
+
+def test_a_model_that_never_answers_usably_is_said_once() -> None:
+    """Answers that are never usable (not JSON) fell back on every trial with no warning;
+    only an unreachable model was said (API probe)."""
+    sampler = AgentSampler(
+        llm=ScriptedLLM(["I would try a smaller learning rate."] * 20),
+        policy="agent",
+        backbone=TPESampler(seed=0),
+        space=Space.from_dict({"x": {"type": "float", "low": 0.0, "high": 1.0}}),
+        seed=0,
+    )
+    study = optuna.create_study(sampler=sampler)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=6)
+    said = [str(w.message) for w in caught if "answers could not be used" in str(w.message)]
+    assert len(said) == 1, said
+    assert "last 3 answers could not be used (not_json 3)" in said[0]
