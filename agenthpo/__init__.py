@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from agenthpo.sampler import AgentSampler
     from agenthpo.space import Space
     from agenthpo.study import create_study
-    from agenthpo.task import Task, TaskContext, load_task
+    from agenthpo.task import Task, TaskContext, load_task, task_from_dict
     from agenthpo.tuner import RunSummary, Tuner
 
 _LAZY = {
@@ -40,6 +40,7 @@ _LAZY = {
     "create_study": "agenthpo.study",
     "Tuner": "agenthpo.tuner",
     "load_task": "agenthpo.task",
+    "task_from_dict": "agenthpo.task",
     "preset": "agenthpo.policy",
 }
 
@@ -61,6 +62,7 @@ __all__ = [
     "load_task",
     "preset",
     "report",
+    "task_from_dict",
 ]
 
 

@@ -214,6 +214,7 @@ class AgentSampler(BaseSampler):
         self._warned_revised: set[tuple[str, str]] = set()  # (study, parameter)
         self._warned_mismatch: set[tuple[str, str]] = set()  # (study, parameter)
         self._unusable: dict[str, list[str]] = {}  # study -> unusable answers in a row
+        self._failed_in: set[str] = set()  # studies told the LLM could not run
         self._intersection = IntersectionSearchSpace()
         self.llm_failure: str | None = None
         """The first LLM error of this sampler's life (``None`` while the LLM answers)."""
@@ -1069,8 +1070,27 @@ class AgentSampler(BaseSampler):
             raise LLMRequiredError(f"{message} (require_llm is on, so the run stops)")
         if self.llm_failure is None:
             self.llm_failure = failed.detail
+        if study.study_name not in self._failed_in:
+            # Once per study: a second study on the same sampler would otherwise run on the
+            # backbone alone without a word.
+            self._failed_in.add(study.study_name)
             text = f"{message}; {type(self._backbone).__name__} proposes its trials instead"
             _say.warn(text, LLMUnavailableWarning, stacklevel=2)
+
+    def failed_before(self, study_name: str, detail: str) -> None:
+        """Records that the LLM could not run before study ``study_name``'s trials (a start
+        check that failed, said by whoever ran it): its fallbacks there warn no more.
+
+        Example:
+            >>> from agenthpo.llm import RandomLLM
+            >>> sampler = AgentSampler(llm=RandomLLM())
+            >>> sampler.failed_before("s", "cannot reach http://127.0.0.1:9")
+            >>> sampler.llm_failure
+            'cannot reach http://127.0.0.1:9'
+        """
+        if self.llm_failure is None:
+            self.llm_failure = detail
+        self._failed_in.add(study_name)
 
     def _enqueue(
         self,

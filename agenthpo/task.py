@@ -55,6 +55,7 @@ __all__ = [
     "Task",
     "TaskContext",
     "load_task",
+    "task_from_dict",
 ]
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
@@ -1188,7 +1189,33 @@ def task_from_dict(
     source: Path | None = None,
     label: str = "task",
 ) -> Task:
-    """Validates a task given as a mapping; see :func:`load_task`."""
+    """Validates a task given as a mapping (a task file's content built in Python), with
+    the messages :func:`load_task` gives: one line per problem, naming the field, with a
+    did-you-mean; ``Task(...)`` itself raises pydantic's raw errors.
+
+    Args:
+        data: The task, as a task file would hold it.
+        base_dir: The folder its relative paths (a ``function`` module, a ``command``'s
+            files, a SQLite storage) are resolved against; default: the working directory.
+        source: The task file it came from, if any.
+        label: What the messages start with.
+
+    Raises:
+        TaskError: The task is not valid.
+
+    Example:
+        >>> task = task_from_dict({"name": "demo", "function": "train:objective",
+        ...     "objective": {"metric": "loss", "direction": "minimize"},
+        ...     "space": {"lr": {"type": "float", "low": 1e-4, "high": 0.1, "log": True}}})
+        >>> task.space.names
+        ['lr']
+        >>> task_from_dict({"name": "demo", "n_trial": 3})
+        Traceback (most recent call last):
+        ...
+        agenthpo.errors.TaskError: task: objective: required field is missing; add it
+        task: space: required field is missing; add it
+        task: n_trial: unknown field; did you mean 'n_trials'?
+    """
     try:
         task = Task.model_validate(data)
     except ValidationError as exc:

@@ -557,7 +557,7 @@ class Tuner:
             failure = f"the LLM ({llm.name}) cannot run: {exc}"
             if self.task.require_llm:
                 raise LLMRequiredError(f"{failure} (require_llm is on, so nothing runs)") from exc
-            sampler.llm_failure = str(exc)
+            sampler.failed_before(self.task.name, str(exc))  # the run's first lines say it
             self._llm_checked = (failure,)
             return failure
         self._llm_checked = (None,)

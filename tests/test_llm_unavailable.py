@@ -267,3 +267,16 @@ def test_a_library_user_reads_a_dead_llm_once() -> None:
     )
     assert proc.stderr.count("could not run") == 1, proc.stderr
     assert "LLMUnavailableWarning" in proc.stderr
+
+
+def test_each_study_on_one_sampler_hears_of_a_dead_llm() -> None:
+    """The warning came once per sampler: a second study on the same sampler ran on the
+    backbone alone without a word (API probe)."""
+    sampler = agenthpo.AgentSampler(llm=DeadLLM(check_fails=False), policy="agent", seed=0)
+    for name in ("first", "second"):
+        study = optuna.create_study(study_name=name, sampler=sampler)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=3)
+        dead = [w for w in caught if issubclass(w.category, LLMUnavailableWarning)]
+        assert len(dead) == 1, (name, [str(w.message) for w in dead])
