@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -101,3 +101,21 @@ def responder(
     fn: Callable[[Sequence[Message], dict[str, Any] | None], str],
 ) -> Callable[[Sequence[Message], dict[str, Any] | None], str]:
     return fn
+
+
+@pytest.fixture
+def warnings_seen() -> Iterator[list[str]]:
+    """Warnings logged on the "agenthpo" logger (collected directly, whatever propagates)."""
+    messages: list[str] = []
+
+    class _Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    logger = logging.getLogger("agenthpo")
+    handler = _Collect(level=logging.WARNING)
+    logger.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logger.removeHandler(handler)

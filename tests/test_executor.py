@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import logging
 import math
 import os
 import re
@@ -11,7 +10,7 @@ import sys
 import textwrap
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -67,23 +66,6 @@ def wait_dead(pid: int, seconds: float = 3.0) -> bool:
             return True
         time.sleep(0.05)
     return not alive(pid)
-
-
-@pytest.fixture
-def warnings_seen() -> Iterator[list[str]]:
-    messages: list[str] = []
-
-    class _Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            messages.append(record.getMessage())
-
-    logger = logging.getLogger("agenthpo")
-    handler = _Collect(level=logging.WARNING)
-    logger.addHandler(handler)
-    try:
-        yield messages
-    finally:
-        logger.removeHandler(handler)
 
 
 # --- CommandExecutor: reports and metrics ---------------------------------------------

@@ -8,12 +8,10 @@ Trials run as real subprocesses wherever the behaviour is about subprocesses.
 
 from __future__ import annotations
 
-import logging
 import os
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,23 +35,6 @@ def write(path: Path, body: str) -> Path:
 
 def python(script: Path, **kwargs: object) -> CommandExecutor:
     return CommandExecutor([sys.executable, str(script)], env=ENV, **kwargs)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-def warnings_seen() -> Iterator[list[str]]:
-    messages: list[str] = []
-
-    class _Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            messages.append(record.getMessage())
-
-    logger = logging.getLogger("agenthpo")
-    handler = _Collect(level=logging.WARNING)
-    logger.addHandler(handler)
-    try:
-        yield messages
-    finally:
-        logger.removeHandler(handler)
 
 
 # --- 1. a returned number is the objective's value -------------------------------------

@@ -2,10 +2,8 @@ from __future__ import annotations
 
 import ast
 import json
-import logging
 import math
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,25 +19,6 @@ from agenthpo.reporter import (
     parse_report_line,
     report,
 )
-
-
-@pytest.fixture
-def warnings_seen() -> Iterator[list[str]]:
-    """Warnings logged on the "agenthpo" logger (collected directly, whatever propagates)."""
-    messages: list[str] = []
-
-    class _Collect(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            messages.append(record.getMessage())
-
-    logger = logging.getLogger("agenthpo")
-    handler = _Collect(level=logging.WARNING)
-    logger.addHandler(handler)
-    try:
-        yield messages
-    finally:
-        logger.removeHandler(handler)
-
 
 # --- report() -------------------------------------------------------------------------
 
