@@ -79,6 +79,19 @@ class FakeOpenAI:
             def log_message(self, *args: object) -> None:
                 pass
 
+            def _send(self, status: int, data: bytes, headers: dict[str, str]) -> None:
+                """One JSON reply; a client that went away (a timeout test) is no error."""
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+
             def do_GET(self) -> None:
                 outer.gets.append(self.path)
                 if isinstance(outer.models, dict):  # a body of any shape
@@ -94,12 +107,7 @@ class FakeOpenAI:
                     status = 200
                 else:
                     body, status = {"error": {"message": "not found", "type": "test"}}, 404
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self._send(status, json.dumps(body).encode(), {})
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
@@ -111,16 +119,7 @@ class FakeOpenAI:
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
                 data = reply.raw if reply.raw is not None else json.dumps(reply.body or {}).encode()
-                try:
-                    self.send_response(reply.status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    for key, value in reply.headers.items():
-                        self.send_header(key, value)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
+                self._send(reply.status, data, reply.headers)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
