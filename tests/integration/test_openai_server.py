@@ -31,6 +31,9 @@ def test_the_client_talks_to_a_real_server(openai_server: str) -> None:
         }
     )
     client = OpenAICompatibleClient(model="smollm2", base_url=openai_server, max_retries=1)
+    # The start check reads a real server's model list (and, for a name it does not list,
+    # confirms the model with one token) and passes for the model it serves.
+    assert client.check() >= 0
     response = client.complete(
         [
             Message("system", "You tune hyperparameters. Answer in JSON."),
